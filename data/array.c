@@ -1,0 +1,1 @@
+/* data/array.c — placeholder, being written. */

@@ -1,0 +1,125 @@
+/* flatline/data.h — dataset readers (.npy, CSV, IDX, gzip) and dataset
+ * statistics.
+ *
+ * Readers parse bytes already in memory (the daemon holds uploaded blobs,
+ * and never opens a path a client sent); fl_file_read is the one helper that
+ * touches the file system, for the foreground runner and tests. Every error
+ * names the file (the `name` argument) and where it broke. Sizes are capped
+ * before any allocation. */
+#ifndef FLATLINE_DATA_H
+#define FLATLINE_DATA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flatline/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FL_DATA_MAX_BYTES ((size_t)4 << 30)    /* one file, decompressed */
+#define FL_DATA_MAX_NDIM 8
+#define FL_DATA_MAX_CLASSES 65536
+
+/* A dense n-d array converted to float32, row-major (C order). */
+typedef struct {
+  int ndim;
+  size_t shape[FL_DATA_MAX_NDIM];
+  size_t count;   /* product of shape */
+  float *data;    /* (shape...) row-major; malloc'd, owned */
+  bool integral;  /* source dtype was an integer type (or bool) */
+  char dtype[8];  /* source dtype as in the file: "<f4", "u1", "idx-u8" ... */
+} fl_array;
+
+void fl_array_free(fl_array *a);
+
+/* Read a whole file into memory (max_bytes caps it). *buf is malloc'd. */
+int fl_file_read(const char *path, size_t max_bytes, uint8_t **buf,
+                 size_t *len, fl_error *err);
+
+/* If buf starts with the gzip magic, inflate it (capped at max_out) into a
+ * new malloc'd buffer and set *is_gzip; otherwise leave *out NULL. */
+int fl_gunzip(const uint8_t *buf, size_t len, const char *name,
+              size_t max_out, uint8_t **out, size_t *out_len, bool *is_gzip,
+              fl_error *err);
+
+/* NumPy .npy, format 1.0/2.0/3.0, little-endian or byte-order-free dtypes
+ * (f4, f8, u1, i1, b1, i2, u2, i4, u4, i8, u8), C order only. */
+int fl_npy_parse(const uint8_t *buf, size_t len, const char *name,
+                 fl_array *out, fl_error *err);
+
+/* IDX (MNIST) file, gzip-compressed or not. Type u8, i8, i16, i32, f32,
+ * f64; big-endian as the format says. */
+int fl_idx_parse(const uint8_t *buf, size_t len, const char *name,
+                 fl_array *out, fl_error *err);
+
+/* CSV with a header row. label_columns name header fields (or indices when
+ * names[i] is NULL/"" and indices[i] >= 0). Every other column is a feature.
+ * One label column: labels (N,) class ids (must be integers); several:
+ * labels (N,K), one-hot or probabilities. Fields must be numbers; empty
+ * fields and ragged rows are errors naming line and column. */
+int fl_csv_parse(const uint8_t *buf, size_t len, const char *name,
+                 const char *const *label_names, const int *label_indices,
+                 int n_labels, fl_array *features, fl_array *labels,
+                 fl_error *err);
+
+typedef enum {
+  FL_LABELS_IDS,   /* (N,) class ids */
+  FL_LABELS_DENSE, /* (N,K) one-hot or probabilities */
+} fl_label_kind;
+
+/* Features and labels of one split, ready for training. */
+typedef struct {
+  size_t n;  /* rows */
+  size_t d;  /* features per row */
+  float *x;  /* (n, d) row-major, owned */
+  fl_label_kind label_kind;
+  size_t k;     /* FL_LABELS_DENSE: label width; FL_LABELS_IDS: 0 */
+  int32_t *ids; /* (n) when FL_LABELS_IDS, owned */
+  float *y;     /* (n, k) when FL_LABELS_DENSE, owned */
+} fl_dataset;
+
+/* Build a dataset from features (N, ...) flattened to (N, D) and labels
+ * (N,), (N,1) → ids, or (N,K) → dense. Takes ownership of both arrays'
+ * data on success (they are left empty). scale multiplies features.
+ * name_x / name_y name the files in errors. Id labels must be integral and
+ * fit int32; otherwise FL_EDATA naming the first bad row. */
+int fl_dataset_from_arrays(fl_array *features, fl_array *labels, float scale,
+                           const char *name_x, const char *name_y,
+                           fl_dataset *out, fl_error *err);
+
+/* Move the last `fraction` of rows of ds into a new dataset val (Keras'
+ * validation_split: no shuffling before the split). */
+int fl_dataset_split_tail(fl_dataset *ds, double fraction, fl_dataset *val,
+                          fl_error *err);
+
+void fl_dataset_free(fl_dataset *ds);
+
+/* What preflight looks at. Arrays are malloc'd and owned. */
+typedef struct {
+  size_t n, d;
+  fl_label_kind label_kind;
+  size_t k;               /* dense label width; ids: max id + 1 (0 if none) */
+  size_t n_classes;       /* length of class_counts */
+  uint64_t *class_counts; /* ids: rows per id; dense: rows per argmax */
+  int64_t min_id, max_id; /* ids only */
+  size_t n_negative_ids;  /* ids < 0 (not counted in class_counts) */
+  size_t n_rows_bad_sum;  /* dense rows whose sum differs from 1 by > 1e-3 */
+  size_t n_rows_negative; /* dense rows with a negative entry */
+  size_t n_label_nonfinite;
+  size_t n_nonfinite;     /* NaN/Inf features */
+  float *feat_min, *feat_max, *feat_mean, *feat_std; /* (d) each */
+  double abs_max;         /* max |x| over finite features */
+  double mean_std;        /* mean of per-feature std */
+} fl_dataset_stats;
+
+int fl_dataset_stats_compute(const fl_dataset *ds, fl_dataset_stats *st,
+                             fl_error *err);
+void fl_dataset_stats_free(fl_dataset_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

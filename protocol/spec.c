@@ -1,0 +1,1 @@
+/* protocol/spec.c — placeholder, being written. */
