@@ -1,7 +1,8 @@
-# Turns the OpenCL sources INPUTS (a ;-list, common.cl first) into OUT, a C
+# Turns the OpenCL sources INPUTS (a |-separated list, common.cl first) into OUT, a C
 # file defining fl__kernel_source (one NUL-terminated string of all of them)
 # and fl__kernel_source_len. Bytes are written as hex so that no escaping of
 # quotes or backslashes in the kernels can go wrong.
+string(REPLACE "|" ";" INPUTS "${INPUTS}")
 set(body "")
 foreach(f IN LISTS INPUTS)
   get_filename_component(base ${f} NAME)

@@ -13,3 +13,21 @@
 #define FL_ACT_TANH 3
 #define FL_ACT_SIGMOID 4
 #define FL_ACT_SOFTMAX 5
+
+/* Loss modes; must match fl__loss_mode in engine/ops.h. */
+#define FL_LOSS_SOFTMAX_CE 0 /* softmax of the input, then cross-entropy */
+#define FL_LOSS_PROBS_CE 1   /* input normalized to sum 1, clipped, CE (Keras) */
+#define FL_LOSS_MSE 2        /* mean over classes of squared error */
+
+#define FL_CE_EPSILON 1e-7f  /* Keras backend epsilon used for clipping */
+
+/* Label kinds; must match fl_label_kind in flatline/data.h. */
+#define FL_LABELS_IDS 0
+#define FL_LABELS_DENSE 1
+
+/* Target value of class j for dataset row r: class ids are one-hot. */
+inline float fl_target(int label_kind, __global const int *ids,
+                       __global const float *y, uint r, uint k, uint j) {
+  if (label_kind == FL_LABELS_IDS) return ids[r] == (int)j ? 1.0f : 0.0f;
+  return y[(size_t)r * k + j];
+}

@@ -1,0 +1,190 @@
+/* engine/engine_internal.h — what the engine's source files share: the
+ * device handle's layout, the kernel table, OpenCL/CLBlast error checks, and
+ * the op launchers (ops.c) that tests call directly against the plain-C
+ * reference (reference.h). */
+#ifndef FL_ENGINE_INTERNAL_H
+#define FL_ENGINE_INTERNAL_H
+
+#include <CL/cl.h>
+#include <CL/cl_ext.h> /* CL_PLATFORM_NOT_FOUND_KHR */
+
+#include "flatline/engine.h"
+
+/* Every kernel the program provides; one list, so names and slots agree. */
+#define FL_KERNEL_MAP(X) \
+  X(gather_rows)         \
+  X(bias_act_forward)    \
+  X(act_backward)        \
+  X(bias_grad)           \
+  X(softmax_forward)     \
+  X(softmax_backward)    \
+  X(loss_rows)           \
+  X(batch_metrics)       \
+  X(sgd_update)          \
+  X(adam_update)         \
+  X(rmsprop_update)      \
+  X(segment_sumsq)
+
+typedef enum {
+#define FL__KERNEL_ENUM(name) FL_K_##name,
+  FL_KERNEL_MAP(FL__KERNEL_ENUM)
+#undef FL__KERNEL_ENUM
+  FL_K_COUNT
+} fl__kernel_id;
+
+/* Work-group size of segment_sumsq (matches FL_NORM_WG in norms.cl). */
+#define FL__NORM_WG 64
+
+/* Loss modes; match FL_LOSS_* in kernels/common.cl. */
+typedef enum {
+  FL__LOSS_SOFTMAX_CE = 0,
+  FL__LOSS_PROBS_CE = 1,
+  FL__LOSS_MSE = 2,
+} fl__loss_mode;
+
+/* Slots of the uint metric accumulator (match loss.cl). */
+#define FL__MU_CORRECT 0
+#define FL__MU_ROWS 1
+#define FL__MU_NONFINITE 2
+#define FL__MU_HIST 4
+
+struct fl_device {
+  fl_device_info info;
+  cl_platform_id platform;
+  cl_device_id id;
+  cl_context ctx;
+  cl_command_queue queue; /* in-order */
+  cl_program program;
+  cl_kernel k[FL_K_COUNT];
+};
+
+extern const char fl__kernel_source[];
+extern const size_t fl__kernel_source_len;
+
+const char *fl__cl_error_name(cl_int e);
+
+/* Log-free checks: turn a failed call into an error code and a message with
+ * the call site, then return it. For functions returning int. */
+#define FL_CL_CHECK(err, call)                                               \
+  do {                                                                       \
+    cl_int fl__e = (call);                                                   \
+    if (fl__e != CL_SUCCESS)                                                 \
+      return fl__cl_fail(err, fl__e, #call, __FILE__, __LINE__);             \
+  } while (0)
+
+int fl__cl_fail(fl_error *err, cl_int e, const char *what, const char *file,
+                int line);
+int fl__blas_fail(fl_error *err, int status, const char *what,
+                  const char *file, int line);
+
+/* ---- op launchers (ops.c). Sizes are elements; buffers are float unless
+ * said. All enqueue on dev->queue and do not wait. ---- */
+
+/* dst (rows, d) = src[perm[start + r], :] */
+int fl__op_gather_rows(fl_device *dev, cl_mem dst, cl_mem src, cl_mem perm,
+                       size_t start, size_t rows, size_t d, fl_error *err);
+
+/* C (m, n) = alpha op(A) op(B) + beta C, row-major, offsets in elements. */
+int fl__op_gemm(fl_device *dev, int trans_a, int trans_b, size_t m, size_t n,
+                size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+                cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
+                size_t c_off, size_t ldc, fl_error *err);
+
+/* z (rows, n) <- act(z + bias); bias at bias_off in a (flat) buffer. */
+int fl__op_bias_act_forward(fl_device *dev, cl_mem z, cl_mem bias,
+                            size_t bias_off, size_t rows, size_t n,
+                            fl_activation act, fl_error *err);
+int fl__op_act_backward(fl_device *dev, cl_mem da, cl_mem a, size_t rows,
+                        size_t n, fl_activation act, fl_error *err);
+/* db (n) at db_off = column sums of dz (rows, n); with active/sat (uint, n,
+ * at unit_off) non-NULL, also updates the unit trackers. */
+int fl__op_bias_grad(fl_device *dev, cl_mem db, size_t db_off, cl_mem dz,
+                     cl_mem a, size_t rows, size_t n, fl_activation act,
+                     cl_mem active, cl_mem sat, size_t unit_off,
+                     fl_error *err);
+int fl__op_softmax_forward(fl_device *dev, cl_mem a, size_t rows, size_t n,
+                           fl_error *err);
+int fl__op_softmax_backward(fl_device *dev, cl_mem da, cl_mem a, size_t rows,
+                            size_t n, fl_error *err);
+
+typedef struct {
+  fl__loss_mode mode;
+  fl_label_kind label_kind;
+  cl_mem ids, y;   /* one of them is a real buffer, the other may be NULL */
+  cl_mem perm;     /* NULL: rows are start + r */
+  size_t start;
+  float grad_scale;
+} fl__loss_args;
+
+int fl__op_loss_rows(fl_device *dev, cl_mem out, size_t rows, size_t k,
+                     const fl__loss_args *la, cl_mem dout, cl_mem row_loss,
+                     cl_mem row_pred, cl_mem row_correct, fl_error *err);
+int fl__op_batch_metrics(fl_device *dev, cl_mem row_loss, cl_mem row_pred,
+                         cl_mem row_correct, size_t rows, size_t k, int first,
+                         cl_mem mf, cl_mem mu, fl_error *err);
+
+/* Optimizer step over p parameters. step is 1-based (Adam's correction). */
+int fl__op_optimizer_step(fl_device *dev, const fl_optimizer_spec *opt,
+                          float lr, long step, cl_mem w, cl_mem g, cl_mem m,
+                          cl_mem v, size_t p, fl_error *err);
+
+/* acc[acc_off + s] += ||a - b||^2 over segment s of off (uint, nseg + 1);
+ * b may be NULL. */
+int fl__op_segment_sumsq(fl_device *dev, cl_mem a, cl_mem b, cl_mem off,
+                         size_t nseg, cl_mem acc, size_t acc_off,
+                         fl_error *err);
+
+/* Host <-> device helpers. */
+int fl__buffer_create(fl_device *dev, size_t bytes, const void *host,
+                      cl_mem *out, fl_error *err);
+int fl__buffer_read(fl_device *dev, cl_mem buf, size_t off_bytes,
+                    size_t bytes, void *host, fl_error *err);
+int fl__buffer_write(fl_device *dev, cl_mem buf, size_t off_bytes,
+                     size_t bytes, const void *host, fl_error *err);
+int fl__buffer_zero(fl_device *dev, cl_mem buf, size_t bytes, fl_error *err);
+void fl__buffer_release(cl_mem *buf);
+
+
+/* ---- model layout (model.c) ---- */
+
+/* Where layer l lives in the flat parameter buffer: W_l (in, out) row-major
+ * at w_off, then b_l (out) at b_off; its units' trackers at unit_off. */
+typedef struct {
+  size_t in, out;
+  size_t w_off, b_off;
+  size_t unit_off;
+} fl__layer_layout;
+
+typedef struct {
+  int n_layers;
+  fl__layer_layout l[FL_MAX_LAYERS];
+  size_t n_params;  /* total floats of all W and b */
+  size_t n_units;   /* sum of out over layers */
+} fl__model_layout;
+
+void fl__model_layout_compute(const fl_train_config *cfg, fl__model_layout *lay);
+
+/* The loss mode for a config; *fused_last when the last layer's softmax is
+ * folded into the loss (softmax + cross-entropy from the logits). */
+fl__loss_mode fl__pick_loss_mode(const fl_train_config *cfg, bool *fused_last);
+
+/* ---- seeded randomness and initializers (init.c) ---- */
+
+typedef struct {
+  uint64_t s[4]; /* xoshiro256** state */
+} fl__rng;
+
+void fl__rng_seed(fl__rng *r, uint64_t seed);
+uint64_t fl__rng_next(fl__rng *r);
+double fl__rng_uniform(fl__rng *r);                /* [0, 1) */
+double fl__rng_normal(fl__rng *r);                 /* N(0, 1) */
+uint32_t fl__rng_below(fl__rng *r, uint32_t n);    /* [0, n), unbiased */
+
+/* Fill params (lay->n_params) from the layers' initializers, Keras'
+ * formulas, deterministically from rng. */
+void fl__init_params(const fl_train_config *cfg, const fl__model_layout *lay,
+                     fl__rng *rng, float *params);
+void fl__init_fill(const fl_initializer *init, size_t fan_in, size_t fan_out,
+                   fl__rng *rng, float *out, size_t count);
+
+#endif

@@ -1,0 +1,57 @@
+/* engine/model.c — the flat parameter layout of a dense model, how its loss
+ * is computed (loss mode), and the device-memory estimate of a job. */
+#include "engine_internal.h"
+
+void fl__model_layout_compute(const fl_train_config *cfg,
+                              fl__model_layout *lay) {
+  size_t in = cfg->input_dim, off = 0, units = 0;
+  lay->n_layers = cfg->n_layers;
+  for (int i = 0; i < cfg->n_layers; i++) {
+    fl__layer_layout *l = &lay->l[i];
+    l->in = in;
+    l->out = (size_t)cfg->layers[i].units;
+    l->w_off = off;
+    l->b_off = off + l->in * l->out;
+    l->unit_off = units;
+    off = l->b_off + l->out;
+    units += l->out;
+    in = l->out;
+  }
+  lay->n_params = off;
+  lay->n_units = units;
+}
+
+uint64_t fl_train_memory_estimate(const fl_train_config *cfg, size_t n_train,
+                                  size_t n_val) {
+  fl__model_layout lay;
+  fl__model_layout_compute(cfg, &lay);
+  uint64_t k = (uint64_t)cfg->layers[cfg->n_layers - 1].units;
+  uint64_t b = (uint64_t)cfg->batch_size, d = cfg->input_dim;
+  /* Labels are costed as dense (the larger form) to stay an upper bound. */
+  uint64_t floats = (uint64_t)(n_train + n_val) * (d + k);
+  floats += n_train;                         /* permutation */
+  floats += (uint64_t)lay.n_params * 5;      /* params, grads, m, v, prev */
+  floats += b * d;                           /* gathered batch */
+  floats += 2 * b * (uint64_t)lay.n_units;   /* activations and their grads */
+  floats += 3 * b + 2 * (k + 8);             /* per-row results, metrics */
+  floats += 2 * (uint64_t)lay.n_units + 4 * FL_MAX_LAYERS;
+  /* CLBlast pads GEMM operands to its tile sizes in temporary buffers:
+   * allow for one padded copy of the largest operands. */
+  uint64_t widest = d;
+  for (int i = 0; i < lay.n_layers; i++)
+    if (lay.l[i].out > widest) widest = lay.l[i].out;
+  floats += 3 * (b + 64) * (widest + 64);
+  return floats * sizeof(float);
+}
+
+fl__loss_mode fl__pick_loss_mode(const fl_train_config *cfg, bool *fused_last) {
+  fl_activation last = cfg->layers[cfg->n_layers - 1].activation;
+  *fused_last = false;
+  if (cfg->loss.kind == FL_LOSS_MSE) return FL__LOSS_MSE;
+  if (cfg->loss.from_logits) return FL__LOSS_SOFTMAX_CE;
+  if (last == FL_ACT_SOFTMAX) {
+    *fused_last = true; /* softmax + CE computed from the logits, as TF does */
+    return FL__LOSS_SOFTMAX_CE;
+  }
+  return FL__LOSS_PROBS_CE;
+}

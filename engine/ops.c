@@ -1,0 +1,242 @@
+/* engine/ops.c — host-side launchers for the flatline kernels and the
+ * CLBlast GEMM: argument setting, global sizes, error mapping. Each launcher
+ * enqueues on the device's in-order queue and returns without waiting. */
+#include <clblast_c.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "engine_internal.h"
+
+#define ARG(kernel, i, v)                                                     \
+  FL_CL_CHECK(err, clSetKernelArg((kernel), (i), sizeof(v), &(v)))
+
+/* Kernels index with uint: refuse sizes that do not fit. */
+static int fits_u32(size_t v, fl_error *err) {
+  if (v > UINT32_MAX)
+    return fl_error_set(err, FL_ETOOBIG, "size %zu exceeds the kernels' 32-bit "
+                        "index range", v);
+  return 0;
+}
+
+static int launch_1d(fl_device *dev, cl_kernel k, size_t global,
+                     fl_error *err) {
+  if (global == 0) return 0;
+  FL_CL_CHECK(err, clEnqueueNDRangeKernel(dev->queue, k, 1, NULL, &global,
+                                          NULL, 0, NULL, NULL));
+  return 0;
+}
+
+int fl__op_gather_rows(fl_device *dev, cl_mem dst, cl_mem src, cl_mem perm,
+                       size_t start, size_t rows, size_t d, fl_error *err) {
+  cl_kernel k = dev->k[FL_K_gather_rows];
+  cl_uint s = (cl_uint)start, r = (cl_uint)rows, dd = (cl_uint)d;
+  if (fits_u32(start + rows, err) || fits_u32(rows * d, err)) return err->code;
+  ARG(k, 0, dst); ARG(k, 1, src); ARG(k, 2, perm);
+  ARG(k, 3, s); ARG(k, 4, r); ARG(k, 5, dd);
+  return launch_1d(dev, k, rows * d, err);
+}
+
+int fl__op_gemm(fl_device *dev, int trans_a, int trans_b, size_t m, size_t n,
+                size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
+                cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
+                size_t c_off, size_t ldc, fl_error *err) {
+  CLBlastStatusCode s = CLBlastSgemm(
+      CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+      trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a,
+      a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, &dev->queue, NULL);
+  if (s != CLBlastSuccess)
+    return fl__blas_fail(err, s, "CLBlastSgemm", __FILE__, __LINE__);
+  return 0;
+}
+
+/* Biases live inside the flat parameter buffer: their offset is a kernel
+ * argument (sub-buffers would need device-specific alignment). */
+int fl__op_bias_act_forward(fl_device *dev, cl_mem z, cl_mem bias,
+                            size_t bias_off, size_t rows, size_t n,
+                            fl_activation act, fl_error *err) {
+  cl_kernel k = dev->k[FL_K_bias_act_forward];
+  cl_uint r = (cl_uint)rows, nn = (cl_uint)n, off = (cl_uint)bias_off;
+  cl_int a = act == FL_ACT_SOFTMAX ? FL_ACT_LINEAR : (cl_int)act;
+  if (fits_u32(rows * n, err) || fits_u32(bias_off + n, err)) return err->code;
+  ARG(k, 0, z); ARG(k, 1, bias); ARG(k, 2, off);
+  ARG(k, 3, r); ARG(k, 4, nn); ARG(k, 5, a);
+  return launch_1d(dev, k, rows * n, err);
+}
+
+int fl__op_act_backward(fl_device *dev, cl_mem da, cl_mem a, size_t rows,
+                        size_t n, fl_activation act, fl_error *err) {
+  cl_kernel k = dev->k[FL_K_act_backward];
+  cl_uint r = (cl_uint)rows, nn = (cl_uint)n;
+  cl_int ac = (cl_int)act;
+  if (act == FL_ACT_LINEAR) return 0; /* derivative 1: nothing to do */
+  if (fits_u32(rows * n, err)) return err->code;
+  ARG(k, 0, da); ARG(k, 1, a); ARG(k, 2, r); ARG(k, 3, nn); ARG(k, 4, ac);
+  return launch_1d(dev, k, rows * n, err);
+}
+
+int fl__op_bias_grad(fl_device *dev, cl_mem db, size_t db_off, cl_mem dz,
+                     cl_mem a, size_t rows, size_t n, fl_activation act,
+                     cl_mem active, cl_mem sat, size_t unit_off,
+                     fl_error *err) {
+  cl_kernel k = dev->k[FL_K_bias_grad];
+  cl_uint r = (cl_uint)rows, nn = (cl_uint)n, off = (cl_uint)db_off,
+          uoff = (cl_uint)unit_off;
+  cl_int ac = (cl_int)act, track = active != NULL;
+  if (fits_u32(rows * n, err) || fits_u32(db_off + n, err) ||
+      fits_u32(unit_off + n, err))
+    return err->code;
+  ARG(k, 0, db); ARG(k, 1, off); ARG(k, 2, dz); ARG(k, 3, a); ARG(k, 4, r);
+  ARG(k, 5, nn); ARG(k, 6, ac); ARG(k, 7, track); ARG(k, 8, active);
+  ARG(k, 9, sat); ARG(k, 10, uoff);
+  return launch_1d(dev, k, n, err);
+}
+
+int fl__op_softmax_forward(fl_device *dev, cl_mem a, size_t rows, size_t n,
+                           fl_error *err) {
+  cl_kernel k = dev->k[FL_K_softmax_forward];
+  cl_uint r = (cl_uint)rows, nn = (cl_uint)n;
+  if (fits_u32(rows * n, err)) return err->code;
+  ARG(k, 0, a); ARG(k, 1, r); ARG(k, 2, nn);
+  return launch_1d(dev, k, rows, err);
+}
+
+int fl__op_softmax_backward(fl_device *dev, cl_mem da, cl_mem a, size_t rows,
+                            size_t n, fl_error *err) {
+  cl_kernel k = dev->k[FL_K_softmax_backward];
+  cl_uint r = (cl_uint)rows, nn = (cl_uint)n;
+  if (fits_u32(rows * n, err)) return err->code;
+  ARG(k, 0, da); ARG(k, 1, a); ARG(k, 2, r); ARG(k, 3, nn);
+  return launch_1d(dev, k, rows, err);
+}
+
+int fl__op_loss_rows(fl_device *dev, cl_mem out, size_t rows, size_t k_cls,
+                     const fl__loss_args *la, cl_mem dout, cl_mem row_loss,
+                     cl_mem row_pred, cl_mem row_correct, fl_error *err) {
+  cl_kernel k = dev->k[FL_K_loss_rows];
+  cl_uint r = (cl_uint)rows, kk = (cl_uint)k_cls, st = (cl_uint)la->start;
+  cl_int mode = la->mode, lk = la->label_kind == FL_LABELS_IDS ? 0 : 1;
+  cl_int use_perm = la->perm != NULL;
+  float gs = la->grad_scale;
+  if (fits_u32(rows * k_cls, err) || fits_u32(la->start + rows, err))
+    return err->code;
+  ARG(k, 0, out); ARG(k, 1, r); ARG(k, 2, kk); ARG(k, 3, mode); ARG(k, 4, lk);
+  ARG(k, 5, la->ids); ARG(k, 6, la->y); ARG(k, 7, la->perm);
+  ARG(k, 8, use_perm); ARG(k, 9, st); ARG(k, 10, gs); ARG(k, 11, dout);
+  ARG(k, 12, row_loss); ARG(k, 13, row_pred); ARG(k, 14, row_correct);
+  return launch_1d(dev, k, rows, err);
+}
+
+int fl__op_batch_metrics(fl_device *dev, cl_mem row_loss, cl_mem row_pred,
+                         cl_mem row_correct, size_t rows, size_t k_cls,
+                         int first, cl_mem mf, cl_mem mu, fl_error *err) {
+  cl_kernel k = dev->k[FL_K_batch_metrics];
+  cl_uint r = (cl_uint)rows, kk = (cl_uint)k_cls;
+  cl_int f = first;
+  ARG(k, 0, row_loss); ARG(k, 1, row_pred); ARG(k, 2, row_correct);
+  ARG(k, 3, r); ARG(k, 4, kk); ARG(k, 5, f); ARG(k, 6, mf); ARG(k, 7, mu);
+  return launch_1d(dev, k, 1, err);
+}
+
+int fl__op_optimizer_step(fl_device *dev, const fl_optimizer_spec *opt,
+                          float lr, long step, cl_mem w, cl_mem g, cl_mem m,
+                          cl_mem v, size_t p, fl_error *err) {
+  cl_uint pp = (cl_uint)p;
+  if (fits_u32(p, err)) return err->code;
+  cl_kernel k;
+  switch (opt->kind) {
+    case FL_OPT_SGD: {
+      k = dev->k[FL_K_sgd_update];
+      float mu = opt->momentum;
+      cl_int nest = opt->nesterov;
+      ARG(k, 0, w); ARG(k, 1, g); ARG(k, 2, m); ARG(k, 3, lr); ARG(k, 4, mu);
+      ARG(k, 5, nest); ARG(k, 6, pp);
+      break;
+    }
+    case FL_OPT_ADAM:
+    case FL_OPT_ADAMW: {
+      k = dev->k[FL_K_adam_update];
+      /* Bias correction in double on the host: exact for any step count. */
+      double t = (double)step;
+      float alpha = (float)(lr * sqrt(1.0 - pow(opt->beta_2, t)) /
+                            (1.0 - pow(opt->beta_1, t)));
+      float wd_lr = opt->kind == FL_OPT_ADAMW ? lr * opt->weight_decay : 0.0f;
+      ARG(k, 0, w); ARG(k, 1, g); ARG(k, 2, m); ARG(k, 3, v);
+      ARG(k, 4, alpha); ARG(k, 5, opt->beta_1); ARG(k, 6, opt->beta_2);
+      ARG(k, 7, opt->epsilon); ARG(k, 8, wd_lr); ARG(k, 9, pp);
+      break;
+    }
+    case FL_OPT_RMSPROP: {
+      k = dev->k[FL_K_rmsprop_update];
+      ARG(k, 0, w); ARG(k, 1, g); ARG(k, 2, m); ARG(k, 3, v); ARG(k, 4, lr);
+      ARG(k, 5, opt->rho); ARG(k, 6, opt->momentum); ARG(k, 7, opt->epsilon);
+      ARG(k, 8, pp);
+      break;
+    }
+    default:
+      return fl_error_set(err, FL_EINVAL, "unknown optimizer %d", opt->kind);
+  }
+  return launch_1d(dev, k, p, err);
+}
+
+int fl__op_segment_sumsq(fl_device *dev, cl_mem a, cl_mem b, cl_mem off,
+                         size_t nseg, cl_mem acc, size_t acc_off,
+                         fl_error *err) {
+  cl_kernel k = dev->k[FL_K_segment_sumsq];
+  cl_int has_b = b != NULL;
+  cl_uint ao = (cl_uint)acc_off;
+  ARG(k, 0, a); ARG(k, 1, b); ARG(k, 2, has_b); ARG(k, 3, off); ARG(k, 4, acc);
+  ARG(k, 5, ao);
+  size_t global = nseg * FL__NORM_WG, local = FL__NORM_WG;
+  if (nseg == 0) return 0;
+  FL_CL_CHECK(err, clEnqueueNDRangeKernel(dev->queue, k, 1, NULL, &global,
+                                          &local, 0, NULL, NULL));
+  return 0;
+}
+
+int fl__buffer_create(fl_device *dev, size_t bytes, const void *host,
+                      cl_mem *out, fl_error *err) {
+  cl_int e;
+  *out = NULL;
+  if (bytes == 0) bytes = 4; /* OpenCL rejects empty buffers */
+  if (bytes > dev->info.max_alloc)
+    return fl_error_set(err, FL_EDEVMEM,
+                        "device out of memory: a buffer of %zu bytes exceeds "
+                        "%s's largest allocation (%llu bytes); use a smaller "
+                        "dataset or model, or a device with more memory",
+                        bytes, dev->info.name,
+                        (unsigned long long)dev->info.max_alloc);
+  *out = clCreateBuffer(dev->ctx,
+                        CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0),
+                        bytes, (void *)host, &e);
+  if (e != CL_SUCCESS) {
+    *out = NULL;
+    return fl__cl_fail(err, e, "clCreateBuffer", __FILE__, __LINE__);
+  }
+  return 0;
+}
+
+int fl__buffer_read(fl_device *dev, cl_mem buf, size_t off_bytes,
+                    size_t bytes, void *host, fl_error *err) {
+  FL_CL_CHECK(err, clEnqueueReadBuffer(dev->queue, buf, CL_TRUE, off_bytes,
+                                       bytes, host, 0, NULL, NULL));
+  return 0;
+}
+
+int fl__buffer_write(fl_device *dev, cl_mem buf, size_t off_bytes,
+                     size_t bytes, const void *host, fl_error *err) {
+  FL_CL_CHECK(err, clEnqueueWriteBuffer(dev->queue, buf, CL_TRUE, off_bytes,
+                                        bytes, host, 0, NULL, NULL));
+  return 0;
+}
+
+int fl__buffer_zero(fl_device *dev, cl_mem buf, size_t bytes, fl_error *err) {
+  const cl_uint zero = 0;
+  FL_CL_CHECK(err, clEnqueueFillBuffer(dev->queue, buf, &zero, sizeof zero, 0,
+                                       bytes, 0, NULL, NULL));
+  return 0;
+}
+
+void fl__buffer_release(cl_mem *buf) {
+  if (*buf) clReleaseMemObject(*buf);
+  *buf = NULL;
+}

@@ -1,0 +1,246 @@
+/* engine/reference.c — the plain-C reference ops (see reference.h), written
+ * for clarity, not speed: the tests' source of truth for the kernels. */
+#include "reference.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fl__ref_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                  float alpha, const float *a, size_t lda, const float *b,
+                  size_t ldb, float beta, float *c, size_t ldc) {
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      double s = 0;
+      for (size_t p = 0; p < k; p++) {
+        float av = trans_a ? a[p * lda + i] : a[i * lda + p];
+        float bv = trans_b ? b[j * ldb + p] : b[p * ldb + j];
+        s += (double)av * bv;
+      }
+      float prev = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+      c[i * ldc + j] = (float)(alpha * s) + prev;
+    }
+}
+
+float fl__ref_act(fl_activation act, float x) {
+  switch (act) {
+    case FL_ACT_RELU: return x > 0 ? x : 0;
+    case FL_ACT_LEAKY_RELU: return x > 0 ? x : FL_LEAKY_RELU_SLOPE * x;
+    case FL_ACT_TANH: return tanhf(x);
+    case FL_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    default: return x;
+  }
+}
+
+float fl__ref_act_grad_from_output(fl_activation act, float a) {
+  switch (act) {
+    case FL_ACT_RELU: return a > 0 ? 1.0f : 0.0f;
+    case FL_ACT_LEAKY_RELU: return a > 0 ? 1.0f : FL_LEAKY_RELU_SLOPE;
+    case FL_ACT_TANH: return 1.0f - a * a;
+    case FL_ACT_SIGMOID: return a * (1.0f - a);
+    default: return 1.0f;
+  }
+}
+
+void fl__ref_bias_act_forward(float *z, const float *b, size_t rows, size_t n,
+                              fl_activation act) {
+  for (size_t i = 0; i < rows * n; i++) z[i] = fl__ref_act(act, z[i] + b[i % n]);
+}
+
+void fl__ref_act_backward(float *da, const float *a, size_t rows, size_t n,
+                          fl_activation act) {
+  if (act == FL_ACT_SOFTMAX) {
+    fl__ref_softmax_backward(da, a, rows, n);
+    return;
+  }
+  for (size_t i = 0; i < rows * n; i++) da[i] *= fl__ref_act_grad_from_output(act, a[i]);
+}
+
+void fl__ref_bias_grad(float *db, const float *dz, size_t rows, size_t n) {
+  for (size_t j = 0; j < n; j++) {
+    float s = 0;
+    for (size_t r = 0; r < rows; r++) s += dz[r * n + j];
+    db[j] = s;
+  }
+}
+
+void fl__ref_softmax_forward(float *a, size_t rows, size_t n) {
+  for (size_t r = 0; r < rows; r++) {
+    float *row = a + r * n, m = row[0], s = 0;
+    for (size_t j = 1; j < n; j++) m = fmaxf(m, row[j]);
+    for (size_t j = 0; j < n; j++) s += row[j] = expf(row[j] - m);
+    for (size_t j = 0; j < n; j++) row[j] /= s;
+  }
+}
+
+void fl__ref_softmax_backward(float *da, const float *a, size_t rows,
+                              size_t n) {
+  for (size_t r = 0; r < rows; r++) {
+    float *g = da + r * n, dot = 0;
+    const float *p = a + r * n;
+    for (size_t j = 0; j < n; j++) dot += g[j] * p[j];
+    for (size_t j = 0; j < n; j++) g[j] = p[j] * (g[j] - dot);
+  }
+}
+
+static float target(fl_label_kind kind, const int32_t *ids, const float *y,
+                    size_t r, size_t k, size_t j) {
+  if (kind == FL_LABELS_IDS) return ids[r] == (int32_t)j ? 1.0f : 0.0f;
+  return y[r * k + j];
+}
+
+#define CE_EPS 1e-7f
+
+void fl__ref_loss_rows(const float *out, size_t rows, size_t k,
+                       fl__loss_mode mode, fl_label_kind label_kind,
+                       const int32_t *ids, const float *y,
+                       const uint32_t *perm, size_t start, float grad_scale,
+                       float *dout, float *row_loss, uint32_t *row_pred,
+                       uint32_t *row_correct) {
+  for (size_t r = 0; r < rows; r++) {
+    size_t dr = perm ? perm[start + r] : start + r;
+    const float *o = out + r * k;
+    float *g = dout + r * k;
+    size_t pred = 0, truth = 0;
+    float tbest = -INFINITY;
+    for (size_t j = 0; j < k; j++) {
+      if (o[j] > o[pred]) pred = j;
+      float t = target(label_kind, ids, y, dr, k, j);
+      if (t > tbest) tbest = t, truth = j;
+    }
+    double loss = 0;
+    if (mode == FL__LOSS_SOFTMAX_CE) {
+      double m = o[0], s = 0, sumt = 0;
+      for (size_t j = 1; j < k; j++) m = fmax(m, o[j]);
+      for (size_t j = 0; j < k; j++) s += exp(o[j] - m);
+      double lse = m + log(s);
+      for (size_t j = 0; j < k; j++) {
+        double t = target(label_kind, ids, y, dr, k, j);
+        sumt += t;
+        loss -= t * (o[j] - lse);
+      }
+      for (size_t j = 0; j < k; j++)
+        g[j] = (float)((exp(o[j] - lse) * sumt - target(label_kind, ids, y, dr, k, j)) *
+                       grad_scale);
+    } else if (mode == FL__LOSS_PROBS_CE) {
+      double s = 0, dot = 0;
+      for (size_t j = 0; j < k; j++) s += o[j];
+      double *dp = malloc(k * sizeof *dp);
+      for (size_t j = 0; j < k; j++) {
+        double t = target(label_kind, ids, y, dr, k, j), p = o[j] / s;
+        double q = p < CE_EPS ? CE_EPS : p > 1 - CE_EPS ? 1 - CE_EPS : p;
+        loss -= t * log(q);
+        dp[j] = (p > CE_EPS && p < 1 - CE_EPS) ? -t / q : 0;
+        dot += dp[j] * p;
+      }
+      for (size_t j = 0; j < k; j++) g[j] = (float)((dp[j] - dot) / s * grad_scale);
+      free(dp);
+    } else {
+      for (size_t j = 0; j < k; j++) {
+        double e = o[j] - target(label_kind, ids, y, dr, k, j);
+        loss += e * e;
+        g[j] = (float)(2 * e / k * grad_scale);
+      }
+      loss /= k;
+    }
+    row_loss[r] = (float)loss;
+    row_pred[r] = (uint32_t)pred;
+    row_correct[r] = pred == truth;
+  }
+}
+
+void fl__ref_optimizer_step(const fl_optimizer_spec *opt, float lr, long step,
+                            float *w, const float *g, float *m, float *v,
+                            size_t p) {
+  double t = (double)step;
+  double alpha = lr * sqrt(1.0 - pow(opt->beta_2, t)) / (1.0 - pow(opt->beta_1, t));
+  for (size_t i = 0; i < p; i++) {
+    switch (opt->kind) {
+      case FL_OPT_SGD:
+        if (opt->momentum == 0) {
+          w[i] -= lr * g[i];
+        } else {
+          m[i] = opt->momentum * m[i] - lr * g[i];
+          w[i] += opt->nesterov ? opt->momentum * m[i] - lr * g[i] : m[i];
+        }
+        break;
+      case FL_OPT_ADAM:
+      case FL_OPT_ADAMW:
+        if (opt->kind == FL_OPT_ADAMW) w[i] -= lr * opt->weight_decay * w[i];
+        m[i] += (g[i] - m[i]) * (1 - opt->beta_1);
+        v[i] += (g[i] * g[i] - v[i]) * (1 - opt->beta_2);
+        w[i] -= (float)alpha * m[i] / (sqrtf(v[i]) + opt->epsilon);
+        break;
+      case FL_OPT_RMSPROP: {
+        v[i] = opt->rho * v[i] + (1 - opt->rho) * g[i] * g[i];
+        float inc = lr * g[i] / sqrtf(v[i] + opt->epsilon);
+        if (opt->momentum > 0) {
+          m[i] = opt->momentum * m[i] + inc;
+          w[i] -= m[i];
+        } else {
+          w[i] -= inc;
+        }
+        break;
+      }
+    }
+  }
+}
+
+void fl__ref_gather_rows(float *dst, const float *src, const uint32_t *perm,
+                         size_t start, size_t rows, size_t d) {
+  for (size_t r = 0; r < rows; r++)
+    memcpy(dst + r * d, src + (size_t)perm[start + r] * d, d * sizeof(float));
+}
+
+double fl__ref_model_loss(const fl_train_config *cfg, const float *params,
+                          const float *x, size_t rows,
+                          fl_label_kind label_kind, const int32_t *ids,
+                          const float *y, float *grads) {
+  fl__model_layout lay;
+  fl__model_layout_compute(cfg, &lay);
+  int L = lay.n_layers;
+  bool fused;
+  fl__loss_mode mode = fl__pick_loss_mode(cfg, &fused);
+  float *act[FL_MAX_LAYERS], *dact[FL_MAX_LAYERS];
+  const float *in = x;
+  for (int i = 0; i < L; i++) {
+    const fl__layer_layout *l = &lay.l[i];
+    act[i] = calloc(rows * l->out, sizeof(float));
+    dact[i] = calloc(rows * l->out, sizeof(float));
+    fl__ref_gemm(0, 0, rows, l->out, l->in, 1, in, l->in, params + l->w_off,
+                 l->out, 0, act[i], l->out);
+    fl_activation a = cfg->layers[i].activation;
+    fl__ref_bias_act_forward(act[i], params + l->b_off, rows, l->out,
+                             a == FL_ACT_SOFTMAX ? FL_ACT_LINEAR : a);
+    if (a == FL_ACT_SOFTMAX && !(i == L - 1 && fused))
+      fl__ref_softmax_forward(act[i], rows, l->out);
+    in = act[i];
+  }
+  size_t k = lay.l[L - 1].out;
+  float *row_loss = calloc(rows, sizeof(float));
+  uint32_t *pred = calloc(rows, sizeof(uint32_t)), *corr = calloc(rows, sizeof(uint32_t));
+  fl__ref_loss_rows(act[L - 1], rows, k, mode, label_kind, ids, y, NULL, 0,
+                    1.0f / rows, dact[L - 1], row_loss, pred, corr);
+  double loss = 0;
+  for (size_t r = 0; r < rows; r++) loss += row_loss[r];
+  loss /= rows;
+  if (grads) {
+    for (int i = L - 1; i >= 0; i--) {
+      const fl__layer_layout *l = &lay.l[i];
+      if (!(i == L - 1 && fused))
+        fl__ref_act_backward(dact[i], act[i], rows, l->out, cfg->layers[i].activation);
+      fl__ref_bias_grad(grads + l->b_off, dact[i], rows, l->out);
+      const float *inp = i == 0 ? x : act[i - 1];
+      fl__ref_gemm(1, 0, l->in, l->out, rows, 1, inp, l->in, dact[i], l->out, 0,
+                   grads + l->w_off, l->out);
+      if (i > 0)
+        fl__ref_gemm(0, 1, rows, l->in, l->out, 1, dact[i], l->out,
+                     params + l->w_off, l->out, 0, dact[i - 1], l->in);
+    }
+  }
+  for (int i = 0; i < L; i++) free(act[i]), free(dact[i]);
+  free(row_loss);
+  free(pred);
+  free(corr);
+  return loss;
+}

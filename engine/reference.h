@@ -1,0 +1,46 @@
+/* engine/reference.h — plain-C reference of every device op, the yardstick
+ * the tests hold the OpenCL kernels to. Same shapes and conventions as the
+ * launchers in engine_internal.h; row-major float32. */
+#ifndef FL_ENGINE_REFERENCE_H
+#define FL_ENGINE_REFERENCE_H
+
+#include "engine_internal.h"
+
+/* C (m, n) = alpha op(A) op(B) + beta C */
+void fl__ref_gemm(int trans_a, int trans_b, size_t m, size_t n, size_t k,
+                  float alpha, const float *a, size_t lda, const float *b,
+                  size_t ldb, float beta, float *c, size_t ldc);
+float fl__ref_act(fl_activation act, float x);
+float fl__ref_act_grad_from_output(fl_activation act, float a);
+/* z (rows, n) <- act(z + b); softmax acts as linear (see softmax_forward) */
+void fl__ref_bias_act_forward(float *z, const float *b, size_t rows, size_t n,
+                              fl_activation act);
+void fl__ref_act_backward(float *da, const float *a, size_t rows, size_t n,
+                          fl_activation act);
+void fl__ref_bias_grad(float *db, const float *dz, size_t rows, size_t n);
+void fl__ref_softmax_forward(float *a, size_t rows, size_t n);
+void fl__ref_softmax_backward(float *da, const float *a, size_t rows,
+                              size_t n);
+/* labels: ids (n) or y (n, k) by label_kind; row r uses label row
+ * perm ? perm[start + r] : start + r. */
+void fl__ref_loss_rows(const float *out, size_t rows, size_t k,
+                       fl__loss_mode mode, fl_label_kind label_kind,
+                       const int32_t *ids, const float *y,
+                       const uint32_t *perm, size_t start, float grad_scale,
+                       float *dout, float *row_loss, uint32_t *row_pred,
+                       uint32_t *row_correct);
+void fl__ref_optimizer_step(const fl_optimizer_spec *opt, float lr, long step,
+                            float *w, const float *g, float *m, float *v,
+                            size_t p);
+void fl__ref_gather_rows(float *dst, const float *src, const uint32_t *perm,
+                         size_t start, size_t rows, size_t d);
+
+/* Whole-model mean loss over `rows` rows of x (rows, d) with labels of rows
+ * [0, rows), computed as the trainer does (same loss-mode choice); when
+ * grads (P) is not NULL, also its gradient w.r.t. the flat params. */
+double fl__ref_model_loss(const fl_train_config *cfg, const float *params,
+                          const float *x, size_t rows,
+                          fl_label_kind label_kind, const int32_t *ids,
+                          const float *y, float *grads);
+
+#endif

@@ -1,0 +1,501 @@
+/* engine/trainer.c — one training job on one device: resident datasets,
+ * parameters and optimizer state in flat buffers, the forward/backward pass
+ * per batch, and the per-epoch metrics read back once an epoch.
+ *
+ * Shapes (B = rows of the current batch, L layers, layer l: in_l -> out_l):
+ *   x_train (n, d), labels ids (n) or y (n, k); perm (n)
+ *   params/grads/m/v/prev (P) flat: W_l (in_l, out_l) then b_l (out_l)
+ *   xb (B, d) gathered batch; act[l], dact[l] (B, out_l)
+ *   row_loss/row_pred/row_correct (B); mf (2) float, mu (4 + k) uint
+ *   unit_active/unit_sat (sum out_l); norm_acc (3L): grad, update, weight */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine_internal.h"
+
+struct fl_trainer {
+  fl_device *dev;
+  fl_train_config cfg;
+  fl_layer_spec layers[FL_MAX_LAYERS];
+  fl__model_layout lay;
+  size_t n_train, n_val, d, k;
+  fl_label_kind label_kind;
+  fl__loss_mode loss_mode;
+  bool fused_last; /* last layer's softmax is folded into the loss */
+  float lr;
+  long step; /* optimizer steps taken, all epochs */
+  int epoch;
+  fl__rng rng;
+
+  cl_mem x_train, ids_train, y_train, perm;
+  cl_mem x_val, ids_val, y_val;
+  cl_mem params, grads, m, v, prev, seg_off, norm_acc;
+  cl_mem xb, act[FL_MAX_LAYERS], dact[FL_MAX_LAYERS];
+  cl_mem row_loss, row_pred, row_correct;
+  cl_mem mf, mu, unit_active, unit_sat;
+
+  uint32_t *perm_host; /* (n) the epoch's permutation before upload */
+  uint32_t *mu_host;   /* (4 + k) */
+  uint32_t *active_host, *sat_host; /* (n_units) */
+};
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Labels must index the output layer: anything else would read outside the
+ * targets on the device. */
+static int check_labels(const fl_dataset *ds, size_t k, const char *which,
+                        fl_error *err) {
+  if (ds->label_kind == FL_LABELS_DENSE) {
+    if (ds->k != k)
+      return fl_error_set(err, FL_ELABELS,
+                          "%s labels have %zu columns but the output layer "
+                          "has %zu units; make the last layer's units equal "
+                          "the number of classes",
+                          which, ds->k, k);
+    return 0;
+  }
+  for (size_t i = 0; i < ds->n; i++)
+    if (ds->ids[i] < 0 || (size_t)ds->ids[i] >= k)
+      return fl_error_set(err, FL_ELABELS,
+                          "%s label %d at row %zu is outside 0..%zu (the "
+                          "output layer has %zu units); class ids must be "
+                          "0..K-1 with K = units of the last layer",
+                          which, ds->ids[i], i, k - 1, k);
+  return 0;
+}
+
+static int upload_set(fl_trainer *t, const fl_dataset *ds, cl_mem *x,
+                      cl_mem *ids, cl_mem *y, fl_error *err) {
+  int rc = fl__buffer_create(t->dev, ds->n * ds->d * sizeof(float), ds->x, x, err);
+  if (rc) return rc;
+  if (ds->label_kind == FL_LABELS_IDS)
+    return fl__buffer_create(t->dev, ds->n * sizeof(int32_t), ds->ids, ids, err);
+  return fl__buffer_create(t->dev, ds->n * ds->k * sizeof(float), ds->y, y, err);
+}
+
+static int alloc_state(fl_trainer *t, fl_error *err) {
+  fl_device *dev = t->dev;
+  size_t P = t->lay.n_params, B = (size_t)t->cfg.batch_size, L = t->lay.n_layers;
+  size_t U = t->lay.n_units;
+  int rc;
+  float *init = malloc(P * sizeof(float));
+  if (!init) return fl_error_set(err, FL_ENOMEM, "out of host memory");
+  fl__init_params(&t->cfg, &t->lay, &t->rng, init);
+  rc = fl__buffer_create(dev, P * sizeof(float), init, &t->params, err);
+  free(init);
+  if (rc) return rc;
+  cl_mem *zeroed[] = {&t->grads, &t->m, &t->v, &t->prev};
+  for (size_t i = 0; i < sizeof zeroed / sizeof *zeroed; i++) {
+    if ((rc = fl__buffer_create(dev, P * sizeof(float), NULL, zeroed[i], err)) ||
+        (rc = fl__buffer_zero(dev, *zeroed[i], P * sizeof(float), err)))
+      return rc;
+  }
+  cl_uint off[FL_MAX_LAYERS + 1];
+  for (size_t l = 0; l < L; l++) off[l] = (cl_uint)t->lay.l[l].w_off;
+  off[L] = (cl_uint)P;
+  if ((rc = fl__buffer_create(dev, (L + 1) * sizeof(cl_uint), off, &t->seg_off, err)) ||
+      (rc = fl__buffer_create(dev, 3 * L * sizeof(float), NULL, &t->norm_acc, err)) ||
+      (rc = fl__buffer_create(dev, B * t->d * sizeof(float), NULL, &t->xb, err)))
+    return rc;
+  for (size_t l = 0; l < L; l++) {
+    size_t bytes = B * t->lay.l[l].out * sizeof(float);
+    if ((rc = fl__buffer_create(dev, bytes, NULL, &t->act[l], err)) ||
+        (rc = fl__buffer_create(dev, bytes, NULL, &t->dact[l], err)))
+      return rc;
+  }
+  if ((rc = fl__buffer_create(dev, B * sizeof(float), NULL, &t->row_loss, err)) ||
+      (rc = fl__buffer_create(dev, B * sizeof(cl_uint), NULL, &t->row_pred, err)) ||
+      (rc = fl__buffer_create(dev, B * sizeof(cl_uint), NULL, &t->row_correct, err)) ||
+      (rc = fl__buffer_create(dev, 2 * sizeof(float), NULL, &t->mf, err)) ||
+      (rc = fl__buffer_create(dev, (FL__MU_HIST + t->k) * sizeof(cl_uint), NULL, &t->mu, err)) ||
+      (rc = fl__buffer_create(dev, U * sizeof(cl_uint), NULL, &t->unit_active, err)) ||
+      (rc = fl__buffer_create(dev, U * sizeof(cl_uint), NULL, &t->unit_sat, err)) ||
+      (rc = fl__buffer_create(dev, t->n_train * sizeof(cl_uint), NULL, &t->perm, err)))
+    return rc;
+  t->perm_host = malloc(t->n_train * sizeof(uint32_t));
+  t->mu_host = malloc((FL__MU_HIST + t->k) * sizeof(uint32_t));
+  t->active_host = malloc(U * sizeof(uint32_t));
+  t->sat_host = malloc(U * sizeof(uint32_t));
+  if (!t->perm_host || !t->mu_host || !t->active_host || !t->sat_host)
+    return fl_error_set(err, FL_ENOMEM, "out of host memory");
+  for (size_t i = 0; i < t->n_train; i++) t->perm_host[i] = (uint32_t)i;
+  return fl__buffer_write(dev, t->perm, 0, t->n_train * sizeof(cl_uint),
+                          t->perm_host, err);
+}
+
+int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
+                      const fl_dataset *train, const fl_dataset *val,
+                      fl_trainer **out, fl_error *err) {
+  *out = NULL;
+  if (cfg->n_layers < 1 || cfg->n_layers > FL_MAX_LAYERS || cfg->batch_size < 1)
+    return fl_error_set(err, FL_EINVAL, "model needs 1..%d layers and a "
+                        "batch_size >= 1", FL_MAX_LAYERS);
+  if (train->n == 0 || train->d != cfg->input_dim)
+    return fl_error_set(err, FL_EDATA, "training set has %zu rows of %zu "
+                        "features; the model expects %zu features",
+                        train->n, train->d, cfg->input_dim);
+  if (train->n > UINT32_MAX)
+    return fl_error_set(err, FL_ETOOBIG, "training set has %zu rows; at most "
+                        "%u are supported", train->n, UINT32_MAX);
+  if (val && val->d != train->d)
+    return fl_error_set(err, FL_EDATA, "validation rows have %zu features but "
+                        "training rows have %zu", val->d, train->d);
+  size_t k = (size_t)cfg->layers[cfg->n_layers - 1].units;
+  int rc;
+  if ((rc = check_labels(train, k, "training", err))) return rc;
+  if (val && (rc = check_labels(val, k, "validation", err))) return rc;
+  if (val && val->label_kind != train->label_kind)
+    return fl_error_set(err, FL_ELABELS, "training labels are %s but "
+                        "validation labels are %s; encode both the same way",
+                        train->label_kind == FL_LABELS_IDS ? "class ids" : "one-hot",
+                        val->label_kind == FL_LABELS_IDS ? "class ids" : "one-hot");
+
+  const fl_device_info *info = &dev->info;
+  uint64_t need = fl_train_memory_estimate(cfg, train->n, val ? val->n : 0);
+  if (need > info->global_mem)
+    return fl_error_set(err, FL_EDEVMEM,
+                        "device out of memory: the job needs about %.1f MiB "
+                        "but %s has %.1f MiB; use a smaller model, dataset or "
+                        "batch_size, or a device with more memory",
+                        need / 1048576.0, info->name,
+                        info->global_mem / 1048576.0);
+
+  fl_trainer *t = calloc(1, sizeof *t);
+  if (!t) return fl_error_set(err, FL_ENOMEM, "out of host memory");
+  t->dev = dev;
+  t->cfg = *cfg;
+  memcpy(t->layers, cfg->layers, cfg->n_layers * sizeof *t->layers);
+  t->cfg.layers = t->layers;
+  fl__model_layout_compute(&t->cfg, &t->lay);
+  t->n_train = train->n;
+  t->n_val = val ? val->n : 0;
+  t->d = train->d;
+  t->k = k;
+  t->label_kind = train->label_kind;
+  t->lr = cfg->optimizer.learning_rate;
+  fl__rng_seed(&t->rng, cfg->seed);
+  t->loss_mode = fl__pick_loss_mode(&t->cfg, &t->fused_last);
+
+  if ((rc = upload_set(t, train, &t->x_train, &t->ids_train, &t->y_train, err)) ||
+      (val && (rc = upload_set(t, val, &t->x_val, &t->ids_val, &t->y_val, err))) ||
+      (rc = alloc_state(t, err))) {
+    fl_trainer_destroy(t);
+    return rc;
+  }
+  /* Surface lazy allocation failures now rather than mid-epoch. */
+  cl_int e = clFinish(dev->queue);
+  if (e != CL_SUCCESS) {
+    fl_trainer_destroy(t);
+    return fl__cl_fail(err, e, "uploading the job to the device", __FILE__, __LINE__);
+  }
+  *out = t;
+  return 0;
+}
+
+/* Forward pass of `rows` rows of x (rows, d) starting at element x_off. */
+static int forward(fl_trainer *t, cl_mem x, size_t x_off, size_t rows,
+                   fl_error *err) {
+  fl_device *dev = t->dev;
+  cl_mem in = x;
+  size_t in_off = x_off;
+  int rc;
+  for (int i = 0; i < t->lay.n_layers; i++) {
+    const fl__layer_layout *l = &t->lay.l[i];
+    fl_activation act = t->layers[i].activation;
+    bool last = i == t->lay.n_layers - 1;
+    /* act[i] (rows, out) = in (rows, in) · W (in, out) */
+    if ((rc = fl__op_gemm(dev, 0, 0, rows, l->out, l->in, 1.0f, in, in_off,
+                          l->in, t->params, l->w_off, l->out, 0.0f, t->act[i],
+                          0, l->out, err)) ||
+        (rc = fl__op_bias_act_forward(dev, t->act[i], t->params, l->b_off, rows,
+                                      l->out, act, err)))
+      return rc;
+    if (act == FL_ACT_SOFTMAX && !(last && t->fused_last) &&
+        (rc = fl__op_softmax_forward(dev, t->act[i], rows, l->out, err)))
+      return rc;
+    in = t->act[i];
+    in_off = 0;
+  }
+  return 0;
+}
+
+/* Backward pass from dact[L-1] (filled by the loss), writing grads. */
+static int backward(fl_trainer *t, size_t rows, bool track, fl_error *err) {
+  fl_device *dev = t->dev;
+  int rc;
+  for (int i = t->lay.n_layers - 1; i >= 0; i--) {
+    const fl__layer_layout *l = &t->lay.l[i];
+    fl_activation act = t->layers[i].activation;
+    bool fused = i == t->lay.n_layers - 1 && t->fused_last;
+    if (!fused) {
+      rc = act == FL_ACT_SOFTMAX
+               ? fl__op_softmax_backward(dev, t->dact[i], t->act[i], rows, l->out, err)
+               : fl__op_act_backward(dev, t->dact[i], t->act[i], rows, l->out, act, err);
+      if (rc) return rc;
+    }
+    bool tr = track && !fused;
+    if ((rc = fl__op_bias_grad(dev, t->grads, l->b_off, t->dact[i], t->act[i],
+                               rows, l->out, act, tr ? t->unit_active : NULL,
+                               tr ? t->unit_sat : NULL, l->unit_off, err)))
+      return rc;
+    cl_mem in = i == 0 ? t->xb : t->act[i - 1];
+    /* dW (in, out) = in^T (in, rows) · dact (rows, out) */
+    if ((rc = fl__op_gemm(dev, 1, 0, l->in, l->out, rows, 1.0f, in, 0, l->in,
+                          t->dact[i], 0, l->out, 0.0f, t->grads, l->w_off,
+                          l->out, err)))
+      return rc;
+    /* dact[i-1] (rows, in) = dact (rows, out) · W^T (out, in) */
+    if (i > 0 &&
+        (rc = fl__op_gemm(dev, 0, 1, rows, l->in, l->out, 1.0f, t->dact[i], 0,
+                          l->out, t->params, l->w_off, l->out, 0.0f,
+                          t->dact[i - 1], 0, l->in, err)))
+      return rc;
+  }
+  return 0;
+}
+
+static void shuffle(fl_trainer *t) {
+  uint32_t *p = t->perm_host;
+  for (size_t i = 0; i < t->n_train; i++) p[i] = (uint32_t)i;
+  for (size_t i = t->n_train - 1; i > 0; i--) {
+    uint32_t j = fl__rng_below(&t->rng, (uint32_t)(i + 1));
+    uint32_t tmp = p[i];
+    p[i] = p[j];
+    p[j] = tmp;
+  }
+}
+
+static int zero_metrics(fl_trainer *t, fl_error *err) {
+  int rc;
+  if ((rc = fl__buffer_zero(t->dev, t->mf, 2 * sizeof(float), err)) ||
+      (rc = fl__buffer_zero(t->dev, t->mu, (FL__MU_HIST + t->k) * sizeof(cl_uint), err)))
+    return rc;
+  return 0;
+}
+
+/* Forward + loss over a resident set, without updates. */
+static int evaluate_resident(fl_trainer *t, cl_mem x, cl_mem ids, cl_mem y,
+                             size_t n, double *loss, double *acc,
+                             fl_error *err) {
+  int rc;
+  size_t B = (size_t)t->cfg.batch_size;
+  if ((rc = zero_metrics(t, err))) return rc;
+  fl__loss_args la = {t->loss_mode, t->label_kind, ids, y, NULL, 0, 1.0f};
+  for (size_t start = 0; start < n; start += B) {
+    size_t rows = n - start < B ? n - start : B;
+    la.start = start;
+    if ((rc = forward(t, x, start * t->d, rows, err)) ||
+        (rc = fl__op_loss_rows(t->dev, t->act[t->lay.n_layers - 1], rows, t->k,
+                               &la, t->dact[t->lay.n_layers - 1], t->row_loss,
+                               t->row_pred, t->row_correct, err)) ||
+        (rc = fl__op_batch_metrics(t->dev, t->row_loss, t->row_pred,
+                                   t->row_correct, rows, t->k, 0, t->mf,
+                                   t->mu, err)))
+      return rc;
+  }
+  float mf[2];
+  if ((rc = fl__buffer_read(t->dev, t->mf, 0, sizeof mf, mf, err)) ||
+      (rc = fl__buffer_read(t->dev, t->mu, 0, FL__MU_HIST * sizeof(cl_uint),
+                            t->mu_host, err)))
+    return rc;
+  *loss = (double)mf[0] / (double)n;
+  *acc = (double)t->mu_host[FL__MU_CORRECT] / (double)n;
+  return 0;
+}
+
+/* One optimizer step on the batch starting at `start` of the permutation. */
+static int train_step(fl_trainer *t, size_t start, size_t rows, bool sample,
+                      fl_error *err) {
+  fl_device *dev = t->dev;
+  int L = t->lay.n_layers, rc;
+  fl__loss_args la = {t->loss_mode, t->label_kind, t->ids_train, t->y_train,
+                      t->perm, start, 1.0f / (float)rows};
+  size_t P = t->lay.n_params;
+  if ((rc = fl__op_gather_rows(dev, t->xb, t->x_train, t->perm, start, rows,
+                               t->d, err)) ||
+      (rc = forward(t, t->xb, 0, rows, err)) ||
+      (rc = fl__op_loss_rows(dev, t->act[L - 1], rows, t->k, &la, t->dact[L - 1],
+                             t->row_loss, t->row_pred, t->row_correct, err)) ||
+      (rc = fl__op_batch_metrics(dev, t->row_loss, t->row_pred, t->row_correct,
+                                 rows, t->k, t->step == 0, t->mf, t->mu, err)) ||
+      (rc = backward(t, rows, true, err)))
+    return rc;
+  if (sample) {
+    if ((rc = fl__op_segment_sumsq(dev, t->grads, NULL, t->seg_off, L,
+                                   t->norm_acc, 0, err)))
+      return rc;
+    FL_CL_CHECK(err, clEnqueueCopyBuffer(dev->queue, t->params, t->prev, 0, 0,
+                                         P * sizeof(float), 0, NULL, NULL));
+  }
+  t->step++;
+  if ((rc = fl__op_optimizer_step(dev, &t->cfg.optimizer, t->lr, t->step,
+                                  t->params, t->grads, t->m, t->v, P, err)))
+    return rc;
+  if (sample) {
+    /* norm_acc thirds: [0, L) grads, [L, 2L) updates, [2L, 3L) weights. */
+    if ((rc = fl__op_segment_sumsq(dev, t->params, t->prev, t->seg_off, L,
+                                   t->norm_acc, L, err)) ||
+        (rc = fl__op_segment_sumsq(dev, t->params, NULL, t->seg_off, L,
+                                   t->norm_acc, 2 * L, err)))
+      return rc;
+  }
+  return 0;
+}
+
+/* Read the epoch's accumulators and turn them into metrics. */
+static int collect_epoch(fl_trainer *t, int nsamples, fl_epoch_metrics *m,
+                         fl_error *err) {
+  fl_device *dev = t->dev;
+  int L = t->lay.n_layers, rc;
+  size_t U = t->lay.n_units;
+  float mf[2], acc[3 * FL_MAX_LAYERS];
+  if ((rc = fl__buffer_read(dev, t->mf, 0, sizeof mf, mf, err)) ||
+      (rc = fl__buffer_read(dev, t->mu, 0, (FL__MU_HIST + t->k) * sizeof(cl_uint),
+                            t->mu_host, err)) ||
+      (rc = fl__buffer_read(dev, t->unit_active, 0, U * sizeof(cl_uint),
+                            t->active_host, err)) ||
+      (rc = fl__buffer_read(dev, t->unit_sat, 0, U * sizeof(cl_uint),
+                            t->sat_host, err)) ||
+      (rc = fl__buffer_read(dev, t->norm_acc, 0, 3 * L * sizeof(float), acc, err)))
+    return rc;
+  double n = (double)t->n_train;
+  m->loss = mf[0] / n;
+  m->accuracy = t->mu_host[FL__MU_CORRECT] / n;
+  if (t->epoch == 0) m->first_batch_loss = mf[1];
+  m->nonfinite_loss = t->mu_host[FL__MU_NONFINITE] > 0 || !isfinite(m->loss);
+  m->n_layers = L;
+  for (int l = 0; l < L; l++) {
+    const fl__layer_layout *ll = &t->lay.l[l];
+    double ns = nsamples > 0 ? nsamples : 1;
+    m->grad_norm[l] = sqrt(acc[l] / ns);
+    double upd = sqrt(acc[L + l] / ns);
+    m->weight_norm[l] = sqrt(acc[2 * L + l] / ns);
+    m->update_ratio[l] = m->weight_norm[l] > 0 ? upd / m->weight_norm[l] : 0.0;
+    if (!isfinite(m->grad_norm[l])) m->nonfinite_grads = true;
+    if (!isfinite(m->weight_norm[l])) m->nonfinite_weights = true;
+    fl_activation act = t->layers[l].activation;
+    bool fused = l == L - 1 && t->fused_last;
+    m->dead_fraction[l] = -1;
+    m->saturated_fraction[l] = -1;
+    if (fused) continue;
+    if (act == FL_ACT_RELU) {
+      size_t dead = 0;
+      for (size_t j = 0; j < ll->out; j++) dead += t->active_host[ll->unit_off + j] == 0;
+      m->dead_fraction[l] = (double)dead / (double)ll->out;
+    } else if (act == FL_ACT_TANH || act == FL_ACT_SIGMOID) {
+      double sat = 0;
+      for (size_t j = 0; j < ll->out; j++) sat += t->sat_host[ll->unit_off + j];
+      m->saturated_fraction[l] = sat / (n * (double)ll->out);
+    }
+  }
+  m->n_classes = t->k;
+  m->pred_hist = t->mu_host + FL__MU_HIST;
+  return 0;
+}
+
+int fl_trainer_run_epoch(fl_trainer *t, fl_epoch_metrics *m, fl_error *err) {
+  fl_device *dev = t->dev;
+  size_t B = (size_t)t->cfg.batch_size, U = t->lay.n_units;
+  int rc;
+  double first_loss = m->first_batch_loss;
+  memset(m, 0, sizeof *m);
+  m->first_batch_loss = first_loss; /* kept across epochs by the caller */
+  double t0 = now_seconds();
+  if (t->cfg.shuffle) {
+    shuffle(t);
+    if ((rc = fl__buffer_write(dev, t->perm, 0, t->n_train * sizeof(cl_uint),
+                               t->perm_host, err)))
+      return rc;
+  }
+  if ((rc = zero_metrics(t, err)) ||
+      (rc = fl__buffer_zero(dev, t->unit_active, U * sizeof(cl_uint), err)) ||
+      (rc = fl__buffer_zero(dev, t->unit_sat, U * sizeof(cl_uint), err)) ||
+      (rc = fl__buffer_zero(dev, t->norm_acc, 3 * t->lay.n_layers * sizeof(float), err)))
+    return rc;
+  size_t steps = (t->n_train + B - 1) / B;
+  /* Norms are sampled on about four steps an epoch: enough for the
+   * detectors, and each sample costs three extra passes over the
+   * parameters. */
+  size_t stride = steps / 4 > 0 ? steps / 4 : 1;
+  int nsamples = 0;
+  for (size_t s = 0; s < steps; s++) {
+    size_t start = s * B, rows = t->n_train - start < B ? t->n_train - start : B;
+    bool sample = s % stride == 0;
+    nsamples += sample;
+    if ((rc = train_step(t, start, rows, sample, err))) return rc;
+  }
+  if ((rc = collect_epoch(t, nsamples, m, err))) return rc;
+  double t1 = now_seconds();
+  if (t->n_val) {
+    m->has_val = true;
+    if ((rc = evaluate_resident(t, t->x_val, t->ids_val, t->y_val, t->n_val,
+                                &m->val_loss, &m->val_accuracy, err)))
+      return rc;
+  }
+  t->epoch++;
+  m->epoch = t->epoch;
+  m->lr = t->lr;
+  m->seconds = now_seconds() - t0;
+  m->samples_per_s = t1 > t0 ? (double)t->n_train / (t1 - t0) : 0.0;
+  return 0;
+}
+
+int fl_trainer_evaluate(fl_trainer *t, const fl_dataset *ds, double *loss,
+                        double *accuracy, fl_error *err) {
+  if (ds->d != t->d)
+    return fl_error_set(err, FL_EDATA, "dataset rows have %zu features; the "
+                        "model expects %zu", ds->d, t->d);
+  if (ds->label_kind != t->label_kind)
+    return fl_error_set(err, FL_ELABELS, "dataset labels are encoded "
+                        "differently from the training labels");
+  int rc = check_labels(ds, t->k, "evaluation", err);
+  if (rc) return rc;
+  cl_mem x = NULL, ids = NULL, y = NULL;
+  rc = upload_set(t, ds, &x, &ids, &y, err);
+  if (!rc) rc = evaluate_resident(t, x, ids, y, ds->n, loss, accuracy, err);
+  fl__buffer_release(&x);
+  fl__buffer_release(&ids);
+  fl__buffer_release(&y);
+  return rc;
+}
+
+int fl_trainer_set_learning_rate(fl_trainer *t, float lr) {
+  if (!(lr > 0.0f) || !isfinite(lr)) return FL_EINVAL;
+  t->lr = lr;
+  return 0;
+}
+
+size_t fl_trainer_param_count(const fl_trainer *t) { return t->lay.n_params; }
+
+int fl_trainer_get_params(fl_trainer *t, float *host, size_t n, fl_error *err) {
+  if (n != t->lay.n_params)
+    return fl_error_set(err, FL_EINVAL, "expected %zu parameters, got room "
+                        "for %zu", t->lay.n_params, n);
+  return fl__buffer_read(t->dev, t->params, 0, n * sizeof(float), host, err);
+}
+
+void fl_trainer_destroy(fl_trainer *t) {
+  if (!t) return;
+  if (t->dev->queue) clFinish(t->dev->queue);
+  cl_mem *bufs[] = {&t->x_train, &t->ids_train, &t->y_train, &t->perm,
+                    &t->x_val, &t->ids_val, &t->y_val, &t->params, &t->grads,
+                    &t->m, &t->v, &t->prev, &t->seg_off, &t->norm_acc, &t->xb,
+                    &t->row_loss, &t->row_pred, &t->row_correct, &t->mf,
+                    &t->mu, &t->unit_active, &t->unit_sat};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) fl__buffer_release(bufs[i]);
+  for (int l = 0; l < FL_MAX_LAYERS; l++) {
+    fl__buffer_release(&t->act[l]);
+    fl__buffer_release(&t->dact[l]);
+  }
+  free(t->perm_host);
+  free(t->mu_host);
+  free(t->active_host);
+  free(t->sat_host);
+  free(t);
+}

@@ -1,0 +1,71 @@
+/* kernels/dense.cl — what a dense layer needs around its GEMMs.
+ *
+ * bias_act_forward: z (rows, n) <- act(z + b), in place; b is (n) at b_off
+ *   in the flat parameter buffer.
+ *   Softmax is row-wise and lives in softmax.cl; here it is the identity.
+ * act_backward: dz (rows, n) <- da * act'(·) computed from the activation
+ *   output a (rows, n), in place on da (all our activations' derivatives are
+ *   functions of their output).
+ * bias_grad: db (n) = sum over rows of dz; one work-item per unit, which also
+ *   records, for the dead/saturated-unit detectors, whether unit j was ever
+ *   positive (active[j] |= 1) and how many of its outputs saturated
+ *   (sat[j] += count) when track != 0; db and the trackers are at offsets
+ *   db_off / unit_off of flat buffers. */
+inline float fl_act(int act, float x) {
+  switch (act) {
+    case FL_ACT_RELU: return fmax(x, 0.0f);
+    case FL_ACT_LEAKY_RELU: return x > 0.0f ? x : FL_LEAKY_SLOPE * x;
+    case FL_ACT_TANH: return tanh(x);
+    case FL_ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
+    default: return x;
+  }
+}
+
+inline float fl_act_grad_from_output(int act, float a) {
+  switch (act) {
+    case FL_ACT_RELU: return a > 0.0f ? 1.0f : 0.0f;
+    case FL_ACT_LEAKY_RELU: return a > 0.0f ? 1.0f : FL_LEAKY_SLOPE;
+    case FL_ACT_TANH: return 1.0f - a * a;
+    case FL_ACT_SIGMOID: return a * (1.0f - a);
+    default: return 1.0f;
+  }
+}
+
+__kernel void bias_act_forward(__global float *z, __global const float *b,
+                               uint b_off, uint rows, uint n, int act) {
+  size_t i = get_global_id(0);
+  if (i >= (size_t)rows * n) return;
+  z[i] = fl_act(act, z[i] + b[b_off + i % n]);
+}
+
+__kernel void act_backward(__global float *da, __global const float *a,
+                           uint rows, uint n, int act) {
+  size_t i = get_global_id(0);
+  if (i >= (size_t)rows * n) return;
+  da[i] *= fl_act_grad_from_output(act, a[i]);
+}
+
+__kernel void bias_grad(__global float *db, uint db_off,
+                        __global const float *dz, __global const float *a,
+                        uint rows, uint n, int act, int track,
+                        __global uint *active, __global uint *sat,
+                        uint unit_off) {
+  uint j = get_global_id(0);
+  if (j >= n) return;
+  float s = 0.0f;
+  uint any = 0, nsat = 0;
+  for (uint r = 0; r < rows; r++) {
+    s += dz[(size_t)r * n + j];
+    if (track) {
+      float v = a[(size_t)r * n + j];
+      any |= v > 0.0f;
+      if (act == FL_ACT_TANH) nsat += fabs(v) > 0.99f;
+      else if (act == FL_ACT_SIGMOID) nsat += (v < 0.01f) | (v > 0.99f);
+    }
+  }
+  db[db_off + j] = s;
+  if (track) {
+    active[unit_off + j] |= any;
+    sat[unit_off + j] += nsat;
+  }
+}

@@ -1,0 +1,116 @@
+/* kernels/loss.cl — per-row loss and its gradient, fused, plus the per-batch
+ * reduction of the metrics that the host reads once per epoch.
+ *
+ * loss_rows: one work-item per batch row r < rows.
+ *   out   (rows, k)  the model's output: logits for FL_LOSS_SOFTMAX_CE, the
+ *                    activation output otherwise
+ *   label row of batch row r: perm[start + r] when use_perm, else start + r
+ *   ids   (n)        class ids, or y (n, k) dense targets (label_kind)
+ *   dout  (rows, k)  dLoss/dout, already multiplied by grad_scale (1/rows)
+ *   row_loss, row_pred (argmax of out), row_correct (rows)
+ * FL_LOSS_SOFTMAX_CE: loss = -sum_j t_j log softmax(out)_j,
+ *                     dout = softmax(out) * sum(t) - t   (llm.c's p - onehot)
+ * FL_LOSS_PROBS_CE:   Keras' from_logits=False on a non-softmax output:
+ *                     p = out / sum(out), q = clip(p, eps, 1-eps),
+ *                     loss = -sum t log q; the clip passes no gradient.
+ * FL_LOSS_MSE:        loss = mean_j (out_j - t_j)^2.
+ *
+ * batch_metrics: a single work-item adds the batch's rows into the epoch
+ *   accumulators: mf[0] += loss sum, mf[1] = batch mean loss if first,
+ *   mu[0] += correct, mu[1] += rows, mu[2] += 1 if the batch loss is not
+ *   finite, mu[4 + pred] += 1 (predicted-class histogram of k classes). */
+#define FL_MU_CORRECT 0
+#define FL_MU_ROWS 1
+#define FL_MU_NONFINITE 2
+#define FL_MU_HIST 4
+
+__kernel void loss_rows(__global const float *out, uint rows, uint k, int mode,
+                        int label_kind, __global const int *ids,
+                        __global const float *y, __global const uint *perm,
+                        int use_perm, uint start, float grad_scale,
+                        __global float *dout, __global float *row_loss,
+                        __global uint *row_pred, __global uint *row_correct) {
+  uint r = get_global_id(0);
+  if (r >= rows) return;
+  uint dr = use_perm ? perm[start + r] : start + r;
+  __global const float *o = out + (size_t)r * k;
+  __global float *g = dout + (size_t)r * k;
+
+  uint pred = 0, truth = 0;
+  float best = o[0], tbest = -INFINITY;
+  for (uint j = 0; j < k; j++) {
+    if (o[j] > best) { best = o[j]; pred = j; }
+    float t = fl_target(label_kind, ids, y, dr, k, j);
+    if (t > tbest) { tbest = t; truth = j; }
+  }
+
+  float loss = 0.0f;
+  if (mode == FL_LOSS_SOFTMAX_CE) {
+    float m = o[0];
+    for (uint j = 1; j < k; j++) m = fmax(m, o[j]);
+    float s = 0.0f;
+    for (uint j = 0; j < k; j++) s += exp(o[j] - m);
+    float lse = m + log(s);
+    float sumt = 0.0f;
+    for (uint j = 0; j < k; j++) {
+      float t = fl_target(label_kind, ids, y, dr, k, j);
+      sumt += t;
+      if (t != 0.0f) loss -= t * (o[j] - lse);
+    }
+    for (uint j = 0; j < k; j++) {
+      float t = fl_target(label_kind, ids, y, dr, k, j);
+      g[j] = (exp(o[j] - lse) * sumt - t) * grad_scale;
+    }
+  } else if (mode == FL_LOSS_PROBS_CE) {
+    float s = 0.0f;
+    for (uint j = 0; j < k; j++) s += o[j];
+    /* dp_j = -t_j / q_j inside the clip range, 0 outside; then through the
+     * normalization: dout_j = (dp_j - sum_i dp_i p_i) / s. */
+    float dot = 0.0f;
+    for (uint j = 0; j < k; j++) {
+      float t = fl_target(label_kind, ids, y, dr, k, j);
+      float p = o[j] / s;
+      float q = clamp(p, FL_CE_EPSILON, 1.0f - FL_CE_EPSILON);
+      if (t != 0.0f) loss -= t * log(q);
+      float dp = (p > FL_CE_EPSILON && p < 1.0f - FL_CE_EPSILON) ? -t / q : 0.0f;
+      dot += dp * p;
+    }
+    for (uint j = 0; j < k; j++) {
+      float t = fl_target(label_kind, ids, y, dr, k, j);
+      float p = o[j] / s;
+      float q = clamp(p, FL_CE_EPSILON, 1.0f - FL_CE_EPSILON);
+      float dp = (p > FL_CE_EPSILON && p < 1.0f - FL_CE_EPSILON) ? -t / q : 0.0f;
+      g[j] = (dp - dot) / s * grad_scale;
+    }
+  } else { /* FL_LOSS_MSE */
+    for (uint j = 0; j < k; j++) {
+      float e = o[j] - fl_target(label_kind, ids, y, dr, k, j);
+      loss += e * e;
+      g[j] = 2.0f * e / (float)k * grad_scale;
+    }
+    loss /= (float)k;
+  }
+  row_loss[r] = loss;
+  row_pred[r] = pred;
+  row_correct[r] = pred == truth;
+}
+
+__kernel void batch_metrics(__global const float *row_loss,
+                            __global const uint *row_pred,
+                            __global const uint *row_correct, uint rows,
+                            uint k, int first, __global float *mf,
+                            __global uint *mu) {
+  if (get_global_id(0) != 0) return;
+  float s = 0.0f;
+  uint c = 0;
+  for (uint r = 0; r < rows; r++) {
+    s += row_loss[r];
+    c += row_correct[r];
+    if (row_pred[r] < k) mu[FL_MU_HIST + row_pred[r]] += 1;
+  }
+  mf[0] += s;
+  if (first) mf[1] = s / (float)rows;
+  mu[FL_MU_CORRECT] += c;
+  mu[FL_MU_ROWS] += rows;
+  if (!isfinite(s)) mu[FL_MU_NONFINITE] += 1;
+}

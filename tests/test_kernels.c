@@ -1,0 +1,363 @@
+/* tests/test_kernels.c — every OpenCL kernel (and the CLBlast GEMM as we
+ * call it) against the plain-C reference in engine/reference.c.
+ *
+ * Tolerance: |device - reference| <= ATOL + RTOL * |reference| with
+ * ATOL = 1e-5, RTOL = 1e-4 for elementwise ops and 1e-4 / 1e-3 for sums over
+ * up to a few hundred terms (GEMM, reductions), where float32 accumulation
+ * order legitimately differs. The device is opened once for the whole file
+ * so the program is compiled once. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine_internal.h"
+#include "reference.h"
+
+static fl_device *dev;
+static uint64_t lcg = 12345;
+
+static float frand(float lo, float hi) {
+  lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+  return lo + (hi - lo) * (float)((lcg >> 40) / 16777216.0);
+}
+
+static float *rand_vec(size_t n, float lo, float hi) {
+  float *v = malloc(n * sizeof *v);
+  for (size_t i = 0; i < n; i++) v[i] = frand(lo, hi);
+  return v;
+}
+
+static cl_mem upload(const void *host, size_t bytes) {
+  cl_mem m;
+  fl_error err = {0};
+  assert_int_equal(fl__buffer_create(dev, bytes, host, &m, &err), 0);
+  return m;
+}
+
+static void download(cl_mem m, void *host, size_t bytes) {
+  fl_error err = {0};
+  assert_int_equal(fl__buffer_read(dev, m, 0, bytes, host, &err), 0);
+}
+
+static void expect_close(const float *got, const float *want, size_t n,
+                         double atol, double rtol, const char *what) {
+  for (size_t i = 0; i < n; i++) {
+    double tol = atol + rtol * fabs(want[i]);
+    if (!(fabs((double)got[i] - want[i]) <= tol))
+      fail_msg("%s: element %zu: device %.9g, reference %.9g (tol %.3g)", what,
+               i, got[i], want[i], tol);
+  }
+}
+
+static int setup(void **state) {
+  (void)state;
+  fl_device_info infos[FL_MAX_DEVICES];
+  fl_error err = {0};
+  int n = fl_devices_list(infos, FL_MAX_DEVICES, &err);
+  int idx;
+  if (n <= 0 || fl_device_resolve(infos, n, getenv("FL_TEST_DEVICE"), &idx, &err)) {
+    fprintf(stderr, "no OpenCL device: %s\n", err.msg);
+    return -1;
+  }
+  if (fl_device_open(idx, &dev, &err)) {
+    fprintf(stderr, "%s\n", err.msg);
+    return -1;
+  }
+  fprintf(stderr, "# device: %s (%s)\n", dev->info.name, dev->info.platform);
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  fl_device_close(dev);
+  return 0;
+}
+
+static void test_gemm_all_transposes(void **state) {
+  (void)state;
+  fl_error err = {0};
+  /* Odd sizes so that CLBlast's padding paths run; offsets as the trainer
+   * uses them (params packed in one buffer). */
+  const size_t m = 37, n = 23, k = 129, a_off = 5, b_off = 11, c_off = 3;
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) {
+      size_t lda = ta ? m : k, ldb = tb ? k : n, ldc = n;
+      float *a = rand_vec(a_off + m * k, -1, 1), *b = rand_vec(b_off + k * n, -1, 1);
+      float *c = rand_vec(c_off + m * n, -1, 1), *want = malloc((c_off + m * n) * 4);
+      memcpy(want, c, (c_off + m * n) * 4);
+      fl__ref_gemm(ta, tb, m, n, k, 0.5f, a + a_off, lda, b + b_off, ldb, 0.25f,
+                   want + c_off, ldc);
+      cl_mem da = upload(a, (a_off + m * k) * 4), db = upload(b, (b_off + k * n) * 4),
+             dc = upload(c, (c_off + m * n) * 4);
+      assert_int_equal(fl__op_gemm(dev, ta, tb, m, n, k, 0.5f, da, a_off, lda, db,
+                                   b_off, ldb, 0.25f, dc, c_off, ldc, &err), 0);
+      download(dc, c, (c_off + m * n) * 4);
+      expect_close(c, want, c_off + m * n, 1e-4, 1e-3, ta ? (tb ? "gemm TT" : "gemm TN")
+                                                            : (tb ? "gemm NT" : "gemm NN"));
+      clReleaseMemObject(da), clReleaseMemObject(db), clReleaseMemObject(dc);
+      free(a), free(b), free(c), free(want);
+    }
+}
+
+static const fl_activation acts[] = {FL_ACT_LINEAR, FL_ACT_RELU,
+                                     FL_ACT_LEAKY_RELU, FL_ACT_TANH,
+                                     FL_ACT_SIGMOID, FL_ACT_SOFTMAX};
+
+static void test_bias_act_forward_and_backward(void **state) {
+  (void)state;
+  fl_error err = {0};
+  const size_t rows = 9, n = 13, b_off = 7;
+  for (size_t ai = 0; ai < sizeof acts / sizeof *acts; ai++) {
+    fl_activation act = acts[ai];
+    float *z = rand_vec(rows * n, -4, 4), *b = rand_vec(b_off + n, -1, 1);
+    float *want = malloc(rows * n * 4), *got = malloc(rows * n * 4);
+    memcpy(want, z, rows * n * 4);
+    fl__ref_bias_act_forward(want, b + b_off, rows, n, act);
+    cl_mem dz = upload(z, rows * n * 4), dbias = upload(b, (b_off + n) * 4);
+    assert_int_equal(fl__op_bias_act_forward(dev, dz, dbias, b_off, rows, n, act, &err), 0);
+    download(dz, got, rows * n * 4);
+    expect_close(got, want, rows * n, 1e-5, 1e-4, "bias_act_forward");
+
+    /* backward from the output: da <- da * act'(a) */
+    if (act != FL_ACT_SOFTMAX) {
+      float *da = rand_vec(rows * n, -1, 1), *dwant = malloc(rows * n * 4);
+      memcpy(dwant, da, rows * n * 4);
+      fl__ref_act_backward(dwant, want, rows, n, act);
+      cl_mem dda = upload(da, rows * n * 4), dA = upload(want, rows * n * 4);
+      assert_int_equal(fl__op_act_backward(dev, dda, dA, rows, n, act, &err), 0);
+      download(dda, da, rows * n * 4);
+      expect_close(da, dwant, rows * n, 1e-5, 1e-4, "act_backward");
+      clReleaseMemObject(dda), clReleaseMemObject(dA);
+      free(da), free(dwant);
+    }
+    clReleaseMemObject(dz), clReleaseMemObject(dbias);
+    free(z), free(b), free(want), free(got);
+  }
+}
+
+static void test_softmax_forward_backward(void **state) {
+  (void)state;
+  fl_error err = {0};
+  const size_t rows = 7, n = 10;
+  float *a = rand_vec(rows * n, -20, 20), *want = malloc(rows * n * 4);
+  memcpy(want, a, rows * n * 4);
+  fl__ref_softmax_forward(want, rows, n);
+  cl_mem da = upload(a, rows * n * 4);
+  assert_int_equal(fl__op_softmax_forward(dev, da, rows, n, &err), 0);
+  download(da, a, rows * n * 4);
+  expect_close(a, want, rows * n, 1e-6, 1e-4, "softmax_forward");
+  for (size_t r = 0; r < rows; r++) {
+    double s = 0;
+    for (size_t j = 0; j < n; j++) s += a[r * n + j];
+    assert_true(fabs(s - 1.0) < 1e-5);
+  }
+  float *g = rand_vec(rows * n, -1, 1), *gwant = malloc(rows * n * 4);
+  memcpy(gwant, g, rows * n * 4);
+  fl__ref_softmax_backward(gwant, want, rows, n);
+  cl_mem dg = upload(g, rows * n * 4);
+  assert_int_equal(fl__op_softmax_backward(dev, dg, da, rows, n, &err), 0);
+  download(dg, g, rows * n * 4);
+  expect_close(g, gwant, rows * n, 1e-6, 1e-4, "softmax_backward");
+  clReleaseMemObject(da), clReleaseMemObject(dg);
+  free(a), free(want), free(g), free(gwant);
+}
+
+static void test_bias_grad_and_unit_trackers(void **state) {
+  (void)state;
+  fl_error err = {0};
+  const size_t rows = 33, n = 17, off = 4;
+  float *dz = rand_vec(rows * n, -1, 1), *a = rand_vec(rows * n, -1, 1);
+  /* unit 0 never positive (dead), unit 1 always saturated for tanh */
+  for (size_t r = 0; r < rows; r++) a[r * n] = -0.5f, a[r * n + 1] = 0.999f;
+  float want[17], got[4 + 17];
+  fl__ref_bias_grad(want, dz, rows, n);
+  uint32_t zeros[4 + 17] = {0}, active[4 + 17], sat[4 + 17];
+  cl_mem ddz = upload(dz, rows * n * 4), dA = upload(a, rows * n * 4),
+         ddb = upload(zeros, sizeof zeros), dact = upload(zeros, sizeof zeros),
+         dsat = upload(zeros, sizeof zeros);
+  assert_int_equal(fl__op_bias_grad(dev, ddb, off, ddz, dA, rows, n, FL_ACT_TANH,
+                                    dact, dsat, off, &err), 0);
+  download(ddb, got, sizeof got);
+  download(dact, active, sizeof active);
+  download(dsat, sat, sizeof sat);
+  expect_close(got + off, want, n, 1e-5, 1e-4, "bias_grad");
+  assert_int_equal(active[off + 0], 0);
+  assert_int_equal(active[off + 1], 1);
+  assert_int_equal(sat[off + 1], rows);
+  for (size_t j = 0; j < n; j++) {
+    uint32_t any = 0, ns = 0;
+    for (size_t r = 0; r < rows; r++) {
+      any |= a[r * n + j] > 0;
+      ns += fabsf(a[r * n + j]) > 0.99f;
+    }
+    assert_int_equal(active[off + j], any);
+    assert_int_equal(sat[off + j], ns);
+  }
+  clReleaseMemObject(ddz), clReleaseMemObject(dA), clReleaseMemObject(ddb);
+  clReleaseMemObject(dact), clReleaseMemObject(dsat);
+  free(dz), free(a);
+}
+
+static void check_loss_mode(fl__loss_mode mode, fl_label_kind kind) {
+  fl_error err = {0};
+  const size_t n = 40, rows = 12, k = 5, start = 6;
+  float *out = rand_vec(rows * k, mode == FL__LOSS_SOFTMAX_CE ? -5 : 0.05f, 3);
+  int32_t ids[40];
+  float *y = rand_vec(n * k, 0, 1);
+  uint32_t perm[40];
+  for (size_t i = 0; i < n; i++) {
+    ids[i] = (int32_t)(i * 7 % k);
+    perm[i] = (uint32_t)((i * 13 + 5) % n);
+    double s = 0;
+    for (size_t j = 0; j < k; j++) s += y[i * k + j];
+    for (size_t j = 0; j < k; j++) y[i * k + j] /= (float)s; /* probabilities */
+  }
+  float wd[60], wl[12], gd[60], gl[12];
+  uint32_t wp[12], wc[12], gp[12], gc[12];
+  fl__ref_loss_rows(out, rows, k, mode, kind, ids, y, perm, start, 1.0f / rows,
+                    wd, wl, wp, wc);
+  cl_mem dout = upload(out, rows * k * 4), dids = upload(ids, sizeof ids),
+         dy = upload(y, n * k * 4), dperm = upload(perm, sizeof perm),
+         dd = upload(NULL, rows * k * 4), dl = upload(NULL, rows * 4),
+         dp = upload(NULL, rows * 4), dc = upload(NULL, rows * 4);
+  fl__loss_args la = {mode, kind, dids, dy, dperm, start, 1.0f / rows};
+  assert_int_equal(fl__op_loss_rows(dev, dout, rows, k, &la, dd, dl, dp, dc, &err), 0);
+  download(dd, gd, sizeof gd);
+  download(dl, gl, sizeof gl);
+  download(dp, gp, sizeof gp);
+  download(dc, gc, sizeof gc);
+  expect_close(gl, wl, rows, 1e-5, 1e-4, "loss_rows loss");
+  expect_close(gd, wd, rows * k, 1e-6, 1e-3, "loss_rows gradient");
+  assert_memory_equal(gp, wp, sizeof gp);
+  assert_memory_equal(gc, wc, sizeof gc);
+
+  /* batch_metrics sums them into the epoch accumulators */
+  float mf[2] = {0.5f, 0};
+  uint32_t mu[4 + 5] = {0};
+  cl_mem dmf = upload(mf, sizeof mf), dmu = upload(mu, sizeof mu);
+  assert_int_equal(fl__op_batch_metrics(dev, dl, dp, dc, rows, k, 1, dmf, dmu, &err), 0);
+  download(dmf, mf, sizeof mf);
+  download(dmu, mu, sizeof mu);
+  double sum = 0;
+  uint32_t correct = 0, hist[5] = {0};
+  for (size_t r = 0; r < rows; r++) sum += wl[r], correct += wc[r], hist[wp[r]]++;
+  assert_true(fabs(mf[0] - (0.5 + sum)) < 1e-4 * (1 + sum));
+  assert_true(fabs(mf[1] - sum / rows) < 1e-4 * (1 + sum));
+  assert_int_equal(mu[FL__MU_CORRECT], correct);
+  assert_int_equal(mu[FL__MU_ROWS], rows);
+  assert_int_equal(mu[FL__MU_NONFINITE], 0);
+  assert_memory_equal(mu + FL__MU_HIST, hist, sizeof hist);
+  cl_mem all[] = {dout, dids, dy, dperm, dd, dl, dp, dc, dmf, dmu};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) clReleaseMemObject(all[i]);
+  free(out), free(y);
+}
+
+static void test_loss_rows_all_modes(void **state) {
+  (void)state;
+  fl__loss_mode modes[] = {FL__LOSS_SOFTMAX_CE, FL__LOSS_PROBS_CE, FL__LOSS_MSE};
+  for (int m = 0; m < 3; m++) {
+    check_loss_mode(modes[m], FL_LABELS_IDS);
+    check_loss_mode(modes[m], FL_LABELS_DENSE);
+  }
+}
+
+static void check_optimizer(fl_optimizer_spec opt, const char *what) {
+  fl_error err = {0};
+  const size_t p = 301;
+  float *w = rand_vec(p, -1, 1), *m = calloc(p, 4), *v = calloc(p, 4);
+  float *rw = malloc(p * 4), *rm = calloc(p, 4), *rv = calloc(p, 4);
+  memcpy(rw, w, p * 4);
+  cl_mem dw = upload(w, p * 4), dm = upload(m, p * 4), dv = upload(v, p * 4);
+  for (long step = 1; step <= 3; step++) {
+    float *g = rand_vec(p, -1, 1);
+    cl_mem dg = upload(g, p * 4);
+    fl__ref_optimizer_step(&opt, opt.learning_rate, step, rw, g, rm, rv, p);
+    assert_int_equal(fl__op_optimizer_step(dev, &opt, opt.learning_rate, step, dw,
+                                           dg, dm, dv, p, &err), 0);
+    clReleaseMemObject(dg);
+    free(g);
+  }
+  download(dw, w, p * 4);
+  expect_close(w, rw, p, 1e-6, 1e-5, what);
+  clReleaseMemObject(dw), clReleaseMemObject(dm), clReleaseMemObject(dv);
+  free(w), free(m), free(v), free(rw), free(rm), free(rv);
+}
+
+static void test_optimizers(void **state) {
+  (void)state;
+  fl_optimizer_spec sgd = {.kind = FL_OPT_SGD, .learning_rate = 0.1f};
+  check_optimizer(sgd, "sgd");
+  sgd.momentum = 0.9f;
+  check_optimizer(sgd, "sgd momentum");
+  sgd.nesterov = true;
+  check_optimizer(sgd, "sgd nesterov");
+  fl_optimizer_spec adam = {.kind = FL_OPT_ADAM, .learning_rate = 0.01f,
+                            .beta_1 = 0.9f, .beta_2 = 0.999f, .epsilon = 1e-7f};
+  check_optimizer(adam, "adam");
+  adam.kind = FL_OPT_ADAMW;
+  adam.weight_decay = 0.004f;
+  check_optimizer(adam, "adamw");
+  fl_optimizer_spec rms = {.kind = FL_OPT_RMSPROP, .learning_rate = 0.01f,
+                           .rho = 0.9f, .epsilon = 1e-7f};
+  check_optimizer(rms, "rmsprop");
+  rms.momentum = 0.5f;
+  check_optimizer(rms, "rmsprop momentum");
+}
+
+static void test_segment_sumsq(void **state) {
+  (void)state;
+  fl_error err = {0};
+  const size_t p = 1000;
+  cl_uint off[4] = {0, 3, 700, 1000};
+  float *a = rand_vec(p, -1, 1), *b = rand_vec(p, -1, 1);
+  float acc[2 + 3] = {0}, want[3] = {0};
+  for (int s = 0; s < 3; s++)
+    for (size_t i = off[s]; i < off[s + 1]; i++) want[s] += (a[i] - b[i]) * (a[i] - b[i]);
+  cl_mem da = upload(a, p * 4), db = upload(b, p * 4), doff = upload(off, sizeof off),
+         dacc = upload(acc, sizeof acc);
+  assert_int_equal(fl__op_segment_sumsq(dev, da, db, doff, 3, dacc, 2, &err), 0);
+  download(dacc, acc, sizeof acc);
+  assert_true(acc[0] == 0 && acc[1] == 0);
+  expect_close(acc + 2, want, 3, 1e-4, 1e-4, "segment_sumsq");
+  clReleaseMemObject(da), clReleaseMemObject(db), clReleaseMemObject(doff);
+  clReleaseMemObject(dacc);
+  free(a), free(b);
+}
+
+static void test_gather_rows(void **state) {
+  (void)state;
+  fl_error err = {0};
+  const size_t n = 50, d = 7, start = 10, rows = 20;
+  float *src = rand_vec(n * d, -1, 1), got[140], want[140];
+  uint32_t perm[50];
+  for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)((i * 17 + 3) % n);
+  fl__ref_gather_rows(want, src, perm, start, rows, d);
+  cl_mem dsrc = upload(src, n * d * 4), dperm = upload(perm, sizeof perm),
+         ddst = upload(NULL, rows * d * 4);
+  assert_int_equal(fl__op_gather_rows(dev, ddst, dsrc, dperm, start, rows, d, &err), 0);
+  download(ddst, got, sizeof got);
+  assert_memory_equal(got, want, sizeof got);
+  clReleaseMemObject(dsrc), clReleaseMemObject(dperm), clReleaseMemObject(ddst);
+  free(src);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_gemm_all_transposes),
+      cmocka_unit_test(test_bias_act_forward_and_backward),
+      cmocka_unit_test(test_softmax_forward_backward),
+      cmocka_unit_test(test_bias_grad_and_unit_trackers),
+      cmocka_unit_test(test_loss_rows_all_modes),
+      cmocka_unit_test(test_optimizers),
+      cmocka_unit_test(test_segment_sumsq),
+      cmocka_unit_test(test_gather_rows),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
