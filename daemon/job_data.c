@@ -1,0 +1,117 @@
+/* daemon/job_data.c — reads the files a job spec names (through a path
+ * resolver), parses them by form (npy, csv, idx) and builds the training
+ * and validation datasets, including Keras' validation_split. */
+#include "job_data.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int fl_resolve_relative(void *ctx, const char *spec_path, char *out,
+                        size_t out_size, fl_error *err) {
+  const char *dir = ctx;
+  int n = spec_path[0] == '/' || !dir || !*dir
+              ? snprintf(out, out_size, "%s", spec_path)
+              : snprintf(out, out_size, "%s/%s", dir, spec_path);
+  if (n < 0 || (size_t)n >= out_size)
+    return fl_error_set(err, FL_ETOOBIG, "%s: path too long", spec_path);
+  return 0;
+}
+
+static int read_file(fl_path_resolver resolve, void *ctx, const char *p,
+                     uint8_t **buf, size_t *len, fl_error *err) {
+  char path[FL_PATH_MAX * 2];
+  int rc = resolve(ctx, p, path, sizeof path, err);
+  if (rc) return rc;
+  return fl_file_read(path, FL_DATA_MAX_BYTES, buf, len, err);
+}
+
+typedef int (*array_parser)(const uint8_t *, size_t, const char *, fl_array *,
+                            fl_error *);
+
+static int read_array(fl_path_resolver resolve, void *ctx, const char *p,
+                      array_parser parse, fl_array *out, fl_error *err) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  int rc = read_file(resolve, ctx, p, &buf, &len, err);
+  if (!rc) rc = parse(buf, len, p, out, err);
+  free(buf);
+  return rc;
+}
+
+static int load_source(const fl_data_source *src, fl_path_resolver resolve,
+                       void *ctx, fl_dataset *out, fl_error *err) {
+  fl_array x = {0}, y = {0};
+  int rc;
+  float scale = src->has_scale ? src->scale : 1.0f;
+  switch (src->kind) {
+    case FL_SRC_NPY:
+    case FL_SRC_IDX: {
+      array_parser parse = src->kind == FL_SRC_NPY ? fl_npy_parse : fl_idx_parse;
+      if ((rc = read_array(resolve, ctx, src->features, parse, &x, err)) ||
+          (rc = read_array(resolve, ctx, src->labels, parse, &y, err)))
+        break;
+      rc = fl_dataset_from_arrays(&x, &y, scale, src->features, src->labels, out, err);
+      break;
+    }
+    case FL_SRC_CSV: {
+      uint8_t *buf = NULL;
+      size_t len = 0;
+      const char **names = calloc((size_t)src->n_label_columns, sizeof *names);
+      int *idx = calloc((size_t)src->n_label_columns, sizeof *idx);
+      if (!names || !idx) {
+        free(names);
+        free(idx);
+        return fl_error_set(err, FL_ENOMEM, "out of host memory");
+      }
+      for (int i = 0; i < src->n_label_columns; i++) {
+        names[i] = src->label_columns[i].name;
+        idx[i] = src->label_columns[i].index;
+      }
+      rc = read_file(resolve, ctx, src->features, &buf, &len, err);
+      if (!rc)
+        rc = fl_csv_parse(buf, len, src->features, names, idx,
+                          src->n_label_columns, &x, &y, err);
+      free(buf);
+      free(names);
+      free(idx);
+      if (!rc)
+        rc = fl_dataset_from_arrays(&x, &y, scale, src->features, src->features,
+                                    out, err);
+      break;
+    }
+    default:
+      rc = fl_error_set(err, FL_ESPEC, "data source has no form");
+  }
+  fl_array_free(&x);
+  fl_array_free(&y);
+  return rc;
+}
+
+int fl_job_load_data(const fl_job_spec *spec, fl_path_resolver resolve,
+                     void *ctx, fl_dataset *train, fl_dataset *val,
+                     bool *has_val, fl_error *err) {
+  memset(train, 0, sizeof *train);
+  memset(val, 0, sizeof *val);
+  *has_val = false;
+  int rc = load_source(&spec->train, resolve, ctx, train, err);
+  if (rc) {
+    fl_error_prefix(err, "data.train");
+    return rc;
+  }
+  if (spec->validation.kind != FL_SRC_NONE) {
+    rc = load_source(&spec->validation, resolve, ctx, val, err);
+    if (rc) fl_error_prefix(err, "data.validation");
+  } else if (spec->validation_split > 0) {
+    rc = fl_dataset_split_tail(train, spec->validation_split, val, err);
+    if (rc) fl_error_prefix(err, "data.validation_split");
+  } else {
+    return 0;
+  }
+  if (rc) {
+    fl_dataset_free(train);
+    return rc;
+  }
+  *has_val = true;
+  return 0;
+}

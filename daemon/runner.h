@@ -1,0 +1,16 @@
+/* daemon/runner.h — `flatlined --run SPEC`: one job trained in the
+ * foreground, without any socket, for development and benchmarks. */
+#ifndef FL_DAEMON_RUNNER_H
+#define FL_DAEMON_RUNNER_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Trains the job of the spec file; prints one line per epoch to out (the
+ * DESIGN.md §6 `epoch` event when json, a table otherwise) and an end line.
+ * Errors go to out as the `end` event when json, else to err_out.
+ * Returns the exit status: 0 done, 1 failed or rejected. */
+int fl_run_foreground(const char *spec_path, bool json, FILE *out,
+                      FILE *err_out);
+
+#endif

@@ -1,0 +1,297 @@
+/* tests/test_training.c — the trainer on a real OpenCL device: a full
+ * training step against the plain-C reference model (so the device's whole
+ * backward pass is checked), determinism, learning with every optimizer,
+ * the per-epoch metrics, and the errors a bad job must get (labels out of
+ * range, device memory). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine_internal.h"
+#include "reference.h"
+
+static fl_device *dev;
+
+static int setup(void **state) {
+  (void)state;
+  fl_device_info infos[FL_MAX_DEVICES];
+  fl_error err = {0};
+  int n = fl_devices_list(infos, FL_MAX_DEVICES, &err), idx;
+  if (n <= 0 || fl_device_resolve(infos, n, getenv("FL_TEST_DEVICE"), &idx, &err) ||
+      fl_device_open(idx, &dev, &err)) {
+    fprintf(stderr, "no usable OpenCL device: %s\n", err.msg);
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  fl_device_close(dev);
+  return 0;
+}
+
+/* Gaussian blobs: k classes in d dimensions, centres 3 apart. */
+static void make_blobs(fl_dataset *ds, size_t n, size_t d, size_t k,
+                       uint64_t seed, bool dense) {
+  fl__rng rng;
+  fl__rng_seed(&rng, seed);
+  memset(ds, 0, sizeof *ds);
+  ds->n = n;
+  ds->d = d;
+  ds->x = malloc(n * d * sizeof(float));
+  ds->label_kind = dense ? FL_LABELS_DENSE : FL_LABELS_IDS;
+  if (dense) {
+    ds->k = k;
+    ds->y = calloc(n * k, sizeof(float));
+  } else {
+    ds->ids = malloc(n * sizeof(int32_t));
+  }
+  for (size_t i = 0; i < n; i++) {
+    size_t c = i % k;
+    for (size_t j = 0; j < d; j++)
+      ds->x[i * d + j] = (float)(fl__rng_normal(&rng) + (j % k == c ? 3.0 : 0.0));
+    if (dense) ds->y[i * k + c] = 1.0f;
+    else ds->ids[i] = (int32_t)c;
+  }
+}
+
+static fl_optimizer_spec sgd(float lr) {
+  return (fl_optimizer_spec){.kind = FL_OPT_SGD, .learning_rate = lr};
+}
+
+static fl_optimizer_spec keras_default(fl_optimizer_kind kind, float lr) {
+  fl_optimizer_spec o = {.kind = kind, .learning_rate = lr, .beta_1 = 0.9f,
+                         .beta_2 = 0.999f, .epsilon = 1e-7f, .rho = 0.9f};
+  if (kind == FL_OPT_ADAMW) o.weight_decay = 0.004f;
+  return o;
+}
+
+/* One SGD step over the whole set (no shuffle, one batch): the device's new
+ * parameters must equal params - lr * reference gradient. */
+static void check_one_step(fl_activation hidden, fl_activation out,
+                           fl_loss_kind loss, bool from_logits, bool dense) {
+  fl_error err = {0};
+  fl_dataset ds;
+  make_blobs(&ds, 24, 6, 4, 3, dense);
+  fl_layer_spec layers[2] = {
+      {.units = 7, .activation = hidden,
+       .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}, .bias_init = {FL_INIT_RANDOM_UNIFORM, 0.1f}},
+      {.units = 4, .activation = out,
+       .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}, .bias_init = {FL_INIT_RANDOM_UNIFORM, 0.1f}},
+  };
+  const float lr = 0.5f;
+  fl_train_config cfg = {.input_dim = 6, .n_layers = 2, .layers = layers,
+                         .loss = {loss, from_logits}, .optimizer = sgd(lr),
+                         .batch_size = 24, .seed = 11, .shuffle = false};
+  fl_trainer *t;
+  assert_int_equal(fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err), 0);
+  size_t P = fl_trainer_param_count(t);
+  float *p0 = malloc(P * 4), *p1 = malloc(P * 4), *g = calloc(P, 4);
+  assert_int_equal(fl_trainer_get_params(t, p0, P, &err), 0);
+  fl_epoch_metrics m = {0};
+  assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+  assert_int_equal(fl_trainer_get_params(t, p1, P, &err), 0);
+  double ref_loss = fl__ref_model_loss(&cfg, p0, ds.x, ds.n, ds.label_kind,
+                                       ds.ids, ds.y, g);
+  assert_true(fabs(m.loss - ref_loss) <= 1e-4 + 1e-4 * fabs(ref_loss));
+  assert_true(fabs(m.first_batch_loss - ref_loss) <= 1e-4 + 1e-4 * fabs(ref_loss));
+  for (size_t i = 0; i < P; i++) {
+    double want = p0[i] - lr * g[i];
+    if (!(fabs(p1[i] - want) <= 1e-5 + 1e-3 * fabs(lr * g[i])))
+      fail_msg("hidden %d out %d loss %d: param %zu device %.8g reference %.8g",
+               hidden, out, loss, i, p1[i], want);
+  }
+  fl_trainer_destroy(t);
+  fl_dataset_free(&ds);
+  free(p0), free(p1), free(g);
+}
+
+static void test_device_step_matches_reference(void **state) {
+  (void)state;
+  check_one_step(FL_ACT_RELU, FL_ACT_SOFTMAX, FL_LOSS_SPARSE_CATEGORICAL_CE, false, false);
+  check_one_step(FL_ACT_TANH, FL_ACT_SOFTMAX, FL_LOSS_CATEGORICAL_CE, false, true);
+  check_one_step(FL_ACT_SIGMOID, FL_ACT_LINEAR, FL_LOSS_SPARSE_CATEGORICAL_CE, true, false);
+  check_one_step(FL_ACT_LEAKY_RELU, FL_ACT_SOFTMAX, FL_LOSS_CATEGORICAL_CE, true, true);
+  check_one_step(FL_ACT_LINEAR, FL_ACT_SIGMOID, FL_LOSS_CATEGORICAL_CE, false, true);
+  check_one_step(FL_ACT_TANH, FL_ACT_SOFTMAX, FL_LOSS_MSE, false, true);
+}
+
+static void run_losses(fl_train_config *cfg, const fl_dataset *ds, int epochs,
+                       double *losses, float *params_out) {
+  fl_error err = {0};
+  fl_trainer *t;
+  assert_int_equal(fl_trainer_create(dev, cfg, ds, NULL, &t, &err), 0);
+  fl_epoch_metrics m = {0};
+  for (int e = 0; e < epochs; e++) {
+    assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+    losses[e] = m.loss;
+  }
+  if (params_out)
+    assert_int_equal(fl_trainer_get_params(t, params_out, fl_trainer_param_count(t), &err), 0);
+  fl_trainer_destroy(t);
+}
+
+static void test_same_seed_is_bit_identical(void **state) {
+  (void)state;
+  fl_dataset ds;
+  make_blobs(&ds, 500, 20, 5, 1, false);
+  fl_layer_spec layers[2] = {{.units = 32, .activation = FL_ACT_RELU},
+                             {.units = 5, .activation = FL_ACT_SOFTMAX}};
+  fl_train_config cfg = {.input_dim = 20, .n_layers = 2, .layers = layers,
+                         .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                         .optimizer = keras_default(FL_OPT_ADAM, 1e-3f),
+                         .batch_size = 32, .seed = 7, .shuffle = true};
+  double a[3], b[3], c[3];
+  size_t P = 20 * 32 + 32 + 32 * 5 + 5;
+  float *pa = malloc(P * 4), *pb = malloc(P * 4);
+  run_losses(&cfg, &ds, 3, a, pa);
+  run_losses(&cfg, &ds, 3, b, pb);
+  assert_memory_equal(a, b, sizeof a);
+  assert_memory_equal(pa, pb, P * 4);
+  cfg.seed = 8;
+  run_losses(&cfg, &ds, 3, c, NULL);
+  assert_true(memcmp(a, c, sizeof a) != 0);
+  fl_dataset_free(&ds);
+  free(pa), free(pb);
+}
+
+static void test_every_optimizer_learns_blobs(void **state) {
+  (void)state;
+  fl_dataset ds;
+  make_blobs(&ds, 600, 10, 3, 5, false);
+  fl_layer_spec layers[2] = {{.units = 16, .activation = FL_ACT_RELU},
+                             {.units = 3, .activation = FL_ACT_SOFTMAX}};
+  fl_optimizer_spec opts[] = {
+      sgd(0.05f), keras_default(FL_OPT_ADAM, 1e-2f),
+      keras_default(FL_OPT_ADAMW, 1e-2f), keras_default(FL_OPT_RMSPROP, 1e-2f)};
+  opts[0].momentum = 0.9f;
+  opts[0].nesterov = true;
+  for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
+    fl_train_config cfg = {.input_dim = 10, .n_layers = 2, .layers = layers,
+                           .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                           .optimizer = opts[i], .batch_size = 32, .seed = 3,
+                           .shuffle = true};
+    fl_error err = {0};
+    fl_trainer *t;
+    assert_int_equal(fl_trainer_create(dev, &cfg, &ds, &ds, &t, &err), 0);
+    fl_epoch_metrics m = {0};
+    for (int e = 0; e < 5; e++) assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+    if (!(m.val_accuracy > 0.95 && m.loss < 0.3))
+      fail_msg("optimizer %d: accuracy %.3f loss %.3f after 5 epochs", opts[i].kind,
+               m.val_accuracy, m.loss);
+    double loss, acc;
+    assert_int_equal(fl_trainer_evaluate(t, &ds, &loss, &acc, &err), 0);
+    assert_true(fabs(loss - m.val_loss) < 1e-6 && fabs(acc - m.val_accuracy) < 1e-9);
+    fl_trainer_destroy(t);
+  }
+  fl_dataset_free(&ds);
+}
+
+static void test_epoch_metrics_report_what_happened(void **state) {
+  (void)state;
+  fl_error err = {0};
+  fl_dataset ds;
+  make_blobs(&ds, 256, 8, 4, 9, false);
+  /* Layer 0: ReLU with bias -100 never fires (all dead). Layer 1: tanh with
+   * bias 10 saturates. Output: zero kernel → uniform softmax, so the
+   * first loss is exactly ln(4). */
+  fl_layer_spec layers[3] = {
+      {.units = 8, .activation = FL_ACT_RELU, .bias_init = {FL_INIT_CONSTANT, -100}},
+      {.units = 8, .activation = FL_ACT_TANH},
+      {.units = 4, .activation = FL_ACT_SOFTMAX, .kernel_init = {FL_INIT_ZEROS, 0},
+       .bias_init = {FL_INIT_ZEROS, 0}},
+  };
+  layers[1].bias_init = (fl_initializer){FL_INIT_CONSTANT, 10};
+  fl_train_config cfg = {.input_dim = 8, .n_layers = 3, .layers = layers,
+                         .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                         .optimizer = sgd(0.01f), .batch_size = 64, .seed = 1,
+                         .shuffle = true};
+  fl_trainer *t;
+  assert_int_equal(fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err), 0);
+  fl_epoch_metrics m = {0};
+  assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+  assert_true(fabs(m.first_batch_loss - log(4.0)) < 1e-5);
+  assert_int_equal(m.n_layers, 3);
+  assert_true(m.dead_fraction[0] == 1.0);
+  assert_true(m.saturated_fraction[1] > 0.9);
+  assert_true(m.dead_fraction[1] < 0 && m.saturated_fraction[0] < 0);
+  /* dead ReLUs pass no gradient to the first layer */
+  assert_true(m.grad_norm[0] == 0.0);
+  assert_true(m.grad_norm[2] > 0.0 && m.weight_norm[1] > 0.0);
+  assert_true(m.update_ratio[2] > 0.0);
+  uint64_t total = 0;
+  for (size_t j = 0; j < m.n_classes; j++) total += m.pred_hist[j];
+  assert_int_equal(total, 256);
+  assert_false(m.nonfinite_loss || m.nonfinite_grads || m.nonfinite_weights);
+  fl_trainer_destroy(t);
+
+  /* A learning rate of 1e30 makes everything non-finite: flagged. */
+  layers[0].bias_init = (fl_initializer){FL_INIT_ZEROS, 0};
+  layers[1].kernel_init = (fl_initializer){FL_INIT_GLOROT_UNIFORM, 0};
+  layers[1].bias_init = (fl_initializer){FL_INIT_ZEROS, 0};
+  layers[2].kernel_init = (fl_initializer){FL_INIT_GLOROT_UNIFORM, 0};
+  cfg.optimizer = sgd(1e30f);
+  assert_int_equal(fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err), 0);
+  for (int e = 0; e < 3; e++) assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+  assert_true(m.nonfinite_loss || m.nonfinite_weights);
+  fl_trainer_destroy(t);
+  fl_dataset_free(&ds);
+}
+
+static void test_bad_jobs_get_clear_errors(void **state) {
+  (void)state;
+  fl_error err = {0};
+  fl_dataset ds;
+  make_blobs(&ds, 64, 4, 3, 2, false);
+  fl_layer_spec layers[1] = {{.units = 2, .activation = FL_ACT_SOFTMAX}};
+  fl_train_config cfg = {.input_dim = 4, .n_layers = 1, .layers = layers,
+                         .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                         .optimizer = sgd(0.1f), .batch_size = 8, .seed = 1};
+  fl_trainer *t = NULL;
+  /* class id 2 with 2 output units */
+  assert_int_equal(fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err), FL_ELABELS);
+  assert_non_null(strstr(err.msg, "outside 0..1"));
+  assert_null(t);
+  fl_dataset_free(&ds);
+
+  make_blobs(&ds, 64, 4, 3, 2, true); /* one-hot width 3 vs 2 units */
+  assert_int_equal(fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err), FL_ELABELS);
+  assert_non_null(strstr(err.msg, "3 columns"));
+
+  /* 60000 x 60000 weights (14 GB, times five with optimizer state) */
+  fl_layer_spec huge[2] = {{.units = 60000, .activation = FL_ACT_RELU},
+                           {.units = 3, .activation = FL_ACT_SOFTMAX}};
+  fl_dataset wide = {0};
+  wide.n = 2;
+  wide.d = 60000;
+  wide.x = calloc(2 * 60000, sizeof(float));
+  wide.label_kind = FL_LABELS_IDS;
+  wide.ids = calloc(2, sizeof(int32_t));
+  cfg.input_dim = 60000;
+  cfg.n_layers = 2;
+  cfg.layers = huge;
+  assert_true(fl_train_memory_estimate(&cfg, 2, 0) > (uint64_t)60000 * 60000 * 4 * 5);
+  assert_int_equal(fl_trainer_create(dev, &cfg, &wide, NULL, &t, &err), FL_EDEVMEM);
+  assert_non_null(strstr(err.msg, "out of memory"));
+  fl_dataset_free(&wide);
+  fl_dataset_free(&ds);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_device_step_matches_reference),
+      cmocka_unit_test(test_same_seed_is_bit_identical),
+      cmocka_unit_test(test_every_optimizer_learns_blobs),
+      cmocka_unit_test(test_epoch_metrics_report_what_happened),
+      cmocka_unit_test(test_bad_jobs_get_clear_errors),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
