@@ -103,7 +103,12 @@ int fl_job_load_data(const fl_job_spec *spec, fl_path_resolver resolve,
     rc = load_source(&spec->validation, resolve, ctx, val, err);
     if (rc) fl_error_prefix(err, "data.validation");
   } else if (spec->validation_split > 0) {
-    rc = fl_dataset_split_tail(train, spec->validation_split, val, err);
+    /* The spec holds the fraction as float; Keras computes the split point
+     * from the decimal in double (int(400 * (1 - 0.2)) = 320, while float
+     * 0.2 gives 319). Recover the decimal the user wrote first. */
+    char text[32];
+    snprintf(text, sizeof text, "%.7g", (double)spec->validation_split);
+    rc = fl_dataset_split_tail(train, strtod(text, NULL), val, err);
     if (rc) fl_error_prefix(err, "data.validation_split");
   } else {
     return 0;

@@ -101,16 +101,19 @@ void fl_dataset_free(fl_dataset *ds);
 typedef struct {
   size_t n, d;
   fl_label_kind label_kind;
-  size_t k;               /* dense label width; ids: max id + 1 (0 if none) */
-  size_t n_classes;       /* length of class_counts */
+  size_t k;               /* dense label width; ids: max id + 1 (0 if none),
+                             even past FL_DATA_MAX_CLASSES */
+  size_t n_classes;       /* length of class_counts: k, but for ids at most
+                             FL_DATA_MAX_CLASSES (larger ids not counted) */
   uint64_t *class_counts; /* ids: rows per id; dense: rows per argmax */
   int64_t min_id, max_id; /* ids only */
   size_t n_negative_ids;  /* ids < 0 (not counted in class_counts) */
   size_t n_rows_bad_sum;  /* dense rows whose sum differs from 1 by > 1e-3 */
   size_t n_rows_negative; /* dense rows with a negative entry */
-  size_t n_label_nonfinite;
+  size_t n_label_nonfinite; /* dense rows with NaN/Inf (counted nowhere else) */
   size_t n_nonfinite;     /* NaN/Inf features */
-  float *feat_min, *feat_max, *feat_mean, *feat_std; /* (d) each */
+  float *feat_min, *feat_max, *feat_mean, *feat_std; /* (d) each, over finite
+                             values; NaN where a feature has none; std ddof=0 */
   double abs_max;         /* max |x| over finite features */
   double mean_std;        /* mean of per-feature std */
 } fl_dataset_stats;

@@ -1,0 +1,431 @@
+/* data/csv.c — owns the CSV reader: a header row, comma-separated fields
+ * (RFC 4180 quoting with "" escapes), CRLF or LF line ends, label columns
+ * chosen by name or index, every other column a feature.
+ *
+ * Output: features (N, D) in column order with the label columns removed;
+ * labels (N,) integer class ids for one label column, (N, K) floats for K
+ * label columns. Lines and columns in messages count from 1, as editors
+ * show them; label_indices count from 0, as pandas' iloc does. */
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data_internal.h"
+
+/* The longest field read as a number; "0.1" spelled out exactly is 57
+ * characters, so this only turns away things that are not numbers. */
+#define CSV_NUMBER_MAX 256
+
+/* Class ids travel as float32: beyond 2^24 they stop being exact. */
+#define CSV_MAX_EXACT_ID 16777216.0
+
+typedef struct {
+  const char *s;
+  size_t len;
+  size_t pos;
+  size_t line; /* 1-based line of s[pos] */
+  const char *name;
+  fl_error *err;
+} csv_reader;
+
+/* One field as a slice of the buffer: inside the quotes when quoted. */
+typedef struct {
+  size_t start, len;
+  bool quoted;
+  bool escaped; /* holds "" pairs to turn into " */
+} csv_field;
+
+typedef struct {
+  char **names; /* (ncols) header names, malloc'd */
+  size_t ncols;
+  int *label_slot; /* (ncols) -1 for a feature, else index into labels */
+} csv_header;
+
+static bool is_space(char ch) { return ch == ' ' || ch == '\t'; }
+
+static bool at_line_end(const csv_reader *r, size_t p) {
+  return p >= r->len || r->s[p] == '\n' || r->s[p] == '\r';
+}
+
+/* Blank: only spaces/tabs up to the line end. */
+static bool line_is_blank(const csv_reader *r) {
+  size_t p = r->pos;
+  while (p < r->len && is_space(r->s[p])) p++;
+  return at_line_end(r, p);
+}
+
+static bool rest_is_blank(const csv_reader *r) {
+  for (size_t p = r->pos; p < r->len; p++)
+    if (!is_space(r->s[p]) && r->s[p] != '\n' && r->s[p] != '\r')
+      return false;
+  return true;
+}
+
+static void skip_line_end(csv_reader *r) {
+  if (r->pos >= r->len) return;
+  if (r->s[r->pos] == '\r' && r->pos + 1 < r->len && r->s[r->pos + 1] == '\n')
+    r->pos++;
+  r->pos++;
+  r->line++;
+}
+
+/* Read the field at r->pos (column `col`, 1-based, for messages) and the
+ * delimiter after it; *last says the record ended there (line end/EOF). */
+static int next_field(csv_reader *r, size_t col, csv_field *f, bool *last) {
+  size_t p = r->pos;
+  memset(f, 0, sizeof *f);
+  while (p < r->len && is_space(r->s[p])) p++;
+  if (p < r->len && r->s[p] == '"') {
+    size_t open_line = r->line;
+    f->quoted = true;
+    f->start = r->pos = p + 1;
+    for (;;) {
+      if (r->pos >= r->len)
+        return fl_error_set(r->err, FL_EDATA,
+                            "%s: line %zu, column %zu: quoted field is never "
+                            "closed", fl__name(r->name), open_line, col);
+      char ch = r->s[r->pos];
+      if (ch == '"') {
+        if (r->pos + 1 < r->len && r->s[r->pos + 1] == '"') {
+          f->escaped = true;
+          r->pos += 2;
+          continue;
+        }
+        break;
+      }
+      if (ch == '\n' ||
+          (ch == '\r' && !(r->pos + 1 < r->len && r->s[r->pos + 1] == '\n')))
+        r->line++;
+      r->pos++;
+    }
+    f->len = r->pos - f->start;
+    r->pos++; /* the closing quote */
+    while (r->pos < r->len && is_space(r->s[r->pos])) r->pos++;
+    if (!at_line_end(r, r->pos) && r->s[r->pos] != ',') {
+      unsigned char ch = (unsigned char)r->s[r->pos];
+      char what[16];
+      if (ch >= 0x20 && ch < 0x7f)
+        snprintf(what, sizeof what, "'%c'", ch);
+      else
+        snprintf(what, sizeof what, "byte 0x%02x", ch);
+      return fl_error_set(r->err, FL_EDATA,
+                          "%s: line %zu, column %zu: unexpected %s after a "
+                          "closing quote (expected ',' or a line end)",
+                          fl__name(r->name), r->line, col, what);
+    }
+  } else {
+    f->start = r->pos;
+    while (!at_line_end(r, r->pos) && r->s[r->pos] != ',') r->pos++;
+    /* Unquoted fields are trimmed: "1, 2, 3" is three numbers. */
+    size_t a = f->start, b = r->pos;
+    while (a < b && is_space(r->s[a])) a++;
+    while (b > a && is_space(r->s[b - 1])) b--;
+    f->start = a;
+    f->len = b - a;
+  }
+  if (r->pos < r->len && r->s[r->pos] == ',') {
+    r->pos++;
+    *last = false;
+  } else {
+    skip_line_end(r);
+    *last = true;
+  }
+  return 0;
+}
+
+/* Copy the field's text, "" unescaped, into dst (cap bytes, NUL-terminated).
+ * Returns its length, or SIZE_MAX when it does not fit. */
+static size_t field_text(const csv_reader *r, const csv_field *f, char *dst,
+                         size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < f->len; i++) {
+    char ch = r->s[f->start + i];
+    if (f->escaped && ch == '"') i++; /* the second of a "" pair */
+    if (n + 1 >= cap) return SIZE_MAX;
+    dst[n++] = ch;
+  }
+  dst[n] = '\0';
+  return n;
+}
+
+static void header_free(csv_header *h) {
+  if (h->names)
+    for (size_t i = 0; i < h->ncols; i++) free(h->names[i]);
+  free(h->names);
+  free(h->label_slot);
+  memset(h, 0, sizeof *h);
+}
+
+static int read_header(csv_reader *r, csv_header *h) {
+  const char *nm = fl__name(r->name);
+  size_t cap = 0;
+  bool last = false;
+  while (!last) {
+    csv_field f;
+    size_t line = r->line;
+    int rc = next_field(r, h->ncols + 1, &f, &last);
+    if (rc) return rc;
+    if (h->ncols == cap) {
+      size_t grown = cap ? cap * 2 : 16;
+      char **bigger = realloc(h->names, grown * sizeof *bigger);
+      if (!bigger)
+        return fl_error_set(r->err, FL_ENOMEM,
+                            "%s: out of memory reading the header", nm);
+      h->names = bigger;
+      cap = grown;
+    }
+    char *text = malloc(f.len + 1);
+    if (!text)
+      return fl_error_set(r->err, FL_ENOMEM,
+                          "%s: out of memory reading the header", nm);
+    field_text(r, &f, text, f.len + 1);
+    h->names[h->ncols++] = text;
+    if (text[0] == '\0')
+      return fl_error_set(r->err, FL_EDATA,
+                          "%s: line %zu, column %zu: empty column name in the "
+                          "header%s",
+                          nm, line, h->ncols,
+                          h->ncols == 1 ? " (a pandas index column? save "
+                                          "with df.to_csv(path, index=False))"
+                                        : "");
+  }
+  return 0;
+}
+
+/* Map each requested label column to its header column. */
+static int resolve_labels(const csv_reader *r, csv_header *h,
+                          const char *const *label_names,
+                          const int *label_indices, int n_labels) {
+  const char *nm = fl__name(r->name);
+  h->label_slot = malloc(h->ncols * sizeof *h->label_slot);
+  if (!h->label_slot)
+    return fl_error_set(r->err, FL_ENOMEM, "%s: out of memory", nm);
+  for (size_t c = 0; c < h->ncols; c++) h->label_slot[c] = -1;
+  for (int i = 0; i < n_labels; i++) {
+    size_t col = SIZE_MAX;
+    const char *want = label_names ? label_names[i] : NULL;
+    if (want && *want) {
+      for (size_t c = 0; c < h->ncols; c++) {
+        if (strcmp(h->names[c], want) != 0) continue;
+        if (col != SIZE_MAX)
+          return fl_error_set(r->err, FL_EDATA,
+                              "%s: label column \"%.60s\" is ambiguous: the "
+                              "header has it at columns %zu and %zu",
+                              nm, want, col + 1, c + 1);
+        col = c;
+      }
+      if (col == SIZE_MAX)
+        return fl_error_set(r->err, FL_EDATA,
+                            "%s: label column \"%.60s\" is not in the header "
+                            "(%zu columns, the first is \"%.60s\")",
+                            nm, want, h->ncols, h->names[0]);
+    } else if (label_indices && label_indices[i] >= 0) {
+      if ((size_t)label_indices[i] >= h->ncols)
+        return fl_error_set(r->err, FL_EDATA,
+                            "%s: label column index %d is out of range: the "
+                            "header has %zu columns (indices count from 0)",
+                            nm, label_indices[i], h->ncols);
+      col = (size_t)label_indices[i];
+    } else {
+      return fl_error_set(r->err, FL_EINVAL,
+                          "%s: label column %d has neither a name nor an "
+                          "index", nm, i + 1);
+    }
+    if (h->label_slot[col] >= 0)
+      return fl_error_set(r->err, FL_EDATA,
+                          "%s: column %zu (\"%.60s\") is given twice as a "
+                          "label column", nm, col + 1, h->names[col]);
+    h->label_slot[col] = i;
+  }
+  if ((size_t)n_labels >= h->ncols)
+    return fl_error_set(r->err, FL_EDATA,
+                        "%s: all %zu columns are label columns; no features "
+                        "are left", nm, h->ncols);
+  return 0;
+}
+
+/* Parse field f of column col (0-based) on `line` as a number. */
+static int field_number(const csv_reader *r, const csv_header *h,
+                        const csv_field *f, size_t line, size_t col,
+                        bool class_id, float *out) {
+  const char *nm = fl__name(r->name);
+  char text[CSV_NUMBER_MAX];
+  size_t n = field_text(r, f, text, sizeof text);
+  if (n == SIZE_MAX)
+    return fl_error_set(r->err, FL_EDATA,
+                        "%s: line %zu, column %zu (\"%.60s\"): expected a "
+                        "number, got a field of %zu characters",
+                        nm, line, col + 1, h->names[col], f->len);
+  /* Quoted numbers may carry spaces inside the quotes too. */
+  char *t = text;
+  while (is_space(*t)) t++;
+  while (n > 0 && is_space(text[n - 1])) text[--n] = '\0';
+  if (*t == '\0')
+    return fl_error_set(r->err, FL_EDATA,
+                        "%s: line %zu, column %zu (\"%.60s\"): empty field",
+                        nm, line, col + 1, h->names[col]);
+  /* strtod follows LC_NUMERIC; flatline never calls setlocale, so this is
+   * the C locale's '.' decimal point. It accepts "nan" and "inf", which
+   * preflight counts later. */
+  char *end;
+  errno = 0;
+  double v = strtod(t, &end);
+  if (end == t || *end != '\0')
+    return fl_error_set(r->err, FL_EDATA,
+                        "%s: line %zu, column %zu (\"%.60s\"): expected a "
+                        "number, got \"%.40s\"",
+                        nm, line, col + 1, h->names[col], t);
+  if ((errno == ERANGE && isinf(v)) ||
+      (isfinite(v) && fabs(v) > (double)FLT_MAX))
+    return fl_error_set(r->err, FL_EDATA,
+                        "%s: line %zu, column %zu (\"%.60s\"): %.40s is beyond "
+                        "float32's range (about 3.4e38)",
+                        nm, line, col + 1, h->names[col], t);
+  if (class_id && !(isfinite(v) && v == floor(v)))
+    return fl_error_set(r->err, FL_EDATA,
+                        "%s: line %zu, column %zu (\"%.60s\"): expected an "
+                        "integer class id, got \"%.40s\"",
+                        nm, line, col + 1, h->names[col], t);
+  if (class_id && fabs(v) > CSV_MAX_EXACT_ID)
+    return fl_error_set(r->err, FL_EDATA,
+                        "%s: line %zu, column %zu (\"%.60s\"): class id %.40s "
+                        "is too large (ids up to %.0f are supported)",
+                        nm, line, col + 1, h->names[col], t,
+                        CSV_MAX_EXACT_ID);
+  *out = (float)v;
+  return 0;
+}
+
+/* Make room for at least rows+1 rows of d features and k labels, with the
+ * size cap checked before growing. */
+static int grow_rows(const csv_reader *r, size_t rows, size_t *cap, size_t d,
+                     size_t k, fl_array *x, fl_array *y) {
+  if (rows < *cap) return 0;
+  size_t grown = *cap ? *cap * 2 : 256;
+  size_t nx, ny;
+  if (!fl__mul_size(grown, d, &nx) || !fl__mul_size(grown, k, &ny) ||
+      nx > FL_DATA_MAX_BYTES / sizeof(float) - ny) {
+    /* Doubling overshoots; try exactly one more row before giving up. */
+    grown = rows + 1;
+    if (!fl__mul_size(grown, d, &nx) || !fl__mul_size(grown, k, &ny) ||
+        nx > FL_DATA_MAX_BYTES / sizeof(float) - ny)
+      return fl_error_set(r->err, FL_ETOOBIG,
+                          "%s: line %zu: more than %zu rows of %zu values "
+                          "exceed the limit of %zu MiB as float32",
+                          fl__name(r->name), r->line, rows, d + k,
+                          FL_DATA_MAX_BYTES / (1024 * 1024));
+  }
+  float *bx = realloc(x->data, nx * sizeof(float));
+  if (!bx) goto nomem;
+  x->data = bx;
+  float *by = realloc(y->data, ny * sizeof(float));
+  if (!by) goto nomem;
+  y->data = by;
+  *cap = grown;
+  return 0;
+nomem:
+  return fl_error_set(r->err, FL_ENOMEM, "%s: out of memory at line %zu",
+                      fl__name(r->name), r->line);
+}
+
+static int read_rows(csv_reader *r, const csv_header *h, size_t k,
+                     fl_array *x, fl_array *y, size_t *n_rows) {
+  const char *nm = fl__name(r->name);
+  const size_t d = h->ncols - k;
+  size_t rows = 0, cap = 0;
+  while (r->pos < r->len) {
+    if (line_is_blank(r)) {
+      if (rest_is_blank(r)) break;
+      return fl_error_set(r->err, FL_EDATA,
+                          "%s: line %zu is blank; blank lines are only "
+                          "allowed at the end of the file", nm, r->line);
+    }
+    int rc = grow_rows(r, rows, &cap, d, k, x, y);
+    if (rc) return rc;
+    float *xrow = x->data + rows * d, *yrow = y->data + rows * k;
+    size_t line = r->line, col = 0, feature = 0;
+    bool last = false;
+    while (!last) {
+      csv_field f;
+      rc = next_field(r, col + 1, &f, &last);
+      if (rc) return rc;
+      if (col < h->ncols) {
+        int slot = h->label_slot[col];
+        float *dst = slot >= 0 ? &yrow[slot] : &xrow[feature++];
+        rc = field_number(r, h, &f, line, col, slot >= 0 && k == 1, dst);
+        if (rc) return rc;
+      }
+      col++;
+    }
+    if (col != h->ncols)
+      return fl_error_set(r->err, FL_EDATA,
+                          "%s: line %zu has %zu columns but the header has %zu",
+                          nm, line, col, h->ncols);
+    rows++;
+  }
+  if (rows == 0)
+    return fl_error_set(r->err, FL_EDATA,
+                        "%s: no data rows (only a header)", nm);
+  *n_rows = rows;
+  return 0;
+}
+
+int fl_csv_parse(const uint8_t *buf, size_t len, const char *name,
+                 const char *const *label_names, const int *label_indices,
+                 int n_labels, fl_array *features, fl_array *labels,
+                 fl_error *err) {
+  const char *nm = fl__name(name);
+  memset(features, 0, sizeof *features);
+  memset(labels, 0, sizeof *labels);
+  if (n_labels < 1)
+    return fl_error_set(err, FL_EINVAL,
+                        "%s: at least one label column is needed", nm);
+  csv_reader r = {(const char *)buf, len, 0, 1, name, err};
+  /* Excel and some pandas users write a UTF-8 byte order mark. */
+  if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
+    r.pos = 3;
+  if (rest_is_blank(&r))
+    return fl_error_set(err, FL_EDATA,
+                        "%s: file is empty (expected a header row)", nm);
+  if (line_is_blank(&r))
+    return fl_error_set(err, FL_EDATA,
+                        "%s: line 1 is blank; expected the header row", nm);
+
+  csv_header h;
+  memset(&h, 0, sizeof h);
+  const size_t k = (size_t)n_labels;
+  size_t n = 0;
+  int rc = read_header(&r, &h);
+  if (!rc) rc = resolve_labels(&r, &h, label_names, label_indices, n_labels);
+  if (!rc) rc = read_rows(&r, &h, k, features, labels, &n);
+  const size_t d = h.ncols - k;
+  header_free(&h);
+  if (rc) {
+    fl_array_free(features);
+    fl_array_free(labels);
+    return rc;
+  }
+
+  /* Give back the doubling's slack; keeping it is harmless if this fails. */
+  float *fit = realloc(features->data, n * d * sizeof(float));
+  if (fit) features->data = fit;
+  fit = realloc(labels->data, n * k * sizeof(float));
+  if (fit) labels->data = fit;
+
+  features->ndim = 2;
+  features->shape[0] = n;
+  features->shape[1] = d;
+  features->count = n * d;
+  features->integral = false;
+  snprintf(features->dtype, sizeof features->dtype, "csv");
+  labels->ndim = k == 1 ? 1 : 2;
+  labels->shape[0] = n;
+  labels->shape[1] = k == 1 ? 0 : k;
+  labels->count = n * k;
+  labels->integral = k == 1; /* checked integer-valued row by row */
+  snprintf(labels->dtype, sizeof labels->dtype, "csv");
+  return 0;
+}

@@ -1,0 +1,182 @@
+/* data/dataset.c — owns fl_dataset: building one from a features array and
+ * a labels array (shape checks, id checks, scaling), the Keras-style tail
+ * split into training and validation, and freeing. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data_internal.h"
+
+/* Label layout read off the shape: (N,) or (N,1) ids, (N,K>=2) dense. */
+static int label_layout(const fl_array *y, const char *name_y,
+                        fl_label_kind *kind, size_t *k, fl_error *err) {
+  char st[FL__SHAPE_TEXT_MAX];
+  if (y->ndim == 1 || (y->ndim == 2 && y->shape[1] == 1)) {
+    *kind = FL_LABELS_IDS;
+    *k = 0;
+    return 0;
+  }
+  if (y->ndim == 2 && y->shape[1] >= 2) {
+    *kind = FL_LABELS_DENSE;
+    *k = y->shape[1];
+    return 0;
+  }
+  fl__shape_text(st, sizeof st, y->ndim, y->shape, true);
+  return fl_error_set(err, FL_EDATA,
+                      "%s: labels have shape %s; expected (N,) class ids or "
+                      "(N, K) one-hot/probabilities",
+                      fl__name(name_y), st);
+}
+
+/* ids[i] = y[i], each checked to be an integer that fits int32. */
+static int to_ids(const float *y, size_t n, const char *name_y, int32_t *ids,
+                  fl_error *err) {
+  for (size_t i = 0; i < n; i++) {
+    float v = y[i];
+    if (!isfinite(v) || v != floorf(v))
+      return fl_error_set(err, FL_EDATA,
+                          "%s: row %zu: label %g is not an integer class id",
+                          fl__name(name_y), i, (double)v);
+    /* float 2^31 is the first value past INT32_MAX; -2^31 fits. */
+    if ((double)v < -2147483648.0 || (double)v > 2147483647.0)
+      return fl_error_set(err, FL_EDATA,
+                          "%s: row %zu: class id %.0f does not fit in int32",
+                          fl__name(name_y), i, (double)v);
+    ids[i] = (int32_t)v;
+  }
+  return 0;
+}
+
+int fl_dataset_from_arrays(fl_array *features, fl_array *labels, float scale,
+                           const char *name_x, const char *name_y,
+                           fl_dataset *out, fl_error *err) {
+  const char *nx = fl__name(name_x), *ny = fl__name(name_y);
+  memset(out, 0, sizeof *out);
+  if (features->ndim < 1 || labels->ndim < 1 || !features->data ||
+      !labels->data)
+    return fl_error_set(err, FL_EINVAL,
+                        "%s/%s: features and labels must be parsed arrays",
+                        nx, ny);
+  if (!isfinite(scale))
+    return fl_error_set(err, FL_EINVAL, "scale must be finite, got %g",
+                        (double)scale);
+
+  fl_label_kind kind = FL_LABELS_IDS;
+  size_t k = 0;
+  int rc = label_layout(labels, name_y, &kind, &k, err);
+  if (rc) return rc;
+
+  /* (N, a, b, ...) -> (N, a*b*...). The readers checked count against the
+   * shape; arrays built by hand are checked here. */
+  const size_t n = features->shape[0];
+  size_t d = 1;
+  for (int i = 1; i < features->ndim; i++)
+    if (!fl__mul_size(d, features->shape[i], &d)) d = SIZE_MAX;
+  size_t count_x = SIZE_MAX, count_y = SIZE_MAX;
+  fl__mul_size(n, d, &count_x);
+  fl__mul_size(labels->shape[0], kind == FL_LABELS_IDS ? 1 : k, &count_y);
+  if (count_x != features->count || count_y != labels->count)
+    return fl_error_set(err, FL_EINVAL,
+                        "%s/%s: array element counts do not match their "
+                        "shapes", nx, ny);
+  if (labels->shape[0] != n)
+    return fl_error_set(err, FL_EDATA,
+                        "%s has %zu rows but %s has %zu; features and labels "
+                        "need one row each per example",
+                        nx, n, ny, labels->shape[0]);
+  if (n == 0)
+    return fl_error_set(err, FL_EDATA, "%s: no rows (the dataset is empty)",
+                        nx);
+  if (d == 0)
+    return fl_error_set(err, FL_EDATA, "%s: rows have no features", nx);
+
+  int32_t *ids = NULL;
+  if (kind == FL_LABELS_IDS) {
+    ids = malloc(n * sizeof *ids);
+    if (!ids)
+      return fl_error_set(err, FL_ENOMEM, "%s: cannot allocate %zu ids", ny,
+                          n);
+    rc = to_ids(labels->data, n, name_y, ids, err);
+    if (rc) {
+      free(ids);
+      return rc;
+    }
+  }
+
+  /* Nothing can fail from here: take ownership. */
+  out->n = n;
+  out->d = d;
+  out->x = features->data;
+  if (scale != 1.0f)
+    for (size_t i = 0; i < n * d; i++) out->x[i] *= scale;
+  out->label_kind = kind;
+  out->k = k;
+  if (kind == FL_LABELS_IDS) {
+    out->ids = ids;
+    free(labels->data);
+  } else {
+    out->y = labels->data;
+  }
+  memset(features, 0, sizeof *features);
+  memset(labels, 0, sizeof *labels);
+  return 0;
+}
+
+int fl_dataset_split_tail(fl_dataset *ds, double fraction, fl_dataset *val,
+                          fl_error *err) {
+  memset(val, 0, sizeof *val);
+  if (!(fraction > 0.0 && fraction < 1.0))
+    return fl_error_set(err, FL_EINVAL,
+                        "validation_split must be between 0 and 1 "
+                        "(exclusive), got %g", fraction);
+  /* Keras: split_at = int(n * (1 - validation_split)). */
+  size_t split_at = (size_t)((double)ds->n * (1.0 - fraction));
+  if (split_at == 0 || split_at >= ds->n)
+    return fl_error_set(err, FL_EDATA,
+                        "validation_split %g of %zu rows leaves %s empty",
+                        fraction, ds->n,
+                        split_at == 0 ? "the training set"
+                                      : "the validation set");
+  const size_t nv = ds->n - split_at;
+  val->n = nv;
+  val->d = ds->d;
+  val->label_kind = ds->label_kind;
+  val->k = ds->k;
+  val->x = malloc(nv * ds->d * sizeof(float));
+  if (ds->label_kind == FL_LABELS_IDS)
+    val->ids = malloc(nv * sizeof(int32_t));
+  else
+    val->y = malloc(nv * ds->k * sizeof(float));
+  if (!val->x || (!val->ids && !val->y)) {
+    fl_dataset_free(val);
+    return fl_error_set(err, FL_ENOMEM,
+                        "cannot allocate %zu validation rows", nv);
+  }
+  memcpy(val->x, ds->x + split_at * ds->d, nv * ds->d * sizeof(float));
+  if (val->ids)
+    memcpy(val->ids, ds->ids + split_at, nv * sizeof(int32_t));
+  else
+    memcpy(val->y, ds->y + split_at * ds->k, nv * ds->k * sizeof(float));
+
+  /* Shrink the training part; a failed shrink keeps the larger block. */
+  ds->n = split_at;
+  float *x = realloc(ds->x, split_at * ds->d * sizeof(float));
+  if (x) ds->x = x;
+  if (ds->ids) {
+    int32_t *ids = realloc(ds->ids, split_at * sizeof(int32_t));
+    if (ids) ds->ids = ids;
+  } else if (ds->y) {
+    float *y = realloc(ds->y, split_at * ds->k * sizeof(float));
+    if (y) ds->y = y;
+  }
+  return 0;
+}
+
+void fl_dataset_free(fl_dataset *ds) {
+  if (!ds) return;
+  free(ds->x);
+  free(ds->ids);
+  free(ds->y);
+  memset(ds, 0, sizeof *ds);
+}

@@ -1,0 +1,1475 @@
+/* tests/test_data.c — cmocka tests of the data library: .npy, IDX, gzip and
+ * CSV readers on inputs built in memory, dataset building, the tail split,
+ * statistics, the real Fashion-MNIST test set when installed, and a seeded
+ * mutation run over every reader. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cmocka.h>
+
+#include "flatline/data.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Fails with the message shown when err lacks `needle`. */
+#define assert_msg_has(err, needle)                                         \
+  do {                                                                      \
+    if (!strstr((err).msg, (needle))) {                                     \
+      print_error("message \"%s\"\n  lacks \"%s\"\n", (err).msg, (needle)); \
+      fail();                                                               \
+    }                                                                       \
+  } while (0)
+
+/* rc is `code`, and the message names the file and says `needle`. */
+#define assert_fails(rc, want, err, name, needle)                           \
+  do {                                                                      \
+    if ((rc) != (want))                                                     \
+      print_error("rc %d (%s), expected %d; message \"%s\"\n", (rc),        \
+                  fl_err_name(rc), (want), (err).msg);                      \
+    assert_int_equal((rc), (want));                                         \
+    assert_int_equal((err).code, (want));                                   \
+    assert_msg_has((err), (name));                                          \
+    assert_msg_has((err), (needle));                                        \
+  } while (0)
+
+/* rc may be a call: evaluated once. */
+#define assert_ok(rc, err)                                                  \
+  do {                                                                      \
+    int rc_ = (rc);                                                         \
+    if (rc_ != 0) print_error("rc %d: %s\n", rc_, (err).msg);               \
+    assert_int_equal(rc_, 0);                                               \
+  } while (0)
+
+/* Growable byte buffer for building files. */
+typedef struct {
+  uint8_t *p;
+  size_t len, cap;
+} bytes;
+
+static void put(bytes *b, const void *src, size_t n) {
+  if (b->len + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n) cap *= 2;
+    b->p = realloc(b->p, cap);
+    assert_non_null(b->p);
+    b->cap = cap;
+  }
+  if (n) memcpy(b->p + b->len, src, n);
+  b->len += n;
+}
+
+static void put_str(bytes *b, const char *s) { put(b, s, strlen(s)); }
+
+static void put_uint(bytes *b, uint64_t v, size_t n, bool big_endian) {
+  uint8_t tmp[8];
+  for (size_t i = 0; i < n; i++) {
+    size_t shift = 8 * (big_endian ? n - 1 - i : i);
+    tmp[i] = (uint8_t)(v >> shift);
+  }
+  put(b, tmp, n);
+}
+
+/* Append v as one element of a numpy-style type code ("f4", "i2", "b1"). */
+static void put_elem(bytes *b, const char *code, double v, bool big_endian) {
+  size_t n = (size_t)(code[1] - '0');
+  if (code[0] == 'f' && n == 4) {
+    float f = (float)v;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    put_uint(b, u, 4, big_endian);
+  } else if (code[0] == 'f') {
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    put_uint(b, u, 8, big_endian);
+  } else if (code[0] == 'u' || code[0] == 'b') {
+    put_uint(b, (uint64_t)v, n, big_endian);
+  } else {
+    put_uint(b, (uint64_t)(int64_t)v, n, big_endian);
+  }
+}
+
+/* A .npy file: preamble for `major`, the dict text padded (as numpy does)
+ * to a 64-byte boundary with a final '\n' when pad, else used as is. */
+static bytes npy_file(int major, const char *dict, bool pad, const void *data,
+                      size_t data_len) {
+  bytes b = {0};
+  size_t prefix = major == 1 ? 10 : 12;
+  size_t hlen = strlen(dict);
+  if (pad) hlen = ((prefix + hlen + 1 + 63) / 64) * 64 - prefix;
+  put(&b, "\x93NUMPY", 6);
+  uint8_t ver[2] = {(uint8_t)major, 0};
+  put(&b, ver, 2);
+  put_uint(&b, hlen, major == 1 ? 2 : 4, false);
+  put_str(&b, dict);
+  if (pad) {
+    while (b.len < prefix + hlen - 1) put_str(&b, " ");
+    put_str(&b, "\n");
+  }
+  put(&b, data, data_len);
+  return b;
+}
+
+/* A .npy file of `descr` and shape text holding values v[0..n). */
+static bytes npy_values(int major, const char *descr, const char *shape,
+                        const double *v, size_t n) {
+  bytes data = {0};
+  for (size_t i = 0; i < n; i++) put_elem(&data, descr + 1, v[i], false);
+  char dict[256];
+  snprintf(dict, sizeof dict,
+           "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr,
+           shape);
+  bytes f = npy_file(major, dict, true, data.p, data.len);
+  free(data.p);
+  return f;
+}
+
+/* An IDX file: type code, dims, then n values big-endian. */
+static bytes idx_file(uint8_t type, int ndim, const uint32_t *dims,
+                      const double *v, size_t n) {
+  static const char *codes[] = {[0x08] = "u1", [0x09] = "i1", [0x0B] = "i2",
+                                [0x0C] = "i4", [0x0D] = "f4", [0x0E] = "f8"};
+  bytes b = {0};
+  uint8_t magic[4] = {0, 0, type, (uint8_t)ndim};
+  put(&b, magic, 4);
+  for (int i = 0; i < ndim; i++) put_uint(&b, dims[i], 4, true);
+  for (size_t i = 0; i < n; i++) put_elem(&b, codes[type], v[i], true);
+  return b;
+}
+
+/* gzip-wrap src (zlib's deflate with windowBits 15 + 16). */
+static bytes gzip_bytes(const void *src, size_t n) {
+  bytes out = {0};
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8,
+                                Z_DEFAULT_STRATEGY), Z_OK);
+  out.cap = deflateBound(&zs, (uLong)n);
+  out.p = malloc(out.cap);
+  assert_non_null(out.p);
+  zs.next_in = (Bytef *)(uintptr_t)src;
+  zs.avail_in = (uInt)n;
+  zs.next_out = out.p;
+  zs.avail_out = (uInt)out.cap;
+  assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.len = zs.total_out;
+  deflateEnd(&zs);
+  return out;
+}
+
+static size_t csv_len(const char *s) { return strlen(s); }
+
+static int csv_by_name(const char *text, const char *label, fl_array *x,
+                       fl_array *y, fl_error *err) {
+  const char *names[1] = {label};
+  return fl_csv_parse((const uint8_t *)text, csv_len(text), "y.csv", names,
+                      NULL, 1, x, y, err);
+}
+
+/* ---- .npy --------------------------------------------------------------- */
+
+typedef struct {
+  const char *descr;
+  bool integral;
+  double v[6];
+} dtype_case;
+
+/* Each dtype with its extremes: expected results are (float)v. */
+static const dtype_case dtype_cases[] = {
+    {"<f4", false, {0, -1.5, 3.25, 1e30, -1e-30, 65504}},
+    {"<f8", false, {0, -1.5, 1e-3, 1e30, 3.4e38, -7}},
+    {"|u1", true, {0, 1, 127, 128, 254, 255}},
+    {"<u1", true, {3, 1, 4, 1, 5, 9}},
+    {"|i1", true, {-128, -1, 0, 1, 100, 127}},
+    {"|b1", true, {0, 1, 1, 0, 0, 1}},
+    {"<i2", true, {-32768, -1, 0, 1, 12345, 32767}},
+    {"<u2", true, {0, 1, 256, 4097, 65534, 65535}},
+    {"<i4", true, {-2147483648.0, -1, 0, 16777217, 2147483647.0, 7}},
+    {"<u4", true, {0, 1, 65536, 16777216, 4294967295.0, 9}},
+    {"<i8", true, {-4611686018427387904.0, -1, 0, 1, 9007199254740992.0, 3}},
+    {"<u8", true, {0, 1, 2, 4294967296.0, 9223372036854775808.0, 5}},
+};
+
+static void test_npy_dtypes_and_versions(void **state) {
+  (void)state;
+  for (int major = 1; major <= 3; major++) {
+    for (size_t c = 0; c < sizeof dtype_cases / sizeof dtype_cases[0]; c++) {
+      const dtype_case *dc = &dtype_cases[c];
+      bytes f = npy_values(major, dc->descr, "(2, 3)", dc->v, 6);
+      fl_array a;
+      fl_error err = {0};
+      int rc = fl_npy_parse(f.p, f.len, "X.npy", &a, &err);
+      if (rc) print_error("v%d %s: %s\n", major, dc->descr, err.msg);
+      assert_ok(rc, err);
+      assert_int_equal(a.ndim, 2);
+      assert_int_equal(a.shape[0], 2);
+      assert_int_equal(a.shape[1], 3);
+      assert_int_equal(a.count, 6);
+      assert_int_equal(a.integral, dc->integral);
+      assert_string_equal(a.dtype, dc->descr);
+      for (int i = 0; i < 6; i++) {
+        float want = (float)dc->v[i];
+        if (a.data[i] != want)
+          print_error("v%d %s [%d]: got %.9g want %.9g\n", major, dc->descr,
+                      i, (double)a.data[i], (double)want);
+        assert_true(a.data[i] == want);
+      }
+      fl_array_free(&a);
+      assert_null(a.data);
+      free(f.p);
+    }
+  }
+}
+
+static void test_npy_nan_inf_pass_through(void **state) {
+  (void)state;
+  double v[3] = {NAN, INFINITY, -INFINITY};
+  for (int w = 0; w < 2; w++) {
+    bytes f = npy_values(1, w ? "<f8" : "<f4", "(3,)", v, 3);
+    fl_array a;
+    fl_error err = {0};
+    assert_ok(fl_npy_parse(f.p, f.len, "X.npy", &a, &err), err);
+    assert_true(isnan(a.data[0]));
+    assert_true(isinf(a.data[1]) && a.data[1] > 0);
+    assert_true(isinf(a.data[2]) && a.data[2] < 0);
+    fl_array_free(&a);
+    free(f.p);
+  }
+}
+
+/* Headers as numpy versions and other writers have spelled them. */
+static void test_npy_header_spacing(void **state) {
+  (void)state;
+  static const struct {
+    const char *dict;
+    bool pad;
+    int ndim;
+  } cases[] = {
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", true, 1},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4,)}", true, 1},
+      {"{\"descr\":\"<f4\",\"fortran_order\":False,\"shape\":(4,)}\n", false,
+       1},
+      {"{'shape': (2, 2), 'fortran_order': False, 'descr': '<f4'}   \n", false,
+       2},
+      {"{ 'descr' : '<f4' ,\n  'fortran_order' : False ,\n  'shape' : ( 4 , "
+       ") , }\n", false, 1},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4L,), }", true, 1},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4), }", true, 1},
+      {"{'descr':'<f4','fortran_order':False,'shape':(1,4,)}", false, 2},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (2,\t2), }\t\r\n",
+       false, 2},
+  };
+  float data[4] = {1, 2, 3, 4};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    for (int major = 1; major <= 3; major += 2) {
+      bytes f = npy_file(major, cases[c].dict, cases[c].pad, data, 16);
+      fl_array a;
+      fl_error err = {0};
+      int rc = fl_npy_parse(f.p, f.len, "X.npy", &a, &err);
+      if (rc) print_error("case %zu: %s\n", c, err.msg);
+      assert_ok(rc, err);
+      assert_int_equal(a.ndim, cases[c].ndim);
+      assert_int_equal(a.count, 4);
+      assert_memory_equal(a.data, data, sizeof data);
+      fl_array_free(&a);
+      free(f.p);
+    }
+  }
+}
+
+/* A 1-D .npy of 4 float32 with the given dict, padded. */
+static int npy_dict_rc(const char *dict, fl_error *err) {
+  float data[4] = {1, 2, 3, 4};
+  bytes f = npy_file(1, dict, true, data, sizeof data);
+  fl_array a;
+  int rc = fl_npy_parse(f.p, f.len, "bad.npy", &a, err);
+  if (rc == 0) fl_array_free(&a);
+  free(f.p);
+  return rc;
+}
+
+static void test_npy_malformed_header(void **state) {
+  (void)state;
+  static const struct {
+    const char *dict;
+    int code;
+    const char *needle;
+  } cases[] = {
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4,) ", FL_EDATA,
+       "expected ',' or '}'"},
+      {"'descr': '<f4', 'fortran_order': False, 'shape': (4,)}", FL_EDATA,
+       "expected '{'"},
+      {"{'descr': '<f4', 'fortran_order': False}", FL_EDATA, "lacks 'shape'"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4,), "
+       "'extra': 1}", FL_EDATA, "unexpected key 'extra'"},
+      {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, "
+       "'shape': (4,)}", FL_EDATA, "key 'descr' twice"},
+      {"{'descr': '<f4', 'fortran_order': 0, 'shape': (4,)}", FL_EDATA,
+       "True or False"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (-4,)}", FL_EDATA,
+       "non-negative integer"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': [4]}", FL_EDATA,
+       "'('"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (4,)} x", FL_EDATA,
+       "only padding"},
+      {"{'descr': '<f4, 'fortran_order': False, 'shape': (4,)}", FL_EDATA,
+       "malformed header dict"},
+      {"{'descr': <f4, 'fortran_order': False, 'shape': (4,)}", FL_EDATA,
+       "quoted dtype"},
+      {"{'descr': '>f4', 'fortran_order': False, 'shape': (4,)}", FL_EDATA,
+       "big-endian arrays are not supported; save with dtype '<f4'"},
+      {"{'descr': '>i8', 'fortran_order': False, 'shape': (4,)}", FL_EDATA,
+       "'<i8'"},
+      {"{'descr': '<f4', 'fortran_order': True, 'shape': (4,)}", FL_EDATA,
+       "np.ascontiguousarray"},
+      {"{'descr': '<f2', 'fortran_order': False, 'shape': (8,)}", FL_EDATA,
+       "dtype '<f2' is not supported"},
+      {"{'descr': '|O', 'fortran_order': False, 'shape': (2,)}", FL_EDATA,
+       "object array"},
+      {"{'descr': '<U1', 'fortran_order': False, 'shape': (4,)}", FL_EDATA,
+       "dtype '<U1'"},
+      {"{'descr': '|f4', 'fortran_order': False, 'shape': (4,)}", FL_EDATA,
+       "dtype '|f4'"},
+      {"{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (4,)}",
+       FL_EDATA, "structured dtype"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': ()}", FL_EDATA,
+       "scalar"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,"
+       "4)}", FL_EDATA, "more than 8 dimensions"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (3,)}", FL_EDATA,
+       "(trailing bytes)"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': (5,)}", FL_EDATA,
+       "needs 20 bytes of data after the header (byte 128) but 16 are "
+       "present (truncated?)"},
+      {"{'descr': '<f8', 'fortran_order': False, 'shape': (4,)}", FL_EDATA,
+       "truncated?"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': "
+       "(4611686018427387904, 4611686018427387904)}", FL_ETOOBIG,
+       "more elements than can be addressed"},
+      {"{'descr': '<f4', 'fortran_order': False, 'shape': "
+       "(99999999999999999999999,)}", FL_ETOOBIG, "too large"},
+      {"{'descr': '|u1', 'fortran_order': False, 'shape': (1099511627776,)}",
+       FL_ETOOBIG, "over the limit"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    fl_error err = {0};
+    int rc = npy_dict_rc(cases[c].dict, &err);
+    if (rc != cases[c].code || !strstr(err.msg, cases[c].needle))
+      print_error("case %zu (%s):\n  rc %d msg \"%s\"\n", c, cases[c].dict,
+                  rc, err.msg);
+    assert_fails(rc, cases[c].code, err, "bad.npy", cases[c].needle);
+  }
+}
+
+static void test_npy_malformed_preamble(void **state) {
+  (void)state;
+  double v[4] = {1, 2, 3, 4};
+  bytes good = npy_values(1, "<f4", "(4,)", v, 4);
+  fl_array a;
+  fl_error err = {0};
+  int rc;
+
+  rc = fl_npy_parse(good.p, 0, "X.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy", "not a .npy file");
+  rc = fl_npy_parse((const uint8_t *)"PK\x03\x04", 4, "X.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy", "not a .npy file");
+  rc = fl_npy_parse(good.p, 4, "X.npy", &a, &err); /* "\x93NUM" */
+  assert_fails(rc, FL_EDATA, err, "X.npy", "too short");
+  rc = fl_npy_parse(good.p, 9, "X.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy", "too short");
+
+  uint8_t *bad = malloc(good.len);
+  memcpy(bad, good.p, good.len);
+  bad[5] = 'Z';
+  rc = fl_npy_parse(bad, good.len, "X.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy", "not a .npy file");
+
+  memcpy(bad, good.p, good.len);
+  bad[6] = 4; /* version 4.0 */
+  rc = fl_npy_parse(bad, good.len, "X.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy", "version 4.0");
+
+  /* Header shorter than the file says; and cut inside the header. */
+  memcpy(bad, good.p, good.len);
+  bad[8] = 70;
+  rc = fl_npy_parse(bad, 64, "X.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy",
+               "X.npy: header ends at byte 80 but the file has 64 bytes");
+  rc = fl_npy_parse(good.p, 40, "X.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy",
+               "header ends at byte 128 but the file has 40 bytes");
+
+  /* Version 2 with its 4-byte length pointing far past the end. */
+  bytes v2 = npy_values(2, "<f4", "(4,)", v, 4);
+  v2.p[11] = 0x7f;
+  rc = fl_npy_parse(v2.p, v2.len, "X.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy", "header ends at byte");
+  rc = fl_npy_parse(v2.p, 11, "X.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy", "too short");
+
+  /* A finite double beyond float32's range is refused, not made Inf. */
+  double big[2] = {1.0, 1e300};
+  bytes f8 = npy_values(1, "<f8", "(2,)", big, 2);
+  rc = fl_npy_parse(f8.p, f8.len, "X.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy", "element 1 is 1e+300");
+
+  /* Byte-order-free one-byte types may say '>' or '|'. */
+  double small[2] = {7, 200};
+  bytes u1 = npy_values(1, ">u1", "(2,)", small, 2);
+  assert_ok(fl_npy_parse(u1.p, u1.len, "X.npy", &a, &err), err);
+  assert_true(a.data[1] == 200.0f);
+  fl_array_free(&a);
+
+  /* Empty arrays parse (the dataset layer refuses them). */
+  bytes empty = npy_values(1, "<f4", "(0, 3)", NULL, 0);
+  assert_ok(fl_npy_parse(empty.p, empty.len, "X.npy", &a, &err), err);
+  assert_int_equal(a.count, 0);
+  assert_int_equal(a.shape[1], 3);
+  fl_array_free(&a);
+
+  /* A NULL name still gives a message. */
+  rc = fl_npy_parse(good.p, 3, NULL, &a, &err);
+  assert_int_equal(rc, FL_EDATA);
+  assert_true(strlen(err.msg) > 0);
+
+  free(bad);
+  free(good.p);
+  free(v2.p);
+  free(f8.p);
+  free(u1.p);
+  free(empty.p);
+}
+
+/* ---- IDX and gzip ------------------------------------------------------- */
+
+static void test_idx_plain_types(void **state) {
+  (void)state;
+  static const struct {
+    uint8_t type;
+    const char *dtype;
+    bool integral;
+    double v[4];
+  } cases[] = {
+      {0x08, "idx-u8", true, {0, 1, 128, 255}},
+      {0x09, "idx-i8", true, {-128, -1, 0, 127}},
+      {0x0B, "idx-i16", true, {-32768, -2, 300, 32767}},
+      {0x0C, "idx-i32", true, {-2147483648.0, -3, 70000, 16777216}},
+      {0x0D, "idx-f32", false, {-1.5, 0, 0.25, 3e38}},
+      {0x0E, "idx-f64", false, {-1.5, 1e-3, 0.1, -2e38}},
+  };
+  uint32_t dims[3] = {1, 2, 2};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    bytes f = idx_file(cases[c].type, 3, dims, cases[c].v, 4);
+    for (int gz = 0; gz < 2; gz++) {
+      bytes z = gz ? gzip_bytes(f.p, f.len) : f;
+      fl_array a;
+      fl_error err = {0};
+      int rc = fl_idx_parse(z.p, z.len, "images.idx", &a, &err);
+      if (rc) print_error("%s gz=%d: %s\n", cases[c].dtype, gz, err.msg);
+      assert_ok(rc, err);
+      assert_int_equal(a.ndim, 3);
+      assert_int_equal(a.shape[0], 1);
+      assert_int_equal(a.shape[1], 2);
+      assert_int_equal(a.shape[2], 2);
+      assert_int_equal(a.count, 4);
+      assert_int_equal(a.integral, cases[c].integral);
+      assert_string_equal(a.dtype, cases[c].dtype);
+      for (int i = 0; i < 4; i++)
+        assert_true(a.data[i] == (float)cases[c].v[i]);
+      fl_array_free(&a);
+      if (gz) free(z.p);
+    }
+    free(f.p);
+  }
+}
+
+static void test_idx_malformed(void **state) {
+  (void)state;
+  fl_array a;
+  fl_error err = {0};
+  int rc;
+  uint32_t mnist[3] = {60000, 28, 28};
+  bytes hdr = idx_file(0x08, 3, mnist, NULL, 0);
+  uint8_t pixels[1000] = {0};
+  put(&hdr, pixels, sizeof pixels);
+  rc = fl_idx_parse(hdr.p, hdr.len, "train-images.idx", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "train-images.idx",
+               "train-images.idx: declares 60000x28x28 u8 = 47040000 bytes "
+               "of data but 1000 are present (truncated?)");
+
+  /* The same cut file, compressed: the inflate is capped at what the
+   * header declares, and the shortfall is reported the same way. */
+  bytes z = gzip_bytes(hdr.p, hdr.len);
+  rc = fl_idx_parse(z.p, z.len, "train-images.idx.gz", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "train-images.idx.gz",
+               "but 1000 are present (truncated?)");
+  free(z.p);
+
+  double v[4] = {1, 2, 3, 4};
+  uint32_t d1[1] = {3};
+  bytes longer = idx_file(0x08, 1, d1, v, 4);
+  rc = fl_idx_parse(longer.p, longer.len, "l.idx", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "l.idx",
+               "declares 3 u8 = 3 bytes of data but 4 are present "
+               "(trailing bytes?)");
+  z = gzip_bytes(longer.p, longer.len);
+  rc = fl_idx_parse(z.p, z.len, "l.idx.gz", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "l.idx.gz", "decompresses to more");
+  free(z.p);
+
+  uint8_t bad_magic[8] = {0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 1};
+  rc = fl_idx_parse(bad_magic, 8, "m.idx", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "m.idx", "not an IDX file");
+  uint8_t bad_type[9] = {0, 0, 0x0A, 1, 0, 0, 0, 1, 7};
+  rc = fl_idx_parse(bad_type, 9, "t.idx", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "t.idx", "unknown IDX data type 0x0a");
+  uint8_t zero_dims[5] = {0, 0, 0x08, 0, 7};
+  rc = fl_idx_parse(zero_dims, 5, "z.idx", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "z.idx", "0 dimensions");
+  uint8_t nine_dims[4] = {0, 0, 0x08, 9};
+  rc = fl_idx_parse(nine_dims, 4, "n.idx", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "n.idx", "9 dimensions");
+  uint8_t short_hdr[10] = {0, 0, 0x08, 3, 0, 0, 0, 1, 0, 0};
+  rc = fl_idx_parse(short_hdr, 10, "s.idx", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "s.idx",
+               "needs 16 bytes but the file has 10");
+  rc = fl_idx_parse(short_hdr, 3, "s.idx", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "s.idx", "too short");
+  rc = fl_idx_parse(short_hdr, 0, "s.idx", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "s.idx", "too short");
+
+  /* 8 dims of 2^32-1: the element count overflows; 2^32 x 2^8 u8 is over
+   * the cap. Neither allocates. */
+  uint32_t huge[8];
+  for (int i = 0; i < 8; i++) huge[i] = 0xffffffffu;
+  bytes h = idx_file(0x0E, 8, huge, NULL, 0);
+  rc = fl_idx_parse(h.p, h.len, "h.idx", &a, &err);
+  assert_fails(rc, FL_ETOOBIG, err, "h.idx", "more elements");
+  free(h.p);
+  uint32_t big[2] = {0xffffffffu, 256};
+  h = idx_file(0x08, 2, big, NULL, 0);
+  rc = fl_idx_parse(h.p, h.len, "b.idx", &a, &err);
+  assert_fails(rc, FL_ETOOBIG, err, "b.idx", "over the limit");
+  free(h.p);
+
+  free(hdr.p);
+  free(longer.p);
+}
+
+static void test_gunzip(void **state) {
+  (void)state;
+  const char text[] = "flatline gunzip test: the quick brown fox";
+  bytes z = gzip_bytes(text, sizeof text);
+  uint8_t *out = NULL;
+  size_t out_len = 0;
+  bool is_gz = false;
+  fl_error err = {0};
+
+  /* Not gzip: nothing to do, nothing allocated. */
+  assert_ok(fl_gunzip((const uint8_t *)text, sizeof text, "t", 1 << 20, &out,
+                      &out_len, &is_gz, &err), err);
+  assert_false(is_gz);
+  assert_null(out);
+
+  assert_ok(fl_gunzip(z.p, z.len, "t.gz", 1 << 20, &out, &out_len, &is_gz,
+                      &err), err);
+  assert_true(is_gz);
+  assert_int_equal(out_len, sizeof text);
+  assert_memory_equal(out, text, sizeof text);
+  free(out);
+
+  /* The cap is inclusive: exactly the size passes, one less fails. */
+  assert_ok(fl_gunzip(z.p, z.len, "t.gz", sizeof text, &out, &out_len,
+                      &is_gz, &err), err);
+  free(out);
+  int rc = fl_gunzip(z.p, z.len, "t.gz", sizeof text - 1, &out, &out_len,
+                     &is_gz, &err);
+  assert_fails(rc, FL_ETOOBIG, err, "t.gz", "more than 41 bytes");
+  assert_null(out);
+
+  /* `cat a.gz b.gz`: two members decompress to the concatenation. */
+  bytes two = {0};
+  put(&two, z.p, z.len);
+  put(&two, z.p, z.len);
+  assert_ok(fl_gunzip(two.p, two.len, "t.gz", 1 << 20, &out, &out_len, &is_gz,
+                      &err), err);
+  assert_int_equal(out_len, 2 * sizeof text);
+  assert_memory_equal(out + sizeof text, text, sizeof text);
+  free(out);
+
+  /* Zero padding after the last member is tolerated, as gzip(1) does;
+   * anything else after it is an error. */
+  uint8_t zeros[5] = {0};
+  put(&two, zeros, sizeof zeros);
+  assert_ok(fl_gunzip(two.p, two.len, "t.gz", 1 << 20, &out, &out_len, &is_gz,
+                      &err), err);
+  free(out);
+  put_str(&two, "junk");
+  rc = fl_gunzip(two.p, two.len, "t.gz", 1 << 20, &out, &out_len, &is_gz,
+                 &err);
+  assert_fails(rc, FL_EDATA, err, "t.gz", "9 bytes of trailing garbage");
+
+  /* Truncated and corrupt streams. */
+  for (size_t cut = 2; cut < z.len; cut += 3) {
+    rc = fl_gunzip(z.p, cut, "t.gz", 1 << 20, &out, &out_len, &is_gz, &err);
+    assert_int_equal(rc, FL_EDATA);
+    assert_msg_has(err, "t.gz");
+    assert_null(out);
+  }
+  rc = fl_gunzip(z.p, z.len - 4, "t.gz", 1 << 20, &out, &out_len, &is_gz,
+                 &err);
+  assert_fails(rc, FL_EDATA, err, "t.gz", "truncated?");
+  uint8_t *bad = malloc(z.len);
+  memcpy(bad, z.p, z.len);
+  bad[z.len - 6] ^= 0xff; /* CRC */
+  rc = fl_gunzip(bad, z.len, "t.gz", 1 << 20, &out, &out_len, &is_gz, &err);
+  assert_fails(rc, FL_EDATA, err, "t.gz", "corrupt gzip data");
+  free(bad);
+
+  /* An empty member gives an empty, still allocated, buffer. */
+  bytes ez = gzip_bytes("", 0);
+  assert_ok(fl_gunzip(ez.p, ez.len, "e.gz", 0, &out, &out_len, &is_gz, &err),
+            err);
+  assert_non_null(out);
+  assert_int_equal(out_len, 0);
+  free(out);
+
+  free(ez.p);
+  free(two.p);
+  free(z.p);
+}
+
+static long max_rss_kib(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+/* 100 MB of zeros in ~100 KB of gzip, against a 1 MiB cap. */
+static void test_gunzip_bomb(void **state) {
+  (void)state;
+  static const uint8_t zeros[1 << 20];
+  bytes z = {0};
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 9,
+                                Z_DEFAULT_STRATEGY), Z_OK);
+  uint8_t chunk[1 << 16];
+  for (int i = 0; i <= 100; i++) {
+    zs.next_in = (Bytef *)(uintptr_t)zeros;
+    zs.avail_in = i < 100 ? sizeof zeros : 0;
+    int flush = i < 100 ? Z_NO_FLUSH : Z_FINISH;
+    do {
+      zs.next_out = chunk;
+      zs.avail_out = sizeof chunk;
+      int zr = deflate(&zs, flush);
+      assert_true(zr == Z_OK || zr == Z_STREAM_END || zr == Z_BUF_ERROR);
+      put(&z, chunk, sizeof chunk - zs.avail_out);
+    } while (zs.avail_out == 0);
+  }
+  deflateEnd(&zs);
+  assert_true(z.len < 200 * 1024);
+
+  long before = max_rss_kib();
+  uint8_t *out = NULL;
+  size_t out_len = 0;
+  bool is_gz = false;
+  fl_error err = {0};
+  int rc = fl_gunzip(z.p, z.len, "bomb.gz", 1 << 20, &out, &out_len, &is_gz,
+                     &err);
+  assert_fails(rc, FL_ETOOBIG, err, "bomb.gz", "more than 1048576 bytes");
+  assert_null(out);
+  long grew_kib = max_rss_kib() - before;
+  /* Decompressing it all would have needed 100 MB (and realloc copies). */
+  if (grew_kib > 16 * 1024) print_error("peak RSS grew %ld KiB\n", grew_kib);
+  assert_true(grew_kib < 16 * 1024);
+
+  /* Behind an IDX header declaring 16 bytes of data, the same bomb stops
+   * at 16 bytes too. */
+  uint32_t dims[2] = {4, 4};
+  bytes hdr = idx_file(0x08, 2, dims, NULL, 0);
+  bytes hz = gzip_bytes(hdr.p, hdr.len);
+  bytes both = {0};
+  put(&both, hz.p, hz.len);
+  put(&both, z.p, z.len);
+  fl_array a;
+  rc = fl_idx_parse(both.p, both.len, "bomb.idx.gz", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "bomb.idx.gz", "decompresses to more");
+  assert_true(max_rss_kib() - before < 16 * 1024);
+  free(hdr.p);
+  free(hz.p);
+  free(both.p);
+  free(z.p);
+}
+
+/* ---- CSV ---------------------------------------------------------------- */
+
+static void test_csv_label_by_name_and_index(void **state) {
+  (void)state;
+  const char *text =
+      "sepal,label,petal\n"
+      "1.5,0,-2\n"
+      "2.5,2,1e3\n"
+      "3,1,nan\n";
+  fl_array x, y;
+  fl_error err = {0};
+  assert_ok(csv_by_name(text, "label", &x, &y, &err), err);
+  assert_int_equal(x.ndim, 2);
+  assert_int_equal(x.shape[0], 3);
+  assert_int_equal(x.shape[1], 2);
+  assert_int_equal(y.ndim, 1);
+  assert_int_equal(y.shape[0], 3);
+  assert_true(y.integral);
+  assert_false(x.integral);
+  const float want_x[6] = {1.5f, -2, 2.5f, 1000, 3, NAN};
+  for (int i = 0; i < 5; i++) assert_true(x.data[i] == want_x[i]);
+  assert_true(isnan(x.data[5]));
+  assert_true(y.data[0] == 0 && y.data[1] == 2 && y.data[2] == 1);
+  fl_array_free(&x);
+  fl_array_free(&y);
+
+  /* The same column by index (0-based), names NULL or "". */
+  const int idx[1] = {1};
+  assert_ok(fl_csv_parse((const uint8_t *)text, strlen(text), "y.csv", NULL,
+                         idx, 1, &x, &y, &err), err);
+  assert_true(x.data[1] == -2 && y.data[1] == 2);
+  fl_array_free(&x);
+  fl_array_free(&y);
+  const char *empty_names[1] = {""};
+  const int first[1] = {0};
+  /* "sepal" as the label: 1.5 is not a class id. */
+  int rc = fl_csv_parse((const uint8_t *)text, strlen(text), "y.csv",
+                        empty_names, first, 1, &x, &y, &err);
+  assert_fails(rc, FL_EDATA, err, "y.csv",
+               "line 2, column 1 (\"sepal\"): expected an integer class id");
+}
+
+static void test_csv_quotes_crlf_bom_trailing(void **state) {
+  (void)state;
+  fl_array x, y;
+  fl_error err = {0};
+  /* Quoted names and numbers, a "" escape, CRLF, no final newline. */
+  const char *quoted =
+      "\xEF\xBB\xBF\"a\",\"say \"\"hi\"\"\",\"y\"\r\n"
+      "\"1.25\",  2 ,\"3\"\r\n"
+      "4,\" 5 \",6";
+  const char *names[1] = {"y"};
+  assert_ok(fl_csv_parse((const uint8_t *)quoted, strlen(quoted), "q.csv",
+                         names, NULL, 1, &x, &y, &err), err);
+  assert_int_equal(x.shape[0], 2);
+  assert_int_equal(x.shape[1], 2);
+  const float want[4] = {1.25f, 2, 4, 5};
+  assert_memory_equal(x.data, want, sizeof want);
+  assert_true(y.data[0] == 3 && y.data[1] == 6);
+  fl_array_free(&x);
+  fl_array_free(&y);
+
+  const char *esc_names[1] = {"say \"hi\""};
+  int rc = fl_csv_parse((const uint8_t *)quoted, strlen(quoted), "q.csv",
+                        esc_names, NULL, 1, &x, &y, &err);
+  assert_ok(rc, err);
+  assert_true(y.data[0] == 2 && y.data[1] == 5);
+  fl_array_free(&x);
+  fl_array_free(&y);
+
+  /* Trailing blank lines (with spaces, CR) are ignored. */
+  const char *trailing = "a,y\n1,0\n2,1\n\n  \r\n\n";
+  assert_ok(csv_by_name(trailing, "y", &x, &y, &err), err);
+  assert_int_equal(x.shape[0], 2);
+  fl_array_free(&x);
+  fl_array_free(&y);
+
+  /* A quoted field may hold a comma and a newline. */
+  const char *multi = "\"a,b\",\"line\nbreak\"\n1,2\n";
+  const char *mnames[1] = {"line\nbreak"};
+  assert_ok(fl_csv_parse((const uint8_t *)multi, strlen(multi), "m.csv",
+                         mnames, NULL, 1, &x, &y, &err), err);
+  assert_true(x.data[0] == 1 && y.data[0] == 2);
+  fl_array_free(&x);
+  fl_array_free(&y);
+}
+
+static void test_csv_one_hot(void **state) {
+  (void)state;
+  const char *text =
+      "f1,c0,f2,c1,c2\n"
+      "1,1,2,0,0\n"
+      "3,0,4,0.5,0.5\n";
+  const char *names[3] = {"c0", "c1", "c2"};
+  fl_array x, y;
+  fl_error err = {0};
+  assert_ok(fl_csv_parse((const uint8_t *)text, strlen(text), "oh.csv", names,
+                         NULL, 3, &x, &y, &err), err);
+  assert_int_equal(y.ndim, 2);
+  assert_int_equal(y.shape[0], 2);
+  assert_int_equal(y.shape[1], 3);
+  assert_false(y.integral);
+  const float want_y[6] = {1, 0, 0, 0, 0.5f, 0.5f};
+  const float want_x[4] = {1, 2, 3, 4};
+  assert_memory_equal(y.data, want_y, sizeof want_y);
+  assert_memory_equal(x.data, want_x, sizeof want_x);
+  fl_array_free(&x);
+  fl_array_free(&y);
+
+  /* Label order follows the request, not the file: c2, c0 by index. */
+  const int idx[2] = {4, 1};
+  assert_ok(fl_csv_parse((const uint8_t *)text, strlen(text), "oh.csv", NULL,
+                         idx, 2, &x, &y, &err), err);
+  assert_true(y.data[0] == 0 && y.data[1] == 1 && y.data[2] == 0.5f);
+  assert_int_equal(x.shape[1], 3);
+  fl_array_free(&x);
+  fl_array_free(&y);
+}
+
+static void test_csv_errors(void **state) {
+  (void)state;
+  static const struct {
+    const char *text;
+    const char *label;
+    int code;
+    const char *needle;
+  } cases[] = {
+      {"a,b,y\n1,2,0\n3,4\n", "y", FL_EDATA,
+       "y.csv: line 3 has 2 columns but the header has 3"},
+      {"a,b,y\n1,2,0,9\n", "y", FL_EDATA, "line 2 has 4 columns"},
+      {"a,b,y\n1,,0\n", "y", FL_EDATA,
+       "y.csv: line 2, column 2 (\"b\"): empty field"},
+      {"a,b,y\n1,2,\n", "y", FL_EDATA, "column 3 (\"y\"): empty field"},
+      {"a,b,y\r\n1,2,0\r\n4,\"\",1\r\n", "y", FL_EDATA, "line 3, column 2"},
+      {"id,petal,y\n1,2,0\n1,2,0\n1,2,0\n5,abc,1\n", "y", FL_EDATA,
+       "y.csv: line 5, column 2 (\"petal\"): expected a number, got \"abc\""},
+      {"a,y\n1,1.5\n", "y", FL_EDATA,
+       "line 2, column 2 (\"y\"): expected an integer class id, got \"1.5\""},
+      {"a,y\n1,nan\n", "y", FL_EDATA, "expected an integer class id"},
+      {"a,y\n1,1e30\n", "y", FL_EDATA, "too large"},
+      {"a,y\n1e39,1\n", "y", FL_EDATA, "beyond float32"},
+      {"a,y\n1e999,1\n", "y", FL_EDATA, "beyond float32"},
+      {"a,y\n1,0\n", "label", FL_EDATA,
+       "label column \"label\" is not in the header"},
+      {"a,y,y\n1,0,1\n", "y", FL_EDATA, "ambiguous"},
+      {"a,b,y\n", "y", FL_EDATA, "no data rows"},
+      {"a,b,y\r\n\r\n", "y", FL_EDATA, "no data rows"},
+      {"", "y", FL_EDATA, "empty"},
+      {"\n\n", "y", FL_EDATA, "empty"},
+      {"\na,y\n1,0\n", "y", FL_EDATA, "line 1 is blank"},
+      {"a,y\n1,0\n\n2,1\n", "y", FL_EDATA, "line 3 is blank"},
+      {"a,y\n1,\"0\n", "y", FL_EDATA, "never closed"},
+      {"a,y\n1,\"0\"x\n", "y", FL_EDATA, "after a closing quote"},
+      {",a,y\n0,1,0\n", "y", FL_EDATA, "index=False"},
+      {"a,,y\n0,1,0\n", "y", FL_EDATA, "column 2: empty column name"},
+      {"y\n1\n", "y", FL_EDATA, "no features"},
+      {"a,y\n0x,1\n", "y", FL_EDATA, "got \"0x\""},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    fl_array x, y;
+    fl_error err = {0};
+    int rc = csv_by_name(cases[c].text, cases[c].label, &x, &y, &err);
+    if (rc != cases[c].code || !strstr(err.msg, cases[c].needle))
+      print_error("case %zu: rc %d msg \"%s\"\n", c, rc, err.msg);
+    assert_fails(rc, cases[c].code, err, "y.csv", cases[c].needle);
+    assert_null(x.data);
+    assert_null(y.data);
+  }
+
+  /* Label specs: out of range, twice, neither name nor index, none. */
+  const char *text = "a,b\n1,2\n";
+  fl_array x, y;
+  fl_error err = {0};
+  const int idx_far[1] = {5};
+  int rc = fl_csv_parse((const uint8_t *)text, strlen(text), "y.csv", NULL,
+                        idx_far, 1, &x, &y, &err);
+  assert_fails(rc, FL_EDATA, err, "y.csv", "index 5 is out of range");
+  const char *twice[2] = {"b", NULL};
+  const int twice_idx[2] = {-1, 1};
+  rc = fl_csv_parse((const uint8_t *)text, strlen(text), "y.csv", twice,
+                    twice_idx, 2, &x, &y, &err);
+  assert_fails(rc, FL_EDATA, err, "y.csv", "given twice");
+  const int none_idx[1] = {-1};
+  rc = fl_csv_parse((const uint8_t *)text, strlen(text), "y.csv", NULL,
+                    none_idx, 1, &x, &y, &err);
+  assert_fails(rc, FL_EINVAL, err, "y.csv", "neither a name nor an index");
+  rc = fl_csv_parse((const uint8_t *)text, strlen(text), "y.csv", NULL, NULL,
+                    0, &x, &y, &err);
+  assert_fails(rc, FL_EINVAL, err, "y.csv", "at least one label column");
+}
+
+static void test_csv_many_rows(void **state) {
+  (void)state;
+  /* Past the reader's first allocation (256 rows), mixed line ends. */
+  bytes b = {0};
+  put_str(&b, "x0,x1,y\n");
+  for (int i = 0; i < 1000; i++) {
+    char line[64];
+    snprintf(line, sizeof line, "%d,%d.5,%d%s", i, -i, i % 7,
+             i % 2 ? "\r\n" : "\n");
+    put_str(&b, line);
+  }
+  fl_array x, y;
+  fl_error err = {0};
+  const char *names[1] = {"y"};
+  assert_ok(fl_csv_parse(b.p, b.len, "big.csv", names, NULL, 1, &x, &y, &err),
+            err);
+  assert_int_equal(x.shape[0], 1000);
+  for (int i = 0; i < 1000; i++) {
+    assert_true(x.data[2 * i] == (float)i);
+    assert_true(x.data[2 * i + 1] == (float)(-i) + (i ? -0.5f : 0.5f));
+    assert_true(y.data[i] == (float)(i % 7));
+  }
+  fl_array_free(&x);
+  fl_array_free(&y);
+  free(b.p);
+}
+
+/* ---- datasets ----------------------------------------------------------- */
+
+static fl_array make_array(int ndim, const size_t *shape, const float *v,
+                           bool integral) {
+  fl_array a;
+  memset(&a, 0, sizeof a);
+  a.ndim = ndim;
+  a.count = 1;
+  for (int i = 0; i < ndim; i++) {
+    a.shape[i] = shape[i];
+    a.count *= shape[i];
+  }
+  a.data = malloc((a.count ? a.count : 1) * sizeof(float));
+  assert_non_null(a.data);
+  if (a.count) memcpy(a.data, v, a.count * sizeof(float));
+  a.integral = integral;
+  return a;
+}
+
+static void test_dataset_from_arrays(void **state) {
+  (void)state;
+  float xv[24];
+  for (int i = 0; i < 24; i++) xv[i] = (float)i;
+  const size_t xs[3] = {4, 2, 3};
+  const float ids_v[4] = {0, 1, 2, 1};
+  const size_t ys[1] = {4};
+  fl_array x = make_array(3, xs, xv, false);
+  fl_array y = make_array(1, ys, ids_v, false); /* float ids are fine */
+  float *x_data = x.data;
+  fl_dataset ds;
+  fl_error err = {0};
+  assert_ok(fl_dataset_from_arrays(&x, &y, 0.5f, "X.npy", "y.npy", &ds, &err),
+            err);
+  assert_int_equal(ds.n, 4);
+  assert_int_equal(ds.d, 6);
+  assert_int_equal(ds.label_kind, FL_LABELS_IDS);
+  assert_int_equal(ds.k, 0);
+  assert_ptr_equal(ds.x, x_data); /* ownership moved, no copy */
+  assert_null(x.data);
+  assert_null(y.data);
+  assert_int_equal(x.ndim, 0);
+  for (int i = 0; i < 24; i++) assert_true(ds.x[i] == 0.5f * (float)i);
+  assert_int_equal(ds.ids[2], 2);
+  assert_int_equal(ds.ids[3], 1);
+  assert_null(ds.y);
+  fl_dataset_free(&ds);
+  assert_null(ds.x);
+
+  /* (N,1) ids; (N,) features -> D = 1. */
+  const size_t x1s[1] = {4}, y1s[2] = {4, 1};
+  x = make_array(1, x1s, xv, false);
+  y = make_array(2, y1s, ids_v, true);
+  assert_ok(fl_dataset_from_arrays(&x, &y, 1.0f, "X.npy", "y.npy", &ds, &err),
+            err);
+  assert_int_equal(ds.d, 1);
+  assert_int_equal(ds.label_kind, FL_LABELS_IDS);
+  assert_true(ds.x[3] == 3.0f);
+  fl_dataset_free(&ds);
+
+  /* (N,K) dense. */
+  const float oh[8] = {1, 0, 0, 1, 0.5f, 0.5f, 1, 0};
+  const size_t x2s[2] = {4, 6}, y2s[2] = {4, 2};
+  x = make_array(2, x2s, xv, false);
+  y = make_array(2, y2s, oh, false);
+  float *y_data = y.data;
+  assert_ok(fl_dataset_from_arrays(&x, &y, 1.0f, "X.npy", "y.npy", &ds, &err),
+            err);
+  assert_int_equal(ds.label_kind, FL_LABELS_DENSE);
+  assert_int_equal(ds.k, 2);
+  assert_ptr_equal(ds.y, y_data);
+  assert_null(ds.ids);
+  fl_dataset_free(&ds);
+}
+
+static void test_dataset_from_arrays_errors(void **state) {
+  (void)state;
+  float xv[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  fl_dataset ds;
+  fl_error err = {0};
+  int rc;
+
+  /* Row counts differ: both files and both counts named; on failure the
+   * arrays stay the caller's, unscaled. */
+  const size_t xs[2] = {4, 3}, ys[1] = {3};
+  const float ids_v[4] = {0, 1, 1, 0};
+  fl_array x = make_array(2, xs, xv, false);
+  fl_array y = make_array(1, ys, ids_v, true);
+  rc = fl_dataset_from_arrays(&x, &y, 2.0f, "X.npy", "y.npy", &ds, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy has 4 rows but y.npy has 3", "y.npy");
+  assert_non_null(x.data);
+  assert_non_null(y.data);
+  assert_true(x.data[11] == 12.0f);
+  fl_array_free(&y);
+
+  /* Bad ids: first bad row and value named. */
+  static const struct {
+    float v[4];
+    const char *needle;
+  } bad[] = {
+      {{0, 1, 1.5f, 2.5f}, "row 2: label 1.5 is not an integer class id"},
+      {{0, NAN, 1, 1}, "row 1: label nan"},
+      {{0, 1, 3e9f, 1}, "row 2: class id 3000000000 does not fit in int32"},
+      {{-3e9f, 1, 1, 1}, "row 0: class id -3000000000"},
+  };
+  const size_t y4[1] = {4};
+  for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
+    y = make_array(1, y4, bad[c].v, false);
+    rc = fl_dataset_from_arrays(&x, &y, 1.0f, "X.npy", "y.npy", &ds, &err);
+    assert_fails(rc, FL_EDATA, err, "y.npy", bad[c].needle);
+    assert_non_null(y.data);
+    fl_array_free(&y);
+  }
+
+  /* Labels of 3 dimensions; (N, 0) labels; no rows; no features. */
+  const size_t y3[3] = {4, 1, 1};
+  y = make_array(3, y3, ids_v, true);
+  rc = fl_dataset_from_arrays(&x, &y, 1.0f, "X.npy", "y.npy", &ds, &err);
+  assert_fails(rc, FL_EDATA, err, "y.npy", "shape (4, 1, 1)");
+  fl_array_free(&y);
+  const size_t y40[2] = {4, 0};
+  y = make_array(2, y40, ids_v, true);
+  rc = fl_dataset_from_arrays(&x, &y, 1.0f, "X.npy", "y.npy", &ds, &err);
+  assert_fails(rc, FL_EDATA, err, "y.npy", "expected (N,) class ids");
+  fl_array_free(&y);
+  fl_array_free(&x);
+
+  const size_t x0[2] = {0, 3}, y0[1] = {0};
+  x = make_array(2, x0, xv, false);
+  y = make_array(1, y0, ids_v, true);
+  rc = fl_dataset_from_arrays(&x, &y, 1.0f, "X.npy", "y.npy", &ds, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy", "no rows");
+  fl_array_free(&x);
+  fl_array_free(&y);
+
+  /* A hand-built array whose count disagrees with its shape. */
+  x = make_array(2, xs, xv, false);
+  y = make_array(1, y4, ids_v, true);
+  x.count = 11;
+  rc = fl_dataset_from_arrays(&x, &y, 1.0f, "X.npy", "y.npy", &ds, &err);
+  assert_fails(rc, FL_EINVAL, err, "X.npy", "do not match their shapes");
+  fl_array_free(&x);
+  fl_array_free(&y);
+
+  const size_t xnd[2] = {4, 0};
+  x = make_array(2, xnd, xv, false);
+  y = make_array(1, y4, ids_v, true);
+  rc = fl_dataset_from_arrays(&x, &y, 1.0f, "X.npy", "y.npy", &ds, &err);
+  assert_fails(rc, FL_EDATA, err, "X.npy", "no features");
+  fl_array_free(&x);
+  fl_array_free(&y);
+}
+
+/* n rows of d features x[i][j] = 10 i + j, ids i % 3 or dense one-hot. */
+static fl_dataset make_dataset(size_t n, size_t d, bool dense) {
+  fl_dataset ds;
+  memset(&ds, 0, sizeof ds);
+  ds.n = n;
+  ds.d = d;
+  ds.x = malloc(n * d * sizeof(float));
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < d; j++) ds.x[i * d + j] = (float)(10 * i + j);
+  if (dense) {
+    ds.label_kind = FL_LABELS_DENSE;
+    ds.k = 3;
+    ds.y = calloc(n * 3, sizeof(float));
+    for (size_t i = 0; i < n; i++) ds.y[i * 3 + i % 3] = 1;
+  } else {
+    ds.label_kind = FL_LABELS_IDS;
+    ds.ids = malloc(n * sizeof(int32_t));
+    for (size_t i = 0; i < n; i++) ds.ids[i] = (int32_t)(i % 3);
+  }
+  return ds;
+}
+
+static void test_split_tail(void **state) {
+  (void)state;
+  fl_error err = {0};
+  for (int dense = 0; dense < 2; dense++) {
+    fl_dataset ds = make_dataset(10, 2, dense), val;
+    assert_ok(fl_dataset_split_tail(&ds, 0.2, &val, &err), err);
+    assert_int_equal(ds.n, 8);
+    assert_int_equal(val.n, 2);
+    assert_int_equal(val.d, 2);
+    assert_int_equal(val.label_kind, ds.label_kind);
+    assert_int_equal(val.k, ds.k);
+    /* The last rows, in order: rows 8 and 9. */
+    assert_true(val.x[0] == 80.0f && val.x[3] == 91.0f);
+    assert_true(ds.x[15] == 71.0f);
+    if (dense) {
+      assert_true(val.y[0 * 3 + 2] == 1.0f); /* row 8: 8 % 3 = 2 */
+      assert_true(val.y[1 * 3 + 0] == 1.0f);
+    } else {
+      assert_int_equal(val.ids[0], 2);
+      assert_int_equal(val.ids[1], 0);
+    }
+    fl_dataset_free(&val);
+    fl_dataset_free(&ds);
+  }
+
+  /* Keras' int(n * (1 - f)): 10 * (1 - 0.7) = 3.0000000000000004 -> 3
+   * training rows; 10 * 0.95 = 9.5 -> 9. */
+  fl_dataset ds = make_dataset(10, 1, false), val;
+  assert_ok(fl_dataset_split_tail(&ds, 0.7, &val, &err), err);
+  assert_int_equal(ds.n, 3);
+  assert_int_equal(val.n, 7);
+  fl_dataset_free(&val);
+  fl_dataset_free(&ds);
+  ds = make_dataset(10, 1, false);
+  assert_ok(fl_dataset_split_tail(&ds, 0.05, &val, &err), err);
+  assert_int_equal(ds.n, 9); /* int(9.5) */
+  assert_int_equal(val.n, 1);
+  fl_dataset_free(&val);
+
+  /* Nothing left on one side, or a fraction out of (0, 1). */
+  int rc = fl_dataset_split_tail(&ds, 1e-17, &val, &err);
+  assert_fails(rc, FL_EDATA, err, "validation_split", "validation set empty");
+  fl_dataset_free(&ds);
+  ds = make_dataset(1, 1, false);
+  rc = fl_dataset_split_tail(&ds, 0.5, &val, &err);
+  assert_fails(rc, FL_EDATA, err, "of 1 rows", "training set empty");
+  assert_int_equal(ds.n, 1);
+  assert_null(val.x);
+  rc = fl_dataset_split_tail(&ds, 0.0, &val, &err);
+  assert_fails(rc, FL_EINVAL, err, "validation_split", "got 0");
+  rc = fl_dataset_split_tail(&ds, 1.0, &val, &err);
+  assert_int_equal(rc, FL_EINVAL);
+  rc = fl_dataset_split_tail(&ds, NAN, &val, &err);
+  assert_int_equal(rc, FL_EINVAL);
+  fl_dataset_free(&ds);
+}
+
+/* ---- statistics --------------------------------------------------------- */
+
+static void test_stats_ids(void **state) {
+  (void)state;
+  /* x (5, 3): feature 0 = 1..4 and one NaN, feature 1 = 10, 20 and Inf
+   * among them, feature 2 all NaN. ids 0, 2, 2, -1, 2. */
+  const float xv[15] = {1, 10, NAN,      2,   20, NAN, 3, NAN, NAN,
+                        4, -INFINITY, NAN, NAN, 15, NAN};
+  const int32_t ids[5] = {0, 2, 2, -1, 2};
+  fl_dataset ds = {.n = 5, .d = 3, .x = (float *)xv, .ids = (int32_t *)ids,
+                   .label_kind = FL_LABELS_IDS};
+  fl_dataset_stats st;
+  fl_error err = {0};
+  assert_ok(fl_dataset_stats_compute(&ds, &st, &err), err);
+  assert_int_equal(st.n, 5);
+  assert_int_equal(st.d, 3);
+  assert_int_equal(st.k, 3);
+  assert_int_equal(st.n_classes, 3);
+  assert_int_equal(st.class_counts[0], 1);
+  assert_int_equal(st.class_counts[1], 0);
+  assert_int_equal(st.class_counts[2], 3);
+  assert_int_equal(st.min_id, -1);
+  assert_int_equal(st.max_id, 2);
+  assert_int_equal(st.n_negative_ids, 1);
+  assert_int_equal(st.n_nonfinite, 1 + 2 + 5);
+  assert_int_equal(st.n_label_nonfinite, 0);
+  assert_true(st.feat_min[0] == 1 && st.feat_max[0] == 4);
+  assert_float_equal(st.feat_mean[0], 2.5, 1e-6);
+  assert_float_equal(st.feat_std[0], sqrt(1.25), 1e-6);
+  assert_true(st.feat_min[1] == 10 && st.feat_max[1] == 20);
+  assert_float_equal(st.feat_mean[1], 15, 1e-6);
+  assert_float_equal(st.feat_std[1], sqrt(50.0 / 3.0), 1e-5);
+  assert_true(isnan(st.feat_min[2]) && isnan(st.feat_std[2]));
+  assert_float_equal(st.abs_max, 20, 0);
+  assert_float_equal(st.mean_std, (sqrt(1.25) + sqrt(50.0 / 3.0)) / 2, 1e-6);
+  fl_dataset_stats_free(&st);
+  assert_null(st.class_counts);
+
+  /* Large offsets: two passes keep the std exact where one-pass sums of
+   * squares in float would not. */
+  float big[4] = {1e6f + 1, 1e6f + 2, 1e6f + 3, 1e6f + 4};
+  int32_t z[4] = {0, 0, 0, 0};
+  fl_dataset off = {.n = 4, .d = 1, .x = big, .ids = z,
+                    .label_kind = FL_LABELS_IDS};
+  assert_ok(fl_dataset_stats_compute(&off, &st, &err), err);
+  assert_float_equal(st.feat_std[0], sqrt(1.25), 1e-6);
+  assert_int_equal(st.k, 1);
+  assert_int_equal(st.class_counts[0], 4);
+  fl_dataset_stats_free(&st);
+
+  /* A stray huge id: k says so, class_counts stays capped. */
+  int32_t stray[4] = {0, 1, 2000000000, -5};
+  off.ids = stray;
+  assert_ok(fl_dataset_stats_compute(&off, &st, &err), err);
+  assert_int_equal(st.k, 2000000001);
+  assert_int_equal(st.max_id, 2000000000);
+  assert_int_equal(st.min_id, -5);
+  assert_int_equal(st.n_classes, FL_DATA_MAX_CLASSES);
+  assert_int_equal(st.class_counts[0], 1);
+  assert_int_equal(st.class_counts[1], 1);
+  assert_int_equal(st.class_counts[FL_DATA_MAX_CLASSES - 1], 0);
+  assert_int_equal(st.n_negative_ids, 1);
+  fl_dataset_stats_free(&st);
+
+  /* All ids negative: k = 0, no classes. */
+  int32_t neg[4] = {-1, -2, -1, -1};
+  off.ids = neg;
+  assert_ok(fl_dataset_stats_compute(&off, &st, &err), err);
+  assert_int_equal(st.k, 0);
+  assert_int_equal(st.n_classes, 0);
+  assert_int_equal(st.n_negative_ids, 4);
+  fl_dataset_stats_free(&st);
+}
+
+static void test_stats_dense(void **state) {
+  (void)state;
+  const float y[15] = {1,    0,    0,    /* argmax 0 */
+                       0,    0.5f, 0.5f, /* tie: first max, 1 */
+                       0.2f, 0.2f, 0.2f, /* sum 0.6: bad sum, argmax 0 */
+                       -1,   2,    0,    /* negative entry, argmax 1 */
+                       NAN,  0,    1};   /* non-finite: counted only there */
+  const float x[5] = {0, 1, 2, 3, 4};
+  fl_dataset ds = {.n = 5, .d = 1, .x = (float *)x, .y = (float *)y,
+                   .k = 3, .label_kind = FL_LABELS_DENSE};
+  fl_dataset_stats st;
+  fl_error err = {0};
+  assert_ok(fl_dataset_stats_compute(&ds, &st, &err), err);
+  assert_int_equal(st.k, 3);
+  assert_int_equal(st.n_classes, 3);
+  assert_int_equal(st.class_counts[0], 2);
+  assert_int_equal(st.class_counts[1], 2);
+  assert_int_equal(st.class_counts[2], 0);
+  assert_int_equal(st.n_rows_bad_sum, 1);
+  assert_int_equal(st.n_rows_negative, 1);
+  assert_int_equal(st.n_label_nonfinite, 1);
+  assert_int_equal(st.n_nonfinite, 0);
+  assert_float_equal(st.feat_mean[0], 2, 1e-6);
+  assert_float_equal(st.feat_std[0], sqrt(2.0), 1e-6);
+  assert_float_equal(st.abs_max, 4, 0);
+  fl_dataset_stats_free(&st);
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static void test_file_read(void **state) {
+  (void)state;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  fl_error err = {0};
+  const char *self = FL_SOURCE_DIR "/tests/test_data.c";
+  assert_ok(fl_file_read(self, 1 << 24, &buf, &len, &err), err);
+  assert_true(len > 1000);
+  assert_memory_equal(buf, "/* tests/test_data.c", 20);
+  free(buf);
+  int rc = fl_file_read(self, 100, &buf, &len, &err);
+  assert_fails(rc, FL_ETOOBIG, err, self, "over the limit of 100");
+  assert_null(buf);
+  rc = fl_file_read(FL_SOURCE_DIR "/tests/no-such-file.npy", 1 << 20, &buf,
+                    &len, &err);
+  assert_fails(rc, FL_EIO, err, "no-such-file.npy", "cannot open");
+  rc = fl_file_read(FL_SOURCE_DIR "/tests", 1 << 20, &buf, &len, &err);
+  assert_fails(rc, FL_EIO, err, "tests", "directory");
+}
+
+#define FMNIST_DIR "/usr/share/datasets/fashion-mnist/"
+
+static void test_fashion_mnist_t10k(void **state) {
+  (void)state;
+  const char *img_path = FMNIST_DIR "t10k-images-idx3-ubyte.gz";
+  const char *lbl_path = FMNIST_DIR "t10k-labels-idx1-ubyte.gz";
+  if (access(img_path, R_OK) != 0 || access(lbl_path, R_OK) != 0) skip();
+  uint8_t *ib = NULL, *lb = NULL;
+  size_t il = 0, ll = 0;
+  fl_error err = {0};
+  assert_ok(fl_file_read(img_path, FL_DATA_MAX_BYTES, &ib, &il, &err), err);
+  assert_ok(fl_file_read(lbl_path, FL_DATA_MAX_BYTES, &lb, &ll, &err), err);
+  fl_array x, y;
+  assert_ok(fl_idx_parse(ib, il, img_path, &x, &err), err);
+  assert_ok(fl_idx_parse(lb, ll, lbl_path, &y, &err), err);
+  free(ib);
+  free(lb);
+  assert_int_equal(x.ndim, 3);
+  assert_int_equal(x.shape[0], 10000);
+  assert_int_equal(x.shape[1], 28);
+  assert_int_equal(x.shape[2], 28);
+  assert_string_equal(x.dtype, "idx-u8");
+  assert_int_equal(y.ndim, 1);
+  assert_int_equal(y.shape[0], 10000);
+  assert_true(y.integral);
+
+  fl_dataset ds;
+  assert_ok(fl_dataset_from_arrays(&x, &y, 1.0f / 255.0f, img_path, lbl_path,
+                                   &ds, &err), err);
+  assert_int_equal(ds.d, 784);
+  fl_dataset_stats st;
+  assert_ok(fl_dataset_stats_compute(&ds, &st, &err), err);
+  assert_int_equal(st.k, 10);
+  assert_int_equal(st.min_id, 0);
+  assert_int_equal(st.max_id, 9);
+  for (int c = 0; c < 10; c++) assert_int_equal(st.class_counts[c], 1000);
+  assert_int_equal(st.n_nonfinite, 0);
+  assert_float_equal(st.abs_max, 1.0, 1e-6);
+  /* Fashion-MNIST's mean pixel is about 0.286 of full scale. */
+  double mean = 0;
+  for (size_t j = 0; j < 784; j++) mean += st.feat_mean[j];
+  mean /= 784;
+  assert_in_range((long)(mean * 1000), 270, 300);
+  fl_dataset_stats_free(&st);
+  fl_dataset_free(&ds);
+}
+
+/* ---- mutation ----------------------------------------------------------- */
+
+static uint64_t rng_state;
+
+static uint64_t rng_next(void) { /* xorshift64* */
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return rng_state * 2685821657736338717ull;
+}
+
+typedef enum { MUT_NPY, MUT_IDX, MUT_CSV } mut_kind;
+
+/* Parse a mutated copy; the only acceptable outcomes are success with a
+ * consistent array or a negative code with a message. True on success. */
+static bool parse_mutant(mut_kind kind, const uint8_t *buf, size_t len) {
+  fl_array a, b;
+  fl_error err = {0};
+  int rc;
+  memset(&b, 0, sizeof b);
+  if (kind == MUT_NPY) {
+    rc = fl_npy_parse(buf, len, "m.npy", &a, &err);
+  } else if (kind == MUT_IDX) {
+    rc = fl_idx_parse(buf, len, "m.idx", &a, &err);
+  } else {
+    const char *names[2] = {"y", NULL};
+    const int idx[2] = {-1, 0};
+    rc = fl_csv_parse(buf, len, "m.csv", names, idx, (int)(rng_next() % 2) + 1,
+                      &a, &b, &err);
+  }
+  if (rc != 0) {
+    assert_true(rc < 0);
+    assert_int_equal(err.code, rc);
+    assert_true(err.msg[0] != '\0');
+    assert_null(a.data);
+    return false;
+  }
+  size_t count = 1;
+  for (int i = 0; i < a.ndim; i++) count *= a.shape[i];
+  assert_int_equal(count, a.count);
+  assert_non_null(a.data);
+  volatile float sink = 0;
+  for (size_t i = 0; i < a.count; i++) sink += a.data[i]; /* readable */
+  (void)sink;
+  if (kind == MUT_CSV) assert_int_equal(b.shape[0], a.shape[0]);
+  fl_array_free(&a);
+  fl_array_free(&b);
+  return true;
+}
+
+static void mutate_and_parse(mut_kind kind, const bytes *seed, int rounds) {
+  int parsed = 0;
+  uint8_t *buf = malloc(seed->len);
+  assert_non_null(buf);
+  for (int r = 0; r < rounds; r++) {
+    memcpy(buf, seed->p, seed->len);
+    size_t len = seed->len;
+    int flips = (int)(rng_next() % 4) + (r % 3 == 2 ? 0 : 1);
+    for (int f = 0; f < flips; f++) {
+      size_t at = rng_next() % len;
+      /* Mostly the header region, where a flip changes the meaning. */
+      if (rng_next() % 2) at %= (len < 80 ? len : 80);
+      switch (rng_next() % 3) {
+        case 0: buf[at] ^= (uint8_t)(1u << (rng_next() % 8)); break;
+        case 1: buf[at] = (uint8_t)rng_next(); break;
+        default: buf[at] = (uint8_t)"0,\n\"9e.-'()"[rng_next() % 12]; break;
+      }
+    }
+    if (r % 3 != 0) len = rng_next() % (len + 1);
+    /* A copy of exactly len bytes, so ASan sees reads past the end. */
+    uint8_t *exact = malloc(len ? len : 1);
+    memcpy(exact, buf, len);
+    parsed += parse_mutant(kind, exact, len);
+    free(exact);
+  }
+  free(buf);
+  /* Both outcomes must occur, or the mutations miss what they aim at. */
+  if (getenv("FL_TEST_VERBOSE"))
+    print_message("mutation kind %d: %d of %d parsed\n", (int)kind, parsed,
+                  rounds);
+  assert_true(parsed > 0 && parsed < rounds);
+}
+
+static void test_mutations(void **state) {
+  (void)state;
+  rng_state = 0x9E3779B97F4A7C15ull;
+  double v[12];
+  for (int i = 0; i < 12; i++) v[i] = i * 1.5 - 4;
+  bytes npy1 = npy_values(1, "<f4", "(3, 4)", v, 12);
+  bytes npy2 = npy_values(2, "<i2", "(2, 2, 3)", v, 12);
+  bytes npy3 = npy_values(3, "<f8", "(12,)", v, 12);
+  uint32_t dims[3] = {3, 2, 2};
+  double pix[12] = {0, 1, 2, 3, 250, 251, 252, 253, 7, 8, 9, 10};
+  bytes idx = idx_file(0x08, 3, dims, pix, 12);
+  bytes idxf = idx_file(0x0D, 3, dims, v, 12);
+  bytes idxz = gzip_bytes(idx.p, idx.len);
+  bytes csv = {0};
+  put_str(&csv, "a,\"b\",y,c\r\n1,2.5,0,-1\r\n\"3\",nan,2,4e3\r\n5,6,1,7\n");
+
+  mutate_and_parse(MUT_NPY, &npy1, 1500);
+  mutate_and_parse(MUT_NPY, &npy2, 1000);
+  mutate_and_parse(MUT_NPY, &npy3, 1000);
+  mutate_and_parse(MUT_IDX, &idx, 1500);
+  mutate_and_parse(MUT_IDX, &idxf, 1000);
+  mutate_and_parse(MUT_IDX, &idxz, 2000);
+  mutate_and_parse(MUT_CSV, &csv, 3000);
+
+  free(npy1.p);
+  free(npy2.p);
+  free(npy3.p);
+  free(idx.p);
+  free(idxf.p);
+  free(idxz.p);
+  free(csv.p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_npy_dtypes_and_versions),
+      cmocka_unit_test(test_npy_nan_inf_pass_through),
+      cmocka_unit_test(test_npy_header_spacing),
+      cmocka_unit_test(test_npy_malformed_header),
+      cmocka_unit_test(test_npy_malformed_preamble),
+      cmocka_unit_test(test_idx_plain_types),
+      cmocka_unit_test(test_idx_malformed),
+      cmocka_unit_test(test_gunzip),
+      cmocka_unit_test(test_gunzip_bomb),
+      cmocka_unit_test(test_csv_label_by_name_and_index),
+      cmocka_unit_test(test_csv_quotes_crlf_bom_trailing),
+      cmocka_unit_test(test_csv_one_hot),
+      cmocka_unit_test(test_csv_errors),
+      cmocka_unit_test(test_csv_many_rows),
+      cmocka_unit_test(test_dataset_from_arrays),
+      cmocka_unit_test(test_dataset_from_arrays_errors),
+      cmocka_unit_test(test_split_tail),
+      cmocka_unit_test(test_stats_ids),
+      cmocka_unit_test(test_stats_dense),
+      cmocka_unit_test(test_file_read),
+      cmocka_unit_test(test_fashion_mnist_t10k),
+      cmocka_unit_test(test_mutations),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

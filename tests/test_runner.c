@@ -1,0 +1,231 @@
+/* tests/test_runner.c — end to end through the real `flatlined --run`
+ * binary, as a user runs it: specs and data files written to a temporary
+ * folder, output read from the process, exit status checked. Includes the
+ * Fashion-MNIST acceptance run (784-256-10, Adam 1e-3, batch 128, 5 epochs,
+ * test accuracy >= 0.87) when Debian's dataset-fashion-mnist is installed. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define FLATLINED FL_BINARY_DIR "/flatlined"
+#define FASHION "/usr/share/datasets/fashion-mnist/"
+
+static char dir[64];
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(dir, sizeof dir, "/tmp/fl-runner-XXXXXX");
+  return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_file(const char *name, const char *text) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+/* Runs flatlined with args; returns its exit status and its stdout+stderr
+ * in *out (malloc'd). */
+static int run(const char *args, char **out) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s 2>&1", dir, FLATLINED, args);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  size_t n;
+  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+    len += n;
+    if (len + 1 == cap) buf = realloc(buf, cap *= 2);
+  }
+  buf[len] = '\0';
+  int status = pclose(p);
+  *out = buf;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A small CSV: 3 well-separated classes in 4 features. */
+static void write_blobs_csv(const char *name, int rows, int max_label) {
+  char *text = malloc((size_t)rows * 64 + 64), *p = text;
+  p += sprintf(p, "a,b,c,d,species\n");
+  unsigned s = 1;
+  for (int r = 0; r < rows; r++) {
+    int c = r % 3;
+    float v[4];
+    for (int j = 0; j < 4; j++) {
+      s = s * 1103515245u + 12345u;
+      v[j] = (float)((s >> 16) % 1000) / 1000.0f + (j == c ? 3.0f : 0.0f);
+    }
+    int label = r == rows - 1 && max_label >= 0 ? max_label : c;
+    p += sprintf(p, "%.3f,%.3f,%.3f,%.3f,%d\n", v[0], v[1], v[2], v[3], label);
+  }
+  write_file(name, text);
+  free(text);
+}
+
+static const char *csv_spec =
+    "{\"name\": \"blobs\", \"data\": {\"train\": {\"csv\": \"%s\", "
+    "\"label_columns\": [\"species\"]}, \"validation_split\": 0.25},"
+    " \"model\": {\"layers\": [{\"type\": \"dense\", \"units\": 8, "
+    "\"activation\": \"relu\"}, {\"type\": \"dense\", \"units\": 3, "
+    "\"activation\": \"softmax\"}]}, \"loss\": "
+    "\"sparse_categorical_crossentropy\", \"optimizer\": {\"name\": \"adam\", "
+    "\"learning_rate\": 0.01}, \"epochs\": 8, \"batch_size\": 16, \"seed\": 3}";
+
+static void write_csv_spec(const char *spec_name, const char *csv_name) {
+  char text[1024];
+  snprintf(text, sizeof text, csv_spec, csv_name);
+  write_file(spec_name, text);
+}
+
+static void test_csv_job_trains_and_prints_epochs(void **state) {
+  (void)state;
+  write_blobs_csv("blobs.csv", 300, -1);
+  write_csv_spec("blobs.json", "blobs.csv");
+  char *out;
+  assert_int_equal(run("--run blobs.json --json", &out), 0);
+  int epochs = 0;
+  double last_val_acc = 0;
+  for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    if (strstr(line, "\"event\":\"epoch\"")) {
+      epochs++;
+      char *v = strstr(line, "\"val_accuracy\":");
+      assert_non_null(v);
+      last_val_acc = strtod(v + strlen("\"val_accuracy\":"), NULL);
+      assert_non_null(strstr(line, "\"job\":\"blobs\""));
+    } else {
+      assert_non_null(strstr(line, "{\"event\":\"end\",\"job\":\"blobs\","
+                                   "\"state\":\"done\",\"cause\":null}"));
+    }
+  }
+  assert_int_equal(epochs, 8);
+  assert_true(last_val_acc > 0.95);
+  free(out);
+
+  /* The table for people: a header and one row per epoch. */
+  assert_int_equal(run("--run blobs.json", &out), 0);
+  assert_non_null(strstr(out, "samples/s"));
+  assert_non_null(strstr(out, "  8/8 "));
+  assert_non_null(strstr(out, "225 training rows, 75 validation rows, 4 features, 3 classes"));
+  free(out);
+}
+
+static void test_same_spec_same_losses(void **state) {
+  (void)state;
+  char *a, *b;
+  assert_int_equal(run("--run blobs.json --json", &a), 0);
+  assert_int_equal(run("--run blobs.json --json", &b), 0);
+  /* Everything but the timings must match to the bit (losses are printed
+   * with 9 significant digits, enough to round-trip a float). */
+  char *la = strstr(a, "\"loss\":"), *lb = strstr(b, "\"loss\":");
+  while (la && lb) {
+    assert_memory_equal(la, lb, strcspn(la, ",") + 1);
+    la = strstr(la + 1, "\"loss\":");
+    lb = strstr(lb + 1, "\"loss\":");
+  }
+  assert_null(la);
+  assert_null(lb);
+  free(a);
+  free(b);
+}
+
+static void test_bad_jobs_are_rejected_with_a_reason(void **state) {
+  (void)state;
+  char *out;
+  /* A label 7 with 3 output units. */
+  write_blobs_csv("bad_labels.csv", 60, 7);
+  write_csv_spec("bad_labels.json", "bad_labels.csv");
+  assert_int_equal(run("--run bad_labels.json --json", &out), 1);
+  assert_non_null(strstr(out, "\"state\":\"rejected\""));
+  assert_non_null(strstr(out, "\"cause\":\"labels_out_of_range\""));
+  assert_non_null(strstr(out, "label 7"));
+  free(out);
+
+  /* A missing data file names the file. */
+  write_csv_spec("missing.json", "nowhere.csv");
+  assert_int_equal(run("--run missing.json", &out), 1);
+  assert_non_null(strstr(out, "nowhere.csv"));
+  free(out);
+
+  /* A spec error names the key. */
+  write_file("typo.json", "{\"data\": {\"train\": {\"csv\": \"blobs.csv\", "
+             "\"label_columns\": [\"species\"]}}, \"model\": {\"layers\": "
+             "[{\"type\": \"dense\", \"units\": 3}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\", \"epoch\": 3}");
+  assert_int_equal(run("--run typo.json --json", &out), 1);
+  assert_non_null(strstr(out, "\"state\":\"rejected\""));
+  assert_non_null(strstr(out, "epoch"));
+  free(out);
+
+  /* Malformed data: a ragged CSV row. */
+  write_file("ragged.csv", "a,b,c,d,species\n1,2,3,4,0\n1,2,3,1\n");
+  write_csv_spec("ragged.json", "ragged.csv");
+  assert_int_equal(run("--run ragged.json --json", &out), 1);
+  assert_non_null(strstr(out, "\"cause\":\"invalid_data\""));
+  assert_non_null(strstr(out, "ragged.csv"));
+  free(out);
+}
+
+static void test_usage(void **state) {
+  (void)state;
+  char *out;
+  assert_int_equal(run("--help", &out), 0);
+  assert_non_null(strstr(out, "--run SPEC"));
+  free(out);
+  assert_int_equal(run("--bogus", &out), 2);
+  assert_non_null(strstr(out, "--bogus"));
+  free(out);
+  assert_int_equal(run("--devices", &out), 0);
+  assert_non_null(strstr(out, "MiB"));
+  free(out);
+}
+
+static void test_fashion_mnist_reaches_087(void **state) {
+  (void)state;
+  if (access(FASHION "train-images-idx3-ubyte.gz", R_OK) != 0) {
+    fprintf(stderr, "# dataset-fashion-mnist not installed: skipped\n");
+    skip();
+  }
+  char *out, args[512];
+  snprintf(args, sizeof args, "--run '%s/examples/fashion-mnist/mlp.json' --json",
+           FL_SOURCE_DIR);
+  assert_int_equal(run(args, &out), 0);
+  char *last = NULL;
+  for (char *p = strstr(out, "\"val_accuracy\":"); p; p = strstr(p + 1, "\"val_accuracy\":"))
+    last = p;
+  assert_non_null(last);
+  double acc = strtod(last + strlen("\"val_accuracy\":"), NULL);
+  fprintf(stderr, "# Fashion-MNIST test accuracy after 5 epochs: %.4f\n", acc);
+  assert_true(acc >= 0.87);
+  free(out);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_csv_job_trains_and_prints_epochs),
+      cmocka_unit_test(test_same_spec_same_losses),
+      cmocka_unit_test(test_bad_jobs_are_rejected_with_a_reason),
+      cmocka_unit_test(test_usage),
+      cmocka_unit_test(test_fashion_mnist_reaches_087),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

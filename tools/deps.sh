@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# tools/deps.sh — installs the Debian 12 packages flatline needs, only those
+# missing. Runs apt-get as root (directly, or through sudo).
+#   tools/deps.sh          build, test and demo dependencies
+#   tools/deps.sh --bench  also PyTorch and NumPy for bench/
+set -euo pipefail
+
+pkgs=(cmake ninja-build pkg-config gcc libc6-dev
+      ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
+      libclblast-dev libuv1-dev libcjson-dev libcmocka-dev zlib1g-dev
+      dataset-fashion-mnist)
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(python3-torch python3-numpy)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  echo "deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "deps: installing ${missing[*]}"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

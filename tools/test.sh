@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# tools/test.sh — the README's test command: installs what is missing,
+# builds with -Werror, runs every test (ctest), then builds again with
+# AddressSanitizer + UndefinedBehaviorSanitizer and runs every test again.
+#   tools/test.sh            both passes
+#   tools/test.sh --plain    only the plain pass (quicker while developing)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/deps.sh
+
+jobs=$(nproc)
+run_pass() { # name, build dir, extra cmake args...
+  local name=$1 dir=$2
+  shift 2
+  echo "== $name build ($dir)"
+  cmake -S . -B "$dir" -G Ninja -DFL_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  echo "== $name tests"
+  (cd "$dir" && ctest --output-on-failure -j 1 --timeout 1800)
+}
+
+run_pass plain build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [[ "${1:-}" != "--plain" ]]; then
+  # Leak checking stays on; UBSan findings abort the test (-fno-sanitize-recover).
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  run_pass sanitizers build-asan -DCMAKE_BUILD_TYPE=Debug -DFL_SANITIZE=ON
+fi
+echo "== all tests passed"
