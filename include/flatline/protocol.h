@@ -154,8 +154,19 @@ typedef struct {
 int fl_spec_parse(const char *json, size_t len, fl_job_spec *out,
                   fl_error *err);
 
-/* Release what fl_spec_parse allocated inside spec (not spec itself). */
+/* Release what fl_spec_parse allocated inside spec (not spec itself). Safe
+ * on a zeroed spec, on one fl_spec_parse rejected, and twice. */
 void fl_spec_free(fl_job_spec *spec);
+
+/* Fill spec with every default of DESIGN.md §3 (name "job", adam, epochs 1,
+ * batch_size 32, seed 0, shuffle, device "auto", monitor 3 / 0.001 / alert),
+ * no layers and no data sources. Allocates nothing and frees nothing. */
+void fl_spec_defaults(fl_job_spec *spec);
+
+/* Set opt to kind with Keras's default hyper-parameters (listed above
+ * fl_optimizer_spec); the fields that kind does not use are 0. Used by the
+ * parser and by whoever switches a job's optimizer (e.g. an Adam probe). */
+void fl_optimizer_defaults(fl_optimizer_spec *opt, fl_optimizer_kind kind);
 
 /* Names used in the spec, for messages ("relu", "adam", ...). */
 const char *fl_activation_name(fl_activation a);
@@ -163,6 +174,32 @@ const char *fl_loss_name(fl_loss_kind l);
 const char *fl_optimizer_name(fl_optimizer_kind o);
 const char *fl_init_name(fl_init_kind i);
 const char *fl_plateau_action_name(fl_plateau_action p);
+
+/* ---- JSON writer (protocol/json_writer.c) ----
+ * Builds one JSON object per event line without exposing cJSON: keys and
+ * string values are escaped, non-finite numbers become null (JSON has no
+ * NaN). Errors (allocation) are sticky and reported by fl_jw_finish. */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  int failed;
+  int depth;
+  unsigned char first[FL_SPEC_MAX_DEPTH]; /* no element written yet */
+} fl_jw;
+
+void fl_jw_init(fl_jw *w);
+void fl_jw_object_begin(fl_jw *w, const char *key); /* key NULL: top/array */
+void fl_jw_object_end(fl_jw *w);
+void fl_jw_array_begin(fl_jw *w, const char *key);
+void fl_jw_array_end(fl_jw *w);
+void fl_jw_str(fl_jw *w, const char *key, const char *v); /* v NULL: null */
+void fl_jw_num(fl_jw *w, const char *key, double v);
+void fl_jw_int(fl_jw *w, const char *key, long long v);
+void fl_jw_bool(fl_jw *w, const char *key, bool v);
+void fl_jw_null(fl_jw *w, const char *key);
+/* Returns the NUL-terminated text (owned by the caller, free()) or NULL on
+ * allocation failure or unbalanced nesting; resets w. */
+char *fl_jw_finish(fl_jw *w);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,184 @@
+/* protocol/spec_model.c — owns the decoding of the spec's "model" object:
+ * the layer list, each dense layer (units, activation, softmax placement),
+ * and kernel/bias initializers in their string and object forms. */
+#include <math.h>
+#include <string.h>
+
+#include "spec_internal.h"
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define LAYERS_EXPECTED \
+  "an array of 1 to " STRINGIFY(FL_MAX_LAYERS) " layer objects"
+#define LAYER_EXPECTED \
+  "a layer object such as {\"type\": \"dense\", \"units\": 64}"
+#define INITIALIZER_EXPECTED                                          \
+  "an initializer name such as \"glorot_uniform\" or an object such " \
+  "as {\"name\": \"random_normal\", \"stddev\": 0.05}"
+
+/* Only dense layers so far; a table of one keeps "type" extensible and its
+ * message ("expected \"dense\", got \"conv2d\"") uniform with other names. */
+static const fl__enum_entry layer_type_entries[] = {{"dense", 0}};
+static const fl__enum_table layer_type_table = {
+    layer_type_entries, FL__ARRAY_LEN(layer_type_entries)};
+
+/* The initializers that take a parameter, its key, Keras's default, and
+ * the values that make sense (a zero stddev or limit is just "zeros"). */
+typedef struct {
+  fl_init_kind kind;
+  const char *key;
+  float default_value;
+  fl__range range;
+} init_param;
+
+static const init_param init_params[] = {
+    {FL_INIT_RANDOM_NORMAL, "stddev", 0.05f, {0.0, HUGE_VAL, true, false}},
+    {FL_INIT_RANDOM_UNIFORM, "limit", 0.05f, {0.0, HUGE_VAL, true, false}},
+    {FL_INIT_CONSTANT, "value", 0.0f, {-HUGE_VAL, HUGE_VAL, false, false}},
+};
+
+static const init_param *param_of_kind(fl_init_kind kind) {
+  for (size_t i = 0; i < FL__ARRAY_LEN(init_params); i++) {
+    if (init_params[i].kind == kind) return &init_params[i];
+  }
+  return NULL;
+}
+
+static const init_param *param_of_key(const char *key) {
+  for (size_t i = 0; i < FL__ARRAY_LEN(init_params); i++) {
+    if (strcmp(init_params[i].key, key) == 0) return &init_params[i];
+  }
+  return NULL;
+}
+
+static void set_initializer(fl_initializer *init, fl_init_kind kind) {
+  const init_param *param = param_of_kind(kind);
+  init->kind = kind;
+  init->param = param ? param->default_value : 0.0f;
+}
+
+/* "glorot_uniform" or {"name": "random_normal", "stddev": 0.1}. */
+static int decode_initializer(const cJSON *item, const char *path,
+                              fl_initializer *init, fl_error *err) {
+  static const char *const keys[] = {"name", "stddev", "limit", "value"};
+  int kind = 0;
+  int rc;
+  if (cJSON_IsString(item)) {
+    rc = fl__as_enum(item, path, &fl__init_table, &kind, err);
+    if (rc) return rc;
+    set_initializer(init, (fl_init_kind)kind);
+    return 0;
+  }
+  if (!cJSON_IsObject(item)) {
+    return fl__expected(err, path, INITIALIZER_EXPECTED, item);
+  }
+  if ((rc = fl__check_object(item, path, keys, FL__ARRAY_LEN(keys), err))) {
+    return rc;
+  }
+  rc = fl__get_enum(item, path, "name", true, &fl__init_table, &kind, err);
+  if (rc < 0) return rc;
+  set_initializer(init, (fl_init_kind)kind);
+
+  const init_param *param = param_of_kind(init->kind);
+  for (const cJSON *c = item->child; c; c = c->next) {
+    if (strcmp(c->string, "name") == 0) continue;
+    if (param && strcmp(c->string, param->key) == 0) continue;
+    const init_param *owner = param_of_key(c->string);
+    char key_path[FL__KEYPATH_MAX];
+    fl__path_key(key_path, path, c->string);
+    return fl__fail(err, key_path, "%s takes no \"%s\" (only %s does)",
+                    fl_init_name(init->kind), c->string,
+                    owner ? fl_init_name(owner->kind) : "another initializer");
+  }
+  if (param) {
+    rc = fl__get_float(item, path, param->key, false, &param->range,
+                       &init->param, err);
+    if (rc < 0) return rc;
+  }
+  return 0;
+}
+
+static int decode_layer(const cJSON *obj, const char *path, int index,
+                        int n_layers, fl_layer_spec *layer, fl_error *err) {
+  static const char *const keys[] = {"type", "units", "activation",
+                                     "kernel_initializer", "bias_initializer"};
+  if (!cJSON_IsObject(obj)) return fl__expected(err, path, LAYER_EXPECTED, obj);
+  int rc = fl__check_object(obj, path, keys, FL__ARRAY_LEN(keys), err);
+  if (rc) return rc;
+
+  int type = 0;
+  rc = fl__get_enum(obj, path, "type", true, &layer_type_table, &type, err);
+  if (rc < 0) return rc;
+  rc = fl__get_int(obj, path, "units", true, 1, FL_MAX_UNITS, &layer->units,
+                   err);
+  if (rc < 0) return rc;
+
+  int activation = FL_ACT_LINEAR; /* Keras's Dense default */
+  rc = fl__get_enum(obj, path, "activation", false, &fl__activation_table,
+                    &activation, err);
+  if (rc < 0) return rc;
+  layer->activation = (fl_activation)activation;
+  char key_path[FL__KEYPATH_MAX];
+  if (layer->activation == FL_ACT_SOFTMAX && index != n_layers - 1) {
+    /* The engine fuses softmax with the loss at the output; a softmax
+     * inside the network is almost always a copy-paste slip. */
+    fl__path_key(key_path, path, "activation");
+    return fl__fail(err, key_path,
+                    "expected softmax only on the last layer "
+                    "(model.layers[%d]), got it on layer %d of %d",
+                    n_layers - 1, index, n_layers);
+  }
+
+  set_initializer(&layer->kernel_init, FL_INIT_GLOROT_UNIFORM);
+  set_initializer(&layer->bias_init, FL_INIT_ZEROS);
+  const cJSON *kernel =
+      cJSON_GetObjectItemCaseSensitive(obj, "kernel_initializer");
+  if (kernel) {
+    fl__path_key(key_path, path, "kernel_initializer");
+    rc = decode_initializer(kernel, key_path, &layer->kernel_init, err);
+    if (rc) return rc;
+  }
+  const cJSON *bias = cJSON_GetObjectItemCaseSensitive(obj, "bias_initializer");
+  if (bias) {
+    fl__path_key(key_path, path, "bias_initializer");
+    rc = decode_initializer(bias, key_path, &layer->bias_init, err);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+int fl__decode_model(const cJSON *item, const char *path, fl_job_spec *spec,
+                     fl_error *err) {
+  static const char *const keys[] = {"layers"};
+  int rc = fl__check_object(item, path, keys, FL__ARRAY_LEN(keys), err);
+  if (rc) return rc;
+
+  const cJSON *layers = cJSON_GetObjectItemCaseSensitive(item, "layers");
+  if (!layers) return fl__missing(err, path, "layers", LAYERS_EXPECTED);
+  char layers_path[FL__KEYPATH_MAX];
+  fl__path_key(layers_path, path, "layers");
+  if (!cJSON_IsArray(layers)) {
+    return fl__expected(err, layers_path, LAYERS_EXPECTED, layers);
+  }
+  /* Count before writing: spec->layers has room for FL_MAX_LAYERS, and
+   * softmax placement needs to know which layer is last. */
+  int n = 0;
+  for (const cJSON *c = layers->child; c; c = c->next) n++;
+  if (n == 0) {
+    return fl__fail(err, layers_path, "expected %s, got an empty array",
+                    LAYERS_EXPECTED);
+  }
+  if (n > FL_MAX_LAYERS) {
+    return fl__fail(err, layers_path, "expected %s, got %d layers",
+                    LAYERS_EXPECTED, n);
+  }
+  int i = 0;
+  for (const cJSON *c = layers->child; c; c = c->next, i++) {
+    char layer_path[FL__KEYPATH_MAX];
+    fl__path_index(layer_path, layers_path, i);
+    rc = decode_layer(c, layer_path, i, n, &spec->layers[i], err);
+    if (rc) return rc;
+    spec->n_layers = i + 1;
+  }
+  return 0;
+}

@@ -1,0 +1,185 @@
+/* protocol/spec_train.c — owns the decoding of how a spec trains: "loss",
+ * "optimizer" (each optimizer's own hyper-parameters and their ranges) and
+ * "monitor" (plateau detection). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "spec_internal.h"
+
+#define LOSS_EXPECTED                                              \
+  "a loss name such as \"sparse_categorical_crossentropy\" or an " \
+  "object such as {\"name\": \"categorical_crossentropy\", "       \
+  "\"from_logits\": true}"
+#define OPTIMIZER_EXPECTED                                   \
+  "an optimizer name such as \"adam\" or an object such as " \
+  "{\"name\": \"sgd\", \"learning_rate\": 0.01}"
+
+int fl__decode_loss(const cJSON *item, const char *path, fl_loss_spec *loss,
+                    fl_error *err) {
+  static const char *const keys[] = {"name", "from_logits"};
+  int kind = 0;
+  int rc;
+  loss->from_logits = false;
+  if (cJSON_IsString(item)) {
+    rc = fl__as_enum(item, path, &fl__loss_table, &kind, err);
+    if (rc) return rc;
+    loss->kind = (fl_loss_kind)kind;
+    return 0;
+  }
+  if (!cJSON_IsObject(item))
+    return fl__expected(err, path, LOSS_EXPECTED, item);
+  if ((rc = fl__check_object(item, path, keys, FL__ARRAY_LEN(keys), err))) {
+    return rc;
+  }
+  rc = fl__get_enum(item, path, "name", true, &fl__loss_table, &kind, err);
+  if (rc < 0) return rc;
+  loss->kind = (fl_loss_kind)kind;
+  rc = fl__get_bool(item, path, "from_logits", false, &loss->from_logits, err);
+  if (rc < 0) return rc;
+  if (rc == 1 && loss->kind == FL_LOSS_MSE) {
+    /* MSE compares outputs as they are; "logits" means nothing to it. */
+    char key_path[FL__KEYPATH_MAX];
+    fl__path_key(key_path, path, "from_logits");
+    return fl__fail(err, key_path,
+                    "mean_squared_error takes no \"from_logits\" (only the "
+                    "cross-entropy losses do)");
+  }
+  return 0;
+}
+
+/* Which keys each optimizer takes (Keras's names), in one table so that the
+ * "only sgd and rmsprop do" hint is derived rather than written out. */
+static const char *const sgd_keys[] = {"name", "learning_rate", "momentum",
+                                       "nesterov"};
+static const char *const adam_keys[] = {"name", "learning_rate", "beta_1",
+                                        "beta_2", "epsilon"};
+static const char *const rmsprop_keys[] = {"name", "learning_rate", "rho",
+                                           "momentum", "epsilon"};
+static const char *const adamw_keys[] = {
+    "name", "learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay"};
+static const char *const any_optimizer_keys[] = {
+    "name",   "learning_rate", "momentum", "nesterov",    "beta_1",
+    "beta_2", "epsilon",       "rho",      "weight_decay"};
+
+static const struct {
+  fl_optimizer_kind kind;
+  const char *const *keys;
+  size_t n_keys;
+} optimizer_keys[] = {
+    {FL_OPT_SGD, sgd_keys, FL__ARRAY_LEN(sgd_keys)},
+    {FL_OPT_ADAM, adam_keys, FL__ARRAY_LEN(adam_keys)},
+    {FL_OPT_RMSPROP, rmsprop_keys, FL__ARRAY_LEN(rmsprop_keys)},
+    {FL_OPT_ADAMW, adamw_keys, FL__ARRAY_LEN(adamw_keys)},
+};
+
+static bool optimizer_takes(fl_optimizer_kind kind, const char *key) {
+  for (size_t i = 0; i < FL__ARRAY_LEN(optimizer_keys); i++) {
+    if (optimizer_keys[i].kind == kind) {
+      return fl__key_in(key, optimizer_keys[i].keys, optimizer_keys[i].n_keys);
+    }
+  }
+  return false;
+}
+
+/* path.key: "adam takes no "momentum" (only sgd and rmsprop do)". */
+static int foreign_key(const char *path, const char *key,
+                       fl_optimizer_kind kind, fl_error *err) {
+  const char *owners[FL__ARRAY_LEN(optimizer_keys)];
+  size_t n = 0;
+  for (size_t i = 0; i < FL__ARRAY_LEN(optimizer_keys); i++) {
+    if (fl__key_in(key, optimizer_keys[i].keys, optimizer_keys[i].n_keys)) {
+      owners[n++] = fl_optimizer_name(optimizer_keys[i].kind);
+    }
+  }
+  char who[64] = "";
+  size_t at = 0;
+  for (size_t i = 0; i < n && at < sizeof who; i++) {
+    const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
+    int w = snprintf(who + at, sizeof who - at, "%s%s", sep, owners[i]);
+    if (w < 0) break;
+    at += (size_t)w;
+  }
+  char key_path[FL__KEYPATH_MAX];
+  fl__path_key(key_path, path, key);
+  return fl__fail(err, key_path, "%s takes no \"%s\" (only %s %s)",
+                  fl_optimizer_name(kind), key, who, n == 1 ? "does" : "do");
+}
+
+int fl__decode_optimizer(const cJSON *item, const char *path,
+                         fl_optimizer_spec *opt, fl_error *err) {
+  /* learning_rate above 1e3 is never meant; the diagnosis suggests lr*10
+   * probes, and a cap keeps those finite in float32 too. */
+  static const fl__range learning_rate = {0.0, 1e3, true, false};
+  static const fl__range unit_fraction = {0.0, 1.0, false, true};
+  static const fl__range positive = {0.0, HUGE_VAL, true, false};
+  static const fl__range non_negative = {0.0, HUGE_VAL, false, false};
+  int kind = FL_OPT_ADAM;
+  int rc;
+  if (cJSON_IsString(item)) {
+    rc = fl__as_enum(item, path, &fl__optimizer_table, &kind, err);
+    if (rc) return rc;
+    fl_optimizer_defaults(opt, (fl_optimizer_kind)kind);
+    return 0;
+  }
+  if (!cJSON_IsObject(item)) {
+    return fl__expected(err, path, OPTIMIZER_EXPECTED, item);
+  }
+  rc = fl__check_object(item, path, any_optimizer_keys,
+                        FL__ARRAY_LEN(any_optimizer_keys), err);
+  if (rc) return rc;
+  /* "name" may be left out, meaning the default optimizer (adam), so that
+   * a merge-patch fix such as {"optimizer": {"learning_rate": 0.001}} still
+   * yields a complete spec. */
+  rc =
+      fl__get_enum(item, path, "name", false, &fl__optimizer_table, &kind, err);
+  if (rc < 0) return rc;
+  fl_optimizer_defaults(opt, (fl_optimizer_kind)kind);
+  for (const cJSON *c = item->child; c; c = c->next) {
+    if (!optimizer_takes(opt->kind, c->string)) {
+      return foreign_key(path, c->string, opt->kind, err);
+    }
+  }
+  /* Keys the optimizer does not take were rejected above, so each call
+   * below either finds a key of this optimizer or leaves its default. */
+  const struct {
+    const char *key;
+    const fl__range *range;
+    float *value;
+  } params[] = {
+      {"learning_rate", &learning_rate, &opt->learning_rate},
+      {"momentum", &unit_fraction, &opt->momentum},
+      {"beta_1", &unit_fraction, &opt->beta_1},
+      {"beta_2", &unit_fraction, &opt->beta_2},
+      {"epsilon", &positive, &opt->epsilon},
+      {"rho", &unit_fraction, &opt->rho},
+      {"weight_decay", &non_negative, &opt->weight_decay},
+  };
+  for (size_t i = 0; i < FL__ARRAY_LEN(params); i++) {
+    rc = fl__get_float(item, path, params[i].key, false, params[i].range,
+                       params[i].value, err);
+    if (rc < 0) return rc;
+  }
+  rc = fl__get_bool(item, path, "nesterov", false, &opt->nesterov, err);
+  return rc < 0 ? rc : 0;
+}
+
+int fl__decode_monitor(const cJSON *item, const char *path,
+                       fl_monitor_spec *monitor, fl_error *err) {
+  static const char *const keys[] = {"patience", "min_delta", "on_plateau"};
+  static const fl__range non_negative = {0.0, HUGE_VAL, false, false};
+  int rc = fl__check_object(item, path, keys, FL__ARRAY_LEN(keys), err);
+  if (rc) return rc;
+  rc = fl__get_int(item, path, "patience", false, 1, 10000, &monitor->patience,
+                   err);
+  if (rc < 0) return rc;
+  rc = fl__get_float(item, path, "min_delta", false, &non_negative,
+                     &monitor->min_delta, err);
+  if (rc < 0) return rc;
+  int action = (int)monitor->on_plateau;
+  rc = fl__get_enum(item, path, "on_plateau", false, &fl__plateau_table,
+                    &action, err);
+  if (rc < 0) return rc;
+  monitor->on_plateau = (fl_plateau_action)action;
+  return 0;
+}
