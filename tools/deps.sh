@@ -2,7 +2,8 @@
 # tools/deps.sh — installs the Debian 12 packages flatline needs, only those
 # missing. Runs apt-get as root (directly, or through sudo).
 #   tools/deps.sh          build, test and demo dependencies
-#   tools/deps.sh --bench  also PyTorch and NumPy for bench/
+#   tools/deps.sh --bench  also PyTorch and NumPy for bench/, and OpenBLAS so
+#                          that PyTorch's BLAS is a fast one (a fair peer)
 set -euo pipefail
 
 pkgs=(cmake ninja-build pkg-config gcc libc6-dev
@@ -10,7 +11,7 @@ pkgs=(cmake ninja-build pkg-config gcc libc6-dev
       libclblast-dev libuv1-dev libcjson-dev libcmocka-dev zlib1g-dev
       dataset-fashion-mnist)
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(python3-torch python3-numpy)
+  pkgs+=(python3-torch python3-numpy libopenblas0-pthread)
 fi
 
 missing=()

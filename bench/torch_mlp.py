@@ -1,0 +1,282 @@
+#!/usr/bin/python3
+"""The PyTorch (CPU) side of flatline's benchmark: trains the same multiclass
+MLP that a flatline job spec describes on Fashion-MNIST and prints one JSON
+line of results.
+
+Matches flatline's job (examples/fashion-mnist/mlp.json) point by point:
+  data       the IDX .gz files themselves, scaled by 1/255, the 10k test set
+             as the validation set; both held as tensors in memory for the
+             whole run (flatline keeps them resident on its device)
+  model      Linear layers, ReLU between them, softmax output folded into
+             CrossEntropyLoss on the logits (= sparse categorical CE)
+  init       Keras defaults: xavier_uniform_ weights (glorot_uniform), zero
+             biases
+  optimizer  Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
+  batches    a fresh seeded permutation every epoch, batch size B, the last
+             partial batch included, loss averaged over the batch's rows
+  metrics    per epoch: training loss and accuracy accumulated over the
+             batches, then test loss and accuracy
+
+Timing, as flatline's samples_per_s: an epoch's clock covers the shuffle and
+every training step (with its loss/accuracy bookkeeping) and stops before the
+test evaluation; samples/s = training rows / those seconds. The time taken to
+import torch is measured separately (import_seconds) and counted nowhere
+else.
+
+Run it with Debian's /usr/bin/python3 (python3-torch is installed for that
+interpreter only).
+"""
+import time
+
+_T_IMPORT = time.perf_counter()
+import torch  # noqa: E402  (timed on purpose)
+
+IMPORT_SECONDS = time.perf_counter() - _T_IMPORT
+
+import argparse  # noqa: E402
+import gzip  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+DATA_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+def read_idx(path, magic, header):
+    """One IDX file (gzip-compressed) as a uint8 numpy array."""
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    got = int.from_bytes(raw[0:4], "big")
+    if got != magic:
+        raise ValueError(f"{path}: IDX magic {got:#x}, expected {magic:#x}")
+    dims = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big")
+            for i in range((magic & 0xFF))]
+    arr = np.frombuffer(raw, dtype=np.uint8, offset=header)
+    if arr.size != int(np.prod(dims)):
+        raise ValueError(f"{path}: {arr.size} bytes of data for dims {dims}")
+    return arr.reshape(dims)
+
+
+def load_split(data_dir, prefix):
+    images = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"),
+                      0x00000803, 16)
+    labels = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"),
+                      0x00000801, 8)
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(f"{prefix}: {images.shape[0]} images, "
+                         f"{labels.shape[0]} labels")
+    x = torch.from_numpy(images.reshape(images.shape[0], -1).astype(np.float32))
+    x.mul_(1.0 / 255.0)  # flatline's "scale": 0.00392156862745098
+    y = torch.from_numpy(labels.astype(np.int64))
+    return x.contiguous(), y
+
+
+def build_model(sizes, seed):
+    torch.manual_seed(seed)
+    layers = []
+    for i in range(len(sizes) - 1):
+        lin = torch.nn.Linear(sizes[i], sizes[i + 1])
+        torch.nn.init.xavier_uniform_(lin.weight)
+        torch.nn.init.zeros_(lin.bias)
+        layers.append(lin)
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+def make_optimizer(model):
+    return torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999),
+                            eps=1e-7)
+
+
+def train_epoch(model, opt, loss_fn, x, y, batch, gen, max_steps=None):
+    """One epoch (or its first max_steps steps). Returns (seconds, rows,
+    mean loss, accuracy); the clock covers shuffle + steps only."""
+    model.train()
+    n = x.shape[0]
+    t0 = time.perf_counter()
+    perm = torch.randperm(n, generator=gen)
+    loss_sum = 0.0
+    correct = 0
+    rows_done = 0
+    for step, start in enumerate(range(0, n, batch)):
+        if max_steps is not None and step >= max_steps:
+            break
+        idx = perm[start:start + batch]
+        xb = x.index_select(0, idx)
+        yb = y.index_select(0, idx)
+        opt.zero_grad(set_to_none=True)
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        opt.step()
+        rows = idx.shape[0]
+        loss_sum += loss.item() * rows
+        correct += int((logits.detach().argmax(1) == yb).sum())
+        rows_done += rows
+    seconds = time.perf_counter() - t0
+    return seconds, rows_done, loss_sum / rows_done, correct / rows_done
+
+
+@torch.no_grad()
+def evaluate(model, loss_fn, x, y, batch):
+    model.eval()
+    loss_sum = 0.0
+    correct = 0
+    for start in range(0, x.shape[0], batch):
+        xb = x[start:start + batch]
+        yb = y[start:start + batch]
+        logits = model(xb)
+        loss_sum += loss_fn(logits, yb).item() * xb.shape[0]
+        correct += int((logits.argmax(1) == yb).sum())
+    return loss_sum / x.shape[0], correct / x.shape[0]
+
+
+def probe_threads(candidates, sizes, x, y, batch, seed, samples, rounds=2):
+    """Best samples/s of a short run (3 warm-up steps, then about `samples`
+    rows of timed steps) per thread count, each try on a fresh model. The
+    candidates take turns for `rounds` rounds, so that a burst of load from
+    elsewhere on the machine does not decide for one of them alone."""
+    loss_fn = torch.nn.CrossEntropyLoss()
+    steps = max(5, -(-samples // batch))
+    result = {str(n): 0.0 for n in candidates}
+    for _ in range(rounds):
+        for n in candidates:
+            torch.set_num_threads(n)
+            model = build_model(sizes, seed)
+            opt = make_optimizer(model)
+            gen = torch.Generator().manual_seed(seed)
+            train_epoch(model, opt, loss_fn, x, y, batch, gen, max_steps=3)
+            secs, rows, _, _ = train_epoch(model, opt, loss_fn, x, y, batch,
+                                           gen, max_steps=steps)
+            rate = rows / secs if secs > 0 else 0.0
+            result[str(n)] = max(result[str(n)], rate)
+    return result
+
+
+def blas_info():
+    """Which BLAS torch's CPU matmuls go through: the build's BLAS_INFO and
+    the BLAS library actually mapped into this process (Debian's torch uses
+    whatever libblas.so.3 alternative is installed)."""
+    m = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    mapped = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                name = os.path.basename(path).lower()
+                if any(k in name for k in ("blas", "mkl", "blis", "dnnl")):
+                    mapped.add(os.path.realpath(path))
+    except OSError:
+        pass
+    return {"build": m.group(1) if m else None, "mapped": sorted(mapped)}
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        description="Train flatline's benchmark MLP with PyTorch on the CPU "
+        "and print one JSON line of results.")
+    p.add_argument("--layers", default="784,256,10",
+                   help="layer sizes, input first, classes last "
+                   "(default 784,256,10)")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--threads", default="best",
+                   help="torch.set_num_threads(N), or 'best': try 1 and 2 on "
+                   "a short run and keep the faster (default best)")
+    p.add_argument("--probe-samples", type=int, default=6400,
+                   help="rows trained per timed try for --threads best "
+                   "(default 6400, at least 5 batches)")
+    p.add_argument("--data-dir", default=DATA_DIR)
+    p.add_argument("--name", default=None, help="job name echoed in the output")
+    a = p.parse_args(argv)
+    try:
+        a.sizes = [int(s) for s in a.layers.split(",")]
+    except ValueError:
+        p.error(f"--layers: not a comma-separated list of sizes: {a.layers}")
+    if len(a.sizes) < 2 or min(a.sizes) < 1:
+        p.error("--layers needs at least an input and an output size")
+    if a.batch < 1 or a.epochs < 1 or a.probe_samples < 1:
+        p.error("--batch, --epochs and --probe-samples must be >= 1")
+    if a.threads != "best":
+        try:
+            a.threads = int(a.threads)
+        except ValueError:
+            p.error(f"--threads: expected a number or 'best', got {a.threads}")
+        if a.threads < 1:
+            p.error("--threads must be >= 1")
+    return a
+
+
+def main(argv):
+    a = parse_args(argv)
+    t_load = time.perf_counter()
+    x_train, y_train = load_split(a.data_dir, "train")
+    x_test, y_test = load_split(a.data_dir, "t10k")
+    load_seconds = time.perf_counter() - t_load
+    if x_train.shape[1] != a.sizes[0]:
+        raise SystemExit(f"torch_mlp: the data have {x_train.shape[1]} "
+                         f"features; --layers starts with {a.sizes[0]}")
+    if int(y_train.max()) >= a.sizes[-1]:
+        raise SystemExit(f"torch_mlp: labels go up to {int(y_train.max())}; "
+                         f"--layers ends with {a.sizes[-1]} classes")
+
+    probe = None
+    if a.threads == "best":
+        probe = probe_threads([1, 2], a.sizes, x_train, y_train, a.batch,
+                              a.seed, a.probe_samples)
+        threads = int(max(probe, key=probe.get))
+    else:
+        threads = a.threads
+    torch.set_num_threads(threads)
+
+    model = build_model(a.sizes, a.seed)
+    opt = make_optimizer(model)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    gen = torch.Generator().manual_seed(a.seed)
+    epochs = []
+    for e in range(1, a.epochs + 1):
+        secs, rows, loss, acc = train_epoch(model, opt, loss_fn, x_train,
+                                            y_train, a.batch, gen)
+        val_loss, val_acc = evaluate(model, loss_fn, x_test, y_test, a.batch)
+        epochs.append({"epoch": e, "loss": loss, "accuracy": acc,
+                       "val_loss": val_loss, "val_accuracy": val_acc,
+                       "train_seconds": secs, "samples_per_s": rows / secs})
+
+    rates = [ep["samples_per_s"] for ep in epochs]
+    steady = rates[1:] if len(rates) > 1 else rates
+    out = {
+        "event": "result",
+        "framework": "pytorch",
+        "torch_version": torch.__version__,
+        "python": platform.python_version(),
+        "job": a.name or ("mlp-" + "-".join(map(str, a.sizes))),
+        "layers": a.sizes,
+        "batch": a.batch,
+        "epochs": a.epochs,
+        "seed": a.seed,
+        "threads": threads,
+        "threads_mode": "best" if probe is not None else "fixed",
+        "threads_probe_samples_per_s": probe,
+        "blas": blas_info(),
+        "import_seconds": IMPORT_SECONDS,
+        "load_seconds": load_seconds,
+        "n_train": int(x_train.shape[0]),
+        "n_test": int(x_test.shape[0]),
+        "per_epoch": epochs,
+        # Same rule as bench/run.sh: mean over epochs after the first (the
+        # first includes warm-up), or the only epoch.
+        "samples_per_s": sum(steady) / len(steady),
+        "test_accuracy": epochs[-1]["val_accuracy"],
+    }
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
