@@ -8,7 +8,8 @@ set -euo pipefail
 
 pkgs=(cmake ninja-build pkg-config gcc libc6-dev
       ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-      libclblast-dev libuv1-dev libcjson-dev libcmocka-dev zlib1g-dev
+      libclblast-dev libuv1-dev libcjson-dev libcmocka-dev zlib1g-dev libssl-dev
+      clang systemd
       dataset-fashion-mnist)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch python3-numpy libopenblas0-pthread)

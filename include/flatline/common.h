@@ -27,7 +27,11 @@ extern "C" {
   X(BLAS, -10, "CLBlast error")                                             \
   X(DEVMEM, -11, "device out of memory")                                    \
   X(LABELS, -12, "labels do not fit the model")                             \
-  X(UNSUPPORTED, -13, "not supported")
+  X(UNSUPPORTED, -13, "not supported")                                      \
+  X(CANCELED, -14, "cancelled")                                             \
+  X(CONNECTION, -15, "connection failed or closed")                         \
+  X(PERM, -16, "permission denied")                                         \
+  X(NOTFOUND, -17, "not found")
 
 typedef enum {
   FL_OK = 0,

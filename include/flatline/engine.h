@@ -121,6 +121,32 @@ int fl_trainer_set_learning_rate(fl_trainer *t, float lr);
 size_t fl_trainer_param_count(const fl_trainer *t);
 int fl_trainer_get_params(fl_trainer *t, float *host, size_t n, fl_error *err);
 
+/* Progress within an epoch: fn is called at most every `every_seconds`
+ * (after the queued steps have run, so it reports real progress; this is the
+ * only host sync inside an epoch, and only when asked for). A non-zero
+ * return aborts the epoch with FL_ECANCELED; parameters are then mid-epoch
+ * and the caller should restore the last checkpoint before going on. */
+typedef int (*fl_progress_fn)(void *ctx, int epoch, size_t step, size_t steps);
+void fl_trainer_set_progress(fl_trainer *t, fl_progress_fn fn, void *ctx,
+                             double every_seconds);
+
+/* Checkpoint: all a trainer needs to continue bit-identically from an epoch
+ * boundary (parameters, optimizer state, step and epoch counters, learning
+ * rate, RNG state, first-batch loss). A versioned binary with a magic
+ * number and a checksum; loading checks that it fits this trainer's model.
+ * *buf is malloc'd. */
+int fl_trainer_save_checkpoint(fl_trainer *t, uint8_t **buf, size_t *len,
+                               fl_error *err);
+int fl_trainer_load_checkpoint(fl_trainer *t, const uint8_t *buf, size_t len,
+                               fl_error *err);
+int fl_trainer_epoch(const fl_trainer *t); /* epochs completed */
+
+/* The trained model as safetensors: tensors "layers.N.kernel" (in, out) and
+ * "layers.N.bias" (out), F32 little-endian; __metadata__ holds each layer's
+ * activation and the format version. *buf is malloc'd. */
+int fl_trainer_export_safetensors(fl_trainer *t, uint8_t **buf, size_t *len,
+                                  fl_error *err);
+
 void fl_trainer_destroy(fl_trainer *t);
 
 #ifdef __cplusplus

@@ -201,6 +201,137 @@ void fl_jw_null(fl_jw *w, const char *key);
  * allocation failure or unbalanced nesting; resets w. */
 char *fl_jw_finish(fl_jw *w);
 
+/* ---- wire frames (protocol/frame.c; docs/protocol.md) ---- */
+#define FL_PROTOCOL_VERSION 1
+#define FL_FRAME_JSON 0
+#define FL_FRAME_BINARY 1
+#define FL_FRAME_HEADER 5                 /* 4-byte BE length + kind */
+#define FL_FRAME_MAX_JSON (1u << 20)
+#define FL_FRAME_MAX_BINARY (4u << 20)
+
+typedef struct {
+  uint8_t header[FL_FRAME_HEADER];
+  size_t header_have;
+  uint8_t kind;
+  uint32_t len;
+  uint8_t *payload; /* grows to the largest frame seen, capped */
+  size_t payload_cap, payload_have;
+} fl_frame_decoder;
+
+typedef struct {
+  uint8_t kind;
+  const uint8_t *data; /* valid until the next fl_frame_decode call */
+  size_t len;
+} fl_frame;
+
+void fl_frame_decoder_init(fl_frame_decoder *d);
+void fl_frame_decoder_free(fl_frame_decoder *d);
+/* Consume bytes of buf[0..len) (*used says how many). Returns 1 with *frame
+ * set when a frame completed, 0 when more bytes are needed (all consumed),
+ * or a negative code (FL_ETOOBIG past the caps, FL_EPARSE for an unknown
+ * kind) with err naming the problem; the peer must then get an error frame
+ * and be disconnected. The length is checked before anything is allocated. */
+int fl_frame_decode(fl_frame_decoder *d, const uint8_t *buf, size_t len,
+                    size_t *used, fl_frame *frame, fl_error *err);
+void fl_frame_header(uint8_t kind, uint32_t len, uint8_t out[FL_FRAME_HEADER]);
+
+/* ---- requests (protocol/request.c) ---- */
+#define FL_SHA256_HEX 65 /* 64 hex digits + NUL */
+#define FL_MAX_REQUEST_FILES 64
+#define FL_MAX_BLOB_CHECK 1024
+#define FL_JOB_ID_MAX 32
+
+typedef enum {
+  FL_REQ_HELLO,
+  FL_REQ_BLOB_CHECK,
+  FL_REQ_BLOB_PUT,
+  FL_REQ_SUBMIT,
+  FL_REQ_CHECK,
+  FL_REQ_FOLLOW,
+  FL_REQ_LIST,
+  FL_REQ_SHOW,
+  FL_REQ_CANCEL,
+  FL_REQ_DEVICES,
+  FL_REQ_EXPORT,
+} fl_request_type;
+
+typedef struct {
+  char path[FL_PATH_MAX];       /* as written in the spec */
+  char sha256[FL_SHA256_HEX];   /* lowercase hex */
+} fl_file_ref;
+
+/* A decoded client request. Owned pointers are freed by fl_request_free. */
+typedef struct {
+  fl_request_type type;
+  int64_t id;                   /* 0 for hello */
+  int protocol;                 /* hello */
+  char build[128];              /* hello */
+  char job[FL_JOB_ID_MAX];      /* follow, show, cancel, export */
+  char sha256[FL_SHA256_HEX];   /* blob_put */
+  uint64_t size;                /* blob_put */
+  int n_blobs;                  /* blob_check */
+  char (*blobs)[FL_SHA256_HEX];
+  char *spec_text;              /* submit, check: NUL-terminated */
+  size_t spec_len;
+  int n_files;                  /* submit, check */
+  fl_file_ref *files;
+  bool follow;                  /* submit */
+} fl_request;
+
+/* Parse one JSON frame payload as a request: strict like the spec parser
+ * (unknown keys, wrong types, bad hex are FL_EPARSE/FL_EINVAL with a
+ * message naming the key). The id, when present and valid, is set in *out
+ * even on error so that the reply can echo it. */
+int fl_request_parse(const uint8_t *json, size_t len, fl_request *out,
+                     fl_error *err);
+void fl_request_free(fl_request *r);
+const char *fl_request_type_name(fl_request_type t);
+
+/* ---- reading JSON replies and events (protocol/json_view.c) ----
+ * A read-only view for the client: parse once (bounded, depth-capped), look
+ * fields up, print a value back compactly. Wraps cJSON without exposing it. */
+typedef struct fl_json fl_json;
+
+fl_json *fl_json_parse(const char *text, size_t len, fl_error *err);
+void fl_json_free(fl_json *root);
+const fl_json *fl_json_get(const fl_json *obj, const char *key);
+const char *fl_json_string(const fl_json *v);          /* NULL: not a string */
+bool fl_json_number(const fl_json *v, double *out);    /* false: not a number */
+bool fl_json_bool(const fl_json *v, bool *out);
+bool fl_json_is_null(const fl_json *v);
+size_t fl_json_array_size(const fl_json *v);            /* 0: not an array */
+const fl_json *fl_json_array_at(const fl_json *v, size_t i);
+char *fl_json_print(const fl_json *v);                  /* malloc'd, compact */
+
+/* ---- SHA-256 of blobs (protocol/sha256.c, OpenSSL libcrypto) ---- */
+typedef struct fl_sha256 fl_sha256;
+fl_sha256 *fl_sha256_new(void);
+void fl_sha256_update(fl_sha256 *h, const void *data, size_t len);
+/* Writes the lowercase hex digest and frees h. */
+void fl_sha256_final(fl_sha256 *h, char hex[FL_SHA256_HEX]);
+int fl_sha256_file(const char *path, char hex[FL_SHA256_HEX], uint64_t *size,
+                   fl_error *err);
+bool fl_sha256_hex_valid(const char *hex);
+
+/* ---- a blocking client connection (protocol/conn.c) ---- */
+typedef struct {
+  int fd;
+  fl_frame_decoder dec;
+  uint8_t buf[65536];
+  size_t have, off;
+  char peer_build[128];
+} fl_conn;
+
+/* Connect to the daemon's Unix socket and exchange hellos. Errors name the
+ * socket path and the likely fix (daemon not running, permissions). */
+int fl_conn_connect(fl_conn *c, const char *socket_path, fl_error *err);
+int fl_conn_send_json(fl_conn *c, const char *json, fl_error *err);
+int fl_conn_send_binary(fl_conn *c, const void *data, size_t len,
+                        fl_error *err);
+/* Blocks for the next frame; frame data valid until the next call. */
+int fl_conn_recv(fl_conn *c, fl_frame *frame, fl_error *err);
+void fl_conn_close(fl_conn *c);
+
 #ifdef __cplusplus
 }
 #endif
