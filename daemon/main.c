@@ -1,25 +1,45 @@
-/* daemon/main.c — flatlined's command line. For now the foreground runner
- * (`--run SPEC`) and `--devices`; the socket service arrives with the
- * daemon issue. */
+/* daemon/main.c — flatlined's command line: the service (default), the
+ * foreground runner (--run) and the device list (--devices). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "flatline/engine.h"
 #include "runner.h"
+#include "service.h"
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: flatlined --run SPEC.json [--json]\n"
+          "usage: flatlined [--socket PATH] [--state-dir DIR] [--cache-dir DIR]\n"
+          "                 [--config FILE] [--socket-mode MODE] [--socket-group GROUP]\n"
+          "       flatlined --run SPEC.json [--json]\n"
           "       flatlined --devices\n"
           "\n"
-          "  --run SPEC   train the job described by SPEC (DESIGN.md job spec)\n"
-          "               in the foreground, one line per epoch; data paths are\n"
-          "               relative to the spec's folder\n"
-          "  --json       print the epoch and end events as JSON lines\n"
-          "  --devices    list the OpenCL devices flatline can use\n"
-          "  --help       this text\n"
+          "Without --run, flatlined is the training service: it owns the OpenCL\n"
+          "devices, listens on a Unix socket for `flatline` clients, queues and\n"
+          "trains their jobs. It runs in the foreground and logs to stderr with\n"
+          "journald priority prefixes; under systemd it takes its socket from\n"
+          "socket activation and reports READY/STATUS/WATCHDOG.\n"
           "\n"
-          "Exit status: 0 done, 1 failed or rejected, 2 usage error.\n");
+          "  --socket PATH        socket to bind (default /run/flatline.sock)\n"
+          "  --state-dir DIR      jobs and uploaded data (default $STATE_DIRECTORY\n"
+          "                       or /var/lib/flatline)\n"
+          "  --cache-dir DIR      POCL kernel cache (default $CACHE_DIRECTORY or\n"
+          "                       /var/cache/flatline)\n"
+          "  --config FILE        limits: max_queued_jobs, max_blob_bytes,\n"
+          "                       follower_max_frames, follower_max_bytes\n"
+          "  --socket-mode MODE   octal mode of a socket we bind (default 0660)\n"
+          "  --socket-group NAME  group of a socket we bind (default: unchanged)\n"
+          "  --run SPEC           train the job of SPEC in the foreground, one line\n"
+          "                       per epoch; data paths are relative to SPEC\n"
+          "  --json               with --run: print the events as JSON lines\n"
+          "  --devices            list the OpenCL devices flatline can use\n"
+          "  --help               this text\n"
+          "\n"
+          "Signals: SIGTERM/SIGINT stop (running jobs resume from their last epoch\n"
+          "checkpoint at the next start), SIGHUP reloads --config.\n"
+          "Exit status: 0 done, 1 failed or rejected (--run) or a startup error,\n"
+          "2 usage error.\n");
 }
 
 static int list_devices(void) {
@@ -47,25 +67,39 @@ static int list_devices(void) {
 int main(int argc, char **argv) {
   const char *spec = NULL;
   bool json = false;
+  fl_service_options opt = {.socket_mode = 0660};
   for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--run") == 0 && i + 1 < argc) {
-      spec = argv[++i];
-    } else if (strcmp(argv[i], "--json") == 0) {
-      json = true;
-    } else if (strcmp(argv[i], "--devices") == 0) {
-      return list_devices();
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    const char *a = argv[i];
+    bool has_value = i + 1 < argc;
+    if (strcmp(a, "--run") == 0 && has_value) spec = argv[++i];
+    else if (strcmp(a, "--json") == 0) json = true;
+    else if (strcmp(a, "--devices") == 0) return list_devices();
+    else if (strcmp(a, "--socket") == 0 && has_value) opt.socket_path = argv[++i];
+    else if (strcmp(a, "--state-dir") == 0 && has_value) opt.state_dir = argv[++i];
+    else if (strcmp(a, "--cache-dir") == 0 && has_value) opt.cache_dir = argv[++i];
+    else if (strcmp(a, "--config") == 0 && has_value) opt.config_path = argv[++i];
+    else if (strcmp(a, "--socket-group") == 0 && has_value) opt.socket_group = argv[++i];
+    else if (strcmp(a, "--socket-mode") == 0 && has_value) {
+      char *end = NULL;
+      unsigned long m = strtoul(argv[++i], &end, 8);
+      if (!*argv[i] || *end || m > 0777) {
+        fprintf(stderr, "flatlined: --socket-mode: expected an octal mode like 0660, got '%s'\n", argv[i]);
+        return 2;
+      }
+      opt.socket_mode = (unsigned)m;
+    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
       usage(stdout);
       return 0;
     } else {
-      fprintf(stderr, "flatlined: unknown or incomplete option '%s'\n", argv[i]);
+      fprintf(stderr, "flatlined: unknown or incomplete option '%s'\n", a);
       usage(stderr);
       return 2;
     }
   }
-  if (!spec) {
-    usage(stderr);
+  if (spec) return fl_run_foreground(spec, json, stdout, stderr);
+  if (strlen(opt.socket_path ? opt.socket_path : "") >= 108) {
+    fprintf(stderr, "flatlined: --socket path is longer than a Unix socket allows (107 bytes)\n");
     return 2;
   }
-  return fl_run_foreground(spec, json, stdout, stderr);
+  return fl_service_run(&opt);
 }

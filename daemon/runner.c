@@ -7,17 +7,8 @@
 #include <string.h>
 
 #include "flatline/engine.h"
+#include "events.h"
 #include "job_data.h"
-
-/* The cause code (DESIGN.md §4) an engine or data error stands for, if any. */
-static const char *cause_of(int code) {
-  switch (code) {
-    case FL_EDEVMEM: return "device_out_of_memory";
-    case FL_ELABELS: return "labels_out_of_range";
-    case FL_EDATA: return "invalid_data";
-    default: return NULL;
-  }
-}
 
 static void print_line(FILE *out, char *text) {
   if (text) {
@@ -33,57 +24,8 @@ static void emit_end(FILE *out, FILE *err_out, bool json, const char *job,
     if (code) fprintf(err_out, "flatlined: %s: %s\n", state, message);
     return;
   }
-  fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_object_begin(&w, NULL);
-  fl_jw_str(&w, "event", "end");
-  fl_jw_str(&w, "job", job);
-  fl_jw_str(&w, "state", state);
-  fl_jw_str(&w, "cause", code ? cause_of(code) : NULL);
-  if (code) fl_jw_str(&w, "message", message);
-  fl_jw_object_end(&w);
-  print_line(out, fl_jw_finish(&w));
-}
-
-static void layer_array(fl_jw *w, const char *key, const double *v, int n) {
-  fl_jw_array_begin(w, key);
-  for (int i = 0; i < n; i++) {
-    if (v[i] < 0) fl_jw_null(w, NULL); /* not applicable to this layer */
-    else fl_jw_num(w, NULL, v[i]);
-  }
-  fl_jw_array_end(w);
-}
-
-static void emit_epoch_json(FILE *out, const char *job,
-                            const fl_epoch_metrics *m) {
-  fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_object_begin(&w, NULL);
-  fl_jw_str(&w, "event", "epoch");
-  fl_jw_str(&w, "job", job);
-  fl_jw_int(&w, "epoch", m->epoch);
-  fl_jw_num(&w, "loss", m->loss);
-  fl_jw_num(&w, "accuracy", m->accuracy);
-  if (m->has_val) {
-    fl_jw_num(&w, "val_loss", m->val_loss);
-    fl_jw_num(&w, "val_accuracy", m->val_accuracy);
-  }
-  fl_jw_num(&w, "lr", m->lr);
-  fl_jw_num(&w, "seconds", m->seconds);
-  fl_jw_num(&w, "samples_per_s", m->samples_per_s);
-  fl_jw_num(&w, "first_batch_loss", m->first_batch_loss);
-  layer_array(&w, "grad_norm", m->grad_norm, m->n_layers);
-  layer_array(&w, "weight_norm", m->weight_norm, m->n_layers);
-  layer_array(&w, "update_ratio", m->update_ratio, m->n_layers);
-  layer_array(&w, "dead_fraction", m->dead_fraction, m->n_layers);
-  layer_array(&w, "saturated_fraction", m->saturated_fraction, m->n_layers);
-  fl_jw_array_begin(&w, "pred_hist");
-  for (size_t j = 0; j < m->n_classes; j++) fl_jw_int(&w, NULL, m->pred_hist[j]);
-  fl_jw_array_end(&w);
-  fl_jw_bool(&w, "nonfinite", m->nonfinite_loss || m->nonfinite_weights ||
-                                  m->nonfinite_grads);
-  fl_jw_object_end(&w);
-  print_line(out, fl_jw_finish(&w));
+  print_line(out, fl_event_end(job, state, code ? fl_cause_of_error(code) : NULL,
+                               code ? message : NULL));
 }
 
 static void emit_epoch_table(FILE *out, int epochs, const fl_epoch_metrics *m) {
@@ -165,7 +107,7 @@ int fl_run_foreground(const char *spec_path, bool json, FILE *out,
   fl_epoch_metrics m = {0};
   for (int e = 0; e < spec.epochs; e++) {
     if ((rc = fl_trainer_run_epoch(trainer, &m, &err))) goto done;
-    if (json) emit_epoch_json(out, job, &m);
+    if (json) print_line(out, fl_event_epoch(job, &m));
     else emit_epoch_table(out, spec.epochs, &m);
   }
   state = "done";

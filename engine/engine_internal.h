@@ -187,4 +187,83 @@ void fl__init_params(const fl_train_config *cfg, const fl__model_layout *lay,
 void fl__init_fill(const fl_initializer *init, size_t fan_in, size_t fan_out,
                    fl__rng *rng, float *out, size_t count);
 
+/* ---- the trainer's state (trainer.c; read by checkpoint.c, safetensors.c)
+ *
+ * Shapes (B = rows of the current batch, L layers, layer l: in_l -> out_l):
+ *   x_train (n, d), labels ids (n) or y (n, k); perm (n)
+ *   params/grads/m/v/prev (P) flat: W_l (in_l, out_l) then b_l (out_l)
+ *   xb (B, d) gathered batch; act[l], dact[l] (B, out_l)
+ *   row_loss/row_pred/row_correct (B); mf (2) float, mu (4 + k) uint
+ *   unit_active/unit_sat (sum out_l); norm_acc (3L): grad, update, weight
+ *
+ * What a checkpoint must carry to continue bit-identically: params, m, v,
+ * step, epoch, lr, rng and first_batch_loss. The rest is rebuilt: perm from
+ * rng at the next epoch's start (identity when not shuffling), and grads,
+ * prev, activations and accumulators are overwritten before being read. */
+struct fl_trainer {
+  fl_device *dev;
+  fl_train_config cfg;
+  fl_layer_spec layers[FL_MAX_LAYERS];
+  fl__model_layout lay;
+  size_t n_train, n_val, d, k;
+  fl_label_kind label_kind;
+  fl__loss_mode loss_mode;
+  bool fused_last; /* last layer's softmax is folded into the loss */
+  float lr;
+  long step; /* optimizer steps taken, all epochs */
+  int epoch; /* epochs completed */
+  bool in_epoch; /* an epoch started and did not finish (cancelled, failed):
+                    the state is mid-epoch and not worth a checkpoint */
+  double first_batch_loss; /* of the job's very first batch */
+  fl__rng rng;
+
+  fl_progress_fn progress_fn;
+  void *progress_ctx;
+  double progress_every, progress_last; /* seconds; monotonic clock */
+  cl_event window_mark; /* end of the previous step window (progress only) */
+
+  cl_mem x_train, ids_train, y_train, perm;
+  cl_mem x_val, ids_val, y_val;
+  cl_mem params, grads, m, v, prev, seg_off, norm_acc;
+  cl_mem xb, act[FL_MAX_LAYERS], dact[FL_MAX_LAYERS];
+  cl_mem row_loss, row_pred, row_correct;
+  cl_mem mf, mu, unit_active, unit_sat;
+
+  uint32_t *perm_host; /* (n) the epoch's permutation before upload */
+  uint32_t *mu_host;   /* (4 + k) */
+  uint32_t *active_host, *sat_host; /* (n_units) */
+};
+
+/* Little-endian encoding for the engine's file formats (checkpoints,
+ * safetensors), whatever the host's byte order. */
+static inline void fl__le_put32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void fl__le_put64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t fl__le_get32(const uint8_t *p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
+  return v;
+}
+static inline uint64_t fl__le_get64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+/* dst (4n bytes) <- src (n floats), and back. */
+static inline void fl__le_put_floats(uint8_t *dst, const float *src, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    union { float f; uint32_t u; } c = {.f = src[i]};
+    fl__le_put32(dst + 4 * i, c.u);
+  }
+}
+static inline void fl__le_get_floats(float *dst, const uint8_t *src, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    union { float f; uint32_t u; } c = {.u = fl__le_get32(src + 4 * i)};
+    dst[i] = c.f;
+  }
+}
+
 #endif

@@ -1,45 +1,14 @@
 /* engine/trainer.c — one training job on one device: resident datasets,
  * parameters and optimizer state in flat buffers, the forward/backward pass
- * per batch, and the per-epoch metrics read back once an epoch.
- *
- * Shapes (B = rows of the current batch, L layers, layer l: in_l -> out_l):
- *   x_train (n, d), labels ids (n) or y (n, k); perm (n)
- *   params/grads/m/v/prev (P) flat: W_l (in_l, out_l) then b_l (out_l)
- *   xb (B, d) gathered batch; act[l], dact[l] (B, out_l)
- *   row_loss/row_pred/row_correct (B); mf (2) float, mu (4 + k) uint
- *   unit_active/unit_sat (sum out_l); norm_acc (3L): grad, update, weight */
+ * per batch, the per-epoch metrics read back once an epoch, and progress
+ * reports within an epoch. struct fl_trainer and its buffers' shapes are in
+ * engine_internal.h (checkpoint.c and safetensors.c read them too). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "engine_internal.h"
-
-struct fl_trainer {
-  fl_device *dev;
-  fl_train_config cfg;
-  fl_layer_spec layers[FL_MAX_LAYERS];
-  fl__model_layout lay;
-  size_t n_train, n_val, d, k;
-  fl_label_kind label_kind;
-  fl__loss_mode loss_mode;
-  bool fused_last; /* last layer's softmax is folded into the loss */
-  float lr;
-  long step; /* optimizer steps taken, all epochs */
-  int epoch;
-  fl__rng rng;
-
-  cl_mem x_train, ids_train, y_train, perm;
-  cl_mem x_val, ids_val, y_val;
-  cl_mem params, grads, m, v, prev, seg_off, norm_acc;
-  cl_mem xb, act[FL_MAX_LAYERS], dact[FL_MAX_LAYERS];
-  cl_mem row_loss, row_pred, row_correct;
-  cl_mem mf, mu, unit_active, unit_sat;
-
-  uint32_t *perm_host; /* (n) the epoch's permutation before upload */
-  uint32_t *mu_host;   /* (4 + k) */
-  uint32_t *active_host, *sat_host; /* (n_units) */
-};
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -367,7 +336,10 @@ static int collect_epoch(fl_trainer *t, int nsamples, fl_epoch_metrics *m,
   double n = (double)t->n_train;
   m->loss = mf[0] / n;
   m->accuracy = t->mu_host[FL__MU_CORRECT] / n;
-  if (t->epoch == 0) m->first_batch_loss = mf[1];
+  /* mf[1] holds the first batch's loss only in the job's first epoch; the
+   * trainer keeps it (and checkpoints carry it) for the later ones. */
+  if (t->epoch == 0) t->first_batch_loss = mf[1];
+  m->first_batch_loss = t->first_batch_loss;
   m->nonfinite_loss = t->mu_host[FL__MU_NONFINITE] > 0 || !isfinite(m->loss);
   m->n_layers = L;
   for (int l = 0; l < L; l++) {
@@ -399,13 +371,62 @@ static int collect_epoch(fl_trainer *t, int nsamples, fl_epoch_metrics *m,
   return 0;
 }
 
+/* After step `step` (1-based) of `steps`: call the progress function if
+ * progress_every seconds have passed since its last call. Waiting for the
+ * queue only then keeps the epoch free of host syncs otherwise. */
+static int report_progress(fl_trainer *t, size_t step, size_t steps,
+                           fl_error *err) {
+  if (now_seconds() - t->progress_last < t->progress_every) return 0;
+  FL_CL_CHECK(err, clFinish(t->dev->queue));
+  t->progress_last = now_seconds();
+  if (t->progress_fn(t->progress_ctx, t->epoch + 1, step, steps) != 0)
+    return fl_error_set(err, FL_ECANCELED,
+                        "epoch %d cancelled after step %zu of %zu; the "
+                        "parameters are mid-epoch: load the last checkpoint "
+                        "before training on", t->epoch + 1, step, steps);
+  return 0;
+}
+
+static int run_epoch(fl_trainer *t, fl_epoch_metrics *m, fl_error *err);
+
+/* With a progress function (the daemon) the host keeps at most two windows
+ * of FL__STEP_WINDOW steps queued ahead of the device: without this it
+ * would enqueue the whole epoch in a fraction of a second and progress and
+ * cancellation would only be seen at the epoch's end. Without a progress
+ * function (runner, benchmark) the host never waits inside an epoch. */
+#define FL__STEP_WINDOW 8
+
+static int throttle(fl_trainer *t, fl_error *err) {
+  cl_event mark;
+  FL_CL_CHECK(err, clEnqueueMarkerWithWaitList(t->dev->queue, 0, NULL, &mark));
+  cl_event prev = t->window_mark;
+  t->window_mark = mark;
+  if (!prev) return 0;
+  cl_int e = clWaitForEvents(1, &prev);
+  clReleaseEvent(prev);
+  if (e != CL_SUCCESS) return fl__cl_fail(err, e, "clWaitForEvents", __FILE__, __LINE__);
+  return 0;
+}
+
+static void drop_window(fl_trainer *t) {
+  if (t->window_mark) clReleaseEvent(t->window_mark);
+  t->window_mark = NULL;
+}
+
 int fl_trainer_run_epoch(fl_trainer *t, fl_epoch_metrics *m, fl_error *err) {
+  int rc = run_epoch(t, m, err);
+  drop_window(t);
+  return rc;
+}
+
+static int run_epoch(fl_trainer *t, fl_epoch_metrics *m, fl_error *err) {
   fl_device *dev = t->dev;
   size_t B = (size_t)t->cfg.batch_size, U = t->lay.n_units;
   int rc;
-  double first_loss = m->first_batch_loss;
   memset(m, 0, sizeof *m);
-  m->first_batch_loss = first_loss; /* kept across epochs by the caller */
+  /* Cleared only when the epoch completes: a cancelled or failed epoch
+   * leaves a state that no checkpoint should record. */
+  t->in_epoch = true;
   double t0 = now_seconds();
   if (t->cfg.shuffle) {
     shuffle(t);
@@ -429,6 +450,10 @@ int fl_trainer_run_epoch(fl_trainer *t, fl_epoch_metrics *m, fl_error *err) {
     bool sample = s % stride == 0;
     nsamples += sample;
     if ((rc = train_step(t, start, rows, sample, err))) return rc;
+    if (t->progress_fn && (s + 1) % FL__STEP_WINDOW == 0 && (rc = throttle(t, err)))
+      return rc;
+    if (t->progress_fn && (rc = report_progress(t, s + 1, steps, err)))
+      return rc;
   }
   if ((rc = collect_epoch(t, nsamples, m, err))) return rc;
   double t1 = now_seconds();
@@ -439,6 +464,7 @@ int fl_trainer_run_epoch(fl_trainer *t, fl_epoch_metrics *m, fl_error *err) {
       return rc;
   }
   t->epoch++;
+  t->in_epoch = false;
   m->epoch = t->epoch;
   m->lr = t->lr;
   m->seconds = now_seconds() - t0;
@@ -470,6 +496,16 @@ int fl_trainer_set_learning_rate(fl_trainer *t, float lr) {
   t->lr = lr;
   return 0;
 }
+
+void fl_trainer_set_progress(fl_trainer *t, fl_progress_fn fn, void *ctx,
+                             double every_seconds) {
+  t->progress_fn = fn;
+  t->progress_ctx = ctx;
+  t->progress_every = every_seconds > 0 ? every_seconds : 0; /* NaN too */
+  t->progress_last = now_seconds();
+}
+
+int fl_trainer_epoch(const fl_trainer *t) { return t->epoch; }
 
 size_t fl_trainer_param_count(const fl_trainer *t) { return t->lay.n_params; }
 

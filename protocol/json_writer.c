@@ -42,18 +42,47 @@ static void putf(fl_jw *w, const char *fmt, ...) {
   put(w, tmp, (size_t)n);
 }
 
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 if it is not one. */
+static size_t utf8_len(const unsigned char *p) {
+  if (p[0] < 0x80) return 1;
+  size_t n = (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3
+             : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+  if (n == 0 || (n == 2 && p[0] < 0xC2) || (n == 4 && p[0] > 0xF4)) return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((p[i] & 0xC0) != 0x80) return 0;
+  if (n == 3 && ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0)))
+    return 0; /* overlong or surrogate */
+  if (n == 4 && ((p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90)))
+    return 0;
+  return n;
+}
+
+/* Strings may carry bytes from hostile input (a file's header quoted in an
+ * error): control characters are escaped and invalid UTF-8 becomes U+FFFD,
+ * so that what we send is always valid JSON. */
 static void put_string(fl_jw *w, const char *s) {
   put(w, "\"", 1);
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
     switch (*p) {
-      case '"': put(w, "\\\"", 2); break;
-      case '\\': put(w, "\\\\", 2); break;
-      case '\n': put(w, "\\n", 2); break;
-      case '\r': put(w, "\\r", 2); break;
-      case '\t': put(w, "\\t", 2); break;
-      default:
-        if (*p < 0x20) putf(w, "\\u%04x", *p);
-        else put(w, (const char *)p, 1);
+      case '"': put(w, "\\\"", 2); p++; continue;
+      case '\\': put(w, "\\\\", 2); p++; continue;
+      case '\n': put(w, "\\n", 2); p++; continue;
+      case '\r': put(w, "\\r", 2); p++; continue;
+      case '\t': put(w, "\\t", 2); p++; continue;
+      default: break;
+    }
+    if (*p < 0x20) {
+      putf(w, "\\u%04x", *p);
+      p++;
+      continue;
+    }
+    size_t n = utf8_len(p);
+    if (n == 0) {
+      put(w, "\\ufffd", 6);
+      p++;
+    } else {
+      put(w, (const char *)p, n);
+      p += n;
     }
   }
   put(w, "\"", 1);
@@ -120,6 +149,11 @@ void fl_jw_bool(fl_jw *w, const char *key, bool v) {
 void fl_jw_null(fl_jw *w, const char *key) {
   lead(w, key);
   put(w, "null", 4);
+}
+
+void fl_jw_raw(fl_jw *w, const char *key, const char *json) {
+  lead(w, key);
+  put(w, json, strlen(json));
 }
 
 char *fl_jw_finish(fl_jw *w) {

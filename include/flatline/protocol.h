@@ -197,12 +197,16 @@ void fl_jw_num(fl_jw *w, const char *key, double v);
 void fl_jw_int(fl_jw *w, const char *key, long long v);
 void fl_jw_bool(fl_jw *w, const char *key, bool v);
 void fl_jw_null(fl_jw *w, const char *key);
+/* Insert json, which the caller guarantees is one valid JSON value (e.g.
+ * a stored event line or a validated spec). */
+void fl_jw_raw(fl_jw *w, const char *key, const char *json);
 /* Returns the NUL-terminated text (owned by the caller, free()) or NULL on
  * allocation failure or unbalanced nesting; resets w. */
 char *fl_jw_finish(fl_jw *w);
 
 /* ---- wire frames (protocol/frame.c; docs/protocol.md) ---- */
 #define FL_PROTOCOL_VERSION 1
+#define FL_VERSION_STRING "0.1.0" /* the build both hellos carry */
 #define FL_FRAME_JSON 0
 #define FL_FRAME_BINARY 1
 #define FL_FRAME_HEADER 5                 /* 4-byte BE length + kind */
@@ -240,6 +244,7 @@ void fl_frame_header(uint8_t kind, uint32_t len, uint8_t out[FL_FRAME_HEADER]);
 #define FL_MAX_REQUEST_FILES 64
 #define FL_MAX_BLOB_CHECK 1024
 #define FL_JOB_ID_MAX 32
+#define FL_REQUEST_MAX_DEPTH 8 /* JSON nesting of a request (it uses 2) */
 
 typedef enum {
   FL_REQ_HELLO,
@@ -292,7 +297,17 @@ const char *fl_request_type_name(fl_request_type t);
  * fields up, print a value back compactly. Wraps cJSON without exposing it. */
 typedef struct fl_json fl_json;
 
+#define FL_JSON_MAX_DEPTH 32 /* nesting of a reply or event */
+#define FL_JSON_MAX_BYTES FL_FRAME_MAX_JSON
+
+/* NULL on error: FL_EPARSE (malformed JSON, bad UTF-8, trailing text) or
+ * FL_ETOOBIG (past FL_JSON_MAX_BYTES or FL_JSON_MAX_DEPTH) in err. Any JSON
+ * value is accepted at the top. */
 fl_json *fl_json_parse(const char *text, size_t len, fl_error *err);
+/* As fl_json_parse with another nesting cap, and messages that start with
+ * `what` ("request: not valid JSON near byte 3 (line 1, column 4): ..."). */
+fl_json *fl_json_parse_capped(const char *text, size_t len, int max_depth,
+                              const char *what, fl_error *err);
 void fl_json_free(fl_json *root);
 const fl_json *fl_json_get(const fl_json *obj, const char *key);
 const char *fl_json_string(const fl_json *v);          /* NULL: not a string */

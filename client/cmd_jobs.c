@@ -1,0 +1,76 @@
+/* client/cmd_jobs.c — owns the one-request commands: list, show, cancel
+ * and devices. Each is: connect, one request, render the reply. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+/* Connect, send {"type":type[,"job":job]}, wait for the reply. */
+static int one_request(const fl_cli_args *a, const fl_cli_out *o,
+                       const char *type, const char *job, fl_cli_session *s,
+                       fl_json **reply) {
+  char what[64];
+  snprintf(what, sizeof what, "%s%s%s", type, job ? " " : "", job ? job : "");
+  *reply = NULL;
+  int rc = fl_cli_session_open(s, a, o, what);
+  if (rc) return rc;
+  fl_jw w;
+  int64_t id = fl_cli_request_begin(s, &w, type);
+  if (job) fl_jw_str(&w, "job", job);
+  return fl_cli_request(s, &w, id, reply);
+}
+
+int fl_cli_cmd_list(const fl_cli_args *a, const fl_cli_out *o) {
+  fl_cli_session s = {0};
+  fl_json *reply;
+  int rc = one_request(a, o, "list", NULL, &s, &reply);
+  if (!rc) rc = fl_cli_render_jobs(o, fl_json_get(reply, "jobs"));
+  fl_json_free(reply);
+  fl_cli_session_close(&s);
+  return rc;
+}
+
+int fl_cli_cmd_devices(const fl_cli_args *a, const fl_cli_out *o) {
+  fl_cli_session s = {0};
+  fl_json *reply;
+  int rc = one_request(a, o, "devices", NULL, &s, &reply);
+  if (!rc) rc = fl_cli_render_devices(o, fl_json_get(reply, "devices"));
+  fl_json_free(reply);
+  fl_cli_session_close(&s);
+  return rc;
+}
+
+int fl_cli_cmd_show(const fl_cli_args *a, const fl_cli_out *o) {
+  fl_cli_session s = {0};
+  fl_json *reply;
+  int rc = one_request(a, o, "show", a->job, &s, &reply);
+  if (!rc && a->fixed_spec) rc = fl_cli_render_fixed_spec(o, a->job, reply);
+  else if (!rc) rc = fl_cli_render_job(o, fl_json_get(reply, "job"));
+  fl_json_free(reply);
+  fl_cli_session_close(&s);
+  return rc;
+}
+
+int fl_cli_cmd_cancel(const fl_cli_args *a, const fl_cli_out *o) {
+  fl_cli_session s = {0};
+  fl_json *reply;
+  int rc = one_request(a, o, "cancel", a->job, &s, &reply);
+  if (!rc) {
+    if (o->json) {
+      fl_jw w;
+      fl_jw_init(&w);
+      fl_jw_object_begin(&w, NULL);
+      fl_jw_str(&w, "event", "cancelled");
+      fl_jw_str(&w, "job", a->job);
+      fl_jw_object_end(&w);
+      char *line = fl_jw_finish(&w);
+      fl_cli_print_json_line(o, line);
+      free(line);
+    } else {
+      fprintf(o->out, "cancelled %s\n", a->job);
+    }
+  }
+  fl_json_free(reply);
+  fl_cli_session_close(&s);
+  return rc;
+}

@@ -1,0 +1,351 @@
+/* client/render.c — owns how the replies of list, devices, show and check
+ * look: tables and summaries for people, and with --json one line per job,
+ * device or preflight report, each with its "event" key first and the
+ * daemon's fields passed through as they came. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "output.h"
+
+static const char *str_of(const fl_json *obj, const char *key) {
+  return fl_json_string(fl_json_get(obj, key));
+}
+
+/* One --json line per element of arr, as {"event":event, ...element}. */
+static int json_lines(const fl_cli_out *o, const char *event,
+                      const fl_json *arr) {
+  for (size_t i = 0; i < fl_json_array_size(arr); i++) {
+    char *line = fl_cli_json_with_event(event, fl_json_array_at(arr, i));
+    if (!line) {
+      fprintf(o->err, "flatline: out of memory\n");
+      return FL_EXIT_FAILED;
+    }
+    fl_cli_print_json_line(o, line);
+    free(line);
+  }
+  return FL_EXIT_OK;
+}
+
+/* "3/20", "3", or "-" before the first epoch. */
+static void epoch_of(char *buf, size_t size, const fl_json *job) {
+  double e, total;
+  bool has_e = fl_json_number(fl_json_get(job, "epoch"), &e);
+  bool has_total = fl_json_number(fl_json_get(job, "epochs"), &total);
+  if (has_e && has_total) snprintf(buf, size, "%.0f/%.0f", e, total);
+  else if (has_e) snprintf(buf, size, "%.0f", e);
+  else if (has_total) snprintf(buf, size, "-/%.0f", total);
+  else snprintf(buf, size, "-");
+}
+
+/* The user's name, or "uid N" when the daemon could not name them. */
+static void user_of(char *buf, size_t size, const fl_json *job) {
+  const char *user = str_of(job, "user");
+  if (user && user[0]) fl_cli_sanitize(buf, size, user);
+  else if (fl_json_get(job, "owner")) {
+    char uid[32];
+    fl_cli_json_cell(uid, sizeof uid, fl_json_get(job, "owner"));
+    snprintf(buf, size, "uid %s", uid);
+  } else snprintf(buf, size, "-");
+}
+
+int fl_cli_render_jobs(const fl_cli_out *o, const fl_json *jobs) {
+  if (o->json) return json_lines(o, "job", jobs);
+  size_t n = fl_json_array_size(jobs);
+  if (n == 0) {
+    fprintf(o->out, "no jobs; 'flatline submit SPEC' queues one\n");
+    return FL_EXIT_OK;
+  }
+  fl_cli_table t;
+  fl_cli_table_init(&t, 6, 1u << 5);
+  const char *header[6] = {"JOB", "USER", "NAME", "STATE", "DEVICE", "EPOCH"};
+  fl_cli_table_add(&t, header, NULL);
+  for (size_t i = 0; i < n; i++) {
+    const fl_json *job = fl_json_array_at(jobs, i);
+    char id[64], user[64], name[FL_NAME_MAX], state[32], device[128], epoch[48];
+    fl_cli_json_cell(id, sizeof id, fl_json_get(job, "job"));
+    user_of(user, sizeof user, job);
+    fl_cli_json_cell(name, sizeof name, fl_json_get(job, "name"));
+    fl_cli_json_cell(state, sizeof state, fl_json_get(job, "state"));
+    fl_cli_json_cell(device, sizeof device, fl_json_get(job, "device"));
+    epoch_of(epoch, sizeof epoch, job);
+    const char *row[6] = {id, user, name, state, device, epoch};
+    fl_style styles[6] = {0};
+    styles[3] = fl_cli_state_style(state);
+    fl_cli_table_add(&t, row, styles);
+  }
+  int rc = fl_cli_table_print(&t, o);
+  fl_cli_table_free(&t);
+  return rc;
+}
+
+int fl_cli_render_devices(const fl_cli_out *o, const fl_json *devices) {
+  if (o->json) return json_lines(o, "device", devices);
+  size_t n = fl_json_array_size(devices);
+  if (n == 0) {
+    fprintf(o->out, "no OpenCL devices: the daemon found none (install a "
+            "driver, e.g. pocl-opencl-icd for the CPU, and restart "
+            "flatlined)\n");
+    return FL_EXIT_OK;
+  }
+  fl_cli_table t;
+  /* right-aligned: INDEX, MEMORY, QUEUED */
+  fl_cli_table_init(&t, 7, 1u << 0 | 1u << 3 | 1u << 5);
+  const char *header[7] = {"INDEX", "TYPE",   "NAME",    "MEMORY",
+                           "RUNNING", "QUEUED", "PLATFORM"};
+  fl_cli_table_add(&t, header, NULL);
+  for (size_t i = 0; i < n; i++) {
+    const fl_json *d = fl_json_array_at(devices, i);
+    char index[32], type[32], name[128], memory[48], running[128], queued[32],
+        platform[128];
+    double bytes;
+    fl_cli_json_cell(index, sizeof index, fl_json_get(d, "index"));
+    fl_cli_json_cell(type, sizeof type, fl_json_get(d, "type"));
+    fl_cli_json_cell(name, sizeof name, fl_json_get(d, "name"));
+    if (fl_json_number(fl_json_get(d, "memory"), &bytes))
+      fl_cli_format_bytes(memory, sizeof memory, bytes); /* bytes */
+    else fl_cli_json_cell(memory, sizeof memory, fl_json_get(d, "memory"));
+    fl_cli_json_cell(running, sizeof running, fl_json_get(d, "running"));
+    fl_cli_json_cell(queued, sizeof queued, fl_json_get(d, "queued"));
+    fl_cli_json_cell(platform, sizeof platform, fl_json_get(d, "platform"));
+    const char *row[7] = {index, type, name, memory, running, queued, platform};
+    fl_cli_table_add(&t, row, NULL);
+  }
+  int rc = fl_cli_table_print(&t, o);
+  fl_cli_table_free(&t);
+  return rc;
+}
+
+/* "label: value" of a summary, skipped when the job lacks the field. */
+static void field(const fl_cli_out *o, const char *label, const char *value) {
+  fprintf(o->out, "  %-12s%s\n", label, value);
+}
+
+static void submitted_of(char *buf, size_t size, const fl_json *v) {
+  double t;
+  if (fl_json_number(v, &t) && t > 0 && t < 1e11) {
+    /* seconds since the epoch, shown in the user's time zone */
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (localtime_r(&tt, &tm) && strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
+      return;
+  }
+  fl_cli_json_cell(buf, size, v);
+}
+
+static void last_epoch_of(char *buf, size_t size, const fl_json *ev) {
+  static const char *const keys[] = {"loss", "accuracy", "val_loss",
+                                     "val_accuracy"};
+  size_t at = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < 4; i++) {
+    const fl_json *v = fl_json_get(ev, keys[i]);
+    double d;
+    char num[24];
+    if (!v) continue;
+    if (fl_json_number(v, &d)) fl_cli_format_metric(num, sizeof num, d);
+    else snprintf(num, sizeof num, "nan");
+    int n = snprintf(buf + at, size - at, "%s%s %s", at ? "  " : "", keys[i],
+                     num);
+    if (n < 0 || (size_t)n >= size - at) break;
+    at += (size_t)n;
+  }
+}
+
+int fl_cli_render_job(const fl_cli_out *o, const fl_json *job) {
+  if (o->json) {
+    char *line = fl_cli_json_with_event("job", job);
+    if (!line) {
+      fprintf(o->err, "flatline: out of memory\n");
+      return FL_EXIT_FAILED;
+    }
+    fl_cli_print_json_line(o, line);
+    free(line);
+    return FL_EXIT_OK;
+  }
+  char id[64], name[FL_NAME_MAX], text[1024], user[64];
+  fl_cli_json_cell(id, sizeof id, fl_json_get(job, "job"));
+  fl_cli_json_cell(name, sizeof name, fl_json_get(job, "name"));
+  fprintf(o->out, "%s%s  %s%s\n", fl_cli_style(o, FL_STYLE_BOLD), id, name,
+          fl_cli_style(o, FL_STYLE_RESET));
+  user_of(user, sizeof user, job);
+  if (fl_json_get(job, "owner") && str_of(job, "user")) {
+    char uid[32];
+    fl_cli_json_cell(uid, sizeof uid, fl_json_get(job, "owner"));
+    snprintf(text, sizeof text, "%s (uid %s)", user, uid);
+    field(o, "owner", text);
+  } else {
+    field(o, "owner", user);
+  }
+  char state[32], device[128];
+  fl_cli_json_cell(state, sizeof state, fl_json_get(job, "state"));
+  fl_cli_json_cell(device, sizeof device, fl_json_get(job, "device"));
+  if (strcmp(device, "-") != 0)
+    snprintf(text, sizeof text, "%s%s%s on device %s",
+             fl_cli_style(o, fl_cli_state_style(state)), state,
+             fl_cli_style(o, FL_STYLE_RESET), device);
+  else
+    snprintf(text, sizeof text, "%s%s%s",
+             fl_cli_style(o, fl_cli_state_style(state)), state,
+             fl_cli_style(o, FL_STYLE_RESET));
+  field(o, "state", text);
+  epoch_of(text, sizeof text, job);
+  field(o, "epoch", text);
+  if (fl_json_get(job, "submitted")) {
+    submitted_of(text, sizeof text, fl_json_get(job, "submitted"));
+    field(o, "submitted", text);
+  }
+  const fl_json *last = fl_json_get(job, "last_epoch");
+  if (last && !fl_json_is_null(last)) {
+    last_epoch_of(text, sizeof text, last);
+    field(o, "last epoch", text);
+  }
+  const fl_json *cause = fl_json_get(job, "cause");
+  if (cause && !fl_json_is_null(cause)) {
+    char c[128];
+    fl_cli_json_cell(c, sizeof c, cause);
+    snprintf(text, sizeof text, "%s%s%s", fl_cli_style(o, FL_STYLE_WARN), c,
+             fl_cli_style(o, FL_STYLE_RESET));
+    field(o, "cause", text);
+  }
+  const fl_json *message = fl_json_get(job, "message");
+  if (message && !fl_json_is_null(message)) {
+    fl_cli_json_cell(text, sizeof text, message);
+    field(o, "message", text);
+  }
+  if (fl_json_get(job, "fixed_spec") &&
+      !fl_json_is_null(fl_json_get(job, "fixed_spec"))) {
+    snprintf(text, sizeof text, "'flatline show %s --fixed-spec' prints the "
+             "spec with the diagnosed fix", id);
+    field(o, "fix", text);
+  }
+  const fl_json *spec = fl_json_get(job, "spec");
+  if (spec && !fl_json_is_null(spec)) {
+    char *compact = fl_json_print(spec);
+    if (compact) {
+      /* the owner's own spec, but shown on a terminal: made safe all the
+       * same (sanitizing never lengthens text) */
+      fl_cli_sanitize(compact, strlen(compact) + 1, compact);
+      fprintf(o->out, "  spec\n");
+      fl_cli_json_pretty(o->out, compact, 2);
+    }
+    free(compact);
+  }
+  fflush(o->out);
+  return FL_EXIT_OK;
+}
+
+int fl_cli_render_fixed_spec(const fl_cli_out *o, const char *job_id,
+                             const fl_json *reply) {
+  const fl_json *fixed = fl_json_get(reply, "fixed_spec");
+  if (!fixed) fixed = fl_json_get(fl_json_get(reply, "job"), "fixed_spec");
+  if (!fixed || fl_json_is_null(fixed)) {
+    fprintf(o->err,
+            "flatline: show %s: there is no fix to apply: the daemon has not "
+            "diagnosed a problem with a fix for %s ('flatline show %s' shows "
+            "its state)\n",
+            job_id, job_id, job_id);
+    return FL_EXIT_FAILED;
+  }
+  /* A daemon may send the fixed spec as an object or as spec text. */
+  fl_json *parsed = NULL;
+  if (fl_json_string(fixed)) {
+    const char *s = fl_json_string(fixed);
+    parsed = fl_json_parse(s, strlen(s), NULL);
+    if (parsed) fixed = parsed;
+  }
+  char *text = fl_json_print(fixed);
+  fl_json_free(parsed);
+  if (!text) {
+    fprintf(o->err, "flatline: out of memory\n");
+    return FL_EXIT_FAILED;
+  }
+  if (o->json) {
+    fl_jw w;
+    fl_jw_init(&w);
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_str(&w, "event", "fixed_spec");
+    fl_jw_str(&w, "job", job_id);
+    fl_jw_raw(&w, "spec", text); /* fl_json_print's own output: valid JSON */
+    fl_jw_object_end(&w);
+    char *line = fl_jw_finish(&w);
+    free(text);
+    if (!line) {
+      fprintf(o->err, "flatline: out of memory\n");
+      return FL_EXIT_FAILED;
+    }
+    fl_cli_print_json_line(o, line);
+    free(line);
+    return FL_EXIT_OK;
+  }
+  /* On a terminal the text is made safe; into a file it goes as it is,
+   * since the user will submit it. */
+  if (o->out_tty) fl_cli_sanitize(text, strlen(text) + 1, text);
+  fl_cli_json_pretty(o->out, text, 0);
+  fflush(o->out);
+  if (o->err_tty)
+    fprintf(o->err, "flatline: %s's spec with the diagnosed fix applied; its "
+            "data paths are relative to the original spec's folder, so save "
+            "it there before submitting it\n", job_id);
+  free(text);
+  return FL_EXIT_OK;
+}
+
+int fl_cli_render_findings(const fl_cli_out *o, const char *spec_path,
+                           const fl_json *findings) {
+  bool has_error = fl_cli_findings_have_error(findings);
+  if (o->json) {
+    char *body = findings ? fl_json_print(findings) : NULL;
+    fl_jw w;
+    fl_jw_init(&w);
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_str(&w, "event", "preflight");
+    fl_jw_raw(&w, "findings", body ? body : "[]");
+    fl_jw_object_end(&w);
+    char *line = fl_jw_finish(&w);
+    free(body);
+    if (!line) {
+      fprintf(o->err, "flatline: out of memory\n");
+      return FL_EXIT_FAILED;
+    }
+    fl_cli_print_json_line(o, line);
+    free(line);
+    return has_error ? FL_EXIT_FAILED : FL_EXIT_OK;
+  }
+  char path[FL_PATH_MAX];
+  fl_cli_sanitize(path, sizeof path, spec_path);
+  size_t n = fl_json_array_size(findings), errors = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *sev = str_of(fl_json_array_at(findings, i), "severity");
+    if (sev && strcmp(sev, "error") == 0) errors++;
+  }
+  if (n == 0) {
+    fprintf(o->out, "%s%s: no problems found%s\n", fl_cli_style(o, FL_STYLE_GOOD),
+            path, fl_cli_style(o, FL_STYLE_RESET));
+    fflush(o->out);
+    return FL_EXIT_OK;
+  }
+  fprintf(o->out, "%s: %zu error%s, %zu warning%s\n", path, errors,
+          errors == 1 ? "" : "s", n - errors, n - errors == 1 ? "" : "s");
+  for (size_t i = 0; i < n; i++) {
+    const fl_json *f = fl_json_array_at(findings, i);
+    char sev[16], cause[64], message[1024];
+    fl_cli_sanitize(sev, sizeof sev, str_of(f, "severity"));
+    fl_cli_json_cell(cause, sizeof cause, fl_json_get(f, "cause"));
+    fl_cli_json_cell(message, sizeof message, fl_json_get(f, "message"));
+    fl_style style = strcmp(sev, "error") == 0 ? FL_STYLE_ALERT : FL_STYLE_WARN;
+    fprintf(o->out, "  %s%-8s%s %s: %s\n", fl_cli_style(o, style),
+            sev[0] ? sev : "note", fl_cli_style(o, FL_STYLE_RESET), cause,
+            message);
+    const fl_json *fix = fl_json_get(f, "fix");
+    if (fix && !fl_json_is_null(fix)) {
+      char *fix_text = fl_json_print(fix);
+      fl_cli_sanitize(message, sizeof message, fix_text ? fix_text : "?");
+      free(fix_text);
+      fprintf(o->out, "           fix: %s\n", message);
+    }
+  }
+  fflush(o->out);
+  return has_error ? FL_EXIT_FAILED : FL_EXIT_OK;
+}

@@ -1,0 +1,56 @@
+/* daemon/client.h — one connected client, as the loop thread sees it:
+ * identity (SO_PEERCRED), frame decoder, a bounded outgoing queue, an
+ * upload in progress, and the jobs it follows. */
+#ifndef FL_DAEMON_CLIENT_H
+#define FL_DAEMON_CLIENT_H
+
+#include "daemon.h"
+
+#define FL_MAX_FOLLOWS 16
+
+typedef struct {
+  fl_job *job;
+  long start_seq; /* log lines already replayed from the file */
+} fl_follow;
+
+typedef struct fl_client {
+  uv_pipe_t pipe;
+  fl_daemon *d;
+  uid_t uid;
+  gid_t gid;
+  char user[FL_USER_MAX];
+  fl_frame_decoder dec;
+  bool hello_done;
+  bool closing;           /* no more reads; close once the queue drains */
+  size_t queued_frames;
+  size_t queued_bytes;
+
+  bool uploading;         /* binary chunks expected */
+  int64_t up_id;
+  char up_sha[FL_SHA256_HEX];
+  uint64_t up_remaining;
+  int up_fd;
+  fl_sha256 *up_hash;
+  char up_tmp[4200];
+
+  int n_follows;
+  fl_follow follows[FL_MAX_FOLLOWS];
+  struct fl_client *next;
+} fl_client;
+
+/* Queue a frame (copied). droppable frames are skipped when the client is
+ * already behind; a client past the hard cap is disconnected. */
+void fl_client_send(fl_client *c, uint8_t kind, const void *data, size_t len,
+                    bool droppable);
+void fl_client_send_text(fl_client *c, const char *json, bool droppable);
+/* Send {"type":"error",...} and close once it is written. */
+void fl_client_fail(fl_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void fl_client_close(fl_client *c);
+
+/* Request handlers (requests.c). */
+void fl_handle_json(fl_client *c, const uint8_t *data, size_t len);
+void fl_handle_binary(fl_client *c, const uint8_t *data, size_t len);
+void fl_client_abort_upload(fl_client *c);
+
+#endif

@@ -1,0 +1,181 @@
+/* daemon/daemon.h — the service's shared state: daemon, jobs, device
+ * workers, client connections. Only the loop thread touches connections and
+ * the job list; a worker thread touches only its own slot and the job it was
+ * handed (through the fields marked "worker"), and talks back through the
+ * daemon's mailbox (uv_async_t). */
+#ifndef FL_DAEMON_DAEMON_H
+#define FL_DAEMON_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "flatline/engine.h"
+#include "flatline/protocol.h"
+
+#define FL_USER_MAX 64
+
+typedef enum {
+  FL_JOB_QUEUED,
+  FL_JOB_RUNNING,
+  FL_JOB_DONE,
+  FL_JOB_FAILED,
+  FL_JOB_CANCELLED,
+  FL_JOB_REJECTED,
+} fl_job_state;
+
+const char *fl_job_state_name(fl_job_state s);
+bool fl_job_state_final(fl_job_state s);
+
+typedef struct fl_job {
+  char id[FL_JOB_ID_MAX];
+  uint64_t number;        /* the N of jN: submission order */
+  uid_t uid;
+  gid_t gid;
+  char user[FL_USER_MAX];
+  char name[FL_NAME_MAX];
+  fl_job_state state;
+  int device;             /* index it runs/ran on, -1 before placement */
+  char device_want[FL_NAME_MAX];
+  int epochs, epoch;      /* planned, completed */
+  double submitted;       /* unix time */
+  char cause[64];
+  char message[FL_ERRMSG_MAX];
+  int n_files;
+  fl_file_ref *files;     /* path as in spec -> blob sha256 */
+  uint64_t data_bytes;    /* sum of the blobs' sizes (placement estimate) */
+  char *last_epoch;       /* JSON of the last epoch event, or NULL */
+  char dir[4096];         /* state_dir/jobs/<id> */
+
+  /* Event log: appended by whoever drives the job (the worker while it
+   * runs, the loop otherwise) under log_lock; next_seq = lines written. */
+  pthread_mutex_t log_lock;
+  long next_seq;
+
+  atomic_bool cancel;     /* set by the loop, read by the worker */
+  struct fl_job *next;    /* the daemon's job list, submission order */
+} fl_job;
+
+struct fl_daemon;
+
+typedef struct fl_worker {
+  struct fl_daemon *d;
+  int index;
+  fl_device_info info;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  fl_job *job;            /* hand-over slot: set by the loop, taken (and
+                             cleared) by the worker when it starts the job */
+  bool busy;              /* loop only: assigned and not yet FINISHED */
+  bool quit;
+  bool open_failed;
+  char open_error[FL_ERRMSG_MAX];
+} fl_worker;
+
+/* A message from a worker to the loop. */
+typedef enum {
+  FL_MAIL_EVENT,     /* fan out `text` (already logged when seq >= 0) */
+  FL_MAIL_FINISHED,  /* the job left the worker: new state in `state` */
+} fl_mail_kind;
+
+typedef struct fl_mail {
+  fl_mail_kind kind;
+  fl_job *job;
+  long seq;               /* log line of the event; -1 when not logged */
+  char *text;             /* event JSON */
+  fl_job_state state;     /* FINISHED */
+  bool interrupted;       /* FINISHED: stopped by shutdown, resume later */
+  char cause[64];
+  char message[FL_ERRMSG_MAX];
+  int epoch;
+  struct fl_mail *next;
+} fl_mail;
+
+typedef struct {
+  uint64_t max_queued_jobs;   /* per user */
+  uint64_t max_blob_bytes;    /* per user */
+  uint32_t follower_max_frames;
+  uint64_t follower_max_bytes;
+} fl_limits;
+
+typedef struct fl_daemon {
+  uv_loop_t *loop;
+  uv_pipe_t server;
+  bool server_open;
+  uv_async_t mailbox;
+  uv_signal_t sig_term, sig_int, sig_hup;
+  uv_timer_t watchdog;
+  bool watchdog_on;
+  pthread_mutex_t mail_lock;
+  fl_mail *mail_head, *mail_tail;
+
+  char socket_path[108];
+  char state_dir[4096];
+  char cache_dir[4096];
+  char config_path[4096];
+  fl_limits limits;
+
+  int n_workers;
+  fl_worker *workers;
+  fl_job *jobs;           /* all jobs known, submission order */
+  uint64_t next_job_number;
+  uid_t last_served_uid;  /* round-robin cursor */
+  bool has_last_served;
+
+  struct fl_client *clients;
+  bool shutting_down;
+  atomic_bool stopping;   /* read by workers: abort the epoch, keep state */
+  int exit_code;
+} fl_daemon;
+
+/* ---- job store (jobs.c) ---- */
+int fl_jobs_load(fl_daemon *d, fl_error *err);
+fl_job *fl_job_find(fl_daemon *d, const char *id);
+/* Persist the job's metadata (job.json) atomically. */
+int fl_job_save(fl_daemon *d, fl_job *job, fl_error *err);
+/* Append one event line to the job's log; returns its sequence number. */
+long fl_job_log_event(fl_job *job, const char *text);
+fl_job *fl_job_new(fl_daemon *d);
+void fl_job_free(fl_job *job);
+/* The job's spec text (state_dir/jobs/<id>/spec.json), malloc'd. */
+int fl_job_read_spec(const fl_job *job, char **text, size_t *len, fl_error *err);
+int fl_job_count_queued(const fl_daemon *d, uid_t uid);
+
+/* ---- blobs (blobs.c): state_dir/blobs/<uid>/<sha256> ---- */
+int fl_blob_path(const fl_daemon *d, uid_t uid, const char *sha, char *out,
+                 size_t size);
+bool fl_blob_exists(const fl_daemon *d, uid_t uid, const char *sha,
+                    uint64_t *size);
+uint64_t fl_blob_usage(const fl_daemon *d, uid_t uid);
+
+/* ---- workers (worker.c) ---- */
+int fl_workers_start(fl_daemon *d, fl_error *err);
+void fl_workers_stop(fl_daemon *d);
+/* Loop -> worker: run job (the worker must be idle). */
+void fl_worker_assign(fl_worker *w, fl_job *job);
+/* Loop only: no job assigned since its last FINISHED, and the device works. */
+bool fl_worker_idle(fl_worker *w);
+bool fl_workers_all_idle(fl_daemon *d);
+/* Worker -> loop. */
+void fl_daemon_post(fl_daemon *d, fl_mail *mail);
+
+/* ---- scheduling (scheduler.c) ---- */
+/* Hand queued jobs to idle workers: round-robin over users, FIFO within a
+ * user, `auto` jobs to the least-loaded device that fits. */
+void fl_schedule(fl_daemon *d);
+
+/* ---- server (server.c) ---- */
+int fl_server_start(fl_daemon *d, int activated_fd, unsigned socket_mode,
+                    const char *socket_group, fl_error *err);
+/* Fan an event out to the job's followers. */
+void fl_server_broadcast(fl_daemon *d, fl_job *job, long seq, const char *text);
+void fl_server_stop_listening(fl_daemon *d);
+void fl_server_close_all(fl_daemon *d);
+/* One-line status for systemd (STATUS=). */
+void fl_daemon_update_status(fl_daemon *d);
+
+#endif

@@ -1,0 +1,548 @@
+/* daemon/requests.c — what the daemon does for each request of
+ * docs/protocol.md: a const table maps request types to short handlers
+ * (decode -> check ownership/limits -> act -> reply). Blob uploads arrive
+ * here as binary chunks after their blob_put. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "events.h"
+#include "fsutil.h"
+#include "log.h"
+
+/* ---- replies ---- */
+
+static void reply_begin(fl_jw *w, int64_t id, bool ok) {
+  fl_jw_init(w);
+  fl_jw_object_begin(w, NULL);
+  fl_jw_str(w, "type", "reply");
+  fl_jw_int(w, "id", id);
+  fl_jw_bool(w, "ok", ok);
+}
+
+static void reply_end(fl_client *c, fl_jw *w) {
+  fl_jw_object_end(w);
+  char *text = fl_jw_finish(w);
+  if (text) fl_client_send_text(c, text, false);
+  else fl_client_fail(c, "out of memory building a reply");
+  free(text);
+}
+
+static void reply_ok(fl_client *c, int64_t id) {
+  fl_jw w;
+  reply_begin(&w, id, true);
+  reply_end(c, &w);
+}
+
+static void reply_error(fl_client *c, int64_t id, const char *code,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reply_error(fl_client *c, int64_t id, const char *code,
+                        const char *fmt, ...) {
+  char msg[FL_ERRMSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fl_jw w;
+  reply_begin(&w, id, false);
+  fl_jw_str(&w, "code", code);
+  fl_jw_str(&w, "error", msg);
+  reply_end(c, &w);
+}
+
+/* ---- ownership ---- */
+
+static bool may_touch(const fl_client *c, const fl_job *job) {
+  return c->uid == 0 || c->uid == job->uid;
+}
+
+static fl_job *owned_job(fl_client *c, const fl_request *r, const char *verb) {
+  fl_job *job = fl_job_find(c->d, r->job);
+  if (!job) {
+    reply_error(c, r->id, "not_found", "no job %s; `flatline list` shows the "
+                "jobs", r->job);
+    return NULL;
+  }
+  if (!may_touch(c, job)) {
+    reply_error(c, r->id, "forbidden", "you do not own job %s (owner %s); only "
+                "the owner or root may %s it", job->id, job->user, verb);
+    return NULL;
+  }
+  return job;
+}
+
+/* ---- job descriptions ---- */
+
+static void job_fields(fl_jw *w, const fl_job *job) {
+  fl_jw_str(w, "job", job->id);
+  fl_jw_str(w, "name", job->name);
+  fl_jw_int(w, "owner", job->uid);
+  fl_jw_str(w, "user", job->user);
+  fl_jw_str(w, "state", fl_job_state_name(job->state));
+  if (job->device >= 0) fl_jw_int(w, "device", job->device);
+  else fl_jw_null(w, "device");
+  fl_jw_int(w, "epoch", job->epoch);
+  fl_jw_int(w, "epochs", job->epochs);
+  fl_jw_int(w, "submitted", (long long)job->submitted);
+}
+
+/* ---- handlers ---- */
+
+static void on_hello(fl_client *c, const fl_request *r) {
+  if (r->protocol != FL_PROTOCOL_VERSION) {
+    fl_client_fail(c, "protocol %d is not supported; this daemon speaks "
+                   "protocol %d (upgrade the client)", r->protocol, FL_PROTOCOL_VERSION);
+    return;
+  }
+  c->hello_done = true;
+}
+
+static void on_blob_check(fl_client *c, const fl_request *r) {
+  fl_jw w;
+  reply_begin(&w, r->id, true);
+  fl_jw_array_begin(&w, "missing");
+  for (int i = 0; i < r->n_blobs; i++)
+    if (!fl_blob_exists(c->d, c->uid, r->blobs[i], NULL)) fl_jw_str(&w, NULL, r->blobs[i]);
+  fl_jw_array_end(&w);
+  reply_end(c, &w);
+}
+
+static void finish_upload(fl_client *c) {
+  char hex[FL_SHA256_HEX], final[4200];
+  fl_sha256_final(c->up_hash, hex);
+  c->up_hash = NULL;
+  close(c->up_fd);
+  c->up_fd = -1;
+  c->uploading = false;
+  if (strcmp(hex, c->up_sha) != 0) {
+    unlink(c->up_tmp);
+    reply_error(c, c->up_id, "bad_request", "upload's SHA-256 is %s, not the "
+                "announced %s; the file changed while uploading? submit again",
+                hex, c->up_sha);
+    return;
+  }
+  fl_blob_path(c->d, c->uid, c->up_sha, final, sizeof final);
+  if (rename(c->up_tmp, final) != 0) {
+    unlink(c->up_tmp);
+    reply_error(c, c->up_id, "internal", "cannot store the upload: %s", strerror(errno));
+    return;
+  }
+  reply_ok(c, c->up_id);
+}
+
+void fl_client_abort_upload(fl_client *c) {
+  if (!c->uploading) return;
+  if (c->up_hash) {
+    char hex[FL_SHA256_HEX];
+    fl_sha256_final(c->up_hash, hex); /* frees it */
+  }
+  if (c->up_fd >= 0) close(c->up_fd);
+  unlink(c->up_tmp);
+  c->up_hash = NULL;
+  c->up_fd = -1;
+  c->uploading = false;
+}
+
+static void on_blob_put(fl_client *c, const fl_request *r) {
+  fl_daemon *d = c->d;
+  uint64_t used = fl_blob_usage(d, c->uid);
+  if (used + r->size > d->limits.max_blob_bytes) {
+    /* The chunks will still arrive: refuse and drop the connection rather
+     * than read gigabytes to throw away. */
+    reply_error(c, r->id, "limit", "storing %llu more bytes would exceed your "
+                "blob quota (%llu of %llu bytes used); ask the admin to raise "
+                "max_blob_bytes", (unsigned long long)r->size,
+                (unsigned long long)used, (unsigned long long)d->limits.max_blob_bytes);
+    c->closing = true;
+    uv_read_stop((uv_stream_t *)&c->pipe);
+    return;
+  }
+  char dir[4200];
+  fl_error err = {0};
+  fl_blob_path(d, c->uid, NULL, dir, sizeof dir);
+  if (fl_mkdirs(dir, 0750, &err)) {
+    reply_error(c, r->id, "internal", "%s", err.msg);
+    return;
+  }
+  snprintf(c->up_tmp, sizeof c->up_tmp, "%s/.upload-%p-%lld", dir, (void *)c,
+           (long long)r->id);
+  c->up_fd = open(c->up_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (c->up_fd < 0) {
+    reply_error(c, r->id, "internal", "cannot store uploads: %s", strerror(errno));
+    return;
+  }
+  c->up_hash = fl_sha256_new();
+  c->uploading = true;
+  c->up_id = r->id;
+  c->up_remaining = r->size;
+  snprintf(c->up_sha, sizeof c->up_sha, "%s", r->sha256);
+  if (r->size == 0) finish_upload(c);
+}
+
+void fl_handle_binary(fl_client *c, const uint8_t *data, size_t len) {
+  if (!c->uploading) {
+    fl_client_fail(c, "binary chunk without a blob_put announcing it");
+    return;
+  }
+  if (len > c->up_remaining) {
+    fl_client_abort_upload(c);
+    fl_client_fail(c, "binary chunk of %zu bytes exceeds the %llu bytes left of "
+                   "the announced upload", len, (unsigned long long)c->up_remaining);
+    return;
+  }
+  /* Page-cache writes of at most 4 MiB; no fsync on the loop thread. */
+  const uint8_t *p = data;
+  size_t left = len;
+  while (left > 0) {
+    ssize_t w = write(c->up_fd, p, left);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int64_t id = c->up_id;
+      fl_client_abort_upload(c);
+      reply_error(c, id, "internal", "cannot store the upload: %s", strerror(errno));
+      fl_client_fail(c, "upload aborted");
+      return;
+    }
+    p += w;
+    left -= (size_t)w;
+  }
+  fl_sha256_update(c->up_hash, data, len);
+  c->up_remaining -= len;
+  if (c->up_remaining == 0) finish_upload(c);
+}
+
+/* The files a spec names, for matching against the uploaded ones. */
+static int spec_paths(const fl_job_spec *s, const char *out[4]) {
+  int n = 0;
+  const fl_data_source *src[2] = {&s->train, &s->validation};
+  for (int i = 0; i < 2; i++) {
+    if (src[i]->kind == FL_SRC_NONE) continue;
+    out[n++] = src[i]->features;
+    if (src[i]->kind != FL_SRC_CSV) out[n++] = src[i]->labels;
+  }
+  return n;
+}
+
+/* Spec and files valid for this user? Replies with the error if not. */
+static bool validate_submission(fl_client *c, const fl_request *r,
+                                fl_job_spec *spec, uint64_t *bytes) {
+  fl_error err = {0};
+  int rc = fl_spec_parse(r->spec_text, r->spec_len, spec, &err);
+  if (rc) {
+    reply_error(c, r->id, "rejected", "spec: %s", err.msg);
+    return false;
+  }
+  const char *paths[4];
+  int n = spec_paths(spec, paths);
+  *bytes = 0;
+  for (int i = 0; i < n; i++) {
+    const fl_file_ref *ref = NULL;
+    for (int j = 0; j < r->n_files; j++)
+      if (strcmp(r->files[j].path, paths[i]) == 0) ref = &r->files[j];
+    uint64_t size = 0;
+    if (!ref) {
+      reply_error(c, r->id, "bad_request", "the spec names %s but no file was "
+                  "sent for it", paths[i]);
+      return false;
+    }
+    if (!fl_blob_exists(c->d, c->uid, ref->sha256, &size)) {
+      reply_error(c, r->id, "bad_request", "%s (sha256 %.12s…) was not uploaded; "
+                  "upload it with blob_put first", paths[i], ref->sha256);
+      return false;
+    }
+    *bytes += size;
+  }
+  fl_device_info infos[FL_MAX_DEVICES];
+  int ndev = 0;
+  for (int i = 0; i < c->d->n_workers; i++) infos[ndev++] = c->d->workers[i].info;
+  int idx;
+  if (strcmp(spec->device, "auto") != 0 &&
+      fl_device_resolve(infos, ndev, spec->device, &idx, &err) != 0) {
+    reply_error(c, r->id, "rejected", "%s", err.msg);
+    return false;
+  }
+  return true;
+}
+
+static void add_follow(fl_client *c, fl_job *job);
+
+static void on_submit(fl_client *c, const fl_request *r) {
+  fl_daemon *d = c->d;
+  fl_job_spec spec;
+  memset(&spec, 0, sizeof spec);
+  uint64_t bytes = 0;
+  if (!validate_submission(c, r, &spec, &bytes)) {
+    fl_spec_free(&spec);
+    return;
+  }
+  if ((uint64_t)fl_job_count_queued(d, c->uid) >= d->limits.max_queued_jobs) {
+    reply_error(c, r->id, "limit", "you already have %llu jobs queued or "
+                "running (the limit); wait for some to finish or cancel some",
+                (unsigned long long)d->limits.max_queued_jobs);
+    fl_spec_free(&spec);
+    return;
+  }
+  fl_job *job = fl_job_new(d);
+  fl_error err = {0};
+  char path[4200];
+  if (!job) {
+    reply_error(c, r->id, "internal", "out of memory");
+    fl_spec_free(&spec);
+    return;
+  }
+  job->uid = c->uid;
+  job->gid = c->gid;
+  snprintf(job->user, sizeof job->user, "%s", c->user);
+  snprintf(job->name, sizeof job->name, "%s", spec.name);
+  snprintf(job->device_want, sizeof job->device_want, "%s", spec.device);
+  job->epochs = spec.epochs;
+  job->submitted = (double)time(NULL);
+  job->data_bytes = bytes;
+  job->files = calloc((size_t)(r->n_files ? r->n_files : 1), sizeof *job->files);
+  if (job->files) {
+    memcpy(job->files, r->files, (size_t)r->n_files * sizeof *job->files);
+    job->n_files = r->n_files;
+  }
+  snprintf(path, sizeof path, "%s/spec.json", job->dir);
+  if (!job->files || fl_mkdirs(job->dir, 0750, &err) ||
+      fl_write_atomic(path, r->spec_text, r->spec_len, &err) || fl_job_save(d, job, &err)) {
+    reply_error(c, r->id, "internal", "cannot store the job: %s", err.msg);
+    fl_job_free(job);
+    fl_spec_free(&spec);
+    return;
+  }
+  fl_spec_free(&spec);
+  fl_job **tail = &d->jobs;
+  while (*tail) tail = &(*tail)->next;
+  *tail = job;
+  fl_log(FL_LOG_INFO, "job %s (%s) submitted by %s (uid %u)", job->id, job->name,
+         job->user, (unsigned)job->uid);
+  fl_jw w;
+  reply_begin(&w, r->id, true);
+  fl_jw_str(&w, "job", job->id);
+  reply_end(c, &w);
+  if (r->follow) add_follow(c, job);
+  fl_schedule(d);
+}
+
+static void on_check(fl_client *c, const fl_request *r) {
+  fl_job_spec spec;
+  memset(&spec, 0, sizeof spec);
+  uint64_t bytes = 0;
+  bool ok = validate_submission(c, r, &spec, &bytes);
+  fl_spec_free(&spec);
+  if (!ok) return;
+  /* Spec and files are valid; data and model checks (preflight) come with
+   * the diagnosis stage. */
+  fl_jw w;
+  reply_begin(&w, r->id, true);
+  fl_jw_array_begin(&w, "findings");
+  fl_jw_array_end(&w);
+  reply_end(c, &w);
+}
+
+/* Replay the log, then receive live events from the next line on. */
+static void add_follow(fl_client *c, fl_job *job) {
+  if (c->n_follows == FL_MAX_FOLLOWS) {
+    fl_client_fail(c, "a connection may follow at most %d jobs", FL_MAX_FOLLOWS);
+    return;
+  }
+  char path[4200], *text = NULL;
+  size_t len = 0;
+  snprintf(path, sizeof path, "%s/events.jsonl", job->dir);
+  pthread_mutex_lock(&job->log_lock);
+  int rc = fl_read_small(path, (size_t)1 << 30, &text, &len, NULL);
+  long seq = job->next_seq;
+  c->follows[c->n_follows++] = (fl_follow){job, seq};
+  pthread_mutex_unlock(&job->log_lock);
+  if (rc) return; /* no events yet */
+  long line_no = 0;
+  for (char *line = text; line < text + len && line_no < seq; line_no++) {
+    char *nl = memchr(line, '\n', (size_t)(text + len - line));
+    if (!nl) break;
+    *nl = '\0';
+    size_t n = (size_t)(nl - line);
+    char *frame = malloc(n + 32);
+    if (frame) {
+      int flen = snprintf(frame, n + 32, "{\"type\":\"event\",\"event\":%s}", line);
+      fl_client_send(c, FL_FRAME_JSON, frame, (size_t)flen, false);
+      free(frame);
+    }
+    line = nl + 1;
+  }
+  free(text);
+}
+
+static void on_follow(fl_client *c, const fl_request *r) {
+  fl_job *job = owned_job(c, r, "follow");
+  if (!job) return;
+  reply_ok(c, r->id);
+  add_follow(c, job);
+}
+
+static void on_list(fl_client *c, const fl_request *r) {
+  fl_jw w;
+  reply_begin(&w, r->id, true);
+  fl_jw_array_begin(&w, "jobs");
+  for (fl_job *j = c->d->jobs; j; j = j->next) {
+    fl_jw_object_begin(&w, NULL);
+    job_fields(&w, j);
+    fl_jw_object_end(&w);
+  }
+  fl_jw_array_end(&w);
+  reply_end(c, &w);
+}
+
+static void on_show(fl_client *c, const fl_request *r) {
+  fl_job *job = owned_job(c, r, "show");
+  if (!job) return;
+  char *spec = NULL;
+  size_t len = 0;
+  fl_error err = {0};
+  if (fl_job_read_spec(job, &spec, &len, &err)) {
+    reply_error(c, r->id, "internal", "%s", err.msg);
+    return;
+  }
+  fl_jw w;
+  reply_begin(&w, r->id, true);
+  fl_jw_object_begin(&w, "job");
+  job_fields(&w, job);
+  fl_jw_raw(&w, "spec", spec); /* validated at submit */
+  if (job->last_epoch) fl_jw_raw(&w, "last_epoch", job->last_epoch);
+  else fl_jw_null(&w, "last_epoch");
+  fl_jw_str(&w, "cause", job->cause[0] ? job->cause : NULL);
+  fl_jw_str(&w, "message", job->message[0] ? job->message : NULL);
+  fl_jw_object_end(&w);
+  reply_end(c, &w);
+  free(spec);
+}
+
+static void on_cancel(fl_client *c, const fl_request *r) {
+  fl_daemon *d = c->d;
+  fl_job *job = owned_job(c, r, "cancel");
+  if (!job) return;
+  if (fl_job_state_final(job->state)) {
+    reply_error(c, r->id, "bad_request", "job %s already ended (%s)", job->id,
+                fl_job_state_name(job->state));
+    return;
+  }
+  if (job->state == FL_JOB_RUNNING) {
+    atomic_store(&job->cancel, true); /* the worker ends it within a second */
+  } else {
+    job->state = FL_JOB_CANCELLED;
+    snprintf(job->message, sizeof job->message, "cancelled by %s before it started", c->user);
+    fl_error err = {0};
+    if (fl_job_save(d, job, &err)) fl_log(FL_LOG_ERR, "job %s: %s", job->id, err.msg);
+    char *ev = fl_event_end(job->id, "cancelled", NULL, job->message);
+    if (ev) {
+      long seq = fl_job_log_event(job, ev);
+      fl_server_broadcast(d, job, seq, ev);
+      free(ev);
+    }
+    fl_daemon_update_status(d);
+  }
+  fl_log(FL_LOG_INFO, "job %s cancelled by %s", job->id, c->user);
+  reply_ok(c, r->id);
+}
+
+static void on_devices(fl_client *c, const fl_request *r) {
+  fl_daemon *d = c->d;
+  fl_jw w;
+  reply_begin(&w, r->id, true);
+  fl_jw_array_begin(&w, "devices");
+  for (int i = 0; i < d->n_workers; i++) {
+    const fl_device_info *in = &d->workers[i].info;
+    const char *running = NULL;
+    int queued = 0;
+    for (fl_job *j = d->jobs; j; j = j->next) {
+      if (j->state == FL_JOB_RUNNING && j->device == i) running = j->id;
+      queued += j->state == FL_JOB_QUEUED;
+    }
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_int(&w, "index", i);
+    fl_jw_str(&w, "name", in->name);
+    fl_jw_str(&w, "platform", in->platform);
+    fl_jw_str(&w, "type", in->is_gpu ? "gpu" : in->is_cpu ? "cpu" : "accelerator");
+    fl_jw_int(&w, "memory", (long long)in->global_mem);
+    fl_jw_str(&w, "running", running);
+    fl_jw_int(&w, "queued", queued);
+    fl_jw_object_end(&w);
+  }
+  fl_jw_array_end(&w);
+  reply_end(c, &w);
+}
+
+static void on_export(fl_client *c, const fl_request *r) {
+  fl_job *job = owned_job(c, r, "export");
+  if (!job) return;
+  char path[4200], *model = NULL;
+  size_t len = 0;
+  fl_error err = {0};
+  snprintf(path, sizeof path, "%s/model.safetensors", job->dir);
+  if (job->state != FL_JOB_DONE || fl_read_small(path, (size_t)2 << 30, &model, &len, &err)) {
+    reply_error(c, r->id, "not_found", "job %s has no trained model (state %s); "
+                "models exist once a job is done", job->id, fl_job_state_name(job->state));
+    return;
+  }
+  fl_jw w;
+  reply_begin(&w, r->id, true);
+  fl_jw_int(&w, "size", (long long)len);
+  fl_jw_str(&w, "format", "safetensors");
+  reply_end(c, &w);
+  for (size_t off = 0; off < len; off += FL_FRAME_MAX_BINARY) {
+    size_t n = len - off < FL_FRAME_MAX_BINARY ? len - off : FL_FRAME_MAX_BINARY;
+    fl_client_send(c, FL_FRAME_BINARY, model + off, n, false);
+  }
+  free(model);
+}
+
+typedef void (*handler_fn)(fl_client *c, const fl_request *r);
+
+static const struct {
+  fl_request_type type;
+  handler_fn fn;
+} handlers[] = {
+    {FL_REQ_HELLO, on_hello},       {FL_REQ_BLOB_CHECK, on_blob_check},
+    {FL_REQ_BLOB_PUT, on_blob_put}, {FL_REQ_SUBMIT, on_submit},
+    {FL_REQ_CHECK, on_check},       {FL_REQ_FOLLOW, on_follow},
+    {FL_REQ_LIST, on_list},         {FL_REQ_SHOW, on_show},
+    {FL_REQ_CANCEL, on_cancel},     {FL_REQ_DEVICES, on_devices},
+    {FL_REQ_EXPORT, on_export},
+};
+
+void fl_handle_json(fl_client *c, const uint8_t *data, size_t len) {
+  if (c->uploading) {
+    fl_client_abort_upload(c);
+    fl_client_fail(c, "JSON frame in the middle of an upload (%llu bytes were "
+                   "still expected)", (unsigned long long)c->up_remaining);
+    return;
+  }
+  fl_request r;
+  memset(&r, 0, sizeof r);
+  fl_error err = {0};
+  if (fl_request_parse(data, len, &r, &err) != 0) {
+    if (!c->hello_done || r.id <= 0) fl_client_fail(c, "bad request: %s", err.msg);
+    else reply_error(c, r.id, "bad_request", "%s", err.msg);
+    fl_request_free(&r);
+    return;
+  }
+  if (!c->hello_done && r.type != FL_REQ_HELLO) {
+    fl_client_fail(c, "the first frame must be a hello");
+  } else if (c->hello_done && r.type == FL_REQ_HELLO) {
+    fl_client_fail(c, "hello sent twice");
+  } else {
+    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++)
+      if (handlers[i].type == r.type) {
+        handlers[i].fn(c, &r);
+        break;
+      }
+  }
+  fl_request_free(&r);
+}

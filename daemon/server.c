@@ -1,0 +1,276 @@
+/* daemon/server.c — the listening socket and the client connections:
+ * bind (or take the socket from systemd), accept, identify the peer with
+ * SO_PEERCRED, decode frames with their caps, and write replies and events
+ * through a bounded per-client queue so that a slow client can never stall
+ * the daemon. Request handling itself is in requests.c. */
+#define _GNU_SOURCE /* struct ucred and SO_PEERCRED */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+
+typedef struct {
+  uv_write_t req;
+  fl_client *c;
+  size_t len;
+  uint8_t data[]; /* header + payload */
+} out_frame;
+
+static void on_closed(uv_handle_t *h) {
+  fl_client *c = h->data;
+  fl_frame_decoder_free(&c->dec);
+  free(c);
+}
+
+void fl_client_close(fl_client *c) {
+  if (uv_is_closing((uv_handle_t *)&c->pipe)) return;
+  fl_daemon *d = c->d;
+  for (fl_client **p = &d->clients; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      break;
+    }
+  fl_client_abort_upload(c);
+  uv_close((uv_handle_t *)&c->pipe, on_closed);
+}
+
+static void on_written(uv_write_t *req, int status) {
+  out_frame *f = (out_frame *)req;
+  fl_client *c = f->c;
+  c->queued_frames--;
+  c->queued_bytes -= f->len;
+  free(f);
+  if (status < 0 || (c->closing && c->queued_frames == 0)) fl_client_close(c);
+}
+
+void fl_client_send(fl_client *c, uint8_t kind, const void *data, size_t len,
+                    bool droppable) {
+  if (uv_is_closing((uv_handle_t *)&c->pipe)) return;
+  const fl_limits *lim = &c->d->limits;
+  bool behind = c->queued_frames >= lim->follower_max_frames / 2 ||
+                c->queued_bytes >= lim->follower_max_bytes / 2;
+  if (droppable && behind) return; /* progress lines: the next one will do */
+  if (c->queued_frames >= lim->follower_max_frames ||
+      c->queued_bytes + len > lim->follower_max_bytes) {
+    fl_log(FL_LOG_WARNING, "client uid %u is not reading (%zu frames, %zu bytes "
+           "queued); disconnecting it", (unsigned)c->uid, c->queued_frames,
+           c->queued_bytes);
+    fl_client_close(c);
+    return;
+  }
+  out_frame *f = malloc(sizeof *f + FL_FRAME_HEADER + len);
+  if (!f) {
+    fl_client_close(c);
+    return;
+  }
+  f->c = c;
+  f->len = FL_FRAME_HEADER + len;
+  fl_frame_header(kind, (uint32_t)len, f->data);
+  memcpy(f->data + FL_FRAME_HEADER, data, len);
+  uv_buf_t buf = uv_buf_init((char *)f->data, (unsigned)f->len);
+  c->queued_frames++;
+  c->queued_bytes += f->len;
+  int rc = uv_write(&f->req, (uv_stream_t *)&c->pipe, &buf, 1, on_written);
+  if (rc < 0) {
+    c->queued_frames--;
+    c->queued_bytes -= f->len;
+    free(f);
+    fl_client_close(c);
+  }
+}
+
+void fl_client_send_text(fl_client *c, const char *json, bool droppable) {
+  fl_client_send(c, FL_FRAME_JSON, json, strlen(json), droppable);
+}
+
+void fl_client_fail(fl_client *c, const char *fmt, ...) {
+  char msg[FL_ERRMSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fl_jw w;
+  fl_jw_init(&w);
+  fl_jw_object_begin(&w, NULL);
+  fl_jw_str(&w, "type", "error");
+  fl_jw_str(&w, "error", msg);
+  fl_jw_object_end(&w);
+  char *text = fl_jw_finish(&w);
+  if (text) fl_client_send_text(c, text, false);
+  free(text);
+  uv_read_stop((uv_stream_t *)&c->pipe);
+  c->closing = true;
+  if (c->queued_frames == 0) fl_client_close(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h;
+  (void)suggested;
+  static char slab[65536]; /* the loop is single-threaded; data is consumed
+                              before the next read */
+  *buf = uv_buf_init(slab, sizeof slab);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  fl_client *c = s->data;
+  if (nread < 0) {
+    fl_client_close(c);
+    return;
+  }
+  const uint8_t *p = (const uint8_t *)buf->base;
+  size_t left = (size_t)nread;
+  while (left > 0 && !c->closing && !uv_is_closing((uv_handle_t *)&c->pipe)) {
+    size_t used = 0;
+    fl_frame frame;
+    fl_error err = {0};
+    int rc = fl_frame_decode(&c->dec, p, left, &used, &frame, &err);
+    p += used;
+    left -= used;
+    if (rc < 0) {
+      fl_client_fail(c, "%s", err.msg);
+      return;
+    }
+    if (rc == 0) break;
+    if (frame.kind == FL_FRAME_JSON) fl_handle_json(c, frame.data, frame.len);
+    else fl_handle_binary(c, frame.data, frame.len);
+  }
+}
+
+static void send_hello(fl_client *c) {
+  char text[160];
+  snprintf(text, sizeof text, "{\"type\":\"hello\",\"protocol\":%d,\"build\":\"flatlined %s\"}",
+           FL_PROTOCOL_VERSION, FL_VERSION_STRING);
+  fl_client_send_text(c, text, false);
+}
+
+static void on_connection(uv_stream_t *server, int status) {
+  fl_daemon *d = server->data;
+  if (status < 0) {
+    fl_log(FL_LOG_WARNING, "accept failed: %s", uv_strerror(status));
+    return;
+  }
+  fl_client *c = calloc(1, sizeof *c);
+  if (!c) return;
+  c->d = d;
+  c->up_fd = -1;
+  fl_frame_decoder_init(&c->dec);
+  uv_pipe_init(d->loop, &c->pipe, 0);
+  c->pipe.data = c;
+  if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
+    uv_close((uv_handle_t *)&c->pipe, on_closed);
+    return;
+  }
+  uv_os_fd_t fd;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    fl_log(FL_LOG_WARNING, "cannot identify a peer (SO_PEERCRED): dropped");
+    uv_close((uv_handle_t *)&c->pipe, on_closed);
+    return;
+  }
+  c->uid = cred.uid;
+  c->gid = cred.gid;
+  struct passwd pw, *found = NULL;
+  char pwbuf[1024];
+  if (getpwuid_r(cred.uid, &pw, pwbuf, sizeof pwbuf, &found) == 0 && found)
+    snprintf(c->user, sizeof c->user, "%s", pw.pw_name);
+  else
+    snprintf(c->user, sizeof c->user, "%u", (unsigned)cred.uid);
+  c->next = d->clients;
+  d->clients = c;
+  send_hello(c);
+  uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+/* A socket file left by a daemon that died is removed; a live one is not. */
+static int clear_stale_socket(const char *path, fl_error *err) {
+  struct stat st;
+  if (lstat(path, &st) != 0) return 0;
+  if (!S_ISSOCK(st.st_mode))
+    return fl_error_set(err, FL_EIO, "%s exists and is not a socket; remove it "
+                        "or choose another --socket", path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  int alive = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+  if (fd >= 0) close(fd);
+  if (alive)
+    return fl_error_set(err, FL_EIO, "another flatlined is already listening "
+                        "on %s", path);
+  unlink(path);
+  return 0;
+}
+
+int fl_server_start(fl_daemon *d, int activated_fd, unsigned socket_mode,
+                    const char *socket_group, fl_error *err) {
+  uv_pipe_init(d->loop, &d->server, 0);
+  d->server.data = d;
+  d->server_open = true;
+  int rc;
+  if (activated_fd >= 0) {
+    rc = uv_pipe_open(&d->server, activated_fd);
+    if (rc) return fl_error_set(err, FL_EIO, "cannot use the socket systemd "
+                                "passed: %s", uv_strerror(rc));
+  } else {
+    if ((rc = clear_stale_socket(d->socket_path, err))) return rc;
+    mode_t old = umask(0177); /* never world-accessible, even briefly */
+    rc = uv_pipe_bind(&d->server, d->socket_path);
+    umask(old);
+    if (rc)
+      return fl_error_set(err, FL_EIO, "cannot bind %s: %s", d->socket_path,
+                          uv_strerror(rc));
+    if (socket_group && *socket_group) {
+      struct group *g = getgrnam(socket_group);
+      if (!g || chown(d->socket_path, (uid_t)-1, g->gr_gid) != 0)
+        fl_log(FL_LOG_WARNING, "cannot give %s to group %s: %s", d->socket_path,
+               socket_group, g ? strerror(errno) : "no such group");
+    }
+    if (chmod(d->socket_path, socket_mode) != 0)
+      return fl_error_set(err, FL_EIO, "cannot chmod %s: %s", d->socket_path,
+                          strerror(errno));
+  }
+  rc = uv_listen((uv_stream_t *)&d->server, 128, on_connection);
+  if (rc)
+    return fl_error_set(err, FL_EIO, "cannot listen on %s: %s", d->socket_path,
+                        uv_strerror(rc));
+  return 0;
+}
+
+void fl_server_stop_listening(fl_daemon *d) {
+  if (!d->server_open) return;
+  d->server_open = false;
+  uv_close((uv_handle_t *)&d->server, NULL);
+}
+
+void fl_server_close_all(fl_daemon *d) {
+  while (d->clients) fl_client_close(d->clients);
+}
+
+void fl_server_broadcast(fl_daemon *d, fl_job *job, long seq, const char *text) {
+  size_t n = strlen(text);
+  char *frame = malloc(n + 32);
+  if (!frame) return;
+  int len = snprintf(frame, n + 32, "{\"type\":\"event\",\"event\":%s}", text);
+  bool droppable = seq < 0; /* progress: not in the log, superseded soon */
+  for (fl_client *c = d->clients, *next; c; c = next) {
+    next = c->next; /* send may close c */
+    for (int i = 0; i < c->n_follows; i++) {
+      fl_follow *f = &c->follows[i];
+      if (f->job != job || (seq >= 0 && seq < f->start_seq)) continue;
+      fl_client_send(c, FL_FRAME_JSON, frame, (size_t)len, droppable);
+      break;
+    }
+  }
+  free(frame);
+}

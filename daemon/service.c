@@ -1,0 +1,218 @@
+/* daemon/service.c — flatlined as a service: sets up the state and cache
+ * folders, the job store, one worker per device, the socket (bound here or
+ * passed by systemd), signals and the systemd watchdog; then runs the libuv
+ * loop. Worker mail (events, finished jobs) is drained here. */
+#include "service.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "config.h"
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+#include "sd.h"
+
+void fl_daemon_update_status(fl_daemon *d) {
+  int running = 0, queued = 0;
+  for (fl_job *j = d->jobs; j; j = j->next) {
+    running += j->state == FL_JOB_RUNNING;
+    queued += j->state == FL_JOB_QUEUED;
+  }
+  char status[128];
+  snprintf(status, sizeof status, "STATUS=%d running, %d queued, %d device(s)",
+           running, queued, d->n_workers);
+  fl_sd_notify(status);
+}
+
+static void begin_close(fl_daemon *d);
+
+static void handle_mail(fl_daemon *d, fl_mail *m) {
+  fl_job *job = m->job;
+  if (m->kind == FL_MAIL_EVENT) {
+    if (m->epoch > 0) {
+      job->epoch = m->epoch;
+      free(job->last_epoch);
+      job->last_epoch = strdup(m->text);
+    }
+    fl_server_broadcast(d, job, m->seq, m->text);
+    return;
+  }
+  /* FINISHED */
+  fl_worker *w = job->device >= 0 && job->device < d->n_workers ? &d->workers[job->device] : NULL;
+  if (w) w->busy = false;
+  job->state = m->state;
+  job->epoch = m->epoch;
+  snprintf(job->cause, sizeof job->cause, "%s", m->cause);
+  snprintf(job->message, sizeof job->message, "%s", m->message);
+  fl_error err = {0};
+  if (fl_job_save(d, job, &err)) fl_log(FL_LOG_ERR, "job %s: %s", job->id, err.msg);
+  fl_log(FL_LOG_INFO, "job %s %s%s%s", job->id,
+         m->interrupted ? "interrupted; queued to resume" : fl_job_state_name(job->state),
+         m->message[0] ? ": " : "", m->message);
+  if (d->shutting_down) {
+    if (fl_workers_all_idle(d)) begin_close(d);
+  } else {
+    fl_schedule(d);
+  }
+}
+
+static void on_mail(uv_async_t *h) {
+  fl_daemon *d = h->data;
+  pthread_mutex_lock(&d->mail_lock);
+  fl_mail *m = d->mail_head;
+  d->mail_head = d->mail_tail = NULL;
+  pthread_mutex_unlock(&d->mail_lock);
+  while (m) {
+    fl_mail *next = m->next;
+    handle_mail(d, m);
+    free(m->text);
+    free(m);
+    m = next;
+  }
+}
+
+static void close_handle(uv_handle_t *h) {
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+/* Everything is idle: close every handle so that uv_run returns. */
+static void begin_close(fl_daemon *d) {
+  fl_server_close_all(d);
+  fl_server_stop_listening(d);
+  close_handle((uv_handle_t *)&d->mailbox);
+  close_handle((uv_handle_t *)&d->sig_term);
+  close_handle((uv_handle_t *)&d->sig_int);
+  close_handle((uv_handle_t *)&d->sig_hup);
+  if (d->watchdog_on) close_handle((uv_handle_t *)&d->watchdog);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum) {
+  fl_daemon *d = h->data;
+  if (d->shutting_down) return;
+  fl_log(FL_LOG_NOTICE, "%s: stopping; running jobs keep their last epoch "
+         "checkpoint and resume at the next start", strsignal(signum));
+  fl_sd_notify("STOPPING=1");
+  d->shutting_down = true;
+  atomic_store(&d->stopping, true);
+  fl_server_stop_listening(d);
+  if (fl_workers_all_idle(d)) begin_close(d);
+}
+
+static void on_hup(uv_signal_t *h, int signum) {
+  (void)signum;
+  fl_daemon *d = h->data;
+  if (!d->config_path[0]) {
+    fl_log(FL_LOG_NOTICE, "SIGHUP: no --config file to reload");
+    return;
+  }
+  fl_error err = {0};
+  fl_sd_notify("RELOADING=1");
+  if (fl_config_load(d->config_path, &d->limits, &err))
+    fl_log(FL_LOG_ERR, "SIGHUP: config not reloaded: %s", err.msg);
+  else
+    fl_log(FL_LOG_NOTICE, "SIGHUP: reloaded %s", d->config_path);
+  fl_sd_notify("READY=1");
+}
+
+static void on_watchdog(uv_timer_t *t) {
+  (void)t;
+  fl_sd_notify("WATCHDOG=1");
+}
+
+static void set_dir(char *out, size_t size, const char *opt, const char *env,
+                    const char *fallback) {
+  const char *e = env ? getenv(env) : NULL;
+  /* systemd may list several folders separated by ':'; we use the first. */
+  snprintf(out, size, "%s", opt ? opt : e && *e ? e : fallback);
+  char *colon = opt ? NULL : strchr(out, ':');
+  if (colon) *colon = '\0';
+}
+
+int fl_service_run(const fl_service_options *opt) {
+  static fl_daemon daemon; /* the loop's handles point into it */
+  fl_daemon *d = &daemon;
+  memset(d, 0, sizeof *d);
+  fl_error err = {0};
+  int rc;
+  d->loop = uv_default_loop();
+  d->next_job_number = 1;
+  pthread_mutex_init(&d->mail_lock, NULL);
+  fl_limits_default(&d->limits);
+  snprintf(d->socket_path, sizeof d->socket_path, "%s",
+           opt->socket_path ? opt->socket_path : "/run/flatline.sock");
+  set_dir(d->state_dir, sizeof d->state_dir, opt->state_dir, "STATE_DIRECTORY",
+          "/var/lib/flatline");
+  set_dir(d->cache_dir, sizeof d->cache_dir, opt->cache_dir, "CACHE_DIRECTORY",
+          "/var/cache/flatline");
+  if (opt->config_path) snprintf(d->config_path, sizeof d->config_path, "%s", opt->config_path);
+
+  if (strlen(d->state_dir) > 2048 || strlen(d->cache_dir) > 2048) {
+    rc = fl_error_set(&err, FL_EINVAL, "--state-dir and --cache-dir must be "
+                      "shorter than 2048 bytes");
+    goto fail;
+  }
+  if (d->config_path[0] && (rc = fl_config_load(d->config_path, &d->limits, &err))) goto fail;
+  /* POCL caches compiled kernels here, so restarts start warm. */
+  char pocl[4200];
+  snprintf(pocl, sizeof pocl, "%s/pocl", d->cache_dir);
+  if ((rc = fl_mkdirs(d->state_dir, 0750, &err)) || (rc = fl_mkdirs(pocl, 0750, &err)))
+    goto fail;
+  setenv("POCL_CACHE_DIR", pocl, 0);
+  /* Before any thread exists: it unsets the LISTEN_* variables. */
+  int activated = fl_sd_listen_fd();
+  if ((rc = fl_jobs_load(d, &err)) || (rc = fl_workers_start(d, &err))) goto fail;
+
+  uv_async_init(d->loop, &d->mailbox, on_mail);
+  d->mailbox.data = d;
+  uv_signal_init(d->loop, &d->sig_term);
+  uv_signal_init(d->loop, &d->sig_int);
+  uv_signal_init(d->loop, &d->sig_hup);
+  d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+  uv_signal_start(&d->sig_term, on_stop_signal, SIGTERM);
+  uv_signal_start(&d->sig_int, on_stop_signal, SIGINT);
+  uv_signal_start(&d->sig_hup, on_hup, SIGHUP);
+  signal(SIGPIPE, SIG_IGN); /* a vanished client is an error code, not death */
+
+  if ((rc = fl_server_start(d, activated, opt->socket_mode, opt->socket_group, &err))) {
+    begin_close(d);
+    uv_run(d->loop, UV_RUN_DEFAULT);
+    goto fail;
+  }
+  uint64_t wd = fl_sd_watchdog_usec();
+  if (wd > 0) {
+    uv_timer_init(d->loop, &d->watchdog);
+    d->watchdog.data = d;
+    uv_timer_start(&d->watchdog, on_watchdog, wd / 2000, wd / 2000);
+    d->watchdog_on = true;
+  }
+  fl_log(FL_LOG_NOTICE, "flatlined %s listening on %s (%s); state %s, %d device(s)",
+         FL_VERSION_STRING, activated >= 0 ? "socket from systemd" : d->socket_path,
+         activated >= 0 ? "activated" : "bound", d->state_dir, d->n_workers);
+  fl_sd_notify("READY=1");
+  fl_schedule(d);
+  uv_run(d->loop, UV_RUN_DEFAULT);
+
+  fl_workers_stop(d);
+  while (d->jobs) {
+    fl_job *next = d->jobs->next;
+    fl_job_free(d->jobs);
+    d->jobs = next;
+  }
+  uv_loop_close(d->loop);
+  fl_log(FL_LOG_NOTICE, "stopped");
+  return 0;
+
+fail:
+  fl_log(FL_LOG_ERR, "%s", err.msg);
+  fl_workers_stop(d);
+  while (d->jobs) {
+    fl_job *next = d->jobs->next;
+    fl_job_free(d->jobs);
+    d->jobs = next;
+  }
+  return 1;
+}

@@ -1,0 +1,98 @@
+/* engine/safetensors.c — the trained model as a safetensors file, for use
+ * outside flatline (Python, Keras, other runtimes).
+ *
+ * Layout (the safetensors spec):
+ *   u64 N (little-endian), then N bytes of JSON header padded with spaces to
+ *   a multiple of 8, then the data section: raw little-endian tensors whose
+ *   data_offsets [begin, end) are relative to the data section's start.
+ * Tensors, in layer order and contiguous: "layers.N.kernel" F32 (in, out) as
+ * Keras stores a Dense kernel, then "layers.N.bias" F32 (out). That is the
+ * flat parameter buffer's own order, so the data section is that buffer.
+ * __metadata__ (string values only, per the spec): "format": "pt",
+ * "flatline": the export's version, "activations": one name per layer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+
+#define ST_FLATLINE_VERSION "1"
+
+static void tensor_entry(fl_jw *w, const char *name, size_t d0, size_t d1,
+                         int rank, size_t *off) {
+  size_t bytes = d0 * (rank == 2 ? d1 : 1) * sizeof(float);
+  fl_jw_object_begin(w, name);
+  fl_jw_str(w, "dtype", "F32");
+  fl_jw_array_begin(w, "shape");
+  fl_jw_int(w, NULL, (long long)d0);
+  if (rank == 2) fl_jw_int(w, NULL, (long long)d1);
+  fl_jw_array_end(w);
+  fl_jw_array_begin(w, "data_offsets");
+  fl_jw_int(w, NULL, (long long)*off);
+  fl_jw_int(w, NULL, (long long)(*off + bytes));
+  fl_jw_array_end(w);
+  fl_jw_object_end(w);
+  *off += bytes;
+}
+
+/* The JSON header text (malloc'd) or NULL when out of memory. */
+static char *header_json(const fl_trainer *t) {
+  char acts[FL_MAX_LAYERS * 16] = "";
+  size_t used = 0;
+  for (int l = 0; l < t->lay.n_layers; l++)
+    used += (size_t)snprintf(acts + used, sizeof acts - used, "%s%s",
+                             l ? "," : "",
+                             fl_activation_name(t->layers[l].activation));
+  fl_jw w;
+  fl_jw_init(&w);
+  fl_jw_object_begin(&w, NULL);
+  fl_jw_object_begin(&w, "__metadata__");
+  fl_jw_str(&w, "format", "pt");
+  fl_jw_str(&w, "flatline", ST_FLATLINE_VERSION);
+  fl_jw_str(&w, "activations", acts);
+  fl_jw_object_end(&w);
+  size_t off = 0;
+  for (int l = 0; l < t->lay.n_layers; l++) {
+    const fl__layer_layout *ll = &t->lay.l[l];
+    char name[32];
+    snprintf(name, sizeof name, "layers.%d.kernel", l);
+    tensor_entry(&w, name, ll->in, ll->out, 2, &off);
+    snprintf(name, sizeof name, "layers.%d.bias", l);
+    tensor_entry(&w, name, ll->out, 0, 1, &off);
+  }
+  fl_jw_object_end(&w);
+  return fl_jw_finish(&w);
+}
+
+int fl_trainer_export_safetensors(fl_trainer *t, uint8_t **buf, size_t *len,
+                                  fl_error *err) {
+  *buf = NULL;
+  *len = 0;
+  size_t P = t->lay.n_params;
+  char *json = header_json(t);
+  if (!json) return fl_error_set(err, FL_ENOMEM, "out of host memory");
+  size_t n = strlen(json), padded = (n + 7) & ~(size_t)7;
+  size_t total = 8 + padded + P * sizeof(float);
+  uint8_t *b = malloc(total);
+  float *host = malloc((P ? P : 1) * sizeof(float));
+  int rc = 0;
+  if (!b || !host) {
+    rc = fl_error_set(err, FL_ENOMEM, "out of host memory for a %zu-byte "
+                      "export", total);
+  } else if (!(rc = fl__buffer_read(t->dev, t->params, 0, P * sizeof(float),
+                                    host, err))) {
+    fl__le_put64(b, padded);
+    memcpy(b + 8, json, n);
+    memset(b + 8 + n, ' ', padded - n);
+    fl__le_put_floats(b + 8 + padded, host, P);
+  }
+  free(json);
+  free(host);
+  if (rc) {
+    free(b);
+    return rc;
+  }
+  *buf = b;
+  *len = total;
+  return 0;
+}

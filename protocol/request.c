@@ -1,0 +1,418 @@
+/* protocol/request.c — owns fl_request_parse: one JSON frame from a client,
+ * decoded and checked against docs/protocol.md into a plain fl_request
+ * (hello, blob_check, blob_put, submit, check, follow, list, show, cancel,
+ * devices, export), plus fl_request_free and the request type names.
+ *
+ * It is as strict as the spec parser and reuses its pieces (json_scan.c for
+ * UTF-8 and depth before cJSON allocates, json_strict.c for unknown and
+ * duplicate keys and typed values, json_message.c for key-path messages):
+ * a daemon that quietly ignored a misspelt key would act on a request the
+ * client did not mean. Messages name the key and what was expected, e.g.
+ * "sha256: expected a SHA-256 digest (64 lowercase hex digits), got "ab"".
+ *
+ * Codes: FL_EPARSE when the frame is not a JSON object, FL_ETOOBIG past a
+ * cap (bytes, depth, files, blobs), FL_EINVAL for a well-formed object that
+ * is not a valid request. The id is decoded first and kept in *out even on
+ * error, so that the reply can echo it. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spec_internal.h"
+
+/* Ids and sizes: JSON integers are exact in a double only below 2^53; a
+ * larger id would be echoed back as another number. */
+#define EXACT_INT_MAX ((INT64_C(1) << 53) - 1)
+
+#define SHA256_EXPECTED "a SHA-256 digest (64 lowercase hex digits)"
+#define JOB_EXPECTED "a job id such as \"j17\" (j and 1 to 9 digits)"
+
+/* One list, so that enum values and wire names cannot drift apart. */
+#define FL__REQUEST_TYPE_LIST(X)     \
+  X(FL_REQ_HELLO, "hello")           \
+  X(FL_REQ_BLOB_CHECK, "blob_check") \
+  X(FL_REQ_BLOB_PUT, "blob_put")     \
+  X(FL_REQ_SUBMIT, "submit")         \
+  X(FL_REQ_CHECK, "check")           \
+  X(FL_REQ_FOLLOW, "follow")         \
+  X(FL_REQ_LIST, "list")             \
+  X(FL_REQ_SHOW, "show")             \
+  X(FL_REQ_CANCEL, "cancel")         \
+  X(FL_REQ_DEVICES, "devices")       \
+  X(FL_REQ_EXPORT, "export")
+
+static const fl__enum_entry request_type_entries[] = {
+#define FL__REQUEST_TYPE_ENTRY(value, name) {name, value},
+    FL__REQUEST_TYPE_LIST(FL__REQUEST_TYPE_ENTRY)
+#undef FL__REQUEST_TYPE_ENTRY
+};
+
+static const fl__enum_table request_type_table = {
+    request_type_entries, FL__ARRAY_LEN(request_type_entries)};
+
+const char *fl_request_type_name(fl_request_type t) {
+  switch (t) {
+#define FL__REQUEST_TYPE_CASE(value, name) \
+  case value:                              \
+    return name;
+    FL__REQUEST_TYPE_LIST(FL__REQUEST_TYPE_CASE)
+#undef FL__REQUEST_TYPE_CASE
+  }
+  return "unknown";
+}
+
+/* The keys each request type allows (docs/protocol.md's table). */
+static const struct {
+  fl_request_type type;
+  const char *keys[5];
+  size_t n_keys;
+} request_keys[] = {
+    {FL_REQ_HELLO, {"type", "protocol", "build"}, 3},
+    {FL_REQ_BLOB_CHECK, {"type", "id", "blobs"}, 3},
+    {FL_REQ_BLOB_PUT, {"type", "id", "sha256", "size"}, 4},
+    {FL_REQ_SUBMIT, {"type", "id", "spec", "files", "follow"}, 5},
+    {FL_REQ_CHECK, {"type", "id", "spec", "files"}, 4},
+    {FL_REQ_FOLLOW, {"type", "id", "job"}, 3},
+    {FL_REQ_LIST, {"type", "id"}, 2},
+    {FL_REQ_SHOW, {"type", "id", "job"}, 3},
+    {FL_REQ_CANCEL, {"type", "id", "job"}, 3},
+    {FL_REQ_DEVICES, {"type", "id"}, 2},
+    {FL_REQ_EXPORT, {"type", "id", "job"}, 3},
+};
+
+static size_t keys_index(fl_request_type type) {
+  size_t k = 0;
+  while (k + 1 < FL__ARRAY_LEN(request_keys) && request_keys[k].type != type) {
+    k++;
+  }
+  return k;
+}
+
+void fl_request_free(fl_request *r) {
+  if (!r) return;
+  free(r->blobs);
+  r->blobs = NULL;
+  r->n_blobs = 0;
+  free(r->spec_text);
+  r->spec_text = NULL;
+  r->spec_len = 0;
+  free(r->files);
+  r->files = NULL;
+  r->n_files = 0;
+}
+
+/* ---- single values ----------------------------------------------------- */
+
+static int as_sha256(const cJSON *item, const char *path,
+                     char out[FL_SHA256_HEX], fl_error *err) {
+  if (!cJSON_IsString(item) || !fl_sha256_hex_valid(item->valuestring)) {
+    return fl__expected(err, path, SHA256_EXPECTED, item);
+  }
+  memcpy(out, item->valuestring, FL_SHA256_HEX);
+  return 0;
+}
+
+/* "j" then 1 to 9 digits: what the daemon hands out, and short enough that
+ * it always fits FL_JOB_ID_MAX and an int. */
+static bool job_id_valid(const char *s) {
+  if (!s || s[0] != 'j') return false;
+  size_t n = 0;
+  while (s[1 + n] >= '0' && s[1 + n] <= '9') n++;
+  return n >= 1 && n <= 9 && s[1 + n] == '\0';
+}
+
+static int get_job(const cJSON *root, char out[FL_JOB_ID_MAX], fl_error *err) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "job");
+  if (!item) return fl__missing(err, "", "job", JOB_EXPECTED);
+  if (!cJSON_IsString(item) || !job_id_valid(item->valuestring)) {
+    return fl__expected(err, "job", JOB_EXPECTED, item);
+  }
+  snprintf(out, FL_JOB_ID_MAX, "%s", item->valuestring);
+  return 0;
+}
+
+static int get_sha256(const cJSON *root, const char *key,
+                      char out[FL_SHA256_HEX], fl_error *err) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+  if (!item) return fl__missing(err, "", key, SHA256_EXPECTED);
+  return as_sha256(item, key, out, err);
+}
+
+/* ---- compound fields --------------------------------------------------- */
+
+/* "blobs": [sha256, ...], at most FL_MAX_BLOB_CHECK (possibly none). */
+static int get_blobs(const cJSON *root, fl_request *out, fl_error *err) {
+  static const char expected[] = "an array of SHA-256 digests";
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "blobs");
+  if (!arr) return fl__missing(err, "", "blobs", expected);
+  if (!cJSON_IsArray(arr)) return fl__expected(err, "blobs", expected, arr);
+  size_t n = 0;
+  for (const cJSON *c = arr->child; c; c = c->next) n++;
+  if (n > FL_MAX_BLOB_CHECK) {
+    fl__fail(err, "blobs",
+             "expected at most %u digests in one blob_check, got %zu (split "
+             "the check)",
+             (unsigned)FL_MAX_BLOB_CHECK, n);
+    return err->code = FL_ETOOBIG;
+  }
+  out->blobs = calloc(n ? n : 1, sizeof *out->blobs);
+  if (!out->blobs) {
+    return fl_error_set(err, FL_ENOMEM, "blobs: out of memory");
+  }
+  int i = 0;
+  for (const cJSON *c = arr->child; c; c = c->next, i++) {
+    char path[FL__KEYPATH_MAX];
+    fl__path_index(path, "blobs", i);
+    int rc = as_sha256(c, path, out->blobs[i], err);
+    if (rc) return rc;
+  }
+  out->n_blobs = (int)n;
+  return 0;
+}
+
+/* A file path as a key of "files": the spec names files by these, so they
+ * follow the spec's rule for paths (non-empty, short, no control
+ * characters, hence no NUL). */
+static int check_file_path(const char *key, const char *path, fl_error *err) {
+  size_t len = strlen(key);
+  if (len == 0) {
+    return fl__fail(err, path,
+                    "expected a file path as written in the spec, got an "
+                    "empty key");
+  }
+  if (len >= FL_PATH_MAX) {
+    return fl__fail(err, path,
+                    "expected a file path of at most %u bytes, got %zu",
+                    (unsigned)FL_PATH_MAX - 1, len);
+  }
+  for (size_t i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)key[i];
+    if (c < 0x20 || c == 0x7F) {
+      return fl__fail(err, path,
+                      "expected a file path without control characters");
+    }
+  }
+  return 0;
+}
+
+/* "files": {path as written in the spec: sha256}, at most
+ * FL_MAX_REQUEST_FILES, each path once. */
+static int get_files(const cJSON *root, fl_request *out, fl_error *err) {
+  static const char expected[] =
+      "an object {\"path as written in the spec\": \"sha256\"}";
+  const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "files");
+  if (!obj) return fl__missing(err, "", "files", expected);
+  if (!cJSON_IsObject(obj)) return fl__expected(err, "files", expected, obj);
+  size_t n = 0;
+  for (const cJSON *c = obj->child; c; c = c->next) n++;
+  if (n > FL_MAX_REQUEST_FILES) {
+    fl__fail(err, "files", "expected at most %u files, got %zu",
+             (unsigned)FL_MAX_REQUEST_FILES, n);
+    return err->code = FL_ETOOBIG;
+  }
+  out->files = calloc(n ? n : 1, sizeof *out->files);
+  if (!out->files) return fl_error_set(err, FL_ENOMEM, "files: out of memory");
+  int i = 0;
+  for (const cJSON *c = obj->child; c; c = c->next, i++) {
+    const char *key = c->string ? c->string : "";
+    char path[FL__KEYPATH_MAX];
+    fl__path_key(path, "files", key);
+    int rc = check_file_path(key, path, err);
+    if (rc) return rc;
+    /* cJSON keeps repeated keys as separate children; n <= 64 keeps the
+     * quadratic check cheap. */
+    for (int j = 0; j < i; j++) {
+      if (strcmp(out->files[j].path, key) == 0) {
+        return fl__fail(err, path,
+                        "duplicate path (expected each file once, got it "
+                        "twice)");
+      }
+    }
+    if ((rc = as_sha256(c, path, out->files[i].sha256, err))) return rc;
+    memcpy(out->files[i].path, key, strlen(key) + 1);
+    out->n_files = i + 1;
+  }
+  return 0;
+}
+
+/* "spec": the spec file's text, kept as text (the daemon parses it with
+ * fl_spec_parse and reports its own key paths). */
+static int get_spec(const cJSON *root, fl_request *out, fl_error *err) {
+  static const char expected[] = "the spec file's text as a string";
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "spec");
+  if (!item) return fl__missing(err, "", "spec", expected);
+  if (!cJSON_IsString(item) || !item->valuestring ||
+      item->valuestring[0] == '\0') {
+    return fl__expected(err, "spec", expected, item);
+  }
+  /* The scan rejected \u0000, so strlen is the whole text. */
+  size_t len = strlen(item->valuestring);
+  if (len > FL_SPEC_MAX_BYTES) {
+    fl__fail(err, "spec", "%zu bytes exceeds the limit of %u bytes", len,
+             (unsigned)FL_SPEC_MAX_BYTES);
+    return err->code = FL_ETOOBIG;
+  }
+  out->spec_text = malloc(len + 1);
+  if (!out->spec_text)
+    return fl_error_set(err, FL_ENOMEM, "spec: out of memory");
+  memcpy(out->spec_text, item->valuestring, len + 1);
+  out->spec_len = len;
+  return 0;
+}
+
+/* ---- the request ------------------------------------------------------- */
+
+/* hello: {"type":"hello","protocol":1,"build":"flatline 0.1.0"}. A peer of
+ * another protocol version may send another hello: only its version (and
+ * build, when readable) is taken, and the call succeeds, so that the daemon
+ * can answer "I speak 1, you speak 2" rather than "unknown key". */
+static int decode_hello(const cJSON *root, fl_request *out, fl_error *err) {
+  int64_t protocol = 0;
+  int rc =
+      fl__get_int64(root, "", "protocol", true, 0, INT32_MAX, &protocol, err);
+  if (rc < 0) return rc;
+  out->protocol = (int)protocol;
+  if (protocol != FL_PROTOCOL_VERSION) {
+    fl_error ignored;
+    const cJSON *build = cJSON_GetObjectItemCaseSensitive(root, "build");
+    if (build && fl__as_text(build, "build", "", out->build, sizeof out->build,
+                             &ignored) != 0) {
+      out->build[0] = '\0';
+    }
+    return 0;
+  }
+  size_t k = keys_index(FL_REQ_HELLO);
+  rc = fl__check_object(root, "", request_keys[k].keys, request_keys[k].n_keys,
+                        err);
+  if (rc) return rc;
+  rc = fl__get_text(root, "", "build", true,
+                    "the peer's build such as \"flatline " FL_VERSION_STRING
+                    "\"",
+                    out->build, sizeof out->build, err);
+  return rc < 0 ? rc : 0;
+}
+
+static int decode_fields(const cJSON *root, fl_request *out, fl_error *err) {
+  int rc = 0;
+  switch (out->type) {
+    case FL_REQ_HELLO:
+    case FL_REQ_LIST:
+    case FL_REQ_DEVICES:
+      break;
+    case FL_REQ_BLOB_CHECK:
+      rc = get_blobs(root, out, err);
+      break;
+    case FL_REQ_BLOB_PUT: {
+      if ((rc = get_sha256(root, "sha256", out->sha256, err))) break;
+      int64_t size = 0;
+      rc = fl__get_int64(root, "", "size", true, 0, EXACT_INT_MAX, &size, err);
+      if (rc < 0) break;
+      out->size = (uint64_t)size;
+      rc = 0;
+      break;
+    }
+    case FL_REQ_SUBMIT:
+    case FL_REQ_CHECK:
+      if ((rc = get_spec(root, out, err))) break;
+      if ((rc = get_files(root, out, err))) break;
+      if (out->type == FL_REQ_SUBMIT) {
+        rc = fl__get_bool(root, "", "follow", false, &out->follow, err);
+        if (rc > 0) rc = 0;
+      }
+      break;
+    case FL_REQ_FOLLOW:
+    case FL_REQ_SHOW:
+    case FL_REQ_CANCEL:
+    case FL_REQ_EXPORT:
+      rc = get_job(root, out->job, err);
+      break;
+  }
+  return rc;
+}
+
+static int decode_request(const cJSON *root, fl_request *out, fl_error *err) {
+  if (!cJSON_IsObject(root)) {
+    char got[128];
+    fl__describe(root, got, sizeof got);
+    return fl_error_set(err, FL_EPARSE,
+                        "request: expected a JSON object such as "
+                        "{\"type\":\"list\",\"id\":1}, got %s",
+                        got);
+  }
+  /* The id first, and before any check that could fail, so that a reply
+   * to a bad request still reaches the call that sent it. */
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+  if (fl__is_int_in(id, 1, EXACT_INT_MAX)) out->id = (int64_t)id->valuedouble;
+
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+  if (!type) {
+    return fl__missing(err, "", "type",
+                       "a request type such as \"submit\" or \"list\"");
+  }
+  int t = 0;
+  int rc = fl__as_enum(type, "type", &request_type_table, &t, err);
+  if (rc) return rc;
+  out->type = (fl_request_type)t;
+  if (out->type == FL_REQ_HELLO) {
+    out->id = 0; /* a hello is not a request and carries no id */
+    return decode_hello(root, out, err);
+  }
+
+  size_t k = keys_index(out->type);
+  rc = fl__check_object(root, "", request_keys[k].keys, request_keys[k].n_keys,
+                        err);
+  if (rc) return rc;
+  int64_t id_value = 0;
+  rc = fl__get_int64(root, "", "id", true, 1, EXACT_INT_MAX, &id_value, err);
+  if (rc < 0) return rc;
+  out->id = id_value;
+  return decode_fields(root, out, err);
+}
+
+/* True when s holds nothing but JSON white space. */
+static bool all_space(const uint8_t *s, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') {
+      return false;
+    }
+  }
+  return true;
+}
+
+int fl_request_parse(const uint8_t *json, size_t len, fl_request *out,
+                     fl_error *err) {
+  fl_error local;
+  if (!err) err = &local; /* the code is read back from it below */
+  if (!out)
+    return fl_error_set(err, FL_EINVAL, "fl_request_parse: out is NULL");
+  memset(out, 0, sizeof *out);
+  if (!json && len > 0) {
+    return fl_error_set(err, FL_EINVAL, "fl_request_parse: json is NULL");
+  }
+  /* Past the cap, fl_json_parse_capped refuses the frame unread. */
+  if (len <= FL_FRAME_MAX_JSON && all_space(json, len)) {
+    return fl_error_set(err, FL_EPARSE,
+                        "request: empty JSON frame (expected an object such "
+                        "as {\"type\":\"list\",\"id\":1})");
+  }
+  fl_json *view = fl_json_parse_capped((const char *)json, len,
+                                       FL_REQUEST_MAX_DEPTH, "request", err);
+  if (!view) return err->code;
+  /* json_view.c: an fl_json is a cJSON under another name. */
+  int rc = decode_request((const cJSON *)view, out, err);
+  fl_json_free(view);
+  if (rc) {
+    /* The shared accessors speak of specs (FL_ESPEC); a request that is
+     * well-formed JSON but not a valid request is FL_EINVAL. */
+    if (rc == FL_ESPEC) rc = FL_EINVAL;
+    err->code = rc;
+    int64_t id = out->id;
+    fl_request_type type = out->type;
+    fl_request_free(out);
+    memset(out, 0, sizeof *out);
+    out->id = id;
+    out->type = type;
+  }
+  return rc;
+}
