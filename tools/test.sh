@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/test.sh — the README's test command: installs what is missing,
-# builds with -Werror, runs every test (ctest), then builds again with
-# AddressSanitizer + UndefinedBehaviorSanitizer and runs every test again.
+# builds with -Werror, runs every test (ctest), fuzzes the parsers for a
+# bounded time (libFuzzer), then builds again with AddressSanitizer +
+# UndefinedBehaviorSanitizer and runs every test again.
 #   tools/test.sh            both passes
 #   tools/test.sh --plain    only the plain pass (quicker while developing)
 set -euo pipefail
@@ -21,6 +22,9 @@ run_pass() { # name, build dir, extra cmake args...
 
 run_pass plain build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [[ "${1:-}" != "--plain" ]]; then
+  # The parsers of untrusted input under libFuzzer, a bounded time each.
+  echo "== fuzz (libFuzzer, ${FL_FUZZ_SECONDS:-15} s per harness)"
+  fuzz/run.sh "${FL_FUZZ_SECONDS:-15}"
   # Leak checking stays on; UBSan findings abort the test (-fno-sanitize-recover).
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
