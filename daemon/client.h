@@ -33,6 +33,9 @@ typedef struct fl_client {
   fl_sha256 *up_hash;
   char up_tmp[4200];
 
+  int pending;            /* thread-pool work holding a pointer to us */
+  bool closed;            /* handle closed; freed when pending is 0 */
+
   int n_follows;
   fl_follow follows[FL_MAX_FOLLOWS];
   struct fl_client *next;
@@ -47,6 +50,8 @@ void fl_client_send_text(fl_client *c, const char *json, bool droppable);
 void fl_client_fail(fl_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void fl_client_close(fl_client *c);
+/* Free a closed client (once no thread-pool work refers to it). */
+void fl_client_free(fl_client *c);
 
 /* Request handlers (requests.c). */
 void fl_handle_json(fl_client *c, const uint8_t *data, size_t len);

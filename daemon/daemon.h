@@ -48,6 +48,7 @@ typedef struct fl_job {
   fl_file_ref *files;     /* path as in spec -> blob sha256 */
   uint64_t data_bytes;    /* sum of the blobs' sizes (placement estimate) */
   char *last_epoch;       /* JSON of the last epoch event, or NULL */
+  char *fix;              /* merge patch of the top diagnosed cause, or NULL */
   char dir[4096];         /* state_dir/jobs/<id> */
 
   /* Event log: appended by whoever drives the job (the worker while it
@@ -144,6 +145,9 @@ void fl_job_free(fl_job *job);
 /* The job's spec text (state_dir/jobs/<id>/spec.json), malloc'd. */
 int fl_job_read_spec(const fl_job *job, char **text, size_t *len, fl_error *err);
 int fl_job_count_queued(const fl_daemon *d, uid_t uid);
+/* Keep the top fix of a diagnosis or preflight event line (for show
+ * --fixed-spec); other lines are ignored. */
+void fl_job_note_event(fl_job *job, const char *line);
 
 /* ---- blobs (blobs.c): state_dir/blobs/<uid>/<sha256> ---- */
 int fl_blob_path(const fl_daemon *d, uid_t uid, const char *sha, char *out,

@@ -4,10 +4,12 @@
  * object a line), checkpoint.bin and model.safetensors (written by the
  * worker). Loading it back after a crash loses nothing: a job that was
  * running is queued again and resumes from its checkpoint. */
+#define _GNU_SOURCE /* memrchr */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "fsutil.h"
@@ -39,7 +41,25 @@ void fl_job_free(fl_job *job) {
   pthread_mutex_destroy(&job->log_lock);
   free(job->files);
   free(job->last_epoch);
+  free(job->fix);
   free(job);
+}
+
+void fl_job_note_event(fl_job *job, const char *line) {
+  bool diag = strstr(line, "{\"event\":\"diagnosis\"") == line;
+  bool pre = strstr(line, "{\"event\":\"preflight\"") == line;
+  if (!diag && !pre) return;
+  fl_json *ev = fl_json_parse(line, strlen(line), NULL);
+  if (!ev) return;
+  const fl_json *list = fl_json_get(ev, diag ? "causes" : "findings");
+  for (size_t i = 0; i < fl_json_array_size(list); i++) {
+    const fl_json *fix = fl_json_get(fl_json_array_at(list, i), "fix");
+    if (!fix || fl_json_is_null(fix)) continue;
+    free(job->fix);
+    job->fix = fl_json_print(fix);
+    break;
+  }
+  fl_json_free(ev);
 }
 
 fl_job *fl_job_find(fl_daemon *d, const char *id) {
@@ -135,12 +155,20 @@ static void scan_log(fl_job *job) {
   size_t len = 0;
   snprintf(path, sizeof path, "%s/events.jsonl", job->dir);
   if (fl_read_small(path, (size_t)1 << 30, &text, &len, NULL) != 0) return;
+  /* A torn last line (a crash mid-write) is cut off, so that the next
+   * append starts a clean line. */
+  char *last_nl = len ? memrchr(text, '\n', len) : NULL;
+  size_t whole = last_nl ? (size_t)(last_nl - text) + 1 : 0;
+  if (whole < len && truncate(path, (off_t)whole) != 0)
+    fl_log(FL_LOG_WARNING, "job %s: cannot cut a torn event line", job->id);
+  len = whole;
   char *line = text;
   while (line < text + len) {
     char *nl = memchr(line, '\n', (size_t)(text + len - line));
-    if (!nl) break; /* a torn last line (crash mid-write) is ignored */
+    if (!nl) break;
     *nl = '\0';
     job->next_seq++;
+    fl_job_note_event(job, line);
     if (strstr(line, "\"event\":\"epoch\"")) {
       free(job->last_epoch);
       job->last_epoch = strdup(line);

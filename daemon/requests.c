@@ -15,6 +15,8 @@
 #include "client.h"
 #include "events.h"
 #include "fsutil.h"
+#include "job_data.h"
+#include "job_run.h"
 #include "log.h"
 
 /* ---- replies ---- */
@@ -332,20 +334,118 @@ static void on_submit(fl_client *c, const fl_request *r) {
   fl_schedule(d);
 }
 
-static void on_check(fl_client *c, const fl_request *r) {
+/* check: the preflight needs the data, which may be large: it runs on the
+ * thread pool, never on the loop. */
+typedef struct {
+  uv_work_t req;
+  fl_client *c;
+  fl_daemon *d;
+  uid_t uid;
+  int64_t id;
   fl_job_spec spec;
-  memset(&spec, 0, sizeof spec);
+  int n_files;
+  fl_file_ref *files;
+  fl_device_info dev;
+  bool have_dev;
+  fl_findings findings;
+  int rc;
+  fl_error err;
+} check_work;
+
+static int resolve_own_blob(void *ctx, const char *spec_path, char *out,
+                            size_t out_size, fl_error *err) {
+  check_work *w = ctx;
+  for (int i = 0; i < w->n_files; i++)
+    if (strcmp(w->files[i].path, spec_path) == 0)
+      return fl_blob_path(w->d, w->uid, w->files[i].sha256, out, out_size)
+                 ? fl_error_set(err, FL_ETOOBIG, "%s: path too long", spec_path)
+                 : 0;
+  return fl_error_set(err, FL_ENOTFOUND, "%s: no uploaded file for this path", spec_path);
+}
+
+static void check_in_pool(uv_work_t *req) {
+  check_work *w = req->data;
+  fl_dataset train = {0}, val = {0};
+  bool has_val = false;
+  w->rc = fl_job_load_data(&w->spec, resolve_own_blob, w, &train, &val, &has_val, &w->err);
+  if (w->rc) return;
+  fl_job_preflight(&w->spec, &train, has_val ? &val : NULL, w->have_dev ? &w->dev : NULL,
+                   &w->findings);
+  fl_dataset_free(&train);
+  if (has_val) fl_dataset_free(&val);
+}
+
+static void check_done(uv_work_t *req, int status) {
+  check_work *w = req->data;
+  fl_client *c = w->c;
+  c->pending--;
+  if (c->closed) {
+    if (c->pending == 0) fl_client_free(c);
+  } else if (status < 0) {
+    reply_error(c, w->id, "internal", "check could not run: %s", uv_strerror(status));
+  } else if (w->rc) {
+    /* Data that cannot be read is itself a finding. */
+    fl_findings f = {.n = 1};
+    f.items[0].severity = FL_SEVERITY_ERROR;
+    f.items[0].cause = FL_CAUSE_INVALID_DATA;
+    snprintf(f.items[0].message, sizeof f.items[0].message, "%s", w->err.msg);
+    fl_jw jw;
+    reply_begin(&jw, w->id, true);
+    fl_findings_write(&jw, &f);
+    reply_end(c, &jw);
+  } else {
+    fl_jw jw;
+    reply_begin(&jw, w->id, true);
+    fl_findings_write(&jw, &w->findings);
+    reply_end(c, &jw);
+  }
+  fl_spec_free(&w->spec);
+  free(w->files);
+  free(w);
+}
+
+static void on_check(fl_client *c, const fl_request *r) {
+  check_work *w = calloc(1, sizeof *w);
+  if (!w) {
+    reply_error(c, r->id, "internal", "out of memory");
+    return;
+  }
   uint64_t bytes = 0;
-  bool ok = validate_submission(c, r, &spec, &bytes);
-  fl_spec_free(&spec);
-  if (!ok) return;
-  /* Spec and files are valid; data and model checks (preflight) come with
-   * the diagnosis stage. */
-  fl_jw w;
-  reply_begin(&w, r->id, true);
-  fl_jw_array_begin(&w, "findings");
-  fl_jw_array_end(&w);
-  reply_end(c, &w);
+  if (!validate_submission(c, r, &w->spec, &bytes)) {
+    fl_spec_free(&w->spec);
+    free(w);
+    return;
+  }
+  w->files = calloc((size_t)(r->n_files ? r->n_files : 1), sizeof *w->files);
+  if (!w->files) {
+    fl_spec_free(&w->spec);
+    free(w);
+    reply_error(c, r->id, "internal", "out of memory");
+    return;
+  }
+  memcpy(w->files, r->files, (size_t)r->n_files * sizeof *w->files);
+  w->n_files = r->n_files;
+  w->c = c;
+  w->d = c->d;
+  w->uid = c->uid;
+  w->id = r->id;
+  fl_device_info infos[FL_MAX_DEVICES];
+  int n = 0, idx;
+  for (int i = 0; i < c->d->n_workers && n < FL_MAX_DEVICES; i++) infos[n++] = c->d->workers[i].info;
+  if (n > 0 && fl_device_resolve(infos, n, w->spec.device, &idx, NULL) == 0) {
+    w->dev = infos[idx];
+    w->have_dev = true;
+  }
+  w->req.data = w;
+  c->pending++;
+  int rc = uv_queue_work(c->d->loop, &w->req, check_in_pool, check_done);
+  if (rc) {
+    c->pending--;
+    reply_error(c, r->id, "internal", "check could not start: %s", uv_strerror(rc));
+    fl_spec_free(&w->spec);
+    free(w->files);
+    free(w);
+  }
 }
 
 /* Replay the log, then receive live events from the next line on. */
@@ -419,6 +519,12 @@ static void on_show(fl_client *c, const fl_request *r) {
   else fl_jw_null(&w, "last_epoch");
   fl_jw_str(&w, "cause", job->cause[0] ? job->cause : NULL);
   fl_jw_str(&w, "message", job->message[0] ? job->message : NULL);
+  char *fixed = NULL;
+  if (job->fix && fl_json_merge_patch(spec, len, job->fix, &fixed, &err) == 0) {
+    fl_jw_raw(&w, "fix", job->fix);
+    fl_jw_raw(&w, "fixed_spec", fixed);
+  }
+  free(fixed);
   fl_jw_object_end(&w);
   reply_end(c, &w);
   free(spec);

@@ -3,12 +3,14 @@
 #include "runner.h"
 
 #include <libgen.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flatline/engine.h"
 #include "events.h"
 #include "job_data.h"
+#include "job_run.h"
 
 static void print_line(FILE *out, char *text) {
   if (text) {
@@ -18,15 +20,6 @@ static void print_line(FILE *out, char *text) {
   free(text);
 }
 
-static void emit_end(FILE *out, FILE *err_out, bool json, const char *job,
-                     const char *state, int code, const char *message) {
-  if (!json) {
-    if (code) fprintf(err_out, "flatlined: %s: %s\n", state, message);
-    return;
-  }
-  print_line(out, fl_event_end(job, state, code ? fl_cause_of_error(code) : NULL,
-                               code ? message : NULL));
-}
 
 static void emit_epoch_table(FILE *out, int epochs, const fl_epoch_metrics *m) {
   if (m->epoch == 1)
@@ -47,6 +40,60 @@ static size_t n_classes_of(const fl_job_spec *spec) {
   return (size_t)spec->layers[spec->n_layers - 1].units;
 }
 
+typedef struct {
+  FILE *out;
+  bool json;
+  int epochs;
+} runner_ctx;
+
+/* People get the table and readable alerts; scripts the JSON lines. */
+static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
+  runner_ctx *r = ctx;
+  if (r->json) {
+    fprintf(r->out, "%s\n", json);
+    fflush(r->out);
+    return;
+  }
+  if (m) {
+    emit_epoch_table(r->out, r->epochs, m);
+    return;
+  }
+  fl_error err = {0};
+  fl_json *ev = fl_json_parse(json, strlen(json), &err);
+  if (!ev) return;
+  const char *kind = fl_json_string(fl_json_get(ev, "event"));
+  const fl_json *list = fl_json_get(ev, kind && strcmp(kind, "preflight") == 0 ? "findings" : "causes");
+  if (kind && (strcmp(kind, "preflight") == 0 || strcmp(kind, "diagnosis") == 0)) {
+    size_t n = fl_json_array_size(list);
+    if (strcmp(kind, "diagnosis") == 0)
+      fprintf(r->out, "\n!! diagnosis: %s\n", n ? "the loss is flat because:" : "no cause found");
+    for (size_t i = 0; i < n; i++) {
+      const fl_json *c = fl_json_array_at(list, i);
+      const char *sev = fl_json_string(fl_json_get(c, "severity"));
+      const char *text = fl_json_string(fl_json_get(c, sev ? "message" : "evidence"));
+      const char *advice = fl_json_string(fl_json_get(c, "advice"));
+      char *fix = fl_json_is_null(fl_json_get(c, "fix")) ? NULL : fl_json_print(fl_json_get(c, "fix"));
+      fprintf(r->out, "!! %s%s%s: %s\n", sev ? sev : "", sev ? " " : "",
+              fl_json_string(fl_json_get(c, "cause")), text ? text : "");
+      if (advice) fprintf(r->out, "   advice: %s\n", advice);
+      if (fix) fprintf(r->out, "   fix: %s\n", fix);
+      free(fix);
+    }
+    fprintf(r->out, "\n");
+  } else if (kind && strcmp(kind, "fix") == 0) {
+    fprintf(r->out, "!! applying the fix for %s and restarting from the original "
+            "initialization\n", fl_json_string(fl_json_get(ev, "cause")));
+  } else if (kind && strcmp(kind, "fixed") == 0) {
+    double before = NAN, after = NAN;
+    fl_json_number(fl_json_get(ev, "loss_before"), &before);
+    fl_json_number(fl_json_get(ev, "loss_after"), &after);
+    fprintf(r->out, "!! fixed %s: loss %.4f before the fix, %.4f after\n",
+            fl_json_string(fl_json_get(ev, "cause")), before, after);
+  }
+  fflush(r->out);
+  fl_json_free(ev);
+}
+
 int fl_run_foreground(const char *spec_path, bool json, FILE *out,
                       FILE *err_out) {
   fl_error err = {0};
@@ -55,15 +102,16 @@ int fl_run_foreground(const char *spec_path, bool json, FILE *out,
   fl_dataset train = {0}, val = {0};
   bool has_val = false;
   fl_device *dev = NULL;
-  fl_trainer *trainer = NULL;
   const char *job = "local";
   const char *state = "rejected";
-  uint8_t *text = NULL;
+  const char *cause = NULL;
+  char *text = NULL;
   size_t len = 0;
   int rc;
+  fl_job_outcome outcome = {0};
 
-  if ((rc = fl_file_read(spec_path, FL_SPEC_MAX_BYTES, &text, &len, &err)) ||
-      (rc = fl_spec_parse((const char *)text, len, &spec, &err))) {
+  if ((rc = fl_file_read(spec_path, FL_SPEC_MAX_BYTES, (uint8_t **)&text, &len, &err)) ||
+      (rc = fl_spec_parse(text, len, &spec, &err))) {
     fl_error_prefix(&err, "%s", spec_path);
     goto done;
   }
@@ -76,7 +124,10 @@ int fl_run_foreground(const char *spec_path, bool json, FILE *out,
   rc = fl_job_load_data(&spec, fl_resolve_relative, dirname(dir_copy), &train,
                         &val, &has_val, &err);
   free(dir_copy);
-  if (rc) goto done;
+  if (rc) {
+    cause = fl_cause_of_error(rc);
+    goto done;
+  }
 
   fl_device_info devs[FL_MAX_DEVICES];
   int ndev = fl_devices_list(devs, FL_MAX_DEVICES, &err), idx;
@@ -87,39 +138,46 @@ int fl_run_foreground(const char *spec_path, bool json, FILE *out,
   if ((rc = fl_device_resolve(devs, ndev, spec.device, &idx, &err)) ||
       (rc = fl_device_open(idx, &dev, &err)))
     goto done;
-
-  fl_train_config cfg = {
-      .input_dim = train.d, .n_layers = spec.n_layers, .layers = spec.layers,
-      .loss = spec.loss, .optimizer = spec.optimizer,
-      .batch_size = spec.batch_size, .seed = spec.seed, .shuffle = spec.shuffle};
-  if ((rc = fl_trainer_create(dev, &cfg, &train, has_val ? &val : NULL,
-                              &trainer, &err)))
-    goto done;
   if (!json) {
     fprintf(out, "flatlined: training \"%s\" on %s (%s)\n", spec.name,
             devs[idx].name, devs[idx].platform);
     fprintf(out, "  %zu training rows, %zu validation rows, %zu features, "
-            "%zu classes, %zu parameters\n",
-            train.n, has_val ? val.n : 0, train.d, n_classes_of(&spec),
-            fl_trainer_param_count(trainer));
+            "%zu classes\n",
+            train.n, has_val ? val.n : 0, train.d, n_classes_of(&spec));
   }
-  state = "failed";
-  fl_epoch_metrics m = {0};
-  for (int e = 0; e < spec.epochs; e++) {
-    if ((rc = fl_trainer_run_epoch(trainer, &m, &err))) goto done;
-    if (json) print_line(out, fl_event_epoch(job, &m));
-    else emit_epoch_table(out, spec.epochs, &m);
+  /* The text must be NUL-terminated for merge patches. */
+  char *spec_text = malloc(len + 1);
+  if (!spec_text) {
+    rc = fl_error_set(&err, FL_ENOMEM, "out of memory");
+    goto done;
   }
-  state = "done";
-  rc = 0;
+  memcpy(spec_text, text, len);
+  spec_text[len] = '\0';
+  runner_ctx ctx = {out, json, spec.epochs};
+  fl_job_hooks hooks = {.ctx = &ctx, .event = on_event};
+  fl_job_execute(dev, job, &spec, spec_text, &train, has_val ? &val : NULL, &hooks,
+                 NULL, &outcome);
+  free(spec_text);
+  state = outcome.state;
+  cause = outcome.cause[0] ? outcome.cause : NULL;
+  rc = strcmp(state, "done") == 0 ? 0 : FL_EINVAL;
+  snprintf(err.msg, sizeof err.msg, "%s", outcome.message);
 
 done:
-  emit_end(out, err_out, json, job, state, rc, err.msg);
-  fl_trainer_destroy(trainer);
+  if (json) {
+    print_line(out, fl_event_end(job, state, rc ? (cause ? cause : fl_cause_of_error(rc)) : cause,
+                                 rc || err.msg[0] ? err.msg : NULL));
+  } else if (rc) {
+    fprintf(err_out, "flatlined: %s%s%s: %s\n", state, cause ? " (" : "",
+            cause ? cause : "", err.msg);
+  } else if (cause) {
+    fprintf(out, "flatlined: done, with a diagnosed problem: %s\n", cause);
+  }
   fl_device_close(dev);
   fl_dataset_free(&train);
   if (has_val) fl_dataset_free(&val);
   fl_spec_free(&spec);
   free(text);
-  return rc ? 1 : 0;
+  if (rc) return 1;
+  return cause ? 3 : 0;
 }

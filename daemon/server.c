@@ -28,6 +28,11 @@ typedef struct {
 
 static void on_closed(uv_handle_t *h) {
   fl_client *c = h->data;
+  c->closed = true;
+  if (c->pending == 0) fl_client_free(c);
+}
+
+void fl_client_free(fl_client *c) {
   fl_frame_decoder_free(&c->dec);
   free(c);
 }

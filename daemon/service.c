@@ -33,6 +33,7 @@ static void begin_close(fl_daemon *d);
 static void handle_mail(fl_daemon *d, fl_mail *m) {
   fl_job *job = m->job;
   if (m->kind == FL_MAIL_EVENT) {
+    fl_job_note_event(job, m->text);
     if (m->epoch > 0) {
       job->epoch = m->epoch;
       free(job->last_epoch);

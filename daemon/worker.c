@@ -11,6 +11,7 @@
 #include "events.h"
 #include "fsutil.h"
 #include "job_data.h"
+#include "job_run.h"
 #include "log.h"
 
 /* Spec paths resolve to the submitter's blobs, never to client paths. */
@@ -94,6 +95,9 @@ static int last_logged_epoch(fl_job *job) {
   int rc = fl_read_small(path, (size_t)1 << 30, &text, &len, NULL);
   pthread_mutex_unlock(&job->log_lock);
   if (rc) return 0;
+  char *end = strrchr(text, '\n'); /* a torn last line (crash) is not logged */
+  if (end) end[1] = '\0';
+  else text[0] = '\0';
   for (char *p = strstr(text, "{\"event\":\"epoch\""); p;
        p = strstr(p + 1, "{\"event\":\"epoch\"")) {
     char *e = strstr(p, "\"epoch\":");
@@ -110,14 +114,29 @@ static int last_logged_epoch(fl_job *job) {
 typedef struct {
   fl_daemon *d;
   fl_job *job;
-} progress_ctx;
+  int logged; /* epochs already in the log (a resumed job) */
+} hooks_ctx;
 
 static int on_progress(void *ctx, int epoch, size_t step, size_t steps) {
-  progress_ctx *p = ctx;
+  hooks_ctx *p = ctx;
   if (atomic_load(&p->job->cancel) || atomic_load(&p->d->stopping)) return 1;
   char *text = fl_event_progress(p->job->id, epoch, step, steps);
   if (text) post_event(p->d, p->job, -1, text, 0);
   return 0;
+}
+
+static bool is_cancelled(void *ctx) {
+  hooks_ctx *p = ctx;
+  return atomic_load(&p->job->cancel);
+}
+
+/* Every event but progress goes to the log first, then to the followers. */
+static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
+  hooks_ctx *p = ctx;
+  char *copy = strdup(json);
+  if (!copy) return;
+  long seq = fl_job_log_event(p->job, copy);
+  post_event(p->d, p->job, seq, copy, m ? m->epoch : 0);
 }
 
 static int write_file(fl_job *job, const char *name, const uint8_t *buf,
@@ -127,6 +146,55 @@ static int write_file(fl_job *job, const char *name, const uint8_t *buf,
   return fl_write_atomic(path, buf, len, err);
 }
 
+/* The checkpoint follows the epoch's log line: a crash in between re-runs
+ * the epoch, which gives the same line, which is then not logged twice. */
+static void on_epoch_done(void *ctx, fl_trainer *t) {
+  hooks_ctx *p = ctx;
+  fl_error err = {0};
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (fl_trainer_save_checkpoint(t, &buf, &len, &err) ||
+      write_file(p->job, "checkpoint.bin", buf, len, &err))
+    fl_log(FL_LOG_ERR, "job %s: checkpoint after epoch %d failed: %s", p->job->id,
+           fl_trainer_epoch(t), err.msg);
+  free(buf);
+}
+
+static int on_resume(void *ctx, fl_trainer *t) {
+  hooks_ctx *p = ctx;
+  char ckpt[4200], *buf = NULL;
+  size_t len = 0;
+  fl_error err = {0};
+  snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", p->job->dir);
+  if (fl_read_small(ckpt, (size_t)4 << 30, &buf, &len, NULL) == 0) {
+    if (fl_trainer_load_checkpoint(t, (const uint8_t *)buf, len, &err) == 0)
+      fl_log(FL_LOG_INFO, "job %s: resuming after epoch %d", p->job->id, fl_trainer_epoch(t));
+    else
+      fl_log(FL_LOG_WARNING, "job %s: checkpoint unusable (%s); starting over",
+             p->job->id, err.msg);
+    free(buf);
+  }
+  return p->logged;
+}
+
+static void on_finished(void *ctx, fl_trainer *t) {
+  hooks_ctx *p = ctx;
+  fl_error err = {0};
+  uint8_t *model = NULL;
+  size_t len = 0;
+  if (fl_trainer_export_safetensors(t, &model, &len, &err) ||
+      write_file(p->job, "model.safetensors", model, len, &err))
+    fl_log(FL_LOG_ERR, "job %s: saving the model failed: %s", p->job->id, err.msg);
+  free(model);
+}
+
+static fl_job_state state_of(const char *name) {
+  if (strcmp(name, "done") == 0) return FL_JOB_DONE;
+  if (strcmp(name, "cancelled") == 0) return FL_JOB_CANCELLED;
+  if (strcmp(name, "rejected") == 0) return FL_JOB_REJECTED;
+  return FL_JOB_FAILED;
+}
+
 static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
   fl_daemon *d = w->d;
   fl_error err = {0};
@@ -134,7 +202,6 @@ static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
   memset(&spec, 0, sizeof spec);
   fl_dataset train = {0}, val = {0};
   bool has_val = false;
-  fl_trainer *t = NULL;
   char *text = NULL;
   size_t len = 0;
   int rc;
@@ -149,78 +216,24 @@ static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
     finish(d, job, FL_JOB_REJECTED, fl_cause_of_error(rc), err.msg, 0);
     goto out;
   }
-  fl_train_config cfg = {
-      .input_dim = train.d, .n_layers = spec.n_layers, .layers = spec.layers,
-      .loss = spec.loss, .optimizer = spec.optimizer,
-      .batch_size = spec.batch_size, .seed = spec.seed, .shuffle = spec.shuffle};
-  rc = fl_trainer_create(dev, &cfg, &train, has_val ? &val : NULL, &t, &err);
+  hooks_ctx hc = {d, job, last_logged_epoch(job)};
+  fl_job_hooks hooks = {.ctx = &hc, .event = on_event, .progress = on_progress,
+                        .resume = on_resume, .epoch_done = on_epoch_done,
+                        .finished = on_finished};
+  fl_job_outcome o;
+  fl_job_execute(dev, job->id, &spec, text, &train, has_val ? &val : NULL, &hooks,
+                 is_cancelled, &o);
+  if (o.interrupted) {
+    fl_log(FL_LOG_NOTICE, "job %s: stopped during epoch %d; it resumes from "
+           "epoch %d at the next start", job->id, o.epochs + 1, o.epochs);
+    post_finished(d, job, FL_JOB_QUEUED, true, NULL, NULL, o.epochs);
+  } else {
+    finish(d, job, state_of(o.state), o.cause[0] ? o.cause : NULL,
+           o.message[0] ? o.message : NULL, o.epochs);
+  }
+out:
   fl_dataset_free(&train);
   if (has_val) fl_dataset_free(&val);
-  if (rc) {
-    finish(d, job, FL_JOB_REJECTED, fl_cause_of_error(rc), err.msg, 0);
-    goto out;
-  }
-
-  char ckpt[4200];
-  snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", job->dir);
-  char *cbuf = NULL;
-  size_t clen = 0;
-  if (fl_read_small(ckpt, (size_t)4 << 30, &cbuf, &clen, NULL) == 0) {
-    if (fl_trainer_load_checkpoint(t, (const uint8_t *)cbuf, clen, &err) == 0)
-      fl_log(FL_LOG_INFO, "job %s: resuming after epoch %d", job->id,
-             fl_trainer_epoch(t));
-    else
-      fl_log(FL_LOG_WARNING, "job %s: checkpoint unusable (%s); starting over",
-             job->id, err.msg);
-    free(cbuf);
-  }
-  int logged = last_logged_epoch(job);
-  progress_ctx pc = {d, job};
-  fl_trainer_set_progress(t, on_progress, &pc, 1.0);
-  fl_epoch_metrics m = {0};
-  while (fl_trainer_epoch(t) < spec.epochs) {
-    rc = fl_trainer_run_epoch(t, &m, &err);
-    if (rc == FL_ECANCELED) {
-      if (atomic_load(&job->cancel)) {
-        finish(d, job, FL_JOB_CANCELLED, NULL, "cancelled by its owner", fl_trainer_epoch(t));
-      } else {
-        fl_log(FL_LOG_NOTICE, "job %s: stopped mid-epoch %d; it resumes from "
-               "epoch %d at the next start", job->id, fl_trainer_epoch(t) + 1,
-               fl_trainer_epoch(t));
-        post_finished(d, job, FL_JOB_QUEUED, true, NULL, NULL, fl_trainer_epoch(t));
-      }
-      goto out;
-    }
-    if (rc) {
-      finish(d, job, FL_JOB_FAILED, fl_cause_of_error(rc), err.msg, fl_trainer_epoch(t));
-      goto out;
-    }
-    if (m.epoch > logged) {
-      char *ev = fl_event_epoch(job->id, &m);
-      if (ev) {
-        long seq = fl_job_log_event(job, ev);
-        post_event(d, job, seq, ev, m.epoch);
-      }
-    }
-    /* The checkpoint after the log line: a crash in between re-runs the
-     * epoch, which gives the same line, which is then not logged twice. */
-    uint8_t *buf = NULL;
-    size_t blen = 0;
-    if ((rc = fl_trainer_save_checkpoint(t, &buf, &blen, &err)) ||
-        (rc = write_file(job, "checkpoint.bin", buf, blen, &err)))
-      fl_log(FL_LOG_ERR, "job %s: checkpoint after epoch %d failed: %s", job->id,
-             m.epoch, err.msg);
-    free(buf);
-  }
-  uint8_t *model = NULL;
-  size_t mlen = 0;
-  if ((rc = fl_trainer_export_safetensors(t, &model, &mlen, &err)) ||
-      (rc = write_file(job, "model.safetensors", model, mlen, &err)))
-    fl_log(FL_LOG_ERR, "job %s: saving the model failed: %s", job->id, err.msg);
-  free(model);
-  finish(d, job, FL_JOB_DONE, NULL, NULL, fl_trainer_epoch(t));
-out:
-  fl_trainer_destroy(t);
   fl_spec_free(&spec);
   free(text);
 }

@@ -347,6 +347,13 @@ int fl_conn_send_binary(fl_conn *c, const void *data, size_t len,
 int fl_conn_recv(fl_conn *c, fl_frame *frame, fl_error *err);
 void fl_conn_close(fl_conn *c);
 
+/* ---- RFC 7386 JSON merge patch (protocol/merge_patch.c) ----
+ * Applies patch to doc (both JSON texts); *out is malloc'd compact JSON.
+ * Used for diagnosed fixes: `flatline show --fixed-spec` and
+ * monitor.on_plateau = "fix". */
+int fl_json_merge_patch(const char *doc, size_t doc_len, const char *patch,
+                        char **out, fl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

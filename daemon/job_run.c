@@ -1,0 +1,335 @@
+/* daemon/job_run.c — see job_run.h. The order for each epoch: train, send
+ * the epoch event, checkpoint (hook), then let the detectors look; on the
+ * first plateau or divergence the probes run and one diagnosis event goes
+ * out, then monitor.on_plateau decides what happens next. */
+#include "job_run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "events.h"
+#include "log.h"
+#include "probes.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static fl_train_config config_of(const fl_job_spec *s, size_t input_dim) {
+  return (fl_train_config){.input_dim = input_dim, .n_layers = s->n_layers,
+                           .layers = s->layers, .loss = s->loss,
+                           .optimizer = s->optimizer, .batch_size = s->batch_size,
+                           .seed = s->seed, .shuffle = s->shuffle};
+}
+
+void fl_job_preflight(const fl_job_spec *spec, const fl_dataset *train,
+                      const fl_dataset *val, const fl_device_info *dev,
+                      fl_findings *out) {
+  fl_dataset_stats st = {0}, sv = {0};
+  fl_error err = {0};
+  memset(out, 0, sizeof *out);
+  if (fl_dataset_stats_compute(train, &st, &err) != 0) {
+    out->n = 1;
+    out->items[0].severity = FL_SEVERITY_ERROR;
+    out->items[0].cause = FL_CAUSE_INVALID_DATA;
+    snprintf(out->items[0].message, sizeof out->items[0].message, "%s", err.msg);
+    return;
+  }
+  bool has_val = val && val->n > 0 && fl_dataset_stats_compute(val, &sv, &err) == 0;
+  fl_train_config cfg = config_of(spec, train->d);
+  fl_preflight_input in = {
+      .spec = spec, .train = &st, .validation = has_val ? &sv : NULL,
+      .memory_needed = fl_train_memory_estimate(&cfg, train->n, val ? val->n : 0),
+      .device_memory = dev ? dev->global_mem : 0, .device_name = dev ? dev->name : NULL};
+  fl_preflight(&in, out);
+  fl_dataset_stats_free(&st);
+  if (has_val) fl_dataset_stats_free(&sv);
+}
+
+static void fix_member(fl_jw *w, const char *fix) {
+  if (fix && *fix) fl_jw_raw(w, "fix", fix); /* built by fl_jw: valid JSON */
+  else fl_jw_null(w, "fix");
+}
+
+void fl_findings_write(fl_jw *w, const fl_findings *f) {
+  fl_jw_array_begin(w, "findings");
+  for (int i = 0; i < f->n; i++) {
+    const fl_finding *x = &f->items[i];
+    fl_jw_object_begin(w, NULL);
+    fl_jw_str(w, "severity", x->severity == FL_SEVERITY_ERROR ? "error" : "warning");
+    fl_jw_str(w, "cause", fl_cause_name(x->cause));
+    fl_jw_str(w, "message", x->message);
+    fix_member(w, x->fix);
+    fl_jw_object_end(w);
+  }
+  fl_jw_array_end(w);
+}
+
+char *fl_preflight_event(const char *job_id, const fl_findings *f) {
+  if (f->n == 0) return NULL;
+  fl_jw w;
+  fl_jw_init(&w);
+  fl_jw_object_begin(&w, NULL);
+  fl_jw_str(&w, "event", "preflight");
+  fl_jw_str(&w, "job", job_id);
+  fl_findings_write(&w, f);
+  fl_jw_object_end(&w);
+  return fl_jw_finish(&w);
+}
+
+static char *diagnosis_event(const char *job_id, int epoch, const fl_diagnosis *d,
+                             const fl_probe_result *probes, const fl_signals *s) {
+  fl_jw w;
+  fl_jw_init(&w);
+  fl_jw_object_begin(&w, NULL);
+  fl_jw_str(&w, "event", "diagnosis");
+  fl_jw_str(&w, "job", job_id);
+  fl_jw_int(&w, "epoch", epoch);
+  fl_jw_array_begin(&w, "causes");
+  for (int i = 0; i < d->n; i++) {
+    const fl_cause_report *r = &d->items[i];
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_str(&w, "cause", fl_cause_name(r->cause));
+    fl_jw_num(&w, "confidence", r->confidence);
+    fl_jw_str(&w, "evidence", r->evidence);
+    fl_jw_str(&w, "advice", r->advice);
+    fix_member(&w, r->fix);
+    fl_jw_object_end(&w);
+  }
+  fl_jw_array_end(&w);
+  fl_jw_str(&w, "signals", s->summary);
+  fl_jw_array_begin(&w, "probes");
+  for (int k = 0; k < FL_PROBE_COUNT; k++) {
+    const fl_probe_result *p = &probes[k];
+    if (!p->run) continue;
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_str(&w, "probe", fl_probe_name((fl_probe_kind)k));
+    fl_jw_num(&w, "loss_start", p->loss_start);
+    fl_jw_num(&w, "loss_end", p->loss_end);
+    fl_jw_num(&w, "val_accuracy", p->val_acc);
+    fl_jw_int(&w, "steps", p->steps);
+    fl_jw_num(&w, "seconds", p->seconds);
+    fl_jw_bool(&w, "failed", p->failed);
+    fl_jw_object_end(&w);
+  }
+  fl_jw_array_end(&w);
+  fl_jw_num(&w, "probe_seconds", d->probe_seconds);
+  fl_jw_object_end(&w);
+  return fl_jw_finish(&w);
+}
+
+static void emit(const fl_job_hooks *h, char *json, const fl_epoch_metrics *m) {
+  if (json && h->event) h->event(h->ctx, json, m);
+  free(json);
+}
+
+/* Rows per class (ids, or argmax of dense rows), for chance and entropy. */
+static uint64_t *class_counts(const fl_dataset *ds, size_t k) {
+  uint64_t *c = calloc(k ? k : 1, sizeof *c);
+  for (size_t i = 0; c && i < ds->n; i++) {
+    size_t cls = 0;
+    if (ds->label_kind == FL_LABELS_IDS) {
+      if (ds->ids[i] < 0 || (size_t)ds->ids[i] >= k) continue;
+      cls = (size_t)ds->ids[i];
+    } else {
+      for (size_t j = 1; j < ds->k; j++)
+        if (ds->y[i * ds->k + j] > ds->y[i * ds->k + cls]) cls = j;
+      if (cls >= k) continue;
+    }
+    c[cls]++;
+  }
+  return c;
+}
+
+/* A new trainer for spec on the job's data, resumed through the hook. */
+static int start_trainer(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
+                         const fl_dataset *val, const fl_job_hooks *h, bool resume,
+                         fl_trainer **t, int *logged, fl_error *err) {
+  fl_train_config cfg = config_of(spec, train->d);
+  int rc = fl_trainer_create(dev, &cfg, train, val, t, err);
+  if (rc) return rc;
+  if (h->progress) fl_trainer_set_progress(*t, h->progress, h->ctx, 1.0);
+  *logged = resume && h->resume ? h->resume(h->ctx, *t) : 0;
+  return 0;
+}
+
+static void set_outcome(fl_job_outcome *o, const char *state, const char *cause,
+                        const char *message, int epochs) {
+  o->state = state;
+  snprintf(o->cause, sizeof o->cause, "%s", cause ? cause : "");
+  snprintf(o->message, sizeof o->message, "%s", message ? message : "");
+  o->epochs = epochs;
+}
+
+void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
+                    const char *spec_text, const fl_dataset *train,
+                    const fl_dataset *val, const fl_job_hooks *h,
+                    bool (*cancelled)(void *ctx), fl_job_outcome *out) {
+  memset(out, 0, sizeof *out);
+  fl_error err = {0};
+  double t_start = now();
+  fl_findings pf;
+  fl_job_preflight(spec, train, val, fl_device_get_info(dev), &pf);
+  emit(h, fl_preflight_event(job_id, &pf), NULL);
+  for (int i = 0; i < pf.n; i++)
+    if (pf.items[i].severity == FL_SEVERITY_ERROR) {
+      set_outcome(out, "rejected", fl_cause_name(pf.items[i].cause), pf.items[i].message, 0);
+      return;
+    }
+
+  fl_job_spec cur = *spec; /* replaced by a fixed spec under on_plateau: fix */
+  char *fixed_text = NULL;
+  fl_trainer *t = NULL;
+  int logged = 0;
+  int rc = start_trainer(dev, &cur, train, val, h, true, &t, &logged, &err);
+  if (rc) {
+    set_outcome(out, "rejected", fl_cause_of_error(rc), err.msg, 0);
+    return;
+  }
+  size_t k = (size_t)cur.layers[cur.n_layers - 1].units;
+  uint64_t *counts = class_counts(train, k);
+  fl_monitor *mon = malloc(sizeof *mon);
+  if (!counts || !mon) {
+    set_outcome(out, "failed", NULL, "out of memory", 0);
+    goto done;
+  }
+  fl_monitor_init(mon, (int)k, counts, k, val != NULL, cur.monitor.patience, cur.monitor.min_delta);
+
+  bool diagnosed = false, fixed = false;
+  fl_diagnosis diag = {0};
+  double loss_before_fix = NAN;
+  int last_reduce = 0;
+  fl_epoch_metrics m = {0};
+  while (fl_trainer_epoch(t) < cur.epochs) {
+    rc = fl_trainer_run_epoch(t, &m, &err);
+    if (rc == FL_ECANCELED) {
+      bool c = cancelled && cancelled(h->ctx);
+      set_outcome(out, c ? "cancelled" : "running", NULL, c ? "cancelled by its owner" : NULL,
+                  fl_trainer_epoch(t));
+      out->interrupted = !c;
+      goto done;
+    }
+    if (rc) {
+      set_outcome(out, "failed", fl_cause_of_error(rc), err.msg, fl_trainer_epoch(t));
+      goto done;
+    }
+    if (m.epoch > logged) emit(h, fl_event_epoch(job_id, &m), &m);
+    if (h->epoch_done) h->epoch_done(h->ctx, t);
+    fl_monitor_add(mon, &m);
+    fl_signals sig;
+    fl_verdict v = fl_monitor_check(mon, &sig);
+    if (v == FL_VERDICT_OK) continue;
+
+    if (!diagnosed) {
+      /* Probe time: 20% of the job's time so far, but at least 10 s so that
+       * a short job still gets its measurements. */
+      double budget = fmax(0.2 * (now() - t_start), 10.0);
+      fl_probe_result probes[FL_PROBE_COUNT];
+      double spent = 0;
+      fl_probes_run(dev, &cur, train, val, &sig, budget, probes, &spent);
+      fl_decide_input in = {&cur, mon, &sig, &pf, probes};
+      fl_decide(&in, &diag);
+      diag.probe_seconds = spent;
+      emit(h, diagnosis_event(job_id, m.epoch, &diag, probes, &sig), NULL);
+      diagnosed = true;
+      fl_log(FL_LOG_INFO, "job %s: diagnosis after epoch %d: %s (probes %.1f s)", job_id,
+             m.epoch, diag.n ? fl_cause_name(diag.items[0].cause) : "no cause", spent);
+    }
+    const char *top = diag.n ? fl_cause_name(diag.items[0].cause) : NULL;
+    if (sig.nonfinite) { /* nothing trains on from NaN */
+      set_outcome(out, "failed", top ? top : "numerical_instability",
+                  "the loss became NaN/Inf; training stopped", fl_trainer_epoch(t));
+      goto done;
+    }
+    switch (cur.monitor.on_plateau) {
+      case FL_PLATEAU_ALERT:
+        break;
+      case FL_PLATEAU_STOP:
+        set_outcome(out, "done", top, "stopped on a plateau (monitor.on_plateau = stop)",
+                    fl_trainer_epoch(t));
+        if (h->finished) h->finished(h->ctx, t);
+        goto done;
+      case FL_PLATEAU_REDUCE_LR:
+        if (m.epoch - last_reduce >= cur.monitor.patience && v == FL_VERDICT_PLATEAU) {
+          float lr = (float)(m.lr * 0.1);
+          fl_trainer_set_learning_rate(t, lr);
+          last_reduce = m.epoch;
+          fl_log(FL_LOG_INFO, "job %s: learning rate reduced to %g", job_id, (double)lr);
+        }
+        break;
+      case FL_PLATEAU_FIX: {
+        if (fixed || !diag.n || !diag.items[0].fix[0]) break;
+        char *patched = NULL;
+        fl_job_spec next;
+        memset(&next, 0, sizeof next);
+        if (fl_json_merge_patch(spec_text, strlen(spec_text), diag.items[0].fix, &patched, &err) ||
+            fl_spec_parse(patched, strlen(patched), &next, &err)) {
+          fl_log(FL_LOG_WARNING, "job %s: fix not applicable: %s", job_id, err.msg);
+          free(patched);
+          fixed = true; /* do not try again */
+          break;
+        }
+        /* Restart from the original initialization with the fixed spec. */
+        loss_before_fix = m.loss;
+        fl_trainer *nt = NULL;
+        int lg = 0;
+        if (start_trainer(dev, &next, train, val, h, false, &nt, &lg, &err)) {
+          fl_log(FL_LOG_WARNING, "job %s: fixed spec does not train: %s", job_id, err.msg);
+          fl_spec_free(&next);
+          free(patched);
+          fixed = true;
+          break;
+        }
+        fl_trainer_destroy(t);
+        t = nt;
+        free(fixed_text);
+        fixed_text = patched;
+        cur = next; /* label_columns owned by `next` live as long as cur */
+        fixed = true;
+        logged = 0;
+        fl_monitor_init(mon, (int)k, counts, k, val != NULL, cur.monitor.patience,
+                        cur.monitor.min_delta);
+        fl_jw w;
+        fl_jw_init(&w);
+        fl_jw_object_begin(&w, NULL);
+        fl_jw_str(&w, "event", "fix");
+        fl_jw_str(&w, "job", job_id);
+        fl_jw_str(&w, "cause", top);
+        fl_jw_raw(&w, "fix", diag.items[0].fix);
+        fl_jw_num(&w, "loss_before", loss_before_fix);
+        fl_jw_int(&w, "epoch", m.epoch);
+        fl_jw_object_end(&w);
+        emit(h, fl_jw_finish(&w), NULL);
+        break;
+      }
+    }
+  }
+  if (fixed && isfinite(loss_before_fix)) {
+    fl_jw w;
+    fl_jw_init(&w);
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_str(&w, "event", "fixed");
+    fl_jw_str(&w, "job", job_id);
+    fl_jw_str(&w, "cause", diag.n ? fl_cause_name(diag.items[0].cause) : NULL);
+    fl_jw_num(&w, "loss_before", loss_before_fix);
+    fl_jw_num(&w, "loss_after", m.loss);
+    fl_jw_object_end(&w);
+    emit(h, fl_jw_finish(&w), NULL);
+  }
+  if (h->finished) h->finished(h->ctx, t);
+  set_outcome(out, "done", diag.n ? fl_cause_name(diag.items[0].cause) : NULL, NULL,
+              fl_trainer_epoch(t));
+done:
+  if (fixed_text) {
+    fl_spec_free(&cur);
+    free(fixed_text);
+  }
+  fl_trainer_destroy(t);
+  free(counts);
+  free(mon);
+}

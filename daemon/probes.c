@@ -1,0 +1,235 @@
+/* daemon/probes.c — runs the probes diagnose/ planned, on the job's own
+ * device: each is a fresh trainer from the job's seed (so the same start
+ * where the spec is unchanged) on a subset of the training rows, trained
+ * for about 150 steps, then scored on held-out rows. The numbers go back
+ * to fl_decide. Probe time is capped. */
+#include "probes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define PROBE_TRAIN_ROWS 2048
+#define PROBE_HELD_ROWS 512
+#define PROBE_STEPS 150
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Copy rows idx[0..n) of src into dst (a new dataset). */
+static int take_rows(const fl_dataset *src, const uint32_t *idx, size_t n,
+                     fl_dataset *dst) {
+  memset(dst, 0, sizeof *dst);
+  dst->n = n;
+  dst->d = src->d;
+  dst->label_kind = src->label_kind;
+  dst->k = src->k;
+  dst->x = malloc(n * src->d * sizeof(float));
+  if (src->label_kind == FL_LABELS_IDS) dst->ids = malloc(n * sizeof(int32_t));
+  else dst->y = malloc(n * src->k * sizeof(float));
+  if (!dst->x || (!dst->ids && !dst->y)) {
+    fl_dataset_free(dst);
+    return FL_ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    memcpy(dst->x + i * src->d, src->x + (size_t)idx[i] * src->d, src->d * sizeof(float));
+    if (dst->ids) dst->ids[i] = src->ids[idx[i]];
+    else memcpy(dst->y + i * src->k, src->y + (size_t)idx[i] * src->k, src->k * sizeof(float));
+  }
+  return 0;
+}
+
+static uint64_t mix(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static void shuffle_u32(uint32_t *a, size_t n, uint64_t *seed) {
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t)(mix(seed) % i);
+    uint32_t t = a[i - 1];
+    a[i - 1] = a[j];
+    a[j] = t;
+  }
+}
+
+/* Labels of ds shuffled across rows (features untouched). */
+static void permute_labels(fl_dataset *ds, uint64_t seed) {
+  uint32_t *p = malloc(ds->n * sizeof *p);
+  if (!p) return;
+  for (size_t i = 0; i < ds->n; i++) p[i] = (uint32_t)i;
+  shuffle_u32(p, ds->n, &seed);
+  if (ds->ids) {
+    int32_t *ids = malloc(ds->n * sizeof *ids);
+    if (ids) {
+      for (size_t i = 0; i < ds->n; i++) ids[i] = ds->ids[p[i]];
+      free(ds->ids);
+      ds->ids = ids;
+    }
+  } else {
+    float *y = malloc(ds->n * ds->k * sizeof *y);
+    if (y) {
+      for (size_t i = 0; i < ds->n; i++) memcpy(y + i * ds->k, ds->y + (size_t)p[i] * ds->k, ds->k * sizeof *y);
+      free(ds->y);
+      ds->y = y;
+    }
+  }
+  free(p);
+}
+
+/* Per-feature z-scores with the training subset's mean and std. */
+static void standardize(fl_dataset *train, fl_dataset *held) {
+  size_t d = train->d;
+  for (size_t j = 0; j < d; j++) {
+    double s = 0, s2 = 0;
+    for (size_t i = 0; i < train->n; i++) {
+      double v = train->x[i * d + j];
+      if (isfinite(v)) s += v, s2 += v * v;
+    }
+    double mean = s / (double)train->n, var = s2 / (double)train->n - mean * mean;
+    double sd = var > 1e-12 ? sqrt(var) : 1.0;
+    fl_dataset *sets[2] = {train, held};
+    for (int k = 0; k < 2; k++)
+      for (size_t i = 0; i < sets[k]->n; i++) {
+        float *v = &sets[k]->x[i * d + j];
+        *v = isfinite(*v) ? (float)((*v - mean) / sd) : 0.0f;
+      }
+  }
+}
+
+static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
+                   const fl_dataset *held, fl_probe_result *r) {
+  fl_error err = {0};
+  fl_trainer *t = NULL;
+  double t0 = now();
+  memset(r, 0, sizeof *r);
+  r->run = true;
+  fl_train_config cfg = {
+      .input_dim = train->d, .n_layers = spec->n_layers, .layers = spec->layers,
+      .loss = spec->loss, .optimizer = spec->optimizer,
+      .batch_size = spec->batch_size, .seed = spec->seed, .shuffle = true};
+  size_t B = (size_t)spec->batch_size, per_epoch = (train->n + B - 1) / B;
+  int epochs = (int)((PROBE_STEPS + per_epoch - 1) / per_epoch);
+  if (epochs < 2) epochs = 2;
+  if (epochs > 30) epochs = 30;
+  int rc = fl_trainer_create(dev, &cfg, train, held, &t, &err);
+  fl_epoch_metrics m = {0};
+  for (int e = 0; !rc && e < epochs; e++) {
+    rc = fl_trainer_run_epoch(t, &m, &err);
+    if (!rc && e == 0) r->loss_start = m.first_batch_loss;
+    if (!rc && (m.nonfinite_loss || !isfinite(m.loss))) break;
+  }
+  r->steps = (int)(per_epoch * (size_t)epochs);
+  r->loss_end = m.loss;
+  r->val_acc = m.has_val ? m.val_accuracy : 0;
+  r->failed = rc != 0 || !isfinite(m.loss) || !isfinite(r->loss_start) || m.nonfinite_loss;
+  if (rc) fl_log(FL_LOG_DEBUG, "probe failed: %s", err.msg);
+  fl_trainer_destroy(t);
+  r->seconds = now() - t0;
+  return 0;
+}
+
+/* The spec of the real-label probe that did best on held-out rows. */
+static fl_probe_kind best_probe(const fl_probe_result *res) {
+  fl_probe_kind best = FL_PROBE_BASELINE;
+  double acc = -1;
+  for (int k = 0; k < FL_PROBE_COUNT; k++) {
+    if (k == FL_PROBE_PERMUTED || k == FL_PROBE_STANDARDIZED) continue;
+    if (res[k].run && !res[k].failed && res[k].val_acc > acc) acc = res[k].val_acc, best = (fl_probe_kind)k;
+  }
+  return best;
+}
+
+int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
+                  const fl_dataset *val, const fl_signals *signals, double budget_s,
+                  fl_probe_result *res, double *spent) {
+  double t0 = now();
+  memset(res, 0, FL_PROBE_COUNT * sizeof *res);
+  fl_probe_kind plan[FL_PROBE_COUNT];
+  int n = fl_probe_plan(spec, signals, plan, FL_PROBE_COUNT);
+
+  /* Subsets: a seeded sample of the training rows, held-out rows from the
+   * validation set (or the training rows left over). */
+  uint64_t seed = spec->seed ^ 0x70726f6265ull;
+  uint32_t *idx = malloc(train->n * sizeof *idx);
+  if (!idx) return FL_ENOMEM;
+  for (size_t i = 0; i < train->n; i++) idx[i] = (uint32_t)i;
+  shuffle_u32(idx, train->n, &seed);
+  size_t n_train = train->n, n_held;
+  const fl_dataset *held_src = val;
+  const uint32_t *held_idx;
+  uint32_t *val_idx = NULL;
+  if (val && val->n > 0) {
+    n_train = train->n < PROBE_TRAIN_ROWS ? train->n : PROBE_TRAIN_ROWS;
+    n_held = val->n < PROBE_HELD_ROWS ? val->n : PROBE_HELD_ROWS;
+    val_idx = malloc(val->n * sizeof *val_idx);
+    if (!val_idx) {
+      free(idx);
+      return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < val->n; i++) val_idx[i] = (uint32_t)i;
+    shuffle_u32(val_idx, val->n, &seed);
+    held_idx = val_idx;
+  } else {
+    /* No validation set: keep a fifth of the rows out. */
+    n_held = train->n / 5 < PROBE_HELD_ROWS ? train->n / 5 : PROBE_HELD_ROWS;
+    if (n_held == 0) n_held = 1;
+    n_train = train->n - n_held < PROBE_TRAIN_ROWS ? train->n - n_held : PROBE_TRAIN_ROWS;
+    held_src = train;
+    held_idx = idx + (train->n - n_held);
+  }
+  fl_dataset sub = {0}, held = {0};
+  int rc = take_rows(train, idx, n_train, &sub);
+  if (!rc) rc = take_rows(held_src, held_idx, n_held, &held);
+  free(idx);
+  free(val_idx);
+  if (rc) {
+    fl_dataset_free(&sub);
+    return rc;
+  }
+
+  bool want_permuted = false;
+  for (int i = 0; i < n; i++) {
+    fl_probe_kind k = plan[i];
+    if (i > 1 && now() - t0 > budget_s) break; /* baseline and one more always */
+    if (k == FL_PROBE_PERMUTED) {
+      want_permuted = true; /* last, with the best configuration */
+      continue;
+    }
+    fl_job_spec ps;
+    if (!fl_probe_spec(k, spec, &ps)) continue;
+    if (k == FL_PROBE_STANDARDIZED) {
+      fl_dataset s2 = {0}, h2 = {0};
+      uint32_t *all = malloc((sub.n > held.n ? sub.n : held.n) * sizeof *all);
+      if (!all) continue;
+      for (size_t j = 0; j < sub.n || j < held.n; j++) all[j] = (uint32_t)j;
+      if (!take_rows(&sub, all, sub.n, &s2) && !take_rows(&held, all, held.n, &h2)) {
+        standardize(&s2, &h2);
+        run_one(dev, &ps, &s2, &h2, &res[k]);
+      }
+      free(all);
+      fl_dataset_free(&s2);
+      fl_dataset_free(&h2);
+    } else {
+      run_one(dev, &ps, &sub, &held, &res[k]);
+    }
+  }
+  if (want_permuted && now() - t0 <= budget_s * 1.5) {
+    fl_job_spec ps;
+    fl_probe_spec(best_probe(res), spec, &ps);
+    permute_labels(&sub, spec->seed + 1);
+    run_one(dev, &ps, &sub, &held, &res[FL_PROBE_PERMUTED]);
+  }
+  fl_dataset_free(&sub);
+  fl_dataset_free(&held);
+  *spent = now() - t0;
+  return 0;
+}

@@ -1,0 +1,182 @@
+/* diagnose/detect.c — the live detectors: from the per-epoch metrics the
+ * engine reduces on the device, decide whether training is learning,
+ * converged (not a problem), stalled, or diverging, and which signals
+ * (dead units, saturation, gradient shape, update sizes, collapse) the
+ * probes should chase. Thresholds are the ones DESIGN.md §4 names. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "flatline/diagnose.h"
+
+void fl_monitor_init(fl_monitor *m, int n_classes, const uint64_t *class_counts,
+                     size_t n_counts, bool has_val, int patience,
+                     double min_delta) {
+  memset(m, 0, sizeof *m);
+  m->n_classes = n_classes;
+  m->has_val = has_val;
+  m->patience = patience > 0 ? patience : 3;
+  m->min_delta = min_delta >= 0 ? min_delta : 0.001;
+  double total = 0, top = 0;
+  for (size_t i = 0; i < n_counts; i++) {
+    total += (double)class_counts[i];
+    if ((double)class_counts[i] > top) top = (double)class_counts[i];
+  }
+  m->chance_accuracy = total > 0 ? top / total : 1.0 / (n_classes > 0 ? n_classes : 1);
+  m->prior_entropy = 0;
+  for (size_t i = 0; total > 0 && i < n_counts; i++) {
+    double p = (double)class_counts[i] / total;
+    if (p > 0) m->prior_entropy -= p * log(p);
+  }
+  if (total <= 0) m->prior_entropy = log(n_classes > 1 ? n_classes : 2);
+  m->first_loss = NAN;
+}
+
+void fl_monitor_add(fl_monitor *m, const fl_epoch_metrics *e) {
+  if (m->n >= FL_MAX_HISTORY) { /* keep the latest: shift by one */
+    memmove(m->loss, m->loss + 1, (FL_MAX_HISTORY - 1) * sizeof *m->loss);
+    memmove(m->acc, m->acc + 1, (FL_MAX_HISTORY - 1) * sizeof *m->acc);
+    memmove(m->val_loss, m->val_loss + 1, (FL_MAX_HISTORY - 1) * sizeof *m->val_loss);
+    memmove(m->val_acc, m->val_acc + 1, (FL_MAX_HISTORY - 1) * sizeof *m->val_acc);
+    m->n--;
+  }
+  m->loss[m->n] = e->loss;
+  m->acc[m->n] = e->accuracy;
+  m->val_loss[m->n] = e->has_val ? e->val_loss : NAN;
+  m->val_acc[m->n] = e->has_val ? e->val_accuracy : NAN;
+  m->n++;
+  m->last = *e;
+  m->last.pred_hist = NULL;
+  if (isnan(m->first_loss)) m->first_loss = e->first_batch_loss;
+  if (!(e->loss <= m->peak_loss)) m->peak_loss = e->loss; /* NaN too */
+  for (int l = 0; l < e->n_layers; l++) {
+    if (e->update_ratio[l] > m->peak_update) m->peak_update = e->update_ratio[l];
+    if (m->n == 1 && e->dead_fraction[l] > m->first_dead) m->first_dead = e->dead_fraction[l];
+  }
+  uint64_t total = 0, top = 0;
+  for (size_t j = 0; e->pred_hist && j < e->n_classes; j++) {
+    total += e->pred_hist[j];
+    if (e->pred_hist[j] > top) top = e->pred_hist[j];
+  }
+  m->majority_share = total ? (double)top / (double)total : 0;
+}
+
+/* Relative improvement of the best loss over the last `w` epochs against
+ * the best before them. */
+static double recent_improvement(const fl_monitor *m, int w) {
+  if (m->n <= w) return INFINITY;
+  double before = INFINITY, within = INFINITY;
+  for (int i = 0; i < m->n - w; i++) before = fmin(before, m->loss[i]);
+  for (int i = m->n - w; i < m->n; i++) within = fmin(within, m->loss[i]);
+  if (!(before > 0)) return 0;
+  return (before - within) / before;
+}
+
+static void note(fl_signals *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void note(fl_signals *s, const char *fmt, ...) {
+  size_t used = strlen(s->summary);
+  if (used + 2 >= sizeof s->summary) return;
+  snprintf(s->summary + used, sizeof s->summary - used, "%s", used ? "; " : "");
+  used = strlen(s->summary);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->summary + used, sizeof s->summary - used, fmt, ap);
+  va_end(ap);
+}
+
+fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
+  memset(s, 0, sizeof *s);
+  s->dead_layer = s->saturated_layer = -1;
+  if (m->n == 0) return FL_VERDICT_OK;
+  const fl_epoch_metrics *e = &m->last;
+  double lnk = log(m->n_classes > 1 ? m->n_classes : 2);
+  double loss = m->loss[m->n - 1];
+  double start = isfinite(m->first_loss) && m->first_loss > 0 ? m->first_loss : m->loss[0];
+  double chance = m->chance_accuracy;
+
+  s->nonfinite = !isfinite(loss) || e->nonfinite_loss || e->nonfinite_grads ||
+                 e->nonfinite_weights;
+  if (s->nonfinite) {
+    note(s, "the loss or the weights became NaN/Inf in epoch %d", e->epoch);
+    return FL_VERDICT_DIVERGED;
+  }
+  s->init_loss_off = isfinite(m->first_loss) && m->first_loss > 2.5 * lnk + 1.0;
+  if (s->init_loss_off) note(s, "loss before any update %.3g vs ln(K) = %.3g", m->first_loss, lnk);
+
+  bool rising = m->n >= 3 && m->loss[m->n - 1] > 1.1 * m->loss[m->n - 2] &&
+                m->loss[m->n - 2] > 1.1 * m->loss[m->n - 3];
+  bool far_above = loss > fmax(3.0 * lnk, 1.5 * start) && m->n >= 2;
+  s->diverging = rising || far_above;
+  if (s->diverging) note(s, "training loss %.4g (ln K = %.3g), rising or far above chance level", loss, lnk);
+
+  s->diverged_before = m->peak_loss > 3.0 * lnk || m->peak_update > 0.1;
+  if (s->diverged_before && !s->diverging)
+    note(s, "earlier the loss reached %.4g (ln K = %.3g) and updates %.2g of the weights",
+         m->peak_loss, lnk, m->peak_update);
+  int L = e->n_layers;
+  double max_ratio = 0, min_ratio = INFINITY, gsum = 0;
+  for (int l = 0; l < L; l++) {
+    max_ratio = fmax(max_ratio, e->update_ratio[l]);
+    min_ratio = fmin(min_ratio, e->update_ratio[l]);
+    gsum += e->grad_norm[l];
+    if (e->dead_fraction[l] > 0.9 && s->dead_layer < 0) s->dead_layer = l;
+    if (e->saturated_fraction[l] > 0.9 && s->saturated_layer < 0) s->saturated_layer = l;
+  }
+  s->update_too_big = max_ratio > 0.1;
+  s->update_too_small = L > 0 && min_ratio < 1e-6 && max_ratio < 1e-5 && gsum > 0;
+  if (s->update_too_big) note(s, "update/weight ratio %.3g per step (healthy ~1e-3)", max_ratio);
+  if (s->update_too_small) note(s, "update/weight ratio %.3g per step (healthy ~1e-3)", max_ratio);
+  s->died_in_training = s->dead_layer >= 0 && m->first_dead < 0.5 && m->n > 1;
+  if (s->dead_layer >= 0)
+    note(s, "layer %d: %.0f%% of its ReLU units never active over the epoch",
+         s->dead_layer, 100 * e->dead_fraction[s->dead_layer]);
+  if (s->saturated_layer >= 0)
+    note(s, "layer %d: %.0f%% of its tanh/sigmoid outputs saturated",
+         s->saturated_layer, 100 * e->saturated_fraction[s->saturated_layer]);
+  if (L >= 3 && e->grad_norm[L - 1] > 0) {
+    double r = e->grad_norm[0] / e->grad_norm[L - 1];
+    s->vanishing = r < 1e-3;
+    s->exploding = r > 1e3 || e->grad_norm[0] > 1e4;
+    if (s->vanishing) note(s, "gradient norm of layer 0 is %.2g of the last layer's (%.2g)", r, e->grad_norm[L - 1]);
+    if (s->exploding) note(s, "gradient norm of layer 0 is %.3g times the last layer's (%.3g)", r, e->grad_norm[L - 1]);
+  } else if (L >= 1 && e->grad_norm[0] > 1e4) {
+    s->exploding = true;
+    note(s, "gradient norm %.3g", e->grad_norm[0]);
+  }
+
+  s->collapsed = m->majority_share > 0.97 && chance < 0.97;
+  if (s->collapsed)
+    note(s, "%.1f%% of predictions are one class (largest class is %.1f%% of the data)",
+         100 * m->majority_share, 100 * chance);
+
+  int p = m->patience;
+  double acc = m->acc[m->n - 1];
+  double val_acc = m->has_val ? m->val_acc[m->n - 1] : NAN;
+  s->never_learned = m->n >= p && loss > 0.9 * start;
+  s->stalled = m->n > p && recent_improvement(m, p) < m->min_delta;
+  if (s->never_learned)
+    note(s, "after %d epochs the loss (%.4g) is not meaningfully below its start (%.4g)",
+         m->n, loss, start);
+  else if (s->stalled)
+    note(s, "loss improved less than %.2g%% over the last %d epochs", 100 * m->min_delta, p);
+  if (m->has_val && m->n >= p) {
+    double margin = 0.05 * (1 - chance) + 0.02;
+    s->val_at_chance = val_acc <= chance + margin && (acc > val_acc + 0.1 || loss < 0.9 * start);
+    if (s->val_at_chance)
+      note(s, "validation accuracy %.3f stays at chance (%.3f) while training goes on", val_acc, chance);
+  }
+  /* A loss that fell a lot and flattened with accuracy clearly above
+   * chance (on validation too) is convergence, not a problem. */
+  bool well_above = acc > chance + 0.3 * (1 - chance) &&
+                    (!m->has_val || val_acc > chance + 0.2 * (1 - chance));
+  s->converged = (s->stalled || acc > 0.99) && !s->collapsed && well_above &&
+                 (loss < 0.5 * start || acc > 0.97);
+
+  if (s->diverging && m->n >= 2) return FL_VERDICT_DIVERGED;
+  if (m->n < p || s->converged) return FL_VERDICT_OK;
+  if (s->never_learned || s->stalled || s->val_at_chance || s->collapsed)
+    return FL_VERDICT_PLATEAU;
+  return FL_VERDICT_OK;
+}

@@ -1,0 +1,204 @@
+/* diagnose/fix_json.c — owns the merge-patch writers of fix_json.h: how a
+ * loss, a layers array, an optimizer and the data scales are spelled in a
+ * fix, so that every fix flatline proposes parses back as a valid spec. */
+#include "fix_json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+double fl__fix_float(float v) {
+  if (!isfinite(v)) return (double)v; /* fl_jw_num writes null */
+  char buf[32];
+  for (int digits = 6; digits <= 9; digits++) {
+    snprintf(buf, sizeof buf, "%.*g", digits, (double)v);
+    if (strtof(buf, NULL) == v) return strtod(buf, NULL);
+  }
+  return (double)v; /* 9 digits always round-trip a float */
+}
+
+void fl__fix_begin(fl_jw *w) {
+  fl_jw_init(w);
+  fl_jw_object_begin(w, NULL);
+}
+
+static bool is_cross_entropy(fl_loss_kind k) {
+  return k == FL_LOSS_CATEGORICAL_CE || k == FL_LOSS_SPARSE_CATEGORICAL_CE;
+}
+
+void fl__fix_put_loss(fl_jw *w, const fl_loss_spec *loss) {
+  if (loss->from_logits && is_cross_entropy(loss->kind)) {
+    fl_jw_object_begin(w, "loss");
+    fl_jw_str(w, "name", fl_loss_name(loss->kind));
+    fl_jw_bool(w, "from_logits", true);
+    fl_jw_object_end(w);
+  } else {
+    /* The string form: from_logits false is its default, and a string
+     * replaces an object form wholesale, dropping an old from_logits. */
+    fl_jw_str(w, "loss", fl_loss_name(loss->kind));
+  }
+}
+
+/* The key of an initializer's one parameter, NULL when it takes none. */
+static const char *init_param_key(fl_init_kind k) {
+  switch (k) {
+    case FL_INIT_RANDOM_NORMAL: return "stddev";
+    case FL_INIT_RANDOM_UNIFORM: return "limit";
+    case FL_INIT_CONSTANT: return "value";
+    default: return NULL;
+  }
+}
+
+static void put_initializer(fl_jw *w, const char *key,
+                            const fl_initializer *init) {
+  const char *param = init_param_key(init->kind);
+  if (!param) {
+    fl_jw_str(w, key, fl_init_name(init->kind));
+    return;
+  }
+  fl_jw_object_begin(w, key);
+  fl_jw_str(w, "name", fl_init_name(init->kind));
+  fl_jw_num(w, param, fl__fix_float(init->param));
+  fl_jw_object_end(w);
+}
+
+void fl__fix_put_layers(fl_jw *w, const fl_layer_spec *layers, int n,
+                        bool all_fields) {
+  fl_jw_object_begin(w, "model");
+  fl_jw_array_begin(w, "layers");
+  for (int i = 0; i < n; i++) {
+    const fl_layer_spec *l = &layers[i];
+    fl_jw_object_begin(w, NULL);
+    fl_jw_str(w, "type", "dense");
+    fl_jw_int(w, "units", l->units);
+    if (all_fields || l->activation != FL_ACT_LINEAR)
+      fl_jw_str(w, "activation", fl_activation_name(l->activation));
+    if (all_fields || l->kernel_init.kind != FL_INIT_GLOROT_UNIFORM)
+      put_initializer(w, "kernel_initializer", &l->kernel_init);
+    if (all_fields || l->bias_init.kind != FL_INIT_ZEROS)
+      put_initializer(w, "bias_initializer", &l->bias_init);
+    fl_jw_object_end(w);
+  }
+  fl_jw_array_end(w);
+  fl_jw_object_end(w);
+}
+
+/* The optimizer keys of DESIGN.md §3 besides name and learning_rate. */
+enum { OPT_MOMENTUM, OPT_NESTEROV, OPT_BETA_1, OPT_BETA_2, OPT_EPSILON,
+       OPT_RHO, OPT_WEIGHT_DECAY, OPT_N_KEYS };
+
+static const char *const opt_key_names[OPT_N_KEYS] = {
+    "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "rho",
+    "weight_decay"};
+
+static bool opt_takes(fl_optimizer_kind kind, int key) {
+  switch (kind) {
+    case FL_OPT_SGD: return key == OPT_MOMENTUM || key == OPT_NESTEROV;
+    case FL_OPT_ADAM:
+      return key == OPT_BETA_1 || key == OPT_BETA_2 || key == OPT_EPSILON;
+    case FL_OPT_RMSPROP:
+      return key == OPT_RHO || key == OPT_MOMENTUM || key == OPT_EPSILON;
+    case FL_OPT_ADAMW:
+      return key == OPT_BETA_1 || key == OPT_BETA_2 || key == OPT_EPSILON ||
+             key == OPT_WEIGHT_DECAY;
+  }
+  return false;
+}
+
+void fl__fix_put_optimizer(fl_jw *w, const fl_optimizer_spec *opt) {
+  fl_jw_object_begin(w, "optimizer");
+  fl_jw_str(w, "name", fl_optimizer_name(opt->kind));
+  fl_jw_num(w, "learning_rate", fl__fix_float(opt->learning_rate));
+  for (int key = 0; key < OPT_N_KEYS; key++) {
+    const char *name = opt_key_names[key];
+    if (!opt_takes(opt->kind, key)) {
+      fl_jw_null(w, name); /* merge patch: delete it if the spec has it */
+      continue;
+    }
+    switch (key) {
+      case OPT_MOMENTUM: fl_jw_num(w, name, fl__fix_float(opt->momentum)); break;
+      case OPT_NESTEROV: fl_jw_bool(w, name, opt->nesterov); break;
+      case OPT_BETA_1: fl_jw_num(w, name, fl__fix_float(opt->beta_1)); break;
+      case OPT_BETA_2: fl_jw_num(w, name, fl__fix_float(opt->beta_2)); break;
+      case OPT_EPSILON: fl_jw_num(w, name, fl__fix_float(opt->epsilon)); break;
+      case OPT_RHO: fl_jw_num(w, name, fl__fix_float(opt->rho)); break;
+      default: fl_jw_num(w, name, fl__fix_float(opt->weight_decay)); break;
+    }
+  }
+  fl_jw_object_end(w);
+}
+
+void fl__fix_put_scale(fl_jw *w, double train_scale, bool has_validation,
+                       double val_scale) {
+  fl_jw_object_begin(w, "data");
+  fl_jw_object_begin(w, "train");
+  fl_jw_num(w, "scale", train_scale);
+  fl_jw_object_end(w);
+  if (has_validation) {
+    fl_jw_object_begin(w, "validation");
+    fl_jw_num(w, "scale", val_scale);
+    fl_jw_object_end(w);
+  }
+  fl_jw_object_end(w);
+}
+
+int fl__fix_finish(fl_jw *w, char *out, size_t size) {
+  fl_jw_object_end(w);
+  char *text = fl_jw_finish(w);
+  if (size > 0) out[0] = '\0';
+  if (!text) return FL_ENOMEM;
+  size_t len = strlen(text);
+  int rc = 0;
+  if (len >= size) rc = FL_ETOOBIG;
+  else memcpy(out, text, len + 1);
+  free(text);
+  return rc;
+}
+
+int fl__fix_loss(const fl_loss_spec *loss, char *out, size_t size) {
+  fl_jw w;
+  fl__fix_begin(&w);
+  fl__fix_put_loss(&w, loss);
+  return fl__fix_finish(&w, out, size);
+}
+
+/* loss may be NULL. Full fields first; the compact form when that is too
+ * long (32 wide layers with parameterised initializers pass 4 KiB). */
+static int loss_layers(const fl_loss_spec *loss, const fl_layer_spec *layers,
+                       int n, char *out, size_t size) {
+  int rc = FL_ETOOBIG;
+  for (int all_fields = 1; all_fields >= 0 && rc == FL_ETOOBIG; all_fields--) {
+    fl_jw w;
+    fl__fix_begin(&w);
+    if (loss) fl__fix_put_loss(&w, loss);
+    fl__fix_put_layers(&w, layers, n, all_fields);
+    rc = fl__fix_finish(&w, out, size);
+  }
+  return rc;
+}
+
+int fl__fix_layers(const fl_layer_spec *layers, int n, char *out,
+                   size_t size) {
+  return loss_layers(NULL, layers, n, out, size);
+}
+
+int fl__fix_loss_layers(const fl_loss_spec *loss, const fl_layer_spec *layers,
+                        int n, char *out, size_t size) {
+  return loss_layers(loss, layers, n, out, size);
+}
+
+int fl__fix_optimizer(const fl_optimizer_spec *opt, char *out, size_t size) {
+  fl_jw w;
+  fl__fix_begin(&w);
+  fl__fix_put_optimizer(&w, opt);
+  return fl__fix_finish(&w, out, size);
+}
+
+int fl__fix_scale(double train_scale, bool has_validation, double val_scale,
+                  char *out, size_t size) {
+  fl_jw w;
+  fl__fix_begin(&w);
+  fl__fix_put_scale(&w, train_scale, has_validation, val_scale);
+  return fl__fix_finish(&w, out, size);
+}

@@ -1,0 +1,679 @@
+/* diagnose/preflight.c — owns fl_preflight: the checks of a job spec against
+ * the statistics of its data before any training step (DESIGN.md §4, stage
+ * 1). Each finding carries a cause code, the measured evidence, and a merge
+ * patch on the spec that makes the check pass ("" when only the data can
+ * change).
+ *
+ *   errors (the job is rejected)   invalid_data, label_encoding_mismatch,
+ *                                  labels_out_of_range, output_loss_mismatch,
+ *                                  device_out_of_memory
+ *   warnings (shown, kept as priors) class_imbalance, unnormalized_inputs
+ *
+ * Fixes that touch the loss or the layers are all written, last, from one
+ * corrected copy of both (fixed_loss, fixed_layers) that every check adds
+ * its correction to. Merge patches replace arrays whole and a loss string
+ * replaces a loss object whole, so two fixes written from the original spec
+ * would undo each other (a units fix and an activation fix both carry the
+ * whole layers array); written from one corrected copy they agree, whether
+ * a user applies one of them, several, or all in any order. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fix_json.h"
+#include "flatline/diagnose.h"
+
+/* Warning thresholds (DESIGN.md §4). */
+#define FL__IMBALANCE_RATIO 10.0 /* max/min rows per class present */
+#define FL__INPUT_ABS_MAX 20.0   /* max |x| of a feature */
+#define FL__SCALE_RATIO 1000.0   /* max/min magnitude of varying features */
+#define FL__MAX_LISTED 6         /* class ids listed in a message */
+
+#define FL__MIB (1024.0 * 1024.0)
+#define FL__STR_(x) #x
+#define FL__STR(x) FL__STR_(x)
+
+/* Which parts of the corrected spec a finding's fix carries. */
+enum { FIX_LOSS = 1u, FIX_LAYERS = 2u };
+
+typedef struct {
+  const fl_preflight_input *in;
+  const fl_job_spec *spec;
+  const fl_dataset_stats *train;
+  const fl_dataset_stats *val; /* NULL when there is none */
+  fl_findings *out;
+  unsigned fix_parts[FL_MAX_FINDINGS]; /* FIX_* per finding, written last */
+  fl_loss_spec fixed_loss;
+  fl_layer_spec fixed_layers[FL_MAX_LAYERS];
+} preflight;
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void appendf(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void appendf(char *buf, size_t size, const char *fmt, ...) {
+  size_t len = strlen(buf);
+  if (len + 1 >= size) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf + len, size - len, fmt, ap);
+  va_end(ap);
+}
+
+/* A finding with an empty fix; NULL when FL_MAX_FINDINGS are taken (errors
+ * are checked first, so what is dropped then is a warning). */
+static fl_finding *add(preflight *p, fl_severity severity, fl_cause cause,
+                       unsigned fix_parts, const char *message) {
+  fl_findings *out = p->out;
+  if (out->n >= FL_MAX_FINDINGS) return NULL;
+  p->fix_parts[out->n] = fix_parts;
+  fl_finding *f = &out->items[out->n++];
+  f->severity = severity;
+  f->cause = cause;
+  snprintf(f->message, sizeof f->message, "%s", message);
+  f->fix[0] = '\0';
+  return f;
+}
+
+static bool is_cross_entropy(fl_loss_kind k) {
+  return k == FL_LOSS_CATEGORICAL_CE || k == FL_LOSS_SPARSE_CATEGORICAL_CE;
+}
+
+static const fl_layer_spec *last_layer(const preflight *p) {
+  return &p->spec->layers[p->spec->n_layers - 1];
+}
+
+/* The file part of a path, for messages that must stay short. */
+static const char *base_name(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+/* "labels (y.npy)", "labels (column \"species\" of iris.csv)", "labels
+ * (3 label columns of iris.csv)": where the training labels come from. */
+static void labels_named(const fl_job_spec *spec, char *buf, size_t size) {
+  const fl_data_source *src = &spec->train;
+  const fl_label_column *cols = src->label_columns;
+  switch (src->kind) {
+    case FL_SRC_NPY:
+    case FL_SRC_IDX:
+      snprintf(buf, size, "labels (%.64s)", base_name(src->labels));
+      return;
+    case FL_SRC_CSV:
+      if (src->n_label_columns == 1 && cols && cols[0].name[0])
+        snprintf(buf, size, "labels (column \"%.32s\" of %.64s)",
+                 cols[0].name, base_name(src->features));
+      else if (src->n_label_columns == 1 && cols)
+        snprintf(buf, size, "labels (column %d of %.64s)", cols[0].index,
+                 base_name(src->features));
+      else
+        snprintf(buf, size, "labels (%d label columns of %.64s)",
+                 src->n_label_columns, base_name(src->features));
+      return;
+    case FL_SRC_NONE:
+      break;
+  }
+  snprintf(buf, size, "labels");
+}
+
+/* "3" or "3 (\"cat\")" when one-hot labels come from named CSV columns. */
+static void class_named(const fl_job_spec *spec, size_t c, char *buf,
+                        size_t size) {
+  const fl_data_source *src = &spec->train;
+  if (src->kind == FL_SRC_CSV && src->n_label_columns > 1 &&
+      src->label_columns && c < (size_t)src->n_label_columns &&
+      src->label_columns[c].name[0])
+    snprintf(buf, size, "%zu (\"%.32s\")", c, src->label_columns[c].name);
+  else
+    snprintf(buf, size, "%zu", c);
+}
+
+/* MiB with a decimal below 10, so that small numbers do not read as 0. */
+static void append_mib(char *buf, size_t size, double bytes) {
+  double m = bytes / FL__MIB;
+  if (m < 0.1) appendf(buf, size, "under 0.1 MiB");
+  else appendf(buf, size, "%.*f MiB", m < 10 ? 1 : 0, m);
+}
+
+/* x rounded to 3 significant digits (1/255 -> 0.00392). */
+static double round3(double x) {
+  char tmp[32];
+  snprintf(tmp, sizeof tmp, "%.3g", x);
+  double r = 0;
+  sscanf(tmp, "%lf", &r);
+  return r;
+}
+
+/* ---- invalid_data ------------------------------------------------------- */
+
+static void check_values(preflight *p, const fl_dataset_stats *st,
+                         const char *split) {
+  char msg[FL_TEXT_MAX];
+  if (st->n_nonfinite > 0) {
+    snprintf(msg, sizeof msg, "%s features hold %zu NaN/Inf values (of %zu)",
+             split, st->n_nonfinite, st->n * st->d);
+    size_t empty = 0, first = 0;
+    for (size_t j = 0; st->feat_min && j < st->d; j++) {
+      if (!isnan(st->feat_min[j])) continue;
+      if (empty++ == 0) first = j;
+    }
+    if (empty == 1)
+      appendf(msg, sizeof msg, "; feature %zu has no finite value", first);
+    else if (empty > 1)
+      appendf(msg, sizeof msg,
+              "; %zu features have no finite value, the first is feature %zu",
+              empty, first);
+    appendf(msg, sizeof msg,
+            "; remove or impute them: the data must change");
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_INVALID_DATA, 0, msg);
+  }
+  if (st->n_label_nonfinite > 0) {
+    snprintf(msg, sizeof msg,
+             "%zu of %zu %s label rows hold NaN/Inf; the data must change",
+             st->n_label_nonfinite, st->n, split);
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_INVALID_DATA, 0, msg);
+  }
+}
+
+static void check_invalid_data(preflight *p) {
+  const fl_dataset_stats *tr = p->train, *va = p->val;
+  char msg[FL_TEXT_MAX];
+  if (tr->n == 0)
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_INVALID_DATA, 0,
+        "the training set is empty (0 rows)");
+  else if (tr->d == 0)
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_INVALID_DATA, 0,
+        "training rows have no features (width 0)");
+  check_values(p, tr, "training");
+  if (!va) return;
+  if (va->n == 0)
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_INVALID_DATA, 0,
+        "the validation set is empty (0 rows)");
+  if (va->d != tr->d) {
+    snprintf(msg, sizeof msg,
+             "validation rows have %zu features but training rows have %zu; "
+             "both splits need the same columns",
+             va->d, tr->d);
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_INVALID_DATA, 0, msg);
+  }
+  check_values(p, va, "validation");
+}
+
+/* ---- label_encoding_mismatch ------------------------------------------- */
+
+static void check_label_encoding(preflight *p) {
+  const fl_job_spec *spec = p->spec;
+  const fl_dataset_stats *tr = p->train, *va = p->val;
+  const fl_loss_spec *loss = &spec->loss;
+  const char *loss_name = fl_loss_name(loss->kind);
+  const int units = last_layer(p)->units;
+  char msg[FL_TEXT_MAX], what[224];
+  labels_named(spec, what, sizeof what);
+
+  if (va && va->label_kind != tr->label_kind) {
+    snprintf(msg, sizeof msg,
+             "training labels are %s but validation labels are %s; both "
+             "splits need the same encoding: the data must change",
+             tr->label_kind == FL_LABELS_IDS ? "class ids (shape (N,))"
+                                             : "one-hot/probability rows",
+             va->label_kind == FL_LABELS_IDS ? "class ids (shape (N,))"
+                                             : "one-hot/probability rows");
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_LABEL_ENCODING_MISMATCH, 0, msg);
+  }
+
+  if (tr->label_kind == FL_LABELS_DENSE && is_cross_entropy(loss->kind)) {
+    size_t bad_sum = tr->n_rows_bad_sum, negative = tr->n_rows_negative;
+    size_t rows = tr->n;
+    if (va && va->label_kind == FL_LABELS_DENSE) {
+      bad_sum += va->n_rows_bad_sum;
+      negative += va->n_rows_negative;
+      rows += va->n;
+    }
+    if (bad_sum > 0 || negative > 0) {
+      /* No loss fits such rows: the data must change, whatever the loss. */
+      snprintf(msg, sizeof msg,
+               "label rows must be one-hot or probabilities for %s, but %zu "
+               "of %zu do not sum to 1 and %zu %s negative entries: the data "
+               "must change",
+               loss_name, bad_sum, rows, negative,
+               negative == 1 ? "has" : "have");
+      add(p, FL_SEVERITY_ERROR, FL_CAUSE_LABEL_ENCODING_MISMATCH, 0, msg);
+      return;
+    }
+  }
+
+  if (tr->label_kind == FL_LABELS_IDS &&
+      loss->kind == FL_LOSS_CATEGORICAL_CE) {
+    snprintf(msg, sizeof msg,
+             "%s are class ids (shape (%zu,)), but the loss %s expects "
+             "one-hot rows of width %d; use sparse_categorical_crossentropy",
+             what, tr->n, loss_name, units);
+    p->fixed_loss.kind = FL_LOSS_SPARSE_CATEGORICAL_CE;
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_LABEL_ENCODING_MISMATCH, FIX_LOSS, msg);
+  } else if (tr->label_kind == FL_LABELS_DENSE &&
+             loss->kind == FL_LOSS_SPARSE_CATEGORICAL_CE) {
+    snprintf(msg, sizeof msg,
+             "%s are one-hot/probability rows (shape (%zu, %zu)), but the "
+             "loss %s expects class ids (shape (N,)); use "
+             "categorical_crossentropy",
+             what, tr->n, tr->k, loss_name);
+    p->fixed_loss.kind = FL_LOSS_CATEGORICAL_CE;
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_LABEL_ENCODING_MISMATCH, FIX_LOSS, msg);
+  } else if (tr->label_kind == FL_LABELS_IDS && loss->kind == FL_LOSS_MSE) {
+    unsigned parts = FIX_LOSS;
+    snprintf(msg, sizeof msg,
+             "%s are class ids (shape (%zu,)), and mean_squared_error would "
+             "regress the outputs onto the id numbers: it is not a "
+             "classification loss for ids; use "
+             "sparse_categorical_crossentropy",
+             what, tr->n);
+    p->fixed_loss.kind = FL_LOSS_SPARSE_CATEGORICAL_CE;
+    p->fixed_loss.from_logits = false;
+    if (last_layer(p)->activation != FL_ACT_SOFTMAX) {
+      appendf(msg, sizeof msg, " with a softmax output (model.layers[%d] is %s)",
+              spec->n_layers - 1,
+              fl_activation_name(last_layer(p)->activation));
+      p->fixed_layers[spec->n_layers - 1].activation = FL_ACT_SOFTMAX;
+      parts |= FIX_LAYERS;
+    }
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_LABEL_ENCODING_MISMATCH, parts, msg);
+  }
+}
+
+/* ---- labels_out_of_range ----------------------------------------------- */
+
+/* Evidence of one split's labels against `units` outputs, appended to msg
+ * ("; " between parts). *need grows to the units that would fit the labels,
+ * *dense_width is the one-hot width seen last (0: none yet; it is set to
+ * SIZE_MAX when two splits disagree), *negative says no units would fit. */
+static bool range_evidence(const fl_dataset_stats *st, const char *split,
+                           int units, size_t *need, size_t *dense_width,
+                           bool *negative, char *msg, size_t size) {
+  bool any = false;
+  if (!st || st->n == 0) return false;
+  const char *sep = msg[0] ? "; " : "";
+  if (st->label_kind == FL_LABELS_DENSE) {
+    *dense_width = *dense_width && *dense_width != st->k ? SIZE_MAX : st->k;
+    if (st->k != (size_t)units) {
+      appendf(msg, size, "%s%s labels are one-hot rows of width %zu", sep,
+              split, st->k);
+      any = true;
+    }
+    if (st->k > *need) *need = st->k;
+    return any;
+  }
+  if (st->n_negative_ids > 0) {
+    appendf(msg, size, "%s%zu %s rows have negative class ids (smallest %lld)",
+            sep, st->n_negative_ids, split, (long long)st->min_id);
+    *negative = true;
+    any = true;
+    sep = "; ";
+  }
+  if (st->max_id >= units) {
+    uint64_t rows = 0;
+    for (size_t c = (size_t)units; st->class_counts && c < st->n_classes; c++)
+      rows += st->class_counts[c];
+    /* ids past FL_DATA_MAX_CLASSES are not counted in class_counts */
+    bool at_least = st->k > st->n_classes;
+    appendf(msg, size, "%s%s class ids reach %lld (%s%llu rows with ids >= %d)",
+            sep, split, (long long)st->max_id, at_least ? "at least " : "",
+            (unsigned long long)rows, units);
+    any = true;
+  }
+  if (st->max_id >= 0 && (size_t)st->max_id + 1 > *need)
+    *need = (size_t)st->max_id + 1;
+  return any;
+}
+
+static void check_label_range(preflight *p) {
+  const fl_job_spec *spec = p->spec;
+  const fl_dataset_stats *tr = p->train, *va = p->val;
+  const int last = spec->n_layers - 1, units = spec->layers[last].units;
+  char msg[FL_TEXT_MAX] = "";
+  size_t need = 0, dense_width = 0;
+  bool negative = false;
+  bool any = range_evidence(tr, "training", units, &need, &dense_width,
+                            &negative, msg, sizeof msg);
+  any |= range_evidence(va, "validation", units, &need, &dense_width,
+                        &negative, msg, sizeof msg);
+  if (!any) return;
+  appendf(msg, sizeof msg, "%s the last layer (model.layers[%d]) has %d units",
+          negative ? ";" : ", but", last, units);
+  if (tr->label_kind == FL_LABELS_IDS)
+    appendf(msg, sizeof msg, ", for class ids 0..%d", units - 1);
+  /* Why no units would fit, or NULL when `need` units do. */
+  const char *unfixable =
+      negative ? "class ids must be >= 0"
+      : va && va->label_kind != tr->label_kind ? "the splits encode labels differently"
+      : dense_width == SIZE_MAX ? "the splits' one-hot widths differ"
+      : need > FL_MAX_UNITS ? "a layer has at most " FL__STR(FL_MAX_UNITS) " units"
+      : need < 1 ? "no class id is >= 0"
+      : NULL;
+  if (unfixable) {
+    appendf(msg, sizeof msg, "; %s: the data must change", unfixable);
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_LABELS_OUT_OF_RANGE, 0, msg);
+    return;
+  }
+  appendf(msg, sizeof msg, "; set its units to %zu", need);
+  /* The classic export from a 1-based tool: ids 1..K for K outputs. */
+  if (tr->label_kind == FL_LABELS_IDS && tr->min_id == 1 &&
+      (!va || va->n == 0 || va->min_id >= 1) && need == (size_t)units + 1)
+    appendf(msg, sizeof msg,
+            ", or, if the ids are 1-based (they run 1..%d), subtract 1 from "
+            "the labels instead",
+            units);
+  p->fixed_layers[last].units = (int)need;
+  add(p, FL_SEVERITY_ERROR, FL_CAUSE_LABELS_OUT_OF_RANGE, FIX_LAYERS, msg);
+}
+
+/* ---- output_loss_mismatch ---------------------------------------------- */
+
+static void check_output_loss(preflight *p) {
+  const fl_job_spec *spec = p->spec;
+  const fl_loss_spec *loss = &spec->loss;
+  if (!is_cross_entropy(loss->kind)) return; /* MSE compares outputs as is */
+  const int last = spec->n_layers - 1;
+  const fl_activation act = spec->layers[last].activation;
+  const char *loss_name = fl_loss_name(loss->kind);
+  char msg[FL_TEXT_MAX];
+  switch (act) {
+    case FL_ACT_SOFTMAX:
+      if (!loss->from_logits) return;
+      snprintf(msg, sizeof msg,
+               "the last layer (model.layers[%d]) applies softmax, but %s has "
+               "from_logits: true and applies softmax again to those "
+               "probabilities, so the loss can hardly move; set from_logits "
+               "to false",
+               last, loss_name);
+      p->fixed_loss.from_logits = false;
+      add(p, FL_SEVERITY_ERROR, FL_CAUSE_OUTPUT_LOSS_MISMATCH, FIX_LOSS, msg);
+      return;
+    case FL_ACT_LINEAR:
+      if (loss->from_logits) return;
+      snprintf(msg, sizeof msg,
+               "the last layer (model.layers[%d]) is linear and outputs "
+               "logits, but %s has from_logits: false and reads them as "
+               "probabilities; set from_logits to true",
+               last, loss_name);
+      p->fixed_loss.from_logits = true;
+      add(p, FL_SEVERITY_ERROR, FL_CAUSE_OUTPUT_LOSS_MISMATCH, FIX_LOSS, msg);
+      return;
+    default:
+      snprintf(msg, sizeof msg,
+               "the last layer (model.layers[%d]) uses %s, whose %d outputs "
+               "are not a probability distribution (they need not sum to 1), "
+               "but %s with from_logits: %s needs %s; use softmax with "
+               "from_logits: false",
+               last, fl_activation_name(act), spec->layers[last].units,
+               loss_name, loss->from_logits ? "true" : "false",
+               loss->from_logits ? "unbounded logits" : "probabilities");
+      p->fixed_layers[last].activation = FL_ACT_SOFTMAX;
+      p->fixed_loss.from_logits = false;
+      add(p, FL_SEVERITY_ERROR, FL_CAUSE_OUTPUT_LOSS_MISMATCH,
+          FIX_LAYERS | (loss->from_logits ? FIX_LOSS : 0u), msg);
+      return;
+  }
+}
+
+/* ---- device_out_of_memory ---------------------------------------------- */
+
+static void check_device_memory(preflight *p) {
+  const fl_preflight_input *in = p->in;
+  if (in->device_memory == 0 || in->memory_needed <= in->device_memory) return;
+  const fl_dataset_stats *tr = p->train, *va = p->val;
+  /* As fl_train_memory_estimate counts them: both splits stay on the
+   * device whole, labels costed as rows as wide as the output. */
+  double rows = (double)tr->n + (va ? (double)va->n : 0.0);
+  double data = rows * ((double)tr->d + last_layer(p)->units) * sizeof(float);
+  char msg[FL_TEXT_MAX] = "the job needs about ";
+  append_mib(msg, sizeof msg, (double)in->memory_needed);
+  if (in->device_name && in->device_name[0])
+    appendf(msg, sizeof msg, " of device memory, but \"%.96s\" has ",
+            in->device_name);
+  else
+    appendf(msg, sizeof msg, " of device memory, but the device has ");
+  append_mib(msg, sizeof msg, (double)in->device_memory);
+  appendf(msg, sizeof msg, "; the data sets (kept on the device whole) take ");
+  append_mib(msg, sizeof msg, data);
+  appendf(msg, sizeof msg,
+          " of it. Train on fewer rows, lower batch_size (now %d) or narrow "
+          "the layers, or pick a device with more memory",
+          p->spec->batch_size);
+  add(p, FL_SEVERITY_ERROR, FL_CAUSE_DEVICE_OUT_OF_MEMORY, 0, msg);
+}
+
+/* ---- class_imbalance (warning) ----------------------------------------- */
+
+static void check_class_imbalance(preflight *p) {
+  const fl_dataset_stats *st = p->train;
+  if (!st->class_counts || st->n_classes == 0) return;
+  /* The classes the model can output: for ids, also those past the largest
+   * id when the last layer is wider (they have no rows). */
+  size_t k = st->n_classes;
+  size_t units = (size_t)last_layer(p)->units;
+  if (st->label_kind == FL_LABELS_IDS && st->k <= st->n_classes && units > k)
+    k = units;
+  uint64_t total = 0, lo = 0, hi = 0;
+  size_t lo_c = 0, hi_c = 0, present = 0, empty = 0;
+  for (size_t c = 0; c < k; c++) {
+    uint64_t n = c < st->n_classes ? st->class_counts[c] : 0;
+    if (n == 0) {
+      empty++;
+      continue;
+    }
+    if (present == 0 || n < lo) lo = n, lo_c = c;
+    if (present == 0 || n > hi) hi = n, hi_c = c;
+    present++;
+    total += n;
+  }
+  if (present == 0) return;
+  double ratio = (double)hi / (double)lo;
+  char msg[FL_TEXT_MAX], a[64], b[64];
+  class_named(p->spec, hi_c, a, sizeof a);
+  if (present == 1 && k >= 2) {
+    snprintf(msg, sizeof msg,
+             "all %llu training rows%s are class %s, but the model has %zu "
+             "classes: it can only learn to predict that one",
+             (unsigned long long)total,
+             total < st->n ? " with a valid label" : "", a, k);
+  } else if (ratio > FL__IMBALANCE_RATIO) {
+    class_named(p->spec, lo_c, b, sizeof b);
+    snprintf(msg, sizeof msg,
+             "class %s has %llu training rows and class %s has %llu (ratio "
+             "%.1f > %.0f); the majority class holds %.1f%% of %llu rows, so "
+             "always predicting it scores %.1f%% accuracy",
+             a, (unsigned long long)hi, b, (unsigned long long)lo, ratio,
+             FL__IMBALANCE_RATIO, 100.0 * (double)hi / (double)total,
+             (unsigned long long)total, 100.0 * (double)hi / (double)total);
+  } else {
+    return;
+  }
+  if (empty > 0) {
+    appendf(msg, sizeof msg, "; no rows for class%s", empty > 1 ? "es" : "");
+    size_t listed = 0;
+    for (size_t c = 0; c < k && listed < FL__MAX_LISTED; c++) {
+      if (c < st->n_classes && st->class_counts[c] > 0) continue;
+      appendf(msg, sizeof msg, "%s %zu", listed ? "," : "", c);
+      listed++;
+    }
+    if (empty > listed) appendf(msg, sizeof msg, " and %zu more", empty - listed);
+  }
+  appendf(msg, sizeof msg,
+          ". The data must change (collect or resample rows); no spec change "
+          "fixes this");
+  add(p, FL_SEVERITY_WARNING, FL_CAUSE_CLASS_IMBALANCE, 0, msg);
+}
+
+/* ---- unnormalized_inputs (warning) ------------------------------------- */
+
+/* How far apart the features' scales are is measured on their magnitudes
+ * (max |x| per feature), not their standard deviations: a pixel that is
+ * non-zero in one image of 3000 has a std of 7e-5 next to 0.4 for a central
+ * one (a "ratio" of 5645 in every correctly scaled Fashion-MNIST job),
+ * while its magnitude, 1/255 against 1, says what matters: both are on one
+ * scale. The std range is still reported as evidence. */
+typedef struct {
+  size_t varying;         /* features with max > min */
+  double mag_lo, mag_hi;  /* max |x| over varying features */
+  size_t mag_lo_j, mag_hi_j;
+  float std_lo, std_hi;   /* over varying features */
+  size_t abs_max_j;       /* a feature where |x| reaches abs_max */
+  size_t near_abs_max;    /* varying features reaching abs_max / 10 */
+  bool non_negative;      /* every feature's min >= 0 */
+  double widest_range;    /* largest max - min */
+} feature_scan;
+
+static void scan_features(const fl_dataset_stats *st, feature_scan *s) {
+  memset(s, 0, sizeof *s);
+  s->non_negative = true;
+  if (!st->feat_min || !st->feat_max || !st->feat_std) return;
+  for (size_t j = 0; j < st->d; j++) {
+    float lo = st->feat_min[j], hi = st->feat_max[j], sd = st->feat_std[j];
+    if (isnan(lo)) continue; /* no finite value (invalid_data says so) */
+    double mag = fmax(fabs((double)lo), fabs((double)hi));
+    if (lo < 0) s->non_negative = false;
+    if (mag == st->abs_max) s->abs_max_j = j;
+    if ((double)hi - lo > s->widest_range) s->widest_range = (double)hi - lo;
+    if (hi == lo) continue; /* constant: carries no scale */
+    if (s->varying == 0 || mag < s->mag_lo) s->mag_lo = mag, s->mag_lo_j = j;
+    if (s->varying == 0 || mag > s->mag_hi) s->mag_hi = mag, s->mag_hi_j = j;
+    if (s->varying == 0 || sd < s->std_lo) s->std_lo = sd;
+    if (s->varying == 0 || sd > s->std_hi) s->std_hi = sd;
+    if (mag >= st->abs_max / 10) s->near_abs_max++;
+    s->varying++;
+  }
+}
+
+static void check_input_scale(preflight *p) {
+  const fl_dataset_stats *st = p->train;
+  const fl_job_spec *spec = p->spec;
+  if (st->n == 0 || st->d == 0) return;
+  feature_scan s;
+  scan_features(st, &s);
+  bool large = st->abs_max > FL__INPUT_ABS_MAX;
+  bool uneven = s.varying >= 2 && s.mag_hi > FL__SCALE_RATIO * s.mag_lo;
+  if (!large && !uneven) return;
+
+  char msg[FL_TEXT_MAX];
+  snprintf(msg, sizeof msg, "training features reach |x| = %.4g (feature %zu)",
+           st->abs_max, s.abs_max_j);
+  if (uneven)
+    appendf(msg, sizeof msg,
+            "; feature magnitudes range from %.3g (feature %zu) to %.3g "
+            "(feature %zu), a ratio of %.4g",
+            s.mag_lo, s.mag_lo_j, s.mag_hi, s.mag_hi_j, s.mag_hi / s.mag_lo);
+  if (s.varying >= 1)
+    appendf(msg, sizeof msg, "; per-feature std is %.3g to %.3g",
+            (double)s.std_lo, (double)s.std_hi);
+  appendf(msg, sizeof msg, "; inputs %s can saturate units and make the loss "
+          "stall or diverge", uneven ? "on such different scales" : "this large");
+
+  /* One scale fixes magnitudes, never uneven scales. And it suits only
+   * features in one unit that start near 0, like pixels: most of them reach
+   * near the largest value, and the values span from about 0. Penguins'
+   * bill mm and body mass g (60 vs 6400) need standardizing; 1000..1010
+   * scaled by 1/1010 would be squeezed into 0.99..1. */
+  double train_old = spec->train.has_scale ? spec->train.scale : 1.0;
+  double factor = 1.0 / st->abs_max;
+  double train_new = round3(train_old * factor);
+  bool one_unit = s.non_negative && 2 * s.near_abs_max >= s.varying &&
+                  s.widest_range >= st->abs_max / 2;
+  bool scalable = large && !uneven && one_unit && isnormal((float)train_new);
+  fl_finding *f;
+  if (!scalable) {
+    appendf(msg, sizeof msg,
+            ". Standardize each feature (subtract its mean, divide by its "
+            "std) before training; one scale cannot fix this");
+    add(p, FL_SEVERITY_WARNING, FL_CAUSE_UNNORMALIZED_INPUTS, 0, msg);
+    return;
+  }
+  bool has_val = spec->validation.kind != FL_SRC_NONE;
+  double val_old = spec->validation.has_scale ? spec->validation.scale : 1.0;
+  double val_new = val_old == train_old ? train_new : round3(val_old * factor);
+  if (has_val && !isnormal((float)val_new)) has_val = false;
+  appendf(msg, sizeof msg, "; set data.train.scale to %.3g%s to bring them to "
+          "about [0, 1]", train_new, has_val ? " (and data.validation.scale)" : "");
+  f = add(p, FL_SEVERITY_WARNING, FL_CAUSE_UNNORMALIZED_INPUTS, 0, msg);
+  if (f) fl__fix_scale(train_new, has_val, val_new, f->fix, sizeof f->fix);
+}
+
+/* ---- the whole check ---------------------------------------------------- */
+
+static void write_fixes(preflight *p) {
+  const int n_layers = p->spec->n_layers;
+  for (int i = 0; i < p->out->n; i++) {
+    fl_finding *f = &p->out->items[i];
+    switch (p->fix_parts[i]) {
+      case FIX_LOSS:
+        fl__fix_loss(&p->fixed_loss, f->fix, sizeof f->fix);
+        break;
+      case FIX_LAYERS:
+        fl__fix_layers(p->fixed_layers, n_layers, f->fix, sizeof f->fix);
+        break;
+      case FIX_LOSS | FIX_LAYERS:
+        fl__fix_loss_layers(&p->fixed_loss, p->fixed_layers, n_layers, f->fix,
+                            sizeof f->fix);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/* Errors first, each group in the order the checks ran (they run errors
+ * first already; this keeps it so if a check is added out of order). A
+ * stable in-place insertion: findings are large and few. */
+static void errors_first(fl_findings *out) {
+  for (int i = 1; i < out->n; i++) {
+    if (out->items[i].severity != FL_SEVERITY_ERROR) continue;
+    int j = i;
+    while (j > 0 && out->items[j - 1].severity != FL_SEVERITY_ERROR) j--;
+    if (j == i) continue;
+    fl_finding moved = out->items[i];
+    memmove(&out->items[j + 1], &out->items[j],
+            (size_t)(i - j) * sizeof out->items[0]);
+    out->items[j] = moved;
+  }
+}
+
+void fl_preflight(const fl_preflight_input *in, fl_findings *out) {
+  out->n = 0;
+  preflight p;
+  memset(&p, 0, sizeof p);
+  p.in = in;
+  p.out = out;
+  if (!in || !in->spec || !in->train) {
+    add(&p, FL_SEVERITY_ERROR, FL_CAUSE_INVALID_DATA, 0,
+        "preflight got no job spec or no training data statistics");
+    return;
+  }
+  p.spec = in->spec;
+  p.train = in->train;
+  p.val = in->validation;
+  const bool has_model =
+      p.spec->n_layers >= 1 && p.spec->n_layers <= FL_MAX_LAYERS;
+  if (has_model) {
+    p.fixed_loss = p.spec->loss;
+    memcpy(p.fixed_layers, p.spec->layers,
+           (size_t)p.spec->n_layers * sizeof p.fixed_layers[0]);
+  }
+
+  check_invalid_data(&p);
+  if (has_model) {
+    check_label_encoding(&p);
+    check_label_range(&p);
+    check_output_loss(&p);
+    check_device_memory(&p);
+    check_class_imbalance(&p);
+  }
+  check_input_scale(&p);
+  if (has_model) write_fixes(&p);
+  errors_first(out);
+}
+
+bool fl_findings_have_error(const fl_findings *f) {
+  for (int i = 0; f && i < f->n; i++)
+    if (f->items[i].severity == FL_SEVERITY_ERROR) return true;
+  return false;
+}

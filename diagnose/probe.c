@@ -1,0 +1,160 @@
+/* diagnose/probe.c — which short side experiments to run for the signals
+ * seen, and what each one changes in the job. A probe is the job's own
+ * spec with one thing changed, trained briefly from the job's own seed on a
+ * subset of its data (the daemon's worker runs them); comparing it with
+ * the unchanged baseline turns a suspicion into a measurement. */
+#include <string.h>
+
+#include "diagnose_internal.h"
+
+static const char *const probe_names[FL_PROBE_COUNT] = {
+    "baseline", "learning rate / 10", "learning rate x 10", "Adam (lr 0.001)",
+    "4x wider model", "labels shuffled across rows", "standardized inputs",
+    "He/Glorot initialization", "leaky ReLU", "ReLU hidden layers",
+    "softmax output with cross-entropy"};
+
+const char *fl_probe_name(fl_probe_kind p) {
+  return p < FL_PROBE_COUNT ? probe_names[p] : "?";
+}
+
+static bool has_hidden(const fl_job_spec *s, fl_activation a) {
+  for (int i = 0; i + 1 < s->n_layers; i++)
+    if (s->layers[i].activation == a) return true;
+  return false;
+}
+
+static bool is_default_init(const fl_layer_spec *l) {
+  return (l->kernel_init.kind == FL_INIT_GLOROT_UNIFORM ||
+          l->kernel_init.kind == FL_INIT_GLOROT_NORMAL ||
+          l->kernel_init.kind == FL_INIT_HE_NORMAL ||
+          l->kernel_init.kind == FL_INIT_HE_UNIFORM) &&
+         l->bias_init.kind == FL_INIT_ZEROS;
+}
+
+bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
+  *out = *base;
+  fl_optimizer_spec *o = &out->optimizer;
+  switch (p) {
+    case FL_PROBE_BASELINE:
+    case FL_PROBE_PERMUTED:
+    case FL_PROBE_STANDARDIZED:
+      return true;
+    case FL_PROBE_LR_DOWN:
+      o->learning_rate /= 10;
+      return true;
+    case FL_PROBE_LR_UP:
+      o->learning_rate *= 10;
+      return o->learning_rate <= 10.0f;
+    case FL_PROBE_ADAM:
+      if (o->kind == FL_OPT_ADAM || o->kind == FL_OPT_ADAMW) return false;
+      fl_optimizer_defaults(o, FL_OPT_ADAM);
+      return true;
+    case FL_PROBE_WIDER: {
+      if (base->n_layers == 1) {
+        /* No hidden layer: add one. */
+        if (base->n_layers + 1 > FL_MAX_LAYERS) return false;
+        out->layers[1] = base->layers[0];
+        memset(&out->layers[0], 0, sizeof out->layers[0]);
+        out->layers[0].units = 128;
+        out->layers[0].activation = FL_ACT_RELU;
+        out->layers[0].kernel_init.kind = FL_INIT_HE_NORMAL;
+        out->layers[0].bias_init.kind = FL_INIT_ZEROS;
+        out->n_layers = 2;
+        return true;
+      }
+      for (int i = 0; i + 1 < out->n_layers; i++) {
+        int u = out->layers[i].units * 4;
+        out->layers[i].units = u > 1024 ? (out->layers[i].units > 1024 ? out->layers[i].units : 1024) : u;
+      }
+      return true;
+    }
+    case FL_PROBE_REINIT: {
+      bool changed = false;
+      for (int i = 0; i < out->n_layers; i++) {
+        fl_layer_spec *l = &out->layers[i];
+        if (is_default_init(l)) continue;
+        bool relu = l->activation == FL_ACT_RELU || l->activation == FL_ACT_LEAKY_RELU;
+        l->kernel_init.kind = relu ? FL_INIT_HE_NORMAL : FL_INIT_GLOROT_UNIFORM;
+        l->kernel_init.param = 0;
+        l->bias_init.kind = FL_INIT_ZEROS;
+        l->bias_init.param = 0;
+        changed = true;
+      }
+      return changed;
+    }
+    case FL_PROBE_LEAKY:
+      if (!has_hidden(base, FL_ACT_RELU)) return false;
+      for (int i = 0; i + 1 < out->n_layers; i++)
+        if (out->layers[i].activation == FL_ACT_RELU) out->layers[i].activation = FL_ACT_LEAKY_RELU;
+      return true;
+    case FL_PROBE_RELU: {
+      bool changed = false;
+      for (int i = 0; i + 1 < out->n_layers; i++) {
+        fl_layer_spec *l = &out->layers[i];
+        if (l->activation != FL_ACT_TANH && l->activation != FL_ACT_SIGMOID) continue;
+        l->activation = FL_ACT_RELU;
+        l->kernel_init.kind = FL_INIT_HE_NORMAL;
+        l->kernel_init.param = 0;
+        changed = true;
+      }
+      return changed;
+    }
+    case FL_PROBE_LOGITS: {
+      fl_layer_spec *last = &out->layers[out->n_layers - 1];
+      if (base->loss.kind == FL_LOSS_MSE) return false;
+      bool ok_pair = (last->activation == FL_ACT_SOFTMAX && !base->loss.from_logits) ||
+                     (last->activation == FL_ACT_LINEAR && base->loss.from_logits);
+      if (ok_pair) return false;
+      last->activation = FL_ACT_SOFTMAX;
+      out->loss.from_logits = false;
+      return true;
+    }
+    case FL_PROBE_COUNT:
+      break;
+  }
+  return false;
+}
+
+int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
+                  fl_probe_kind *out, int max) {
+  int n = 0;
+  bool seen[FL_PROBE_COUNT] = {false};
+#define ADD(p)                                                   \
+  do {                                                           \
+    fl_job_spec tmp_;                                            \
+    if (n < max && !seen[p] && fl_probe_spec((p), spec, &tmp_)) { \
+      out[n++] = (p);                                            \
+      seen[p] = true;                                            \
+    }                                                            \
+  } while (0)
+  ADD(FL_PROBE_BASELINE);
+  bool sgd = spec->optimizer.kind == FL_OPT_SGD;
+  if (s->nonfinite || s->diverging || s->update_too_big || s->exploding) {
+    ADD(FL_PROBE_LR_DOWN);
+    ADD(FL_PROBE_STANDARDIZED);
+    ADD(FL_PROBE_REINIT);
+  }
+  if (s->update_too_small) ADD(FL_PROBE_LR_UP);
+  if (s->dead_layer >= 0) {
+    ADD(FL_PROBE_REINIT);
+    ADD(FL_PROBE_LEAKY);
+  }
+  if (s->saturated_layer >= 0 || s->vanishing) {
+    ADD(FL_PROBE_RELU);
+    ADD(FL_PROBE_STANDARDIZED);
+  }
+  if (s->init_loss_off) ADD(FL_PROBE_REINIT);
+  ADD(FL_PROBE_LOGITS);
+  /* Labels first among the general ones: nothing else can help if they
+   * carry no information about the features. */
+  if (s->val_at_chance || s->never_learned || s->collapsed) ADD(FL_PROBE_PERMUTED);
+  ADD(FL_PROBE_LR_UP);
+  ADD(FL_PROBE_LR_DOWN);
+  if (sgd) ADD(FL_PROBE_ADAM);
+  ADD(FL_PROBE_WIDER);
+  ADD(FL_PROBE_STANDARDIZED);
+  ADD(FL_PROBE_REINIT);
+  ADD(FL_PROBE_PERMUTED);
+#undef ADD
+  return n;
+}

@@ -1,0 +1,217 @@
+/* flatline/diagnose.h — why is the loss flat? Pure C on numbers (no
+ * OpenCL): preflight checks on a spec and its dataset statistics, live
+ * detectors on the per-epoch metrics, the choice of probes, and the
+ * interpretation of probe results into ranked causes (DESIGN.md §4; cause
+ * codes are a contract). The daemon's worker runs the probes with the
+ * engine and feeds their numbers back here. */
+#ifndef FLATLINE_DIAGNOSE_H
+#define FLATLINE_DIAGNOSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flatline/common.h"
+#include "flatline/data.h"
+#include "flatline/engine.h"
+#include "flatline/protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The stable cause codes (DESIGN.md §4), one list. */
+#define FL_CAUSE_MAP(X)                  \
+  X(INVALID_DATA, "invalid_data")        \
+  X(LABEL_ENCODING_MISMATCH, "label_encoding_mismatch") \
+  X(LABELS_OUT_OF_RANGE, "labels_out_of_range") \
+  X(OUTPUT_LOSS_MISMATCH, "output_loss_mismatch") \
+  X(DEVICE_OUT_OF_MEMORY, "device_out_of_memory") \
+  X(LABELS_UNINFORMATIVE, "labels_uninformative") \
+  X(CLASS_IMBALANCE, "class_imbalance")  \
+  X(INSUFFICIENT_CAPACITY, "insufficient_capacity") \
+  X(LEARNING_RATE_TOO_HIGH, "learning_rate_too_high") \
+  X(LEARNING_RATE_TOO_LOW, "learning_rate_too_low") \
+  X(POOR_INITIALIZATION, "poor_initialization") \
+  X(DEAD_RELU, "dead_relu")              \
+  X(SATURATED_ACTIVATION, "saturated_activation") \
+  X(VANISHING_GRADIENT, "vanishing_gradient") \
+  X(EXPLODING_GRADIENT, "exploding_gradient") \
+  X(NUMERICAL_INSTABILITY, "numerical_instability") \
+  X(UNNORMALIZED_INPUTS, "unnormalized_inputs") \
+  X(OPTIMIZER_CHOICE, "optimizer_choice")
+
+typedef enum {
+  FL_CAUSE_NONE = 0,
+#define FL__CAUSE_ENUM(id, name) FL_CAUSE_##id,
+  FL_CAUSE_MAP(FL__CAUSE_ENUM)
+#undef FL__CAUSE_ENUM
+  FL_CAUSE_COUNT
+} fl_cause;
+
+const char *fl_cause_name(fl_cause c); /* "learning_rate_too_high"; NULL for NONE */
+
+#define FL_TEXT_MAX 512
+#define FL_FIX_MAX 4096
+
+/* ---- preflight (diagnose/preflight.c) ---- */
+
+typedef enum { FL_SEVERITY_WARNING, FL_SEVERITY_ERROR } fl_severity;
+
+typedef struct {
+  fl_severity severity;
+  fl_cause cause;
+  char message[FL_TEXT_MAX];  /* evidence: the numbers that show it */
+  char fix[FL_FIX_MAX];       /* RFC 7386 merge patch on the spec, "" if none */
+} fl_finding;
+
+#define FL_MAX_FINDINGS 16
+
+typedef struct {
+  int n;
+  fl_finding items[FL_MAX_FINDINGS];
+} fl_findings;
+
+typedef struct {
+  const fl_job_spec *spec;
+  const fl_dataset_stats *train;      /* required */
+  const fl_dataset_stats *validation; /* NULL when there is none */
+  uint64_t memory_needed;             /* fl_train_memory_estimate */
+  uint64_t device_memory;             /* 0: unknown (no check) */
+  const char *device_name;
+} fl_preflight_input;
+
+/* Checks spec against data: every error cause of §4 plus the warnings
+ * (class imbalance, feature scale). Errors reject the job. */
+void fl_preflight(const fl_preflight_input *in, fl_findings *out);
+bool fl_findings_have_error(const fl_findings *f);
+
+/* ---- live detectors (diagnose/detect.c) ---- */
+
+#define FL_MAX_HISTORY 4096
+
+/* What the detectors know of a job so far. */
+typedef struct {
+  int n_classes;
+  double chance_accuracy;  /* largest class share (train stats) */
+  double prior_entropy;    /* entropy of the class distribution (nats) */
+  bool has_val;
+  int patience;
+  double min_delta;
+  int n;                   /* epochs seen */
+  fl_epoch_metrics last;   /* pred_hist not kept: see majority_share */
+  double majority_share;   /* last epoch's largest predicted-class share */
+  double first_loss;       /* loss of the first batch, before any update */
+  double peak_loss;        /* highest epoch training loss so far */
+  double peak_update;      /* highest update/weight ratio so far */
+  double first_dead;       /* largest dead-ReLU fraction in epoch 1 */
+  double loss[FL_MAX_HISTORY], val_loss[FL_MAX_HISTORY];
+  double acc[FL_MAX_HISTORY], val_acc[FL_MAX_HISTORY];
+} fl_monitor;
+
+void fl_monitor_init(fl_monitor *m, int n_classes, const uint64_t *class_counts,
+                     size_t n_counts, bool has_val, int patience,
+                     double min_delta);
+void fl_monitor_add(fl_monitor *m, const fl_epoch_metrics *e);
+
+typedef enum {
+  FL_VERDICT_OK,          /* learning, or converged: nothing to say */
+  FL_VERDICT_PLATEAU,     /* stalled or never learned: probe */
+  FL_VERDICT_DIVERGED,    /* NaN/Inf or loss blowing up: probe at once */
+} fl_verdict;
+
+/* Signals the detectors raised, for the probe plan and the evidence. */
+typedef struct {
+  bool nonfinite;
+  bool diverging;          /* loss rising or far above ln K */
+  bool diverged_before;    /* an earlier epoch was far above ln K, or took
+                              updates > 1e-1 of the weights */
+  bool died_in_training;   /* ReLU units alive in epoch 1, dead later */
+  bool never_learned;      /* not meaningfully below its start */
+  bool stalled;            /* improvement < min_delta for patience epochs */
+  bool converged;          /* fell a lot and flattened: not a problem */
+  bool collapsed;          /* predictions collapse to one class */
+  bool val_at_chance;      /* training improves, validation at chance */
+  bool init_loss_off;      /* first loss far from ln K */
+  bool update_too_big;     /* update/weight ratio > 1e-1 */
+  bool update_too_small;   /* < 1e-6 with non-zero gradients */
+  int dead_layer;          /* > 90% dead ReLU units, -1 none */
+  int saturated_layer;     /* > 90% saturated tanh/sigmoid, -1 none */
+  bool vanishing;          /* first layers' gradient ~0 vs the last */
+  bool exploding;          /* gradient norms orders of magnitude up */
+  char summary[FL_TEXT_MAX]; /* what was seen, in numbers */
+} fl_signals;
+
+fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s);
+
+/* ---- probes and diagnosis (diagnose/probe.c, diagnose/decide.c) ---- */
+
+typedef enum {
+  FL_PROBE_BASELINE,     /* the job as it is, on the probe subset */
+  FL_PROBE_LR_DOWN,      /* learning rate / 10 */
+  FL_PROBE_LR_UP,        /* learning rate * 10 */
+  FL_PROBE_ADAM,         /* Adam at its default rate */
+  FL_PROBE_WIDER,        /* hidden layers 4x wider (or one hidden layer added) */
+  FL_PROBE_PERMUTED,     /* labels shuffled across rows (with the best config) */
+  FL_PROBE_STANDARDIZED, /* features standardized per column */
+  FL_PROBE_REINIT,       /* he/glorot kernels, zero biases */
+  FL_PROBE_LEAKY,        /* ReLU layers as leaky_relu */
+  FL_PROBE_RELU,         /* tanh/sigmoid hidden layers as relu + he_normal */
+  FL_PROBE_LOGITS,       /* the output/loss pairing fixed */
+  FL_PROBE_COUNT
+} fl_probe_kind;
+
+const char *fl_probe_name(fl_probe_kind p);
+
+typedef struct {
+  bool run;
+  bool failed;          /* error or non-finite */
+  double loss_start;    /* first batch */
+  double loss_end;      /* last epoch's training loss */
+  double val_acc;       /* accuracy on the probe's held-out rows */
+  double seconds;
+  int steps;
+} fl_probe_result;
+
+/* Which probes to run for these signals, in priority order; returns n. */
+int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
+                  fl_probe_kind *out, int max);
+
+/* Turn a probe kind into a modified spec (copy of base). Returns false if
+ * the probe does not apply to this model. For FL_PROBE_PERMUTED and
+ * FL_PROBE_STANDARDIZED the spec is unchanged (the data change). */
+bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out);
+
+typedef struct {
+  fl_cause cause;
+  double confidence;            /* 0..1 */
+  char evidence[FL_TEXT_MAX];
+  char advice[FL_TEXT_MAX];
+  char fix[FL_FIX_MAX];         /* merge patch, "" if no spec change fixes it */
+} fl_cause_report;
+
+#define FL_MAX_CAUSES 8
+
+typedef struct {
+  int n;
+  fl_cause_report items[FL_MAX_CAUSES]; /* ranked, most likely first */
+  double probe_seconds;
+} fl_diagnosis;
+
+typedef struct {
+  const fl_job_spec *spec;
+  const fl_monitor *monitor;
+  const fl_signals *signals;
+  const fl_findings *preflight;  /* warnings kept as priors; may be NULL */
+  const fl_probe_result *probes; /* [FL_PROBE_COUNT], .run says which ran */
+} fl_decide_input;
+
+void fl_decide(const fl_decide_input *in, fl_diagnosis *out);
+
+/* JSON text of a merge patch for a changed field of the spec, for fixes. */
+int fl_fix_learning_rate(const fl_job_spec *spec, double lr, char *out, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
