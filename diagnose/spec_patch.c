@@ -65,6 +65,8 @@ static bool same_optimizer(const fl_optimizer_spec *a, const fl_optimizer_spec *
 static double decimal(float v) {
   char text[32];
   snprintf(text, sizeof text, "%.7g", (double)v);
+  float back = 0;
+  if (sscanf(text, "%f", &back) != 1 || back != v) snprintf(text, sizeof text, "%.9g", (double)v);
   double d = 0;
   sscanf(text, "%lf", &d);
   return d;
@@ -121,10 +123,14 @@ int fl__spec_patch(const fl_job_spec *base, const fl_job_spec *changed,
   if (!same_layers(base, changed)) fl__write_layers(&w, changed);
   if (!same_optimizer(&base->optimizer, &changed->optimizer)) optimizer(&w, &changed->optimizer);
   if (base->loss.kind != changed->loss.kind || base->loss.from_logits != changed->loss.from_logits) {
-    fl_jw_object_begin(&w, "loss");
-    fl_jw_str(&w, "name", fl_loss_name(changed->loss.kind));
-    fl_jw_bool(&w, "from_logits", changed->loss.from_logits);
-    fl_jw_object_end(&w);
+    if (changed->loss.kind == FL_LOSS_MSE) {
+      fl_jw_str(&w, "loss", fl_loss_name(changed->loss.kind)); /* no from_logits */
+    } else {
+      fl_jw_object_begin(&w, "loss");
+      fl_jw_str(&w, "name", fl_loss_name(changed->loss.kind));
+      fl_jw_bool(&w, "from_logits", changed->loss.from_logits);
+      fl_jw_object_end(&w);
+    }
   }
   if (scale > 0) {
     /* Features multiplied by `scale` on top of the spec's own scale. */
@@ -149,7 +155,11 @@ int fl__spec_patch(const fl_job_spec *base, const fl_job_spec *changed,
   if (!text) return FL_ENOMEM;
   int n = snprintf(out, size, "%s", strcmp(text, "{}") == 0 ? "" : text);
   free(text);
-  return n < 0 || (size_t)n >= size ? FL_ETOOBIG : 0;
+  if (n < 0 || (size_t)n >= size) {
+    out[0] = '\0'; /* never a cut-off patch */
+    return FL_ETOOBIG;
+  }
+  return 0;
 }
 
 int fl_fix_learning_rate(const fl_job_spec *spec, double lr, char *out, size_t size) {

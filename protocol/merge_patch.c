@@ -8,7 +8,10 @@
 #include "flatline/protocol.h"
 
 static cJSON *merge(cJSON *target, const cJSON *patch) {
-  if (!cJSON_IsObject(patch)) return cJSON_Duplicate(patch, 1);
+  if (!cJSON_IsObject(patch)) {
+    cJSON_Delete(target);
+    return cJSON_Duplicate(patch, 1);
+  }
   if (!cJSON_IsObject(target)) {
     cJSON_Delete(target);
     target = cJSON_CreateObject();
