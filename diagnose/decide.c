@@ -228,7 +228,12 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
     describe(&c, FL_PROBE_BASELINE, a, sizeof a);
     describe(&c, FL_PROBE_LR_UP, b, sizeof b);
     fl_fix_learning_rate(spec, spec->optimizer.learning_rate * 10, fix, sizeof fix);
-    add(&c, FL_CAUSE_LEARNING_RATE_TOO_LOW, s->update_too_small ? 0.9 : 0.8, fix,
+    /* Far below the usual range (SGD 1e-3..1e-1, adaptive 1e-4..1e-2) or
+     * measured tiny updates: the rate itself. Otherwise other causes that
+     * a probe also repairs may rank above it. */
+    float lr = spec->optimizer.learning_rate;
+    bool tiny = spec->optimizer.kind == FL_OPT_SGD ? lr < 1e-4f : lr < 1e-5f;
+    add(&c, FL_CAUSE_LEARNING_RATE_TOO_LOW, s->update_too_small || tiny ? 0.9 : 0.65, fix,
         "raise the learning rate; the probe at ten times it learns from the same start",
         "%s%s%s; %s", s->summary, s->summary[0] ? "; " : "", a, b);
   }

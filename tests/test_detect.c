@@ -1,0 +1,279 @@
+/* tests/test_detect.c — the live detectors on recorded metric sequences,
+ * and the decision rules on recorded probe results: each signal fires on
+ * the sequence that shows it and not on healthy or converged training;
+ * each cause needs its sign and a probe that beats the baseline. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flatline/diagnose.h"
+
+static const uint64_t balanced[10] = {100, 100, 100, 100, 100, 100, 100, 100, 100, 100};
+static uint32_t hist[10];
+
+static fl_epoch_metrics epoch(int n, double loss, double acc, double val_acc) {
+  fl_epoch_metrics m;
+  memset(&m, 0, sizeof m);
+  m.epoch = n;
+  m.loss = loss;
+  m.accuracy = acc;
+  m.has_val = true;
+  m.val_loss = loss;
+  m.val_accuracy = val_acc;
+  m.first_batch_loss = 2.30;
+  m.n_layers = 2;
+  for (int l = 0; l < 2; l++) {
+    m.grad_norm[l] = 0.5;
+    m.weight_norm[l] = 10;
+    m.update_ratio[l] = 1e-3;
+    m.dead_fraction[l] = l == 0 ? 0.1 : -1;
+    m.saturated_fraction[l] = -1;
+  }
+  for (int j = 0; j < 10; j++) hist[j] = 100;
+  m.n_classes = 10;
+  m.pred_hist = hist;
+  return m;
+}
+
+static fl_verdict feed(fl_monitor *mon, const double *loss, const double *acc,
+                       const double *val, int n, fl_signals *s) {
+  fl_monitor_init(mon, 10, balanced, 10, true, 3, 0.001);
+  fl_verdict v = FL_VERDICT_OK;
+  for (int i = 0; i < n; i++) {
+    fl_epoch_metrics m = epoch(i + 1, loss[i], acc[i], val[i]);
+    fl_monitor_add(mon, &m);
+    v = fl_monitor_check(mon, s);
+  }
+  return v;
+}
+
+static fl_monitor mon;
+
+static void test_learning_and_converged_are_ok(void **state) {
+  (void)state;
+  fl_signals s;
+  double loss[] = {1.2, 0.8, 0.6, 0.5, 0.45, 0.4499, 0.4499, 0.4499};
+  double acc[] = {0.6, 0.72, 0.8, 0.84, 0.86, 0.86, 0.86, 0.86};
+  assert_int_equal(feed(&mon, loss, acc, acc, 8, &s), FL_VERDICT_OK);
+  assert_true(s.stalled && s.converged); /* flat, but converged */
+  assert_int_equal(feed(&mon, loss, acc, acc, 4, &s), FL_VERDICT_OK);
+  assert_false(s.stalled);
+}
+
+static void test_never_learned_is_a_plateau(void **state) {
+  (void)state;
+  fl_signals s;
+  double loss[] = {2.302, 2.302, 2.301, 2.302};
+  double acc[] = {0.1, 0.1, 0.1, 0.1};
+  assert_int_equal(feed(&mon, loss, acc, acc, 4, &s), FL_VERDICT_PLATEAU);
+  assert_true(s.never_learned);
+  assert_false(s.converged);
+  assert_non_null(strstr(s.summary, "not meaningfully below its start"));
+}
+
+static void test_stalled_midway_is_a_plateau(void **state) {
+  (void)state;
+  fl_signals s;
+  double loss[] = {2.0, 1.7, 1.6, 1.6, 1.6, 1.6};
+  double acc[] = {0.2, 0.3, 0.33, 0.33, 0.33, 0.33};
+  double val[] = {0.2, 0.28, 0.3, 0.3, 0.3, 0.3};
+  assert_int_equal(feed(&mon, loss, acc, val, 6, &s), FL_VERDICT_PLATEAU);
+  assert_true(s.stalled);
+  assert_false(s.converged);
+}
+
+static void test_nan_and_rising_diverge(void **state) {
+  (void)state;
+  fl_signals s;
+  double loss[] = {2.0, NAN};
+  double acc[] = {0.2, 0.1};
+  assert_int_equal(feed(&mon, loss, acc, acc, 2, &s), FL_VERDICT_DIVERGED);
+  assert_true(s.nonfinite);
+  double up[] = {2.3, 2.6, 3.1, 3.9};
+  assert_int_equal(feed(&mon, up, acc, acc, 4, &s), FL_VERDICT_DIVERGED);
+  assert_true(s.diverging);
+}
+
+static void test_validation_at_chance(void **state) {
+  (void)state;
+  fl_signals s;
+  double loss[] = {2.2, 1.9, 1.5, 1.1};
+  double acc[] = {0.15, 0.3, 0.5, 0.7};
+  double val[] = {0.1, 0.11, 0.09, 0.1};
+  assert_int_equal(feed(&mon, loss, acc, val, 4, &s), FL_VERDICT_PLATEAU);
+  assert_true(s.val_at_chance);
+}
+
+static void test_layer_signals(void **state) {
+  (void)state;
+  fl_signals s;
+  fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+  fl_epoch_metrics m = epoch(1, 2.3, 0.1, 0.1);
+  m.n_layers = 4;
+  m.dead_fraction[0] = 0.95;
+  m.saturated_fraction[1] = 0.97;
+  m.grad_norm[0] = 1e-7;
+  m.grad_norm[3] = 0.3;
+  m.update_ratio[0] = m.update_ratio[1] = m.update_ratio[2] = m.update_ratio[3] = 0.5;
+  m.first_batch_loss = 40; /* far above ln 10 */
+  fl_monitor_add(&mon, &m);
+  fl_monitor_check(&mon, &s);
+  assert_int_equal(s.dead_layer, 0);
+  assert_int_equal(s.saturated_layer, 1);
+  assert_true(s.vanishing);
+  assert_false(s.exploding);
+  assert_true(s.update_too_big);
+  assert_true(s.init_loss_off);
+  m.grad_norm[0] = 1e5;
+  fl_monitor_add(&mon, &m);
+  fl_monitor_check(&mon, &s);
+  assert_true(s.exploding);
+  /* Tiny updates with gradients present. */
+  for (int l = 0; l < 4; l++) m.update_ratio[l] = 1e-8;
+  fl_monitor_add(&mon, &m);
+  fl_monitor_check(&mon, &s);
+  assert_true(s.update_too_small);
+}
+
+static void test_collapse_and_history(void **state) {
+  (void)state;
+  fl_signals s;
+  fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+  fl_epoch_metrics m = epoch(1, 90.0, 0.1, 0.1); /* blew up in epoch 1 */
+  fl_monitor_add(&mon, &m);
+  m = epoch(2, 2.3, 0.1, 0.1);
+  m.dead_fraction[0] = 0.97; /* died after epoch 1 */
+  for (int j = 0; j < 10; j++) hist[j] = j == 3 ? 1000 : 0;
+  fl_monitor_add(&mon, &m);
+  fl_monitor_check(&mon, &s);
+  assert_true(s.collapsed);
+  assert_true(s.diverged_before);
+  assert_true(s.died_in_training);
+}
+
+/* ---- decisions ---- */
+
+static fl_job_spec spec_of(fl_optimizer_kind kind, float lr) {
+  fl_job_spec s;
+  memset(&s, 0, sizeof s);
+  fl_spec_defaults(&s);
+  s.n_layers = 2;
+  s.layers[0] = (fl_layer_spec){.units = 64, .activation = FL_ACT_RELU,
+                                .kernel_init = {FL_INIT_HE_NORMAL, 0}, .bias_init = {FL_INIT_ZEROS, 0}};
+  s.layers[1] = (fl_layer_spec){.units = 10, .activation = FL_ACT_SOFTMAX,
+                                .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}, .bias_init = {FL_INIT_ZEROS, 0}};
+  s.loss.kind = FL_LOSS_SPARSE_CATEGORICAL_CE;
+  fl_optimizer_defaults(&s.optimizer, kind);
+  s.optimizer.learning_rate = lr;
+  return s;
+}
+
+static void set(fl_probe_result *p, fl_probe_kind k, double start, double end, double val) {
+  p[k] = (fl_probe_result){.run = true, .loss_start = start, .loss_end = end, .val_acc = val, .steps = 150};
+}
+
+static fl_diagnosis decide(const fl_job_spec *spec, const fl_signals *s,
+                           const fl_probe_result *p) {
+  fl_diagnosis d;
+  fl_decide_input in = {spec, &mon, s, NULL, p};
+  fl_decide(&in, &d);
+  return d;
+}
+
+static void plateau_monitor(void) {
+  double loss[] = {2.302, 2.302, 2.301, 2.302};
+  double acc[] = {0.1, 0.1, 0.1, 0.1};
+  fl_signals s;
+  feed(&mon, loss, acc, acc, 4, &s);
+}
+
+static void test_decide_learning_rates_and_optimizer(void **state) {
+  (void)state;
+  plateau_monitor();
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true};
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 1e-6f);
+  set(p, FL_PROBE_BASELINE, 2.3, 2.299, 0.1);
+  set(p, FL_PROBE_LR_UP, 2.3, 2.1, 0.3);
+  fl_diagnosis d = decide(&sgd, &s, p);
+  assert_int_equal(d.n, 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":1e-05"));
+  assert_true(d.items[0].confidence >= 0.9); /* 1e-6 is far below SGD's range */
+
+  /* At a usual SGD rate, Adam beating SGD at ten times the rate too is the
+   * optimizer. */
+  sgd.optimizer.learning_rate = 0.01f;
+  set(p, FL_PROBE_ADAM, 2.3, 0.6, 0.8);
+  d = decide(&sgd, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_OPTIMIZER_CHOICE);
+  assert_non_null(strstr(d.items[0].fix, "\"name\":\"adam\""));
+  assert_non_null(strstr(d.items[0].fix, "\"momentum\":null"));
+
+  /* Too high: the loss blew up earlier, and lr/10 learns. */
+  memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
+  fl_job_spec high = spec_of(FL_OPT_ADAM, 0.5f);
+  s.diverged_before = true;
+  set(p, FL_PROBE_BASELINE, 2.5, 2.33, 0.11);
+  set(p, FL_PROBE_LR_DOWN, 2.5, 0.7, 0.73);
+  d = decide(&high, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
+  assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":0.05"));
+  assert_non_null(strstr(d.items[0].evidence, "learning rate / 10"));
+}
+
+static void test_decide_labels_uninformative(void **state) {
+  (void)state;
+  plateau_monitor();
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
+  set(p, FL_PROBE_BASELINE, 2.3, 2.2, 0.1);
+  set(p, FL_PROBE_WIDER, 2.3, 1.5, 0.11); /* memorizes, no better held-out */
+  set(p, FL_PROBE_PERMUTED, 2.3, 1.5, 0.1);
+  fl_diagnosis d = decide(&adam, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LABELS_UNINFORMATIVE);
+  assert_string_equal(d.items[0].fix, ""); /* nothing in the spec fixes it */
+  /* If the real labels do better held-out, they are informative. */
+  set(p, FL_PROBE_WIDER, 2.3, 1.0, 0.6);
+  d = decide(&adam, &s, p);
+  assert_true(d.n == 0 || d.items[0].cause != FL_CAUSE_LABELS_UNINFORMATIVE);
+}
+
+static void test_decide_needs_a_probe(void **state) {
+  (void)state;
+  plateau_monitor();
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  /* Dead units, but no probe that repairs them does better: no claim. */
+  fl_signals s = {.dead_layer = 0, .saturated_layer = -1, .never_learned = true};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
+  set(p, FL_PROBE_BASELINE, 2.3, 2.2, 0.2);
+  set(p, FL_PROBE_LEAKY, 2.3, 2.1, 0.21);
+  fl_diagnosis d = decide(&adam, &s, p);
+  assert_int_equal(d.n, 0);
+  set(p, FL_PROBE_LEAKY, 2.3, 0.9, 0.7);
+  d = decide(&adam, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_DEAD_RELU);
+  assert_non_null(strstr(d.items[0].fix, "leaky_relu"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_learning_and_converged_are_ok),
+      cmocka_unit_test(test_never_learned_is_a_plateau),
+      cmocka_unit_test(test_stalled_midway_is_a_plateau),
+      cmocka_unit_test(test_nan_and_rising_diverge),
+      cmocka_unit_test(test_validation_at_chance),
+      cmocka_unit_test(test_layer_signals),
+      cmocka_unit_test(test_collapse_and_history),
+      cmocka_unit_test(test_decide_learning_rates_and_optimizer),
+      cmocka_unit_test(test_decide_labels_uninformative),
+      cmocka_unit_test(test_decide_needs_a_probe),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
