@@ -108,12 +108,14 @@ static bool symmetric_init(const fl_job_spec *s) {
   return false;
 }
 
+/* Random kernels much wider than He's sqrt(2 / fan_in) (fan_in known for
+ * layers after the first), or >= 1 anywhere. */
 static bool wild_init(const fl_job_spec *s) {
   for (int i = 0; i < s->n_layers; i++) {
     const fl_initializer *k = &s->layers[i].kernel_init;
-    if ((k->kind == FL_INIT_RANDOM_NORMAL || k->kind == FL_INIT_RANDOM_UNIFORM) &&
-        k->param >= 1.0f)
-      return true;
+    if (k->kind != FL_INIT_RANDOM_NORMAL && k->kind != FL_INIT_RANDOM_UNIFORM) continue;
+    double sd = k->kind == FL_INIT_RANDOM_UNIFORM ? k->param / sqrt(3.0) : k->param;
+    if (sd >= 1.0 || (i > 0 && sd > 2 * sqrt(2.0 / s->layers[i - 1].units))) return true;
   }
   return false;
 }
@@ -140,8 +142,11 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
   /* Labels: no configuration does better than chance on held-out rows,
    * and shuffling the labels across rows changes nothing. */
   const fl_probe_result *perm = probe(&c, FL_PROBE_PERMUTED);
+  const fl_finding *imb = prior(&c, FL_CAUSE_CLASS_IMBALANCE);
+  /* With most rows in one class, accuracy says nothing about the labels. */
+  bool imbalanced_data = imb || chance >= 0.5;
   bool uninformative = false;
-  if (finite_run(perm)) {
+  if (finite_run(perm) && !imbalanced_data) {
     double best_val = 0, best_fall = 0;
     for (int k = 0; k < FL_PROBE_COUNT; k++) {
       const fl_probe_result *r = probe(&c, (fl_probe_kind)k);
@@ -172,12 +177,13 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
     if (finite_run(down) && fall(down) > 0.05) {
       describe(&c, FL_PROBE_LR_DOWN, a, sizeof a);
       fl_fix_learning_rate(spec, spec->optimizer.learning_rate / 10, fix, sizeof fix);
-      add(&c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, 0.85, fix,
+      add(&c, FL_CAUSE_NUMERICAL_INSTABILITY, 0.9, fix,
+          "the NaN/Inf comes from steps too large for these weights: lower the "
+          "learning rate (the fix uses a tenth, which the probe showed to train)",
+          "%s; from the same start %s", s->summary, a);
+      add(&c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, 0.8, fix,
           "lower the learning rate (the probe used a tenth of it)",
           "%s; from the same start %s", s->summary, a);
-      add(&c, FL_CAUSE_NUMERICAL_INSTABILITY, 0.6, fix,
-          "the NaN/Inf follows from the step size; lowering it removes it",
-          "%s", s->summary);
     } else {
       add(&c, FL_CAUSE_NUMERICAL_INSTABILITY, 0.8, "",
           "find the first non-finite value: inputs with extreme values, a loss "
@@ -209,9 +215,8 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
 
   /* Class imbalance: predictions collapse to the majority, loss at the
    * prior's entropy. */
-  const fl_finding *imb = prior(&c, FL_CAUSE_CLASS_IMBALANCE);
   double loss = m->n ? m->loss[m->n - 1] : NAN;
-  if ((imb || chance >= 0.5) && fabs(loss - m->prior_entropy) < 0.25 * m->prior_entropy + 0.02 &&
+  if (imbalanced_data && fabs(loss - m->prior_entropy) < 0.35 * m->prior_entropy + 0.05 &&
       (s->collapsed || m->acc[m->n - 1] <= chance + 0.02)) {
     add(&c, FL_CAUSE_CLASS_IMBALANCE, 0.85, "",
         "rebalance the training data (oversample the rare classes or undersample "
@@ -227,14 +232,14 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
   if (beats(up, base) && fall(base) < 0.1) {
     describe(&c, FL_PROBE_BASELINE, a, sizeof a);
     describe(&c, FL_PROBE_LR_UP, b, sizeof b);
-    fl_fix_learning_rate(spec, spec->optimizer.learning_rate * 10, fix, sizeof fix);
+    probe_fix(&c, FL_PROBE_LR_UP, fix, sizeof fix);
     /* Far below the usual range (SGD 1e-3..1e-1, adaptive 1e-4..1e-2) or
      * measured tiny updates: the rate itself. Otherwise other causes that
      * a probe also repairs may rank above it. */
     float lr = spec->optimizer.learning_rate;
     bool tiny = spec->optimizer.kind == FL_OPT_SGD ? lr < 1e-4f : lr < 1e-5f;
     add(&c, FL_CAUSE_LEARNING_RATE_TOO_LOW, s->update_too_small || tiny ? 0.9 : 0.65, fix,
-        "raise the learning rate; the probe at ten times it learns from the same start",
+        "raise the learning rate; the probe at the rate in the fix learns from the same start",
         "%s%s%s; %s", s->summary, s->summary[0] ? "; " : "", a, b);
   }
 
@@ -268,7 +273,9 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
   if (s->vanishing && beats(relu, base)) {
     describe(&c, FL_PROBE_RELU, a, sizeof a);
     probe_fix(&c, FL_PROBE_RELU, fix, sizeof fix);
-    add(&c, FL_CAUSE_VANISHING_GRADIENT, 0.85, fix,
+    /* Zero (symmetric) kernels also give zero hidden gradients: then the
+     * initialization is the cause, not the depth. */
+    add(&c, FL_CAUSE_VANISHING_GRADIENT, symmetric_init(spec) ? 0.6 : 0.85, fix,
         "gradients shrink layer by layer through sigmoid/tanh: use ReLU hidden "
         "layers with he_normal initialization, or fewer layers",
         "%s; %s", s->summary, a);
@@ -287,7 +294,7 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
   if ((s->init_loss_off || symmetric_init(spec) || wild_init(spec)) && beats(reinit, base)) {
     describe(&c, FL_PROBE_REINIT, a, sizeof a);
     probe_fix(&c, FL_PROBE_REINIT, fix, sizeof fix);
-    add(&c, FL_CAUSE_POOR_INITIALIZATION, structural ? 0.7 : 0.85, fix,
+    add(&c, FL_CAUSE_POOR_INITIALIZATION, symmetric_init(spec) ? 0.9 : structural ? 0.7 : 0.85, fix,
         symmetric_init(spec)
             ? "identical initial weights make every unit of a layer learn the same "
               "thing: use glorot_uniform or he_normal kernels"
@@ -302,7 +309,8 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
   const fl_finding *scale = prior(&c, FL_CAUSE_UNNORMALIZED_INPUTS);
   if (scale && beats(stdz, base)) {
     describe(&c, FL_PROBE_STANDARDIZED, a, sizeof a);
-    add(&c, FL_CAUSE_UNNORMALIZED_INPUTS, 0.85, scale->fix,
+    bool dominant = !finite_run(down) || stdz->loss_end < 0.5 * down->loss_end;
+    add(&c, FL_CAUSE_UNNORMALIZED_INPUTS, dominant ? 0.92 : 0.85, scale->fix,
         "scale the features to about unit range (the fix sets data scale; "
         "standardizing per feature is better still)",
         "%s; %s", scale->message, a);

@@ -141,9 +141,14 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
     s->exploding = r > 1e3 || e->grad_norm[0] > 1e4;
     if (s->vanishing) note(s, "gradient norm of layer 0 is %.2g of the last layer's (%.2g)", r, e->grad_norm[L - 1]);
     if (s->exploding) note(s, "gradient norm of layer 0 is %.3g times the last layer's (%.3g)", r, e->grad_norm[L - 1]);
-  } else if (L >= 1 && e->grad_norm[0] > 1e4) {
+  }
+  double gmax = 0;
+  for (int l = 0; l < L; l++) gmax = fmax(gmax, e->grad_norm[l]);
+  if (!s->exploding && gmax > 100) {
+    /* A cross-entropy's gradients are O(1) per layer; hundreds mean the
+     * activations themselves blew up on the way forward. */
     s->exploding = true;
-    note(s, "gradient norm %.3g", e->grad_norm[0]);
+    note(s, "gradient norms reach %.3g (healthy: ~0.01 to 10)", gmax);
   }
 
   s->collapsed = m->majority_share > 0.97 && chance < 0.97;
@@ -174,7 +179,7 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
   s->converged = (s->stalled || acc > 0.99) && !s->collapsed && well_above &&
                  (loss < 0.5 * start || acc > 0.97);
 
-  if (s->diverging && m->n >= 2) return FL_VERDICT_DIVERGED;
+  if ((s->diverging || loss > 10 * lnk) && m->n >= 2) return FL_VERDICT_DIVERGED;
   if (m->n < p || s->converged) return FL_VERDICT_OK;
   if (s->never_learned || s->stalled || s->val_at_chance || s->collapsed)
     return FL_VERDICT_PLATEAU;

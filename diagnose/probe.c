@@ -3,12 +3,13 @@
  * spec with one thing changed, trained briefly from the job's own seed on a
  * subset of its data (the daemon's worker runs them); comparing it with
  * the unchanged baseline turns a suspicion into a measurement. */
+#include <math.h>
 #include <string.h>
 
 #include "diagnose_internal.h"
 
 static const char *const probe_names[FL_PROBE_COUNT] = {
-    "baseline", "learning rate / 10", "learning rate x 10", "Adam (lr 0.001)",
+    "baseline", "learning rate / 10", "higher learning rate", "Adam (lr 0.001)",
     "4x wider model", "labels shuffled across rows", "standardized inputs",
     "He/Glorot initialization", "leaky ReLU", "ReLU hidden layers",
     "softmax output with cross-entropy"};
@@ -42,9 +43,13 @@ bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
     case FL_PROBE_LR_DOWN:
       o->learning_rate /= 10;
       return true;
-    case FL_PROBE_LR_UP:
-      o->learning_rate *= 10;
+    case FL_PROBE_LR_UP: {
+      /* Ten times, or up to the usual rate when it is far below it: a rate
+       * 1000x too low is not rescued by x10. */
+      float usual = o->kind == FL_OPT_SGD ? 0.01f : 0.001f;
+      o->learning_rate = fmaxf(o->learning_rate * 10, fminf(usual, o->learning_rate * 1000));
       return o->learning_rate <= 10.0f;
+    }
     case FL_PROBE_ADAM:
       if (o->kind == FL_OPT_ADAM || o->kind == FL_OPT_ADAMW) return false;
       fl_optimizer_defaults(o, FL_OPT_ADAM);
