@@ -134,7 +134,11 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   } while (0)
   ADD(FL_PROBE_BASELINE);
   bool sgd = spec->optimizer.kind == FL_OPT_SGD;
-  if (s->nonfinite || s->diverging || s->update_too_big || s->exploding) {
+  /* Blown-up activations from the first step point at the weights' scale:
+   * re-initialize before anything else. */
+  if (s->exploding || s->init_loss_off) ADD(FL_PROBE_REINIT);
+  if (s->nonfinite || s->diverging || s->update_too_big || s->exploding ||
+      s->diverged_before) {
     ADD(FL_PROBE_LR_DOWN);
     ADD(FL_PROBE_STANDARDIZED);
     ADD(FL_PROBE_REINIT);
