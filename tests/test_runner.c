@@ -219,6 +219,33 @@ static void test_fashion_mnist_reaches_087(void **state) {
   free(out);
 }
 
+/* monitor.on_plateau = "fix" repairs a learning-rate fault and an
+ * initialization fault: the diagnosed fix is applied, training restarts from
+ * the original initialization, and the loss after is far below the loss
+ * before. */
+static void check_fix(const char *spec, const char *cause) {
+  char *out, args[512];
+  snprintf(args, sizeof args, "--run '%s/examples/faulty/%s' --json", FL_SOURCE_DIR, spec);
+  assert_int_equal(run(args, &out), 3); /* done, with a diagnosed problem */
+  char want[128];
+  snprintf(want, sizeof want, "{\"event\":\"fixed\",\"job\":");
+  char *fixed = strstr(out, want);
+  if (!fixed) fail_msg("%s: no fixed event in:\n%s", spec, out);
+  snprintf(want, sizeof want, "\"cause\":\"%s\"", cause);
+  assert_non_null(strstr(fixed, want));
+  double before = strtod(strstr(fixed, "\"loss_before\":") + 14, NULL);
+  double after = strtod(strstr(fixed, "\"loss_after\":") + 13, NULL);
+  fprintf(stderr, "# %s: loss %.4f before the fix, %.4f after\n", cause, before, after);
+  assert_true(after < 0.5 * before);
+  free(out);
+}
+
+static void test_on_plateau_fix_repairs(void **state) {
+  (void)state;
+  check_fix("fix_learning_rate.json", "learning_rate_too_high");
+  check_fix("fix_initialization.json", "poor_initialization");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv_job_trains_and_prints_epochs),
@@ -226,6 +253,7 @@ int main(void) {
       cmocka_unit_test(test_bad_jobs_are_rejected_with_a_reason),
       cmocka_unit_test(test_usage),
       cmocka_unit_test(test_fashion_mnist_reaches_087),
+      cmocka_unit_test(test_on_plateau_fix_repairs),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
