@@ -157,7 +157,7 @@ static void test_bad_jobs_are_rejected_with_a_reason(void **state) {
   assert_int_equal(run("--run bad_labels.json --json", &out), 1);
   assert_non_null(strstr(out, "\"state\":\"rejected\""));
   assert_non_null(strstr(out, "\"cause\":\"labels_out_of_range\""));
-  assert_non_null(strstr(out, "label 7"));
+  assert_non_null(strstr(out, "reach 7")); /* the largest id, named */
   free(out);
 
   /* A missing data file names the file. */
@@ -240,6 +240,43 @@ static void check_fix(const char *spec, const char *cause) {
   free(out);
 }
 
+/* stop ends the job at the diagnosis; reduce_lr lowers the rate (x0.1)
+ * once a plateau holds for `patience` epochs. On the seed case (random
+ * labels) the loss never really moves. */
+static void test_on_plateau_stop_and_reduce_lr(void **state) {
+  (void)state;
+  const char *modes[] = {"stop", "reduce_lr"};
+  for (int i = 0; i < 2; i++) {
+    char text[1024], name[64], args[256], *out;
+    snprintf(text, sizeof text,
+             "{\"name\": \"plateau-%s\", \"data\": {\"train\": {\"features\": "
+             "\"%s/examples/seed/data/x20.npy\", \"labels\": \"%s/examples/seed/data/y.npy\"}, "
+             "\"validation_split\": 0.2}, \"model\": {\"layers\": [{\"type\": \"dense\", "
+             "\"units\": 10, \"activation\": \"softmax\"}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\", \"optimizer\": {\"name\": \"sgd\", "
+             "\"learning_rate\": 0.001}, \"epochs\": 20, \"batch_size\": 32, \"seed\": 1, "
+             "\"monitor\": {\"patience\": 3, \"on_plateau\": \"%s\"}}",
+             modes[i], FL_SOURCE_DIR, FL_SOURCE_DIR, modes[i]);
+    snprintf(name, sizeof name, "plateau_%s.json", modes[i]);
+    write_file(name, text);
+    snprintf(args, sizeof args, "--run %s --json", name);
+    assert_int_equal(run(args, &out), 3);
+    assert_non_null(strstr(out, "\"event\":\"diagnosis\""));
+    int epochs = 0;
+    for (char *p = strstr(out, "\"event\":\"epoch\""); p; p = strstr(p + 1, "\"event\":\"epoch\""))
+      epochs++;
+    if (i == 0) {
+      assert_true(epochs < 20); /* stopped at the diagnosis */
+      assert_non_null(strstr(out, "\"state\":\"done\""));
+    } else {
+      assert_int_equal(epochs, 20);
+      assert_non_null(strstr(out, "\"lr\":0.001,"));
+      assert_non_null(strstr(out, "\"lr\":0.0001,")); /* reduced */
+    }
+    free(out);
+  }
+}
+
 static void test_on_plateau_fix_repairs(void **state) {
   (void)state;
   check_fix("fix_learning_rate.json", "learning_rate_too_high");
@@ -253,6 +290,7 @@ int main(void) {
       cmocka_unit_test(test_bad_jobs_are_rejected_with_a_reason),
       cmocka_unit_test(test_usage),
       cmocka_unit_test(test_fashion_mnist_reaches_087),
+      cmocka_unit_test(test_on_plateau_stop_and_reduce_lr),
       cmocka_unit_test(test_on_plateau_fix_repairs),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
