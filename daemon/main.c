@@ -39,7 +39,7 @@ static void usage(FILE *f) {
           "Signals: SIGTERM/SIGINT stop (running jobs resume from their last epoch\n"
           "checkpoint at the next start), SIGHUP reloads --config.\n"
           "Exit status: 0 done, 1 failed or rejected (--run) or a startup error,\n"
-          "2 usage error.\n");
+          "2 usage error, 3 done with a diagnosed problem (--run).\n");
 }
 
 static int list_devices(void) {
