@@ -177,7 +177,7 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
   bool well_above = acc > chance + 0.3 * (1 - chance) &&
                     (!m->has_val || val_acc > chance + 0.2 * (1 - chance));
   s->converged = (s->stalled || acc > 0.99) && !s->collapsed && well_above &&
-                 (loss < 0.5 * start || acc > 0.97);
+                 (loss < 0.7 * start || acc > 0.97);
 
   if ((s->diverging || loss > 10 * lnk) && m->n >= 2) return FL_VERDICT_DIVERGED;
   if (m->n < p || s->converged) return FL_VERDICT_OK;
