@@ -163,6 +163,7 @@ static void show_evidence(const fl_cli_out *o, const fl_json *ev) {
 }
 
 static void show_diagnosis(fl_follow_view *v, const fl_json *ev) {
+  bool any_fix = false;
   const fl_cli_out *o = v->o;
   const fl_json *causes = fl_json_get(ev, "causes");
   size_t n = fl_json_array_size(causes);
@@ -195,15 +196,20 @@ static void show_diagnosis(fl_follow_view *v, const fl_json *ev) {
     }
     const fl_json *fix = fl_json_get(c, "fix");
     if (fix && !fl_json_is_null(fix)) {
+      any_fix = true;
       char *fix_text = fl_json_print(fix);
       fl_cli_sanitize(text, sizeof text, fix_text ? fix_text : "?");
       free(fix_text);
       fprintf(o->out, "      fix       %s\n", text);
     }
   }
-  fprintf(o->out, "%s   'flatline show %s --fixed-spec' prints the spec with "
-          "the first fix applied.%s\n", fl_cli_style(o, FL_STYLE_DIM), job,
-          fl_cli_style(o, FL_STYLE_RESET));
+  if (any_fix)
+    fprintf(o->out, "%s   'flatline show %s --fixed-spec' prints the spec with "
+            "the first fix applied.%s\n", fl_cli_style(o, FL_STYLE_DIM), job,
+            fl_cli_style(o, FL_STYLE_RESET));
+  else
+    fprintf(o->out, "%s   no change to the spec fixes this: see the advice.%s\n",
+            fl_cli_style(o, FL_STYLE_DIM), fl_cli_style(o, FL_STYLE_RESET));
 }
 
 static void show_end(fl_follow_view *v, const fl_json *ev) {
@@ -230,10 +236,11 @@ static void show_end(fl_follow_view *v, const fl_json *ev) {
     if (v->last_val_acc[0]) fprintf(o->out, ", val_acc %s", v->last_val_acc);
     fputc('\n', o->out);
   } else if (strcmp(state, "done") == 0) {
-    fprintf(o->out, "%s%s done, with a diagnosed problem%s%s%s; 'flatline show "
-            "%s --fixed-spec' prints the spec with its fix\n",
-            fl_cli_style(o, FL_STYLE_WARN), job, v->first_cause[0] ? ": " : "",
-            v->first_cause, fl_cli_style(o, FL_STYLE_RESET), job);
+    fprintf(o->out, "%s%s done, with a diagnosed problem%s%s%s", fl_cli_style(o, FL_STYLE_WARN),
+            job, v->first_cause[0] ? ": " : "", v->first_cause, fl_cli_style(o, FL_STYLE_RESET));
+    if (v->any_fix)
+      fprintf(o->out, "; 'flatline show %s --fixed-spec' prints the spec with its fix", job);
+    fputc('\n', o->out);
   } else {
     fl_style style = strcmp(state, "cancelled") == 0 ? FL_STYLE_DIM : FL_STYLE_ALERT;
     fprintf(o->out, "%s%s %s%s%s%s%s%s\n", fl_cli_style(o, style), job,
@@ -290,6 +297,10 @@ static void record(fl_follow_view *v, const char *type, const fl_json *ev) {
       if (!v->first_cause[0])
         fl_cli_sanitize(v->first_cause, sizeof v->first_cause,
                         str_of(fl_json_array_at(causes, 0), "cause"));
+      for (size_t i = 0; i < fl_json_array_size(causes); i++) {
+        const fl_json *f = fl_json_get(fl_json_array_at(causes, i), "fix");
+        if (f && !fl_json_is_null(f)) v->any_fix = true;
+      }
     }
   } else if (strcmp(type, "end") == 0) {
     const fl_json *cause = fl_json_get(ev, "cause");

@@ -119,6 +119,7 @@ typedef struct {
   size_t progress_width; /* columns of the progress line on screen, 0: none */
   bool diagnosed;        /* a diagnosis with causes, or an end with a cause */
   char first_cause[64];  /* for the summary */
+  bool any_fix;          /* some diagnosed cause came with a fix */
   bool ended;
   int exit_status;       /* valid once ended */
 } fl_follow_view;

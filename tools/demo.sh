@@ -68,6 +68,13 @@ echo
 echo "== monitor.on_plateau = fix: the same fault, repaired by flatline itself"
 follow examples/faulty/fix_learning_rate.json
 
+if [[ "${1:-}" != "--quick" ]]; then
+  echo
+  echo "== Fashion-MNIST: 784-256-10 MLP, Adam 1e-3, batch 128, 5 epochs;"
+  echo "   validation = the 10k test set (examples/fashion-mnist)"
+  follow examples/fashion-mnist/mlp.json
+fi
+
 echo
 echo "== Everyone's jobs on this daemon"
 flatline list
