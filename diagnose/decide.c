@@ -88,7 +88,7 @@ static void probe_fix(const ctx *c, fl_probe_kind k, char *out, size_t size) {
   fl_job_spec changed;
   out[0] = '\0';
   if (fl_probe_spec(k, c->in->spec, &changed))
-    fl__spec_patch(c->in->spec, &changed, 0, out, size);
+    fl__spec_patch(c->in->spec, &changed, out, size);
 }
 
 static const fl_finding *prior(const ctx *c, fl_cause cause) {
