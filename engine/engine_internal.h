@@ -23,7 +23,14 @@
   X(sgd_update)          \
   X(adam_update)         \
   X(rmsprop_update)      \
-  X(segment_sumsq)
+  X(segment_sumsq)       \
+  X(gemm_nn_6x16)        \
+  X(gemm_nn_8x8)         \
+  X(gemm_nn_4x16)        \
+  X(gemm_tn_6x16)        \
+  X(gemm_tn_8x8)         \
+  X(gemm_tn_4x16)        \
+  X(gemm_nt)
 
 typedef enum {
 #define FL__KERNEL_ENUM(name) FL_K_##name,
@@ -48,6 +55,22 @@ typedef enum {
 #define FL__MU_NONFINITE 2
 #define FL__MU_HIST 4
 
+/* The tiled GEMM variants of kernels/gemm_tiled.cl, in kernel-map order:
+ * name, tile rows, tile columns. */
+#define FL_GEMM_VARIANTS(X) X("6x16", 6, 16) X("8x8", 8, 8) X("4x16", 4, 16)
+#define FL__GEMM_NVARIANTS 3
+#define FL__GEMM_NT_TILE 3 /* gemm_nt's square tile (FL_NT in the kernel) */
+
+typedef enum { FL__GEMM_CLBLAST = 0, FL__GEMM_TILED = 1 } fl__gemm_impl;
+
+/* How a device runs its GEMMs. device.c picks a default by device type
+ * (tiled kernels on CPUs, CLBlast elsewhere); a tuning result (tune.c)
+ * replaces it with measured choices. nn/tn: tiled variant per form. */
+typedef struct {
+  fl__gemm_impl impl;
+  int nn, tn;
+} fl__gemm_plan;
+
 struct fl_device {
   fl_device_info info;
   cl_platform_id platform;
@@ -56,6 +79,9 @@ struct fl_device {
   cl_command_queue queue; /* in-order */
   cl_program program;
   cl_kernel k[FL_K_COUNT];
+  fl__gemm_plan gemm;
+  cl_mem gemm_tmp;        /* CLBlast's scratch for indirect GEMMs; grows */
+  size_t gemm_tmp_bytes;  /* to the largest request, never per call */
 };
 
 extern const char fl__kernel_source[];
@@ -84,11 +110,19 @@ int fl__blas_fail(fl_error *err, int status, const char *what,
 int fl__op_gather_rows(fl_device *dev, cl_mem dst, cl_mem src, cl_mem perm,
                        size_t start, size_t rows, size_t d, fl_error *err);
 
-/* C (m, n) = alpha op(A) op(B) + beta C, row-major, offsets in elements. */
+/* C (m, n) = alpha op(A) op(B) + beta C, row-major, offsets in elements;
+ * by dev->gemm's plan (TT always goes to CLBlast). */
 int fl__op_gemm(fl_device *dev, int trans_a, int trans_b, size_t m, size_t n,
                 size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
                 cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
                 size_t c_off, size_t ldc, fl_error *err);
+
+/* The same through one implementation, for tests and tuning. */
+int fl__op_gemm_with(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
+                     int trans_b, size_t m, size_t n, size_t k, float alpha,
+                     cl_mem a, size_t a_off, size_t lda, cl_mem b,
+                     size_t b_off, size_t ldb, float beta, cl_mem c,
+                     size_t c_off, size_t ldc, fl_error *err);
 
 /* z (rows, n) <- act(z + bias); bias at bias_off in a (flat) buffer. */
 int fl__op_bias_act_forward(fl_device *dev, cl_mem z, cl_mem bias,

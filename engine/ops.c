@@ -36,17 +36,106 @@ int fl__op_gather_rows(fl_device *dev, cl_mem dst, cl_mem src, cl_mem perm,
   return launch_1d(dev, k, rows * d, err);
 }
 
+static const struct {
+  size_t rows, cols;
+} gemm_tiles[FL__GEMM_NVARIANTS] = {
+#define FL__GEMM_TILE(name, r, c) {r, c},
+    FL_GEMM_VARIANTS(FL__GEMM_TILE)
+#undef FL__GEMM_TILE
+};
+
+/* kernels/gemm_tiled.cl: one work-item (and work-group) per tile. */
+static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
+                      int trans_b, size_t m, size_t n, size_t k, float alpha,
+                      cl_mem a, size_t a_off, size_t lda, cl_mem b,
+                      size_t b_off, size_t ldb, float beta, cl_mem c,
+                      size_t c_off, size_t ldc, fl_error *err) {
+  cl_kernel kern;
+  size_t tr, tc;
+  if (trans_b) {
+    kern = dev->k[FL_K_gemm_nt];
+    tr = tc = FL__GEMM_NT_TILE;
+  } else {
+    int v = trans_a ? plan->tn : plan->nn;
+    if (v < 0 || v >= FL__GEMM_NVARIANTS) v = 0;
+    kern = dev->k[(trans_a ? FL_K_gemm_tn_6x16 : FL_K_gemm_nn_6x16) + v];
+    tr = gemm_tiles[v].rows;
+    tc = gemm_tiles[v].cols;
+  }
+  /* The largest element index each operand reaches must fit a uint. */
+  size_t a_end = a_off + (trans_a ? k * lda : m * lda);
+  size_t b_end = b_off + (trans_b ? n * ldb : k * ldb);
+  if (fits_u32(a_end, err) || fits_u32(b_end, err) ||
+      fits_u32(c_off + m * ldc, err))
+    return err->code;
+  cl_uint um = (cl_uint)m, un = (cl_uint)n, uk = (cl_uint)k,
+          ao = (cl_uint)a_off, bo = (cl_uint)b_off, co = (cl_uint)c_off,
+          ula = (cl_uint)lda, ulb = (cl_uint)ldb, ulc = (cl_uint)ldc;
+  ARG(kern, 0, um); ARG(kern, 1, un); ARG(kern, 2, uk); ARG(kern, 3, alpha);
+  ARG(kern, 4, a); ARG(kern, 5, ao); ARG(kern, 6, ula);
+  ARG(kern, 7, b); ARG(kern, 8, bo); ARG(kern, 9, ulb);
+  ARG(kern, 10, beta); ARG(kern, 11, c); ARG(kern, 12, co); ARG(kern, 13, ulc);
+  size_t global = ((m + tr - 1) / tr) * ((n + tc - 1) / tc), local = 1;
+  if (global == 0) return 0;
+  FL_CL_CHECK(err, clEnqueueNDRangeKernel(dev->queue, kern, 1, NULL, &global,
+                                          &local, 0, NULL, NULL));
+  return 0;
+}
+
+/* CLBlast with the device's scratch buffer: the indirect GEMM would
+ * otherwise allocate (and free) its padded copies on every call. */
+static int gemm_clblast(fl_device *dev, int trans_a, int trans_b, size_t m,
+                        size_t n, size_t k, float alpha, cl_mem a,
+                        size_t a_off, size_t lda, cl_mem b, size_t b_off,
+                        size_t ldb, float beta, cl_mem c, size_t c_off,
+                        size_t ldc, fl_error *err) {
+  CLBlastTranspose ta = trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
+  CLBlastTranspose tb = trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
+  size_t need = 0;
+  CLBlastStatusCode s = CLBlastSGemmTempBufferSize(
+      CLBlastLayoutRowMajor, ta, tb, m, n, k, a_off, lda, b_off, ldb, c_off,
+      ldc, &dev->queue, &need);
+  if (s != CLBlastSuccess)
+    return fl__blas_fail(err, s, "CLBlastSGemmTempBufferSize", __FILE__, __LINE__);
+  if (need > dev->gemm_tmp_bytes) {
+    cl_mem grown;
+    int rc = fl__buffer_create(dev, need, NULL, &grown, err);
+    if (rc) return rc;
+    fl__buffer_release(&dev->gemm_tmp);
+    dev->gemm_tmp = grown;
+    dev->gemm_tmp_bytes = need;
+  }
+  if (need == 0)
+    s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a, a_off,
+                     lda, b, b_off, ldb, beta, c, c_off, ldc, &dev->queue, NULL);
+  else
+    s = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, m, n, k,
+                                   alpha, a, a_off, lda, b, b_off, ldb, beta,
+                                   c, c_off, ldc, &dev->queue, NULL,
+                                   dev->gemm_tmp);
+  if (s != CLBlastSuccess)
+    return fl__blas_fail(err, s, "CLBlastSgemm", __FILE__, __LINE__);
+  return 0;
+}
+
+int fl__op_gemm_with(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
+                     int trans_b, size_t m, size_t n, size_t k, float alpha,
+                     cl_mem a, size_t a_off, size_t lda, cl_mem b,
+                     size_t b_off, size_t ldb, float beta, cl_mem c,
+                     size_t c_off, size_t ldc, fl_error *err) {
+  if (plan->impl == FL__GEMM_TILED && !(trans_a && trans_b))
+    return gemm_tiled(dev, plan, trans_a, trans_b, m, n, k, alpha, a, a_off,
+                      lda, b, b_off, ldb, beta, c, c_off, ldc, err);
+  return gemm_clblast(dev, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
+                      b_off, ldb, beta, c, c_off, ldc, err);
+}
+
 int fl__op_gemm(fl_device *dev, int trans_a, int trans_b, size_t m, size_t n,
                 size_t k, float alpha, cl_mem a, size_t a_off, size_t lda,
                 cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
                 size_t c_off, size_t ldc, fl_error *err) {
-  CLBlastStatusCode s = CLBlastSgemm(
-      CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
-      trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, m, n, k, alpha, a,
-      a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, &dev->queue, NULL);
-  if (s != CLBlastSuccess)
-    return fl__blas_fail(err, s, "CLBlastSgemm", __FILE__, __LINE__);
-  return 0;
+  return fl__op_gemm_with(dev, &dev->gemm, trans_a, trans_b, m, n, k, alpha, a,
+                          a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, err);
 }
 
 /* Biases live inside the flat parameter buffer: their offset is a kernel
