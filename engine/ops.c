@@ -33,7 +33,7 @@ int fl__op_gather_rows(fl_device *dev, cl_mem dst, cl_mem src, cl_mem perm,
   if (fits_u32(start + rows, err) || fits_u32(rows * d, err)) return err->code;
   ARG(k, 0, dst); ARG(k, 1, src); ARG(k, 2, perm);
   ARG(k, 3, s); ARG(k, 4, r); ARG(k, 5, dd);
-  return launch_1d(dev, k, rows * d, err);
+  return launch_1d(dev, k, rows * ((d + 7) / 8), err); /* float8 chunks */
 }
 
 static const struct {
@@ -49,7 +49,8 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
                       int trans_b, size_t m, size_t n, size_t k, float alpha,
                       cl_mem a, size_t a_off, size_t lda, cl_mem b,
                       size_t b_off, size_t ldb, float beta, cl_mem c,
-                      size_t c_off, size_t ldc, fl_error *err) {
+                      size_t c_off, size_t ldc, const fl__gemm_epilogue *ep,
+                      fl_error *err) {
   cl_kernel kern;
   size_t tr, tc;
   if (trans_b) {
@@ -75,6 +76,23 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
   ARG(kern, 4, a); ARG(kern, 5, ao); ARG(kern, 6, ula);
   ARG(kern, 7, b); ARG(kern, 8, bo); ARG(kern, 9, ulb);
   ARG(kern, 10, beta); ARG(kern, 11, c); ARG(kern, 12, co); ARG(kern, 13, ulc);
+  /* The epilogue's arguments; act -1 = none (see gemm_tiled.cl). */
+  cl_int act = -1;
+  cl_mem none = NULL;
+  if (ep->kind == FL__EP_BIAS_ACT)
+    act = ep->act == FL_ACT_SOFTMAX ? FL_ACT_LINEAR : (cl_int)ep->act;
+  else if (ep->kind == FL__EP_ACT_GRAD && ep->act != FL_ACT_LINEAR)
+    act = (cl_int)ep->act;
+  if (trans_b) {
+    cl_mem out = act == -1 ? none : ep->out;
+    ARG(kern, 14, out); ARG(kern, 15, act);
+  } else {
+    cl_mem bias = act == -1 ? none : ep->bias;
+    cl_uint bo2 = (cl_uint)ep->bias_off;
+    if (ep->kind == FL__EP_BIAS_ACT && fits_u32(ep->bias_off + n, err))
+      return err->code;
+    ARG(kern, 14, bias); ARG(kern, 15, bo2); ARG(kern, 16, act);
+  }
   size_t global = ((m + tr - 1) / tr) * ((n + tc - 1) / tc), local = 1;
   if (global == 0) return 0;
   FL_CL_CHECK(err, clEnqueueNDRangeKernel(dev->queue, kern, 1, NULL, &global,
@@ -118,16 +136,43 @@ static int gemm_clblast(fl_device *dev, int trans_a, int trans_b, size_t m,
   return 0;
 }
 
+int fl__op_gemm_ep_with(fl_device *dev, const fl__gemm_plan *plan,
+                        int trans_a, int trans_b, size_t m, size_t n,
+                        size_t k, float alpha, cl_mem a, size_t a_off,
+                        size_t lda, cl_mem b, size_t b_off, size_t ldb,
+                        float beta, cl_mem c, size_t c_off, size_t ldc,
+                        const fl__gemm_epilogue *ep, fl_error *err) {
+  static const fl__gemm_epilogue no_ep = {FL__EP_NONE, FL_ACT_LINEAR, NULL, 0, NULL};
+  if (!ep) ep = &no_ep;
+  /* The fused forms: NN carries bias+activation, NT the activation's
+   * derivative; anything else runs the epilogue as its own kernel. */
+  bool fusable = ep->kind == FL__EP_NONE ||
+                 (ep->kind == FL__EP_BIAS_ACT && !trans_a && !trans_b) ||
+                 (ep->kind == FL__EP_ACT_GRAD && !trans_a && trans_b);
+  if (plan->impl == FL__GEMM_TILED && !(trans_a && trans_b) && fusable)
+    return gemm_tiled(dev, plan, trans_a, trans_b, m, n, k, alpha, a, a_off,
+                      lda, b, b_off, ldb, beta, c, c_off, ldc, ep, err);
+  int rc = gemm_clblast(dev, trans_a, trans_b, m, n, k, alpha, a, a_off, lda,
+                        b, b_off, ldb, beta, c, c_off, ldc, err);
+  if (rc || ep->kind == FL__EP_NONE) return rc;
+  if (c_off != 0 || ldc != n)
+    return fl_error_set(err, FL_EINVAL, "a GEMM epilogue needs a packed C "
+                        "(offset 0, ldc == n); got offset %zu, ldc %zu for "
+                        "n %zu", c_off, ldc, n);
+  if (ep->kind == FL__EP_BIAS_ACT)
+    return fl__op_bias_act_forward(dev, c, ep->bias, ep->bias_off, m, n,
+                                   ep->act, err);
+  return fl__op_act_backward(dev, c, ep->out, m, n, ep->act, err);
+}
+
 int fl__op_gemm_with(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
                      int trans_b, size_t m, size_t n, size_t k, float alpha,
                      cl_mem a, size_t a_off, size_t lda, cl_mem b,
                      size_t b_off, size_t ldb, float beta, cl_mem c,
                      size_t c_off, size_t ldc, fl_error *err) {
-  if (plan->impl == FL__GEMM_TILED && !(trans_a && trans_b))
-    return gemm_tiled(dev, plan, trans_a, trans_b, m, n, k, alpha, a, a_off,
-                      lda, b, b_off, ldb, beta, c, c_off, ldc, err);
-  return gemm_clblast(dev, trans_a, trans_b, m, n, k, alpha, a, a_off, lda, b,
-                      b_off, ldb, beta, c, c_off, ldc, err);
+  return fl__op_gemm_ep_with(dev, plan, trans_a, trans_b, m, n, k, alpha, a,
+                             a_off, lda, b, b_off, ldb, beta, c, c_off, ldc,
+                             NULL, err);
 }
 
 int fl__op_gemm(fl_device *dev, int trans_a, int trans_b, size_t m, size_t n,
@@ -136,6 +181,16 @@ int fl__op_gemm(fl_device *dev, int trans_a, int trans_b, size_t m, size_t n,
                 size_t c_off, size_t ldc, fl_error *err) {
   return fl__op_gemm_with(dev, &dev->gemm, trans_a, trans_b, m, n, k, alpha, a,
                           a_off, lda, b, b_off, ldb, beta, c, c_off, ldc, err);
+}
+
+/* The trainer's form: alpha 1, beta 0, C packed (m, n). */
+int fl__op_gemm_ep(fl_device *dev, int trans_a, int trans_b, size_t m,
+                   size_t n, size_t k, cl_mem a, size_t a_off, size_t lda,
+                   cl_mem b, size_t b_off, size_t ldb, cl_mem c,
+                   const fl__gemm_epilogue *ep, fl_error *err) {
+  return fl__op_gemm_ep_with(dev, &dev->gemm, trans_a, trans_b, m, n, k, 1.0f,
+                             a, a_off, lda, b, b_off, ldb, 0.0f, c, 0, n, ep,
+                             err);
 }
 
 /* Biases live inside the flat parameter buffer: their offset is a kernel
@@ -264,7 +319,7 @@ int fl__op_optimizer_step(fl_device *dev, const fl_optimizer_spec *opt,
     default:
       return fl_error_set(err, FL_EINVAL, "unknown optimizer %d", opt->kind);
   }
-  return launch_1d(dev, k, p, err);
+  return launch_1d(dev, k, (p + 7) / 8, err); /* 8 parameters per item */
 }
 
 int fl__op_segment_sumsq(fl_device *dev, cl_mem a, cl_mem b, cl_mem off,

@@ -178,12 +178,10 @@ static int forward(fl_trainer *t, cl_mem x, size_t x_off, size_t rows,
     const fl__layer_layout *l = &t->lay.l[i];
     fl_activation act = t->layers[i].activation;
     bool last = i == t->lay.n_layers - 1;
-    /* act[i] (rows, out) = in (rows, in) · W (in, out) */
-    if ((rc = fl__op_gemm(dev, 0, 0, rows, l->out, l->in, 1.0f, in, in_off,
-                          l->in, t->params, l->w_off, l->out, 0.0f, t->act[i],
-                          0, l->out, err)) ||
-        (rc = fl__op_bias_act_forward(dev, t->act[i], t->params, l->b_off, rows,
-                                      l->out, act, err)))
+    /* act[i] (rows, out) = act(in (rows, in) · W (in, out) + b) */
+    fl__gemm_epilogue ep = {FL__EP_BIAS_ACT, act, t->params, l->b_off, NULL};
+    if ((rc = fl__op_gemm_ep(dev, 0, 0, rows, l->out, l->in, in, in_off, l->in,
+                             t->params, l->w_off, l->out, t->act[i], &ep, err)))
       return rc;
     if (act == FL_ACT_SOFTMAX && !(last && t->fused_last) &&
         (rc = fl__op_softmax_forward(dev, t->act[i], rows, l->out, err)))
@@ -202,11 +200,17 @@ static int backward(fl_trainer *t, size_t rows, bool track, fl_error *err) {
     const fl__layer_layout *l = &t->lay.l[i];
     fl_activation act = t->layers[i].activation;
     bool fused = i == t->lay.n_layers - 1 && t->fused_last;
-    if (!fused) {
-      rc = act == FL_ACT_SOFTMAX
-               ? fl__op_softmax_backward(dev, t->dact[i], t->act[i], rows, l->out, err)
-               : fl__op_act_backward(dev, t->dact[i], t->act[i], rows, l->out, act, err);
-      if (rc) return rc;
+    /* The top layer's derivative comes with the loss (fused) or here;
+     * lower layers' come in the NT GEMM's epilogue below, except softmax
+     * (row-wise). */
+    if (act == FL_ACT_SOFTMAX && !fused) {
+      if ((rc = fl__op_softmax_backward(dev, t->dact[i], t->act[i], rows,
+                                        l->out, err)))
+        return rc;
+    } else if (i == t->lay.n_layers - 1 && !fused) {
+      if ((rc = fl__op_act_backward(dev, t->dact[i], t->act[i], rows, l->out,
+                                    act, err)))
+        return rc;
     }
     bool tr = track && !fused;
     if ((rc = fl__op_bias_grad(dev, t->grads, l->b_off, t->dact[i], t->act[i],
@@ -219,12 +223,17 @@ static int backward(fl_trainer *t, size_t rows, bool track, fl_error *err) {
                           t->dact[i], 0, l->out, 0.0f, t->grads, l->w_off,
                           l->out, err)))
       return rc;
-    /* dact[i-1] (rows, in) = dact (rows, out) · W^T (out, in) */
-    if (i > 0 &&
-        (rc = fl__op_gemm(dev, 0, 1, rows, l->in, l->out, 1.0f, t->dact[i], 0,
-                          l->out, t->params, l->w_off, l->out, 0.0f,
-                          t->dact[i - 1], 0, l->in, err)))
-      return rc;
+    /* dact[i-1] (rows, in) = (dact (rows, out) · W^T (out, in))
+     *                        * act'(act[i-1]) unless that is softmax */
+    if (i > 0) {
+      fl_activation below = t->layers[i - 1].activation;
+      fl__gemm_epilogue ep = {below == FL_ACT_SOFTMAX ? FL__EP_NONE : FL__EP_ACT_GRAD,
+                              below, NULL, 0, t->act[i - 1]};
+      if ((rc = fl__op_gemm_ep(dev, 0, 1, rows, l->in, l->out, t->dact[i], 0,
+                               l->out, t->params, l->w_off, l->out,
+                               t->dact[i - 1], &ep, err)))
+        return rc;
+    }
   }
   return 0;
 }

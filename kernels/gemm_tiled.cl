@@ -20,7 +20,25 @@
  * hold NaN from an earlier use of the buffer).
  *
  * gemm_nt tiles are 3 x 3 dot products along K, vectorised 8 wide over K:
- * both operands are then read contiguously. */
+ * both operands are then read contiguously.
+ *
+ * Epilogues, so that a dense layer's pass is one launch, not two:
+ *   gemm_nn_*: with act >= 0, C = act(alpha A B + beta C + bias), bias (N)
+ *              at bias_off (the forward pass: z = x W + b, a = act(z));
+ *   gemm_nt:   with act >= 0, C *= act'(from aout), aout laid out as C
+ *              (the backward pass into the previous layer's activation).
+ * act < 0 means none; gemm_tn_* ignores it. Softmax never comes here (it is
+ * row-wise; the host passes -1 and runs softmax.cl). */
+
+inline float8 fl_act8(int act, float8 x) {
+  switch (act) {
+    case FL_ACT_RELU: return fmax(x, 0.0f);
+    case FL_ACT_LEAKY_RELU: return select(FL_LEAKY_SLOPE * x, x, x > 0.0f);
+    case FL_ACT_TANH: return tanh(x);
+    case FL_ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
+    default: return x;
+  }
+}
 
 inline float8 fl_load8_edge(__global const float *p, uint valid) {
   float t[8];
@@ -28,18 +46,20 @@ inline float8 fl_load8_edge(__global const float *p, uint valid) {
   return vload8(0, t);
 }
 
+/* p[0 .. valid) = act(alpha acc + beta p + add); act < 0: no activation. */
 inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
-                      float beta) {
+                      float beta, float8 add, int act) {
+  float8 v = alpha * acc;
+  if (beta != 0.0f) v += beta * (valid >= 8 ? vload8(0, p) : fl_load8_edge(p, valid));
+  v += add;
+  if (act >= 0) v = fl_act8(act, v);
   if (valid >= 8) {
-    float8 v = alpha * acc;
-    if (beta != 0.0f) v += beta * vload8(0, p);
     vstore8(v, 0, p);
     return;
   }
   float t[8];
-  vstore8(alpha * acc, 0, t);
-  for (uint l = 0; l < valid; l++)
-    p[l] = beta != 0.0f ? t[l] + beta * p[l] : t[l];
+  vstore8(v, 0, t);
+  for (uint l = 0; l < valid; l++) p[l] = t[l];
 }
 
 /* The tile loop of NN (TA 0) and TN (TA 1), for full-width tiles (LOAD =
@@ -62,7 +82,8 @@ inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
   __kernel void NAME(uint M, uint N, uint K, float alpha,                    \
                      __global const float *A, uint a_off, uint lda,          \
                      __global const float *B, uint b_off, uint ldb,          \
-                     float beta, __global float *C, uint c_off, uint ldc) {  \
+                     float beta, __global float *C, uint c_off, uint ldc,    \
+                     __global const float *bias, uint bias_off, int act) {   \
     uint mt = (M + MR - 1) / MR, g = get_global_id(0);                       \
     uint i0 = (g % mt) * MR, j0 = (g / mt) * (8 * NV);                       \
     if (i0 >= M || j0 >= N) return;                                          \
@@ -79,13 +100,20 @@ inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
                    fl_load8_edge(brow + 8 * v,                               \
                                  j0 + 8 * v < N ? N - j0 - 8 * v : 0))       \
     }                                                                        \
+    float8 add[NV];                                                          \
+    _Pragma("unroll") for (int v = 0; v < NV; v++) {                         \
+      uint j = j0 + 8 * v;                                                   \
+      add[v] = act >= 0 && !TA && j < N                                      \
+                   ? fl_load8_edge(bias + bias_off + j, N - j)               \
+                   : 0.0f;                                                   \
+    }                                                                        \
     _Pragma("unroll") for (int r = 0; r < MR; r++) {                         \
       if (i0 + r >= M) break;                                                \
       _Pragma("unroll") for (int v = 0; v < NV; v++) {                       \
         uint j = j0 + 8 * v;                                                 \
         if (j < N)                                                           \
           fl_store8(acc[r][v], C + c_off + (size_t)(i0 + r) * ldc + j,       \
-                    N - j, alpha, beta);                                     \
+                    N - j, alpha, beta, add[v], TA ? -1 : act);              \
       }                                                                      \
     }                                                                        \
   }
@@ -111,7 +139,8 @@ __attribute__((reqd_work_group_size(1, 1, 1)))
 __kernel void gemm_nt(uint M, uint N, uint K, float alpha,
                       __global const float *A, uint a_off, uint lda,
                       __global const float *B, uint b_off, uint ldb,
-                      float beta, __global float *C, uint c_off, uint ldc) {
+                      float beta, __global float *C, uint c_off, uint ldc,
+                      __global const float *aout, int act) {
   uint mt = (M + FL_NT - 1) / FL_NT, g = get_global_id(0);
   uint i0 = (g % mt) * FL_NT, j0 = (g / mt) * FL_NT;
   if (i0 >= M || j0 >= N) return;
@@ -139,8 +168,10 @@ __kernel void gemm_nt(uint M, uint N, uint K, float alpha,
       if (j0 + c >= N) break;
       float s = fl_hsum8(acc[r][c]);
       for (uint k = k8; k < K; k++) s = fma(a[r][k], b[c][k], s);
-      __global float *p = C + c_off + (size_t)(i0 + r) * ldc + j0 + c;
-      *p = beta != 0.0f ? alpha * s + beta * *p : alpha * s;
+      size_t at = c_off + (size_t)(i0 + r) * ldc + j0 + c;
+      float v = beta != 0.0f ? alpha * s + beta * C[at] : alpha * s;
+      if (act >= 0) v *= fl_act_grad_from_output(act, aout[at]);
+      C[at] = v;
     }
   }
 }

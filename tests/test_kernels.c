@@ -146,9 +146,55 @@ static void test_gemm_all_implementations(void **state) {
           }
 }
 
+
 static const fl_activation acts[] = {FL_ACT_LINEAR, FL_ACT_RELU,
                                      FL_ACT_LEAKY_RELU, FL_ACT_TANH,
                                      FL_ACT_SIGMOID, FL_ACT_SOFTMAX};
+
+/* The fused epilogues against GEMM-then-kernel on the reference, for every
+ * activation and every implementation (CLBlast runs them as separate
+ * kernels): NN with bias + activation, NT with the activation's
+ * derivative. Shapes cross tile edges; C is packed as the trainer's. */
+static void test_gemm_epilogues(void **state) {
+  (void)state;
+  fl_error err = {0};
+  const size_t m = 13, n = 21, k = 19, b_off = 4;
+  fl__gemm_plan plans[1 + FL__GEMM_NVARIANTS] = {{FL__GEMM_CLBLAST, 0, 0}};
+  for (int v = 0; v < FL__GEMM_NVARIANTS; v++)
+    plans[1 + v] = (fl__gemm_plan){FL__GEMM_TILED, v, v};
+  for (size_t p = 0; p < 1 + FL__GEMM_NVARIANTS; p++)
+    for (size_t ai = 0; ai < sizeof acts / sizeof acts[0]; ai++)
+      for (int nt = 0; nt < 2; nt++) {
+        fl_activation act = acts[ai];
+        float *a = rand_vec(m * k, -1, 1), *b = rand_vec(k * n, -1, 1);
+        float *bias = rand_vec(b_off + n, -1, 1), *out = rand_vec(m * n, 0.05f, 0.95f);
+        float *want = calloc(m * n, 4), *got = malloc(m * n * 4);
+        /* NT: B is stored (n, k); NN: (k, n). Same random values either way. */
+        fl__ref_gemm(0, nt, m, n, k, 1.0f, a, k, b, nt ? k : n, 0.0f, want, n);
+        if (nt) {
+          if (act != FL_ACT_SOFTMAX) fl__ref_act_backward(want, out, m, n, act);
+        } else {
+          fl__ref_bias_act_forward(want, bias + b_off, m, n, act);
+        }
+        cl_mem da = upload(a, m * k * 4), db = upload(b, k * n * 4),
+               dbias = upload(bias, (b_off + n) * 4), dout = upload(out, m * n * 4),
+               dc = upload(NULL, m * n * 4);
+        fl__gemm_epilogue ep = {nt ? (act == FL_ACT_SOFTMAX ? FL__EP_NONE : FL__EP_ACT_GRAD)
+                                   : FL__EP_BIAS_ACT,
+                                act, dbias, b_off, dout};
+        assert_int_equal(fl__op_gemm_ep_with(dev, &plans[p], 0, nt, m, n, k, 1.0f, da,
+                                             0, k, db, 0, nt ? k : n, 0.0f, dc, 0,
+                                             n, &ep, &err), 0);
+        download(dc, got, m * n * 4);
+        char what[64];
+        snprintf(what, sizeof what, "epilogue %s act %d plan %zu", nt ? "NT" : "NN",
+                 (int)act, p);
+        expect_close(got, want, m * n, 1e-4, 1e-3, what);
+        clReleaseMemObject(da), clReleaseMemObject(db), clReleaseMemObject(dbias);
+        clReleaseMemObject(dout), clReleaseMemObject(dc);
+        free(a), free(b), free(bias), free(out), free(want), free(got);
+      }
+}
 
 static void test_bias_act_forward_and_backward(void **state) {
   (void)state;
@@ -371,26 +417,32 @@ static void test_segment_sumsq(void **state) {
   free(a), free(b);
 }
 
+/* Widths below, across and at multiples of the kernel's 8-float chunks. */
 static void test_gather_rows(void **state) {
   (void)state;
   fl_error err = {0};
-  const size_t n = 50, d = 7, start = 10, rows = 20;
-  float *src = rand_vec(n * d, -1, 1), got[140], want[140];
+  static const size_t widths[] = {7, 19, 16};
+  const size_t n = 50, start = 10, rows = 20;
   uint32_t perm[50];
   for (size_t i = 0; i < n; i++) perm[i] = (uint32_t)((i * 17 + 3) % n);
-  fl__ref_gather_rows(want, src, perm, start, rows, d);
-  cl_mem dsrc = upload(src, n * d * 4), dperm = upload(perm, sizeof perm),
-         ddst = upload(NULL, rows * d * 4);
-  assert_int_equal(fl__op_gather_rows(dev, ddst, dsrc, dperm, start, rows, d, &err), 0);
-  download(ddst, got, sizeof got);
-  assert_memory_equal(got, want, sizeof got);
-  clReleaseMemObject(dsrc), clReleaseMemObject(dperm), clReleaseMemObject(ddst);
-  free(src);
+  for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+    size_t d = widths[w];
+    float *src = rand_vec(n * d, -1, 1), got[20 * 19], want[20 * 19];
+    fl__ref_gather_rows(want, src, perm, start, rows, d);
+    cl_mem dsrc = upload(src, n * d * 4), dperm = upload(perm, sizeof perm),
+           ddst = upload(NULL, rows * d * 4);
+    assert_int_equal(fl__op_gather_rows(dev, ddst, dsrc, dperm, start, rows, d, &err), 0);
+    download(ddst, got, rows * d * 4);
+    assert_memory_equal(got, want, rows * d * 4);
+    clReleaseMemObject(dsrc), clReleaseMemObject(dperm), clReleaseMemObject(ddst);
+    free(src);
+  }
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gemm_all_implementations),
+      cmocka_unit_test(test_gemm_epilogues),
       cmocka_unit_test(test_bias_act_forward_and_backward),
       cmocka_unit_test(test_softmax_forward_backward),
       cmocka_unit_test(test_bias_grad_and_unit_trackers),

@@ -78,6 +78,8 @@ static void test_device_step_matches_reference(void **state) {
   check_one_step(FL_ACT_LEAKY_RELU, FL_ACT_SOFTMAX, FL_LOSS_CATEGORICAL_CE, true, true);
   check_one_step(FL_ACT_LINEAR, FL_ACT_SIGMOID, FL_LOSS_CATEGORICAL_CE, false, true);
   check_one_step(FL_ACT_TANH, FL_ACT_SOFTMAX, FL_LOSS_MSE, false, true);
+  /* A softmax hidden layer: its derivative is row-wise, never fused. */
+  check_one_step(FL_ACT_SOFTMAX, FL_ACT_SOFTMAX, FL_LOSS_SPARSE_CATEGORICAL_CE, false, false);
 }
 
 static void run_losses(fl_train_config *cfg, const fl_dataset *ds, int epochs,
