@@ -12,7 +12,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: flatlined [--socket PATH] [--state-dir DIR] [--cache-dir DIR]\n"
           "                 [--config FILE] [--socket-mode MODE] [--socket-group GROUP]\n"
-          "       flatlined --run SPEC.json [--json]\n"
+          "       flatlined --run SPEC.json [--json] [--profile]\n"
           "       flatlined --devices\n"
           "\n"
           "Without --run, flatlined is the training service: it owns the OpenCL\n"
@@ -33,6 +33,8 @@ static void usage(FILE *f) {
           "  --run SPEC           train the job of SPEC in the foreground, one line\n"
           "                       per epoch; data paths are relative to SPEC\n"
           "  --json               with --run: print the events as JSON lines\n"
+          "  --profile            with --run: time every device op (OpenCL event\n"
+          "                       profiling) and print where the time went\n"
           "  --devices            list the OpenCL devices flatline can use\n"
           "  --help               this text\n"
           "\n"
@@ -66,13 +68,14 @@ static int list_devices(void) {
 
 int main(int argc, char **argv) {
   const char *spec = NULL;
-  bool json = false;
+  fl_run_options run = {0};
   fl_service_options opt = {.socket_mode = 0660};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     bool has_value = i + 1 < argc;
     if (strcmp(a, "--run") == 0 && has_value) spec = argv[++i];
-    else if (strcmp(a, "--json") == 0) json = true;
+    else if (strcmp(a, "--json") == 0) run.json = true;
+    else if (strcmp(a, "--profile") == 0) run.profile = true;
     else if (strcmp(a, "--devices") == 0) return list_devices();
     else if (strcmp(a, "--socket") == 0 && has_value) opt.socket_path = argv[++i];
     else if (strcmp(a, "--state-dir") == 0 && has_value) opt.state_dir = argv[++i];
@@ -96,7 +99,7 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (spec) return fl_run_foreground(spec, json, stdout, stderr);
+  if (spec) return fl_run_foreground(spec, &run, stdout, stderr);
   if (strlen(opt.socket_path ? opt.socket_path : "") >= 108) {
     fprintf(stderr, "flatlined: --socket path is longer than a Unix socket allows (107 bytes)\n");
     return 2;

@@ -44,11 +44,13 @@ typedef struct {
   FILE *out;
   bool json;
   int epochs;
+  double train_seconds; /* summed epoch times, for the profile */
 } runner_ctx;
 
 /* People get the table and readable alerts; scripts the JSON lines. */
 static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   runner_ctx *r = ctx;
+  if (m) r->train_seconds += m->seconds;
   if (r->json) {
     fprintf(r->out, "%s\n", json);
     fflush(r->out);
@@ -94,8 +96,29 @@ static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   fl_json_free(ev);
 }
 
-int fl_run_foreground(const char *spec_path, bool json, FILE *out,
-                      FILE *err_out) {
+/* The profile table: where the device time of the run went, op by op, and
+ * how it compares with the wall time of the training epochs (the rest is
+ * the host: launches, waits, reading metrics). */
+static void print_profile(const fl_device *dev, double wall, FILE *f) {
+  fl_profile_entry e[64];
+  int n = fl_device_profile_read(dev, e, 64);
+  double total = 0;
+  for (int i = 0; i < n; i++) total += e[i].seconds;
+  fprintf(f, "\nprofile (OpenCL event times; each op waited for, so the "
+          "run was slower than usual)\n");
+  fprintf(f, "  %-22s %8s %11s %10s %7s\n", "op", "calls", "total ms",
+          "us/call", "share");
+  for (int i = 0; i < n; i++)
+    fprintf(f, "  %-22s %8ld %11.1f %10.1f %6.1f%%\n", e[i].name, e[i].calls,
+            e[i].seconds * 1e3, e[i].calls ? e[i].seconds * 1e6 / e[i].calls : 0,
+            total > 0 ? 100 * e[i].seconds / total : 0);
+  fprintf(f, "  device time %.3f s of %.3f s wall in training epochs "
+          "(%.0f%%)\n", total, wall, wall > 0 ? 100 * total / wall : 0);
+}
+
+int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
+                      FILE *out, FILE *err_out) {
+  bool json = opt->json;
   fl_error err = {0};
   fl_job_spec spec;
   memset(&spec, 0, sizeof spec);
@@ -136,7 +159,8 @@ int fl_run_foreground(const char *spec_path, bool json, FILE *out,
     goto done;
   }
   if ((rc = fl_device_resolve(devs, ndev, spec.device, &idx, &err)) ||
-      (rc = fl_device_open(idx, &dev, &err)))
+      (rc = fl_device_open(idx, &dev, &err)) ||
+      (opt->profile && (rc = fl_device_profile_start(dev, &err))))
     goto done;
   if (!json) {
     fprintf(out, "flatlined: training \"%s\" on %s (%s)\n", spec.name,
@@ -153,11 +177,12 @@ int fl_run_foreground(const char *spec_path, bool json, FILE *out,
   }
   memcpy(spec_text, text, len);
   spec_text[len] = '\0';
-  runner_ctx ctx = {out, json, spec.epochs};
+  runner_ctx ctx = {out, json, spec.epochs, 0.0};
   fl_job_hooks hooks = {.ctx = &ctx, .event = on_event};
   fl_job_execute(dev, job, &spec, spec_text, &train, has_val ? &val : NULL, &hooks,
                  NULL, &outcome);
   free(spec_text);
+  if (opt->profile) print_profile(dev, ctx.train_seconds, err_out);
   state = outcome.state;
   cause = outcome.cause[0] ? outcome.cause : NULL;
   rc = strcmp(state, "done") == 0 ? 0 : FL_EINVAL;

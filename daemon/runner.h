@@ -6,11 +6,17 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+typedef struct {
+  bool json;    /* events as DESIGN.md §6 JSON lines instead of a table */
+  bool profile; /* device-time profile per op on err_out at the end */
+} fl_run_options;
+
 /* Trains the job of the spec file; prints one line per epoch to out (the
  * DESIGN.md §6 `epoch` event when json, a table otherwise) and an end line.
  * Errors go to out as the `end` event when json, else to err_out.
- * Returns the exit status: 0 done, 1 failed or rejected. */
-int fl_run_foreground(const char *spec_path, bool json, FILE *out,
-                      FILE *err_out);
+ * Returns the exit status: 0 done, 1 failed or rejected, 3 done with a
+ * diagnosed problem. */
+int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
+                      FILE *out, FILE *err_out);
 
 #endif

@@ -114,6 +114,12 @@ int fl_device_resolve(const fl_device_info *devs, int n, const char *want,
                       want);
 }
 
+static const char *const kernel_names[FL_K_COUNT] = {
+#define FL__KERNEL_NAME(name) #name,
+    FL_KERNEL_MAP(FL__KERNEL_NAME)
+#undef FL__KERNEL_NAME
+};
+
 static int build_program(fl_device *dev, fl_error *err) {
   cl_int e;
   const char *src = fl__kernel_source;
@@ -131,16 +137,11 @@ static int build_program(fl_device *dev, fl_error *err) {
                         "failed (%s): %.1500s", dev->info.name,
                         fl__cl_error_name(e), log);
   }
-  static const char *const names[FL_K_COUNT] = {
-#define FL__KERNEL_NAME(name) #name,
-      FL_KERNEL_MAP(FL__KERNEL_NAME)
-#undef FL__KERNEL_NAME
-  };
   for (int i = 0; i < FL_K_COUNT; i++) {
-    dev->k[i] = clCreateKernel(dev->program, names[i], &e);
+    dev->k[i] = clCreateKernel(dev->program, kernel_names[i], &e);
     if (e != CL_SUCCESS)
       return fl_error_set(err, FL_ECL, "kernel %s missing from the program (%s)",
-                          names[i], fl__cl_error_name(e));
+                          kernel_names[i], fl__cl_error_name(e));
   }
   return 0;
 }
@@ -200,4 +201,37 @@ void fl_device_close(fl_device *dev) {
 
 const fl_device_info *fl_device_get_info(const fl_device *dev) {
   return &dev->info;
+}
+
+int fl_device_profile_start(fl_device *dev, fl_error *err) {
+  cl_int e;
+  FL_CL_CHECK(err, clFinish(dev->queue));
+  cl_command_queue q = clCreateCommandQueue(dev->ctx, dev->id,
+                                            CL_QUEUE_PROFILING_ENABLE, &e);
+  FL_CL_CHECK(err, e);
+  clReleaseCommandQueue(dev->queue);
+  dev->queue = q;
+  dev->profiling = true;
+  memset(dev->prof, 0, sizeof dev->prof);
+  return 0;
+}
+
+int fl_device_profile_read(const fl_device *dev, fl_profile_entry *out,
+                           int max) {
+  int n = 0;
+  for (int i = 0; i < FL__PROF_SLOTS && n < max; i++) {
+    if (dev->prof[i].calls == 0) continue;
+    out[n].name = i < FL_K_COUNT ? kernel_names[i]
+                  : i == FL__PROF_CLBLAST ? "CLBlastSgemm" : "transfers+fills";
+    out[n].seconds = dev->prof[i].seconds;
+    out[n].calls = dev->prof[i].calls;
+    /* insertion into decreasing time */
+    for (int j = n; j > 0 && out[j].seconds > out[j - 1].seconds; j--) {
+      fl_profile_entry t = out[j];
+      out[j] = out[j - 1];
+      out[j - 1] = t;
+    }
+    n++;
+  }
+  return n;
 }

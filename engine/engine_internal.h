@@ -59,7 +59,8 @@ typedef enum {
  * name, tile rows, tile columns. */
 #define FL_GEMM_VARIANTS(X) X("6x16", 6, 16) X("8x8", 8, 8) X("4x16", 4, 16)
 #define FL__GEMM_NVARIANTS 3
-#define FL__GEMM_NT_TILE 3 /* gemm_nt's square tile (FL_NT in the kernel) */
+#define FL__GEMM_NT_TILE 3   /* gemm_nt's square tile (FL_NT in the kernel) */
+#define FL__GEMM_NT_STRIP 16 /* its tiles per work-item along N (FL_NT_STRIP) */
 
 typedef enum { FL__GEMM_CLBLAST = 0, FL__GEMM_TILED = 1 } fl__gemm_impl;
 
@@ -70,6 +71,12 @@ typedef struct {
   fl__gemm_impl impl;
   int nn, tn;
 } fl__gemm_plan;
+
+/* Profile slots: one per kernel, then CLBlast's GEMMs, then transfers
+ * and fills (fl_device_profile_*). */
+#define FL__PROF_CLBLAST FL_K_COUNT
+#define FL__PROF_OTHER (FL_K_COUNT + 1)
+#define FL__PROF_SLOTS (FL_K_COUNT + 2)
 
 struct fl_device {
   fl_device_info info;
@@ -82,6 +89,11 @@ struct fl_device {
   fl__gemm_plan gemm;
   cl_mem gemm_tmp;        /* CLBlast's scratch for indirect GEMMs; grows */
   size_t gemm_tmp_bytes;  /* to the largest request, never per call */
+  bool profiling;         /* queue has CL_QUEUE_PROFILING_ENABLE; ops wait */
+  struct {
+    double seconds;
+    long calls;
+  } prof[FL__PROF_SLOTS];
 };
 
 extern const char fl__kernel_source[];

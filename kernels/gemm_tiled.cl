@@ -20,7 +20,10 @@
  * hold NaN from an earlier use of the buffer).
  *
  * gemm_nt tiles are 3 x 3 dot products along K, vectorised 8 wide over K:
- * both operands are then read contiguously.
+ * both operands are then read contiguously. A work-item walks a strip of
+ * FL_NT_STRIP tiles along N: with a small K (10 classes) a tile is a few
+ * dozen instructions, and one work-group per tile would cost more in
+ * POCL's per-group overhead than the arithmetic.
  *
  * Epilogues, so that a dense layer's pass is one launch, not two:
  *   gemm_nn_*: with act >= 0, C = act(alpha A B + beta C + bias), bias (N)
@@ -135,6 +138,7 @@ inline float fl_hsum8(float8 v) {
 }
 
 #define FL_NT 3
+#define FL_NT_STRIP 16 /* tiles per work-item along N (see the header) */
 __attribute__((reqd_work_group_size(1, 1, 1)))
 __kernel void gemm_nt(uint M, uint N, uint K, float alpha,
                       __global const float *A, uint a_off, uint lda,
@@ -142,36 +146,40 @@ __kernel void gemm_nt(uint M, uint N, uint K, float alpha,
                       float beta, __global float *C, uint c_off, uint ldc,
                       __global const float *aout, int act) {
   uint mt = (M + FL_NT - 1) / FL_NT, g = get_global_id(0);
-  uint i0 = (g % mt) * FL_NT, j0 = (g / mt) * FL_NT;
-  if (i0 >= M || j0 >= N) return;
-  __global const float *a[FL_NT], *b[FL_NT];
-  _Pragma("unroll") for (int r = 0; r < FL_NT; r++) {
-    a[r] = A + a_off + (size_t)min(i0 + (uint)r, M - 1) * lda;
-    b[r] = B + b_off + (size_t)min(j0 + (uint)r, N - 1) * ldb;
-  }
-  float8 acc[FL_NT][FL_NT];
+  uint i0 = (g % mt) * FL_NT, jb = (g / mt) * (FL_NT * FL_NT_STRIP);
+  if (i0 >= M || jb >= N) return;
+  __global const float *a[FL_NT];
   _Pragma("unroll") for (int r = 0; r < FL_NT; r++)
-      _Pragma("unroll") for (int c = 0; c < FL_NT; c++) acc[r][c] = 0.0f;
+      a[r] = A + a_off + (size_t)min(i0 + (uint)r, M - 1) * lda;
   uint k8 = K & ~7u;
-  for (uint k = 0; k < k8; k += 8) {
-    float8 av[FL_NT];
-    _Pragma("unroll") for (int r = 0; r < FL_NT; r++) av[r] = vload8(0, a[r] + k);
-    _Pragma("unroll") for (int c = 0; c < FL_NT; c++) {
-      float8 bv = vload8(0, b[c] + k);
-      _Pragma("unroll") for (int r = 0; r < FL_NT; r++)
-          acc[r][c] = fma(av[r], bv, acc[r][c]);
+  uint jend = min(jb + FL_NT * FL_NT_STRIP, N);
+  for (uint j0 = jb; j0 < jend; j0 += FL_NT) {
+    __global const float *b[FL_NT];
+    _Pragma("unroll") for (int c = 0; c < FL_NT; c++)
+        b[c] = B + b_off + (size_t)min(j0 + (uint)c, N - 1) * ldb;
+    float8 acc[FL_NT][FL_NT];
+    _Pragma("unroll") for (int r = 0; r < FL_NT; r++)
+        _Pragma("unroll") for (int c = 0; c < FL_NT; c++) acc[r][c] = 0.0f;
+    for (uint k = 0; k < k8; k += 8) {
+      float8 av[FL_NT];
+      _Pragma("unroll") for (int r = 0; r < FL_NT; r++) av[r] = vload8(0, a[r] + k);
+      _Pragma("unroll") for (int c = 0; c < FL_NT; c++) {
+        float8 bv = vload8(0, b[c] + k);
+        _Pragma("unroll") for (int r = 0; r < FL_NT; r++)
+            acc[r][c] = fma(av[r], bv, acc[r][c]);
+      }
     }
-  }
-  _Pragma("unroll") for (int r = 0; r < FL_NT; r++) {
-    if (i0 + r >= M) break;
-    _Pragma("unroll") for (int c = 0; c < FL_NT; c++) {
-      if (j0 + c >= N) break;
-      float s = fl_hsum8(acc[r][c]);
-      for (uint k = k8; k < K; k++) s = fma(a[r][k], b[c][k], s);
-      size_t at = c_off + (size_t)(i0 + r) * ldc + j0 + c;
-      float v = beta != 0.0f ? alpha * s + beta * C[at] : alpha * s;
-      if (act >= 0) v *= fl_act_grad_from_output(act, aout[at]);
-      C[at] = v;
+    _Pragma("unroll") for (int r = 0; r < FL_NT; r++) {
+      if (i0 + r >= M) break;
+      _Pragma("unroll") for (int c = 0; c < FL_NT; c++) {
+        if (j0 + c >= N) break;
+        float s = fl_hsum8(acc[r][c]);
+        for (uint k = k8; k < K; k++) s = fma(a[r][k], b[c][k], s);
+        size_t at = c_off + (size_t)(i0 + r) * ldc + j0 + c;
+        float v = beta != 0.0f ? alpha * s + beta * C[at] : alpha * s;
+        if (act >= 0) v *= fl_act_grad_from_output(act, aout[at]);
+        C[at] = v;
+      }
     }
   }
 }

@@ -52,6 +52,22 @@ int fl_device_open(int index, fl_device **out, fl_error *err);
 void fl_device_close(fl_device *dev);
 const fl_device_info *fl_device_get_info(const fl_device *dev);
 
+/* Device-time profile by OpenCL event profiling, for benchmarks
+ * (`flatlined --run SPEC --profile`): start replaces the device's queue with
+ * a profiling one (call it while the device is idle, before creating a
+ * trainer) and zeroes the counters; from then on every op waits for its
+ * event, so wall time grows by one round trip per op while device times
+ * stay exact. read fills up to max entries, one per op that ran, in
+ * decreasing time, and returns how many. */
+typedef struct {
+  const char *name; /* kernel name, "CLBlastSgemm" or "transfers+fills" */
+  double seconds;   /* summed device time */
+  long calls;
+} fl_profile_entry;
+
+int fl_device_profile_start(fl_device *dev, fl_error *err);
+int fl_device_profile_read(const fl_device *dev, fl_profile_entry *out, int max);
+
 /* What a trainer needs to know about the model and how to fit it. */
 typedef struct {
   size_t input_dim;             /* features per row (D) */
@@ -148,6 +164,136 @@ int fl_trainer_export_safetensors(fl_trainer *t, uint8_t **buf, size_t *len,
                                   fl_error *err);
 
 void fl_trainer_destroy(fl_trainer *t);
+
+
+/* ---- GEMM tuning (engine/tune.c) -------------------------------------------
+ * A device runs its GEMMs through CLBlast or, on CPU devices, through
+ * flatline's register-tiled kernels; CLBlast itself has tunable kernels
+ * ("Xgemm" behind padding/copy kernels: its indirect GEMM; "XgemmDirect":
+ * one kernel, for small sizes) and a switch between the two
+ * (XGEMM_MIN_INDIRECT_SIZE: direct when m*n*k is below its cube).
+ * fl_tune_search times the candidates on the GEMM shapes the trainer issues
+ * for typical jobs and picks; fl_tune_apply puts a result into effect on an
+ * open device. A result is plain data; fl_tune_to_json / fl_tune_from_json
+ * turn it into the cache file the daemon keeps in <cache dir>/tune/.
+ *
+ * CLBlast keeps parameter overrides per device for the whole process and
+ * cannot go back to its built-in parameters, so a search leaves the
+ * process's CLBlast with the last parameters it tried (fl_tune_apply then
+ * sets the chosen ones, but cannot restore "CLBlast's own"). A long-lived
+ * process should search in a child process and load the result. */
+
+#define FL_TUNE_MAX_SHAPES 40
+#define FL_TUNE_MAX_CANDIDATES 16
+#define FL_TUNE_MAX_PARAMS 16
+#define FL_TUNE_MAX_OVERRIDES 3
+#define FL_TUNE_KEY_MAX 96
+
+/* The trainer's three GEMM forms for a dense layer (in -> out) at batch B:
+ * NN forward (B, out, in), TN weight gradient (in, out, B), NT input
+ * gradient (B, in, out). */
+typedef enum { FL_TUNE_NN, FL_TUNE_TN, FL_TUNE_NT } fl_tune_form;
+
+typedef struct {
+  fl_tune_form form;
+  size_t m, n, k;
+  size_t batch; /* rows of the batch: a call's time / batch = its cost per
+                   training row, which is what the search minimises */
+} fl_tune_shape;
+
+typedef struct {
+  char name[12];     /* short, for table columns: "t6x16", "cl-dir" */
+  char detail[96];   /* what it is: the parameters it sets */
+  /* Median seconds per call on shapes[i]; 0 where the candidate does not
+   * run that form (tiled NN/TN variants never run NT, and so on). */
+  double seconds[FL_TUNE_MAX_SHAPES];
+  bool failed;       /* did not build, failed, or computed wrong results */
+  char error[160];
+} fl_tune_candidate;
+
+/* One CLBlastOverrideParameters call: a kernel's full parameter set. */
+typedef struct {
+  char kernel[24];   /* "GemmRoutine", "Xgemm" or "XgemmDirect" */
+  int n;
+  char name[FL_TUNE_MAX_PARAMS][32];
+  size_t value[FL_TUNE_MAX_PARAMS];
+} fl_tune_params;
+
+typedef struct {
+  /* Identity: the key covers device, vendor, driver and platform versions,
+   * the CLBlast version and a hash of flatline's kernel sources. */
+  char key[FL_TUNE_KEY_MAX];
+  char device[256];
+  char driver[128];
+  char platform[256];
+  bool quick;
+  double search_seconds;
+
+  /* The choice. */
+  bool tiled;                /* flatline's tiled kernels (NT: gemm_nt),
+                                else CLBlast for every form */
+  int nn, tn;                /* tiled variant for NN and TN (0 ..) */
+  int n_clblast;             /* overrides for CLBlast's own use; 0: its
+                                built-in parameters won */
+  fl_tune_params clblast[FL_TUNE_MAX_OVERRIDES];
+
+  /* What the choice rests on (filled by the search; not in the file). */
+  int n_shapes;
+  fl_tune_shape shapes[FL_TUNE_MAX_SHAPES];
+  int n_candidates;
+  fl_tune_candidate cand[FL_TUNE_MAX_CANDIDATES];
+  int chosen[FL_TUNE_MAX_SHAPES]; /* the candidate the choice runs each
+                                     shape with; -1 where none was timed */
+  double chosen_cost;        /* seconds per training row summed over the
+                                shapes: the choice, */
+  double default_cost;       /* and the device's untuned default (-1: not
+                                measured) */
+} fl_tune_result;
+
+typedef struct {
+  bool quick;   /* fewer shapes and candidates: seconds, for first use */
+  /* Optional: a line per step ("tune: ..."), and a stop check polled
+   * between measurements (true: the search returns FL_ECANCELED). */
+  void (*progress)(void *ctx, const char *line);
+  bool (*stop)(void *ctx);
+  void *ctx;
+} fl_tune_options;
+
+/* Time the candidates on dev and choose. The result is not applied. */
+int fl_tune_search(fl_device *dev, const fl_tune_options *opt,
+                   fl_tune_result *out, fl_error *err);
+/* Make dev's GEMMs follow r: CLBlast overrides first, then the plan. */
+int fl_tune_apply(fl_device *dev, const fl_tune_result *r, fl_error *err);
+/* The cache key of dev as it is now ("<device-name-slug>-<16 hex>"). */
+void fl_tune_key(fl_device *dev, char *out, size_t size);
+/* Name of tiled variant v ("6x16"), or NULL. */
+const char *fl_tune_variant_name(int v);
+/* "NN 128x256x784" */
+void fl_tune_shape_label(const fl_tune_shape *s, char *out, size_t size);
+/* One line on the choice: "tiled (nn 6x16, tn 8x8); CLBlast: ..." */
+void fl_tune_describe(const fl_tune_result *r, char *out, size_t size);
+/* JSON for the cache file (malloc'd; NULL when out of memory). */
+char *fl_tune_to_json(const fl_tune_result *r);
+/* Parse a cache file's text for dev: FL_EPARSE when it is not JSON,
+ * FL_EINVAL when a field is missing or wrong or the file was made for
+ * another device, driver or kernel build (key mismatch). The text is
+ * untrusted: CLBlast parameters are checked against CLBlast's constraints
+ * and dev's limits. Only the choice and identity are filled. */
+int fl_tune_from_json(fl_device *dev, const char *text, size_t len,
+                      fl_tune_result *out, fl_error *err);
+/* ---- end of GEMM tuning ---- */
+
+/* ---- device warm-up (engine/warmup.c) --------------------------------------
+ * A few tiny training runs (every optimizer, fused and separate softmax,
+ * id and one-hot labels, validation) on an open device, waited for, results
+ * discarded: the kernel compilation a driver defers to a kernel's first
+ * launch (POCL: per work-group size; CLBlast: its GEMM programs) then
+ * happens here, at daemon start, and not in a user's first epoch. With
+ * POCL_CACHE_DIR set it is kept on disk, and a restart's warm-up takes
+ * milliseconds. Call it after the device's GEMM plan is final (tuning
+ * applied), while the device is idle. */
+int fl_device_warm_up(fl_device *dev, fl_error *err);
+/* ---- end of device warm-up ---- */
 
 #ifdef __cplusplus
 }
