@@ -2,12 +2,15 @@
 # bench/run.sh — the same Fashion-MNIST MLP job trained by flatline
 # (flatlined --run --json) and by PyTorch on the CPU (bench/torch_mlp.py),
 # one after the other per configuration, then one table: samples/s of both,
-# their ratio, and both test accuracies. See bench/README.md.
+# their ratio, and both test accuracies; under it the warm submit-to-first-
+# epoch latency of a small job through a throwaway daemon and the real
+# client (bench/latency.py). See bench/README.md.
 set -euo pipefail
 
 usage() {
   cat <<'EOF'
 usage: bench/run.sh [--configs default|all] [--epochs N] [--threads N|best] [--full]
+                    [--latency-only | --no-latency]
 
   --configs default   784-256-10 at batch 128 (the default)
   --configs all       784-256-10 and 784-512-256-10, each at batch 32, 128, 512
@@ -16,6 +19,12 @@ usage: bench/run.sh [--configs default|all] [--epochs N] [--threads N|best] [--f
                       1 and 2 on a short run and keeps the faster
   --full              the full job: 784-256-10, batch 128, 5 epochs
                       (overrides --configs and --epochs)
+  --latency-only      only the latency measurement (bench/latency.py): a
+                      throwaway flatlined on a temporary socket, state and
+                      cache folder; `flatline --json submit --follow` of an
+                      iris-sized job, timed to its first epoch event; and
+                      PyTorch's `import torch` (about 20 s in all)
+  --no-latency        the throughput table without the latency measurement
 
 Environment: BUILD_DIR (default build-bench, relative to the repository root)
 is the Release build folder this script owns; PYTHON (default /usr/bin/python3)
@@ -29,12 +38,16 @@ configs=default
 epochs=2
 threads=best
 full=0
+latency=1
+latency_only=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --configs) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; configs=$2; shift 2 ;;
     --epochs) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; epochs=$2; shift 2 ;;
     --threads) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; threads=$2; shift 2 ;;
     --full) full=1; shift ;;
+    --latency-only) latency_only=1; shift ;;
+    --no-latency) latency=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -45,6 +58,8 @@ done
   { echo "run.sh: --epochs takes a whole number >= 1, not '$epochs'" >&2; exit 2; }
 [[ $threads == best || $threads =~ ^[1-9][0-9]*$ ]] ||
   { echo "run.sh: --threads takes a number >= 1 or 'best', not '$threads'" >&2; exit 2; }
+[[ $latency_only == 0 || $latency == 1 ]] ||
+  { echo "run.sh: --latency-only and --no-latency exclude each other" >&2; exit 2; }
 if [[ $full == 1 ]]; then
   configs=default
   epochs=5
@@ -58,6 +73,7 @@ python=${PYTHON:-/usr/bin/python3}
 data_dir=${DATA_DIR:-/usr/share/datasets/fashion-mnist}
 start_s=$SECONDS
 
+[[ $latency_only == 1 ]] ||
 for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
          t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
   [[ -r $data_dir/$f ]] || {
@@ -73,20 +89,38 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/flatline-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-# --- build flatlined (Release) in the folder this script owns -------------
-echo "== building flatlined (Release) in $build_dir" >&2
+# --- build flatlined and flatline (Release) in the folder this script owns --
+echo "== building flatlined and flatline (Release) in $build_dir" >&2
 generator=()
 if [[ ! -f $build_dir/CMakeCache.txt ]] && command -v ninja >/dev/null; then
   generator=(-G Ninja)
 fi
 if ! { cmake -S "$root" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release &&
-       cmake --build "$build_dir" --target flatlined; } >"$tmp/build.log" 2>&1; then
+       cmake --build "$build_dir" --target flatlined flatline; } >"$tmp/build.log" 2>&1; then
   tail -n 40 "$tmp/build.log" >&2
   echo "run.sh: building flatlined failed (log above)" >&2
   exit 1
 fi
 flatlined=$build_dir/flatlined
-[[ -x $flatlined ]] || { echo "run.sh: no $flatlined after the build" >&2; exit 1; }
+flatline=$build_dir/flatline
+for exe in "$flatlined" "$flatline"; do
+  [[ -x $exe ]] || { echo "run.sh: no $exe after the build" >&2; exit 1; }
+done
+
+# The warm submit-to-first-epoch latency (bench/latency.py): its report on
+# stdout, its summary in $tmp/latency.json for the table. Sets lat_rc.
+lat_json=$tmp/latency.json
+run_latency() {
+  echo "== latency: a throwaway flatlined, an iris-sized job submitted" \
+       "through flatline (about 20 s)" >&2
+  lat_rc=0
+  "$python" "$bench/latency.py" --flatlined "$flatlined" --flatline "$flatline" \
+    --torch-python "$python" --json-out "$lat_json" || lat_rc=$?
+  if [[ $lat_rc != 0 ]]; then
+    echo "run.sh: bench/latency.py exited $lat_rc" >&2
+    rm -f "$lat_json"
+  fi
+}
 
 # --- the machine ----------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo | head -n 1)
@@ -95,6 +129,17 @@ echo "OpenCL devices (flatlined --devices; * = the one 'auto' picks):"
 if ! "$flatlined" --devices | sed 's/^/  /'; then
   echo "run.sh: flatlined --devices failed" >&2
   exit 1
+fi
+if [[ $latency_only == 1 ]]; then
+  echo
+  run_latency
+  if [[ $lat_rc == 0 ]]; then
+    echo
+    "$python" "$bench/table.py" latency "$lat_json"
+  fi
+  echo
+  echo "wall time of the whole run (build included): $((SECONDS - start_s)) s"
+  exit $((lat_rc != 0))
 fi
 echo "epochs per run: $epochs; PyTorch threads: $threads"
 echo
@@ -189,12 +234,20 @@ for sizes in "${layer_sets[@]}"; do
   done
 done
 
+lat_rc=0
+if [[ $latency == 1 ]]; then
+  echo
+  run_latency
+fi
+
 echo
 table_rc=0
-"$python" "$bench/table.py" print "$rows" || table_rc=$?
+lat_arg=()
+[[ -f $lat_json ]] && lat_arg=("$lat_json")
+"$python" "$bench/table.py" print "$rows" "${lat_arg[@]}" || table_rc=$?
 echo
 echo "wall time of the whole run (build included): $((SECONDS - start_s)) s"
-if [[ $failed != 0 || $table_rc != 0 ]]; then
+if [[ $failed != 0 || $table_rc != 0 || $lat_rc != 0 ]]; then
   echo "run.sh: at least one run failed (see above)" >&2
   exit 1
 fi

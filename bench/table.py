@@ -3,7 +3,11 @@
 table row, and prints the table.
 
   table.py row FLATLINE.jsonl TORCH.json JOB BATCH FL_WALL PT_WALL >> rows
-  table.py print ROWS
+  table.py print ROWS [LATENCY.json]
+  table.py latency LATENCY.json
+
+LATENCY.json is bench/latency.py's --json-out: the warm submit-to-first-epoch
+latency, printed as lines under the table (or alone with `latency`).
 
 A row is one JSON line. Both sides' samples/s go through the same rule,
 steady_rate(): the mean of the per-epoch samples/s after the first epoch (the
@@ -85,7 +89,54 @@ def fmt(v, spec, missing="-"):
     return missing if v is None else format(v, spec)
 
 
-def print_table(rows_path):
+def ms(s):
+    return f"{s * 1000:.0f} ms"
+
+
+def latency_lines(lat):
+    """The latency summary under the table: bench/latency.py's figures."""
+    rep = lat["repeat"]
+    goal = lat.get("goal_s", 0.25)
+    out = [f"warm submit -> first epoch event (iris-sized job, `flatline "
+           f"--json submit SPEC --follow`): median {ms(rep['median'])} "
+           f"(min {ms(rep['min'])}, max {ms(rep['max'])}, n={rep['n']}); "
+           f"goal < {ms(goal)}: "
+           + ("met" if rep["median"] < goal else "MISSED")]
+    parts = []
+    if lat.get("new_shape"):
+        parts.append(f"a shape the daemon had not seen: median "
+                     f"{ms(lat['new_shape']['median'])} (max "
+                     f"{ms(lat['new_shape']['max'])})")
+    if lat.get("first"):
+        parts.append(f"first job after start: {ms(lat['first']['min'])}")
+    if lat.get("restart_first"):
+        parts.append(f"after a restart: device "
+                     + ("warm" if lat.get("warm_up_at_start") else "ready")
+                     + " in "
+                     f"{ms(lat['restart_ready_s'])}, a new shape "
+                     f"{ms(lat['restart_first']['min'])}")
+    if parts:
+        out.append("  " + "; ".join(parts))
+    if lat.get("torch_import"):
+        ti, tf = lat["torch_import"], lat.get("torch_first_epoch")
+        line = (f"PyTorch: `import torch` median {ti['median']:.2f} s "
+                f"(min {ti['min']:.2f} s)")
+        if tf:
+            line += (f"; the same job, process start -> first epoch: median "
+                     f"{tf['median']:.2f} s")
+        out.append(line)
+    return out
+
+
+def print_latency(lat_path):
+    with open(lat_path) as f:
+        lat = json.load(f)
+    for line in latency_lines(lat):
+        print(line)
+    return 0
+
+
+def print_table(rows_path, lat_path=None):
     with open(rows_path) as f:
         rows = [json.loads(ln) for ln in f if ln.strip()]
     head = ("job", "batch", "flatline samples/s", "PyTorch samples/s",
@@ -108,6 +159,10 @@ def print_table(rows_path):
     print("  ".join("-" * w for w in widths))
     for b in body:
         print(line(b))
+    if lat_path:
+        with open(lat_path) as f:
+            for line in latency_lines(json.load(f)):
+                print(line)
     print()
     print("samples/s: training rows per second of an epoch, test evaluation "
           "excluded; the figure is")
@@ -146,8 +201,10 @@ def main(argv):
     if len(argv) == 7 and argv[0] == "row":
         print(json.dumps(make_row(*argv[1:])))
         return 0
-    if len(argv) == 2 and argv[0] == "print":
-        return print_table(argv[1])
+    if len(argv) in (2, 3) and argv[0] == "print":
+        return print_table(*argv[1:])
+    if len(argv) == 2 and argv[0] == "latency":
+        return print_latency(argv[1])
     sys.stderr.write(__doc__)
     return 2
 

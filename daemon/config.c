@@ -14,6 +14,7 @@ void fl_limits_default(fl_limits *l) {
   l->max_blob_bytes = (uint64_t)8 << 30;
   l->follower_max_frames = 256;
   l->follower_max_bytes = (uint64_t)8 << 20;
+  l->autotune = true;
 }
 
 static char *trim(char *s) {
@@ -43,6 +44,15 @@ int fl_config_load(const char *path, fl_limits *l, fl_error *err) {
     }
     *eq = '\0';
     char *key = trim(s), *val = trim(eq + 1), *end = NULL;
+    if (strcmp(key, "autotune") == 0) {
+      if (strcmp(val, "true") != 0 && strcmp(val, "false") != 0) {
+        rc = fl_error_set(err, FL_EINVAL, "%s:%d: autotune: expected true or "
+                          "false, got \"%s\"", path, line_no, val);
+        break;
+      }
+      out.autotune = strcmp(val, "true") == 0;
+      continue;
+    }
     errno = 0;
     unsigned long long v = strtoull(val, &end, 10);
     if (errno || end == val || *end || val[0] == '-' || v == 0) {
@@ -57,7 +67,7 @@ int fl_config_load(const char *path, fl_limits *l, fl_error *err) {
     else {
       rc = fl_error_set(err, FL_EINVAL, "%s:%d: unknown key \"%s\" (known: "
                         "max_queued_jobs, max_blob_bytes, follower_max_frames, "
-                        "follower_max_bytes)", path, line_no, key);
+                        "follower_max_bytes, autotune)", path, line_no, key);
       break;
     }
   }

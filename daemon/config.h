@@ -1,6 +1,7 @@
 /* daemon/config.h — the daemon's config file: `key = value` lines, `#`
  * comments. Keys: max_queued_jobs, max_blob_bytes (per user),
- * follower_max_frames, follower_max_bytes (per connection). */
+ * follower_max_frames, follower_max_bytes (per connection), autotune
+ * (true|false: tune a device's GEMMs on first use; read at start only). */
 #ifndef FL_DAEMON_CONFIG_H
 #define FL_DAEMON_CONFIG_H
 

@@ -75,6 +75,7 @@ typedef struct fl_worker {
   bool quit;
   bool open_failed;
   char open_error[FL_ERRMSG_MAX];
+  bool autotune;          /* limits.autotune when the worker started */
 } fl_worker;
 
 /* A message from a worker to the loop. */
@@ -101,6 +102,8 @@ typedef struct {
   uint64_t max_blob_bytes;    /* per user */
   uint32_t follower_max_frames;
   uint64_t follower_max_bytes;
+  bool autotune;              /* tune a device's GEMMs on first use (read
+                                 when the workers start) */
 } fl_limits;
 
 typedef struct fl_daemon {

@@ -1,5 +1,6 @@
 /* daemon/main.c — flatlined's command line: the service (default), the
- * foreground runner (--run) and the device list (--devices). */
+ * foreground runner (--run), the device list (--devices) and GEMM tuning
+ * (--tune). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,13 +8,15 @@
 #include "flatline/engine.h"
 #include "runner.h"
 #include "service.h"
+#include "tuning.h"
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: flatlined [--socket PATH] [--state-dir DIR] [--cache-dir DIR]\n"
           "                 [--config FILE] [--socket-mode MODE] [--socket-group GROUP]\n"
-          "       flatlined --run SPEC.json [--json] [--profile]\n"
+          "       flatlined --run SPEC.json [--json] [--profile] [--cache-dir DIR]\n"
           "       flatlined --devices\n"
+          "       flatlined --tune [--device SEL] [--cache-dir DIR] [--quick]\n"
           "\n"
           "Without --run, flatlined is the training service: it owns the OpenCL\n"
           "devices, listens on a Unix socket for `flatline` clients, queues and\n"
@@ -24,10 +27,12 @@ static void usage(FILE *f) {
           "  --socket PATH        socket to bind (default /run/flatline.sock)\n"
           "  --state-dir DIR      jobs and uploaded data (default $STATE_DIRECTORY\n"
           "                       or /var/lib/flatline)\n"
-          "  --cache-dir DIR      POCL kernel cache (default $CACHE_DIRECTORY or\n"
-          "                       /var/cache/flatline)\n"
+          "  --cache-dir DIR      compiled kernels and GEMM tuning (default\n"
+          "                       $CACHE_DIRECTORY or /var/cache/flatline); also\n"
+          "                       where --run and --tune look\n"
           "  --config FILE        limits: max_queued_jobs, max_blob_bytes,\n"
-          "                       follower_max_frames, follower_max_bytes\n"
+          "                       follower_max_frames, follower_max_bytes;\n"
+          "                       autotune = true|false\n"
           "  --socket-mode MODE   octal mode of a socket we bind (default 0660)\n"
           "  --socket-group NAME  group of a socket we bind (default: unchanged)\n"
           "  --run SPEC           train the job of SPEC in the foreground, one line\n"
@@ -36,6 +41,15 @@ static void usage(FILE *f) {
           "  --profile            with --run: time every device op (OpenCL event\n"
           "                       profiling) and print where the time went\n"
           "  --devices            list the OpenCL devices flatline can use\n"
+          "  --tune               time the ways of running GEMMs on a device (CLBlast\n"
+          "                       parameters, direct/indirect switch, flatline's\n"
+          "                       tiled kernels on CPUs), print a table, save the\n"
+          "                       choice in the cache dir (tune/); the service and\n"
+          "                       --run use it. The service runs a --quick search by\n"
+          "                       itself on first use of a device and driver\n"
+          "  --device SEL         with --tune: auto (default), an index from --devices,\n"
+          "                       or part of a name\n"
+          "  --quick              with --tune: fewer shapes and candidates (seconds)\n"
           "  --help               this text\n"
           "\n"
           "Signals: SIGTERM/SIGINT stop (running jobs resume from their last epoch\n"
@@ -67,7 +81,8 @@ static int list_devices(void) {
 }
 
 int main(int argc, char **argv) {
-  const char *spec = NULL;
+  const char *spec = NULL, *tune_device = NULL;
+  bool tune = false, quick = false;
   fl_run_options run = {0};
   fl_service_options opt = {.socket_mode = 0660};
   for (int i = 1; i < argc; i++) {
@@ -77,6 +92,9 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--json") == 0) run.json = true;
     else if (strcmp(a, "--profile") == 0) run.profile = true;
     else if (strcmp(a, "--devices") == 0) return list_devices();
+    else if (strcmp(a, "--tune") == 0) tune = true;
+    else if (strcmp(a, "--quick") == 0) quick = true;
+    else if (strcmp(a, "--device") == 0 && has_value) tune_device = argv[++i];
     else if (strcmp(a, "--socket") == 0 && has_value) opt.socket_path = argv[++i];
     else if (strcmp(a, "--state-dir") == 0 && has_value) opt.state_dir = argv[++i];
     else if (strcmp(a, "--cache-dir") == 0 && has_value) opt.cache_dir = argv[++i];
@@ -99,6 +117,16 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  if (tune && spec) {
+    fprintf(stderr, "flatlined: --tune and --run do not go together\n");
+    return 2;
+  }
+  if (!tune && (tune_device || quick)) {
+    fprintf(stderr, "flatlined: --device and --quick go with --tune\n");
+    return 2;
+  }
+  if (tune) return fl_tune_command(tune_device, opt.cache_dir, quick, stdout, stderr);
+  run.cache_dir = opt.cache_dir;
   if (spec) return fl_run_foreground(spec, &run, stdout, stderr);
   if (strlen(opt.socket_path ? opt.socket_path : "") >= 108) {
     fprintf(stderr, "flatlined: --socket path is longer than a Unix socket allows (107 bytes)\n");

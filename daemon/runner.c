@@ -11,6 +11,7 @@
 #include "events.h"
 #include "job_data.h"
 #include "job_run.h"
+#include "tuning.h"
 
 static void print_line(FILE *out, char *text) {
   if (text) {
@@ -169,6 +170,11 @@ int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
             "%zu classes\n",
             train.n, has_val ? val.n : 0, train.d, n_classes_of(&spec));
   }
+  /* GEMM tuning saved by the service or `flatlined --tune`: used, never
+   * searched for here (a foreground run should not spend seconds on it). */
+  char tune_cache[4096];
+  fl_cache_dir_resolve(opt->cache_dir, tune_cache, sizeof tune_cache);
+  fl_tuning_use_saved(tune_cache, dev, json ? err_out : out);
   /* The text must be NUL-terminated for merge patches. */
   char *spec_text = malloc(len + 1);
   if (!spec_text) {

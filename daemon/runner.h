@@ -9,6 +9,8 @@
 typedef struct {
   bool json;    /* events as DESIGN.md §6 JSON lines instead of a table */
   bool profile; /* device-time profile per op on err_out at the end */
+  const char *cache_dir; /* GEMM tuning saved here is used (the runner never
+                            tunes); NULL: the service's default (tuning.h) */
 } fl_run_options;
 
 /* Trains the job of the spec file; prints one line per epoch to out (the

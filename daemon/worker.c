@@ -13,6 +13,7 @@
 #include "job_data.h"
 #include "job_run.h"
 #include "log.h"
+#include "tuning.h"
 
 /* Spec paths resolve to the submitter's blobs, never to client paths. */
 typedef struct {
@@ -251,6 +252,16 @@ static void *worker_main(void *arg) {
   } else {
     fl_log(FL_LOG_INFO, "device %d ready: %s (%s)", w->index, w->info.name,
            w->info.platform);
+    /* GEMM tuning: saved, or searched now (seconds, once per device and
+     * driver); a job handed over meanwhile waits in the slot. */
+    fl_tuning_prepare_device(w->d->cache_dir, dev, w->index, w->autotune,
+                             &w->d->stopping);
+    /* After tuning: the warm-up compiles the kernels of the final plan. */
+    if (fl_device_warm_up(dev, &err))
+      fl_log(FL_LOG_WARNING, "device %d: warm-up failed, kernels compile on "
+             "first use: %s", w->index, err.msg);
+    else
+      fl_log(FL_LOG_INFO, "device %d warm: kernels compiled", w->index);
   }
   for (;;) {
     pthread_mutex_lock(&w->lock);
@@ -281,6 +292,7 @@ int fl_workers_start(fl_daemon *d, fl_error *err) {
     w->d = d;
     w->index = i;
     w->info = infos[i];
+    w->autotune = d->limits.autotune;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0)

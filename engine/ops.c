@@ -60,15 +60,18 @@ static int enqueue(fl_device *dev, cl_kernel k, size_t global,
  * (4096 items): one core then does all the work. Work-groups of 16 items
  * keep both cores busy and were the fastest of 16..1024 for every
  * elementwise kernel here (Adam's update: 300 -> 105 us per step on the
- * 784-256-10 job). GPUs choose well themselves. Every 1-D kernel ignores
- * items past its size, so the range is rounded up to whole groups. */
+ * 784-256-10 job). One size for every range also means one compiled
+ * variant per kernel (POCL compiles per work-group size on first launch),
+ * which the daemon's warm-up compiles at start (engine/warmup.c). GPUs
+ * choose well themselves. Every 1-D kernel ignores items past its size, so
+ * the range is rounded up to whole groups. */
 #define FL__CPU_LOCAL 16
 
 static int launch_1d(fl_device *dev, cl_kernel k, size_t global,
                      fl_error *err) {
   if (!dev->info.is_cpu) return enqueue(dev, k, global, NULL, err);
-  size_t local = global < FL__CPU_LOCAL ? global : FL__CPU_LOCAL;
-  size_t rounded = local ? (global + local - 1) / local * local : 0;
+  size_t local = FL__CPU_LOCAL;
+  size_t rounded = (global + local - 1) / local * local;
   return enqueue(dev, k, rounded, &local, err);
 }
 
