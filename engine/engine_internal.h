@@ -30,7 +30,8 @@
   X(gemm_tn_6x16)        \
   X(gemm_tn_8x8)         \
   X(gemm_tn_4x16)        \
-  X(gemm_nt)
+  X(gemm_nt)             \
+  X(gemm_nt_smallk)
 
 typedef enum {
 #define FL__KERNEL_ENUM(name) FL_K_##name,
@@ -61,6 +62,8 @@ typedef enum {
 #define FL__GEMM_NVARIANTS 3
 #define FL__GEMM_NT_TILE 3   /* gemm_nt's square tile (FL_NT in the kernel) */
 #define FL__GEMM_NT_STRIP 16 /* its tiles per work-item along N (FL_NT_STRIP) */
+#define FL__GEMM_NT_KMAX 16  /* gemm_nt_smallk up to this K (FL_NT_KMAX) */
+#define FL__GEMM_NTS_ROWS 48 /* its rows of C per work-item (FL_NTS_ROWS) */
 
 typedef enum { FL__GEMM_CLBLAST = 0, FL__GEMM_TILED = 1 } fl__gemm_impl;
 

@@ -82,7 +82,7 @@ int fl__op_gather_rows(fl_device *dev, cl_mem dst, cl_mem src, cl_mem perm,
   if (fits_u32(start + rows, err) || fits_u32(rows * d, err)) return err->code;
   ARG(k, 0, dst); ARG(k, 1, src); ARG(k, 2, perm);
   ARG(k, 3, s); ARG(k, 4, r); ARG(k, 5, dd);
-  return launch_1d(dev, k, rows * ((d + 7) / 8), err); /* float8 chunks */
+  return launch_1d(dev, k, rows, err); /* one work-item per row */
 }
 
 static const struct {
@@ -102,7 +102,11 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
                       fl_error *err) {
   cl_kernel kern;
   size_t tr, tc;
-  if (trans_b) {
+  if (trans_b && k <= FL__GEMM_NT_KMAX) {
+    kern = dev->k[FL_K_gemm_nt_smallk];
+    tr = FL__GEMM_NTS_ROWS;
+    tc = 16;
+  } else if (trans_b) {
     kern = dev->k[FL_K_gemm_nt];
     tr = FL__GEMM_NT_TILE;
     tc = FL__GEMM_NT_TILE * FL__GEMM_NT_STRIP;

@@ -2,21 +2,17 @@
  *
  * gather_rows: dst (rows, d) = src[perm[start + r], :] for r < rows.
  * src is the whole training set (n, d); perm is the epoch's seeded
- * permutation (n). One work-item per 8 consecutive elements of a row
- * (global size rows * ceil(d / 8)), copied as one float8 where the row
- * has 8 left: a CPU device then moves the batch at memory speed. */
+ * permutation (n). One work-item per row, copying 8 floats at a time:
+ * with one work-item per 8 floats, POCL's per-work-group cost made a
+ * 512-row batch of 784 features take ~0.37 ms instead of ~0.1. */
 __kernel void gather_rows(__global float *dst, __global const float *src,
                           __global const uint *perm, uint start, uint rows,
                           uint d) {
-  uint chunks = (d + 7) / 8;
-  size_t i = get_global_id(0);
-  if (i >= (size_t)rows * chunks) return;
-  size_t r = i / chunks, c = (i % chunks) * 8;
-  __global const float *s = src + (size_t)perm[start + r] * d + c;
-  __global float *o = dst + r * d + c;
-  if (c + 8 <= d) {
-    vstore8(vload8(0, s), 0, o);
-    return;
-  }
-  for (size_t j = 0; c + j < d; j++) o[j] = s[j];
+  size_t r = get_global_id(0);
+  if (r >= rows) return;
+  __global const float *s = src + (size_t)perm[start + r] * d;
+  __global float *o = dst + r * d;
+  uint c = 0;
+  for (; c + 8 <= d; c += 8) vstore8(vload8(0, s + c), 0, o + c);
+  for (; c < d; c++) o[c] = s[c];
 }

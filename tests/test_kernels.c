@@ -127,7 +127,7 @@ static void test_gemm_all_implementations(void **state) {
   static const size_t shapes[][4] = {
       /* m, n, k, pad */
       {37, 23, 129, 0}, {48, 32, 16, 0}, {1, 1, 1, 0}, {128, 10, 256, 0},
-      {13, 40, 7, 3},   {6, 16, 5, 0},   {10, 257, 9, 1},
+      {13, 40, 7, 3},   {6, 16, 5, 0},   {10, 257, 9, 1},  {100, 37, 10, 2},
   };
   fl__gemm_plan plans[1 + FL__GEMM_NVARIANTS] = {{FL__GEMM_CLBLAST, 0, 0}};
   for (int v = 0; v < FL__GEMM_NVARIANTS; v++)
@@ -158,13 +158,14 @@ static const fl_activation acts[] = {FL_ACT_LINEAR, FL_ACT_RELU,
 static void test_gemm_epilogues(void **state) {
   (void)state;
   fl_error err = {0};
-  const size_t m = 13, n = 21, k = 19, b_off = 4;
+  const size_t m = 13, n = 21, b_off = 4;
   fl__gemm_plan plans[1 + FL__GEMM_NVARIANTS] = {{FL__GEMM_CLBLAST, 0, 0}};
   for (int v = 0; v < FL__GEMM_NVARIANTS; v++)
     plans[1 + v] = (fl__gemm_plan){FL__GEMM_TILED, v, v};
   for (size_t p = 0; p < 1 + FL__GEMM_NVARIANTS; p++)
     for (size_t ai = 0; ai < sizeof acts / sizeof acts[0]; ai++)
-      for (int nt = 0; nt < 2; nt++) {
+      for (int nt = 0; nt < 2; nt++)
+        for (size_t k = 10; k <= 19; k += 9) { /* NT: small-K kernel, then not */
         fl_activation act = acts[ai];
         float *a = rand_vec(m * k, -1, 1), *b = rand_vec(k * n, -1, 1);
         float *bias = rand_vec(b_off + n, -1, 1), *out = rand_vec(m * n, 0.05f, 0.95f);
@@ -187,8 +188,8 @@ static void test_gemm_epilogues(void **state) {
                                              n, &ep, &err), 0);
         download(dc, got, m * n * 4);
         char what[64];
-        snprintf(what, sizeof what, "epilogue %s act %d plan %zu", nt ? "NT" : "NN",
-                 (int)act, p);
+        snprintf(what, sizeof what, "epilogue %s act %d plan %zu k %zu",
+                 nt ? "NT" : "NN", (int)act, p, k);
         expect_close(got, want, m * n, 1e-4, 1e-3, what);
         clReleaseMemObject(da), clReleaseMemObject(db), clReleaseMemObject(dbias);
         clReleaseMemObject(dout), clReleaseMemObject(dc);
