@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""bench/blas_rate.py — GFLOP/s of the machine's BLAS (numpy float32 matmul,
+OpenBLAS here) on the GEMM shapes of the benchmark jobs, in the order of
+build-bench/fl_gemm_rate; given that program's output, prints both side by
+side with their ratio:
+
+    build-bench/fl_gemm_rate > fl.txt && /usr/bin/python3 bench/blas_rate.py fl.txt
+"""
+import sys
+import time
+
+import numpy as np
+
+LAYERS = [(784, 256), (256, 10), (784, 512), (512, 256)]
+BATCHES = [32, 128, 512]
+
+
+def rate(form, m, n, k):
+    rng = np.random.default_rng(1)
+    if form == "NN":
+        a, b = rng.random((m, k), np.float32), rng.random((k, n), np.float32)
+        f = lambda: a @ b
+    elif form == "TN":
+        a, b = rng.random((k, m), np.float32), rng.random((k, n), np.float32)
+        f = lambda: a.T @ b
+    else:
+        a, b = rng.random((m, k), np.float32), rng.random((n, k), np.float32)
+        f = lambda: a @ b.T
+    f()
+    f()
+    reps, t0 = 0, time.perf_counter()
+    while True:
+        f()
+        reps += 1
+        el = time.perf_counter() - t0
+        if el > 0.2 and reps >= 5:
+            break
+    per = el / reps
+    return per, 2.0 * m * n * k / per / 1e9
+
+
+def flatline_rates(path):
+    """(form, m, n, k) -> GFLOP/s from fl_gemm_rate's output."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) == 6 and p[0] in ("NN", "TN", "NT"):
+                out[(p[0], int(p[1]), int(p[2]), int(p[3]))] = float(p[5])
+    return out
+
+
+def main():
+    fl = flatline_rates(sys.argv[1]) if len(sys.argv) > 1 else {}
+    print("numpy", np.__version__, "(BLAS: the machine's libblas.so.3)")
+    head = "%-4s %5s %5s %5s %10s %9s" % ("form", "m", "n", "k", "us/call", "GFLOP/s")
+    print(head + ("  flatline GFLOP/s  flatline/BLAS" if fl else ""))
+    for batch in BATCHES:
+        for i, o in LAYERS:
+            for form, (m, n, k) in (("NN", (batch, o, i)), ("TN", (i, o, batch)),
+                                    ("NT", (batch, i, o))):
+                per, gf = rate(form, m, n, k)
+                line = "%-4s %5d %5d %5d %10.1f %9.1f" % (form, m, n, k, per * 1e6, gf)
+                if (form, m, n, k) in fl:
+                    f = fl[(form, m, n, k)]
+                    line += "  %16.1f  %13.2f" % (f, f / gf)
+                print(line)
+
+
+if __name__ == "__main__":
+    main()
