@@ -139,10 +139,18 @@ int fl__op_gemm_with(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
                      size_t b_off, size_t ldb, float beta, cl_mem c,
                      size_t c_off, size_t ldc, fl_error *err);
 
-/* What a dense layer does right after its GEMM, fused into the tiled
- * kernels' store (one launch instead of two) and run as the separate
- * kernels below otherwise (CLBlast; then C must be packed: c_off 0,
- * ldc == n).
+/* What is fused into a GEMM: where A's rows come from, and what a dense
+ * layer does right after its GEMM.
+ *
+ * a_rows (uint, NULL: none), NN and TN only, tiled plans only: row i of A
+ *   (for TN, row k of the stored A) is row a_rows[a_rows_off + i] of the
+ *   buffer — the first layer reads its batch straight from the resident
+ *   training set through the epoch's permutation, with no gather pass.
+ *   fl__gemm_gathers(dev) says whether the device's plan takes it.
+ *
+ * The epilogue is fused into the tiled kernels' store (one launch instead
+ * of two) and runs as the separate kernels below otherwise (CLBlast; then
+ * C must be packed: c_off 0, ldc == n).
  *   FL__EP_BIAS_ACT (NN, the forward pass): C = act(C + bias), bias (n) at
  *     bias_off; softmax counts as linear here (softmax_forward follows).
  *   FL__EP_ACT_GRAD (NT, backward into the previous layer):
@@ -154,19 +162,25 @@ typedef struct {
   cl_mem bias;
   size_t bias_off;
   cl_mem out;
-} fl__gemm_epilogue;
+  cl_mem a_rows;
+  size_t a_rows_off;
+} fl__gemm_fused;
+
+static inline bool fl__gemm_gathers(const fl_device *dev) {
+  return dev->gemm.impl == FL__GEMM_TILED;
+}
 
 int fl__op_gemm_ep_with(fl_device *dev, const fl__gemm_plan *plan,
                         int trans_a, int trans_b, size_t m, size_t n,
                         size_t k, float alpha, cl_mem a, size_t a_off,
                         size_t lda, cl_mem b, size_t b_off, size_t ldb,
                         float beta, cl_mem c, size_t c_off, size_t ldc,
-                        const fl__gemm_epilogue *ep, fl_error *err);
+                        const fl__gemm_fused *ep, fl_error *err);
 /* By dev->gemm's plan. */
 int fl__op_gemm_ep(fl_device *dev, int trans_a, int trans_b, size_t m,
                    size_t n, size_t k, cl_mem a, size_t a_off, size_t lda,
                    cl_mem b, size_t b_off, size_t ldb, cl_mem c,
-                   const fl__gemm_epilogue *ep, fl_error *err);
+                   const fl__gemm_fused *ep, fl_error *err);
 
 /* z (rows, n) <- act(z + bias); bias at bias_off in a (flat) buffer. */
 int fl__op_bias_act_forward(fl_device *dev, cl_mem z, cl_mem bias,

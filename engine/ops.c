@@ -98,7 +98,7 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
                       int trans_b, size_t m, size_t n, size_t k, float alpha,
                       cl_mem a, size_t a_off, size_t lda, cl_mem b,
                       size_t b_off, size_t ldb, float beta, cl_mem c,
-                      size_t c_off, size_t ldc, const fl__gemm_epilogue *ep,
+                      size_t c_off, size_t ldc, const fl__gemm_fused *ep,
                       fl_error *err) {
   cl_kernel kern;
   size_t tr, tc;
@@ -141,11 +141,14 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
     cl_mem out = act == -1 ? none : ep->out;
     ARG(kern, 14, out); ARG(kern, 15, act);
   } else {
-    cl_mem bias = act == -1 ? none : ep->bias;
-    cl_uint bo2 = (cl_uint)ep->bias_off;
-    if (ep->kind == FL__EP_BIAS_ACT && fits_u32(ep->bias_off + n, err))
+    cl_mem bias = act == -1 ? none : ep->bias, rows = ep->a_rows;
+    cl_uint bo2 = (cl_uint)ep->bias_off, ro = (cl_uint)ep->a_rows_off;
+    cl_int gather = rows != NULL;
+    if ((ep->kind == FL__EP_BIAS_ACT && fits_u32(ep->bias_off + n, err)) ||
+        fits_u32(ep->a_rows_off + (trans_a ? k : m), err))
       return err->code;
     ARG(kern, 14, bias); ARG(kern, 15, bo2); ARG(kern, 16, act);
+    ARG(kern, 17, rows); ARG(kern, 18, ro); ARG(kern, 19, gather);
   }
   size_t global = ((m + tr - 1) / tr) * ((n + tc - 1) / tc), local = 1;
   return enqueue(dev, kern, global, &local, err);
@@ -195,9 +198,13 @@ int fl__op_gemm_ep_with(fl_device *dev, const fl__gemm_plan *plan,
                         size_t k, float alpha, cl_mem a, size_t a_off,
                         size_t lda, cl_mem b, size_t b_off, size_t ldb,
                         float beta, cl_mem c, size_t c_off, size_t ldc,
-                        const fl__gemm_epilogue *ep, fl_error *err) {
-  static const fl__gemm_epilogue no_ep = {FL__EP_NONE, FL_ACT_LINEAR, NULL, 0, NULL};
+                        const fl__gemm_fused *ep, fl_error *err) {
+  static const fl__gemm_fused no_ep = {FL__EP_NONE, FL_ACT_LINEAR, NULL, 0,
+                                       NULL, NULL, 0};
   if (!ep) ep = &no_ep;
+  if (ep->a_rows && (plan->impl != FL__GEMM_TILED || trans_b))
+    return fl_error_set(err, FL_EINVAL, "a row-gathered A needs the tiled "
+                        "NN/TN kernels (check fl__gemm_gathers first)");
   /* The fused forms: NN carries bias+activation, NT the activation's
    * derivative; anything else runs the epilogue as its own kernel. */
   bool fusable = ep->kind == FL__EP_NONE ||
@@ -241,7 +248,7 @@ int fl__op_gemm(fl_device *dev, int trans_a, int trans_b, size_t m, size_t n,
 int fl__op_gemm_ep(fl_device *dev, int trans_a, int trans_b, size_t m,
                    size_t n, size_t k, cl_mem a, size_t a_off, size_t lda,
                    cl_mem b, size_t b_off, size_t ldb, cl_mem c,
-                   const fl__gemm_epilogue *ep, fl_error *err) {
+                   const fl__gemm_fused *ep, fl_error *err) {
   return fl__op_gemm_ep_with(dev, &dev->gemm, trans_a, trans_b, m, n, k, 1.0f,
                              a, a_off, lda, b, b_off, ldb, 0.0f, c, 0, n, ep,
                              err);
@@ -286,7 +293,7 @@ int fl__op_bias_grad(fl_device *dev, cl_mem db, size_t db_off, cl_mem dz,
   ARG(k, 0, db); ARG(k, 1, off); ARG(k, 2, dz); ARG(k, 3, a); ARG(k, 4, r);
   ARG(k, 5, nn); ARG(k, 6, ac); ARG(k, 7, track); ARG(k, 8, active);
   ARG(k, 9, sat); ARG(k, 10, uoff);
-  return launch_1d(dev, k, n, err);
+  return launch_1d(dev, k, (n + 7) / 8, err); /* 8 units per item */
 }
 
 int fl__op_softmax_forward(fl_device *dev, cl_mem a, size_t rows, size_t n,

@@ -167,9 +167,10 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
   return 0;
 }
 
-/* Forward pass of `rows` rows of x (rows, d) starting at element x_off. */
-static int forward(fl_trainer *t, cl_mem x, size_t x_off, size_t rows,
-                   fl_error *err) {
+/* Forward pass of `rows` rows of x (rows, d) starting at element x_off, or,
+ * with perm, of rows perm[start + r] of x (read by the first GEMM itself). */
+static int forward(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
+                   size_t start, size_t rows, fl_error *err) {
   fl_device *dev = t->dev;
   cl_mem in = x;
   size_t in_off = x_off;
@@ -179,7 +180,8 @@ static int forward(fl_trainer *t, cl_mem x, size_t x_off, size_t rows,
     fl_activation act = t->layers[i].activation;
     bool last = i == t->lay.n_layers - 1;
     /* act[i] (rows, out) = act(in (rows, in) · W (in, out) + b) */
-    fl__gemm_epilogue ep = {FL__EP_BIAS_ACT, act, t->params, l->b_off, NULL};
+    fl__gemm_fused ep = {FL__EP_BIAS_ACT, act, t->params, l->b_off, NULL,
+                         i == 0 ? perm : NULL, start};
     if ((rc = fl__op_gemm_ep(dev, 0, 0, rows, l->out, l->in, in, in_off, l->in,
                              t->params, l->w_off, l->out, t->act[i], &ep, err)))
       return rc;
@@ -192,8 +194,10 @@ static int forward(fl_trainer *t, cl_mem x, size_t x_off, size_t rows,
   return 0;
 }
 
-/* Backward pass from dact[L-1] (filled by the loss), writing grads. */
-static int backward(fl_trainer *t, size_t rows, bool track, fl_error *err) {
+/* Backward pass from dact[L-1] (filled by the loss), writing grads. The
+ * first layer's input is xb, or with perm rows perm[start + r] of x_train. */
+static int backward(fl_trainer *t, cl_mem perm, size_t start, size_t rows,
+                    bool track, fl_error *err) {
   fl_device *dev = t->dev;
   int rc;
   for (int i = t->lay.n_layers - 1; i >= 0; i--) {
@@ -217,18 +221,21 @@ static int backward(fl_trainer *t, size_t rows, bool track, fl_error *err) {
                                rows, l->out, act, tr ? t->unit_active : NULL,
                                tr ? t->unit_sat : NULL, l->unit_off, err)))
       return rc;
-    cl_mem in = i == 0 ? t->xb : t->act[i - 1];
+    cl_mem in = i > 0 ? t->act[i - 1] : perm ? t->x_train : t->xb;
     /* dW (in, out) = in^T (in, rows) · dact (rows, out) */
-    if ((rc = fl__op_gemm(dev, 1, 0, l->in, l->out, rows, 1.0f, in, 0, l->in,
-                          t->dact[i], 0, l->out, 0.0f, t->grads, l->w_off,
-                          l->out, err)))
+    fl__gemm_fused rows_of = {FL__EP_NONE, FL_ACT_LINEAR, NULL, 0, NULL,
+                              i == 0 ? perm : NULL, start};
+    if ((rc = fl__op_gemm_ep_with(dev, &dev->gemm, 1, 0, l->in, l->out, rows,
+                                  1.0f, in, 0, l->in, t->dact[i], 0, l->out,
+                                  0.0f, t->grads, l->w_off, l->out, &rows_of,
+                                  err)))
       return rc;
     /* dact[i-1] (rows, in) = (dact (rows, out) · W^T (out, in))
      *                        * act'(act[i-1]) unless that is softmax */
     if (i > 0) {
       fl_activation below = t->layers[i - 1].activation;
-      fl__gemm_epilogue ep = {below == FL_ACT_SOFTMAX ? FL__EP_NONE : FL__EP_ACT_GRAD,
-                              below, NULL, 0, t->act[i - 1]};
+      fl__gemm_fused ep = {below == FL_ACT_SOFTMAX ? FL__EP_NONE : FL__EP_ACT_GRAD,
+                              below, NULL, 0, t->act[i - 1], NULL, 0};
       if ((rc = fl__op_gemm_ep(dev, 0, 1, rows, l->in, l->out, t->dact[i], 0,
                                l->out, t->params, l->w_off, l->out,
                                t->dact[i - 1], &ep, err)))
@@ -268,7 +275,7 @@ static int evaluate_resident(fl_trainer *t, cl_mem x, cl_mem ids, cl_mem y,
   for (size_t start = 0; start < n; start += B) {
     size_t rows = n - start < B ? n - start : B;
     la.start = start;
-    if ((rc = forward(t, x, start * t->d, rows, err)) ||
+    if ((rc = forward(t, x, start * t->d, NULL, 0, rows, err)) ||
         (rc = fl__op_loss_rows(t->dev, t->act[t->lay.n_layers - 1], rows, t->k,
                                &la, t->dact[t->lay.n_layers - 1], t->row_loss,
                                t->row_pred, t->row_correct, err)) ||
@@ -295,14 +302,18 @@ static int train_step(fl_trainer *t, size_t start, size_t rows, bool sample,
   fl__loss_args la = {t->loss_mode, t->label_kind, t->ids_train, t->y_train,
                       t->perm, start, 1.0f / (float)rows};
   size_t P = t->lay.n_params;
-  if ((rc = fl__op_gather_rows(dev, t->xb, t->x_train, t->perm, start, rows,
-                               t->d, err)) ||
-      (rc = forward(t, t->xb, 0, rows, err)) ||
+  /* Tiled GEMMs read the batch's rows through the permutation themselves;
+   * CLBlast needs them gathered into xb first. */
+  cl_mem rows_of = fl__gemm_gathers(dev) ? t->perm : NULL;
+  if ((!rows_of && (rc = fl__op_gather_rows(dev, t->xb, t->x_train, t->perm,
+                                             start, rows, t->d, err))) ||
+      (rc = forward(t, rows_of ? t->x_train : t->xb, 0, rows_of, start, rows,
+                    err)) ||
       (rc = fl__op_loss_rows(dev, t->act[L - 1], rows, t->k, &la, t->dact[L - 1],
                              t->row_loss, t->row_pred, t->row_correct, err)) ||
       (rc = fl__op_batch_metrics(dev, t->row_loss, t->row_pred, t->row_correct,
                                  rows, t->k, t->step == 0, t->mf, t->mu, err)) ||
-      (rc = backward(t, rows, true, err)))
+      (rc = backward(t, rows_of, start, rows, true, err)))
     return rc;
   if (sample) {
     if ((rc = fl__op_segment_sumsq(dev, t->grads, NULL, t->seg_off, L,

@@ -493,7 +493,7 @@ static int run_shape(bench *bn, const fl__gemm_plan *plan,
                      const fl_tune_shape *s, fl_error *err) {
   size_t lda = s->form == FL_TUNE_TN ? s->m : s->k;
   size_t ldb = s->form == FL_TUNE_NT ? s->k : s->n;
-  fl__gemm_epilogue ep = {FL__EP_NONE, FL_ACT_RELU, bn->bias, 0, bn->out};
+  fl__gemm_fused ep = {FL__EP_NONE, FL_ACT_RELU, bn->bias, 0, bn->out, NULL, 0};
   if (s->form == FL_TUNE_NN) ep.kind = FL__EP_BIAS_ACT;
   if (s->form == FL_TUNE_NT) ep.kind = FL__EP_ACT_GRAD;
   return fl__op_gemm_ep_with(bn->dev, plan, s->form == FL_TUNE_TN,

@@ -71,10 +71,14 @@ inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
  *   NN: ap[r] is row r's pointer, moving right by one float per k;
  *   TN: at is row k of the stored A (K, M), moving down by lda per k, and
  *       the tile's values sit at at[AOFF(r)] (r itself on full tiles).
+ * With gather, A's rows are rows arows[arows_off + i] of the buffer (the
+ * training set through the epoch's permutation): NN looks its MR row
+ * pointers up once, TN looks row k up at each step.
  * LOADB reads B's row k at bp (vload8 on full-width tiles, lane by lane at
  * the right edge). */
 #define FL_TILE_LOOP(MR, NV, TA, AOFF, LOADB)                                \
   for (uint k = 0; k < K; k++) {                                             \
+    if (TA && gather) at = A + a_off + (size_t)arows[arows_off + k] * lda + i0; \
     float8 bv[NV];                                                           \
     _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = LOADB;            \
     bp += ldb;                                                               \
@@ -83,7 +87,7 @@ inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
       _Pragma("unroll") for (int v = 0; v < NV; v++)                         \
           acc[r][v] = fma(av, bv[v], acc[r][v]);                             \
     }                                                                        \
-    at += TA ? lda : 0;                                                      \
+    at += TA && !gather ? lda : 0;                                           \
   }
 
 /* Tile g of an mt x nt grid, in blocks of FL_BLOCK_M x FL_BLOCK_N tiles
@@ -122,7 +126,9 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
                      __global const float *A, uint a_off, uint lda,          \
                      __global const float *B, uint b_off, uint ldb,          \
                      float beta, __global float *C, uint c_off, uint ldc,    \
-                     __global const float *bias, uint bias_off, int act) {   \
+                     __global const float *bias, uint bias_off, int act,     \
+                     __global const uint *arows, uint arows_off,             \
+                     int gather) {                                           \
     uint it, jt;                                                             \
     fl_tile_order(get_global_id(0), (M + MR - 1) / MR,                       \
                   (N + 8 * NV - 1) / (8 * NV), &it, &jt);                    \
@@ -136,7 +142,9 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
         _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = 0.0f;     \
     __global const float *ap[MR], *at = A + a_off + (TA ? i0 : 0);           \
     _Pragma("unroll") for (int r = 0; r < MR; r++)                           \
-        ap[r] = A + a_off + (size_t)row[r] * lda;                            \
+        ap[r] = A + a_off +                                                  \
+                (size_t)(gather && !TA ? arows[arows_off + row[r]] : row[r]) * \
+                    lda;                                                     \
     __global const float *bp = B + b_off + j0;                               \
     if (i0 + MR <= M && j0 + 8 * NV <= N) {                                  \
       FL_TILE_LOOP(MR, NV, TA, FL_ROW_SELF, FL_LOAD_FULL)                    \

@@ -254,7 +254,7 @@ static void test_tiled_variants_agree_bitwise(void **state) {
   float *got[FL__GEMM_NVARIANTS];
   for (int v = 0; v < FL__GEMM_NVARIANTS; v++) {
     fl__gemm_plan pv = {FL__GEMM_TILED, v, v};
-    fl__gemm_epilogue ep = {FL__EP_BIAS_ACT, FL_ACT_RELU, dbias, 0, NULL};
+    fl__gemm_fused ep = {FL__EP_BIAS_ACT, FL_ACT_RELU, dbias, 0, NULL, NULL, 0};
     cl_mem dc = upload(a, m * n); /* overwritten: beta 0 */
     fl_error err = {0};
     if (fl__op_gemm_ep_with(dev, &pv, 0, 0, m, n, k, 1.0f, da, 0, k, db, 0, n,
