@@ -3,7 +3,7 @@
  * parameters, forced direct or indirect, a few parameter sets for its
  * Xgemm and XgemmDirect kernels; flatline's tiled kernels on CPU devices),
  * the choice, applying it (fl__gemm_plan + CLBlastOverrideParameters), the
- * cache key, and the JSON form of a result (untrusted when read back).
+ * cache key. The JSON form of a result is in tune_json.c.
  *
  * Costs are seconds per training row: a call's median time divided by the
  * batch size of its shape, summed over the shapes. An epoch over N rows
@@ -22,8 +22,6 @@
 #include "reference.h"
 #include "tune_internal.h"
 
-#define TUNE_FORMAT "flatline-gemm-tuning"
-#define TUNE_VERSION 1
 
 /* A candidate other than what the device runs now must beat it by this
  * much: timings on a busy machine wander by a few percent, and a plan that
@@ -45,14 +43,7 @@ static const char *const direct_names[] = {
     "VWND", "WGD"};
 static const char *const routine_names[] = {"XGEMM_MIN_INDIRECT_SIZE"};
 
-typedef struct {
-  const char *kernel;
-  int n;
-  const char *const *names;
-} param_schema;
-
-enum { SCHEMA_ROUTINE, SCHEMA_XGEMM, SCHEMA_DIRECT, SCHEMA_COUNT };
-static const param_schema schemas[SCHEMA_COUNT] = {
+const fl__param_schema fl__tune_schemas[FL__SCHEMA_COUNT] = {
     {"GemmRoutine", 1, routine_names},
     {"Xgemm", 16, xgemm_names},
     {"XgemmDirect", 10, direct_names},
@@ -60,7 +51,7 @@ static const param_schema schemas[SCHEMA_COUNT] = {
 
 /* A few sets in the range CLBlast's own tuner searches (its "variation 1"
  * sets: GEMMK 0, KREG 1; work-groups of 64 or 256), each valid under the
- * tuner's constraints (checked by params_valid against the device's
+ * tuner's constraints (checked by fl__tune_params_valid against the device's
  * limits before use). Values in the order of the names above. */
 typedef struct {
   const char *name, *detail;
@@ -93,12 +84,7 @@ static const param_set direct_sets[] = {
 #define N_XGEMM_SETS (sizeof xgemm_sets / sizeof xgemm_sets[0])
 #define N_DIRECT_SETS (sizeof direct_sets / sizeof direct_sets[0])
 
-typedef struct {
-  size_t max_wg, max_item[3];
-  cl_ulong local_mem;
-} device_limits;
-
-static void query_limits(fl_device *dev, device_limits *lim) {
+void fl__tune_query_limits(fl_device *dev, fl__tune_limits *lim) {
   memset(lim, 0, sizeof *lim);
   clGetDeviceInfo(dev->id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof lim->max_wg,
                   &lim->max_wg, NULL);
@@ -120,8 +106,8 @@ static bool multiple(size_t a, size_t b) { return b != 0 && a % b == 0; }
  * and xgemm_direct.hpp, kernel 0 / variation 1), plus what any OpenCL 1.2
  * device must allow: the work-group within its size limits, the tiles
  * within its local memory. why says which rule failed. */
-static bool params_valid(const fl_tune_params *p, const device_limits *lim,
-                         char *why, size_t why_size) {
+bool fl__tune_params_valid(const fl_tune_params *p, const fl__tune_limits *lim,
+                           char *why, size_t why_size) {
 #define RULE(ok, ...)                          \
   do {                                         \
     if (!(ok)) {                               \
@@ -185,9 +171,9 @@ static bool params_valid(const fl_tune_params *p, const device_limits *lim,
 #undef RULE
 }
 
-static void params_from_set(fl_tune_params *p, int schema, const size_t *v) {
+void fl__tune_params_from_set(fl_tune_params *p, int schema, const size_t *v) {
   memset(p, 0, sizeof *p);
-  const param_schema *s = &schemas[schema];
+  const fl__param_schema *s = &fl__tune_schemas[schema];
   snprintf(p->kernel, sizeof p->kernel, "%s", s->kernel);
   p->n = s->n;
   for (int i = 0; i < s->n; i++) {
@@ -197,7 +183,7 @@ static void params_from_set(fl_tune_params *p, int schema, const size_t *v) {
 }
 
 static void params_routine(fl_tune_params *p, size_t min_indirect) {
-  params_from_set(p, SCHEMA_ROUTINE, &min_indirect);
+  fl__tune_params_from_set(p, FL__SCHEMA_ROUTINE, &min_indirect);
 }
 
 static int override(fl_device *dev, const fl_tune_params *p, fl_error *err) {
@@ -247,8 +233,8 @@ void fl_tune_key(fl_device *dev, char *out, size_t size) {
   snprintf(clblast, sizeof clblast, "%d.%d.%d", CLBLAST_VERSION_MAJOR,
            CLBLAST_VERSION_MINOR, CLBLAST_VERSION_PATCH);
   uint64_t h = 14695981039346656037ull;
-  h = fnv1a_str(h, TUNE_FORMAT);
-  h = fnv1a(h, &(int){TUNE_VERSION}, sizeof(int));
+  h = fnv1a_str(h, FL__TUNE_FORMAT);
+  h = fnv1a(h, &(int){FL__TUNE_VERSION}, sizeof(int));
   h = fnv1a_str(h, dev->info.name);
   h = fnv1a_str(h, dev->info.vendor);
   h = fnv1a_str(h, dev->info.platform);
@@ -378,8 +364,8 @@ static bool runs_form(const fl__tune_cand *c, fl_tune_form f) {
 
 static int list_candidates(fl_device *dev, bool quick, fl_tune_result *r,
                            fl__tune_cand *specs) {
-  device_limits lim;
-  query_limits(dev, &lim);
+  fl__tune_limits lim;
+  fl__tune_query_limits(dev, &lim);
   int n = 0;
 #define ADD(spec, nm, ...)                                                  \
   do {                                                                      \
@@ -420,16 +406,16 @@ static int list_candidates(fl_device *dev, bool quick, fl_tune_result *r,
   for (size_t i = 0; i < N_DIRECT_SETS; i++) {
     if (quick && !direct_sets[i].quick) continue;
     fl__tune_cand c = {.kind = FL__CAND_CLBLAST, .mode = FL__CL_DIRECT, .set = (int)i};
-    params_from_set(&c.params, SCHEMA_DIRECT, direct_sets[i].v);
-    if (params_valid(&c.params, &lim, why, sizeof why))
+    fl__tune_params_from_set(&c.params, FL__SCHEMA_DIRECT, direct_sets[i].v);
+    if (fl__tune_params_valid(&c.params, &lim, why, sizeof why))
       ADD(c, direct_sets[i].name, "CLBlast forced direct, %s",
           direct_sets[i].detail);
   }
   for (size_t i = 0; i < N_XGEMM_SETS; i++) {
     if (quick && !xgemm_sets[i].quick) continue;
     fl__tune_cand c = {.kind = FL__CAND_CLBLAST, .mode = FL__CL_INDIRECT, .set = (int)i};
-    params_from_set(&c.params, SCHEMA_XGEMM, xgemm_sets[i].v);
-    if (params_valid(&c.params, &lim, why, sizeof why))
+    fl__tune_params_from_set(&c.params, FL__SCHEMA_XGEMM, xgemm_sets[i].v);
+    if (fl__tune_params_valid(&c.params, &lim, why, sizeof why))
       ADD(c, xgemm_sets[i].name, "CLBlast forced indirect, %s",
           xgemm_sets[i].detail);
   }
@@ -686,7 +672,7 @@ static double cost(const fl_tune_result *r, int c, int f) {
   return sum;
 }
 
-static uint64_t volume(const fl_tune_shape *s) {
+uint64_t fl__tune_volume(const fl_tune_shape *s) {
   return (uint64_t)s->m * s->n * s->k;
 }
 
@@ -699,7 +685,7 @@ static uint64_t icbrt_floor(uint64_t v) {
 
 /* CLBlast's switch with a direct set d and an indirect set x measured on
  * every shape: the threshold T (direct when m*n*k < T^3) with the least
- * cost. Thresholds just above each shape's volume are all the distinct
+ * cost. Thresholds just above each shape's fl__tune_volume are all the distinct
  * splits; the smallest T that gives the best split leaves shapes bigger
  * than ours to the indirect kernel, which is what large shapes want. */
 static double best_switch(const fl_tune_result *r, int d, int x, size_t *t_out) {
@@ -708,12 +694,12 @@ static double best_switch(const fl_tune_result *r, int d, int x, size_t *t_out) 
   uint64_t ts[FL_TUNE_MAX_SHAPES + 1];
   int nt = 0;
   ts[nt++] = 1;
-  for (int i = 0; i < r->n_shapes; i++) ts[nt++] = icbrt_floor(volume(&r->shapes[i])) + 1;
+  for (int i = 0; i < r->n_shapes; i++) ts[nt++] = icbrt_floor(fl__tune_volume(&r->shapes[i])) + 1;
   for (int j = 0; j < nt; j++) {
     double sum = 0;
     for (int i = 0; i < r->n_shapes; i++) {
       uint64_t t3 = ts[j] * ts[j] * ts[j];
-      double s = volume(&r->shapes[i]) < t3 ? r->cand[d].seconds[i]
+      double s = fl__tune_volume(&r->shapes[i]) < t3 ? r->cand[d].seconds[i]
                                             : r->cand[x].seconds[i];
       if (s <= 0) return -1;
       sum += s / (double)r->shapes[i].batch;
@@ -754,7 +740,7 @@ void fl__tune_choose(fl_tune_result *r, const fl__tune_cand *specs,
     params_routine(&r->clblast[r->n_clblast++], best_t);
     bool any_direct = false, any_indirect = false;
     for (int i = 0; i < r->n_shapes; i++) {
-      bool dir = volume(&r->shapes[i]) < (uint64_t)best_t * best_t * best_t;
+      bool dir = fl__tune_volume(&r->shapes[i]) < (uint64_t)best_t * best_t * best_t;
       any_direct |= dir;
       any_indirect |= !dir;
     }
@@ -806,7 +792,7 @@ void fl__tune_choose(fl_tune_result *r, const fl__tune_cand *specs,
       else if (r->n_clblast == 0)
         used = c == own;
       else
-        used = c == (volume(s) < (uint64_t)best_t * best_t * best_t ? best_d : best_x);
+        used = c == (fl__tune_volume(s) < (uint64_t)best_t * best_t * best_t ? best_d : best_x);
       if (used) r->chosen[i] = c;
     }
   }
@@ -912,176 +898,4 @@ int fl_tune_apply(fl_device *dev, const fl_tune_result *r, fl_error *err) {
   dev->gemm.nn = r->nn;
   dev->gemm.tn = r->tn;
   return 0;
-}
-
-/* ---- JSON ------------------------------------------------------------------ */
-
-char *fl_tune_to_json(const fl_tune_result *r) {
-  fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_object_begin(&w, NULL);
-  fl_jw_str(&w, "format", TUNE_FORMAT);
-  fl_jw_int(&w, "version", TUNE_VERSION);
-  fl_jw_str(&w, "key", r->key);
-  fl_jw_str(&w, "device", r->device);
-  fl_jw_str(&w, "driver", r->driver);
-  fl_jw_str(&w, "platform", r->platform);
-  fl_jw_str(&w, "mode", r->quick ? "quick" : "full");
-  fl_jw_num(&w, "search_seconds", r->search_seconds);
-  fl_jw_object_begin(&w, "plan");
-  fl_jw_str(&w, "impl", r->tiled ? "tiled" : "clblast");
-  fl_jw_str(&w, "nn", fl_tune_variant_name(r->nn));
-  fl_jw_str(&w, "tn", fl_tune_variant_name(r->tn));
-  fl_jw_object_end(&w);
-  fl_jw_object_begin(&w, "clblast");
-  for (int i = 0; i < r->n_clblast; i++) {
-    fl_jw_object_begin(&w, r->clblast[i].kernel);
-    for (int j = 0; j < r->clblast[i].n; j++)
-      fl_jw_int(&w, r->clblast[i].name[j], (long long)r->clblast[i].value[j]);
-    fl_jw_object_end(&w);
-  }
-  fl_jw_object_end(&w);
-  /* For people reading the file; not read back. */
-  fl_jw_num(&w, "us_per_row", r->chosen_cost * 1e6);
-  fl_jw_num(&w, "default_us_per_row", r->default_cost * 1e6);
-  fl_jw_array_begin(&w, "measured");
-  for (int c = 0; c < r->n_candidates; c++) {
-    fl_jw_object_begin(&w, NULL);
-    fl_jw_str(&w, "candidate", r->cand[c].name);
-    fl_jw_str(&w, "detail", r->cand[c].detail);
-    if (r->cand[c].failed) fl_jw_str(&w, "error", r->cand[c].error);
-    fl_jw_object_begin(&w, "gflops");
-    for (int i = 0; i < r->n_shapes; i++) {
-      double t = r->cand[c].seconds[i];
-      if (t <= 0 || r->cand[c].failed) continue;
-      char label[64];
-      fl_tune_shape_label(&r->shapes[i], label, sizeof label);
-      fl_jw_num(&w, label, round(2.0 * (double)volume(&r->shapes[i]) / t / 1e7) / 100);
-    }
-    fl_jw_object_end(&w);
-    fl_jw_object_end(&w);
-  }
-  fl_jw_array_end(&w);
-  fl_jw_object_end(&w);
-  return fl_jw_finish(&w);
-}
-
-/* A string field, present and short enough for its slot. */
-static int get_str(const fl_json *obj, const char *key, char *out, size_t size,
-                   fl_error *err) {
-  const char *s = fl_json_string(fl_json_get(obj, key));
-  if (!s) return fl_error_set(err, FL_EINVAL, "\"%s\": expected a string", key);
-  if (strlen(s) >= size)
-    return fl_error_set(err, FL_EINVAL, "\"%s\": longer than %zu bytes", key,
-                        size - 1);
-  snprintf(out, size, "%s", s);
-  return 0;
-}
-
-static int get_variant(const fl_json *plan, const char *key, int *out,
-                       fl_error *err) {
-  const char *s = fl_json_string(fl_json_get(plan, key));
-  for (int v = 0; s && v < FL__GEMM_NVARIANTS; v++)
-    if (strcmp(s, variant_names[v]) == 0) return *out = v, 0;
-  return fl_error_set(err, FL_EINVAL, "\"plan.%s\": expected one of the tiled "
-                      "variants (%s, %s, %s)", key, variant_names[0],
-                      variant_names[1], variant_names[2]);
-}
-
-/* A kernel's parameter object: every name of its schema, each a whole
- * number in range; then CLBlast's constraints and the device's limits. */
-static int get_params(const fl_json *obj, int schema, const device_limits *lim,
-                      fl_tune_params *p, fl_error *err) {
-  const param_schema *s = &schemas[schema];
-  size_t v[FL_TUNE_MAX_PARAMS];
-  for (int i = 0; i < s->n; i++) {
-    double d;
-    if (!fl_json_number(fl_json_get(obj, s->names[i]), &d) || d < 0 ||
-        d > 65536 || d != floor(d))
-      return fl_error_set(err, FL_EINVAL, "\"clblast.%s.%s\": expected a whole "
-                          "number from 0 to 65536", s->kernel, s->names[i]);
-    v[i] = (size_t)d;
-  }
-  params_from_set(p, schema, v);
-  char why[160];
-  if (!params_valid(p, lim, why, sizeof why))
-    return fl_error_set(err, FL_EINVAL, "\"clblast.%s\": not a usable parameter "
-                        "set for this device: %s", s->kernel, why);
-  return 0;
-}
-
-int fl_tune_from_json(fl_device *dev, const char *text, size_t len,
-                      fl_tune_result *out, fl_error *err) {
-  memset(out, 0, sizeof *out);
-  fl_json *root = fl_json_parse_capped(text, len, 8, "tuning file", err);
-  if (!root) return err ? err->code : FL_EPARSE;
-  int rc = 0;
-  double version = 0;
-  const char *format = fl_json_string(fl_json_get(root, "format"));
-  if (!format || strcmp(format, TUNE_FORMAT) != 0) {
-    rc = fl_error_set(err, FL_EINVAL, "\"format\": expected \"%s\"", TUNE_FORMAT);
-    goto out;
-  }
-  if (!fl_json_number(fl_json_get(root, "version"), &version) ||
-      version != TUNE_VERSION) {
-    rc = fl_error_set(err, FL_EINVAL, "\"version\": expected %d (a file from "
-                      "another flatline; tune again)", TUNE_VERSION);
-    goto out;
-  }
-  if ((rc = get_str(root, "key", out->key, sizeof out->key, err)) ||
-      (rc = get_str(root, "device", out->device, sizeof out->device, err)) ||
-      (rc = get_str(root, "driver", out->driver, sizeof out->driver, err)) ||
-      (rc = get_str(root, "platform", out->platform, sizeof out->platform, err)))
-    goto out;
-  char want[FL_TUNE_KEY_MAX];
-  fl_tune_key(dev, want, sizeof want);
-  if (strcmp(out->key, want) != 0) {
-    rc = fl_error_set(err, FL_EINVAL, "made for another device, driver or "
-                      "flatline build (key %s, this device %s); tune again",
-                      out->key, want);
-    goto out;
-  }
-  const char *mode = fl_json_string(fl_json_get(root, "mode"));
-  out->quick = mode && strcmp(mode, "quick") == 0;
-  fl_json_number(fl_json_get(root, "search_seconds"), &out->search_seconds);
-
-  const fl_json *plan = fl_json_get(root, "plan");
-  const char *impl = fl_json_string(fl_json_get(plan, "impl"));
-  if (!impl || (strcmp(impl, "tiled") != 0 && strcmp(impl, "clblast") != 0)) {
-    rc = fl_error_set(err, FL_EINVAL, "\"plan.impl\": expected \"tiled\" or "
-                      "\"clblast\"");
-    goto out;
-  }
-  out->tiled = strcmp(impl, "tiled") == 0;
-  if (out->tiled && !dev->info.is_cpu) {
-    rc = fl_error_set(err, FL_EINVAL, "\"plan.impl\": the tiled kernels are "
-                      "for CPU devices");
-    goto out;
-  }
-  if ((rc = get_variant(plan, "nn", &out->nn, err)) ||
-      (rc = get_variant(plan, "tn", &out->tn, err)))
-    goto out;
-
-  /* The view has no type test for objects: its compact text starts with
-   * a brace exactly when it is one. */
-  const fl_json *cl = fl_json_get(root, "clblast");
-  char *cl_text = fl_json_print(cl);
-  bool is_object = cl_text && cl_text[0] == '{';
-  free(cl_text);
-  if (!is_object) {
-    rc = fl_error_set(err, FL_EINVAL, "\"clblast\": expected an object");
-    goto out;
-  }
-  device_limits lim;
-  query_limits(dev, &lim);
-  for (int s = 0; s < SCHEMA_COUNT; s++) {
-    const fl_json *k = fl_json_get(cl, schemas[s].kernel);
-    if (!k) continue;
-    if ((rc = get_params(k, s, &lim, &out->clblast[out->n_clblast], err))) goto out;
-    out->n_clblast++;
-  }
-out:
-  fl_json_free(root);
-  if (rc) memset(out, 0, sizeof *out);
-  return rc;
 }

@@ -1,10 +1,42 @@
-/* engine/tune_internal.h — tune.c's candidates and its choice, shared with
- * test_tune so that the choice can be tested on made-up timings: a real
- * search with every CLBlast candidate takes minutes on POCL. */
+/* engine/tune_internal.h — what tune.c shares with tune_json.c (the file
+ * format, CLBlast's parameter schemas and their validation) and with
+ * test_tune (the candidates and the choice, so that the choice can be
+ * tested on made-up timings: a real search with every CLBlast candidate
+ * takes minutes on POCL). */
 #ifndef FL_ENGINE_TUNE_INTERNAL_H
 #define FL_ENGINE_TUNE_INTERNAL_H
 
 #include "engine_internal.h"
+
+#define FL__TUNE_FORMAT "flatline-gemm-tuning"
+#define FL__TUNE_VERSION 1
+
+/* A CLBlast kernel's tunable parameters, by name (all must be given to
+ * CLBlastOverrideParameters). */
+typedef struct {
+  const char *kernel;
+  int n;
+  const char *const *names;
+} fl__param_schema;
+
+enum { FL__SCHEMA_ROUTINE, FL__SCHEMA_XGEMM, FL__SCHEMA_DIRECT, FL__SCHEMA_COUNT };
+extern const fl__param_schema fl__tune_schemas[FL__SCHEMA_COUNT];
+
+/* The device limits a parameter set must respect. */
+typedef struct {
+  size_t max_wg, max_item[3];
+  cl_ulong local_mem;
+} fl__tune_limits;
+
+void fl__tune_query_limits(fl_device *dev, fl__tune_limits *lim);
+/* CLBlast's tuner constraints plus the device's limits; why names the rule
+ * that failed. */
+bool fl__tune_params_valid(const fl_tune_params *p, const fl__tune_limits *lim,
+                           char *why, size_t why_size);
+/* p <- schema's names with values v (in the schema's order). */
+void fl__tune_params_from_set(fl_tune_params *p, int schema, const size_t *v);
+/* m * n * k of a shape. */
+uint64_t fl__tune_volume(const fl_tune_shape *s);
 
 typedef enum {
   FL__CAND_TILED,    /* a tiled NN/TN variant */
