@@ -456,8 +456,11 @@ static void test_daemon_under_activation(void **state) {
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (log_fd < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
       _exit(127);
+    /* The sanitizer pass's options (leak suppressions for POCL) must reach
+     * the daemon too; -E NAME passes NAME on from our environment. */
     execl(tool, "systemd-socket-activate", "-l", sock_path, "-E", env_notify,
           "-E", "WATCHDOG_USEC=2000000", "-E", env_state, "-E", env_cache,
+          "-E", "ASAN_OPTIONS", "-E", "LSAN_OPTIONS", "-E", "UBSAN_OPTIONS",
           FL_FLATLINED, (char *)NULL);
     _exit(127);
   }
