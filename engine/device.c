@@ -180,6 +180,10 @@ int fl_device_open(int index, fl_device **out, fl_error *err) {
    * they run several times faster than untuned CLBlast (bench/README.md),
    * CLBlast on GPUs, where work-groups of one item would waste the device. */
   dev->gemm.impl = dev->info.is_cpu ? FL__GEMM_TILED : FL__GEMM_CLBLAST;
+  /* Packing B pays for itself from about this size on (2^25 multiply-adds,
+   * ~0.5 ms here): below it the extra pass and launch cost more than the
+   * ordered loads save. */
+  dev->pack_min_volume = (size_t)1 << 25;
   *out = dev;
   return 0;
 fail:
@@ -191,6 +195,7 @@ void fl_device_close(fl_device *dev) {
   if (!dev) return;
   if (dev->queue) clFinish(dev->queue);
   fl__buffer_release(&dev->gemm_tmp);
+  fl__buffer_release(&dev->pack_tmp);
   for (int i = 0; i < FL_K_COUNT; i++)
     if (dev->k[i]) clReleaseKernel(dev->k[i]);
   if (dev->program) clReleaseProgram(dev->program);

@@ -31,7 +31,8 @@
   X(gemm_tn_8x8)         \
   X(gemm_tn_4x16)        \
   X(gemm_nt)             \
-  X(gemm_nt_smallk)
+  X(gemm_nt_smallk)      \
+  X(pack_panels)
 
 typedef enum {
 #define FL__KERNEL_ENUM(name) FL_K_##name,
@@ -92,6 +93,9 @@ struct fl_device {
   fl__gemm_plan gemm;
   cl_mem gemm_tmp;        /* CLBlast's scratch for indirect GEMMs; grows */
   size_t gemm_tmp_bytes;  /* to the largest request, never per call */
+  cl_mem pack_tmp;        /* tiled NN/TN: B packed in panels (pack_panels) */
+  size_t pack_tmp_bytes;  /* grows like gemm_tmp */
+  size_t pack_min_volume; /* pack B when m * n * k reaches this (tests: 0) */
   bool profiling;         /* queue has CL_QUEUE_PROFILING_ENABLE; ops wait */
   struct {
     double seconds;

@@ -141,6 +141,26 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
     cl_mem out = act == -1 ? none : ep->out;
     ARG(kern, 14, out); ARG(kern, 15, act);
   } else {
+    /* Large GEMMs read B from panels packed for them (pack_panels): the
+     * pass over B costs K x N, the GEMM M x K x N. */
+    cl_int packed = m * n * k >= dev->pack_min_volume;
+    if (packed) {
+      size_t np = (n + 15) / 16, need = np * k * 16 * sizeof(float);
+      if (need > dev->pack_tmp_bytes) {
+        cl_mem grown;
+        int rc = fl__buffer_create(dev, need, NULL, &grown, err);
+        if (rc) return rc;
+        fl__buffer_release(&dev->pack_tmp);
+        dev->pack_tmp = grown;
+        dev->pack_tmp_bytes = need;
+      }
+      cl_kernel pk = dev->k[FL_K_pack_panels];
+      ARG(pk, 0, dev->pack_tmp); ARG(pk, 1, b); ARG(pk, 2, bo); ARG(pk, 3, ulb);
+      ARG(pk, 4, uk); ARG(pk, 5, un);
+      int rc = launch_1d(dev, pk, np * ((k + 15) / 16), err);
+      if (rc) return rc;
+      ARG(kern, 7, dev->pack_tmp);
+    }
     cl_mem bias = act == -1 ? none : ep->bias, rows = ep->a_rows;
     cl_uint bo2 = (cl_uint)ep->bias_off, ro = (cl_uint)ep->a_rows_off;
     cl_int gather = rows != NULL;
@@ -149,6 +169,7 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
       return err->code;
     ARG(kern, 14, bias); ARG(kern, 15, bo2); ARG(kern, 16, act);
     ARG(kern, 17, rows); ARG(kern, 18, ro); ARG(kern, 19, gather);
+    ARG(kern, 20, packed);
   }
   size_t global = ((m + tr - 1) / tr) * ((n + tc - 1) / tc), local = 1;
   return enqueue(dev, kern, global, &local, err);

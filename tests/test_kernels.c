@@ -132,26 +132,30 @@ static void test_gemm_all_implementations(void **state) {
   fl__gemm_plan plans[1 + FL__GEMM_NVARIANTS] = {{FL__GEMM_CLBLAST, 0, 0}};
   for (int v = 0; v < FL__GEMM_NVARIANTS; v++)
     plans[1 + v] = (fl__gemm_plan){FL__GEMM_TILED, v, v};
-  for (size_t p = 0; p < 1 + FL__GEMM_NVARIANTS; p++)
+  size_t keep = dev->pack_min_volume;
+  /* Tiled NN/TN read B as it is, and from packed panels (forced on). */
+  for (int pack = 0; pack < 2; pack++)
+  for (size_t p = pack; p < 1 + FL__GEMM_NVARIANTS; p++)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
       for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++)
           for (int bi = 0; bi < 2; bi++) {
             char what[96];
-            snprintf(what, sizeof what, "gemm %s%s plan %zu, %zux%zux%zu, beta %d",
-                     ta ? "T" : "N", tb ? "T" : "N", p, shapes[s][0],
-                     shapes[s][1], shapes[s][2], bi);
+            snprintf(what, sizeof what, "gemm %s%s plan %zu%s, %zux%zux%zu, beta %d",
+                     ta ? "T" : "N", tb ? "T" : "N", p, pack ? " packed" : "",
+                     shapes[s][0], shapes[s][1], shapes[s][2], bi);
+            dev->pack_min_volume = pack ? 0 : SIZE_MAX;
             check_gemm(&plans[p], ta, tb, shapes[s][0], shapes[s][1],
                        shapes[s][2], shapes[s][3], bi ? 0.25f : 0.0f, what);
           }
+  dev->pack_min_volume = keep;
 }
 
 
 /* The first layer's GEMMs reading their rows through the permutation
  * (tiled plans): NN's A rows and TN's stored-A rows come from a larger
  * buffer by index, the result must equal the GEMM on the gathered copy. */
-static void test_gemm_gathered_rows(void **state) {
-  (void)state;
+static void gemm_gathered_rows(void) {
   fl_error err = {0};
   const size_t total = 40, start = 5, d = 19, b_cols = 21, rows = 13;
   uint32_t perm[40];
@@ -189,6 +193,27 @@ static void test_gemm_gathered_rows(void **state) {
   free(x), free(xg);
 }
 
+/* f with B read as it is, then from packed panels (forced on). */
+static void with_and_without_packing(void (*f)(void)) {
+  size_t keep = dev->pack_min_volume;
+  dev->pack_min_volume = SIZE_MAX;
+  f();
+  dev->pack_min_volume = 0;
+  f();
+  dev->pack_min_volume = keep;
+}
+
+static void gemm_epilogues(void);
+static void gemm_gathered_rows(void);
+static void test_gemm_epilogues(void **state) {
+  (void)state;
+  with_and_without_packing(gemm_epilogues);
+}
+static void test_gemm_gathered_rows(void **state) {
+  (void)state;
+  with_and_without_packing(gemm_gathered_rows);
+}
+
 static const fl_activation acts[] = {FL_ACT_LINEAR, FL_ACT_RELU,
                                      FL_ACT_LEAKY_RELU, FL_ACT_TANH,
                                      FL_ACT_SIGMOID, FL_ACT_SOFTMAX};
@@ -197,8 +222,7 @@ static const fl_activation acts[] = {FL_ACT_LINEAR, FL_ACT_RELU,
  * activation and every implementation (CLBlast runs them as separate
  * kernels): NN with bias + activation, NT with the activation's
  * derivative. Shapes cross tile edges; C is packed as the trainer's. */
-static void test_gemm_epilogues(void **state) {
-  (void)state;
+static void gemm_epilogues(void) {
   fl_error err = {0};
   const size_t m = 13, n = 21, b_off = 4;
   fl__gemm_plan plans[1 + FL__GEMM_NVARIANTS] = {{FL__GEMM_CLBLAST, 0, 0}};
