@@ -32,7 +32,8 @@
   X(gemm_tn_4x16)        \
   X(gemm_nt)             \
   X(gemm_nt_smallk)      \
-  X(pack_panels)
+  X(pack_panels)         \
+  X(pack_panels_t)
 
 typedef enum {
 #define FL__KERNEL_ENUM(name) FL_K_##name,

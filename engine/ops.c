@@ -93,23 +93,46 @@ static const struct {
 #undef FL__GEMM_TILE
 };
 
-/* kernels/gemm_tiled.cl: one work-item (and work-group) per tile. */
+/* B (k, n) — or, transposed, B stored (n, k) — copied into ceil(n / 16)
+ * contiguous K x 16 panels in the device's pack buffer (pack_panels*). */
+static int pack_b(fl_device *dev, int transposed, cl_mem b, cl_uint b_off,
+                  cl_uint ldb, size_t k, size_t n, fl_error *err) {
+  size_t np = (n + 15) / 16, need = np * k * 16 * sizeof(float);
+  if (need > dev->pack_tmp_bytes) {
+    cl_mem grown;
+    int rc = fl__buffer_create(dev, need, NULL, &grown, err);
+    if (rc) return rc;
+    fl__buffer_release(&dev->pack_tmp);
+    dev->pack_tmp = grown;
+    dev->pack_tmp_bytes = need;
+  }
+  cl_kernel pk = dev->k[transposed ? FL_K_pack_panels_t : FL_K_pack_panels];
+  cl_uint uk = (cl_uint)k, un = (cl_uint)n;
+  ARG(pk, 0, dev->pack_tmp); ARG(pk, 1, b); ARG(pk, 2, b_off); ARG(pk, 3, ldb);
+  ARG(pk, 4, uk); ARG(pk, 5, un);
+  return launch_1d(dev, pk, np * ((k + 15) / 16), err);
+}
+
+/* kernels/gemm_tiled.cl: one work-item (and work-group) per tile.
+ *   NN, TN: the broadcast tiles of the plan's variant; B packed first when
+ *     the GEMM is large (m n k >= dev->pack_min_volume).
+ *   NT: with K <= 16, gemm_nt_smallk; large ones as a packed NN (B packed
+ *     transposed); otherwise gemm_nt's dot products. */
 static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
                       int trans_b, size_t m, size_t n, size_t k, float alpha,
                       cl_mem a, size_t a_off, size_t lda, cl_mem b,
                       size_t b_off, size_t ldb, float beta, cl_mem c,
                       size_t c_off, size_t ldc, const fl__gemm_fused *ep,
                       fl_error *err) {
+  bool large = m * n * k >= dev->pack_min_volume;
+  bool broadcast = !trans_b || (k > FL__GEMM_NT_KMAX && large);
   cl_kernel kern;
   size_t tr, tc;
-  if (trans_b && k <= FL__GEMM_NT_KMAX) {
-    kern = dev->k[FL_K_gemm_nt_smallk];
-    tr = FL__GEMM_NTS_ROWS;
-    tc = 16;
-  } else if (trans_b) {
-    kern = dev->k[FL_K_gemm_nt];
-    tr = FL__GEMM_NT_TILE;
-    tc = FL__GEMM_NT_TILE * FL__GEMM_NT_STRIP;
+  if (trans_b && !broadcast) {
+    bool small_k = k <= FL__GEMM_NT_KMAX;
+    kern = dev->k[small_k ? FL_K_gemm_nt_smallk : FL_K_gemm_nt];
+    tr = small_k ? FL__GEMM_NTS_ROWS : FL__GEMM_NT_TILE;
+    tc = small_k ? 16 : FL__GEMM_NT_TILE * FL__GEMM_NT_STRIP;
   } else {
     int v = trans_a ? plan->tn : plan->nn;
     if (v < 0 || v >= FL__GEMM_NVARIANTS) v = 0;
@@ -121,7 +144,7 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
   size_t a_end = a_off + (trans_a ? k * lda : m * lda);
   size_t b_end = b_off + (trans_b ? n * ldb : k * ldb);
   if (fits_u32(a_end, err) || fits_u32(b_end, err) ||
-      fits_u32(c_off + m * ldc, err))
+      fits_u32(c_off + m * ldc, err) || fits_u32(((n + 15) / 16) * 16 * k, err))
     return err->code;
   cl_uint um = (cl_uint)m, un = (cl_uint)n, uk = (cl_uint)k,
           ao = (cl_uint)a_off, bo = (cl_uint)b_off, co = (cl_uint)c_off,
@@ -137,31 +160,17 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
     act = ep->act == FL_ACT_SOFTMAX ? FL_ACT_LINEAR : (cl_int)ep->act;
   else if (ep->kind == FL__EP_ACT_GRAD && ep->act != FL_ACT_LINEAR)
     act = (cl_int)ep->act;
-  if (trans_b) {
-    cl_mem out = act == -1 ? none : ep->out;
+  cl_mem out = act == -1 || ep->kind != FL__EP_ACT_GRAD ? none : ep->out;
+  if (!broadcast) {
     ARG(kern, 14, out); ARG(kern, 15, act);
   } else {
-    /* Large GEMMs read B from panels packed for them (pack_panels): the
-     * pass over B costs K x N, the GEMM M x K x N. */
-    cl_int packed = m * n * k >= dev->pack_min_volume;
+    cl_int packed = large, grad = trans_b && act != -1;
     if (packed) {
-      size_t np = (n + 15) / 16, need = np * k * 16 * sizeof(float);
-      if (need > dev->pack_tmp_bytes) {
-        cl_mem grown;
-        int rc = fl__buffer_create(dev, need, NULL, &grown, err);
-        if (rc) return rc;
-        fl__buffer_release(&dev->pack_tmp);
-        dev->pack_tmp = grown;
-        dev->pack_tmp_bytes = need;
-      }
-      cl_kernel pk = dev->k[FL_K_pack_panels];
-      ARG(pk, 0, dev->pack_tmp); ARG(pk, 1, b); ARG(pk, 2, bo); ARG(pk, 3, ulb);
-      ARG(pk, 4, uk); ARG(pk, 5, un);
-      int rc = launch_1d(dev, pk, np * ((k + 15) / 16), err);
+      int rc = pack_b(dev, trans_b, b, bo, ulb, k, n, err);
       if (rc) return rc;
       ARG(kern, 7, dev->pack_tmp);
     }
-    cl_mem bias = act == -1 ? none : ep->bias, rows = ep->a_rows;
+    cl_mem bias = act == -1 || grad ? none : ep->bias, rows = ep->a_rows;
     cl_uint bo2 = (cl_uint)ep->bias_off, ro = (cl_uint)ep->a_rows_off;
     cl_int gather = rows != NULL;
     if ((ep->kind == FL__EP_BIAS_ACT && fits_u32(ep->bias_off + n, err)) ||
@@ -169,7 +178,7 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
       return err->code;
     ARG(kern, 14, bias); ARG(kern, 15, bo2); ARG(kern, 16, act);
     ARG(kern, 17, rows); ARG(kern, 18, ro); ARG(kern, 19, gather);
-    ARG(kern, 20, packed);
+    ARG(kern, 20, packed); ARG(kern, 21, out); ARG(kern, 22, grad);
   }
   size_t global = ((m + tr - 1) / tr) * ((n + tc - 1) / tc), local = 1;
   return enqueue(dev, kern, global, &local, err);

@@ -49,13 +49,31 @@ inline float8 fl_load8_edge(__global const float *p, uint valid) {
   return vload8(0, t);
 }
 
-/* p[0 .. valid) = act(alpha acc + beta p + add); act < 0: no activation. */
-inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
-                      float beta, float8 add, int act) {
+inline float8 fl_act_grad8(int act, float8 a) {
+  switch (act) {
+    case FL_ACT_RELU: return select((float8)0.0f, (float8)1.0f, a > 0.0f);
+    case FL_ACT_LEAKY_RELU:
+      return select((float8)FL_LEAKY_SLOPE, (float8)1.0f, a > 0.0f);
+    case FL_ACT_TANH: return 1.0f - a * a;
+    case FL_ACT_SIGMOID: return a * (1.0f - a);
+    default: return 1.0f;
+  }
+}
+
+/* p[0 .. valid) = act(alpha acc + beta p + add); act < 0: no activation.
+ * With g (not NULL): p = (alpha acc + beta p) * act'(g[0 .. valid)). */
+inline void fl_store8_g(float8 acc, __global float *p, uint valid, float alpha,
+                        float beta, float8 add, int act,
+                        __global const float *g) {
   float8 v = alpha * acc;
   if (beta != 0.0f) v += beta * (valid >= 8 ? vload8(0, p) : fl_load8_edge(p, valid));
-  v += add;
-  if (act >= 0) v = fl_act8(act, v);
+  if (g) {
+    if (act >= 0)
+      v *= fl_act_grad8(act, valid >= 8 ? vload8(0, g) : fl_load8_edge(g, valid));
+  } else {
+    v += add;
+    if (act >= 0) v = fl_act8(act, v);
+  }
   if (valid >= 8) {
     vstore8(v, 0, p);
     return;
@@ -63,6 +81,11 @@ inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
   float t[8];
   vstore8(v, 0, t);
   for (uint l = 0; l < valid; l++) p[l] = t[l];
+}
+
+inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
+                      float beta, float8 add, int act) {
+  fl_store8_g(acc, p, valid, alpha, beta, add, act, 0);
 }
 
 /* The tile loop. A and B are walked by pointers bumped once per k, never
@@ -128,7 +151,8 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
                      float beta, __global float *C, uint c_off, uint ldc,    \
                      __global const float *bias, uint bias_off, int act,     \
                      __global const uint *arows, uint arows_off,             \
-                     int gather, int bpacked) {                              \
+                     int gather, int bpacked, __global const float *aout,    \
+                     int grad) {                                             \
     uint it, jt;                                                             \
     fl_tile_order(get_global_id(0), (M + MR - 1) / MR,                       \
                   (N + 8 * NV - 1) / (8 * NV), &it, &jt);                    \
@@ -156,7 +180,7 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
     float8 add[NV];                                                          \
     _Pragma("unroll") for (int v = 0; v < NV; v++) {                         \
       uint j = j0 + 8 * v;                                                   \
-      add[v] = act >= 0 && !TA && j < N                                      \
+      add[v] = act >= 0 && !TA && !grad && j < N                             \
                    ? fl_load8_edge(bias + bias_off + j, N - j)               \
                    : 0.0f;                                                   \
     }                                                                        \
@@ -164,9 +188,10 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
       if (i0 + r >= M) break;                                                \
       _Pragma("unroll") for (int v = 0; v < NV; v++) {                       \
         uint j = j0 + 8 * v;                                                 \
+        size_t at = c_off + (size_t)(i0 + r) * ldc + j;                      \
         if (j < N)                                                           \
-          fl_store8(acc[r][v], C + c_off + (size_t)(i0 + r) * ldc + j,       \
-                    N - j, alpha, beta, add[v], TA ? -1 : act);              \
+          fl_store8_g(acc[r][v], C + at, N - j, alpha, beta, add[v],         \
+                      TA ? -1 : act, grad && !TA ? aout + at : 0);           \
       }                                                                      \
     }                                                                        \
   }
@@ -203,6 +228,36 @@ __kernel void pack_panels(__global float *dst, __global const float *B,
       vstore8(fl_load8_edge(src, valid), 0, out);
       vstore8(fl_load8_edge(src + 8, valid > 8 ? valid - 8 : 0), 1, out);
     }
+  }
+}
+
+/* pack_panels_t: the same panels from B stored transposed, (N, K) at b_off
+ * with leading dimension ldb: dst[(p * K + k) * 16 + c] = B[(16 p + c) ldb
+ * + k]. With it the NT form (input gradient, dZ · W^T) runs as a packed NN
+ * GEMM, twice the speed of dot products on large shapes. One work-item per
+ * panel and 16 values of k: a 16 x 16 block read along k, written along c. */
+__kernel void pack_panels_t(__global float *dst, __global const float *B,
+                            uint b_off, uint ldb, uint K, uint N) {
+  uint kc = (K + 15) / 16, g = get_global_id(0);
+  uint p = g / kc, k0 = (g % kc) * 16;
+  if (p * 16 >= N) return;
+  uint kv = min(16u, K - k0);
+  float t[16][16];
+  for (uint c = 0; c < 16; c++) {
+    uint j = p * 16 + c;
+    __global const float *src = B + b_off + (size_t)min(j, N - 1) * ldb + k0;
+    float8 lo = kv >= 8 ? vload8(0, src) : fl_load8_edge(src, kv);
+    float8 hi = kv >= 16 ? vload8(1, src) : fl_load8_edge(src + 8, kv > 8 ? kv - 8 : 0);
+    if (j >= N) lo = hi = 0.0f;
+    vstore8(lo, 0, t[c]);
+    vstore8(hi, 1, t[c]);
+  }
+  for (uint k = 0; k < kv; k++) {
+    float col[16];
+    _Pragma("unroll") for (int c = 0; c < 16; c++) col[c] = t[c][k];
+    __global float *out = dst + ((size_t)p * K + k0 + k) * 16;
+    vstore8(vload8(0, col), 0, out);
+    vstore8(vload8(1, col), 1, out);
   }
 }
 
@@ -268,16 +323,6 @@ __kernel void gemm_nt(uint M, uint N, uint K, float alpha,
 #define FL_NT_KMAX 16
 #define FL_NTS_ROWS 48 /* rows of C per work-item: 8 tiles of 6 */
 
-inline float8 fl_act_grad8(int act, float8 a) {
-  switch (act) {
-    case FL_ACT_RELU: return select((float8)0.0f, (float8)1.0f, a > 0.0f);
-    case FL_ACT_LEAKY_RELU:
-      return select((float8)FL_LEAKY_SLOPE, (float8)1.0f, a > 0.0f);
-    case FL_ACT_TANH: return 1.0f - a * a;
-    case FL_ACT_SIGMOID: return a * (1.0f - a);
-    default: return 1.0f;
-  }
-}
 
 __attribute__((reqd_work_group_size(1, 1, 1)))
 __kernel void gemm_nt_smallk(uint M, uint N, uint K, float alpha,
