@@ -70,8 +70,7 @@ static void check_one_step(fl_activation hidden, fl_activation out,
   free(p0), free(p1), free(g);
 }
 
-static void test_device_step_matches_reference(void **state) {
-  (void)state;
+static void all_steps(void) {
   check_one_step(FL_ACT_RELU, FL_ACT_SOFTMAX, FL_LOSS_SPARSE_CATEGORICAL_CE, false, false);
   check_one_step(FL_ACT_TANH, FL_ACT_SOFTMAX, FL_LOSS_CATEGORICAL_CE, false, true);
   check_one_step(FL_ACT_SIGMOID, FL_ACT_LINEAR, FL_LOSS_SPARSE_CATEGORICAL_CE, true, false);
@@ -80,6 +79,19 @@ static void test_device_step_matches_reference(void **state) {
   check_one_step(FL_ACT_TANH, FL_ACT_SOFTMAX, FL_LOSS_MSE, false, true);
   /* A softmax hidden layer: its derivative is row-wise, never fused. */
   check_one_step(FL_ACT_SOFTMAX, FL_ACT_SOFTMAX, FL_LOSS_SPARSE_CATEGORICAL_CE, false, false);
+}
+
+/* As the device runs small jobs, then as it runs large ones: every GEMM
+ * packed and the first layer's batch gathered into xb first (the trainer
+ * switches on the first layer's size; pack_min_volume 0 makes every job
+ * large). */
+static void test_device_step_matches_reference(void **state) {
+  (void)state;
+  size_t keep = dev->pack_min_volume;
+  all_steps();
+  dev->pack_min_volume = 0;
+  all_steps();
+  dev->pack_min_volume = keep;
 }
 
 static void run_losses(fl_train_config *cfg, const fl_dataset *ds, int epochs,
