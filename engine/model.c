@@ -41,6 +41,18 @@ uint64_t fl_train_memory_estimate(const fl_train_config *cfg, size_t n_train,
   for (int i = 0; i < lay.n_layers; i++)
     if (lay.l[i].out > widest) widest = lay.l[i].out;
   floats += 3 * (b + 64) * (widest + 64);
+  /* The tiled GEMMs (CPU devices) copy B into 16-column panels for large
+   * products (ops.c): one buffer, as large as the largest B — W (in, out),
+   * dZ (B, out) or W^T (out, in) — padded to whole panels. */
+  uint64_t pack = 0;
+  for (int i = 0; i < lay.n_layers; i++) {
+    uint64_t in = lay.l[i].in, out = lay.l[i].out;
+    uint64_t c[3] = {in * ((out + 15) / 16 * 16), b * ((out + 15) / 16 * 16),
+                     out * ((in + 15) / 16 * 16)};
+    for (int j = 0; j < 3; j++)
+      if (c[j] > pack) pack = c[j];
+  }
+  floats += pack;
   return floats * sizeof(float);
 }
 
