@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "run_capture.h"
+
 #include "engine_internal.h"
 
 #include "device_fixture.h"
@@ -639,22 +641,7 @@ static int run_reader(const char *py, const char *path, char **out) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "'%s' '%s/tools/read_safetensors.py' --all '%s' 2>/dev/null",
            py, FL_SOURCE_DIR, path);
-  FILE *p = popen(cmd, "r");
-  assert_non_null(p);
-  size_t cap = 1 << 16, n = 0;
-  char *text = malloc(cap);
-  assert_non_null(text);
-  for (size_t got; (got = fread(text + n, 1, cap - n - 1, p)) > 0;) {
-    n += got;
-    if (cap - n - 1 == 0) {
-      text = realloc(text, cap *= 2);
-      assert_non_null(text);
-    }
-  }
-  text[n] = '\0';
-  int status = pclose(p);
-  *out = text;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run_capture(cmd, out);
 }
 
 /* The independent reader accepts the export and prints our parameters;

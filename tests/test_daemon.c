@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "run_capture.h"
+
 #define FLATLINED FL_BINARY_DIR "/flatlined"
 #define FLATLINE FL_BINARY_DIR "/flatline"
 #define OTHER_USER "fltest2"
@@ -140,18 +142,7 @@ static int client_as(const char *user, const char *args, char **out) {
   else
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' --socket '%s' %s 2>&1", dir, FLATLINE,
              sock, args);
-  FILE *p = popen(cmd, "r");
-  assert_non_null(p);
-  size_t cap = 1 << 16, len = 0, n;
-  char *buf = malloc(cap);
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-    len += n;
-    if (len + 1 == cap) buf = realloc(buf, cap *= 2);
-  }
-  buf[len] = '\0';
-  int status = pclose(p);
-  *out = buf;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run_capture(cmd, out);
 }
 
 static int client(const char *args, char **out) { return client_as(NULL, args, out); }

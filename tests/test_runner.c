@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "run_capture.h"
+
 #define FLATLINED FL_BINARY_DIR "/flatlined"
 #define FASHION "/usr/share/datasets/fashion-mnist/"
 
@@ -48,19 +50,7 @@ static void write_file(const char *name, const char *text) {
 static int run(const char *args, char **out) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s 2>&1", dir, FLATLINED, args);
-  FILE *p = popen(cmd, "r");
-  assert_non_null(p);
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  size_t n;
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-    len += n;
-    if (len + 1 == cap) buf = realloc(buf, cap *= 2);
-  }
-  buf[len] = '\0';
-  int status = pclose(p);
-  *out = buf;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run_capture(cmd, out);
 }
 
 /* A small CSV: 3 well-separated classes in 4 features. */

@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "run_capture.h"
+
 #include "flatline/common.h"
 #include "sd.h"
 
@@ -98,25 +100,10 @@ static int find_tool(const char *name, char *out, size_t size) {
 
 /* Runs a shell command; returns its exit status and its stdout+stderr in
  * *out (malloc'd, NUL-terminated). */
-static int run_capture(const char *cmd, char **out) {
+static int run_merged(const char *cmd, char **out) {
   char full[2048];
   snprintf(full, sizeof full, "%s 2>&1", cmd);
-  FILE *p = popen(full, "r");
-  assert_non_null(p);
-  size_t cap = 4096, len = 0, n;
-  char *buf = malloc(cap);
-  assert_non_null(buf);
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-    len += n;
-    if (len + 1 == cap) {
-      buf = realloc(buf, cap *= 2);
-      assert_non_null(buf);
-    }
-  }
-  buf[len] = '\0';
-  int status = pclose(p);
-  *out = buf;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run_capture(full, out);
 }
 
 static char *read_text(const char *path) {
@@ -553,7 +540,7 @@ static int verify_units(const char *tool, const char *unit_dir, int user,
     len += snprintf(cmd + len, sizeof cmd - (size_t)len, " './%s'", *units);
   assert_true(len < (int)sizeof cmd);
   char *out;
-  int rc = run_capture(cmd, &out);
+  int rc = run_merged(cmd, &out);
   print_message("%s%s verify (exit %d): %s\n", tool, user ? " --user" : "",
                 rc, *out ? "" : "no complaints");
   int problems = 0;
@@ -679,7 +666,7 @@ static void test_sysusers(void **state) {
   snprintf(cmd, sizeof cmd, "'%s' --root='%s' '%s/systemd/flatline.sysusers.conf'",
            tool, root, FL_SOURCE_DIR);
   char *out;
-  int rc = run_capture(cmd, &out);
+  int rc = run_merged(cmd, &out);
   print_message("systemd-sysusers (exit %d): %s\n", rc, out);
   free(out);
   assert_int_equal(rc, 0);

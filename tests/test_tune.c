@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "run_capture.h"
+
 #include "config.h"
 #include "engine_internal.h"
 #include "reference.h"
@@ -150,21 +152,6 @@ static void write_text(const char *path, const char *text) {
   fclose(f);
 }
 
-/* Runs a shell command; its stdout+stderr in *out (malloc'd). */
-static int run_cmd(const char *cmd, char **out) {
-  FILE *p = popen(cmd, "r");
-  assert_non_null(p);
-  size_t cap = 1 << 16, len = 0, n;
-  char *buf = malloc(cap);
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-    len += n;
-    if (len + 1 == cap) buf = realloc(buf, cap *= 2);
-  }
-  buf[len] = '\0';
-  int status = pclose(p);
-  *out = buf;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* ---- the search and what it chose ---- */
 
@@ -503,7 +490,7 @@ static void test_json_round_trip(void **state) {
   assert_string_equal(path, where);
   char cmd[512], *ls = NULL;
   snprintf(cmd, sizeof cmd, "ls -A '%s/tune'", cache);
-  assert_int_equal(run_cmd(cmd, &ls), 0);
+  assert_int_equal(run_capture(cmd, &ls), 0);
   assert_null(strstr(ls, ".tmp"));
   free(ls);
   memset(&out, 0, sizeof out);
@@ -685,7 +672,7 @@ static void test_tune_command_then_run_uses_it(void **state) {
   snprintf(cmd, sizeof cmd, "'%s' --tune --quick --device '%s' --cache-dir '%s' 2>&1",
            FLATLINED, sel, cache);
   double t0 = now();
-  int status = run_cmd(cmd, &out);
+  int status = run_capture(cmd, &out);
   if (status != 0) fail_msg("flatlined --tune exited %d:\n%s", status, out);
   fprintf(stderr, "# flatlined --tune --quick: %.1f s\n", now() - t0);
   assert_non_null(strstr(out, "chosen"));   /* the table's last column */
@@ -703,14 +690,14 @@ static void test_tune_command_then_run_uses_it(void **state) {
   write_tiny_job();
   snprintf(cmd, sizeof cmd, "cd '%s' && '%s' --run tiny.json --cache-dir '%s' 2>&1",
            dir, FLATLINED, cache);
-  status = run_cmd(cmd, &out);
+  status = run_capture(cmd, &out);
   if (status != 0) fail_msg("--run exited %d:\n%s", status, out);
   if (!strstr(out, "\n  GEMM tuning: ") || !strstr(out, path))
     fail_msg("--run did not use %s:\n%s", path, out);
   free(out);
 
   write_text(path, "{\"format\": \"flatline-gemm-tuning\", \"version\": 1, \"key\"");
-  status = run_cmd(cmd, &out);
+  status = run_capture(cmd, &out);
   if (status != 0) fail_msg("--run exited %d with a damaged tuning file:\n%s", status, out);
   assert_non_null(strstr(out, "ignoring the GEMM tuning"));
   assert_null(strstr(out, "\n  GEMM tuning: "));
