@@ -126,8 +126,14 @@ static int build_program(fl_device *dev, fl_error *err) {
   size_t len = fl__kernel_source_len;
   dev->program = clCreateProgramWithSource(dev->ctx, 1, &src, &len, &e);
   FL_CL_CHECK(err, e);
-  char opts[128];
-  snprintf(opts, sizeof opts, "-cl-std=CL1.2 -DFL_NORM_WG=%d", FL__NORM_WG);
+  /* The sizes that launchers (ops.c) and kernels must agree on are
+   * defined once, here on the host, and handed to the kernels. */
+  char opts[256];
+  snprintf(opts, sizeof opts,
+           "-cl-std=CL1.2 -DFL_NORM_WG=%d -DFL_NT=%d -DFL_NT_STRIP=%d "
+           "-DFL_NT_KMAX=%d -DFL_NTS_ROWS=%d",
+           FL__NORM_WG, FL__GEMM_NT_TILE, FL__GEMM_NT_STRIP, FL__GEMM_NT_KMAX,
+           FL__GEMM_NTS_ROWS);
   e = clBuildProgram(dev->program, 1, &dev->id, opts, NULL, NULL);
   if (e != CL_SUCCESS) {
     char log[2048] = "";
@@ -194,8 +200,8 @@ fail:
 void fl_device_close(fl_device *dev) {
   if (!dev) return;
   if (dev->queue) clFinish(dev->queue);
-  fl__buffer_release(&dev->gemm_tmp);
-  fl__buffer_release(&dev->pack_tmp);
+  fl__buffer_release(&dev->gemm_tmp.buf);
+  fl__buffer_release(&dev->pack_tmp.buf);
   for (int i = 0; i < FL_K_COUNT; i++)
     if (dev->k[i]) clReleaseKernel(dev->k[i]);
   if (dev->program) clReleaseProgram(dev->program);

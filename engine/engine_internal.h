@@ -62,10 +62,11 @@ typedef enum {
  * name, tile rows, tile columns. */
 #define FL_GEMM_VARIANTS(X) X("6x16", 6, 16) X("8x8", 8, 8) X("4x16", 4, 16)
 #define FL__GEMM_NVARIANTS 3
-#define FL__GEMM_NT_TILE 3   /* gemm_nt's square tile (FL_NT in the kernel) */
-#define FL__GEMM_NT_STRIP 16 /* its tiles per work-item along N (FL_NT_STRIP) */
-#define FL__GEMM_NT_KMAX 16  /* gemm_nt_smallk up to this K (FL_NT_KMAX) */
-#define FL__GEMM_NTS_ROWS 48 /* its rows of C per work-item (FL_NTS_ROWS) */
+/* Handed to the kernels as FL_NT, FL_NT_STRIP, FL_NT_KMAX, FL_NTS_ROWS. */
+#define FL__GEMM_NT_TILE 3   /* gemm_nt's square tile */
+#define FL__GEMM_NT_STRIP 16 /* its tiles per work-item along N */
+#define FL__GEMM_NT_KMAX 16  /* gemm_nt_smallk up to this K */
+#define FL__GEMM_NTS_ROWS 48 /* its rows of C per work-item (tiles of 6) */
 
 typedef enum { FL__GEMM_CLBLAST = 0, FL__GEMM_TILED = 1 } fl__gemm_impl;
 
@@ -83,6 +84,13 @@ typedef struct {
 #define FL__PROF_OTHER (FL_K_COUNT + 1)
 #define FL__PROF_SLOTS (FL_K_COUNT + 2)
 
+/* A device buffer that grows to the largest request and is kept: GEMM
+ * scratch space is then never allocated per call (fl__scratch_reserve). */
+typedef struct {
+  cl_mem buf;
+  size_t bytes;
+} fl__scratch;
+
 struct fl_device {
   fl_device_info info;
   cl_platform_id platform;
@@ -92,10 +100,8 @@ struct fl_device {
   cl_program program;
   cl_kernel k[FL_K_COUNT];
   fl__gemm_plan gemm;
-  cl_mem gemm_tmp;        /* CLBlast's scratch for indirect GEMMs; grows */
-  size_t gemm_tmp_bytes;  /* to the largest request, never per call */
-  cl_mem pack_tmp;        /* tiled NN/TN: B packed in panels (pack_panels) */
-  size_t pack_tmp_bytes;  /* grows like gemm_tmp */
+  fl__scratch gemm_tmp;   /* CLBlast's scratch for indirect GEMMs */
+  fl__scratch pack_tmp;   /* tiled GEMMs: B packed in panels (pack_panels*) */
   size_t pack_min_volume; /* pack B when m * n * k reaches this (tests: 0) */
   bool profiling;         /* queue has CL_QUEUE_PROFILING_ENABLE; ops wait */
   struct {
@@ -240,6 +246,9 @@ int fl__buffer_write(fl_device *dev, cl_mem buf, size_t off_bytes,
                      size_t bytes, const void *host, fl_error *err);
 int fl__buffer_zero(fl_device *dev, cl_mem buf, size_t bytes, fl_error *err);
 void fl__buffer_release(cl_mem *buf);
+/* s holds at least `bytes` afterwards (its old contents are not kept). */
+int fl__scratch_reserve(fl_device *dev, fl__scratch *s, size_t bytes,
+                        fl_error *err);
 
 
 /* ---- model layout (model.c) ---- */

@@ -97,18 +97,12 @@ static const struct {
  * contiguous K x 16 panels in the device's pack buffer (pack_panels*). */
 static int pack_b(fl_device *dev, int transposed, cl_mem b, cl_uint b_off,
                   cl_uint ldb, size_t k, size_t n, fl_error *err) {
-  size_t np = (n + 15) / 16, need = np * k * 16 * sizeof(float);
-  if (need > dev->pack_tmp_bytes) {
-    cl_mem grown;
-    int rc = fl__buffer_create(dev, need, NULL, &grown, err);
-    if (rc) return rc;
-    fl__buffer_release(&dev->pack_tmp);
-    dev->pack_tmp = grown;
-    dev->pack_tmp_bytes = need;
-  }
+  size_t np = (n + 15) / 16;
+  int rc = fl__scratch_reserve(dev, &dev->pack_tmp, np * k * 16 * sizeof(float), err);
+  if (rc) return rc;
   cl_kernel pk = dev->k[transposed ? FL_K_pack_panels_t : FL_K_pack_panels];
   cl_uint uk = (cl_uint)k, un = (cl_uint)n;
-  ARG(pk, 0, dev->pack_tmp); ARG(pk, 1, b); ARG(pk, 2, b_off); ARG(pk, 3, ldb);
+  ARG(pk, 0, dev->pack_tmp.buf); ARG(pk, 1, b); ARG(pk, 2, b_off); ARG(pk, 3, ldb);
   ARG(pk, 4, uk); ARG(pk, 5, un);
   return launch_1d(dev, pk, np * ((k + 15) / 16), err);
 }
@@ -168,7 +162,7 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
     if (packed) {
       int rc = pack_b(dev, trans_b, b, bo, ulb, k, n, err);
       if (rc) return rc;
-      ARG(kern, 7, dev->pack_tmp);
+      ARG(kern, 7, dev->pack_tmp.buf);
     }
     cl_mem bias = act == -1 || grad ? none : ep->bias, rows = ep->a_rows;
     cl_uint bo2 = (cl_uint)ep->bias_off, ro = (cl_uint)ep->a_rows_off;
@@ -199,14 +193,8 @@ static int gemm_clblast(fl_device *dev, int trans_a, int trans_b, size_t m,
       ldc, &dev->queue, &need);
   if (s != CLBlastSuccess)
     return fl__blas_fail(err, s, "CLBlastSGemmTempBufferSize", __FILE__, __LINE__);
-  if (need > dev->gemm_tmp_bytes) {
-    cl_mem grown;
-    int rc = fl__buffer_create(dev, need, NULL, &grown, err);
-    if (rc) return rc;
-    fl__buffer_release(&dev->gemm_tmp);
-    dev->gemm_tmp = grown;
-    dev->gemm_tmp_bytes = need;
-  }
+  int rc = fl__scratch_reserve(dev, &dev->gemm_tmp, need, err);
+  if (rc) return rc;
   cl_event ev = NULL, *evp = dev->profiling ? &ev : NULL;
   if (need == 0)
     s = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, m, n, k, alpha, a, a_off,
@@ -215,7 +203,7 @@ static int gemm_clblast(fl_device *dev, int trans_a, int trans_b, size_t m,
     s = CLBlastSgemmWithTempBuffer(CLBlastLayoutRowMajor, ta, tb, m, n, k,
                                    alpha, a, a_off, lda, b, b_off, ldb, beta,
                                    c, c_off, ldc, &dev->queue, evp,
-                                   dev->gemm_tmp);
+                                   dev->gemm_tmp.buf);
   if (s != CLBlastSuccess)
     return fl__blas_fail(err, s, "CLBlastSgemm", __FILE__, __LINE__);
   /* CLBlast's event is its last kernel's: the indirect GEMM's copy and
@@ -475,4 +463,16 @@ int fl__buffer_zero(fl_device *dev, cl_mem buf, size_t bytes, fl_error *err) {
 void fl__buffer_release(cl_mem *buf) {
   if (*buf) clReleaseMemObject(*buf);
   *buf = NULL;
+}
+
+int fl__scratch_reserve(fl_device *dev, fl__scratch *s, size_t bytes,
+                        fl_error *err) {
+  if (bytes <= s->bytes) return 0;
+  cl_mem grown;
+  int rc = fl__buffer_create(dev, bytes, NULL, &grown, err);
+  if (rc) return rc;
+  fl__buffer_release(&s->buf);
+  s->buf = grown;
+  s->bytes = bytes;
+  return 0;
 }

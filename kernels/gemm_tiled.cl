@@ -267,8 +267,9 @@ inline float fl_hsum8(float8 v) {
   return t.x + t.y;
 }
 
-#define FL_NT 3
-#define FL_NT_STRIP 16 /* tiles per work-item along N (see the header) */
+/* FL_NT (tile side) and FL_NT_STRIP (tiles per work-item along N) come
+ * from the host's build options (engine/device.c), so that the launch
+ * sizes in ops.c and these kernels cannot disagree. */
 __attribute__((reqd_work_group_size(1, 1, 1)))
 __kernel void gemm_nt(uint M, uint N, uint K, float alpha,
                       __global const float *A, uint a_off, uint lda,
@@ -320,8 +321,8 @@ __kernel void gemm_nt(uint M, uint N, uint K, float alpha,
  * work-item copies B's K x 16 panel, transposed, into private memory once
  * and runs the broadcast tiles of the NN kernel over FL_NTS_ROWS rows of C
  * with it. */
-#define FL_NT_KMAX 16
-#define FL_NTS_ROWS 48 /* rows of C per work-item: 8 tiles of 6 */
+/* FL_NT_KMAX (largest K) and FL_NTS_ROWS (rows of C per work-item, whole
+ * tiles of 6) come from the host's build options, as above. */
 
 
 __attribute__((reqd_work_group_size(1, 1, 1)))
