@@ -8,6 +8,12 @@
 #include <stddef.h>
 
 #include "flatline/engine.h"
+#include "flatline/protocol.h"
+
+/* Starts w on an event object: {"event": event, "job": job, ... — the
+ * head every event shares; the caller adds its fields, closes the object
+ * and finishes w. */
+void fl_event_begin(fl_jw *w, const char *event, const char *job);
 
 char *fl_event_epoch(const char *job, const fl_epoch_metrics *m);
 char *fl_event_progress(const char *job, int epoch, size_t step, size_t steps);

@@ -73,10 +73,7 @@ void fl_findings_write(fl_jw *w, const fl_findings *f) {
 char *fl_preflight_event(const char *job_id, const fl_findings *f) {
   if (f->n == 0) return NULL;
   fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_object_begin(&w, NULL);
-  fl_jw_str(&w, "event", "preflight");
-  fl_jw_str(&w, "job", job_id);
+  fl_event_begin(&w, "preflight", job_id);
   fl_findings_write(&w, f);
   fl_jw_object_end(&w);
   return fl_jw_finish(&w);
@@ -85,10 +82,7 @@ char *fl_preflight_event(const char *job_id, const fl_findings *f) {
 static char *diagnosis_event(const char *job_id, int epoch, const fl_diagnosis *d,
                              const fl_probe_result *probes, const fl_signals *s) {
   fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_object_begin(&w, NULL);
-  fl_jw_str(&w, "event", "diagnosis");
-  fl_jw_str(&w, "job", job_id);
+  fl_event_begin(&w, "diagnosis", job_id);
   fl_jw_int(&w, "epoch", epoch);
   fl_jw_array_begin(&w, "causes");
   for (int i = 0; i < d->n; i++) {
@@ -295,10 +289,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
         fl_monitor_init(mon, (int)k, counts, k, val != NULL, cur.monitor.patience,
                         cur.monitor.min_delta);
         fl_jw w;
-        fl_jw_init(&w);
-        fl_jw_object_begin(&w, NULL);
-        fl_jw_str(&w, "event", "fix");
-        fl_jw_str(&w, "job", job_id);
+        fl_event_begin(&w, "fix", job_id);
         fl_jw_str(&w, "cause", top);
         fl_jw_raw(&w, "fix", diag.items[0].fix);
         fl_jw_num(&w, "loss_before", loss_before_fix);
@@ -311,10 +302,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
   }
   if (fixed && isfinite(loss_before_fix)) {
     fl_jw w;
-    fl_jw_init(&w);
-    fl_jw_object_begin(&w, NULL);
-    fl_jw_str(&w, "event", "fixed");
-    fl_jw_str(&w, "job", job_id);
+    fl_event_begin(&w, "fixed", job_id);
     fl_jw_str(&w, "cause", diag.n ? fl_cause_name(diag.items[0].cause) : NULL);
     fl_jw_num(&w, "loss_before", loss_before_fix);
     fl_jw_num(&w, "loss_after", m.loss);
