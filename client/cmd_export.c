@@ -129,10 +129,7 @@ static void print_written(const fl_cli_out *o, const char *job,
   fl_jw_str(&w, "file", file);
   fl_jw_int(&w, "bytes", (long long)size);
   fl_jw_str(&w, "format", format);
-  fl_jw_object_end(&w);
-  char *line = fl_jw_finish(&w);
-  fl_cli_print_json_line(o, line);
-  free(line);
+  fl_cli_print_jw(o, &w);
 }
 
 int fl_cli_cmd_export(const fl_cli_args *a, const fl_cli_out *o) {

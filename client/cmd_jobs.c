@@ -62,10 +62,7 @@ int fl_cli_cmd_cancel(const fl_cli_args *a, const fl_cli_out *o) {
       fl_jw_object_begin(&w, NULL);
       fl_jw_str(&w, "event", "cancelled");
       fl_jw_str(&w, "job", a->job);
-      fl_jw_object_end(&w);
-      char *line = fl_jw_finish(&w);
-      fl_cli_print_json_line(o, line);
-      free(line);
+      fl_cli_print_jw(o, &w);
     } else {
       fprintf(o->out, "cancelled %s\n", a->job);
     }

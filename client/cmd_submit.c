@@ -77,10 +77,7 @@ static void show_rejection(const fl_cli_out *o, const char *spec_path,
                                                                : "failed");
   fl_jw_str(&w, "cause", fl_json_string(fl_json_get(reply, "cause")));
   fl_jw_str(&w, "message", fl_json_string(fl_json_get(reply, "error")));
-  fl_jw_object_end(&w);
-  char *line = fl_jw_finish(&w);
-  fl_cli_print_json_line(o, line);
-  free(line);
+  fl_cli_print_jw(o, &w);
 }
 
 static void print_submitted(const fl_cli_out *o, const char *job) {
@@ -94,10 +91,7 @@ static void print_submitted(const fl_cli_out *o, const char *job) {
   fl_jw_object_begin(&w, NULL);
   fl_jw_str(&w, "event", "submitted");
   fl_jw_str(&w, "job", job);
-  fl_jw_object_end(&w);
-  char *line = fl_jw_finish(&w);
-  fl_cli_print_json_line(o, line);
-  free(line);
+  fl_cli_print_jw(o, &w);
 }
 
 int fl_cli_cmd_submit(const fl_cli_args *a, const fl_cli_out *o) {

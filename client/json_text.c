@@ -60,6 +60,14 @@ void fl_cli_print_json_line(const fl_cli_out *o, const char *text) {
   fflush(o->out);
 }
 
+bool fl_cli_print_jw(const fl_cli_out *o, fl_jw *w) {
+  fl_jw_object_end(w);
+  char *line = fl_jw_finish(w);
+  fl_cli_print_json_line(o, line);
+  free(line);
+  return line != NULL;
+}
+
 static void newline(FILE *f, int depth) {
   fputc('\n', f);
   for (int i = 0; i < depth; i++) fputs("  ", f);

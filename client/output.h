@@ -62,6 +62,9 @@ char *fl_cli_json_concat(const char *a, const char *b);
 char *fl_cli_json_with_event(const char *event, const fl_json *obj);
 /* Print one line of JSON text and flush (events are read as they come). */
 void fl_cli_print_json_line(const fl_cli_out *o, const char *text);
+/* Close w's object, finish it and print it as one line; false (nothing
+ * printed) when the writer ran out of memory. */
+bool fl_cli_print_jw(const fl_cli_out *o, fl_jw *w);
 /* Pretty-print compact JSON text (as fl_json_print writes it) to f, two
  * spaces an indent level, the whole of it indent levels in. */
 void fl_cli_json_pretty(FILE *f, const char *compact, int indent);

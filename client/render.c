@@ -268,15 +268,12 @@ int fl_cli_render_fixed_spec(const fl_cli_out *o, const char *job_id,
     fl_jw_str(&w, "event", "fixed_spec");
     fl_jw_str(&w, "job", job_id);
     fl_jw_raw(&w, "spec", text); /* fl_json_print's own output: valid JSON */
-    fl_jw_object_end(&w);
-    char *line = fl_jw_finish(&w);
+    bool printed = fl_cli_print_jw(o, &w);
     free(text);
-    if (!line) {
+    if (!printed) {
       fprintf(o->err, "flatline: out of memory\n");
       return FL_EXIT_FAILED;
     }
-    fl_cli_print_json_line(o, line);
-    free(line);
     return FL_EXIT_OK;
   }
   /* On a terminal the text is made safe; into a file it goes as it is,
@@ -302,15 +299,12 @@ int fl_cli_render_findings(const fl_cli_out *o, const char *spec_path,
     fl_jw_object_begin(&w, NULL);
     fl_jw_str(&w, "event", "preflight");
     fl_jw_raw(&w, "findings", body ? body : "[]");
-    fl_jw_object_end(&w);
-    char *line = fl_jw_finish(&w);
+    bool printed = fl_cli_print_jw(o, &w);
     free(body);
-    if (!line) {
+    if (!printed) {
       fprintf(o->err, "flatline: out of memory\n");
       return FL_EXIT_FAILED;
     }
-    fl_cli_print_json_line(o, line);
-    free(line);
     return has_error ? FL_EXIT_FAILED : FL_EXIT_OK;
   }
   char path[FL_PATH_MAX];
