@@ -24,6 +24,12 @@ typedef struct fl_client {
   bool closing;           /* no more reads; close once the queue drains */
   size_t queued_frames;
   size_t queued_bytes;
+  /* Backpressure on requests: while replies are backing up (the client
+   * sends faster than it reads), input is not read and the unhandled rest
+   * of the last read waits in held (at most one read's worth). */
+  bool paused;
+  uint8_t *held;
+  size_t held_len;
 
   bool uploading;         /* binary chunks expected */
   int64_t up_id;
@@ -52,6 +58,9 @@ void fl_client_fail(fl_client *c, const char *fmt, ...)
 void fl_client_close(fl_client *c);
 /* Free a closed client (once no thread-pool work refers to it). */
 void fl_client_free(fl_client *c);
+/* After a reply left the queue or a pooled request finished: resume
+ * reading a paused client once its backlog has drained. */
+void fl_client_resume_if_drained(fl_client *c);
 
 /* Request handlers (requests.c). */
 void fl_handle_json(fl_client *c, const uint8_t *data, size_t len);

@@ -378,6 +378,7 @@ static void check_in_pool(uv_work_t *req) {
 static void check_done(uv_work_t *req, int status) {
   check_work *w = req->data;
   fl_client *c = w->c;
+  bool gone = c->closed; /* then c may be freed just below */
   c->pending--;
   if (c->closed) {
     if (c->pending == 0) fl_client_free(c);
@@ -399,6 +400,7 @@ static void check_done(uv_work_t *req, int status) {
     fl_findings_write(&jw, &w->findings);
     reply_end(c, &jw);
   }
+  if (!gone) fl_client_resume_if_drained(c);
   fl_spec_free(&w->spec);
   free(w->files);
   free(w);

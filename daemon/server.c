@@ -2,7 +2,10 @@
  * bind (or take the socket from systemd), accept, identify the peer with
  * SO_PEERCRED, decode frames with their caps, and write replies and events
  * through a bounded per-client queue so that a slow client can never stall
- * the daemon. Request handling itself is in requests.c. */
+ * the daemon. A client whose replies back up is not read from until they
+ * drain (it is pipelining requests, not stalled); only a queue that grows
+ * past the cap anyway (events to a follower that does not read) drops it.
+ * Request handling itself is in requests.c. */
 #define _GNU_SOURCE /* struct ucred and SO_PEERCRED */
 #include <errno.h>
 #include <grp.h>
@@ -34,6 +37,7 @@ static void on_closed(uv_handle_t *h) {
 
 void fl_client_free(fl_client *c) {
   fl_frame_decoder_free(&c->dec);
+  free(c->held);
   free(c);
 }
 
@@ -56,6 +60,7 @@ static void on_written(uv_write_t *req, int status) {
   c->queued_bytes -= f->len;
   free(f);
   if (status < 0 || (c->closing && c->queued_frames == 0)) fl_client_close(c);
+  else fl_client_resume_if_drained(c);
 }
 
 void fl_client_send(fl_client *c, uint8_t kind, const void *data, size_t len,
@@ -126,15 +131,33 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(slab, sizeof slab);
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  fl_client *c = s->data;
-  if (nread < 0) {
-    fl_client_close(c);
-    return;
-  }
-  const uint8_t *p = (const uint8_t *)buf->base;
-  size_t left = (size_t)nread;
+/* Replies owed to c, sent or still to come from the thread pool, as a
+ * share of the queue's caps: above half, requests wait; below a quarter,
+ * they flow again. */
+static bool backlog_over(const fl_client *c, size_t div) {
+  const fl_limits *lim = &c->d->limits;
+  return c->queued_frames + (size_t)c->pending >= lim->follower_max_frames / div ||
+         c->queued_bytes >= lim->follower_max_bytes / div;
+}
+
+/* Decode and handle the frames in p; when replies back up, keep the rest
+ * in c->held, stop reading and return. */
+static void handle_input(fl_client *c, const uint8_t *p, size_t left) {
   while (left > 0 && !c->closing && !uv_is_closing((uv_handle_t *)&c->pipe)) {
+    if (backlog_over(c, 2)) {
+      uint8_t *rest = malloc(left);
+      if (!rest) {
+        fl_client_close(c);
+        return;
+      }
+      memcpy(rest, p, left);
+      free(c->held);
+      c->held = rest;
+      c->held_len = left;
+      c->paused = true;
+      uv_read_stop((uv_stream_t *)&c->pipe);
+      return;
+    }
     size_t used = 0;
     fl_frame frame;
     fl_error err = {0};
@@ -149,6 +172,30 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     if (frame.kind == FL_FRAME_JSON) fl_handle_json(c, frame.data, frame.len);
     else fl_handle_binary(c, frame.data, frame.len);
   }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  fl_client *c = s->data;
+  if (nread < 0) {
+    fl_client_close(c);
+    return;
+  }
+  handle_input(c, (const uint8_t *)buf->base, (size_t)nread);
+}
+
+void fl_client_resume_if_drained(fl_client *c) {
+  if (!c->paused || c->closing || c->closed ||
+      uv_is_closing((uv_handle_t *)&c->pipe) || backlog_over(c, 4))
+    return;
+  c->paused = false;
+  uint8_t *held = c->held;
+  size_t len = c->held_len;
+  c->held = NULL;
+  c->held_len = 0;
+  handle_input(c, held, len); /* may pause again, holding what is left */
+  free(held);
+  if (!c->paused && !c->closing && !uv_is_closing((uv_handle_t *)&c->pipe))
+    uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 }
 
 static void send_hello(fl_client *c) {
