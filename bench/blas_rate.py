@@ -5,6 +5,12 @@ build-bench/fl_gemm_rate; given that program's output, prints both side by
 side with their ratio:
 
     build-bench/fl_gemm_rate > fl.txt && /usr/bin/python3 bench/blas_rate.py fl.txt
+
+On a GPU machine, --torch-cuda times torch.matmul on the GPU (cuBLAS, FP32,
+TF32 off as torch's default) instead:
+
+    build-bench/fl_gemm_rate --tuning CACHE/tune/KEY.json > fl.txt
+    python3 bench/blas_rate.py --torch-cuda fl.txt
 """
 import sys
 import time
@@ -39,6 +45,40 @@ def rate(form, m, n, k):
     return per, 2.0 * m * n * k / per / 1e9
 
 
+def rate_cuda(form, m, n, k):
+    """As rate(), for torch.matmul on the GPU, timed with CUDA events over
+    back-to-back calls (the way fl_gemm_rate queues its calls)."""
+    import torch
+    g = torch.Generator(device="cuda").manual_seed(1)
+    r = lambda *s: torch.rand(*s, generator=g, device="cuda")  # noqa: E731
+    if form == "NN":
+        a, b = r(m, k), r(k, n)
+        f = lambda: a @ b  # noqa: E731
+    elif form == "TN":
+        a, b = r(k, m), r(k, n)
+        f = lambda: a.t() @ b  # noqa: E731
+    else:
+        a, b = r(m, k), r(n, k)
+        f = lambda: a @ b.t()  # noqa: E731
+    for _ in range(3):
+        f()
+    torch.cuda.synchronize()
+    reps, total = 50, 0.0
+    while True:
+        t0, t1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        t0.record()
+        for _ in range(reps):
+            f()
+        t1.record()
+        t1.synchronize()
+        total = t0.elapsed_time(t1) / 1e3
+        if total > 0.05:
+            break
+        reps *= 4
+    per = total / reps
+    return per, 2.0 * m * n * k / per / 1e9
+
+
 def flatline_rates(path):
     """(form, m, n, k) -> GFLOP/s from fl_gemm_rate's output."""
     out = {}
@@ -51,15 +91,24 @@ def flatline_rates(path):
 
 
 def main():
-    fl = flatline_rates(sys.argv[1]) if len(sys.argv) > 1 else {}
-    print("numpy", np.__version__, "(BLAS: the machine's libblas.so.3)")
+    args = sys.argv[1:]
+    cuda = "--torch-cuda" in args
+    args = [a for a in args if a != "--torch-cuda"]
+    fl = flatline_rates(args[0]) if args else {}
+    if cuda:
+        import torch
+        print("torch", torch.__version__, "matmul on", torch.cuda.get_device_name(),
+              "(cuBLAS, FP32; TF32 allowed:", torch.backends.cuda.matmul.allow_tf32,
+              ")")
+    else:
+        print("numpy", np.__version__, "(BLAS: the machine's libblas.so.3)")
     head = "%-4s %5s %5s %5s %10s %9s" % ("form", "m", "n", "k", "us/call", "GFLOP/s")
     print(head + ("  flatline GFLOP/s  flatline/BLAS" if fl else ""))
     for batch in BATCHES:
         for i, o in LAYERS:
             for form, (m, n, k) in (("NN", (batch, o, i)), ("TN", (i, o, batch)),
                                     ("NT", (batch, i, o))):
-                per, gf = rate(form, m, n, k)
+                per, gf = (rate_cuda if cuda else rate)(form, m, n, k)
                 line = "%-4s %5d %5d %5d %10.1f %9.1f" % (form, m, n, k, per * 1e6, gf)
                 if (form, m, n, k) in fl:
                     f = fl[(form, m, n, k)]

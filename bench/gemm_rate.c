@@ -4,8 +4,11 @@
  * figures can be read against the machine's own GEMM rate (bench/run.sh
  * prints numpy's, i.e. OpenBLAS's, on the same shapes next to these).
  *
- * usage: fl_gemm_rate [DEVICE]   (default "auto"; FL_GEMM_PLAN=clblast
- * forces CLBlast instead of the device's default plan) */
+ * usage: fl_gemm_rate [--tuning FILE] [DEVICE]
+ *   DEVICE          default "auto"
+ *   --tuning FILE   a saved tuning (<cache>/tune/<key>.json, written by
+ *                   `flatlined --tune`) put into effect first, as --run does
+ *   FL_GEMM_PLAN=clblast forces CLBlast instead of the device's plan */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +22,49 @@ static double now(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* Puts the tuning saved in `path` into effect on `dev`, as --run does. */
+static int apply_tuning(fl_device *dev, const char *path, fl_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return fl_error_set(err, FL_EIO, "cannot open %s", path);
+  static char text[256 * 1024]; /* a tuning file holds a few kilobytes */
+  size_t len = fread(text, 1, sizeof text, f);
+  fclose(f);
+  fl_tune_result *r = malloc(sizeof *r);
+  if (!r) return fl_error_set(err, FL_ENOMEM, "out of memory");
+  int rc = fl_tune_from_json(dev, text, len, r, err);
+  if (!rc) rc = fl_tune_apply(dev, r, err);
+  if (!rc) {
+    char what[256];
+    fl_tune_describe(r, what, sizeof what);
+    printf("tuning: %s (%s)\n", what, path);
+  }
+  free(r);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   fl_error err = {0};
   fl_device_info infos[FL_MAX_DEVICES];
   fl_device *dev = NULL;
+  const char *tuning = NULL, *sel = "auto";
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--tuning") == 0 && i + 1 < argc) {
+      tuning = argv[++i];
+    } else if (argv[i][0] != '-') {
+      sel = argv[i];
+    } else {
+      fprintf(stderr, "usage: fl_gemm_rate [--tuning FILE] [DEVICE]\n");
+      return 2;
+    }
+  }
   int n = fl_devices_list(infos, FL_MAX_DEVICES, &err), idx;
-  if (n <= 0 || fl_device_resolve(infos, n, argc > 1 ? argv[1] : "auto", &idx, &err) ||
+  if (n <= 0 || fl_device_resolve(infos, n, sel, &idx, &err) ||
       fl_device_open(idx, &dev, &err)) {
     fprintf(stderr, "fl_gemm_rate: %s\n", err.msg[0] ? err.msg : "no OpenCL device");
+    return 1;
+  }
+  if (tuning && apply_tuning(dev, tuning, &err)) {
+    fprintf(stderr, "fl_gemm_rate: %s\n", err.msg);
     return 1;
   }
   fl__gemm_plan plan = dev->gemm;

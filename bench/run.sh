@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — the same Fashion-MNIST MLP job trained by flatline
-# (flatlined --run --json) and by PyTorch on the CPU (bench/torch_mlp.py),
+# (flatlined --run --json) and by PyTorch on the CPU or a CUDA GPU
+# (bench/torch_mlp.py),
 # one after the other per configuration, then one table: samples/s of both,
 # their ratio, and both test accuracies; under it the warm submit-to-first-
 # epoch latency of a small job through a throwaway daemon and the real
@@ -10,6 +11,7 @@ set -euo pipefail
 usage() {
   cat <<'EOF'
 usage: bench/run.sh [--configs default|all] [--epochs N] [--threads N|best] [--full]
+                    [--torch-device cpu|cuda] [--tune quick|full] [--no-build]
                     [--latency-only | --no-latency]
 
   --configs default   784-256-10 at batch 128 (the default)
@@ -19,6 +21,14 @@ usage: bench/run.sh [--configs default|all] [--epochs N] [--threads N|best] [--f
                       1 and 2 on a short run and keeps the faster
   --full              the full job: 784-256-10, batch 128, 5 epochs
                       (overrides --configs and --epochs)
+  --torch-device D    where PyTorch trains: cpu (default) or cuda; on a GPU
+                      machine flatline's 'auto' device is the GPU too. With
+                      cuda, --threads is not used: PyTorch's best Adam
+                      (foreach or fused) is measured instead
+  --tune quick|full   run `flatlined --tune` first (into the cache dir), so
+                      that the runs use the device's tuned GEMMs
+  --no-build          use the flatlined and flatline already in BUILD_DIR
+                      (a machine without a compiler, or a copied build)
   --latency-only      only the latency measurement (bench/latency.py): a
                       throwaway flatlined on a temporary socket, state and
                       cache folder; `flatline --json submit --follow` of an
@@ -29,7 +39,9 @@ usage: bench/run.sh [--configs default|all] [--epochs N] [--threads N|best] [--f
 Environment: BUILD_DIR (default build-bench, relative to the repository root)
 is the Release build folder this script owns; PYTHON (default /usr/bin/python3)
 is the interpreter that has python3-torch; DATA_DIR (default
-/usr/share/datasets/fashion-mnist) holds the IDX .gz files.
+/usr/share/datasets/fashion-mnist) holds the IDX .gz files; CACHE_DIR, when
+set, is flatlined's --cache-dir (compiled kernels, GEMM tuning) for the runs
+and --tune (with --tune and no CACHE_DIR, a temporary folder).
 Exit status: 0 when every run of both sides finished, 1 otherwise, 2 usage.
 EOF
 }
@@ -40,12 +52,18 @@ threads=best
 full=0
 latency=1
 latency_only=0
+torch_device=cpu
+tune=none
+build=1
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --configs) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; configs=$2; shift 2 ;;
     --epochs) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; epochs=$2; shift 2 ;;
     --threads) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; threads=$2; shift 2 ;;
     --full) full=1; shift ;;
+    --torch-device) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; torch_device=$2; shift 2 ;;
+    --tune) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; tune=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
     --latency-only) latency_only=1; shift ;;
     --no-latency) latency=0; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -58,6 +76,10 @@ done
   { echo "run.sh: --epochs takes a whole number >= 1, not '$epochs'" >&2; exit 2; }
 [[ $threads == best || $threads =~ ^[1-9][0-9]*$ ]] ||
   { echo "run.sh: --threads takes a number >= 1 or 'best', not '$threads'" >&2; exit 2; }
+[[ $torch_device =~ ^(cpu|cuda(:[0-9]+)?)$ ]] ||
+  { echo "run.sh: --torch-device takes cpu or cuda, not '$torch_device'" >&2; exit 2; }
+[[ $tune == none || $tune == quick || $tune == full ]] ||
+  { echo "run.sh: --tune takes quick or full, not '$tune'" >&2; exit 2; }
 [[ $latency_only == 0 || $latency == 1 ]] ||
   { echo "run.sh: --latency-only and --no-latency exclude each other" >&2; exit 2; }
 if [[ $full == 1 ]]; then
@@ -90,6 +112,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/flatline-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 # --- build flatlined and flatline (Release) in the folder this script owns --
+if [[ $build == 1 ]]; then
 echo "== building flatlined and flatline (Release) in $build_dir" >&2
 generator=()
 if [[ ! -f $build_dir/CMakeCache.txt ]] && command -v ninja >/dev/null; then
@@ -101,11 +124,16 @@ if ! { cmake -S "$root" -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Rel
   echo "run.sh: building flatlined failed (log above)" >&2
   exit 1
 fi
+fi
 flatlined=$build_dir/flatlined
 flatline=$build_dir/flatline
 for exe in "$flatlined" "$flatline"; do
-  [[ -x $exe ]] || { echo "run.sh: no $exe after the build" >&2; exit 1; }
+  [[ -x $exe ]] || { echo "run.sh: no $exe (build it, or leave out --no-build)" >&2; exit 1; }
 done
+cache_dir=${CACHE_DIR:-}
+[[ $tune == none || -n $cache_dir ]] || cache_dir=$tmp/cache
+cache_arg=()
+[[ -z $cache_dir ]] || cache_arg=(--cache-dir "$cache_dir")
 
 # The warm submit-to-first-epoch latency (bench/latency.py): its report on
 # stdout, its summary in $tmp/latency.json for the table. Sets lat_rc.
@@ -141,7 +169,20 @@ if [[ $latency_only == 1 ]]; then
   echo "wall time of the whole run (build included): $((SECONDS - start_s)) s"
   exit $((lat_rc != 0))
 fi
-echo "epochs per run: $epochs; PyTorch threads: $threads"
+if [[ $tune != none ]]; then
+  quick=()
+  [[ $tune == quick ]] && quick=(--quick)
+  echo "GEMM tuning (flatlined --tune ${quick[*]} --cache-dir $cache_dir):"
+  if ! "$flatlined" --tune "${quick[@]}" "${cache_arg[@]}" | sed 's/^/  /'; then
+    echo "run.sh: flatlined --tune failed" >&2
+    exit 1
+  fi
+fi
+if [[ $torch_device == cpu ]]; then
+  echo "epochs per run: $epochs; PyTorch on the CPU, threads: $threads"
+else
+  echo "epochs per run: $epochs; PyTorch on $torch_device"
+fi
 echo
 
 # --- the configurations ---------------------------------------------------
@@ -207,7 +248,7 @@ for sizes in "${layer_sets[@]}"; do
     echo "== $job batch $batch: flatline ($epochs epochs)" >&2
     t0=$(date +%s.%N)
     fl_rc=0
-    "$flatlined" --run "$spec" --json >"$tmp/$tag.flatline.jsonl" \
+    "$flatlined" --run "$spec" --json "${cache_arg[@]}" >"$tmp/$tag.flatline.jsonl" \
       2>"$tmp/$tag.flatline.err" || fl_rc=$?
     fl_wall=$(elapsed "$t0")
     if [[ $fl_rc != 0 ]]; then
@@ -216,11 +257,12 @@ for sizes in "${layer_sets[@]}"; do
       failed=1
     fi
 
-    echo "== $job batch $batch: PyTorch ($epochs epochs, threads $threads)" >&2
+    echo "== $job batch $batch: PyTorch ($epochs epochs, $torch_device)" >&2
     t0=$(date +%s.%N)
     pt_rc=0
     "$python" "$bench/torch_mlp.py" --layers "${sizes//-/,}" --batch "$batch" \
-      --epochs "$epochs" --threads "$threads" --seed 1 --data-dir "$data_dir" \
+      --epochs "$epochs" --threads "$threads" --device "$torch_device" \
+      --seed 1 --data-dir "$data_dir" \
       --name "$job" >"$tmp/$tag.torch.json" 2>"$tmp/$tag.torch.err" || pt_rc=$?
     pt_wall=$(elapsed "$t0")
     if [[ $pt_rc != 0 ]]; then

@@ -68,6 +68,8 @@ def make_row(fl_path, pt_path, job, batch, fl_wall, pt_wall):
         row["pt_acc"] = pt["test_accuracy"]
         row["pt_epochs"] = len(pt["per_epoch"])
         row["pt_threads"] = pt["threads"]
+        row["pt_setting"] = pt.get("setting", f"{pt['threads']} threads")
+        row["pt_gpu"] = pt.get("gpu")
         row["pt_threads_mode"] = pt["threads_mode"]
         row["pt_probe"] = pt.get("threads_probe_samples_per_s")
         row["pt_import_s"] = pt["import_seconds"]
@@ -141,14 +143,14 @@ def print_table(rows_path, lat_path=None):
         rows = [json.loads(ln) for ln in f if ln.strip()]
     head = ("job", "batch", "flatline samples/s", "PyTorch samples/s",
             "ratio fl/pt", "flatline test acc", "PyTorch test acc",
-            "pt threads")
+            "PyTorch setting")
     body = []
     for r in rows:
         body.append((r["job"], str(r["batch"]),
                      fmt(r.get("fl_rate"), ".0f"), fmt(r.get("pt_rate"), ".0f"),
                      fmt(r.get("ratio"), ".3f"),
                      fmt(r.get("fl_acc"), ".4f"), fmt(r.get("pt_acc"), ".4f"),
-                     str(r.get("pt_threads", "-"))
+                     str(r.get("pt_setting", "-"))
                      + (" (best)" if r.get("pt_threads_mode") == "best" else "")))
     widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
               for i, h in enumerate(head)]
@@ -180,7 +182,7 @@ def print_table(rows_path, lat_path=None):
                   + f"   (process wall {r['fl_wall_s']:.1f} s)")
         if r.get("pt_epoch_rates") is not None:
             probe = r.get("pt_probe")
-            probe_s = ("; thread probe samples/s " + ", ".join(
+            probe_s = ("; probe samples/s " + ", ".join(
                 f"{k}: {v:.0f}" for k, v in probe.items())) if probe else ""
             print("  PyTorch  per-epoch samples/s: "
                   + ", ".join(f"{x:.0f}" for x in r["pt_epoch_rates"])
@@ -191,7 +193,10 @@ def print_table(rows_path, lat_path=None):
     blas = next((r["pt_blas"] for r in rows if r.get("pt_blas")), None)
     ver = next((r["torch_version"] for r in rows if r.get("torch_version")),
                None)
-    if ver:
+    gpu = next((r["pt_gpu"] for r in rows if r.get("pt_gpu")), None)
+    if ver and gpu:
+        print(f"\nPyTorch {ver} on {gpu} (CUDA)")
+    elif ver:
         print(f"\nPyTorch {ver}, BLAS: build {blas and blas.get('build')}, "
               f"loaded {', '.join(blas.get('mapped') or ['?']) if blas else '?'}")
     return 0 if rows and all(r["ok"] for r in rows) else 1

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""The PyTorch (CPU) side of flatline's benchmark: trains the same multiclass
-MLP that a flatline job spec describes on Fashion-MNIST and prints one JSON
-line of results.
+"""The PyTorch side of flatline's benchmark (on the CPU, or on a CUDA GPU with
+--device cuda): trains the same multiclass MLP that a flatline job spec
+describes on Fashion-MNIST and prints one JSON line of results.
 
 Matches flatline's job (examples/fashion-mnist/mlp.json) point by point:
   data       the IDX .gz files themselves, scaled by 1/255, the 10k test set
-             as the validation set; both held as tensors in memory for the
-             whole run (flatline keeps them resident on its device)
+             as the validation set; both held as tensors on the device
+             (CPU memory or the GPU's) for the whole run, as flatline keeps
+             them resident on its device
   model      Linear layers, ReLU between them, softmax output folded into
              CrossEntropyLoss on the logits (= sparse categorical CE)
   init       Keras defaults: xavier_uniform_ weights (glorot_uniform), zero
@@ -19,12 +20,20 @@ Matches flatline's job (examples/fashion-mnist/mlp.json) point by point:
 
 Timing, as flatline's samples_per_s: an epoch's clock covers the shuffle and
 every training step (with its loss/accuracy bookkeeping) and stops before the
-test evaluation; samples/s = training rows / those seconds. The time taken to
+test evaluation; samples/s = training rows / those seconds. On a GPU the
+clock stops after torch.cuda.synchronize(), and the loss/accuracy sums stay
+on the device until the epoch ends (one sync per epoch, as flatline's --run
+does; a per-step .item() would stall the GPU every step). The time taken to
 import torch is measured separately (import_seconds) and counted nowhere
 else.
 
-Run it with Debian's /usr/bin/python3 (python3-torch is installed for that
-interpreter only).
+PyTorch's best setting is measured, not assumed: on the CPU, 1 or 2 threads
+(--threads best); on a GPU, Adam's foreach or fused implementation
+(--adam best). Both take turns on a short run and the faster is kept.
+
+On the CPU, run it with Debian's /usr/bin/python3 (python3-torch is installed
+for that interpreter only); on a GPU, with the interpreter that has a CUDA
+build of torch.
 """
 import time
 
@@ -61,7 +70,7 @@ def read_idx(path, magic, header):
     return arr.reshape(dims)
 
 
-def load_split(data_dir, prefix):
+def load_split(data_dir, prefix, device):
     images = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"),
                       0x00000803, 16)
     labels = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"),
@@ -72,10 +81,10 @@ def load_split(data_dir, prefix):
     x = torch.from_numpy(images.reshape(images.shape[0], -1).astype(np.float32))
     x.mul_(1.0 / 255.0)  # flatline's "scale": 0.00392156862745098
     y = torch.from_numpy(labels.astype(np.int64))
-    return x.contiguous(), y
+    return x.contiguous().to(device), y.to(device)
 
 
-def build_model(sizes, seed):
+def build_model(sizes, seed, device):
     torch.manual_seed(seed)
     layers = []
     for i in range(len(sizes) - 1):
@@ -85,12 +94,23 @@ def build_model(sizes, seed):
         layers.append(lin)
         if i < len(sizes) - 2:
             layers.append(torch.nn.ReLU())
-    return torch.nn.Sequential(*layers)
+    return torch.nn.Sequential(*layers).to(device)
 
 
-def make_optimizer(model):
+def make_optimizer(model, adam):
+    """Adam as flatline's; adam = "default", "foreach" or "fused" (CUDA)."""
+    kw = {}
+    if adam == "foreach":
+        kw["foreach"] = True
+    elif adam == "fused":
+        kw["fused"] = True
     return torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999),
-                            eps=1e-7)
+                            eps=1e-7, **kw)
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def train_epoch(model, opt, loss_fn, x, y, batch, gen, max_steps=None):
@@ -98,10 +118,12 @@ def train_epoch(model, opt, loss_fn, x, y, batch, gen, max_steps=None):
     mean loss, accuracy); the clock covers shuffle + steps only."""
     model.train()
     n = x.shape[0]
+    sync(x.device)
     t0 = time.perf_counter()
-    perm = torch.randperm(n, generator=gen)
-    loss_sum = 0.0
-    correct = 0
+    perm = torch.randperm(n, generator=gen, device=x.device)
+    # Sums kept on the device; read once at the end of the epoch.
+    loss_sum = torch.zeros((), device=x.device)
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
     rows_done = 0
     for step, start in enumerate(range(0, n, batch)):
         if max_steps is not None and step >= max_steps:
@@ -115,11 +137,13 @@ def train_epoch(model, opt, loss_fn, x, y, batch, gen, max_steps=None):
         loss.backward()
         opt.step()
         rows = idx.shape[0]
-        loss_sum += loss.item() * rows
-        correct += int((logits.detach().argmax(1) == yb).sum())
+        loss_sum += loss.detach() * rows
+        correct += (logits.detach().argmax(1) == yb).sum()
         rows_done += rows
+    loss_mean, acc = loss_sum.item() / rows_done, correct.item() / rows_done
+    sync(x.device)
     seconds = time.perf_counter() - t0
-    return seconds, rows_done, loss_sum / rows_done, correct / rows_done
+    return seconds, rows_done, loss_mean, acc
 
 
 @torch.no_grad()
@@ -136,20 +160,22 @@ def evaluate(model, loss_fn, x, y, batch):
     return loss_sum / x.shape[0], correct / x.shape[0]
 
 
-def probe_threads(candidates, sizes, x, y, batch, seed, samples, rounds=2):
+def probe(candidates, apply, sizes, x, y, batch, seed, samples, rounds=2):
     """Best samples/s of a short run (3 warm-up steps, then about `samples`
-    rows of timed steps) per thread count, each try on a fresh model. The
-    candidates take turns for `rounds` rounds, so that a burst of load from
-    elsewhere on the machine does not decide for one of them alone."""
+    rows of timed steps) per setting (a thread count, or an Adam
+    implementation), each try on a fresh model; apply(c) puts candidate c
+    into effect and returns the Adam implementation to use. The candidates
+    take turns for `rounds` rounds, so that a burst of load from elsewhere
+    on the machine does not decide for one of them alone."""
     loss_fn = torch.nn.CrossEntropyLoss()
     steps = max(5, -(-samples // batch))
     result = {str(n): 0.0 for n in candidates}
     for _ in range(rounds):
         for n in candidates:
-            torch.set_num_threads(n)
-            model = build_model(sizes, seed)
-            opt = make_optimizer(model)
-            gen = torch.Generator().manual_seed(seed)
+            adam = apply(n)
+            model = build_model(sizes, seed, x.device)
+            opt = make_optimizer(model, adam)
+            gen = torch.Generator(device=x.device).manual_seed(seed)
             train_epoch(model, opt, loss_fn, x, y, batch, gen, max_steps=3)
             secs, rows, _, _ = train_epoch(model, opt, loss_fn, x, y, batch,
                                            gen, max_steps=steps)
@@ -178,8 +204,8 @@ def blas_info():
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        description="Train flatline's benchmark MLP with PyTorch on the CPU "
-        "and print one JSON line of results.")
+        description="Train flatline's benchmark MLP with PyTorch (on the CPU, "
+        "or a CUDA GPU with --device cuda) and print one JSON line of results.")
     p.add_argument("--layers", default="784,256,10",
                    help="layer sizes, input first, classes last "
                    "(default 784,256,10)")
@@ -189,9 +215,17 @@ def parse_args(argv):
     p.add_argument("--threads", default="best",
                    help="torch.set_num_threads(N), or 'best': try 1 and 2 on "
                    "a short run and keep the faster (default best)")
-    p.add_argument("--probe-samples", type=int, default=6400,
-                   help="rows trained per timed try for --threads best "
-                   "(default 6400, at least 5 batches)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default), cuda or cuda:N")
+    p.add_argument("--adam", default="best",
+                   choices=["best", "default", "foreach", "fused"],
+                   help="on a GPU: Adam's implementation, or 'best': try "
+                   "foreach and fused on a short run and keep the faster "
+                   "(default best); on the CPU, torch's default is used")
+    p.add_argument("--probe-samples", type=int, default=None,
+                   help="rows trained per timed try for --threads/--adam "
+                   "best (default 6400 on the CPU, 25600 on a GPU; at least "
+                   "5 batches)")
     p.add_argument("--data-dir", default=DATA_DIR)
     p.add_argument("--name", default=None, help="job name echoed in the output")
     a = p.parse_args(argv)
@@ -201,6 +235,17 @@ def parse_args(argv):
         p.error(f"--layers: not a comma-separated list of sizes: {a.layers}")
     if len(a.sizes) < 2 or min(a.sizes) < 1:
         p.error("--layers needs at least an input and an output size")
+    try:
+        a.device = torch.device(a.device)
+    except RuntimeError as e:
+        p.error(f"--device: {e}")
+    if a.device.type == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: this torch sees no CUDA GPU "
+                f"(torch {torch.__version__})")
+    if a.device.type not in ("cpu", "cuda"):
+        p.error("--device takes cpu or cuda[:N]")
+    if a.probe_samples is None:
+        a.probe_samples = 25600 if a.device.type == "cuda" else 6400
     if a.batch < 1 or a.epochs < 1 or a.probe_samples < 1:
         p.error("--batch, --epochs and --probe-samples must be >= 1")
     if a.threads != "best":
@@ -216,8 +261,8 @@ def parse_args(argv):
 def main(argv):
     a = parse_args(argv)
     t_load = time.perf_counter()
-    x_train, y_train = load_split(a.data_dir, "train")
-    x_test, y_test = load_split(a.data_dir, "t10k")
+    x_train, y_train = load_split(a.data_dir, "train", a.device)
+    x_test, y_test = load_split(a.data_dir, "t10k", a.device)
     load_seconds = time.perf_counter() - t_load
     if x_train.shape[1] != a.sizes[0]:
         raise SystemExit(f"torch_mlp: the data have {x_train.shape[1]} "
@@ -226,19 +271,36 @@ def main(argv):
         raise SystemExit(f"torch_mlp: labels go up to {int(y_train.max())}; "
                          f"--layers ends with {a.sizes[-1]} classes")
 
-    probe = None
-    if a.threads == "best":
-        probe = probe_threads([1, 2], a.sizes, x_train, y_train, a.batch,
-                              a.seed, a.probe_samples)
-        threads = int(max(probe, key=probe.get))
+    result = None
+    adam = "default"
+    gpu = a.device.type == "cuda"
+    if gpu:
+        threads = torch.get_num_threads()
+        if a.adam == "best":
+            result = probe(["foreach", "fused"], lambda c: c, a.sizes, x_train,
+                           y_train, a.batch, a.seed, a.probe_samples)
+            adam = max(result, key=result.get)
+        else:
+            adam = a.adam
+        setting = f"cuda, Adam {adam}"
     else:
-        threads = a.threads
-    torch.set_num_threads(threads)
+        if a.threads == "best":
+            def use_threads(n):
+                torch.set_num_threads(n)
+                return "default"
+            result = probe([1, 2], use_threads, a.sizes, x_train, y_train,
+                           a.batch, a.seed, a.probe_samples)
+            threads = int(max(result, key=result.get))
+        else:
+            threads = a.threads
+        torch.set_num_threads(threads)
+        setting = f"{threads} thread" + ("s" if threads > 1 else "")
+    best = result is not None
 
-    model = build_model(a.sizes, a.seed)
-    opt = make_optimizer(model)
+    model = build_model(a.sizes, a.seed, a.device)
+    opt = make_optimizer(model, adam)
     loss_fn = torch.nn.CrossEntropyLoss()
-    gen = torch.Generator().manual_seed(a.seed)
+    gen = torch.Generator(device=a.device).manual_seed(a.seed)
     epochs = []
     for e in range(1, a.epochs + 1):
         secs, rows, loss, acc = train_epoch(model, opt, loss_fn, x_train,
@@ -260,10 +322,14 @@ def main(argv):
         "batch": a.batch,
         "epochs": a.epochs,
         "seed": a.seed,
+        "device": str(a.device),
+        "gpu": torch.cuda.get_device_name(a.device) if gpu else None,
         "threads": threads,
-        "threads_mode": "best" if probe is not None else "fixed",
-        "threads_probe_samples_per_s": probe,
-        "blas": blas_info(),
+        "adam": adam,
+        "setting": setting,
+        "threads_mode": "best" if best else "fixed",
+        "threads_probe_samples_per_s": result,
+        "blas": None if gpu else blas_info(),
         "import_seconds": IMPORT_SECONDS,
         "load_seconds": load_seconds,
         "n_train": int(x_train.shape[0]),
