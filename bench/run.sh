@@ -24,7 +24,8 @@ usage: bench/run.sh [--configs default|all] [--epochs N] [--threads N|best] [--f
   --torch-device D    where PyTorch trains: cpu (default) or cuda; on a GPU
                       machine flatline's 'auto' device is the GPU too. With
                       cuda, --threads is not used: PyTorch's best Adam
-                      (foreach or fused) is measured instead
+                      (foreach, fused, or fused with the step as a CUDA graph)
+                      is measured instead
   --tune quick|full   run `flatlined --tune` first (into the cache dir), so
                       that the runs use the device's tuned GEMMs
   --no-build          use the flatlined and flatline already in BUILD_DIR

@@ -29,7 +29,8 @@ else.
 
 PyTorch's best setting is measured, not assumed: on the CPU, 1 or 2 threads
 (--threads best); on a GPU, Adam's foreach or fused implementation
-(--adam best). Both take turns on a short run and the faster is kept.
+(--adam best: foreach, fused, or fused with the whole step replayed as a
+CUDA graph). They take turns on a short run and the fastest is kept.
 
 On the CPU, run it with Debian's /usr/bin/python3 (python3-torch is installed
 for that interpreter only); on a GPU, with the interpreter that has a CUDA
@@ -98,12 +99,15 @@ def build_model(sizes, seed, device):
 
 
 def make_optimizer(model, adam):
-    """Adam as flatline's; adam = "default", "foreach" or "fused" (CUDA)."""
+    """Adam as flatline's; adam = "default", "foreach", "fused" (CUDA), or
+    "fused+graph" (fused, capturable for a CUDA graph)."""
     kw = {}
     if adam == "foreach":
         kw["foreach"] = True
-    elif adam == "fused":
+    elif adam.startswith("fused"):
         kw["fused"] = True
+    if adam.endswith("+graph"):
+        kw["capturable"] = True
     return torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999),
                             eps=1e-7, **kw)
 
@@ -113,33 +117,88 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def train_epoch(model, opt, loss_fn, x, y, batch, gen, max_steps=None):
-    """One epoch (or its first max_steps steps). Returns (seconds, rows,
-    mean loss, accuracy); the clock covers shuffle + steps only."""
+def eager_step(model, opt, loss_fn, x, y, idx, loss_sum, correct):
+    """One optimizer step on rows idx of (x, y); adds the batch's summed loss
+    and correct count to the device tensors loss_sum and correct."""
+    xb = x.index_select(0, idx)
+    yb = y.index_select(0, idx)
+    opt.zero_grad(set_to_none=True)
+    logits = model(xb)
+    loss = loss_fn(logits, yb)
+    loss.backward()
+    opt.step()
+    loss_sum.add_(loss.detach() * idx.shape[0])
+    correct.add_((logits.detach().argmax(1) == yb).sum())
+
+
+class GraphedStep:
+    """The training step of a full batch captured once as a CUDA graph and
+    replayed (PyTorch's documented whole-network capture: warm-up steps on
+    a side stream, then capture; Adam built with capturable=True). It
+    removes the per-kernel launch cost of eager PyTorch. Warm-up steps are
+    real steps of the epoch; a partial last batch runs eagerly."""
+
+    WARMUP = 3
+
+    def __init__(self, model, opt, loss_fn, x, y, batch):
+        self.args = (model, opt, loss_fn, x, y)
+        self.batch = batch
+        self.idx = torch.zeros(batch, dtype=torch.int64, device=x.device)
+        self.loss_sum = torch.zeros((), device=x.device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=x.device)
+        self.graph = None
+        self.warm = 0
+
+    def __call__(self, idx):
+        if idx.shape[0] != self.batch:
+            eager_step(*self.args, idx, self.loss_sum, self.correct)
+            return
+        self.idx.copy_(idx)
+        if self.graph is not None:
+            self.graph.replay()
+            return
+        if self.warm < self.WARMUP:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                eager_step(*self.args, self.idx, self.loss_sum, self.correct)
+            torch.cuda.current_stream().wait_stream(side)
+            self.warm += 1
+            return
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            eager_step(*self.args, self.idx, self.loss_sum, self.correct)
+        self.graph = graph
+        graph.replay()  # capture runs nothing: this batch's step is the replay
+
+
+def train_epoch(model, opt, loss_fn, x, y, batch, gen, max_steps=None,
+                graphed=None):
+    """One epoch (or its first max_steps steps), eagerly or through
+    `graphed` (a GraphedStep). Returns (seconds, rows, mean loss,
+    accuracy); the clock covers shuffle + steps only."""
     model.train()
     n = x.shape[0]
     sync(x.device)
     t0 = time.perf_counter()
     perm = torch.randperm(n, generator=gen, device=x.device)
     # Sums kept on the device; read once at the end of the epoch.
-    loss_sum = torch.zeros((), device=x.device)
-    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    if graphed is not None:
+        loss_sum, correct = graphed.loss_sum.zero_(), graphed.correct.zero_()
+        step = graphed
+    else:
+        loss_sum = torch.zeros((), device=x.device)
+        correct = torch.zeros((), dtype=torch.int64, device=x.device)
+
+        def step(idx):
+            eager_step(model, opt, loss_fn, x, y, idx, loss_sum, correct)
     rows_done = 0
-    for step, start in enumerate(range(0, n, batch)):
-        if max_steps is not None and step >= max_steps:
+    for i, start in enumerate(range(0, n, batch)):
+        if max_steps is not None and i >= max_steps:
             break
         idx = perm[start:start + batch]
-        xb = x.index_select(0, idx)
-        yb = y.index_select(0, idx)
-        opt.zero_grad(set_to_none=True)
-        logits = model(xb)
-        loss = loss_fn(logits, yb)
-        loss.backward()
-        opt.step()
-        rows = idx.shape[0]
-        loss_sum += loss.detach() * rows
-        correct += (logits.detach().argmax(1) == yb).sum()
-        rows_done += rows
+        step(idx)
+        rows_done += idx.shape[0]
     loss_mean, acc = loss_sum.item() / rows_done, correct.item() / rows_done
     sync(x.device)
     seconds = time.perf_counter() - t0
@@ -160,6 +219,12 @@ def evaluate(model, loss_fn, x, y, batch):
     return loss_sum / x.shape[0], correct / x.shape[0]
 
 
+def make_graphed(adam, model, opt, loss_fn, x, y, batch):
+    if not adam.endswith("+graph"):
+        return None
+    return GraphedStep(model, opt, loss_fn, x, y, batch)
+
+
 def probe(candidates, apply, sizes, x, y, batch, seed, samples, rounds=2):
     """Best samples/s of a short run (3 warm-up steps, then about `samples`
     rows of timed steps) per setting (a thread count, or an Adam
@@ -173,14 +238,23 @@ def probe(candidates, apply, sizes, x, y, batch, seed, samples, rounds=2):
     for _ in range(rounds):
         for n in candidates:
             adam = apply(n)
-            model = build_model(sizes, seed, x.device)
-            opt = make_optimizer(model, adam)
-            gen = torch.Generator(device=x.device).manual_seed(seed)
-            train_epoch(model, opt, loss_fn, x, y, batch, gen, max_steps=3)
-            secs, rows, _, _ = train_epoch(model, opt, loss_fn, x, y, batch,
-                                           gen, max_steps=steps)
+            try:
+                model = build_model(sizes, seed, x.device)
+                opt = make_optimizer(model, adam)
+                graphed = make_graphed(adam, model, opt, loss_fn, x, y, batch)
+                gen = torch.Generator(device=x.device).manual_seed(seed)
+                train_epoch(model, opt, loss_fn, x, y, batch, gen,
+                            max_steps=4, graphed=graphed)
+                secs, rows, _, _ = train_epoch(model, opt, loss_fn, x, y,
+                                               batch, gen, max_steps=steps,
+                                               graphed=graphed)
+            except RuntimeError as e:  # a setting this torch cannot run
+                sys.stderr.write(f"torch_mlp: {n} failed, left out: {e}\n")
+                result[str(n)] = -1.0
+                continue
             rate = rows / secs if secs > 0 else 0.0
-            result[str(n)] = max(result[str(n)], rate)
+            if result[str(n)] >= 0:
+                result[str(n)] = max(result[str(n)], rate)
     return result
 
 
@@ -218,10 +292,12 @@ def parse_args(argv):
     p.add_argument("--device", default="cpu",
                    help="cpu (default), cuda or cuda:N")
     p.add_argument("--adam", default="best",
-                   choices=["best", "default", "foreach", "fused"],
-                   help="on a GPU: Adam's implementation, or 'best': try "
-                   "foreach and fused on a short run and keep the faster "
-                   "(default best); on the CPU, torch's default is used")
+                   choices=["best", "default", "foreach", "fused",
+                            "fused+graph"],
+                   help="on a GPU: Adam's implementation (fused+graph: the "
+                   "whole step captured as a CUDA graph), or 'best': try "
+                   "the three on a short run and keep the fastest (default "
+                   "best); on the CPU, torch's default is used")
     p.add_argument("--probe-samples", type=int, default=None,
                    help="rows trained per timed try for --threads/--adam "
                    "best (default 6400 on the CPU, 25600 on a GPU; at least "
@@ -277,8 +353,9 @@ def main(argv):
     if gpu:
         threads = torch.get_num_threads()
         if a.adam == "best":
-            result = probe(["foreach", "fused"], lambda c: c, a.sizes, x_train,
-                           y_train, a.batch, a.seed, a.probe_samples)
+            result = probe(["foreach", "fused", "fused+graph"], lambda c: c,
+                           a.sizes, x_train, y_train, a.batch, a.seed,
+                           a.probe_samples)
             adam = max(result, key=result.get)
         else:
             adam = a.adam
@@ -300,11 +377,14 @@ def main(argv):
     model = build_model(a.sizes, a.seed, a.device)
     opt = make_optimizer(model, adam)
     loss_fn = torch.nn.CrossEntropyLoss()
+    graphed = make_graphed(adam, model, opt, loss_fn, x_train, y_train,
+                           a.batch)
     gen = torch.Generator(device=a.device).manual_seed(a.seed)
     epochs = []
     for e in range(1, a.epochs + 1):
         secs, rows, loss, acc = train_epoch(model, opt, loss_fn, x_train,
-                                            y_train, a.batch, gen)
+                                            y_train, a.batch, gen,
+                                            graphed=graphed)
         val_loss, val_acc = evaluate(model, loss_fn, x_test, y_test, a.batch)
         epochs.append({"epoch": e, "loss": loss, "accuracy": acc,
                        "val_loss": val_loss, "val_accuracy": val_acc,

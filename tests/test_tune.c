@@ -47,15 +47,19 @@ static double now(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The device under test and its index in the device list (the daemon's
+ * log names devices by that index). */
+static int dev_index;
+
 static int setup(void **state) {
   (void)state;
   snprintf(dir, sizeof dir, "/tmp/fl-tune-XXXXXX");
   if (!mkdtemp(dir)) return -1;
   fl_device_info infos[FL_MAX_DEVICES];
   fl_error err = {0};
-  int n = fl_devices_list(infos, FL_MAX_DEVICES, &err), idx;
-  if (n <= 0 || fl_device_resolve(infos, n, getenv("FL_TEST_DEVICE"), &idx, &err) ||
-      fl_device_open(idx, &dev, &err)) {
+  int n = fl_devices_list(infos, FL_MAX_DEVICES, &err);
+  if (n <= 0 || fl_device_resolve(infos, n, getenv("FL_TEST_DEVICE"), &dev_index, &err) ||
+      fl_device_open(dev_index, &dev, &err)) {
     fprintf(stderr, "no usable OpenCL device: %s\n", err.msg);
     return -1;
   }
@@ -507,7 +511,11 @@ static void test_bad_files_are_ignored(void **state) {
   snprintf(head, sizeof head,
            "{\"format\":\"flatline-gemm-tuning\",\"version\":1,\"key\":\"%s\","
            "\"device\":\"d\",\"driver\":\"v\",\"platform\":\"p\",", quick.key);
-  const char *plan_ok = "\"plan\":{\"impl\":\"tiled\",\"nn\":\"6x16\",\"tn\":\"8x8\"}";
+  /* A valid plan for this device: the tiled kernels exist for CPUs only. */
+  const char *impl = dev->info.is_cpu ? "tiled" : "clblast";
+  char plan_ok[128];
+  snprintf(plan_ok, sizeof plan_ok,
+           "\"plan\":{\"impl\":\"%s\",\"nn\":\"6x16\",\"tn\":\"8x8\"}", impl);
   static const char *xgemm_ok_but =
       "\"GEMMK\":0,\"KREG\":1,\"KWI\":2,\"MDIMA\":8,\"MDIMC\":8,\"NDIMB\":8,"
       "\"NWG\":32,\"SA\":0,\"SB\":0,\"STRM\":0,\"STRN\":0,\"VWM\":2,\"VWN\":2";
@@ -527,10 +535,13 @@ static void test_bad_files_are_ignored(void **state) {
       {"\"clblast\":{}}", false, "plan.impl"},
       {"\"plan\":{\"impl\":\"fast\",\"nn\":\"6x16\",\"tn\":\"6x16\"},\"clblast\":{}}",
        false, "plan.impl"},
-      {"\"plan\":{\"impl\":\"tiled\",\"nn\":\"7x7\",\"tn\":\"6x16\"},\"clblast\":{}}",
+      {"\"plan\":{\"impl\":\"@IMPL@\",\"nn\":\"7x7\",\"tn\":\"6x16\"},\"clblast\":{}}",
        false, "plan.nn"},
-      {"\"plan\":{\"impl\":\"tiled\",\"nn\":\"6x16\",\"tn\":3},\"clblast\":{}}",
+      {"\"plan\":{\"impl\":\"@IMPL@\",\"nn\":\"6x16\",\"tn\":3},\"clblast\":{}}",
        false, "plan.tn"},
+      /* On a GPU, a plan for the CPU kernels (on a CPU: plan.nn again). */
+      {"\"plan\":{\"impl\":\"tiled\",\"nn\":\"@BADNN@\",\"tn\":\"6x16\"},\"clblast\":{}}",
+       false, "@WHY@"},
       {"@PLAN@,\"clblast\":[]}", false, "\"clblast\": expected an object"},
       {"@PLAN@}", false, "\"clblast\": expected an object"},
       {"@PLAN@,\"clblast\":{\"GemmRoutine\":{}}}", false, "XGEMM_MIN_INDIRECT_SIZE"},
@@ -563,11 +574,22 @@ static void test_bad_files_are_ignored(void **state) {
   fl_tune_result r;
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char text[4096], body[2048];
-    /* @PLAN@ and @XG@ stand for valid parts, to keep the corpus readable. */
+    /* @PLAN@, @XG@ and @IMPL@ stand for valid parts, to keep the corpus
+     * readable; @BADNN@/@WHY@ make the last plan case fit the device. */
     const char *src = cases[i].body;
+    const char *want = strcmp(cases[i].msg, "@WHY@") != 0 ? cases[i].msg
+                       : dev->info.is_cpu               ? "plan.nn"
+                                                        : "for CPU devices";
     size_t at = 0;
     for (const char *p = src; *p && at < sizeof body - 256;) {
-      if (strncmp(p, "@PLAN@", 6) == 0) {
+      if (strncmp(p, "@IMPL@", 6) == 0) {
+        at += (size_t)snprintf(body + at, sizeof body - at, "%s", impl);
+        p += 6;
+      } else if (strncmp(p, "@BADNN@", 7) == 0) {
+        at += (size_t)snprintf(body + at, sizeof body - at, "%s",
+                               dev->info.is_cpu ? "5x5" : "6x16");
+        p += 7;
+      } else if (strncmp(p, "@PLAN@", 6) == 0) {
         at += (size_t)snprintf(body + at, sizeof body - at, "%s", plan_ok);
         p += 6;
       } else if (strncmp(p, "@XG@", 4) == 0) {
@@ -583,9 +605,9 @@ static void test_bad_files_are_ignored(void **state) {
     memset(&err, 0, sizeof err);
     int rc = fl_tune_from_json(dev, text, strlen(text), &r, &err);
     if (rc == 0) fail_msg("case %zu accepted: %s", i, text);
-    if (!strstr(err.msg, cases[i].msg))
+    if (!strstr(err.msg, want))
       fail_msg("case %zu: message \"%s\" does not name \"%s\" (%s)", i, err.msg,
-               cases[i].msg, text);
+               want, text);
     assert_int_equal(r.n_clblast, 0); /* nothing half-filled */
   }
 
@@ -706,7 +728,10 @@ static void test_tune_command_then_run_uses_it(void **state) {
 
 /* The service tunes a device it has no tuning for, in the background of
  * its start (it listens meanwhile), keeps the result in its cache dir, and
- * loads it at the next start instead of searching again. */
+ * loads it at the next start instead of searching again. The log lines
+ * looked for are the device under test's: on a machine with several
+ * devices (a GPU and POCL), each is tuned by its own thread, and one the
+ * first round stopped before it finished is rightly tuned in the second. */
 static void test_service_tunes_on_first_use(void **state) {
   (void)state;
   char cache[128], sock[128], state_dir[128], log[128], path[4200];
@@ -736,12 +761,17 @@ static void test_service_tunes_on_first_use(void **state) {
             "--cache-dir", cache, "--config", "/dev/null", (char *)NULL);
       _exit(127);
     }
-    const char *want = round == 0 ? "GEMM tuning done" : "GEMM tuning loaded";
+    char want[96], failed[96], searching[96];
+    snprintf(want, sizeof want, "device %d: GEMM tuning %s", dev_index,
+             round == 0 ? "done" : "loaded");
+    snprintf(failed, sizeof failed, "device %d: GEMM tuning failed", dev_index);
+    snprintf(searching, sizeof searching, "device %d: tuning GEMMs (quick search",
+             dev_index);
     char *text = NULL;
     for (int i = 0; i < 600; i++) { /* up to 60 s */
       free(text);
       text = read_text(log);
-      if (text && (strstr(text, want) || strstr(text, "GEMM tuning failed"))) break;
+      if (text && (strstr(text, want) || strstr(text, failed))) break;
       usleep(100000);
     }
     kill(pid, SIGTERM);
@@ -749,8 +779,8 @@ static void test_service_tunes_on_first_use(void **state) {
     waitpid(pid, &status, 0);
     if (!text || !strstr(text, want))
       fail_msg("round %d: no \"%s\" in the log:\n%s", round, want, text ? text : "");
-    if (round == 0) assert_non_null(strstr(text, "tuning GEMMs (quick search"));
-    else assert_null(strstr(text, "tuning GEMMs (quick search"));
+    if (round == 0) assert_non_null(strstr(text, searching));
+    else assert_null(strstr(text, searching));
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     free(text);
     struct stat st;
