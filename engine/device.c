@@ -131,9 +131,10 @@ static int build_program(fl_device *dev, fl_error *err) {
   char opts[256];
   snprintf(opts, sizeof opts,
            "-cl-std=CL1.2 -DFL_NORM_WG=%d -DFL_NT=%d -DFL_NT_STRIP=%d "
-           "-DFL_NT_KMAX=%d -DFL_NTS_ROWS=%d",
+           "-DFL_NT_KMAX=%d -DFL_NTS_ROWS=%d -DFL_BG_UNITS=%d -DFL_BG_SLICES=%d "
+           "-DFL_BM_WG=%d",
            FL__NORM_WG, FL__GEMM_NT_TILE, FL__GEMM_NT_STRIP, FL__GEMM_NT_KMAX,
-           FL__GEMM_NTS_ROWS);
+           FL__GEMM_NTS_ROWS, FL__BG_UNITS, FL__BG_SLICES, FL__BM_WG);
   e = clBuildProgram(dev->program, 1, &dev->id, opts, NULL, NULL);
   if (e != CL_SUCCESS) {
     char log[2048] = "";
@@ -190,6 +191,11 @@ int fl_device_open(int index, fl_device **out, fl_error *err) {
    * ~0.5 ms here): below it the extra pass and launch cost more than the
    * ordered loads save. */
   dev->pack_min_volume = (size_t)1 << 25;
+  /* The GPU-shaped kernels need work-groups of FL__BM_WG items. */
+  size_t max_wg = 0;
+  clGetDeviceInfo(dev->id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof max_wg, &max_wg, NULL);
+  dev->wide_kernels = !dev->info.is_cpu && max_wg >= FL__BM_WG &&
+                      max_wg >= FL__BG_UNITS * FL__BG_SLICES;
   *out = dev;
   return 0;
 fail:

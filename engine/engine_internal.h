@@ -13,13 +13,16 @@
 /* Every kernel the program provides; one list, so names and slots agree. */
 #define FL_KERNEL_MAP(X) \
   X(gather_rows)         \
+  X(gather_elems)        \
   X(bias_act_forward)    \
   X(act_backward)        \
   X(bias_grad)           \
+  X(bias_grad_wg)        \
   X(softmax_forward)     \
   X(softmax_backward)    \
   X(loss_rows)           \
   X(batch_metrics)       \
+  X(batch_metrics_wg)    \
   X(sgd_update)          \
   X(adam_update)         \
   X(rmsprop_update)      \
@@ -44,6 +47,11 @@ typedef enum {
 
 /* Work-group size of segment_sumsq (matches FL_NORM_WG in norms.cl). */
 #define FL__NORM_WG 64
+/* bias_grad_wg's work-group: units x row slices (kernels/dense.cl). */
+#define FL__BG_UNITS 16
+#define FL__BG_SLICES 16
+/* batch_metrics_wg's work-group (kernels/loss.cl); a power of two. */
+#define FL__BM_WG 256
 
 /* Loss modes; match FL_LOSS_* in kernels/common.cl. */
 typedef enum {
@@ -103,6 +111,11 @@ struct fl_device {
   fl__scratch gemm_tmp;   /* CLBlast's scratch for indirect GEMMs */
   fl__scratch pack_tmp;   /* tiled GEMMs: B packed in panels (pack_panels*) */
   size_t pack_min_volume; /* pack B when m * n * k reaches this (tests: 0) */
+  /* GPU-shaped variants (gather_elems, bias_grad_wg, batch_metrics_wg):
+   * many work-items
+   * and coalesced loads instead of a CPU's one loop per work-item. On
+   * for non-CPU devices; tests flip it to check both on any device. */
+  bool wide_kernels;
   bool profiling;         /* queue has CL_QUEUE_PROFILING_ENABLE; ops wait */
   struct {
     double seconds;

@@ -55,6 +55,14 @@ static int enqueue(fl_device *dev, cl_kernel k, size_t global,
   return profiled(dev, kernel_slot(dev, k), ev, err);
 }
 
+static int enqueue_2d(fl_device *dev, cl_kernel k, const size_t global[2],
+                      const size_t local[2], fl_error *err) {
+  cl_event ev = NULL;
+  FL_CL_CHECK(err, clEnqueueNDRangeKernel(dev->queue, k, 2, NULL, global, local,
+                                          0, NULL, dev->profiling ? &ev : NULL));
+  return profiled(dev, kernel_slot(dev, k), ev, err);
+}
+
 /* POCL's pthread device runs one work-group per core at a time, and left
  * to choose it makes the whole range a single work-group when it fits
  * (4096 items): one core then does all the work. Work-groups of 16 items
@@ -77,12 +85,13 @@ static int launch_1d(fl_device *dev, cl_kernel k, size_t global,
 
 int fl__op_gather_rows(fl_device *dev, cl_mem dst, cl_mem src, cl_mem perm,
                        size_t start, size_t rows, size_t d, fl_error *err) {
-  cl_kernel k = dev->k[FL_K_gather_rows];
+  cl_kernel k = dev->k[dev->wide_kernels ? FL_K_gather_elems : FL_K_gather_rows];
   cl_uint s = (cl_uint)start, r = (cl_uint)rows, dd = (cl_uint)d;
   if (fits_u32(start + rows, err) || fits_u32(rows * d, err)) return err->code;
   ARG(k, 0, dst); ARG(k, 1, src); ARG(k, 2, perm);
   ARG(k, 3, s); ARG(k, 4, r); ARG(k, 5, dd);
-  return launch_1d(dev, k, rows, err); /* one work-item per row */
+  /* a work-item per element on GPUs, per row on CPUs */
+  return launch_1d(dev, k, dev->wide_kernels ? rows * d : rows, err);
 }
 
 static const struct {
@@ -301,7 +310,7 @@ int fl__op_bias_grad(fl_device *dev, cl_mem db, size_t db_off, cl_mem dz,
                      cl_mem a, size_t rows, size_t n, fl_activation act,
                      cl_mem active, cl_mem sat, size_t unit_off,
                      fl_error *err) {
-  cl_kernel k = dev->k[FL_K_bias_grad];
+  cl_kernel k = dev->k[dev->wide_kernels ? FL_K_bias_grad_wg : FL_K_bias_grad];
   cl_uint r = (cl_uint)rows, nn = (cl_uint)n, off = (cl_uint)db_off,
           uoff = (cl_uint)unit_off;
   cl_int ac = (cl_int)act, track = active != NULL;
@@ -311,7 +320,10 @@ int fl__op_bias_grad(fl_device *dev, cl_mem db, size_t db_off, cl_mem dz,
   ARG(k, 0, db); ARG(k, 1, off); ARG(k, 2, dz); ARG(k, 3, a); ARG(k, 4, r);
   ARG(k, 5, nn); ARG(k, 6, ac); ARG(k, 7, track); ARG(k, 8, active);
   ARG(k, 9, sat); ARG(k, 10, uoff);
-  return launch_1d(dev, k, (n + 7) / 8, err); /* 8 units per item */
+  if (!dev->wide_kernels) return launch_1d(dev, k, (n + 7) / 8, err); /* 8 units per item */
+  size_t global[2] = {(n + FL__BG_UNITS - 1) / FL__BG_UNITS * FL__BG_UNITS, FL__BG_SLICES};
+  size_t local[2] = {FL__BG_UNITS, FL__BG_SLICES};
+  return enqueue_2d(dev, k, global, local, err);
 }
 
 int fl__op_softmax_forward(fl_device *dev, cl_mem a, size_t rows, size_t n,
@@ -352,12 +364,14 @@ int fl__op_loss_rows(fl_device *dev, cl_mem out, size_t rows, size_t k_cls,
 int fl__op_batch_metrics(fl_device *dev, cl_mem row_loss, cl_mem row_pred,
                          cl_mem row_correct, size_t rows, size_t k_cls,
                          int first, cl_mem mf, cl_mem mu, fl_error *err) {
-  cl_kernel k = dev->k[FL_K_batch_metrics];
+  cl_kernel k = dev->k[dev->wide_kernels ? FL_K_batch_metrics_wg : FL_K_batch_metrics];
   cl_uint r = (cl_uint)rows, kk = (cl_uint)k_cls;
   cl_int f = first;
   ARG(k, 0, row_loss); ARG(k, 1, row_pred); ARG(k, 2, row_correct);
   ARG(k, 3, r); ARG(k, 4, kk); ARG(k, 5, f); ARG(k, 6, mf); ARG(k, 7, mu);
-  return launch_1d(dev, k, 1, err);
+  if (!dev->wide_kernels) return launch_1d(dev, k, 1, err);
+  size_t wg = FL__BM_WG; /* one work-group */
+  return enqueue(dev, k, wg, &wg, err);
 }
 
 int fl__op_optimizer_step(fl_device *dev, const fl_optimizer_spec *opt,

@@ -10,7 +10,14 @@
  *   records, for the dead/saturated-unit detectors, whether unit j was ever
  *   positive (active[j] |= 1) and how many of its outputs saturated
  *   (sat[j] += count) when track != 0; db and the trackers are at offsets
- *   db_off / unit_off of flat buffers. */
+ *   db_off / unit_off of flat buffers.
+ * bias_grad_wg: the same for GPUs, where n / 8 work-items each walking all
+ *   rows leave the device idle (33 us for 128 x 256 on an H100). A
+ *   work-group of FL_BG_UNITS x FL_BG_SLICES items takes FL_BG_UNITS
+ *   neighbouring units (coalesced loads); slice s sums rows s, s + SLICES,
+ *   ..., then the slices' partial sums are added in slice order. The order
+ *   is fixed, so results repeat exactly from run to run. FL_BG_UNITS and
+ *   FL_BG_SLICES come from the host (engine_internal.h) as build options. */
 inline float fl_act(int act, float x) {
   switch (act) {
     case FL_ACT_RELU: return fmax(x, 0.0f);
@@ -93,5 +100,45 @@ __kernel void bias_grad(__global float *db, uint db_off,
       active[unit_off + j] |= any;
       sat[unit_off + j] += nsat;
     }
+  }
+}
+
+__kernel __attribute__((reqd_work_group_size(FL_BG_UNITS, FL_BG_SLICES, 1)))
+void bias_grad_wg(__global float *db, uint db_off, __global const float *dz,
+                  __global const float *a, uint rows, uint n, int act,
+                  int track, __global uint *active, __global uint *sat,
+                  uint unit_off) {
+  __local float part[FL_BG_SLICES][FL_BG_UNITS];
+  __local uint part_any[FL_BG_SLICES][FL_BG_UNITS];
+  __local uint part_sat[FL_BG_SLICES][FL_BG_UNITS];
+  uint u = get_local_id(0), sl = get_local_id(1);
+  uint j = get_group_id(0) * FL_BG_UNITS + u;
+  float s = 0.0f;
+  uint any = 0, nsat = 0;
+  if (j < n) {
+    for (uint r = sl; r < rows; r += FL_BG_SLICES) {
+      s += dz[(size_t)r * n + j];
+      if (track) {
+        float v = a[(size_t)r * n + j];
+        any |= v > 0.0f;
+        if (act == FL_ACT_TANH) nsat += fabs(v) > 0.99f;
+        else if (act == FL_ACT_SIGMOID) nsat += (v < 0.01f) | (v > 0.99f);
+      }
+    }
+  }
+  part[sl][u] = s;
+  part_any[sl][u] = any;
+  part_sat[sl][u] = nsat;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  if (sl != 0 || j >= n) return;
+  for (uint k = 1; k < FL_BG_SLICES; k++) {
+    s += part[k][u];
+    any |= part_any[k][u];
+    nsat += part_sat[k][u];
+  }
+  db[db_off + j] = s;
+  if (track) {
+    active[unit_off + j] |= any;
+    sat[unit_off + j] += nsat;
   }
 }

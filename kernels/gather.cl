@@ -16,3 +16,16 @@ __kernel void gather_rows(__global float *dst, __global const float *src,
   for (; c + 8 <= d; c += 8) vstore8(vload8(0, s + c), 0, o + c);
   for (; c < d; c++) o[c] = s[c];
 }
+
+/* gather_elems: the same copy with one work-item per element, for GPUs:
+ * neighbouring work-items read neighbouring floats of a row, so loads
+ * coalesce (one work-item per row, above, made each thread walk a whole
+ * 784-float row: 130 us per 128-row batch on an H100). */
+__kernel void gather_elems(__global float *dst, __global const float *src,
+                           __global const uint *perm, uint start, uint rows,
+                           uint d) {
+  size_t i = get_global_id(0);
+  if (i >= (size_t)rows * d) return;
+  size_t r = i / d, c = i - r * d;
+  dst[i] = src[(size_t)perm[start + r] * d + c];
+}
