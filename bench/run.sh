@@ -94,6 +94,9 @@ build_dir=${BUILD_DIR:-build-bench}
 [[ $build_dir == /* ]] || build_dir=$root/$build_dir
 python=${PYTHON:-/usr/bin/python3}
 data_dir=${DATA_DIR:-/usr/share/datasets/fashion-mnist}
+# The job specs name the files by absolute path: a spec's relative paths
+# would be read from the spec's own (temporary) folder.
+[[ $data_dir == /* ]] || data_dir=$PWD/$data_dir
 start_s=$SECONDS
 
 [[ $latency_only == 1 ]] ||
