@@ -21,17 +21,23 @@ LAYERS = [(784, 256), (256, 10), (784, 512), (512, 256)]
 BATCHES = [32, 128, 512]
 
 
+def product(form, m, n, k, rand):
+    """A call computing the (m, n) product of one form, on operands made by
+    rand(rows, cols) in the layout fl_gemm_rate uses: NN A (m, k) B (k, n);
+    TN A stored (k, m); NT B stored (n, k)."""
+    if form == "NN":
+        a, b = rand(m, k), rand(k, n)
+        return lambda: a @ b
+    if form == "TN":
+        a, b = rand(k, m), rand(k, n)
+        return lambda: a.T @ b
+    a, b = rand(m, k), rand(n, k)
+    return lambda: a @ b.T
+
+
 def rate(form, m, n, k):
     rng = np.random.default_rng(1)
-    if form == "NN":
-        a, b = rng.random((m, k), np.float32), rng.random((k, n), np.float32)
-        f = lambda: a @ b
-    elif form == "TN":
-        a, b = rng.random((k, m), np.float32), rng.random((k, n), np.float32)
-        f = lambda: a.T @ b
-    else:
-        a, b = rng.random((m, k), np.float32), rng.random((n, k), np.float32)
-        f = lambda: a @ b.T
+    f = product(form, m, n, k, lambda r, c: rng.random((r, c), np.float32))
     f()
     f()
     reps, t0 = 0, time.perf_counter()
@@ -50,16 +56,8 @@ def rate_cuda(form, m, n, k):
     back-to-back calls (the way fl_gemm_rate queues its calls)."""
     import torch
     g = torch.Generator(device="cuda").manual_seed(1)
-    r = lambda *s: torch.rand(*s, generator=g, device="cuda")  # noqa: E731
-    if form == "NN":
-        a, b = r(m, k), r(k, n)
-        f = lambda: a @ b  # noqa: E731
-    elif form == "TN":
-        a, b = r(k, m), r(k, n)
-        f = lambda: a.t() @ b  # noqa: E731
-    else:
-        a, b = r(m, k), r(n, k)
-        f = lambda: a @ b.t()  # noqa: E731
+    f = product(form, m, n, k,
+                lambda r, c: torch.rand(r, c, generator=g, device="cuda"))
     for _ in range(3):
         f()
     torch.cuda.synchronize()

@@ -112,9 +112,9 @@ struct fl_device {
   fl__scratch pack_tmp;   /* tiled GEMMs: B packed in panels (pack_panels*) */
   size_t pack_min_volume; /* pack B when m * n * k reaches this (tests: 0) */
   /* GPU-shaped variants (gather_elems, bias_grad_wg, batch_metrics_wg):
-   * many work-items
-   * and coalesced loads instead of a CPU's one loop per work-item. On
-   * for non-CPU devices; tests flip it to check both on any device. */
+   * many work-items and coalesced loads instead of a CPU's one loop per
+   * work-item. On for non-CPU devices; tests flip it to check both shapes
+   * on any device. */
   bool wide_kernels;
   bool profiling;         /* queue has CL_QUEUE_PROFILING_ENABLE; ops wait */
   struct {

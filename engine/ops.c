@@ -45,22 +45,20 @@ static int kernel_slot(const fl_device *dev, cl_kernel k) {
 }
 
 /* Every flatline kernel launch goes through here. */
-static int enqueue(fl_device *dev, cl_kernel k, size_t global,
-                   const size_t *local, fl_error *err) {
-  if (global == 0) return 0;
+static int enqueue_nd(fl_device *dev, cl_kernel k, cl_uint dims,
+                      const size_t *global, const size_t *local, fl_error *err) {
+  if (global[0] == 0) return 0;
   cl_event ev = NULL;
-  FL_CL_CHECK(err, clEnqueueNDRangeKernel(dev->queue, k, 1, NULL, &global,
+  FL_CL_CHECK(err, clEnqueueNDRangeKernel(dev->queue, k, dims, NULL, global,
                                           local, 0, NULL,
                                           dev->profiling ? &ev : NULL));
-  return profiled(dev, kernel_slot(dev, k), ev, err);
+  /* the slot search only when profiling: this runs for every launch */
+  return ev ? profiled(dev, kernel_slot(dev, k), ev, err) : 0;
 }
 
-static int enqueue_2d(fl_device *dev, cl_kernel k, const size_t global[2],
-                      const size_t local[2], fl_error *err) {
-  cl_event ev = NULL;
-  FL_CL_CHECK(err, clEnqueueNDRangeKernel(dev->queue, k, 2, NULL, global, local,
-                                          0, NULL, dev->profiling ? &ev : NULL));
-  return profiled(dev, kernel_slot(dev, k), ev, err);
+static int enqueue(fl_device *dev, cl_kernel k, size_t global,
+                   const size_t *local, fl_error *err) {
+  return enqueue_nd(dev, k, 1, &global, local, err);
 }
 
 /* POCL's pthread device runs one work-group per core at a time, and left
@@ -323,7 +321,7 @@ int fl__op_bias_grad(fl_device *dev, cl_mem db, size_t db_off, cl_mem dz,
   if (!dev->wide_kernels) return launch_1d(dev, k, (n + 7) / 8, err); /* 8 units per item */
   size_t global[2] = {(n + FL__BG_UNITS - 1) / FL__BG_UNITS * FL__BG_UNITS, FL__BG_SLICES};
   size_t local[2] = {FL__BG_UNITS, FL__BG_SLICES};
-  return enqueue_2d(dev, k, global, local, err);
+  return enqueue_nd(dev, k, 2, global, local, err);
 }
 
 int fl__op_softmax_forward(fl_device *dev, cl_mem a, size_t rows, size_t n,

@@ -402,22 +402,27 @@ static int list_candidates(fl_device *dev, bool quick, fl_tune_result *r,
       "cl-dir", "CLBlast forced direct (XgemmDirect, its own parameters)");
   ADD(((fl__tune_cand){.kind = FL__CAND_CLBLAST, .mode = FL__CL_INDIRECT, .set = -1}),
       "cl-ind", "CLBlast forced indirect (Xgemm, its own parameters)");
+  /* Our parameter sets: XgemmDirect's, then Xgemm's. */
+  static const struct {
+    const param_set *sets;
+    size_t n;
+    int schema;
+    fl__cl_mode mode;
+    const char *what;
+  } families[] = {
+      {direct_sets, N_DIRECT_SETS, FL__SCHEMA_DIRECT, FL__CL_DIRECT, "direct"},
+      {xgemm_sets, N_XGEMM_SETS, FL__SCHEMA_XGEMM, FL__CL_INDIRECT, "indirect"},
+  };
   char why[160];
-  for (size_t i = 0; i < N_DIRECT_SETS; i++) {
-    if (quick && !direct_sets[i].quick) continue;
-    fl__tune_cand c = {.kind = FL__CAND_CLBLAST, .mode = FL__CL_DIRECT, .set = (int)i};
-    fl__tune_params_from_set(&c.params, FL__SCHEMA_DIRECT, direct_sets[i].v);
-    if (fl__tune_params_valid(&c.params, &lim, why, sizeof why))
-      ADD(c, direct_sets[i].name, "CLBlast forced direct, %s",
-          direct_sets[i].detail);
-  }
-  for (size_t i = 0; i < N_XGEMM_SETS; i++) {
-    if (quick && !xgemm_sets[i].quick) continue;
-    fl__tune_cand c = {.kind = FL__CAND_CLBLAST, .mode = FL__CL_INDIRECT, .set = (int)i};
-    fl__tune_params_from_set(&c.params, FL__SCHEMA_XGEMM, xgemm_sets[i].v);
-    if (fl__tune_params_valid(&c.params, &lim, why, sizeof why))
-      ADD(c, xgemm_sets[i].name, "CLBlast forced indirect, %s",
-          xgemm_sets[i].detail);
+  for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+    for (size_t i = 0; i < families[f].n; i++) {
+      const param_set *ps = &families[f].sets[i];
+      if (quick && !ps->quick) continue;
+      fl__tune_cand c = {.kind = FL__CAND_CLBLAST, .mode = families[f].mode, .set = (int)i};
+      fl__tune_params_from_set(&c.params, families[f].schema, ps->v);
+      if (fl__tune_params_valid(&c.params, &lim, why, sizeof why))
+        ADD(c, ps->name, "CLBlast forced %s, %s", families[f].what, ps->detail);
+    }
   }
 #undef ADD
   return n;

@@ -38,6 +38,15 @@ inline float fl_act_grad_from_output(int act, float a) {
   }
 }
 
+/* 1 when an output of a tanh or sigmoid unit sits on its flat tail (the
+ * saturated-unit detector's test; bias_grad's float8 path writes it for
+ * eight at once). */
+inline uint fl_saturated(int act, float v) {
+  if (act == FL_ACT_TANH) return fabs(v) > 0.99f;
+  if (act == FL_ACT_SIGMOID) return (v < 0.01f) | (v > 0.99f);
+  return 0;
+}
+
 __kernel void bias_act_forward(__global float *z, __global const float *b,
                                uint b_off, uint rows, uint n, int act) {
   size_t i = get_global_id(0);
@@ -91,8 +100,7 @@ __kernel void bias_grad(__global float *db, uint db_off,
       if (track) {
         float v = a[(size_t)r * n + j];
         any |= v > 0.0f;
-        if (act == FL_ACT_TANH) nsat += fabs(v) > 0.99f;
-        else if (act == FL_ACT_SIGMOID) nsat += (v < 0.01f) | (v > 0.99f);
+        nsat += fl_saturated(act, v);
       }
     }
     db[db_off + j] = s;
@@ -121,8 +129,7 @@ void bias_grad_wg(__global float *db, uint db_off, __global const float *dz,
       if (track) {
         float v = a[(size_t)r * n + j];
         any |= v > 0.0f;
-        if (act == FL_ACT_TANH) nsat += fabs(v) > 0.99f;
-        else if (act == FL_ACT_SIGMOID) nsat += (v < 0.01f) | (v > 0.99f);
+        nsat += fl_saturated(act, v);
       }
     }
   }

@@ -100,6 +100,16 @@ __kernel void loss_rows(__global const float *out, uint rows, uint k, int mode,
   row_correct[r] = pred == truth;
 }
 
+/* A batch's loss sum s and correct count c into the epoch accumulators. */
+inline void fl_add_batch(float s, uint c, uint rows, int first,
+                         __global float *mf, __global uint *mu) {
+  mf[0] += s;
+  if (first) mf[1] = s / (float)rows;
+  mu[FL_MU_CORRECT] += c;
+  mu[FL_MU_ROWS] += rows;
+  if (!isfinite(s)) mu[FL_MU_NONFINITE] += 1;
+}
+
 __kernel void batch_metrics(__global const float *row_loss,
                             __global const uint *row_pred,
                             __global const uint *row_correct, uint rows,
@@ -113,11 +123,7 @@ __kernel void batch_metrics(__global const float *row_loss,
     c += row_correct[r];
     if (row_pred[r] < k) mu[FL_MU_HIST + row_pred[r]] += 1;
   }
-  mf[0] += s;
-  if (first) mf[1] = s / (float)rows;
-  mu[FL_MU_CORRECT] += c;
-  mu[FL_MU_ROWS] += rows;
-  if (!isfinite(s)) mu[FL_MU_NONFINITE] += 1;
+  fl_add_batch(s, c, rows, first, mf, mu);
 }
 
 __kernel __attribute__((reqd_work_group_size(FL_BM_WG, 1, 1)))
@@ -146,10 +152,5 @@ void batch_metrics_wg(__global const float *row_loss,
     barrier(CLK_LOCAL_MEM_FENCE);
   }
   if (t != 0) return;
-  s = ls[0];
-  mf[0] += s;
-  if (first) mf[1] = s / (float)rows;
-  mu[FL_MU_CORRECT] += lc[0];
-  mu[FL_MU_ROWS] += rows;
-  if (!isfinite(s)) mu[FL_MU_NONFINITE] += 1;
+  fl_add_batch(ls[0], lc[0], rows, first, mf, mu);
 }

@@ -322,8 +322,19 @@ static void test_softmax_forward_backward(void **state) {
   free(a), free(want), free(g), free(gwant);
 }
 
+/* Runs check() with the CPU-shaped and then the GPU-shaped kernels
+ * (dev->wide_kernels), whatever the device under test is. */
+static void in_both_shapes(void (*check)(void)) {
+  bool keep = dev->wide_kernels;
+  for (int wide = 0; wide < 2; wide++) {
+    dev->wide_kernels = wide;
+    check();
+  }
+  dev->wide_kernels = keep;
+}
+
 /* Both shapes of the kernel (CPU: a loop per 8 units; GPU: work-groups of
- * units x row slices), whatever the device under test is. */
+ * units x row slices). */
 static void check_bias_grad_and_unit_trackers(void) {
   fl_error err = {0};
   const size_t rows = 33, n = 17, off = 4;
@@ -361,12 +372,7 @@ static void check_bias_grad_and_unit_trackers(void) {
 
 static void test_bias_grad_and_unit_trackers(void **state) {
   (void)state;
-  bool keep = dev->wide_kernels;
-  for (int wide = 0; wide < 2; wide++) {
-    dev->wide_kernels = wide;
-    check_bias_grad_and_unit_trackers();
-  }
-  dev->wide_kernels = keep;
+  in_both_shapes(check_bias_grad_and_unit_trackers);
 }
 
 static void check_loss_mode(fl__loss_mode mode, fl_label_kind kind) {
@@ -424,49 +430,48 @@ static void check_loss_mode(fl__loss_mode mode, fl_label_kind kind) {
 }
 
 /* batch_metrics on more rows than the GPU shape's work-group (700 > 256,
- * not a multiple), in both shapes; a non-finite row loss is counted. */
-static void test_batch_metrics_both_shapes(void **state) {
-  (void)state;
+ * not a multiple); a non-finite row loss is counted. */
+static void check_batch_metrics(void) {
   enum { ROWS = 700, K = 7 };
   float *loss = rand_vec(ROWS, 0, 3);
   uint32_t pred[ROWS], corr[ROWS];
   for (size_t r = 0; r < ROWS; r++) pred[r] = (uint32_t)(r * 5 % K), corr[r] = r % 3 == 0;
-  bool keep = dev->wide_kernels;
-  for (int wide = 0; wide < 2; wide++) {
-    for (int poison = 0; poison < 2; poison++) {
-      dev->wide_kernels = wide;
-      fl_error err = {0};
-      float saved = loss[ROWS - 1];
-      if (poison) loss[ROWS - 1] = NAN;
-      float mf[2] = {1.0f, 0};
-      uint32_t mu[4 + K] = {0};
-      cl_mem dl = upload(loss, ROWS * 4), dp = upload(pred, sizeof pred),
-             dc = upload(corr, sizeof corr), dmf = upload(mf, sizeof mf),
-             dmu = upload(mu, sizeof mu);
-      assert_int_equal(fl__op_batch_metrics(dev, dl, dp, dc, ROWS, K, 1, dmf, dmu, &err), 0);
-      download(dmf, mf, sizeof mf);
-      download(dmu, mu, sizeof mu);
-      double sum = 0;
-      uint32_t correct = 0, hist[K] = {0};
-      for (size_t r = 0; r < ROWS; r++) sum += loss[r], correct += corr[r], hist[pred[r]]++;
-      if (poison) {
-        assert_false(isfinite(mf[0]));
-        assert_int_equal(mu[FL__MU_NONFINITE], 1);
-      } else {
-        assert_true(fabs(mf[0] - (1.0 + sum)) < 1e-5 * (1 + sum));
-        assert_true(fabs(mf[1] - sum / ROWS) < 1e-5 * (1 + sum));
-        assert_int_equal(mu[FL__MU_NONFINITE], 0);
-      }
-      assert_int_equal(mu[FL__MU_CORRECT], correct);
-      assert_int_equal(mu[FL__MU_ROWS], ROWS);
-      assert_memory_equal(mu + FL__MU_HIST, hist, sizeof hist);
-      loss[ROWS - 1] = saved;
-      cl_mem all[] = {dl, dp, dc, dmf, dmu};
-      for (size_t i = 0; i < sizeof all / sizeof *all; i++) clReleaseMemObject(all[i]);
+  for (int poison = 0; poison < 2; poison++) {
+    fl_error err = {0};
+    float saved = loss[ROWS - 1];
+    if (poison) loss[ROWS - 1] = NAN;
+    float mf[2] = {1.0f, 0};
+    uint32_t mu[4 + K] = {0};
+    cl_mem dl = upload(loss, ROWS * 4), dp = upload(pred, sizeof pred),
+           dc = upload(corr, sizeof corr), dmf = upload(mf, sizeof mf),
+           dmu = upload(mu, sizeof mu);
+    assert_int_equal(fl__op_batch_metrics(dev, dl, dp, dc, ROWS, K, 1, dmf, dmu, &err), 0);
+    download(dmf, mf, sizeof mf);
+    download(dmu, mu, sizeof mu);
+    double sum = 0;
+    uint32_t correct = 0, hist[K] = {0};
+    for (size_t r = 0; r < ROWS; r++) sum += loss[r], correct += corr[r], hist[pred[r]]++;
+    if (poison) {
+      assert_false(isfinite(mf[0]));
+      assert_int_equal(mu[FL__MU_NONFINITE], 1);
+    } else {
+      assert_true(fabs(mf[0] - (1.0 + sum)) < 1e-5 * (1 + sum));
+      assert_true(fabs(mf[1] - sum / ROWS) < 1e-5 * (1 + sum));
+      assert_int_equal(mu[FL__MU_NONFINITE], 0);
     }
+    assert_int_equal(mu[FL__MU_CORRECT], correct);
+    assert_int_equal(mu[FL__MU_ROWS], ROWS);
+    assert_memory_equal(mu + FL__MU_HIST, hist, sizeof hist);
+    loss[ROWS - 1] = saved;
+    cl_mem all[] = {dl, dp, dc, dmf, dmu};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) clReleaseMemObject(all[i]);
   }
-  dev->wide_kernels = keep;
   free(loss);
+}
+
+static void test_batch_metrics_both_shapes(void **state) {
+  (void)state;
+  in_both_shapes(check_batch_metrics);
 }
 
 static void test_loss_rows_all_modes(void **state) {
@@ -565,12 +570,7 @@ static void check_gather_rows(void) {
 
 static void test_gather_rows(void **state) {
   (void)state;
-  bool keep = dev->wide_kernels;
-  for (int wide = 0; wide < 2; wide++) {
-    dev->wide_kernels = wide;
-    check_gather_rows();
-  }
-  dev->wide_kernels = keep;
+  in_both_shapes(check_gather_rows);
 }
 
 int main(void) {
