@@ -21,6 +21,10 @@ Outputs (all under examples/):
     x100.npy          float32 (1000, 100) standard normal
     y.npy             int64   (1000,)     uniform class ids 0..9
     y_onehot.npy      float32 (1000, 10)  the same labels, one-hot
+  article/data/     the article's six programs exactly as written
+    p<name>_x.npy     float32 (100, 10 or 100) uniform in [0, 1)
+    p<name>_y.npy     int64 (100,) class ids 0..2 (program 1), else float32
+                      (100, 3) one-hot: random labels, as the article draws
   data/             shared data of examples/faulty and tests/suite
     fashion_x.npy         uint8 (4000, 784) Fashion-MNIST train rows, a fixed
                           random subset; validation_split 0.25 -> 3000 / 1000
@@ -116,6 +120,27 @@ def gen_seed(out):
     save(os.path.join(d, "x100.npy"), x100)
     save(os.path.join(d, "y.npy"), y)
     save(os.path.join(d, "y_onehot.npy"), one_hot(y, 10))
+
+
+# The article's six programs, each drawing its own data as it does:
+# (program, features, labels as written).
+ARTICLE = (("1", 10, "ids"), ("1_corrected", 10, "onehot"),
+           ("2", 100, "onehot"), ("2_corrected", 100, "onehot"),
+           ("3", 10, "onehot"), ("3_corrected", 10, "onehot"))
+
+
+def gen_article(out):
+    """The article exactly as written: np.random.rand(100, F) features,
+    np.random.randint(0, 3, 100) labels (one-hot where the program calls
+    to_categorical). Each program has its own draw; seeds are fixed."""
+    d = os.path.join(out, "article", "data")
+    for i, (name, feats, labels) in enumerate(ARTICLE):
+        rng = np.random.default_rng(20250130 + i)
+        x = rng.random((100, feats)).astype(np.float32)
+        y = rng.integers(0, 3, size=100).astype(np.int64)
+        save(os.path.join(d, "p%s_x.npy" % name), x)
+        save(os.path.join(d, "p%s_y.npy" % name),
+             y if labels == "ids" else one_hot(y, 3))
 
 
 def gen_fashion(out):
@@ -228,6 +253,7 @@ def gen_rings(out):
 
 def generate(out):
     gen_seed(out)
+    gen_article(out)
     gen_fashion(out)
     gen_penguins(out)
     gen_rings(out)
@@ -235,7 +261,7 @@ def generate(out):
 
 def listing(root):
     files = []
-    for sub in ("seed/data", "data"):
+    for sub in ("seed/data", "article/data", "data"):
         base = os.path.join(root, sub)
         for name in sorted(os.listdir(base)):
             files.append(os.path.join(sub, name))

@@ -885,7 +885,8 @@ static void test_cause_names(void **state) {
       "class_imbalance", "insufficient_capacity", "learning_rate_too_high",
       "learning_rate_too_low", "poor_initialization", "dead_relu",
       "saturated_activation", "vanishing_gradient", "exploding_gradient",
-      "numerical_instability", "unnormalized_inputs", "optimizer_choice"};
+      "numerical_instability", "unnormalized_inputs", "optimizer_choice",
+      "overfitting"};
   assert_int_equal(FL_CAUSE_COUNT - 1, sizeof names / sizeof names[0]);
   for (int c = 1; c < FL_CAUSE_COUNT; c++)
     assert_string_equal(fl_cause_name((fl_cause)c), names[c - 1]);

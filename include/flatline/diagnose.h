@@ -39,7 +39,8 @@ extern "C" {
   X(EXPLODING_GRADIENT, "exploding_gradient") \
   X(NUMERICAL_INSTABILITY, "numerical_instability") \
   X(UNNORMALIZED_INPUTS, "unnormalized_inputs") \
-  X(OPTIMIZER_CHOICE, "optimizer_choice")
+  X(OPTIMIZER_CHOICE, "optimizer_choice") \
+  X(OVERFITTING, "overfitting")
 
 typedef enum {
   FL_CAUSE_NONE = 0,
@@ -53,6 +54,44 @@ const char *fl_cause_name(fl_cause c); /* "learning_rate_too_high"; NULL for NON
 
 #define FL_TEXT_MAX 512
 #define FL_FIX_MAX 4096
+
+/* ---- statistics (diagnose/stats.c) ---- */
+
+/* z of a two-sided 95% interval. */
+#define FL_Z95 1.959963984540054
+
+typedef struct {
+  double lo, hi;
+} fl_interval;
+
+/* Wilson score interval of a proportion successes/n. */
+fl_interval fl_wilson(double successes, double n, double z);
+/* Newcombe's hybrid score interval of p1 - p2 (independent samples; for
+ * the same rows scored twice it is conservative). */
+fl_interval fl_newcombe_diff(double s1, double n1, double s2, double n2, double z);
+
+/* ---- labels vs features (diagnose/label_test.c) ---- */
+
+/* A permutation test of cross-validated accuracy: the labels carry
+ * information about the features when p_value < FL_LABEL_TEST_ALPHA. */
+#define FL_LABEL_TEST_ALPHA 0.01
+
+typedef struct {
+  bool run;
+  size_t rows;          /* rows used: a seeded sample of the training rows */
+  int permutations;
+  double accuracy;      /* cross-validated balanced accuracy, real labels */
+  double chance;        /* 1 / classes present */
+  double null_mean;     /* the same with the labels permuted: mean */
+  double null_q95;      /* ... and 95th percentile */
+  double p_value;       /* (1 + #{permuted >= real}) / (permutations + 1) */
+  const char *method;   /* the classifier that gave `accuracy` */
+} fl_label_test;
+
+/* Runs the test on ds's rows with k classes (class ids, or argmax of dense
+ * labels); deterministic for a seed. FL_EINVAL when it cannot apply (under
+ * 4 labelled rows, no features, k < 2 or > 1000), FL_ENOMEM. */
+int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_test *out);
 
 /* ---- preflight (diagnose/preflight.c) ---- */
 

@@ -49,7 +49,8 @@ CAUSES = (
     "class_imbalance", "insufficient_capacity", "learning_rate_too_high",
     "learning_rate_too_low", "poor_initialization", "dead_relu",
     "saturated_activation", "vanishing_gradient", "exploding_gradient",
-    "numerical_instability", "unnormalized_inputs", "optimizer_choice")
+    "numerical_instability", "unnormalized_inputs", "optimizer_choice",
+    "overfitting")
 
 
 def read_manifest(path):

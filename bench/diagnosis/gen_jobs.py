@@ -1,0 +1,1027 @@
+#!/usr/bin/env python3
+"""Generate the held-out diagnosis benchmark: one random job per seed.
+
+This file owns the job distribution: the data families, the healthy
+variants, the faults and their magnitude ranges, and the ground truth
+(truth.json) and fault-free twin (twin.json) of every job.
+
+    python3 bench/diagnosis/gen_jobs.py --seed-range 0:320 --out /tmp/fljobs
+
+Job i is drawn by numpy.random.default_rng(i) and nothing else (no time,
+no environment), so the same seed always gives the same job: same spec,
+same bytes of data. It writes
+
+    DIR/job_<i>/spec.json    the job (docs/spec.md), data paths relative
+    DIR/job_<i>/*.npy        its data: features float32 (N, D) (Fashion-MNIST
+                             pixels uint8 with "scale": 1/255), labels int64
+                             (N,) or float32 one-hot (N, K)
+    DIR/job_<i>/truth.json   {"expect", "family", "fault", "magnitude",
+                              "note", "seed", "half", "check"}
+    DIR/job_<i>/twin.json    faulty jobs only: the same job with the fault
+                             removed (same data and seed where possible)
+
+Split: even seeds are the development half, odd seeds the test half.
+Tune magnitudes by looking at even seeds only (run_eval.py --half dev
+--check-truth); report scores on odd seeds.
+
+Plain Python 3 + NumPy. README.md in this folder documents the ranges.
+"""
+import argparse
+import csv
+import gzip
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+FASHION_DIR = os.environ.get("FASHION_MNIST_DIR",
+                             "/usr/share/datasets/fashion-mnist")
+TABLES = os.path.join(REPO, "examples", "data")
+
+# Cost cap: epochs * training rows * parameters (multiply-adds of one
+# forward pass, roughly). On the 2-core POCL CPU ~4e10 trains in a few
+# seconds; probes add a bounded share on top.
+COST_CAP = 4e10
+
+PREFLIGHT_FAULTS = ("label_encoding_mismatch", "labels_out_of_range",
+                    "output_loss_mismatch", "invalid_data")
+TRAINING_FAULTS = ("labels_uninformative", "class_imbalance",
+                   "insufficient_capacity", "learning_rate_too_high",
+                   "learning_rate_too_low", "poor_initialization",
+                   "dead_relu", "saturated_activation", "vanishing_gradient",
+                   "exploding_gradient", "numerical_instability",
+                   "unnormalized_inputs", "optimizer_choice", "overfitting")
+HEALTHY_VARIANTS = ("plain", "hard_overlap", "noisy_labels", "slow_start",
+                    "tiny", "outlier", "mild_imbalance")
+NONLINEAR = ("spirals", "rings", "checkerboard", "rings_csv")
+
+
+# ---------------------------------------------------------------- data
+
+
+_FASHION = {}
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">I", data[:4])
+    ndim = magic & 0xFF
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def fashion():
+    """Fashion-MNIST train split: uint8 (60000, 28, 28), int64 (60000,)."""
+    if not _FASHION:
+        x = read_idx(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz"))
+        y = read_idx(os.path.join(FASHION_DIR, "train-labels-idx1-ubyte.gz"))
+        _FASHION["x"], _FASHION["y"] = x, y.astype(np.int64)
+    return _FASHION["x"], _FASHION["y"]
+
+
+def read_table(name, label="species"):
+    with open(os.path.join(TABLES, name), newline="") as f:
+        rows = list(csv.reader(f))
+    head, body = rows[0], rows[1:]
+    li = head.index(label)
+    x = np.array([[float(v) for j, v in enumerate(r) if j != li] for r in body],
+                 np.float32)
+    y = np.array([int(r[li]) for r in body], np.int64)
+    return x, y
+
+
+def standardize(x):
+    x = x.astype(np.float64)
+    return ((x - x.mean(0)) / (x.std(0) + 1e-8)).astype(np.float32)
+
+
+def make_family(rng, family, n, k, hard=False):
+    """-> (features, labels, k, info). n rows (tables: at most their size)."""
+    info = {}
+    if family == "blobs":
+        d = int(rng.integers(2, 65))
+        # Centre spread: clear blobs, or overlapping ones (hard_overlap).
+        sep = rng.uniform(0.25, 0.6) if hard else rng.uniform(1.0, 3.0)
+        centres = rng.normal(0, sep, (k, d))
+        y = rng.integers(0, k, n)
+        x = centres[y] + rng.normal(0, 1, (n, d))
+        info = {"dims": d, "sep": round(float(sep), 3)}
+    elif family == "spirals":
+        t = rng.uniform(0.1, 1.0, n)
+        y = rng.integers(0, k, n)
+        turns = rng.uniform(0.5, 1.25)
+        ang = t * turns * 2 * np.pi + y * 2 * np.pi / k
+        noise = rng.uniform(0.02, 0.08)
+        x = np.stack([t * np.cos(ang), t * np.sin(ang)], 1)
+        x = x + rng.normal(0, noise, x.shape)
+        info = {"turns": round(float(turns), 3), "noise": round(float(noise), 3)}
+    elif family == "rings":
+        y = rng.integers(0, k, n)
+        r = 1.0 + y + rng.normal(0, 0.15, n)
+        ang = rng.uniform(0, 2 * np.pi, n)
+        x = np.stack([r * np.cos(ang), r * np.sin(ang)], 1)
+    elif family == "checkerboard":
+        g = int(rng.integers(2, 4))           # g x g cells; g = 2 is XOR
+        x = rng.uniform(-1, 1, (n, 2))
+        cell = np.floor((x + 1) / 2 * g).clip(0, g - 1).astype(np.int64)
+        y = (cell[:, 0] + cell[:, 1]) % k
+        info = {"grid": g}
+    elif family == "random":
+        # Random Gaussian features; labels from a random linear teacher
+        # (learnable). labels_uninformative replaces them with noise.
+        d = int(rng.integers(5, 101))
+        x = rng.normal(0, 1, (n, d))
+        w = rng.normal(0, 1, (d, k))
+        y = np.argmax(x @ w + rng.gumbel(0, 0.5, (n, k)), 1)
+        info = {"dims": d}
+    elif family in ("fashion", "fashion14"):
+        fx, fy = fashion()
+        classes = np.sort(rng.choice(10, k, replace=False))
+        pool = np.flatnonzero(np.isin(fy, classes))
+        idx = rng.choice(pool, min(n, len(pool)), replace=False)
+        imgs = fx[idx]
+        if family == "fashion14":
+            imgs = imgs.reshape(-1, 14, 2, 14, 2).astype(np.float32).mean((2, 4))
+            imgs = np.rint(imgs).astype(np.uint8)
+        x = imgs.reshape(len(idx), -1)
+        y = np.searchsorted(classes, fy[idx]).astype(np.int64)
+        info = {"classes": [int(c) for c in classes]}
+        return x, y, k, info                  # uint8 pixels, not standardized
+    elif family in ("penguins_std", "penguins_raw"):
+        x, y = read_table(family + ".csv")
+        idx = rng.permutation(len(y))[:n]
+        x, y = x[idx], y[idx]
+        return x, y, 3, info                  # as published (std or raw)
+    elif family == "rings_csv":
+        x, y = read_table("rings.csv", "ring")
+        idx = rng.permutation(len(y))[:n]
+        return x[idx], y[idx], 4, info
+    else:
+        raise ValueError(family)
+    return standardize(x), y.astype(np.int64), k, info
+
+
+def family_classes(rng, family):
+    """Number of classes the family permits, drawn at random."""
+    if family in ("blobs", "random"):
+        return int(min(50, max(2, round(math.exp(rng.uniform(math.log(2), math.log(51)))))))
+    if family in ("spirals", "rings"):
+        return int(rng.integers(2, 7))
+    if family == "checkerboard":
+        return int(rng.integers(2, 4))
+    if family in ("fashion", "fashion14"):
+        return int(rng.integers(2, 11))
+    return 3 if family.startswith("penguins") else 4
+
+
+def table_rows(family):
+    return {"penguins_std": 1000, "penguins_raw": 1000, "rings_csv": 2000}.get(family)
+
+
+# ---------------------------------------------------------------- model
+
+
+def dense(units, act, kinit=None, binit=None):
+    layer = {"type": "dense", "units": int(units), "activation": act}
+    if kinit is not None:
+        layer["kernel_initializer"] = kinit
+    if binit is not None:
+        layer["bias_initializer"] = binit
+    return layer
+
+
+def rand_units(rng, lo=16, hi=256):
+    return int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
+
+
+def rand_hidden(rng, n_layers, acts=("relu", "tanh", "leaky_relu")):
+    act = str(rng.choice(acts))
+    init = {"relu": "he_normal", "leaky_relu": "he_uniform"}.get(act, "glorot_uniform")
+    return [dense(rand_units(rng), act, init) for _ in range(n_layers)]
+
+
+def sane_optimizer(rng, names=("adam", "sgd", "sgd_momentum", "rmsprop", "adamw")):
+    name = str(rng.choice(names))
+    if name == "adam":
+        return {"name": "adam", "learning_rate": r3(10 ** rng.uniform(-3.3, -2.3))}
+    if name == "adamw":
+        return {"name": "adamw", "learning_rate": r3(10 ** rng.uniform(-3.3, -2.3))}
+    if name == "rmsprop":
+        return {"name": "rmsprop", "learning_rate": r3(10 ** rng.uniform(-3.3, -2.6))}
+    if name == "sgd_momentum":
+        return {"name": "sgd", "learning_rate": r3(10 ** rng.uniform(-2.3, -1.3)),
+                "momentum": 0.9}
+    return {"name": "sgd", "learning_rate": r3(10 ** rng.uniform(-1.5, -0.7))}
+
+
+def r3(v):
+    """Round to 3 significant digits (readable specs)."""
+    return float("%.3g" % v)
+
+
+def n_params(d, layers):
+    total, prev = 0, d
+    for layer in layers:
+        total += prev * layer["units"] + layer["units"]
+        prev = layer["units"]
+    return total
+
+
+# ---------------------------------------------------------------- jobs
+
+
+class Job:
+    """Everything one job writes: arrays, spec, twin, truth."""
+
+    def __init__(self, seed):
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.arrays = {}        # file name -> array
+        self.spec = None
+        self.twin = None
+        self.truth = {}
+
+    def put(self, name, arr):
+        self.arrays[name] = arr
+        return name
+
+
+def draw_rows(rng):
+    """Rows: log-uniform, 3 in 4 jobs in 100..3000, the rest 3000..20000."""
+    if rng.random() < 0.75:
+        return int(math.exp(rng.uniform(math.log(100), math.log(3000))))
+    return int(math.exp(rng.uniform(math.log(3000), math.log(20000))))
+
+
+def draw_family(rng, allowed=None):
+    fams = allowed or ("blobs", "spirals", "rings", "checkerboard", "random",
+                       "fashion", "fashion14", "penguins_std", "rings_csv")
+    return str(rng.choice(fams))
+
+
+def build_data(job, family, n, k=None, hard=False, val_mode=None,
+               onehot=None, transform=None):
+    """Draw the data, split off a separate validation set if chosen, write
+    the arrays and return the spec's "data" object and facts about it."""
+    rng = job.rng
+    if k is None:
+        k = family_classes(rng, family)
+    if table_rows(family):
+        n = min(n, table_rows(family))
+    if val_mode is None:
+        val_mode = str(rng.choice(["split", "separate", "none"], p=[0.5, 0.25, 0.25]))
+    n_val = 0
+    if val_mode == "separate":
+        n_val = max(50, int(n * rng.uniform(0.15, 0.3)))
+        if table_rows(family):
+            n_val = min(n_val, n // 4)
+    x, y, k, info = make_family(rng, family, n + n_val, k, hard=hard)
+    if transform:
+        x, y = transform(x, y, k)
+    if onehot is None:
+        onehot = bool(rng.random() < 0.25)
+    xt, yt = x[:len(x) - n_val], y[:len(y) - n_val]
+    xv, yv = x[len(x) - n_val:], y[len(y) - n_val:]
+    data = {"train": {"features": job.put("x.npy", xt),
+                      "labels": job.put("y.npy", encode(yt, k, onehot))}}
+    if val_mode == "separate":
+        data["validation"] = {"features": job.put("xv.npy", xv),
+                              "labels": job.put("yv.npy", encode(yv, k, onehot))}
+    elif val_mode == "split":
+        data["validation_split"] = r3(rng.uniform(0.1, 0.3))
+    if x.dtype == np.uint8:
+        data["train"]["scale"] = 1 / 255
+        if "validation" in data:
+            data["validation"]["scale"] = 1 / 255
+    facts = {"family": family, "k": k, "d": int(x.shape[1]),
+             "n_train": int(len(yt)), "n_val": int(n_val), "onehot": onehot,
+             "val_mode": val_mode, "info": info}
+    return data, facts
+
+
+def encode(y, k, onehot):
+    if not onehot:
+        return y.astype(np.int64)
+    out = np.zeros((len(y), k), np.float32)
+    out[np.arange(len(y)), y] = 1
+    return out
+
+
+def loss_for(facts, rng=None, logits=False):
+    name = ("categorical_crossentropy" if facts["onehot"]
+            else "sparse_categorical_crossentropy")
+    if logits:
+        return {"name": name, "from_logits": True}
+    return name
+
+
+def output_layer(k, logits=False):
+    return dense(k, "linear" if logits else "softmax")
+
+
+def finish_spec(job, name, data, hidden, facts, optimizer, epochs, batch,
+                logits=None):
+    rng = job.rng
+    if logits is None:
+        logits = bool(rng.random() < 0.15)
+    layers = hidden + [output_layer(facts["k"], logits)]
+    # Keep the job affordable: cap epochs * rows * parameters.
+    cost = n_params(facts["d"], layers) * facts["n_train"]
+    epochs = int(max(3, min(epochs, COST_CAP // max(cost, 1))))
+    return {
+        "name": name,
+        "data": data,
+        "model": {"layers": layers},
+        "loss": loss_for(facts, logits=logits),
+        "optimizer": optimizer,
+        "epochs": epochs,
+        "batch_size": int(batch),
+        "seed": job.seed,
+    }
+
+
+def rand_batch(rng):
+    return int(2 ** rng.integers(4, 9))       # 16 .. 256
+
+
+def rand_epochs(rng, lo=5, hi=40):
+    return int(rng.integers(lo, hi + 1))
+
+
+def clone(spec):
+    return json.loads(json.dumps(spec))
+
+
+# ------------------------------------------------------------- healthy
+
+
+def gen_healthy(job):
+    rng = job.rng
+    variant = str(rng.choice(HEALTHY_VARIANTS))
+    n = draw_rows(rng)
+    family = draw_family(rng)
+    hard = False
+    transform = None
+    magnitude = None
+    note = ""
+    if variant == "hard_overlap":
+        family, hard = "blobs", True
+        note = "overlapping blobs: learns above chance, flattens well below 1"
+    elif variant == "noisy_labels":
+        rate = rng.uniform(0.05, 0.2)
+        magnitude = {"flipped": r3(rate)}
+
+        def transform(x, y, k, rate=rate):
+            flip = rng.random(len(y)) < rate
+            y = y.copy()
+            y[flip] = (y[flip] + rng.integers(1, k, flip.sum())) % k
+            return x, y
+        note = "%.0f%% of labels flipped to another class" % (100 * rate)
+    elif variant == "tiny":
+        n = int(rng.integers(100, 301))
+        family = draw_family(rng, ("blobs", "random", "penguins_std", "fashion14"))
+        note = "tiny training set that still learns"
+    elif variant == "outlier":
+        family = draw_family(rng, ("blobs", "random", "penguins_std"))
+        big = 10 ** rng.uniform(1.5, 2.5)
+        magnitude = {"outlier": r3(big)}
+
+        def transform(x, y, k, big=big):
+            x = x.copy()
+            rows = rng.choice(len(x), max(1, len(x) // 500), replace=False)
+            x[rows, rng.integers(0, x.shape[1])] = big
+            return x, y
+        note = "standardized features with a rare value of %.0f in one column" % big
+    elif variant == "mild_imbalance":
+        family = draw_family(rng, ("blobs", "random", "fashion", "fashion14"))
+        ratio = rng.uniform(3, 8)
+        magnitude = {"ratio": r3(ratio)}
+        transform = imbalance_transform(rng, ratio)
+        note = "classes unbalanced %.1f:1 but learnable" % ratio
+    data, facts = build_data(job, family, n, hard=hard, transform=transform)
+    n_hidden = int(rng.integers(1, 4))
+    if family in ("blobs", "random", "fashion", "fashion14", "penguins_std") \
+            and rng.random() < 0.25:
+        n_hidden = 0                          # linear families: softmax regression is fine
+    hidden = rand_hidden(rng, n_hidden)
+    if family in NONLINEAR:
+        for layer in hidden:
+            layer["units"] = max(layer["units"], 32)
+    opt = sane_optimizer(rng)
+    if n_hidden >= 2 and opt["name"] == "sgd" and "momentum" not in opt:
+        opt["momentum"] = 0.9                 # plain SGD on deep nets is a fault
+    epochs = rand_epochs(rng, 10 if family in NONLINEAR else 5)
+    if variant == "slow_start":
+        opt = {"name": "sgd", "learning_rate": r3(10 ** rng.uniform(-2.0, -1.5))}
+        hidden = rand_hidden(rng, 1)
+        epochs = rand_epochs(rng, 25, 40)
+        family = facts["family"]
+        note = "plain SGD at a modest rate: slow first epochs, then it learns"
+    spec = finish_spec(job, "healthy-%s-%s" % (variant, family), data, hidden,
+                       facts, opt, epochs, rand_batch(rng))
+    if family in NONLINEAR and opt["name"] == "sgd":
+        spec["optimizer"] = {"name": "adam", "learning_rate": r3(10 ** rng.uniform(-2.7, -2.2))}
+    job.spec = spec
+    job.truth = {"expect": "none", "family": family, "fault": None,
+                 "variant": variant, "magnitude": magnitude, "note": note,
+                 "check": "learns"}
+
+
+def imbalance_transform(rng, ratio):
+    """Subsample so the largest class has `ratio` times the smallest's rows
+    (class sizes geometric between the two)."""
+    def transform(x, y, k):
+        counts = np.bincount(y, minlength=k)
+        order = rng.permutation(k)
+        big = counts.min()
+        keep = []
+        for rank, c in enumerate(order):
+            frac = ratio ** (-rank / max(k - 1, 1))
+            m = max(3, int(round(big * frac)))
+            keep.append(rng.choice(np.flatnonzero(y == c), min(m, counts[c]), replace=False))
+        keep = rng.permutation(np.concatenate(keep))
+        return x[keep], y[keep]
+    return transform
+
+
+# -------------------------------------------------------------- faults
+
+
+def gen_fault(job, fault):
+    rng = job.rng
+    fn = globals()["fault_" + fault]
+    fn(job, rng)
+    job.truth.setdefault("expect", fault)
+    job.truth["fault"] = fault
+    job.truth.setdefault("check", "twin_better")
+
+
+def basic(job, rng, family=None, n=None, n_hidden=None, acts=("relu", "tanh", "leaky_relu"),
+          opt=None, epochs=None, k=None, val_mode=None, onehot=None, transform=None,
+          hard=False, logits=None):
+    """A healthy job's parts: (data, facts, hidden, opt, epochs, batch)."""
+    family = family or draw_family(rng)
+    n = n or draw_rows(rng)
+    data, facts = build_data(job, family, n, k=k, val_mode=val_mode,
+                             onehot=onehot, transform=transform, hard=hard)
+    if n_hidden is None:
+        n_hidden = int(rng.integers(1, 4))
+    hidden = rand_hidden(rng, n_hidden, acts)
+    opt = opt or sane_optimizer(rng, ("adam", "sgd_momentum", "rmsprop", "adamw"))
+    epochs = epochs or rand_epochs(rng)
+    return data, facts, hidden, opt, epochs, rand_batch(rng)
+
+
+def set_truth(job, facts, magnitude, note, **extra):
+    job.truth.update({"family": facts["family"], "magnitude": magnitude,
+                      "note": note})
+    job.truth.update(extra)
+
+
+def fault_labels_uninformative(job, rng):
+    mode = str(rng.choice(["random", "permuted"]))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14",
+                               "penguins_std", "spirals", "checkerboard"))
+    val_mode = str(rng.choice(["split", "separate", "none"], p=[0.45, 0.4, 0.15]))
+    data, facts, hidden, opt, epochs, batch = basic(job, rng, family, val_mode=val_mode)
+    true_y = job.arrays["y.npy"]
+    k = facts["k"]
+    for name in ("y.npy", "yv.npy"):
+        if name not in job.arrays:
+            continue
+        y = job.arrays[name]
+        ids = y.argmax(1) if y.ndim == 2 else y
+        new = (rng.integers(0, k, len(ids)) if mode == "random"
+               else rng.permutation(ids))
+        job.put("true_" + name, y)
+        job.put(name, encode(new, k, facts["onehot"]))
+    spec = finish_spec(job, "uninformative-%s-%s" % (mode, family), data,
+                       hidden, facts, opt, epochs, batch)
+    twin = clone(spec)
+    twin["data"]["train"]["labels"] = "true_y.npy"
+    if "validation" in twin["data"]:
+        twin["data"]["validation"]["labels"] = "true_yv.npy"
+    job.spec, job.twin = spec, twin
+    del true_y
+    set_truth(job, facts, {"mode": mode},
+              "labels %s across rows" % ("drawn at random" if mode == "random" else "permuted"))
+
+
+def fault_class_imbalance(job, rng):
+    ratio = 10 ** rng.uniform(math.log10(20), math.log10(200))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14"))
+    k = int(rng.integers(2, 7)) if family.startswith("fashion") else int(rng.integers(2, 9))
+    n = max(draw_rows(rng), 1500)
+    data, facts = build_data(job, family, n, k=k, hard=True,
+                             transform=one_majority(rng, ratio))
+    # The balanced twin: the same family and size, equal classes.
+    twin_arrays = {}
+    bx, by, _, _ = make_family(rng, family, facts["n_train"] + facts["n_val"], k, hard=True)
+    hidden = [dense(int(rng.integers(8, 33)), str(rng.choice(["relu", "tanh"])))] \
+        if rng.random() < 0.7 else []
+    opt = {"name": "sgd", "learning_rate": r3(10 ** rng.uniform(-2.5, -1.5))}
+    spec = finish_spec(job, "imbalance-%s" % family, data, hidden, facts, opt,
+                       rand_epochs(rng, 5, 20), rand_batch(rng), logits=False)
+    twin = clone(spec)
+    nt = facts["n_train"]
+    twin["data"]["train"]["features"] = job.put("bal_x.npy", bx[:nt])
+    twin["data"]["train"]["labels"] = job.put("bal_y.npy", encode(by[:nt], k, facts["onehot"]))
+    if "validation" in twin["data"]:
+        twin["data"]["validation"]["features"] = job.put("bal_xv.npy", bx[nt:])
+        twin["data"]["validation"]["labels"] = job.put(
+            "bal_yv.npy", encode(by[nt:], k, facts["onehot"]))
+    del twin_arrays
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"ratio": r3(ratio)},
+              "one majority class %.0f:1 over the others, small net + SGD" % ratio,
+              check="collapse")
+
+
+def one_majority(rng, ratio):
+    """One class keeps all its rows; each other class keeps 1/ratio of them."""
+    def transform(x, y, k):
+        major = int(rng.integers(0, k))
+        keep = []
+        for c in range(k):
+            rows = np.flatnonzero(y == c)
+            m = len(rows) if c == major else max(3, int(round(len(rows) / ratio)))
+            keep.append(rows[:m])
+        keep = rng.permutation(np.concatenate(keep))
+        return x[keep], y[keep]
+    return transform
+
+
+def fault_insufficient_capacity(job, rng):
+    family = draw_family(rng, ("rings", "checkerboard", "spirals", "rings_csv"))
+    k = None
+    if family == "checkerboard":
+        k = 2
+    data, facts, _, opt, epochs, batch = basic(job, rng, family, n=max(draw_rows(rng), 600),
+                                               k=k, epochs=rand_epochs(rng, 15, 40))
+    spec = finish_spec(job, "capacity-%s" % family, data, [], facts, opt, epochs, batch)
+    twin = clone(spec)
+    twin["model"]["layers"] = [dense(64, "relu", "he_normal"), dense(64, "relu", "he_normal")] \
+        + spec["model"]["layers"]
+    twin["optimizer"] = {"name": "adam", "learning_rate": 0.003}
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"classes": facts["k"]},
+              "softmax regression (no hidden layer) on %s" % family)
+
+
+def fault_learning_rate_too_high(job, rng):
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    name = str(rng.choice(["adam", "rmsprop", "adamw", "sgd"]))
+    if name == "sgd":
+        lr = 10 ** rng.uniform(0.7, 2)
+        n_hidden = int(rng.integers(0, 2))
+        acts = ("tanh",)
+    else:
+        lr = 10 ** rng.uniform(0.5, 2)
+        n_hidden = int(rng.integers(0, 3))
+        acts = ("relu", "tanh", "leaky_relu")
+    opt = {"name": name, "learning_rate": r3(lr)}
+    data, facts, hidden, _, epochs, batch = basic(job, rng, family, n_hidden=n_hidden,
+                                                  acts=acts, opt=opt)
+    spec = finish_spec(job, "lr-high-%s-%s" % (name, family), data, hidden, facts,
+                       opt, epochs, batch)
+    twin = clone(spec)
+    twin["optimizer"]["learning_rate"] = 0.05 if name == "sgd" else 0.001
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"lr": r3(lr), "optimizer": name},
+              "%s at lr %.3g" % (name, lr), check="twin_better_finite")
+
+
+def fault_learning_rate_too_low(job, rng):
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    name = str(rng.choice(["sgd", "sgd", "adam", "rmsprop"]))
+    lr = 10 ** (rng.uniform(-7, -5.5) if name == "sgd" else rng.uniform(-7.5, -6))
+    opt = {"name": name, "learning_rate": r3(lr)}
+    data, facts, hidden, _, epochs, batch = basic(job, rng, family, n_hidden=int(rng.integers(0, 3)),
+                                                  opt=opt)
+    spec = finish_spec(job, "lr-low-%s-%s" % (name, family), data, hidden, facts,
+                       opt, epochs, batch)
+    twin = clone(spec)
+    twin["optimizer"]["learning_rate"] = 0.05 if name == "sgd" else 0.001
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"lr": r3(lr), "optimizer": name}, "%s at lr %.3g" % (name, lr))
+
+
+def fault_poor_initialization(job, rng):
+    mode = str(rng.choice(["zeros", "constant", "huge_normal"]))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std",
+                               "rings", "spirals"))
+    if mode == "huge_normal":
+        n_hidden, acts = int(rng.integers(1, 3)), ("relu", "leaky_relu")
+    else:
+        n_hidden, acts = int(rng.integers(1, 4)), ("relu", "tanh", "leaky_relu")
+    data, facts, hidden, opt, epochs, batch = basic(job, rng, family, n_hidden=n_hidden, acts=acts)
+    twin_hidden = clone(hidden)
+    if mode == "zeros":
+        mag = {"mode": "zeros"}
+        kinit = "zeros"
+    elif mode == "constant":
+        v = r3(rng.uniform(0.05, 0.5))
+        mag = {"mode": "constant", "value": v}
+        kinit = {"name": "constant", "value": v}
+    else:
+        s = r3(10 ** rng.uniform(math.log10(3), math.log10(30)))
+        mag = {"mode": "random_normal", "stddev": s}
+        kinit = {"name": "random_normal", "stddev": s}
+    for layer in hidden:
+        layer["kernel_initializer"] = kinit
+    spec = finish_spec(job, "init-%s-%s" % (mode, family), data, hidden, facts, opt,
+                       epochs, batch)
+    twin = clone(spec)
+    twin["model"]["layers"][:len(twin_hidden)] = twin_hidden
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, mag, "hidden kernels initialized %s" % json.dumps(kinit))
+
+
+def fault_dead_relu(job, rng):
+    bias = r3(-rng.uniform(3, 20))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    data, facts, hidden, opt, epochs, batch = basic(job, rng, family,
+                                                    n_hidden=int(rng.integers(1, 4)),
+                                                    acts=("relu",))
+    twin_hidden = clone(hidden)
+    for layer in hidden:
+        layer["bias_initializer"] = {"name": "constant", "value": bias}
+    spec = finish_spec(job, "dead-relu-%s" % family, data, hidden, facts, opt, epochs, batch)
+    twin = clone(spec)
+    twin["model"]["layers"][:len(twin_hidden)] = twin_hidden
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"bias": bias}, "relu hidden biases at %g" % bias, check="dead")
+
+
+def fault_saturated_activation(job, rng):
+    mode = str(rng.choice(["bias", "scale"]))
+    act = str(rng.choice(["tanh", "sigmoid"]))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    opt = {"name": "sgd", "learning_rate": r3(10 ** rng.uniform(-2.5, -1.5))} \
+        if rng.random() < 0.6 else None
+    data, facts, hidden, opt, epochs, batch = basic(job, rng, family,
+                                                    n_hidden=int(rng.integers(1, 3)),
+                                                    acts=(act,), opt=opt)
+    twin_hidden = clone(hidden)
+    if mode == "bias":
+        b = r3(rng.uniform(5, 20) * (1 if rng.random() < 0.5 else -1))
+        mag = {"mode": "bias", "value": b, "activation": act}
+        for layer in hidden:
+            layer["bias_initializer"] = {"name": "constant", "value": b}
+    else:
+        s = r3(10 ** rng.uniform(math.log10(3), math.log10(30)))
+        mag = {"mode": "random_normal", "stddev": s, "activation": act}
+        for layer in hidden:
+            layer["kernel_initializer"] = {"name": "random_normal", "stddev": s}
+    spec = finish_spec(job, "saturated-%s-%s" % (act, family), data, hidden, facts, opt,
+                       epochs, batch)
+    twin = clone(spec)
+    twin["model"]["layers"][:len(twin_hidden)] = twin_hidden
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, mag, "%s hidden layers, %s" % (act, json.dumps(mag)),
+              check="saturated")
+
+
+def fault_vanishing_gradient(job, rng):
+    depth = int(rng.integers(6, 11))
+    units = rand_units(rng, 32, 128)
+    lr = r3(10 ** rng.uniform(-2.5, -1))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    opt = {"name": "sgd", "learning_rate": lr}
+    data, facts, _, _, epochs, batch = basic(job, rng, family, opt=opt)
+    hidden = [dense(units, "sigmoid") for _ in range(depth)]
+    spec = finish_spec(job, "vanishing-%dx%d-%s" % (depth, units, family), data, hidden,
+                       facts, opt, epochs, batch)
+    twin = clone(spec)
+    for layer in twin["model"]["layers"][:depth]:
+        layer["activation"] = "relu"
+        layer["kernel_initializer"] = "he_normal"
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"depth": depth, "units": units, "lr": lr},
+              "%d sigmoid layers of %d, SGD lr %g" % (depth, units, lr))
+
+
+def fault_exploding_gradient(job, rng):
+    depth = int(rng.integers(6, 11))
+    units = rand_units(rng, 64, 256)
+    mult = rng.uniform(2.0, 4.0)
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14"))
+    name = str(rng.choice(["adam", "rmsprop", "sgd"]))
+    lr = 10 ** rng.uniform(-5.5, -4.5) if name == "sgd" else 10 ** rng.uniform(-3.3, -2.7)
+    opt = {"name": name, "learning_rate": r3(lr)}
+    data, facts, _, _, epochs, batch = basic(job, rng, family, opt=opt)
+    hidden = []
+    fan_in = facts["d"]
+    for _ in range(depth):
+        std = r3(mult * math.sqrt(2.0 / fan_in))
+        hidden.append(dense(units, "relu", {"name": "random_normal", "stddev": std}))
+        fan_in = units
+    spec = finish_spec(job, "exploding-%dx%d-%s" % (depth, units, family), data, hidden,
+                       facts, opt, epochs, batch)
+    twin = clone(spec)
+    for layer in twin["model"]["layers"][:depth]:
+        layer["kernel_initializer"] = "he_normal"
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"depth": depth, "he_multiple": r3(mult), "optimizer": name,
+                           "lr": r3(lr)},
+              "%d relu layers at random_normal %.3gx He" % (depth, mult),
+              check="twin_better_finite")
+
+
+def fault_numerical_instability(job, rng):
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    lr = 10 ** rng.uniform(0.3, 2)
+    opt = {"name": "sgd", "learning_rate": r3(lr)}
+    if rng.random() < 0.5:
+        opt["momentum"] = 0.9
+    data, facts, hidden, _, epochs, batch = basic(job, rng, family,
+                                                  n_hidden=int(rng.integers(1, 4)),
+                                                  acts=("relu", "leaky_relu"), opt=opt)
+    spec = finish_spec(job, "nan-%s" % family, data, hidden, facts, opt, epochs, batch)
+    twin = clone(spec)
+    twin["optimizer"]["learning_rate"] = 0.01
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"lr": r3(lr), "momentum": opt.get("momentum", 0)},
+              "SGD lr %.3g on a relu MLP: the loss becomes NaN" % lr, check="nan")
+
+
+def fault_unnormalized_inputs(job, rng):
+    mode = str(rng.choice(["multiplied", "raw_pixels", "penguins_raw"]))
+    opt = {"name": "sgd", "learning_rate": r3(10 ** rng.uniform(-3, -1.5))}
+    if mode == "raw_pixels":
+        family = str(rng.choice(["fashion", "fashion14"]))
+        data, facts, hidden, _, epochs, batch = basic(job, rng, family, opt=opt)
+        data["train"]["scale"] = 1
+        if "validation" in data:
+            data["validation"]["scale"] = 1
+        mag = {"mode": "raw_pixels", "factor": 255}
+        twin_scale = 1 / 255
+    elif mode == "penguins_raw":
+        family = "penguins_raw"
+        data, facts, hidden, _, epochs, batch = basic(job, rng, family, opt=opt)
+        mag = {"mode": "penguins_raw", "factor": 4000}
+        twin_scale = None
+    else:
+        family = draw_family(rng, ("blobs", "random", "penguins_std"))
+        factor = r3(10 ** rng.uniform(2, 4))
+        data, facts, hidden, _, epochs, batch = basic(job, rng, family, opt=opt)
+        data["train"]["scale"] = factor
+        if "validation" in data:
+            data["validation"]["scale"] = factor
+        mag = {"mode": "multiplied", "factor": factor}
+        twin_scale = 1
+    spec = finish_spec(job, "unnormalized-%s-%s" % (mode, family), data, hidden, facts,
+                       opt, epochs, batch)
+    twin = clone(spec)
+    if twin_scale is None:                    # standardize the raw table
+        for part, name in (("train", "x.npy"), ("validation", "xv.npy")):
+            if part in twin["data"]:
+                x = job.arrays[name]
+                mu, sd = job.arrays["x.npy"].mean(0), job.arrays["x.npy"].std(0) + 1e-8
+                twin["data"][part]["features"] = job.put("std_" + name,
+                                                         ((x - mu) / sd).astype(np.float32))
+    else:
+        for part in ("train", "validation"):
+            if part in twin["data"]:
+                twin["data"][part]["scale"] = twin_scale
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, mag, "features %s, SGD lr %g" % (json.dumps(mag),
+                                                          opt["learning_rate"]))
+
+
+def fault_optimizer_choice(job, rng):
+    depth = int(rng.integers(6, 11))
+    units = int(rng.integers(16, 33))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14"))
+    opt = {"name": "sgd", "learning_rate": r3(10 ** rng.uniform(-2.3, -1.3))}
+    data, facts, _, _, epochs, _ = basic(job, rng, family, opt=opt,
+                                         n=max(draw_rows(rng), 1000))
+    hidden = [dense(units, "tanh") for _ in range(depth)]
+    batch = int(rng.choice([256, 512]))
+    spec = finish_spec(job, "optimizer-%dx%d-%s" % (depth, units, family), data, hidden,
+                       facts, opt, epochs, batch)
+    twin = clone(spec)
+    twin["optimizer"] = {"name": "adam", "learning_rate": 0.001}
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"depth": depth, "units": units, "lr": opt["learning_rate"]},
+              "plain SGD on %d tanh layers of %d, batch %d" % (depth, units, batch))
+
+
+def fault_overfitting(job, rng):
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "spirals"))
+    n = int(rng.integers(100, 401))
+    noisy = rng.uniform(0.05, 0.2)
+
+    def transform(x, y, k):
+        flip = rng.random(len(y)) < noisy
+        y = y.copy()
+        y[flip] = (y[flip] + rng.integers(1, k, flip.sum())) % k
+        return x, y
+    val_mode = str(rng.choice(["split", "separate"]))
+    hard = family == "blobs"
+    data, facts = build_data(job, family, n, val_mode=val_mode, transform=transform, hard=hard)
+    if val_mode == "separate":                # a bigger held-out set than the train set
+        pass
+    depth = int(rng.integers(2, 4))
+    hidden = [dense(int(rng.choice([128, 256])), str(rng.choice(["relu", "tanh"])))
+              for _ in range(depth)]
+    opt = {"name": "adam", "learning_rate": r3(10 ** rng.uniform(-3.3, -2.5))}
+    epochs = int(rng.integers(100, 401))
+    spec = finish_spec(job, "overfit-%s" % family, data, hidden, facts, opt, epochs,
+                       int(rng.choice([16, 32])))
+    twin = clone(spec)
+    twin["epochs"] = 10
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"train_rows": facts["n_train"], "epochs": spec["epochs"],
+                           "params": n_params(facts["d"], spec["model"]["layers"]),
+                           "label_noise": r3(noisy)},
+              "%d training rows, %d epochs, %d-layer net of %d units" % (
+                  facts["n_train"], spec["epochs"], depth, hidden[0]["units"]),
+              check="overfit")
+
+
+# ---- preflight faults: the job must be rejected before training
+
+
+def fault_label_encoding_mismatch(job, rng):
+    mode = str(rng.choice(["ids_categorical", "onehot_sparse"]))
+    data, facts, hidden, opt, epochs, batch = basic(job, rng, onehot=(mode == "onehot_sparse"))
+    spec = finish_spec(job, "encoding-%s" % mode, data, hidden, facts, opt, epochs, batch,
+                       logits=False)
+    twin = clone(spec)
+    spec["loss"] = ("categorical_crossentropy" if mode == "ids_categorical"
+                    else "sparse_categorical_crossentropy")
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"mode": mode}, mode.replace("_", " with "), check="rejected")
+
+
+def fault_labels_out_of_range(job, rng):
+    mode = str(rng.choice(["one_based", "too_few_units", "negative"]))
+    data, facts, hidden, opt, epochs, batch = basic(job, rng, onehot=(mode == "too_few_units"
+                                                                     and rng.random() < 0.3))
+    spec = finish_spec(job, "range-%s" % mode, data, hidden, facts, opt, epochs, batch,
+                       logits=False)
+    twin = clone(spec)
+    if mode == "too_few_units":
+        spec["model"]["layers"][-1]["units"] = facts["k"] - 1 if facts["k"] > 2 else facts["k"] + 1
+        if facts["onehot"] and facts["k"] == 2:
+            spec["model"]["layers"][-1]["units"] = 3
+    else:
+        for name in ("y.npy", "yv.npy"):
+            if name in job.arrays:
+                y = job.arrays[name]
+                job.put("good_" + name, y)
+                if mode == "one_based":
+                    job.put(name, y + 1)
+                else:
+                    bad = y.copy()
+                    bad[rng.choice(len(y), max(1, len(y) // 100), replace=False)] = -1
+                    job.put(name, bad)
+        twin["data"]["train"]["labels"] = "good_y.npy"
+        if "validation" in twin["data"]:
+            twin["data"]["validation"]["labels"] = "good_yv.npy"
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"mode": mode}, "labels out of range: %s" % mode, check="rejected")
+
+
+def fault_output_loss_mismatch(job, rng):
+    mode = str(rng.choice(["softmax_from_logits", "linear_probabilities",
+                           "sigmoid_output", "relu_output"]))
+    data, facts, hidden, opt, epochs, batch = basic(job, rng)
+    spec = finish_spec(job, "output-%s" % mode, data, hidden, facts, opt, epochs, batch,
+                       logits=False)
+    twin = clone(spec)
+    out = spec["model"]["layers"][-1]
+    if mode == "softmax_from_logits":
+        spec["loss"] = {"name": spec["loss"], "from_logits": True}
+    elif mode == "linear_probabilities":
+        out["activation"] = "linear"
+    else:
+        out["activation"] = mode.split("_")[0]
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"mode": mode}, "output/loss pairing: %s" % mode, check="rejected")
+
+
+def fault_invalid_data(job, rng):
+    mode = str(rng.choice(["nan", "inf", "width_mismatch"]))
+    val_mode = "separate" if mode == "width_mismatch" else None
+    family = draw_family(rng, ("blobs", "random", "penguins_std", "fashion14"))
+    data, facts, hidden, opt, epochs, batch = basic(job, rng, family, val_mode=val_mode)
+    spec = finish_spec(job, "invalid-%s" % mode, data, hidden, facts, opt, epochs, batch)
+    twin = clone(spec)
+    x = job.arrays["x.npy"]
+    job.put("good_x.npy", x)
+    twin["data"]["train"]["features"] = "good_x.npy"
+    if mode == "width_mismatch":
+        job.put("x.npy", x[:, :-1] if x.shape[1] > 1 else np.hstack([x, x]))
+        mag = {"mode": mode}
+    else:
+        bad = x.astype(np.float32).copy()
+        count = int(rng.integers(1, 9))
+        rows = rng.choice(len(x), count, replace=False)
+        bad[rows, rng.integers(0, x.shape[1], count)] = np.nan if mode == "nan" else np.inf
+        if "scale" in data["train"]:          # pixels: keep the float copy scaled
+            bad = bad / 255
+            job.put("good_x.npy", (x / 255).astype(np.float32))
+            spec["data"]["train"].pop("scale")
+            twin["data"]["train"].pop("scale")
+        job.put("x.npy", bad)
+        mag = {"mode": mode, "cells": count}
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, mag, "invalid features: %s" % json.dumps(mag), check="rejected")
+
+
+# ---------------------------------------------------------------- main
+
+
+def job_kind(seed):
+    """"healthy" or the fault of job `seed`: a fixed rotation, so that every
+    kind is equally common and both halves get the same mix. Seeds 2s and
+    2s+1 share slot s; a cycle of 27 slots holds 11 healthy jobs (~41%),
+    one of each training fault and two preflight faults (taking turns)."""
+    slot = seed // 2
+    cycle = ["healthy"] * 11 + list(TRAINING_FAULTS) + ["preflight"] * 2
+    pos = slot % len(cycle)
+    # Spread the healthy slots between the faults.
+    order = sorted(range(len(cycle)), key=lambda j: (j * 7) % len(cycle))
+    kind = cycle[order[pos]]
+    if kind == "preflight":
+        pf = [p for p in range(len(cycle)) if cycle[order[p]] == "preflight"]
+        turn = len(pf) * (slot // len(cycle)) + pf.index(pos)
+        kind = PREFLIGHT_FAULTS[turn % len(PREFLIGHT_FAULTS)]
+    return kind
+
+
+def majority_share(arrays, spec):
+    """Share of the largest class among the labels a spec trains on (the
+    accuracy of always answering the majority class): the chance level the
+    truth check compares against."""
+    name = spec["data"]["train"]["labels"]
+    y = arrays[name]
+    ids = y.argmax(1) if y.ndim == 2 else y
+    ids = ids[ids >= 0]
+    return r3(np.bincount(ids).max() / max(len(ids), 1))
+
+
+def make_job(seed):
+    job = Job(seed)
+    kind = job_kind(seed)
+    if kind == "healthy":
+        gen_healthy(job)
+    else:
+        gen_fault(job, kind)
+    job.truth["seed"] = seed
+    job.truth["chance"] = majority_share(job.arrays, job.spec)
+    if job.twin is not None:
+        job.truth["twin_chance"] = majority_share(job.arrays, job.twin)
+    job.truth["half"] = "dev" if seed % 2 == 0 else "test"
+    job.spec["name"] = "job%d-%s" % (seed, job.spec["name"])
+    if job.twin is not None:
+        job.twin["name"] = job.spec["name"] + "-twin"
+    return job
+
+
+def write_job(job, out):
+    d = os.path.join(out, "job_%d" % job.seed)
+    os.makedirs(d, exist_ok=True)
+    for old in os.listdir(d):
+        os.remove(os.path.join(d, old))
+    for name, arr in job.arrays.items():
+        np.save(os.path.join(d, name), arr)
+    files = [("spec.json", job.spec), ("truth.json", job.truth)]
+    if job.twin is not None:
+        files.append(("twin.json", job.twin))
+    for name, obj in files:
+        with open(os.path.join(d, name), "w") as f:
+            json.dump(obj, f, indent=1)
+            f.write("\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed-range", default="0:320", metavar="A:B",
+                    help="job seeds A..B-1 (default 0:320)")
+    ap.add_argument("--out", required=True, metavar="DIR")
+    args = ap.parse_args()
+    a, b = (int(v) for v in args.seed_range.split(":"))
+    counts = {}
+    for seed in range(a, b):
+        job = make_job(seed)
+        write_job(job, args.out)
+        key = job.truth["expect"]
+        counts[key] = counts.get(key, 0) + 1
+        print("job_%d %-5s %-24s %s" % (seed, job.truth["half"], key, job.spec["name"]),
+              file=sys.stderr)
+    print("%d jobs in %s" % (b - a, args.out))
+    for key in sorted(counts):
+        print("  %-24s %d" % (key, counts[key]))
+
+
+if __name__ == "__main__":
+    main()

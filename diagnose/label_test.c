@@ -1,0 +1,289 @@
+/* diagnose/label_test.c — do the labels carry information about the
+ * features? A permutation test of cross-validated accuracy (Ojala &
+ * Garriga, "Permutation tests for studying classifier performance", JMLR
+ * 11, 2010, test 1; scikit-learn's permutation_test_score), on the host,
+ * with no training: it costs well under a second and needs no device.
+ *
+ * The classifiers are two that need no fitting beyond sums, so that each
+ * permutation is cheap: leave-one-out 5-nearest-neighbours (local, non-linear
+ * structure: rings, spirals, XOR, images) and leave-one-out nearest class
+ * centroid (a linear mean shift spread over many weak features). Both run
+ * on standardized features, off one Gram matrix G (m x m) of a seeded
+ * sample of m rows. The statistic is the larger of their balanced
+ * accuracies (mean recall per class, so that a majority class cannot win
+ * it); the same maximum over the permuted labels gives its null
+ * distribution, so the test stays exact under its one assumption: rows are
+ * exchangeable (independent draws) when the labels carry no information. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flatline/diagnose.h"
+
+/* Rows used: all up to 1000, fewer for wide rows so that G (m^2 d / 2
+ * multiply-adds) stays near 4e8 — about a quarter of a second. */
+#define LT_MAX_ROWS 1000
+#define LT_MIN_ROWS 200
+#define LT_GRAM_BUDGET 4e8
+#define LT_NEIGHBOURS 5
+/* 199 permutations: p-values resolve to 1/200, below the 0.01 the
+ * decision uses, and the test costs 200 passes of O(m^2). */
+#define LT_PERMUTATIONS 199
+/* The centroid scratch is (m, k) doubles: 8 MB at 1000 classes. */
+#define LT_MAX_CLASSES 1000
+
+static uint64_t mix(uint64_t *s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static void shuffle(uint32_t *a, size_t n, uint64_t *seed) {
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t)(mix(seed) % i);
+    uint32_t t = a[i - 1];
+    a[i - 1] = a[j];
+    a[j] = t;
+  }
+}
+
+static int class_of(const fl_dataset *ds, size_t i, size_t k) {
+  if (ds->label_kind == FL_LABELS_IDS) {
+    int32_t c = ds->ids[i];
+    return c >= 0 && (size_t)c < k ? c : -1;
+  }
+  size_t best = 0;
+  for (size_t j = 1; j < ds->k; j++)
+    if (ds->y[i * ds->k + j] > ds->y[i * ds->k + best]) best = j;
+  return best < k && isfinite(ds->y[i * ds->k + best]) ? (int)best : -1;
+}
+
+typedef struct {
+  size_t m, k;     /* rows, classes */
+  double *g;       /* (m, m) Gram matrix of standardized rows */
+  uint32_t *nbr;   /* (m, nn) nearest other rows, nearest first */
+  size_t nn;
+  double *a;       /* (m, k) scratch: x_i . S_c */
+  double *s2;      /* (k) |S_c|^2 */
+  size_t *count;   /* (k) rows per class */
+  size_t *hits;    /* (k) right predictions per class */
+  size_t *votes;   /* (k) scratch for the neighbours' votes */
+} lt_work;
+
+/* Mean recall over the classes present. */
+static double balanced(const lt_work *w) {
+  double sum = 0;
+  size_t present = 0;
+  for (size_t c = 0; c < w->k; c++)
+    if (w->count[c]) sum += (double)w->hits[c] / (double)w->count[c], present++;
+  return present ? sum / (double)present : 0;
+}
+
+static double knn_accuracy(lt_work *w, const int *y) {
+  memset(w->hits, 0, w->k * sizeof *w->hits);
+  size_t *votes = w->votes;
+  for (size_t i = 0; i < w->m; i++) {
+    size_t top = 0;
+    memset(votes, 0, w->k * sizeof votes[0]);
+    for (size_t t = 0; t < w->nn; t++) {
+      size_t v = ++votes[y[w->nbr[i * w->nn + t]]];
+      if (v > top) top = v;
+    }
+    /* Ties go to the class of the nearest neighbour among them. */
+    int pred = -1;
+    for (size_t t = 0; t < w->nn && pred < 0; t++) {
+      int c = y[w->nbr[i * w->nn + t]];
+      if (votes[c] == top) pred = c;
+    }
+    if (pred == y[i]) w->hits[y[i]]++;
+  }
+  return balanced(w);
+}
+
+/* Leave-one-out nearest centroid from G alone: with S_c the sum of class
+ * c's rows and n_c its size, |x_i - S_c/n_c|^2 = G_ii - 2 a_ic/n_c +
+ * |S_c|^2/n_c^2, where a_ic = x_i . S_c; for i's own class, S_c - x_i and
+ * n_c - 1 take their place. */
+static double centroid_accuracy(lt_work *w, const int *y) {
+  size_t m = w->m, k = w->k;
+  memset(w->a, 0, m * k * sizeof *w->a);
+  memset(w->s2, 0, k * sizeof *w->s2);
+  memset(w->hits, 0, k * sizeof *w->hits);
+  for (size_t i = 0; i < m; i++) {
+    const double *gi = w->g + i * m;
+    double *ai = w->a + i * k;
+    for (size_t j = 0; j < m; j++) ai[y[j]] += gi[j];
+  }
+  for (size_t i = 0; i < m; i++) w->s2[y[i]] += w->a[i * k + y[i]];
+  for (size_t i = 0; i < m; i++) {
+    double gii = w->g[i * m + i], best = INFINITY;
+    int pred = -1;
+    for (size_t c = 0; c < k; c++) {
+      double n = (double)w->count[c], a = w->a[i * k + c], s2 = w->s2[c];
+      if ((int)c == y[i]) {
+        n -= 1;
+        s2 += gii - 2 * a;
+        a -= gii;
+      }
+      if (n < 1) continue;
+      double d = gii - 2 * a / n + s2 / (n * n);
+      if (d < best) best = d, pred = (int)c;
+    }
+    if (pred == y[i]) w->hits[y[i]]++;
+  }
+  return balanced(w);
+}
+
+/* The statistic, and which classifier gave it. */
+static double statistic(lt_work *w, const int *y, const char **method) {
+  double knn = knn_accuracy(w, y), cen = centroid_accuracy(w, y);
+  if (method) *method = knn >= cen ? "leave-one-out 5-nearest-neighbours" : "leave-one-out nearest centroid";
+  return fmax(knn, cen);
+}
+
+/* The nn nearest other rows of each row, nearest first (insertion into a
+ * short sorted list: nn is 5). */
+static void neighbours(lt_work *w) {
+  size_t m = w->m, nn = w->nn;
+  double dist[LT_NEIGHBOURS];
+  for (size_t i = 0; i < m; i++) {
+    uint32_t *out = w->nbr + i * nn;
+    size_t have = 0;
+    for (size_t j = 0; j < m; j++) {
+      if (j == i) continue;
+      double d = w->g[i * m + i] + w->g[j * m + j] - 2 * w->g[i * m + j];
+      if (have == nn && d >= dist[nn - 1]) continue;
+      size_t at = have < nn ? have++ : nn - 1;
+      while (at > 0 && dist[at - 1] > d) {
+        dist[at] = dist[at - 1];
+        out[at] = out[at - 1];
+        at--;
+      }
+      dist[at] = d;
+      out[at] = (uint32_t)j;
+    }
+  }
+}
+
+/* Standardized features of the sampled rows: (m, d), NaN/Inf as 0. */
+static float *standardized(const fl_dataset *ds, const uint32_t *rows, size_t m) {
+  size_t d = ds->d;
+  float *z = malloc(m * d * sizeof *z);
+  if (!z) return NULL;
+  for (size_t j = 0; j < d; j++) {
+    double s = 0, s2 = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < m; i++) {
+      double v = ds->x[(size_t)rows[i] * d + j];
+      if (isfinite(v)) s += v, s2 += v * v, n++;
+    }
+    double mean = n ? s / (double)n : 0, var = n ? s2 / (double)n - mean * mean : 0;
+    double inv = var > 1e-12 * (1 + mean * mean) ? 1 / sqrt(var) : 0; /* constant: drop */
+    for (size_t i = 0; i < m; i++) {
+      float v = ds->x[(size_t)rows[i] * d + j];
+      z[i * d + j] = isfinite(v) ? (float)((v - mean) * inv) : 0.0f;
+    }
+  }
+  return z;
+}
+
+static void gram(const float *z, size_t m, size_t d, double *g) {
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j <= i; j++) {
+      const float *a = z + i * d, *b = z + j * d;
+      float acc = 0; /* float lanes vectorize; rows are short */
+      for (size_t t = 0; t < d; t++) acc += a[t] * b[t];
+      g[i * m + j] = g[j * m + i] = acc;
+    }
+}
+
+int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_test *out) {
+  memset(out, 0, sizeof *out);
+  if (!ds || ds->n < 4 || ds->d == 0 || k < 2) return FL_EINVAL;
+  if (k > LT_MAX_CLASSES) return FL_EINVAL;
+  size_t m = ds->n < LT_MAX_ROWS ? ds->n : LT_MAX_ROWS;
+  size_t by_width = (size_t)sqrt(2 * LT_GRAM_BUDGET / (double)ds->d);
+  if (m > by_width) m = by_width > LT_MIN_ROWS ? by_width : LT_MIN_ROWS;
+  if (m > ds->n) m = ds->n;
+
+  int rc = FL_ENOMEM;
+  uint32_t *order = malloc(ds->n * sizeof *order);
+  int *y = malloc(ds->n * sizeof *y), *perm = malloc(ds->n * sizeof *perm);
+  lt_work w = {.k = k};
+  float *z = NULL;
+  if (!order || !y || !perm) goto done;
+  for (size_t i = 0; i < ds->n; i++) order[i] = (uint32_t)i;
+  shuffle(order, ds->n, &seed);
+  /* The first m rows of the shuffle with a valid label. */
+  size_t used = 0;
+  for (size_t i = 0; i < ds->n && used < m; i++) {
+    int c = class_of(ds, order[i], k);
+    if (c < 0) continue;
+    order[used] = order[i];
+    y[used++] = c;
+  }
+  w.m = m = used;
+  rc = FL_EINVAL;
+  if (m < 4) goto done;
+  rc = FL_ENOMEM;
+  w.nn = LT_NEIGHBOURS < m - 1 ? LT_NEIGHBOURS : m - 1;
+  w.g = malloc(m * m * sizeof *w.g);
+  w.nbr = malloc(m * w.nn * sizeof *w.nbr);
+  w.a = malloc(m * k * sizeof *w.a);
+  w.s2 = malloc(k * sizeof *w.s2);
+  w.count = calloc(k, sizeof *w.count);
+  w.hits = malloc(k * sizeof *w.hits);
+  w.votes = malloc(k * sizeof *w.votes);
+  z = standardized(ds, order, m);
+  if (!w.g || !w.nbr || !w.a || !w.s2 || !w.count || !w.hits || !w.votes || !z) goto done;
+  gram(z, m, ds->d, w.g);
+  neighbours(&w);
+  for (size_t i = 0; i < m; i++) w.count[y[i]]++;
+
+  out->accuracy = statistic(&w, y, &out->method);
+  size_t present = 0;
+  for (size_t c = 0; c < k; c++) present += w.count[c] > 0;
+  out->chance = present ? 1.0 / (double)present : 0;
+  memcpy(perm, y, m * sizeof *perm);
+  int at_least = 0;
+  double sum = 0, null[LT_PERMUTATIONS];
+  for (int p = 0; p < LT_PERMUTATIONS; p++) {
+    for (size_t i = m; i > 1; i--) { /* Fisher-Yates on the labels */
+      size_t j = (size_t)(mix(&seed) % i);
+      int t = perm[i - 1];
+      perm[i - 1] = perm[j];
+      perm[j] = t;
+    }
+    null[p] = statistic(&w, perm, NULL);
+    sum += null[p];
+    at_least += null[p] >= out->accuracy;
+  }
+  /* 95th percentile of the null: the 190th of 199 sorted values. */
+  for (int i = 1; i < LT_PERMUTATIONS; i++)
+    for (int j = i; j > 0 && null[j] < null[j - 1]; j--) {
+      double t = null[j];
+      null[j] = null[j - 1];
+      null[j - 1] = t;
+    }
+  out->run = true;
+  out->rows = m;
+  out->permutations = LT_PERMUTATIONS;
+  out->null_mean = sum / LT_PERMUTATIONS;
+  out->null_q95 = null[(int)(0.95 * (LT_PERMUTATIONS + 1)) - 1];
+  out->p_value = (1.0 + at_least) / (LT_PERMUTATIONS + 1.0);
+  rc = 0;
+done:
+  free(order);
+  free(y);
+  free(perm);
+  free(z);
+  free(w.g);
+  free(w.nbr);
+  free(w.a);
+  free(w.s2);
+  free(w.count);
+  free(w.hits);
+  free(w.votes);
+  return rc;
+}

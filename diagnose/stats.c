@@ -1,0 +1,25 @@
+/* diagnose/stats.c — the few statistics the diagnosis decides with: the
+ * Wilson score interval for a proportion (held-out accuracy against
+ * chance) and Newcombe's hybrid score interval for a difference of two
+ * proportions (a probe against the baseline on held-out rows). Both are
+ * the textbook forms (Wilson 1927; Newcombe, Stat. Med. 17:873, 1998,
+ * method 10); the z for a two-sided 95% interval is FL_Z95. */
+#include <math.h>
+
+#include "flatline/diagnose.h"
+
+fl_interval fl_wilson(double successes, double n, double z) {
+  if (!(n > 0)) return (fl_interval){0.0, 1.0};
+  double p = successes / n, z2 = z * z;
+  double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  double half = z * sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n);
+  return (fl_interval){fmax(0.0, centre - half), fmin(1.0, centre + half)};
+}
+
+fl_interval fl_newcombe_diff(double s1, double n1, double s2, double n2, double z) {
+  fl_interval a = fl_wilson(s1, n1, z), b = fl_wilson(s2, n2, z);
+  double p1 = n1 > 0 ? s1 / n1 : 0, p2 = n2 > 0 ? s2 / n2 : 0, d = p1 - p2;
+  double lo = d - sqrt((p1 - a.lo) * (p1 - a.lo) + (b.hi - p2) * (b.hi - p2));
+  double hi = d + sqrt((a.hi - p1) * (a.hi - p1) + (p2 - b.lo) * (p2 - b.lo));
+  return (fl_interval){lo, hi};
+}

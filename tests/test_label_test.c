@@ -1,0 +1,146 @@
+/* tests/test_label_test.c — the statistics the diagnosis decides with:
+ * Wilson and Newcombe intervals against published values, and the label
+ * permutation test (diagnose/label_test.c) on data whose answer is known:
+ * random labels are not significant (for most seeds: the test's size is
+ * its alpha, checked over 40 datasets), labels that follow blobs, rings or
+ * XOR are, and a majority class cannot make labels look informative. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flatline/diagnose.h"
+
+static uint64_t rng_state;
+static double uniform(void) {
+  rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+  return (double)(rng_state >> 11) / 9007199254740992.0;
+}
+static double normal(void) {
+  double u = uniform() + 1e-12, v = uniform();
+  return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static fl_dataset make(size_t n, size_t d) {
+  fl_dataset ds;
+  memset(&ds, 0, sizeof ds);
+  ds.n = n;
+  ds.d = d;
+  ds.label_kind = FL_LABELS_IDS;
+  ds.x = calloc(n * d, sizeof *ds.x);
+  ds.ids = calloc(n, sizeof *ds.ids);
+  assert_non_null(ds.x);
+  assert_non_null(ds.ids);
+  return ds;
+}
+
+static void release(fl_dataset *ds) {
+  free(ds->x);
+  free(ds->ids);
+}
+
+static void test_wilson_known_values(void **state) {
+  (void)state;
+  /* Newcombe (1998) table I: 81/263 -> 0.2553 to 0.3662. */
+  fl_interval w = fl_wilson(81, 263, FL_Z95);
+  assert_true(fabs(w.lo - 0.2553) < 5e-4 && fabs(w.hi - 0.3662) < 5e-4);
+  /* 0/10 -> 0 to 0.2775. */
+  w = fl_wilson(0, 10, FL_Z95);
+  assert_true(w.lo == 0 && fabs(w.hi - 0.2775) < 5e-4);
+  /* Newcombe (1998) table II, method 10: 56/70 - 48/80 -> 0.0524 to 0.3339. */
+  fl_interval d = fl_newcombe_diff(56, 70, 48, 80, FL_Z95);
+  assert_true(fabs(d.lo - 0.0524) < 5e-4 && fabs(d.hi - 0.3339) < 5e-4);
+}
+
+/* The seed article's data: 100 rows, uniform features, 3 random classes. */
+static void test_random_labels_not_significant(void **state) {
+  (void)state;
+  int significant = 0;
+  for (int s = 0; s < 40; s++) {
+    rng_state = 1000 + (uint64_t)s;
+    fl_dataset ds = make(100, s % 2 ? 100 : 10);
+    for (size_t i = 0; i < ds.n * ds.d; i++) ds.x[i] = (float)uniform();
+    for (size_t i = 0; i < ds.n; i++) ds.ids[i] = (int32_t)(uniform() * 3);
+    fl_label_test t;
+    assert_int_equal(fl_label_test_run(&ds, 3, (uint64_t)s, &t), 0);
+    assert_true(t.run && t.p_value > 0 && t.p_value <= 1);
+    significant += t.p_value < FL_LABEL_TEST_ALPHA;
+    release(&ds);
+  }
+  /* alpha = 0.01: one false positive in 40 is already unlikely (p ~ 0.06). */
+  assert_true(significant <= 1);
+}
+
+static void test_structure_is_significant(void **state) {
+  (void)state;
+  for (int family = 0; family < 3; family++) {
+    rng_state = 77 + (uint64_t)family;
+    fl_dataset ds = make(300, 2);
+    for (size_t i = 0; i < ds.n; i++) {
+      double a = uniform() * 6.283185307179586, r;
+      int c;
+      switch (family) {
+        case 0: /* blobs */
+          c = (int)(i % 3);
+          ds.x[i * 2] = (float)(c * 2 + normal());
+          ds.x[i * 2 + 1] = (float)normal();
+          break;
+        case 1: /* rings: not linearly separable */
+          c = (int)(i % 3);
+          r = 1 + c + 0.2 * normal();
+          ds.x[i * 2] = (float)(r * cos(a));
+          ds.x[i * 2 + 1] = (float)(r * sin(a));
+          break;
+        default: /* XOR */
+          ds.x[i * 2] = (float)(uniform() * 2 - 1);
+          ds.x[i * 2 + 1] = (float)(uniform() * 2 - 1);
+          c = (ds.x[i * 2] > 0) != (ds.x[i * 2 + 1] > 0);
+      }
+      ds.ids[i] = c;
+    }
+    fl_label_test t;
+    assert_int_equal(fl_label_test_run(&ds, family == 2 ? 2 : 3, 5, &t), 0);
+    assert_true(t.p_value < FL_LABEL_TEST_ALPHA);
+    assert_true(t.accuracy > t.null_q95);
+    release(&ds);
+  }
+}
+
+/* 95% of rows in class 0, labels random: balanced accuracy stays at
+ * chance, so the majority does not pass for information. */
+static void test_majority_class_is_not_information(void **state) {
+  (void)state;
+  rng_state = 4242;
+  fl_dataset ds = make(400, 5);
+  for (size_t i = 0; i < ds.n * ds.d; i++) ds.x[i] = (float)normal();
+  for (size_t i = 0; i < ds.n; i++) ds.ids[i] = uniform() < 0.95 ? 0 : 1 + (int)(uniform() * 2);
+  fl_label_test t;
+  assert_int_equal(fl_label_test_run(&ds, 3, 9, &t), 0);
+  assert_true(t.p_value >= FL_LABEL_TEST_ALPHA);
+  release(&ds);
+}
+
+static void test_refuses_what_it_cannot_test(void **state) {
+  (void)state;
+  fl_dataset ds = make(3, 2);
+  fl_label_test t;
+  assert_int_equal(fl_label_test_run(&ds, 3, 1, &t), FL_EINVAL);
+  assert_false(t.run);
+  release(&ds);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_wilson_known_values),
+      cmocka_unit_test(test_random_labels_not_significant),
+      cmocka_unit_test(test_structure_is_significant),
+      cmocka_unit_test(test_majority_class_is_not_information),
+      cmocka_unit_test(test_refuses_what_it_cannot_test),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
