@@ -212,6 +212,39 @@ static void show_diagnosis(fl_follow_view *v, const fl_json *ev) {
             fl_cli_style(o, FL_STYLE_DIM), fl_cli_style(o, FL_STYLE_RESET));
 }
 
+/* The job's final word: healthy, problem (its causes were shown by the
+ * diagnosis events, or are listed here when new), or unexplained with
+ * what was tried. */
+static void show_verdict(fl_follow_view *v, const fl_json *ev) {
+  const fl_cli_out *o = v->o;
+  char verdict[32], job[FL_JOB_ID_MAX + 8], text[1024];
+  fl_follow_clear_progress(v);
+  fl_cli_sanitize(job, sizeof job, v->job[0] ? v->job : str_of(ev, "job"));
+  fl_cli_sanitize(verdict, sizeof verdict, str_of(ev, "verdict"));
+  const fl_json *causes = fl_json_get(ev, "causes"), *tried = fl_json_get(ev, "tried");
+  bool problem = strcmp(verdict, "problem") == 0, healthy = strcmp(verdict, "healthy") == 0;
+  fprintf(o->out, "%sverdict (%s): %s%s", fl_cli_style(o, problem ? FL_STYLE_ALERT : healthy ? FL_STYLE_GOOD : FL_STYLE_WARN),
+          job, verdict[0] ? verdict : "?", fl_cli_style(o, FL_STYLE_RESET));
+  for (size_t i = 0; i < fl_json_array_size(causes); i++) {
+    char name[128];
+    double conf = 0;
+    const fl_json *c = fl_json_array_at(causes, i);
+    fl_cli_sanitize(name, sizeof name, str_of(c, "cause"));
+    num_of(c, "confidence", &conf);
+    fprintf(o->out, "%s%s (confidence %.2f)", i ? ", " : " - ", name, conf);
+  }
+  fputc('\n', o->out);
+  if (fl_json_string(fl_json_get(ev, "note"))) {
+    fl_cli_sanitize(text, sizeof text, str_of(ev, "note"));
+    fprintf(o->out, "   %s\n", text);
+  }
+  if (!problem && !healthy)
+    for (size_t i = 0; i < fl_json_array_size(tried); i++) {
+      fl_cli_json_cell(text, sizeof text, fl_json_array_at(tried, i));
+      fprintf(o->out, "   tried: %s\n", text);
+    }
+}
+
 static void show_end(fl_follow_view *v, const fl_json *ev) {
   const fl_cli_out *o = v->o;
   char job[FL_JOB_ID_MAX + 8], state[32], cause[64], message[1024];
@@ -302,7 +335,23 @@ static void record(fl_follow_view *v, const char *type, const fl_json *ev) {
         if (f && !fl_json_is_null(f)) v->any_fix = true;
       }
     }
-  } else if (strcmp(type, "end") == 0) {
+  } else if (strcmp(type, "verdict") == 0) {
+    /* The verdict supersedes earlier diagnoses (one can be withdrawn). */
+    const fl_json *causes = fl_json_get(ev, "causes");
+    const char *verdict = str_of(ev, "verdict");
+    v->has_verdict = true;
+    v->diagnosed = verdict && strcmp(verdict, "problem") == 0 && fl_json_array_size(causes) > 0;
+    v->first_cause[0] = '\0';
+    v->any_fix = false;
+    if (v->diagnosed) {
+      fl_cli_sanitize(v->first_cause, sizeof v->first_cause,
+                      str_of(fl_json_array_at(causes, 0), "cause"));
+      for (size_t i = 0; i < fl_json_array_size(causes); i++) {
+        const fl_json *f = fl_json_get(fl_json_array_at(causes, i), "fix");
+        if (f && !fl_json_is_null(f)) v->any_fix = true;
+      }
+    }
+  } else if (strcmp(type, "end") == 0 && !v->has_verdict) {
     const fl_json *cause = fl_json_get(ev, "cause");
     if (cause && !fl_json_is_null(cause)) {
       v->diagnosed = true;
@@ -329,6 +378,8 @@ int fl_follow_event(fl_follow_view *v, const fl_json *ev) {
     show_progress(v, ev);
   } else if (strcmp(type, "diagnosis") == 0) {
     show_diagnosis(v, ev);
+  } else if (strcmp(type, "verdict") == 0) {
+    show_verdict(v, ev);
   } else if (strcmp(type, "end") == 0) {
     show_end(v, ev);
   } else {

@@ -123,6 +123,7 @@ typedef struct {
   bool diagnosed;        /* a diagnosis with causes, or an end with a cause */
   char first_cause[64];  /* for the summary */
   bool any_fix;          /* some diagnosed cause came with a fix */
+  bool has_verdict;      /* a verdict event came: it alone says problem or not */
   bool ended;
   int exit_status;       /* valid once ended */
 } fl_follow_view;

@@ -1,7 +1,8 @@
 /* daemon/job_run.c — see job_run.h. The order for each epoch: train, send
- * the epoch event, checkpoint (hook), then let the detectors look; on the
- * first plateau or divergence the probes run and one diagnosis event goes
- * out, then monitor.on_plateau decides what happens next. */
+ * the epoch event, checkpoint (hook), then let the detectors look; on new
+ * evidence (job_diagnosis.c decides) the probes run and a diagnosis event
+ * goes out, then monitor.on_plateau decides what happens next. Every way
+ * out but a shutdown sends the verdict event before the caller's end. */
 #include "job_run.h"
 
 #include <math.h>
@@ -11,8 +12,8 @@
 #include <time.h>
 
 #include "events.h"
+#include "job_diagnosis.h"
 #include "log.h"
-#include "probes.h"
 
 static double now(void) {
   struct timespec ts;
@@ -79,44 +80,6 @@ char *fl_preflight_event(const char *job_id, const fl_findings *f) {
   return fl_jw_finish(&w);
 }
 
-static char *diagnosis_event(const char *job_id, int epoch, const fl_diagnosis *d,
-                             const fl_probe_result *probes, const fl_signals *s) {
-  fl_jw w;
-  fl_event_begin(&w, "diagnosis", job_id);
-  fl_jw_int(&w, "epoch", epoch);
-  fl_jw_array_begin(&w, "causes");
-  for (int i = 0; i < d->n; i++) {
-    const fl_cause_report *r = &d->items[i];
-    fl_jw_object_begin(&w, NULL);
-    fl_jw_str(&w, "cause", fl_cause_name(r->cause));
-    fl_jw_num(&w, "confidence", r->confidence);
-    fl_jw_str(&w, "evidence", r->evidence);
-    fl_jw_str(&w, "advice", r->advice);
-    fix_member(&w, r->fix);
-    fl_jw_object_end(&w);
-  }
-  fl_jw_array_end(&w);
-  fl_jw_str(&w, "signals", s->summary);
-  fl_jw_array_begin(&w, "probes");
-  for (int k = 0; k < FL_PROBE_COUNT; k++) {
-    const fl_probe_result *p = &probes[k];
-    if (!p->run) continue;
-    fl_jw_object_begin(&w, NULL);
-    fl_jw_str(&w, "probe", fl_probe_name((fl_probe_kind)k));
-    fl_jw_num(&w, "loss_start", p->loss_start);
-    fl_jw_num(&w, "loss_end", p->loss_end);
-    fl_jw_num(&w, "val_accuracy", p->val_acc);
-    fl_jw_int(&w, "steps", p->steps);
-    fl_jw_num(&w, "seconds", p->seconds);
-    fl_jw_bool(&w, "failed", p->failed);
-    fl_jw_object_end(&w);
-  }
-  fl_jw_array_end(&w);
-  fl_jw_num(&w, "probe_seconds", d->probe_seconds);
-  fl_jw_object_end(&w);
-  return fl_jw_finish(&w);
-}
-
 static void emit(const fl_job_hooks *h, char *json, const fl_epoch_metrics *m) {
   if (json && h->event) h->event(h->ctx, json, m);
   free(json);
@@ -138,6 +101,16 @@ static uint64_t *class_counts(const fl_dataset *ds, size_t k) {
     c[cls]++;
   }
   return c;
+}
+
+/* The verdict event, once, before the caller's end event; *top (may be
+ * NULL) gets its first cause. */
+static void finish_verdict(const fl_job_hooks *h, fl_job_diag *jd, const fl_monitor *mon,
+                           int epoch, const char **top) {
+  const char *t = NULL;
+  char *ev = fl_job_diag_verdict(jd, mon, epoch, &t);
+  emit(h, ev, NULL);
+  if (top) *top = t;
 }
 
 /* A new trainer for spec on the job's data, resumed through the hook. */
@@ -172,6 +145,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
   emit(h, fl_preflight_event(job_id, &pf), NULL);
   for (int i = 0; i < pf.n; i++)
     if (pf.items[i].severity == FL_SEVERITY_ERROR) {
+      emit(h, fl_verdict_rejected_event(job_id, &pf), NULL);
       set_outcome(out, "rejected", fl_cause_name(pf.items[i].cause), pf.items[i].message, 0);
       return;
     }
@@ -179,10 +153,20 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
   fl_job_spec cur = *spec; /* replaced by a fixed spec under on_plateau: fix */
   char *fixed_text = NULL;
   fl_trainer *t = NULL;
+  fl_job_diag *jd = NULL;
   int logged = 0;
   int rc = start_trainer(dev, &cur, train, val, h, true, &t, &logged, &err);
   if (rc) {
-    set_outcome(out, "rejected", fl_cause_of_error(rc), err.msg, 0);
+    const char *cause = fl_cause_of_error(rc);
+    if (cause) { /* a diagnosed problem (device memory, labels): its verdict */
+      fl_findings one = {.n = 1};
+      one.items[0].severity = FL_SEVERITY_ERROR;
+      for (int c = 1; c < FL_CAUSE_COUNT; c++)
+        if (strcmp(fl_cause_name((fl_cause)c), cause) == 0) one.items[0].cause = (fl_cause)c;
+      snprintf(one.items[0].message, sizeof one.items[0].message, "%s", err.msg);
+      emit(h, fl_verdict_rejected_event(job_id, &one), NULL);
+    }
+    set_outcome(out, "rejected", cause, err.msg, 0);
     return;
   }
   size_t k = (size_t)cur.layers[cur.n_layers - 1].units;
@@ -193,9 +177,16 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     goto done;
   }
   fl_monitor_init(mon, (int)k, counts, k, val != NULL, cur.monitor.patience, cur.monitor.min_delta);
+  mon->train_rows = train->n;
+  mon->val_rows = val ? val->n : 0;
 
-  bool diagnosed = false, fixed = false;
-  fl_diagnosis diag = {0};
+  jd = malloc(sizeof *jd);
+  if (!jd) {
+    set_outcome(out, "failed", NULL, "out of memory", 0);
+    goto done;
+  }
+  fl_job_diag_init(jd, dev, job_id, &cur, train, val, &pf, t_start);
+  bool fixed = false;
   double loss_before_fix = NAN;
   int last_reduce = 0;
   fl_epoch_metrics m = {0};
@@ -203,13 +194,16 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     rc = fl_trainer_run_epoch(t, &m, &err);
     if (rc == FL_ECANCELED) {
       bool c = cancelled && cancelled(h->ctx);
+      if (c) finish_verdict(h, jd, mon, fl_trainer_epoch(t), NULL);
       set_outcome(out, c ? "cancelled" : "running", NULL, c ? "cancelled by its owner" : NULL,
                   fl_trainer_epoch(t));
       out->interrupted = !c;
       goto done;
     }
     if (rc) {
-      set_outcome(out, "failed", fl_cause_of_error(rc), err.msg, fl_trainer_epoch(t));
+      const char *top = NULL;
+      finish_verdict(h, jd, mon, fl_trainer_epoch(t), &top);
+      set_outcome(out, "failed", top ? top : fl_cause_of_error(rc), err.msg, fl_trainer_epoch(t));
       goto done;
     }
     if (m.epoch > logged) emit(h, fl_event_epoch(job_id, &m), &m);
@@ -219,23 +213,18 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     fl_verdict v = fl_monitor_check(mon, &sig);
     if (v == FL_VERDICT_OK) continue;
 
-    if (!diagnosed) {
-      /* Probe time: 20% of the job's time so far, but at least 10 s so that
-       * a short job still gets its measurements. */
-      double budget = fmax(0.2 * (now() - t_start), 10.0);
-      fl_probe_result probes[FL_PROBE_COUNT];
-      double spent = 0;
-      fl_probes_run(dev, &cur, train, val, &sig, budget, probes, &spent);
-      fl_decide_input in = {&cur, mon, &sig, &pf, probes};
-      fl_decide(&in, &diag);
-      diag.probe_seconds = spent;
-      emit(h, diagnosis_event(job_id, m.epoch, &diag, probes, &sig), NULL);
-      diagnosed = true;
-      fl_log(FL_LOG_INFO, "job %s: diagnosis after epoch %d: %s (probes %.1f s)", job_id,
-             m.epoch, diag.n ? fl_cause_name(diag.items[0].cause) : "no cause", spent);
+    char *ev = fl_job_diag_epoch(jd, mon, v, &sig, m.epoch);
+    if (ev) {
+      const fl_cause_report *r = fl_job_diag_top(jd);
+      fl_log(FL_LOG_INFO, "job %s: diagnosis after epoch %d: %s (probes %.1f s so far)", job_id,
+             m.epoch, jd->last_found && r ? fl_cause_name(r->cause) : "no cause",
+             jd->probe_seconds);
+      emit(h, ev, NULL);
     }
-    const char *top = diag.n ? fl_cause_name(diag.items[0].cause) : NULL;
+    const fl_cause_report *top_r = fl_job_diag_top(jd);
+    const char *top = top_r ? fl_cause_name(top_r->cause) : NULL;
     if (sig.nonfinite) { /* nothing trains on from NaN */
+      finish_verdict(h, jd, mon, m.epoch, &top);
       set_outcome(out, "failed", top ? top : "numerical_instability",
                   "the loss became NaN/Inf; training stopped", fl_trainer_epoch(t));
       goto done;
@@ -244,6 +233,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
       case FL_PLATEAU_ALERT:
         break;
       case FL_PLATEAU_STOP:
+        finish_verdict(h, jd, mon, m.epoch, &top);
         set_outcome(out, "done", top, "stopped on a plateau (monitor.on_plateau = stop)",
                     fl_trainer_epoch(t));
         if (h->finished) h->finished(h->ctx, t);
@@ -257,11 +247,11 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
         }
         break;
       case FL_PLATEAU_FIX: {
-        if (fixed || !diag.n || !diag.items[0].fix[0]) break;
+        if (fixed || !top_r || !top_r->fix[0]) break;
         char *patched = NULL;
         fl_job_spec next;
         memset(&next, 0, sizeof next);
-        if (fl_json_merge_patch(spec_text, strlen(spec_text), diag.items[0].fix, &patched, &err) ||
+        if (fl_json_merge_patch(spec_text, strlen(spec_text), top_r->fix, &patched, &err) ||
             fl_spec_parse(patched, strlen(patched), &next, &err)) {
           fl_log(FL_LOG_WARNING, "job %s: fix not applicable: %s", job_id, err.msg);
           free(patched);
@@ -285,13 +275,16 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
         fixed_text = patched;
         cur = next; /* label_columns owned by `next` live as long as cur */
         fixed = true;
+        jd->fixed = true;
         logged = 0;
         fl_monitor_init(mon, (int)k, counts, k, val != NULL, cur.monitor.patience,
                         cur.monitor.min_delta);
+        mon->train_rows = train->n;
+        mon->val_rows = val ? val->n : 0;
         fl_jw w;
         fl_event_begin(&w, "fix", job_id);
         fl_jw_str(&w, "cause", top);
-        fl_jw_raw(&w, "fix", diag.items[0].fix);
+        fl_jw_raw(&w, "fix", top_r->fix);
         fl_jw_num(&w, "loss_before", loss_before_fix);
         fl_jw_int(&w, "epoch", m.epoch);
         fl_jw_object_end(&w);
@@ -301,17 +294,19 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     }
   }
   if (fixed && isfinite(loss_before_fix)) {
+    const fl_cause_report *r = fl_job_diag_top(jd);
     fl_jw w;
     fl_event_begin(&w, "fixed", job_id);
-    fl_jw_str(&w, "cause", diag.n ? fl_cause_name(diag.items[0].cause) : NULL);
+    fl_jw_str(&w, "cause", r ? fl_cause_name(r->cause) : NULL);
     fl_jw_num(&w, "loss_before", loss_before_fix);
     fl_jw_num(&w, "loss_after", m.loss);
     fl_jw_object_end(&w);
     emit(h, fl_jw_finish(&w), NULL);
   }
   if (h->finished) h->finished(h->ctx, t);
-  set_outcome(out, "done", diag.n ? fl_cause_name(diag.items[0].cause) : NULL, NULL,
-              fl_trainer_epoch(t));
+  const char *top = NULL;
+  finish_verdict(h, jd, mon, fl_trainer_epoch(t), &top);
+  set_outcome(out, "done", top, NULL, fl_trainer_epoch(t));
 done:
   if (fixed_text) {
     fl_spec_free(&cur);
@@ -320,4 +315,5 @@ done:
   fl_trainer_destroy(t);
   free(counts);
   free(mon);
+  free(jd);
 }

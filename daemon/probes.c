@@ -130,6 +130,8 @@ static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tr
   r->steps = (int)(per_epoch * (size_t)epochs);
   r->loss_end = m.loss;
   r->val_acc = m.has_val ? m.val_accuracy : 0;
+  r->val_loss = m.has_val ? m.val_loss : NAN;
+  r->held_rows = (int)held->n;
   r->failed = rc != 0 || !isfinite(m.loss) || !isfinite(r->loss_start) || m.nonfinite_loss;
   if (rc) fl_log(FL_LOG_DEBUG, "probe failed: %s", err.msg);
   fl_trainer_destroy(t);

@@ -48,6 +48,24 @@ typedef struct {
   double train_seconds; /* summed epoch times, for the profile */
 } runner_ctx;
 
+/* "verdict: problem — labels_uninformative (0.90), learning_rate_too_high
+ * (0.80)", and for an unexplained job what was tried. */
+static void print_verdict(FILE *out, const fl_json *ev) {
+  const char *verdict = fl_json_string(fl_json_get(ev, "verdict"));
+  const fl_json *causes = fl_json_get(ev, "causes"), *tried = fl_json_get(ev, "tried");
+  fprintf(out, "verdict: %s", verdict ? verdict : "?");
+  for (size_t i = 0; i < fl_json_array_size(causes); i++) {
+    const fl_json *c = fl_json_array_at(causes, i);
+    double conf = 0;
+    fl_json_number(fl_json_get(c, "confidence"), &conf);
+    fprintf(out, "%s%s (%.2f)", i ? ", " : " - ", fl_json_string(fl_json_get(c, "cause")), conf);
+  }
+  fputc('\n', out);
+  if (verdict && strcmp(verdict, "unexplained") == 0)
+    for (size_t i = 0; i < fl_json_array_size(tried); i++)
+      fprintf(out, "  tried: %s\n", fl_json_string(fl_json_array_at(tried, i)));
+}
+
 /* People get the table and readable alerts; scripts the JSON lines. */
 static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   runner_ctx *r = ctx;
@@ -69,7 +87,7 @@ static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   if (kind && (strcmp(kind, "preflight") == 0 || strcmp(kind, "diagnosis") == 0)) {
     size_t n = fl_json_array_size(list);
     if (strcmp(kind, "diagnosis") == 0)
-      fprintf(r->out, "\n!! diagnosis: %s\n", n ? "the loss is flat because:" : "no cause found");
+      fprintf(r->out, "\n!! diagnosis: %s\n", n ? "what is wrong:" : "no cause found");
     for (size_t i = 0; i < n; i++) {
       const fl_json *c = fl_json_array_at(list, i);
       const char *sev = fl_json_string(fl_json_get(c, "severity"));
@@ -83,6 +101,8 @@ static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
       free(fix);
     }
     fprintf(r->out, "\n");
+  } else if (kind && strcmp(kind, "verdict") == 0) {
+    print_verdict(r->out, ev);
   } else if (kind && strcmp(kind, "fix") == 0) {
     fprintf(r->out, "!! applying the fix for %s and restarting from the original "
             "initialization\n", fl_json_string(fl_json_get(ev, "cause")));

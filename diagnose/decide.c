@@ -1,19 +1,59 @@
-/* diagnose/decide.c — from the detectors' signals and the probes' numbers
- * to ranked causes, each with the evidence (measured), advice, and a fix as
- * a merge patch that the probe showed to work. A cause needs both: a sign
- * in the job's own metrics (or its spec) and a probe that, changing only
- * that, clearly does better from the same start. Healthy or converged
- * training never reaches this code (fl_monitor_check says OK). */
+/* diagnose/decide.c — from the detectors' signals, the label permutation
+ * test and the probes' numbers to ranked causes, each with the evidence
+ * (measured), advice, and a fix as a merge patch that a probe showed to
+ * work. The decision is a table of rules, one per cause (RULES at the end):
+ * each names the sign it needs in the job's own metrics or spec, the probe
+ * that tests it, and how the effect is measured. Rules run in the table's
+ * order; a rule that settles the job (labels carry no information) stops
+ * the ones after it.
+ *
+ * Comparisons are statistics where the numbers allow it: held-out accuracy
+ * of two probes by Newcombe's interval for a difference of proportions,
+ * "at chance" by a Wilson interval against the majority-class rate, the
+ * labels by a permutation test. Training-loss ratios remain where a loss
+ * is the only measure (a probe that learns and one that does not both score
+ * chance on held-out rows after 150 steps); each such constant is named
+ * below with where it comes from. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "diagnose_internal.h"
+#include "fix_json.h"
+
+/* A probe "learns more" than another when its training loss ends at most
+ * 3/4 of the other's after the same steps from the same start. The probe's
+ * training loss averages over its last epoch (thousands of samples), so
+ * noise is a few percent; a quarter is the suite's smallest true effect
+ * (learning rate x100 on SGD 1e-6) halved. */
+#define BEAT_LOSS_RATIO 0.75
+/* A run with no baseline to compare to (the baseline broke) must at least
+ * bring its own loss down by this share. */
+#define MIN_FALL 0.05
+/* "Crushes": the loss halves and held-out accuracy is significantly
+ * better: a repair that needs no sign in the metrics. */
+#define CRUSH_LOSS_RATIO 0.5
+/* A baseline probe whose loss falls less than a tenth in its ~150 steps
+ * is stalled: the precondition for blaming the step size or the
+ * optimizer (the suite's stalled jobs fall 0-9%, its slow healthy ones
+ * 30% and more). */
+#define STALLED_FALL 0.1
+/* A final loss above 1.5 ln K is worse than a uniform guess by half: the
+ * steps overshoot. */
+#define ABOVE_UNIFORM 1.5
+/* Learning rates far below the usual range (SGD 1e-3..1e-1, adaptive
+ * optimizers 1e-4..1e-2: Keras' defaults are 0.01 and 0.001). */
+#define TINY_LR_SGD 1e-4f
+#define TINY_LR_ADAPTIVE 1e-5f
 
 typedef struct {
   const fl_decide_input *in;
   fl_diagnosis *out;
+  const fl_probe_result *base;
+  bool lr_high;        /* a lower rate repaired it */
+  bool structural;     /* a layer-level cause was found */
+  bool uninformative;  /* settled: nothing else applies */
 } ctx;
 
 static const fl_probe_result *probe(const ctx *c, fl_probe_kind k) {
@@ -31,20 +71,39 @@ static double fall(const fl_probe_result *r) {
   return (r->loss_start - r->loss_end) / r->loss_start;
 }
 
-/* `a` clearly beats `base`: a final loss at least 25% lower, or held-out
- * accuracy 8 points higher at no worse loss; any finite learning beats a
- * baseline that broke. */
-static bool beats(const fl_probe_result *a, const fl_probe_result *base) {
-  if (!finite_run(a)) return false;
-  if (!finite_run(base)) return fall(a) > 0.05;
-  return a->loss_end < 0.75 * base->loss_end ||
-         (a->val_acc > base->val_acc + 0.15 && a->loss_end <= base->loss_end);
+/* Newcombe 95% interval of a's held-out accuracy minus b's. */
+static fl_interval acc_diff(const fl_probe_result *a, const fl_probe_result *b) {
+  double na = a->held_rows, nb = b->held_rows;
+  return fl_newcombe_diff(round(a->val_acc * na), na, round(b->val_acc * nb), nb, FL_Z95);
 }
 
-/* `a` beats `base` by far: half the loss and 20 points of accuracy. */
+/* `a` clearly beats `base`: a final loss BEAT_LOSS_RATIO lower, or a
+ * held-out accuracy significantly higher at no worse loss; any finite
+ * learning beats a baseline that broke. */
+static bool beats(const fl_probe_result *a, const fl_probe_result *base) {
+  if (!finite_run(a)) return false;
+  if (!finite_run(base)) return fall(a) > MIN_FALL;
+  return a->loss_end < BEAT_LOSS_RATIO * base->loss_end ||
+         (acc_diff(a, base).lo > 0 && a->loss_end <= base->loss_end);
+}
+
 static bool crushes(const fl_probe_result *a, const fl_probe_result *base) {
-  return beats(a, base) && finite_run(base) && a->loss_end < 0.5 * base->loss_end &&
-         a->val_acc > base->val_acc + 0.2;
+  return beats(a, base) && finite_run(base) && a->loss_end < CRUSH_LOSS_RATIO * base->loss_end &&
+         acc_diff(a, base).lo > 0;
+}
+
+/* The real-label probe with the best held-out accuracy (lowest loss on a
+ * tie). */
+static const fl_probe_result *best_probe(const ctx *c) {
+  const fl_probe_result *best = NULL;
+  for (int k = 0; k < FL_PROBE_COUNT; k++) {
+    const fl_probe_result *r = probe(c, (fl_probe_kind)k);
+    if (k == FL_PROBE_PERMUTED || !finite_run(r)) continue;
+    if (!best || r->val_acc > best->val_acc ||
+        (r->val_acc == best->val_acc && r->loss_end < best->loss_end))
+      best = r;
+  }
+  return best;
 }
 
 static void add(ctx *c, fl_cause cause, double confidence, const char *fix,
@@ -71,7 +130,7 @@ static void add(ctx *c, fl_cause cause, double confidence, const char *fix,
   va_end(ap);
 }
 
-/* "lr/10: loss 2.30 -> 0.41 (held-out acc 0.86)" */
+/* "lr/10: loss 2.30 -> 0.41 in 150 steps (held-out accuracy 0.86 of 512)" */
 static void describe(const ctx *c, fl_probe_kind k, char *out, size_t size) {
   const fl_probe_result *r = probe(c, k);
   if (!r) {
@@ -79,8 +138,8 @@ static void describe(const ctx *c, fl_probe_kind k, char *out, size_t size) {
   } else if (!finite_run(r)) {
     snprintf(out, size, "%s: loss became NaN/Inf", fl_probe_name(k));
   } else {
-    snprintf(out, size, "%s: loss %.4g -> %.4g in %d steps (held-out accuracy %.3f)",
-             fl_probe_name(k), r->loss_start, r->loss_end, r->steps, r->val_acc);
+    snprintf(out, size, "%s: loss %.4g -> %.4g in %d steps (held-out accuracy %.3f of %d rows)",
+             fl_probe_name(k), r->loss_start, r->loss_end, r->steps, r->val_acc, r->held_rows);
   }
 }
 
@@ -120,6 +179,358 @@ static bool wild_init(const fl_job_spec *s) {
   return false;
 }
 
+/* The first step of a ladder (ordered smallest change first) that learns
+ * where the baseline does not (DESIGN.md §4: the smallest change that
+ * repairs the job names the cause; a rate that makes SGD learn is a
+ * repair even where Adam learns faster in the probe's few steps);
+ * FL_PROBE_COUNT when none does. */
+static fl_probe_kind first_repair(const ctx *c, const fl_probe_kind *ladder, int n) {
+  for (int i = 0; i < n; i++)
+    if (beats(probe(c, ladder[i]), c->base)) return ladder[i];
+  return FL_PROBE_COUNT;
+}
+
+static const fl_probe_kind LADDER_DOWN[] = {FL_PROBE_LR_DOWN, FL_PROBE_LR_DOWN100};
+static const fl_probe_kind LADDER_UP[] = {FL_PROBE_LR_UP, FL_PROBE_LR_UP100, FL_PROBE_LR_UP1000};
+
+/* ---- the rules, one per cause ---- */
+
+/* Labels: the permutation test finds no information in them, and no
+ * network did better than the majority rate on held-out rows. A
+ * significant test (p < alpha) rules the cause out whatever the probes
+ * say. Without the test (it could not run), the probes decide alone:
+ * shuffled labels reach what the real ones reach. */
+static void rule_labels(ctx *c) {
+  const fl_label_test *lt = c->in->labels;
+  const fl_monitor *m = c->in->monitor;
+  const fl_signals *s = c->in->signals;
+  const fl_probe_result *best = best_probe(c), *perm = probe(c, FL_PROBE_PERMUTED);
+  double chance = m->chance_accuracy;
+  bool net_at_chance = true;
+  char net[256] = "";
+  if (best && best->held_rows > 0) {
+    fl_interval w = fl_wilson(round(best->val_acc * best->held_rows), best->held_rows, FL_Z95);
+    net_at_chance = w.lo <= chance;
+    snprintf(net, sizeof net, "; the best probe (%s) scored %.3f on %d held-out rows "
+             "(95%% interval %.3f-%.3f, majority rate %.3f)",
+             fl_probe_name((fl_probe_kind)(best - c->in->probes)), best->val_acc,
+             best->held_rows, w.lo, w.hi, chance);
+  }
+  if (m->has_val && !s->at_chance) net_at_chance = false;
+  if (!net_at_chance) return;
+  double confidence;
+  char test[320];
+  if (lt && lt->run) {
+    if (lt->p_value <= FL_LABEL_TEST_ALPHA) return;
+    snprintf(test, sizeof test,
+             "a permutation test finds no information in the labels: %s balanced "
+             "accuracy %.3f on %zu training rows, %.3f on average with the labels "
+             "permuted %d times (95th percentile %.3f), p = %.2f",
+             lt->method, lt->accuracy, lt->rows, lt->null_mean, lt->permutations,
+             lt->null_q95, lt->p_value);
+    /* p near alpha leaves room for a weak signal the test missed. */
+    confidence = lt->p_value >= 0.1 ? 0.9 : 0.75;
+  } else {
+    if (!finite_run(perm) || !best || perm->val_acc < best->val_acc - 0.05) return;
+    char a[256];
+    describe(c, FL_PROBE_PERMUTED, a, sizeof a);
+    snprintf(test, sizeof test, "with the labels shuffled across rows the result is the same (%s)", a);
+    confidence = 0.7;
+  }
+  c->uninformative = true;
+  add(c, FL_CAUSE_LABELS_UNINFORMATIVE, confidence, "",
+      "the labels carry no information the model can use about the features: "
+      "check that features and labels are aligned row by row (same order, no "
+      "shuffle of one without the other) and that the labels are right; no "
+      "change of model, loss encoding or optimizer can fix this",
+      "%s%s%s%s", test, net, s->summary[0] ? "; " : "", s->summary);
+}
+
+static void rule_nonfinite(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  const fl_job_spec *spec = c->in->spec;
+  if (!s->nonfinite) return;
+  const fl_probe_result *down = probe(c, FL_PROBE_LR_DOWN);
+  char fix[FL_FIX_MAX], a[256];
+  if (finite_run(down) && fall(down) > MIN_FALL) {
+    describe(c, FL_PROBE_LR_DOWN, a, sizeof a);
+    fl_fix_learning_rate(spec, spec->optimizer.learning_rate / 10, fix, sizeof fix);
+    add(c, FL_CAUSE_NUMERICAL_INSTABILITY, 0.9, fix,
+        "the NaN/Inf comes from steps too large for these weights: lower the "
+        "learning rate (the fix uses a tenth, which the probe showed to train)",
+        "%s; from the same start %s", s->summary, a);
+    add(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, 0.8, fix,
+        "lower the learning rate (the probe used a tenth of it)",
+        "%s; from the same start %s", s->summary, a);
+  } else {
+    add(c, FL_CAUSE_NUMERICAL_INSTABILITY, 0.8, "",
+        "find the first non-finite value: inputs with extreme values, a loss "
+        "on outputs that can be 0 or negative, an epsilon too small; a lower "
+        "learning rate did not help",
+        "%s", s->summary);
+  }
+}
+
+/* Learning rate too high, without NaN: the smallest step down the ladder
+ * that repairs it. */
+static void rule_lr_high(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  const fl_monitor *m = c->in->monitor;
+  if (s->nonfinite) return;
+  bool sign = s->diverging || s->update_too_big || s->diverged_before || s->died_in_training ||
+              (finite_run(c->base) && c->base->loss_end > ABOVE_UNIFORM * log(fmax(m->n_classes, 2)));
+  fl_probe_kind k = first_repair(c, LADDER_DOWN, 2);
+  if (k == FL_PROBE_COUNT) return;
+  if (!sign && !crushes(probe(c, k), c->base)) return;
+  char a[256], b[256], fix[FL_FIX_MAX];
+  describe(c, FL_PROBE_BASELINE, a, sizeof a);
+  describe(c, k, b, sizeof b);
+  probe_fix(c, k, fix, sizeof fix);
+  add(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, sign ? 0.9 : 0.7, fix,
+      "lower the learning rate to the one in the fix: the smallest step down that "
+      "learns from the same start",
+      "%s; %s; %s", s->summary, a, b);
+  c->lr_high = true;
+}
+
+static void rule_imbalance(ctx *c) {
+  const fl_monitor *m = c->in->monitor;
+  const fl_signals *s = c->in->signals;
+  const fl_finding *imb = prior(c, FL_CAUSE_CLASS_IMBALANCE);
+  double chance = m->chance_accuracy, loss = m->n ? m->loss[m->n - 1] : NAN;
+  /* With most rows in one class, loss at the prior's entropy (within a
+   * third of it: the suite's collapsed job sits at 0.96 of it) and
+   * accuracy no better than the majority is a collapse onto it. */
+  bool imbalanced = imb || chance >= 0.5;
+  if (!imbalanced || m->n == 0) return;
+  if (!(fabs(loss - m->prior_entropy) < 0.35 * m->prior_entropy + 0.05)) return;
+  if (!(s->collapsed || s->at_chance || m->acc[m->n - 1] <= chance + 0.02)) return;
+  add(c, FL_CAUSE_CLASS_IMBALANCE, 0.85, "",
+      "rebalance the training data (oversample the rare classes or undersample "
+      "the majority) or weight the loss per class; check whether the rare "
+      "classes have enough rows to be learned at all",
+      "training loss %.4g sits at the entropy of the class distribution (%.4g); "
+      "%s%s%s", loss, m->prior_entropy, s->summary, imb ? "; " : "", imb ? imb->message : "");
+}
+
+/* Learning rate too low: the smallest step up the ladder that repairs the
+ * job (x10, x100, x1000): the fix is that rate, not an optimizer swap. */
+static void rule_lr_low(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  const fl_job_spec *spec = c->in->spec;
+  if (!(fall(c->base) < STALLED_FALL)) return;
+  fl_probe_kind k = first_repair(c, LADDER_UP, 3);
+  if (k == FL_PROBE_COUNT) return;
+  char a[256], b[256], fix[FL_FIX_MAX];
+  describe(c, FL_PROBE_BASELINE, a, sizeof a);
+  describe(c, k, b, sizeof b);
+  probe_fix(c, k, fix, sizeof fix);
+  float lr = spec->optimizer.learning_rate;
+  bool tiny = spec->optimizer.kind == FL_OPT_SGD ? lr < TINY_LR_SGD : lr < TINY_LR_ADAPTIVE;
+  add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, s->update_too_small || tiny ? 0.9 : 0.65, fix,
+      "raise the learning rate to the one in the fix: the smallest step up that "
+      "learns from the same start",
+      "%s%s%s; %s", s->summary, s->summary[0] ? "; " : "", a, b);
+}
+
+static void rule_dead_relu(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  const fl_probe_result *reinit = probe(c, FL_PROBE_REINIT), *leaky = probe(c, FL_PROBE_LEAKY);
+  if (s->dead_layer < 0 || !(beats(reinit, c->base) || beats(leaky, c->base))) return;
+  fl_probe_kind k = beats(reinit, c->base) && (!finite_run(leaky) || reinit->loss_end <= leaky->loss_end)
+                        ? FL_PROBE_REINIT : FL_PROBE_LEAKY;
+  char a[256], fix[FL_FIX_MAX];
+  describe(c, k, a, sizeof a);
+  probe_fix(c, k, fix, sizeof fix);
+  add(c, FL_CAUSE_DEAD_RELU, c->lr_high && s->died_in_training ? 0.6 : 0.85, fix,
+      "ReLU units that never fire pass no gradient: initialize biases at zero "
+      "and kernels with he_normal, use leaky_relu, or lower the learning rate",
+      "%s; %s", s->summary, a);
+  c->structural = true;
+}
+
+static void rule_saturated(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  const fl_probe_result *relu = probe(c, FL_PROBE_RELU), *stdz = probe(c, FL_PROBE_STANDARDIZED),
+                        *reinit = probe(c, FL_PROBE_REINIT), *base = c->base;
+  if (s->saturated_layer < 0 || !(beats(relu, base) || beats(stdz, base) || beats(reinit, base)))
+    return;
+  fl_probe_kind k = beats(relu, base) ? FL_PROBE_RELU : beats(reinit, base) ? FL_PROBE_REINIT
+                                                                          : FL_PROBE_STANDARDIZED;
+  char a[256], fix[FL_FIX_MAX];
+  describe(c, k, a, sizeof a);
+  probe_fix(c, k, fix, sizeof fix);
+  add(c, FL_CAUSE_SATURATED_ACTIVATION, 0.8, k == FL_PROBE_STANDARDIZED ? "" : fix,
+      "saturated tanh/sigmoid units have ~0 gradient: scale the inputs, use "
+      "smaller initial weights (glorot), or ReLU hidden layers",
+      "%s; %s", s->summary, a);
+  c->structural = true;
+}
+
+static void rule_vanishing(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  if (!s->vanishing || !beats(probe(c, FL_PROBE_RELU), c->base)) return;
+  char a[256], fix[FL_FIX_MAX];
+  describe(c, FL_PROBE_RELU, a, sizeof a);
+  probe_fix(c, FL_PROBE_RELU, fix, sizeof fix);
+  /* Zero (symmetric) kernels also give zero hidden gradients: then the
+   * initialization is the cause, not the depth. */
+  add(c, FL_CAUSE_VANISHING_GRADIENT, symmetric_init(c->in->spec) ? 0.6 : 0.85, fix,
+      "gradients shrink layer by layer through sigmoid/tanh: use ReLU hidden "
+      "layers with he_normal initialization, or fewer layers",
+      "%s; %s", s->summary, a);
+  c->structural = true;
+}
+
+static void rule_exploding(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  const fl_probe_result *down = probe(c, FL_PROBE_LR_DOWN), *reinit = probe(c, FL_PROBE_REINIT);
+  if (!s->exploding || !(beats(down, c->base) || beats(reinit, c->base))) return;
+  fl_probe_kind k = beats(reinit, c->base) ? FL_PROBE_REINIT : FL_PROBE_LR_DOWN;
+  char a[256], fix[FL_FIX_MAX];
+  describe(c, k, a, sizeof a);
+  probe_fix(c, k, fix, sizeof fix);
+  add(c, FL_CAUSE_EXPLODING_GRADIENT, 0.85, fix,
+      "gradients grow layer by layer: use glorot/he initialization (variance "
+      "~1/fan_in), a lower learning rate, or fewer layers",
+      "%s; %s", s->summary, a);
+  c->structural = true;
+}
+
+static void rule_init(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  const fl_job_spec *spec = c->in->spec;
+  bool sym = symmetric_init(spec), wild = wild_init(spec);
+  if (!(s->init_loss_off || sym || wild) || !beats(probe(c, FL_PROBE_REINIT), c->base)) return;
+  char a[256], fix[FL_FIX_MAX];
+  describe(c, FL_PROBE_REINIT, a, sizeof a);
+  probe_fix(c, FL_PROBE_REINIT, fix, sizeof fix);
+  add(c, FL_CAUSE_POOR_INITIALIZATION, sym ? 0.9 : c->structural ? 0.7 : 0.85, fix,
+      sym ? "identical initial weights make every unit of a layer learn the same "
+            "thing: use glorot_uniform or he_normal kernels"
+          : "use glorot_uniform or he_normal kernels and zero biases",
+      "%s%s%s%s; %s", sym ? "a hidden layer starts with identical (constant) weights" : "",
+      sym && s->summary[0] ? "; " : "", s->summary,
+      wild ? "; initial weights with a standard deviation >= 1" : "", a);
+  c->structural = true;
+}
+
+/* Inputs: only a preflight warning that a probe confirms becomes a cause. */
+static void rule_inputs(ctx *c) {
+  const fl_finding *scale = prior(c, FL_CAUSE_UNNORMALIZED_INPUTS);
+  const fl_probe_result *stdz = probe(c, FL_PROBE_STANDARDIZED), *down = probe(c, FL_PROBE_LR_DOWN);
+  if (!scale || !beats(stdz, c->base)) return;
+  char a[256];
+  describe(c, FL_PROBE_STANDARDIZED, a, sizeof a);
+  bool dominant = !finite_run(down) || stdz->loss_end < 0.5 * down->loss_end;
+  add(c, FL_CAUSE_UNNORMALIZED_INPUTS, dominant ? 0.92 : 0.85, scale->fix,
+      "scale the features to about unit range (the fix sets data scale; "
+      "standardizing per feature is better still)",
+      "%s; %s", scale->message, a);
+}
+
+/* Optimizer: plain SGD where Adam repairs the job and no step of the
+ * learning-rate ladder does as well (DESIGN.md §4: the ladder comes
+ * first). */
+static void rule_optimizer(ctx *c) {
+  const fl_job_spec *spec = c->in->spec;
+  const fl_signals *s = c->in->signals;
+  const fl_probe_result *adam = probe(c, FL_PROBE_ADAM);
+  if (spec->optimizer.kind != FL_OPT_SGD || !beats(adam, c->base)) return;
+  if (!(fall(c->base) < STALLED_FALL)) return;
+  for (int i = 0; i < FL_MAX_CAUSES && i < c->out->n; i++)
+    if (c->out->items[i].cause == FL_CAUSE_LEARNING_RATE_TOO_LOW ||
+        c->out->items[i].cause == FL_CAUSE_LEARNING_RATE_TOO_HIGH)
+      return; /* a rate change repairs it: the smaller change */
+  char a[256], fix[FL_FIX_MAX];
+  describe(c, FL_PROBE_ADAM, a, sizeof a);
+  probe_fix(c, FL_PROBE_ADAM, fix, sizeof fix);
+  add(c, FL_CAUSE_OPTIMIZER_CHOICE, c->structural ? 0.5 : 0.75, fix,
+      "plain SGD stalls here where Adam learns and no change of SGD's learning rate "
+      "does as well: switch to Adam (or add momentum and tune the rate)",
+      "%s%s%s", s->summary, s->summary[0] ? "; " : "", a);
+}
+
+static void rule_output_loss(ctx *c) {
+  if (!beats(probe(c, FL_PROBE_LOGITS), c->base)) return;
+  char a[256], fix[FL_FIX_MAX];
+  describe(c, FL_PROBE_LOGITS, a, sizeof a);
+  probe_fix(c, FL_PROBE_LOGITS, fix, sizeof fix);
+  add(c, FL_CAUSE_OUTPUT_LOSS_MISMATCH, 0.8, fix,
+      "use a softmax output with from_logits false (or a linear output with "
+      "from_logits true)", "%s", a);
+}
+
+/* Capacity: nothing else found; the job underfits (loss near the labels'
+ * entropy, or at chance), and a wider model does significantly better on
+ * held-out rows than the job's own. */
+static void rule_capacity(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  const fl_probe_result *wide = probe(c, FL_PROBE_WIDER), *base = c->base;
+  if (c->out->n > 0 || !finite_run(wide) || !finite_run(base)) return;
+  if (!(s->underfit || s->at_chance || s->never_learned || s->stalled)) return;
+  if (!beats(wide, base) || acc_diff(wide, base).lo <= 0) return;
+  char a[256], b[256], fix[FL_FIX_MAX];
+  describe(c, FL_PROBE_BASELINE, a, sizeof a);
+  describe(c, FL_PROBE_WIDER, b, sizeof b);
+  probe_fix(c, FL_PROBE_WIDER, fix, sizeof fix);
+  fl_interval d = acc_diff(wide, base);
+  add(c, FL_CAUSE_INSUFFICIENT_CAPACITY, 0.8, fix,
+      "the model underfits: add units or a hidden layer (the fix is the probe's model)",
+      "the job's model underfits; %s; %s: held-out accuracy +%.3f (95%% interval "
+      "%.3f to %.3f)", a, b, wide->val_acc - base->val_acc, d.lo, d.hi);
+}
+
+/* Overfitting: the validation loss rose for `patience` epochs after its
+ * best while training went on; the measurement is the job's own, no probe
+ * needed. The fix stops at the best epoch. */
+static void rule_overfitting(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  if (!s->overfitting || s->best_val_epoch < 1) return;
+  char fix[FL_FIX_MAX];
+  fl_jw w;
+  fl__fix_begin(&w);
+  fl_jw_int(&w, "epochs", s->best_val_epoch);
+  if (fl__fix_finish(&w, fix, sizeof fix)) fix[0] = '\0';
+  add(c, FL_CAUSE_OVERFITTING, 0.85, fix,
+      "the model memorizes the training rows after the best epoch: train for "
+      "fewer epochs (the fix stops at the best one), or add data",
+      "%s", s->summary);
+}
+
+typedef struct {
+  fl_cause cause;
+  const char *sign;   /* what in the job's metrics or spec it needs */
+  const char *probe;  /* what tests it */
+  void (*rule)(ctx *c);
+} rule_row;
+
+static const rule_row RULES[] = {
+    {FL_CAUSE_LABELS_UNINFORMATIVE, "held-out accuracy at the majority rate",
+     "label permutation test (p >= 0.01)", rule_labels},
+    {FL_CAUSE_NUMERICAL_INSTABILITY, "NaN/Inf", "learning rate / 10", rule_nonfinite},
+    {FL_CAUSE_LEARNING_RATE_TOO_HIGH, "loss rising or above ln K, big updates",
+     "learning rate / 10, / 100", rule_lr_high},
+    {FL_CAUSE_OVERFITTING, "validation loss rising for patience epochs", "none", rule_overfitting},
+    {FL_CAUSE_CLASS_IMBALANCE, "loss at the prior entropy, predictions collapsed", "none",
+     rule_imbalance},
+    {FL_CAUSE_LEARNING_RATE_TOO_LOW, "loss not falling", "learning rate x 10, x 100, x 1000",
+     rule_lr_low},
+    {FL_CAUSE_DEAD_RELU, "dead ReLU fraction > 90%", "re-initialization, leaky ReLU", rule_dead_relu},
+    {FL_CAUSE_SATURATED_ACTIVATION, "saturated fraction > 90%", "ReLU, re-initialization",
+     rule_saturated},
+    {FL_CAUSE_VANISHING_GRADIENT, "first/last gradient < 1e-3", "ReLU hidden layers", rule_vanishing},
+    {FL_CAUSE_EXPLODING_GRADIENT, "gradient norms > 100", "re-initialization, lr / 10",
+     rule_exploding},
+    {FL_CAUSE_POOR_INITIALIZATION, "constant or wide kernels, loss at init off",
+     "re-initialization", rule_init},
+    {FL_CAUSE_UNNORMALIZED_INPUTS, "preflight scale warning", "standardized inputs", rule_inputs},
+    {FL_CAUSE_OPTIMIZER_CHOICE, "plain SGD", "Adam, after the learning-rate ladder", rule_optimizer},
+    {FL_CAUSE_OUTPUT_LOSS_MISMATCH, "output/loss pairing", "softmax + cross-entropy",
+     rule_output_loss},
+    {FL_CAUSE_INSUFFICIENT_CAPACITY, "underfit", "4x wider model", rule_capacity},
+};
+
 static void rank(fl_diagnosis *d) {
   for (int i = 1; i < d->n; i++)
     for (int j = i; j > 0 && d->items[j].confidence > d->items[j - 1].confidence; j--) {
@@ -131,222 +542,14 @@ static void rank(fl_diagnosis *d) {
 
 void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
   memset(out, 0, sizeof *out);
-  ctx c = {in, out};
-  const fl_signals *s = in->signals;
-  const fl_monitor *m = in->monitor;
-  const fl_job_spec *spec = in->spec;
-  const fl_probe_result *base = probe(&c, FL_PROBE_BASELINE);
-  double chance = m->chance_accuracy;
-  char fix[FL_FIX_MAX], a[256], b[256];
-
-  /* Labels: no configuration does better than chance on held-out rows,
-   * and shuffling the labels across rows changes nothing. */
-  const fl_probe_result *perm = probe(&c, FL_PROBE_PERMUTED);
-  const fl_finding *imb = prior(&c, FL_CAUSE_CLASS_IMBALANCE);
-  /* With most rows in one class, accuracy says nothing about the labels. */
-  bool imbalanced_data = imb || chance >= 0.5;
-  bool uninformative = false;
-  if (finite_run(perm) && !imbalanced_data) {
-    double best_val = 0, best_fall = 0;
-    for (int k = 0; k < FL_PROBE_COUNT; k++) {
-      const fl_probe_result *r = probe(&c, (fl_probe_kind)k);
-      if (k == FL_PROBE_PERMUTED || !finite_run(r)) continue;
-      best_val = fmax(best_val, r->val_acc);
-      best_fall = fmax(best_fall, fall(r));
-    }
-    double margin = 0.05 * (1 - chance) + 0.03;
-    uninformative = best_val <= chance + margin && perm->val_acc >= best_val - 0.05 &&
-                    (best_fall > 0.02 || s->val_at_chance);
-    if (uninformative) {
-      describe(&c, FL_PROBE_PERMUTED, a, sizeof a);
-      add(&c, FL_CAUSE_LABELS_UNINFORMATIVE, 0.9, "",
-          "the labels carry no information the model can use about the features: "
-          "check that features and labels are aligned row by row (same order, no "
-          "shuffle of one without the other) and that the labels are right; no "
-          "change of model, loss encoding or optimizer can fix this",
-          "no probe reached a held-out accuracy above chance (best %.3f, chance "
-          "%.3f), and with the labels shuffled across rows the result is the "
-          "same (%s)%s%s",
-          best_val, chance, a, s->summary[0] ? "; " : "", s->summary);
-    }
-  }
-
-  /* NaN/Inf. */
-  const fl_probe_result *down = probe(&c, FL_PROBE_LR_DOWN);
-  if (s->nonfinite) {
-    if (finite_run(down) && fall(down) > 0.05) {
-      describe(&c, FL_PROBE_LR_DOWN, a, sizeof a);
-      fl_fix_learning_rate(spec, spec->optimizer.learning_rate / 10, fix, sizeof fix);
-      add(&c, FL_CAUSE_NUMERICAL_INSTABILITY, 0.9, fix,
-          "the NaN/Inf comes from steps too large for these weights: lower the "
-          "learning rate (the fix uses a tenth, which the probe showed to train)",
-          "%s; from the same start %s", s->summary, a);
-      add(&c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, 0.8, fix,
-          "lower the learning rate (the probe used a tenth of it)",
-          "%s; from the same start %s", s->summary, a);
-    } else {
-      add(&c, FL_CAUSE_NUMERICAL_INSTABILITY, 0.8, "",
-          "find the first non-finite value: inputs with extreme values, a loss "
-          "on outputs that can be 0 or negative, an epsilon too small; a lower "
-          "learning rate did not help",
-          "%s", s->summary);
-    }
-  }
-
-  /* Learning rate too high, without NaN. */
-  bool lr_high_sign = s->diverging || s->update_too_big || s->diverged_before ||
-                      s->died_in_training ||
-                      (base && finite_run(base) && base->loss_end > 1.5 * log(fmax(m->n_classes, 2)));
-  bool lr_high = false;
-  if (!s->nonfinite && ((lr_high_sign && beats(down, base)) || crushes(down, base))) {
-    describe(&c, FL_PROBE_BASELINE, a, sizeof a);
-    describe(&c, FL_PROBE_LR_DOWN, b, sizeof b);
-    fl_fix_learning_rate(spec, spec->optimizer.learning_rate / 10, fix, sizeof fix);
-    add(&c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, lr_high_sign ? 0.9 : 0.7,
-        fix, "lower the learning rate; the probe at a tenth learns from the same start",
-        "%s; %s; %s", s->summary, a, b);
-    lr_high = true;
-  }
-
-  if (uninformative) { /* only lr problems add to a labels diagnosis */
-    rank(out);
-    return;
-  }
-
-  /* Class imbalance: predictions collapse to the majority, loss at the
-   * prior's entropy. */
-  double loss = m->n ? m->loss[m->n - 1] : NAN;
-  if (imbalanced_data && fabs(loss - m->prior_entropy) < 0.35 * m->prior_entropy + 0.05 &&
-      (s->collapsed || m->acc[m->n - 1] <= chance + 0.02)) {
-    add(&c, FL_CAUSE_CLASS_IMBALANCE, 0.85, "",
-        "rebalance the training data (oversample the rare classes or undersample "
-        "the majority) or weight the loss per class; check whether the rare "
-        "classes have enough rows to be learned at all",
-        "training loss %.4g sits at the entropy of the class distribution (%.4g); "
-        "%s%s%s", loss, m->prior_entropy, s->summary, imb ? "; " : "",
-        imb ? imb->message : "");
-  }
-
-  /* Learning rate too low. */
-  const fl_probe_result *up = probe(&c, FL_PROBE_LR_UP);
-  if (beats(up, base) && fall(base) < 0.1) {
-    describe(&c, FL_PROBE_BASELINE, a, sizeof a);
-    describe(&c, FL_PROBE_LR_UP, b, sizeof b);
-    probe_fix(&c, FL_PROBE_LR_UP, fix, sizeof fix);
-    /* Far below the usual range (SGD 1e-3..1e-1, adaptive 1e-4..1e-2) or
-     * measured tiny updates: the rate itself. Otherwise other causes that
-     * a probe also repairs may rank above it. */
-    float lr = spec->optimizer.learning_rate;
-    bool tiny = spec->optimizer.kind == FL_OPT_SGD ? lr < 1e-4f : lr < 1e-5f;
-    add(&c, FL_CAUSE_LEARNING_RATE_TOO_LOW, s->update_too_small || tiny ? 0.9 : 0.65, fix,
-        "raise the learning rate; the probe at the rate in the fix learns from the same start",
-        "%s%s%s; %s", s->summary, s->summary[0] ? "; " : "", a, b);
-  }
-
-  /* Structure: dead units, saturation, vanishing or exploding gradients,
-   * initialization. The probe that repairs it gives the fix. */
-  const fl_probe_result *reinit = probe(&c, FL_PROBE_REINIT), *leaky = probe(&c, FL_PROBE_LEAKY),
-                        *relu = probe(&c, FL_PROBE_RELU), *stdz = probe(&c, FL_PROBE_STANDARDIZED);
-  bool structural = false;
-  if (s->dead_layer >= 0 && (beats(reinit, base) || beats(leaky, base))) {
-    fl_probe_kind k = beats(reinit, base) && (!finite_run(leaky) || reinit->loss_end <= leaky->loss_end)
-                          ? FL_PROBE_REINIT : FL_PROBE_LEAKY;
-    describe(&c, k, a, sizeof a);
-    probe_fix(&c, k, fix, sizeof fix);
-    add(&c, FL_CAUSE_DEAD_RELU, lr_high && s->died_in_training ? 0.6 : 0.85, fix,
-        "ReLU units that never fire pass no gradient: initialize biases at zero "
-        "and kernels with he_normal, use leaky_relu, or lower the learning rate",
-        "%s; %s", s->summary, a);
-    structural = true;
-  }
-  if (s->saturated_layer >= 0 && (beats(relu, base) || beats(stdz, base) || beats(reinit, base))) {
-    fl_probe_kind k = beats(relu, base) ? FL_PROBE_RELU : beats(reinit, base) ? FL_PROBE_REINIT
-                                                                              : FL_PROBE_STANDARDIZED;
-    describe(&c, k, a, sizeof a);
-    probe_fix(&c, k, fix, sizeof fix);
-    add(&c, FL_CAUSE_SATURATED_ACTIVATION, 0.8, k == FL_PROBE_STANDARDIZED ? "" : fix,
-        "saturated tanh/sigmoid units have ~0 gradient: scale the inputs, use "
-        "smaller initial weights (glorot), or ReLU hidden layers",
-        "%s; %s", s->summary, a);
-    structural = true;
-  }
-  if (s->vanishing && beats(relu, base)) {
-    describe(&c, FL_PROBE_RELU, a, sizeof a);
-    probe_fix(&c, FL_PROBE_RELU, fix, sizeof fix);
-    /* Zero (symmetric) kernels also give zero hidden gradients: then the
-     * initialization is the cause, not the depth. */
-    add(&c, FL_CAUSE_VANISHING_GRADIENT, symmetric_init(spec) ? 0.6 : 0.85, fix,
-        "gradients shrink layer by layer through sigmoid/tanh: use ReLU hidden "
-        "layers with he_normal initialization, or fewer layers",
-        "%s; %s", s->summary, a);
-    structural = true;
-  }
-  if (s->exploding && (beats(down, base) || beats(reinit, base))) {
-    fl_probe_kind k = beats(reinit, base) ? FL_PROBE_REINIT : FL_PROBE_LR_DOWN;
-    describe(&c, k, a, sizeof a);
-    probe_fix(&c, k, fix, sizeof fix);
-    add(&c, FL_CAUSE_EXPLODING_GRADIENT, 0.85, fix,
-        "gradients grow layer by layer: use glorot/he initialization (variance "
-        "~1/fan_in), a lower learning rate, or fewer layers",
-        "%s; %s", s->summary, a);
-    structural = true;
-  }
-  if ((s->init_loss_off || symmetric_init(spec) || wild_init(spec)) && beats(reinit, base)) {
-    describe(&c, FL_PROBE_REINIT, a, sizeof a);
-    probe_fix(&c, FL_PROBE_REINIT, fix, sizeof fix);
-    add(&c, FL_CAUSE_POOR_INITIALIZATION, symmetric_init(spec) ? 0.9 : structural ? 0.7 : 0.85, fix,
-        symmetric_init(spec)
-            ? "identical initial weights make every unit of a layer learn the same "
-              "thing: use glorot_uniform or he_normal kernels"
-            : "use glorot_uniform or he_normal kernels and zero biases",
-        "%s%s%s%s; %s", symmetric_init(spec) ? "a hidden layer starts with identical (constant) weights" : "",
-        symmetric_init(spec) && s->summary[0] ? "; " : "", s->summary,
-        wild_init(spec) ? "; initial weights with a standard deviation >= 1" : "", a);
-    structural = true;
-  }
-
-  /* Inputs. */
-  const fl_finding *scale = prior(&c, FL_CAUSE_UNNORMALIZED_INPUTS);
-  if (scale && beats(stdz, base)) {
-    describe(&c, FL_PROBE_STANDARDIZED, a, sizeof a);
-    bool dominant = !finite_run(down) || stdz->loss_end < 0.5 * down->loss_end;
-    add(&c, FL_CAUSE_UNNORMALIZED_INPUTS, dominant ? 0.92 : 0.85, scale->fix,
-        "scale the features to about unit range (the fix sets data scale; "
-        "standardizing per feature is better still)",
-        "%s; %s", scale->message, a);
-  }
-
-  /* Optimizer. */
-  const fl_probe_result *adam = probe(&c, FL_PROBE_ADAM);
-  if (spec->optimizer.kind == FL_OPT_SGD && beats(adam, base) &&
-      (!finite_run(up) || adam->loss_end < 0.9 * up->loss_end)) {
-    describe(&c, FL_PROBE_ADAM, a, sizeof a);
-    probe_fix(&c, FL_PROBE_ADAM, fix, sizeof fix);
-    add(&c, FL_CAUSE_OPTIMIZER_CHOICE, structural || lr_high ? 0.5 : 0.75, fix,
-        "plain SGD stalls here where Adam learns: switch to Adam (or add momentum "
-        "and tune the learning rate)",
-        "%s%s%s", s->summary, s->summary[0] ? "; " : "", a);
-  }
-
-  /* Output/loss pairing (preflight rejects the clear cases). */
-  if (beats(probe(&c, FL_PROBE_LOGITS), base)) {
-    describe(&c, FL_PROBE_LOGITS, a, sizeof a);
-    probe_fix(&c, FL_PROBE_LOGITS, fix, sizeof fix);
-    add(&c, FL_CAUSE_OUTPUT_LOSS_MISMATCH, 0.8, fix,
-        "use a softmax output with from_logits false (or a linear output with "
-        "from_logits true)", "%s", a);
-  }
-
-  /* Capacity: it learns, but a wider model clearly does better. */
-  const fl_probe_result *wide = probe(&c, FL_PROBE_WIDER);
-  if (out->n == 0 && beats(wide, base) && fall(base) > 0.02 && !beats(down, base) &&
-      !beats(up, base)) {
-    describe(&c, FL_PROBE_BASELINE, a, sizeof a);
-    describe(&c, FL_PROBE_WIDER, b, sizeof b);
-    probe_fix(&c, FL_PROBE_WIDER, fix, sizeof fix);
-    add(&c, FL_CAUSE_INSUFFICIENT_CAPACITY, 0.75, fix,
-        "the model underfits: add units or a hidden layer",
-        "training and validation both underfit; %s; %s", a, b);
+  ctx c = {.in = in, .out = out, .base = probe(&(ctx){.in = in}, FL_PROBE_BASELINE)};
+  for (size_t i = 0; i < sizeof RULES / sizeof RULES[0]; i++) {
+    /* Labels without information settle the job: only problems of the
+     * optimization itself (NaN, a rate too high) are worth adding. */
+    if (c.uninformative && RULES[i].cause != FL_CAUSE_NUMERICAL_INSTABILITY &&
+        RULES[i].cause != FL_CAUSE_LEARNING_RATE_TOO_HIGH)
+      continue;
+    RULES[i].rule(&c);
   }
   rank(out);
 }

@@ -73,8 +73,35 @@ static double recent_improvement(const fl_monitor *m, int w) {
   return (before - within) / before;
 }
 
+/* Overfitting (DESIGN.md §4): the validation loss sat above its best by
+ * more than FL__OVERFIT_RISE in each of the last `patience` epochs while
+ * the training loss went on below where it was at that best epoch. The
+ * 10% is above the epoch-to-epoch wobble of a validation loss on a few
+ * hundred rows (3-6% on the suite's Fashion jobs: the long healthy job's
+ * last ten epochs stay within 7% of its best). */
+#define FL__OVERFIT_RISE 0.10
+#define FL__UNDERFIT_SHARE 0.90
+
 static void note(fl_signals *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+static void detect_overfitting(const fl_monitor *m, fl_signals *s) {
+  if (!m->has_val || m->n <= m->patience) return;
+  int best = -1;
+  for (int i = 0; i < m->n; i++)
+    if (isfinite(m->val_loss[i]) && (best < 0 || m->val_loss[i] < m->val_loss[best])) best = i;
+  if (best < 0) return;
+  s->best_val_epoch = m->last.epoch - (m->n - 1 - best);
+  if (m->n - 1 - best < m->patience) return;
+  for (int i = m->n - m->patience; i < m->n; i++)
+    if (!(m->val_loss[i] > (1 + FL__OVERFIT_RISE) * m->val_loss[best])) return;
+  if (!(m->loss[m->n - 1] < m->loss[best])) return;
+  s->overfitting = true;
+  note(s, "validation loss %.4g at epoch %d, its best, and %.4g now (epoch %d), above it for "
+       "%d epochs, while the training loss fell from %.4g to %.4g",
+       m->val_loss[best], s->best_val_epoch, m->val_loss[m->n - 1], m->last.epoch,
+       m->n - 1 - best, m->loss[best], m->loss[m->n - 1]);
+}
 static void note(fl_signals *s, const char *fmt, ...) {
   size_t used = strlen(s->summary);
   if (used + 2 >= sizeof s->summary) return;
@@ -172,6 +199,23 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
     if (s->val_at_chance)
       note(s, "validation accuracy %.3f stays at chance (%.3f) while training goes on", val_acc, chance);
   }
+  /* At chance: the accuracy's Wilson interval (over the rows it was
+   * measured on: validation, else training) reaches down to the majority
+   * class's rate, so there is no evidence of doing better than always
+   * predicting it. */
+  size_t rows = m->has_val ? m->val_rows : m->train_rows;
+  double measured = m->has_val ? val_acc : acc;
+  if (rows > 0 && isfinite(measured)) {
+    fl_interval w = fl_wilson(round(measured * (double)rows), (double)rows, FL_Z95);
+    s->at_chance = w.lo <= chance;
+  }
+  /* Underfit: the loss explains under 10% of the labels' entropy (the
+   * loss of always predicting the class shares). A tenth is where the
+   * labelled suite's stuck jobs end (0.93-1.0 of it) and its slowest
+   * healthy one is after three epochs (0.55). */
+  s->underfit = m->prior_entropy > 0 && loss > FL__UNDERFIT_SHARE * m->prior_entropy;
+  detect_overfitting(m, s);
+
   /* A loss that fell a lot and flattened with accuracy clearly above
    * chance (on validation too) is convergence, not a problem. */
   bool well_above = acc > chance + 0.3 * (1 - chance) &&
@@ -180,6 +224,7 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
                  (loss < 0.7 * start || acc > 0.97);
 
   if ((s->diverging || loss > 10 * lnk) && m->n >= 2) return FL_VERDICT_DIVERGED;
+  if (s->overfitting) return FL_VERDICT_OVERFITTING;
   if (m->n < p || s->converged) return FL_VERDICT_OK;
   if (s->never_learned || s->stalled || s->val_at_chance || s->collapsed)
     return FL_VERDICT_PLATEAU;

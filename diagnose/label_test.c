@@ -26,9 +26,10 @@
 #define LT_MIN_ROWS 200
 #define LT_GRAM_BUDGET 4e8
 #define LT_NEIGHBOURS 5
-/* 199 permutations: p-values resolve to 1/200, below the 0.01 the
- * decision uses, and the test costs 200 passes of O(m^2). */
-#define LT_PERMUTATIONS 199
+/* 999 permutations: p-values resolve to 1/1000, the alpha the decision
+ * uses (FL_LABEL_TEST_ALPHA), and the test costs 1000 passes of O(m^2):
+ * about a second at 1000 rows. */
+#define LT_PERMUTATIONS 999
 /* The centroid scratch is (m, k) doubles: 8 MB at 1000 classes. */
 #define LT_MAX_CLASSES 1000
 
@@ -259,7 +260,7 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
     sum += null[p];
     at_least += null[p] >= out->accuracy;
   }
-  /* 95th percentile of the null: the 190th of 199 sorted values. */
+  /* 95th percentile of the null: the 950th of 999 sorted values. */
   for (int i = 1; i < LT_PERMUTATIONS; i++)
     for (int j = i; j > 0 && null[j] < null[j - 1]; j--) {
       double t = null[j];

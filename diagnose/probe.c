@@ -9,10 +9,11 @@
 #include "diagnose_internal.h"
 
 static const char *const probe_names[FL_PROBE_COUNT] = {
-    "baseline", "learning rate / 10", "higher learning rate", "Adam (lr 0.001)",
+    "baseline", "learning rate / 10", "learning rate x 10", "Adam (lr 0.001)",
     "4x wider model", "labels shuffled across rows", "standardized inputs",
     "He/Glorot initialization", "leaky ReLU", "ReLU hidden layers",
-    "softmax output with cross-entropy"};
+    "softmax output with cross-entropy", "learning rate / 100",
+    "learning rate x 100", "learning rate x 1000"};
 
 const char *fl_probe_name(fl_probe_kind p) {
   return p < FL_PROBE_COUNT ? probe_names[p] : "?";
@@ -40,16 +41,24 @@ bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
     case FL_PROBE_PERMUTED:
     case FL_PROBE_STANDARDIZED:
       return true;
+    /* The learning-rate ladder: one change, in decades, so that the
+     * smallest step that repairs the job can name the fix. Rates above 10
+     * are not tried (no optimizer trains there). */
     case FL_PROBE_LR_DOWN:
       o->learning_rate /= 10;
       return true;
-    case FL_PROBE_LR_UP: {
-      /* Ten times, or up to the usual rate when it is far below it: a rate
-       * 1000x too low is not rescued by x10. */
-      float usual = o->kind == FL_OPT_SGD ? 0.01f : 0.001f;
-      o->learning_rate = fmaxf(o->learning_rate * 10, fminf(usual, o->learning_rate * 1000));
+    case FL_PROBE_LR_DOWN100:
+      o->learning_rate /= 100;
+      return true;
+    case FL_PROBE_LR_UP:
+      o->learning_rate *= 10;
       return o->learning_rate <= 10.0f;
-    }
+    case FL_PROBE_LR_UP100:
+      o->learning_rate *= 100;
+      return o->learning_rate <= 10.0f;
+    case FL_PROBE_LR_UP1000:
+      o->learning_rate *= 1000;
+      return o->learning_rate <= 10.0f;
     case FL_PROBE_ADAM:
       if (o->kind == FL_OPT_ADAM || o->kind == FL_OPT_ADAMW) return false;
       fl_optimizer_defaults(o, FL_OPT_ADAM);
@@ -137,13 +146,19 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   /* Blown-up activations from the first step point at the weights' scale:
    * re-initialize before anything else. */
   if (s->exploding || s->init_loss_off) ADD(FL_PROBE_REINIT);
-  if (s->nonfinite || s->diverging || s->update_too_big || s->exploding ||
-      s->diverged_before) {
+  bool too_high = s->nonfinite || s->diverging || s->update_too_big || s->exploding ||
+                  s->diverged_before;
+  if (too_high) {
     ADD(FL_PROBE_LR_DOWN);
+    ADD(FL_PROBE_LR_DOWN100);
     ADD(FL_PROBE_STANDARDIZED);
     ADD(FL_PROBE_REINIT);
   }
-  if (s->update_too_small) ADD(FL_PROBE_LR_UP);
+  if (s->update_too_small) {
+    ADD(FL_PROBE_LR_UP);
+    ADD(FL_PROBE_LR_UP100);
+    ADD(FL_PROBE_LR_UP1000);
+  }
   if (s->dead_layer >= 0) {
     ADD(FL_PROBE_REINIT);
     ADD(FL_PROBE_LEAKY);
@@ -157,8 +172,14 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   /* Labels first among the general ones: nothing else can help if they
    * carry no information about the features. */
   if (s->val_at_chance || s->never_learned || s->collapsed) ADD(FL_PROBE_PERMUTED);
+  /* The ladder before the optimizer: the smaller change names the cause. */
   ADD(FL_PROBE_LR_UP);
   ADD(FL_PROBE_LR_DOWN);
+  if (s->never_learned || s->update_too_small) {
+    ADD(FL_PROBE_LR_UP100);
+    ADD(FL_PROBE_LR_UP1000);
+  }
+  if (too_high) ADD(FL_PROBE_LR_DOWN100);
   if (sgd) ADD(FL_PROBE_ADAM);
   ADD(FL_PROBE_WIDER);
   ADD(FL_PROBE_STANDARDIZED);

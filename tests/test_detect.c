@@ -174,13 +174,14 @@ static fl_job_spec spec_of(fl_optimizer_kind kind, float lr) {
 }
 
 static void set(fl_probe_result *p, fl_probe_kind k, double start, double end, double val) {
-  p[k] = (fl_probe_result){.run = true, .loss_start = start, .loss_end = end, .val_acc = val, .steps = 150};
+  p[k] = (fl_probe_result){.run = true, .loss_start = start, .loss_end = end, .val_acc = val,
+                           .held_rows = 512, .steps = 150};
 }
 
 static fl_diagnosis decide(const fl_job_spec *spec, const fl_signals *s,
                            const fl_probe_result *p) {
   fl_diagnosis d;
-  fl_decide_input in = {spec, &mon, s, NULL, p};
+  fl_decide_input in = {spec, &mon, s, NULL, p, NULL};
   fl_decide(&in, &d);
   return d;
 }
@@ -198,51 +199,137 @@ static void test_decide_learning_rates_and_optimizer(void **state) {
   fl_probe_result p[FL_PROBE_COUNT] = {0};
   fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true};
   fl_job_spec sgd = spec_of(FL_OPT_SGD, 1e-6f);
+  /* The ladder: x10 and x100 barely move, x1000 learns: the fix is x1000. */
   set(p, FL_PROBE_BASELINE, 2.3, 2.299, 0.1);
-  set(p, FL_PROBE_LR_UP, 2.3, 2.1, 0.3);
+  set(p, FL_PROBE_LR_UP, 2.3, 2.29, 0.1);
+  set(p, FL_PROBE_LR_UP100, 2.3, 2.2, 0.12);
+  set(p, FL_PROBE_LR_UP1000, 2.3, 2.05, 0.39);
   fl_diagnosis d = decide(&sgd, &s, p);
   assert_int_equal(d.n, 1);
   assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
-  assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":0.001")); /* x1000, not above usual */
+  assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":0.001"));
   assert_true(d.items[0].confidence >= 0.9); /* 1e-6 is far below SGD's range */
 
-  /* At a usual SGD rate, Adam beating SGD at ten times the rate too is the
-   * optimizer. */
+  /* Adam learns faster in the probe's few steps, but a rate of SGD learns
+   * too: the smaller change (the rate) names the cause. */
+  set(p, FL_PROBE_ADAM, 2.3, 0.52, 0.79);
+  d = decide(&sgd, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_OPTIMIZER_CHOICE);
+
+  /* No step of the ladder learns (x1000 blows up): the optimizer. */
   sgd.optimizer.learning_rate = 0.01f;
+  set(p, FL_PROBE_LR_UP100, 2.3, 2.29, 0.1);
+  set(p, FL_PROBE_LR_UP1000, 2.3, 87, 0.1);
+  p[FL_PROBE_LR_UP1000].failed = true;
   set(p, FL_PROBE_ADAM, 2.3, 0.6, 0.8);
   d = decide(&sgd, &s, p);
   assert_int_equal(d.items[0].cause, FL_CAUSE_OPTIMIZER_CHOICE);
   assert_non_null(strstr(d.items[0].fix, "\"name\":\"adam\""));
   assert_non_null(strstr(d.items[0].fix, "\"momentum\":null"));
 
-  /* Too high: the loss blew up earlier, and lr/10 learns. */
+  /* Too high: the loss blew up earlier; / 10 learns, so / 100 is not the fix. */
   memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
   fl_job_spec high = spec_of(FL_OPT_ADAM, 0.5f);
   s.diverged_before = true;
   set(p, FL_PROBE_BASELINE, 2.5, 2.33, 0.11);
   set(p, FL_PROBE_LR_DOWN, 2.5, 0.7, 0.73);
+  set(p, FL_PROBE_LR_DOWN100, 2.5, 0.5, 0.8);
   d = decide(&high, &s, p);
   assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
   assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":0.05"));
   assert_non_null(strstr(d.items[0].evidence, "learning rate / 10"));
 }
 
+static fl_diagnosis decide_with_test(const fl_job_spec *spec, const fl_signals *s,
+                                     const fl_probe_result *p, double p_value) {
+  fl_label_test t = {.run = true, .rows = 800, .permutations = 999, .accuracy = 0.11,
+                     .chance = 0.1, .null_mean = 0.1, .null_q95 = 0.12, .p_value = p_value,
+                     .method = "leave-one-out 5-nearest-neighbours"};
+  fl_diagnosis d;
+  fl_decide_input in = {spec, &mon, s, NULL, p, &t};
+  fl_decide(&in, &d);
+  return d;
+}
+
 static void test_decide_labels_uninformative(void **state) {
   (void)state;
   plateau_monitor();
   fl_probe_result p[FL_PROBE_COUNT] = {0};
-  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true, .at_chance = true};
   fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
   set(p, FL_PROBE_BASELINE, 2.3, 2.2, 0.1);
   set(p, FL_PROBE_WIDER, 2.3, 1.5, 0.11); /* memorizes, no better held-out */
   set(p, FL_PROBE_PERMUTED, 2.3, 1.5, 0.1);
+  /* Without the permutation test: the shuffled-label probe decides. */
   fl_diagnosis d = decide(&adam, &s, p);
   assert_int_equal(d.items[0].cause, FL_CAUSE_LABELS_UNINFORMATIVE);
   assert_string_equal(d.items[0].fix, ""); /* nothing in the spec fixes it */
-  /* If the real labels do better held-out, they are informative. */
-  set(p, FL_PROBE_WIDER, 2.3, 1.0, 0.6);
-  d = decide(&adam, &s, p);
+  /* With it: a large p and every network at chance. */
+  d = decide_with_test(&adam, &s, p, 0.4);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LABELS_UNINFORMATIVE);
+  assert_non_null(strstr(d.items[0].evidence, "p = 0.40"));
+  /* A significant test rules it out, whatever the probes say. */
+  d = decide_with_test(&adam, &s, p, 0.001);
   assert_true(d.n == 0 || d.items[0].cause != FL_CAUSE_LABELS_UNINFORMATIVE);
+  /* So does a network significantly above chance on held-out rows
+   * (0.16 of 512 against 0.1: Wilson's lower bound is 0.13). */
+  set(p, FL_PROBE_WIDER, 2.3, 1.9, 0.16);
+  d = decide_with_test(&adam, &s, p, 0.4);
+  assert_true(d.n == 0 || d.items[0].cause != FL_CAUSE_LABELS_UNINFORMATIVE);
+}
+
+/* Validation loss rising for patience epochs after its best while the
+ * training loss falls: overfitting, with the best epoch in the fix; a
+ * validation loss that only wobbles near its best is not. */
+static void test_overfitting(void **state) {
+  (void)state;
+  fl_signals s;
+  fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+  double loss[] = {1.5, 0.9, 0.6, 0.4, 0.3, 0.2, 0.15, 0.1};
+  double vloss[] = {1.4, 1.0, 0.8, 0.7, 0.75, 0.8, 0.85, 0.9};
+  fl_verdict v = FL_VERDICT_OK;
+  for (int i = 0; i < 8; i++) {
+    fl_epoch_metrics m = epoch(i + 1, loss[i], 0.9, 0.75);
+    m.val_loss = vloss[i];
+    fl_monitor_add(&mon, &m);
+    v = fl_monitor_check(&mon, &s);
+    if (i < 6) assert_int_not_equal(v, FL_VERDICT_OVERFITTING); /* 0.75: under 10% up */
+  }
+  assert_int_equal(v, FL_VERDICT_OVERFITTING);
+  assert_true(s.overfitting);
+  assert_int_equal(s.best_val_epoch, 4);
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
+  fl_diagnosis d = decide(&adam, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_OVERFITTING);
+  assert_string_equal(d.items[0].fix, "{\"epochs\":4}");
+
+  fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+  double wobble[] = {1.4, 1.0, 0.8, 0.7, 0.72, 0.69, 0.73, 0.74};
+  for (int i = 0; i < 8; i++) {
+    fl_epoch_metrics m = epoch(i + 1, loss[i], 0.9, 0.75);
+    m.val_loss = wobble[i];
+    fl_monitor_add(&mon, &m);
+    assert_int_not_equal(fl_monitor_check(&mon, &s), FL_VERDICT_OVERFITTING);
+  }
+}
+
+/* At chance: Wilson's interval on the rows measured. 0.12 of 1000 with a
+ * majority of 0.1 is above chance (lower bound 0.102); of 100, it is not. */
+static void test_at_chance_uses_row_counts(void **state) {
+  (void)state;
+  fl_signals s;
+  double loss[] = {2.3, 2.25, 2.2, 2.15};
+  double acc[] = {0.12, 0.12, 0.12, 0.12};
+  feed(&mon, loss, acc, acc, 4, &s);
+  mon.val_rows = 1000;
+  fl_monitor_check(&mon, &s);
+  assert_false(s.at_chance);
+  mon.val_rows = 100;
+  fl_monitor_check(&mon, &s);
+  assert_true(s.at_chance);
+  assert_true(s.underfit); /* 2.15 > 0.9 ln 10 */
 }
 
 static void test_decide_needs_a_probe(void **state) {
@@ -274,6 +361,8 @@ int main(void) {
       cmocka_unit_test(test_decide_learning_rates_and_optimizer),
       cmocka_unit_test(test_decide_labels_uninformative),
       cmocka_unit_test(test_decide_needs_a_probe),
+      cmocka_unit_test(test_overfitting),
+      cmocka_unit_test(test_at_chance_uses_row_counts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

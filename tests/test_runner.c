@@ -93,10 +93,14 @@ static void test_csv_job_trains_and_prints_epochs(void **state) {
   write_csv_spec("blobs.json", "blobs.csv");
   char *out;
   assert_int_equal(run("--run blobs.json --json", &out), 0);
-  int epochs = 0;
+  int epochs = 0, verdicts = 0;
   double last_val_acc = 0;
   for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
-    if (strstr(line, "\"event\":\"epoch\"")) {
+    if (strstr(line, "\"event\":\"verdict\"")) {
+      /* Every job ends with its verdict; this one learns. */
+      verdicts++;
+      assert_non_null(strstr(line, "\"verdict\":\"healthy\",\"causes\":[]"));
+    } else if (strstr(line, "\"event\":\"epoch\"")) {
       epochs++;
       char *v = strstr(line, "\"val_accuracy\":");
       assert_non_null(v);
@@ -108,6 +112,7 @@ static void test_csv_job_trains_and_prints_epochs(void **state) {
     }
   }
   assert_int_equal(epochs, 8);
+  assert_int_equal(verdicts, 1);
   assert_true(last_val_acc > 0.95);
   free(out);
 

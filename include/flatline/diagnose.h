@@ -73,8 +73,14 @@ fl_interval fl_newcombe_diff(double s1, double n1, double s2, double n2, double 
 /* ---- labels vs features (diagnose/label_test.c) ---- */
 
 /* A permutation test of cross-validated accuracy: the labels carry
- * information about the features when p_value < FL_LABEL_TEST_ALPHA. */
-#define FL_LABEL_TEST_ALPHA 0.01
+ * information about the features when p_value <= FL_LABEL_TEST_ALPHA (no
+ * permutation of 999 reached the real labels' accuracy). 0.001 and not
+ * 0.01: the job people run most is random labels (the seed article), and
+ * at 0.01 one such job in a hundred would be told its labels are fine; a
+ * signal too weak for 0.001 on 1000 rows is too weak for a network too,
+ * and a network that does better than chance on held-out rows overrides
+ * the test anyway. */
+#define FL_LABEL_TEST_ALPHA 0.001
 
 typedef struct {
   bool run;
@@ -144,6 +150,8 @@ typedef struct {
   double peak_loss;        /* highest epoch training loss so far */
   double peak_update;      /* highest update/weight ratio so far */
   double first_dead;       /* largest dead-ReLU fraction in epoch 1 */
+  size_t train_rows;       /* rows behind the accuracies (set after init; */
+  size_t val_rows;         /* 0: unknown, no interval test) */
   double loss[FL_MAX_HISTORY], val_loss[FL_MAX_HISTORY];
   double acc[FL_MAX_HISTORY], val_acc[FL_MAX_HISTORY];
 } fl_monitor;
@@ -157,6 +165,7 @@ typedef enum {
   FL_VERDICT_OK,          /* learning, or converged: nothing to say */
   FL_VERDICT_PLATEAU,     /* stalled or never learned: probe */
   FL_VERDICT_DIVERGED,    /* NaN/Inf or loss blowing up: probe at once */
+  FL_VERDICT_OVERFITTING, /* validation loss rising: no probe needed */
 } fl_verdict;
 
 /* Signals the detectors raised, for the probe plan and the evidence. */
@@ -178,6 +187,12 @@ typedef struct {
   int saturated_layer;     /* > 90% saturated tanh/sigmoid, -1 none */
   bool vanishing;          /* first layers' gradient ~0 vs the last */
   bool exploding;          /* gradient norms orders of magnitude up */
+  bool overfitting;        /* validation loss above its best for patience
+                              epochs while the training loss went on down */
+  int best_val_epoch;      /* epoch (1-based) of the lowest validation loss */
+  bool at_chance;          /* accuracy (validation, else training) not above
+                              the majority-class rate: Wilson 95% interval */
+  bool underfit;           /* loss still above 90% of the labels' entropy */
   char summary[FL_TEXT_MAX]; /* what was seen, in numbers */
 } fl_signals;
 
@@ -188,7 +203,7 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s);
 typedef enum {
   FL_PROBE_BASELINE,     /* the job as it is, on the probe subset */
   FL_PROBE_LR_DOWN,      /* learning rate / 10 */
-  FL_PROBE_LR_UP,        /* learning rate * 10 */
+  FL_PROBE_LR_UP,        /* learning rate x 10 */
   FL_PROBE_ADAM,         /* Adam at its default rate */
   FL_PROBE_WIDER,        /* hidden layers 4x wider (or one hidden layer added) */
   FL_PROBE_PERMUTED,     /* labels shuffled across rows (with the best config) */
@@ -197,6 +212,9 @@ typedef enum {
   FL_PROBE_LEAKY,        /* ReLU layers as leaky_relu */
   FL_PROBE_RELU,         /* tanh/sigmoid hidden layers as relu + he_normal */
   FL_PROBE_LOGITS,       /* the output/loss pairing fixed */
+  FL_PROBE_LR_DOWN100,   /* learning rate / 100: the ladder's second step */
+  FL_PROBE_LR_UP100,     /* learning rate x 100 */
+  FL_PROBE_LR_UP1000,    /* learning rate x 1000 */
   FL_PROBE_COUNT
 } fl_probe_kind;
 
@@ -208,6 +226,8 @@ typedef struct {
   double loss_start;    /* first batch */
   double loss_end;      /* last epoch's training loss */
   double val_acc;       /* accuracy on the probe's held-out rows */
+  double val_loss;      /* loss on them */
+  int held_rows;        /* how many: the n of every interval on val_acc */
   double seconds;
   int steps;
 } fl_probe_result;
@@ -243,6 +263,7 @@ typedef struct {
   const fl_signals *signals;
   const fl_findings *preflight;  /* warnings kept as priors; may be NULL */
   const fl_probe_result *probes; /* [FL_PROBE_COUNT], .run says which ran */
+  const fl_label_test *labels;   /* the permutation test; NULL: not run */
 } fl_decide_input;
 
 void fl_decide(const fl_decide_input *in, fl_diagnosis *out);

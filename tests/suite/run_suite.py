@@ -15,7 +15,10 @@ Foreground mode runs `FLATLINED --run SPEC --json`. Client mode runs
 `FLATLINE --json --socket S check SPEC` and then
 `FLATLINE --json --socket S submit SPEC --follow` against a running
 daemon. Both parse the same events (one JSON object per line, each with
-an "event" key); the job's top cause is, in this order:
+an "event" key); the job's top cause is the first cause of its `verdict`
+event when the verdict is "problem", "none" when it is "healthy",
+"unexplained" when it is "unexplained" (wrong on a faulty job, a false
+alarm on a healthy one); without a verdict event, in this order:
 
   1. the first cause of the first `diagnosis` event with non-empty causes;
   2. else the cause of the first `error` finding of a `preflight` event;
@@ -95,6 +98,13 @@ def parse_events(text):
 
 
 def top_cause(events):
+    for e in events:  # the job's final word (DESIGN.md section 6)
+        if e.get("event") == "verdict":
+            causes = e.get("causes") or []
+            if e.get("verdict") == "problem" and causes:
+                c = causes[0]
+                return c.get("cause") if isinstance(c, dict) else str(c)
+            return "none" if e.get("verdict") == "healthy" else "unexplained"
     for e in events:
         if e.get("event") == "diagnosis":
             causes = e.get("causes") or []

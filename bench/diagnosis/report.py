@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Score a diagnosis benchmark run: read run_eval.py's results.jsonl, print
+the tables.
+
+This file owns the scores: top-1 accuracy on faulty jobs (Wilson 95%
+interval), false alarms on healthy jobs, the per-cause confusion table,
+the confidence calibration table, probe cost, and the ambiguous count.
+
+    report.py results.jsonl [more.jsonl ...]
+
+Jobs marked "truth": "ambiguous" (run_eval.py --check-truth) are left
+out of every score and counted separately. A healthy job whose answer
+is a cause or "unexplained" is a false alarm; crashes and timeouts are
+counted on their own line (and are never right). Plain Python 3.
+"""
+import json
+import math
+import sys
+from collections import Counter, defaultdict
+
+
+def wilson(k, n, z=1.96):
+    if n == 0:
+        return 0.0, 0.0
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def load(paths):
+    rows = {}
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    r = json.loads(line)
+                    rows[r["job"]] = r          # a later line wins
+    return list(rows.values())
+
+
+def pct(k, n):
+    return "%d/%d (%.1f%%)" % (k, n, 100.0 * k / n) if n else "0/0"
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    rows = load(sys.argv[1:])
+    ambiguous = [r for r in rows if r.get("truth") == "ambiguous"]
+    scored = [r for r in rows if r.get("truth") != "ambiguous"]
+    faulty = [r for r in scored if r["expect"] != "none"]
+    healthy = [r for r in scored if r["expect"] == "none"]
+    broken = [r for r in scored if r["source"] in ("crash", "timeout")]
+    halves = Counter(r.get("half") for r in rows)
+
+    print("jobs: %d (%s); scored %d, ambiguous %d; truth checked: %d" % (
+        len(rows), ", ".join("%s %d" % kv for kv in sorted(halves.items())),
+        len(scored), len(ambiguous), sum(1 for r in rows if "truth" in r)))
+    right = sum(r["got"] == r["expect"] for r in faulty)
+    lo, hi = wilson(right, len(faulty))
+    print("top-1 accuracy on faulty jobs: %s, Wilson 95%% [%.1f%%, %.1f%%]" % (
+        pct(right, len(faulty)), 100 * lo, 100 * hi))
+    alarms = [r for r in healthy if r["got"] != "none" and r["source"] not in ("crash", "timeout")]
+    lo, hi = wilson(len(alarms), len(healthy))
+    print("false alarms on healthy jobs: %s, Wilson 95%% [%.1f%%, %.1f%%]" % (
+        pct(len(alarms), len(healthy)), 100 * lo, 100 * hi))
+    if alarms:
+        print("  " + ", ".join("%s->%s" % (r["job"], r["got"]) for r in alarms))
+    print("crashes/timeouts: %d%s" % (len(broken), (" (" + ", ".join(
+        "%s %s" % (r["job"], r["got"]) for r in broken) + ")") if broken else ""))
+
+    # ---- confusion: expected -> got
+    print("\nconfusion (expected -> got: count), scored jobs")
+    by_expect = defaultdict(Counter)
+    for r in scored:
+        by_expect[r["expect"]][r["got"]] += 1
+    width = max([len(e) for e in by_expect] + [8])
+    for e in sorted(by_expect):
+        c = by_expect[e]
+        n = sum(c.values())
+        ok = c.get(e, 0)
+        rest = ", ".join("%s %d" % (g, k) for g, k in c.most_common() if g != e)
+        print("  %-*s %2d/%-2d right%s" % (width, e, ok, n, ("  | " + rest) if rest else ""))
+
+    # ---- calibration of the first cause's confidence
+    print("\ncalibration (answers that carry a confidence)")
+    print("  %-11s %5s %9s %8s %6s" % ("band", "count", "mean conf", "right", "|gap|"))
+    bands = [(0.5 + 0.1 * i, 0.6 + 0.1 * i) for i in range(5)]
+    with_conf = [r for r in scored if isinstance(r.get("confidence"), (int, float))]
+    for lo_b, hi_b in bands:
+        last = hi_b > 0.95
+        sel = [r for r in with_conf
+               if r["confidence"] >= lo_b - 1e-9 and (r["confidence"] < hi_b - 1e-9 or
+                                                      (last and r["confidence"] <= 1.0))]
+        if not sel:
+            print("  [%.1f,%.1f%s %5d" % (lo_b, hi_b, "]" if last else ")", 0))
+            continue
+        mean = sum(r["confidence"] for r in sel) / len(sel)
+        share = sum(r["got"] == r["expect"] for r in sel) / len(sel)
+        print("  [%.1f,%.1f%s %5d %9.3f %7.1f%% %6.3f" % (
+            lo_b, hi_b, "]" if last else ")", len(sel), mean, 100 * share, abs(mean - share)))
+    below = [r for r in with_conf if r["confidence"] < 0.5]
+    if below:
+        share = sum(r["got"] == r["expect"] for r in below) / len(below)
+        print("  below 0.5   %5d %9.3f %7.1f%%" % (
+            len(below), sum(r["confidence"] for r in below) / len(below), 100 * share))
+
+    # ---- probe cost
+    print("\nprobe cost (probe_seconds from diagnosis/verdict events vs the job's wall time)")
+    ran = [r for r in rows if r.get("seconds")]
+    shares = sorted(((r["probe_seconds"] / r["seconds"], r) for r in ran if r["seconds"] > 0),
+                    key=lambda t: t[0])
+    if shares:
+        vals = [s for s, _ in shares]
+        mean = sum(vals) / len(vals)
+        med = vals[len(vals) // 2]
+        smax, rmax = shares[-1]
+        print("  probe share per job: mean %.1f%%, median %.1f%%, max %.1f%% (%s, %.1f of %.1f s)"
+              % (100 * mean, 100 * med, 100 * smax, rmax["job"], rmax["probe_seconds"],
+                 rmax["seconds"]))
+        total_p = sum(r["probe_seconds"] for r in ran)
+        total_s = sum(r["seconds"] for r in ran)
+        print("  total: %.1f s of probes in %.1f s of runs (%.1f%%)" % (
+            total_p, total_s, 100 * total_p / total_s if total_s else 0))
+        long_heavy = [r for r in ran if r["seconds"] > 60 and r["probe_seconds"] > 0.2 * r["seconds"]]
+        short_heavy = [r for r in ran if r["seconds"] <= 60 and r["probe_seconds"] > 10]
+        print("  jobs over a minute with probe share > 20%%: %d of %d" % (
+            len(long_heavy), sum(1 for r in ran if r["seconds"] > 60)))
+        print("  jobs up to a minute with probe time > 10 s: %d of %d%s" % (
+            len(short_heavy), sum(1 for r in ran if r["seconds"] <= 60),
+            (" (" + ", ".join(r["job"] for r in short_heavy[:10]) + ")") if short_heavy else ""))
+        print("  wall time: total %.0f s, mean %.1f s, max %.1f s" % (
+            total_s, total_s / len(ran), max(r["seconds"] for r in ran)))
+
+    # ---- ambiguous
+    print("\nambiguous (truth check failed; not scored): %d of %d checked" % (
+        len(ambiguous), sum(1 for r in rows if "truth" in r)))
+    amb = Counter(r["expect"] for r in ambiguous)
+    for e, n in amb.most_common():
+        print("  %-24s %d" % (e, n))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

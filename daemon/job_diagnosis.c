@@ -1,0 +1,269 @@
+/* daemon/job_diagnosis.c — see job_diagnosis.h. One diagnosis runs the
+ * probes its signals call for (within what is left of the job's probe
+ * budget), then fl_decide with the label test; the verdict at the end
+ * reuses the latest diagnosis unless the end brought new evidence. */
+#include "job_diagnosis.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "events.h"
+#include "probes.h"
+
+/* Probe time over the whole job: a fifth of its time so far (so probes
+ * stay under 20% of a long job), but 10 s for a short one, so that a job
+ * of a few seconds still gets its measurements (DESIGN.md §4). */
+#define PROBE_SHARE 0.2
+#define PROBE_FLOOR_S 10.0
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void fl_job_diag_init(fl_job_diag *d, fl_device *dev, const char *job_id,
+                      const fl_job_spec *spec, const fl_dataset *train,
+                      const fl_dataset *val, const fl_findings *preflight,
+                      double t_start) {
+  memset(d, 0, sizeof *d);
+  d->dev = dev;
+  d->job_id = job_id;
+  d->spec = spec;
+  d->train = train;
+  d->val = val;
+  d->preflight = preflight;
+  d->t_start = t_start;
+  d->last_trigger = FL_VERDICT_OK;
+}
+
+static double budget_left(const fl_job_diag *d) {
+  return fmax(PROBE_SHARE * (now() - d->t_start), PROBE_FLOOR_S) - d->probe_seconds;
+}
+
+static void ensure_labels(fl_job_diag *d) {
+  if (d->labels_done) return;
+  d->labels_done = true;
+  size_t k = (size_t)d->spec->layers[d->spec->n_layers - 1].units;
+  double t0 = now();
+  if (fl_label_test_run(d->train, k, d->spec->seed ^ 0x6c6162656c73ull, &d->labels) != 0)
+    d->labels.run = false;
+  d->probe_seconds += now() - t0;
+}
+
+static void write_causes(fl_jw *w, const fl_diagnosis *d) {
+  fl_jw_array_begin(w, "causes");
+  for (int i = 0; i < d->n; i++) {
+    const fl_cause_report *r = &d->items[i];
+    fl_jw_object_begin(w, NULL);
+    fl_jw_str(w, "cause", fl_cause_name(r->cause));
+    fl_jw_num(w, "confidence", r->confidence);
+    fl_jw_str(w, "evidence", r->evidence);
+    fl_jw_str(w, "advice", r->advice);
+    if (r->fix[0]) fl_jw_raw(w, "fix", r->fix); /* built by fl_jw: valid JSON */
+    else fl_jw_null(w, "fix");
+    fl_jw_object_end(w);
+  }
+  fl_jw_array_end(w);
+}
+
+static void write_label_test(fl_jw *w, const fl_label_test *t) {
+  if (!t->run) return;
+  fl_jw_object_begin(w, "label_test");
+  fl_jw_str(w, "method", t->method);
+  fl_jw_int(w, "rows", (long long)t->rows);
+  fl_jw_num(w, "balanced_accuracy", t->accuracy);
+  fl_jw_num(w, "permuted_mean", t->null_mean);
+  fl_jw_num(w, "permuted_q95", t->null_q95);
+  fl_jw_int(w, "permutations", t->permutations);
+  fl_jw_num(w, "p_value", t->p_value);
+  fl_jw_object_end(w);
+}
+
+static char *diagnosis_event(const fl_job_diag *jd, int epoch, const fl_diagnosis *d,
+                             const fl_probe_result *probes, const fl_signals *s) {
+  fl_jw w;
+  fl_event_begin(&w, "diagnosis", jd->job_id);
+  fl_jw_int(&w, "epoch", epoch);
+  write_causes(&w, d);
+  fl_jw_str(&w, "signals", s->summary);
+  fl_jw_array_begin(&w, "probes");
+  for (int k = 0; k < FL_PROBE_COUNT; k++) {
+    const fl_probe_result *p = &probes[k];
+    if (!p->run) continue;
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_str(&w, "probe", fl_probe_name((fl_probe_kind)k));
+    fl_jw_num(&w, "loss_start", p->loss_start);
+    fl_jw_num(&w, "loss_end", p->loss_end);
+    fl_jw_num(&w, "val_accuracy", p->val_acc);
+    fl_jw_int(&w, "held_rows", p->held_rows);
+    fl_jw_int(&w, "steps", p->steps);
+    fl_jw_num(&w, "seconds", p->seconds);
+    fl_jw_bool(&w, "failed", p->failed);
+    fl_jw_object_end(&w);
+  }
+  fl_jw_array_end(&w);
+  write_label_test(&w, &jd->labels);
+  fl_jw_num(&w, "probe_seconds", d->probe_seconds);
+  fl_jw_object_end(&w);
+  return fl_jw_finish(&w);
+}
+
+/* One diagnosis: probes (when asked and the budget allows), then decide. */
+static void diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig,
+                     int epoch, bool with_probes, fl_probe_result *probes, fl_diagnosis *out) {
+  memset(probes, 0, FL_PROBE_COUNT * sizeof *probes);
+  ensure_labels(d);
+  double left = budget_left(d);
+  if (with_probes && left > 0) {
+    double spent = 0;
+    fl_probes_run(d->dev, d->spec, d->train, d->val, sig, left, probes, &spent);
+    d->probe_seconds += spent;
+    for (int k = 0; k < FL_PROBE_COUNT; k++)
+      if (probes[k].run) d->tried[k] = probes[k];
+  }
+  fl_decide_input in = {d->spec, mon, sig, d->preflight, probes,
+                        d->labels.run ? &d->labels : NULL};
+  fl_decide(&in, out);
+  out->probe_seconds = d->probe_seconds;
+  d->diagnoses++;
+  d->last_epoch = epoch;
+  d->last_found = out->n > 0;
+  if (out->n > 0) d->last = *out;
+}
+
+char *fl_job_diag_epoch(fl_job_diag *d, const fl_monitor *mon, fl_verdict v,
+                        const fl_signals *sig, int epoch) {
+  bool go = false, with_probes = true;
+  switch (v) {
+    case FL_VERDICT_OK:
+      return NULL;
+    case FL_VERDICT_OVERFITTING: /* the job's own metrics are the evidence */
+      go = !d->overfit_reported;
+      with_probes = false;
+      d->overfit_reported = true;
+      break;
+    case FL_VERDICT_DIVERGED: /* new unless the latest one saw it */
+      go = d->diagnoses == 0 || d->last_trigger != FL_VERDICT_DIVERGED;
+      break;
+    case FL_VERDICT_PLATEAU: /* again when the last found nothing, after patience */
+      go = d->diagnoses == 0 ||
+           (!d->last_found && epoch - d->last_epoch >= mon->patience && budget_left(d) > 0);
+      break;
+  }
+  if (!go) return NULL;
+  d->last_trigger = v;
+  fl_probe_result probes[FL_PROBE_COUNT];
+  fl_diagnosis diag;
+  diagnose(d, mon, sig, epoch, with_probes, probes, &diag);
+  return diagnosis_event(d, epoch, &diag, probes, sig);
+}
+
+const fl_cause_report *fl_job_diag_top(const fl_job_diag *d) {
+  return d->last.n > 0 ? &d->last.items[0] : NULL;
+}
+
+/* "4x wider model: loss 1.1 -> 0.41 in 150 steps, held-out accuracy 0.86 of 512" */
+static void tried_lines(fl_jw *w, const fl_job_diag *d) {
+  fl_jw_array_begin(w, "tried");
+  char line[320];
+  if (d->labels.run) {
+    snprintf(line, sizeof line,
+             "label permutation test: %s balanced accuracy %.3f on %zu rows vs %.3f "
+             "with the labels permuted (%d times), p = %.3g",
+             d->labels.method, d->labels.accuracy, d->labels.rows, d->labels.null_mean,
+             d->labels.permutations, d->labels.p_value);
+    fl_jw_str(w, NULL, line);
+  }
+  for (int k = 0; k < FL_PROBE_COUNT; k++) {
+    const fl_probe_result *r = &d->tried[k];
+    if (!r->run) continue;
+    if (r->failed || !isfinite(r->loss_end))
+      snprintf(line, sizeof line, "%s: failed (NaN/Inf or error)", fl_probe_name((fl_probe_kind)k));
+    else
+      snprintf(line, sizeof line, "%s: loss %.4g -> %.4g in %d steps, held-out accuracy %.3f of %d rows",
+               fl_probe_name((fl_probe_kind)k), r->loss_start, r->loss_end, r->steps, r->val_acc,
+               r->held_rows);
+    fl_jw_str(w, NULL, line);
+  }
+  fl_jw_array_end(w);
+}
+
+static bool has_cause(const fl_diagnosis *d, fl_cause c) {
+  for (int i = 0; i < d->n; i++)
+    if (d->items[i].cause == c) return true;
+  return false;
+}
+
+char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
+                          const char **top) {
+  fl_signals sig;
+  memset(&sig, 0, sizeof sig);
+  fl_verdict v = mon->n > 0 ? fl_monitor_check(mon, &sig) : FL_VERDICT_OK;
+  /* Stuck: no evidence of doing better than the majority class, NaN, or a
+   * loss running away. Underfit alone (above chance, loss near the label
+   * entropy) may be a hard task: only a probe that does better makes it a
+   * problem. */
+  bool at_chance = sig.nonfinite || sig.at_chance || sig.collapsed || v == FL_VERDICT_DIVERGED;
+  bool stuck = at_chance || sig.underfit;
+  /* An earlier diagnosis that the job's end disproves: it went on to do
+   * clearly better than chance on validation rows, without diverging or
+   * overfitting, with the spec as submitted (a fix that was applied says
+   * the spec had the problem). */
+  bool disproved = d->last.n > 0 && !d->fixed && mon->has_val && !stuck && !sig.overfitting &&
+                   !has_cause(&d->last, FL_CAUSE_OVERFITTING);
+  fl_diagnosis final = d->last;
+  if (disproved) memset(&final, 0, sizeof final);
+  bool seen = d->diagnoses > 0 && d->last_epoch >= epoch - mon->patience;
+  if (final.n == 0 && mon->n > 0 && !(seen && !d->last_found && !disproved && !stuck)) {
+    /* The end is new evidence: the label test on every job (a job can
+     * learn its training rows from labels that carry nothing), probes when
+     * it is stuck and no recent diagnosis probed it. */
+    fl_probe_result probes[FL_PROBE_COUNT];
+    diagnose(d, mon, &sig, epoch, stuck && !seen, probes, &final);
+  }
+  const char *verdict = final.n > 0 ? "problem" : at_chance ? "unexplained" : "healthy";
+  *top = final.n > 0 ? fl_cause_name(final.items[0].cause) : NULL;
+  fl_jw w;
+  fl_event_begin(&w, "verdict", d->job_id);
+  fl_jw_int(&w, "epoch", epoch);
+  fl_jw_str(&w, "verdict", verdict);
+  write_causes(&w, &final);
+  tried_lines(&w, d);
+  if (disproved)
+    fl_jw_str(&w, "note", "an earlier diagnosis was withdrawn: the job went on to learn "
+              "(validation accuracy above chance, no divergence or overfitting)");
+  fl_jw_num(&w, "probe_seconds", d->probe_seconds);
+  fl_jw_object_end(&w);
+  return fl_jw_finish(&w);
+}
+
+char *fl_verdict_rejected_event(const char *job_id, const fl_findings *f) {
+  fl_jw w;
+  fl_event_begin(&w, "verdict", job_id);
+  fl_jw_int(&w, "epoch", 0);
+  fl_jw_str(&w, "verdict", "problem");
+  fl_jw_array_begin(&w, "causes");
+  for (int i = 0; i < f->n; i++) {
+    const fl_finding *x = &f->items[i];
+    if (x->severity != FL_SEVERITY_ERROR) continue;
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_str(&w, "cause", fl_cause_name(x->cause));
+    fl_jw_num(&w, "confidence", 1.0); /* a check on the spec and data, not an estimate */
+    fl_jw_str(&w, "evidence", x->message);
+    fl_jw_str(&w, "advice", "see the preflight finding");
+    if (x->fix[0]) fl_jw_raw(&w, "fix", x->fix);
+    else fl_jw_null(&w, "fix");
+    fl_jw_object_end(&w);
+  }
+  fl_jw_array_end(&w);
+  fl_jw_array_begin(&w, "tried");
+  fl_jw_str(&w, NULL, "preflight checks of the spec against the data");
+  fl_jw_array_end(&w);
+  fl_jw_num(&w, "probe_seconds", 0);
+  fl_jw_object_end(&w);
+  return fl_jw_finish(&w);
+}

@@ -1,0 +1,57 @@
+/* daemon/job_diagnosis.h — the diagnosis across one job's life: when to
+ * diagnose (the first plateau or divergence, again on new evidence, and at
+ * the end), the probe budget over all of them, the label permutation test
+ * (run once, on the host), and the final verdict (DESIGN.md §4 and §6):
+ * healthy, problem with ranked causes, or unexplained with what was tried.
+ * It builds the diagnosis and verdict events; the job loop sends them. */
+#ifndef FL_DAEMON_JOB_DIAGNOSIS_H
+#define FL_DAEMON_JOB_DIAGNOSIS_H
+
+#include <stdbool.h>
+
+#include "flatline/diagnose.h"
+#include "flatline/engine.h"
+
+typedef struct {
+  fl_device *dev;
+  const char *job_id;
+  const fl_job_spec *spec;       /* the spec training runs with (a fix replaces it) */
+  const fl_dataset *train, *val; /* val may be NULL */
+  const fl_findings *preflight;
+  double t_start;                /* monotonic seconds at the job's start */
+  fl_label_test labels;
+  bool labels_done;              /* tried (labels.run says whether it ran) */
+  fl_probe_result tried[FL_PROBE_COUNT]; /* every probe run, latest result */
+  fl_diagnosis last;             /* latest diagnosis that found causes */
+  int diagnoses;                 /* how many ran */
+  int last_epoch;                /* epoch of the latest one */
+  bool last_found;               /* the latest one found causes */
+  fl_verdict last_trigger;
+  bool overfit_reported;
+  bool fixed;                    /* on_plateau "fix" replaced the spec */
+  double probe_seconds;          /* over the whole job */
+} fl_job_diag;
+
+void fl_job_diag_init(fl_job_diag *d, fl_device *dev, const char *job_id,
+                      const fl_job_spec *spec, const fl_dataset *train,
+                      const fl_dataset *val, const fl_findings *preflight,
+                      double t_start);
+
+/* After an epoch: runs a diagnosis when the detectors' verdict v brings new
+ * evidence. Returns the diagnosis event (malloc'd) or NULL when none ran. */
+char *fl_job_diag_epoch(fl_job_diag *d, const fl_monitor *mon, fl_verdict v,
+                        const fl_signals *sig, int epoch);
+
+/* The top cause of the latest diagnosis that found one, or NULL. */
+const fl_cause_report *fl_job_diag_top(const fl_job_diag *d);
+
+/* The job has ended after `epoch` epochs: diagnoses once more if the end
+ * brings evidence no diagnosis has seen, then returns the verdict event
+ * (malloc'd; NULL on ENOMEM); *top is the verdict's first cause or NULL. */
+char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
+                          const char **top);
+
+/* The verdict of a job that preflight rejected: its errors, as causes. */
+char *fl_verdict_rejected_event(const char *job_id, const fl_findings *f);
+
+#endif
