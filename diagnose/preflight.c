@@ -545,10 +545,28 @@ static void scan_features(const fl_dataset_stats *st, feature_scan *s) {
   }
 }
 
+/* Standardized features (every varying column with mean within a quarter
+ * of a std of 0 and std within a factor 2 of 1) are on one scale by
+ * construction: a rare large value is an outlier of the data, not a
+ * scale problem, and a warning about it would be a false alarm (DESIGN.md
+ * §4, "warnings are claims"). */
+static bool standardized(const fl_dataset_stats *st) {
+  if (!st->feat_mean || !st->feat_std) return false;
+  size_t varying = 0;
+  for (size_t j = 0; j < st->d; j++) {
+    double sd = st->feat_std[j], mean = st->feat_mean[j];
+    if (!(sd > 0) || st->feat_min[j] == st->feat_max[j]) continue;
+    if (fabs(mean) > 0.25 * sd || sd < 0.5 || sd > 2.0) return false;
+    varying++;
+  }
+  return varying > 0;
+}
+
 static void check_input_scale(preflight *p) {
   const fl_dataset_stats *st = p->train;
   const fl_job_spec *spec = p->spec;
   if (st->n == 0 || st->d == 0) return;
+  if (standardized(st)) return;
   feature_scan s;
   scan_features(st, &s);
   bool large = st->abs_max > FL__INPUT_ABS_MAX;

@@ -748,6 +748,26 @@ static void test_feature_magnitude_threshold(void **state) {
   raw_free(&tr);
 }
 
+/* Standardized columns (std 0.65-1.1 here) where one rare value reaches
+ * |x| = 42: an outlier, not a scale problem; no warning (a false alarm on
+ * a job that trains to 0.95). The same values times 100 do get one. */
+static void test_standardized_features_get_no_scale_warning(void **state) {
+  (void)state;
+  fl_findings f;
+  raw_split tr = ids_split(2000, 4, 2);
+  for (size_t i = 0; i < tr.n; i++)
+    for (size_t c = 0; c < tr.d; c++)
+      tr.x[i * tr.d + c] = (float)((i % 2 ? 1 : -1) * (0.65 + 0.15 * (double)c));
+  tr.x[3 * tr.d + 2] = 42.0f; /* column 2: std 0.95 -> 1.3 with it */
+  job j = {.train = &tr};
+  char *s = make_spec(NULL, 2, "softmax", SPARSE);
+  expect(s, &j, 0, FL_CAUSE_NONE, ERROR, &f);
+  for (size_t i = 0; i < tr.n * tr.d; i++) tr.x[i] *= 100;
+  expect(s, &j, 1, FL_CAUSE_UNNORMALIZED_INPUTS, WARNING, &f);
+  free(s);
+  raw_free(&tr);
+}
+
 static void test_pixels_get_a_scale(void **state) {
   (void)state;
   fl_findings f;
@@ -978,6 +998,7 @@ int main(void) {
       cmocka_unit_test(test_class_imbalance_names_csv_columns),
       cmocka_unit_test(test_feature_magnitude_threshold),
       cmocka_unit_test(test_pixels_get_a_scale),
+      cmocka_unit_test(test_standardized_features_get_no_scale_warning),
       cmocka_unit_test(test_uneven_feature_scales),
       cmocka_unit_test(test_large_features_a_scale_cannot_fix),
       cmocka_unit_test(test_errors_come_first),
