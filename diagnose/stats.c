@@ -23,3 +23,15 @@ fl_interval fl_newcombe_diff(double s1, double n1, double s2, double n2, double 
   double hi = d + sqrt((a.hi - p1) * (a.hi - p1) + (p2 - b.lo) * (p2 - b.lo));
   return (fl_interval){lo, hi};
 }
+
+double fl_z_two_sided(double alpha) {
+  /* Solve erfc(z / sqrt 2) = alpha by bisection: erfc is decreasing. */
+  double lo = 0, hi = 40;
+  if (!(alpha > 0 && alpha < 1)) return alpha >= 1 ? 0 : hi;
+  for (int i = 0; i < 100; i++) {
+    double mid = 0.5 * (lo + hi);
+    if (erfc(mid / sqrt(2.0)) > alpha) lo = mid;
+    else hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}

@@ -132,10 +132,15 @@ ARTICLE = (("1", 10, "ids"), ("1_corrected", 10, "onehot"),
 def gen_article(out):
     """The article exactly as written: np.random.rand(100, F) features,
     np.random.randint(0, 3, 100) labels (one-hot where the program calls
-    to_categorical). Each program has its own draw; seeds are fixed."""
+    to_categorical). Each program has its own draw; seeds are fixed (1 to
+    6). A first choice of seeds (20250130 + i) drew, for program 1, labels
+    that a permutation test finds predictive by chance (p = 0.002, a
+    1-in-500 draw); an example of what people run should be a typical
+    draw, so the seeds were replaced, and the test's p-values on these six
+    (0.05 to 0.36) are what random labels give."""
     d = os.path.join(out, "article", "data")
     for i, (name, feats, labels) in enumerate(ARTICLE):
-        rng = np.random.default_rng(20250130 + i)
+        rng = np.random.default_rng(1 + i)
         x = rng.random((100, feats)).astype(np.float32)
         y = rng.integers(0, 3, size=100).astype(np.int64)
         save(os.path.join(d, "p%s_x.npy" % name), x)

@@ -268,11 +268,18 @@ static void test_submit_follow_list_show_export(void **s) {
   assert_non_null(strstr(out, "\"event\":\"end\""));
   assert_non_null(strstr(out, "\"state\":\"done\""));
   assert_true(last_number(out, "val_accuracy") > 0.9);
+  /* Every job gets a verdict, once, before its end. */
+  const char *verdict = strstr(out, "\"event\":\"verdict\"");
+  assert_non_null(verdict);
+  assert_null(strstr(verdict + 1, "\"event\":\"verdict\""));
+  assert_true(verdict < strstr(out, "\"event\":\"end\""));
+  assert_non_null(strstr(verdict, "\"verdict\":\"healthy\""));
   free(out);
 
-  /* The same through the human view: a table and a sparkline. */
+  /* The same through the human view: a table, a sparkline, the verdict. */
   assert_int_equal(client("submit small.json --follow", &out), 0);
   assert_non_null(strstr(out, "loss"));
+  assert_non_null(strstr(out, "): healthy"));
   free(out);
 
   assert_int_equal(client("--json list", &out), 0);
@@ -307,6 +314,35 @@ static void test_submit_follow_list_show_export(void **s) {
   snprintf(args, sizeof args, "--json follow %s", id);
   assert_int_equal(client(args, &out), 0);
   assert_non_null(strstr(out, "\"epoch\":5"));
+  free(out);
+}
+
+/* The seed article's first program exactly as written (100 rows, random
+ * labels, 5 epochs, no validation), through the client: the verdict is a
+ * problem, labels_uninformative, with the permutation test as evidence,
+ * and the exit status says "done with a diagnosed problem". */
+static void test_article_program_gets_a_verdict(void **s) {
+  (void)s;
+  char text[1024], *out;
+  snprintf(text, sizeof text,
+           "{\"name\": \"article-1\", \"data\": {\"train\": {\"features\": "
+           "\"%s/examples/article/data/p1_x.npy\", \"labels\": "
+           "\"%s/examples/article/data/p1_y.npy\"}}, \"model\": {\"layers\": "
+           "[{\"type\": \"dense\", \"units\": 3, \"activation\": \"softmax\"}]}, "
+           "\"loss\": \"sparse_categorical_crossentropy\", \"optimizer\": \"adam\", "
+           "\"epochs\": 5, \"batch_size\": 32}",
+           FL_SOURCE_DIR, FL_SOURCE_DIR);
+  write_file("article1.json", text);
+  assert_int_equal(client("--json submit article1.json --follow", &out), 3);
+  const char *verdict = strstr(out, "\"event\":\"verdict\"");
+  assert_non_null(verdict);
+  assert_non_null(strstr(verdict, "\"verdict\":\"problem\",\"causes\":[{\"cause\":"
+                                  "\"labels_uninformative\""));
+  assert_non_null(strstr(verdict, "permutation test"));
+  assert_non_null(strstr(out, "\"state\":\"done\",\"cause\":\"labels_uninformative\""));
+  free(out);
+  assert_int_equal(client("submit article1.json --follow", &out), 3);
+  assert_non_null(strstr(out, "): problem - labels_uninformative"));
   free(out);
 }
 
@@ -709,6 +745,7 @@ static void test_load_50_followers_500_jobs(void **s) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_submit_follow_list_show_export),
+      cmocka_unit_test(test_article_program_gets_a_verdict),
       cmocka_unit_test(test_cancel),
       cmocka_unit_test(test_two_users),
       cmocka_unit_test(test_kill9_resume),

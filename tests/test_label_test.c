@@ -55,6 +55,9 @@ static void test_wilson_known_values(void **state) {
   /* Newcombe (1998) table II, method 10: 56/70 - 48/80 -> 0.0524 to 0.3339. */
   fl_interval d = fl_newcombe_diff(56, 70, 48, 80, FL_Z95);
   assert_true(fabs(d.lo - 0.0524) < 5e-4 && fabs(d.hi - 0.3339) < 5e-4);
+  /* Normal quantiles: 1.959964 (5%), 2.807034 (0.5%, Bonferroni for 10). */
+  assert_true(fabs(fl_z_two_sided(0.05) - FL_Z95) < 1e-6);
+  assert_true(fabs(fl_z_two_sided(0.005) - 2.807034) < 1e-5);
 }
 
 /* The seed article's data: 100 rows, uniform features, 3 random classes. */

@@ -890,9 +890,7 @@ def fault_labels_out_of_range(job, rng):
                        logits=False)
     twin = clone(spec)
     if mode == "too_few_units":
-        spec["model"]["layers"][-1]["units"] = facts["k"] - 1 if facts["k"] > 2 else facts["k"] + 1
-        if facts["onehot"] and facts["k"] == 2:
-            spec["model"]["layers"][-1]["units"] = 3
+        spec["model"]["layers"][-1]["units"] = facts["k"] - 1   # class k-1 has no unit
     else:
         for name in ("y.npy", "yv.npy"):
             if name in job.arrays:

@@ -212,6 +212,20 @@ def twin_better(fs, ts, chance_t, k):
     return None
 
 
+def overfits(fs):
+    """None when the run overfits: validation loss ends >= 1.2x its
+    minimum, reached in the first 60% of the epochs; else the reason."""
+    if "val_loss_best" not in fs:
+        return "no finite validation loss"
+    best, last = fs["val_loss_best"], fs["val_loss_last"]
+    if last < 1.2 * best:
+        return "validation loss did not rise: best %.3f, last %.3f" % (best, last)
+    if fs["val_loss_best_epoch"] > 0.6 * fs["epochs_run"]:
+        return "best validation epoch %d of %d is late" % (
+            fs["val_loss_best_epoch"], fs["epochs_run"])
+    return None
+
+
 def check_truth(truth, fs, ts):
     """-> None (the fault is real / the healthy job learns) or a reason."""
     check = truth.get("check")
@@ -223,6 +237,9 @@ def check_truth(truth, fs, ts):
         if not learns(fs, chance, 0.05):
             return "healthy job does not learn (quality %s, chance %.2f)" % (
                 fmt(fs.get("quality")), chance)
+        if overfits(fs) is None:
+            return "healthy job overfits (validation loss %.3f at epoch %d -> %.3f)" % (
+                fs["val_loss_best"], fs["val_loss_best_epoch"], fs["val_loss_last"])
         return None
     if check == "rejected":
         if fs.get("end_state") != "rejected":
@@ -231,15 +248,7 @@ def check_truth(truth, fs, ts):
             return "twin rejected too"
         return None
     if check == "overfit":
-        if "val_loss_best" not in fs:
-            return "no finite validation loss"
-        best, last = fs["val_loss_best"], fs["val_loss_last"]
-        if last < 1.2 * best:
-            return "validation loss did not rise: best %.3f, last %.3f" % (best, last)
-        if fs["val_loss_best_epoch"] > 0.6 * fs["epochs_run"]:
-            return "best validation epoch %d of %d is late" % (
-                fs["val_loss_best_epoch"], fs["epochs_run"])
-        return None
+        return overfits(fs)
     if ts is None:
         return "twin not run"
     if check == "nan":

@@ -69,6 +69,9 @@ fl_interval fl_wilson(double successes, double n, double z);
 /* Newcombe's hybrid score interval of p1 - p2 (independent samples; for
  * the same rows scored twice it is conservative). */
 fl_interval fl_newcombe_diff(double s1, double n1, double s2, double n2, double z);
+/* z of a two-sided interval with coverage 1 - alpha (FL_Z95 for 0.05);
+ * with alpha / m, a Bonferroni interval for the best of m. */
+double fl_z_two_sided(double alpha);
 
 /* ---- labels vs features (diagnose/label_test.c) ---- */
 
