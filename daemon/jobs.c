@@ -13,7 +13,7 @@
 
 #include "daemon.h"
 #include "fsutil.h"
-#include "log.h"
+#include "flatline/common.h"
 
 static const char *const state_names[] = {"queued", "running", "done",
                                           "failed", "cancelled", "rejected"};

@@ -13,11 +13,10 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "events.h"
+#include "flatline/job.h"
 #include "fsutil.h"
 #include "job_data.h"
-#include "job_run.h"
-#include "log.h"
+#include "flatline/common.h"
 
 /* ---- replies ---- */
 

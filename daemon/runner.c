@@ -8,9 +8,8 @@
 #include <string.h>
 
 #include "flatline/engine.h"
-#include "events.h"
+#include "flatline/job.h"
 #include "job_data.h"
-#include "job_run.h"
 #include "tuning.h"
 
 static void print_line(FILE *out, char *text) {

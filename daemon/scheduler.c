@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "daemon.h"
-#include "log.h"
+#include "flatline/common.h"
 
 /* Which device a job may run on: -1 any (auto), else the index. */
 static int wanted_device(fl_daemon *d, const fl_job *job) {

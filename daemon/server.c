@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "log.h"
+#include "flatline/common.h"
 
 typedef struct {
   uv_write_t req;

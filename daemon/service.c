@@ -13,7 +13,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fsutil.h"
-#include "log.h"
+#include "flatline/common.h"
 #include "sd.h"
 
 void fl_daemon_update_status(fl_daemon *d) {

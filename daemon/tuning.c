@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
-#include "log.h"
+#include "flatline/common.h"
 
 /* A tuning file holds a few kilobytes of choice and measurements. */
 #define TUNING_MAX_BYTES (256 * 1024)

@@ -8,11 +8,10 @@
 #include <string.h>
 
 #include "daemon.h"
-#include "events.h"
+#include "flatline/job.h"
 #include "fsutil.h"
 #include "job_data.h"
-#include "job_run.h"
-#include "log.h"
+#include "flatline/common.h"
 #include "tuning.h"
 
 /* Spec paths resolve to the submitter's blobs, never to client paths. */

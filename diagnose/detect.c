@@ -75,11 +75,11 @@ static double recent_improvement(const fl_monitor *m, int w) {
 
 /* Overfitting (DESIGN.md §4): the validation loss sat above its best by
  * more than FL__OVERFIT_RISE in each of the last `patience` epochs while
- * the training loss went on below where it was at that best epoch. The
- * 10% is above the epoch-to-epoch wobble of a validation loss on a few
- * hundred rows (3-6% on the suite's Fashion jobs: the long healthy job's
- * last ten epochs stay within 7% of its best). */
-#define FL__OVERFIT_RISE 0.10
+ * the training loss went on below where it was at that best epoch. 20%:
+ * on the generated development half (bench/diagnosis, even seeds) healthy
+ * jobs' validation loss drifts up to 19% above its best while their
+ * accuracy holds; the issue's overfit job rose 90%, the suite's 55%. */
+#define FL__OVERFIT_RISE 0.20
 #define FL__UNDERFIT_SHARE 0.90
 
 static void note(fl_signals *s, const char *fmt, ...)

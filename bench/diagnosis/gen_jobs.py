@@ -249,6 +249,7 @@ class Job:
         self.arrays = {}        # file name -> array
         self.spec = None
         self.twin = None
+        self.ladder = []        # (file name, spec): SGD at other rates
         self.truth = {}
 
     def put(self, name, arr):
@@ -831,6 +832,13 @@ def fault_optimizer_choice(job, rng):
     twin = clone(spec)
     twin["optimizer"] = {"name": "adam", "learning_rate": 0.001}
     job.spec, job.twin = spec, twin
+    # DESIGN.md section 4: optimizer_choice only where no learning rate of
+    # SGD learns either; run_eval --check-truth runs these two rungs of the
+    # ladder and calls the job ambiguous when one of them learns.
+    for factor in (10, 100):
+        rung = clone(spec)
+        rung["optimizer"] = {"name": "sgd", "learning_rate": r3(opt["learning_rate"] * factor)}
+        job.ladder.append(("ladder_x%d.json" % factor, rung))
     set_truth(job, facts, {"depth": depth, "units": units, "lr": opt["learning_rate"]},
               "plain SGD on %d tanh layers of %d, batch %d" % (depth, units, batch))
 
@@ -1017,6 +1025,7 @@ def write_job(job, out):
     files = [("spec.json", job.spec), ("truth.json", job.truth)]
     if job.twin is not None:
         files.append(("twin.json", job.twin))
+    files.extend(job.ladder)
     for name, obj in files:
         with open(os.path.join(d, name), "w") as f:
             json.dump(obj, f, indent=1)

@@ -372,6 +372,15 @@ def main():
                 ts["seconds"] = round(tsec, 3)
                 rec["twin"] = ts
             reason = check_truth(truth, fs, ts)
+            for rung in ("ladder_x10.json", "ladder_x100.json"):
+                path = os.path.join(d, rung)
+                if reason or not os.path.isfile(path):
+                    continue
+                lev, _, _, _ = run_spec(args.flatlined, path, args.timeout)
+                ls = summarize(lev)
+                if twin_better(fs, ls, truth.get("chance", 0.0), truth.get("k", 2)) is None:
+                    reason = ("SGD at %s learns: the smallest change is the rate "
+                              "(learning_rate_too_low), not the optimizer" % rung[7:-5])
             rec["truth"] = "ambiguous" if reason else "ok"
             if reason:
                 rec["truth_reason"] = reason

@@ -61,6 +61,14 @@ int fl_error_set(fl_error *err, int code, const char *fmt, ...)
 void fl_error_prefix(fl_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+
+/* The log: one line per message on stderr with the "<N>" priority prefix
+ * that journald understands (sd-daemon(3)); common/log.c. */
+enum { FL_LOG_ERR = 3, FL_LOG_WARNING = 4, FL_LOG_NOTICE = 5, FL_LOG_INFO = 6,
+       FL_LOG_DEBUG = 7 };
+
+void fl_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,5 @@
-/* daemon/events.c — see events.h. */
-#include "events.h"
+/* job/events.c — see events.h. */
+#include "flatline/job.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,16 +1,18 @@
-/* daemon/job_diagnosis.h — the diagnosis across one job's life: when to
+/* job/job_internal.h — what the job library's sources share. The
+ * diagnosis across a job's life (job_diagnosis.c): the diagnosis across one job's life: when to
  * diagnose (the first plateau or divergence, again on new evidence, and at
  * the end), the probe budget over all of them, the label permutation test
  * (run once, on the host), and the final verdict (DESIGN.md §4 and §6):
  * healthy, problem with ranked causes, or unexplained with what was tried.
  * It builds the diagnosis and verdict events; the job loop sends them. */
-#ifndef FL_DAEMON_JOB_DIAGNOSIS_H
-#define FL_DAEMON_JOB_DIAGNOSIS_H
+#ifndef FL_JOB_INTERNAL_H
+#define FL_JOB_INTERNAL_H
 
 #include <stdbool.h>
 
 #include "flatline/diagnose.h"
 #include "flatline/engine.h"
+#include "flatline/job.h"
 
 typedef struct {
   fl_device *dev;
@@ -53,5 +55,13 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
 
 /* The verdict of a job that preflight rejected: its errors, as causes. */
 char *fl_verdict_rejected_event(const char *job_id, const fl_findings *f);
+
+/* ---- probes (probes.c): run a diagnosis's probes on a device ---- */
+/* Runs the probes fl_probe_plan picks for `signals`, within budget_s
+ * seconds (the baseline and one more always run), filling
+ * res[FL_PROBE_COUNT]; *spent = seconds used. val may be NULL. */
+int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
+                  const fl_dataset *val, const fl_signals *signals, double budget_s,
+                  fl_probe_result *res, double *spent);
 
 #endif

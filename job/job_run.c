@@ -1,9 +1,9 @@
-/* daemon/job_run.c — see job_run.h. The order for each epoch: train, send
+/* job/job_run.c — see job_run.h. The order for each epoch: train, send
  * the epoch event, checkpoint (hook), then let the detectors look; on new
  * evidence (job_diagnosis.c decides) the probes run and a diagnosis event
  * goes out, then monitor.on_plateau decides what happens next. Every way
  * out but a shutdown sends the verdict event before the caller's end. */
-#include "job_run.h"
+#include "job_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,9 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "events.h"
-#include "job_diagnosis.h"
-#include "log.h"
+#include "flatline/job.h"
 
 static double now(void) {
   struct timespec ts;

@@ -1,8 +1,8 @@
-/* daemon/job_diagnosis.c — see job_diagnosis.h. One diagnosis runs the
+/* job/job_diagnosis.c — see job_diagnosis.h. One diagnosis runs the
  * probes its signals call for (within what is left of the job's probe
  * budget), then fl_decide with the label test; the verdict at the end
  * reuses the latest diagnosis unless the end brought new evidence. */
-#include "job_diagnosis.h"
+#include "job_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,8 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "events.h"
-#include "probes.h"
+#include "flatline/job.h"
 
 /* Probe time over the whole job: a fifth of its time so far (so probes
  * stay under 20% of a long job), but 10 s for a short one, so that a job

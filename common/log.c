@@ -1,6 +1,6 @@
-/* daemon/log.c — see log.h. Lines are written with one fprintf so that
+/* common/log.c — fl_log (flatline/common.h). Lines are written with one fprintf so that
  * threads do not interleave within a line (stdio locks the stream). */
-#include "log.h"
+#include "flatline/common.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,16 +1,15 @@
-/* daemon/probes.c — runs the probes diagnose/ planned, on the job's own
+/* job/probes.c — runs the probes diagnose/ planned, on the job's own
  * device: each is a fresh trainer from the job's seed (so the same start
  * where the spec is unchanged) on a subset of the training rows, trained
  * for about 150 steps, then scored on held-out rows. The numbers go back
  * to fl_decide. Probe time is capped. */
-#include "probes.h"
+#include "job_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
 
 #define PROBE_TRAIN_ROWS 2048
 #define PROBE_HELD_ROWS 512

@@ -1,16 +1,21 @@
-/* daemon/job_run.h — one job from datasets to its end, shared by the
- * service's device workers and the foreground runner: preflight, training
- * epochs, live detectors, probes and diagnosis on a plateau, and the
- * monitor.on_plateau action. What differs between the two callers (where
- * events go, checkpoints, resume, progress) comes in through hooks. */
-#ifndef FL_DAEMON_JOB_RUN_H
-#define FL_DAEMON_JOB_RUN_H
+/* flatline/job.h — one training job from its datasets to its end, shared
+ * by the service's device workers and the foreground runner (flatlined
+ * --run): preflight, training epochs, live detectors, probes and
+ * diagnoses, the verdict, and monitor.on_plateau; and the JSON encoders of
+ * every event a job emits (DESIGN.md §6). What differs between the two
+ * callers (where events go, checkpoints, resume, progress) comes in
+ * through hooks. The library (job/) knows nothing of sockets or users. */
+#ifndef FLATLINE_JOB_H
+#define FLATLINE_JOB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "flatline/diagnose.h"
 #include "flatline/engine.h"
+#include "flatline/protocol.h"
 
+/* ---- the job loop (job/job_run.c) ---- */
 typedef struct {
   void *ctx;
   /* An event line (epoch, preflight, diagnosis, fix, fixed); m is the
@@ -53,5 +58,22 @@ char *fl_preflight_event(const char *job_id, const fl_findings *f);
 void fl_job_preflight(const fl_job_spec *spec, const fl_dataset *train,
                       const fl_dataset *val, const fl_device_info *dev,
                       fl_findings *out);
+
+/* ---- event encoders (job/events.c): each returns a malloc'd single-line
+ * JSON object, or NULL when out of memory ---- */
+/* Starts w on an event object: {"event": event, "job": job, ... — the
+ * head every event shares; the caller adds its fields, closes the object
+ * and finishes w. */
+void fl_event_begin(fl_jw *w, const char *event, const char *job);
+
+char *fl_event_epoch(const char *job, const fl_epoch_metrics *m);
+char *fl_event_progress(const char *job, int epoch, size_t step, size_t steps);
+/* cause and message may be NULL. */
+char *fl_event_end(const char *job, const char *state, const char *cause,
+                   const char *message);
+
+/* The cause code (DESIGN.md §4) an engine or data error stands for, or
+ * NULL when the error is not one of the diagnosed problems. */
+const char *fl_cause_of_error(int code);
 
 #endif

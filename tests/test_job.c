@@ -1,0 +1,206 @@
+/* tests/test_job.c — the job library (job/, flatline/job.h) on a real
+ * device, without a daemon: the events a job emits, in order, and its
+ * verdict. A job that learns is healthy; random labels are a problem
+ * (labels_uninformative, with the permutation test in what was tried); a
+ * preflight error gets a verdict before its rejection; a cancelled job
+ * still gets one; overfitting is seen from the job's own validation loss;
+ * and the probes stay inside their budget. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "device_fixture.h"
+#include "flatline/job.h"
+
+/* Every event line of one job, in order. */
+typedef struct {
+  char *lines[512];
+  int n;
+  int cancel_at_epoch; /* > 0: the progress hook aborts in that epoch */
+} recorder;
+
+static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
+  (void)m;
+  recorder *r = ctx;
+  if (r->n < 512) r->lines[r->n++] = strdup(json);
+}
+
+static int on_progress(void *ctx, int epoch, size_t step, size_t steps) {
+  (void)step;
+  (void)steps;
+  recorder *r = ctx;
+  return r->cancel_at_epoch > 0 && epoch >= r->cancel_at_epoch ? 1 : 0;
+}
+
+static bool always_cancelled(void *ctx) {
+  (void)ctx;
+  return true;
+}
+
+static void recorder_free(recorder *r) {
+  for (int i = 0; i < r->n; i++) free(r->lines[i]);
+  r->n = 0;
+}
+
+/* The index of the first event of a kind, -1 if none; *count how many. */
+static int find(const recorder *r, const char *kind, int *count) {
+  char want[64];
+  snprintf(want, sizeof want, "{\"event\":\"%s\"", kind);
+  int first = -1, c = 0;
+  for (int i = 0; i < r->n; i++)
+    if (strncmp(r->lines[i], want, strlen(want)) == 0) {
+      if (first < 0) first = i;
+      c++;
+    }
+  if (count) *count = c;
+  return first;
+}
+
+static void run(const char *spec_text, const fl_dataset *train, const fl_dataset *val,
+                recorder *r, fl_job_outcome *out) {
+  fl_job_spec spec;
+  fl_error err = {0};
+  memset(&spec, 0, sizeof spec);
+  assert_int_equal(fl_spec_parse(spec_text, strlen(spec_text), &spec, &err), 0);
+  fl_job_hooks hooks = {.ctx = r, .event = on_event,
+                        .progress = r->cancel_at_epoch ? on_progress : NULL};
+  fl_job_execute(dev, "t", &spec, spec_text, train, val, &hooks,
+                 r->cancel_at_epoch ? always_cancelled : NULL, out);
+  fl_spec_free(&spec);
+}
+
+#define SPEC(layers, opt, epochs) \
+  "{\"name\":\"t\",\"data\":{\"train\":{\"features\":\"x.npy\",\"labels\":\"y.npy\"}}," \
+  "\"model\":{\"layers\":[" layers "]},\"loss\":\"sparse_categorical_crossentropy\"," \
+  "\"optimizer\":" opt ",\"epochs\":" #epochs ",\"batch_size\":32,\"seed\":3}"
+#define SOFTMAX3 "{\"type\":\"dense\",\"units\":3,\"activation\":\"softmax\"}"
+
+static void test_learning_job_is_healthy(void **state) {
+  (void)state;
+  fl_dataset train, val;
+  make_blobs(&train, 600, 4, 3, 1, false);
+  make_blobs(&val, 200, 4, 3, 2, false);
+  recorder r = {0};
+  fl_job_outcome out;
+  run(SPEC(SOFTMAX3, "{\"name\":\"adam\",\"learning_rate\":0.01}", 6), &train, &val, &r, &out);
+  assert_string_equal(out.state, "done");
+  assert_string_equal(out.cause, "");
+  int epochs, verdicts;
+  find(&r, "epoch", &epochs);
+  int v = find(&r, "verdict", &verdicts);
+  assert_int_equal(epochs, 6);
+  assert_int_equal(verdicts, 1);
+  assert_int_equal(v, r.n - 1); /* the last word */
+  assert_non_null(strstr(r.lines[v], "\"verdict\":\"healthy\",\"causes\":[]"));
+  recorder_free(&r);
+  fl_dataset_free(&train);
+  fl_dataset_free(&val);
+}
+
+/* The seed article's shape: 100 rows, 10 uniform features, 3 random
+ * classes, 5 epochs, no validation. */
+static void test_random_labels_are_a_problem(void **state) {
+  (void)state;
+  fl__rng rng;
+  fl__rng_seed(&rng, 11);
+  fl_dataset train = {.n = 100, .d = 10, .label_kind = FL_LABELS_IDS};
+  train.x = malloc(100 * 10 * sizeof(float));
+  train.ids = malloc(100 * sizeof(int32_t));
+  for (size_t i = 0; i < 1000; i++) train.x[i] = (float)fl__rng_uniform(&rng);
+  for (size_t i = 0; i < 100; i++) train.ids[i] = (int32_t)(fl__rng_uniform(&rng) * 3) % 3;
+  recorder r = {0};
+  fl_job_outcome out;
+  run(SPEC(SOFTMAX3, "{\"name\":\"adam\",\"learning_rate\":0.001}", 5), &train, NULL, &r, &out);
+  assert_string_equal(out.state, "done");
+  assert_string_equal(out.cause, "labels_uninformative");
+  int v = find(&r, "verdict", NULL);
+  assert_true(v >= 0);
+  assert_non_null(strstr(r.lines[v], "\"verdict\":\"problem\",\"causes\":[{\"cause\":"
+                                     "\"labels_uninformative\""));
+  assert_non_null(strstr(r.lines[v], "\"tried\":[\"label permutation test"));
+  assert_non_null(strstr(r.lines[v], "\"fix\":null")); /* nothing in the spec fixes it */
+  recorder_free(&r);
+  fl_dataset_free(&train);
+}
+
+static void test_rejected_job_gets_a_verdict_first(void **state) {
+  (void)state;
+  fl_dataset train;
+  make_blobs(&train, 90, 4, 3, 1, false);
+  train.ids[5] = 7; /* out of range for 3 units */
+  recorder r = {0};
+  fl_job_outcome out;
+  run(SPEC(SOFTMAX3, "\"adam\"", 3), &train, NULL, &r, &out);
+  assert_string_equal(out.state, "rejected");
+  assert_string_equal(out.cause, "labels_out_of_range");
+  int v = find(&r, "verdict", NULL), e;
+  find(&r, "epoch", &e);
+  assert_int_equal(e, 0);
+  assert_true(v >= 0);
+  assert_non_null(strstr(r.lines[v], "\"verdict\":\"problem\",\"causes\":[{\"cause\":"
+                                     "\"labels_out_of_range\""));
+  recorder_free(&r);
+  fl_dataset_free(&train);
+}
+
+static void test_cancelled_job_gets_a_verdict(void **state) {
+  (void)state;
+  fl_dataset train;
+  /* Long enough epochs (about 2 s) for the progress hook, which runs at
+   * most once a second, to be called. */
+  make_blobs(&train, 400000, 8, 3, 1, false);
+  recorder r = {.cancel_at_epoch = 1};
+  fl_job_outcome out;
+  run(SPEC(SOFTMAX3, "\"adam\"", 20), &train, NULL, &r, &out);
+  assert_string_equal(out.state, "cancelled");
+  int verdicts;
+  assert_true(find(&r, "verdict", &verdicts) >= 0);
+  assert_int_equal(verdicts, 1);
+  recorder_free(&r);
+  fl_dataset_free(&train);
+}
+
+/* Few training rows with noisy labels, a wide model and many epochs:
+ * the validation loss climbs after its best epoch; the verdict says
+ * overfitting and its fix stops at the best epoch. */
+static void test_overfitting_is_seen(void **state) {
+  (void)state;
+  fl_dataset train, val;
+  make_blobs(&train, 120, 20, 3, 5, false);
+  make_blobs(&val, 600, 20, 3, 6, false);
+  fl__rng rng;
+  fl__rng_seed(&rng, 9);
+  for (size_t i = 0; i < train.n; i++)
+    if (fl__rng_uniform(&rng) < 0.3) train.ids[i] = (train.ids[i] + 1) % 3;
+  for (size_t i = 0; i < train.n * train.d; i++) train.x[i] *= 0.5f; /* overlap */
+  for (size_t i = 0; i < val.n * val.d; i++) val.x[i] *= 0.5f;
+  recorder r = {0};
+  fl_job_outcome out;
+  run(SPEC("{\"type\":\"dense\",\"units\":256,\"activation\":\"relu\"}," SOFTMAX3,
+           "{\"name\":\"adam\",\"learning_rate\":0.003}", 150),
+      &train, &val, &r, &out);
+  int v = find(&r, "verdict", NULL);
+  assert_true(v >= 0);
+  assert_string_equal(out.cause, "overfitting");
+  assert_non_null(strstr(r.lines[v], "\"fix\":{\"epochs\":"));
+  recorder_free(&r);
+  fl_dataset_free(&train);
+  fl_dataset_free(&val);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_learning_job_is_healthy),
+      cmocka_unit_test(test_random_labels_are_a_problem),
+      cmocka_unit_test(test_rejected_job_gets_a_verdict_first),
+      cmocka_unit_test(test_cancelled_job_gets_a_verdict),
+      cmocka_unit_test(test_overfitting_is_seen),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
