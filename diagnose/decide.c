@@ -39,6 +39,8 @@
  * optimizer (the suite's stalled jobs fall 0-9%, its slow healthy ones
  * 30% and more). */
 #define STALLED_FALL 0.1
+/* Held-out loss ratio for a wider model to count as better. */
+#define CAPACITY_VAL_RATIO 0.9
 /* A final loss above 1.5 ln K is worse than a uniform guess by half: the
  * steps overshoot. */
 #define ABOVE_UNIFORM 1.5
@@ -53,7 +55,13 @@ typedef struct {
   const fl_probe_result *base;
   bool lr_high;        /* a lower rate repaired it */
   bool structural;     /* a layer-level cause was found */
+  bool init_blamed;    /* the spec's kernels are constant or far too wide,
+                          and re-initializing repairs it: the root cause,
+                          layer-level symptoms rank below it */
   bool uninformative;  /* settled: nothing else applies */
+  bool inputs_blamed;  /* preflight's scale warning, confirmed: standardized
+                          inputs repair the job; NaN and a rate too high
+                          are its symptoms */
 } ctx;
 
 static const fl_probe_result *probe(const ctx *c, fl_probe_kind k) {
@@ -167,16 +175,27 @@ static bool symmetric_init(const fl_job_spec *s) {
   return false;
 }
 
-/* Random kernels much wider than He's sqrt(2 / fan_in) (fan_in known for
- * layers after the first), or >= 1 anywhere. */
-static bool wild_init(const fl_job_spec *s) {
+/* Random kernels wider than He's sqrt(2 / fan_in) by more than `factor`
+ * (fan_in known for layers after the first), or with a standard deviation
+ * of 1 or more anywhere. */
+static bool wide_init(const fl_job_spec *s, double factor) {
   for (int i = 0; i < s->n_layers; i++) {
     const fl_initializer *k = &s->layers[i].kernel_init;
     if (k->kind != FL_INIT_RANDOM_NORMAL && k->kind != FL_INIT_RANDOM_UNIFORM) continue;
     double sd = k->kind == FL_INIT_RANDOM_UNIFORM ? k->param / sqrt(3.0) : k->param;
-    if (sd >= 1.0 || (i > 0 && sd > 2 * sqrt(2.0 / s->layers[i - 1].units))) return true;
+    if (sd >= 1.0 || (i > 0 && sd > factor * sqrt(2.0 / s->layers[i - 1].units))) return true;
   }
   return false;
+}
+
+/* Twice He: suspicious; the variance grows 4x a layer and a deep net's
+ * gradients explode (exploding_gradient is then the better name). Four
+ * times He, or 1 and more: 16x a layer, a defect of the spec itself. */
+static bool wild_init(const fl_job_spec *s) { return wide_init(s, 2.0); }
+static bool huge_init(const fl_job_spec *s) { return wide_init(s, 4.0); }
+
+bool fl_spec_suspect_init(const fl_job_spec *spec) {
+  return symmetric_init(spec) || wild_init(spec);
 }
 
 /* The first step of a ladder (ordered smallest change first) that learns
@@ -191,7 +210,8 @@ static fl_probe_kind first_repair(const ctx *c, const fl_probe_kind *ladder, int
 }
 
 static const fl_probe_kind LADDER_DOWN[] = {FL_PROBE_LR_DOWN, FL_PROBE_LR_DOWN100};
-static const fl_probe_kind LADDER_UP[] = {FL_PROBE_LR_UP, FL_PROBE_LR_UP100, FL_PROBE_LR_UP1000};
+static const fl_probe_kind LADDER_UP[] = {FL_PROBE_LR_UP, FL_PROBE_LR_UP100, FL_PROBE_LR_UP1000,
+                                          FL_PROBE_LR_USUAL};
 
 /* ---- the rules, one per cause ---- */
 
@@ -261,11 +281,11 @@ static void rule_nonfinite(ctx *c) {
   if (finite_run(down) && fall(down) > MIN_FALL) {
     describe(c, FL_PROBE_LR_DOWN, a, sizeof a);
     fl_fix_learning_rate(spec, spec->optimizer.learning_rate / 10, fix, sizeof fix);
-    add(c, FL_CAUSE_NUMERICAL_INSTABILITY, 0.9, fix,
+    add(c, FL_CAUSE_NUMERICAL_INSTABILITY, c->inputs_blamed ? 0.8 : 0.9, fix,
         "the NaN/Inf comes from steps too large for these weights: lower the "
         "learning rate (the fix uses a tenth, which the probe showed to train)",
         "%s; from the same start %s", s->summary, a);
-    add(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, 0.8, fix,
+    add(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, c->inputs_blamed ? 0.7 : 0.8, fix,
         "lower the learning rate (the probe used a tenth of it)",
         "%s; from the same start %s", s->summary, a);
   } else {
@@ -292,7 +312,7 @@ static void rule_lr_high(ctx *c) {
   describe(c, FL_PROBE_BASELINE, a, sizeof a);
   describe(c, k, b, sizeof b);
   probe_fix(c, k, fix, sizeof fix);
-  add(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, sign ? 0.9 : 0.7, fix,
+  add(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, c->inputs_blamed ? 0.75 : sign ? 0.9 : 0.7, fix,
       "lower the learning rate to the one in the fix: the smallest step down that "
       "learns from the same start",
       "%s; %s; %s", s->summary, a, b);
@@ -304,18 +324,20 @@ static void rule_imbalance(ctx *c) {
   const fl_signals *s = c->in->signals;
   const fl_finding *imb = prior(c, FL_CAUSE_CLASS_IMBALANCE);
   double chance = m->chance_accuracy, loss = m->n ? m->loss[m->n - 1] : NAN;
-  /* With most rows in one class, loss at the prior's entropy (within a
-   * third of it: the suite's collapsed job sits at 0.96 of it) and
-   * accuracy no better than the majority is a collapse onto it. */
-  bool imbalanced = imb || chance >= 0.5;
-  if (!imbalanced || m->n == 0) return;
-  if (!(fabs(loss - m->prior_entropy) < 0.35 * m->prior_entropy + 0.05)) return;
+  /* Imbalanced: preflight's ratio warning, or a majority of the rows in
+   * one class of three or more (two balanced classes have a "majority"
+   * of half). Its sign is a collapse onto the majority: predictions of
+   * one class, or accuracy no better than the majority rate, with a loss
+   * below a uniform guess's (above it, the steps are the problem). */
+  bool imbalanced = imb || (m->n_classes >= 3 && chance >= 0.5);
+  if (!imbalanced || m->n == 0 || s->diverging) return;
   if (!(s->collapsed || s->at_chance || m->acc[m->n - 1] <= chance + 0.02)) return;
+  if (!(loss < log(fmax(m->n_classes, 2)))) return;
   add(c, FL_CAUSE_CLASS_IMBALANCE, 0.85, "",
       "rebalance the training data (oversample the rare classes or undersample "
       "the majority) or weight the loss per class; check whether the rare "
       "classes have enough rows to be learned at all",
-      "training loss %.4g sits at the entropy of the class distribution (%.4g); "
+      "training loss %.4g (entropy of the class distribution %.4g); "
       "%s%s%s", loss, m->prior_entropy, s->summary, imb ? "; " : "", imb ? imb->message : "");
 }
 
@@ -325,7 +347,7 @@ static void rule_lr_low(ctx *c) {
   const fl_signals *s = c->in->signals;
   const fl_job_spec *spec = c->in->spec;
   if (!(fall(c->base) < STALLED_FALL)) return;
-  fl_probe_kind k = first_repair(c, LADDER_UP, 3);
+  fl_probe_kind k = first_repair(c, LADDER_UP, 4);
   if (k == FL_PROBE_COUNT) return;
   char a[256], b[256], fix[FL_FIX_MAX];
   describe(c, FL_PROBE_BASELINE, a, sizeof a);
@@ -348,7 +370,7 @@ static void rule_dead_relu(ctx *c) {
   char a[256], fix[FL_FIX_MAX];
   describe(c, k, a, sizeof a);
   probe_fix(c, k, fix, sizeof fix);
-  add(c, FL_CAUSE_DEAD_RELU, c->lr_high && s->died_in_training ? 0.6 : 0.85, fix,
+  add(c, FL_CAUSE_DEAD_RELU, (c->lr_high && s->died_in_training) || c->init_blamed ? 0.6 : 0.85, fix,
       "ReLU units that never fire pass no gradient: initialize biases at zero "
       "and kernels with he_normal, use leaky_relu, or lower the learning rate",
       "%s; %s", s->summary, a);
@@ -366,7 +388,7 @@ static void rule_saturated(ctx *c) {
   char a[256], fix[FL_FIX_MAX];
   describe(c, k, a, sizeof a);
   probe_fix(c, k, fix, sizeof fix);
-  add(c, FL_CAUSE_SATURATED_ACTIVATION, 0.8, k == FL_PROBE_STANDARDIZED ? "" : fix,
+  add(c, FL_CAUSE_SATURATED_ACTIVATION, c->init_blamed ? 0.6 : 0.8, k == FL_PROBE_STANDARDIZED ? "" : fix,
       "saturated tanh/sigmoid units have ~0 gradient: scale the inputs, use "
       "smaller initial weights (glorot), or ReLU hidden layers",
       "%s; %s", s->summary, a);
@@ -381,7 +403,7 @@ static void rule_vanishing(ctx *c) {
   probe_fix(c, FL_PROBE_RELU, fix, sizeof fix);
   /* Zero (symmetric) kernels also give zero hidden gradients: then the
    * initialization is the cause, not the depth. */
-  add(c, FL_CAUSE_VANISHING_GRADIENT, symmetric_init(c->in->spec) ? 0.6 : 0.85, fix,
+  add(c, FL_CAUSE_VANISHING_GRADIENT, c->init_blamed ? 0.6 : 0.85, fix,
       "gradients shrink layer by layer through sigmoid/tanh: use ReLU hidden "
       "layers with he_normal initialization, or fewer layers",
       "%s; %s", s->summary, a);
@@ -396,7 +418,7 @@ static void rule_exploding(ctx *c) {
   char a[256], fix[FL_FIX_MAX];
   describe(c, k, a, sizeof a);
   probe_fix(c, k, fix, sizeof fix);
-  add(c, FL_CAUSE_EXPLODING_GRADIENT, 0.85, fix,
+  add(c, FL_CAUSE_EXPLODING_GRADIENT, c->init_blamed ? 0.6 : 0.85, fix,
       "gradients grow layer by layer: use glorot/he initialization (variance "
       "~1/fan_in), a lower learning rate, or fewer layers",
       "%s; %s", s->summary, a);
@@ -411,25 +433,25 @@ static void rule_init(ctx *c) {
   char a[256], fix[FL_FIX_MAX];
   describe(c, FL_PROBE_REINIT, a, sizeof a);
   probe_fix(c, FL_PROBE_REINIT, fix, sizeof fix);
-  add(c, FL_CAUSE_POOR_INITIALIZATION, sym ? 0.9 : c->structural ? 0.7 : 0.85, fix,
+  /* Constant or far too wide kernels are in the spec: the cause, not a
+   * symptom. A loss far off at step 0 alone may come from the inputs. */
+  c->init_blamed = sym || huge_init(spec);
+  add(c, FL_CAUSE_POOR_INITIALIZATION, c->init_blamed ? 0.9 : 0.8, fix,
       sym ? "identical initial weights make every unit of a layer learn the same "
             "thing: use glorot_uniform or he_normal kernels"
           : "use glorot_uniform or he_normal kernels and zero biases",
       "%s%s%s%s; %s", sym ? "a hidden layer starts with identical (constant) weights" : "",
       sym && s->summary[0] ? "; " : "", s->summary,
-      wild ? "; initial weights with a standard deviation >= 1" : "", a);
-  c->structural = true;
+      wild ? "; initial kernels far wider than He/Glorot's sqrt(2 / fan_in)" : "", a);
 }
 
 /* Inputs: only a preflight warning that a probe confirms becomes a cause. */
 static void rule_inputs(ctx *c) {
+  if (!c->inputs_blamed) return;
   const fl_finding *scale = prior(c, FL_CAUSE_UNNORMALIZED_INPUTS);
-  const fl_probe_result *stdz = probe(c, FL_PROBE_STANDARDIZED), *down = probe(c, FL_PROBE_LR_DOWN);
-  if (!scale || !beats(stdz, c->base)) return;
   char a[256];
   describe(c, FL_PROBE_STANDARDIZED, a, sizeof a);
-  bool dominant = !finite_run(down) || stdz->loss_end < 0.5 * down->loss_end;
-  add(c, FL_CAUSE_UNNORMALIZED_INPUTS, dominant ? 0.92 : 0.85, scale->fix,
+  add(c, FL_CAUSE_UNNORMALIZED_INPUTS, 0.92, scale->fix,
       "scale the features to about unit range (the fix sets data scale; "
       "standardizing per feature is better still)",
       "%s; %s", scale->message, a);
@@ -475,7 +497,12 @@ static void rule_capacity(ctx *c) {
   const fl_probe_result *wide = probe(c, FL_PROBE_WIDER), *base = c->base;
   if (c->out->n > 0 || !finite_run(wide) || !finite_run(base)) return;
   if (!(s->underfit || s->at_chance || s->never_learned || s->stalled)) return;
-  if (!beats(wide, base) || acc_diff(wide, base).lo <= 0) return;
+  /* Better on held-out rows (accuracy significantly, or loss a tenth
+   * lower: a few standard errors of a mean cross-entropy over a hundred
+   * rows), not just on the training rows, which a wider model memorizes. */
+  bool held_better = acc_diff(wide, base).lo > 0 ||
+                     (isfinite(wide->val_loss) && wide->val_loss < CAPACITY_VAL_RATIO * base->val_loss);
+  if (!beats(wide, base) || !held_better) return;
   char a[256], b[256], fix[FL_FIX_MAX];
   describe(c, FL_PROBE_BASELINE, a, sizeof a);
   describe(c, FL_PROBE_WIDER, b, sizeof b);
@@ -514,6 +541,7 @@ typedef struct {
 static const rule_row RULES[] = {
     {FL_CAUSE_LABELS_UNINFORMATIVE, "held-out accuracy at the majority rate",
      "label permutation test (p >= 0.01)", rule_labels},
+    {FL_CAUSE_UNNORMALIZED_INPUTS, "preflight scale warning", "standardized inputs", rule_inputs},
     {FL_CAUSE_NUMERICAL_INSTABILITY, "NaN/Inf", "learning rate / 10", rule_nonfinite},
     {FL_CAUSE_LEARNING_RATE_TOO_HIGH, "loss rising or above ln K, big updates",
      "learning rate / 10, / 100", rule_lr_high},
@@ -522,15 +550,14 @@ static const rule_row RULES[] = {
      rule_imbalance},
     {FL_CAUSE_LEARNING_RATE_TOO_LOW, "loss not falling", "learning rate x 10, x 100, x 1000",
      rule_lr_low},
+    {FL_CAUSE_POOR_INITIALIZATION, "constant or wide kernels, loss at init off",
+     "re-initialization", rule_init},
     {FL_CAUSE_DEAD_RELU, "dead ReLU fraction > 90%", "re-initialization, leaky ReLU", rule_dead_relu},
     {FL_CAUSE_SATURATED_ACTIVATION, "saturated fraction > 90%", "ReLU, re-initialization",
      rule_saturated},
     {FL_CAUSE_VANISHING_GRADIENT, "first/last gradient < 1e-3", "ReLU hidden layers", rule_vanishing},
     {FL_CAUSE_EXPLODING_GRADIENT, "gradient norms > 100", "re-initialization, lr / 10",
      rule_exploding},
-    {FL_CAUSE_POOR_INITIALIZATION, "constant or wide kernels, loss at init off",
-     "re-initialization", rule_init},
-    {FL_CAUSE_UNNORMALIZED_INPUTS, "preflight scale warning", "standardized inputs", rule_inputs},
     {FL_CAUSE_OPTIMIZER_CHOICE, "plain SGD", "Adam, after the learning-rate ladder", rule_optimizer},
     {FL_CAUSE_OUTPUT_LOSS_MISMATCH, "output/loss pairing", "softmax + cross-entropy",
      rule_output_loss},
@@ -549,6 +576,8 @@ static void rank(fl_diagnosis *d) {
 void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
   memset(out, 0, sizeof *out);
   ctx c = {.in = in, .out = out, .base = probe(&(ctx){.in = in}, FL_PROBE_BASELINE)};
+  c.inputs_blamed = prior(&c, FL_CAUSE_UNNORMALIZED_INPUTS) &&
+                    beats(probe(&c, FL_PROBE_STANDARDIZED), c.base);
   for (size_t i = 0; i < sizeof RULES / sizeof RULES[0]; i++) {
     /* Labels without information settle the job: only problems of the
      * optimization itself (NaN, a rate too high) are worth adding. */

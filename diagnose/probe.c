@@ -13,7 +13,7 @@ static const char *const probe_names[FL_PROBE_COUNT] = {
     "4x wider model", "labels shuffled across rows", "standardized inputs",
     "He/Glorot initialization", "leaky ReLU", "ReLU hidden layers",
     "softmax output with cross-entropy", "learning rate / 100",
-    "learning rate x 100", "learning rate x 1000"};
+    "learning rate x 100", "learning rate x 1000", "the usual learning rate"};
 
 const char *fl_probe_name(fl_probe_kind p) {
   return p < FL_PROBE_COUNT ? probe_names[p] : "?";
@@ -59,6 +59,13 @@ bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
     case FL_PROBE_LR_UP1000:
       o->learning_rate *= 1000;
       return o->learning_rate <= 10.0f;
+    case FL_PROBE_LR_USUAL: {
+      /* Keras' defaults; only past the ladder's last rung. */
+      float usual = o->kind == FL_OPT_SGD ? 0.01f : 0.001f;
+      if (!(o->learning_rate * 1000 < usual)) return false;
+      o->learning_rate = usual;
+      return true;
+    }
     case FL_PROBE_ADAM:
       if (o->kind == FL_OPT_ADAM || o->kind == FL_OPT_ADAMW) return false;
       fl_optimizer_defaults(o, FL_OPT_ADAM);
@@ -142,6 +149,8 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
     }                                                            \
   } while (0)
   ADD(FL_PROBE_BASELINE);
+  if (s->suspect_init) ADD(FL_PROBE_REINIT);
+  if (s->confirm_only) return n;
   bool sgd = spec->optimizer.kind == FL_OPT_SGD;
   /* Blown-up activations from the first step point at the weights' scale:
    * re-initialize before anything else. */
@@ -158,6 +167,7 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
     ADD(FL_PROBE_LR_UP);
     ADD(FL_PROBE_LR_UP100);
     ADD(FL_PROBE_LR_UP1000);
+    ADD(FL_PROBE_LR_USUAL);
   }
   if (s->dead_layer >= 0) {
     ADD(FL_PROBE_REINIT);
@@ -178,6 +188,7 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   if (s->never_learned || s->update_too_small) {
     ADD(FL_PROBE_LR_UP100);
     ADD(FL_PROBE_LR_UP1000);
+    ADD(FL_PROBE_LR_USUAL);
   }
   if (too_high) ADD(FL_PROBE_LR_DOWN100);
   if (sgd) ADD(FL_PROBE_ADAM);

@@ -119,7 +119,8 @@ static void diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *si
   double left = budget_left(d);
   if (with_probes && left > 0) {
     double spent = 0;
-    fl_probes_run(d->dev, d->spec, d->train, d->val, sig, left, probes, &spent);
+    fl_probes_run(d->dev, d->spec, d->train, d->val, sig, left, d->fixed ? NULL : d->tried,
+                  probes, &spent);
     d->probe_seconds += spent;
     for (int k = 0; k < FL_PROBE_COUNT; k++)
       if (probes[k].run) d->tried[k] = probes[k];
@@ -157,7 +158,10 @@ char *fl_job_diag_epoch(fl_job_diag *d, const fl_monitor *mon, fl_verdict v,
   d->last_trigger = v;
   fl_probe_result probes[FL_PROBE_COUNT];
   fl_diagnosis diag;
+  bool again = d->diagnoses > 0;
   diagnose(d, mon, sig, epoch, with_probes, probes, &diag);
+  /* A second "no cause" says nothing new: no event. */
+  if (again && diag.n == 0) return NULL;
   return diagnosis_event(d, epoch, &diag, probes, sig);
 }
 
@@ -212,17 +216,26 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
    * clearly better than chance on validation rows, without diverging or
    * overfitting, with the spec as submitted (a fix that was applied says
    * the spec had the problem). */
+  /* Claims that the job could do better (a wider model, other initial
+   * weights) or that it overfits are not disproved by its learning. */
+  fl_cause top_cause = d->last.n > 0 ? d->last.items[0].cause : FL_CAUSE_NONE;
   bool disproved = d->last.n > 0 && !d->fixed && mon->has_val && !stuck && !sig.overfitting &&
-                   !has_cause(&d->last, FL_CAUSE_OVERFITTING);
+                   !has_cause(&d->last, FL_CAUSE_OVERFITTING) &&
+                   top_cause != FL_CAUSE_INSUFFICIENT_CAPACITY &&
+                   top_cause != FL_CAUSE_POOR_INITIALIZATION;
   fl_diagnosis final = d->last;
   if (disproved) memset(&final, 0, sizeof final);
   bool seen = d->diagnoses > 0 && d->last_epoch >= epoch - mon->patience;
+  sig.suspect_init = fl_spec_suspect_init(d->spec);
   if (final.n == 0 && mon->n > 0 && !(seen && !d->last_found && !disproved && !stuck)) {
     /* The end is new evidence: the label test on every job (a job can
      * learn its training rows from labels that carry nothing), probes when
-     * it is stuck and no recent diagnosis probed it. */
+     * it is stuck and no recent diagnosis probed it, and for a job that
+     * learned, the probe that tests a defect in its spec (constant or
+     * far too wide kernels learn, but worse), nothing else. */
     fl_probe_result probes[FL_PROBE_COUNT];
-    diagnose(d, mon, &sig, epoch, stuck && !seen, probes, &final);
+    sig.confirm_only = !stuck && sig.suspect_init;
+    diagnose(d, mon, &sig, epoch, (stuck && !seen) || sig.confirm_only, probes, &final);
   }
   const char *verdict = final.n > 0 ? "problem" : at_chance ? "unexplained" : "healthy";
   *top = final.n > 0 ? fl_cause_name(final.items[0].cause) : NULL;

@@ -57,11 +57,14 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
 char *fl_verdict_rejected_event(const char *job_id, const fl_findings *f);
 
 /* ---- probes (probes.c): run a diagnosis's probes on a device ---- */
-/* Runs the probes fl_probe_plan picks for `signals`, within budget_s
+/* known (may be NULL): results of earlier probes of the same spec; a
+ * probe is deterministic (the job's seed, the same rows), so those are
+ * copied, not run again.
+ * Runs the probes fl_probe_plan picks for `signals`, within budget_s
  * seconds (the baseline and one more always run), filling
  * res[FL_PROBE_COUNT]; *spent = seconds used. val may be NULL. */
 int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
                   const fl_dataset *val, const fl_signals *signals, double budget_s,
-                  fl_probe_result *res, double *spent);
+                  const fl_probe_result *known, fl_probe_result *res, double *spent);
 
 #endif

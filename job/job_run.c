@@ -210,6 +210,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     fl_signals sig;
     fl_verdict v = fl_monitor_check(mon, &sig);
     if (v == FL_VERDICT_OK) continue;
+    sig.suspect_init = fl_spec_suspect_init(&cur);
 
     char *ev = fl_job_diag_epoch(jd, mon, v, &sig, m.epoch);
     if (ev) {
@@ -273,7 +274,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
         fixed_text = patched;
         cur = next; /* label_columns owned by `next` live as long as cur */
         fixed = true;
-        jd->fixed = true;
+        jd->fixed = true; /* earlier probes were of the old spec */
         logged = 0;
         fl_monitor_init(mon, (int)k, counts, k, val != NULL, cur.monitor.patience,
                         cur.monitor.min_delta);

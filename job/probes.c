@@ -151,7 +151,7 @@ static fl_probe_kind best_probe(const fl_probe_result *res) {
 
 int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
                   const fl_dataset *val, const fl_signals *signals, double budget_s,
-                  fl_probe_result *res, double *spent) {
+                  const fl_probe_result *known, fl_probe_result *res, double *spent) {
   double t0 = now();
   memset(res, 0, FL_PROBE_COUNT * sizeof *res);
   fl_probe_kind plan[FL_PROBE_COUNT];
@@ -200,6 +200,10 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
   bool want_permuted = false;
   for (int i = 0; i < n; i++) {
     fl_probe_kind k = plan[i];
+    if (known && known[k].run) {
+      res[k] = known[k];
+      continue;
+    }
     if (i > 1 && now() - t0 > budget_s) break; /* baseline and one more always */
     if (k == FL_PROBE_PERMUTED) {
       want_permuted = true; /* last, with the best configuration */
@@ -223,7 +227,9 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
       run_one(dev, &ps, &sub, &held, &res[k]);
     }
   }
-  if (want_permuted && now() - t0 <= budget_s * 1.5) {
+  if (want_permuted && known && known[FL_PROBE_PERMUTED].run) {
+    res[FL_PROBE_PERMUTED] = known[FL_PROBE_PERMUTED];
+  } else if (want_permuted && now() - t0 <= budget_s * 1.5) {
     fl_job_spec ps;
     fl_probe_spec(best_probe(res), spec, &ps);
     permute_labels(&sub, spec->seed + 1);

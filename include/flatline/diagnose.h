@@ -196,6 +196,11 @@ typedef struct {
   bool at_chance;          /* accuracy (validation, else training) not above
                               the majority-class rate: Wilson 95% interval */
   bool underfit;           /* loss still above 90% of the labels' entropy */
+  /* Set by the caller, not the detectors: */
+  bool suspect_init;       /* the spec's hidden kernels are constant or far
+                              wider than He/Glorot (fl_spec_suspect_init) */
+  bool confirm_only;       /* plan only the baseline and the probes that
+                              test a suspicion (a job that is not stuck) */
   char summary[FL_TEXT_MAX]; /* what was seen, in numbers */
 } fl_signals;
 
@@ -218,10 +223,17 @@ typedef enum {
   FL_PROBE_LR_DOWN100,   /* learning rate / 100: the ladder's second step */
   FL_PROBE_LR_UP100,     /* learning rate x 100 */
   FL_PROBE_LR_UP1000,    /* learning rate x 1000 */
+  FL_PROBE_LR_USUAL,     /* the usual rate (SGD 0.01, others 0.001), when
+                            even x 1000 is below it */
   FL_PROBE_COUNT
 } fl_probe_kind;
 
 const char *fl_probe_name(fl_probe_kind p);
+
+/* Constant (symmetric) hidden kernels, or random ones far wider than
+ * He's sqrt(2 / fan_in): a defect in the spec itself, for a probe to
+ * confirm. */
+bool fl_spec_suspect_init(const fl_job_spec *spec);
 
 typedef struct {
   bool run;
