@@ -210,7 +210,17 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
    * loss running away. Underfit alone (above chance, loss near the label
    * entropy) may be a hard task: only a probe that does better makes it a
    * problem. */
-  bool at_chance = sig.nonfinite || sig.at_chance || sig.collapsed || v == FL_VERDICT_DIVERGED;
+  /* A validation set too small to tell (its interval reaches the
+   * majority rate) is not evidence of chance when its accuracy is above
+   * the majority rate and the training rows are significantly so. */
+  bool val_unclear = false;
+  if (sig.at_chance && mon->has_val && mon->n && mon->train_rows) {
+    double tr = (double)mon->train_rows;
+    fl_interval w = fl_wilson(round(mon->acc[mon->n - 1] * tr), tr, FL_Z95);
+    val_unclear = w.lo > mon->chance_accuracy && mon->val_acc[mon->n - 1] > mon->chance_accuracy;
+  }
+  bool at_chance = sig.nonfinite || (sig.at_chance && !val_unclear) || sig.collapsed ||
+                   v == FL_VERDICT_DIVERGED;
   bool stuck = at_chance || sig.underfit;
   /* An earlier diagnosis that the job's end disproves: it went on to do
    * clearly better than chance on validation rows, without diverging or
@@ -225,6 +235,14 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
                    top_cause != FL_CAUSE_POOR_INITIALIZATION;
   fl_diagnosis final = d->last;
   if (disproved) memset(&final, 0, sizeof final);
+  if (top_cause == FL_CAUSE_INSUFFICIENT_CAPACITY && !d->fixed) {
+    /* A capacity claim depends on how far the job got: decide again on
+     * its final metrics with the probes already run (nothing new runs). */
+    fl_decide_input in = {d->spec, mon, &sig, d->preflight, d->tried,
+                          d->labels.run ? &d->labels : NULL};
+    fl_decide(&in, &final);
+    final.probe_seconds = d->probe_seconds;
+  }
   bool seen = d->diagnoses > 0 && d->last_epoch >= epoch - mon->patience;
   sig.suspect_init = fl_spec_suspect_init(d->spec);
   if (final.n == 0 && mon->n > 0 && !(seen && !d->last_found && !disproved && !stuck)) {
