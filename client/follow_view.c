@@ -222,7 +222,7 @@ static void show_verdict(fl_follow_view *v, const fl_json *ev) {
   fl_cli_sanitize(job, sizeof job, v->job[0] ? v->job : str_of(ev, "job"));
   fl_cli_sanitize(verdict, sizeof verdict, str_of(ev, "verdict"));
   const fl_json *causes = fl_json_get(ev, "causes"), *tried = fl_json_get(ev, "tried");
-  bool problem = strcmp(verdict, "problem") == 0, healthy = strcmp(verdict, "healthy") == 0;
+  bool problem = strcmp(verdict, FL_VERDICT_IS_PROBLEM) == 0, healthy = strcmp(verdict, FL_VERDICT_IS_HEALTHY) == 0;
   fprintf(o->out, "%sverdict (%s): %s%s", fl_cli_style(o, problem ? FL_STYLE_ALERT : healthy ? FL_STYLE_GOOD : FL_STYLE_WARN),
           job, verdict[0] ? verdict : "?", fl_cli_style(o, FL_STYLE_RESET));
   for (size_t i = 0; i < fl_json_array_size(causes); i++) {
@@ -307,7 +307,7 @@ static void record(fl_follow_view *v, const char *type, const fl_json *ev) {
   double d;
   if (v->epochs_total == 0 && num_of(ev, "epochs", &d) && d > 0 && d < 1e9)
     v->epochs_total = (int)d;
-  if (strcmp(type, "epoch") == 0) {
+  if (strcmp(type, FL_EVENT_EPOCH) == 0) {
     if (v->n_losses == v->cap) {
       size_t cap = v->cap ? v->cap * 2 : 64;
       double *l = realloc(v->losses, cap * sizeof *l);
@@ -323,7 +323,7 @@ static void record(fl_follow_view *v, const char *type, const fl_json *ev) {
     if (fl_json_get(ev, "val_accuracy"))
       metric_cell(v->last_val_acc, sizeof v->last_val_acc, ev, "val_accuracy",
                   NULL);
-  } else if (strcmp(type, "diagnosis") == 0) {
+  } else if (strcmp(type, FL_EVENT_DIAGNOSIS) == 0) {
     const fl_json *causes = fl_json_get(ev, "causes");
     if (fl_json_array_size(causes) > 0) {
       v->diagnosed = true;
@@ -335,12 +335,12 @@ static void record(fl_follow_view *v, const char *type, const fl_json *ev) {
         if (f && !fl_json_is_null(f)) v->any_fix = true;
       }
     }
-  } else if (strcmp(type, "verdict") == 0) {
+  } else if (strcmp(type, FL_EVENT_VERDICT) == 0) {
     /* The verdict supersedes earlier diagnoses (one can be withdrawn). */
     const fl_json *causes = fl_json_get(ev, "causes");
     const char *verdict = str_of(ev, "verdict");
     v->has_verdict = true;
-    v->diagnosed = verdict && strcmp(verdict, "problem") == 0 && fl_json_array_size(causes) > 0;
+    v->diagnosed = verdict && strcmp(verdict, FL_VERDICT_IS_PROBLEM) == 0 && fl_json_array_size(causes) > 0;
     v->first_cause[0] = '\0';
     v->any_fix = false;
     if (v->diagnosed) {
@@ -351,7 +351,7 @@ static void record(fl_follow_view *v, const char *type, const fl_json *ev) {
         if (f && !fl_json_is_null(f)) v->any_fix = true;
       }
     }
-  } else if (strcmp(type, "end") == 0 && !v->has_verdict) {
+  } else if (strcmp(type, FL_EVENT_END) == 0 && !v->has_verdict) {
     const fl_json *cause = fl_json_get(ev, "cause");
     if (cause && !fl_json_is_null(cause)) {
       v->diagnosed = true;
@@ -372,22 +372,22 @@ int fl_follow_event(fl_follow_view *v, const fl_json *ev) {
     char *text = fl_json_print(ev);
     fl_cli_print_json_line(v->o, text);
     free(text);
-  } else if (strcmp(type, "epoch") == 0) {
+  } else if (strcmp(type, FL_EVENT_EPOCH) == 0) {
     show_epoch(v, ev);
-  } else if (strcmp(type, "progress") == 0) {
+  } else if (strcmp(type, FL_EVENT_PROGRESS) == 0) {
     show_progress(v, ev);
-  } else if (strcmp(type, "diagnosis") == 0) {
+  } else if (strcmp(type, FL_EVENT_DIAGNOSIS) == 0) {
     show_diagnosis(v, ev);
-  } else if (strcmp(type, "verdict") == 0) {
+  } else if (strcmp(type, FL_EVENT_VERDICT) == 0) {
     show_verdict(v, ev);
-  } else if (strcmp(type, "end") == 0) {
+  } else if (strcmp(type, FL_EVENT_END) == 0) {
     show_end(v, ev);
   } else {
     show_other(v, type, ev);
   }
   fflush(v->o->out);
 
-  if (strcmp(type, "end") != 0) return 0;
+  if (strcmp(type, FL_EVENT_END) != 0) return 0;
   v->ended = true;
   v->exit_status = fl_cli_exit_for_end(str_of(ev, "state"), v->diagnosed);
   return 1;

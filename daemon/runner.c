@@ -60,7 +60,7 @@ static void print_verdict(FILE *out, const fl_json *ev) {
     fprintf(out, "%s%s (%.2f)", i ? ", " : " - ", fl_json_string(fl_json_get(c, "cause")), conf);
   }
   fputc('\n', out);
-  if (verdict && strcmp(verdict, "unexplained") == 0)
+  if (verdict && strcmp(verdict, FL_VERDICT_IS_UNEXPLAINED) == 0)
     for (size_t i = 0; i < fl_json_array_size(tried); i++)
       fprintf(out, "  tried: %s\n", fl_json_string(fl_json_array_at(tried, i)));
 }
@@ -82,10 +82,10 @@ static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   fl_json *ev = fl_json_parse(json, strlen(json), &err);
   if (!ev) return;
   const char *kind = fl_json_string(fl_json_get(ev, "event"));
-  const fl_json *list = fl_json_get(ev, kind && strcmp(kind, "preflight") == 0 ? "findings" : "causes");
-  if (kind && (strcmp(kind, "preflight") == 0 || strcmp(kind, "diagnosis") == 0)) {
+  const fl_json *list = fl_json_get(ev, kind && strcmp(kind, FL_EVENT_PREFLIGHT) == 0 ? "findings" : "causes");
+  if (kind && (strcmp(kind, FL_EVENT_PREFLIGHT) == 0 || strcmp(kind, FL_EVENT_DIAGNOSIS) == 0)) {
     size_t n = fl_json_array_size(list);
-    if (strcmp(kind, "diagnosis") == 0)
+    if (strcmp(kind, FL_EVENT_DIAGNOSIS) == 0)
       fprintf(r->out, "\n!! diagnosis: %s\n", n ? "what is wrong:" : "no cause found");
     for (size_t i = 0; i < n; i++) {
       const fl_json *c = fl_json_array_at(list, i);
@@ -100,12 +100,12 @@ static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
       free(fix);
     }
     fprintf(r->out, "\n");
-  } else if (kind && strcmp(kind, "verdict") == 0) {
+  } else if (kind && strcmp(kind, FL_EVENT_VERDICT) == 0) {
     print_verdict(r->out, ev);
-  } else if (kind && strcmp(kind, "fix") == 0) {
+  } else if (kind && strcmp(kind, FL_EVENT_FIX) == 0) {
     fprintf(r->out, "!! applying the fix for %s and restarting from the original "
             "initialization\n", fl_json_string(fl_json_get(ev, "cause")));
-  } else if (kind && strcmp(kind, "fixed") == 0) {
+  } else if (kind && strcmp(kind, FL_EVENT_FIXED) == 0) {
     double before = NAN, after = NAN;
     fl_json_number(fl_json_get(ev, "loss_before"), &before);
     fl_json_number(fl_json_get(ev, "loss_after"), &after);

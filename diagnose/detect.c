@@ -2,13 +2,48 @@
  * engine reduces on the device, decide whether training is learning,
  * converged (not a problem), stalled, or diverging, and which signals
  * (dead units, saturation, gradient shape, update sizes, collapse) the
- * probes should chase. Thresholds are the ones DESIGN.md §4 names. */
+ * probes should chase. Thresholds are named below with their source. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "flatline/diagnose.h"
+
+/* Every threshold of the detectors, once, with where it comes from.
+ * "DESIGN" is DESIGN.md §4's table of causes; "suite" the labelled suite
+ * (tests/suite, seed 1, POCL), whose notes give the measured values. */
+#define INIT_LOSS_FACTOR 2.5     /* loss at step 0 above 2.5 ln K + 1: the suite's */
+#define INIT_LOSS_OFFSET 1.0     /* wild inits start at 30-2000, healthy at ~ln K */
+#define RISE_FACTOR 1.1          /* two epochs each 10% up: rising, not noise */
+#define FAR_ABOVE_LNK 3.0        /* 3 ln K: three times a uniform guess's loss */
+#define FAR_ABOVE_START 1.5      /* or half again the loss it started at */
+#define DEAD_SHARE 0.9           /* DESIGN: > 90% of a ReLU layer never active */
+#define SATURATED_SHARE 0.9      /* DESIGN: > 90% of tanh/sigmoid units saturated */
+#define UPDATE_TOO_BIG 0.1       /* DESIGN: update/weight ratio > 1e-1 */
+#define UPDATE_TOO_SMALL 1e-6    /* DESIGN: < 1e-6 in some layer ... */
+#define UPDATE_ALL_SMALL 1e-5    /* ... and < 1e-5 in every layer (healthy ~1e-3) */
+#define VANISHING_RATIO 1e-3     /* first/last layer gradient norm: DESIGN's "~0" */
+#define EXPLODING_RATIO 1e3      /* DESIGN: "orders of magnitude" */
+#define EXPLODING_NORM_FIRST 1e4
+#define EXPLODING_NORM_ANY 100.0 /* cross-entropy gradients are O(1) a layer */
+#define COLLAPSED_SHARE 0.97     /* predictions of one class */
+#define LEARNED_SHARE 0.9        /* below 90% of its start: it learned something */
+#define DIED_FROM 0.5            /* under half dead in epoch 1, dead later */
+/* Converged: training accuracy 30% of the way from the majority rate to 1
+ * (validation 20%), and the loss under 70% of its start, or accuracy
+ * above 0.97; the suite's slowest healthy job passes both by epoch 4. */
+#define CONVERGED_TRAIN_GAIN 0.3
+#define CONVERGED_VAL_GAIN 0.2
+#define CONVERGED_LOSS_SHARE 0.7
+#define CONVERGED_ACC 0.97
+#define PERFECT_ACC 0.99
+/* Validation "at chance" while training goes on (the plateau trigger;
+ * the verdict uses the Wilson test): within 5% of the way to 1 plus two
+ * points of the majority rate, with training 10 points above it. */
+#define VAL_CHANCE_GAIN 0.05
+#define VAL_CHANCE_POINTS 0.02
+#define TRAIN_ABOVE_VAL 0.1
 
 void fl_monitor_init(fl_monitor *m, int n_classes, const uint64_t *class_counts,
                      size_t n_counts, bool has_val, int patience,
@@ -129,16 +164,16 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
     note(s, "the loss or the weights became NaN/Inf in epoch %d", e->epoch);
     return FL_VERDICT_DIVERGED;
   }
-  s->init_loss_off = isfinite(m->first_loss) && m->first_loss > 2.5 * lnk + 1.0;
+  s->init_loss_off = isfinite(m->first_loss) && m->first_loss > INIT_LOSS_FACTOR * lnk + INIT_LOSS_OFFSET;
   if (s->init_loss_off) note(s, "loss before any update %.3g vs ln(K) = %.3g", m->first_loss, lnk);
 
-  bool rising = m->n >= 3 && m->loss[m->n - 1] > 1.1 * m->loss[m->n - 2] &&
-                m->loss[m->n - 2] > 1.1 * m->loss[m->n - 3];
-  bool far_above = loss > fmax(3.0 * lnk, 1.5 * start) && m->n >= 2;
+  bool rising = m->n >= 3 && m->loss[m->n - 1] > RISE_FACTOR * m->loss[m->n - 2] &&
+                m->loss[m->n - 2] > RISE_FACTOR * m->loss[m->n - 3];
+  bool far_above = loss > fmax(FAR_ABOVE_LNK * lnk, FAR_ABOVE_START * start) && m->n >= 2;
   s->diverging = rising || far_above;
   if (s->diverging) note(s, "training loss %.4g (ln K = %.3g), rising or far above chance level", loss, lnk);
 
-  s->diverged_before = m->peak_loss > 3.0 * lnk || m->peak_update > 0.1;
+  s->diverged_before = m->peak_loss > FAR_ABOVE_LNK * lnk || m->peak_update > UPDATE_TOO_BIG;
   if (s->diverged_before && !s->diverging)
     note(s, "earlier the loss reached %.4g (ln K = %.3g) and updates %.2g of the weights",
          m->peak_loss, lnk, m->peak_update);
@@ -148,14 +183,14 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
     max_ratio = fmax(max_ratio, e->update_ratio[l]);
     min_ratio = fmin(min_ratio, e->update_ratio[l]);
     gsum += e->grad_norm[l];
-    if (e->dead_fraction[l] > 0.9 && s->dead_layer < 0) s->dead_layer = l;
-    if (e->saturated_fraction[l] > 0.9 && s->saturated_layer < 0) s->saturated_layer = l;
+    if (e->dead_fraction[l] > DEAD_SHARE && s->dead_layer < 0) s->dead_layer = l;
+    if (e->saturated_fraction[l] > SATURATED_SHARE && s->saturated_layer < 0) s->saturated_layer = l;
   }
-  s->update_too_big = max_ratio > 0.1;
-  s->update_too_small = L > 0 && min_ratio < 1e-6 && max_ratio < 1e-5 && gsum > 0;
+  s->update_too_big = max_ratio > UPDATE_TOO_BIG;
+  s->update_too_small = L > 0 && min_ratio < UPDATE_TOO_SMALL && max_ratio < UPDATE_ALL_SMALL && gsum > 0;
   if (s->update_too_big) note(s, "update/weight ratio %.3g per step (healthy ~1e-3)", max_ratio);
   if (s->update_too_small) note(s, "update/weight ratio %.3g per step (healthy ~1e-3)", max_ratio);
-  s->died_in_training = s->dead_layer >= 0 && m->first_dead < 0.5 && m->n > 1;
+  s->died_in_training = s->dead_layer >= 0 && m->first_dead < DIED_FROM && m->n > 1;
   if (s->dead_layer >= 0)
     note(s, "layer %d: %.0f%% of its ReLU units never active over the epoch",
          s->dead_layer, 100 * e->dead_fraction[s->dead_layer]);
@@ -164,21 +199,21 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
          s->saturated_layer, 100 * e->saturated_fraction[s->saturated_layer]);
   if (L >= 3 && e->grad_norm[L - 1] > 0) {
     double r = e->grad_norm[0] / e->grad_norm[L - 1];
-    s->vanishing = r < 1e-3;
-    s->exploding = r > 1e3 || e->grad_norm[0] > 1e4;
+    s->vanishing = r < VANISHING_RATIO;
+    s->exploding = r > EXPLODING_RATIO || e->grad_norm[0] > EXPLODING_NORM_FIRST;
     if (s->vanishing) note(s, "gradient norm of layer 0 is %.2g of the last layer's (%.2g)", r, e->grad_norm[L - 1]);
     if (s->exploding) note(s, "gradient norm of layer 0 is %.3g times the last layer's (%.3g)", r, e->grad_norm[L - 1]);
   }
   double gmax = 0;
   for (int l = 0; l < L; l++) gmax = fmax(gmax, e->grad_norm[l]);
-  if (!s->exploding && gmax > 100) {
+  if (!s->exploding && gmax > EXPLODING_NORM_ANY) {
     /* A cross-entropy's gradients are O(1) per layer; hundreds mean the
      * activations themselves blew up on the way forward. */
     s->exploding = true;
     note(s, "gradient norms reach %.3g (healthy: ~0.01 to 10)", gmax);
   }
 
-  s->collapsed = m->majority_share > 0.97 && chance < 0.97;
+  s->collapsed = m->majority_share > COLLAPSED_SHARE && chance < COLLAPSED_SHARE;
   if (s->collapsed)
     note(s, "%.1f%% of predictions are one class (largest class is %.1f%% of the data)",
          100 * m->majority_share, 100 * chance);
@@ -186,7 +221,7 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
   int p = m->patience;
   double acc = m->acc[m->n - 1];
   double val_acc = m->has_val ? m->val_acc[m->n - 1] : NAN;
-  s->never_learned = m->n >= p && loss > 0.9 * start;
+  s->never_learned = m->n >= p && loss > LEARNED_SHARE * start;
   s->stalled = m->n > p && recent_improvement(m, p) < m->min_delta;
   if (s->never_learned)
     note(s, "after %d epochs the loss (%.4g) is not meaningfully below its start (%.4g)",
@@ -194,8 +229,8 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
   else if (s->stalled)
     note(s, "loss improved less than %.2g%% over the last %d epochs", 100 * m->min_delta, p);
   if (m->has_val && m->n >= p) {
-    double margin = 0.05 * (1 - chance) + 0.02;
-    s->val_at_chance = val_acc <= chance + margin && (acc > val_acc + 0.1 || loss < 0.9 * start);
+    double margin = VAL_CHANCE_GAIN * (1 - chance) + VAL_CHANCE_POINTS;
+    s->val_at_chance = val_acc <= chance + margin && (acc > val_acc + TRAIN_ABOVE_VAL || loss < LEARNED_SHARE * start);
     if (s->val_at_chance)
       note(s, "validation accuracy %.3f stays at chance (%.3f) while training goes on", val_acc, chance);
   }
@@ -218,10 +253,10 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
 
   /* A loss that fell a lot and flattened with accuracy clearly above
    * chance (on validation too) is convergence, not a problem. */
-  bool well_above = acc > chance + 0.3 * (1 - chance) &&
-                    (!m->has_val || val_acc > chance + 0.2 * (1 - chance));
-  s->converged = (s->stalled || acc > 0.99) && !s->collapsed && well_above &&
-                 (loss < 0.7 * start || acc > 0.97);
+  bool well_above = acc > chance + CONVERGED_TRAIN_GAIN * (1 - chance) &&
+                    (!m->has_val || val_acc > chance + CONVERGED_VAL_GAIN * (1 - chance));
+  s->converged = (s->stalled || acc > PERFECT_ACC) && !s->collapsed && well_above &&
+                 (loss < CONVERGED_LOSS_SHARE * start || acc > CONVERGED_ACC);
 
   if ((s->diverging || loss > 10 * lnk) && m->n >= 2) return FL_VERDICT_DIVERGED;
   if (s->overfitting) return FL_VERDICT_OVERFITTING;

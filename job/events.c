@@ -41,7 +41,7 @@ void fl_event_begin(fl_jw *w, const char *event, const char *job) {
 
 char *fl_event_epoch(const char *job, const fl_epoch_metrics *m) {
   fl_jw w;
-  fl_event_begin(&w, "epoch", job);
+  fl_event_begin(&w, FL_EVENT_EPOCH, job);
   fl_jw_int(&w, "epoch", m->epoch);
   fl_jw_num(&w, "loss", m->loss);
   fl_jw_num(&w, "accuracy", m->accuracy);
@@ -69,7 +69,7 @@ char *fl_event_epoch(const char *job, const fl_epoch_metrics *m) {
 
 char *fl_event_progress(const char *job, int epoch, size_t step, size_t steps) {
   fl_jw w;
-  fl_event_begin(&w, "progress", job);
+  fl_event_begin(&w, FL_EVENT_PROGRESS, job);
   fl_jw_int(&w, "epoch", epoch);
   fl_jw_int(&w, "step", (long long)step);
   fl_jw_int(&w, "steps", (long long)steps);
@@ -80,7 +80,7 @@ char *fl_event_progress(const char *job, int epoch, size_t step, size_t steps) {
 char *fl_event_end(const char *job, const char *state, const char *cause,
                    const char *message) {
   fl_jw w;
-  fl_event_begin(&w, "end", job);
+  fl_event_begin(&w, FL_EVENT_END, job);
   fl_jw_str(&w, "state", state);
   fl_jw_str(&w, "cause", cause);
   if (message) fl_jw_str(&w, "message", message);

@@ -85,7 +85,7 @@ static void write_label_test(fl_jw *w, const fl_label_test *t) {
 static char *diagnosis_event(const fl_job_diag *jd, int epoch, const fl_diagnosis *d,
                              const fl_probe_result *probes, const fl_signals *s) {
   fl_jw w;
-  fl_event_begin(&w, "diagnosis", jd->job_id);
+  fl_event_begin(&w, FL_EVENT_DIAGNOSIS, jd->job_id);
   fl_jw_int(&w, "epoch", epoch);
   write_causes(&w, d);
   fl_jw_str(&w, "signals", s->summary);
@@ -255,10 +255,12 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
     sig.confirm_only = !stuck && sig.suspect_init;
     diagnose(d, mon, &sig, epoch, (stuck && !seen) || sig.confirm_only, probes, &final);
   }
-  const char *verdict = final.n > 0 ? "problem" : at_chance ? "unexplained" : "healthy";
+  const char *verdict = final.n > 0   ? FL_VERDICT_IS_PROBLEM
+                        : at_chance     ? FL_VERDICT_IS_UNEXPLAINED
+                                        : FL_VERDICT_IS_HEALTHY;
   *top = final.n > 0 ? fl_cause_name(final.items[0].cause) : NULL;
   fl_jw w;
-  fl_event_begin(&w, "verdict", d->job_id);
+  fl_event_begin(&w, FL_EVENT_VERDICT, d->job_id);
   fl_jw_int(&w, "epoch", epoch);
   fl_jw_str(&w, "verdict", verdict);
   write_causes(&w, &final);
@@ -273,9 +275,9 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
 
 char *fl_verdict_rejected_event(const char *job_id, const fl_findings *f) {
   fl_jw w;
-  fl_event_begin(&w, "verdict", job_id);
+  fl_event_begin(&w, FL_EVENT_VERDICT, job_id);
   fl_jw_int(&w, "epoch", 0);
-  fl_jw_str(&w, "verdict", "problem");
+  fl_jw_str(&w, "verdict", FL_VERDICT_IS_PROBLEM);
   fl_jw_array_begin(&w, "causes");
   for (int i = 0; i < f->n; i++) {
     const fl_finding *x = &f->items[i];

@@ -72,7 +72,7 @@ void fl_findings_write(fl_jw *w, const fl_findings *f) {
 char *fl_preflight_event(const char *job_id, const fl_findings *f) {
   if (f->n == 0) return NULL;
   fl_jw w;
-  fl_event_begin(&w, "preflight", job_id);
+  fl_event_begin(&w, FL_EVENT_PREFLIGHT, job_id);
   fl_findings_write(&w, f);
   fl_jw_object_end(&w);
   return fl_jw_finish(&w);
@@ -281,7 +281,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
         mon->train_rows = train->n;
         mon->val_rows = val ? val->n : 0;
         fl_jw w;
-        fl_event_begin(&w, "fix", job_id);
+        fl_event_begin(&w, FL_EVENT_FIX, job_id);
         fl_jw_str(&w, "cause", top);
         fl_jw_raw(&w, "fix", top_r->fix);
         fl_jw_num(&w, "loss_before", loss_before_fix);
@@ -295,7 +295,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
   if (fixed && isfinite(loss_before_fix)) {
     const fl_cause_report *r = fl_job_diag_top(jd);
     fl_jw w;
-    fl_event_begin(&w, "fixed", job_id);
+    fl_event_begin(&w, FL_EVENT_FIXED, job_id);
     fl_jw_str(&w, "cause", r ? fl_cause_name(r->cause) : NULL);
     fl_jw_num(&w, "loss_before", loss_before_fix);
     fl_jw_num(&w, "loss_after", m.loss);

@@ -204,6 +204,21 @@ void fl_jw_raw(fl_jw *w, const char *key, const char *json);
  * allocation failure or unbalanced nesting; resets w. */
 char *fl_jw_finish(fl_jw *w);
 
+/* ---- a job's events (DESIGN.md §6, a contract): the "event" value of
+ * each, and the values of a verdict. The daemon's encoders (job/) and the
+ * client's reader (client/) both spell them through these names. ---- */
+#define FL_EVENT_PREFLIGHT "preflight"
+#define FL_EVENT_EPOCH "epoch"
+#define FL_EVENT_PROGRESS "progress"
+#define FL_EVENT_DIAGNOSIS "diagnosis"
+#define FL_EVENT_VERDICT "verdict"
+#define FL_EVENT_FIX "fix"     /* on_plateau "fix": the fix applied */
+#define FL_EVENT_FIXED "fixed" /* ... and the loss before and after */
+#define FL_EVENT_END "end"
+#define FL_VERDICT_IS_HEALTHY "healthy"
+#define FL_VERDICT_IS_PROBLEM "problem"
+#define FL_VERDICT_IS_UNEXPLAINED "unexplained"
+
 /* ---- wire frames (protocol/frame.c; docs/protocol.md) ---- */
 #define FL_PROTOCOL_VERSION 1
 #define FL_VERSION_STRING "0.1.0" /* the build both hellos carry */
