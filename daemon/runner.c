@@ -60,6 +60,8 @@ static void print_verdict(FILE *out, const fl_json *ev) {
     fprintf(out, "%s%s (%.2f)", i ? ", " : " - ", fl_json_string(fl_json_get(c, "cause")), conf);
   }
   fputc('\n', out);
+  const char *note = fl_json_string(fl_json_get(ev, "note"));
+  if (note) fprintf(out, "  %s\n", note);
   if (verdict && strcmp(verdict, FL_VERDICT_IS_UNEXPLAINED) == 0)
     for (size_t i = 0; i < fl_json_array_size(tried); i++)
       fprintf(out, "  tried: %s\n", fl_json_string(fl_json_array_at(tried, i)));

@@ -24,6 +24,8 @@
 #define UPDATE_TOO_SMALL 1e-6    /* DESIGN: < 1e-6 in some layer ... */
 #define UPDATE_ALL_SMALL 1e-5    /* ... and < 1e-5 in every layer (healthy ~1e-3) */
 #define VANISHING_RATIO 1e-3     /* first/last layer gradient norm: DESIGN's "~0" */
+#define VANISHING_RATIO_MONOTONE 1e-2 /* ... or a steady shrink to 1e-2: sigmoid's
+                                    derivative is at most 1/4 a layer */
 #define EXPLODING_RATIO 1e3      /* DESIGN: "orders of magnitude" */
 #define EXPLODING_NORM_FIRST 1e4
 #define EXPLODING_NORM_ANY 100.0 /* cross-entropy gradients are O(1) a layer */
@@ -131,6 +133,9 @@ static void detect_overfitting(const fl_monitor *m, fl_signals *s) {
   for (int i = m->n - m->patience; i < m->n; i++)
     if (!(m->val_loss[i] > (1 + FL__OVERFIT_RISE) * m->val_loss[best])) return;
   if (!(m->loss[m->n - 1] < m->loss[best])) return;
+  /* Memorizing: the training loss is below the labels' entropy (a loss
+   * above it with a validation loss rising is instability, not fit). */
+  if (!(m->loss[m->n - 1] < m->prior_entropy)) return;
   s->overfitting = true;
   note(s, "validation loss %.4g at epoch %d, its best, and %.4g now (epoch %d), above it for "
        "%d epochs, while the training loss fell from %.4g to %.4g",
@@ -199,7 +204,11 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
          s->saturated_layer, 100 * e->saturated_fraction[s->saturated_layer]);
   if (L >= 3 && e->grad_norm[L - 1] > 0) {
     double r = e->grad_norm[0] / e->grad_norm[L - 1];
-    s->vanishing = r < VANISHING_RATIO;
+    /* Shrinking layer by layer towards the input (each layer's norm at
+     * most its successor's) to a hundredth, or to a thousandth at all. */
+    bool shrinking = true;
+    for (int l = 0; l + 1 < L; l++) shrinking &= e->grad_norm[l] <= e->grad_norm[l + 1];
+    s->vanishing = r < VANISHING_RATIO || (shrinking && r < VANISHING_RATIO_MONOTONE);
     s->exploding = r > EXPLODING_RATIO || e->grad_norm[0] > EXPLODING_NORM_FIRST;
     if (s->vanishing) note(s, "gradient norm of layer 0 is %.2g of the last layer's (%.2g)", r, e->grad_norm[L - 1]);
     if (s->exploding) note(s, "gradient norm of layer 0 is %.3g times the last layer's (%.3g)", r, e->grad_norm[L - 1]);

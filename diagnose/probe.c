@@ -192,6 +192,9 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   }
   if (too_high) ADD(FL_PROBE_LR_DOWN100);
   if (sgd) ADD(FL_PROBE_ADAM);
+  /* Deep tanh/sigmoid stacks stall without a visible sign at times: the
+   * ReLU probe tests them. */
+  if (s->never_learned || s->stalled) ADD(FL_PROBE_RELU);
   ADD(FL_PROBE_WIDER);
   ADD(FL_PROBE_STANDARDIZED);
   ADD(FL_PROBE_REINIT);

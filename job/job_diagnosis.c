@@ -132,7 +132,21 @@ static void diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *si
   d->diagnoses++;
   d->last_epoch = epoch;
   d->last_found = out->n > 0;
-  if (out->n > 0) d->last = *out;
+  if (out->n == 0) return;
+  /* A later diagnosis adds to what earlier ones found: its causes first,
+   * the earlier ones after, except that a later overfitting (seen from
+   * the job's own metrics) goes after probe-backed causes found earlier
+   * (an initialization measured early is not erased by it). */
+  bool late_overfit = out->items[0].cause == FL_CAUSE_OVERFITTING && d->last.n > 0;
+  const fl_diagnosis *first = late_overfit ? &d->last : out, *then = late_overfit ? out : &d->last;
+  fl_diagnosis merged = *first;
+  for (int i = 0; i < then->n && merged.n < FL_MAX_CAUSES; i++) {
+    bool seen = false;
+    for (int j = 0; j < merged.n; j++) seen |= merged.items[j].cause == then->items[i].cause;
+    if (!seen) merged.items[merged.n++] = then->items[i];
+  }
+  merged.probe_seconds = out->probe_seconds;
+  d->last = merged;
 }
 
 char *fl_job_diag_epoch(fl_job_diag *d, const fl_monitor *mon, fl_verdict v,
@@ -229,7 +243,12 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
   /* Claims that the job could do better (a wider model, other initial
    * weights) or that it overfits are not disproved by its learning. */
   fl_cause top_cause = d->last.n > 0 ? d->last.items[0].cause : FL_CAUSE_NONE;
-  bool disproved = d->last.n > 0 && !d->fixed && mon->has_val && !stuck && !sig.overfitting &&
+  /* (and its validation loss is below a uniform guess's: accuracy above
+   * chance with a validation loss in the hundreds is not learning) */
+  double lnk = log(mon->n_classes > 1 ? mon->n_classes : 2);
+  bool val_sane = mon->n > 0 && mon->val_loss[mon->n - 1] < lnk;
+  bool disproved = d->last.n > 0 && !d->fixed && mon->has_val && val_sane && !stuck &&
+                   !sig.overfitting &&
                    !has_cause(&d->last, FL_CAUSE_OVERFITTING) &&
                    top_cause != FL_CAUSE_INSUFFICIENT_CAPACITY &&
                    top_cause != FL_CAUSE_POOR_INITIALIZATION;
@@ -244,7 +263,7 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
     final.probe_seconds = d->probe_seconds;
   }
   bool seen = d->diagnoses > 0 && d->last_epoch >= epoch - mon->patience;
-  sig.suspect_init = fl_spec_suspect_init(d->spec);
+  sig.suspect_init = fl_spec_suspect_init(d->spec, d->train->d);
   if (final.n == 0 && mon->n > 0 && !(seen && !d->last_found && !disproved && !stuck)) {
     /* The end is new evidence: the label test on every job (a job can
      * learn its training rows from labels that carry nothing), probes when
@@ -254,6 +273,19 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
     fl_probe_result probes[FL_PROBE_COUNT];
     sig.confirm_only = !stuck && sig.suspect_init;
     diagnose(d, mon, &sig, epoch, (stuck && !seen) || sig.confirm_only, probes, &final);
+  }
+  /* At chance after fewer steps than a probe took, while the baseline
+   * probe (the same model and rate, more steps) does significantly better
+   * than the majority rate on held-out rows: the job is short, not stuck. */
+  const char *short_note = NULL;
+  const fl_probe_result *b = &d->tried[FL_PROBE_BASELINE];
+  if (final.n == 0 && at_chance && !sig.nonfinite && b->run && !b->failed && b->held_rows > 0) {
+    fl_interval w = fl_wilson(round(b->val_acc * b->held_rows), b->held_rows, FL_Z95);
+    if (w.lo > mon->chance_accuracy) {
+      at_chance = false;
+      short_note = "the job stopped before its model learned; the same model and learning "
+                   "rate learn in the baseline probe's longer run (see tried): give it more epochs";
+    }
   }
   const char *verdict = final.n > 0   ? FL_VERDICT_IS_PROBLEM
                         : at_chance     ? FL_VERDICT_IS_UNEXPLAINED
@@ -265,7 +297,8 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
   fl_jw_str(&w, "verdict", verdict);
   write_causes(&w, &final);
   tried_lines(&w, d);
-  if (disproved)
+  if (short_note) fl_jw_str(&w, "note", short_note);
+  else if (disproved)
     fl_jw_str(&w, "note", "an earlier diagnosis was withdrawn: the job went on to learn "
               "(validation accuracy above chance, no divergence or overfitting)");
   fl_jw_num(&w, "probe_seconds", d->probe_seconds);

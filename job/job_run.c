@@ -177,6 +177,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
   fl_monitor_init(mon, (int)k, counts, k, val != NULL, cur.monitor.patience, cur.monitor.min_delta);
   mon->train_rows = train->n;
   mon->val_rows = val ? val->n : 0;
+  mon->input_dim = train->d;
 
   jd = malloc(sizeof *jd);
   if (!jd) {
@@ -210,7 +211,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     fl_signals sig;
     fl_verdict v = fl_monitor_check(mon, &sig);
     if (v == FL_VERDICT_OK) continue;
-    sig.suspect_init = fl_spec_suspect_init(&cur);
+    sig.suspect_init = fl_spec_suspect_init(&cur, train->d);
 
     char *ev = fl_job_diag_epoch(jd, mon, v, &sig, m.epoch);
     if (ev) {
@@ -280,6 +281,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
                         cur.monitor.min_delta);
         mon->train_rows = train->n;
         mon->val_rows = val ? val->n : 0;
+        mon->input_dim = train->d;
         fl_jw w;
         fl_event_begin(&w, FL_EVENT_FIX, job_id);
         fl_jw_str(&w, "cause", top);

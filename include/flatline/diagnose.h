@@ -155,6 +155,7 @@ typedef struct {
   double first_dead;       /* largest dead-ReLU fraction in epoch 1 */
   size_t train_rows;       /* rows behind the accuracies (set after init; */
   size_t val_rows;         /* 0: unknown, no interval test) */
+  size_t input_dim;        /* features per row (set after init; 0: unknown) */
   double loss[FL_MAX_HISTORY], val_loss[FL_MAX_HISTORY];
   double acc[FL_MAX_HISTORY], val_acc[FL_MAX_HISTORY];
 } fl_monitor;
@@ -232,8 +233,8 @@ const char *fl_probe_name(fl_probe_kind p);
 
 /* Constant (symmetric) hidden kernels, or random ones far wider than
  * He's sqrt(2 / fan_in): a defect in the spec itself, for a probe to
- * confirm. */
-bool fl_spec_suspect_init(const fl_job_spec *spec);
+ * confirm. input_dim: the first layer's fan_in (0: unknown). */
+bool fl_spec_suspect_init(const fl_job_spec *spec, size_t input_dim);
 
 typedef struct {
   bool run;
