@@ -521,17 +521,20 @@ static void rule_capacity(ctx *c) {
   double loss = m->n ? m->loss[m->n - 1] : NAN;
   if (!(loss > wide->loss_end)) return;
   (void)s;
-  /* Not before the job has taken as many steps as the probe: a wider
-   * model learns faster, and that is not what capacity means. */
+  /* Before the job has taken as many steps as the probe, its model is
+   * judged by the baseline probe (the same model, the probe's steps):
+   * the wider one must do significantly better on held-out rows (a wider
+   * model learning faster is not what capacity means). */
   size_t batch = c->in->spec->batch_size > 0 ? (size_t)c->in->spec->batch_size : 32;
   double job_steps = (double)m->n * (double)((m->train_rows + batch - 1) / batch);
-  if (m->train_rows && job_steps < wide->steps) return;
+  bool short_job = m->train_rows && job_steps < wide->steps;
+  if (short_job && !(acc_diff(wide, base).lo > 0)) return;
   double wh = wide->held_rows, ws = round(wide->val_acc * wh);
-  if (m->n && m->train_rows) {
+  if (m->n && m->train_rows && !short_job) {
     double tr = (double)m->train_rows;
     if (fl_newcombe_diff(round(m->acc[m->n - 1] * tr), tr, ws, wh, FL_Z95).lo > 0) return;
   }
-  if (m->has_val && m->n && m->val_rows) {
+  if (m->has_val && m->n && m->val_rows && !short_job) {
     double va = (double)m->val_rows;
     if (!(fl_newcombe_diff(ws, wh, round(m->val_acc[m->n - 1] * va), va, FL_Z95).lo > 0)) return;
   }

@@ -16,6 +16,7 @@
 #define INIT_LOSS_FACTOR 2.5     /* loss at step 0 above 2.5 ln K + 1: the suite's */
 #define INIT_LOSS_OFFSET 1.0     /* wild inits start at 30-2000, healthy at ~ln K */
 #define RISE_FACTOR 1.1          /* two epochs each 10% up: rising, not noise */
+#define RISEN_SHARE 0.5          /* ... back above half the starting loss */
 #define FAR_ABOVE_LNK 3.0        /* 3 ln K: three times a uniform guess's loss */
 #define FAR_ABOVE_START 1.5      /* or half again the loss it started at */
 #define DEAD_SHARE 0.9           /* DESIGN: > 90% of a ReLU layer never active */
@@ -172,8 +173,11 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
   s->init_loss_off = isfinite(m->first_loss) && m->first_loss > INIT_LOSS_FACTOR * lnk + INIT_LOSS_OFFSET;
   if (s->init_loss_off) note(s, "loss before any update %.3g vs ln(K) = %.3g", m->first_loss, lnk);
 
+  /* Rising back up towards where it started: a loss that has fallen to
+   * near 0 wobbles by 10% without diverging. */
   bool rising = m->n >= 3 && m->loss[m->n - 1] > RISE_FACTOR * m->loss[m->n - 2] &&
-                m->loss[m->n - 2] > RISE_FACTOR * m->loss[m->n - 3];
+                m->loss[m->n - 2] > RISE_FACTOR * m->loss[m->n - 3] &&
+                loss > RISEN_SHARE * start;
   bool far_above = loss > fmax(FAR_ABOVE_LNK * lnk, FAR_ABOVE_START * start) && m->n >= 2;
   s->diverging = rising || far_above;
   if (s->diverging) note(s, "training loss %.4g (ln K = %.3g), rising or far above chance level", loss, lnk);
