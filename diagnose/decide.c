@@ -220,6 +220,19 @@ static const fl_probe_kind LADDER_DOWN[] = {FL_PROBE_LR_DOWN, FL_PROBE_LR_DOWN10
 static const fl_probe_kind LADDER_UP[] = {FL_PROBE_LR_UP, FL_PROBE_LR_UP100, FL_PROBE_LR_UP1000,
                                           FL_PROBE_LR_USUAL};
 
+/* A layer-level cause that probe k repaired: the signals and the probe
+ * as evidence, k's change as the fix (none when with_fix is false: a
+ * data change such as standardizing is not a spec patch). */
+static void claim_structural(ctx *c, fl_cause cause, double confidence, fl_probe_kind k,
+                             bool with_fix, const char *advice) {
+  char a[256], fix[FL_FIX_MAX] = "";
+  describe(c, k, a, sizeof a);
+  if (with_fix) probe_fix(c, k, fix, sizeof fix);
+  add(c, cause, c->init_blamed ? 0.6 : confidence, fix, advice, "%s; %s",
+      c->in->signals->summary, a);
+  c->structural = true;
+}
+
 /* ---- the rules, one per cause ---- */
 
 /* Labels: the permutation test finds no information in them, and no
@@ -374,14 +387,9 @@ static void rule_dead_relu(ctx *c) {
   if (s->dead_layer < 0 || !(beats(reinit, c->base) || beats(leaky, c->base))) return;
   fl_probe_kind k = beats(reinit, c->base) && (!finite_run(leaky) || reinit->loss_end <= leaky->loss_end)
                         ? FL_PROBE_REINIT : FL_PROBE_LEAKY;
-  char a[256], fix[FL_FIX_MAX];
-  describe(c, k, a, sizeof a);
-  probe_fix(c, k, fix, sizeof fix);
-  add(c, FL_CAUSE_DEAD_RELU, (c->lr_high && s->died_in_training) || c->init_blamed ? 0.6 : 0.85, fix,
-      "ReLU units that never fire pass no gradient: initialize biases at zero "
-      "and kernels with he_normal, use leaky_relu, or lower the learning rate",
-      "%s; %s", s->summary, a);
-  c->structural = true;
+  claim_structural(c, FL_CAUSE_DEAD_RELU, c->lr_high && s->died_in_training ? 0.6 : 0.85, k, true,
+                   "ReLU units that never fire pass no gradient: initialize biases at zero "
+                   "and kernels with he_normal, use leaky_relu, or lower the learning rate");
 }
 
 static void rule_saturated(ctx *c) {
@@ -392,44 +400,25 @@ static void rule_saturated(ctx *c) {
     return;
   fl_probe_kind k = beats(relu, base) ? FL_PROBE_RELU : beats(reinit, base) ? FL_PROBE_REINIT
                                                                           : FL_PROBE_STANDARDIZED;
-  char a[256], fix[FL_FIX_MAX];
-  describe(c, k, a, sizeof a);
-  probe_fix(c, k, fix, sizeof fix);
-  add(c, FL_CAUSE_SATURATED_ACTIVATION, c->init_blamed ? 0.6 : 0.8, k == FL_PROBE_STANDARDIZED ? "" : fix,
-      "saturated tanh/sigmoid units have ~0 gradient: scale the inputs, use "
-      "smaller initial weights (glorot), or ReLU hidden layers",
-      "%s; %s", s->summary, a);
-  c->structural = true;
+  claim_structural(c, FL_CAUSE_SATURATED_ACTIVATION, 0.8, k, k != FL_PROBE_STANDARDIZED,
+                   "saturated tanh/sigmoid units have ~0 gradient: scale the inputs, use "
+                   "smaller initial weights (glorot), or ReLU hidden layers");
 }
 
 static void rule_vanishing(ctx *c) {
-  const fl_signals *s = c->in->signals;
-  if (!s->vanishing || !beats(probe(c, FL_PROBE_RELU), c->base)) return;
-  char a[256], fix[FL_FIX_MAX];
-  describe(c, FL_PROBE_RELU, a, sizeof a);
-  probe_fix(c, FL_PROBE_RELU, fix, sizeof fix);
-  /* Zero (symmetric) kernels also give zero hidden gradients: then the
-   * initialization is the cause, not the depth. */
-  add(c, FL_CAUSE_VANISHING_GRADIENT, c->init_blamed ? 0.6 : 0.85, fix,
-      "gradients shrink layer by layer through sigmoid/tanh: use ReLU hidden "
-      "layers with he_normal initialization, or fewer layers",
-      "%s; %s", s->summary, a);
-  c->structural = true;
+  if (!c->in->signals->vanishing || !beats(probe(c, FL_PROBE_RELU), c->base)) return;
+  claim_structural(c, FL_CAUSE_VANISHING_GRADIENT, 0.85, FL_PROBE_RELU, true,
+                   "gradients shrink layer by layer through sigmoid/tanh: use ReLU hidden "
+                   "layers with he_normal initialization, or fewer layers");
 }
 
 static void rule_exploding(ctx *c) {
-  const fl_signals *s = c->in->signals;
   const fl_probe_result *down = probe(c, FL_PROBE_LR_DOWN), *reinit = probe(c, FL_PROBE_REINIT);
-  if (!s->exploding || !(beats(down, c->base) || beats(reinit, c->base))) return;
-  fl_probe_kind k = beats(reinit, c->base) ? FL_PROBE_REINIT : FL_PROBE_LR_DOWN;
-  char a[256], fix[FL_FIX_MAX];
-  describe(c, k, a, sizeof a);
-  probe_fix(c, k, fix, sizeof fix);
-  add(c, FL_CAUSE_EXPLODING_GRADIENT, c->init_blamed ? 0.6 : 0.85, fix,
-      "gradients grow layer by layer: use glorot/he initialization (variance "
-      "~1/fan_in), a lower learning rate, or fewer layers",
-      "%s; %s", s->summary, a);
-  c->structural = true;
+  if (!c->in->signals->exploding || !(beats(down, c->base) || beats(reinit, c->base))) return;
+  claim_structural(c, FL_CAUSE_EXPLODING_GRADIENT, 0.85,
+                   beats(reinit, c->base) ? FL_PROBE_REINIT : FL_PROBE_LR_DOWN, true,
+                   "gradients grow layer by layer: use glorot/he initialization (variance "
+                   "~1/fan_in), a lower learning rate, or fewer layers");
 }
 
 static void rule_init(ctx *c) {

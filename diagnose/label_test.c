@@ -33,22 +33,6 @@
 /* The centroid scratch is (m, k) doubles: 8 MB at 1000 classes. */
 #define LT_MAX_CLASSES 1000
 
-static uint64_t mix(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-static void shuffle(uint32_t *a, size_t n, uint64_t *seed) {
-  for (size_t i = n; i > 1; i--) {
-    size_t j = (size_t)(mix(seed) % i);
-    uint32_t t = a[i - 1];
-    a[i - 1] = a[j];
-    a[j] = t;
-  }
-}
-
 static int class_of(const fl_dataset *ds, size_t i, size_t k) {
   if (ds->label_kind == FL_LABELS_IDS) {
     int32_t c = ds->ids[i];
@@ -215,7 +199,7 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
   float *z = NULL;
   if (!order || !y || !perm) goto done;
   for (size_t i = 0; i < ds->n; i++) order[i] = (uint32_t)i;
-  shuffle(order, ds->n, &seed);
+  fl_shuffle_u32(order, ds->n, &seed);
   /* The first m rows of the shuffle with a valid label. */
   size_t used = 0;
   for (size_t i = 0; i < ds->n && used < m; i++) {
@@ -251,7 +235,7 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
   double sum = 0, null[LT_PERMUTATIONS];
   for (int p = 0; p < LT_PERMUTATIONS; p++) {
     for (size_t i = m; i > 1; i--) { /* Fisher-Yates on the labels */
-      size_t j = (size_t)(mix(&seed) % i);
+      size_t j = (size_t)(fl_splitmix64(&seed) % i);
       int t = perm[i - 1];
       perm[i - 1] = perm[j];
       perm[j] = t;

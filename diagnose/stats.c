@@ -3,7 +3,9 @@
  * chance) and Newcombe's hybrid score interval for a difference of two
  * proportions (a probe against the baseline on held-out rows). Both are
  * the textbook forms (Wilson 1927; Newcombe, Stat. Med. 17:873, 1998,
- * method 10); the z for a two-sided 95% interval is FL_Z95. */
+ * method 10); the z for a two-sided 95% interval is FL_Z95. And the one
+ * seeded random stream of diagnose/ and job/ (SplitMix64, Steele, Lea &
+ * Flood 2014) with the Fisher-Yates shuffle on it. */
 #include <math.h>
 
 #include "flatline/diagnose.h"
@@ -34,4 +36,20 @@ double fl_z_two_sided(double alpha) {
     else hi = mid;
   }
   return 0.5 * (lo + hi);
+}
+
+uint64_t fl_splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+void fl_shuffle_u32(uint32_t *a, size_t n, uint64_t *state) {
+  for (size_t i = n; i > 1; i--) {
+    size_t j = (size_t)(fl_splitmix64(state) % i);
+    uint32_t t = a[i - 1];
+    a[i - 1] = a[j];
+    a[j] = t;
+  }
 }

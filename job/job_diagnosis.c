@@ -18,12 +18,6 @@
 #define PROBE_SHARE 0.2
 #define PROBE_FLOOR_S 10.0
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void fl_job_diag_init(fl_job_diag *d, fl_device *dev, const char *job_id,
                       const fl_job_spec *spec, const fl_dataset *train,
                       const fl_dataset *val, const fl_findings *preflight,
@@ -40,17 +34,17 @@ void fl_job_diag_init(fl_job_diag *d, fl_device *dev, const char *job_id,
 }
 
 static double budget_left(const fl_job_diag *d) {
-  return fmax(PROBE_SHARE * (now() - d->t_start), PROBE_FLOOR_S) - d->probe_seconds;
+  return fmax(PROBE_SHARE * (fl__now() - d->t_start), PROBE_FLOOR_S) - d->probe_seconds;
 }
 
 static void ensure_labels(fl_job_diag *d) {
   if (d->labels_done) return;
   d->labels_done = true;
   size_t k = (size_t)d->spec->layers[d->spec->n_layers - 1].units;
-  double t0 = now();
+  double t0 = fl__now();
   if (fl_label_test_run(d->train, k, d->spec->seed ^ 0x6c6162656c73ull, &d->labels) != 0)
     d->labels.run = false;
-  d->probe_seconds += now() - t0;
+  d->probe_seconds += fl__now() - t0;
 }
 
 static void write_causes(fl_jw *w, const fl_diagnosis *d) {

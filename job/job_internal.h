@@ -14,6 +14,15 @@
 #include "flatline/engine.h"
 #include "flatline/job.h"
 
+#include <time.h>
+
+/* Monotonic seconds: job time and probe budgets. */
+static inline double fl__now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 typedef struct {
   fl_device *dev;
   const char *job_id;

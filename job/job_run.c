@@ -13,12 +13,6 @@
 
 #include "flatline/job.h"
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static fl_train_config config_of(const fl_job_spec *s, size_t input_dim) {
   return (fl_train_config){.input_dim = input_dim, .n_layers = s->n_layers,
                            .layers = s->layers, .loss = s->loss,
@@ -137,7 +131,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
                     bool (*cancelled)(void *ctx), fl_job_outcome *out) {
   memset(out, 0, sizeof *out);
   fl_error err = {0};
-  double t_start = now();
+  double t_start = fl__now();
   fl_findings pf;
   fl_job_preflight(spec, train, val, fl_device_get_info(dev), &pf);
   emit(h, fl_preflight_event(job_id, &pf), NULL);

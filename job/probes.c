@@ -15,12 +15,6 @@
 #define PROBE_HELD_ROWS 512
 #define PROBE_STEPS 150
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Copy rows idx[0..n) of src into dst (a new dataset). */
 static int take_rows(const fl_dataset *src, const uint32_t *idx, size_t n,
                      fl_dataset *dst) {
@@ -44,28 +38,12 @@ static int take_rows(const fl_dataset *src, const uint32_t *idx, size_t n,
   return 0;
 }
 
-static uint64_t mix(uint64_t *s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-static void shuffle_u32(uint32_t *a, size_t n, uint64_t *seed) {
-  for (size_t i = n; i > 1; i--) {
-    size_t j = (size_t)(mix(seed) % i);
-    uint32_t t = a[i - 1];
-    a[i - 1] = a[j];
-    a[j] = t;
-  }
-}
-
 /* Labels of ds shuffled across rows (features untouched). */
 static void permute_labels(fl_dataset *ds, uint64_t seed) {
   uint32_t *p = malloc(ds->n * sizeof *p);
   if (!p) return;
   for (size_t i = 0; i < ds->n; i++) p[i] = (uint32_t)i;
-  shuffle_u32(p, ds->n, &seed);
+  fl_shuffle_u32(p, ds->n, &seed);
   if (ds->ids) {
     int32_t *ids = malloc(ds->n * sizeof *ids);
     if (ids) {
@@ -108,7 +86,7 @@ static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tr
                    const fl_dataset *held, fl_probe_result *r) {
   fl_error err = {0};
   fl_trainer *t = NULL;
-  double t0 = now();
+  double t0 = fl__now();
   memset(r, 0, sizeof *r);
   r->run = true;
   fl_train_config cfg = {
@@ -134,7 +112,7 @@ static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tr
   r->failed = rc != 0 || !isfinite(m.loss) || !isfinite(r->loss_start) || m.nonfinite_loss;
   if (rc) fl_log(FL_LOG_DEBUG, "probe failed: %s", err.msg);
   fl_trainer_destroy(t);
-  r->seconds = now() - t0;
+  r->seconds = fl__now() - t0;
   return 0;
 }
 
@@ -152,7 +130,7 @@ static fl_probe_kind best_probe(const fl_probe_result *res) {
 int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
                   const fl_dataset *val, const fl_signals *signals, double budget_s,
                   const fl_probe_result *known, fl_probe_result *res, double *spent) {
-  double t0 = now();
+  double t0 = fl__now();
   memset(res, 0, FL_PROBE_COUNT * sizeof *res);
   fl_probe_kind plan[FL_PROBE_COUNT];
   int n = fl_probe_plan(spec, signals, plan, FL_PROBE_COUNT);
@@ -163,7 +141,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
   uint32_t *idx = malloc(train->n * sizeof *idx);
   if (!idx) return FL_ENOMEM;
   for (size_t i = 0; i < train->n; i++) idx[i] = (uint32_t)i;
-  shuffle_u32(idx, train->n, &seed);
+  fl_shuffle_u32(idx, train->n, &seed);
   size_t n_train = train->n, n_held;
   const fl_dataset *held_src = val;
   const uint32_t *held_idx;
@@ -177,7 +155,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
       return FL_ENOMEM;
     }
     for (size_t i = 0; i < val->n; i++) val_idx[i] = (uint32_t)i;
-    shuffle_u32(val_idx, val->n, &seed);
+    fl_shuffle_u32(val_idx, val->n, &seed);
     held_idx = val_idx;
   } else {
     /* No validation set: keep a fifth of the rows out. */
@@ -204,7 +182,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
       res[k] = known[k];
       continue;
     }
-    if (i > 1 && now() - t0 > budget_s) break; /* baseline and one more always */
+    if (i > 1 && fl__now() - t0 > budget_s) break; /* baseline and one more always */
     if (k == FL_PROBE_PERMUTED) {
       want_permuted = true; /* last, with the best configuration */
       continue;
@@ -229,7 +207,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
   }
   if (want_permuted && known && known[FL_PROBE_PERMUTED].run) {
     res[FL_PROBE_PERMUTED] = known[FL_PROBE_PERMUTED];
-  } else if (want_permuted && now() - t0 <= budget_s * 1.5) {
+  } else if (want_permuted && fl__now() - t0 <= budget_s * 1.5) {
     fl_job_spec ps;
     fl_probe_spec(best_probe(res), spec, &ps);
     permute_labels(&sub, spec->seed + 1);
@@ -237,6 +215,6 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
   }
   fl_dataset_free(&sub);
   fl_dataset_free(&held);
-  *spent = now() - t0;
+  *spent = fl__now() - t0;
   return 0;
 }

@@ -42,24 +42,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "suite"))
+from run_suite import parse_events  # noqa: E402  (one reader of event lines)
 
 
 # ---------------------------------------------------------------- running
-
-
-def parse_events(text):
-    events = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(obj, dict) and "event" in obj:
-            events.append(obj)
-    return events
 
 
 def run_spec(flatlined, spec, timeout):

@@ -72,6 +72,10 @@ fl_interval fl_newcombe_diff(double s1, double n1, double s2, double n2, double 
 /* z of a two-sided interval with coverage 1 - alpha (FL_Z95 for 0.05);
  * with alpha / m, a Bonferroni interval for the best of m. */
 double fl_z_two_sided(double alpha);
+/* SplitMix64: the seeded stream behind every shuffle of rows and labels
+ * (the label test, the probes' subsets), so that a seed repeats exactly. */
+uint64_t fl_splitmix64(uint64_t *state);
+void fl_shuffle_u32(uint32_t *a, size_t n, uint64_t *state); /* Fisher-Yates */
 
 /* ---- labels vs features (diagnose/label_test.c) ---- */
 
