@@ -118,6 +118,8 @@ static double recent_improvement(const fl_monitor *m, int w) {
  * jobs' validation loss drifts up to 19% above its best while their
  * accuracy holds; the issue's overfit job rose 90%, the suite's 55%. */
 #define FL__OVERFIT_RISE 0.20
+#define FL__OVERFIT_NOISE 3.0
+#define FL__OVERFIT_MIN_LNK 0.05
 #define FL__UNDERFIT_SHARE 0.90
 
 static void note(fl_signals *s, const char *fmt, ...)
@@ -131,8 +133,35 @@ static void detect_overfitting(const fl_monitor *m, fl_signals *s) {
   if (best < 0) return;
   s->best_val_epoch = m->last.epoch - (m->n - 1 - best);
   if (m->n - 1 - best < m->patience) return;
-  for (int i = m->n - m->patience; i < m->n; i++)
-    if (!(m->val_loss[i] > (1 + FL__OVERFIT_RISE) * m->val_loss[best])) return;
+  double low = INFINITY; /* the lowest validation loss of the last epochs */
+  for (int i = m->n - m->patience; i < m->n; i++) low = fmin(low, m->val_loss[i]);
+  double rise = low - m->val_loss[best];
+  if (!(rise > FL__OVERFIT_RISE * m->val_loss[best])) return;
+  /* A rise that stands out of the validation loss's own noise: three of
+   * its standard deviations, estimated from the median absolute second
+   * difference of the series (a steady trend has none; iid noise of sd
+   * sigma gives second differences of sd sigma sqrt 6, and a median
+   * absolute value of 0.6745 sd): a few dozen validation rows make the
+   * loss jump by half and back. And a twentieth of ln K at least (0.003
+   * -> 0.007 at accuracy 1.0 is not overfitting). */
+  double d2[FL_MAX_HISTORY];
+  int nd = 0;
+  /* From the best epoch on (the bend of the learning phase is not
+   * noise), or the whole series when that leaves under three. */
+  int from = m->n - best >= 5 ? best + 2 : 2;
+  for (int i = from; i < m->n; i++) {
+    double a = m->val_loss[i], b = m->val_loss[i - 1], c = m->val_loss[i - 2];
+    if (isfinite(a) && isfinite(b) && isfinite(c)) d2[nd++] = fabs(a - 2 * b + c);
+  }
+  for (int i = 1; i < nd; i++) /* insertion sort: a few hundred at most in practice */
+    for (int j = i; j > 0 && d2[j] < d2[j - 1]; j--) {
+      double t = d2[j];
+      d2[j] = d2[j - 1];
+      d2[j - 1] = t;
+    }
+  double sigma = nd ? d2[nd / 2] / (0.6745 * sqrt(6.0)) : 0;
+  if (!(rise > FL__OVERFIT_NOISE * sigma)) return;
+  if (!(rise > FL__OVERFIT_MIN_LNK * log(m->n_classes > 1 ? m->n_classes : 2))) return;
   if (!(m->loss[m->n - 1] < m->loss[best])) return;
   /* Memorizing: the training loss is below the labels' entropy (a loss
    * above it with a validation loss rising is instability, not fit). */

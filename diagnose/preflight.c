@@ -546,17 +546,28 @@ static void scan_features(const fl_dataset_stats *st, feature_scan *s) {
 }
 
 /* Standardized features (every varying column with mean within a quarter
- * of a std of 0 and std within a factor 2 of 1) are on one scale by
+ * of a std of 0 and std within a factor 2 of 1, with or without its most
+ * extreme value) are on one scale by
  * construction: a rare large value is an outlier of the data, not a
  * scale problem, and a warning about it would be a false alarm (DESIGN.md
  * §4, "warnings are claims"). */
 static bool standardized(const fl_dataset_stats *st) {
   if (!st->feat_mean || !st->feat_std) return false;
   size_t varying = 0;
+  double n = (double)st->n;
   for (size_t j = 0; j < st->d; j++) {
     double sd = st->feat_std[j], mean = st->feat_mean[j];
-    if (!(sd > 0) || st->feat_min[j] == st->feat_max[j]) continue;
-    if (fabs(mean) > 0.25 * sd || sd < 0.5 || sd > 2.0) return false;
+    if (!(sd > 0) || st->feat_min[j] == st->feat_max[j] || n < 2) continue;
+    /* One rare extreme value inflates the mean and std: judge the column
+     * also without it (exact: remove it from the sums). */
+    double lo = st->feat_min[j], hi = st->feat_max[j];
+    double x = fabs(lo - mean) > fabs(hi - mean) ? lo : hi;
+    double mean_rest = (n * mean - x) / (n - 1);
+    double var_rest = (n * (sd * sd + mean * mean) - x * x) / (n - 1) - mean_rest * mean_rest;
+    double sd_rest = var_rest > 0 ? sqrt(var_rest) : 0;
+    bool ok = fabs(mean) <= 0.25 * sd && sd >= 0.5 && sd <= 2.0;
+    bool ok_rest = fabs(mean_rest) <= 0.25 * sd_rest && sd_rest >= 0.5 && sd_rest <= 2.0;
+    if (!ok && !ok_rest) return false;
     varying++;
   }
   return varying > 0;

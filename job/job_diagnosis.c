@@ -231,9 +231,9 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
                    v == FL_VERDICT_DIVERGED;
   bool stuck = at_chance || sig.underfit;
   /* An earlier diagnosis that the job's end disproves: it went on to do
-   * clearly better than chance on validation rows, without diverging or
-   * overfitting, with the spec as submitted (a fix that was applied says
-   * the spec had the problem). */
+   * clearly better than chance (on validation rows when it has them),
+   * without diverging or overfitting, with the spec as submitted (a fix
+   * that was applied says the spec had the problem). */
   /* Claims that the job could do better (a wider model, other initial
    * weights) or that it overfits are not disproved by its learning. */
   fl_cause top_cause = d->last.n > 0 ? d->last.items[0].cause : FL_CAUSE_NONE;
@@ -241,13 +241,24 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
    * chance with a validation loss in the hundreds is not learning) */
   double lnk = log(mon->n_classes > 1 ? mon->n_classes : 2);
   bool val_sane = mon->n > 0 && mon->val_loss[mon->n - 1] < lnk;
-  bool disproved = d->last.n > 0 && !d->fixed && mon->has_val && val_sane && !stuck &&
+  /* Without validation rows, the training rows are the evidence: a job
+   * that ends neither at chance nor underfit has learned them, which
+   * disproves "it cannot learn" (not "its labels carry nothing": a model
+   * can memorize random labels). */
+  bool evidence = mon->has_val ? val_sane : top_cause != FL_CAUSE_LABELS_UNINFORMATIVE;
+  bool disproved = d->last.n > 0 && !d->fixed && evidence && !stuck &&
                    !sig.overfitting &&
                    !has_cause(&d->last, FL_CAUSE_OVERFITTING) &&
                    top_cause != FL_CAUSE_INSUFFICIENT_CAPACITY &&
                    top_cause != FL_CAUSE_POOR_INITIALIZATION;
   fl_diagnosis final = d->last;
   if (disproved) memset(&final, 0, sizeof final);
+  if (!sig.overfitting) { /* an overfitting that the end no longer shows */
+    int kept = 0;
+    for (int i = 0; i < final.n; i++)
+      if (final.items[i].cause != FL_CAUSE_OVERFITTING) final.items[kept++] = final.items[i];
+    final.n = kept;
+  }
   if (top_cause == FL_CAUSE_INSUFFICIENT_CAPACITY && !d->fixed) {
     /* A capacity claim depends on how far the job got: decide again on
      * its final metrics with the probes already run (nothing new runs). */
