@@ -265,6 +265,7 @@ static void rule_labels(ctx *c) {
   if (m->has_val && !s->at_chance) net_at_chance = false;
   if (!net_at_chance) return;
   double confidence;
+  bool weak = false;
   char test[320];
   if (lt && lt->run) {
     if (lt->p_value <= FL_LABEL_TEST_ALPHA) return;
@@ -274,8 +275,13 @@ static void rule_labels(ctx *c) {
              "permuted %d times (95th percentile %.3f), p = %.2f",
              lt->method, lt->accuracy, lt->rows, lt->null_mean, lt->permutations,
              lt->null_q95, lt->p_value);
-    /* p near alpha leaves room for a weak signal the test missed. */
+    /* p near alpha leaves room for a weak signal the test missed, the
+     * more so when rare classes have a handful of rows each (the test's
+     * power goes with the smallest classes): then, with preflight's
+     * imbalance warning, it does not settle the job, and a collapse onto
+     * the majority ranks above it. */
     confidence = lt->p_value >= 0.1 ? 0.9 : 0.75;
+    if (lt->p_value < 0.1 && prior(c, FL_CAUSE_CLASS_IMBALANCE)) weak = true;
   } else {
     if (!finite_run(perm) || !best || perm->val_acc < best->val_acc - 0.05) return;
     char a[256];
@@ -283,8 +289,8 @@ static void rule_labels(ctx *c) {
     snprintf(test, sizeof test, "with the labels shuffled across rows the result is the same (%s)", a);
     confidence = 0.7;
   }
-  c->uninformative = true;
-  add(c, FL_CAUSE_LABELS_UNINFORMATIVE, confidence, "",
+  c->uninformative = !weak;
+  add(c, FL_CAUSE_LABELS_UNINFORMATIVE, weak ? 0.6 : confidence, "",
       "the labels carry no information the model can use about the features: "
       "check that features and labels are aligned row by row (same order, no "
       "shuffle of one without the other) and that the labels are right; no "
