@@ -48,14 +48,15 @@ echo "== A healthy job: a small CSV, 4 classes of 6 features (examples/blobs)"
 follow examples/blobs/mlp.json
 
 echo
-echo "== The seed article's case: random features, random labels, one softmax"
-echo "   layer. The loss is flat because the labels carry no information, and"
-echo "   flatline proves it with a shuffled-label probe (examples/seed/a.json)"
-follow examples/seed/a.json
+echo "== The seed article's first program exactly as written: 100 rows of random"
+echo "   features, 3 random classes, one softmax layer, 5 epochs, no validation."
+echo "   The loss is flat because the labels carry no information, and flatline"
+echo "   proves it with a permutation test (examples/article/1.json)"
+follow examples/article/1.json
 
 echo
-echo "== The same with Adam at learning rate 1.0 (examples/seed/c.json)"
-follow examples/seed/c.json
+echo "== Its third program, Adam at learning rate 1.0 (examples/article/3.json)"
+follow examples/article/3.json
 
 echo
 echo "== A real fault on Fashion-MNIST: learning rate too high"
