@@ -59,6 +59,7 @@ typedef struct {
                           and re-initializing repairs it: the root cause,
                           layer-level symptoms rank below it */
   bool uninformative;  /* settled: nothing else applies */
+  int evidence_probe;  /* the probe last described: the next cause's evidence */
   bool inputs_blamed;  /* preflight's scale warning, confirmed: standardized
                           inputs repair the job; NaN and a rate too high
                           are its symptoms */
@@ -133,6 +134,8 @@ static void add(ctx *c, fl_cause cause, double confidence, const char *fix,
   fl_cause_report *r = &d->items[d->n++];
   memset(r, 0, sizeof *r);
   r->cause = cause;
+  r->probe = c->evidence_probe;
+  c->evidence_probe = FL_PROBE_COUNT;
   r->confidence = confidence;
   snprintf(r->fix, sizeof r->fix, "%s", fix ? fix : "");
   snprintf(r->advice, sizeof r->advice, "%s", advice);
@@ -143,8 +146,9 @@ static void add(ctx *c, fl_cause cause, double confidence, const char *fix,
 }
 
 /* "lr/10: loss 2.30 -> 0.41 in 150 steps (held-out accuracy 0.86 of 512)" */
-static void describe(const ctx *c, fl_probe_kind k, char *out, size_t size) {
+static void describe(ctx *c, fl_probe_kind k, char *out, size_t size) {
   const fl_probe_result *r = probe(c, k);
+  c->evidence_probe = k;
   if (!r) {
     snprintf(out, size, "%s: not run", fl_probe_name(k));
   } else if (!finite_run(r)) {
@@ -625,7 +629,8 @@ static void rank(fl_diagnosis *d) {
 
 void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
   memset(out, 0, sizeof *out);
-  ctx c = {.in = in, .out = out, .base = probe(&(ctx){.in = in}, FL_PROBE_BASELINE)};
+  ctx c = {.in = in, .out = out, .base = probe(&(ctx){.in = in}, FL_PROBE_BASELINE),
+           .evidence_probe = FL_PROBE_COUNT};
   c.inputs_blamed = prior(&c, FL_CAUSE_UNNORMALIZED_INPUTS) &&
                     beats(probe(&c, FL_PROBE_STANDARDIZED), c.base);
   for (size_t i = 0; i < sizeof RULES / sizeof RULES[0]; i++) {
@@ -634,6 +639,7 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
     if (c.uninformative && RULES[i].cause != FL_CAUSE_NUMERICAL_INSTABILITY &&
         RULES[i].cause != FL_CAUSE_LEARNING_RATE_TOO_HIGH)
       continue;
+    c.evidence_probe = FL_PROBE_COUNT;
     RULES[i].rule(&c);
   }
   rank(out);

@@ -53,3 +53,19 @@ void fl_shuffle_u32(uint32_t *a, size_t n, uint64_t *state) {
     a[j] = t;
   }
 }
+
+fl_interval fl_t_interval95(const double *d, int n) {
+  /* t_{0.975, df} for df = 1..30 (any statistics table). */
+  static const double t975[30] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                  2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                  2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                  2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+  if (n < 2) return (fl_interval){-INFINITY, INFINITY};
+  if (n > 31) n = 31;
+  double mean = 0, ss = 0;
+  for (int i = 0; i < n; i++) mean += d[i];
+  mean /= n;
+  for (int i = 0; i < n; i++) ss += (d[i] - mean) * (d[i] - mean);
+  double half = t975[n - 2] * sqrt(ss / (n - 1) / n);
+  return (fl_interval){mean - half, mean + half};
+}

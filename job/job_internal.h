@@ -76,4 +76,11 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
                   const fl_dataset *val, const fl_signals *signals, double budget_s,
                   const fl_probe_result *known, fl_probe_result *res, double *spent);
 
+/* The baseline and probe k again with `seeds` other seeds (the job's seed
+ * + 1, + 2, ...) on the same rows: base[seeds], probe[seeds]. For a
+ * paired comparison of the probe that names a cause. */
+int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
+                     const fl_dataset *val, fl_probe_kind k, int seeds,
+                     fl_probe_result *base, fl_probe_result *probe, double *spent);
+
 #endif

@@ -116,25 +116,11 @@ static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tr
   return 0;
 }
 
-/* The spec of the real-label probe that did best on held-out rows. */
-static fl_probe_kind best_probe(const fl_probe_result *res) {
-  fl_probe_kind best = FL_PROBE_BASELINE;
-  double acc = -1;
-  for (int k = 0; k < FL_PROBE_COUNT; k++) {
-    if (k == FL_PROBE_PERMUTED || k == FL_PROBE_STANDARDIZED) continue;
-    if (res[k].run && !res[k].failed && res[k].val_acc > acc) acc = res[k].val_acc, best = (fl_probe_kind)k;
-  }
-  return best;
-}
-
-int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
-                  const fl_dataset *val, const fl_signals *signals, double budget_s,
-                  const fl_probe_result *known, fl_probe_result *res, double *spent) {
-  double t0 = fl__now();
-  memset(res, 0, FL_PROBE_COUNT * sizeof *res);
-  fl_probe_kind plan[FL_PROBE_COUNT];
-  int n = fl_probe_plan(spec, signals, plan, FL_PROBE_COUNT);
-
+/* The probes' rows: a seeded sample of the training rows (sub), and
+ * held-out rows from the validation set, or the training rows left over
+ * (held). The same for every probe of a job, so that they compare. */
+static int make_sets(const fl_job_spec *spec, const fl_dataset *train, const fl_dataset *val,
+                     fl_dataset *sub, fl_dataset *held) {
   /* Subsets: a seeded sample of the training rows, held-out rows from the
    * validation set (or the training rows left over). */
   uint64_t seed = spec->seed ^ 0x70726f6265ull;
@@ -165,15 +151,58 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
     held_src = train;
     held_idx = idx + (train->n - n_held);
   }
-  fl_dataset sub = {0}, held = {0};
-  int rc = take_rows(train, idx, n_train, &sub);
-  if (!rc) rc = take_rows(held_src, held_idx, n_held, &held);
+  int rc = take_rows(train, idx, n_train, sub);
+  if (!rc) rc = take_rows(held_src, held_idx, n_held, held);
   free(idx);
   free(val_idx);
-  if (rc) {
-    fl_dataset_free(&sub);
-    return rc;
+  if (rc) fl_dataset_free(sub);
+  return rc;
+
+}
+
+/* Runs probe k's spec ps on the sets (standardized copies for
+ * FL_PROBE_STANDARDIZED). */
+static void run_kind(fl_device *dev, fl_probe_kind k, const fl_job_spec *ps, const fl_dataset *sub,
+                     const fl_dataset *held, fl_probe_result *r) {
+  if (k != FL_PROBE_STANDARDIZED) {
+    run_one(dev, ps, sub, held, r);
+    return;
   }
+  fl_dataset s2 = {0}, h2 = {0};
+  uint32_t *all = malloc((sub->n > held->n ? sub->n : held->n) * sizeof *all);
+  if (!all) return;
+  for (size_t j = 0; j < sub->n || j < held->n; j++) all[j] = (uint32_t)j;
+  if (!take_rows(sub, all, sub->n, &s2) && !take_rows(held, all, held->n, &h2)) {
+    standardize(&s2, &h2);
+    run_one(dev, ps, &s2, &h2, r);
+  }
+  free(all);
+  fl_dataset_free(&s2);
+  fl_dataset_free(&h2);
+}
+
+/* The spec of the real-label probe that did best on held-out rows. */
+static fl_probe_kind best_probe(const fl_probe_result *res) {
+  fl_probe_kind best = FL_PROBE_BASELINE;
+  double acc = -1;
+  for (int k = 0; k < FL_PROBE_COUNT; k++) {
+    if (k == FL_PROBE_PERMUTED || k == FL_PROBE_STANDARDIZED) continue;
+    if (res[k].run && !res[k].failed && res[k].val_acc > acc) acc = res[k].val_acc, best = (fl_probe_kind)k;
+  }
+  return best;
+}
+
+int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
+                  const fl_dataset *val, const fl_signals *signals, double budget_s,
+                  const fl_probe_result *known, fl_probe_result *res, double *spent) {
+  double t0 = fl__now();
+  memset(res, 0, FL_PROBE_COUNT * sizeof *res);
+  fl_probe_kind plan[FL_PROBE_COUNT];
+  int n = fl_probe_plan(spec, signals, plan, FL_PROBE_COUNT);
+
+  fl_dataset sub = {0}, held = {0};
+  int rc = make_sets(spec, train, val, &sub, &held);
+  if (rc) return rc;
 
   bool want_permuted = false;
   double longest = 0; /* seconds of the longest probe so far */
@@ -193,21 +222,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
     }
     fl_job_spec ps;
     if (!fl_probe_spec(k, spec, &ps)) continue;
-    if (k == FL_PROBE_STANDARDIZED) {
-      fl_dataset s2 = {0}, h2 = {0};
-      uint32_t *all = malloc((sub.n > held.n ? sub.n : held.n) * sizeof *all);
-      if (!all) continue;
-      for (size_t j = 0; j < sub.n || j < held.n; j++) all[j] = (uint32_t)j;
-      if (!take_rows(&sub, all, sub.n, &s2) && !take_rows(&held, all, held.n, &h2)) {
-        standardize(&s2, &h2);
-        run_one(dev, &ps, &s2, &h2, &res[k]);
-      }
-      free(all);
-      fl_dataset_free(&s2);
-      fl_dataset_free(&h2);
-    } else {
-      run_one(dev, &ps, &sub, &held, &res[k]);
-    }
+    run_kind(dev, k, &ps, &sub, &held, &res[k]);
     if (res[k].run && res[k].seconds > longest) longest = res[k].seconds;
   }
   if (want_permuted && known && known[FL_PROBE_PERMUTED].run) {
@@ -217,6 +232,26 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
     fl_probe_spec(best_probe(res), spec, &ps);
     permute_labels(&sub, spec->seed + 1);
     run_one(dev, &ps, &sub, &held, &res[FL_PROBE_PERMUTED]);
+  }
+  fl_dataset_free(&sub);
+  fl_dataset_free(&held);
+  *spent = fl__now() - t0;
+  return 0;
+}
+
+int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
+                     const fl_dataset *val, fl_probe_kind k, int seeds,
+                     fl_probe_result *base, fl_probe_result *probe, double *spent) {
+  double t0 = fl__now();
+  fl_dataset sub = {0}, held = {0};
+  int rc = make_sets(spec, train, val, &sub, &held);
+  if (rc) return rc;
+  for (int s = 0; s < seeds; s++) {
+    fl_job_spec b = *spec, p;
+    b.seed = spec->seed + 1 + (uint64_t)s; /* other initializations, the same rows */
+    if (!fl_probe_spec(k, &b, &p)) break;
+    run_kind(dev, FL_PROBE_BASELINE, &b, &sub, &held, &base[s]);
+    run_kind(dev, k, &p, &sub, &held, &probe[s]);
   }
   fl_dataset_free(&sub);
   fl_dataset_free(&held);

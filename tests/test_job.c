@@ -194,6 +194,29 @@ static void test_overfitting_is_seen(void **state) {
   fl_dataset_free(&val);
 }
 
+/* A cause that a probe repairs carries the paired comparison over more
+ * seeds in its evidence: ReLU units dead from a bias of -10, repaired by
+ * re-initializing. */
+static void test_probe_cause_has_paired_evidence(void **state) {
+  (void)state;
+  fl_dataset train, val;
+  make_blobs(&train, 900, 8, 3, 1, false);
+  make_blobs(&val, 300, 8, 3, 2, false);
+  recorder r = {0};
+  fl_job_outcome out;
+  run(SPEC("{\"type\":\"dense\",\"units\":32,\"activation\":\"relu\","
+           "\"bias_initializer\":{\"name\":\"constant\",\"value\":-10}}," SOFTMAX3,
+           "{\"name\":\"adam\",\"learning_rate\":0.001}", 6),
+      &train, &val, &r, &out);
+  assert_string_equal(out.cause, "dead_relu");
+  int v = find(&r, "verdict", NULL);
+  assert_true(v >= 0);
+  assert_non_null(strstr(r.lines[v], "paired over 3 seeds"));
+  recorder_free(&r);
+  fl_dataset_free(&train);
+  fl_dataset_free(&val);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learning_job_is_healthy),
@@ -201,6 +224,7 @@ int main(void) {
       cmocka_unit_test(test_rejected_job_gets_a_verdict_first),
       cmocka_unit_test(test_cancelled_job_gets_a_verdict),
       cmocka_unit_test(test_overfitting_is_seen),
+      cmocka_unit_test(test_probe_cause_has_paired_evidence),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -58,6 +58,10 @@ static void test_wilson_known_values(void **state) {
   /* Normal quantiles: 1.959964 (5%), 2.807034 (0.5%, Bonferroni for 10). */
   assert_true(fabs(fl_z_two_sided(0.05) - FL_Z95) < 1e-6);
   assert_true(fabs(fl_z_two_sided(0.005) - 2.807034) < 1e-5);
+  /* Student t: 1, 2, 3 -> mean 2, se 1/sqrt 3, t(0.975, 2) = 4.303. */
+  const double d3[3] = {1, 2, 3};
+  fl_interval t = fl_t_interval95(d3, 3);
+  assert_true(fabs(t.lo - (2 - 4.303 / sqrt(3.0))) < 1e-9 && fabs(t.hi - (2 + 4.303 / sqrt(3.0))) < 1e-9);
 }
 
 /* The seed article's data: 100 rows, uniform features, 3 random classes. */

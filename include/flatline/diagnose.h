@@ -72,6 +72,9 @@ fl_interval fl_newcombe_diff(double s1, double n1, double s2, double n2, double 
 /* z of a two-sided interval with coverage 1 - alpha (FL_Z95 for 0.05);
  * with alpha / m, a Bonferroni interval for the best of m. */
 double fl_z_two_sided(double alpha);
+/* Student's t 95% interval of the mean of d[0..n) (2 <= n <= 31): for
+ * paired differences over seeds. */
+fl_interval fl_t_interval95(const double *d, int n);
 /* SplitMix64: the seeded stream behind every shuffle of rows and labels
  * (the label test, the probes' subsets), so that a seed repeats exactly. */
 uint64_t fl_splitmix64(uint64_t *state);
@@ -267,6 +270,8 @@ typedef struct {
   char evidence[FL_TEXT_MAX];
   char advice[FL_TEXT_MAX];
   char fix[FL_FIX_MAX];         /* merge patch, "" if no spec change fixes it */
+  int probe;                    /* the fl_probe_kind whose result is the
+                                   evidence, FL_PROBE_COUNT when none */
 } fl_cause_report;
 
 #define FL_MAX_CAUSES 8
