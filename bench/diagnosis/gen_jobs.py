@@ -28,17 +28,17 @@ Plain Python 3 + NumPy. README.md in this folder documents the ranges.
 """
 import argparse
 import csv
-import gzip
 import json
 import math
 import os
-import struct
 import sys
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "examples"))
+from gen_examples import read_idx  # noqa: E402  (one IDX reader)
 FASHION_DIR = os.environ.get("FASHION_MNIST_DIR",
                              "/usr/share/datasets/fashion-mnist")
 TABLES = os.path.join(REPO, "examples", "data")
@@ -65,15 +65,6 @@ NONLINEAR = ("spirals", "rings", "checkerboard", "rings_csv")
 
 
 _FASHION = {}
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    magic, = struct.unpack(">I", data[:4])
-    ndim = magic & 0xFF
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def fashion():
