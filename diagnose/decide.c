@@ -379,6 +379,12 @@ static void rule_lr_low(ctx *c) {
   if (!(fall(c->base) < STALLED_FALL)) return;
   fl_probe_kind k = first_repair(c, LADDER_UP, 4);
   if (k == FL_PROBE_COUNT) return;
+  /* Not the rate when a wider model repairs significantly more than the
+   * rate does (held-out accuracy, at a lower loss): then the model is
+   * what limits the job (softmax regression on rings learns a little
+   * faster at 1000x the rate, and far better with a hidden layer). */
+  const fl_probe_result *wide = probe(c, FL_PROBE_WIDER), *step = probe(c, k);
+  if (finite_run(wide) && acc_diff(wide, step).lo > 0 && wide->loss_end < step->loss_end) return;
   char a[256], b[256], fix[FL_FIX_MAX];
   describe(c, FL_PROBE_BASELINE, a, sizeof a);
   describe(c, k, b, sizeof b);
