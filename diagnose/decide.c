@@ -506,7 +506,6 @@ static void rule_output_loss(ctx *c) {
  * entropy, or at chance), and a wider model does significantly better on
  * held-out rows than the job's own. */
 static void rule_capacity(ctx *c) {
-  const fl_signals *s = c->in->signals;
   const fl_probe_result *wide = probe(c, FL_PROBE_WIDER), *base = c->base;
   if (c->out->n > 0 || !finite_run(wide) || !finite_run(base)) return;
   /* Better on held-out rows (accuracy significantly, or loss a tenth
@@ -525,7 +524,6 @@ static void rule_capacity(ctx *c) {
   const fl_monitor *m = c->in->monitor;
   double loss = m->n ? m->loss[m->n - 1] : NAN;
   if (!(loss > wide->loss_end)) return;
-  (void)s;
   /* Before the job has taken as many steps as the probe, its model is
    * judged by the baseline probe (the same model, the probe's steps):
    * the wider one must do significantly better on held-out rows (a wider

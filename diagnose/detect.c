@@ -153,12 +153,7 @@ static void detect_overfitting(const fl_monitor *m, fl_signals *s) {
     double a = m->val_loss[i], b = m->val_loss[i - 1], c = m->val_loss[i - 2];
     if (isfinite(a) && isfinite(b) && isfinite(c)) d2[nd++] = fabs(a - 2 * b + c);
   }
-  for (int i = 1; i < nd; i++) /* insertion sort: a few hundred at most in practice */
-    for (int j = i; j > 0 && d2[j] < d2[j - 1]; j--) {
-      double t = d2[j];
-      d2[j] = d2[j - 1];
-      d2[j - 1] = t;
-    }
+  fl_sort_doubles(d2, (size_t)nd);
   double sigma = nd ? d2[nd / 2] / (0.6745 * sqrt(6.0)) : 0;
   if (!(rise > FL__OVERFIT_NOISE * sigma)) return;
   if (!(rise > FL__OVERFIT_MIN_LNK * log(m->n_classes > 1 ? m->n_classes : 2))) return;

@@ -245,12 +245,7 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
     at_least += null[p] >= out->accuracy;
   }
   /* 95th percentile of the null: the 950th of 999 sorted values. */
-  for (int i = 1; i < LT_PERMUTATIONS; i++)
-    for (int j = i; j > 0 && null[j] < null[j - 1]; j--) {
-      double t = null[j];
-      null[j] = null[j - 1];
-      null[j - 1] = t;
-    }
+  fl_sort_doubles(null, LT_PERMUTATIONS);
   out->run = true;
   out->rows = m;
   out->permutations = LT_PERMUTATIONS;

@@ -7,6 +7,7 @@
  * seeded random stream of diagnose/ and job/ (SplitMix64, Steele, Lea &
  * Flood 2014) with the Fisher-Yates shuffle on it. */
 #include <math.h>
+#include <stdlib.h>
 
 #include "flatline/diagnose.h"
 
@@ -69,3 +70,10 @@ fl_interval fl_t_interval95(const double *d, int n) {
   double half = t975[n - 2] * sqrt(ss / (n - 1) / n);
   return (fl_interval){mean - half, mean + half};
 }
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+void fl_sort_doubles(double *v, size_t n) { qsort(v, n, sizeof *v, cmp_double); }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "flatline/job.h"
 
@@ -56,8 +55,7 @@ static void write_causes(fl_jw *w, const fl_diagnosis *d) {
     fl_jw_num(w, "confidence", r->confidence);
     fl_jw_str(w, "evidence", r->evidence);
     fl_jw_str(w, "advice", r->advice);
-    if (r->fix[0]) fl_jw_raw(w, "fix", r->fix); /* built by fl_jw: valid JSON */
-    else fl_jw_null(w, "fix");
+    fl__jw_fix(w, r->fix);
     fl_jw_object_end(w);
   }
   fl_jw_array_end(w);
@@ -153,6 +151,15 @@ static void paired_evidence(fl_job_diag *d, const fl_probe_result *probes, fl_di
            n, mean, t.lo, t.hi, loss_p / n, loss_b / n);
 }
 
+/* fl_decide on what this job knows: its spec, preflight and label test. */
+static void decide(const fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig,
+                   const fl_probe_result *probes, fl_diagnosis *out) {
+  fl_decide_input in = {d->spec, mon, sig, d->preflight, probes,
+                        d->labels.run ? &d->labels : NULL};
+  fl_decide(&in, out);
+  out->probe_seconds = d->probe_seconds;
+}
+
 /* One diagnosis: probes (when asked and the budget allows), then decide. */
 static void diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig,
                      int epoch, bool with_probes, fl_probe_result *probes, fl_diagnosis *out) {
@@ -167,9 +174,7 @@ static void diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *si
     for (int k = 0; k < FL_PROBE_COUNT; k++)
       if (probes[k].run) d->tried[k] = probes[k];
   }
-  fl_decide_input in = {d->spec, mon, sig, d->preflight, probes,
-                        d->labels.run ? &d->labels : NULL};
-  fl_decide(&in, out);
+  decide(d, mon, sig, probes, out);
   if (with_probes) paired_evidence(d, probes, out);
   out->probe_seconds = d->probe_seconds;
   d->diagnoses++;
@@ -258,48 +263,53 @@ static bool has_cause(const fl_diagnosis *d, fl_cause c) {
   return false;
 }
 
+/* The end of a job at chance: no evidence of doing better than the
+ * majority class, NaN, predictions collapsed, or a loss running away. A
+ * validation set too small to tell (its interval reaches the majority
+ * rate) is not evidence of chance when its accuracy is above the majority
+ * rate and the training rows are significantly so. */
+static bool ends_at_chance(const fl_monitor *mon, const fl_signals *sig, fl_verdict v) {
+  bool val_unclear = false;
+  if (sig->at_chance && mon->has_val && mon->n && mon->train_rows) {
+    double tr = (double)mon->train_rows;
+    fl_interval w = fl_wilson(round(mon->acc[mon->n - 1] * tr), tr, FL_Z95);
+    val_unclear = w.lo > mon->chance_accuracy && mon->val_acc[mon->n - 1] > mon->chance_accuracy;
+  }
+  return sig->nonfinite || (sig->at_chance && !val_unclear) || sig->collapsed ||
+         v == FL_VERDICT_DIVERGED;
+}
+
+/* The job's end disproves the latest diagnosis: with the spec as
+ * submitted (an applied fix says the spec had the problem), it ended
+ * neither stuck nor overfitting, and learned: on validation rows with a
+ * loss below a uniform guess's (accuracy above chance with a validation
+ * loss in the hundreds is not learning), else on its training rows, which
+ * disproves "it cannot learn" but not "its labels carry nothing" (a model
+ * can memorize random labels). Claims that it could do better (a wider
+ * model, other initial weights) or that it overfits are not disproved by
+ * its learning. */
+static bool end_disproves(const fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig,
+                          bool stuck) {
+  if (d->last.n == 0 || d->fixed || stuck || sig->overfitting) return false;
+  fl_cause top = d->last.items[0].cause;
+  double lnk = log(mon->n_classes > 1 ? mon->n_classes : 2);
+  bool learned = mon->has_val ? mon->n > 0 && mon->val_loss[mon->n - 1] < lnk
+                              : top != FL_CAUSE_LABELS_UNINFORMATIVE;
+  return learned && !has_cause(&d->last, FL_CAUSE_OVERFITTING) &&
+         top != FL_CAUSE_INSUFFICIENT_CAPACITY && top != FL_CAUSE_POOR_INITIALIZATION;
+}
+
 char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
                           const char **top) {
   fl_signals sig;
   memset(&sig, 0, sizeof sig);
   fl_verdict v = mon->n > 0 ? fl_monitor_check(mon, &sig) : FL_VERDICT_OK;
-  /* Stuck: no evidence of doing better than the majority class, NaN, or a
-   * loss running away. Underfit alone (above chance, loss near the label
-   * entropy) may be a hard task: only a probe that does better makes it a
-   * problem. */
-  /* A validation set too small to tell (its interval reaches the
-   * majority rate) is not evidence of chance when its accuracy is above
-   * the majority rate and the training rows are significantly so. */
-  bool val_unclear = false;
-  if (sig.at_chance && mon->has_val && mon->n && mon->train_rows) {
-    double tr = (double)mon->train_rows;
-    fl_interval w = fl_wilson(round(mon->acc[mon->n - 1] * tr), tr, FL_Z95);
-    val_unclear = w.lo > mon->chance_accuracy && mon->val_acc[mon->n - 1] > mon->chance_accuracy;
-  }
-  bool at_chance = sig.nonfinite || (sig.at_chance && !val_unclear) || sig.collapsed ||
-                   v == FL_VERDICT_DIVERGED;
+  bool at_chance = ends_at_chance(mon, &sig, v);
+  /* Stuck: at chance, or underfit (above chance, loss near the labels'
+   * entropy: maybe a hard task, a problem only if a probe does better). */
   bool stuck = at_chance || sig.underfit;
-  /* An earlier diagnosis that the job's end disproves: it went on to do
-   * clearly better than chance (on validation rows when it has them),
-   * without diverging or overfitting, with the spec as submitted (a fix
-   * that was applied says the spec had the problem). */
-  /* Claims that the job could do better (a wider model, other initial
-   * weights) or that it overfits are not disproved by its learning. */
   fl_cause top_cause = d->last.n > 0 ? d->last.items[0].cause : FL_CAUSE_NONE;
-  /* (and its validation loss is below a uniform guess's: accuracy above
-   * chance with a validation loss in the hundreds is not learning) */
-  double lnk = log(mon->n_classes > 1 ? mon->n_classes : 2);
-  bool val_sane = mon->n > 0 && mon->val_loss[mon->n - 1] < lnk;
-  /* Without validation rows, the training rows are the evidence: a job
-   * that ends neither at chance nor underfit has learned them, which
-   * disproves "it cannot learn" (not "its labels carry nothing": a model
-   * can memorize random labels). */
-  bool evidence = mon->has_val ? val_sane : top_cause != FL_CAUSE_LABELS_UNINFORMATIVE;
-  bool disproved = d->last.n > 0 && !d->fixed && evidence && !stuck &&
-                   !sig.overfitting &&
-                   !has_cause(&d->last, FL_CAUSE_OVERFITTING) &&
-                   top_cause != FL_CAUSE_INSUFFICIENT_CAPACITY &&
-                   top_cause != FL_CAUSE_POOR_INITIALIZATION;
+  bool disproved = end_disproves(d, mon, &sig, stuck);
   fl_diagnosis final = d->last;
   if (disproved) memset(&final, 0, sizeof final);
   if (!sig.overfitting) { /* an overfitting that the end no longer shows */
@@ -311,10 +321,7 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
   if (top_cause == FL_CAUSE_INSUFFICIENT_CAPACITY && !d->fixed) {
     /* A capacity claim depends on how far the job got: decide again on
      * its final metrics with the probes already run (nothing new runs). */
-    fl_decide_input in = {d->spec, mon, &sig, d->preflight, d->tried,
-                          d->labels.run ? &d->labels : NULL};
-    fl_decide(&in, &final);
-    final.probe_seconds = d->probe_seconds;
+    decide(d, mon, &sig, d->tried, &final);
   }
   bool seen = d->diagnoses > 0 && d->last_epoch >= epoch - mon->patience;
   sig.suspect_init = fl_spec_suspect_init(d->spec, d->train->d);
@@ -354,7 +361,7 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
   if (short_note) fl_jw_str(&w, "note", short_note);
   else if (disproved)
     fl_jw_str(&w, "note", "an earlier diagnosis was withdrawn: the job went on to learn "
-              "(validation accuracy above chance, no divergence or overfitting)");
+              "(above chance, no divergence or overfitting)");
   fl_jw_num(&w, "probe_seconds", d->probe_seconds);
   fl_jw_object_end(&w);
   return fl_jw_finish(&w);
@@ -374,8 +381,7 @@ char *fl_verdict_rejected_event(const char *job_id, const fl_findings *f) {
     fl_jw_num(&w, "confidence", 1.0); /* a check on the spec and data, not an estimate */
     fl_jw_str(&w, "evidence", x->message);
     fl_jw_str(&w, "advice", "see the preflight finding");
-    if (x->fix[0]) fl_jw_raw(&w, "fix", x->fix);
-    else fl_jw_null(&w, "fix");
+    fl__jw_fix(&w, x->fix);
     fl_jw_object_end(&w);
   }
   fl_jw_array_end(&w);

@@ -65,6 +65,10 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
 /* The verdict of a job that preflight rejected: its errors, as causes. */
 char *fl_verdict_rejected_event(const char *job_id, const fl_findings *f);
 
+/* "fix": the merge patch (valid JSON built by fl_jw), or null when there
+ * is none (job_run.c). */
+void fl__jw_fix(fl_jw *w, const char *fix);
+
 /* ---- probes (probes.c): run a diagnosis's probes on a device ---- */
 /* known (may be NULL): results of earlier probes of the same spec; a
  * probe is deterministic (the job's seed, the same rows), so those are

@@ -44,7 +44,7 @@ void fl_job_preflight(const fl_job_spec *spec, const fl_dataset *train,
   if (has_val) fl_dataset_stats_free(&sv);
 }
 
-static void fix_member(fl_jw *w, const char *fix) {
+void fl__jw_fix(fl_jw *w, const char *fix) {
   if (fix && *fix) fl_jw_raw(w, "fix", fix); /* built by fl_jw: valid JSON */
   else fl_jw_null(w, "fix");
 }
@@ -57,7 +57,7 @@ void fl_findings_write(fl_jw *w, const fl_findings *f) {
     fl_jw_str(w, "severity", x->severity == FL_SEVERITY_ERROR ? "error" : "warning");
     fl_jw_str(w, "cause", fl_cause_name(x->cause));
     fl_jw_str(w, "message", x->message);
-    fix_member(w, x->fix);
+    fl__jw_fix(w, x->fix);
     fl_jw_object_end(w);
   }
   fl_jw_array_end(w);
@@ -93,6 +93,16 @@ static uint64_t *class_counts(const fl_dataset *ds, size_t k) {
     c[cls]++;
   }
   return c;
+}
+
+/* The detectors' memory for a (re)started training of spec on the data. */
+static void monitor_start(fl_monitor *mon, const fl_job_spec *spec, const uint64_t *counts,
+                          size_t k, const fl_dataset *train, const fl_dataset *val) {
+  fl_monitor_init(mon, (int)k, counts, k, val != NULL, spec->monitor.patience,
+                  spec->monitor.min_delta);
+  mon->train_rows = train->n;
+  mon->val_rows = val ? val->n : 0;
+  mon->input_dim = train->d;
 }
 
 /* The verdict event, once, before the caller's end event; *top (may be
@@ -168,10 +178,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     set_outcome(out, "failed", NULL, "out of memory", 0);
     goto done;
   }
-  fl_monitor_init(mon, (int)k, counts, k, val != NULL, cur.monitor.patience, cur.monitor.min_delta);
-  mon->train_rows = train->n;
-  mon->val_rows = val ? val->n : 0;
-  mon->input_dim = train->d;
+  monitor_start(mon, &cur, counts, k, train, val);
 
   jd = malloc(sizeof *jd);
   if (!jd) {
@@ -271,11 +278,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
         fixed = true;
         jd->fixed = true; /* earlier probes were of the old spec */
         logged = 0;
-        fl_monitor_init(mon, (int)k, counts, k, val != NULL, cur.monitor.patience,
-                        cur.monitor.min_delta);
-        mon->train_rows = train->n;
-        mon->val_rows = val ? val->n : 0;
-        mon->input_dim = train->d;
+        monitor_start(mon, &cur, counts, k, train, val);
         fl_jw w;
         fl_event_begin(&w, FL_EVENT_FIX, job_id);
         fl_jw_str(&w, "cause", top);

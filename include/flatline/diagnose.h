@@ -75,6 +75,7 @@ double fl_z_two_sided(double alpha);
 /* Student's t 95% interval of the mean of d[0..n) (2 <= n <= 31): for
  * paired differences over seeds. */
 fl_interval fl_t_interval95(const double *d, int n);
+void fl_sort_doubles(double *v, size_t n); /* ascending, for quantiles */
 /* SplitMix64: the seeded stream behind every shuffle of rows and labels
  * (the label test, the probes' subsets), so that a seed repeats exactly. */
 uint64_t fl_splitmix64(uint64_t *state);
