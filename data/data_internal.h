@@ -71,9 +71,20 @@ int fl__decode_elements(const uint8_t *src, size_t count, fl__elem t,
 /* Inflate gzip data (one or more members) at buf into a malloc'd *out of at
  * most max_out bytes. With head_only, stop quietly once max_out bytes are
  * out (or the data ends): a peek at a header. Without it, more output than
- * max_out is FL_ETOOBIG, found without allocating past max_out. */
+ * max_out, or than fl__gzip_ratio_limit(len), is FL_ETOOBIG, found without
+ * allocating past either. */
 int fl__inflate_gzip(const uint8_t *buf, size_t len, const char *name,
                      size_t max_out, bool head_only, uint8_t **out,
                      size_t *out_len, fl_error *err);
+
+/* The most bytes compressed_len bytes of gzip may inflate to:
+ * max(FL_GZIP_MAX_RATIO * compressed_len, FL_GZIP_RATIO_FLOOR). */
+size_t fl__gzip_ratio_limit(size_t compressed_len);
+
+/* FL_ETOOBIG: "name: N bytes of gzip data inflate to [more than] M bytes,
+ * a ratio of [over] R:1, over the limit ..."; more_than when inflating was
+ * stopped at M rather than M declared by a header. */
+int fl__gzip_ratio_error(const char *name, size_t out_bytes, bool more_than,
+                         size_t compressed_len, fl_error *err);
 
 #endif

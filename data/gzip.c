@@ -1,17 +1,14 @@
 /* data/gzip.c — owns gzip decompression of in-memory files (fl_gunzip and
  * the IDX reader's header peek): zlib inflate with an output cap that holds
- * before any allocation, so a gzip bomb costs at most the cap. */
+ * before any allocation, so a gzip bomb costs at most the cap, and the cap
+ * on the inflation ratio (FL_GZIP_MAX_RATIO), so that what a file costs to
+ * inflate stays in proportion to its size. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "data_internal.h"
-
-/* The trailer's ISIZE sizes the first buffer only when it claims at most
- * 64:1 (real data: MNIST images ~5:1); beyond that, bombs and lies among
- * them, the buffer grows as output actually arrives. */
-#define FL__TRUSTED_RATIO 64u
 
 static bool is_gzip_magic(const uint8_t *buf, size_t len) {
   return len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
@@ -24,13 +21,16 @@ static bool all_zero(const uint8_t *p, size_t n) {
 }
 
 /* First buffer size: the trailer's ISIZE (size mod 2^32 of the last member)
- * when it is plausible, else a few times the input; never over max_out. */
+ * when it claims at most FL_GZIP_MAX_RATIO times the input (real data, see
+ * data.h), else a few times the input; never over max_out. The floor is not
+ * applied here: a small file lying in its trailer would otherwise get
+ * FL_GZIP_RATIO_FLOOR bytes up front; it grows to that as output arrives. */
 static size_t first_capacity(const uint8_t *buf, size_t len, size_t max_out,
                              bool head_only) {
   if (head_only) return max_out;
   size_t guess = SIZE_MAX, trusted = SIZE_MAX;
   fl__mul_size(len, 4, &guess);
-  fl__mul_size(len, FL__TRUSTED_RATIO, &trusted);
+  fl__mul_size(len, FL_GZIP_MAX_RATIO, &trusted);
   if (len >= 18) { /* a whole member: 10 header + 8 trailer bytes at least */
     const uint8_t *t = buf + len - 4;
     size_t isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 |
@@ -41,12 +41,45 @@ static size_t first_capacity(const uint8_t *buf, size_t len, size_t max_out,
   return guess < max_out ? guess : max_out;
 }
 
+size_t fl__gzip_ratio_limit(size_t compressed_len) {
+  size_t limit = SIZE_MAX;
+  fl__mul_size(compressed_len, FL_GZIP_MAX_RATIO, &limit);
+  return limit > FL_GZIP_RATIO_FLOOR ? limit : FL_GZIP_RATIO_FLOOR;
+}
+
+int fl__gzip_ratio_error(const char *name, size_t out_bytes, bool more_than,
+                         size_t compressed_len, fl_error *err) {
+  /* Gzip data has 18 bytes at least; the guard only keeps this defined. */
+  double ratio = (double)out_bytes / (double)(compressed_len ? compressed_len
+                                                             : 1);
+  return fl_error_set(err, FL_ETOOBIG,
+                      "%s: %zu bytes of gzip data inflate to %s%zu bytes, a "
+                      "ratio of %s%.0f:1, over the limit of %u:1 for data "
+                      "over %zu MiB (a gzip bomb? if the data is real, store "
+                      "the file uncompressed)",
+                      fl__name(name), compressed_len,
+                      more_than ? "more than " : "", out_bytes,
+                      more_than ? "over " : "", ratio, FL_GZIP_MAX_RATIO,
+                      FL_GZIP_RATIO_FLOOR >> 20);
+}
+
 int fl__inflate_gzip(const uint8_t *buf, size_t len, const char *name,
                      size_t max_out, bool head_only, uint8_t **out,
                      size_t *out_len, fl_error *err) {
   const char *nm = fl__name(name);
   *out = NULL;
   *out_len = 0;
+
+  /* The ratio cap lowers max_out before anything is allocated, so a bomb
+   * stops at the first byte past it. A header peek is tiny anyway. */
+  bool ratio_capped = false;
+  if (!head_only) {
+    size_t ratio_limit = fl__gzip_ratio_limit(len);
+    if (ratio_limit < max_out) {
+      max_out = ratio_limit;
+      ratio_capped = true;
+    }
+  }
 
   z_stream zs;
   memset(&zs, 0, sizeof zs);
@@ -93,6 +126,10 @@ int fl__inflate_gzip(const uint8_t *buf, size_t len, const char *name,
     size_t consumed = fed - zs.avail_in;
 
     if (probing && produced == 1) {
+      if (have >= max_out && ratio_capped) {
+        rc = fl__gzip_ratio_error(name, have, true, len, err);
+        goto out;
+      }
       if (have >= max_out) {
         rc = fl_error_set(err, FL_ETOOBIG,
                           "%s: decompresses to more than %zu bytes, the limit "

@@ -107,7 +107,8 @@ static int parse_plain(const uint8_t *buf, size_t len, const char *name,
 
 /* Peek at the decompressed header first, so that the full inflate is capped
  * at exactly the size the header declares (itself capped): a bomb or a lie
- * stops there instead of at FL_DATA_MAX_BYTES. */
+ * stops there instead of at FL_DATA_MAX_BYTES, or earlier at the ratio cap
+ * when the header declares more than the file may inflate to. */
 static int parse_gzip(const uint8_t *buf, size_t len, const char *name,
                       fl_array *out, fl_error *err) {
   uint8_t *head = NULL, *full = NULL;
@@ -125,7 +126,9 @@ static int parse_gzip(const uint8_t *buf, size_t len, const char *name,
                         fl__name(name), h.shape_text);
   total = h.header_bytes + h.data_bytes;
   rc = fl__inflate_gzip(buf, len, name, total, false, &full, &full_len, err);
-  if (rc == FL_ETOOBIG)
+  /* Past the ratio cap the file may be a bomb or cut short; either way the
+   * ratio message says why inflating stopped. */
+  if (rc == FL_ETOOBIG && total <= fl__gzip_ratio_limit(len))
     return fl_error_set(err, FL_EDATA,
                         "%s: declares %s %s = %zu bytes of data but "
                         "decompresses to more (trailing bytes?)",

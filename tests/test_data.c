@@ -710,6 +710,88 @@ static void test_gunzip_bomb(void **state) {
   free(z.p);
 }
 
+/* `copies` gzip members of the same bytes, as `cat a.gz a.gz ...` writes:
+ * a bomb of any size from one small deflate. */
+static bytes gzip_repeated(const void *unit, size_t n, int copies) {
+  bytes one = gzip_bytes(unit, n), all = {0};
+  for (int i = 0; i < copies; i++) put(&all, one.p, one.len);
+  free(one.p);
+  return all;
+}
+
+/* The inflation-ratio cap: issue 11's IDX of 262144x32x32 zeros (about
+ * 260 KB of gzip) used to inflate to 256 MiB and become 1 GiB of float32;
+ * now inflating stops at 64:1, before the big buffers exist. */
+static void test_gunzip_ratio_cap(void **state) {
+  (void)state;
+  static const uint8_t zeros[1 << 20];
+  fl_error err = {0};
+  uint8_t *out = NULL;
+  size_t out_len = 0;
+  bool is_gz = false;
+
+  uint32_t dims[3] = {262144, 32, 32};
+  bytes hdr = idx_file(0x08, 3, dims, NULL, 0);
+  bytes bomb = gzip_bytes(hdr.p, hdr.len);
+  bytes body = gzip_repeated(zeros, sizeof zeros, 256);
+  put(&bomb, body.p, body.len);
+  assert_true(bomb.len < 300 * 1024);
+  long before = max_rss_kib();
+  fl_array a;
+  int rc = fl_idx_parse(bomb.p, bomb.len, "bomb.idx.gz", &a, &err);
+  assert_fails(rc, FL_ETOOBIG, err, "bomb.idx.gz", "over the limit of 64:1");
+  assert_msg_has(err, "a ratio of over 64:1");
+  assert_null(a.data);
+  long grew_kib = max_rss_kib() - before;
+  if (grew_kib > 64 * 1024) print_error("peak RSS grew %ld KiB\n", grew_kib);
+  assert_true(grew_kib < 64 * 1024);
+
+  /* fl_gunzip applies the cap below a larger max_out: 32 MiB of zeros in
+   * 32 KB stop at 64 times the input. */
+  bytes z32 = gzip_repeated(zeros, sizeof zeros, 32);
+  rc = fl_gunzip(z32.p, z32.len, "z.gz", (size_t)1 << 30, &out, &out_len,
+                 &is_gz, &err);
+  assert_fails(rc, FL_ETOOBIG, err, "z.gz", "inflate to more than");
+  assert_msg_has(err, "over the limit of 64:1 for data over 16 MiB");
+  assert_null(out);
+  /* A lower max_out is still the limit that speaks. */
+  rc = fl_gunzip(z32.p, z32.len, "z.gz", 1 << 20, &out, &out_len, &is_gz,
+                 &err);
+  assert_fails(rc, FL_ETOOBIG, err, "z.gz", "more than 1048576 bytes");
+
+  /* Under the floor any ratio passes: 16 MiB of zeros (~1000:1). */
+  bytes z16 = gzip_repeated(zeros, sizeof zeros, 16);
+  assert_ok(fl_gunzip(z16.p, z16.len, "z.gz", (size_t)1 << 30, &out,
+                      &out_len, &is_gz, &err), err);
+  assert_int_equal(out_len, FL_GZIP_RATIO_FLOOR);
+  free(out);
+
+  /* Over the floor, data at a real-world ratio passes: 24 MiB of 4-bit
+   * noise compress about 2:1, like Fashion-MNIST. */
+  size_t n = (size_t)24 << 20;
+  uint8_t *noise = malloc(n);
+  assert_non_null(noise);
+  uint64_t x = 88172645463325252ull;
+  for (size_t i = 0; i < n; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    noise[i] = (uint8_t)(x & 0x0f);
+  }
+  bytes zn = gzip_bytes(noise, n);
+  assert_ok(fl_gunzip(zn.p, zn.len, "n.gz", (size_t)1 << 30, &out, &out_len,
+                      &is_gz, &err), err);
+  assert_int_equal(out_len, n);
+  assert_memory_equal(out, noise, n);
+  free(out);
+
+  free(noise);
+  free(zn.p);
+  free(z16.p);
+  free(z32.p);
+  free(body.p);
+  free(bomb.p);
+  free(hdr.p);
+}
+
 /* ---- CSV ---------------------------------------------------------------- */
 
 static void test_csv_label_by_name_and_index(void **state) {
@@ -1457,6 +1539,7 @@ int main(void) {
       cmocka_unit_test(test_idx_malformed),
       cmocka_unit_test(test_gunzip),
       cmocka_unit_test(test_gunzip_bomb),
+      cmocka_unit_test(test_gunzip_ratio_cap),
       cmocka_unit_test(test_csv_label_by_name_and_index),
       cmocka_unit_test(test_csv_quotes_crlf_bom_trailing),
       cmocka_unit_test(test_csv_one_hot),
