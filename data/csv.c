@@ -72,6 +72,15 @@ static void skip_line_end(csv_reader *r) {
   r->line++;
 }
 
+/* A NUL would end the field's text early (strtod, strcmp), silently. */
+static int nul_error(const csv_reader *r, size_t col) {
+  return fl_error_set(r->err, FL_EDATA,
+                      "%s: line %zu, column %zu: NUL byte (0x00) in the "
+                      "field; CSV is text and cannot hold one (a binary "
+                      "file, or UTF-16 text? save it as UTF-8)",
+                      fl__name(r->name), r->line, col);
+}
+
 /* Read the field at r->pos (column `col`, 1-based, for messages) and the
  * delimiter after it; *last says the record ended there (line end/EOF). */
 static int next_field(csv_reader *r, size_t col, csv_field *f, bool *last) {
@@ -88,6 +97,7 @@ static int next_field(csv_reader *r, size_t col, csv_field *f, bool *last) {
                             "%s: line %zu, column %zu: quoted field is never "
                             "closed", fl__name(r->name), open_line, col);
       char ch = r->s[r->pos];
+      if (ch == '\0') return nul_error(r, col);
       if (ch == '"') {
         if (r->pos + 1 < r->len && r->s[r->pos + 1] == '"') {
           f->escaped = true;
@@ -118,7 +128,10 @@ static int next_field(csv_reader *r, size_t col, csv_field *f, bool *last) {
     }
   } else {
     f->start = r->pos;
-    while (!at_line_end(r, r->pos) && r->s[r->pos] != ',') r->pos++;
+    while (!at_line_end(r, r->pos) && r->s[r->pos] != ',') {
+      if (r->s[r->pos] == '\0') return nul_error(r, col);
+      r->pos++;
+    }
     /* Unquoted fields are trimmed: "1, 2, 3" is three numbers. */
     size_t a = f->start, b = r->pos;
     while (a < b && is_space(r->s[a])) a++;

@@ -961,6 +961,33 @@ static void test_csv_errors(void **state) {
     assert_null(y.data);
   }
 
+  /* A NUL byte in a field is an error naming its line and column (strtod
+   * and strcmp used to stop there: "1\0junk" read as 1, "a\0b" as "a"). */
+#define NUL_CASE(lit, needle) {lit, sizeof lit - 1, needle}
+  static const struct {
+    const char *text;
+    size_t len;
+    const char *needle;
+  } nul[] = {
+      NUL_CASE("a,y\n1\0,0\n", "line 2, column 1: NUL byte"),
+      NUL_CASE("a,y\n1,0\0\n", "line 2, column 2: NUL byte"),
+      NUL_CASE("a\0b,y\n1,0\n", "line 1, column 1: NUL byte"),
+      NUL_CASE("a,y\n\"1\0\",0\n", "line 2, column 1: NUL byte"),
+      NUL_CASE("a,y\n1,\"\n0\0\"\n", "line 3, column 2: NUL byte"),
+      NUL_CASE("a,y\n1,0\n\0\n", "line 3, column 1: NUL byte"),
+  };
+#undef NUL_CASE
+  for (size_t c = 0; c < sizeof nul / sizeof nul[0]; c++) {
+    fl_array nx, ny;
+    fl_error nerr = {0};
+    const char *names[1] = {"y"};
+    int nrc = fl_csv_parse((const uint8_t *)nul[c].text, nul[c].len, "y.csv",
+                           names, NULL, 1, &nx, &ny, &nerr);
+    if (nrc != FL_EDATA) print_error("NUL case %zu parsed\n", c);
+    assert_fails(nrc, FL_EDATA, nerr, "y.csv", nul[c].needle);
+    assert_null(nx.data);
+  }
+
   /* Label specs: out of range, twice, neither name nor index, none. */
   const char *text = "a,b\n1,2\n";
   fl_array x, y;
