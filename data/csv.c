@@ -19,9 +19,6 @@
  * characters, so this only turns away things that are not numbers. */
 #define CSV_NUMBER_MAX 256
 
-/* Class ids travel as float32: beyond 2^24 they stop being exact. */
-#define CSV_MAX_EXACT_ID 16777216.0
-
 typedef struct {
   const char *s;
   size_t len;
@@ -302,12 +299,13 @@ static int field_number(const csv_reader *r, const csv_header *h,
                         "%s: line %zu, column %zu (\"%.60s\"): expected an "
                         "integer class id, got \"%.40s\"",
                         nm, line, col + 1, h->names[col], t);
-  if (class_id && fabs(v) > CSV_MAX_EXACT_ID)
+  /* The text is exact here; the float32 copy would not be past 2^24. */
+  if (class_id && fabs(v) > FL__FLOAT_EXACT_INT)
     return fl_error_set(r->err, FL_EDATA,
                         "%s: line %zu, column %zu (\"%.60s\"): class id %.40s "
                         "is too large (ids up to %.0f are supported)",
                         nm, line, col + 1, h->names[col], t,
-                        CSV_MAX_EXACT_ID);
+                        FL__FLOAT_EXACT_INT);
   *out = (float)v;
   return 0;
 }

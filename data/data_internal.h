@@ -23,6 +23,11 @@ static inline bool fl__mul_size(size_t a, size_t b, size_t *out) {
   return true;
 }
 
+/* 2^24: float32's 24-bit significand holds every integer of smaller
+ * magnitude exactly; from there on integers round (2^31 - 1 becomes 2^31),
+ * so a class id read as float32 is only trusted below it. */
+#define FL__FLOAT_EXACT_INT 16777216.0
+
 /* Room for 8 dimensions of 20 digits with separators. */
 #define FL__SHAPE_TEXT_MAX 200
 

@@ -29,7 +29,10 @@ static int label_layout(const fl_array *y, const char *name_y,
                       fl__name(name_y), st);
 }
 
-/* ids[i] = y[i], each checked to be an integer that fits int32. */
+/* ids[i] = y[i], each checked to be an integer of magnitude below 2^24.
+ * Labels arrive as float32, where larger integers are rounded (an int32
+ * label 2^31 - 1 arrives as 2^31): the value in hand may not be the one in
+ * the file, so the message says what is wrong without quoting it. */
 static int to_ids(const float *y, size_t n, const char *name_y, int32_t *ids,
                   fl_error *err) {
   for (size_t i = 0; i < n; i++) {
@@ -38,11 +41,15 @@ static int to_ids(const float *y, size_t n, const char *name_y, int32_t *ids,
       return fl_error_set(err, FL_EDATA,
                           "%s: row %zu: label %g is not an integer class id",
                           fl__name(name_y), i, (double)v);
-    /* float 2^31 is the first value past INT32_MAX; -2^31 fits. */
-    if ((double)v < -2147483648.0 || (double)v > 2147483647.0)
+    if (fabs((double)v) >= FL__FLOAT_EXACT_INT)
       return fl_error_set(err, FL_EDATA,
-                          "%s: row %zu: class id %.0f does not fit in int32",
-                          fl__name(name_y), i, (double)v);
+                          "%s: row %zu: label is too large to be a class id: "
+                          "%s %.0f or more, where float32, which labels are "
+                          "read into, stops holding integers exactly; at "
+                          "most %d classes (ids 0 to %d) are supported",
+                          fl__name(name_y), i, v < 0 ? "its magnitude is" :
+                          "it is", FL__FLOAT_EXACT_INT, FL_DATA_MAX_CLASSES,
+                          FL_DATA_MAX_CLASSES - 1);
     ids[i] = (int32_t)v;
   }
   return 0;

@@ -1138,8 +1138,9 @@ static void test_dataset_from_arrays_errors(void **state) {
   } bad[] = {
       {{0, 1, 1.5f, 2.5f}, "row 2: label 1.5 is not an integer class id"},
       {{0, NAN, 1, 1}, "row 1: label nan"},
-      {{0, 1, 3e9f, 1}, "row 2: class id 3000000000 does not fit in int32"},
-      {{-3e9f, 1, 1, 1}, "row 0: class id -3000000000"},
+      {{0, 1, 3e9f, 1}, "row 2: label is too large to be a class id"},
+      {{-3e9f, 1, 1, 1}, "row 0: label is too large"},
+      {{0, 16777216, 1, 1}, "row 1: label is too large"},
   };
   const size_t y4[1] = {4};
   for (size_t c = 0; c < sizeof bad / sizeof bad[0]; c++) {
@@ -1149,6 +1150,31 @@ static void test_dataset_from_arrays_errors(void **state) {
     assert_non_null(y.data);
     fl_array_free(&y);
   }
+
+  /* The int32 label 2^31 - 1 reaches float32 as 2^31: the message must not
+   * quote that number (it used to say "class id 2147483648 does not fit in
+   * int32") but say the label is too large, with the most classes. Below
+   * 2^24 ids stay exact, and preflight reports those past its classes. */
+  const double big_ids[4] = {0, 2147483647.0, 16777215, 65536};
+  bytes yf = npy_values(1, "<i4", "(4,)", big_ids, 4);
+  assert_ok(fl_npy_parse(yf.p, yf.len, "y.npy", &y, &err), err);
+  rc = fl_dataset_from_arrays(&x, &y, 1.0f, "X.npy", "y.npy", &ds, &err);
+  assert_fails(rc, FL_EDATA, err, "y.npy",
+               "row 1: label is too large to be a class id");
+  assert_msg_has(err, "at most 65536 classes (ids 0 to 65535)");
+  assert_null(strstr(err.msg, "2147483648"));
+  fl_array_free(&y);
+  free(yf.p);
+  const double fine_ids[4] = {0, 16777215, 65536, -16777215};
+  yf = npy_values(1, "<i4", "(4,)", fine_ids, 4);
+  assert_ok(fl_npy_parse(yf.p, yf.len, "y.npy", &y, &err), err);
+  fl_array x_copy = make_array(2, xs, xv, false);
+  assert_ok(fl_dataset_from_arrays(&x_copy, &y, 1.0f, "X.npy", "y.npy", &ds,
+                                   &err), err);
+  assert_int_equal(ds.ids[1], 16777215);
+  assert_int_equal(ds.ids[3], -16777215);
+  fl_dataset_free(&ds);
+  free(yf.p);
 
   /* Labels of 3 dimensions; (N, 0) labels; no rows; no features. */
   const size_t y3[3] = {4, 1, 1};

@@ -104,8 +104,10 @@ typedef struct {
 /* Build a dataset from features (N, ...) flattened to (N, D) and labels
  * (N,), (N,1) → ids, or (N,K) → dense. Takes ownership of both arrays'
  * data on success (they are left empty). scale multiplies features.
- * name_x / name_y name the files in errors. Id labels must be integral and
- * fit int32; otherwise FL_EDATA naming the first bad row. */
+ * name_x / name_y name the files in errors. Id labels must be integers of
+ * magnitude below 2^24 (past it float32 rounds them, so the value would not
+ * be the file's); otherwise FL_EDATA naming the first bad row. Ids from
+ * FL_DATA_MAX_CLASSES up to 2^24 load, for preflight to report. */
 int fl_dataset_from_arrays(fl_array *features, fl_array *labels, float scale,
                            const char *name_x, const char *name_y,
                            fl_dataset *out, fl_error *err);
