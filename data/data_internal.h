@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "flatline/data.h"
 
@@ -91,5 +92,17 @@ size_t fl__gzip_ratio_limit(size_t compressed_len);
  * stopped at M rather than M declared by a header. */
 int fl__gzip_ratio_error(const char *name, size_t out_bytes, bool more_than,
                          size_t compressed_len, fl_error *err);
+
+/* Open path for reading as fl_file_read_ex does with `flags` (file.c), and
+ * fstat it into *st. regular_only refuses anything but a regular file even
+ * without FL_READ_NOFOLLOW (and opens with O_NONBLOCK, so a FIFO cannot
+ * hang it). Directories are always refused. *fd is the caller's to close. */
+int fl__file_open(const char *path, unsigned flags, bool regular_only,
+                  int *fd, struct stat *st, fl_error *err);
+
+/* Read up to `want` bytes from the start of fd into buf; *got < want only
+ * at the end of the file. */
+int fl__file_read_head(int fd, const char *path, uint8_t *buf, size_t want,
+                       size_t *got, fl_error *err);
 
 #endif

@@ -1,7 +1,8 @@
 /* tests/test_data.c — cmocka tests of the data library: .npy, IDX, gzip and
  * CSV readers on inputs built in memory, dataset building, the tail split,
- * statistics, the real Fashion-MNIST test set when installed, and a seeded
- * mutation run over every reader. */
+ * statistics, reading files (without following links), the real
+ * Fashion-MNIST test set when installed, and a seeded mutation run over
+ * every reader. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -1418,6 +1420,75 @@ static void test_file_read(void **state) {
   assert_fails(rc, FL_EIO, err, "tests", "directory");
 }
 
+/* A fresh directory under $TMPDIR (or /tmp) for files a test writes. */
+static void temp_dir(char *dir, size_t cap) {
+  const char *base = getenv("TMPDIR");
+  snprintf(dir, cap, "%s/fl-test-data-XXXXXX", base && *base ? base : "/tmp");
+  assert_non_null(mkdtemp(dir));
+}
+
+static void write_file(const char *path, const void *p, size_t n) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(p, 1, n, f), n);
+  assert_int_equal(fclose(f), 0);
+}
+
+/* Issue 11: with FL_READ_NOFOLLOW a link planted where a data file should
+ * be is refused, not followed, and a FIFO is refused at once instead of
+ * hanging the reader until someone writes to it. */
+static void test_file_read_nofollow(void **state) {
+  (void)state;
+  char dir[256], real[300], link[300], dangling[300], fifo[300];
+  temp_dir(dir, sizeof dir);
+  snprintf(real, sizeof real, "%s/real.npy", dir);
+  snprintf(link, sizeof link, "%s/link.npy", dir);
+  snprintf(dangling, sizeof dangling, "%s/dangling.npy", dir);
+  snprintf(fifo, sizeof fifo, "%s/fifo.npy", dir);
+  write_file(real, "\x93NUMPY", 6);
+  assert_int_equal(symlink(real, link), 0);
+  assert_int_equal(symlink("no-such-target", dangling), 0);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  fl_error err = {0};
+  assert_ok(fl_file_read_ex(real, 100, FL_READ_NOFOLLOW, &buf, &len, &err),
+            err);
+  assert_int_equal(len, 6);
+  assert_memory_equal(buf, "\x93NUMPY", 6);
+  free(buf);
+
+  int rc = fl_file_read_ex(link, 100, FL_READ_NOFOLLOW, &buf, &len, &err);
+  assert_fails(rc, FL_EPERM, err, link, "is a symbolic link; refused");
+  assert_null(buf);
+  rc = fl_file_read_ex(dangling, 100, FL_READ_NOFOLLOW, &buf, &len, &err);
+  assert_fails(rc, FL_EPERM, err, dangling, "is a symbolic link; refused");
+  rc = fl_file_read_ex(fifo, 100, FL_READ_NOFOLLOW, &buf, &len, &err);
+  assert_fails(rc, FL_EPERM, err, fifo, "is not a regular file (a FIFO)");
+  assert_null(buf);
+  rc = fl_file_read_ex("/dev/null", 100, FL_READ_NOFOLLOW, &buf, &len, &err);
+  assert_fails(rc, FL_EPERM, err, "/dev/null",
+               "is not a regular file (a character device); refused");
+  rc = fl_file_read_ex(dir, 100, FL_READ_NOFOLLOW, &buf, &len, &err);
+  assert_fails(rc, FL_EIO, err, dir, "is a directory");
+
+  /* Without the flag (and through fl_file_read) links are followed. */
+  assert_ok(fl_file_read_ex(link, 100, 0, &buf, &len, &err), err);
+  assert_int_equal(len, 6);
+  free(buf);
+  assert_ok(fl_file_read(link, 100, &buf, &len, &err), err);
+  free(buf);
+  rc = fl_file_read(dangling, 100, &buf, &len, &err);
+  assert_fails(rc, FL_EIO, err, dangling, "cannot open");
+
+  assert_int_equal(unlink(real), 0);
+  assert_int_equal(unlink(link), 0);
+  assert_int_equal(unlink(dangling), 0);
+  assert_int_equal(unlink(fifo), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist/"
 
 static void test_fashion_mnist_t10k(void **state) {
@@ -1604,6 +1675,7 @@ int main(void) {
       cmocka_unit_test(test_stats_ids),
       cmocka_unit_test(test_stats_dense),
       cmocka_unit_test(test_file_read),
+      cmocka_unit_test(test_file_read_nofollow),
       cmocka_unit_test(test_fashion_mnist_t10k),
       cmocka_unit_test(test_mutations),
   };

@@ -2,10 +2,10 @@
  * statistics.
  *
  * Readers parse bytes already in memory (the daemon holds uploaded blobs,
- * and never opens a path a client sent); fl_file_read is the one helper that
- * touches the file system, for the foreground runner and tests. Every error
- * names the file (the `name` argument) and where it broke. Sizes are capped
- * before any allocation. */
+ * and never opens a path a client sent); fl_file_read(_ex) and
+ * fl_data_load_bound are the only functions that touch the file system.
+ * Every error names the file (the `name` argument) and where it broke.
+ * Sizes are capped before any allocation. */
 #ifndef FLATLINE_DATA_H
 #define FLATLINE_DATA_H
 
@@ -53,7 +53,23 @@ typedef struct {
 
 void fl_array_free(fl_array *a);
 
-/* Read a whole file into memory (max_bytes caps it). *buf is malloc'd. */
+/* Flags of fl_file_read_ex and fl_data_load_bound. FL_READ_NOFOLLOW: open
+ * with O_NOFOLLOW | O_NONBLOCK and accept only a regular file, so that a
+ * link planted where a data file should be is not followed and a FIFO does
+ * not hang the reader: a link is FL_EPERM "is a symbolic link; refused", a
+ * FIFO, device or socket FL_EPERM "is not a regular file (a FIFO);
+ * refused". Only the last component of the path is checked: links among
+ * its directories are followed, so the caller must trust those. */
+#define FL_READ_NOFOLLOW 1u
+
+/* Read a whole file into memory (max_bytes caps it). *buf is malloc'd, one
+ * byte more than the file's size at open (so that EOF needs no grow). A
+ * directory is FL_EIO; without FL_READ_NOFOLLOW links are followed and a
+ * FIFO or device is read until EOF. */
+int fl_file_read_ex(const char *path, size_t max_bytes, unsigned flags,
+                    uint8_t **buf, size_t *len, fl_error *err);
+
+/* fl_file_read_ex with flags 0 (links followed, FIFOs read). */
 int fl_file_read(const char *path, size_t max_bytes, uint8_t **buf,
                  size_t *len, fl_error *err);
 
