@@ -20,12 +20,44 @@ static int one_request(const fl_cli_args *a, const fl_cli_out *o,
   return fl_cli_request(s, &w, id, reply);
 }
 
+/* The daemon answers `list` in pages (FL_LIST_PAGE_MAX jobs or half a
+ * frame at most); ask for the next until it says there is none. A guard
+ * against a daemon that never ends the list: a cursor must move on. */
 int fl_cli_cmd_list(const fl_cli_args *a, const fl_cli_out *o) {
   fl_cli_session s = {0};
-  fl_json *reply;
-  int rc = one_request(a, o, "list", NULL, &s, &reply);
-  if (!rc) rc = fl_cli_render_jobs(o, fl_json_get(reply, "jobs"));
-  fl_json_free(reply);
+  fl_json **replies = NULL;
+  const fl_json **pages = NULL;
+  size_t n = 0;
+  char after[FL_JOB_ID_MAX] = "";
+  int rc = fl_cli_session_open(&s, a, o, "list");
+  while (!rc) {
+    fl_json **r2 = realloc(replies, (n + 1) * sizeof *r2);
+    const fl_json **p2 = realloc(pages, (n + 1) * sizeof *p2);
+    if (r2) replies = r2;
+    if (p2) pages = p2;
+    if (!r2 || !p2) {
+      fprintf(o->err, "flatline: out of memory\n");
+      rc = FL_EXIT_FAILED;
+      break;
+    }
+    fl_jw w;
+    int64_t id = fl_cli_request_begin(&s, &w, "list");
+    if (after[0]) fl_jw_str(&w, "after", after);
+    rc = fl_cli_request(&s, &w, id, &replies[n]);
+    if (rc) {
+      fl_json_free(replies[n]);
+      break;
+    }
+    pages[n] = fl_json_get(replies[n], "jobs");
+    n++;
+    const char *next = fl_json_string(fl_json_get(replies[n - 1], "next"));
+    if (!next || !*next || strcmp(next, after) == 0 || strlen(next) >= sizeof after) break;
+    snprintf(after, sizeof after, "%s", next);
+  }
+  if (!rc) rc = fl_cli_render_job_pages(o, pages, n);
+  for (size_t i = 0; i < n; i++) fl_json_free(replies[i]);
+  free(replies);
+  free(pages);
   fl_cli_session_close(&s);
   return rc;
 }

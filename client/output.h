@@ -149,6 +149,9 @@ void fl_cli_progress_line(char *buf, size_t size, const fl_json *event,
 /* Each prints to o->out (a table or --json lines) and returns an exit
  * status. */
 int fl_cli_render_jobs(const fl_cli_out *o, const fl_json *jobs);
+/* The same over the pages of a paged `list` reply (one table). */
+int fl_cli_render_job_pages(const fl_cli_out *o, const fl_json *const *pages,
+                            size_t n_pages);
 int fl_cli_render_devices(const fl_cli_out *o, const fl_json *devices);
 int fl_cli_render_job(const fl_cli_out *o, const fl_json *job);
 /* show --fixed-spec: reply is the whole show reply; the fixed spec is its

@@ -51,8 +51,20 @@ static void user_of(char *buf, size_t size, const fl_json *job) {
 }
 
 int fl_cli_render_jobs(const fl_cli_out *o, const fl_json *jobs) {
-  if (o->json) return json_lines(o, "job", jobs);
-  size_t n = fl_json_array_size(jobs);
+  return fl_cli_render_job_pages(o, &jobs, 1);
+}
+
+int fl_cli_render_job_pages(const fl_cli_out *o, const fl_json *const *pages,
+                            size_t n_pages) {
+  size_t n = 0;
+  for (size_t p = 0; p < n_pages; p++) n += fl_json_array_size(pages[p]);
+  if (o->json) {
+    for (size_t p = 0; p < n_pages; p++) {
+      int rc = json_lines(o, "job", pages[p]);
+      if (rc) return rc;
+    }
+    return FL_EXIT_OK;
+  }
   if (n == 0) {
     fprintf(o->out, "no jobs; 'flatline submit SPEC' queues one\n");
     return FL_EXIT_OK;
@@ -61,20 +73,21 @@ int fl_cli_render_jobs(const fl_cli_out *o, const fl_json *jobs) {
   fl_cli_table_init(&t, 6, 1u << 5);
   const char *header[6] = {"JOB", "USER", "NAME", "STATE", "DEVICE", "EPOCH"};
   fl_cli_table_add(&t, header, NULL);
-  for (size_t i = 0; i < n; i++) {
-    const fl_json *job = fl_json_array_at(jobs, i);
-    char id[64], user[64], name[FL_NAME_MAX], state[32], device[128], epoch[48];
-    fl_cli_json_cell(id, sizeof id, fl_json_get(job, "job"));
-    user_of(user, sizeof user, job);
-    fl_cli_json_cell(name, sizeof name, fl_json_get(job, "name"));
-    fl_cli_json_cell(state, sizeof state, fl_json_get(job, "state"));
-    fl_cli_json_cell(device, sizeof device, fl_json_get(job, "device"));
-    epoch_of(epoch, sizeof epoch, job);
-    const char *row[6] = {id, user, name, state, device, epoch};
-    fl_style styles[6] = {0};
-    styles[3] = fl_cli_state_style(state);
-    fl_cli_table_add(&t, row, styles);
-  }
+  for (size_t p = 0; p < n_pages; p++)
+    for (size_t i = 0; i < fl_json_array_size(pages[p]); i++) {
+      const fl_json *job = fl_json_array_at(pages[p], i);
+      char id[64], user[64], name[FL_NAME_MAX], state[32], device[128], epoch[48];
+      fl_cli_json_cell(id, sizeof id, fl_json_get(job, "job"));
+      user_of(user, sizeof user, job);
+      fl_cli_json_cell(name, sizeof name, fl_json_get(job, "name"));
+      fl_cli_json_cell(state, sizeof state, fl_json_get(job, "state"));
+      fl_cli_json_cell(device, sizeof device, fl_json_get(job, "device"));
+      epoch_of(epoch, sizeof epoch, job);
+      const char *row[6] = {id, user, name, state, device, epoch};
+      fl_style styles[6] = {0};
+      styles[3] = fl_cli_state_style(state);
+      fl_cli_table_add(&t, row, styles);
+    }
   int rc = fl_cli_table_print(&t, o);
   fl_cli_table_free(&t);
   return rc;

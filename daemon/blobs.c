@@ -2,7 +2,6 @@
  * content (state_dir/blobs/<uid>/<sha256>), so a second submit of the same
  * data uploads nothing. Uploads themselves are written by server.c into a
  * temporary file in the same folder and renamed once their hash checks. */
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,25 +21,8 @@ bool fl_blob_exists(const fl_daemon *d, uid_t uid, const char *sha,
   struct stat st;
   if (!fl_sha256_hex_valid(sha) || fl_blob_path(d, uid, sha, path, sizeof path))
     return false;
-  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  /* lstat: a link planted in the store is not a blob. */
+  if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) return false;
   if (size) *size = (uint64_t)st.st_size;
   return true;
-}
-
-uint64_t fl_blob_usage(const fl_daemon *d, uid_t uid) {
-  char path[4200];
-  if (fl_blob_path(d, uid, NULL, path, sizeof path)) return 0;
-  DIR *dir = opendir(path);
-  if (!dir) return 0;
-  uint64_t total = 0;
-  struct dirent *de;
-  while ((de = readdir(dir))) {
-    struct stat st;
-    char f[4500];
-    if (de->d_name[0] == '.') continue;
-    snprintf(f, sizeof f, "%s/%s", path, de->d_name);
-    if (stat(f, &st) == 0 && S_ISREG(st.st_mode)) total += (uint64_t)st.st_size;
-  }
-  closedir(dir);
-  return total;
 }

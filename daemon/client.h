@@ -5,12 +5,14 @@
 #define FL_DAEMON_CLIENT_H
 
 #include "daemon.h"
+#include "pump.h"
 
 #define FL_MAX_FOLLOWS 16
 
 typedef struct {
   fl_job *job;
   long start_seq; /* log lines already replayed from the file */
+  bool live;      /* replay done: new events are sent as they come */
 } fl_follow;
 
 typedef struct fl_client {
@@ -38,12 +40,16 @@ typedef struct fl_client {
   int up_fd;
   fl_sha256 *up_hash;
   char up_tmp[4200];
+  uint64_t up_reserved;   /* storage reserved for it (storage.c) */
+  bool up_syncing;        /* all bytes in; fsync on the thread pool */
+  uv_fs_t up_sync;
 
   int pending;            /* thread-pool work holding a pointer to us */
   bool closed;            /* handle closed; freed when pending is 0 */
 
   int n_follows;
   fl_follow follows[FL_MAX_FOLLOWS];
+  fl_pump *pumps;         /* replays and exports, one at a time (pump.c) */
   struct fl_client *next;
 } fl_client;
 
@@ -61,6 +67,9 @@ void fl_client_free(fl_client *c);
 /* After a reply left the queue or a pooled request finished: resume
  * reading a paused client once its backlog has drained. */
 void fl_client_resume_if_drained(fl_client *c);
+
+/* Stop following job (its end was sent); frees the slot. */
+void fl_client_unfollow(fl_client *c, const fl_job *job);
 
 /* Request handlers (requests.c). */
 void fl_handle_json(fl_client *c, const uint8_t *data, size_t len);

@@ -15,6 +15,7 @@
 
 #include "flatline/engine.h"
 #include "flatline/protocol.h"
+#include "memory.h"
 
 #define FL_USER_MAX 64
 
@@ -50,6 +51,8 @@ typedef struct fl_job {
   char *last_epoch;       /* JSON of the last epoch event, or NULL */
   char *fix;              /* merge patch of the top diagnosed cause, or NULL */
   char dir[4096];         /* state_dir/jobs/<id> */
+  uint64_t disk_bytes;    /* loop: its folder's blocks and files, as last */
+  uint64_t disk_files;    /*   counted against the owner (storage.c) */
 
   /* Event log: appended by whoever drives the job (the worker while it
    * runs, the loop otherwise) under log_lock; next_seq = lines written. */
@@ -57,10 +60,22 @@ typedef struct fl_job {
   long next_seq;
 
   atomic_bool cancel;     /* set by the loop, read by the worker */
+  bool cancel_requested;  /* loop: a cancel was asked for and saved in
+                             job.json (a restart ends the job cancelled) */
+  bool end_logged;        /* under log_lock: the log holds the end line */
   struct fl_job *next;    /* the daemon's job list, submission order */
 } fl_job;
 
 struct fl_daemon;
+
+/* One user's storage and connections, kept by the loop (storage.c). */
+typedef struct fl_usage {
+  uid_t uid;
+  uint64_t bytes, files;                   /* stored */
+  uint64_t reserved_bytes, reserved_files; /* uploads and submits under way */
+  uint32_t connections;                    /* open client connections */
+  struct fl_usage *next;
+} fl_usage;
 
 typedef struct fl_worker {
   struct fl_daemon *d;
@@ -99,9 +114,13 @@ typedef struct fl_mail {
 
 typedef struct {
   uint64_t max_queued_jobs;   /* per user */
-  uint64_t max_blob_bytes;    /* per user */
+  uint64_t max_storage_bytes; /* per user: disk blocks of uploads + job files */
+  uint64_t max_storage_files; /* per user: files (inodes) of the same */
   uint32_t follower_max_frames;
   uint64_t follower_max_bytes;
+  uint32_t max_connections_per_user;
+  uint64_t load_memory_bytes; /* data loads and checks, all users together */
+  uint32_t cpu_memory_percent; /* of RAM: a CPU device's memory for models */
   bool autotune;              /* tune a device's GEMMs on first use (read
                                  when the workers start) */
 } fl_limits;
@@ -131,6 +150,11 @@ typedef struct fl_daemon {
   bool has_last_served;
 
   struct fl_client *clients;
+  uint32_t n_clients;
+  uint32_t max_clients;   /* all users together: what the fd limit allows
+                             after a reserve for jobs' files (server.c) */
+  fl_usage *usage;        /* per user (storage.c) */
+  fl_mem_budget mem;      /* data loads and checks (memory.c) */
   bool shutting_down;
   atomic_bool stopping;   /* read by workers: abort the epoch, keep state */
   int exit_code;
@@ -151,13 +175,37 @@ int fl_job_count_queued(const fl_daemon *d, uid_t uid);
 /* Keep the top fix of a diagnosis or preflight event line (for show
  * --fixed-spec); other lines are ignored. */
 void fl_job_note_event(fl_job *job, const char *line);
+/* The job's fields hold its final state: save job.json, then log the end
+ * line (a crash between the two is repaired at the next load), then send
+ * the end to the followers, even when it could not be logged, so that no
+ * follow waits forever. Loop only. */
+void fl_job_finish(fl_daemon *d, fl_job *job);
+/* Cancel a queued or running job as by_user. Returns 0 once the cancel is
+ * saved (reply ok only then): a queued job ends at once; a running one has
+ * cancel_requested saved in job.json and its worker ends it within a
+ * second (or the next start does). Otherwise an error naming the file and
+ * the fix, and the job goes on. Loop only. */
+int fl_job_cancel(fl_daemon *d, fl_job *job, const char *by_user,
+                  fl_error *err);
+/* The end event of a job in a final state, as its fields say (malloc'd):
+ * for a follower of a job whose end line could not be logged
+ * (!end_logged), since the replay of its log does not end. */
+char *fl_job_end_event(const fl_job *job);
+/* True iff line[0..len) (no newline) is one complete JSON object, as every
+ * event line is; a torn or otherwise damaged line is not. */
+bool fl_event_line_valid(const char *line, size_t len);
+/* What a job's log already holds, read when the job starts (again). */
+typedef struct {
+  int last_epoch;         /* highest epoch with an epoch line, 0 if none */
+  bool has_preflight, has_verdict;
+} fl_job_log_facts;
+void fl_job_log_facts_read(fl_job *job, fl_job_log_facts *out);
 
 /* ---- blobs (blobs.c): state_dir/blobs/<uid>/<sha256> ---- */
 int fl_blob_path(const fl_daemon *d, uid_t uid, const char *sha, char *out,
                  size_t size);
 bool fl_blob_exists(const fl_daemon *d, uid_t uid, const char *sha,
                     uint64_t *size);
-uint64_t fl_blob_usage(const fl_daemon *d, uid_t uid);
 
 /* ---- workers (worker.c) ---- */
 int fl_workers_start(fl_daemon *d, fl_error *err);

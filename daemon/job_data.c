@@ -18,29 +18,32 @@ int fl_resolve_relative(void *ctx, const char *spec_path, char *out,
   return 0;
 }
 
-static int read_file(fl_path_resolver resolve, void *ctx, const char *p,
-                     uint8_t **buf, size_t *len, fl_error *err) {
+/* flags: links are followed for the foreground runner (its user's own
+ * files) and never in the daemon's blob store (FL_READ_NOFOLLOW). */
+static int read_file(fl_path_resolver resolve, void *ctx, unsigned flags,
+                     const char *p, uint8_t **buf, size_t *len, fl_error *err) {
   char path[FL_PATH_MAX * 2];
   int rc = resolve(ctx, p, path, sizeof path, err);
   if (rc) return rc;
-  return fl_file_read(path, FL_DATA_MAX_BYTES, buf, len, err);
+  return fl_file_read_ex(path, FL_DATA_MAX_BYTES, flags, buf, len, err);
 }
 
 typedef int (*array_parser)(const uint8_t *, size_t, const char *, fl_array *,
                             fl_error *);
 
-static int read_array(fl_path_resolver resolve, void *ctx, const char *p,
-                      array_parser parse, fl_array *out, fl_error *err) {
+static int read_array(fl_path_resolver resolve, void *ctx, unsigned flags,
+                      const char *p, array_parser parse, fl_array *out,
+                      fl_error *err) {
   uint8_t *buf = NULL;
   size_t len = 0;
-  int rc = read_file(resolve, ctx, p, &buf, &len, err);
+  int rc = read_file(resolve, ctx, flags, p, &buf, &len, err);
   if (!rc) rc = parse(buf, len, p, out, err);
   free(buf);
   return rc;
 }
 
 static int load_source(const fl_data_source *src, fl_path_resolver resolve,
-                       void *ctx, fl_dataset *out, fl_error *err) {
+                       void *ctx, unsigned flags, fl_dataset *out, fl_error *err) {
   fl_array x = {0}, y = {0};
   int rc;
   float scale = src->has_scale ? src->scale : 1.0f;
@@ -48,8 +51,8 @@ static int load_source(const fl_data_source *src, fl_path_resolver resolve,
     case FL_SRC_NPY:
     case FL_SRC_IDX: {
       array_parser parse = src->kind == FL_SRC_NPY ? fl_npy_parse : fl_idx_parse;
-      if ((rc = read_array(resolve, ctx, src->features, parse, &x, err)) ||
-          (rc = read_array(resolve, ctx, src->labels, parse, &y, err)))
+      if ((rc = read_array(resolve, ctx, flags, src->features, parse, &x, err)) ||
+          (rc = read_array(resolve, ctx, flags, src->labels, parse, &y, err)))
         break;
       rc = fl_dataset_from_arrays(&x, &y, scale, src->features, src->labels, out, err);
       break;
@@ -68,7 +71,7 @@ static int load_source(const fl_data_source *src, fl_path_resolver resolve,
         names[i] = src->label_columns[i].name;
         idx[i] = src->label_columns[i].index;
       }
-      rc = read_file(resolve, ctx, src->features, &buf, &len, err);
+      rc = read_file(resolve, ctx, flags, src->features, &buf, &len, err);
       if (!rc)
         rc = fl_csv_parse(buf, len, src->features, names, idx,
                           src->n_label_columns, &x, &y, err);
@@ -88,19 +91,19 @@ static int load_source(const fl_data_source *src, fl_path_resolver resolve,
   return rc;
 }
 
-int fl_job_load_data(const fl_job_spec *spec, fl_path_resolver resolve,
-                     void *ctx, fl_dataset *train, fl_dataset *val,
-                     bool *has_val, fl_error *err) {
+static int load_all(const fl_job_spec *spec, fl_path_resolver resolve,
+                    void *ctx, unsigned flags, fl_dataset *train, fl_dataset *val,
+                    bool *has_val, fl_error *err) {
   memset(train, 0, sizeof *train);
   memset(val, 0, sizeof *val);
   *has_val = false;
-  int rc = load_source(&spec->train, resolve, ctx, train, err);
+  int rc = load_source(&spec->train, resolve, ctx, flags, train, err);
   if (rc) {
     fl_error_prefix(err, "data.train");
     return rc;
   }
   if (spec->validation.kind != FL_SRC_NONE) {
-    rc = load_source(&spec->validation, resolve, ctx, val, err);
+    rc = load_source(&spec->validation, resolve, ctx, flags, val, err);
     if (rc) fl_error_prefix(err, "data.validation");
   } else if (spec->validation_split > 0) {
     /* The spec holds the fraction as float; Keras computes the split point
@@ -119,4 +122,77 @@ int fl_job_load_data(const fl_job_spec *spec, fl_path_resolver resolve,
   }
   *has_val = true;
   return 0;
+}
+
+int fl_job_load_data(const fl_job_spec *spec, fl_path_resolver resolve,
+                     void *ctx, fl_dataset *train, fl_dataset *val,
+                     bool *has_val, fl_error *err) {
+  return load_all(spec, resolve, ctx, 0, train, val, has_val, err);
+}
+
+/* The header-only bound of one file of the spec. */
+static int bound_of(fl_path_resolver resolve, void *ctx, const char *p,
+                    fl_data_form form, unsigned flags, uint64_t *total,
+                    fl_error *err) {
+  char path[FL_PATH_MAX * 2];
+  uint64_t bytes = 0;
+  int rc = resolve(ctx, p, path, sizeof path, err);
+  if (!rc) rc = fl_data_load_bound(path, form, flags, &bytes, err);
+  if (rc) {
+    fl_error_prefix(err, "%s", p);
+    return rc;
+  }
+  *total += bytes;
+  return 0;
+}
+
+static int source_bound(const fl_data_source *src, fl_path_resolver resolve,
+                        void *ctx, unsigned flags, uint64_t *total, fl_error *err) {
+  switch (src->kind) {
+    case FL_SRC_NPY:
+    case FL_SRC_IDX: {
+      fl_data_form form = src->kind == FL_SRC_NPY ? FL_FORM_NPY : FL_FORM_IDX;
+      int rc = bound_of(resolve, ctx, src->features, form, flags, total, err);
+      return rc ? rc : bound_of(resolve, ctx, src->labels, form, flags, total, err);
+    }
+    case FL_SRC_CSV:
+      return bound_of(resolve, ctx, src->features, FL_FORM_CSV, flags, total, err);
+    default:
+      return 0;
+  }
+}
+
+static uint64_t dataset_bytes(const fl_dataset *ds) {
+  return (uint64_t)ds->n * ds->d * sizeof(float) +
+         (ds->ids ? (uint64_t)ds->n * sizeof(int32_t) : 0) +
+         (ds->y ? (uint64_t)ds->n * ds->k * sizeof(float) : 0);
+}
+
+int fl_job_load_data_ex(const fl_job_spec *spec, fl_path_resolver resolve,
+                        void *ctx, fl_load_opts *opts, fl_dataset *train,
+                        fl_dataset *val, bool *has_val, fl_error *err) {
+  opts->held = 0;
+  uint64_t bound = 0;
+  int rc = source_bound(&spec->train, resolve, ctx, opts->read_flags, &bound, err);
+  if (rc) {
+    fl_error_prefix(err, "data.train");
+    return rc;
+  }
+  if ((rc = source_bound(&spec->validation, resolve, ctx, opts->read_flags, &bound, err))) {
+    fl_error_prefix(err, "data.validation");
+    return rc;
+  }
+  /* validation_split copies the tail rows: at most the data again. */
+  if (spec->validation.kind == FL_SRC_NONE && spec->validation_split > 0) bound *= 2;
+  if (opts->budget &&
+      (rc = fl_mem_acquire(opts->budget, bound, opts->stop, opts->max_wait_s,
+                           "the job's data", err)))
+    return rc;
+  rc = load_all(spec, resolve, ctx, opts->read_flags, train, val, has_val, err);
+  if (!opts->budget) return rc;
+  uint64_t keep = rc ? 0 : dataset_bytes(train) + (*has_val ? dataset_bytes(val) : 0);
+  if (keep > bound) keep = bound;
+  fl_mem_release(opts->budget, bound - keep);
+  opts->held = keep;
+  return rc;
 }

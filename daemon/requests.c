@@ -16,6 +16,7 @@
 #include "flatline/job.h"
 #include "fsutil.h"
 #include "job_data.h"
+#include "storage.h"
 #include "flatline/common.h"
 
 /* ---- replies ---- */
@@ -115,68 +116,117 @@ static void on_blob_check(fl_client *c, const fl_request *r) {
   reply_end(c, &w);
 }
 
-static void finish_upload(fl_client *c) {
-  char hex[FL_SHA256_HEX], final[4200];
-  fl_sha256_final(c->up_hash, hex);
+static void end_upload(fl_client *c) {
+  fl_storage_release(c->d, c->uid, c->up_reserved, 1);
+  c->up_reserved = 0;
   c->up_hash = NULL;
-  close(c->up_fd);
+  if (c->up_fd >= 0) close(c->up_fd);
   c->up_fd = -1;
   c->uploading = false;
+  c->up_syncing = false;
+}
+
+/* The upload's bytes are on disk (fsync on the thread pool, never on the
+ * loop); give the blob its name. A blob is trusted by its name (the hash),
+ * so it must not get one before its content is durable. */
+static void upload_synced(uv_fs_t *req) {
+  fl_client *c = req->data;
+  int rc = (int)req->result;
+  uv_fs_req_cleanup(req);
+  c->pending--;
+  if (c->closed) { /* the client went away: its abort already unlinked */
+    end_upload(c);
+    if (c->pending == 0) fl_client_free(c);
+    return;
+  }
+  char final[4200];
+  struct stat st;
+  int e = rc < 0 ? -rc : fstat(c->up_fd, &st) != 0 ? errno : 0;
+  fl_blob_path(c->d, c->uid, c->up_sha, final, sizeof final);
+  bool had = !e && fl_blob_exists(c->d, c->uid, c->up_sha, NULL);
+  if (!e && rename(c->up_tmp, final) != 0) e = errno;
+  if (e) unlink(c->up_tmp);
+  end_upload(c);
+  if (e) reply_error(c, c->up_id, "internal", "cannot store the upload: %s", strerror(e));
+  else {
+    if (!had) fl_storage_add(c->d, c->uid, (uint64_t)st.st_blocks * 512u, 1);
+    reply_ok(c, c->up_id);
+  }
+  fl_client_resume_if_drained(c);
+}
+
+static void finish_upload(fl_client *c) {
+  char hex[FL_SHA256_HEX];
+  fl_sha256_final(c->up_hash, hex);
+  c->up_hash = NULL;
   if (strcmp(hex, c->up_sha) != 0) {
     unlink(c->up_tmp);
+    end_upload(c);
     reply_error(c, c->up_id, "bad_request", "upload's SHA-256 is %s, not the "
                 "announced %s; the file changed while uploading? submit again",
                 hex, c->up_sha);
     return;
   }
-  fl_blob_path(c->d, c->uid, c->up_sha, final, sizeof final);
-  if (rename(c->up_tmp, final) != 0) {
+  c->up_syncing = true; /* no further frame is an upload chunk */
+  c->up_sync.data = c;
+  c->pending++;
+  int rc = uv_fs_fsync(c->d->loop, &c->up_sync, c->up_fd, upload_synced);
+  if (rc < 0) {
+    c->pending--;
     unlink(c->up_tmp);
-    reply_error(c, c->up_id, "internal", "cannot store the upload: %s", strerror(errno));
-    return;
+    end_upload(c);
+    reply_error(c, c->up_id, "internal", "cannot store the upload: %s", uv_strerror(rc));
   }
-  reply_ok(c, c->up_id);
 }
 
 void fl_client_abort_upload(fl_client *c) {
   if (!c->uploading) return;
+  /* An fsync under way still uses the fd: upload_synced cleans up. */
+  if (c->up_syncing) {
+    unlink(c->up_tmp);
+    return;
+  }
   if (c->up_hash) {
     char hex[FL_SHA256_HEX];
     fl_sha256_final(c->up_hash, hex); /* frees it */
   }
-  if (c->up_fd >= 0) close(c->up_fd);
   unlink(c->up_tmp);
-  c->up_hash = NULL;
-  c->up_fd = -1;
-  c->uploading = false;
+  end_upload(c);
 }
 
 static void on_blob_put(fl_client *c, const fl_request *r) {
   fl_daemon *d = c->d;
-  uint64_t used = fl_blob_usage(d, c->uid);
-  if (used + r->size > d->limits.max_blob_bytes) {
+  char why[FL_ERRMSG_MAX];
+  uint64_t need = fl_storage_round(r->size);
+  if (fl_storage_reserve(d, c->uid, need, 1, why, sizeof why)) {
     /* The chunks will still arrive: refuse and drop the connection rather
      * than read gigabytes to throw away. */
-    reply_error(c, r->id, "limit", "storing %llu more bytes would exceed your "
-                "blob quota (%llu of %llu bytes used); ask the admin to raise "
-                "max_blob_bytes", (unsigned long long)r->size,
-                (unsigned long long)used, (unsigned long long)d->limits.max_blob_bytes);
+    reply_error(c, r->id, "limit", "%s", why);
     c->closing = true;
     uv_read_stop((uv_stream_t *)&c->pipe);
+    if (c->queued_frames == 0) fl_client_close(c);
     return;
   }
+  c->up_reserved = need;
   char dir[4200];
   fl_error err = {0};
   fl_blob_path(d, c->uid, NULL, dir, sizeof dir);
   if (fl_mkdirs(dir, 0750, &err)) {
+    fl_storage_release(d, c->uid, need, 1);
+    c->up_reserved = 0;
     reply_error(c, r->id, "internal", "%s", err.msg);
     return;
   }
   snprintf(c->up_tmp, sizeof c->up_tmp, "%s/.upload-%p-%lld", dir, (void *)c,
            (long long)r->id);
-  c->up_fd = open(c->up_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  /* O_EXCL|O_NOFOLLOW: never write through something already there. */
+  unlink(c->up_tmp);
+  c->up_fd = open(c->up_tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
   if (c->up_fd < 0) {
-    reply_error(c, r->id, "internal", "cannot store uploads: %s", strerror(errno));
+    int e = errno;
+    fl_storage_release(d, c->uid, need, 1);
+    c->up_reserved = 0;
+    reply_error(c, r->id, "internal", "cannot store uploads: %s", strerror(e));
     return;
   }
   c->up_hash = fl_sha256_new();
@@ -205,9 +255,9 @@ void fl_handle_binary(fl_client *c, const uint8_t *data, size_t len) {
     ssize_t w = write(c->up_fd, p, left);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
-      int64_t id = c->up_id;
+      int64_t id = c->up_id, e = w < 0 ? errno : ENOSPC;
       fl_client_abort_upload(c);
-      reply_error(c, id, "internal", "cannot store the upload: %s", strerror(errno));
+      reply_error(c, id, "internal", "cannot store the upload: %s", strerror((int)e));
       fl_client_fail(c, "upload aborted");
       return;
     }
@@ -290,9 +340,18 @@ static void on_submit(fl_client *c, const fl_request *r) {
     fl_spec_free(&spec);
     return;
   }
+  /* spec.json, job.json and the event log's first lines. */
+  char why[FL_ERRMSG_MAX];
+  uint64_t need = fl_storage_round(r->spec_len) + 2 * fl_storage_round(1);
+  if (fl_storage_reserve(d, c->uid, need, 3, why, sizeof why)) {
+    reply_error(c, r->id, "limit", "%s", why);
+    fl_spec_free(&spec);
+    return;
+  }
   fl_job *job = fl_job_new(d);
   fl_error err = {0};
   char path[4200];
+  fl_storage_release(d, c->uid, need, 3); /* counted for real just below */
   if (!job) {
     reply_error(c, r->id, "internal", "out of memory");
     fl_spec_free(&spec);
@@ -320,6 +379,7 @@ static void on_submit(fl_client *c, const fl_request *r) {
     return;
   }
   fl_spec_free(&spec);
+  fl_storage_job_rescan(d, job);
   fl_job **tail = &d->jobs;
   while (*tail) tail = &(*tail)->next;
   *tail = job;
@@ -362,16 +422,25 @@ static int resolve_own_blob(void *ctx, const char *spec_path, char *out,
   return fl_error_set(err, FL_ENOTFOUND, "%s: no uploaded file for this path", spec_path);
 }
 
+/* A check waits this long at most for the memory budget, since it holds
+ * one of the thread pool's few threads (which uploads' fsyncs and log
+ * replays also need) while it waits. */
+#define FL_CHECK_MAX_WAIT_S 10.0
+
 static void check_in_pool(uv_work_t *req) {
   check_work *w = req->data;
   fl_dataset train = {0}, val = {0};
   bool has_val = false;
-  w->rc = fl_job_load_data(&w->spec, resolve_own_blob, w, &train, &val, &has_val, &w->err);
+  fl_load_opts opts = {.read_flags = FL_READ_NOFOLLOW, .budget = &w->d->mem,
+                       .stop = &w->d->stopping, .max_wait_s = FL_CHECK_MAX_WAIT_S};
+  w->rc = fl_job_load_data_ex(&w->spec, resolve_own_blob, w, &opts, &train, &val,
+                              &has_val, &w->err);
   if (w->rc) return;
   fl_job_preflight(&w->spec, &train, has_val ? &val : NULL, w->have_dev ? &w->dev : NULL,
                    &w->findings);
   fl_dataset_free(&train);
   if (has_val) fl_dataset_free(&val);
+  fl_mem_release(&w->d->mem, opts.held);
 }
 
 static void check_done(uv_work_t *req, int status) {
@@ -449,36 +518,31 @@ static void on_check(fl_client *c, const fl_request *r) {
   }
 }
 
-/* Replay the log, then receive live events from the next line on. */
+/* Replay the log (paced, off the loop: pump.c), then receive live events
+ * from the next line on. */
 static void add_follow(fl_client *c, fl_job *job) {
+  for (int i = 0; i < c->n_follows; i++)
+    if (c->follows[i].job == job) return; /* already following it */
   if (c->n_follows == FL_MAX_FOLLOWS) {
-    fl_client_fail(c, "a connection may follow at most %d jobs", FL_MAX_FOLLOWS);
+    fl_client_fail(c, "a connection may follow at most %d running jobs at "
+                   "once", FL_MAX_FOLLOWS);
     return;
   }
-  char path[4200], *text = NULL;
-  size_t len = 0;
+  char path[4200];
+  fl_error err = {0};
   snprintf(path, sizeof path, "%s/events.jsonl", job->dir);
-  pthread_mutex_lock(&job->log_lock);
-  int rc = fl_read_small(path, (size_t)1 << 30, &text, &len, NULL);
-  long seq = job->next_seq;
-  c->follows[c->n_follows++] = (fl_follow){job, seq};
-  pthread_mutex_unlock(&job->log_lock);
-  if (rc) return; /* no events yet */
-  long line_no = 0;
-  for (char *line = text; line < text + len && line_no < seq; line_no++) {
-    char *nl = memchr(line, '\n', (size_t)(text + len - line));
-    if (!nl) break;
-    *nl = '\0';
-    size_t n = (size_t)(nl - line);
-    char *frame = malloc(n + 32);
-    if (frame) {
-      int flen = snprintf(frame, n + 32, "{\"type\":\"event\",\"event\":%s}", line);
-      fl_client_send(c, FL_FRAME_JSON, frame, (size_t)flen, false);
-      free(frame);
-    }
-    line = nl + 1;
+  fl_follow *f = &c->follows[c->n_follows++];
+  *f = (fl_follow){job, 0, false};
+  int rc = fl_pump_replay(c, job, path, &err);
+  if (rc == FL_ENOTFOUND) { /* no events yet: live from the first */
+    pthread_mutex_lock(&job->log_lock);
+    f->start_seq = job->next_seq;
+    f->live = true;
+    pthread_mutex_unlock(&job->log_lock);
+  } else if (rc) {
+    fl_client_unfollow(c, job);
+    fl_client_fail(c, "cannot replay job %s: %s", job->id, err.msg);
   }
-  free(text);
 }
 
 static void on_follow(fl_client *c, const fl_request *r) {
@@ -488,16 +552,35 @@ static void on_follow(fl_client *c, const fl_request *r) {
   add_follow(c, job);
 }
 
+/* jN -> N (0 for anything else). */
+static uint64_t job_number_of(const char *id) {
+  if (id[0] != 'j') return 0;
+  char *end = NULL;
+  unsigned long long n = strtoull(id + 1, &end, 10);
+  return end && !*end ? n : 0;
+}
+
+/* A page of jobs after r->job (in submission order), at most r->limit
+ * and about half a frame's bytes; `next` names the last job sent when
+ * more follow (the client asks again with "after": next), else null. */
 static void on_list(fl_client *c, const fl_request *r) {
+  uint64_t after = r->job[0] ? job_number_of(r->job) : 0;
+  int limit = r->limit > 0 ? r->limit : FL_LIST_PAGE_MAX, n = 0;
   fl_jw w;
   reply_begin(&w, r->id, true);
   fl_jw_array_begin(&w, "jobs");
-  for (fl_job *j = c->d->jobs; j; j = j->next) {
+  const fl_job *last = NULL, *j = c->d->jobs;
+  for (; j; j = j->next) {
+    if (j->number <= after) continue;
+    if (n == limit || w.len > FL_FRAME_MAX_JSON / 2) break;
     fl_jw_object_begin(&w, NULL);
     job_fields(&w, j);
     fl_jw_object_end(&w);
+    last = j;
+    n++;
   }
   fl_jw_array_end(&w);
+  fl_jw_str(&w, "next", j && last ? last->id : NULL);
   reply_end(c, &w);
 }
 
@@ -553,6 +636,7 @@ static void on_cancel(fl_client *c, const fl_request *r) {
       fl_server_broadcast(d, job, seq, ev);
       free(ev);
     }
+    fl_storage_job_ended(d, job);
     fl_daemon_update_status(d);
   }
   fl_log(FL_LOG_INFO, "job %s cancelled by %s", job->id, c->user);
@@ -589,25 +673,35 @@ static void on_devices(fl_client *c, const fl_request *r) {
 static void on_export(fl_client *c, const fl_request *r) {
   fl_job *job = owned_job(c, r, "export");
   if (!job) return;
-  char path[4200], *model = NULL;
-  size_t len = 0;
+  char path[4200];
+  uint64_t size = 0;
   fl_error err = {0};
   snprintf(path, sizeof path, "%s/model.safetensors", job->dir);
-  if (job->state != FL_JOB_DONE || fl_read_small(path, (size_t)2 << 30, &model, &len, &err)) {
+  if (job->state != FL_JOB_DONE) {
     reply_error(c, r->id, "not_found", "job %s has no trained model (state %s); "
                 "models exist once a job is done", job->id, fl_job_state_name(job->state));
     return;
   }
+  /* The reply must precede the chunks: queue it first, then the stream
+   * (whose first chunk is read on the thread pool). */
+  struct stat st;
+  if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+    reply_error(c, r->id, "not_found", "job %s is done but its model file is "
+                "missing or unreadable", job->id);
+    return;
+  }
   fl_jw w;
   reply_begin(&w, r->id, true);
-  fl_jw_int(&w, "size", (long long)len);
+  fl_jw_int(&w, "size", (long long)st.st_size);
   fl_jw_str(&w, "format", "safetensors");
   reply_end(c, &w);
-  for (size_t off = 0; off < len; off += FL_FRAME_MAX_BINARY) {
-    size_t n = len - off < FL_FRAME_MAX_BINARY ? len - off : FL_FRAME_MAX_BINARY;
-    fl_client_send(c, FL_FRAME_BINARY, model + off, n, false);
+  if (fl_pump_export(c, path, &size, &err)) {
+    fl_client_fail(c, "cannot export job %s: %s", job->id, err.msg);
+    return;
   }
-  free(model);
+  if (size != (uint64_t)st.st_size)
+    fl_client_fail(c, "the model file of job %s changed while it was exported",
+                   job->id);
 }
 
 typedef void (*handler_fn)(fl_client *c, const fl_request *r);

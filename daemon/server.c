@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,6 +22,12 @@
 
 #include "client.h"
 #include "flatline/common.h"
+#include "storage.h"
+
+/* Descriptors kept for everything but clients: each running job's files
+ * (log, checkpoint, model, data), the devices' drivers (a GPU driver opens
+ * tens), the thread pool's file work, systemd's notify socket. */
+#define FL_FD_RESERVE 256
 
 typedef struct {
   uv_write_t req;
@@ -36,6 +43,7 @@ static void on_closed(uv_handle_t *h) {
 }
 
 void fl_client_free(fl_client *c) {
+  fl_pump_drop_all(c);
   fl_frame_decoder_free(&c->dec);
   free(c->held);
   free(c);
@@ -47,10 +55,22 @@ void fl_client_close(fl_client *c) {
   for (fl_client **p = &d->clients; *p; p = &(*p)->next)
     if (*p == c) {
       *p = c->next;
+      d->n_clients--;
+      fl_usage *u = fl_usage_of(d, c->uid);
+      if (u && u->connections > 0) u->connections--;
       break;
     }
   fl_client_abort_upload(c);
+  fl_pump_drop_all(c);
   uv_close((uv_handle_t *)&c->pipe, on_closed);
+}
+
+void fl_client_unfollow(fl_client *c, const fl_job *job) {
+  for (int i = 0; i < c->n_follows; i++)
+    if (c->follows[i].job == job) {
+      c->follows[i] = c->follows[--c->n_follows];
+      return;
+    }
 }
 
 static void on_written(uv_write_t *req, int status) {
@@ -59,8 +79,12 @@ static void on_written(uv_write_t *req, int status) {
   c->queued_frames--;
   c->queued_bytes -= f->len;
   free(f);
-  if (status < 0 || (c->closing && c->queued_frames == 0)) fl_client_close(c);
-  else fl_client_resume_if_drained(c);
+  if (status < 0 || (c->closing && c->queued_frames == 0)) {
+    fl_client_close(c);
+  } else {
+    fl_pump_kick(c);
+    fl_client_resume_if_drained(c);
+  }
 }
 
 void fl_client_send(fl_client *c, uint8_t kind, const void *data, size_t len,
@@ -144,7 +168,9 @@ static bool backlog_over(const fl_client *c, size_t div) {
  * in c->held, stop reading and return. */
 static void handle_input(fl_client *c, const uint8_t *p, size_t left) {
   while (left > 0 && !c->closing && !uv_is_closing((uv_handle_t *)&c->pipe)) {
-    if (backlog_over(c, 2)) {
+    /* Also while an upload's fsync runs: what follows it waits for its
+     * reply. */
+    if (c->up_syncing || backlog_over(c, 2)) {
       uint8_t *rest = malloc(left);
       if (!rest) {
         fl_client_close(c);
@@ -184,7 +210,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 }
 
 void fl_client_resume_if_drained(fl_client *c) {
-  if (!c->paused || c->closing || c->closed ||
+  if (!c->paused || c->closing || c->closed || c->up_syncing ||
       uv_is_closing((uv_handle_t *)&c->pipe) || backlog_over(c, 4))
     return;
   c->paused = false;
@@ -241,8 +267,47 @@ static void on_connection(uv_stream_t *server, int status) {
     snprintf(c->user, sizeof c->user, "%u", (unsigned)cred.uid);
   c->next = d->clients;
   d->clients = c;
+  d->n_clients++;
+  fl_usage *u = fl_usage_of(d, c->uid);
+  if (u) u->connections++;
+  /* Caps: per user, so that one user cannot take every descriptor from
+   * the others; all together, so that jobs keep descriptors for their own
+   * files (FL_FD_RESERVE). Root is capped too: it is a client like any. */
+  if (!u || u->connections > d->limits.max_connections_per_user) {
+    fl_log(FL_LOG_WARNING, "uid %u has %u connections open (the limit is %u): "
+           "refused one", (unsigned)c->uid, u ? u->connections : 0,
+           d->limits.max_connections_per_user);
+    fl_client_fail(c, "you have %u connections to flatlined open, the limit "
+                   "per user (max_connections_per_user); close some",
+                   d->limits.max_connections_per_user);
+    return;
+  }
+  if (d->n_clients > d->max_clients) {
+    fl_log(FL_LOG_WARNING, "%u connections open, the limit for all users: "
+           "refused one from uid %u", d->max_clients, (unsigned)c->uid);
+    fl_client_fail(c, "flatlined has %u connections open, as many as it "
+                   "serves; try again later", d->max_clients);
+    return;
+  }
   send_hello(c);
   uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+}
+
+/* Raise the soft descriptor limit to the hard one and derive how many
+ * clients fit beside the jobs' own files. */
+static void size_client_limit(fl_daemon *d) {
+  struct rlimit rl;
+  uint64_t fds = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    if (rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &rl);
+      getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    fds = rl.rlim_cur == RLIM_INFINITY ? 1u << 20 : (uint64_t)rl.rlim_cur;
+  }
+  uint64_t n = fds > FL_FD_RESERVE + 16 ? fds - FL_FD_RESERVE : 16;
+  d->max_clients = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 /* A socket file left by a daemon that died is removed; a live one is not. */
@@ -266,6 +331,7 @@ static int clear_stale_socket(const char *path, fl_error *err) {
 
 int fl_server_start(fl_daemon *d, int activated_fd, unsigned socket_mode,
                     const char *socket_group, fl_error *err) {
+  size_client_limit(d);
   uv_pipe_init(d->loop, &d->server, 0);
   d->server.data = d;
   d->server_open = true;
@@ -309,18 +375,33 @@ void fl_server_close_all(fl_daemon *d) {
   while (d->clients) fl_client_close(d->clients);
 }
 
+/* Progress lines are not logged and the next one supersedes them: a
+ * follower that is behind may miss some. Everything else is sent. */
+static bool is_progress(const char *text) {
+  static const char prefix[] = "{\"event\":\"" FL_EVENT_PROGRESS "\"";
+  return strncmp(text, prefix, sizeof prefix - 1) == 0;
+}
+
+static bool is_end(const char *text) {
+  static const char prefix[] = "{\"event\":\"" FL_EVENT_END "\"";
+  return strncmp(text, prefix, sizeof prefix - 1) == 0;
+}
+
 void fl_server_broadcast(fl_daemon *d, fl_job *job, long seq, const char *text) {
   size_t n = strlen(text);
   char *frame = malloc(n + 32);
   if (!frame) return;
   int len = snprintf(frame, n + 32, "{\"type\":\"event\",\"event\":%s}", text);
-  bool droppable = seq < 0; /* progress: not in the log, superseded soon */
+  bool droppable = seq < 0 && is_progress(text);
+  bool end = is_end(text);
   for (fl_client *c = d->clients, *next; c; c = next) {
     next = c->next; /* send may close c */
     for (int i = 0; i < c->n_follows; i++) {
       fl_follow *f = &c->follows[i];
-      if (f->job != job || (seq >= 0 && seq < f->start_seq)) continue;
+      /* Not live yet: its replay will read this line from the log. */
+      if (f->job != job || !f->live || (seq >= 0 && seq < f->start_seq)) continue;
       fl_client_send(c, FL_FRAME_JSON, frame, (size_t)len, droppable);
+      if (end) fl_client_unfollow(c, job); /* nothing follows an end */
       break;
     }
   }

@@ -2,6 +2,7 @@
  * folders, the job store, one worker per device, the socket (bound here or
  * passed by systemd), signals and the systemd watchdog; then runs the libuv
  * loop. Worker mail (events, finished jobs) is drained here. */
+#define _GNU_SOURCE /* realpath */
 #include "service.h"
 
 #include <signal.h>
@@ -15,6 +16,8 @@
 #include "fsutil.h"
 #include "flatline/common.h"
 #include "sd.h"
+#include "storage.h"
+#include "trust.h"
 
 void fl_daemon_update_status(fl_daemon *d) {
   int running = 0, queued = 0;
@@ -49,8 +52,13 @@ static void handle_mail(fl_daemon *d, fl_mail *m) {
   job->epoch = m->epoch;
   snprintf(job->cause, sizeof job->cause, "%s", m->cause);
   snprintf(job->message, sizeof job->message, "%s", m->message);
-  fl_error err = {0};
-  if (fl_job_save(d, job, &err)) fl_log(FL_LOG_ERR, "job %s: %s", job->id, err.msg);
+  if (m->interrupted) {
+    fl_error err = {0};
+    if (fl_job_save(d, job, &err)) fl_log(FL_LOG_ERR, "job %s: %s", job->id, err.msg);
+  } else {
+    fl_job_finish(d, job); /* job.json, then the end line, then followers */
+  }
+  fl_storage_job_ended(d, job);
   fl_log(FL_LOG_INFO, "job %s %s%s%s", job->id,
          m->interrupted ? "interrupted; queued to resume" : fl_job_state_name(job->state),
          m->message[0] ? ": " : "", m->message);
@@ -103,6 +111,15 @@ static void on_stop_signal(uv_signal_t *h, int signum) {
   if (fl_workers_all_idle(d)) begin_close(d);
 }
 
+/* The config file, read through its links: admins manage /etc with them,
+ * and a reload should read what the link names now. */
+static int load_config(fl_daemon *d, fl_error *err) {
+  char *real = realpath(d->config_path, NULL);
+  int rc = fl_config_load(real ? real : d->config_path, &d->limits, err);
+  free(real);
+  return rc;
+}
+
 static void on_hup(uv_signal_t *h, int signum) {
   (void)signum;
   fl_daemon *d = h->data;
@@ -112,10 +129,12 @@ static void on_hup(uv_signal_t *h, int signum) {
   }
   fl_error err = {0};
   fl_sd_notify("RELOADING=1");
-  if (fl_config_load(d->config_path, &d->limits, &err))
+  if (load_config(d, &err)) {
     fl_log(FL_LOG_ERR, "SIGHUP: config not reloaded: %s", err.msg);
-  else
+  } else {
+    fl_mem_budget_resize(&d->mem, d->limits.load_memory_bytes);
     fl_log(FL_LOG_NOTICE, "SIGHUP: reloaded %s", d->config_path);
+  }
   fl_sd_notify("READY=1");
 }
 
@@ -156,16 +175,36 @@ int fl_service_run(const fl_service_options *opt) {
                       "shorter than 2048 bytes");
     goto fail;
   }
-  if (d->config_path[0] && (rc = fl_config_load(d->config_path, &d->limits, &err))) goto fail;
+  /* Tests' fault injection; inert unless FL_FAULT is set (fsutil.h). */
+  if ((rc = fl_fault_arm(getenv("FL_FAULT"), &err))) goto fail;
+  /* Links above the two folders are the admin's: resolved here, once. In
+   * and below them nothing is followed (fsutil.h). */
+  char resolved[4096];
+  if ((rc = fl_path_resolve(d->state_dir, resolved, sizeof resolved, &err))) goto fail;
+  snprintf(d->state_dir, sizeof d->state_dir, "%s", resolved);
+  if ((rc = fl_path_resolve(d->cache_dir, resolved, sizeof resolved, &err))) goto fail;
+  snprintf(d->cache_dir, sizeof d->cache_dir, "%s", resolved);
+  if (d->config_path[0] && (rc = load_config(d, &err))) goto fail;
+  fl_mem_budget_init(&d->mem, d->limits.load_memory_bytes);
   /* POCL caches compiled kernels here, so restarts start warm. */
   char pocl[4200];
   snprintf(pocl, sizeof pocl, "%s/pocl", d->cache_dir);
   if ((rc = fl_mkdirs(d->state_dir, 0750, &err)) || (rc = fl_mkdirs(pocl, 0750, &err)))
     goto fail;
+  /* Nothing in either folder is trusted unless no other user could have
+   * put it there: they hold job files, uploads, tuning and compiled
+   * kernels that the daemon reads, writes and runs with its own rights. */
+  static const char *const state_entries[] = {"jobs", "blobs", NULL};
+  static const char *const cache_entries[] = {"pocl", "tune", NULL};
+  if ((rc = fl_dir_trust(d->state_dir, state_entries, "state dir", &err)) ||
+      (rc = fl_dir_trust(d->cache_dir, cache_entries, "cache dir", &err)))
+    goto fail;
   setenv("POCL_CACHE_DIR", pocl, 0);
   /* Before any thread exists: it unsets the LISTEN_* variables. */
   int activated = fl_sd_listen_fd();
-  if ((rc = fl_jobs_load(d, &err)) || (rc = fl_workers_start(d, &err))) goto fail;
+  if ((rc = fl_jobs_load(d, &err)) || (rc = fl_storage_scan(d, &err)) ||
+      (rc = fl_workers_start(d, &err)))
+    goto fail;
 
   uv_async_init(d->loop, &d->mailbox, on_mail);
   d->mailbox.data = d;
@@ -204,12 +243,14 @@ int fl_service_run(const fl_service_options *opt) {
     d->jobs = next;
   }
   uv_loop_close(d->loop);
+  fl_usage_free_all(d);
   fl_log(FL_LOG_NOTICE, "stopped");
   return 0;
 
 fail:
   fl_log(FL_LOG_ERR, "%s", err.msg);
   fl_workers_stop(d);
+  fl_usage_free_all(d);
   while (d->jobs) {
     fl_job *next = d->jobs->next;
     fl_job_free(d->jobs);

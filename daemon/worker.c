@@ -2,10 +2,17 @@
  * device once (context, queue, built programs stay warm for the daemon's
  * life) and then runs the jobs the loop hands it, one at a time: spec and
  * blobs -> datasets -> trainer (resumed from the job's checkpoint when there
- * is one) -> epochs, each logged, checkpointed and posted to the loop. */
+ * is one) -> epochs, each logged, checkpointed and posted to the loop.
+ *
+ * A job whose state cannot be written (its log, checkpoint or model: a
+ * full disk) fails with the reason, naming the file and the system's
+ * error; it never ends `done` without its model. The end itself (job.json,
+ * then the end line) is written by the loop (fl_job_finish). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "flatline/job.h"
@@ -58,6 +65,18 @@ static void post_event(fl_daemon *d, fl_job *job, long seq, char *text,
   fl_daemon_post(d, m);
 }
 
+/* The job's diagnosis state (job/job_state.c) beside its checkpoint, so
+ * that a resumed job keeps the diagnoses it made instead of making and
+ * sending them again; deleted when the job ends. */
+#define DIAGNOSIS_STATE_FILE "diagnosis.json"
+#define DIAGNOSIS_STATE_MAX ((size_t)4 << 20) /* what it writes stays under 1 MiB */
+
+static void remove_diagnosis_state(fl_job *job) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", job->dir, DIAGNOSIS_STATE_FILE);
+  unlink(path); /* none (ENOENT): nothing to do */
+}
+
 static void post_finished(fl_daemon *d, fl_job *job, fl_job_state state,
                           bool interrupted, const char *cause,
                           const char *message, int epoch) {
@@ -73,53 +92,59 @@ static void post_finished(fl_daemon *d, fl_job *job, fl_job_state state,
   fl_daemon_post(d, m);
 }
 
-/* Log and post the end event, then tell the loop the job is over. */
+/* Tell the loop the job is over; it saves the final state and logs and
+ * sends the end event (fl_job_finish). */
 static void finish(fl_daemon *d, fl_job *job, fl_job_state state,
                    const char *cause, const char *message, int epoch) {
-  char *text = fl_event_end(job->id, fl_job_state_name(state), cause, message);
-  if (text) {
-    long seq = fl_job_log_event(job, text);
-    post_event(d, job, seq, text, 0);
-  }
+  remove_diagnosis_state(job); /* nothing resumes the job now */
   post_finished(d, job, state, false, cause, message, epoch);
-}
-
-/* The highest epoch already in the job's log: after a resume, epochs up to
- * it are recomputed identically but not logged or sent again. */
-static int last_logged_epoch(fl_job *job) {
-  char path[4200], *text = NULL;
-  size_t len = 0;
-  int last = 0;
-  snprintf(path, sizeof path, "%s/events.jsonl", job->dir);
-  pthread_mutex_lock(&job->log_lock);
-  int rc = fl_read_small(path, (size_t)1 << 30, &text, &len, NULL);
-  pthread_mutex_unlock(&job->log_lock);
-  if (rc) return 0;
-  char *end = strrchr(text, '\n'); /* a torn last line (crash) is not logged */
-  if (end) end[1] = '\0';
-  else text[0] = '\0';
-  for (char *p = strstr(text, "{\"event\":\"epoch\""); p;
-       p = strstr(p + 1, "{\"event\":\"epoch\"")) {
-    char *e = strstr(p, "\"epoch\":");
-    e = e ? strstr(e + 1, "\"epoch\":") : NULL; /* skip "event":"epoch" */
-    if (e) {
-      int v = atoi(e + strlen("\"epoch\":"));
-      if (v > last) last = v;
-    }
-  }
-  free(text);
-  return last;
 }
 
 typedef struct {
   fl_daemon *d;
   fl_job *job;
-  int logged; /* epochs already in the log (a resumed job) */
+  /* What the log held when the job started: after a resume, epochs up to
+   * facts.last_epoch are recomputed identically but not logged or sent
+   * again, nor a preflight or verdict line a second time. */
+  fl_job_log_facts facts;
+  /* The first write of the job's state that failed: the job stops and
+   * fails with this reason. Worker only. */
+  bool state_failed;
+  char reason[FL_ERRMSG_MAX];
 } hooks_ctx;
+
+/* A write of the job's state (file: its name in the job's folder) failed
+ * with the system error e (0: not a system error; detail says what). */
+static void state_write_failed(hooks_ctx *p, const char *file, int e,
+                               const char *detail) {
+  fl_log(FL_LOG_ERR, "job %s: cannot save %s: %s", p->job->id, file,
+         e ? strerror(e) : detail);
+  if (p->state_failed) return; /* the first failure is the reason */
+  p->state_failed = true;
+  if (e == ENOSPC || e == EDQUOT)
+    snprintf(p->reason, sizeof p->reason, "cannot save %s: %s; free space in %s "
+             "(the daemon's state dir) and submit the job again", file,
+             strerror(e), p->d->state_dir);
+  else
+    snprintf(p->reason, sizeof p->reason, "cannot save %s: %s; check %s (the "
+             "daemon's state dir: permissions, disk) and submit the job again",
+             file, e ? strerror(e) : detail, p->d->state_dir);
+}
+
+/* json is an event of this name (every event line starts with it). */
+static bool event_is(const char *json, const char *name) {
+  static const char head[] = "{\"event\":\"";
+  size_t n = strlen(name);
+  return strncmp(json, head, sizeof head - 1) == 0 &&
+         strncmp(json + sizeof head - 1, name, n) == 0 &&
+         json[sizeof head - 1 + n] == '"';
+}
 
 static int on_progress(void *ctx, int epoch, size_t step, size_t steps) {
   hooks_ctx *p = ctx;
-  if (atomic_load(&p->job->cancel) || atomic_load(&p->d->stopping)) return 1;
+  if (atomic_load(&p->job->cancel)) fl_fault_crash_point(FL_FAULT_CANCEL_SEEN);
+  if (atomic_load(&p->job->cancel) || atomic_load(&p->d->stopping) || p->state_failed)
+    return 1;
   char *text = fl_event_progress(p->job->id, epoch, step, steps);
   if (text) post_event(p->d, p->job, -1, text, 0);
   return 0;
@@ -130,13 +155,25 @@ static bool is_cancelled(void *ctx) {
   return atomic_load(&p->job->cancel);
 }
 
-/* Every event but progress goes to the log first, then to the followers. */
+/* Every event but progress goes to the log first, then to the followers;
+ * one the log cannot take still goes to them, unlogged, and fails the
+ * job. */
 static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   hooks_ctx *p = ctx;
+  bool verdict = event_is(json, FL_EVENT_VERDICT);
+  if ((verdict && p->facts.has_verdict) ||
+      (event_is(json, FL_EVENT_PREFLIGHT) && p->facts.has_preflight)) {
+    fl_log(FL_LOG_INFO, "job %s: its %s is in the log from before the restart; "
+           "not logged again", p->job->id, verdict ? "verdict" : "preflight");
+    return;
+  }
   char *copy = strdup(json);
   if (!copy) return;
   long seq = fl_job_log_event(p->job, copy);
+  if (seq < 0) state_write_failed(p, "events.jsonl", errno, "unknown error");
   post_event(p->d, p->job, seq, copy, m ? m->epoch : 0);
+  if (seq >= 0 && m) fl_fault_crash_point(FL_FAULT_EPOCH_LOGGED);
+  if (seq >= 0 && verdict) fl_fault_crash_point(FL_FAULT_VERDICT_LOGGED);
 }
 
 static int write_file(fl_job *job, const char *name, const uint8_t *buf,
@@ -147,16 +184,19 @@ static int write_file(fl_job *job, const char *name, const uint8_t *buf,
 }
 
 /* The checkpoint follows the epoch's log line: a crash in between re-runs
- * the epoch, which gives the same line, which is then not logged twice. */
+ * the epoch, which gives the same line, which is then not logged twice. A
+ * job whose state already failed writes no more of it: a checkpoint past
+ * a line the log lacks would lose that line for good. */
 static void on_epoch_done(void *ctx, fl_trainer *t) {
   hooks_ctx *p = ctx;
+  if (p->state_failed) return;
   fl_error err = {0};
   uint8_t *buf = NULL;
   size_t len = 0;
-  if (fl_trainer_save_checkpoint(t, &buf, &len, &err) ||
-      write_file(p->job, "checkpoint.bin", buf, len, &err))
-    fl_log(FL_LOG_ERR, "job %s: checkpoint after epoch %d failed: %s", p->job->id,
-           fl_trainer_epoch(t), err.msg);
+  if (fl_trainer_save_checkpoint(t, &buf, &len, &err))
+    state_write_failed(p, "checkpoint.bin", 0, err.msg);
+  else if (write_file(p->job, "checkpoint.bin", buf, len, &err))
+    state_write_failed(p, "checkpoint.bin", errno, err.msg);
   free(buf);
 }
 
@@ -166,25 +206,62 @@ static int on_resume(void *ctx, fl_trainer *t) {
   size_t len = 0;
   fl_error err = {0};
   snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", p->job->dir);
-  if (fl_read_small(ckpt, (size_t)4 << 30, &buf, &len, NULL) == 0) {
-    if (fl_trainer_load_checkpoint(t, (const uint8_t *)buf, len, &err) == 0)
-      fl_log(FL_LOG_INFO, "job %s: resuming after epoch %d", p->job->id, fl_trainer_epoch(t));
-    else
-      fl_log(FL_LOG_WARNING, "job %s: checkpoint unusable (%s); starting over",
-             p->job->id, err.msg);
-    free(buf);
+  if (fl_read_small(ckpt, (size_t)4 << 30, &buf, &len, NULL) != 0) return p->facts.last_epoch;
+  /* The fresh trainer's own state, to go back to if the checkpoint is
+   * ahead of the log: resuming there would never log the epochs between. */
+  uint8_t *fresh = NULL;
+  size_t fresh_len = 0;
+  if (fl_trainer_save_checkpoint(t, &fresh, &fresh_len, &err) != 0) fresh = NULL;
+  if (fl_trainer_load_checkpoint(t, (const uint8_t *)buf, len, &err) != 0) {
+    fl_log(FL_LOG_WARNING, "job %s: checkpoint unusable (%s); starting over",
+           p->job->id, err.msg);
+  } else if (fl_trainer_epoch(t) <= p->facts.last_epoch) {
+    fl_log(FL_LOG_INFO, "job %s: resuming after epoch %d", p->job->id, fl_trainer_epoch(t));
+  } else {
+    int ahead = fl_trainer_epoch(t);
+    if (fresh && fl_trainer_load_checkpoint(t, fresh, fresh_len, &err) == 0)
+      fl_log(FL_LOG_WARNING, "job %s: its checkpoint (epoch %d) is ahead of its "
+             "log (epoch %d); starting over so that no epoch goes unlogged",
+             p->job->id, ahead, p->facts.last_epoch);
+    else /* cannot go back: the epochs in between stay unlogged */
+      fl_log(FL_LOG_WARNING, "job %s: its checkpoint (epoch %d) is ahead of its "
+             "log (epoch %d), and the job cannot start over; the epochs in "
+             "between are not in its log", p->job->id, ahead, p->facts.last_epoch);
   }
-  return p->logged;
+  free(fresh);
+  free(buf);
+  return p->facts.last_epoch;
+}
+
+static void on_save_state(void *ctx, const char *json) {
+  hooks_ctx *p = ctx;
+  fl_error err = {0};
+  /* Not a failure of the job: without it a resumed job diagnoses again. */
+  if (write_file(p->job, DIAGNOSIS_STATE_FILE, (const uint8_t *)json, strlen(json), &err))
+    fl_log(FL_LOG_WARNING, "job %s: cannot save its diagnosis state: %s", p->job->id,
+           err.msg);
+}
+
+static char *on_load_state(void *ctx) {
+  hooks_ctx *p = ctx;
+  char path[4200], *text = NULL;
+  size_t len = 0;
+  snprintf(path, sizeof path, "%s/%s", p->job->dir, DIAGNOSIS_STATE_FILE);
+  return fl_read_small(path, DIAGNOSIS_STATE_MAX, &text, &len, NULL) == 0 ? text : NULL;
 }
 
 static void on_finished(void *ctx, fl_trainer *t) {
   hooks_ctx *p = ctx;
+  if (p->state_failed) return;
   fl_error err = {0};
   uint8_t *model = NULL;
   size_t len = 0;
-  if (fl_trainer_export_safetensors(t, &model, &len, &err) ||
-      write_file(p->job, "model.safetensors", model, len, &err))
-    fl_log(FL_LOG_ERR, "job %s: saving the model failed: %s", p->job->id, err.msg);
+  if (fl_trainer_export_safetensors(t, &model, &len, &err))
+    state_write_failed(p, "model.safetensors", 0, err.msg);
+  else if (write_file(p->job, "model.safetensors", model, len, &err))
+    state_write_failed(p, "model.safetensors", errno, err.msg);
+  else
+    fl_fault_crash_point(FL_FAULT_MODEL_SAVED);
   free(model);
 }
 
@@ -205,6 +282,9 @@ static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
   char *text = NULL;
   size_t len = 0;
   int rc;
+  /* Jobs wait for the data budget as long as it takes (or a stop). */
+  fl_load_opts load = {.read_flags = FL_READ_NOFOLLOW, .budget = &d->mem,
+                       .stop = &d->stopping, .max_wait_s = -1};
 
   if ((rc = fl_job_read_spec(job, &text, &len, &err)) ||
       (rc = fl_spec_parse(text, len, &spec, &err))) {
@@ -212,18 +292,32 @@ static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
     goto out;
   }
   blob_resolver res = {d, job};
-  if ((rc = fl_job_load_data(&spec, resolve_blob, &res, &train, &val, &has_val, &err))) {
+  rc = fl_job_load_data_ex(&spec, resolve_blob, &res, &load, &train, &val,
+                           &has_val, &err);
+  if (rc == FL_ECANCELED && atomic_load(&d->stopping)) {
+    /* Stopped while waiting for memory: it starts again next time, from
+     * the epoch it had reached (the loop does not change it meanwhile). */
+    post_finished(d, job, FL_JOB_QUEUED, true, NULL, NULL, job->epoch);
+    goto out;
+  }
+  if (rc) {
     finish(d, job, FL_JOB_REJECTED, fl_cause_of_error(rc), err.msg, 0);
     goto out;
   }
-  hooks_ctx hc = {d, job, last_logged_epoch(job)};
+  hooks_ctx hc = {.d = d, .job = job};
+  fl_job_log_facts_read(job, &hc.facts);
   fl_job_hooks hooks = {.ctx = &hc, .event = on_event, .progress = on_progress,
                         .resume = on_resume, .epoch_done = on_epoch_done,
-                        .finished = on_finished};
+                        .finished = on_finished, .save_state = on_save_state,
+                        .load_state = on_load_state};
   fl_job_outcome o;
   fl_job_execute(dev, job->id, &spec, text, &train, has_val ? &val : NULL, &hooks,
                  is_cancelled, &o);
-  if (o.interrupted) {
+  bool cancelled = !o.interrupted && strcmp(o.state, "cancelled") == 0;
+  if (hc.state_failed && !cancelled) {
+    /* Whatever the training did: its state is not on disk. */
+    finish(d, job, FL_JOB_FAILED, NULL, hc.reason, o.epochs);
+  } else if (o.interrupted) {
     fl_log(FL_LOG_NOTICE, "job %s: stopped during epoch %d; it resumes from "
            "epoch %d at the next start", job->id, o.epochs + 1, o.epochs);
     post_finished(d, job, FL_JOB_QUEUED, true, NULL, NULL, o.epochs);
@@ -234,6 +328,7 @@ static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
 out:
   fl_dataset_free(&train);
   if (has_val) fl_dataset_free(&val);
+  fl_mem_release(&d->mem, load.held);
   fl_spec_free(&spec);
   free(text);
 }
@@ -249,6 +344,7 @@ static void *worker_main(void *arg) {
     snprintf(w->open_error, sizeof w->open_error, "%s", err.msg);
     pthread_mutex_unlock(&w->lock);
   } else {
+    fl_device_limit_memory(dev, w->info.global_mem); /* a CPU's share of RAM */
     fl_log(FL_LOG_INFO, "device %d ready: %s (%s)", w->index, w->info.name,
            w->info.platform);
     /* GEMM tuning: saved, or searched now (seconds, once per device and
@@ -291,6 +387,7 @@ int fl_workers_start(fl_daemon *d, fl_error *err) {
     w->d = d;
     w->index = i;
     w->info = infos[i];
+    fl_device_info_cap(&w->info, d->limits.cpu_memory_percent);
     w->autotune = d->limits.autotune;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);

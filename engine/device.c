@@ -220,6 +220,11 @@ const fl_device_info *fl_device_get_info(const fl_device *dev) {
   return &dev->info;
 }
 
+void fl_device_limit_memory(fl_device *dev, uint64_t bytes) {
+  if (bytes < dev->info.global_mem) dev->info.global_mem = bytes;
+  if (dev->info.max_alloc > dev->info.global_mem) dev->info.max_alloc = dev->info.global_mem;
+}
+
 int fl_device_profile_start(fl_device *dev, fl_error *err) {
   cl_int e;
   FL_CL_CHECK(err, clFinish(dev->queue));

@@ -74,7 +74,7 @@ static const struct {
     {FL_REQ_SUBMIT, {"type", "id", "spec", "files", "follow"}, 5},
     {FL_REQ_CHECK, {"type", "id", "spec", "files"}, 4},
     {FL_REQ_FOLLOW, {"type", "id", "job"}, 3},
-    {FL_REQ_LIST, {"type", "id"}, 2},
+    {FL_REQ_LIST, {"type", "id", "after", "limit"}, 4},
     {FL_REQ_SHOW, {"type", "id", "job"}, 3},
     {FL_REQ_CANCEL, {"type", "id", "job"}, 3},
     {FL_REQ_DEVICES, {"type", "id"}, 2},
@@ -297,9 +297,25 @@ static int decode_fields(const cJSON *root, fl_request *out, fl_error *err) {
   int rc = 0;
   switch (out->type) {
     case FL_REQ_HELLO:
-    case FL_REQ_LIST:
     case FL_REQ_DEVICES:
       break;
+    case FL_REQ_LIST: {
+      /* A page: jobs after `after` (a job id), at most `limit` of them. */
+      const cJSON *after = cJSON_GetObjectItemCaseSensitive(root, "after");
+      if (after && !cJSON_IsNull(after)) {
+        if (!cJSON_IsString(after) || !job_id_valid(after->valuestring)) {
+          rc = fl__expected(err, "after", JOB_EXPECTED, after);
+          break;
+        }
+        snprintf(out->job, FL_JOB_ID_MAX, "%s", after->valuestring);
+      }
+      int64_t limit = 0;
+      rc = fl__get_int64(root, "", "limit", false, 1, FL_LIST_PAGE_MAX, &limit, err);
+      if (rc < 0) break;
+      out->limit = (int)limit;
+      rc = 0;
+      break;
+    }
     case FL_REQ_BLOB_CHECK:
       rc = get_blobs(root, out, err);
       break;

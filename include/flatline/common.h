@@ -68,6 +68,12 @@ enum { FL_LOG_ERR = 3, FL_LOG_WARNING = 4, FL_LOG_NOTICE = 5, FL_LOG_INFO = 6,
        FL_LOG_DEBUG = 7 };
 
 void fl_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Copy `in` to `out` (size bytes with the NUL) with control characters,
+ * DEL and backslash written as escapes (\n, \t, \r, \\, \xNN), so that
+ * user text in a message can never start a log line of its own. Cuts at a
+ * whole escape; returns the length written. fl_log applies it to every
+ * message. */
+size_t fl_log_escape(const char *in, char *out, size_t size);
 
 #ifdef __cplusplus
 }

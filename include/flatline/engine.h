@@ -51,6 +51,10 @@ typedef struct fl_device fl_device;
 int fl_device_open(int index, fl_device **out, fl_error *err);
 void fl_device_close(fl_device *dev);
 const fl_device_info *fl_device_get_info(const fl_device *dev);
+/* Let jobs on dev use at most `bytes` of its memory (the service gives a
+ * CPU device, whose memory is the machine's RAM, only a share of it). The
+ * estimate that rejects a too-big job before it starts uses this figure. */
+void fl_device_limit_memory(fl_device *dev, uint64_t bytes);
 
 /* Device-time profile by OpenCL event profiling, for benchmarks
  * (`flatlined --run SPEC --profile`): start replaces the device's queue with

@@ -280,13 +280,20 @@ typedef struct {
   char sha256[FL_SHA256_HEX];   /* lowercase hex */
 } fl_file_ref;
 
+/* `list` replies in pages: at most this many jobs (and at most about
+ * FL_FRAME_MAX_JSON / 2 bytes) per reply, with `next` naming the page
+ * after; so that no number of jobs or length of names can push a reply
+ * past the frame cap. */
+#define FL_LIST_PAGE_MAX 1000
+
 /* A decoded client request. Owned pointers are freed by fl_request_free. */
 typedef struct {
   fl_request_type type;
   int64_t id;                   /* 0 for hello */
   int protocol;                 /* hello */
   char build[128];              /* hello */
-  char job[FL_JOB_ID_MAX];      /* follow, show, cancel, export */
+  char job[FL_JOB_ID_MAX];      /* follow, show, cancel, export; list: after */
+  int limit;                    /* list: page size, 0 when not given */
   char sha256[FL_SHA256_HEX];   /* blob_put */
   uint64_t size;                /* blob_put */
   int n_blobs;                  /* blob_check */
