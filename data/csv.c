@@ -36,10 +36,14 @@ typedef struct {
 } csv_field;
 
 typedef struct {
-  char **names; /* (ncols) header names, malloc'd */
+  char **names; /* (ncols) header names, pointing into text; malloc'd */
+  char *text;   /* the names, NUL-terminated one after another; malloc'd */
   size_t ncols;
   int *label_slot; /* (ncols) -1 for a feature, else index into labels */
 } csv_header;
+
+/* Rows allocated at the first data row; the arrays double from there. */
+#define CSV_FIRST_ROWS 256
 
 static bool is_space(char ch) { return ch == ' ' || ch == '\t'; }
 
@@ -162,45 +166,63 @@ static size_t field_text(const csv_reader *r, const csv_field *f, char *dst,
 }
 
 static void header_free(csv_header *h) {
-  if (h->names)
-    for (size_t i = 0; i < h->ncols; i++) free(h->names[i]);
   free(h->names);
+  free(h->text);
   free(h->label_slot);
   memset(h, 0, sizeof *h);
 }
 
-static int read_header(csv_reader *r, csv_header *h) {
-  const char *nm = fl__name(r->name);
-  size_t cap = 0;
+/* First pass over the header record: count its fields and the bytes their
+ * text takes (each at most its length in the file, plus a NUL), refusing
+ * an empty name before anything is allocated. So every name has a byte at
+ * least, and a header of H bytes has at most (H + 1) / 2 columns. */
+static int header_extent(csv_reader *r, size_t *ncols, size_t *text_bytes) {
+  *ncols = 0;
+  *text_bytes = 0;
   bool last = false;
   while (!last) {
     csv_field f;
     size_t line = r->line;
-    int rc = next_field(r, h->ncols + 1, &f, &last);
+    int rc = next_field(r, *ncols + 1, &f, &last);
     if (rc) return rc;
-    if (h->ncols == cap) {
-      size_t grown = cap ? cap * 2 : 16;
-      char **bigger = realloc(h->names, grown * sizeof *bigger);
-      if (!bigger)
-        return fl_error_set(r->err, FL_ENOMEM,
-                            "%s: out of memory reading the header", nm);
-      h->names = bigger;
-      cap = grown;
-    }
-    char *text = malloc(f.len + 1);
-    if (!text)
-      return fl_error_set(r->err, FL_ENOMEM,
-                          "%s: out of memory reading the header", nm);
-    field_text(r, &f, text, f.len + 1);
-    h->names[h->ncols++] = text;
-    if (text[0] == '\0')
+    ++*ncols;
+    *text_bytes += f.len + 1;
+    if (f.len == 0)
       return fl_error_set(r->err, FL_EDATA,
                           "%s: line %zu, column %zu: empty column name in the "
                           "header%s",
-                          nm, line, h->ncols,
-                          h->ncols == 1 ? " (a pandas index column? save "
-                                          "with df.to_csv(path, index=False))"
-                                        : "");
+                          fl__name(r->name), line, *ncols,
+                          *ncols == 1 ? " (a pandas index column? save "
+                                        "with df.to_csv(path, index=False))"
+                                      : "");
+  }
+  return 0;
+}
+
+/* Two passes: the first sizes the names, the second copies them into one
+ * block (a name per allocation would cost the allocator's overhead per
+ * column, which fl_data_load_bound could not count). */
+static int read_header(csv_reader *r, csv_header *h) {
+  const char *nm = fl__name(r->name);
+  csv_reader sizing = *r;
+  size_t ncols = 0, text_bytes = 0;
+  int rc = header_extent(&sizing, &ncols, &text_bytes);
+  if (rc) return rc;
+  h->names = malloc(ncols * sizeof *h->names);
+  h->text = malloc(text_bytes);
+  if (!h->names || !h->text)
+    return fl_error_set(r->err, FL_ENOMEM,
+                        "%s: out of memory reading the header", nm);
+  size_t at = 0;
+  bool last = false;
+  while (!last) {
+    csv_field f;
+    /* The same bytes as the first pass: this cannot fail. */
+    rc = next_field(r, h->ncols + 1, &f, &last);
+    if (rc) return rc;
+    h->names[h->ncols++] = h->text + at;
+    field_text(r, &f, h->text + at, f.len + 1);
+    at += f.len + 1;
   }
   return 0;
 }
@@ -310,12 +332,24 @@ static int field_number(const csv_reader *r, const csv_header *h,
   return 0;
 }
 
+/* Every data row but the last holds ncols fields of a byte at least (empty
+ * ones are errors), ncols - 1 commas and a line end: 2 * ncols bytes; the
+ * last holds a byte at least. So at most this many rows can start in the
+ * `rest` bytes after the header, and the row arrays never grow past them:
+ * ncols columns of them are at most (header + rest) / 2 values. */
+size_t fl__csv_max_rows(size_t rest, size_t ncols) {
+  return rest ? 1 + (rest - 1) / (2 * ncols) : 0;
+}
+
 /* Make room for at least rows+1 rows of d features and k labels, with the
- * size cap checked before growing. */
-static int grow_rows(const csv_reader *r, size_t rows, size_t *cap, size_t d,
-                     size_t k, fl_array *x, fl_array *y) {
+ * size cap checked before growing, and never more than max_rows rows. */
+static int grow_rows(const csv_reader *r, size_t rows, size_t max_rows,
+                     size_t *cap, size_t d, size_t k, fl_array *x,
+                     fl_array *y) {
   if (rows < *cap) return 0;
-  size_t grown = *cap ? *cap * 2 : 256;
+  size_t grown = *cap ? *cap * 2 : CSV_FIRST_ROWS;
+  if (grown > max_rows) grown = max_rows;
+  if (grown <= rows) grown = rows + 1; /* cannot happen: fl__csv_max_rows */
   size_t nx, ny;
   if (!fl__mul_size(grown, d, &nx) || !fl__mul_size(grown, k, &ny) ||
       nx > FL_DATA_MAX_BYTES / sizeof(float) - ny) {
@@ -346,6 +380,7 @@ static int read_rows(csv_reader *r, const csv_header *h, size_t k,
                      fl_array *x, fl_array *y, size_t *n_rows) {
   const char *nm = fl__name(r->name);
   const size_t d = h->ncols - k;
+  const size_t max_rows = fl__csv_max_rows(r->len - r->pos, h->ncols);
   size_t rows = 0, cap = 0;
   while (r->pos < r->len) {
     if (line_is_blank(r)) {
@@ -354,7 +389,7 @@ static int read_rows(csv_reader *r, const csv_header *h, size_t k,
                           "%s: line %zu is blank; blank lines are only "
                           "allowed at the end of the file", nm, r->line);
     }
-    int rc = grow_rows(r, rows, &cap, d, k, x, y);
+    int rc = grow_rows(r, rows, max_rows, &cap, d, k, x, y);
     if (rc) return rc;
     float *xrow = x->data + rows * d, *yrow = y->data + rows * k;
     size_t line = r->line, col = 0, feature = 0;
@@ -438,5 +473,48 @@ int fl_csv_parse(const uint8_t *buf, size_t len, const char *name,
   labels->count = n * k;
   labels->integral = k == 1; /* checked integer-valued row by row */
   snprintf(labels->dtype, sizeof labels->dtype, "csv");
+  return 0;
+}
+
+/* What fl_csv_parse allocates past the file the caller holds, while the
+ * header is held: its names (text_bytes, ncols pointers) and label_slot
+ * (ncols ints); then the feature and label arrays of `cap` rows, where a
+ * realloc that grows or finally shrinks one may hold its old and new block
+ * at once: under 2 * max_rows * ncols floats, as max_rows caps cap. */
+static uint64_t parse_bytes(uint64_t text_bytes, uint64_t ncols,
+                            uint64_t max_values) {
+  const uint64_t cap_values = FL_DATA_MAX_BYTES / sizeof(float);
+  if (max_values > cap_values) max_values = cap_values;
+  return text_bytes + ncols * (sizeof(char *) + sizeof(int)) +
+         2 * max_values * sizeof(float);
+}
+
+int fl__csv_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
+                       const char *name, uint64_t *bytes, fl_error *err) {
+  fl_error scratch = {0};
+  csv_reader r = {(const char *)head, head_len, 0, 1, name, &scratch};
+  if (head_len >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)
+    r.pos = 3;
+  const size_t start = r.pos;
+  size_t ncols = 0, text_bytes = 0;
+  int rc = header_extent(&r, &ncols, &text_bytes);
+  const bool whole = head_len == file_len;
+  /* Ended at a line end inside the peek, not at the peek's edge. */
+  const bool ended = r.pos > start && (head[r.pos - 1] == '\n' ||
+                                       head[r.pos - 1] == '\r');
+  if (rc == 0 && (whole || ended)) {
+    uint64_t max_rows = fl__csv_max_rows(file_len - r.pos, ncols);
+    *bytes = parse_bytes(text_bytes, ncols, max_rows * ncols);
+    return 0;
+  }
+  if (rc != 0 && whole) { /* the parser would stop right there */
+    if (err) *err = scratch;
+    return rc;
+  }
+  /* The header runs past the peek: bound it by the file. A header of H
+   * bytes has at most (H + 1) / 2 names of text at most H + 1, and the
+   * rows at most (H + rest) / 2 values (fl__csv_max_rows). */
+  const uint64_t h_max = file_len - start;
+  *bytes = parse_bytes(h_max + 1, (h_max + 1) / 2, h_max / 2);
   return 0;
 }

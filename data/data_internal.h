@@ -1,7 +1,9 @@
 /* data/data_internal.h — what the data/ readers share and nobody else sees:
  * overflow-checked element counts against the size cap, shape text for
- * messages, decoding of raw numeric elements into float32, and the gzip
- * inflater's "first bytes only" mode used by the IDX reader. */
+ * messages, decoding of raw numeric elements into float32, the gzip
+ * inflater's "first bytes only" mode used by the IDX reader, the file
+ * opening behind fl_file_read_ex, and each reader's part of
+ * fl_data_load_bound (what it allocates, from a file's first bytes). */
 #ifndef FL_DATA_INTERNAL_H
 #define FL_DATA_INTERNAL_H
 
@@ -104,5 +106,53 @@ int fl__file_open(const char *path, unsigned flags, bool regular_only,
  * at the end of the file. */
 int fl__file_read_head(int fd, const char *path, uint8_t *buf, size_t want,
                        size_t *got, fl_error *err);
+
+/* ---- fl_data_load_bound: each reader's share ---------------------------
+ * Each returns in *bytes an upper bound of what its parser allocates at its
+ * peak, not counting the file buffer the caller holds, from the file's
+ * first bytes (head, head_len) and its size; and refuses, with the parser's
+ * own message, what the parser would refuse from those bytes. */
+
+/* numpy.lib.format's _MAX_HEADER_SIZE: np.load refuses longer header dicts
+ * (numpy >= 1.24); ours, of 8 dimensions at most, need under 300 bytes. */
+#define FL__NPY_HEADER_MAX 10000
+
+/* The first bytes of a .npy file that hold all of any header we accept:
+ * the 12-byte preamble of format 2.0/3.0 and the longest header dict. */
+#define FL__NPY_HEAD_MAX (12 + FL__NPY_HEADER_MAX)
+
+/* The longest IDX header: magic, type, ndim, and 4 bytes per dimension. */
+#define FL__IDX_HEADER_MAX (4 + 4 * FL_DATA_MAX_NDIM)
+
+/* The first bytes of a CSV file read for its header: MNIST as CSV (785
+ * columns "pixel0".."pixel783") needs 7 KB; a longer header makes the
+ * bound fall back to the file's size alone (looser, still a bound). */
+#define FL__CSV_HEAD_PEEK (64 * 1024)
+
+/* What zlib's inflate allocates: zconf.h gives 1 << windowBits (32 KiB for
+ * the 15 we use) plus about 7 KB of state; rounded up. */
+#define FL__ZLIB_INFLATE_BYTES (64 * 1024)
+
+int fl__npy_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
+                       const char *name, uint64_t *bytes, fl_error *err);
+
+/* head: the file's first bytes when plain, the first decompressed bytes
+ * (fl__gzip_peek_fd) when gzip. */
+int fl__idx_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
+                       bool gzip, const char *name, uint64_t *bytes,
+                       fl_error *err);
+
+int fl__csv_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
+                       const char *name, uint64_t *bytes, fl_error *err);
+
+/* Rows that can start in the `rest` bytes after a header of ncols columns
+ * (csv.c says why); the CSV reader never allocates more. */
+size_t fl__csv_max_rows(size_t rest, size_t ncols);
+
+/* Inflate the gzip file open on fd into out until `want` bytes are out (or
+ * the data ends: *got < want), reading GZIP_PEEK_CHUNK bytes at a time,
+ * following concatenated members as fl__inflate_gzip does. */
+int fl__gzip_peek_fd(int fd, const char *name, uint8_t *out, size_t want,
+                     size_t *got, fl_error *err);
 
 #endif

@@ -1,11 +1,14 @@
-/* data/gzip.c — owns gzip decompression of in-memory files (fl_gunzip and
- * the IDX reader's header peek): zlib inflate with an output cap that holds
- * before any allocation, so a gzip bomb costs at most the cap, and the cap
- * on the inflation ratio (FL_GZIP_MAX_RATIO), so that what a file costs to
- * inflate stays in proportion to its size. */
+/* data/gzip.c — owns gzip decompression: of in-memory files (fl_gunzip and
+ * the IDX reader's header peek), with an output cap that holds before any
+ * allocation, so a gzip bomb costs at most the cap, and the cap on the
+ * inflation ratio (FL_GZIP_MAX_RATIO), so that what a file costs to inflate
+ * stays in proportion to its size; and of the first bytes of a file still
+ * on disk (fl_data_load_bound's header peek), read in small chunks. */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "data_internal.h"
@@ -217,4 +220,82 @@ int fl_gunzip(const uint8_t *buf, size_t len, const char *name,
   *is_gzip = is_gzip_magic(buf, len);
   if (!*is_gzip) return 0;
   return fl__inflate_gzip(buf, len, name, max_out, false, out, out_len, err);
+}
+
+/* Compressed bytes read per pread by the header peek: small, so that the
+ * peek costs little whatever the file, and one read covers the gzip header
+ * and first deflate block of any ordinary file. */
+#define GZIP_PEEK_CHUNK 4096
+
+int fl__gzip_peek_fd(int fd, const char *name, uint8_t *out, size_t want,
+                     size_t *got, fl_error *err) {
+  const char *nm = fl__name(name);
+  *got = 0;
+  uint8_t *chunk = malloc(GZIP_PEEK_CHUNK);
+  if (!chunk)
+    return fl_error_set(err, FL_ENOMEM, "%s: cannot allocate %d bytes", nm,
+                        GZIP_PEEK_CHUNK);
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  int zr = inflateInit2(&zs, 15 + 16); /* as fl__inflate_gzip */
+  if (zr != Z_OK) {
+    free(chunk);
+    return fl_error_set(err, zr == Z_MEM_ERROR ? FL_ENOMEM : FL_EINVAL,
+                        "%s: cannot start gzip decompression (zlib %d)", nm,
+                        zr);
+  }
+  size_t read_to = 0; /* file offset after the bytes read so far */
+  size_t have = 0;
+  int rc = 0;
+  while (have < want) {
+    if (zs.avail_in == 0) {
+      ssize_t n = pread(fd, chunk, GZIP_PEEK_CHUNK, (off_t)read_to);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        rc = fl_error_set(err, FL_EIO, "%s: read failed at byte %zu", nm,
+                          read_to);
+        break;
+      }
+      if (n == 0) { /* as fl__inflate_gzip on data that ends early */
+        rc = fl_error_set(err, FL_EDATA,
+                          "%s: gzip data ends early, after %zu compressed "
+                          "bytes and %zu decompressed (truncated?)",
+                          nm, read_to, have);
+        break;
+      }
+      zs.next_in = chunk;
+      zs.avail_in = (uInt)n;
+      read_to += (size_t)n;
+    }
+    zs.next_out = out + have;
+    zs.avail_out = (uInt)(want - have);
+    zr = inflate(&zs, Z_NO_FLUSH);
+    have = want - zs.avail_out;
+    if (zr == Z_OK || zr == Z_BUF_ERROR) continue; /* wants more input */
+    if (zr == Z_STREAM_END) {
+      /* Another member may follow (`cat a.gz b.gz`); anything else ends
+       * the data, and the caller finds the header short. */
+      size_t at = read_to - zs.avail_in;
+      uint8_t magic[2];
+      ssize_t n;
+      do {
+        n = pread(fd, magic, 2, (off_t)at);
+      } while (n < 0 && errno == EINTR);
+      if (n != 2 || magic[0] != 0x1f || magic[1] != 0x8b) break;
+      if (inflateReset(&zs) != Z_OK) {
+        rc = fl_error_set(err, FL_EINVAL, "%s: zlib reset failed", nm);
+        break;
+      }
+      continue;
+    }
+    rc = fl_error_set(err, zr == Z_MEM_ERROR ? FL_ENOMEM : FL_EDATA,
+                      "%s: corrupt gzip data near compressed byte %zu: %s",
+                      nm, read_to - zs.avail_in,
+                      zs.msg ? zs.msg : "inflate failed");
+    break;
+  }
+  inflateEnd(&zs);
+  free(chunk);
+  if (rc == 0) *got = have;
+  return rc;
 }

@@ -9,9 +9,6 @@
 
 #include "data_internal.h"
 
-/* Enough decompressed bytes for the longest header we accept. */
-#define IDX_HEADER_MAX (4 + 4 * FL_DATA_MAX_NDIM)
-
 typedef struct {
   fl__elem elem;
   const char *type_name; /* "u8": for messages and the dtype "idx-u8" */
@@ -75,20 +72,26 @@ static int read_header(const uint8_t *buf, size_t len, const char *name,
   return 0;
 }
 
+/* The data after the header must be exactly what the header declares. */
+static int check_data_size(const idx_header *h, size_t present,
+                           const char *name, fl_error *err) {
+  if (present == h->data_bytes) return 0;
+  return fl_error_set(err, FL_EDATA,
+                      "%s: declares %s %s = %zu bytes of data but %zu are "
+                      "present (%s)",
+                      fl__name(name), h->shape_text, h->type_name,
+                      h->data_bytes, present,
+                      present < h->data_bytes ? "truncated?"
+                                              : "trailing bytes?");
+}
+
 static int parse_plain(const uint8_t *buf, size_t len, const char *name,
                        fl_array *out, fl_error *err) {
   idx_header h;
   int rc = read_header(buf, len, name, &h, err);
   if (rc) return rc;
-  size_t present = len - h.header_bytes;
-  if (present != h.data_bytes)
-    return fl_error_set(err, FL_EDATA,
-                        "%s: declares %s %s = %zu bytes of data but %zu are "
-                        "present (%s)",
-                        fl__name(name), h.shape_text, h.type_name,
-                        h.data_bytes, present,
-                        present < h.data_bytes ? "truncated?"
-                                               : "trailing bytes?");
+  rc = check_data_size(&h, len - h.header_bytes, name, err);
+  if (rc) return rc;
   out->ndim = h.ndim;
   memcpy(out->shape, h.shape, sizeof h.shape);
   out->count = h.count;
@@ -113,7 +116,7 @@ static int parse_gzip(const uint8_t *buf, size_t len, const char *name,
                       fl_array *out, fl_error *err) {
   uint8_t *head = NULL, *full = NULL;
   size_t head_len = 0, full_len = 0;
-  int rc = fl__inflate_gzip(buf, len, name, IDX_HEADER_MAX, true, &head,
+  int rc = fl__inflate_gzip(buf, len, name, FL__IDX_HEADER_MAX, true, &head,
                             &head_len, err);
   if (rc) return rc;
   idx_header h;
@@ -146,4 +149,35 @@ int fl_idx_parse(const uint8_t *buf, size_t len, const char *name,
   if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b)
     return parse_gzip(buf, len, name, out, err);
   return parse_plain(buf, len, name, out, err);
+}
+
+/* What fl_idx_parse allocates past the file the caller holds.
+ * Plain: max(count, 1) float32 values.
+ * Gzip: first a header peek (FL__IDX_HEADER_MAX bytes and zlib's state,
+ * freed), then the inflate into a buffer that grows by doubling up to
+ * total = header + data bytes, where realloc may hold the old and the new
+ * block at once (under 2 * total, with zlib's state), then the float32
+ * values while the inflated copy is still held (total + 4 * count). */
+int fl__idx_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
+                       bool gzip, const char *name, uint64_t *bytes,
+                       fl_error *err) {
+  idx_header h;
+  int rc = read_header(head, head_len, name, &h, err);
+  if (rc) return rc;
+  const uint64_t floats = (uint64_t)(h.count ? h.count : 1) * sizeof(float);
+  if (!gzip) {
+    rc = check_data_size(&h, file_len - h.header_bytes, name, err);
+    if (rc) return rc;
+    *bytes = floats;
+    return 0;
+  }
+  /* header_bytes + data_bytes cannot overflow: data_bytes is at most
+   * 2 * FL_DATA_MAX_BYTES (f64 elements under the float32 cap). */
+  const size_t total = h.header_bytes + h.data_bytes;
+  if (total > fl__gzip_ratio_limit(file_len))
+    return fl__gzip_ratio_error(name, total, false, file_len, err);
+  const uint64_t inflating = FL__ZLIB_INFLATE_BYTES + 2 * (uint64_t)total;
+  const uint64_t converting = (uint64_t)total + floats;
+  *bytes = inflating > converting ? inflating : converting;
+  return 0;
 }

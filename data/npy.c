@@ -264,21 +264,35 @@ static int resolve_dtype(const char *descr, const char *name,
                       fl__name(name), descr);
 }
 
-int fl_npy_parse(const uint8_t *buf, size_t len, const char *name,
-                 fl_array *out, fl_error *err) {
+/* What the preamble and header dict say, checked against the file's size:
+ * everything fl_npy_parse knows before it allocates. */
+typedef struct {
+  const npy_type *type;
+  char descr[NPY_DESCR_MAX];
+  int ndim;
+  size_t shape[FL_DATA_MAX_NDIM];
+  size_t count;   /* prod(shape) */
+  size_t data_at; /* file offset of the data */
+} npy_layout;
+
+/* Parse the preamble and header of a file of file_len bytes whose first
+ * `avail` bytes are at buf (avail < file_len only for a header peek, which
+ * holds the whole header of any file we accept: FL__NPY_HEAD_MAX bytes). */
+static int parse_layout(const uint8_t *buf, size_t avail, size_t file_len,
+                        const char *name, npy_layout *lay, fl_error *err) {
   static const uint8_t magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   const char *nm = fl__name(name);
-  memset(out, 0, sizeof *out);
+  memset(lay, 0, sizeof *lay);
 
-  size_t mlen = len < 6 ? len : 6;
-  if (len == 0 || memcmp(buf, magic, mlen) != 0)
+  size_t mlen = avail < 6 ? avail : 6;
+  if (avail == 0 || memcmp(buf, magic, mlen) != 0)
     return fl_error_set(err, FL_EDATA,
                         "%s: not a .npy file (it does not start with "
                         "\\x93NUMPY)", nm);
-  if (len < 10)
+  if (avail < 10)
     return fl_error_set(err, FL_EDATA,
                         "%s: file has %zu bytes, too short for a .npy "
-                        "preamble (at least 10)", nm, len);
+                        "preamble (at least 10)", nm, file_len);
   unsigned major = buf[6], minor = buf[7];
   size_t prefix, hlen;
   if (major == 1 && minor == 0) {
@@ -286,10 +300,10 @@ int fl_npy_parse(const uint8_t *buf, size_t len, const char *name,
     hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
   } else if ((major == 2 || major == 3) && minor == 0) {
     prefix = 12;
-    if (len < prefix)
+    if (avail < prefix)
       return fl_error_set(err, FL_EDATA,
                           "%s: file has %zu bytes, too short for a .npy %u.0 "
-                          "preamble (12)", nm, len, major);
+                          "preamble (12)", nm, file_len, major);
     hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 |
            (size_t)buf[11] << 24;
   } else {
@@ -297,10 +311,20 @@ int fl_npy_parse(const uint8_t *buf, size_t len, const char *name,
                         "%s: .npy format version %u.%u is not supported "
                         "(1.0, 2.0 and 3.0 are)", nm, major, minor);
   }
-  if (hlen > len - prefix)
+  if (hlen > file_len - prefix)
     return fl_error_set(err, FL_EDATA,
                         "%s: header ends at byte %zu but the file has %zu "
-                        "bytes", nm, prefix + hlen, len);
+                        "bytes", nm, prefix + hlen, file_len);
+  if (hlen > FL__NPY_HEADER_MAX)
+    return fl_error_set(err, FL_EDATA,
+                        "%s: header of %zu bytes is longer than %d, the most "
+                        "numpy itself reads (np.load's max_header_size); "
+                        "save the array again with np.save",
+                        nm, hlen, FL__NPY_HEADER_MAX);
+  if (prefix + hlen > avail) /* a peek shorter than FL__NPY_HEAD_MAX */
+    return fl_error_set(err, FL_EINVAL,
+                        "%s: only %zu bytes of the header were read", nm,
+                        avail);
 
   npy_header h;
   memset(&h, 0, sizeof h);
@@ -308,8 +332,7 @@ int fl_npy_parse(const uint8_t *buf, size_t len, const char *name,
   int rc = parse_dict(&c, &h);
   if (rc) return rc;
 
-  const npy_type *t = NULL;
-  rc = resolve_dtype(h.descr, name, &t, err);
+  rc = resolve_dtype(h.descr, name, &lay->type, err);
   if (rc) return rc;
   if (h.fortran)
     return fl_error_set(err, FL_EDATA,
@@ -322,33 +345,57 @@ int fl_npy_parse(const uint8_t *buf, size_t len, const char *name,
 
   char st[FL__SHAPE_TEXT_MAX];
   fl__shape_text(st, sizeof st, h.ndim, h.shape, true);
-  size_t count, need;
-  rc = fl__count_elements(h.ndim, h.shape, name, st, &count, err);
+  size_t need;
+  rc = fl__count_elements(h.ndim, h.shape, name, st, &lay->count, err);
   if (rc) return rc;
-  size_t itemsize = fl__elem_size(t->elem);
-  if (!fl__mul_size(count, itemsize, &need))
+  size_t itemsize = fl__elem_size(lay->type->elem);
+  if (!fl__mul_size(lay->count, itemsize, &need))
     return fl_error_set(err, FL_ETOOBIG, "%s: shape %s is too large", nm, st);
-  size_t data_at = prefix + hlen, present = len - data_at;
+  lay->data_at = prefix + hlen;
+  size_t present = file_len - lay->data_at;
   if (present != need)
     return fl_error_set(err, FL_EDATA,
                         "%s: shape %s of '%s' needs %zu bytes of data after "
                         "the header (byte %zu) but %zu are present (%s)",
-                        nm, st, h.descr, need, data_at, present,
+                        nm, st, h.descr, need, lay->data_at, present,
                         present < need ? "truncated?" : "trailing bytes");
+  memcpy(lay->descr, h.descr, sizeof lay->descr);
+  lay->ndim = h.ndim;
+  memcpy(lay->shape, h.shape, sizeof lay->shape);
+  return 0;
+}
 
-  out->ndim = h.ndim;
-  memcpy(out->shape, h.shape, sizeof h.shape);
-  out->count = count;
-  out->integral = fl__elem_integral(t->elem);
+int fl_npy_parse(const uint8_t *buf, size_t len, const char *name,
+                 fl_array *out, fl_error *err) {
+  memset(out, 0, sizeof *out);
+  npy_layout lay;
+  int rc = parse_layout(buf, len, len, name, &lay, err);
+  if (rc) return rc;
+  out->ndim = lay.ndim;
+  memcpy(out->shape, lay.shape, sizeof lay.shape);
+  out->count = lay.count;
+  out->integral = fl__elem_integral(lay.type->elem);
   /* A resolved descr is a byte-order character and a two-char code. */
-  snprintf(out->dtype, sizeof out->dtype, "%c%s", h.descr[0], t->code);
+  snprintf(out->dtype, sizeof out->dtype, "%c%s", lay.descr[0],
+           lay.type->code);
   rc = fl__array_alloc(out, name, err);
   if (rc) {
     memset(out, 0, sizeof *out);
     return rc;
   }
-  rc = fl__decode_elements(buf + data_at, count, t->elem, false, out->data,
-                           name, err);
+  rc = fl__decode_elements(buf + lay.data_at, lay.count, lay.type->elem,
+                           false, out->data, name, err);
   if (rc) fl_array_free(out);
   return rc;
+}
+
+/* fl_npy_parse allocates one thing: max(count, 1) float32 values, while
+ * the caller holds the file. */
+int fl__npy_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
+                       const char *name, uint64_t *bytes, fl_error *err) {
+  npy_layout lay;
+  int rc = parse_layout(head, head_len, file_len, name, &lay, err);
+  if (rc) return rc;
+  *bytes = (uint64_t)(lay.count ? lay.count : 1) * sizeof(float);
+  return 0;
 }

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "flatline/data.h"
+#include "data_internal.h" /* FL__ZLIB_INFLATE_BYTES, for a bound's value */
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -1489,6 +1490,385 @@ static void test_file_read_nofollow(void **state) {
   assert_int_equal(rmdir(dir), 0);
 }
 
+/* ---- load bounds -------------------------------------------------------- */
+
+/* A counting malloc: while mcount.on, the bytes asked of malloc, calloc
+ * and realloc are tracked per live block, a realloc as its old and new
+ * block held at once, and their peak kept; everything forwards to glibc's
+ * own allocator. Left out under AddressSanitizer, whose malloc must stay
+ * in charge, and off glibc. */
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_MALLOC 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COUNT_MALLOC 0
+#endif
+#endif
+#if !defined(COUNT_MALLOC) && defined(__GLIBC__)
+#define COUNT_MALLOC 1
+#endif
+#ifndef COUNT_MALLOC
+#define COUNT_MALLOC 0
+#endif
+
+/* Blocks a load holds at once: file, names, slots, arrays, zlib's two. */
+#define MCOUNT_LIVE_MAX 64
+
+static struct {
+  bool on, overflow;
+  size_t now, peak;
+  struct {
+    void *p;
+    size_t n;
+  } live[MCOUNT_LIVE_MAX];
+} mcount;
+
+static void mcount_start(void) {
+  memset(&mcount, 0, sizeof mcount);
+  mcount.on = true;
+}
+
+#if COUNT_MALLOC
+void *__libc_malloc(size_t n);
+void *__libc_calloc(size_t count, size_t n);
+void *__libc_realloc(void *p, size_t n);
+void __libc_free(void *p);
+
+static void mcount_add(void *p, size_t n) {
+  if (!mcount.on || !p) return;
+  for (int i = 0; i < MCOUNT_LIVE_MAX; i++) {
+    if (mcount.live[i].p) continue;
+    mcount.live[i].p = p;
+    mcount.live[i].n = n;
+    mcount.now += n;
+    if (mcount.now > mcount.peak) mcount.peak = mcount.now;
+    return;
+  }
+  mcount.overflow = true;
+}
+
+static void mcount_remove(void *p) {
+  if (!mcount.on || !p) return;
+  for (int i = 0; i < MCOUNT_LIVE_MAX; i++) {
+    if (mcount.live[i].p != p) continue;
+    mcount.now -= mcount.live[i].n;
+    mcount.live[i].p = NULL;
+    return;
+  }
+}
+
+void *malloc(size_t n) {
+  void *p = __libc_malloc(n);
+  mcount_add(p, n);
+  return p;
+}
+
+void *calloc(size_t count, size_t n) {
+  void *p = __libc_calloc(count, n);
+  mcount_add(p, count * n); /* NULL on overflow: not counted */
+  return p;
+}
+
+void *realloc(void *old, size_t n) {
+  if (mcount.on && mcount.now + n > mcount.peak) mcount.peak = mcount.now + n;
+  void *p = __libc_realloc(old, n);
+  if (p || n == 0) {
+    mcount_remove(old);
+    mcount_add(p, n);
+  }
+  return p;
+}
+
+void free(void *p) {
+  mcount_remove(p);
+  __libc_free(p);
+}
+#endif
+
+/* Load path as the daemon does (read without following links, parse) with
+ * mallocs counted; returns their peak, and the bound. */
+static size_t load_peak(const char *path, fl_data_form form,
+                        uint64_t *bound) {
+  fl_error err = {0};
+  assert_ok(fl_data_load_bound(path, form, FL_READ_NOFOLLOW, bound, &err),
+            err);
+  fl_array x, y;
+  memset(&y, 0, sizeof y);
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  const char *names[1] = {"y"};
+  mcount_start();
+  int rc = fl_file_read_ex(path, FL_DATA_MAX_BYTES, FL_READ_NOFOLLOW, &buf,
+                           &len, &err);
+  if (!rc && form == FL_FORM_NPY) rc = fl_npy_parse(buf, len, path, &x, &err);
+  if (!rc && form == FL_FORM_IDX) rc = fl_idx_parse(buf, len, path, &x, &err);
+  if (!rc && form == FL_FORM_CSV)
+    rc = fl_csv_parse(buf, len, path, names, NULL, 1, &x, &y, &err);
+  free(buf);
+  mcount.on = false;
+  assert_ok(rc, err);
+  assert_false(mcount.overflow);
+  fl_array_free(&x);
+  fl_array_free(&y);
+  if (getenv("FL_TEST_VERBOSE"))
+    print_message("%s: %zu bytes, peak %zu (counted: %d), bound %llu\n",
+                  path, len, mcount.peak, COUNT_MALLOC,
+                  (unsigned long long)*bound);
+  if (COUNT_MALLOC && mcount.peak > *bound)
+    print_error("%s: peak %zu bytes over the bound %llu\n", path,
+                mcount.peak, (unsigned long long)*bound);
+  if (COUNT_MALLOC) assert_true(mcount.peak <= *bound);
+  return mcount.peak;
+}
+
+/* Issue 11: the bound each form's loader stays within, from the size and
+ * the header alone, compared with what the loaders really ask of malloc. */
+static void test_load_bound_holds(void **state) {
+  (void)state;
+  char dir[256], path[300];
+  temp_dir(dir, sizeof dir);
+  uint64_t bound = 0;
+  size_t peak, s;
+
+  /* npy and plain IDX: the file, a spare byte, the float32 array. */
+  double v[700];
+  for (int i = 0; i < 700; i++) v[i] = (i % 13) * 0.5;
+  bytes npy = npy_values(1, "<f4", "(100, 7)", v, 700);
+  snprintf(path, sizeof path, "%s/x.npy", dir);
+  write_file(path, npy.p, npy.len);
+  peak = load_peak(path, FL_FORM_NPY, &bound);
+  assert_int_equal(bound, npy.len + 1 + 700 * 4);
+  if (COUNT_MALLOC) assert_int_equal(peak, bound);
+  assert_int_equal(unlink(path), 0);
+  free(npy.p);
+
+  uint32_t dims[3] = {200, 28, 28};
+  const size_t count = 200 * 28 * 28;
+  double *pix = malloc(count * sizeof *pix);
+  for (size_t i = 0; i < count; i++) pix[i] = (double)((i * 7919) % 251);
+  bytes idx = idx_file(0x08, 3, dims, pix, count);
+  snprintf(path, sizeof path, "%s/x.idx", dir);
+  write_file(path, idx.p, idx.len);
+  peak = load_peak(path, FL_FORM_IDX, &bound);
+  assert_int_equal(bound, idx.len + 1 + count * 4);
+  if (COUNT_MALLOC) assert_int_equal(peak, bound);
+  assert_int_equal(unlink(path), 0);
+
+  /* gzip IDX: the file, the inflated copy, the floats; with a trailer
+   * that tells the size, no realloc. */
+  bytes z = gzip_bytes(idx.p, idx.len);
+  snprintf(path, sizeof path, "%s/x.idx.gz", dir);
+  write_file(path, z.p, z.len);
+  peak = load_peak(path, FL_FORM_IDX, &bound);
+  assert_int_equal(bound, z.len + 1 + idx.len + count * 4);
+  if (COUNT_MALLOC) assert_int_equal(peak, bound);
+  assert_int_equal(unlink(path), 0);
+  free(z.p);
+  /* f64 in two members, the last of 8 bytes: its trailer says 8, so the
+   * inflate grows by doubling, and a realloc holding two blocks at once
+   * (up to 2 * inflated) is the peak, above inflated + float32. */
+  bytes f64 = idx_file(0x0E, 3, dims, pix, count);
+  bytes two = gzip_bytes(f64.p, f64.len - 8);
+  bytes tail = gzip_bytes(f64.p + f64.len - 8, 8);
+  put(&two, tail.p, tail.len);
+  write_file(path, two.p, two.len);
+  peak = load_peak(path, FL_FORM_IDX, &bound);
+  if (COUNT_MALLOC) assert_true(peak > two.len + 1 + f64.len + count * 4);
+  assert_int_equal(bound,
+                   two.len + 1 + FL__ZLIB_INFLATE_BYTES + 2 * f64.len);
+  assert_int_equal(unlink(path), 0);
+  free(tail.p);
+  free(two.p);
+  free(f64.p);
+  free(idx.p);
+  free(pix);
+
+  /* CSV, ordinary: 10 features and a label, numbers of 5 or 6 bytes. The
+   * bound assumes 2-byte fields, so it is loose, but within 5 S. */
+  bytes csv = {0};
+  put_str(&csv, "f0,f1,f2,f3,f4,f5,f6,f7,f8,f9,y\n");
+  for (int r = 0; r < 2000; r++) {
+    char line[128];
+    int at = 0;
+    for (int j = 0; j < 10; j++)
+      at += snprintf(line + at, sizeof line - (size_t)at, "%d.%03d,",
+                     (r + j) % 10, (r * 37 + j) % 1000);
+    snprintf(line + at, sizeof line - (size_t)at, "%d\n", r % 3);
+    put_str(&csv, line);
+  }
+  snprintf(path, sizeof path, "%s/x.csv", dir);
+  write_file(path, csv.p, csv.len);
+  peak = load_peak(path, FL_FORM_CSV, &bound);
+  s = csv.len;
+  assert_true(bound >= s + 1 + 2000 * 11 * 4);
+  assert_true(bound <= 5 * (uint64_t)s + 1024);
+  free(csv.p);
+
+  /* CSV, densest: one-digit fields, S / 2 values; the bound's case. */
+  csv = (bytes){0};
+  put_str(&csv, "a,b,y\n");
+  for (int r = 0; r < 5000; r++) put_str(&csv, r % 2 ? "1,2,0\n" : "3,4,1\r\n");
+  write_file(path, csv.p, csv.len);
+  peak = load_peak(path, FL_FORM_CSV, &bound);
+  free(csv.p);
+
+  /* CSV, wide and short: 5000 columns, 3 rows. The reader used to
+   * allocate 256 rows at once, 5 MB for a 30 KB file; now rows are capped
+   * by what the bytes left can hold. */
+  csv = (bytes){0};
+  for (int j = 0; j < 4999; j++) {
+    char name[16];
+    snprintf(name, sizeof name, "c%d,", j);
+    put_str(&csv, name);
+  }
+  put_str(&csv, "y\n");
+  for (int r = 0; r < 3; r++)
+    for (int j = 0; j < 5000; j++) put_str(&csv, j < 4999 ? "1," : "0\n");
+  write_file(path, csv.p, csv.len);
+  peak = load_peak(path, FL_FORM_CSV, &bound);
+  s = csv.len;
+  if (COUNT_MALLOC) assert_true(peak < 4 * s);
+  assert_true(bound < 6 * (uint64_t)s);
+  free(csv.p);
+
+  /* CSV whose header runs past the first 64 KiB: the bound falls back to
+   * the size alone, and still holds. */
+  csv = (bytes){0};
+  for (int j = 0; j < 12000; j++) {
+    char name[24];
+    snprintf(name, sizeof name, "feature_%05d,", j);
+    put_str(&csv, name);
+  }
+  put_str(&csv, "y\n");
+  for (int r = 0; r < 4; r++)
+    for (int j = 0; j <= 12000; j++) put_str(&csv, j < 12000 ? "7," : "1\n");
+  write_file(path, csv.p, csv.len);
+  peak = load_peak(path, FL_FORM_CSV, &bound);
+  s = csv.len;
+  assert_true(bound >= 12 * (uint64_t)s - 64);
+  free(csv.p);
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(rmdir(dir), 0);
+  (void)peak;
+}
+
+/* A bad file is refused from its first bytes, before anything reads it
+ * whole: a 2 GB sparse file with a wrong magic used to be read whole
+ * before the .npy reader saw the magic. */
+static void test_load_bound_refuses(void **state) {
+  (void)state;
+  char dir[256], path[300], link[300];
+  temp_dir(dir, sizeof dir);
+  uint64_t bound = 7;
+  fl_error err = {0};
+  int rc;
+
+  snprintf(path, sizeof path, "%s/sparse.npy", dir);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fputs("PK\x03\x04 not numpy", f);
+  assert_int_equal(fclose(f), 0);
+  assert_int_equal(truncate(path, (off_t)2 << 30), 0);
+  long before = max_rss_kib();
+  rc = fl_data_load_bound(path, FL_FORM_NPY, FL_READ_NOFOLLOW, &bound, &err);
+  assert_fails(rc, FL_EDATA, err, path, "not a .npy file");
+  assert_int_equal(bound, 0);
+  assert_true(max_rss_kib() - before < 4 * 1024);
+  /* The same bytes as IDX and CSV: the IDX magic is wrong too; CSV has no
+   * magic and is bounded by its size. */
+  rc = fl_data_load_bound(path, FL_FORM_IDX, 0, &bound, &err);
+  assert_fails(rc, FL_EDATA, err, path, "not an IDX file");
+  assert_ok(fl_data_load_bound(path, FL_FORM_CSV, 0, &bound, &err), err);
+  assert_true(bound > 2 * ((uint64_t)2 << 30));
+  /* Over the size cap: refused on the size. */
+  assert_int_equal(truncate(path, (off_t)FL_DATA_MAX_BYTES + 1), 0);
+  rc = fl_data_load_bound(path, FL_FORM_CSV, 0, &bound, &err);
+  assert_fails(rc, FL_ETOOBIG, err, path, "over the limit");
+  assert_int_equal(unlink(path), 0);
+
+  /* Data that disagree with the header, as the readers word it. */
+  double v[4] = {1, 2, 3, 4};
+  bytes npy = npy_values(1, "<f4", "(5,)", v, 4);
+  write_file(path, npy.p, npy.len);
+  rc = fl_data_load_bound(path, FL_FORM_NPY, 0, &bound, &err);
+  assert_fails(rc, FL_EDATA, err, path, "needs 20 bytes of data");
+  assert_msg_has(err, "truncated?");
+  free(npy.p);
+  uint32_t d1[1] = {3};
+  bytes idx = idx_file(0x08, 1, d1, v, 4);
+  write_file(path, idx.p, idx.len);
+  rc = fl_data_load_bound(path, FL_FORM_IDX, 0, &bound, &err);
+  assert_fails(rc, FL_EDATA, err, path, "3 bytes of data but 4 are present");
+  free(idx.p);
+  /* A header dict longer than numpy reads: refused by the reader too. */
+  char dict[12000];
+  snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, "
+           "'shape': (4,), }%*s", 11000, "");
+  npy = npy_file(2, dict, false, v, 0);
+  bytes data = {0};
+  for (int i = 0; i < 4; i++) put_elem(&data, "f4", v[i], false);
+  put(&npy, data.p, data.len);
+  write_file(path, npy.p, npy.len);
+  rc = fl_data_load_bound(path, FL_FORM_NPY, 0, &bound, &err);
+  assert_fails(rc, FL_EDATA, err, path, "longer than 10000");
+  fl_array a;
+  rc = fl_npy_parse(npy.p, npy.len, "long.npy", &a, &err);
+  assert_fails(rc, FL_EDATA, err, "long.npy", "max_header_size");
+  free(data.p);
+  free(npy.p);
+  /* A CSV header the reader refuses, when the whole file was read. */
+  write_file(path, "a,,y\n1,2,3\n", 11);
+  rc = fl_data_load_bound(path, FL_FORM_CSV, 0, &bound, &err);
+  assert_fails(rc, FL_EDATA, err, path, "column 2: empty column name");
+
+  /* The IDX bomb of test_gunzip_ratio_cap: its header declares 256 MiB
+   * from 260 KB, so it is refused on the ratio without inflating it. */
+  static const uint8_t zeros[1 << 20];
+  uint32_t dims[3] = {262144, 32, 32};
+  bytes hdr = idx_file(0x08, 3, dims, NULL, 0);
+  bytes bomb = gzip_bytes(hdr.p, hdr.len);
+  bytes body = gzip_repeated(zeros, sizeof zeros, 256);
+  put(&bomb, body.p, body.len);
+  write_file(path, bomb.p, bomb.len);
+  rc = fl_data_load_bound(path, FL_FORM_IDX, 0, &bound, &err);
+  assert_fails(rc, FL_ETOOBIG, err, path, "inflate to 268435472 bytes");
+  assert_msg_has(err, "over the limit of 64:1");
+  free(body.p);
+  free(bomb.p);
+  free(hdr.p);
+  /* A gzip IDX cut inside its header. */
+  uint32_t d2[2] = {4, 4};
+  hdr = idx_file(0x08, 2, d2, NULL, 0);
+  bytes cut = gzip_bytes(hdr.p, hdr.len);
+  write_file(path, cut.p, cut.len / 2);
+  rc = fl_data_load_bound(path, FL_FORM_IDX, 0, &bound, &err);
+  assert_int_equal(rc, FL_EDATA);
+  assert_msg_has(err, path);
+  free(cut.p);
+  free(hdr.p);
+
+  /* Links and FIFOs, as fl_file_read_ex refuses them; a FIFO even without
+   * the flag, since only a regular file has a size to bound. */
+  write_file(path, "a,y\n1,0\n", 8);
+  snprintf(link, sizeof link, "%s/link.csv", dir);
+  assert_int_equal(symlink(path, link), 0);
+  rc = fl_data_load_bound(link, FL_FORM_CSV, FL_READ_NOFOLLOW, &bound, &err);
+  assert_fails(rc, FL_EPERM, err, link, "is a symbolic link; refused");
+  assert_ok(fl_data_load_bound(link, FL_FORM_CSV, 0, &bound, &err), err);
+  assert_int_equal(unlink(link), 0);
+  assert_int_equal(mkfifo(link, 0600), 0);
+  rc = fl_data_load_bound(link, FL_FORM_CSV, 0, &bound, &err);
+  assert_fails(rc, FL_EPERM, err, link, "is not a regular file (a FIFO)");
+  rc = fl_data_load_bound(link, FL_FORM_CSV, FL_READ_NOFOLLOW, &bound, &err);
+  assert_fails(rc, FL_EPERM, err, link, "is not a regular file (a FIFO)");
+  assert_int_equal(unlink(link), 0);
+  rc = fl_data_load_bound(path, (fl_data_form)7, 0, &bound, &err);
+  assert_fails(rc, FL_EINVAL, err, path, "unknown data form 7");
+
+  assert_int_equal(unlink(path), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist/"
 
 static void test_fashion_mnist_t10k(void **state) {
@@ -1676,6 +2056,8 @@ int main(void) {
       cmocka_unit_test(test_stats_dense),
       cmocka_unit_test(test_file_read),
       cmocka_unit_test(test_file_read_nofollow),
+      cmocka_unit_test(test_load_bound_holds),
+      cmocka_unit_test(test_load_bound_refuses),
       cmocka_unit_test(test_fashion_mnist_t10k),
       cmocka_unit_test(test_mutations),
   };

@@ -73,6 +73,41 @@ int fl_file_read_ex(const char *path, size_t max_bytes, unsigned flags,
 int fl_file_read(const char *path, size_t max_bytes, uint8_t **buf,
                  size_t *len, fl_error *err);
 
+/* The forms of data file, by the reader that parses them. */
+typedef enum { FL_FORM_NPY, FL_FORM_IDX, FL_FORM_CSV } fl_data_form;
+
+/* An upper bound, in *bytes, of the peak host memory that loading the file
+ * at path takes: fl_file_read_ex of it whole with max_bytes
+ * FL_DATA_MAX_BYTES, then fl_npy_parse, fl_idx_parse (which inflates gzip
+ * itself) or fl_csv_parse of the buffer. It counts everything those ask of
+ * malloc at once: the file buffer, the inflated copy, the float32 array(s)
+ * and the parsers' temporaries, a realloc as its old and new block held
+ * together; the loaders never allocate past it (tests/test_data.c counts
+ * their mallocs). Not counted: the allocator's own overhead, and what
+ * fl_dataset_from_arrays adds after the load (4 bytes per row for id
+ * labels, while both arrays are held).
+ *
+ * It opens the file as fl_file_read_ex does with `flags`, and refuses
+ * anything but a regular file (a bound needs a size; O_NONBLOCK keeps a
+ * FIFO from hanging it). It reads only the first bytes (a gzip IDX file:
+ * inflates only its header, from 4 KiB of compressed bytes at a time) and
+ * refuses, naming path, with the reader's own message
+ * what the reader would refuse from those bytes and the size: a bad magic,
+ * version or header dict, data bytes other than the header declares, a
+ * gzip file whose header declares more than FL_GZIP_MAX_RATIO allows, a
+ * file over FL_DATA_MAX_BYTES. Per form, with S the file's size:
+ *   npy, plain IDX: S + 1 + 4 * elements;
+ *   gzip IDX:       S + 1 + max(2 * inflated + 64 KiB of zlib state,
+ *                               inflated + 4 * elements);
+ *   CSV:            S + 1 + the header's names + 8 bytes per value that
+ *                   the rows can hold, at most S / 2 values (a field takes
+ *                   a byte and a separator): about 5 * S, or 12 * S when
+ *                   the header does not end in the first 64 KiB.
+ * The bound is for the file as it is now; one that changes before it is
+ * read is only held to fl_file_read_ex's max_bytes. */
+int fl_data_load_bound(const char *path, fl_data_form form, unsigned flags,
+                       uint64_t *bytes, fl_error *err);
+
 /* If buf starts with the gzip magic, inflate it into a new malloc'd buffer
  * and set *is_gzip; otherwise leave *out NULL. The output is capped at
  * max_out and at the ratio cap above (FL_ETOOBIG naming the file, the ratio
@@ -82,7 +117,8 @@ int fl_gunzip(const uint8_t *buf, size_t len, const char *name,
               fl_error *err);
 
 /* NumPy .npy, format 1.0/2.0/3.0, little-endian or byte-order-free dtypes
- * (f4, f8, u1, i1, b1, i2, u2, i4, u4, i8, u8), C order only. */
+ * (f4, f8, u1, i1, b1, i2, u2, i4, u4, i8, u8), C order only; a header
+ * dict of at most 10000 bytes, as np.load reads. */
 int fl_npy_parse(const uint8_t *buf, size_t len, const char *name,
                  fl_array *out, fl_error *err);
 
@@ -95,7 +131,7 @@ int fl_idx_parse(const uint8_t *buf, size_t len, const char *name,
  * names[i] is NULL/"" and indices[i] >= 0). Every other column is a feature.
  * One label column: labels (N,) class ids (must be integers); several:
  * labels (N,K), one-hot or probabilities. Fields must be numbers; empty
- * fields and ragged rows are errors naming line and column. */
+ * fields, NUL bytes and ragged rows are errors naming line and column. */
 int fl_csv_parse(const uint8_t *buf, size_t len, const char *name,
                  const char *const *label_names, const int *label_indices,
                  int n_labels, fl_array *features, fl_array *labels,
