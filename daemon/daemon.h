@@ -206,6 +206,10 @@ int fl_blob_path(const fl_daemon *d, uid_t uid, const char *sha, char *out,
                  size_t size);
 bool fl_blob_exists(const fl_daemon *d, uid_t uid, const char *sha,
                     uint64_t *size);
+/* Hash the blob again (off the loop: it reads the whole file); an error
+ * naming spec_path and the fix when it is gone or no longer matches. */
+int fl_blob_verify(const fl_daemon *d, uid_t uid, const char *sha,
+                   const char *spec_path, fl_error *err);
 
 /* ---- workers (worker.c) ---- */
 int fl_workers_start(fl_daemon *d, fl_error *err);

@@ -40,6 +40,7 @@ struct fl_pump {
   size_t carry_len;
   bool skipping;          /* replay: inside a line too long to send */
   bool saw_end;           /* replay: the log's `end` line was sent */
+  bool ended;             /* replay: ... of an ended job: all is sent */
   int eof_tries;          /* replay: reads at the end, waiting for a line */
   bool busy;              /* a read or its callback is under way */
   bool dropped;           /* the client closed meanwhile: free when idle */
@@ -50,11 +51,7 @@ struct fl_pump {
 };
 
 static void pump_free(fl_pump *p) {
-  if (p->fd >= 0) {
-    uv_fs_t req;
-    uv_fs_close(NULL, &req, p->fd, NULL); /* close(2) of a regular file */
-    uv_fs_req_cleanup(&req);
-  }
+  if (p->fd >= 0) close(p->fd); /* a regular file: close(2) does not block */
   free(p->carry);
   free(p->buf);
   free(p);
@@ -199,6 +196,13 @@ static bool replay_lines(fl_pump *p) {
     p->line_no++;
     p->carry_len = 0;
     p->skipping = false;
+    /* The `end` of an ended job: nothing comes after it. The follow ends
+     * now, not at the next read, so that the client may follow again. */
+    if (p->saw_end && fl_job_state_final(p->job->state)) {
+      p->ended = true;
+      fl_client_unfollow(p->c, p->job);
+      break;
+    }
   }
   p->buf_pos = (size_t)(s - p->buf);
   return p->buf_pos >= p->buf_len;
@@ -286,6 +290,7 @@ static void on_chunk(uv_fs_t *req) {
     p->buf_pos = 0;
     p->buf_len = (size_t)n;
     replay_lines(p); /* what does not fit waits for the queue to drain */
+    finished = p->ended;
   } else {
     finished = replay_caught_up(p);
   }
@@ -303,8 +308,9 @@ static void pump_step(fl_client *c) {
     p->busy = true; /* a send may close the client */
     replay_lines(p);
     p->busy = false;
-    if (p->dropped) {
+    if (p->dropped || p->ended) {
       pump_finish(c, p);
+      pump_step(c);
       return;
     }
     if (p->buf_pos < p->buf_len) return; /* the queue filled again */

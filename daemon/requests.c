@@ -433,6 +433,10 @@ static void check_in_pool(uv_work_t *req) {
   bool has_val = false;
   fl_load_opts opts = {.read_flags = FL_READ_NOFOLLOW, .budget = &w->d->mem,
                        .stop = &w->d->stopping, .max_wait_s = FL_CHECK_MAX_WAIT_S};
+  for (int i = 0; i < w->n_files; i++)
+    if ((w->rc = fl_blob_verify(w->d, w->uid, w->files[i].sha256, w->files[i].path,
+                                &w->err)))
+      return;
   w->rc = fl_job_load_data_ex(&w->spec, resolve_own_blob, w, &opts, &train, &val,
                               &has_val, &w->err);
   if (w->rc) return;

@@ -292,8 +292,11 @@ static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
     goto out;
   }
   blob_resolver res = {d, job};
-  rc = fl_job_load_data_ex(&spec, resolve_blob, &res, &load, &train, &val,
-                           &has_val, &err);
+  for (int i = 0; i < job->n_files && !rc; i++)
+    rc = fl_blob_verify(d, job->uid, job->files[i].sha256, job->files[i].path, &err);
+  if (!rc)
+    rc = fl_job_load_data_ex(&spec, resolve_blob, &res, &load, &train, &val,
+                             &has_val, &err);
   if (rc == FL_ECANCELED && atomic_load(&d->stopping)) {
     /* Stopped while waiting for memory: it starts again next time, from
      * the epoch it had reached (the loop does not change it meanwhile). */
