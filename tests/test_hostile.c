@@ -384,6 +384,40 @@ static void test_gzip_bomb_and_memory_budget(void **s) {
   restart_with("\n");
 }
 
+/* A CPU device's memory is the machine's RAM: jobs get a share of it
+ * (cpu_memory_percent), and a model past the share is rejected before it
+ * starts (a 2 x 30949-unit model was accepted with all of RAM offered). */
+static void test_cpu_device_offers_a_share_of_ram(void **s) {
+  (void)s;
+  char *out = NULL;
+  assert_int_equal(client("--json devices", &out), 0);
+  bool cpu = strstr(out, "\"type\":\"cpu\"") != NULL;
+  free(out);
+  if (!cpu) {
+    print_message("skipped: the daemon's device is not a CPU\n");
+    skip();
+  }
+  restart_with("cpu_memory_percent = 1\n");
+  /* 2 x 8192 units: ~67M weights, with gradients and Adam's moments
+   * about 1 GiB; 1% of any machine's RAM that runs these tests is less. */
+  {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"name\": \"huge\", \"data\": {\"train\": {\"csv\": \"small.csv\", "
+             "\"label_columns\": [\"label\"]}}, \"model\": {\"layers\": ["
+             "{\"type\": \"dense\", \"units\": 8192, \"activation\": \"relu\"}, "
+             "{\"type\": \"dense\", \"units\": 8192, \"activation\": \"relu\"}, "
+             "{\"type\": \"dense\", \"units\": 3, \"activation\": \"softmax\"}]}, "
+             "\"loss\": \"sparse_categorical_crossentropy\", \"epochs\": 1}");
+    write_file("huge2.json", text);
+  }
+  assert_int_not_equal(client("submit huge2.json --follow", &out), 0);
+  if (!strstr(out, "device_out_of_memory"))
+    fail_msg("a model past the CPU's share of RAM should be rejected: %s", out);
+  free(out);
+  restart_with("\n");
+}
+
 /* ---- streams of any length ---- */
 
 static void test_export_over_the_queue_cap(void **s) {
@@ -473,6 +507,7 @@ int main(void) {
       cmocka_unit_test(test_job_files_count_and_checkpoints_go),
       cmocka_unit_test(test_connection_cap_per_user),
       cmocka_unit_test(test_gzip_bomb_and_memory_budget),
+      cmocka_unit_test(test_cpu_device_offers_a_share_of_ram),
       cmocka_unit_test(test_export_over_the_queue_cap),
       cmocka_unit_test(test_replay_of_hundreds_of_events),
       cmocka_unit_test(test_list_in_pages),
