@@ -323,11 +323,29 @@ static void test_job_files_count_and_checkpoints_go(void **s) {
   restart_with("\n");
 }
 
+/* An upload cut by kill -9 leaves its temporary: the next start removes it
+ * (it counted against nothing and nothing refers to it). */
+static void test_orphan_upload_removed_at_start(void **s) {
+  (void)s;
+  char path[512];
+  snprintf(path, sizeof path, "%s/blobs/0", state);
+  mkdir(path, 0750);
+  snprintf(path, sizeof path, "%s/blobs/0/.upload-0x1234-7", state);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("half an upload", f);
+  fclose(f);
+  stop_daemon(SIGKILL);
+  start_daemon(conf);
+  assert_int_not_equal(access(path, F_OK), 0);
+}
+
 /* ---- connections ---- */
 
 static void test_connection_cap_per_user(void **s) {
   (void)s;
   restart_with("max_connections_per_user = 3\n");
+  usleep(500000); /* start_daemon's probe connection is closed by now */
   int fds[3];
   bool closed;
   for (int i = 0; i < 3; i++) {
@@ -505,6 +523,7 @@ int main(void) {
       cmocka_unit_test(test_config_ranges_and_reload),
       cmocka_unit_test(test_parallel_uploads_cannot_pass_the_quota),
       cmocka_unit_test(test_job_files_count_and_checkpoints_go),
+      cmocka_unit_test(test_orphan_upload_removed_at_start),
       cmocka_unit_test(test_connection_cap_per_user),
       cmocka_unit_test(test_gzip_bomb_and_memory_budget),
       cmocka_unit_test(test_cpu_device_offers_a_share_of_ram),
