@@ -191,6 +191,8 @@ int fl_service_run(const fl_service_options *opt) {
   snprintf(pocl, sizeof pocl, "%s/pocl", d->cache_dir);
   if ((rc = fl_mkdirs(d->state_dir, 0750, &err)) || (rc = fl_mkdirs(pocl, 0750, &err)))
     goto fail;
+  /* Before the load repairs anything: one daemon per state dir. */
+  if ((rc = fl_lock_dir(d->state_dir, "lock", &err))) goto fail;
   /* Nothing in either folder is trusted unless no other user could have
    * put it there: they hold job files, uploads, tuning and compiled
    * kernels that the daemon reads, writes and runs with its own rights. */

@@ -117,8 +117,9 @@ typedef struct {
  * with the system error e (0: not a system error; detail says what). */
 static void state_write_failed(hooks_ctx *p, const char *file, int e,
                                const char *detail) {
-  fl_log(FL_LOG_ERR, "job %s: cannot save %s: %s", p->job->id, file,
-         e ? strerror(e) : detail);
+  if (strcmp(file, "events.jsonl") != 0) /* fl_job_log_event said it */
+    fl_log(FL_LOG_ERR, "job %s: cannot save %s: %s", p->job->id, file,
+           e ? strerror(e) : detail);
   if (p->state_failed) return; /* the first failure is the reason */
   p->state_failed = true;
   if (e == ENOSPC || e == EDQUOT)
