@@ -1,7 +1,10 @@
-/* job/job_diagnosis.c — see job_diagnosis.h. One diagnosis runs the
- * probes its signals call for (within what is left of the job's probe
- * budget), then fl_decide with the label test; the verdict at the end
- * reuses the latest diagnosis unless the end brought new evidence. */
+/* job/job_diagnosis.c — the diagnosis across a job's life (see
+ * job_internal.h). One diagnosis runs the probes its signals call for
+ * (within what is left of the job's probe budget), then fl_decide with the
+ * label test; the verdict at the end reuses the latest diagnosis unless
+ * the end brought new evidence. What it measures stops when the job's
+ * stop check says so; a diagnosis stopped that way counts for nothing
+ * but the measurements it completed. */
 #include "job_internal.h"
 
 #include <math.h>
@@ -36,14 +39,29 @@ static double budget_left(const fl_job_diag *d) {
   return fmax(PROBE_SHARE * (fl__now() - d->t_start), PROBE_FLOOR_S) - d->probe_seconds;
 }
 
-static void ensure_labels(fl_job_diag *d) {
-  if (d->labels_done) return;
+bool fl__job_stop_check(fl_job_stop *s) {
+  if (!s || !s->progress || s->stopped) return s && s->stopped;
+  double now = fl__now();
+  if (now - s->last_poll < s->every_s) return false;
+  s->last_poll = now;
+  s->stopped = s->progress(s->ctx, s->epoch, s->steps, s->steps) != 0;
+  return s->stopped;
+}
+
+/* The label test, once per job. It is not polled inside (diagnose/ runs
+ * it on the host in about a second at its largest, label_test.c), only
+ * not started once the job must stop; a stopped job runs it after its
+ * resume. */
+static int ensure_labels(fl_job_diag *d) {
+  if (d->labels_done) return 0;
+  if (fl__job_stop_check(&d->stop)) return FL_ECANCELED;
   d->labels_done = true;
   size_t k = (size_t)d->spec->layers[d->spec->n_layers - 1].units;
   double t0 = fl__now();
   if (fl_label_test_run(d->train, k, d->spec->seed ^ 0x6c6162656c73ull, &d->labels) != 0)
     d->labels.run = false;
   d->probe_seconds += fl__now() - t0;
+  return 0;
 }
 
 static void write_causes(fl_jw *w, const fl_diagnosis *d) {
@@ -112,23 +130,25 @@ static char *diagnosis_event(const fl_job_diag *jd, int epoch, const fl_diagnosi
  * the decision was made on the first seed's rows. */
 #define PAIRED_SEEDS 2
 
-static void paired_evidence(fl_job_diag *d, const fl_probe_result *probes, fl_diagnosis *out) {
-  if (out->n == 0) return;
+/* FL_ECANCELED when the stop check stopped the reruns. */
+static int paired_evidence(fl_job_diag *d, const fl_probe_result *probes, fl_diagnosis *out) {
+  if (out->n == 0) return 0;
   fl_cause_report *r = &out->items[0];
   int k = r->probe;
-  if (k <= FL_PROBE_BASELINE || k >= FL_PROBE_COUNT || k == FL_PROBE_PERMUTED) return;
+  if (k <= FL_PROBE_BASELINE || k >= FL_PROBE_COUNT || k == FL_PROBE_PERMUTED) return 0;
   const fl_probe_result *b0 = &probes[FL_PROBE_BASELINE], *p0 = &probes[k];
-  if (!b0->run || !p0->run || b0->failed || p0->failed) return;
+  if (!b0->run || !p0->run || b0->failed || p0->failed) return 0;
   double cost = PAIRED_SEEDS * (b0->seconds + p0->seconds);
-  if (budget_left(d) < cost) return;
+  if (budget_left(d) < cost) return 0;
   fl_probe_result base[PAIRED_SEEDS], probe[PAIRED_SEEDS];
   memset(base, 0, sizeof base);
   memset(probe, 0, sizeof probe);
   double spent = 0;
-  if (fl_probes_paired(d->dev, d->spec, d->train, d->val, (fl_probe_kind)k, PAIRED_SEEDS, base,
-                       probe, &spent))
-    return;
+  int rc = fl_probes_paired(d->dev, d->spec, d->train, d->val, (fl_probe_kind)k, PAIRED_SEEDS,
+                            &d->stop, base, probe, &spent);
   d->probe_seconds += spent;
+  if (rc == FL_ECANCELED) return rc;
+  if (rc) return 0; /* out of memory: the evidence goes without the reruns */
   double diff[1 + PAIRED_SEEDS], loss_b = b0->loss_end, loss_p = p0->loss_end;
   int n = 0;
   diff[n++] = p0->val_acc - b0->val_acc;
@@ -139,7 +159,7 @@ static void paired_evidence(fl_job_diag *d, const fl_probe_result *probes, fl_di
     loss_b += base[s].loss_end;
     loss_p += probe[s].loss_end;
   }
-  if (n < 2) return;
+  if (n < 2) return 0;
   fl_interval t = fl_t_interval95(diff, n);
   double mean = 0;
   for (int i = 0; i < n; i++) mean += diff[i];
@@ -149,6 +169,7 @@ static void paired_evidence(fl_job_diag *d, const fl_probe_result *probes, fl_di
            "; paired over %d seeds (same rows, other initializations): held-out accuracy "
            "%+.3f (95%% t-interval %+.3f to %+.3f), mean training loss %.4g vs %.4g",
            n, mean, t.lo, t.hi, loss_p / n, loss_b / n);
+  return 0;
 }
 
 /* fl_decide on what this job knows: its spec, preflight and label test. */
@@ -160,27 +181,43 @@ static void decide(const fl_job_diag *d, const fl_monitor *mon, const fl_signals
   out->probe_seconds = d->probe_seconds;
 }
 
-/* One diagnosis: probes (when asked and the budget allows), then decide. */
-static void diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig,
-                     int epoch, bool with_probes, fl_probe_result *probes, fl_diagnosis *out) {
+/* What one diagnosis measures before it decides. */
+typedef enum {
+  MEASURE_PROBES,  /* the label test, the probes the signals call for (the
+                      budget allowing) and the paired reruns */
+  MEASURE_LABELS,  /* the label test only: the job's own metrics are the
+                      evidence (overfitting, a job that learned) */
+  MEASURE_NOTHING, /* nothing new: decides on the probes already run (a
+                      cancelled job's verdict, which must not wait) */
+} measure_level;
+
+/* One diagnosis: measures what `level` allows, then decides. FL_ECANCELED
+ * when the stop check stopped it: nothing of it counts then, but the
+ * label test and the probes that completed (kept in d for the next). */
+static int diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig, int epoch,
+                    measure_level level, fl_probe_result *probes, fl_diagnosis *out) {
   memset(probes, 0, FL_PROBE_COUNT * sizeof *probes);
-  ensure_labels(d);
+  int rc = 0;
+  if (level != MEASURE_NOTHING) rc = ensure_labels(d);
   double left = budget_left(d);
-  if (with_probes && left > 0) {
+  if (!rc && level == MEASURE_PROBES && left > 0) {
     double spent = 0;
-    fl_probes_run(d->dev, d->spec, d->train, d->val, sig, left, d->fixed ? NULL : d->tried,
-                  probes, &spent);
+    rc = fl_probes_run(d->dev, d->spec, d->train, d->val, sig, left, d->fixed ? NULL : d->tried,
+                       &d->stop, probes, &spent);
+    if (rc != FL_ECANCELED) rc = 0; /* out of memory: decided without probes, as before */
     d->probe_seconds += spent;
     for (int k = 0; k < FL_PROBE_COUNT; k++)
       if (probes[k].run) d->tried[k] = probes[k];
   }
+  if (level == MEASURE_NOTHING && !d->fixed) memcpy(probes, d->tried, sizeof d->tried);
+  if (rc) return rc;
   decide(d, mon, sig, probes, out);
-  if (with_probes) paired_evidence(d, probes, out);
+  if (level == MEASURE_PROBES && (rc = paired_evidence(d, probes, out))) return rc;
   out->probe_seconds = d->probe_seconds;
   d->diagnoses++;
   d->last_epoch = epoch;
   d->last_found = out->n > 0;
-  if (out->n == 0) return;
+  if (out->n == 0) return 0;
   /* A later diagnosis adds to what earlier ones found: its causes first,
    * the earlier ones after, except that a later overfitting (seen from
    * the job's own metrics) goes after probe-backed causes found earlier
@@ -195,18 +232,20 @@ static void diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *si
   }
   merged.probe_seconds = out->probe_seconds;
   d->last = merged;
+  return 0;
 }
 
-char *fl_job_diag_epoch(fl_job_diag *d, const fl_monitor *mon, fl_verdict v,
-                        const fl_signals *sig, int epoch) {
-  bool go = false, with_probes = true;
+int fl_job_diag_epoch(fl_job_diag *d, const fl_monitor *mon, fl_verdict v,
+                      const fl_signals *sig, int epoch, char **event) {
+  bool go = false;
+  measure_level level = MEASURE_PROBES;
+  *event = NULL;
   switch (v) {
     case FL_VERDICT_OK:
-      return NULL;
+      return 0;
     case FL_VERDICT_OVERFITTING: /* the job's own metrics are the evidence */
       go = !d->overfit_reported;
-      with_probes = false;
-      d->overfit_reported = true;
+      level = MEASURE_LABELS;
       break;
     case FL_VERDICT_DIVERGED: /* new unless the latest one saw it */
       go = d->diagnoses == 0 || d->last_trigger != FL_VERDICT_DIVERGED;
@@ -216,15 +255,18 @@ char *fl_job_diag_epoch(fl_job_diag *d, const fl_monitor *mon, fl_verdict v,
            (!d->last_found && epoch - d->last_epoch >= mon->patience && budget_left(d) > 0);
       break;
   }
-  if (!go) return NULL;
-  d->last_trigger = v;
+  if (!go) return 0;
   fl_probe_result probes[FL_PROBE_COUNT];
   fl_diagnosis diag;
   bool again = d->diagnoses > 0;
-  diagnose(d, mon, sig, epoch, with_probes, probes, &diag);
+  int rc = diagnose(d, mon, sig, epoch, level, probes, &diag);
+  if (rc) return rc; /* not fired: the same evidence triggers it again */
+  d->last_trigger = v;
+  if (v == FL_VERDICT_OVERFITTING) d->overfit_reported = true;
   /* A second "no cause" says nothing new: no event. */
-  if (again && diag.n == 0) return NULL;
-  return diagnosis_event(d, epoch, &diag, probes, sig);
+  if (again && diag.n == 0) return 0;
+  *event = diagnosis_event(d, epoch, &diag, probes, sig);
+  return 0;
 }
 
 const fl_cause_report *fl_job_diag_top(const fl_job_diag *d) {
@@ -299,8 +341,10 @@ static bool end_disproves(const fl_job_diag *d, const fl_monitor *mon, const fl_
          top != FL_CAUSE_INSUFFICIENT_CAPACITY && top != FL_CAUSE_POOR_INITIALIZATION;
 }
 
-char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
-                          const char **top) {
+int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool measure,
+                        char **event, const char **top) {
+  *event = NULL;
+  *top = NULL;
   fl_signals sig;
   memset(&sig, 0, sizeof sig);
   fl_verdict v = mon->n > 0 ? fl_monitor_check(mon, &sig) : FL_VERDICT_OK;
@@ -333,7 +377,11 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
      * far too wide kernels learn, but worse), nothing else. */
     fl_probe_result probes[FL_PROBE_COUNT];
     sig.confirm_only = !stuck && sig.suspect_init;
-    diagnose(d, mon, &sig, epoch, (stuck && !seen) || sig.confirm_only, probes, &final);
+    measure_level level = !measure                               ? MEASURE_NOTHING
+                          : (stuck && !seen) || sig.confirm_only ? MEASURE_PROBES
+                                                                 : MEASURE_LABELS;
+    int rc = diagnose(d, mon, &sig, epoch, level, probes, &final);
+    if (rc) return rc;
   }
   /* At chance after fewer steps than a probe took, while the baseline
    * probe (the same model and rate, more steps) does significantly better
@@ -364,7 +412,8 @@ char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
               "(above chance, no divergence or overfitting)");
   fl_jw_num(&w, "probe_seconds", d->probe_seconds);
   fl_jw_object_end(&w);
-  return fl_jw_finish(&w);
+  *event = fl_jw_finish(&w);
+  return 0;
 }
 
 char *fl_verdict_rejected_event(const char *job_id, const fl_findings *f) {

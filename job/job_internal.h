@@ -1,10 +1,12 @@
-/* job/job_internal.h — what the job library's sources share. The
- * diagnosis across a job's life (job_diagnosis.c): the diagnosis across one job's life: when to
- * diagnose (the first plateau or divergence, again on new evidence, and at
- * the end), the probe budget over all of them, the label permutation test
- * (run once, on the host), and the final verdict (DESIGN.md §4 and §6):
- * healthy, problem with ranked causes, or unexplained with what was tried.
- * It builds the diagnosis and verdict events; the job loop sends them. */
+/* job/job_internal.h — what the job library's sources share: the
+ * diagnosis across one job's life (job_diagnosis.c): when to diagnose (the
+ * first plateau or divergence, again on new evidence, and at the end), the
+ * probe budget over all of them, the label permutation test (run once, on
+ * the host), and the final verdict (DESIGN.md §4 and §6): healthy, problem
+ * with ranked causes, or unexplained with what was tried. It builds the
+ * diagnosis and verdict events; the job loop sends them. Also the stop
+ * check that the diagnosis's measurements poll (job_diagnosis.c), the
+ * probes (probes.c), and the state kept across a resume (job_state.c). */
 #ifndef FL_JOB_INTERNAL_H
 #define FL_JOB_INTERNAL_H
 
@@ -22,6 +24,25 @@ static inline double fl__now(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+/* While the diagnosis measures (label test, probes, paired reruns) it
+ * polls the job's progress hook, so that a cancel or a shutdown stops it
+ * within about a second instead of at the end of the probe budget. The
+ * hook is told the job's position: its latest epoch, complete (training
+ * waits while the diagnosis runs). */
+typedef struct {
+  fl_progress_fn progress; /* the job's progress hook; NULL: never stops */
+  void *ctx;
+  int epoch;               /* the job's latest completed epoch */
+  size_t steps;            /* steps of one of its epochs */
+  double every_s;          /* seconds between polls */
+  double last_poll;        /* monotonic seconds of the latest poll */
+  bool stopped;            /* the hook said stop; it stays said */
+} fl_job_stop;
+
+/* true when the job must stop: polls the hook when every_s has passed
+ * since the latest poll. */
+bool fl__job_stop_check(fl_job_stop *s);
 
 typedef struct {
   fl_device *dev;
@@ -41,6 +62,8 @@ typedef struct {
   bool overfit_reported;
   bool fixed;                    /* on_plateau "fix" replaced the spec */
   double probe_seconds;          /* over the whole job */
+  char labels_method[64];        /* labels.method's text after a resume */
+  fl_job_stop stop;
 } fl_job_diag;
 
 void fl_job_diag_init(fl_job_diag *d, fl_device *dev, const char *job_id,
@@ -49,18 +72,24 @@ void fl_job_diag_init(fl_job_diag *d, fl_device *dev, const char *job_id,
                       double t_start);
 
 /* After an epoch: runs a diagnosis when the detectors' verdict v brings new
- * evidence. Returns the diagnosis event (malloc'd) or NULL when none ran. */
-char *fl_job_diag_epoch(fl_job_diag *d, const fl_monitor *mon, fl_verdict v,
-                        const fl_signals *sig, int epoch);
+ * evidence; *event gets the diagnosis event (malloc'd) or NULL when none
+ * ran or it says nothing new. FL_ECANCELED: the stop check stopped it;
+ * then nothing of it counts but the measurements it completed, and the
+ * same evidence triggers it again (after a resume). */
+int fl_job_diag_epoch(fl_job_diag *d, const fl_monitor *mon, fl_verdict v,
+                      const fl_signals *sig, int epoch, char **event);
 
 /* The top cause of the latest diagnosis that found one, or NULL. */
 const fl_cause_report *fl_job_diag_top(const fl_job_diag *d);
 
 /* The job has ended after `epoch` epochs: diagnoses once more if the end
- * brings evidence no diagnosis has seen, then returns the verdict event
- * (malloc'd; NULL on ENOMEM); *top is the verdict's first cause or NULL. */
-char *fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch,
-                          const char **top);
+ * brings evidence no diagnosis has seen (measure: with the label test and
+ * probes; else only from what was measured before, for a cancelled job),
+ * then *event gets the verdict event (malloc'd; NULL on ENOMEM) and *top
+ * its first cause or NULL. FL_ECANCELED (only when measuring): the stop
+ * check stopped the measurements; no verdict. */
+int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool measure,
+                        char **event, const char **top);
 
 /* The verdict of a job that preflight rejected: its errors, as causes. */
 char *fl_verdict_rejected_event(const char *job_id, const fl_findings *f);
@@ -75,16 +104,32 @@ void fl__jw_fix(fl_jw *w, const char *fix);
  * copied, not run again.
  * Runs the probes fl_probe_plan picks for `signals`, within budget_s
  * seconds (the baseline and one more always run), filling
- * res[FL_PROBE_COUNT]; *spent = seconds used. val may be NULL. */
+ * res[FL_PROBE_COUNT]; *spent = seconds used. val may be NULL.
+ * stop (may be NULL) is checked before each probe and polled inside it:
+ * FL_ECANCELED when it said stop, with res holding the probes that
+ * completed (the one it stopped is not in it). */
 int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
                   const fl_dataset *val, const fl_signals *signals, double budget_s,
-                  const fl_probe_result *known, fl_probe_result *res, double *spent);
+                  const fl_probe_result *known, fl_job_stop *stop, fl_probe_result *res,
+                  double *spent);
 
 /* The baseline and probe k again with `seeds` other seeds (the job's seed
  * + 1, + 2, ...) on the same rows: base[seeds], probe[seeds]. For a
- * paired comparison of the probe that names a cause. */
+ * paired comparison of the probe that names a cause. stop as above. */
 int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
-                     const fl_dataset *val, fl_probe_kind k, int seeds,
+                     const fl_dataset *val, fl_probe_kind k, int seeds, fl_job_stop *stop,
                      fl_probe_result *base, fl_probe_result *probe, double *spent);
+
+/* ---- the state kept across a resume (job_state.c) ---- */
+/* The JSON of what the detectors and the diagnosis know after epoch
+ * mon->last.epoch, job_seconds into the job (malloc'd; NULL on ENOMEM). */
+char *fl__job_state_encode(const fl_job_diag *d, const fl_monitor *mon, double job_seconds);
+
+/* Reads a state back: d's measurements and decisions (not its job, spec,
+ * data or stop), the detectors' history into mon (whose set-up, from the
+ * spec and data, it keeps) and *job_seconds. On an error d and mon are
+ * unchanged and err says what was wrong. */
+int fl__job_state_decode(const char *json, size_t len, fl_job_diag *d, fl_monitor *mon,
+                         double *job_seconds, fl_error *err);
 
 #endif

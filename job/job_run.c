@@ -1,8 +1,12 @@
-/* job/job_run.c — see job_run.h. The order for each epoch: train, send
- * the epoch event, checkpoint (hook), then let the detectors look; on new
- * evidence (job_diagnosis.c decides) the probes run and a diagnosis event
- * goes out, then monitor.on_plateau decides what happens next. Every way
- * out but a shutdown sends the verdict event before the caller's end. */
+/* job/job_run.c — the job loop of flatline/job.h. The order for each
+ * epoch: train, send the epoch event, add it to the detectors' history,
+ * save the state (hook), checkpoint (hook), then let the detectors look;
+ * on new evidence (job_diagnosis.c decides) the probes run, the state is
+ * saved and a diagnosis event goes out, then monitor.on_plateau decides
+ * what happens next. The progress hook can stop the job in an epoch, a
+ * diagnosis or the verdict's measurements. Every way out but a shutdown
+ * sends the verdict event before the caller's end; a shutdown saves the
+ * state, which a resume reads back with the checkpoint. */
 #include "job_internal.h"
 
 #include <math.h>
@@ -105,34 +109,110 @@ static void monitor_start(fl_monitor *mon, const fl_job_spec *spec, const uint64
   mon->input_dim = train->d;
 }
 
-/* The verdict event, once, before the caller's end event; *top (may be
- * NULL) gets its first cause. */
-static void finish_verdict(const fl_job_hooks *h, fl_job_diag *jd, const fl_monitor *mon,
-                           int epoch, const char **top) {
-  const char *t = NULL;
-  char *ev = fl_job_diag_verdict(jd, mon, epoch, &t);
-  emit(h, ev, NULL);
-  if (top) *top = t;
-}
-
-/* A new trainer for spec on the job's data, resumed through the hook. */
-static int start_trainer(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
-                         const fl_dataset *val, const fl_job_hooks *h, bool resume,
-                         fl_trainer **t, int *logged, fl_error *err) {
-  fl_train_config cfg = config_of(spec, train->d);
-  int rc = fl_trainer_create(dev, &cfg, train, val, t, err);
-  if (rc) return rc;
-  if (h->progress) fl_trainer_set_progress(*t, h->progress, h->ctx, 1.0);
-  *logged = resume && h->resume ? h->resume(h->ctx, *t) : 0;
-  return 0;
-}
-
 static void set_outcome(fl_job_outcome *o, const char *state, const char *cause,
                         const char *message, int epochs) {
   o->state = state;
   snprintf(o->cause, sizeof o->cause, "%s", cause ? cause : "");
   snprintf(o->message, sizeof o->message, "%s", message ? message : "");
   o->epochs = epochs;
+}
+
+/* The verdict event, once, before the caller's end event; *top (may be
+ * NULL) gets its first cause. measure: the end may run the label test
+ * and probes. FL_ECANCELED: the progress hook stopped them; no verdict. */
+static int send_verdict(const fl_job_hooks *h, fl_job_diag *jd, const fl_monitor *mon,
+                        int epoch, bool measure, const char **top) {
+  const char *t = NULL;
+  char *ev = NULL;
+  jd->stop.epoch = epoch;
+  int rc = fl_job_diag_verdict(jd, mon, epoch, measure, &ev, &t);
+  if (rc) return rc;
+  emit(h, ev, NULL);
+  if (top) *top = t;
+  return 0;
+}
+
+/* What the detectors and the diagnosis know, to the caller (hook). */
+static void save_state(const fl_job_hooks *h, const fl_job_diag *jd, const fl_monitor *mon) {
+  if (!h->save_state) return;
+  char *json = fl__job_state_encode(jd, mon, fl__now() - jd->t_start);
+  if (json) h->save_state(h->ctx, json);
+  else fl_log(FL_LOG_WARNING, "job %s: out of memory saving its diagnosis state", jd->job_id);
+  free(json);
+}
+
+/* At a resume (the trainer is at its checkpoint's epoch): what the
+ * detectors and the diagnosis knew, from the caller (hook). The
+ * diagnosis's part always counts (its events went out); the detectors'
+ * history only when it ends at the checkpoint's epoch, or one after it
+ * (saved before a checkpoint that a crash then stopped: that epoch runs
+ * again and is not added twice). */
+static void restore_state(const fl_job_hooks *h, fl_job_diag *jd, fl_monitor *mon,
+                          int checkpoint_epoch) {
+  char *json = h->load_state ? h->load_state(h->ctx) : NULL;
+  if (!json) return;
+  fl_monitor *had = malloc(sizeof *had);
+  fl_error err = {0};
+  double job_seconds = 0;
+  if (!had) {
+    fl_log(FL_LOG_WARNING, "job %s: out of memory reading its diagnosis state", jd->job_id);
+  } else {
+    *had = *mon;
+    if (fl__job_state_decode(json, strlen(json), jd, had, &job_seconds, &err) != 0) {
+      fl_log(FL_LOG_WARNING, "job %s: diagnosis state unusable (%s); diagnosing afresh",
+             jd->job_id, err.msg);
+    } else {
+      jd->t_start = fl__now() - job_seconds;
+      int saved = had->last.epoch;
+      if (saved == checkpoint_epoch || saved == checkpoint_epoch + 1) *mon = *had;
+      else
+        fl_log(FL_LOG_WARNING, "job %s: detectors' history ends at epoch %d, the checkpoint "
+               "at %d: the detectors start over", jd->job_id, saved, checkpoint_epoch);
+      fl_log(FL_LOG_INFO, "job %s: %d diagnoses and %.1f s of probes carried over", jd->job_id,
+             jd->diagnoses, jd->probe_seconds);
+    }
+  }
+  free(had);
+  free(json);
+}
+
+/* The progress hook said stop (in an epoch, a diagnosis or the verdict's
+ * measurements): a cancel ends the job with a verdict from what was
+ * measured (nothing new runs); a shutdown saves the state and leaves the
+ * job to resume from its checkpoint. */
+static void stop_job(const fl_job_hooks *h, bool (*cancelled)(void *ctx), fl_job_diag *jd,
+                     const fl_monitor *mon, int epoch, fl_job_outcome *out) {
+  bool c = cancelled && cancelled(h->ctx);
+  if (c) send_verdict(h, jd, mon, epoch, false, NULL);
+  else save_state(h, jd, mon);
+  set_outcome(out, c ? "cancelled" : "running", NULL, c ? "cancelled by its owner" : NULL, epoch);
+  out->interrupted = !c;
+}
+
+/* The verdict of a job that ends after `epoch` epochs (*top as
+ * send_verdict); false when the progress hook stopped its measurements:
+ * then the job stopped instead (stop_job) and its outcome is set. */
+static bool finish_verdict(const fl_job_hooks *h, bool (*cancelled)(void *ctx), fl_job_diag *jd,
+                           const fl_monitor *mon, int epoch, const char **top,
+                           fl_job_outcome *out) {
+  if (send_verdict(h, jd, mon, epoch, true, top) == 0) return true;
+  stop_job(h, cancelled, jd, mon, epoch, out);
+  return false;
+}
+
+static double progress_every(const fl_job_hooks *h) {
+  return h->progress_every_s > 0 ? h->progress_every_s : FL_JOB_PROGRESS_EVERY_S;
+}
+
+static int start_trainer(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
+                         const fl_dataset *val, const fl_job_hooks *h, bool resume,
+                         fl_trainer **t, int *logged, fl_error *err) {
+  fl_train_config cfg = config_of(spec, train->d);
+  int rc = fl_trainer_create(dev, &cfg, train, val, t, err);
+  if (rc) return rc;
+  if (h->progress) fl_trainer_set_progress(*t, h->progress, h->ctx, progress_every(h));
+  *logged = resume && h->resume ? h->resume(h->ctx, *t) : 0;
+  return 0;
 }
 
 void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
@@ -186,35 +266,45 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     goto done;
   }
   fl_job_diag_init(jd, dev, job_id, &cur, train, val, &pf, t_start);
-  bool fixed = false;
+  size_t batch = (size_t)cur.batch_size;
+  jd->stop = (fl_job_stop){.progress = h->progress, .ctx = h->ctx,
+                           .epoch = fl_trainer_epoch(t), .steps = (train->n + batch - 1) / batch,
+                           .every_s = progress_every(h)};
+  restore_state(h, jd, mon, fl_trainer_epoch(t));
+  bool fixed = jd->fixed; /* a fix is applied once, resumed or not */
   double loss_before_fix = NAN;
   int last_reduce = 0;
   fl_epoch_metrics m = {0};
   while (fl_trainer_epoch(t) < cur.epochs) {
     rc = fl_trainer_run_epoch(t, &m, &err);
     if (rc == FL_ECANCELED) {
-      bool c = cancelled && cancelled(h->ctx);
-      if (c) finish_verdict(h, jd, mon, fl_trainer_epoch(t), NULL);
-      set_outcome(out, c ? "cancelled" : "running", NULL, c ? "cancelled by its owner" : NULL,
-                  fl_trainer_epoch(t));
-      out->interrupted = !c;
+      stop_job(h, cancelled, jd, mon, fl_trainer_epoch(t), out);
       goto done;
     }
     if (rc) {
       const char *top = NULL;
-      finish_verdict(h, jd, mon, fl_trainer_epoch(t), &top);
+      if (!finish_verdict(h, cancelled, jd, mon, fl_trainer_epoch(t), &top, out)) goto done;
       set_outcome(out, "failed", top ? top : fl_cause_of_error(rc), err.msg, fl_trainer_epoch(t));
       goto done;
     }
     if (m.epoch > logged) emit(h, fl_event_epoch(job_id, &m), &m);
+    /* An epoch that a resume runs again may be in the history already. */
+    if (m.epoch > mon->last.epoch) fl_monitor_add(mon, &m);
+    save_state(h, jd, mon);
     if (h->epoch_done) h->epoch_done(h->ctx, t);
-    fl_monitor_add(mon, &m);
     fl_signals sig;
     fl_verdict v = fl_monitor_check(mon, &sig);
     if (v == FL_VERDICT_OK) continue;
     sig.suspect_init = fl_spec_suspect_init(&cur, train->d);
 
-    char *ev = fl_job_diag_epoch(jd, mon, v, &sig, m.epoch);
+    char *ev = NULL;
+    int diagnoses = jd->diagnoses;
+    jd->stop.epoch = m.epoch;
+    if (fl_job_diag_epoch(jd, mon, v, &sig, m.epoch, &ev)) {
+      stop_job(h, cancelled, jd, mon, m.epoch, out);
+      goto done;
+    }
+    if (jd->diagnoses != diagnoses) save_state(h, jd, mon); /* before its event goes out */
     if (ev) {
       const fl_cause_report *r = fl_job_diag_top(jd);
       fl_log(FL_LOG_INFO, "job %s: diagnosis after epoch %d: %s (probes %.1f s so far)", job_id,
@@ -225,7 +315,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     const fl_cause_report *top_r = fl_job_diag_top(jd);
     const char *top = top_r ? fl_cause_name(top_r->cause) : NULL;
     if (sig.nonfinite) { /* nothing trains on from NaN */
-      finish_verdict(h, jd, mon, m.epoch, &top);
+      if (!finish_verdict(h, cancelled, jd, mon, m.epoch, &top, out)) goto done;
       set_outcome(out, "failed", top ? top : "numerical_instability",
                   "the loss became NaN/Inf; training stopped", fl_trainer_epoch(t));
       goto done;
@@ -234,7 +324,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
       case FL_PLATEAU_ALERT:
         break;
       case FL_PLATEAU_STOP:
-        finish_verdict(h, jd, mon, m.epoch, &top);
+        if (!finish_verdict(h, cancelled, jd, mon, m.epoch, &top, out)) goto done;
         set_outcome(out, "done", top, "stopped on a plateau (monitor.on_plateau = stop)",
                     fl_trainer_epoch(t));
         if (h->finished) h->finished(h->ctx, t);
@@ -303,7 +393,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
   }
   if (h->finished) h->finished(h->ctx, t);
   const char *top = NULL;
-  finish_verdict(h, jd, mon, fl_trainer_epoch(t), &top);
+  if (!finish_verdict(h, cancelled, jd, mon, fl_trainer_epoch(t), &top, out)) goto done;
   set_outcome(out, "done", top, NULL, fl_trainer_epoch(t));
 done:
   if (fixed_text) {

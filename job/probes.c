@@ -2,7 +2,8 @@
  * device: each is a fresh trainer from the job's seed (so the same start
  * where the spec is unchanged) on a subset of the training rows, trained
  * for about 150 steps, then scored on held-out rows. The numbers go back
- * to fl_decide. Probe time is capped. */
+ * to fl_decide. Probe time is capped, and a probe stops within about a
+ * second when the job's stop check says so (its trainer polls it). */
 #include "job_internal.h"
 
 #include <math.h>
@@ -82,12 +83,24 @@ static void standardize(fl_dataset *train, fl_dataset *held) {
   }
 }
 
+/* The probe trainer's progress function: the probe's own position means
+ * nothing to the job; the job's stop check decides. */
+static int poll_stop(void *ctx, int epoch, size_t step, size_t steps) {
+  (void)epoch;
+  (void)step;
+  (void)steps;
+  return fl__job_stop_check(ctx) ? 1 : 0;
+}
+
+/* One probe into r; FL_ECANCELED (r cleared: a probe cut short measures
+ * nothing) when stop said stop before or during it. */
 static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
-                   const fl_dataset *held, fl_probe_result *r) {
+                   const fl_dataset *held, fl_job_stop *stop, fl_probe_result *r) {
   fl_error err = {0};
   fl_trainer *t = NULL;
   double t0 = fl__now();
   memset(r, 0, sizeof *r);
+  if (stop && fl__job_stop_check(stop)) return FL_ECANCELED;
   r->run = true;
   fl_train_config cfg = {
       .input_dim = train->d, .n_layers = spec->n_layers, .layers = spec->layers,
@@ -98,11 +111,17 @@ static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tr
   if (epochs < 2) epochs = 2;
   if (epochs > 30) epochs = 30;
   int rc = fl_trainer_create(dev, &cfg, train, held, &t, &err);
+  if (!rc && stop && stop->progress) fl_trainer_set_progress(t, poll_stop, stop, stop->every_s);
   fl_epoch_metrics m = {0};
   for (int e = 0; !rc && e < epochs; e++) {
     rc = fl_trainer_run_epoch(t, &m, &err);
     if (!rc && e == 0) r->loss_start = m.first_batch_loss;
     if (!rc && (m.nonfinite_loss || !isfinite(m.loss))) break;
+  }
+  if (rc == FL_ECANCELED) {
+    fl_trainer_destroy(t);
+    memset(r, 0, sizeof *r);
+    return rc;
   }
   r->steps = (int)(per_epoch * (size_t)epochs);
   r->loss_end = m.loss;
@@ -161,24 +180,23 @@ static int make_sets(const fl_job_spec *spec, const fl_dataset *train, const fl_
 }
 
 /* Runs probe k's spec ps on the sets (standardized copies for
- * FL_PROBE_STANDARDIZED). */
-static void run_kind(fl_device *dev, fl_probe_kind k, const fl_job_spec *ps, const fl_dataset *sub,
-                     const fl_dataset *held, fl_probe_result *r) {
-  if (k != FL_PROBE_STANDARDIZED) {
-    run_one(dev, ps, sub, held, r);
-    return;
-  }
+ * FL_PROBE_STANDARDIZED); FL_ECANCELED as run_one. */
+static int run_kind(fl_device *dev, fl_probe_kind k, const fl_job_spec *ps, const fl_dataset *sub,
+                    const fl_dataset *held, fl_job_stop *stop, fl_probe_result *r) {
+  if (k != FL_PROBE_STANDARDIZED) return run_one(dev, ps, sub, held, stop, r);
   fl_dataset s2 = {0}, h2 = {0};
   uint32_t *all = malloc((sub->n > held->n ? sub->n : held->n) * sizeof *all);
-  if (!all) return;
+  if (!all) return 0; /* not run: r->run stays false */
   for (size_t j = 0; j < sub->n || j < held->n; j++) all[j] = (uint32_t)j;
+  int rc = 0;
   if (!take_rows(sub, all, sub->n, &s2) && !take_rows(held, all, held->n, &h2)) {
     standardize(&s2, &h2);
-    run_one(dev, ps, &s2, &h2, r);
+    rc = run_one(dev, ps, &s2, &h2, stop, r);
   }
   free(all);
   fl_dataset_free(&s2);
   fl_dataset_free(&h2);
+  return rc;
 }
 
 /* The spec of the real-label probe that did best on held-out rows. */
@@ -194,7 +212,8 @@ static fl_probe_kind best_probe(const fl_probe_result *res) {
 
 int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
                   const fl_dataset *val, const fl_signals *signals, double budget_s,
-                  const fl_probe_result *known, fl_probe_result *res, double *spent) {
+                  const fl_probe_result *known, fl_job_stop *stop, fl_probe_result *res,
+                  double *spent) {
   double t0 = fl__now();
   memset(res, 0, FL_PROBE_COUNT * sizeof *res);
   fl_probe_kind plan[FL_PROBE_COUNT];
@@ -206,7 +225,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
 
   bool want_permuted = false;
   double longest = 0; /* seconds of the longest probe so far */
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; !rc && i < n; i++) {
     fl_probe_kind k = plan[i];
     if (known && known[k].run) {
       res[k] = known[k];
@@ -222,39 +241,41 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
     }
     fl_job_spec ps;
     if (!fl_probe_spec(k, spec, &ps)) continue;
-    run_kind(dev, k, &ps, &sub, &held, &res[k]);
+    rc = run_kind(dev, k, &ps, &sub, &held, stop, &res[k]);
     if (res[k].run && res[k].seconds > longest) longest = res[k].seconds;
   }
-  if (want_permuted && known && known[FL_PROBE_PERMUTED].run) {
-    res[FL_PROBE_PERMUTED] = known[FL_PROBE_PERMUTED];
-  } else if (want_permuted && fl__now() - t0 + longest <= budget_s) {
-    fl_job_spec ps;
-    fl_probe_spec(best_probe(res), spec, &ps);
-    permute_labels(&sub, spec->seed + 1);
-    run_one(dev, &ps, &sub, &held, &res[FL_PROBE_PERMUTED]);
+  if (!rc && want_permuted) { /* not once stopped (rc) */
+    if (known && known[FL_PROBE_PERMUTED].run) {
+      res[FL_PROBE_PERMUTED] = known[FL_PROBE_PERMUTED];
+    } else if (fl__now() - t0 + longest <= budget_s) {
+      fl_job_spec ps;
+      fl_probe_spec(best_probe(res), spec, &ps);
+      permute_labels(&sub, spec->seed + 1);
+      rc = run_one(dev, &ps, &sub, &held, stop, &res[FL_PROBE_PERMUTED]);
+    }
   }
   fl_dataset_free(&sub);
   fl_dataset_free(&held);
   *spent = fl__now() - t0;
-  return 0;
+  return rc;
 }
 
 int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
-                     const fl_dataset *val, fl_probe_kind k, int seeds,
+                     const fl_dataset *val, fl_probe_kind k, int seeds, fl_job_stop *stop,
                      fl_probe_result *base, fl_probe_result *probe, double *spent) {
   double t0 = fl__now();
   fl_dataset sub = {0}, held = {0};
   int rc = make_sets(spec, train, val, &sub, &held);
   if (rc) return rc;
-  for (int s = 0; s < seeds; s++) {
+  for (int s = 0; !rc && s < seeds; s++) {
     fl_job_spec b = *spec, p;
     b.seed = spec->seed + 1 + (uint64_t)s; /* other initializations, the same rows */
     if (!fl_probe_spec(k, &b, &p)) break;
-    run_kind(dev, FL_PROBE_BASELINE, &b, &sub, &held, &base[s]);
-    run_kind(dev, k, &p, &sub, &held, &probe[s]);
+    rc = run_kind(dev, FL_PROBE_BASELINE, &b, &sub, &held, stop, &base[s]);
+    if (!rc) rc = run_kind(dev, k, &p, &sub, &held, stop, &probe[s]);
   }
   fl_dataset_free(&sub);
   fl_dataset_free(&held);
   *spent = fl__now() - t0;
-  return 0;
+  return rc;
 }

@@ -22,8 +22,13 @@ typedef struct {
    * epoch's metrics for epoch events, NULL otherwise. */
   void (*event)(void *ctx, const char *json, const fl_epoch_metrics *m);
   /* Progress inside an epoch; non-zero aborts the job (cancel/shutdown).
-   * NULL: no progress and no host syncs inside epochs. */
+   * Also polled while a diagnosis measures (label test, probes), with the
+   * latest epoch as complete (step == steps): training waits meanwhile,
+   * and a non-zero answer stops the probes within about a second.
+   * NULL: no progress, no host syncs inside epochs, nothing stops. */
   int (*progress)(void *ctx, int epoch, size_t step, size_t steps);
+  /* Seconds between progress calls; 0: FL_JOB_PROGRESS_EVERY_S. */
+  double progress_every_s;
   /* The trainer exists: may load a checkpoint. Returns the number of
    * epochs whose events were already delivered (not sent again). */
   int (*resume)(void *ctx, fl_trainer *t);
@@ -31,7 +36,21 @@ typedef struct {
   void (*epoch_done)(void *ctx, fl_trainer *t);
   /* All epochs done (model export). */
   void (*finished)(void *ctx, fl_trainer *t);
+  /* What the detectors and the diagnosis know (JSON, its format in
+   * job/job_state.c), after each epoch (before epoch_done), after each
+   * diagnosis (before its event) and when a shutdown stops the job: keep
+   * the latest beside the checkpoint. NULL: not kept. */
+  void (*save_state)(void *ctx, const char *json);
+  /* After resume: the state last saved (malloc'd, freed by the job), or
+   * NULL. With it a resumed job neither repeats nor re-sends the
+   * diagnoses it made, and its verdict counts them. */
+  char *(*load_state)(void *ctx);
 } fl_job_hooks;
+
+/* The progress hook's period when the hooks leave it 0: a cancel or a
+ * shutdown is seen within about this long, in an epoch or a probe, well
+ * inside the service's stop timeout (TimeoutStopSec=60s, systemd/). */
+#define FL_JOB_PROGRESS_EVERY_S 1.0
 
 typedef struct {
   const char *state;       /* "done", "failed", "rejected", "cancelled" */
@@ -42,8 +61,9 @@ typedef struct {
 } fl_job_outcome;
 
 /* spec_text is the spec as submitted (fixes are merge patches on it).
- * cancelled: checked when the progress hook aborts, to tell a cancel from a
- * shutdown. */
+ * cancelled: checked when the progress hook aborts, to tell a cancel (the
+ * job ends "cancelled", with a verdict from what was measured) from a
+ * shutdown (out->interrupted: it resumes from its checkpoint later). */
 void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
                     const char *spec_text, const fl_dataset *train,
                     const fl_dataset *val, const fl_job_hooks *hooks,
