@@ -4,7 +4,9 @@
  * (labels_uninformative, with the permutation test in what was tried); a
  * preflight error gets a verdict before its rejection; a cancelled job
  * still gets one; overfitting is seen from the job's own validation loss;
- * and the probes stay inside their budget. */
+ * the probes stay inside their budget; a cancel or a shutdown stops them
+ * within about a second; and a job resumed after a shutdown keeps the
+ * diagnosis it made. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,22 +14,47 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "device_fixture.h"
 #include "flatline/job.h"
 
-/* Every event line of one job, in order. */
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Every event line of one job, in order; and, for a job that resumes, its
+ * checkpoint and diagnosis state, kept as the service keeps them. */
 typedef struct {
   char *lines[512];
   int n;
   int cancel_at_epoch; /* > 0: the progress hook aborts in that epoch */
+  /* > 0: the progress hook aborts once this long has passed since the
+   * latest epoch event, that is inside the diagnosis after an epoch (the
+   * job's epochs here are much shorter); stop_at is that moment. */
+  double stop_when_quiet_s;
+  double last_epoch_at, stop_at;
+  bool stop_after_diagnosis; /* abort at the first progress after one */
+  bool shutdown; /* the abort is a shutdown (interrupted), not a cancel */
+  double progress_every_s;
+  int epochs_sent, diagnoses_sent;
+  bool resumable;            /* the hooks below are set */
+  uint8_t *checkpoint;
+  size_t checkpoint_len;
+  char *state;
 } recorder;
 
 static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
-  (void)m;
   recorder *r = ctx;
+  if (m) {
+    r->last_epoch_at = now_s();
+    r->epochs_sent = m->epoch;
+  }
+  if (strstr(json, "{\"event\":\"diagnosis\"") == json) r->diagnoses_sent++;
   if (r->n < 512) r->lines[r->n++] = strdup(json);
 }
 
@@ -35,17 +62,58 @@ static int on_progress(void *ctx, int epoch, size_t step, size_t steps) {
   (void)step;
   (void)steps;
   recorder *r = ctx;
+  if (r->stop_after_diagnosis) return r->diagnoses_sent > 0;
+  if (r->stop_when_quiet_s > 0 && r->last_epoch_at > 0) {
+    double at = r->last_epoch_at + r->stop_when_quiet_s;
+    if (now_s() >= at && r->stop_at == 0) r->stop_at = at;
+    return r->stop_at > 0;
+  }
   return r->cancel_at_epoch > 0 && epoch >= r->cancel_at_epoch ? 1 : 0;
 }
 
-static bool always_cancelled(void *ctx) {
-  (void)ctx;
-  return true;
+static bool is_cancelled(void *ctx) {
+  recorder *r = ctx;
+  return !r->shutdown;
+}
+
+static bool stops(const recorder *r) {
+  return r->cancel_at_epoch > 0 || r->stop_when_quiet_s > 0 || r->stop_after_diagnosis;
+}
+
+static int on_resume(void *ctx, fl_trainer *t) {
+  recorder *r = ctx;
+  fl_error err = {0};
+  if (r->checkpoint)
+    assert_int_equal(fl_trainer_load_checkpoint(t, r->checkpoint, r->checkpoint_len, &err), 0);
+  return r->epochs_sent;
+}
+
+static void on_epoch_done(void *ctx, fl_trainer *t) {
+  recorder *r = ctx;
+  fl_error err = {0};
+  free(r->checkpoint);
+  r->checkpoint = NULL;
+  assert_int_equal(fl_trainer_save_checkpoint(t, &r->checkpoint, &r->checkpoint_len, &err), 0);
+}
+
+static void on_save_state(void *ctx, const char *json) {
+  recorder *r = ctx;
+  free(r->state);
+  r->state = strdup(json);
+}
+
+static char *on_load_state(void *ctx) {
+  recorder *r = ctx;
+  return r->state ? strdup(r->state) : NULL;
 }
 
 static void recorder_free(recorder *r) {
   for (int i = 0; i < r->n; i++) free(r->lines[i]);
   r->n = 0;
+  free(r->checkpoint);
+  free(r->state);
+  r->checkpoint = NULL;
+  r->state = NULL;
 }
 
 /* The index of the first event of a kind, -1 if none; *count how many. */
@@ -68,10 +136,16 @@ static void run(const char *spec_text, const fl_dataset *train, const fl_dataset
   fl_error err = {0};
   memset(&spec, 0, sizeof spec);
   assert_int_equal(fl_spec_parse(spec_text, strlen(spec_text), &spec, &err), 0);
-  fl_job_hooks hooks = {.ctx = r, .event = on_event,
-                        .progress = r->cancel_at_epoch ? on_progress : NULL};
+  fl_job_hooks hooks = {.ctx = r, .event = on_event, .progress = stops(r) ? on_progress : NULL,
+                        .progress_every_s = r->progress_every_s};
+  if (r->resumable) {
+    hooks.resume = on_resume;
+    hooks.epoch_done = on_epoch_done;
+    hooks.save_state = on_save_state;
+    hooks.load_state = on_load_state;
+  }
   fl_job_execute(dev, "t", &spec, spec_text, train, val, &hooks,
-                 r->cancel_at_epoch ? always_cancelled : NULL, out);
+                 stops(r) ? is_cancelled : NULL, out);
   fl_spec_free(&spec);
 }
 
@@ -166,6 +240,99 @@ static void test_cancelled_job_gets_a_verdict(void **state) {
   fl_dataset_free(&train);
 }
 
+/* Dead ReLUs (a bias of -10) in front of a wide layer: the job's epochs
+ * are a few steps, its probes 150 steps each (12 s of them on a CPU
+ * device before they stopped on a cancel), so the diagnosis after the
+ * plateau takes far longer than the second a cancel may take. */
+#define DEAD_WIDE(epochs) \
+  SPEC("{\"type\":\"dense\",\"units\":1024,\"activation\":\"relu\"," \
+       "\"bias_initializer\":{\"name\":\"constant\",\"value\":-10}}," \
+       "{\"type\":\"dense\",\"units\":1024,\"activation\":\"relu\"}," SOFTMAX3, \
+       "{\"name\":\"adam\",\"learning_rate\":0.001}", epochs)
+
+/* The progress hook says stop half a second after the latest epoch, that
+ * is while the diagnosis's probes run; the job must end within 3 s of it
+ * (about one progress period, with room for a loaded machine). */
+static void stop_during_probes(bool shutdown, fl_job_outcome *out, recorder *r) {
+  fl_dataset train;
+  make_blobs(&train, 256, 64, 3, 1, false);
+  *r = (recorder){.stop_when_quiet_s = 0.5, .shutdown = shutdown};
+  run(DEAD_WIDE(40), &train, NULL, r, out);
+  double late = now_s() - r->stop_at;
+  assert_true(r->stop_at > 0);
+  if (late >= 3.0) fprintf(stderr, "the job ended %.1f s after the stop\n", late);
+  assert_true(late < 3.0);
+  assert_int_equal(r->epochs_sent, out->epochs);
+  assert_int_equal(r->diagnoses_sent, 0); /* a stopped diagnosis says nothing */
+  fl_dataset_free(&train);
+}
+
+static void test_cancel_stops_the_probes(void **state) {
+  (void)state;
+  recorder r;
+  fl_job_outcome out;
+  stop_during_probes(false, &out, &r);
+  assert_string_equal(out.state, "cancelled");
+  assert_false(out.interrupted);
+  int verdicts;
+  assert_true(find(&r, "verdict", &verdicts) >= 0);
+  assert_int_equal(verdicts, 1);
+  recorder_free(&r);
+}
+
+/* A shutdown (SIGTERM) leaves the job to resume: no verdict yet. */
+static void test_shutdown_stops_the_probes(void **state) {
+  (void)state;
+  recorder r;
+  fl_job_outcome out;
+  stop_during_probes(true, &out, &r);
+  assert_true(out.interrupted);
+  int verdicts;
+  assert_int_equal(find(&r, "verdict", &verdicts), -1);
+  recorder_free(&r);
+}
+
+/* A job stopped by a shutdown after its diagnosis and resumed from its
+ * checkpoint and state (as the service does at its next start) neither
+ * diagnoses that plateau again nor sends a second diagnosis, and its
+ * verdict still names the cause. Without the state, the resumed detectors
+ * see the plateau anew and diagnose it again. */
+static void test_resumed_job_keeps_its_diagnosis(void **state) {
+  (void)state;
+  fl_dataset train, val;
+  /* Few rows: the label test (host, O(rows^2)) stays well inside the
+   * probe budget even in a sanitizer build, so the probes run. */
+  make_blobs(&train, 300, 8, 3, 1, false);
+  make_blobs(&val, 150, 8, 3, 2, false);
+  const char *spec = SPEC("{\"type\":\"dense\",\"units\":32,\"activation\":\"relu\","
+                          "\"bias_initializer\":{\"name\":\"constant\",\"value\":-10}}," SOFTMAX3,
+                          "{\"name\":\"adam\",\"learning_rate\":0.001}", 12);
+  recorder r = {.stop_after_diagnosis = true, .shutdown = true, .resumable = true,
+                .progress_every_s = 1e-6 /* every step: the stop lands at once */};
+  fl_job_outcome out;
+  run(spec, &train, &val, &r, &out);
+  assert_true(out.interrupted);
+  assert_int_equal(r.diagnoses_sent, 1);
+  assert_true(out.epochs < 12);
+  assert_int_equal(find(&r, "verdict", NULL), -1);
+  assert_non_null(r.state);
+
+  r.stop_after_diagnosis = false; /* the next start: resumes, runs to the end */
+  run(spec, &train, &val, &r, &out);
+  assert_string_equal(out.state, "done");
+  assert_int_equal(out.epochs, 12);
+  assert_int_equal(r.epochs_sent, 12);
+  assert_int_equal(r.diagnoses_sent, 1);
+  assert_string_equal(out.cause, "dead_relu");
+  int verdicts, v = find(&r, "verdict", &verdicts);
+  assert_int_equal(verdicts, 1);
+  assert_non_null(
+      strstr(r.lines[v], "\"verdict\":\"problem\",\"causes\":[{\"cause\":\"dead_relu\""));
+  recorder_free(&r);
+  fl_dataset_free(&train);
+  fl_dataset_free(&val);
+}
+
 /* Few training rows with noisy labels, a wide model and many epochs:
  * the validation loss climbs after its best epoch; the verdict says
  * overfitting and its fix stops at the best epoch. */
@@ -225,6 +392,9 @@ int main(void) {
       cmocka_unit_test(test_cancelled_job_gets_a_verdict),
       cmocka_unit_test(test_overfitting_is_seen),
       cmocka_unit_test(test_probe_cause_has_paired_evidence),
+      cmocka_unit_test(test_cancel_stops_the_probes),
+      cmocka_unit_test(test_shutdown_stops_the_probes),
+      cmocka_unit_test(test_resumed_job_keeps_its_diagnosis),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
