@@ -5,6 +5,7 @@
  * in-test daemon on a temporary Unix socket (a thread) that plays a good
  * daemon, one of another protocol version, one that refuses with an error
  * frame first, and one that hangs up. */
+#define _DEFAULT_SOURCE /* setgroups */
 /* cmocka.h needs these four first */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "flatline/protocol.h"
@@ -595,23 +598,61 @@ static void test_conn_bad_frame(void **state) {
   stop_daemon(&fx);
 }
 
-/* Without permission on the socket: the flatline-group hint. Root passes
- * every permission check, so there is nothing to see as root. */
+/* fl_conn_connect(path) from a child process that, when the test runs as
+ * root (CI does), first becomes nobody (65534): root passes every
+ * permission check, so only another user can be refused. Returns the
+ * connect's code; its message in msg. */
+static int connect_as_another_user(const char *path, char *msg, size_t cap) {
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    const gid_t nobody = 65534;
+    if (geteuid() == 0 &&
+        (setgroups(0, NULL) != 0 || setgid(nobody) != 0 || setuid(nobody) != 0))
+      _exit(2);
+    fl_conn c;
+    fl_error err = {0};
+    int rc = fl_conn_connect(&c, path, &err);
+    if (rc == 0) fl_conn_close(&c);
+    if (write_all(fds[1], &rc, sizeof rc) || write_all(fds[1], err.msg, strlen(err.msg)))
+      _exit(3);
+    _exit(0);
+  }
+  close(fds[1]);
+  int rc = 0, status = 0;
+  size_t got = 0;
+  assert_int_equal(read(fds[0], &rc, sizeof rc), (ssize_t)sizeof rc);
+  for (ssize_t n; got + 1 < cap && (n = read(fds[0], msg + got, cap - 1 - got)) > 0;)
+    got += (size_t)n;
+  msg[got] = '\0';
+  close(fds[0]);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    fail_msg("the child could not become another user or report (status %#x)", status);
+  return rc;
+}
+
+/* Without permission on the socket: the flatline-group hint. The folder is
+ * open to all (as /run/flatline is), so only the socket's mode refuses. */
 static void test_conn_permission_denied(void **state) {
   (void)state;
-  if (geteuid() == 0) skip();
   fixture fx;
   start_daemon(&fx, PLAY_HANG_UP);
+  assert_int_equal(chmod(fx.dir, 0755), 0);
   assert_int_equal(chmod(fx.path, 0), 0);
-  fl_conn c;
-  fl_error err;
-  assert_int_equal(fl_conn_connect(&c, fx.path, &err), FL_EPERM);
-  expect_phrase(err.msg, "permission denied (are you in the flatline group?)");
-  /* Release the daemon thread, which is waiting in accept. */
-  chmod(fx.path, 0600);
-  fl_conn c2;
-  fl_conn_connect(&c2, fx.path, &err);
+  char msg[512];
+  assert_int_equal(connect_as_another_user(fx.path, msg, sizeof msg), FL_EPERM);
+  expect_phrase(msg, "permission denied (are you in the flatline group?)");
+  /* With the mode opened, the same user reaches the daemon (which hangs
+   * up after the hello): it was the mode. */
+  assert_int_equal(chmod(fx.path, 0666), 0);
+  assert_int_equal(connect_as_another_user(fx.path, msg, sizeof msg), FL_ECONNECTION);
+  expect_phrase(msg, "the daemon closed the connection");
   stop_daemon(&fx);
+  check_client_hello(&fx);
 }
 
 int main(void) {
