@@ -9,9 +9,9 @@
  * upload or a submit starts, so that parallel uploads cannot all pass the
  * check and then all land; the reservation becomes use (or goes) when the
  * upload ends. A running job's growth (event log, checkpoint, model) is
- * counted when it ends; a finished job's checkpoint, which only a resume
- * needs, is deleted then. Orphan upload temporaries of a crash are deleted
- * at start. */
+ * counted when it ends; a finished job's checkpoint and diagnosis state,
+ * which only a resume needs, are deleted then. Orphan upload temporaries
+ * of a crash are deleted at start. */
 #define _GNU_SOURCE /* fstatat flags */
 #include <dirent.h>
 #include <errno.h>
@@ -92,12 +92,14 @@ void fl_storage_job_rescan(fl_daemon *d, fl_job *job) {
 }
 
 void fl_storage_job_ended(fl_daemon *d, fl_job *job) {
-  if (fl_job_state_final(job->state)) {
+  /* What only a resume needs: the checkpoint and the diagnosis' state. */
+  static const char *const resume_files[] = {"checkpoint.bin", "diagnosis.json"};
+  for (size_t i = 0; fl_job_state_final(job->state) && i < 2; i++) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/checkpoint.bin", job->dir);
+    snprintf(path, sizeof path, "%s/%s", job->dir, resume_files[i]);
     if (unlink(path) != 0 && errno != ENOENT)
-      fl_log(FL_LOG_WARNING, "job %s: cannot delete its checkpoint: %s", job->id,
-             strerror(errno));
+      fl_log(FL_LOG_WARNING, "job %s: cannot delete its %s: %s", job->id,
+             resume_files[i], strerror(errno));
   }
   fl_storage_job_rescan(d, job);
 }
