@@ -5,7 +5,11 @@
  * ATOL = 1e-5, RTOL = 1e-4 for elementwise ops and 1e-4 / 1e-3 for sums over
  * up to a few hundred terms (GEMM, reductions), where float32 accumulation
  * order legitimately differs. The device is opened once for the whole file
- * so the program is compiled once. */
+ * so the program is compiled once.
+ *
+ * FL_TEST_SMALL=1 keeps the GEMM shapes to the few that still cross every
+ * tile edge: for a simulator (tests/oclgrind.sh runs this file under
+ * Oclgrind, which checks every access one at a time). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,10 +21,13 @@
 
 #include <cmocka.h>
 
+#include <clblast_c.h>
+
 #include "engine_internal.h"
 #include "reference.h"
 
 static fl_device *dev;
+static bool small_shapes; /* FL_TEST_SMALL: see the top of the file */
 static uint64_t lcg = 12345;
 
 static float frand(float lo, float hi) {
@@ -62,6 +69,8 @@ static int setup(void **state) {
   fl_error err = {0};
   int n = fl_devices_list(infos, FL_MAX_DEVICES, &err);
   int idx;
+  const char *small = getenv("FL_TEST_SMALL");
+  small_shapes = small && *small && strcmp(small, "0") != 0;
   if (n <= 0 || fl_device_resolve(infos, n, getenv("FL_TEST_DEVICE"), &idx, &err)) {
     fprintf(stderr, "no OpenCL device: %s\n", err.msg);
     return -1;
@@ -76,6 +85,13 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
+  /* CLBlast keeps the programs it built in a process-wide cache that a
+   * static destructor empties at exit, calling clReleaseProgram then. The
+   * OpenCL spec leaves API calls from global destructors to the
+   * implementation, and Oclgrind 21.10 corrupts the heap on them (its
+   * per-thread API call stack is already destroyed by then). Emptying the
+   * cache here, while everything is alive, leaves nothing for exit. */
+  CLBlastClearCache();
   fl_device_close(dev);
   return 0;
 }
@@ -124,11 +140,21 @@ static void check_gemm(const fl__gemm_plan *plan, int ta, int tb, size_t m,
  * dimensions, and the trainer's offsets into one packed buffer. */
 static void test_gemm_all_implementations(void **state) {
   (void)state;
-  static const size_t shapes[][4] = {
+  static const size_t all_shapes[][4] = {
       /* m, n, k, pad */
       {37, 23, 129, 0}, {48, 32, 16, 0}, {1, 1, 1, 0}, {128, 10, 256, 0},
       {13, 40, 7, 3},   {6, 16, 5, 0},   {10, 257, 9, 1},  {100, 37, 10, 2},
   };
+  /* Small: full and edge tiles of every variant, padding, K below the
+   * vector width; NT's small-K kernel past its 48-row slab (50 x 9 x 5)
+   * and its dot-product kernel (K 19 > FL_NT_KMAX) past its 48-column
+   * strip, B's packed panels with a partial chunk of K. */
+  static const size_t small_shapes_list[][4] = {
+      {13, 40, 7, 3}, {6, 16, 5, 0}, {1, 1, 1, 0}, {50, 9, 5, 0}, {7, 50, 19, 1},
+  };
+  const size_t (*shapes)[4] = small_shapes ? small_shapes_list : all_shapes;
+  size_t nshapes = small_shapes ? sizeof small_shapes_list / sizeof small_shapes_list[0]
+                                : sizeof all_shapes / sizeof all_shapes[0];
   fl__gemm_plan plans[1 + FL__GEMM_NVARIANTS] = {{FL__GEMM_CLBLAST, 0, 0}};
   for (int v = 0; v < FL__GEMM_NVARIANTS; v++)
     plans[1 + v] = (fl__gemm_plan){FL__GEMM_TILED, v, v};
@@ -136,7 +162,7 @@ static void test_gemm_all_implementations(void **state) {
   /* Tiled NN/TN read B as it is, and from packed panels (forced on). */
   for (int pack = 0; pack < 2; pack++)
   for (size_t p = pack; p < 1 + FL__GEMM_NVARIANTS; p++)
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (size_t s = 0; s < nshapes; s++)
       for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++)
           for (int bi = 0; bi < 2; bi++) {
