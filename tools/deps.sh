@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # tools/deps.sh — installs the Debian 12 packages flatline needs, only those
 # missing. Runs apt-get as root (directly, or through sudo).
-#   tools/deps.sh          build, test and demo dependencies
+#   tools/deps.sh          build, test and demo dependencies (tests: cmocka,
+#                          the Fashion-MNIST data set, python3 for the
+#                          suite and read_safetensors.py, oclgrind for
+#                          tests/oclgrind.sh)
 #   tools/deps.sh --bench  also PyTorch and NumPy for bench/, and OpenBLAS so
 #                          that PyTorch's BLAS is a fast one (a fair peer)
 set -euo pipefail
@@ -10,7 +13,7 @@ pkgs=(cmake ninja-build pkg-config gcc libc6-dev
       ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
       libclblast-dev libuv1-dev libcjson-dev libcmocka-dev zlib1g-dev libssl-dev
       clang systemd
-      dataset-fashion-mnist)
+      dataset-fashion-mnist python3 oclgrind)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch python3-numpy libopenblas0-pthread)
 fi
