@@ -382,11 +382,12 @@ static void test_crash_after_cancel(void **s) {
   submit("long.json", id);
   char path[256];
   snprintf(path, sizeof path, "%s/jobs/%s/events.jsonl", state, id);
-  double until = now() + 60;
-  for (char *log = NULL; !log || !strstr(log, "\"event\":\"epoch\""); usleep(50000)) {
-    free(log);
+  for (double until = now() + 60;; usleep(50000)) { /* running: an epoch logged */
     assert_true(now() < until);
-    log = read_text(path);
+    char *log = read_text(path);
+    bool running = log && strstr(log, "\"event\":\"epoch\"");
+    free(log);
+    if (running) break;
   }
   /* The reply may lose the race with the worker's crash; the cancel was
    * saved before either. */
