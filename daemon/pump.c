@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "client.h"
-#include "flatline/job.h"
 #include "pump.h"
 
 /* One read; an export sends it as one binary frame (the protocol allows 4
@@ -132,18 +131,10 @@ static fl_follow *follow_of(fl_client *c, const fl_job *job) {
   return NULL;
 }
 
-/* One whole JSON object: a line torn by a crash or a full disk is not. */
-static bool line_is_object(const char *line, size_t n) {
-  if (n == 0 || line[0] != '{') return false;
-  fl_json *v = fl_json_parse(line, n, NULL);
-  fl_json_free(v);
-  return v != NULL;
-}
-
 static void send_line(fl_pump *p, const char *line, size_t n) {
   fl_client *c = p->c;
   static const char end_prefix[] = "{\"event\":\"" FL_EVENT_END "\"";
-  if (!line_is_object(line, n)) {
+  if (!fl_event_line_valid(line, n)) {
     fl_log(FL_LOG_WARNING, "a line of an event log is not one JSON object "
            "(torn by a crash?); not replayed");
     return;
@@ -233,9 +224,7 @@ static bool replay_caught_up(fl_pump *p) {
    * an `end` made from the job's state if its log lacks one (a full disk
    * can keep it from being written), so that a follower never waits. */
   if (!p->saw_end) {
-    char *ev = fl_event_end(job->id, fl_job_state_name(job->state),
-                            job->cause[0] ? job->cause : NULL,
-                            job->message[0] ? job->message : NULL);
+    char *ev = fl_job_end_event(job);
     if (ev) {
       send_line(p, ev, strlen(ev));
       free(ev);

@@ -627,22 +627,14 @@ static void on_cancel(fl_client *c, const fl_request *r) {
                 fl_job_state_name(job->state));
     return;
   }
-  if (job->state == FL_JOB_RUNNING) {
-    atomic_store(&job->cancel, true); /* the worker ends it within a second */
-  } else {
-    job->state = FL_JOB_CANCELLED;
-    snprintf(job->message, sizeof job->message, "cancelled by %s before it started", c->user);
-    fl_error err = {0};
-    if (fl_job_save(d, job, &err)) fl_log(FL_LOG_ERR, "job %s: %s", job->id, err.msg);
-    char *ev = fl_event_end(job->id, "cancelled", NULL, job->message);
-    if (ev) {
-      long seq = fl_job_log_event(job, ev);
-      fl_server_broadcast(d, job, seq, ev);
-      free(ev);
-    }
-    fl_storage_job_ended(d, job);
-    fl_daemon_update_status(d);
+  /* Saved before the reply (jobs.c), so that a crash cannot undo it. */
+  bool was_queued = job->state == FL_JOB_QUEUED;
+  fl_error err = {0};
+  if (fl_job_cancel(d, job, c->user, &err)) {
+    reply_error(c, r->id, "internal", "%s", err.msg);
+    return;
   }
+  if (was_queued) fl_storage_job_ended(d, job);
   fl_log(FL_LOG_INFO, "job %s cancelled by %s", job->id, c->user);
   reply_ok(c, r->id);
 }
