@@ -350,6 +350,12 @@ def main():
         if verdicts:
             rec["verdict"] = verdicts[-1].get("verdict")
             rec["tried"] = verdicts[-1].get("tried")
+        # The first cause's evidence (probe figures, paired interval).
+        for e in verdicts[-1:] + [e for e in events if e.get("event") == "diagnosis"]:
+            c = (e.get("causes") or [None])[0]
+            if isinstance(c, dict) and c.get("evidence"):
+                rec["evidence"] = c["evidence"]
+                break
         if args.check_truth:
             ts = None
             twin = os.path.join(d, "twin.json")
