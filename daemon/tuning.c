@@ -29,6 +29,11 @@ void fl_cache_dir_resolve(const char *opt, char *out, size_t size) {
   /* systemd may list several folders separated by ':'; the first is ours. */
   char *colon = opt ? NULL : strchr(out, ':');
   if (colon) *colon = '\0';
+  /* Links above it resolved once, as the service does: beneath it none is
+   * followed (fl_mkdirs refuses them). Unresolvable: left as given, for
+   * the error of its first use to name. */
+  char real[4096];
+  if (fl_path_resolve(out, real, sizeof real, NULL) == 0) snprintf(out, size, "%s", real);
 }
 
 static int tune_dir(const char *cache_dir, char *out, size_t size,
