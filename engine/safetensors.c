@@ -8,15 +8,21 @@
  * Tensors, in layer order and contiguous: "layers.N.kernel" F32 (in, out) as
  * Keras stores a Dense kernel, then "layers.N.bias" F32 (out). That is the
  * flat parameter buffer's own order, so the data section is that buffer.
- * __metadata__ (string values only, per the spec): "format": "pt",
- * "flatline": the export's version, "activations": one name per layer. */
+ * __metadata__ (string values only, per the spec): "format": "tf" (the
+ * marker Hugging Face's writers put on TensorFlow/Keras-layout tensors,
+ * whose Dense kernels are (in, out); "pt" would claim PyTorch's Linear
+ * layout (out, in), which these are not), "kernel_layout": "in_out",
+ * "flatline": the export's version, "activations": one name per layer,
+ * then the caller's extra entries (the preprocessing and class names).
+ * docs/model-format.md is the reader's description of all of it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine_internal.h"
 
-#define ST_FLATLINE_VERSION "1"
+/* 2: "format" says "tf" (was "pt"), "kernel_layout" added. */
+#define ST_FLATLINE_VERSION "2"
 
 static void tensor_entry(fl_jw *w, const char *name, size_t d0, size_t d1,
                          int rank, size_t *off) {
@@ -36,7 +42,8 @@ static void tensor_entry(fl_jw *w, const char *name, size_t d0, size_t d1,
 }
 
 /* The JSON header text (malloc'd) or NULL when out of memory. */
-static char *header_json(const fl_trainer *t) {
+static char *header_json(const fl_trainer *t, const fl_export_meta *extra,
+                         int n_extra) {
   char acts[FL_MAX_LAYERS * 16] = "";
   size_t used = 0;
   for (int l = 0; l < t->lay.n_layers; l++)
@@ -47,9 +54,12 @@ static char *header_json(const fl_trainer *t) {
   fl_jw_init(&w);
   fl_jw_object_begin(&w, NULL);
   fl_jw_object_begin(&w, "__metadata__");
-  fl_jw_str(&w, "format", "pt");
+  fl_jw_str(&w, "format", "tf");
+  fl_jw_str(&w, "kernel_layout", "in_out");
   fl_jw_str(&w, "flatline", ST_FLATLINE_VERSION);
   fl_jw_str(&w, "activations", acts);
+  for (int i = 0; i < n_extra; i++)
+    if (extra[i].key && extra[i].value) fl_jw_str(&w, extra[i].key, extra[i].value);
   fl_jw_object_end(&w);
   size_t off = 0;
   for (int l = 0; l < t->lay.n_layers; l++) {
@@ -66,10 +76,16 @@ static char *header_json(const fl_trainer *t) {
 
 int fl_trainer_export_safetensors(fl_trainer *t, uint8_t **buf, size_t *len,
                                   fl_error *err) {
+  return fl_trainer_export_safetensors_ex(t, NULL, 0, buf, len, err);
+}
+
+int fl_trainer_export_safetensors_ex(fl_trainer *t, const fl_export_meta *extra,
+                                     int n_extra, uint8_t **buf, size_t *len,
+                                     fl_error *err) {
   *buf = NULL;
   *len = 0;
   size_t P = t->lay.n_params;
-  char *json = header_json(t);
+  char *json = header_json(t, extra, n_extra);
   if (!json) return fl_error_set(err, FL_ENOMEM, "out of host memory");
   size_t n = strlen(json), padded = (n + 7) & ~(size_t)7;
   size_t total = 8 + padded + P * sizeof(float);

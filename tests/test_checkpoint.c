@@ -585,8 +585,10 @@ static void check_export_layout(const uint8_t *buf, size_t len,
   if (!root) fail_msg("header: %s", err.msg);
   const fl_json *meta = fl_json_get(root, "__metadata__");
   assert_non_null(meta);
-  assert_string_equal(fl_json_string(fl_json_get(meta, "format")), "pt");
-  assert_string_equal(fl_json_string(fl_json_get(meta, "flatline")), "1");
+  /* Keras layout (in, out): "tf", as Hugging Face marks such files. */
+  assert_string_equal(fl_json_string(fl_json_get(meta, "format")), "tf");
+  assert_string_equal(fl_json_string(fl_json_get(meta, "kernel_layout")), "in_out");
+  assert_string_equal(fl_json_string(fl_json_get(meta, "flatline")), "2");
   assert_string_equal(fl_json_string(fl_json_get(meta, "activations")),
                       "relu,tanh,softmax");
   /* No tensors besides the expected ones: count the entries' one

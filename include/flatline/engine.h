@@ -161,11 +161,21 @@ int fl_trainer_load_checkpoint(fl_trainer *t, const uint8_t *buf, size_t len,
                                fl_error *err);
 int fl_trainer_epoch(const fl_trainer *t); /* epochs completed */
 
-/* The trained model as safetensors: tensors "layers.N.kernel" (in, out) and
- * "layers.N.bias" (out), F32 little-endian; __metadata__ holds each layer's
- * activation and the format version. *buf is malloc'd. */
+/* The trained model as safetensors (docs/model-format.md): tensors
+ * "layers.N.kernel" (in, out) and "layers.N.bias" (out), F32
+ * little-endian; __metadata__ holds "format": "tf" (Keras layout), each
+ * layer's activation and the format version. *buf is malloc'd. */
 int fl_trainer_export_safetensors(fl_trainer *t, uint8_t **buf, size_t *len,
                                   fl_error *err);
+/* The same with extra __metadata__ string entries (NULL key or value:
+ * skipped), e.g. the class names and the preprocessing of the job. */
+typedef struct {
+  const char *key;
+  const char *value;
+} fl_export_meta;
+int fl_trainer_export_safetensors_ex(fl_trainer *t, const fl_export_meta *extra,
+                                     int n_extra, uint8_t **buf, size_t *len,
+                                     fl_error *err);
 
 void fl_trainer_destroy(fl_trainer *t);
 
