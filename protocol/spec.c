@@ -84,7 +84,8 @@ static int decode_device(const cJSON *root, char *device, size_t size,
 static int decode_spec(const cJSON *root, fl_job_spec *spec, fl_error *err) {
   static const char *const keys[] = {
       "name",       "data", "model",   "loss",   "optimizer", "epochs",
-      "batch_size", "seed", "shuffle", "device", "monitor"};
+      "batch_size", "seed", "shuffle", "device", "monitor",
+      "callbacks"};
   int rc = fl__check_object(root, "", keys, FL__ARRAY_LEN(keys), err);
   if (rc) return rc;
 
@@ -151,6 +152,10 @@ static int decode_spec(const cJSON *root, fl_job_spec *spec, fl_error *err) {
       (rc = fl__decode_monitor(monitor, "monitor", &spec->monitor, err))) {
     return rc;
   }
+  /* Last: callbacks are checked against the data, optimizer and monitor. */
+  if ((rc = fl__decode_callbacks(cJSON_GetObjectItemCaseSensitive(root, "callbacks"),
+                                 "callbacks", spec, err)))
+    return rc;
   return 0;
 }
 

@@ -64,6 +64,17 @@
   X(FL_PLATEAU_REDUCE_LR, "reduce_lr") \
   X(FL_PLATEAU_FIX, "fix")
 
+#define FL__CALLBACK_LIST(X)                                  \
+  X(FL_CALLBACK_EARLY_STOPPING, "early_stopping")             \
+  X(FL_CALLBACK_REDUCE_LR_ON_PLATEAU, "reduce_lr_on_plateau") \
+  X(FL_CALLBACK_MODEL_CHECKPOINT, "model_checkpoint")
+
+#define FL__METRIC_LIST(X)              \
+  X(FL_METRIC_LOSS, "loss")             \
+  X(FL_METRIC_ACCURACY, "accuracy")     \
+  X(FL_METRIC_VAL_LOSS, "val_loss")     \
+  X(FL_METRIC_VAL_ACCURACY, "val_accuracy")
+
 typedef struct {
   const char *name;
   int value;
@@ -79,6 +90,8 @@ extern const fl__enum_table fl__loss_table;
 extern const fl__enum_table fl__optimizer_table;
 extern const fl__enum_table fl__init_table;
 extern const fl__enum_table fl__plateau_table;
+extern const fl__enum_table fl__callback_table;
+extern const fl__enum_table fl__metric_table;
 
 /* ---- lexical pre-scan (json_scan.c) ------------------------------------ */
 
@@ -198,5 +211,12 @@ int fl__decode_optimizer(const cJSON *item, const char *path,
                          fl_optimizer_spec *opt, fl_error *err);
 int fl__decode_monitor(const cJSON *item, const char *path,
                        fl_monitor_spec *monitor, fl_error *err);
+/* spec_callbacks.c: "callbacks" (after data and optimizer are decoded:
+ * val_* monitors need validation data, reduce_lr_on_plateau no schedule),
+ * and a "learning_rate" schedule object into opt->schedule. */
+int fl__decode_callbacks(const cJSON *item, const char *path,
+                         fl_job_spec *spec, fl_error *err);
+int fl__decode_schedule(const cJSON *item, const char *path,
+                        fl_optimizer_spec *opt, fl_error *err);
 
 #endif

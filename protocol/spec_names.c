@@ -16,6 +16,10 @@ static const fl__enum_entry optimizer_entries[] = {
 static const fl__enum_entry init_entries[] = {FL__INIT_LIST(FL__ENUM_ENTRY)};
 static const fl__enum_entry plateau_entries[] = {
     FL__PLATEAU_LIST(FL__ENUM_ENTRY)};
+static const fl__enum_entry callback_entries[] = {
+    FL__CALLBACK_LIST(FL__ENUM_ENTRY)};
+static const fl__enum_entry metric_entries[] = {
+    FL__METRIC_LIST(FL__ENUM_ENTRY)};
 
 const fl__enum_table fl__activation_table = {activation_entries,
                                              FL__ARRAY_LEN(activation_entries)};
@@ -27,6 +31,10 @@ const fl__enum_table fl__init_table = {init_entries,
                                        FL__ARRAY_LEN(init_entries)};
 const fl__enum_table fl__plateau_table = {plateau_entries,
                                           FL__ARRAY_LEN(plateau_entries)};
+const fl__enum_table fl__callback_table = {callback_entries,
+                                           FL__ARRAY_LEN(callback_entries)};
+const fl__enum_table fl__metric_table = {metric_entries,
+                                         FL__ARRAY_LEN(metric_entries)};
 
 /* Out-of-range values (a corrupted struct) get a visible placeholder rather
  * than NULL, since these names go straight into printf. */
@@ -54,5 +62,15 @@ const char *fl_init_name(fl_init_kind i) {
 
 const char *fl_plateau_action_name(fl_plateau_action p) {
   switch (p) { FL__PLATEAU_LIST(FL__ENUM_CASE) }
+  return FL__UNKNOWN_NAME;
+}
+
+const char *fl_callback_name(fl_callback_kind c) {
+  switch (c) { FL__CALLBACK_LIST(FL__ENUM_CASE) }
+  return FL__UNKNOWN_NAME;
+}
+
+const char *fl_metric_name(fl_metric m) {
+  switch (m) { FL__METRIC_LIST(FL__ENUM_CASE) }
   return FL__UNKNOWN_NAME;
 }

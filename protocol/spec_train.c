@@ -50,17 +50,20 @@ int fl__decode_loss(const cJSON *item, const char *path, fl_loss_spec *loss,
 
 /* Which keys each optimizer takes (Keras's names), in one table so that the
  * "only sgd and rmsprop do" hint is derived rather than written out. */
+/* Every optimizer also takes Keras's gradient clipping keys. */
+#define FL__CLIP_KEYS "clipnorm", "global_clipnorm", "clipvalue"
 static const char *const sgd_keys[] = {"name", "learning_rate", "momentum",
-                                       "nesterov"};
+                                       "nesterov", FL__CLIP_KEYS};
 static const char *const adam_keys[] = {"name", "learning_rate", "beta_1",
-                                        "beta_2", "epsilon"};
+                                        "beta_2", "epsilon", FL__CLIP_KEYS};
 static const char *const rmsprop_keys[] = {"name", "learning_rate", "rho",
-                                           "momentum", "epsilon"};
+                                           "momentum", "epsilon", FL__CLIP_KEYS};
 static const char *const adamw_keys[] = {
-    "name", "learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay"};
+    "name", "learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay",
+    FL__CLIP_KEYS};
 static const char *const any_optimizer_keys[] = {
     "name",   "learning_rate", "momentum", "nesterov",    "beta_1",
-    "beta_2", "epsilon",       "rho",      "weight_decay"};
+    "beta_2", "epsilon",       "rho",      "weight_decay", FL__CLIP_KEYS};
 
 static const struct {
   fl_optimizer_kind kind;
@@ -142,12 +145,24 @@ int fl__decode_optimizer(const cJSON *item, const char *path,
   }
   /* Keys the optimizer does not take were rejected above, so each call
    * below either finds a key of this optimizer or leaves its default. */
+  /* "learning_rate" may be a schedule object (spec_callbacks.c), which
+   * sets learning_rate to its initial_learning_rate. */
+  const cJSON *lr_item = cJSON_GetObjectItemCaseSensitive(item, "learning_rate");
+  bool scheduled = lr_item && cJSON_IsObject(lr_item);
+  if (scheduled) {
+    char key_path[FL__KEYPATH_MAX];
+    fl__path_key(key_path, path, "learning_rate");
+    if ((rc = fl__decode_schedule(lr_item, key_path, opt, err))) return rc;
+  }
   const struct {
     const char *key;
     const fl__range *range;
     float *value;
   } params[] = {
       {"learning_rate", &learning_rate, &opt->learning_rate},
+      {"clipnorm", &positive, &opt->clipnorm},
+      {"global_clipnorm", &positive, &opt->global_clipnorm},
+      {"clipvalue", &positive, &opt->clipvalue},
       {"momentum", &unit_fraction, &opt->momentum},
       {"beta_1", &unit_fraction, &opt->beta_1},
       {"beta_2", &unit_fraction, &opt->beta_2},
@@ -156,12 +171,23 @@ int fl__decode_optimizer(const cJSON *item, const char *path,
       {"weight_decay", &non_negative, &opt->weight_decay},
   };
   for (size_t i = 0; i < FL__ARRAY_LEN(params); i++) {
+        if (scheduled && params[i].value == &opt->learning_rate) continue;
     rc = fl__get_float(item, path, params[i].key, false, params[i].range,
                        params[i].value, err);
     if (rc < 0) return rc;
   }
   rc = fl__get_bool(item, path, "nesterov", false, &opt->nesterov, err);
-  return rc < 0 ? rc : 0;
+  if (rc < 0) return rc;
+  /* Keras 3 refuses more than one clipping (its optimizers apply only one). */
+  int clips = (opt->clipnorm > 0) + (opt->global_clipnorm > 0) + (opt->clipvalue > 0);
+  if (clips > 1) {
+    char key_path[FL__KEYPATH_MAX];
+    fl__path_key(key_path, path, opt->clipvalue > 0 ? "clipvalue" : "global_clipnorm");
+    return fl__fail(err, key_path,
+                    "only one of \"clipnorm\", \"global_clipnorm\" and "
+                    "\"clipvalue\" can be set (as in Keras); keep one");
+  }
+  return 0;
 }
 
 int fl__decode_monitor(const cJSON *item, const char *path,

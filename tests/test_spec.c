@@ -574,7 +574,7 @@ static const bad_spec bad_specs[] = {
     {SPEC("'epoch':3"), FL_ESPEC, "epoch", "did you mean \"epochs\""},
     {SPEC("'optimiser':'adam'"), FL_ESPEC, "optimiser",
      "did you mean \"optimizer\""},
-    {SPEC("'callbacks':[]"), FL_ESPEC, "callbacks", "unknown key (expected"},
+    {SPEC("'verbose':1"), FL_ESPEC, "verbose", "unknown key (expected"},
     {WITH_DATA(TRAIN_NPY ",'test':{}"), FL_ESPEC, "data.test", "unknown key"},
     {WITH_TRAIN("{'features':'X.npy','label':'y.npy'}"), FL_ESPEC,
      "data.train.label", "did you mean \"labels\""},

@@ -92,6 +92,53 @@ char *fl_event_progress(const char *job, int epoch, size_t step, size_t steps);
 char *fl_event_end(const char *job, const char *state, const char *cause,
                    const char *message);
 
+/* ---- Keras callbacks at each epoch's end (job/callbacks.c): pure logic
+ * on the epoch's metrics, no device. The job loop applies the actions
+ * (keep or restore the best weights, stop, set the learning rate) and
+ * carries the state in the trainer's checkpoints (fl_trainer_set_note). */
+typedef struct {
+  double best;       /* best monitored value (+-inf before the first) */
+  int best_epoch;    /* 1-based; 0: none yet */
+  int wait;          /* epochs without improvement (Keras's wait) */
+  int cooldown_left; /* reduce_lr_on_plateau's cooldown counter */
+} fl_callback_state;
+
+typedef struct {
+  int n;                                 /* = spec->n_callbacks */
+  fl_callback_state s[FL_MAX_CALLBACKS]; /* one per spec->callbacks[i] */
+  int keeper;         /* index of the callback whose best weights are kept
+                         (model_checkpoint save_best_only, else
+                         early_stopping restore_best_weights); -1: none */
+  int kept_epoch;     /* epoch of the kept weights; 0: none */
+  int stopped_epoch;  /* early_stopping stopped training after it; 0: no */
+} fl_callbacks;
+
+typedef struct {
+  bool keep_weights; /* keep this epoch's weights as the best */
+  bool stop;         /* early_stopping: end training now (job "done") */
+  bool set_lr;       /* reduce_lr_on_plateau: new learning rate in lr */
+  double lr;
+} fl_callbacks_action;
+
+void fl_callbacks_init(fl_callbacks *cb, const fl_job_spec *spec);
+/* After epoch m->epoch, trained at learning rate lr: update the state and
+ * say what to do, as Keras's on_epoch_end (callbacks in spec order). */
+void fl_callbacks_epoch_end(fl_callbacks *cb, const fl_job_spec *spec,
+                            const fl_epoch_metrics *m, double lr,
+                            fl_callbacks_action *act);
+/* The value callback cb watches in m (NAN when m has no validation). */
+double fl_callbacks_metric(fl_metric metric, const fl_epoch_metrics *m);
+/* Whether training's end should restore the kept weights (Keras 3
+ * restores the best epoch's at the end of training, stopped or not):
+ * a keeper exists, it kept an epoch, and that is not the last one. */
+bool fl_callbacks_restore_at_end(const fl_callbacks *cb, int last_epoch);
+/* The state as one line of text for a checkpoint (exact: hex floats), and
+ * back; decode fails (FL_EDATA) on text not made for this spec. */
+#define FL_CALLBACKS_TEXT_MAX (64 + 96 * FL_MAX_CALLBACKS)
+void fl_callbacks_encode(const fl_callbacks *cb, char out[FL_CALLBACKS_TEXT_MAX]);
+int fl_callbacks_decode(fl_callbacks *cb, const fl_job_spec *spec,
+                        const char *text, fl_error *err);
+
 /* The cause code (DESIGN.md §4) an engine or data error stands for, or
  * NULL when the error is not one of the diagnosed problems. */
 const char *fl_cause_of_error(int code);

@@ -82,6 +82,28 @@ typedef enum {
  *   adam     learning_rate 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7
  *   rmsprop  learning_rate 0.001, rho 0.9, momentum 0, epsilon 1e-7
  *   adamw    as adam, weight_decay 0.004 */
+/* A learning-rate schedule: "optimizer": {"learning_rate": {...}} as
+ * keras.optimizers.schedules (Keras 3 formulas, fl_learning_rate_at). The
+ * schedule's step is the optimizer's update count before the update (0 at
+ * the first batch), as Keras's `optimizer.iterations`. */
+typedef enum {
+  FL_SCHEDULE_NONE,        /* constant learning_rate */
+  FL_SCHEDULE_EXPONENTIAL, /* exponential_decay: lr0 rate^(step/decay_steps),
+                              floor()ed when staircase (step decay) */
+  FL_SCHEDULE_COSINE,      /* cosine_decay, with an optional linear warm-up */
+} fl_schedule_kind;
+
+typedef struct {
+  fl_schedule_kind kind;
+  double decay_steps;   /* > 0 */
+  double decay_rate;    /* exponential */
+  bool staircase;       /* exponential */
+  double alpha;         /* cosine: floor as a fraction of the peak, [0, 1] */
+  bool warmup;          /* cosine: warmup_target given */
+  double warmup_target; /* cosine: lr reached after warmup_steps */
+  double warmup_steps;  /* cosine: linear from learning_rate, >= 0 */
+} fl_lr_schedule;
+
 typedef struct {
   fl_optimizer_kind kind;
   float learning_rate;
@@ -90,7 +112,19 @@ typedef struct {
   float beta_1, beta_2, epsilon;
   float rho;          /* rmsprop */
   float weight_decay; /* adamw */
+  /* learning_rate is the schedule's initial_learning_rate when one is set. */
+  fl_lr_schedule schedule; /* kind NONE by default */
+  /* Gradient clipping before the update, Keras 3 (at most one is set, 0 =
+   * off): clipnorm scales each variable's gradient (each W_l and each b_l
+   * on its own) to an L2 norm of at most clipnorm; global_clipnorm scales
+   * all gradients together to a global norm of at most global_clipnorm;
+   * clipvalue clamps every gradient element to [-clipvalue, clipvalue]. */
+  float clipnorm, global_clipnorm, clipvalue;
 } fl_optimizer_spec;
+
+/* The learning rate of the step-th update (0-based) under opt's schedule;
+ * opt->learning_rate when there is none (protocol/spec_callbacks.c). */
+double fl_learning_rate_at(const fl_optimizer_spec *opt, long step);
 
 typedef enum {
   FL_SRC_NONE, /* absent (validation not given) */
@@ -129,6 +163,49 @@ typedef struct {
   fl_plateau_action on_plateau; /* default alert */
 } fl_monitor_spec;
 
+/* "callbacks": Keras callbacks that watch a metric at each epoch's end
+ * (their logic: job/callbacks.c; docs/spec.md). */
+#define FL_MAX_CALLBACKS 8
+typedef enum {
+  FL_CALLBACK_EARLY_STOPPING,       /* keras.callbacks.EarlyStopping */
+  FL_CALLBACK_REDUCE_LR_ON_PLATEAU, /* keras.callbacks.ReduceLROnPlateau */
+  FL_CALLBACK_MODEL_CHECKPOINT,     /* keras.callbacks.ModelCheckpoint */
+} fl_callback_kind;
+
+typedef enum {
+  FL_METRIC_LOSS,
+  FL_METRIC_ACCURACY,
+  FL_METRIC_VAL_LOSS, /* Keras's default monitor */
+  FL_METRIC_VAL_ACCURACY,
+} fl_metric;
+
+typedef enum {
+  FL_MODE_AUTO, /* max for accuracies, min for losses (Keras's "auto") */
+  FL_MODE_MIN,
+  FL_MODE_MAX,
+} fl_monitor_mode;
+
+/* Keras defaults, per kind:
+ *   early_stopping        monitor val_loss, min_delta 0, patience 0,
+ *                         mode auto, restore_best_weights false,
+ *                         start_from_epoch 0
+ *   reduce_lr_on_plateau  monitor val_loss, factor 0.1, patience 10,
+ *                         mode auto, min_delta 1e-4, cooldown 0, min_lr 0
+ *   model_checkpoint      monitor val_loss, mode auto, save_best_only false */
+typedef struct {
+  fl_callback_kind kind;
+  fl_metric monitor;
+  fl_monitor_mode mode;
+  int patience;
+  double min_delta;          /* absolute, >= 0 */
+  bool restore_best_weights; /* early_stopping */
+  int start_from_epoch;      /* early_stopping: epochs not watched */
+  double factor;             /* reduce_lr_on_plateau: (0, 1) */
+  double min_lr;             /* reduce_lr_on_plateau: >= 0 */
+  int cooldown;              /* reduce_lr_on_plateau */
+  bool save_best_only;       /* model_checkpoint */
+} fl_callback_spec;
+
 typedef struct {
   char name[FL_NAME_MAX]; /* default "job" */
   fl_data_source train;
@@ -144,6 +221,8 @@ typedef struct {
   bool shuffle;   /* default true */
   char device[FL_NAME_MAX]; /* "auto" (default), an index, or a name part */
   fl_monitor_spec monitor;
+  int n_callbacks;                             /* "callbacks", 0 by default */
+  fl_callback_spec callbacks[FL_MAX_CALLBACKS];
 } fl_job_spec;
 
 /* Parse and validate a spec. json need not be NUL-terminated. On error,
@@ -174,6 +253,8 @@ const char *fl_loss_name(fl_loss_kind l);
 const char *fl_optimizer_name(fl_optimizer_kind o);
 const char *fl_init_name(fl_init_kind i);
 const char *fl_plateau_action_name(fl_plateau_action p);
+const char *fl_callback_name(fl_callback_kind c); /* "early_stopping" */
+const char *fl_metric_name(fl_metric m);          /* "val_loss" */
 
 /* ---- JSON writer (protocol/json_writer.c) ----
  * Builds one JSON object per event line without exposing cJSON: keys and
@@ -215,6 +296,10 @@ char *fl_jw_finish(fl_jw *w);
 #define FL_EVENT_FIX "fix"     /* on_plateau "fix": the fix applied */
 #define FL_EVENT_FIXED "fixed" /* ... and the loss before and after */
 #define FL_EVENT_END "end"
+/* A callback acted (callbacks): early_stopping stopped the job,
+ * reduce_lr_on_plateau lowered the learning rate, or the best epoch's
+ * weights were restored at the end. */
+#define FL_EVENT_CALLBACK "callback"
 #define FL_VERDICT_IS_HEALTHY "healthy"
 #define FL_VERDICT_IS_PROBLEM "problem"
 #define FL_VERDICT_IS_UNEXPLAINED "unexplained"
