@@ -106,7 +106,8 @@ static size_t command_options(const fl_cli_command *cmd, const char **out) {
   if (!cmd) return n;
   if (cmd->flags & FL_CMD_OPT_FOLLOW) out[n++] = "--follow";
   if (cmd->flags & FL_CMD_OPT_FIXED_SPEC) out[n++] = "--fixed-spec";
-  if (cmd->flags & FL_CMD_OPT_OUTPUT) out[n++] = "--output";
+  if (cmd->flags & (FL_CMD_OPT_OUTPUT | FL_CMD_OPT_OUTPUT_OPTIONAL))
+    out[n++] = "--output";
   return n;
 }
 
@@ -208,7 +209,7 @@ static int command_option(cursor *c, fl_cli_args *a, char *msg, size_t size) {
     a->fixed_spec = true;
     return 1;
   }
-  if (cmd->flags & FL_CMD_OPT_OUTPUT) {
+  if (cmd->flags & (FL_CMD_OPT_OUTPUT | FL_CMD_OPT_OUTPUT_OPTIONAL)) {
     int is_output = option_is(arg, "--output", &v);
     if (!is_output && strncmp(arg, "-o", 2) == 0) {
       is_output = 1;
@@ -246,6 +247,14 @@ static int positional(fl_cli_args *a, const char *arg, char *msg,
                          cmd->name, arg);
     return 0;
   }
+  if ((cmd->flags & FL_CMD_ARG_DATA) && a->job[0] && (!a->data || !a->labels)) {
+    if (!arg[0])
+      return usage_error(msg, size, "%s: the data file name is empty",
+                         cmd->name);
+    if (!a->data) a->data = arg;
+    else a->labels = arg;
+    return 0;
+  }
   if ((cmd->flags & FL_CMD_ARG_TOPIC) && !a->topic) {
     a->topic = fl_cli_find_command(arg);
     if (!a->topic) return unknown_command(arg, msg, size);
@@ -268,6 +277,10 @@ static int missing(const fl_cli_args *a, char *msg, size_t size) {
                        "%s needs a job id: flatline %s %s ('flatline list' "
                        "shows the ids)",
                        cmd->name, cmd->name, cmd->usage);
+  if ((cmd->flags & FL_CMD_ARG_DATA) && !a->data)
+    return usage_error(msg, size,
+                       "%s needs a data file: flatline %s %s", cmd->name,
+                       cmd->name, cmd->usage);
   if ((cmd->flags & FL_CMD_OPT_OUTPUT) && !a->output)
     return usage_error(msg, size,
                        "%s needs an output file: flatline %s %s", cmd->name,

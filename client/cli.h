@@ -35,6 +35,8 @@ enum {
   FL_CMD_OPT_FOLLOW = 1u << 3,     /* --follow, -f */
   FL_CMD_OPT_FIXED_SPEC = 1u << 4, /* --fixed-spec */
   FL_CMD_OPT_OUTPUT = 1u << 5,     /* -o FILE, --output FILE (required) */
+  FL_CMD_ARG_DATA = 1u << 6,       /* DATA [LABELS] after the job ID */
+  FL_CMD_OPT_OUTPUT_OPTIONAL = 1u << 7, /* -o FILE, --output FILE (optional) */
 };
 
 /* Where output goes and how it looks; decided once, in main. */
@@ -58,7 +60,9 @@ typedef struct {
   bool version; /* --version */
   const char *spec;        /* check, submit */
   char job[FL_JOB_ID_MAX]; /* follow, show, cancel, export: "j17" */
-  const char *output;      /* export -o FILE */
+  const char *output;      /* export -o FILE; predict -o FILE or NULL */
+  const char *data;        /* predict, evaluate: DATA */
+  const char *labels;      /* predict, evaluate: LABELS or NULL */
   bool follow;             /* submit --follow */
   bool fixed_spec;         /* show --fixed-spec */
   const fl_cli_command *topic; /* help COMMAND */
@@ -86,6 +90,8 @@ int fl_cli_cmd_cancel(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_devices(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_export(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_help(const fl_cli_args *args, const fl_cli_out *out);
+int fl_cli_cmd_predict(const fl_cli_args *args, const fl_cli_out *out);
+int fl_cli_cmd_evaluate(const fl_cli_args *args, const fl_cli_out *out);
 
 /* commands.c */
 extern const fl_cli_command fl_cli_commands[];

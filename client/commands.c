@@ -142,6 +142,46 @@ const fl_cli_command fl_cli_commands[] = {
      "  0   written\n"
      "  1   no such job or model, not yours, FILE not writable, or a\n"
      "      request error\n" EXIT_COMMON},
+    {"predict", fl_cli_cmd_predict,
+     FL_CMD_ARG_JOB | FL_CMD_ARG_DATA | FL_CMD_OPT_OUTPUT_OPTIONAL,
+     "ID DATA [LABELS] [-o FILE]", "classify data with a job's trained model",
+     "Uploads DATA and has the daemon run job ID's model on it, on the\n"
+     "device the job trained on (after the job it is running, if any).\n"
+     "DATA is in the job's training form: X.npy (LABELS: y.npy, optional),\n"
+     "a CSV with the job's label columns, or IDX images (LABELS: IDX\n"
+     "labels). The job's \"scale\" is applied. Prints one CSV row per\n"
+     "data row: the predicted class id, then the probability of each\n"
+     "class (header: class,p0,p1,...). With labels, the accuracy goes to\n"
+     "stderr. Only the job's owner (or root) may use its model.\n"
+     "\n"
+     "Options:\n"
+     "  -o, --output FILE  write there instead of stdout (atomically);\n"
+     "                     FILE.npy: the probabilities as a float32\n"
+     "                     (rows, classes) NumPy array\n"
+     "\n"
+     "Examples:\n"
+     "  flatline predict j17 new.npy -o predictions.csv\n"
+     "  flatline predict j17 val.csv | head\n"
+     "\n"
+     "Exit status:\n"
+     "  0   predicted\n"
+     "  1   no such job or model, not yours, data of the wrong width or\n"
+     "      form, FILE not writable, or a request error\n" EXIT_COMMON},
+    {"evaluate", fl_cli_cmd_evaluate, FL_CMD_ARG_JOB | FL_CMD_ARG_DATA,
+     "ID DATA [LABELS]", "loss, accuracy and confusion matrix on labelled data",
+     "Uploads DATA (and LABELS) and has the daemon compute job ID's loss\n"
+     "and accuracy on it, with its model, on the device, and the\n"
+     "confusion matrix (rows: true class, columns: predicted; up to 100\n"
+     "classes). Forms as for predict; a CSV carries its labels.\n"
+     "\n"
+     "Examples:\n"
+     "  flatline evaluate j17 test.csv\n"
+     "  flatline --json evaluate j17 Xt.npy yt.npy\n"
+     "\n"
+     "Exit status:\n"
+     "  0   evaluated\n"
+     "  1   no such job or model, not yours, data without labels or of\n"
+     "      the wrong width, or a request error\n" EXIT_COMMON},
     {"help", fl_cli_cmd_help, FL_CMD_ARG_TOPIC, "[COMMAND]",
      "show this text, or a command's",
      "Shows the list of commands, or what COMMAND does, its options,\n"

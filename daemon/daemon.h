@@ -77,6 +77,10 @@ typedef struct fl_usage {
   struct fl_usage *next;
 } fl_usage;
 
+/* A predict/evaluate request waiting for, or run by, a device's worker
+ * (predict.c). */
+typedef struct fl_predict_task fl_predict_task;
+
 typedef struct fl_worker {
   struct fl_daemon *d;
   int index;
@@ -86,6 +90,8 @@ typedef struct fl_worker {
   pthread_cond_t wake;
   fl_job *job;            /* hand-over slot: set by the loop, taken (and
                              cleared) by the worker when it starts the job */
+  fl_predict_task *tasks; /* under lock: predict requests, run before the
+                             next job (not while one trains) */
   bool busy;              /* loop only: assigned and not yet FINISHED */
   bool quit;
   bool open_failed;
@@ -97,11 +103,13 @@ typedef struct fl_worker {
 typedef enum {
   FL_MAIL_EVENT,     /* fan out `text` (already logged when seq >= 0) */
   FL_MAIL_FINISHED,  /* the job left the worker: new state in `state` */
+  FL_MAIL_PREDICTED, /* a predict task ran: reply (predict.c) */
 } fl_mail_kind;
 
 typedef struct fl_mail {
   fl_mail_kind kind;
   fl_job *job;
+  fl_predict_task *task;  /* PREDICTED */
   long seq;               /* log line of the event; -1 when not logged */
   char *text;             /* event JSON */
   fl_job_state state;     /* FINISHED */

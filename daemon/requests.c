@@ -16,6 +16,7 @@
 #include "flatline/job.h"
 #include "fsutil.h"
 #include "job_data.h"
+#include "predict.h"
 #include "storage.h"
 #include "flatline/common.h"
 
@@ -700,6 +701,12 @@ static void on_export(fl_client *c, const fl_request *r) {
                    job->id);
 }
 
+/* predict and evaluate: the work is predict.c's, on the job's device. */
+static void on_predict(fl_client *c, const fl_request *r) {
+  fl_job *job = owned_job(c, r, r->evaluate ? "evaluate" : "predict with");
+  if (job) fl_predict_request(c, r, job);
+}
+
 typedef void (*handler_fn)(fl_client *c, const fl_request *r);
 
 static const struct {
@@ -711,7 +718,7 @@ static const struct {
     {FL_REQ_CHECK, on_check},       {FL_REQ_FOLLOW, on_follow},
     {FL_REQ_LIST, on_list},         {FL_REQ_SHOW, on_show},
     {FL_REQ_CANCEL, on_cancel},     {FL_REQ_DEVICES, on_devices},
-    {FL_REQ_EXPORT, on_export},
+    {FL_REQ_EXPORT, on_export},     {FL_REQ_PREDICT, on_predict},
 };
 
 void fl_handle_json(fl_client *c, const uint8_t *data, size_t len) {

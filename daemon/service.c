@@ -14,6 +14,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "fsutil.h"
+#include "predict.h"
 #include "flatline/common.h"
 #include "sd.h"
 #include "storage.h"
@@ -35,6 +36,10 @@ static void begin_close(fl_daemon *d);
 
 static void handle_mail(fl_daemon *d, fl_mail *m) {
   fl_job *job = m->job;
+  if (m->kind == FL_MAIL_PREDICTED) {
+    fl_predict_done(m->task);
+    return;
+  }
   if (m->kind == FL_MAIL_EVENT) {
     fl_job_note_event(job, m->text);
     if (m->epoch > 0) {

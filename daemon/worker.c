@@ -18,6 +18,7 @@
 #include "flatline/job.h"
 #include "fsutil.h"
 #include "job_data.h"
+#include "predict.h"
 #include "flatline/common.h"
 #include "tuning.h"
 
@@ -364,10 +365,16 @@ static void *worker_main(void *arg) {
   }
   for (;;) {
     pthread_mutex_lock(&w->lock);
-    while (!w->job && !w->quit) pthread_cond_wait(&w->wake, &w->lock);
-    fl_job *job = w->job;
-    w->job = NULL; /* taken: the loop may hand over the next one */
+    while (!w->job && !w->tasks && !w->quit) pthread_cond_wait(&w->wake, &w->lock);
+    fl_predict_task *task = w->tasks; /* short: before a job that waits */
+    if (task) w->tasks = fl_predict_task_next(task);
+    fl_job *job = task ? NULL : w->job;
+    if (!task) w->job = NULL; /* taken: the loop may hand over the next one */
     pthread_mutex_unlock(&w->lock);
+    if (task) {
+      fl_predict_run(dev, task);
+      continue;
+    }
     if (!job) break; /* quit */
     if (dev) run_job(w, dev, job);
     else finish(w->d, job, FL_JOB_FAILED, NULL, w->open_error, 0);

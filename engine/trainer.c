@@ -542,6 +542,44 @@ int fl_trainer_get_params(fl_trainer *t, float *host, size_t n, fl_error *err) {
   return fl__buffer_read(t->dev, t->params, 0, n * sizeof(float), host, err);
 }
 
+/* ---- using a trained model (flatline predict / evaluate) ---- */
+
+int fl_trainer_set_params(fl_trainer *t, const float *host, size_t n,
+                          fl_error *err) {
+  if (n != t->lay.n_params)
+    return fl_error_set(err, FL_EINVAL, "the model has %zu parameters; %zu "
+                        "were given", t->lay.n_params, n);
+  return fl__buffer_write(t->dev, t->params, 0, n * sizeof(float), host, err);
+}
+
+int fl_trainer_predict(fl_trainer *t, const fl_dataset *ds, float *probs,
+                       fl_error *err) {
+  if (ds->d != t->d)
+    return fl_error_set(err, FL_EDATA, "dataset rows have %zu features; the "
+                        "model expects %zu", ds->d, t->d);
+  int L = t->lay.n_layers, rc;
+  fl_activation out_act = t->layers[L - 1].activation;
+  /* The fused loss leaves logits in the last activation buffer; so does a
+   * linear output trained from_logits: both give probabilities by a
+   * softmax. Other outputs are what the model computes. */
+  bool softmax = (out_act == FL_ACT_SOFTMAX && t->fused_last) ||
+                 (out_act == FL_ACT_LINEAR && t->cfg.loss.from_logits);
+  size_t B = (size_t)t->cfg.batch_size;
+  cl_mem x = NULL;
+  rc = fl__buffer_create(t->dev, ds->n * ds->d * sizeof(float), ds->x, &x, err);
+  for (size_t start = 0; !rc && start < ds->n; start += B) {
+    size_t rows = ds->n - start < B ? ds->n - start : B;
+    if ((rc = forward(t, x, start * t->d, NULL, 0, rows, err))) break;
+    if (softmax && (rc = fl__op_softmax_forward(t->dev, t->act[L - 1], rows,
+                                                t->k, err)))
+      break;
+    rc = fl__buffer_read(t->dev, t->act[L - 1], 0, rows * t->k * sizeof(float),
+                         probs + start * t->k, err);
+  }
+  fl__buffer_release(&x);
+  return rc;
+}
+
 void fl_trainer_destroy(fl_trainer *t) {
   if (!t) return;
   if (t->dev->queue) clFinish(t->dev->queue);

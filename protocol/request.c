@@ -40,7 +40,8 @@
   X(FL_REQ_SHOW, "show")             \
   X(FL_REQ_CANCEL, "cancel")         \
   X(FL_REQ_DEVICES, "devices")       \
-  X(FL_REQ_EXPORT, "export")
+  X(FL_REQ_EXPORT, "export")         \
+  X(FL_REQ_PREDICT, "predict")
 
 static const fl__enum_entry request_type_entries[] = {
 #define FL__REQUEST_TYPE_ENTRY(value, name) {name, value},
@@ -65,7 +66,7 @@ const char *fl_request_type_name(fl_request_type t) {
 /* The keys each request type allows (docs/protocol.md's table). */
 static const struct {
   fl_request_type type;
-  const char *keys[5];
+  const char *keys[8];
   size_t n_keys;
 } request_keys[] = {
     {FL_REQ_HELLO, {"type", "protocol", "build"}, 3},
@@ -79,6 +80,8 @@ static const struct {
     {FL_REQ_CANCEL, {"type", "id", "job"}, 3},
     {FL_REQ_DEVICES, {"type", "id"}, 2},
     {FL_REQ_EXPORT, {"type", "id", "job"}, 3},
+    {FL_REQ_PREDICT,
+     {"type", "id", "job", "form", "features", "labels", "name", "evaluate"}, 8},
 };
 
 static size_t keys_index(fl_request_type type) {
@@ -293,6 +296,32 @@ static int decode_hello(const cJSON *root, fl_request *out, fl_error *err) {
   return rc < 0 ? rc : 0;
 }
 
+/* predict: {"job", "form": "npy"|"csv"|"idx", "features": sha256,
+ * "labels": sha256 (optional), "name": text (optional), "evaluate": bool
+ * (optional)}. */
+static int decode_predict(const cJSON *root, fl_request *out, fl_error *err) {
+  int rc;
+  if ((rc = get_job(root, out->job, err)) ||
+      (rc = get_sha256(root, "features", out->sha256, err)))
+    return rc;
+  if (cJSON_GetObjectItemCaseSensitive(root, "labels") &&
+      (rc = get_sha256(root, "labels", out->labels_sha256, err)))
+    return rc;
+  rc = fl__get_text(root, "", "form", true, "\"npy\", \"csv\" or \"idx\"",
+                    out->form, sizeof out->form, err);
+  if (rc < 0) return rc;
+  if (strcmp(out->form, "npy") && strcmp(out->form, "csv") &&
+      strcmp(out->form, "idx"))
+    return fl_error_set(err, FL_EINVAL, "form: expected \"npy\", \"csv\" or "
+                        "\"idx\", got \"%s\"", out->form);
+  rc = fl__get_text(root, "", "name", false, "the data file's name",
+                    out->data_name, sizeof out->data_name, err);
+  if (rc < 0) return rc;
+  if (!out->data_name[0]) snprintf(out->data_name, sizeof out->data_name, "data");
+  rc = fl__get_bool(root, "", "evaluate", false, &out->evaluate, err);
+  return rc < 0 ? rc : 0;
+}
+
 static int decode_fields(const cJSON *root, fl_request *out, fl_error *err) {
   int rc = 0;
   switch (out->type) {
@@ -342,6 +371,9 @@ static int decode_fields(const cJSON *root, fl_request *out, fl_error *err) {
     case FL_REQ_CANCEL:
     case FL_REQ_EXPORT:
       rc = get_job(root, out->job, err);
+      break;
+    case FL_REQ_PREDICT:
+      rc = decode_predict(root, out, err);
       break;
   }
   return rc;

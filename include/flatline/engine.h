@@ -141,6 +141,17 @@ int fl_trainer_set_learning_rate(fl_trainer *t, float lr);
 size_t fl_trainer_param_count(const fl_trainer *t);
 int fl_trainer_get_params(fl_trainer *t, float *host, size_t n, fl_error *err);
 
+/* Replace the parameters (n = fl_trainer_param_count, the layout of
+ * fl_trainer_get_params): a trained model's, for predict and fine-tuning. */
+int fl_trainer_set_params(fl_trainer *t, const float *host, size_t n,
+                          fl_error *err);
+/* Class probabilities of the current parameters on ds's features:
+ * probs (ds->n, K) row-major, K = output units (the softmax of the logits
+ * for a softmax or from_logits output; the output itself otherwise).
+ * Labels are not read. Forward only, in batches of the job's size. */
+int fl_trainer_predict(fl_trainer *t, const fl_dataset *ds, float *probs,
+                       fl_error *err);
+
 /* Progress within an epoch: fn is called at most every `every_seconds`
  * (after the queued steps have run, so it reports real progress; this is the
  * only host sync inside an epoch, and only when asked for). A non-zero

@@ -358,6 +358,7 @@ typedef enum {
   FL_REQ_CANCEL,
   FL_REQ_DEVICES,
   FL_REQ_EXPORT,
+  FL_REQ_PREDICT,
 } fl_request_type;
 
 typedef struct {
@@ -388,6 +389,13 @@ typedef struct {
   int n_files;                  /* submit, check */
   fl_file_ref *files;
   bool follow;                  /* submit */
+  /* predict: the data as uploaded blobs (features in sha256 above), its
+   * form ("npy", "csv" or "idx"), a name for messages, and whether to
+   * evaluate (loss, accuracy, confusion matrix) instead of predicting. */
+  char form[8];
+  char labels_sha256[FL_SHA256_HEX]; /* "" when absent */
+  char data_name[FL_PATH_MAX];
+  bool evaluate;
 } fl_request;
 
 /* Parse one JSON frame payload as a request: strict like the spec parser

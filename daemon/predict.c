@@ -1,0 +1,493 @@
+/* daemon/predict.c — owns the `predict` request (docs/protocol.md): a done
+ * job's model applied to uploaded data, on the device, by the device's
+ * worker thread between jobs (never on the loop).
+ *
+ * Loop: check (ownership is checked by the caller, requests.c), queue a
+ * task on the worker of the device the job ran on, and later, from the
+ * worker's mail, reply: for evaluate, loss, accuracy and a confusion
+ * matrix; for predict, the probabilities (rows, classes) as little-endian
+ * float32 in binary chunks after the reply, streamed from a temporary
+ * file in the job's folder by the pump (as an export is), the file
+ * removed as soon as the pump holds it open.
+ * Worker: load the data under the daemon's memory budget (job_data.c's
+ * rules: header-only bound reserved first, links not followed), build a
+ * trainer for the job's model, load model.safetensors into it, and run
+ * the forward pass (fl_trainer_predict / fl_trainer_evaluate). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "fsutil.h"
+#include "job_data.h"
+#include "predict.h"
+
+/* A confusion matrix goes into the JSON reply only up to this many
+ * classes: 100 x 100 counts are at most about 200 KB of JSON, within the
+ * 1 MiB frame (FL_FRAME_MAX_JSON) with room for the rest. */
+#define PREDICT_MAX_CONFUSION_CLASSES 100
+
+/* A predict waits this long at most for the data memory budget: it holds
+ * the device's worker, which queued jobs wait for. */
+#define PREDICT_MAX_WAIT_S 30.0
+
+/* The model file is read whole; a model flatline can train (FL_MAX_LAYERS
+ * layers of at most 65536 x 65536) is far below this, and a file past it
+ * is not one flatline wrote. */
+#define PREDICT_MODEL_MAX_BYTES ((size_t)4 << 30)
+
+struct fl_predict_task {
+  fl_client *c;
+  fl_daemon *d;
+  int64_t id;
+  uid_t uid;
+  char job_id[FL_JOB_ID_MAX];
+  char job_dir[4096];
+  char *spec_text;
+  size_t spec_len;
+  char form[8];
+  char features[FL_SHA256_HEX];
+  char labels[FL_SHA256_HEX]; /* "" when none was sent */
+  char name[FL_PATH_MAX];
+  bool evaluate;
+  /* Filled by the worker. */
+  int rc;
+  fl_error err;
+  char out_path[4300]; /* predict: the probabilities file */
+  size_t n, k;
+  bool has_labels;
+  double loss, accuracy;
+  uint64_t *confusion; /* (k, k) true x predicted, k small enough */
+  struct fl_predict_task *next;
+};
+
+fl_predict_task *fl_predict_task_next(const fl_predict_task *t) {
+  return t->next;
+}
+
+static void task_free(fl_predict_task *t) {
+  if (!t) return;
+  if (t->out_path[0]) unlink(t->out_path);
+  free(t->spec_text);
+  free(t->confusion);
+  free(t);
+}
+
+/* ---- replies (the shape of requests.c's) ---- */
+
+static void reply_begin(fl_jw *w, int64_t id, bool ok) {
+  fl_jw_init(w);
+  fl_jw_object_begin(w, NULL);
+  fl_jw_str(w, "type", "reply");
+  fl_jw_int(w, "id", id);
+  fl_jw_bool(w, "ok", ok);
+}
+
+static void reply_end(fl_client *c, fl_jw *w) {
+  fl_jw_object_end(w);
+  char *text = fl_jw_finish(w);
+  if (text) fl_client_send_text(c, text, false);
+  else fl_client_fail(c, "out of memory building a reply");
+  free(text);
+}
+
+static void reply_error(fl_client *c, int64_t id, const char *code,
+                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reply_error(fl_client *c, int64_t id, const char *code,
+                        const char *fmt, ...) {
+  char msg[FL_ERRMSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fl_jw w;
+  reply_begin(&w, id, false);
+  fl_jw_str(&w, "code", code);
+  fl_jw_str(&w, "error", msg);
+  reply_end(c, &w);
+}
+
+/* ---- loop: the request ---- */
+
+void fl_predict_request(fl_client *c, const fl_request *r, fl_job *job) {
+  fl_daemon *d = c->d;
+  const char *verb = r->evaluate ? "evaluate" : "predict";
+  if (job->state != FL_JOB_DONE) {
+    reply_error(c, r->id, "not_found", "job %s has no trained model (state "
+                "%s); %s needs a job that is done", job->id,
+                fl_job_state_name(job->state), verb);
+    return;
+  }
+  char model[4200];
+  struct stat st;
+  snprintf(model, sizeof model, "%s/model.safetensors", job->dir);
+  if (lstat(model, &st) != 0 || !S_ISREG(st.st_mode)) {
+    reply_error(c, r->id, "not_found", "job %s is done but its model file is "
+                "missing or unreadable", job->id);
+    return;
+  }
+  const char *shas[2] = {r->sha256, r->labels_sha256};
+  for (int i = 0; i < 2; i++)
+    if (shas[i][0] && !fl_blob_exists(d, c->uid, shas[i], NULL)) {
+      reply_error(c, r->id, "not_found", "blob %.12s… is not uploaded for "
+                  "you; upload it first (blob_put)", shas[i]);
+      return;
+    }
+  if (r->evaluate && !r->labels_sha256[0] && strcmp(r->form, "csv") != 0) {
+    reply_error(c, r->id, "bad_request", "evaluate needs labels: give the "
+                "labels file after the features (flatline evaluate %s X.npy "
+                "y.npy)", job->id);
+    return;
+  }
+  if (d->n_workers < 1) {
+    reply_error(c, r->id, "unavailable", "the daemon has no device");
+    return;
+  }
+  fl_predict_task *t = calloc(1, sizeof *t);
+  fl_error err = {0};
+  if (!t || fl_job_read_spec(job, &t->spec_text, &t->spec_len, &err)) {
+    reply_error(c, r->id, "internal", "%s", t ? err.msg : "out of memory");
+    free(t);
+    return;
+  }
+  t->c = c;
+  t->d = d;
+  t->id = r->id;
+  t->uid = c->uid;
+  snprintf(t->job_id, sizeof t->job_id, "%s", job->id);
+  snprintf(t->job_dir, sizeof t->job_dir, "%s", job->dir);
+  snprintf(t->form, sizeof t->form, "%s", r->form);
+  memcpy(t->features, r->sha256, FL_SHA256_HEX);
+  memcpy(t->labels, r->labels_sha256, FL_SHA256_HEX);
+  snprintf(t->name, sizeof t->name, "%s", r->data_name);
+  t->evaluate = r->evaluate;
+  /* The device the job trained on: its model fits there. */
+  fl_worker *w = &d->workers[job->device >= 0 && job->device < d->n_workers
+                                 ? job->device : 0];
+  c->pending++;
+  pthread_mutex_lock(&w->lock);
+  fl_predict_task **tail = &w->tasks;
+  while (*tail) tail = &(*tail)->next;
+  *tail = t;
+  pthread_cond_signal(&w->wake);
+  pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- worker: the forward pass ---- */
+
+typedef struct {
+  const fl_predict_task *t;
+  const char *labels_name;
+} task_resolver;
+
+static int resolve_task_blob(void *ctx, const char *spec_path, char *out,
+                             size_t out_size, fl_error *err) {
+  const task_resolver *r = ctx;
+  const char *sha = strcmp(spec_path, r->labels_name) == 0 ? r->t->labels
+                                                           : r->t->features;
+  if (fl_blob_path(r->t->d, r->t->uid, sha, out, out_size))
+    return fl_error_set(err, FL_ETOOBIG, "%s: blob path too long", spec_path);
+  return 0;
+}
+
+/* Features without labels (npy or idx): read under the budget, labels all
+ * 0 so that the trainer takes the set; they are never read. */
+static int load_features_only(fl_predict_task *t, const fl_data_source *src,
+                              fl_dataset *ds, uint64_t *held, fl_error *err) {
+  char path[4200];
+  uint64_t bound = 0;
+  fl_data_form form = src->kind == FL_SRC_IDX ? FL_FORM_IDX : FL_FORM_NPY;
+  int rc;
+  if (fl_blob_path(t->d, t->uid, t->features, path, sizeof path))
+    return fl_error_set(err, FL_ETOOBIG, "%s: blob path too long", t->name);
+  if ((rc = fl_data_load_bound(path, form, FL_READ_NOFOLLOW, &bound, err))) {
+    fl_error_prefix(err, "%s", t->name);
+    return rc;
+  }
+  /* The zero labels, 4 bytes a row: at most a quarter of the float32 x. */
+  bound += bound / 4;
+  if ((rc = fl_mem_acquire(&t->d->mem, bound, &t->d->stopping,
+                           PREDICT_MAX_WAIT_S, "the data to predict on", err)))
+    return rc;
+  *held = bound;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  fl_array x = {0}, y = {0};
+  rc = fl_file_read_ex(path, FL_DATA_MAX_BYTES, FL_READ_NOFOLLOW, &buf, &len, err);
+  if (!rc) rc = (form == FL_FORM_IDX ? fl_idx_parse : fl_npy_parse)(buf, len, t->name,
+                                                                    &x, err);
+  free(buf);
+  if (!rc && (x.ndim < 1 || x.shape[0] == 0))
+    rc = fl_error_set(err, FL_EDATA, "%s: no rows to predict on", t->name);
+  if (!rc) {
+    y.ndim = 1;
+    y.shape[0] = y.count = x.shape[0];
+    y.integral = true;
+    snprintf(y.dtype, sizeof y.dtype, "<i4");
+    y.data = calloc(y.count, sizeof(float));
+    if (!y.data) rc = fl_error_set(err, FL_ENOMEM, "out of host memory");
+  }
+  if (!rc)
+    rc = fl_dataset_from_arrays(&x, &y, src->has_scale ? src->scale : 1.0f,
+                                t->name, t->name, ds, err);
+  fl_array_free(&x);
+  fl_array_free(&y);
+  return rc;
+}
+
+static int load_task_data(fl_predict_task *t, const fl_job_spec *job_spec,
+                          fl_dataset *ds, uint64_t *held, fl_error *err) {
+  const fl_data_source *train = &job_spec->train;
+  fl_source_kind kind = strcmp(t->form, "csv") == 0   ? FL_SRC_CSV
+                        : strcmp(t->form, "idx") == 0 ? FL_SRC_IDX
+                                                      : FL_SRC_NPY;
+  /* The job's own source settings: its scale and its CSV label columns. */
+  fl_data_source src = {.kind = kind, .has_scale = train->has_scale,
+                        .scale = train->scale};
+  snprintf(src.features, sizeof src.features, "%s", t->name);
+  if (kind == FL_SRC_CSV) {
+    if (train->kind != FL_SRC_CSV)
+      return fl_error_set(err, FL_EDATA, "%s: job %s trained on %s files, not "
+                          "CSV; give the data in the form the job had", t->name,
+                          t->job_id, train->kind == FL_SRC_IDX ? "IDX" : ".npy");
+    src.n_label_columns = train->n_label_columns;
+    src.label_columns = train->label_columns; /* borrowed, not freed here */
+  } else if (!t->labels[0]) {
+    return load_features_only(t, &src, ds, held, err);
+  } else {
+    snprintf(src.labels, sizeof src.labels, "%s labels", t->name);
+  }
+  fl_job_spec one = {0};
+  one.train = src;
+  task_resolver res = {t, src.labels};
+  fl_load_opts opts = {.read_flags = FL_READ_NOFOLLOW, .budget = &t->d->mem,
+                       .stop = &t->d->stopping, .max_wait_s = PREDICT_MAX_WAIT_S};
+  fl_dataset none = {0};
+  bool has_val = false;
+  int rc = fl_job_load_data_ex(&one, resolve_task_blob, &res, &opts, ds, &none,
+                               &has_val, err);
+  *held = opts.held;
+  t->has_labels = rc == 0;
+  return rc;
+}
+
+/* The input width of the model file: layers.0.kernel's first dimension,
+ * read from the header text flatline wrote (engine/safetensors.c). */
+static size_t model_input_dim(const uint8_t *buf, size_t len) {
+  if (len < 8) return 0;
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; i--) n = n << 8 | buf[i];
+  if (n > len - 8) return 0;
+  const char *key = "\"layers.0.kernel\":{\"dtype\":\"F32\",\"shape\":[";
+  size_t kl = strlen(key);
+  for (size_t i = 8; i + kl < 8 + n; i++)
+    if (memcmp(buf + i, key, kl) == 0) {
+      size_t v = 0;
+      for (size_t j = i + kl; j < 8 + n && buf[j] >= '0' && buf[j] <= '9'; j++)
+        v = v * 10 + (size_t)(buf[j] - '0');
+      return v;
+    }
+  return 0;
+}
+
+static int run_task(fl_device *dev, fl_predict_task *t, fl_error *err) {
+  fl_daemon *d = t->d;
+  fl_job_spec spec = {0};
+  fl_dataset ds = {0};
+  fl_trainer *tr = NULL;
+  uint8_t *model = NULL;
+  size_t model_len = 0;
+  float *params = NULL, *probs = NULL;
+  uint64_t held = 0;
+  int rc;
+  char path[4200];
+  if (atomic_load(&d->stopping))
+    return fl_error_set(err, FL_ECANCELED, "the daemon is stopping; run it "
+                        "again once the daemon is back");
+  if ((rc = fl_spec_parse(t->spec_text, t->spec_len, &spec, err))) goto out;
+  if ((rc = fl_blob_verify(d, t->uid, t->features, t->name, err)) ||
+      (t->labels[0] && (rc = fl_blob_verify(d, t->uid, t->labels, t->name, err))))
+    goto out;
+  if ((rc = load_task_data(t, &spec, &ds, &held, err))) goto out;
+  snprintf(path, sizeof path, "%s/model.safetensors", t->job_dir);
+  if ((rc = fl_file_read_ex(path, PREDICT_MODEL_MAX_BYTES, FL_READ_NOFOLLOW,
+                            &model, &model_len, err)))
+    goto out;
+  size_t in = model_input_dim(model, model_len);
+  if (in != ds.d) {
+    rc = fl_error_set(err, FL_EDATA, "%s: rows have %zu features; job %s's "
+                      "model takes %zu (the training data's width)", t->name,
+                      ds.d, t->job_id, in);
+    goto out;
+  }
+  fl_train_config cfg = {.input_dim = ds.d, .n_layers = spec.n_layers,
+                         .layers = spec.layers, .loss = spec.loss,
+                         .optimizer = spec.optimizer,
+                         .batch_size = spec.batch_size, .seed = spec.seed,
+                         .shuffle = false};
+  if ((rc = fl_trainer_create(dev, &cfg, &ds, NULL, &tr, err))) goto out;
+  size_t P = fl_trainer_param_count(tr);
+  uint64_t hdr = 0;
+  for (int i = 7; i >= 0; i--) hdr = hdr << 8 | model[i];
+  if (model_len < 8 || hdr > model_len - 8 ||
+      model_len - 8 - hdr != P * sizeof(float)) {
+    rc = fl_error_set(err, FL_EDATA, "job %s's model file does not match its "
+                      "spec (%zu parameters expected)", t->job_id, P);
+    goto out;
+  }
+  params = malloc((P ? P : 1) * sizeof *params);
+  t->n = ds.n;
+  t->k = (size_t)spec.layers[spec.n_layers - 1].units;
+  probs = malloc(t->n * t->k * sizeof *probs);
+  if (!params || !probs) {
+    rc = fl_error_set(err, FL_ENOMEM, "out of host memory for %zu rows of "
+                      "%zu classes", t->n, t->k);
+    goto out;
+  }
+  const uint8_t *p = model + 8 + hdr;
+  for (size_t i = 0; i < P; i++) { /* little-endian float32, any host */
+    uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+                 (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+    memcpy(&params[i], &u, sizeof u);
+  }
+  if ((rc = fl_trainer_set_params(tr, params, P, err)) ||
+      (rc = fl_trainer_predict(tr, &ds, probs, err)))
+    goto out;
+  if (t->has_labels) {
+    if ((rc = fl_trainer_evaluate(tr, &ds, &t->loss, &t->accuracy, err))) goto out;
+    if (t->k <= PREDICT_MAX_CONFUSION_CLASSES) {
+      t->confusion = calloc(t->k * t->k, sizeof *t->confusion);
+      if (!t->confusion) {
+        rc = fl_error_set(err, FL_ENOMEM, "out of host memory");
+        goto out;
+      }
+      for (size_t i = 0; i < t->n; i++) {
+        const float *row = probs + i * t->k;
+        size_t pred = 0, truth = 0;
+        for (size_t j = 1; j < t->k; j++)
+          if (row[j] > row[pred]) pred = j;
+        if (ds.label_kind == FL_LABELS_IDS) {
+          truth = (size_t)ds.ids[i];
+        } else {
+          const float *y = ds.y + i * ds.k;
+          for (size_t j = 1; j < ds.k; j++)
+            if (y[j] > y[truth]) truth = j;
+        }
+        if (truth < t->k) t->confusion[truth * t->k + pred]++;
+      }
+    }
+  }
+  if (!t->evaluate) {
+    /* Little-endian float32, as the wire's binary chunks carry it. */
+    size_t bytes = t->n * t->k * sizeof(float);
+    uint8_t *le = (uint8_t *)probs;
+    for (size_t i = 0; i < t->n * t->k; i++) {
+      uint32_t u;
+      memcpy(&u, &probs[i], sizeof u);
+      le[4 * i] = (uint8_t)u;
+      le[4 * i + 1] = (uint8_t)(u >> 8);
+      le[4 * i + 2] = (uint8_t)(u >> 16);
+      le[4 * i + 3] = (uint8_t)(u >> 24);
+    }
+    snprintf(t->out_path, sizeof t->out_path, "%s/predict-%lld.bin", t->job_dir,
+             (long long)t->id);
+    if ((rc = fl_write_atomic(t->out_path, le, bytes, err))) t->out_path[0] = '\0';
+  }
+out:
+  fl_trainer_destroy(tr);
+  fl_dataset_free(&ds);
+  fl_mem_release(&d->mem, held);
+  fl_spec_free(&spec);
+  free(model);
+  free(params);
+  free(probs);
+  return rc;
+}
+
+void fl_predict_run(fl_device *dev, fl_predict_task *t) {
+  if (!dev)
+    t->rc = fl_error_set(&t->err, FL_ENODEV, "the job's device could not be "
+                         "opened; see the daemon's log");
+  else
+    t->rc = run_task(dev, t, &t->err);
+  fl_mail *m = calloc(1, sizeof *m);
+  if (!m) return; /* the client waits: out of memory at this size is fatal anyway */
+  m->kind = FL_MAIL_PREDICTED;
+  m->task = t;
+  fl_daemon_post(t->d, m);
+}
+
+/* ---- loop: the reply ---- */
+
+static const char *code_of(int rc) {
+  switch (rc) {
+    case FL_EDATA:
+    case FL_ELABELS:
+    case FL_EPARSE:
+    case FL_EINVAL:
+      return "bad_request";
+    case FL_ENOTFOUND:
+      return "not_found";
+    case FL_ETOOBIG:
+    case FL_EDEVMEM:
+      return "limit";
+    case FL_ECANCELED:
+      return "unavailable";
+    default:
+      return "internal";
+  }
+}
+
+void fl_predict_done(fl_predict_task *t) {
+  fl_client *c = t->c;
+  c->pending--;
+  if (c->closed) {
+    if (c->pending == 0) fl_client_free(c);
+    task_free(t);
+    return;
+  }
+  if (t->rc) {
+    reply_error(c, t->id, code_of(t->rc), "%s", t->err.msg);
+  } else {
+    fl_jw w;
+    reply_begin(&w, t->id, true);
+    fl_jw_str(&w, "job", t->job_id);
+    fl_jw_int(&w, "rows", (long long)t->n);
+    fl_jw_int(&w, "classes", (long long)t->k);
+    if (t->has_labels) {
+      fl_jw_num(&w, "loss", t->loss);
+      fl_jw_num(&w, "accuracy", t->accuracy);
+      if (t->confusion) {
+        fl_jw_array_begin(&w, "confusion");
+        for (size_t i = 0; i < t->k; i++) {
+          fl_jw_array_begin(&w, NULL);
+          for (size_t j = 0; j < t->k; j++)
+            fl_jw_int(&w, NULL, (long long)t->confusion[i * t->k + j]);
+          fl_jw_array_end(&w);
+        }
+        fl_jw_array_end(&w);
+      }
+    }
+    uint64_t size = t->evaluate ? 0 : (uint64_t)t->n * t->k * sizeof(float);
+    if (!t->evaluate) {
+      fl_jw_int(&w, "size", (long long)size);
+      fl_jw_str(&w, "format", "f32le");
+    }
+    reply_end(c, &w);
+    uint64_t sent = 0;
+    fl_error err = {0};
+    if (!t->evaluate) {
+      if (fl_pump_export(c, t->out_path, &sent, &err))
+        fl_client_fail(c, "cannot send the predictions: %s", err.msg);
+      else if (sent != size)
+        fl_client_fail(c, "the predictions file changed while it was sent");
+    }
+  }
+  fl_client_resume_if_drained(c);
+  task_free(t); /* removes the file: the pump holds it open */
+}

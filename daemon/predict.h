@@ -1,0 +1,21 @@
+/* daemon/predict.h — the `predict` request: a done job's model applied to
+ * uploaded data on the device (predict.c). */
+#ifndef FL_DAEMON_PREDICT_H
+#define FL_DAEMON_PREDICT_H
+
+#include "daemon.h"
+
+struct fl_client;
+
+/* Loop: queue the request on the job's device worker (ownership already
+ * checked); replies later, from fl_predict_done. */
+void fl_predict_request(struct fl_client *c, const fl_request *r, fl_job *job);
+/* Worker thread: run the task on dev (NULL: the device did not open) and
+ * mail it back to the loop. */
+void fl_predict_run(fl_device *dev, fl_predict_task *t);
+/* The task queued after t (the worker's list). */
+fl_predict_task *fl_predict_task_next(const fl_predict_task *t);
+/* Loop: the mailed task: reply to its client (if still there), free it. */
+void fl_predict_done(fl_predict_task *t);
+
+#endif

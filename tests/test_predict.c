@@ -1,0 +1,198 @@
+/* tests/test_predict.c — end to end, the trained model in use: the real
+ * flatlined and flatline, a job trained on a CSV with a validation file,
+ * then `flatline predict` and `flatline evaluate` on that validation file
+ * (they must agree with the job's last validation epoch: the same rows
+ * right, the same loss), the CSV and .npy outputs, and the refusals (a
+ * job that is not done, data of the wrong width, another user's job). */
+#define _GNU_SOURCE /* memmem, usleep */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "daemon_fixture.h"
+
+static int setup(void **state_) {
+  (void)state_;
+  snprintf(dir, sizeof dir, "/tmp/fl-predict-XXXXXX");
+  if (!mkdtemp(dir)) return -1;
+  chmod(dir, 0755); /* the second user reads its data from here */
+  snprintf(sock, sizeof sock, "%s/flatline.sock", dir);
+  snprintf(state, sizeof state, "%s/state", dir);
+  write_csv("train.csv", 240, 4);
+  write_csv("val.csv", 90, 4);
+  write_csv("wide.csv", 30, 6);
+  /* Few epochs of a small model: not every validation row is right, so
+   * that agreeing on the accuracy means agreeing row by row. */
+  write_file("job.json",
+             "{\"name\": \"p\", \"data\": {\"train\": {\"csv\": \"train.csv\", "
+             "\"label_columns\": [\"label\"]}, \"validation\": {\"csv\": "
+             "\"val.csv\", \"label_columns\": [\"label\"]}}, \"model\": "
+             "{\"layers\": [{\"type\": \"dense\", \"units\": 8, \"activation\": "
+             "\"relu\"}, {\"type\": \"dense\", \"units\": 3, \"activation\": "
+             "\"softmax\"}]}, \"loss\": \"sparse_categorical_crossentropy\", "
+             "\"optimizer\": {\"name\": \"sgd\", \"learning_rate\": 0.02}, "
+             "\"epochs\": 2, \"batch_size\": 16, \"seed\": 3}");
+  start_daemon(NULL);
+  return 0;
+}
+
+static int teardown(void **state_) {
+  (void)state_;
+  stop_daemon(SIGTERM);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static char job[32];
+static double val_acc, val_loss;
+
+static void train(void) {
+  if (job[0]) return;
+  char *out;
+  assert_int_equal(client("--json submit job.json --follow", &out), 0);
+  job_id_of(out, job);
+  val_acc = last_number(out, "val_accuracy");
+  val_loss = last_number(out, "val_loss");
+  free(out);
+  assert_true(val_acc > 0 && val_acc <= 1);
+}
+
+/* The label column of a write_csv file, one id per row. */
+static int read_labels(const char *name, int *labels, int max) {
+  char path[256], line[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  int n = -1;
+  while (fgets(line, sizeof line, f)) {
+    if (n >= 0 && n < max) labels[n] = atoi(strrchr(line, ',') + 1);
+    n++;
+  }
+  fclose(f);
+  return n;
+}
+
+static void test_predict_matches_last_validation_epoch(void **s) {
+  (void)s;
+  train();
+  char *out, args[256], path[256], line[512];
+  snprintf(args, sizeof args, "predict %s val.csv -o pred.csv", job);
+  assert_int_equal(client(args, &out), 0);
+  assert_non_null(strstr(out, "accuracy")); /* the summary on stderr */
+  free(out);
+  int truth[90];
+  assert_int_equal(read_labels("val.csv", truth, 90), 90);
+  snprintf(path, sizeof path, "%s/pred.csv", dir);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(line, sizeof line, f));
+  assert_string_equal(line, "class,p0,p1,p2\n");
+  int n = 0, right = 0;
+  while (fgets(line, sizeof line, f)) {
+    int cls = -1;
+    double p[3];
+    assert_int_equal(sscanf(line, "%d,%lf,%lf,%lf", &cls, &p[0], &p[1], &p[2]), 4);
+    assert_true(fabs(p[0] + p[1] + p[2] - 1.0) < 1e-4);
+    assert_true(p[cls] >= p[0] && p[cls] >= p[1] && p[cls] >= p[2]);
+    right += n < 90 && cls == truth[n];
+    n++;
+  }
+  fclose(f);
+  assert_int_equal(n, 90);
+  /* The job's own last validation epoch: the same rows right. */
+  assert_int_equal(right, (int)lround(val_acc * 90));
+}
+
+static void test_evaluate_gives_loss_accuracy_confusion(void **s) {
+  (void)s;
+  train();
+  char *out, args[256];
+  snprintf(args, sizeof args, "--json evaluate %s val.csv", job);
+  assert_int_equal(client(args, &out), 0);
+  assert_non_null(strstr(out, "\"event\":\"evaluation\""));
+  assert_true(fabs(last_number(out, "accuracy") - val_acc) < 1e-9);
+  assert_true(fabs(last_number(out, "loss") - val_loss) <= 1e-4 * fabs(val_loss));
+  /* 3 x 3 counts summing to the 90 rows, the diagonal the right ones. */
+  const char *c = strstr(out, "\"confusion\":[[");
+  assert_non_null(c);
+  c += strlen("\"confusion\":");
+  long sum = 0, diag = 0;
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 3; j++) {
+      while (*c && (*c < '0' || *c > '9')) c++;
+      long v = strtol(c, (char **)&c, 10);
+      sum += v;
+      if (i == j) diag += v;
+    }
+  assert_int_equal(sum, 90);
+  assert_int_equal(diag, lround(val_acc * 90));
+  free(out);
+
+  /* For people: the numbers and the matrix. */
+  snprintf(args, sizeof args, "evaluate %s val.csv", job);
+  assert_int_equal(client(args, &out), 0);
+  assert_non_null(strstr(out, "accuracy"));
+  assert_non_null(strstr(out, "confusion (rows: true class"));
+  free(out);
+}
+
+static void test_predict_npy_output(void **s) {
+  (void)s;
+  train();
+  char *out, args[256], path[256];
+  snprintf(args, sizeof args, "predict %s val.csv -o pred.npy", job);
+  assert_int_equal(client(args, &out), 0);
+  free(out);
+  snprintf(path, sizeof path, "%s/pred.npy", dir);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  FILE *f = fopen(path, "rb");
+  char head[128] = "";
+  assert_int_equal(fread(head, 1, sizeof head, f), sizeof head);
+  fclose(f);
+  assert_memory_equal(head, "\x93NUMPY\x01\x00", 8);
+  size_t hlen = (unsigned char)head[8] | (size_t)(unsigned char)head[9] << 8;
+  assert_int_equal((10 + hlen) % 64, 0);
+  assert_non_null(memmem(head, sizeof head, "'shape': (90, 3)", 16));
+  assert_int_equal((size_t)st.st_size, 10 + hlen + 90 * 3 * 4);
+}
+
+static void test_predict_refusals(void **s) {
+  (void)s;
+  train();
+  char *out, args[256];
+  /* Rows of another width: named, with the model's. */
+  snprintf(args, sizeof args, "predict %s wide.csv", job);
+  assert_int_equal(client(args, &out), 1);
+  assert_non_null(strstr(out, "rows have 6 features"));
+  assert_non_null(strstr(out, "takes 4"));
+  free(out);
+  /* No such job. */
+  assert_int_equal(client("predict j999999 val.csv", &out), 1);
+  assert_non_null(strstr(out, "no job j999999"));
+  free(out);
+  /* --json needs a file for the predictions. */
+  snprintf(args, sizeof args, "--json predict %s val.csv", job);
+  assert_int_equal(client(args, &out), 2);
+  free(out);
+  /* Another user may not use the model. */
+  if (have_other_user()) {
+    snprintf(args, sizeof args, "evaluate %s val.csv", job);
+    assert_int_equal(client_as(OTHER_USER, args, &out), 1);
+    assert_non_null(strstr(out, "you do not own job"));
+    free(out);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_predict_matches_last_validation_epoch),
+      cmocka_unit_test(test_evaluate_gives_loss_accuracy_confusion),
+      cmocka_unit_test(test_predict_npy_output),
+      cmocka_unit_test(test_predict_refusals),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
