@@ -295,13 +295,55 @@ static size_t model_input_dim(const uint8_t *buf, size_t len) {
   return 0;
 }
 
+int fl_model_read_params(const char *path, float **params, size_t *n,
+                         size_t *input_dim, fl_error *err) {
+  uint8_t *model = NULL;
+  size_t len = 0;
+  *params = NULL;
+  *n = *input_dim = 0;
+  int rc = fl_file_read_ex(path, PREDICT_MODEL_MAX_BYTES, FL_READ_NOFOLLOW,
+                           &model, &len, err);
+  if (rc) return rc;
+  uint64_t hdr = 0;
+  for (int i = 7; len >= 8 && i >= 0; i--) hdr = hdr << 8 | model[i];
+  if (len < 8 || hdr > len - 8 || (len - 8 - hdr) % sizeof(float) != 0) {
+    free(model);
+    return fl_error_set(err, FL_EDATA, "%s is not a model flatline wrote", path);
+  }
+  size_t P = (len - 8 - hdr) / sizeof(float);
+  float *out = malloc((P ? P : 1) * sizeof *out);
+  if (!out) {
+    free(model);
+    return fl_error_set(err, FL_ENOMEM, "out of host memory for %zu parameters", P);
+  }
+  const uint8_t *p = model + 8 + hdr;
+  for (size_t i = 0; i < P; i++) { /* little-endian float32, any host */
+    uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+                 (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+    memcpy(&out[i], &u, sizeof u);
+  }
+  *input_dim = model_input_dim(model, len);
+  free(model);
+  *params = out;
+  *n = P;
+  return 0;
+}
+
+size_t fl_model_param_count(const fl_job_spec *spec, size_t input_dim) {
+  size_t total = 0, in = input_dim;
+  for (int l = 0; l < spec->n_layers; l++) {
+    size_t out = (size_t)spec->layers[l].units;
+    total += in * out + out; /* kernel (in, out), bias (out) */
+    in = out;
+  }
+  return total;
+}
+
 static int run_task(fl_device *dev, fl_predict_task *t, fl_error *err) {
   fl_daemon *d = t->d;
   fl_job_spec spec = {0};
   fl_dataset ds = {0};
   fl_trainer *tr = NULL;
-  uint8_t *model = NULL;
-  size_t model_len = 0;
   float *params = NULL, *probs = NULL;
   uint64_t held = 0;
   int rc;
@@ -315,10 +357,8 @@ static int run_task(fl_device *dev, fl_predict_task *t, fl_error *err) {
     goto out;
   if ((rc = load_task_data(t, &spec, &ds, &held, err))) goto out;
   snprintf(path, sizeof path, "%s/model.safetensors", t->job_dir);
-  if ((rc = fl_file_read_ex(path, PREDICT_MODEL_MAX_BYTES, FL_READ_NOFOLLOW,
-                            &model, &model_len, err)))
-    goto out;
-  size_t in = model_input_dim(model, model_len);
+  size_t in = 0, P = 0;
+  if ((rc = fl_model_read_params(path, &params, &P, &in, err))) goto out;
   if (in != ds.d) {
     rc = fl_error_set(err, FL_EDATA, "%s: rows have %zu features; job %s's "
                       "model takes %zu (the training data's width)", t->name,
@@ -331,29 +371,19 @@ static int run_task(fl_device *dev, fl_predict_task *t, fl_error *err) {
                          .batch_size = spec.batch_size, .seed = spec.seed,
                          .shuffle = false};
   if ((rc = fl_trainer_create(dev, &cfg, &ds, NULL, &tr, err))) goto out;
-  size_t P = fl_trainer_param_count(tr);
-  uint64_t hdr = 0;
-  for (int i = 7; i >= 0; i--) hdr = hdr << 8 | model[i];
-  if (model_len < 8 || hdr > model_len - 8 ||
-      model_len - 8 - hdr != P * sizeof(float)) {
+  if (P != fl_trainer_param_count(tr)) {
     rc = fl_error_set(err, FL_EDATA, "job %s's model file does not match its "
-                      "spec (%zu parameters expected)", t->job_id, P);
+                      "spec (%zu parameters expected, %zu found)", t->job_id,
+                      fl_trainer_param_count(tr), P);
     goto out;
   }
-  params = malloc((P ? P : 1) * sizeof *params);
   t->n = ds.n;
   t->k = (size_t)spec.layers[spec.n_layers - 1].units;
   probs = malloc(t->n * t->k * sizeof *probs);
-  if (!params || !probs) {
+  if (!probs) {
     rc = fl_error_set(err, FL_ENOMEM, "out of host memory for %zu rows of "
                       "%zu classes", t->n, t->k);
     goto out;
-  }
-  const uint8_t *p = model + 8 + hdr;
-  for (size_t i = 0; i < P; i++) { /* little-endian float32, any host */
-    uint32_t u = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
-                 (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
-    memcpy(&params[i], &u, sizeof u);
   }
   if ((rc = fl_trainer_set_params(tr, params, P, err)) ||
       (rc = fl_trainer_predict(tr, &ds, probs, err)))
@@ -403,7 +433,6 @@ out:
   fl_dataset_free(&ds);
   fl_mem_release(&d->mem, held);
   fl_spec_free(&spec);
-  free(model);
   free(params);
   free(probs);
   return rc;

@@ -283,6 +283,65 @@ static int spec_paths(const fl_job_spec *s, const char *out[4]) {
 }
 
 /* Spec and files valid for this user? Replies with the error if not. */
+/* "init_from": the job exists, is the submitter's (or the submitter is
+ * root), is done with its model, and has the same layers (units and
+ * count); the input width is checked when the data is loaded (worker.c). */
+static bool init_from_usable(fl_client *c, const fl_request *r,
+                             const fl_job_spec *spec) {
+  const char *id = spec->init_from;
+  fl_job *src = fl_job_find(c->d, id);
+  if (!src) {
+    reply_error(c, r->id, "rejected", "init_from: no job %s; `flatline list` "
+                "shows the jobs", id);
+    return false;
+  }
+  if (!may_touch(c, src)) {
+    reply_error(c, r->id, "forbidden", "init_from: you do not own job %s "
+                "(owner %s); fine-tuning starts only from your own jobs",
+                id, src->user);
+    return false;
+  }
+  char model[4200];
+  struct stat st;
+  snprintf(model, sizeof model, "%s/model.safetensors", src->dir);
+  if (src->state != FL_JOB_DONE || lstat(model, &st) != 0) {
+    reply_error(c, r->id, "rejected", "init_from: job %s has no trained "
+                "model (state %s); start from a job that is done", id,
+                fl_job_state_name(src->state));
+    return false;
+  }
+  char *text = NULL;
+  size_t len = 0;
+  fl_job_spec from;
+  memset(&from, 0, sizeof from);
+  fl_error err = {0};
+  bool same = false;
+  if (fl_job_read_spec(src, &text, &len, &err) == 0 &&
+      fl_spec_parse(text, len, &from, &err) == 0) {
+    same = from.n_layers == spec->n_layers;
+    for (int l = 0; same && l < spec->n_layers; l++)
+      same = from.layers[l].units == spec->layers[l].units;
+    if (!same) {
+      char a[256] = "", b[256] = "";
+      for (int l = 0; l < from.n_layers; l++)
+        snprintf(a + strlen(a), sizeof a - strlen(a), "%s%d", l ? "-" : "",
+                 from.layers[l].units);
+      for (int l = 0; l < spec->n_layers; l++)
+        snprintf(b + strlen(b), sizeof b - strlen(b), "%s%d", l ? "-" : "",
+                 spec->layers[l].units);
+      reply_error(c, r->id, "rejected", "init_from: job %s's model has dense "
+                  "layers of %s units, this spec %s; fine-tuning needs the "
+                  "same layers (copy model.layers from `flatline show %s`)",
+                  id, a, b, id);
+    }
+  } else {
+    reply_error(c, r->id, "internal", "init_from: %s", err.msg);
+  }
+  fl_spec_free(&from);
+  free(text);
+  return same;
+}
+
 static bool validate_submission(fl_client *c, const fl_request *r,
                                 fl_job_spec *spec, uint64_t *bytes) {
   fl_error err = {0};
@@ -320,6 +379,7 @@ static bool validate_submission(fl_client *c, const fl_request *r,
     reply_error(c, r->id, "rejected", "%s", err.msg);
     return false;
   }
+  if (spec->init_from[0] && !init_from_usable(c, r, spec)) return false;
   return true;
 }
 

@@ -112,6 +112,10 @@ typedef struct {
    * fails with this reason. Worker only. */
   bool state_failed;
   char reason[FL_ERRMSG_MAX];
+  /* "init_from": the source job's trained parameters, set into the new
+   * trainer before its checkpoint (if any) is loaded. */
+  float *init_params;
+  size_t n_init;
 } hooks_ctx;
 
 /* A write of the job's state (file: its name in the job's folder) failed
@@ -207,6 +211,11 @@ static int on_resume(void *ctx, fl_trainer *t) {
   char ckpt[4200], *buf = NULL;
   size_t len = 0;
   fl_error err = {0};
+  /* Sizes were checked against the spec and the data (load_init_from). */
+  if (p->init_params &&
+      fl_trainer_set_params(t, p->init_params, p->n_init, &err) != 0)
+    fl_log(FL_LOG_ERR, "job %s: cannot start from its init_from weights: %s",
+           p->job->id, err.msg);
   snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", p->job->dir);
   if (fl_read_small(ckpt, (size_t)4 << 30, &buf, &len, NULL) != 0) return p->facts.last_epoch;
   /* The fresh trainer's own state, to go back to if the checkpoint is
@@ -274,6 +283,27 @@ static fl_job_state state_of(const char *name) {
   return FL_JOB_FAILED;
 }
 
+/* "init_from": the source job's model, checked against this job's spec
+ * on the data it loaded (the layers were checked at submit). */
+static int load_init_from(fl_daemon *d, const fl_job_spec *spec,
+                          const fl_dataset *train, hooks_ctx *hc, fl_error *err) {
+  char path[4200];
+  size_t in = 0;
+  snprintf(path, sizeof path, "%s/jobs/%s/model.safetensors", d->state_dir,
+           spec->init_from);
+  int rc = fl_model_read_params(path, &hc->init_params, &hc->n_init, &in, err);
+  if (rc) {
+    fl_error_prefix(err, "init_from %s", spec->init_from);
+    return rc;
+  }
+  if (in != train->d || hc->n_init != fl_model_param_count(spec, train->d))
+    return fl_error_set(err, FL_ESPEC, "init_from: job %s's model takes %zu "
+                        "features per row, this job's data has %zu; "
+                        "fine-tuning needs data of the same width",
+                        spec->init_from, in, train->d);
+  return 0;
+}
+
 static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
   fl_daemon *d = w->d;
   fl_error err = {0};
@@ -310,6 +340,11 @@ static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
     goto out;
   }
   hooks_ctx hc = {.d = d, .job = job};
+  if (spec.init_from[0] && (rc = load_init_from(d, &spec, &train, &hc, &err))) {
+    finish(d, job, FL_JOB_REJECTED, NULL, err.msg, 0);
+    free(hc.init_params);
+    goto out;
+  }
   fl_job_log_facts_read(job, &hc.facts);
   fl_job_hooks hooks = {.ctx = &hc, .event = on_event, .progress = on_progress,
                         .resume = on_resume, .epoch_done = on_epoch_done,
@@ -318,6 +353,7 @@ static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
   fl_job_outcome o;
   fl_job_execute(dev, job->id, &spec, text, &train, has_val ? &val : NULL, &hooks,
                  is_cancelled, &o);
+  free(hc.init_params);
   bool cancelled = !o.interrupted && strcmp(o.state, "cancelled") == 0;
   if (hc.state_failed && !cancelled) {
     /* Whatever the training did: its state is not on disk. */

@@ -80,12 +80,28 @@ static int decode_device(const cJSON *root, char *device, size_t size,
   return fl__as_text(item, "device", DEVICE_EXPECTED, device, size, err);
 }
 
+#define INIT_FROM_EXPECTED "a job id such as \"j17\" (`flatline list` shows them)"
+
+/* "init_from": "j" and 1 to 9 digits, the daemon's job ids. */
+static int decode_init_from(const cJSON *root, char *out, size_t size,
+                            fl_error *err) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "init_from");
+  if (!item) return 0;
+  const char *v = cJSON_IsString(item) ? item->valuestring : NULL;
+  size_t n = 0;
+  while (v && v[0] == 'j' && v[1 + n] >= '0' && v[1 + n] <= '9') n++;
+  if (!v || n < 1 || n > 9 || v[1 + n] != '\0')
+    return fl__expected(err, "init_from", INIT_FROM_EXPECTED, item);
+  snprintf(out, size, "%s", v);
+  return 0;
+}
+
 /* The top-level object, key by key in the struct's order. */
 static int decode_spec(const cJSON *root, fl_job_spec *spec, fl_error *err) {
   static const char *const keys[] = {
       "name",       "data", "model",   "loss",   "optimizer", "epochs",
       "batch_size", "seed", "shuffle", "device", "monitor",
-      "callbacks"};
+      "callbacks", "init_from"};
   int rc = fl__check_object(root, "", keys, FL__ARRAY_LEN(keys), err);
   if (rc) return rc;
 
@@ -145,6 +161,9 @@ static int decode_spec(const cJSON *root, fl_job_spec *spec, fl_error *err) {
     return rc;
   }
   if ((rc = decode_device(root, spec->device, sizeof spec->device, err))) {
+    return rc;
+  }
+  if ((rc = decode_init_from(root, spec->init_from, sizeof spec->init_from, err))) {
     return rc;
   }
   const cJSON *monitor = cJSON_GetObjectItemCaseSensitive(root, "monitor");

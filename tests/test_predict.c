@@ -3,7 +3,8 @@
  * then `flatline predict` and `flatline evaluate` on that validation file
  * (they must agree with the job's last validation epoch: the same rows
  * right, the same loss), the CSV and .npy outputs, and the refusals (a
- * job that is not done, data of the wrong width, another user's job). */
+ * job that is not done, data of the wrong width, another user's job), and
+ * fine-tuning from a done job's weights ("init_from"). */
 #define _GNU_SOURCE /* memmem, usleep */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -187,12 +188,72 @@ static void test_predict_refusals(void **s) {
   }
 }
 
+/* A spec like job.json with init_from and another hidden layer size. */
+static void write_finetune(const char *file, const char *from, int units,
+                           double lr) {
+  char text[1024];
+  snprintf(text, sizeof text,
+           "{\"name\": \"ft\", \"init_from\": \"%s\", \"data\": {\"train\": "
+           "{\"csv\": \"train.csv\", \"label_columns\": [\"label\"]}, "
+           "\"validation\": {\"csv\": \"val.csv\", \"label_columns\": "
+           "[\"label\"]}}, \"model\": {\"layers\": [{\"type\": \"dense\", "
+           "\"units\": %d, \"activation\": \"relu\"}, {\"type\": \"dense\", "
+           "\"units\": 3, \"activation\": \"softmax\"}]}, \"loss\": "
+           "\"sparse_categorical_crossentropy\", \"optimizer\": {\"name\": "
+           "\"sgd\", \"learning_rate\": %g}, \"epochs\": 1, \"batch_size\": 16, "
+           "\"seed\": 9}", from, units, lr);
+  write_file(file, text);
+}
+
+static void test_init_from_starts_from_the_trained_weights(void **s) {
+  (void)s;
+  train();
+  char *out, args[256], ft[32];
+  /* A learning rate too small to move the weights: the new job's
+   * validation loss is the source's (a fresh start would be near ln 3). */
+  write_finetune("ft.json", job, 8, 1e-9);
+  /* 3: done, with a diagnosis (such a learning rate is one). */
+  int rc = client("--json submit ft.json --follow", &out);
+  assert_true(rc == 0 || rc == 3);
+  job_id_of(out, ft);
+  assert_non_null(strstr(out, "\"state\":\"done\""));
+  free(out);
+  snprintf(args, sizeof args, "--json evaluate %s val.csv", ft);
+  assert_int_equal(client(args, &out), 0);
+  assert_true(fabs(last_number(out, "loss") - val_loss) < 1e-4);
+  assert_true(fabs(last_number(out, "accuracy") - val_acc) < 1e-9);
+  free(out);
+
+  /* Another architecture: refused at submit, naming both. */
+  write_finetune("ft_wide.json", job, 16, 0.01);
+  assert_int_equal(client("submit ft_wide.json", &out), 1);
+  assert_non_null(strstr(out, "layers of 8-3 units, this spec 16-3"));
+  free(out);
+  /* No such job; a misspelt key gets its name offered. */
+  write_finetune("ft_none.json", "j99999", 8, 0.01);
+  assert_int_equal(client("submit ft_none.json", &out), 1);
+  assert_non_null(strstr(out, "init_from: no job j99999"));
+  free(out);
+  write_file("ft_typo.json", "{\"init_frm\": \"j1\"}");
+  assert_int_equal(client("check ft_typo.json", &out), 1);
+  assert_non_null(strstr(out, "init_from"));
+  free(out);
+  /* Only from one's own jobs. */
+  if (have_other_user()) {
+    write_finetune("ft_other.json", job, 8, 0.01);
+    assert_int_equal(client_as(OTHER_USER, "submit ft_other.json", &out), 1);
+    assert_non_null(strstr(out, "fine-tuning starts only from your own jobs"));
+    free(out);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_predict_matches_last_validation_epoch),
       cmocka_unit_test(test_evaluate_gives_loss_accuracy_confusion),
       cmocka_unit_test(test_predict_npy_output),
       cmocka_unit_test(test_predict_refusals),
+      cmocka_unit_test(test_init_from_starts_from_the_trained_weights),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -220,6 +220,10 @@ typedef struct {
   uint64_t seed;  /* default 0 */
   bool shuffle;   /* default true */
   char device[FL_NAME_MAX]; /* "auto" (default), an index, or a name part */
+  /* "init_from": a done job ("j17") whose trained weights start this one
+   * (fine-tuning); "" when absent. The daemon checks owner, state and
+   * architecture at submit. */
+  char init_from[32]; /* FL_JOB_ID_MAX, defined below with the requests */
   fl_monitor_spec monitor;
   int n_callbacks;                             /* "callbacks", 0 by default */
   fl_callback_spec callbacks[FL_MAX_CALLBACKS];
