@@ -5,7 +5,7 @@
  *
  * Layout, little-endian (L layers, P parameters):
  *    0  char[8]  magic "FLCKPT01"
- *    8  u32      format version (1)
+ *    8  u32      format version (2; version 1 ends at the arrays)
  *   12  u32      header size H = 88 + 12 L: where the arrays start
  *   16  u32      L
  *   20  u32      optimizer kind (m and v mean something else per optimizer)
@@ -17,7 +17,11 @@
  *   56  u64[4]   rng state (xoshiro256**: the next epochs' shuffles)
  *   88  L x {u32 in, u32 out, u32 activation}
  *    H  f32[P]   params, then f32[P] m, then f32[P] v
- * H+12P u32      CRC-32 (zlib's) of bytes [0, H + 12P)
+ * H+12P u32      kept_epoch: epoch of the kept (best) parameters, 0: none
+ *       f32[P]   the kept parameters, only when kept_epoch > 0
+ *       u32      N: bytes of the note (the job's callback state), then
+ *       u8[N]    the note, without a NUL
+ *  end  u32      CRC-32 (zlib's) of every byte before it
  *
  * The permutation is not stored: each epoch draws it afresh from the rng
  * (identity without shuffle). grads and prev are scratch. */
@@ -31,7 +35,9 @@
 #include "engine_internal.h"
 
 #define CKPT_MAGIC "FLCKPT01"
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u
+#define CKPT_VERSION_1 1u /* no kept parameters, no note: still read */
+#define CKPT_NOTE_MAX (1u << 20) /* a note is one line of callback state */
 #define CKPT_FIXED 88  /* bytes before the layer table */
 #define CKPT_LAYER 12  /* bytes per layer: in, out, activation */
 #define CKPT_CRC 4
@@ -68,7 +74,14 @@ int fl_trainer_save_checkpoint(fl_trainer *t, uint8_t **buf, size_t *len,
       return fl_error_set(err, FL_ETOOBIG, "layer %zu has %zu inputs; a "
                           "checkpoint stores at most %u", l, t->lay.l[l].in,
                           UINT32_MAX);
-  size_t total = H + 12 * P + CKPT_CRC;
+  size_t kept = t->kept && t->kept_epoch > 0 ? P : 0;
+  size_t note = t->note ? strlen(t->note) : 0;
+  if (note > CKPT_NOTE_MAX || P > (SIZE_MAX - H - 8 - CKPT_NOTE_MAX - CKPT_CRC) / 16)
+    return fl_error_set(err, FL_ETOOBIG, "cannot checkpoint: the note has %zu "
+                        "bytes (at most %u) or the %zu parameters kept twice "
+                        "are too many", note, CKPT_NOTE_MAX, P);
+  size_t extras = H + 12 * P; /* where kept_epoch goes */
+  size_t total = extras + 4 + 4 * kept + 4 + note + CKPT_CRC;
   uint8_t *b = malloc(total);
   float *host = malloc((P ? P : 1) * sizeof(float));
   if (!b || !host) {
@@ -103,21 +116,36 @@ int fl_trainer_save_checkpoint(fl_trainer *t, uint8_t **buf, size_t *len,
     rc = fl__buffer_read(t->dev, arrays[a], 0, P * sizeof(float), host, err);
     if (!rc) fl__le_put_floats(b + H + (size_t)a * 4 * P, host, P);
   }
+  fl__le_put32(b + extras, (uint32_t)(kept ? t->kept_epoch : 0));
+  if (!rc && kept) {
+    rc = fl__buffer_read(t->dev, t->kept, 0, P * sizeof(float), host, err);
+    if (!rc) fl__le_put_floats(b + extras + 4, host, P);
+  }
   free(host);
   if (rc) {
     free(b);
     return rc;
   }
-  fl__le_put32(b + H + 12 * P, crc32_of(b, H + 12 * P));
+  fl__le_put32(b + extras + 4 + 4 * kept, (uint32_t)note);
+  if (note) memcpy(b + extras + 8 + 4 * kept, t->note, note);
+  fl__le_put32(b + total - CKPT_CRC, crc32_of(b, total - CKPT_CRC));
   *buf = b;
   *len = total;
   return 0;
 }
 
+/* Where a version 2 checkpoint's parts after the arrays are. */
+typedef struct {
+  uint32_t kept_epoch; /* 0: no kept parameters */
+  size_t kept_at;      /* offset of the kept f32[P] */
+  size_t note_at, note_len;
+} ckpt_extras;
+
 /* Checks that the bytes are a whole, intact checkpoint; *H and *P say where
- * its arrays are. Nothing about this trainer yet. */
+ * its arrays are, *x where the kept parameters and the note are. Nothing
+ * about this trainer yet. */
 static int check_envelope(const uint8_t *buf, size_t len, size_t *H,
-                          size_t *P, fl_error *err) {
+                          size_t *P, ckpt_extras *x, fl_error *err) {
   if (len >= 8 && memcmp(buf, CKPT_MAGIC, 8) != 0)
     return fl_error_set(err, FL_EDATA, "not a flatline checkpoint: the "
                         "file does not start with \"%s\"", CKPT_MAGIC);
@@ -125,10 +153,10 @@ static int check_envelope(const uint8_t *buf, size_t len, size_t *H,
     return fl_error_set(err, FL_EDATA, "checkpoint is truncated: %zu bytes, "
                         "shorter than its %d-byte header", len, CKPT_FIXED);
   uint32_t version = fl__le_get32(buf + 8);
-  if (version != CKPT_VERSION)
+  if (version != CKPT_VERSION && version != CKPT_VERSION_1)
     return fl_error_set(err, FL_EDATA, "checkpoint format version %u is not "
-                        "supported; this flatline reads version %u", version,
-                        CKPT_VERSION);
+                        "supported; this flatline reads versions %u and %u",
+                        version, CKPT_VERSION_1, CKPT_VERSION);
   uint32_t nl = fl__le_get32(buf + 16), hs = fl__le_get32(buf + 12);
   if (nl < 1 || nl > FL_MAX_LAYERS)
     return fl_error_set(err, FL_EDATA, "checkpoint header is corrupted: it "
@@ -139,10 +167,31 @@ static int check_envelope(const uint8_t *buf, size_t len, size_t *H,
                         "header size %u does not fit %u layers (%u bytes)",
                         hs, nl, CKPT_FIXED + CKPT_LAYER * nl);
   uint64_t np = fl__le_get64(buf + 24);
-  if (np > (SIZE_MAX - hs - CKPT_CRC) / 12)
+  if (np > (SIZE_MAX - hs - 8 - CKPT_NOTE_MAX - CKPT_CRC) / 16)
     return fl_error_set(err, FL_EDATA, "checkpoint header is corrupted: it "
                         "says %llu parameters", (unsigned long long)np);
+  memset(x, 0, sizeof *x);
   size_t want = hs + 12 * (size_t)np + CKPT_CRC;
+  if (version == CKPT_VERSION) {
+    /* Each length is read only once the bytes before it are known to be
+     * there; the sizes above keep every sum below SIZE_MAX. */
+    size_t at = hs + 12 * (size_t)np;
+    if (len < at + 4 + CKPT_CRC)
+      return fl_error_set(err, FL_EDATA, "checkpoint is truncated: %zu bytes, "
+                          "it ends before its kept-parameters field", len);
+    x->kept_epoch = fl__le_get32(buf + at);
+    x->kept_at = at + 4;
+    at += 4 + (x->kept_epoch ? 4 * (size_t)np : 0);
+    if (len < at + 4 + CKPT_CRC)
+      return fl_error_set(err, FL_EDATA, "checkpoint is truncated: %zu bytes, "
+                          "it ends before its note", len);
+    x->note_len = fl__le_get32(buf + at);
+    if (x->note_len > CKPT_NOTE_MAX)
+      return fl_error_set(err, FL_EDATA, "checkpoint is corrupted: its note "
+                          "says %zu bytes (at most %u)", x->note_len, CKPT_NOTE_MAX);
+    x->note_at = at + 4;
+    want = x->note_at + x->note_len + CKPT_CRC;
+  }
   if (len < want)
     return fl_error_set(err, FL_EDATA, "checkpoint is truncated: %zu bytes "
                         "of the %zu its header announces", len, want);
@@ -197,8 +246,10 @@ static int check_same_model(const fl_trainer *t, const uint8_t *buf, size_t P,
 int fl_trainer_load_checkpoint(fl_trainer *t, const uint8_t *buf, size_t len,
                                fl_error *err) {
   size_t H = 0, P = 0;
+  ckpt_extras x;
   int rc;
-  if ((rc = check_envelope(buf, len, &H, &P, err)) ||
+  char *note = NULL;
+  if ((rc = check_envelope(buf, len, &H, &P, &x, err)) ||
       (rc = check_same_model(t, buf, P, err)))
     return rc;
   uint64_t step = fl__le_get64(buf + 32);
@@ -216,15 +267,35 @@ int fl_trainer_load_checkpoint(fl_trainer *t, const uint8_t *buf, size_t len,
                         "%s)", (unsigned long long)step, epoch, (double)lr,
                         (rng.s[0] | rng.s[1] | rng.s[2] | rng.s[3]) ? "set" : "all zero");
 
+  if (x.kept_epoch > INT_MAX || x.kept_epoch > epoch || memchr(buf + x.note_at, 0, x.note_len))
+    return fl_error_set(err, FL_EDATA, "checkpoint holds impossible values "
+                        "(parameters kept at epoch %u of %u, or a NUL in its "
+                        "note)", x.kept_epoch, epoch);
+  if (x.note_len && !(note = malloc(x.note_len + 1)))
+    return fl_error_set(err, FL_ENOMEM, "out of host memory");
+  if (note) {
+    memcpy(note, buf + x.note_at, x.note_len);
+    note[x.note_len] = '\0';
+  }
+  if (x.kept_epoch && !t->kept &&
+      (rc = fl__buffer_create(t->dev, P * sizeof(float), NULL, &t->kept, err))) {
+    free(note);
+    return rc;
+  }
   float *host = malloc((P ? P : 1) * sizeof(float));
-  if (!host) return fl_error_set(err, FL_ENOMEM, "out of host memory");
-  cl_mem arrays[3] = {t->params, t->m, t->v};
-  for (int a = 0; a < 3 && !rc; a++) {
-    fl__le_get_floats(host, buf + H + (size_t)a * 4 * P, P);
+  if (!host) {
+    free(note);
+    return fl_error_set(err, FL_ENOMEM, "out of host memory");
+  }
+  cl_mem arrays[4] = {t->params, t->m, t->v, t->kept};
+  const uint8_t *from[4] = {buf + H, buf + H + 4 * P, buf + H + 8 * P, buf + x.kept_at};
+  for (int a = 0; a < (x.kept_epoch ? 4 : 3) && !rc; a++) {
+    fl__le_get_floats(host, from[a], P);
     /* Blocking write: host is reused for the next array. */
     rc = fl__buffer_write(t->dev, arrays[a], 0, P * sizeof(float), host, err);
   }
   free(host);
+  if (rc) free(note);
   if (rc) {
     fl_error_prefix(err, "loading a checkpoint (the trainer's state is now "
                     "undefined)");
@@ -236,5 +307,8 @@ int fl_trainer_load_checkpoint(fl_trainer *t, const uint8_t *buf, size_t len,
   t->first_batch_loss = fbl.d;
   t->rng = rng;
   t->in_epoch = false;
+  t->kept_epoch = (int)x.kept_epoch;
+  free(t->note);
+  t->note = note;
   return 0;
 }

@@ -149,6 +149,30 @@ void fl__ref_loss_rows(const float *out, size_t rows, size_t k,
   }
 }
 
+/* g[from, to) scaled to an L2 norm of at most c: g c / max(||g||, c). */
+static void ref_clip_norm(float *g, size_t from, size_t to, float c) {
+  double sumsq = 0;
+  for (size_t i = from; i < to; i++) sumsq += (double)g[i] * g[i];
+  float norm = (float)sqrt(sumsq);
+  for (size_t i = from; i < to; i++) g[i] = g[i] * c / fmaxf(norm, c);
+}
+
+void fl__ref_clip_grads(const fl_optimizer_spec *opt,
+                        const fl__model_layout *lay, float *g) {
+  size_t P = lay->n_params;
+  if (opt->clipvalue > 0) {
+    for (size_t i = 0; i < P; i++) g[i] = fminf(fmaxf(g[i], -opt->clipvalue), opt->clipvalue);
+  } else if (opt->clipnorm > 0) {
+    for (int l = 0; l < lay->n_layers; l++) {
+      const fl__layer_layout *ll = &lay->l[l];
+      ref_clip_norm(g, ll->w_off, ll->b_off, opt->clipnorm);
+      ref_clip_norm(g, ll->b_off, ll->b_off + ll->out, opt->clipnorm);
+    }
+  } else if (opt->global_clipnorm > 0) {
+    ref_clip_norm(g, 0, P, opt->global_clipnorm);
+  }
+}
+
 void fl__ref_optimizer_step(const fl_optimizer_spec *opt, float lr, long step,
                             float *w, const float *g, float *m, float *v,
                             size_t p) {

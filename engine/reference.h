@@ -29,6 +29,11 @@ void fl__ref_loss_rows(const float *out, size_t rows, size_t k,
                        const uint32_t *perm, size_t start, float grad_scale,
                        float *dout, float *row_loss, uint32_t *row_pred,
                        uint32_t *row_correct);
+/* Gradient clipping of g (p) as opt asks (Keras 3): clipvalue clamps each
+ * element; clipnorm scales each of the lay's variables (each W_l, each
+ * b_l) to a norm of at most clipnorm; global_clipnorm all of g at once. */
+void fl__ref_clip_grads(const fl_optimizer_spec *opt,
+                        const fl__model_layout *lay, float *g);
 void fl__ref_optimizer_step(const fl_optimizer_spec *opt, float lr, long step,
                             float *w, const float *g, float *m, float *v,
                             size_t p);

@@ -132,4 +132,33 @@ char *fl__job_state_encode(const fl_job_diag *d, const fl_monitor *mon, double j
 int fl__job_state_decode(const char *json, size_t len, fl_job_diag *d, fl_monitor *mon,
                          double *job_seconds, fl_error *err);
 
+/* The job loop's side of the spec's Keras callbacks (job_callbacks.c):
+ * each epoch's actions applied to the trainer (keep the best weights, set
+ * the learning rate), the "callback" events, the state carried in the
+ * trainer's checkpoint note, and the best weights restored at the end. */
+typedef struct {
+  fl_callbacks cb;
+  const fl_job_spec *spec;
+  const char *job_id;
+  const fl_job_hooks *hooks;
+} fl_job_callbacks;
+
+/* After the trainer is created and resumed: the state its checkpoint
+ * carried, or a fresh one. */
+void fl__job_callbacks_start(fl_job_callbacks *jc, const fl_job_spec *spec,
+                             const char *job_id, const fl_job_hooks *h, fl_trainer *t);
+/* After epoch m, before its checkpoint. *stop: early_stopping ended
+ * training. Errors are the trainer's (keeping weights, setting the rate). */
+int fl__job_callbacks_epoch(fl_job_callbacks *jc, fl_trainer *t, const fl_epoch_metrics *m,
+                            bool *stop, fl_error *err);
+/* Training is over (before the model is exported): restore the best
+ * epoch's weights when a callback asks for it. message (may be NULL) gets
+ * what a user should read in the end event, "" when nothing happened. */
+int fl__job_callbacks_finish(fl_job_callbacks *jc, fl_trainer *t, char *message,
+                             size_t size, fl_error *err);
+/* Training stopped early (resumed or not): early_stopping's epoch, 0: no. */
+static inline int fl__job_callbacks_stopped(const fl_job_callbacks *jc) {
+  return jc->cb.stopped_epoch;
+}
+
 #endif

@@ -271,11 +271,14 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
                            .epoch = fl_trainer_epoch(t), .steps = (train->n + batch - 1) / batch,
                            .every_s = progress_every(h)};
   restore_state(h, jd, mon, fl_trainer_epoch(t));
+  fl_job_callbacks jcb; /* the spec's Keras callbacks, resumed from the checkpoint */
+  fl__job_callbacks_start(&jcb, &cur, job_id, h, t);
+  char cb_message[FL_ERRMSG_MAX] = "";
   bool fixed = jd->fixed; /* a fix is applied once, resumed or not */
   double loss_before_fix = NAN;
   int last_reduce = 0;
   fl_epoch_metrics m = {0};
-  while (fl_trainer_epoch(t) < cur.epochs) {
+  while (fl_trainer_epoch(t) < cur.epochs && !fl__job_callbacks_stopped(&jcb)) {
     rc = fl_trainer_run_epoch(t, &m, &err);
     if (rc == FL_ECANCELED) {
       stop_job(h, cancelled, jd, mon, fl_trainer_epoch(t), out);
@@ -290,8 +293,17 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     if (m.epoch > logged) emit(h, fl_event_epoch(job_id, &m), &m);
     /* An epoch that a resume runs again may be in the history already. */
     if (m.epoch > mon->last.epoch) fl_monitor_add(mon, &m);
+    /* Callbacks before the checkpoint, so that it carries their state. */
+    bool early_stop = false;
+    if ((rc = fl__job_callbacks_epoch(&jcb, t, &m, &early_stop, &err))) {
+      const char *top = NULL;
+      if (!finish_verdict(h, cancelled, jd, mon, m.epoch, &top, out)) goto done;
+      set_outcome(out, "failed", top ? top : fl_cause_of_error(rc), err.msg, fl_trainer_epoch(t));
+      goto done;
+    }
     save_state(h, jd, mon);
     if (h->epoch_done) h->epoch_done(h->ctx, t);
+    if (early_stop) break; /* the job ends "done" below */
     fl_signals sig;
     fl_verdict v = fl_monitor_check(mon, &sig);
     if (v == FL_VERDICT_OK) continue;
@@ -327,6 +339,8 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
         if (!finish_verdict(h, cancelled, jd, mon, m.epoch, &top, out)) goto done;
         set_outcome(out, "done", top, "stopped on a plateau (monitor.on_plateau = stop)",
                     fl_trainer_epoch(t));
+        if (fl__job_callbacks_finish(&jcb, t, NULL, 0, &err))
+          fl_log(FL_LOG_WARNING, "job %s: best weights not restored: %s", job_id, err.msg);
         if (h->finished) h->finished(h->ctx, t);
         goto done;
       case FL_PLATEAU_REDUCE_LR:
@@ -369,6 +383,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
         jd->fixed = true; /* earlier probes were of the old spec */
         logged = 0;
         monitor_start(mon, &cur, counts, k, train, val);
+        fl__job_callbacks_start(&jcb, &cur, job_id, h, t); /* training starts over */
         fl_jw w;
         fl_event_begin(&w, FL_EVENT_FIX, job_id);
         fl_jw_str(&w, "cause", top);
@@ -391,10 +406,17 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     fl_jw_object_end(&w);
     emit(h, fl_jw_finish(&w), NULL);
   }
+  /* The best epoch's weights, when a callback keeps them, are the model. */
+  if ((rc = fl__job_callbacks_finish(&jcb, t, cb_message, sizeof cb_message, &err))) {
+    const char *top = NULL;
+    if (!finish_verdict(h, cancelled, jd, mon, fl_trainer_epoch(t), &top, out)) goto done;
+    set_outcome(out, "failed", top ? top : fl_cause_of_error(rc), err.msg, fl_trainer_epoch(t));
+    goto done;
+  }
   if (h->finished) h->finished(h->ctx, t);
   const char *top = NULL;
   if (!finish_verdict(h, cancelled, jd, mon, fl_trainer_epoch(t), &top, out)) goto done;
-  set_outcome(out, "done", top, NULL, fl_trainer_epoch(t));
+  set_outcome(out, "done", top, cb_message[0] ? cb_message : NULL, fl_trainer_epoch(t));
 done:
   if (fixed_text) {
     fl_spec_free(&cur);

@@ -446,7 +446,8 @@ static void test_load_refuses_foreign_or_damaged(void **state) {
   size_t len;
   save(t, &ck, &len);
   size_t P = fl_trainer_param_count(t);
-  assert_int_equal(len, 88 + 2 * 12 + 12 * P + 4);
+  /* header, layer table, params m v, kept_epoch 0, note length 0, CRC */
+  assert_int_equal(len, 88 + 2 * 12 + 12 * P + 4 + 4 + 4);
   assert_memory_equal(ck, "FLCKPT01", 8);
   run_epochs(t, 2, recs); /* move on, so a successful load would show */
   float *before = params_of(t);
@@ -507,7 +508,9 @@ static void test_load_refuses_foreign_or_damaged(void **state) {
     bad[i] ^= (uint8_t)(1u << (i % 8));
     /* Sizes are checked before the checksum: a flipped header size, layer
      * count or parameter count reads as truncated or corrupted. */
-    bool sizes = (i >= 12 && i < 20) || (i >= 24 && i < 32);
+    size_t extras = 88 + 2 * 12 + 12 * P; /* kept_epoch, note length */
+    bool sizes = (i >= 12 && i < 20) || (i >= 24 && i < 32) ||
+                 (i >= extras && i < extras + 8);
     const char *needle = i < 8 ? "not a flatline checkpoint"
                          : i < 12 ? "version"
                          : sizes ? "checkpoint"
@@ -528,6 +531,54 @@ static void test_load_refuses_foreign_or_damaged(void **state) {
   free(before);
   free(ck);
   fl_trainer_destroy(t);
+  job_free(&j);
+}
+
+/* The kept (best) parameters and the job's note travel with a checkpoint:
+ * a new trainer loaded from it restores exactly the kept epoch's
+ * parameters and reads the same note. */
+static void test_kept_params_and_note_survive_a_checkpoint(void **state) {
+  (void)state;
+  job j;
+  const int units[1] = {16};
+  const fl_activation acts[1] = {FL_ACT_RELU};
+  job_init(&j, 1, units, acts, adam(1e-2f), false, false);
+  fl_trainer *t = job_trainer(&j);
+  epoch_record recs[EPOCHS];
+  fl_error err = {0};
+  assert_int_equal(fl_trainer_kept_epoch(t), 0);
+  assert_int_equal(fl_trainer_restore_kept_params(t, &err), FL_EINVAL);
+  run_epochs(t, 1, recs);
+  assert_int_equal(fl_trainer_keep_params(t, 1, &err), 0);
+  float *best = params_of(t);
+  assert_int_equal(fl_trainer_set_note(t, "flcb1 0 -1 1 0", &err), 0);
+  run_epochs(t, 2, recs);
+  uint8_t *ck;
+  size_t len;
+  save(t, &ck, &len);
+  size_t P = fl_trainer_param_count(t);
+  assert_int_equal(len, 88 + 2 * 12 + 12 * P + 4 + 4 * P + 4 + strlen("flcb1 0 -1 1 0") + 4);
+
+  job k;
+  job_init(&k, 1, units, acts, adam(1e-2f), false, false);
+  fl_trainer *u = job_trainer(&k);
+  load(u, ck, len);
+  assert_int_equal(fl_trainer_epoch(u), 2);
+  assert_int_equal(fl_trainer_kept_epoch(u), 1);
+  assert_string_equal(fl_trainer_note(u), "flcb1 0 -1 1 0");
+  assert_int_equal(fl_trainer_restore_kept_params(u, &err), 0);
+  float *restored = params_of(u);
+  assert_memory_equal(best, restored, P * sizeof(float));
+
+  /* A damaged note is refused by the checksum like any other byte. */
+  ck[len - 6] ^= 1;
+  expect_refused(u, ck, len, FL_EDATA, "CRC-32", "note byte flipped");
+  free(restored);
+  free(best);
+  free(ck);
+  fl_trainer_destroy(u);
+  fl_trainer_destroy(t);
+  job_free(&k);
   job_free(&j);
 }
 
@@ -760,6 +811,7 @@ int main(void) {
       cmocka_unit_test(test_cancel_then_resume_is_bit_identical),
       cmocka_unit_test(test_progress_reports_in_order),
       cmocka_unit_test(test_load_refuses_foreign_or_damaged),
+      cmocka_unit_test(test_kept_params_and_note_survive_a_checkpoint),
       cmocka_unit_test(test_export_is_valid_safetensors),
   };
   int failed = cmocka_run_group_tests(tests, setup, teardown);
