@@ -363,10 +363,16 @@ static void rule_imbalance(ctx *c) {
   if (!imbalanced || m->n == 0 || s->diverging) return;
   if (!(s->collapsed || s->at_chance || m->acc[m->n - 1] <= chance + 0.02)) return;
   if (!(loss < log(fmax(m->n_classes, 2)))) return;
-  add(c, FL_CAUSE_CLASS_IMBALANCE, 0.85, "",
-      "rebalance the training data (oversample the rare classes or undersample "
-      "the majority) or weight the loss per class; check whether the rare "
-      "classes have enough rows to be learned at all",
+  /* The fix weighs the loss by class (Keras' class_weight "balanced"),
+   * unless the job already does. */
+  char fix[FL_FIX_MAX] = "";
+  if (c->in->spec && c->in->spec->class_weight.mode == FL_CLASS_WEIGHT_NONE)
+    fl__fix_class_weight_balanced(fix, sizeof fix);
+  add(c, FL_CAUSE_CLASS_IMBALANCE, 0.85, fix,
+      "weight the loss per class (the fix: \"class_weight\": \"balanced\") "
+      "or rebalance the training data (oversample the rare classes or "
+      "undersample the majority); check whether the rare classes have enough "
+      "rows to be learned at all",
       "training loss %.4g (entropy of the class distribution %.4g); "
       "%s%s%s", loss, m->prior_entropy, s->summary, imb ? "; " : "", imb ? imb->message : "");
 }

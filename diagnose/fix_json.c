@@ -78,10 +78,30 @@ void fl__fix_put_layers(fl_jw *w, const fl_layer_spec *layers, int n,
       put_initializer(w, "kernel_initializer", &l->kernel_init);
     if (all_fields || l->bias_init.kind != FL_INIT_ZEROS)
       put_initializer(w, "bias_initializer", &l->bias_init);
+    if (l->l1 > 0.0f || l->l2 > 0.0f) {
+      fl_jw_object_begin(w, "kernel_regularizer");
+      if (l->l1 > 0.0f) fl_jw_num(w, "l1", l->l1);
+      if (l->l2 > 0.0f) fl_jw_num(w, "l2", l->l2);
+      fl_jw_object_end(w);
+    }
     fl_jw_object_end(w);
+    /* the array is replaced whole: the spec's dropout entries go with it */
+    if (l->dropout > 0.0f) {
+      fl_jw_object_begin(w, NULL);
+      fl_jw_str(w, "type", "dropout");
+      fl_jw_num(w, "rate", l->dropout);
+      fl_jw_object_end(w);
+    }
   }
   fl_jw_array_end(w);
   fl_jw_object_end(w);
+}
+
+int fl__fix_class_weight_balanced(char *out, size_t size) {
+  fl_jw w;
+  fl__fix_begin(&w);
+  fl_jw_str(&w, "class_weight", "balanced");
+  return fl__fix_finish(&w, out, size);
 }
 
 /* The optimizer keys of DESIGN.md §3 besides name and learning_rate. */

@@ -36,7 +36,8 @@ void fl__fix_begin(fl_jw *w);
 void fl__fix_put_loss(fl_jw *w, const fl_loss_spec *loss);
 
 /* "model": {"layers": [ {type, units, activation, kernel_initializer,
- * bias_initializer}, ... ]}, all n layers. With all_fields false, fields
+ * bias_initializer, kernel_regularizer when set}, a dropout entry after a
+ * layer with dropout, ... ]}, all n layers. With all_fields false, fields
  * equal to the spec's defaults (linear, glorot_uniform, zeros) are left out:
  * the same spec in fewer bytes, for models too large for FL_FIX_MAX. */
 void fl__fix_put_layers(fl_jw *w, const fl_layer_spec *layers, int n,
@@ -57,6 +58,8 @@ int fl__fix_finish(fl_jw *w, char *out, size_t size);
 /* ---- whole patches ---- */
 
 int fl__fix_loss(const fl_loss_spec *loss, char *out, size_t size);
+/* {"class_weight": "balanced"}: the class_imbalance fix. */
+int fl__fix_class_weight_balanced(char *out, size_t size);
 
 /* Tries all fields first and falls back to the compact form when that does
  * not fit. */

@@ -499,10 +499,22 @@ static void check_class_imbalance(preflight *p) {
     }
     if (empty > listed) appendf(msg, sizeof msg, " and %zu more", empty - listed);
   }
+  /* One class alone: no weighting teaches the others, the data must
+   * change. Otherwise the loss can weigh classes by their rarity (Keras'
+   * class_weight), the fix; a job that weighs them already has taken it. */
+  if (present == 1) {
+    appendf(msg, sizeof msg,
+            ". The data must change (collect or resample rows); no spec "
+            "change fixes this");
+    add(p, FL_SEVERITY_WARNING, FL_CAUSE_CLASS_IMBALANCE, 0, msg);
+    return;
+  }
+  if (p->spec->class_weight.mode != FL_CLASS_WEIGHT_NONE) return;
   appendf(msg, sizeof msg,
-          ". The data must change (collect or resample rows); no spec change "
-          "fixes this");
-  add(p, FL_SEVERITY_WARNING, FL_CAUSE_CLASS_IMBALANCE, 0, msg);
+          ". Weigh the loss by class (the fix: \"class_weight\": "
+          "\"balanced\") or resample the rows");
+  fl_finding *f = add(p, FL_SEVERITY_WARNING, FL_CAUSE_CLASS_IMBALANCE, 0, msg);
+  if (f) fl__fix_class_weight_balanced(f->fix, sizeof f->fix);
 }
 
 /* ---- unnormalized_inputs (warning) ------------------------------------- */

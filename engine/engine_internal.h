@@ -27,8 +27,9 @@
   X(adam_update)         \
   X(rmsprop_update)      \
   X(segment_sumsq)       \
-  X(clip_by_value)       \
-  X(clip_by_norm)        \
+  X(dropout_forward)     \
+  X(dropout_backward)    \
+  X(regularize)          \
   X(gemm_nn_6x16)        \
   X(gemm_nn_8x8)         \
   X(gemm_nn_4x16)        \
@@ -232,6 +233,7 @@ typedef struct {
   cl_mem perm;     /* NULL: rows are start + r */
   size_t start;
   float grad_scale;
+  cl_mem class_weight; /* (k) per-class loss weights; NULL: all 1 */
 } fl__loss_args;
 
 int fl__op_loss_rows(fl_device *dev, cl_mem out, size_t rows, size_t k,
@@ -241,24 +243,24 @@ int fl__op_batch_metrics(fl_device *dev, cl_mem row_loss, cl_mem row_pred,
                          cl_mem row_correct, size_t rows, size_t k, int first,
                          cl_mem mf, cl_mem mu, fl_error *err);
 
-/* Gradient clipping (kernels/clip.cl) of g (p) in place: by value, or by
- * the L2 norm of each of nseg segments (boundaries off (nseg + 1), their
- * sums of squares in sumsq (nseg), which this fills first). */
-int fl__op_clip_by_value(fl_device *dev, cl_mem g, float v, size_t p,
-                         fl_error *err);
-int fl__op_clip_by_norm(fl_device *dev, cl_mem g, cl_mem off, size_t nseg,
-                        cl_mem sumsq, float c, size_t p, fl_error *err);
+/* Dropout (kernels/dropout.cl): dst (rows, n) = src with each element
+ * kept with probability 1 - rate and scaled by 1 / (1 - rate), the mask
+ * drawn from stream (fl__dropout_stream); backward applies the same mask
+ * to da (rows, n) in place. rate in (0, 1). */
+#define FL__DROPOUT_ONE 16777216.0 /* 2^24: the mask's bits per element */
+uint64_t fl__dropout_stream(uint64_t seed, long step, int layer);
+int fl__op_dropout_forward(fl_device *dev, cl_mem dst, cl_mem src,
+                           size_t rows, size_t n, float rate, uint64_t stream,
+                           fl_error *err);
+int fl__op_dropout_backward(fl_device *dev, cl_mem da, size_t rows, size_t n,
+                            float rate, uint64_t stream, fl_error *err);
 
-/* What engine/train_extras.c adds to a training step: the learning rate
- * of a schedule, gradient clipping, and the kept (best) parameters.
- * base: the rate that fl_trainer_set_learning_rate's rates scale against
- * (learning_rate, or a warm-up's target when it starts from 0). */
-float fl__base_learning_rate(const fl_optimizer_spec *opt);
-/* The rate of the next update (t->step updates done); sets t->lr_now. */
-float fl__step_learning_rate(fl_trainer *t);
-int fl__clip_setup(fl_trainer *t, fl_error *err);   /* buffers, at create */
-int fl__clip_grads(fl_trainer *t, fl_error *err);   /* grads, before update */
-void fl__trainer_extras_free(fl_trainer *t);        /* at destroy */
+/* kernel_regularizer over W = w[off, off + count) (kernels/regularize.cl):
+ * g (may be NULL: evaluation) += its gradient; mf[0] += loss_scale *
+ * (l1 sum|w| + l2 sum w^2). */
+int fl__op_regularize(fl_device *dev, cl_mem w, cl_mem g, size_t off,
+                      size_t count, float l1, float l2, float loss_scale,
+                      cl_mem mf, fl_error *err);
 
 /* Optimizer step over p parameters. step is 1-based (Adam's correction). */
 int fl__op_optimizer_step(fl_device *dev, const fl_optimizer_spec *opt,
@@ -320,6 +322,15 @@ double fl__rng_uniform(fl__rng *r);                /* [0, 1) */
 double fl__rng_normal(fl__rng *r);                 /* N(0, 1) */
 uint32_t fl__rng_below(fl__rng *r, uint32_t n);    /* [0, n), unbiased */
 
+/* splitmix64's finalizer (Steele, Lea, Flood 2014); kernels/dropout.cl
+ * has the same function, and its masks must equal the reference's. */
+static inline uint64_t fl__mix64(uint64_t z) {
+  z += UINT64_C(0x9E3779B97F4A7C15);
+  z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+  return z ^ (z >> 31);
+}
+
 /* Fill params (lay->n_params) from the layers' initializers, Keras'
  * formulas, deterministically from rng. */
 void fl__init_params(const fl_train_config *cfg, const fl__model_layout *lay,
@@ -327,12 +338,17 @@ void fl__init_params(const fl_train_config *cfg, const fl__model_layout *lay,
 void fl__init_fill(const fl_initializer *init, size_t fan_in, size_t fan_out,
                    fl__rng *rng, float *out, size_t count);
 
+/* The class weights a trainer uses (trainer.c), for tests: *out (k)
+ * malloc'd, NULL when cw asks for none. */
+int fl__class_weights(const fl_class_weight_spec *cw, const fl_dataset *train,
+                      size_t k, float **out, fl_error *err);
+
 /* ---- the trainer's state (trainer.c; read by checkpoint.c, safetensors.c)
  *
  * Shapes (B = rows of the current batch, L layers, layer l: in_l -> out_l):
  *   x_train (n, d), labels ids (n) or y (n, k); perm (n)
  *   params/grads/m/v/prev (P) flat: W_l (in_l, out_l) then b_l (out_l)
- *   xb (B, d) gathered batch; act[l], dact[l] (B, out_l)
+ *   xb (B, d) gathered batch; act[l], dact[l], drop[l] (B, out_l)
  *   row_loss/row_pred/row_correct (B); mf (2) float, mu (4 + k) uint
  *   unit_active/unit_sat (sum out_l); norm_acc (3L): grad, update, weight
  *
@@ -366,18 +382,11 @@ struct fl_trainer {
   cl_mem x_val, ids_val, y_val;
   cl_mem params, grads, m, v, prev, seg_off, norm_acc;
   cl_mem xb, act[FL_MAX_LAYERS], dact[FL_MAX_LAYERS];
+  cl_mem drop[FL_MAX_LAYERS]; /* (B, out_l) act[l] after dropout; NULL for
+                                 layers without dropout */
+  cl_mem class_weight;        /* (k) loss weight per class; NULL: none */
   cl_mem row_loss, row_pred, row_correct;
   cl_mem mf, mu, unit_active, unit_sat;
-  /* Gradient clipping by norm: clip_off (nseg + 1) segment boundaries
-   * (each W_l and b_l, or all of P), clip_sumsq (nseg); NULL without. */
-  cl_mem clip_off, clip_sumsq;
-  size_t clip_nseg;
-  float lr_now; /* the learning rate of the latest step (schedules) */
-  /* The best epoch's parameters (P) and the job's callback state, both
-   * carried by checkpoints (engine/kept.c); NULL until kept / set. */
-  cl_mem kept;
-  int kept_epoch;
-  char *note;
 
   uint32_t *perm_host; /* (n) the epoch's permutation before upload */
   uint32_t *mu_host;   /* (4 + k) */

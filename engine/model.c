@@ -32,7 +32,9 @@ uint64_t fl_train_memory_estimate(const fl_train_config *cfg, size_t n_train,
   floats += n_train;                         /* permutation */
   floats += (uint64_t)lay.n_params * 5;      /* params, grads, m, v, prev */
   floats += b * d;                           /* gathered batch */
-  floats += 2 * b * (uint64_t)lay.n_units;   /* activations and their grads */
+  floats += 3 * b * (uint64_t)lay.n_units;   /* activations, their grads,
+                                                dropout outputs (at most) */
+  floats += k;                               /* class weights */
   floats += 3 * b + 2 * (k + 8);             /* per-row results, metrics */
   floats += 2 * (uint64_t)lay.n_units + 4 * FL_MAX_LAYERS;
   /* CLBlast pads GEMM operands to its tile sizes in temporary buffers:

@@ -356,7 +356,67 @@ int fl__op_loss_rows(fl_device *dev, cl_mem out, size_t rows, size_t k_cls,
   ARG(k, 5, la->ids); ARG(k, 6, la->y); ARG(k, 7, la->perm);
   ARG(k, 8, use_perm); ARG(k, 9, st); ARG(k, 10, gs); ARG(k, 11, dout);
   ARG(k, 12, row_loss); ARG(k, 13, row_pred); ARG(k, 14, row_correct);
+  cl_int use_cw = la->class_weight != NULL;
+  ARG(k, 15, la->class_weight); ARG(k, 16, use_cw);
   return launch_1d(dev, k, rows, err);
+}
+
+/* The mask's stream for one layer of one step: two rounds of splitmix64
+ * over (seed, step, layer), so neighbouring steps and layers share no
+ * counter range. */
+uint64_t fl__dropout_stream(uint64_t seed, long step, int layer) {
+  uint64_t z = (uint64_t)step * FL_MAX_LAYERS + (uint64_t)layer;
+  return fl__mix64(seed ^ fl__mix64(z));
+}
+
+static int dropout_args(float rate, cl_uint *threshold, float *scale,
+                        fl_error *err) {
+  if (!(rate > 0.0f && rate < 1.0f))
+    return fl_error_set(err, FL_EINVAL, "dropout rate %g is outside (0, 1)",
+                        (double)rate);
+  *threshold = (cl_uint)lrint((double)rate * FL__DROPOUT_ONE);
+  *scale = 1.0f / (1.0f - rate);
+  return 0;
+}
+
+int fl__op_dropout_forward(fl_device *dev, cl_mem dst, cl_mem src,
+                           size_t rows, size_t n, float rate, uint64_t stream,
+                           fl_error *err) {
+  cl_kernel k = dev->k[FL_K_dropout_forward];
+  cl_uint r = (cl_uint)rows, nn = (cl_uint)n, th;
+  cl_ulong st = stream;
+  float scale;
+  if (fits_u32(rows * n, err) || dropout_args(rate, &th, &scale, err))
+    return err->code;
+  ARG(k, 0, dst); ARG(k, 1, src); ARG(k, 2, r); ARG(k, 3, nn);
+  ARG(k, 4, st); ARG(k, 5, th); ARG(k, 6, scale);
+  return launch_1d(dev, k, rows * n, err);
+}
+
+int fl__op_dropout_backward(fl_device *dev, cl_mem da, size_t rows, size_t n,
+                            float rate, uint64_t stream, fl_error *err) {
+  cl_kernel k = dev->k[FL_K_dropout_backward];
+  cl_uint r = (cl_uint)rows, nn = (cl_uint)n, th;
+  cl_ulong st = stream;
+  float scale;
+  if (fits_u32(rows * n, err) || dropout_args(rate, &th, &scale, err))
+    return err->code;
+  ARG(k, 0, da); ARG(k, 1, r); ARG(k, 2, nn); ARG(k, 3, st); ARG(k, 4, th);
+  ARG(k, 5, scale);
+  return launch_1d(dev, k, rows * n, err);
+}
+
+int fl__op_regularize(fl_device *dev, cl_mem w, cl_mem g, size_t off,
+                      size_t count, float l1, float l2, float loss_scale,
+                      cl_mem mf, fl_error *err) {
+  cl_kernel k = dev->k[FL_K_regularize];
+  cl_int has_g = g != NULL;
+  cl_uint o = (cl_uint)off, c = (cl_uint)count;
+  if (fits_u32(off + count, err)) return err->code;
+  ARG(k, 0, w); ARG(k, 1, g); ARG(k, 2, has_g); ARG(k, 3, o); ARG(k, 4, c);
+  ARG(k, 5, l1); ARG(k, 6, l2); ARG(k, 7, loss_scale); ARG(k, 8, mf);
+  size_t global = FL__NORM_WG, local = FL__NORM_WG; /* one work-group */
+  return enqueue(dev, k, global, &local, err);
 }
 
 int fl__op_batch_metrics(fl_device *dev, cl_mem row_loss, cl_mem row_pred,
@@ -411,29 +471,6 @@ int fl__op_optimizer_step(fl_device *dev, const fl_optimizer_spec *opt,
       return fl_error_set(err, FL_EINVAL, "unknown optimizer %d", opt->kind);
   }
   return launch_1d(dev, k, (p + 7) / 8, err); /* 8 parameters per item */
-}
-
-int fl__op_clip_by_value(fl_device *dev, cl_mem g, float v, size_t p,
-                         fl_error *err) {
-  cl_kernel k = dev->k[FL_K_clip_by_value];
-  cl_uint pp = (cl_uint)p;
-  if (fits_u32(p, err)) return err->code;
-  ARG(k, 0, g); ARG(k, 1, v); ARG(k, 2, pp);
-  return launch_1d(dev, k, p, err);
-}
-
-int fl__op_clip_by_norm(fl_device *dev, cl_mem g, cl_mem off, size_t nseg,
-                        cl_mem sumsq, float c, size_t p, fl_error *err) {
-  int rc;
-  if (fits_u32(p, err)) return err->code;
-  if ((rc = fl__buffer_zero(dev, sumsq, nseg * sizeof(float), err)) ||
-      (rc = fl__op_segment_sumsq(dev, g, NULL, off, nseg, sumsq, 0, err)))
-    return rc;
-  cl_kernel k = dev->k[FL_K_clip_by_norm];
-  cl_uint pp = (cl_uint)p, ns = (cl_uint)nseg;
-  ARG(k, 0, g); ARG(k, 1, off); ARG(k, 2, ns); ARG(k, 3, sumsq); ARG(k, 4, c);
-  ARG(k, 5, pp);
-  return launch_1d(dev, k, p, err);
 }
 
 int fl__op_segment_sumsq(fl_device *dev, cl_mem a, cl_mem b, cl_mem off,

@@ -97,6 +97,19 @@ void fl__ref_loss_rows(const float *out, size_t rows, size_t k,
                        const uint32_t *perm, size_t start, float grad_scale,
                        float *dout, float *row_loss, uint32_t *row_pred,
                        uint32_t *row_correct) {
+  fl__ref_loss_rows_weighted(out, rows, k, mode, label_kind, ids, y, perm,
+                             start, grad_scale, NULL, dout, row_loss, row_pred,
+                             row_correct);
+}
+
+void fl__ref_loss_rows_weighted(const float *out, size_t rows, size_t k,
+                                fl__loss_mode mode, fl_label_kind label_kind,
+                                const int32_t *ids, const float *y,
+                                const uint32_t *perm, size_t start,
+                                float grad_scale, const float *class_weight,
+                                float *dout, float *row_loss,
+                                uint32_t *row_pred, uint32_t *row_correct) {
+  const float unscaled = grad_scale;
   for (size_t r = 0; r < rows; r++) {
     size_t dr = perm ? perm[start + r] : start + r;
     const float *o = out + r * k;
@@ -108,6 +121,8 @@ void fl__ref_loss_rows(const float *out, size_t rows, size_t k,
       float t = target(label_kind, ids, y, dr, k, j);
       if (t > tbest) tbest = t, truth = j;
     }
+    float w = class_weight ? class_weight[truth] : 1.0f;
+    grad_scale = unscaled * w;
     double loss = 0;
     if (mode == FL__LOSS_SOFTMAX_CE) {
       double m = o[0], s = 0, sumt = 0;
@@ -143,7 +158,7 @@ void fl__ref_loss_rows(const float *out, size_t rows, size_t k,
       }
       loss /= k;
     }
-    row_loss[r] = (float)loss;
+    row_loss[r] = (float)loss * w;
     row_pred[r] = (uint32_t)pred;
     row_correct[r] = pred == truth;
   }
@@ -210,6 +225,35 @@ void fl__ref_optimizer_step(const fl_optimizer_spec *opt, float lr, long step,
   }
 }
 
+static bool dropout_keep(uint64_t stream, size_t i, float rate) {
+  uint32_t threshold = (uint32_t)lrint((double)rate * FL__DROPOUT_ONE);
+  return (uint32_t)(fl__mix64(stream + (uint64_t)i) >> 40) >= threshold;
+}
+
+void fl__ref_dropout_forward(float *dst, const float *src, size_t rows,
+                             size_t n, float rate, uint64_t stream) {
+  float scale = 1.0f / (1.0f - rate);
+  for (size_t i = 0; i < rows * n; i++)
+    dst[i] = dropout_keep(stream, i, rate) ? src[i] * scale : 0.0f;
+}
+
+void fl__ref_dropout_backward(float *da, size_t rows, size_t n, float rate,
+                              uint64_t stream) {
+  float scale = 1.0f / (1.0f - rate);
+  for (size_t i = 0; i < rows * n; i++)
+    da[i] = dropout_keep(stream, i, rate) ? da[i] * scale : 0.0f;
+}
+
+double fl__ref_regularize(const float *w, float *g, size_t count, float l1,
+                          float l2) {
+  double pen = 0;
+  for (size_t i = 0; i < count; i++) {
+    pen += (double)l1 * fabs(w[i]) + (double)l2 * w[i] * w[i];
+    if (g) g[i] += l1 * (float)((w[i] > 0) - (w[i] < 0)) + 2.0f * l2 * w[i];
+  }
+  return pen;
+}
+
 void fl__ref_gather_rows(float *dst, const float *src, const uint32_t *perm,
                          size_t start, size_t rows, size_t d) {
   for (size_t r = 0; r < rows; r++)
@@ -220,12 +264,23 @@ double fl__ref_model_loss(const fl_train_config *cfg, const float *params,
                           const float *x, size_t rows,
                           fl_label_kind label_kind, const int32_t *ids,
                           const float *y, float *grads) {
+  return fl__ref_model_loss_train(cfg, params, x, rows, label_kind, ids, y,
+                                  false, 0, NULL, grads);
+}
+
+double fl__ref_model_loss_train(const fl_train_config *cfg,
+                                const float *params, const float *x,
+                                size_t rows, fl_label_kind label_kind,
+                                const int32_t *ids, const float *y,
+                                bool training, long step,
+                                const float *class_weight, float *grads) {
   fl__model_layout lay;
   fl__model_layout_compute(cfg, &lay);
   int L = lay.n_layers;
   bool fused;
   fl__loss_mode mode = fl__pick_loss_mode(cfg, &fused);
   float *act[FL_MAX_LAYERS], *dact[FL_MAX_LAYERS];
+  float *drop[FL_MAX_LAYERS] = {0}; /* (rows, out) act after dropout */
   const float *in = x;
   for (int i = 0; i < L; i++) {
     const fl__layer_layout *l = &lay.l[i];
@@ -239,30 +294,51 @@ double fl__ref_model_loss(const fl_train_config *cfg, const float *params,
     if (a == FL_ACT_SOFTMAX && !(i == L - 1 && fused))
       fl__ref_softmax_forward(act[i], rows, l->out);
     in = act[i];
+    float rate = cfg->layers[i].dropout;
+    if (training && rate > 0) {
+      drop[i] = calloc(rows * l->out, sizeof(float));
+      fl__ref_dropout_forward(drop[i], act[i], rows, l->out, rate,
+                              fl__dropout_stream(cfg->seed, step, i));
+      in = drop[i];
+    }
   }
   size_t k = lay.l[L - 1].out;
   float *row_loss = calloc(rows, sizeof(float));
   uint32_t *pred = calloc(rows, sizeof(uint32_t)), *corr = calloc(rows, sizeof(uint32_t));
-  fl__ref_loss_rows(act[L - 1], rows, k, mode, label_kind, ids, y, NULL, 0,
-                    1.0f / rows, dact[L - 1], row_loss, pred, corr);
+  fl__ref_loss_rows_weighted(act[L - 1], rows, k, mode, label_kind, ids, y,
+                             NULL, 0, 1.0f / rows, class_weight, dact[L - 1],
+                             row_loss, pred, corr);
   double loss = 0;
   for (size_t r = 0; r < rows; r++) loss += row_loss[r];
   loss /= rows;
+  for (int i = 0; i < L; i++)
+    if (cfg->layers[i].l1 > 0 || cfg->layers[i].l2 > 0)
+      loss += fl__ref_regularize(params + lay.l[i].w_off, NULL,
+                                 lay.l[i].in * lay.l[i].out, cfg->layers[i].l1,
+                                 cfg->layers[i].l2);
   if (grads) {
     for (int i = L - 1; i >= 0; i--) {
       const fl__layer_layout *l = &lay.l[i];
       if (!(i == L - 1 && fused))
         fl__ref_act_backward(dact[i], act[i], rows, l->out, cfg->layers[i].activation);
       fl__ref_bias_grad(grads + l->b_off, dact[i], rows, l->out);
-      const float *inp = i == 0 ? x : act[i - 1];
+      const float *inp = i == 0 ? x : drop[i - 1] ? drop[i - 1] : act[i - 1];
       fl__ref_gemm(1, 0, l->in, l->out, rows, 1, inp, l->in, dact[i], l->out, 0,
                    grads + l->w_off, l->out);
-      if (i > 0)
+      if (cfg->layers[i].l1 > 0 || cfg->layers[i].l2 > 0)
+        fl__ref_regularize(params + l->w_off, grads + l->w_off, l->in * l->out,
+                           cfg->layers[i].l1, cfg->layers[i].l2);
+      if (i > 0) {
         fl__ref_gemm(0, 1, rows, l->in, l->out, 1, dact[i], l->out,
                      params + l->w_off, l->out, 0, dact[i - 1], l->in);
+        if (drop[i - 1])
+          fl__ref_dropout_backward(dact[i - 1], rows, l->in,
+                                   cfg->layers[i - 1].dropout,
+                                   fl__dropout_stream(cfg->seed, step, i - 1));
+      }
     }
   }
-  for (int i = 0; i < L; i++) free(act[i]), free(dact[i]);
+  for (int i = 0; i < L; i++) free(act[i]), free(dact[i]), free(drop[i]);
   free(row_loss);
   free(pred);
   free(corr);

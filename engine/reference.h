@@ -29,6 +29,25 @@ void fl__ref_loss_rows(const float *out, size_t rows, size_t k,
                        const uint32_t *perm, size_t start, float grad_scale,
                        float *dout, float *row_loss, uint32_t *row_pred,
                        uint32_t *row_correct);
+/* As fl__ref_loss_rows, each row's loss and gradient times
+ * class_weight[truth] when class_weight (k) is not NULL (kernels/loss.cl). */
+void fl__ref_loss_rows_weighted(const float *out, size_t rows, size_t k,
+                                fl__loss_mode mode, fl_label_kind label_kind,
+                                const int32_t *ids, const float *y,
+                                const uint32_t *perm, size_t start,
+                                float grad_scale, const float *class_weight,
+                                float *dout, float *row_loss,
+                                uint32_t *row_pred, uint32_t *row_correct);
+/* Inverted dropout with the kernels' mask (kernels/dropout.cl):
+ * dst (rows, n) = keep ? src / (1 - rate) : 0; backward in place on da. */
+void fl__ref_dropout_forward(float *dst, const float *src, size_t rows,
+                             size_t n, float rate, uint64_t stream);
+void fl__ref_dropout_backward(float *da, size_t rows, size_t n, float rate,
+                              uint64_t stream);
+/* kernel_regularizer on w (count): g (may be NULL) += l1 sign(w) + 2 l2 w;
+ * returns l1 sum|w| + l2 sum w^2. */
+double fl__ref_regularize(const float *w, float *g, size_t count, float l1,
+                          float l2);
 /* Gradient clipping of g (p) as opt asks (Keras 3): clipvalue clamps each
  * element; clipnorm scales each of the lay's variables (each W_l, each
  * b_l) to a norm of at most clipnorm; global_clipnorm all of g at once. */
@@ -47,5 +66,14 @@ double fl__ref_model_loss(const fl_train_config *cfg, const float *params,
                           const float *x, size_t rows,
                           fl_label_kind label_kind, const int32_t *ids,
                           const float *y, float *grads);
+/* The same with what a training step adds: dropout masks of optimizer step
+ * `step` (training true; cfg->seed seeds them, as the trainer does), the
+ * layers' kernel_regularizer penalties, and class weights (k, or NULL). */
+double fl__ref_model_loss_train(const fl_train_config *cfg,
+                                const float *params, const float *x,
+                                size_t rows, fl_label_kind label_kind,
+                                const int32_t *ids, const float *y,
+                                bool training, long step,
+                                const float *class_weight, float *grads);
 
 #endif

@@ -48,6 +48,57 @@ static int upload_set(fl_trainer *t, const fl_dataset *ds, cl_mem *x,
   return fl__buffer_create(t->dev, ds->n * ds->k * sizeof(float), ds->y, y, err);
 }
 
+/* The class_weight of cfg as k weights: explicit entries (others 1), or
+ * "balanced": n / (classes present * rows of the class), scikit-learn's
+ * compute_class_weight, on the training labels (a dense label row counts
+ * for its first largest entry, the class the loss kernel weighs it by).
+ * *out (k) is malloc'd; NULL when no weighting is asked for. */
+int fl__class_weights(const fl_class_weight_spec *cw, const fl_dataset *train,
+                      size_t k, float **out, fl_error *err) {
+  *out = NULL;
+  if (!cw || cw->mode == FL_CLASS_WEIGHT_NONE) return 0;
+  float *w = malloc(k * sizeof *w);
+  uint64_t *count = calloc(k, sizeof *count);
+  if (!w || !count) {
+    free(w);
+    free(count);
+    return fl_error_set(err, FL_ENOMEM, "out of host memory");
+  }
+  for (size_t c = 0; c < k; c++) w[c] = 1.0f;
+  if (cw->mode == FL_CLASS_WEIGHT_EXPLICIT) {
+    for (int i = 0; i < cw->n; i++) {
+      if (cw->cls[i] < 0 || (size_t)cw->cls[i] >= k) {
+        free(w);
+        free(count);
+        return fl_error_set(err, FL_EINVAL, "class_weight names class %d but "
+                            "the output layer has %zu units; use class ids "
+                            "0..%zu", cw->cls[i], k, k - 1);
+      }
+      w[cw->cls[i]] = cw->weight[i];
+    }
+  } else {
+    for (size_t r = 0; r < train->n; r++) {
+      size_t truth = 0;
+      if (train->label_kind == FL_LABELS_IDS) {
+        truth = (size_t)train->ids[r];
+      } else {
+        const float *y = train->y + r * train->k;
+        for (size_t j = 1; j < train->k; j++)
+          if (y[j] > y[truth]) truth = j;
+      }
+      if (truth < k) count[truth]++;
+    }
+    size_t present = 0;
+    for (size_t c = 0; c < k; c++) present += count[c] > 0;
+    for (size_t c = 0; c < k; c++)
+      if (count[c] > 0)
+        w[c] = (float)((double)train->n / ((double)present * (double)count[c]));
+  }
+  free(count);
+  *out = w;
+  return 0;
+}
+
 static int alloc_state(fl_trainer *t, fl_error *err) {
   fl_device *dev = t->dev;
   size_t P = t->lay.n_params, B = (size_t)t->cfg.batch_size, L = t->lay.n_layers;
@@ -76,6 +127,9 @@ static int alloc_state(fl_trainer *t, fl_error *err) {
     size_t bytes = B * t->lay.l[l].out * sizeof(float);
     if ((rc = fl__buffer_create(dev, bytes, NULL, &t->act[l], err)) ||
         (rc = fl__buffer_create(dev, bytes, NULL, &t->dact[l], err)))
+      return rc;
+    if (t->layers[l].dropout > 0.0f &&
+        (rc = fl__buffer_create(dev, bytes, NULL, &t->drop[l], err)))
       return rc;
   }
   if ((rc = fl__buffer_create(dev, B * sizeof(float), NULL, &t->row_loss, err)) ||
@@ -117,6 +171,18 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
                         "training rows have %zu", val->d, train->d);
   size_t k = (size_t)cfg->layers[cfg->n_layers - 1].units;
   int rc;
+  for (int i = 0; i < cfg->n_layers; i++) {
+    const fl_layer_spec *ls = &cfg->layers[i];
+    if (!(ls->dropout >= 0.0f && ls->dropout < 1.0f) ||
+        (ls->dropout > 0.0f && i == cfg->n_layers - 1))
+      return fl_error_set(err, FL_EINVAL, "layer %d: dropout %g must be in "
+                          "[0, 1) and not on the output layer", i,
+                          (double)ls->dropout);
+    if (!(ls->l1 >= 0.0f && ls->l2 >= 0.0f && isfinite(ls->l1) &&
+          isfinite(ls->l2)))
+      return fl_error_set(err, FL_EINVAL, "layer %d: kernel_regularizer "
+                          "factors must be finite and >= 0", i);
+  }
   if ((rc = check_labels(train, k, "training", err))) return rc;
   if (val && (rc = check_labels(val, k, "validation", err))) return rc;
   if (val && val->label_kind != train->label_kind)
@@ -147,14 +213,27 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
   t->d = train->d;
   t->k = k;
   t->label_kind = train->label_kind;
-  t->lr = fl__base_learning_rate(&cfg->optimizer);
-  t->lr_now = t->lr;
+  t->lr = cfg->optimizer.learning_rate;
   fl__rng_seed(&t->rng, cfg->seed);
   t->loss_mode = fl__pick_loss_mode(&t->cfg, &t->fused_last);
 
+  float *cw = NULL;
+  if ((rc = fl__class_weights(cfg->class_weight, train, k, &cw, err))) {
+    fl_trainer_destroy(t);
+    return rc;
+  }
+  t->cfg.class_weight = NULL; /* read here only; the caller keeps it */
+  if (cw) {
+    rc = fl__buffer_create(dev, k * sizeof(float), cw, &t->class_weight, err);
+    free(cw);
+    if (rc) {
+      fl_trainer_destroy(t);
+      return rc;
+    }
+  }
   if ((rc = upload_set(t, train, &t->x_train, &t->ids_train, &t->y_train, err)) ||
       (val && (rc = upload_set(t, val, &t->x_val, &t->ids_val, &t->y_val, err))) ||
-      (rc = alloc_state(t, err)) || (rc = fl__clip_setup(t, err))) {
+      (rc = alloc_state(t, err))) {
     fl_trainer_destroy(t);
     return rc;
   }
@@ -169,9 +248,12 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
 }
 
 /* Forward pass of `rows` rows of x (rows, d) starting at element x_off, or,
- * with perm, of rows perm[start + r] of x (read by the first GEMM itself). */
-static int forward(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
-                   size_t start, size_t rows, fl_error *err) {
+ * with perm, of rows perm[start + r] of x (read by the first GEMM itself).
+ * In training, a layer with dropout also writes drop[i] (rows, out): act[i]
+ * with this step's mask applied, which the layer above reads instead. */
+static int forward_pass(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
+                        size_t start, size_t rows, bool training,
+                        fl_error *err) {
   fl_device *dev = t->dev;
   cl_mem in = x;
   size_t in_off = x_off;
@@ -191,6 +273,36 @@ static int forward(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
       return rc;
     in = t->act[i];
     in_off = 0;
+    if (training && t->drop[i]) {
+      if ((rc = fl__op_dropout_forward(dev, t->drop[i], t->act[i], rows, l->out,
+                                       t->layers[i].dropout,
+                                       fl__dropout_stream(t->cfg.seed, t->step, i),
+                                       err)))
+        return rc;
+      in = t->drop[i];
+    }
+  }
+  return 0;
+}
+
+/* Inference: no dropout. */
+static int forward(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
+                   size_t start, size_t rows, fl_error *err) {
+  return forward_pass(t, x, x_off, perm, start, rows, false, err);
+}
+
+/* kernel_regularizer penalties into mf[0] (rows each), and with grads
+ * their gradients into grads. */
+static int regularize(fl_trainer *t, cl_mem grads, size_t rows,
+                      fl_error *err) {
+  for (int i = 0; i < t->lay.n_layers; i++) {
+    const fl_layer_spec *ls = &t->layers[i];
+    const fl__layer_layout *l = &t->lay.l[i];
+    if (ls->l1 == 0.0f && ls->l2 == 0.0f) continue;
+    int rc = fl__op_regularize(t->dev, t->params, grads, l->w_off,
+                               l->in * l->out, ls->l1, ls->l2, (float)rows,
+                               t->mf, err);
+    if (rc) return rc;
   }
   return 0;
 }
@@ -222,7 +334,8 @@ static int backward(fl_trainer *t, cl_mem perm, size_t start, size_t rows,
                                rows, l->out, act, tr ? t->unit_active : NULL,
                                tr ? t->unit_sat : NULL, l->unit_off, err)))
       return rc;
-    cl_mem in = i > 0 ? t->act[i - 1] : perm ? t->x_train : t->xb;
+    cl_mem in = i > 0 ? (t->drop[i - 1] ? t->drop[i - 1] : t->act[i - 1])
+                      : perm ? t->x_train : t->xb;
     /* dW (in, out) = in^T (in, rows) · dact (rows, out) */
     fl__gemm_fused rows_of = {FL__EP_NONE, FL_ACT_LINEAR, NULL, 0, NULL,
                               i == 0 ? perm : NULL, start};
@@ -240,6 +353,15 @@ static int backward(fl_trainer *t, cl_mem perm, size_t start, size_t rows,
       if ((rc = fl__op_gemm_ep(dev, 0, 1, rows, l->in, l->out, t->dact[i], 0,
                                l->out, t->params, l->w_off, l->out,
                                t->dact[i - 1], &ep, err)))
+        return rc;
+      /* Through layer i-1's dropout: the mask commutes with act'(act[i-1])
+       * (both elementwise), so it is applied after the fused epilogue. */
+      if (t->drop[i - 1] &&
+          (rc = fl__op_dropout_backward(dev, t->dact[i - 1], rows, l->in,
+                                        t->layers[i - 1].dropout,
+                                        fl__dropout_stream(t->cfg.seed, t->step,
+                                                           i - 1),
+                                        err)))
         return rc;
     }
   }
@@ -272,7 +394,7 @@ static int evaluate_resident(fl_trainer *t, cl_mem x, cl_mem ids, cl_mem y,
   int rc;
   size_t B = (size_t)t->cfg.batch_size;
   if ((rc = zero_metrics(t, err))) return rc;
-  fl__loss_args la = {t->loss_mode, t->label_kind, ids, y, NULL, 0, 1.0f};
+  fl__loss_args la = {t->loss_mode, t->label_kind, ids, y, NULL, 0, 1.0f, NULL};
   for (size_t start = 0; start < n; start += B) {
     size_t rows = n - start < B ? n - start : B;
     la.start = start;
@@ -285,6 +407,8 @@ static int evaluate_resident(fl_trainer *t, cl_mem x, cl_mem ids, cl_mem y,
                                    t->mu, err)))
       return rc;
   }
+  /* Keras' val_loss includes the regularization penalty. */
+  if ((rc = regularize(t, NULL, n, err))) return rc;
   float mf[2];
   if ((rc = fl__buffer_read(t->dev, t->mf, 0, sizeof mf, mf, err)) ||
       (rc = fl__buffer_read(t->dev, t->mu, 0, FL__MU_HIST * sizeof(cl_uint),
@@ -301,7 +425,7 @@ static int train_step(fl_trainer *t, size_t start, size_t rows, bool sample,
   fl_device *dev = t->dev;
   int L = t->lay.n_layers, rc;
   fl__loss_args la = {t->loss_mode, t->label_kind, t->ids_train, t->y_train,
-                      t->perm, start, 1.0f / (float)rows};
+                      t->perm, start, 1.0f / (float)rows, t->class_weight};
   size_t P = t->lay.n_params;
   /* Tiled GEMMs can read the batch's rows through the permutation
    * themselves, which saves the gather pass; CLBlast needs them gathered
@@ -314,13 +438,14 @@ static int train_step(fl_trainer *t, size_t start, size_t rows, bool sample,
   cl_mem rows_of = fuse ? t->perm : NULL;
   if ((!rows_of && (rc = fl__op_gather_rows(dev, t->xb, t->x_train, t->perm,
                                              start, rows, t->d, err))) ||
-      (rc = forward(t, rows_of ? t->x_train : t->xb, 0, rows_of, start, rows,
-                    err)) ||
+      (rc = forward_pass(t, rows_of ? t->x_train : t->xb, 0, rows_of, start,
+                         rows, true, err)) ||
       (rc = fl__op_loss_rows(dev, t->act[L - 1], rows, t->k, &la, t->dact[L - 1],
                              t->row_loss, t->row_pred, t->row_correct, err)) ||
       (rc = fl__op_batch_metrics(dev, t->row_loss, t->row_pred, t->row_correct,
                                  rows, t->k, t->step == 0, t->mf, t->mu, err)) ||
-      (rc = backward(t, rows_of, start, rows, true, err)))
+      (rc = backward(t, rows_of, start, rows, true, err)) ||
+      (rc = regularize(t, t->grads, rows, err)))
     return rc;
   if (sample) {
     if ((rc = fl__op_segment_sumsq(dev, t->grads, NULL, t->seg_off, L,
@@ -329,11 +454,8 @@ static int train_step(fl_trainer *t, size_t start, size_t rows, bool sample,
     FL_CL_CHECK(err, clEnqueueCopyBuffer(dev->queue, t->params, t->prev, 0, 0,
                                          P * sizeof(float), 0, NULL, NULL));
   }
-  /* The schedule's step is the update count before this one (Keras). */
-  float lr = fl__step_learning_rate(t);
-  if ((rc = fl__clip_grads(t, err))) return rc;
   t->step++;
-  if ((rc = fl__op_optimizer_step(dev, &t->cfg.optimizer, lr, t->step,
+  if ((rc = fl__op_optimizer_step(dev, &t->cfg.optimizer, t->lr, t->step,
                                   t->params, t->grads, t->m, t->v, P, err)))
     return rc;
   if (sample) {
@@ -496,7 +618,7 @@ static int run_epoch(fl_trainer *t, fl_epoch_metrics *m, fl_error *err) {
   t->epoch++;
   t->in_epoch = false;
   m->epoch = t->epoch;
-  m->lr = t->lr_now;
+  m->lr = t->lr;
   m->seconds = now_seconds() - t0;
   m->samples_per_s = t1 > t0 ? (double)t->n_train / (t1 - t0) : 0.0;
   return 0;
@@ -596,8 +718,9 @@ void fl_trainer_destroy(fl_trainer *t) {
   for (int l = 0; l < FL_MAX_LAYERS; l++) {
     fl__buffer_release(&t->act[l]);
     fl__buffer_release(&t->dact[l]);
+    fl__buffer_release(&t->drop[l]);
   }
-  fl__trainer_extras_free(t);
+  fl__buffer_release(&t->class_weight);
   free(t->perm_host);
   free(t->mu_host);
   free(t->active_host);

@@ -21,7 +21,8 @@ static fl_train_config config_of(const fl_job_spec *s, size_t input_dim) {
   return (fl_train_config){.input_dim = input_dim, .n_layers = s->n_layers,
                            .layers = s->layers, .loss = s->loss,
                            .optimizer = s->optimizer, .batch_size = s->batch_size,
-                           .seed = s->seed, .shuffle = s->shuffle};
+                           .seed = s->seed, .shuffle = s->shuffle,
+                           .class_weight = &s->class_weight};
 }
 
 void fl_job_preflight(const fl_job_spec *spec, const fl_dataset *train,

@@ -105,7 +105,8 @@ static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tr
   fl_train_config cfg = {
       .input_dim = train->d, .n_layers = spec->n_layers, .layers = spec->layers,
       .loss = spec->loss, .optimizer = spec->optimizer,
-      .batch_size = spec->batch_size, .seed = spec->seed, .shuffle = true};
+      .batch_size = spec->batch_size, .seed = spec->seed, .shuffle = true,
+      .class_weight = &spec->class_weight};
   size_t B = (size_t)spec->batch_size, per_epoch = (train->n + B - 1) / B;
   int epochs = (int)((PROBE_STEPS + per_epoch - 1) / per_epoch);
   if (epochs < 2) epochs = 2;

@@ -14,6 +14,11 @@
  *                     p = out / sum(out), q = clip(p, eps, 1-eps),
  *                     loss = -sum t log q; the clip passes no gradient.
  * FL_LOSS_MSE:        loss = mean_j (out_j - t_j)^2.
+ * With use_cw, row r's loss and dout are multiplied by cw[truth] (cw (k):
+ *   class_weight; truth = the label's class, the first argmax of a dense
+ *   label row, as Keras takes it), the per-row reduction Keras applies to
+ *   sample weights ("sum_over_batch_size": the sum is still divided by the
+ *   rows, not by the weights).
  *
  * batch_metrics: a single work-item adds the batch's rows into the epoch
  *   accumulators: mf[0] += loss sum, mf[1] = batch mean loss if first,
@@ -34,7 +39,8 @@ __kernel void loss_rows(__global const float *out, uint rows, uint k, int mode,
                         __global const float *y, __global const uint *perm,
                         int use_perm, uint start, float grad_scale,
                         __global float *dout, __global float *row_loss,
-                        __global uint *row_pred, __global uint *row_correct) {
+                        __global uint *row_pred, __global uint *row_correct,
+                        __global const float *cw, int use_cw) {
   uint r = get_global_id(0);
   if (r >= rows) return;
   uint dr = use_perm ? perm[start + r] : start + r;
@@ -48,6 +54,8 @@ __kernel void loss_rows(__global const float *out, uint rows, uint k, int mode,
     float t = fl_target(label_kind, ids, y, dr, k, j);
     if (t > tbest) { tbest = t; truth = j; }
   }
+  float w = use_cw ? cw[truth] : 1.0f;
+  grad_scale *= w;
 
   float loss = 0.0f;
   if (mode == FL_LOSS_SOFTMAX_CE) {
@@ -95,7 +103,7 @@ __kernel void loss_rows(__global const float *out, uint rows, uint k, int mode,
     }
     loss /= (float)k;
   }
-  row_loss[r] = loss;
+  row_loss[r] = use_cw ? w * loss : loss;
   row_pred[r] = pred;
   row_correct[r] = pred == truth;
 }

@@ -101,7 +101,7 @@ static int decode_spec(const cJSON *root, fl_job_spec *spec, fl_error *err) {
   static const char *const keys[] = {
       "name",       "data", "model",   "loss",   "optimizer", "epochs",
       "batch_size", "seed", "shuffle", "device", "monitor",
-      "callbacks", "init_from"};
+      "class_weight", "callbacks", "init_from"};
   int rc = fl__check_object(root, "", keys, FL__ARRAY_LEN(keys), err);
   if (rc) return rc;
 
@@ -169,6 +169,12 @@ static int decode_spec(const cJSON *root, fl_job_spec *spec, fl_error *err) {
   const cJSON *monitor = cJSON_GetObjectItemCaseSensitive(root, "monitor");
   if (monitor &&
       (rc = fl__decode_monitor(monitor, "monitor", &spec->monitor, err))) {
+    return rc;
+  }
+  const cJSON *cw = cJSON_GetObjectItemCaseSensitive(root, "class_weight");
+  if (cw && (rc = fl__decode_class_weight(
+                 cw, "class_weight", spec->layers[spec->n_layers - 1].units,
+                 &spec->class_weight, err))) {
     return rc;
   }
   /* Last: callbacks are checked against the data, optimizer and monitor. */

@@ -211,6 +211,10 @@ int fl__decode_optimizer(const cJSON *item, const char *path,
                          fl_optimizer_spec *opt, fl_error *err);
 int fl__decode_monitor(const cJSON *item, const char *path,
                        fl_monitor_spec *monitor, fl_error *err);
+/* spec_train.c: "class_weight"; k = units of the last layer. */
+int fl__decode_class_weight(const cJSON *item, const char *path, int k,
+                            fl_class_weight_spec *cw, fl_error *err);
+
 /* spec_callbacks.c: "callbacks" (after data and optimizer are decoded:
  * val_* monitors need validation data, reduce_lr_on_plateau no schedule),
  * and a "learning_rate" schedule object into opt->schedule. */

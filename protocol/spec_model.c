@@ -1,6 +1,7 @@
 /* protocol/spec_model.c — owns the decoding of the spec's "model" object:
- * the layer list, each dense layer (units, activation, softmax placement),
- * and kernel/bias initializers in their string and object forms. */
+ * the layer list, each dense layer (units, activation, softmax placement,
+ * kernel_regularizer), dropout entries (folded into the dense layer they
+ * follow), and kernel/bias initializers in their string and object forms. */
 #include <math.h>
 #include <string.h>
 
@@ -8,17 +9,22 @@
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
-#define LAYERS_EXPECTED \
-  "an array of 1 to " STRINGIFY(FL_MAX_LAYERS) " layer objects"
+#define LAYERS_EXPECTED                                           \
+  "an array of 1 to " STRINGIFY(FL_MAX_LAYERS) " dense layer objects " \
+  "(each may be followed by dropout entries)"
 #define LAYER_EXPECTED \
   "a layer object such as {\"type\": \"dense\", \"units\": 64}"
 #define INITIALIZER_EXPECTED                                          \
   "an initializer name such as \"glorot_uniform\" or an object such " \
   "as {\"name\": \"random_normal\", \"stddev\": 0.05}"
 
-/* Only dense layers so far; a table of one keeps "type" extensible and its
- * message ("expected \"dense\", got \"conv2d\"") uniform with other names. */
-static const fl__enum_entry layer_type_entries[] = {{"dense", 0}};
+/* Layer types; the message for a wrong one ("expected \"dense\" or
+ * \"dropout\", got \"conv2d\"") comes from the table like other names. */
+enum { LAYER_DENSE, LAYER_DROPOUT };
+static const fl__enum_entry layer_type_entries[] = {{"dense", LAYER_DENSE},
+                                                    {"dropout", LAYER_DROPOUT}};
+/* At most this many array entries: every dense layer with a dropout. */
+#define FL__MAX_LAYER_ENTRIES (2 * FL_MAX_LAYERS)
 static const fl__enum_table layer_type_table = {
     layer_type_entries, FL__ARRAY_LEN(layer_type_entries)};
 
@@ -98,17 +104,69 @@ static int decode_initializer(const cJSON *item, const char *path,
   return 0;
 }
 
+/* "kernel_regularizer": {"l1": a, "l2": b} (either or both), Keras' L1L2;
+ * the string forms "l1" / "l2" take Keras' default factor 0.01. */
+#define REGULARIZER_EXPECTED \
+  "an object such as {\"l2\": 0.01} or {\"l1\": 0.001, \"l2\": 0.01}"
+#define FL__KERAS_REGULARIZER_DEFAULT 0.01f /* keras.regularizers.L1/L2 */
+
+static int decode_regularizer(const cJSON *item, const char *path,
+                              fl_layer_spec *layer, fl_error *err) {
+  static const char *const keys[] = {"l1", "l2"};
+  static const fl__range non_negative = {0.0, HUGE_VAL, false, false};
+  if (cJSON_IsString(item)) {
+    if (strcmp(item->valuestring, "l1") == 0) {
+      layer->l1 = FL__KERAS_REGULARIZER_DEFAULT;
+      return 0;
+    }
+    if (strcmp(item->valuestring, "l2") == 0) {
+      layer->l2 = FL__KERAS_REGULARIZER_DEFAULT;
+      return 0;
+    }
+    return fl__expected(err, path, REGULARIZER_EXPECTED, item);
+  }
+  if (!cJSON_IsObject(item))
+    return fl__expected(err, path, REGULARIZER_EXPECTED, item);
+  int rc = fl__check_object(item, path, keys, FL__ARRAY_LEN(keys), err);
+  if (rc) return rc;
+  if (!item->child)
+    return fl__expected(err, path, REGULARIZER_EXPECTED, item);
+  if ((rc = fl__get_float(item, path, "l1", false, &non_negative, &layer->l1,
+                          err)) < 0 ||
+      (rc = fl__get_float(item, path, "l2", false, &non_negative, &layer->l2,
+                          err)) < 0)
+    return rc;
+  return 0;
+}
+
+/* {"type": "dropout", "rate": r}: the rate, checked; the caller folds it
+ * into the dense layer before it. */
+static int decode_dropout(const cJSON *obj, const char *path, float *rate,
+                          fl_error *err) {
+  static const char *const keys[] = {"type", "rate"};
+  /* rate 1 would drop every unit and scale by 1/0 */
+  static const fl__range rate_range = {0.0, 1.0, false, true};
+  int rc = fl__check_object(obj, path, keys, FL__ARRAY_LEN(keys), err);
+  if (rc) return rc;
+  rc = fl__get_float(obj, path, "rate", true, &rate_range, rate, err);
+  return rc < 0 ? rc : 0;
+}
+
+static int layer_type(const cJSON *obj, const char *path, int *type,
+                      fl_error *err) {
+  if (!cJSON_IsObject(obj)) return fl__expected(err, path, LAYER_EXPECTED, obj);
+  *type = LAYER_DENSE;
+  int rc = fl__get_enum(obj, path, "type", true, &layer_type_table, type, err);
+  return rc < 0 ? rc : 0;
+}
+
 static int decode_layer(const cJSON *obj, const char *path, int index,
                         int n_layers, fl_layer_spec *layer, fl_error *err) {
   static const char *const keys[] = {"type", "units", "activation",
-                                     "kernel_initializer", "bias_initializer"};
-  if (!cJSON_IsObject(obj)) return fl__expected(err, path, LAYER_EXPECTED, obj);
+                                     "kernel_initializer", "bias_initializer",
+                                     "kernel_regularizer"};
   int rc = fl__check_object(obj, path, keys, FL__ARRAY_LEN(keys), err);
   if (rc) return rc;
-
-  int type = 0;
-  rc = fl__get_enum(obj, path, "type", true, &layer_type_table, &type, err);
-  if (rc < 0) return rc;
   rc = fl__get_int(obj, path, "units", true, 1, FL_MAX_UNITS, &layer->units,
                    err);
   if (rc < 0) return rc;
@@ -144,6 +202,14 @@ static int decode_layer(const cJSON *obj, const char *path, int index,
     rc = decode_initializer(bias, key_path, &layer->bias_init, err);
     if (rc) return rc;
   }
+  layer->dropout = 0.0f;
+  layer->l1 = layer->l2 = 0.0f;
+  const cJSON *reg = cJSON_GetObjectItemCaseSensitive(obj, "kernel_regularizer");
+  if (reg) {
+    fl__path_key(key_path, path, "kernel_regularizer");
+    rc = decode_regularizer(reg, key_path, layer, err);
+    if (rc) return rc;
+  }
   return 0;
 }
 
@@ -160,25 +226,64 @@ int fl__decode_model(const cJSON *item, const char *path, fl_job_spec *spec,
   if (!cJSON_IsArray(layers)) {
     return fl__expected(err, layers_path, LAYERS_EXPECTED, layers);
   }
-  /* Count before writing: spec->layers has room for FL_MAX_LAYERS, and
-   * softmax placement needs to know which layer is last. */
-  int n = 0;
+  /* Count before writing: spec->layers has room for FL_MAX_LAYERS dense
+   * layers, and softmax placement needs to know which one is last. */
+  int n = 0, n_dense = 0, last_dense = -1, i = 0;
   for (const cJSON *c = layers->child; c; c = c->next) n++;
   if (n == 0) {
     return fl__fail(err, layers_path, "expected %s, got an empty array",
                     LAYERS_EXPECTED);
   }
-  if (n > FL_MAX_LAYERS) {
-    return fl__fail(err, layers_path, "expected %s, got %d layers",
+  if (n > FL__MAX_LAYER_ENTRIES) {
+    return fl__fail(err, layers_path, "expected %s, got %d entries",
                     LAYERS_EXPECTED, n);
   }
-  int i = 0;
   for (const cJSON *c = layers->child; c; c = c->next, i++) {
     char layer_path[FL__KEYPATH_MAX];
     fl__path_index(layer_path, layers_path, i);
-    rc = decode_layer(c, layer_path, i, n, &spec->layers[i], err);
-    if (rc) return rc;
-    spec->n_layers = i + 1;
+    int type;
+    if ((rc = layer_type(c, layer_path, &type, err))) return rc;
+    if (type == LAYER_DENSE) n_dense++, last_dense = i;
+  }
+  if (n_dense == 0) {
+    return fl__fail(err, layers_path, "expected %s, got no dense layer",
+                    LAYERS_EXPECTED);
+  }
+  if (n_dense > FL_MAX_LAYERS) {
+    return fl__fail(err, layers_path, "expected %s, got %d dense layers",
+                    LAYERS_EXPECTED, n_dense);
+  }
+  i = 0;
+  int d = 0;
+  for (const cJSON *c = layers->child; c; c = c->next, i++) {
+    char layer_path[FL__KEYPATH_MAX];
+    fl__path_index(layer_path, layers_path, i);
+    int type;
+    if ((rc = layer_type(c, layer_path, &type, err))) return rc;
+    if (type == LAYER_DENSE) {
+      rc = decode_layer(c, layer_path, i == last_dense ? n_dense - 1 : d,
+                        n_dense, &spec->layers[d], err);
+      if (rc) return rc;
+      spec->n_layers = ++d;
+      continue;
+    }
+    float rate = 0.0f;
+    if ((rc = decode_dropout(c, layer_path, &rate, err))) return rc;
+    if (d == 0)
+      return fl__fail(err, layer_path,
+                      "a dropout entry must follow a dense layer (flatline "
+                      "does not drop input features); move it after the "
+                      "first dense layer or remove it");
+    if (i > last_dense)
+      return fl__fail(err, layer_path,
+                      "a dropout after the output layer would drop "
+                      "predictions; move it before the last dense layer "
+                      "(model.layers[%d]) or remove it", last_dense);
+    /* Dropout after dropout keeps a unit with probability (1-r1)(1-r2). */
+    fl_layer_spec *below = &spec->layers[d - 1];
+    below->dropout = below->dropout == 0.0f
+                         ? rate
+                         : 1.0f - (1.0f - below->dropout) * (1.0f - rate);
   }
   return 0;
 }

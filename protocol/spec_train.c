@@ -1,8 +1,9 @@
 /* protocol/spec_train.c — owns the decoding of how a spec trains: "loss",
- * "optimizer" (each optimizer's own hyper-parameters and their ranges) and
- * "monitor" (plateau detection). */
+ * "optimizer" (each optimizer's own hyper-parameters and their ranges),
+ * "monitor" (plateau detection) and "class_weight". */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "spec_internal.h"
@@ -207,5 +208,56 @@ int fl__decode_monitor(const cJSON *item, const char *path,
                     &action, err);
   if (rc < 0) return rc;
   monitor->on_plateau = (fl_plateau_action)action;
+  return 0;
+}
+
+/* "class_weight": "balanced", or {"<class id>": weight, ...} with each id
+ * below the last layer's units (k). */
+#define CLASS_WEIGHT_EXPECTED                                              \
+  "\"balanced\" or an object mapping class ids to weights such as {\"0\": " \
+  "1.0, \"1\": 5.0}"
+
+int fl__decode_class_weight(const cJSON *item, const char *path, int k,
+                            fl_class_weight_spec *cw, fl_error *err) {
+  static const fl__range non_negative = {0.0, HUGE_VAL, false, false};
+  memset(cw, 0, sizeof *cw);
+  if (cJSON_IsString(item)) {
+    if (strcmp(item->valuestring, "balanced") != 0)
+      return fl__expected(err, path, CLASS_WEIGHT_EXPECTED, item);
+    cw->mode = FL_CLASS_WEIGHT_BALANCED;
+    return 0;
+  }
+  if (!cJSON_IsObject(item))
+    return fl__expected(err, path, CLASS_WEIGHT_EXPECTED, item);
+  cw->mode = FL_CLASS_WEIGHT_EXPLICIT;
+  for (const cJSON *c = item->child; c; c = c->next) {
+    char key_path[FL__KEYPATH_MAX];
+    fl__path_key(key_path, path, c->string);
+    /* A class id: decimal digits only, no sign, no leading zeros. */
+    const char *s = c->string;
+    size_t len = strlen(s);
+    bool digits = len > 0 && len <= 6 && (len == 1 || s[0] != '0');
+    for (size_t i = 0; digits && i < len; i++)
+      digits = s[i] >= '0' && s[i] <= '9';
+    long id = digits ? strtol(s, NULL, 10) : -1;
+    if (id < 0 || id >= k)
+      return fl__fail(err, key_path,
+                      "expected a class id from 0 to %d (the last layer has "
+                      "%d units), got \"%s\"", k - 1, k, s);
+    for (int j = 0; j < cw->n; j++)
+      if (cw->cls[j] == (int)id)
+        return fl__fail(err, key_path, "class %ld is given twice", id);
+    if (cw->n >= FL_MAX_CLASS_WEIGHTS)
+      return fl__fail(err, path, "expected at most %d classes, got more; use "
+                      "\"balanced\" or leave classes of weight 1 out",
+                      FL_MAX_CLASS_WEIGHTS);
+    int rc = fl__as_float(c, key_path, &non_negative, &cw->weight[cw->n], err);
+    if (rc) return rc;
+    cw->cls[cw->n++] = (int)id;
+  }
+  if (cw->n == 0)
+    return fl__fail(err, path, "expected %s, got an empty object (leave "
+                    "\"class_weight\" out for equal weights)",
+                    CLASS_WEIGHT_EXPECTED);
   return 0;
 }

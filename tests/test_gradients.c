@@ -3,6 +3,8 @@
  * differences on a whole small model. The kernels are then held to this
  * reference in test_kernels.c, and the device's full training step in
  * test_training.c, so together the device gradients are checked too.
+ * Dropout (one step's fixed mask), kernel regularizers and class weights
+ * are checked on a three-layer model.
  *
  * Tolerance: |analytic - numeric| <= 3e-3 + 3e-2 |numeric| with step 1e-2
  * (float32 forward; the loss itself is accumulated in double). */
@@ -106,6 +108,91 @@ static void test_mean_squared_error(void **state) {
   check_model(FL_ACT_LEAKY_RELU, FL_ACT_LINEAR, FL_LOSS_MSE, false, FL_LABELS_DENSE);
 }
 
+/* issue 12: what a training step adds to the loss, checked the same way:
+ * dropout (a fixed step's mask, so the loss is a smooth function of the
+ * parameters), L1 + L2 kernel regularizers, and class weights. */
+static void check_training_model(fl_activation hidden, float rate, float l1,
+                                 float l2, bool weighted, fl_label_kind kind,
+                                 long step) {
+  fl_layer_spec layers[3] = {
+      {.units = H, .activation = hidden, .dropout = rate, .l1 = l1, .l2 = l2},
+      {.units = H, .activation = FL_ACT_TANH, .dropout = rate, .l2 = l2},
+      {.units = K, .activation = FL_ACT_SOFTMAX, .l1 = l1},
+  };
+  fl_train_config cfg = {.input_dim = D, .n_layers = 3, .layers = layers,
+                         .loss = {kind == FL_LABELS_IDS
+                                      ? FL_LOSS_SPARSE_CATEGORICAL_CE
+                                      : FL_LOSS_CATEGORICAL_CE, false},
+                         .batch_size = ROWS, .seed = 99};
+  fl__model_layout lay;
+  fl__model_layout_compute(&cfg, &lay);
+  size_t P = lay.n_params;
+  fl__rng rng;
+  fl__rng_seed(&rng, 7 + hidden);
+  float *params = malloc(P * sizeof(float)), *grads = calloc(P, sizeof(float));
+  /* away from 0, where |w| has no derivative */
+  for (size_t i = 0; i < P; i++) {
+    double v = fl__rng_normal(&rng) * 0.7;
+    params[i] = (float)(v >= 0 ? v + 0.05 : v - 0.05);
+  }
+  float x[ROWS * D], y[ROWS * K], cw[K] = {0.5f, 2.0f, 3.5f};
+  int32_t ids[ROWS];
+  for (size_t i = 0; i < ROWS * D; i++) x[i] = (float)fl__rng_normal(&rng);
+  for (size_t r = 0; r < ROWS; r++) {
+    ids[r] = (int32_t)(r % K);
+    for (size_t j = 0; j < K; j++) y[r * K + j] = j == r % K ? 1.0f : 0.0f;
+  }
+  const float *w = weighted ? cw : NULL;
+  double l0 = fl__ref_model_loss_train(&cfg, params, x, ROWS, kind, ids, y,
+                                       true, step, w, grads);
+  /* the mask really drops something, and not everything */
+  if (rate > 0) {
+    double eval = fl__ref_model_loss_train(&cfg, params, x, ROWS, kind, ids,
+                                           y, false, step, w, NULL);
+    assert_true(l0 != eval);
+  }
+  const double h = 1e-2;
+  for (size_t i = 0; i < P; i++) {
+    float keep = params[i];
+    params[i] = keep + (float)h;
+    double lp = fl__ref_model_loss_train(&cfg, params, x, ROWS, kind, ids, y,
+                                         true, step, w, NULL);
+    params[i] = keep - (float)h;
+    double lm = fl__ref_model_loss_train(&cfg, params, x, ROWS, kind, ids, y,
+                                         true, step, w, NULL);
+    params[i] = keep;
+    double num = (lp - lm) / (2 * h);
+    if (!(fabs(grads[i] - num) <= 3e-3 + 3e-2 * fabs(num)))
+      fail_msg("hidden %d, dropout %g, l1 %g, l2 %g, weighted %d: param %zu "
+               "analytic %.6g numeric %.6g", hidden, rate, l1, l2, weighted,
+               i, grads[i], num);
+  }
+  free(params);
+  free(grads);
+}
+
+static void test_dropout_backward(void **state) {
+  (void)state;
+  fl_activation acts[] = {FL_ACT_RELU, FL_ACT_TANH, FL_ACT_SIGMOID};
+  for (size_t i = 0; i < sizeof acts / sizeof *acts; i++)
+    for (long step = 0; step < 3; step++)
+      check_training_model(acts[i], 0.4f, 0, 0, false, FL_LABELS_IDS, step);
+}
+
+static void test_kernel_regularizer_backward(void **state) {
+  (void)state;
+  check_training_model(FL_ACT_TANH, 0, 0.05f, 0, false, FL_LABELS_IDS, 0);
+  check_training_model(FL_ACT_TANH, 0, 0, 0.1f, false, FL_LABELS_IDS, 0);
+  check_training_model(FL_ACT_RELU, 0.3f, 0.02f, 0.05f, false, FL_LABELS_IDS, 1);
+}
+
+static void test_class_weight_backward(void **state) {
+  (void)state;
+  check_training_model(FL_ACT_TANH, 0, 0, 0, true, FL_LABELS_IDS, 0);
+  check_training_model(FL_ACT_TANH, 0, 0, 0, true, FL_LABELS_DENSE, 0);
+  check_training_model(FL_ACT_RELU, 0.25f, 0.01f, 0.01f, true, FL_LABELS_IDS, 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_each_hidden_activation),
@@ -113,6 +200,9 @@ int main(void) {
       cmocka_unit_test(test_crossentropy_from_logits),
       cmocka_unit_test(test_crossentropy_on_probabilities),
       cmocka_unit_test(test_mean_squared_error),
+      cmocka_unit_test(test_dropout_backward),
+      cmocka_unit_test(test_kernel_regularizer_backward),
+      cmocka_unit_test(test_class_weight_backward),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

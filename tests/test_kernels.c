@@ -401,8 +401,11 @@ static void test_bias_grad_and_unit_trackers(void **state) {
   in_both_shapes(check_bias_grad_and_unit_trackers);
 }
 
-static void check_loss_mode(fl__loss_mode mode, fl_label_kind kind) {
+/* weighted: with class weights (issue 12's class_weight). */
+static void check_loss_mode(fl__loss_mode mode, fl_label_kind kind,
+                            bool weighted) {
   fl_error err = {0};
+  const float cw[5] = {0.25f, 1.0f, 4.0f, 0.0f, 2.5f};
   const size_t n = 40, rows = 12, k = 5, start = 6;
   float *out = rand_vec(rows * k, mode == FL__LOSS_SOFTMAX_CE ? -5 : 0.05f, 3);
   int32_t ids[40];
@@ -417,13 +420,15 @@ static void check_loss_mode(fl__loss_mode mode, fl_label_kind kind) {
   }
   float wd[60], wl[12], gd[60], gl[12];
   uint32_t wp[12], wc[12], gp[12], gc[12];
-  fl__ref_loss_rows(out, rows, k, mode, kind, ids, y, perm, start, 1.0f / rows,
-                    wd, wl, wp, wc);
+  fl__ref_loss_rows_weighted(out, rows, k, mode, kind, ids, y, perm, start,
+                             1.0f / rows, weighted ? cw : NULL, wd, wl, wp, wc);
   cl_mem dout = upload(out, rows * k * 4), dids = upload(ids, sizeof ids),
          dy = upload(y, n * k * 4), dperm = upload(perm, sizeof perm),
          dd = upload(NULL, rows * k * 4), dl = upload(NULL, rows * 4),
          dp = upload(NULL, rows * 4), dc = upload(NULL, rows * 4);
-  fl__loss_args la = {mode, kind, dids, dy, dperm, start, 1.0f / rows};
+  cl_mem dcw = upload(cw, sizeof cw);
+  fl__loss_args la = {mode, kind, dids, dy, dperm, start, 1.0f / rows,
+                      weighted ? dcw : NULL};
   assert_int_equal(fl__op_loss_rows(dev, dout, rows, k, &la, dd, dl, dp, dc, &err), 0);
   download(dd, gd, sizeof gd);
   download(dl, gl, sizeof gl);
@@ -450,7 +455,7 @@ static void check_loss_mode(fl__loss_mode mode, fl_label_kind kind) {
   assert_int_equal(mu[FL__MU_ROWS], rows);
   assert_int_equal(mu[FL__MU_NONFINITE], 0);
   assert_memory_equal(mu + FL__MU_HIST, hist, sizeof hist);
-  cl_mem all[] = {dout, dids, dy, dperm, dd, dl, dp, dc, dmf, dmu};
+  cl_mem all[] = {dout, dids, dy, dperm, dd, dl, dp, dc, dmf, dmu, dcw};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++) clReleaseMemObject(all[i]);
   free(out), free(y);
 }
@@ -504,8 +509,91 @@ static void test_loss_rows_all_modes(void **state) {
   (void)state;
   fl__loss_mode modes[] = {FL__LOSS_SOFTMAX_CE, FL__LOSS_PROBS_CE, FL__LOSS_MSE};
   for (int m = 0; m < 3; m++) {
-    check_loss_mode(modes[m], FL_LABELS_IDS);
-    check_loss_mode(modes[m], FL_LABELS_DENSE);
+    for (int w = 0; w < 2; w++) {
+      check_loss_mode(modes[m], FL_LABELS_IDS, w);
+      check_loss_mode(modes[m], FL_LABELS_DENSE, w);
+    }
+  }
+}
+
+/* Dropout's mask and scale equal the reference's exactly (the mask is an
+ * integer hash, the scale one multiply); about `rate` of the elements are
+ * dropped (binomial: 3 sigma of 40 * 257 draws is < 0.015), a new step or
+ * layer draws another mask, and backward drops the same elements. */
+static void test_dropout(void **state) {
+  (void)state;
+  fl_error err = {0};
+  const size_t rows = 40, n = 257;
+  const float rates[] = {0.2f, 0.5f, 0.9f};
+  float *src = rand_vec(rows * n, 0.1f, 2), *want = malloc(rows * n * 4),
+        *got = malloc(rows * n * 4), *other = malloc(rows * n * 4);
+  cl_mem dsrc = upload(src, rows * n * 4), ddst = upload(NULL, rows * n * 4);
+  for (size_t ri = 0; ri < sizeof rates / sizeof *rates; ri++) {
+    float rate = rates[ri];
+    uint64_t stream = fl__dropout_stream(42, 3, 1);
+    fl__ref_dropout_forward(want, src, rows, n, rate, stream);
+    assert_int_equal(fl__op_dropout_forward(dev, ddst, dsrc, rows, n, rate,
+                                            stream, &err), 0);
+    download(ddst, got, rows * n * 4);
+    assert_memory_equal(got, want, rows * n * 4);
+    size_t dropped = 0;
+    for (size_t i = 0; i < rows * n; i++) dropped += got[i] == 0.0f;
+    double frac = (double)dropped / (double)(rows * n);
+    if (!(fabs(frac - rate) < 0.015))
+      fail_msg("dropout %g dropped %.4f of the elements", rate, frac);
+    /* backward: da = 1 everywhere becomes the mask times the scale */
+    for (size_t i = 0; i < rows * n; i++) other[i] = 1.0f;
+    cl_mem dda = upload(other, rows * n * 4);
+    assert_int_equal(fl__op_dropout_backward(dev, dda, rows, n, rate, stream,
+                                             &err), 0);
+    download(dda, other, rows * n * 4);
+    for (size_t i = 0; i < rows * n; i++) want[i] = 1.0f;
+    fl__ref_dropout_backward(want, rows, n, rate, stream);
+    assert_memory_equal(other, want, rows * n * 4);
+    for (size_t i = 0; i < rows * n; i++)
+      assert_true((other[i] == 0.0f) == (got[i] == 0.0f));
+    clReleaseMemObject(dda);
+    /* another step, another layer: other masks */
+    fl__ref_dropout_forward(want, src, rows, n, rate, fl__dropout_stream(42, 4, 1));
+    assert_true(memcmp(want, got, rows * n * 4) != 0);
+    fl__ref_dropout_forward(want, src, rows, n, rate, fl__dropout_stream(42, 3, 2));
+    assert_true(memcmp(want, got, rows * n * 4) != 0);
+  }
+  clReleaseMemObject(dsrc), clReleaseMemObject(ddst);
+  free(src), free(want), free(got), free(other);
+}
+
+/* regularize: the gradient added elementwise and the penalty (times the
+ * rows) added to mf[0], for counts below, at and past the work-group and
+ * at an offset in the flat buffer; a NULL g leaves gradients alone. */
+static void test_regularize(void **state) {
+  (void)state;
+  const size_t counts[] = {1, 64, 1000};
+  for (size_t c = 0; c < sizeof counts / sizeof *counts; c++) {
+    fl_error err = {0};
+    const size_t off = 7, count = counts[c], total = off + count + 5;
+    float *w = rand_vec(total, -1, 1), *g = rand_vec(total, -1, 1);
+    float *want = malloc(total * 4), *got = malloc(total * 4);
+    w[off] = 0.0f; /* sign(0) = 0 */
+    memcpy(want, g, total * 4);
+    double pen = fl__ref_regularize(w + off, want + off, count, 0.03f, 0.2f);
+    float mf[2] = {1.5f, 0};
+    cl_mem dw = upload(w, total * 4), dg = upload(g, total * 4),
+           dmf = upload(mf, sizeof mf);
+    assert_int_equal(fl__op_regularize(dev, dw, dg, off, count, 0.03f, 0.2f,
+                                       8.0f, dmf, &err), 0);
+    download(dg, got, total * 4);
+    download(dmf, mf, sizeof mf);
+    expect_close(got, want, total, 1e-6, 1e-5, "regularize gradient");
+    if (!(fabs(mf[0] - (1.5 + 8.0 * pen)) <= 1e-4 * (1 + 8.0 * pen)))
+      fail_msg("regularize penalty: device %.8g reference %.8g", mf[0],
+               1.5 + 8.0 * pen);
+    assert_int_equal(fl__op_regularize(dev, dw, NULL, off, count, 0.03f, 0.2f,
+                                       1.0f, dmf, &err), 0);
+    download(dg, want, total * 4);
+    assert_memory_equal(want, got, total * 4);
+    clReleaseMemObject(dw), clReleaseMemObject(dg), clReleaseMemObject(dmf);
+    free(w), free(g), free(want), free(got);
   }
 }
 
@@ -608,6 +696,8 @@ int main(void) {
       cmocka_unit_test(test_softmax_forward_backward),
       cmocka_unit_test(test_bias_grad_and_unit_trackers),
       cmocka_unit_test(test_loss_rows_all_modes),
+      cmocka_unit_test(test_dropout),
+      cmocka_unit_test(test_regularize),
       cmocka_unit_test(test_optimizers),
       cmocka_unit_test(test_segment_sumsq),
       cmocka_unit_test(test_gather_rows),

@@ -684,8 +684,15 @@ static void test_class_imbalance_threshold(void **state) {
   assert_contains(x->message, "class 0 has 101 training rows and class 1 has "
                               "10 (ratio 10.1 > 10)");
   assert_contains(x->message, "majority class holds 62.7% of 161 rows");
-  assert_contains(x->message, "data must change");
-  assert_string_equal(x->fix, "");
+  /* issue 12: weighing the loss by class is the fix, and a job that does
+   * so gets no warning (a fix must clear its finding) */
+  assert_contains(x->message, "Weigh the loss by class");
+  assert_string_equal(x->fix, "{\"class_weight\":\"balanced\"}");
+  free(s);
+  s = make_spec(NULL, 3, "softmax", SPARSE);
+  char *weighted = apply(s, "{\"class_weight\":\"balanced\"}");
+  expect(weighted, &j, 0, FL_CAUSE_NONE, ERROR, &f);
+  free(weighted);
   raw_free(&tr);
   free(s);
 
@@ -703,6 +710,8 @@ static void test_class_imbalance_threshold(void **state) {
   s = make_spec(NULL, 3, "softmax", SPARSE);
   x = expect(s, &j, 1, FL_CAUSE_CLASS_IMBALANCE, WARNING, &f);
   assert_contains(x->message, "all 50 training rows are class 0, but the model has 3 classes");
+  assert_contains(x->message, "no spec change fixes this");
+  assert_string_equal(x->fix, "");
   raw_free(&tr);
   free(s);
 }
@@ -934,6 +943,25 @@ static void test_fix_writers(void **state) {
   parse_ok(fixed, &spec);
   assert_int_equal(spec.optimizer.kind, FL_OPT_ADAM);
   assert_true(spec.optimizer.learning_rate == 0.001f);
+  fl_spec_free(&spec);
+  free(fixed);
+  free(s);
+
+  /* A layers fix replaces the array whole: dropout entries and kernel
+   * regularizers of the spec go with it (issue 12). */
+  fl_layer_spec reg[2] = {
+      {.units = 6, .activation = FL_ACT_RELU, .dropout = 0.25f, .l2 = 0.01f,
+       .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}},
+      {.units = 3, .activation = FL_ACT_SOFTMAX, .l1 = 0.5f,
+       .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}}};
+  assert_int_equal(fl__fix_layers(reg, 2, out, sizeof out), 0);
+  s = make_spec(NULL, 3, "softmax", SPARSE);
+  fixed = apply(s, out);
+  parse_ok(fixed, &spec);
+  assert_int_equal(spec.n_layers, 2);
+  assert_true(spec.layers[0].dropout == 0.25f && spec.layers[0].l2 == 0.01f &&
+              spec.layers[0].l1 == 0.0f);
+  assert_true(spec.layers[1].dropout == 0.0f && spec.layers[1].l1 == 0.5f);
   fl_spec_free(&spec);
   free(fixed);
   free(s);

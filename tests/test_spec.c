@@ -479,6 +479,41 @@ static void initializer_forms(void **state) {
   }
 }
 
+/* issue 12: a dropout entry folds into the dense layer before it (two in a
+ * row compose), kernel_regularizer in its object and string forms, and
+ * class_weight "balanced" or explicit. */
+static void regularization_forms(void **state) {
+  (void)state;
+  fl_job_spec s;
+  parse_ok("{" DATA ",'model':{'layers':[{'type':'dense','units':8,"
+           "'kernel_regularizer':{'l2':0.01}},{'type':'dropout','rate':0.2},"
+           "{'type':'dense','units':6,'kernel_regularizer':'l1'},"
+           "{'type':'dropout','rate':0.5},{'type':'dropout','rate':0.5},"
+           OUT_LAYER "]}," LOSS ",'class_weight':'balanced'}", &s);
+  assert_int_equal(s.n_layers, 3);
+  assert_int_equal(s.layers[1].units, 6);
+  assert_true(floats_equal(s.layers[0].dropout, 0.2f));
+  assert_true(floats_equal(s.layers[1].dropout, 0.75f));
+  assert_true(floats_equal(s.layers[2].dropout, 0.0f));
+  assert_true(floats_equal(s.layers[0].l2, 0.01f));
+  assert_true(floats_equal(s.layers[0].l1, 0.0f));
+  assert_true(floats_equal(s.layers[1].l1, 0.01f));
+  assert_true(floats_equal(s.layers[2].l1 + s.layers[2].l2, 0.0f));
+  assert_int_equal(s.layers[2].activation, FL_ACT_SOFTMAX);
+  assert_int_equal(s.class_weight.mode, FL_CLASS_WEIGHT_BALANCED);
+  fl_spec_free(&s);
+
+  parse_ok(SPEC("'class_weight':{'0':1.5,'9':0}"), &s);
+  assert_int_equal(s.class_weight.mode, FL_CLASS_WEIGHT_EXPLICIT);
+  assert_int_equal(s.class_weight.n, 2);
+  assert_int_equal(s.class_weight.cls[1], 9);
+  assert_true(floats_equal(s.class_weight.weight[0], 1.5f));
+  fl_spec_free(&s);
+  parse_ok("{" BASE "}", &s);
+  assert_int_equal(s.class_weight.mode, FL_CLASS_WEIGHT_NONE);
+  fl_spec_free(&s);
+}
+
 static void device_forms(void **state) {
   (void)state;
   fl_job_spec s;
@@ -734,7 +769,42 @@ static const bad_spec bad_specs[] = {
     {WITH_LAYERS("{'type':'dense','units':2,'activation':'Relu'}"), FL_ESPEC,
      "model.layers[0].activation", "did you mean \"relu\""},
     {WITH_LAYERS("{'type':'conv2d','units':2}"), FL_ESPEC,
-     "model.layers[0].type", "expected \"dense\", got \"conv2d\""},
+     "model.layers[0].type",
+     "expected one of \"dense\" or \"dropout\", got \"conv2d\""},
+    /* issue 12: dropout, kernel_regularizer, class_weight */
+    {WITH_LAYERS("{'type':'dropout','rate':0.2}," OUT_LAYER), FL_ESPEC,
+     "model.layers[0]", "must follow a dense layer"},
+    {WITH_LAYERS(OUT_LAYER ",{'type':'dropout','rate':0.2}"), FL_ESPEC,
+     "model.layers[1]", "move it before the last dense layer"},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'dropout','rate':1}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1].rate", NULL},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'dropout'}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1].rate", "required key is missing"},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'dropout','rate':0.1,"
+                 "'units':3}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1].units", "expected \"type\" or \"rate\""},
+    {WITH_LAYERS("{'type':'dropout','rate':0.1}"), FL_ESPEC, "model.layers",
+     "got no dense layer"},
+    {WITH_LAYERS("{'type':'dense','units':4,'kernel_regularizers':{'l2':0.1}}"),
+     FL_ESPEC, "model.layers[0].kernel_regularizers",
+     "did you mean \"kernel_regularizer\""},
+    {WITH_LAYERS("{'type':'dense','units':4,'kernel_regularizer':{'l3':0.1}}"),
+     FL_ESPEC, "model.layers[0].kernel_regularizer.l3", "did you mean"},
+    {WITH_LAYERS("{'type':'dense','units':4,'kernel_regularizer':{'l2':-1}}"),
+     FL_ESPEC, "model.layers[0].kernel_regularizer.l2", NULL},
+    {WITH_LAYERS("{'type':'dense','units':4,'kernel_regularizer':'l3'}"),
+     FL_ESPEC, "model.layers[0].kernel_regularizer", "{\"l2\": 0.01}"},
+    {SPEC("'class_weights':'balanced'"), FL_ESPEC, "class_weights",
+     "did you mean \"class_weight\""},
+    {SPEC("'class_weight':'balance'"), FL_ESPEC, "class_weight",
+     "\"balanced\" or an object"},
+    {SPEC("'class_weight':{'10':2}"), FL_ESPEC, "class_weight.10",
+     "class id from 0 to 9"},
+    {SPEC("'class_weight':{'cat':2}"), FL_ESPEC, "class_weight.cat",
+     "class id from 0 to 9"},
+    {SPEC("'class_weight':{'1':-2}"), FL_ESPEC, "class_weight.1", NULL},
+    {SPEC("'class_weight':{}"), FL_ESPEC, "class_weight", "empty object"},
+    {SPEC("'class_weight':[1,2]"), FL_ESPEC, "class_weight", NULL},
     {WITH_KERNEL_INIT("'xavier_uniform'"), FL_ESPEC,
      "model.layers[0].kernel_initializer", "did you mean \"glorot_uniform\""},
     {WITH_KERNEL_INIT("{'stddev':0.1}"), FL_ESPEC,
@@ -1032,7 +1102,8 @@ static void count_and_length_caps(void **state) {
       assert_int_equal(rc, FL_ESPEC);
       assert_non_null(strstr(err.msg,
                              "model.layers: expected an array of 1 "
-                             "to 32 layer objects, got 33 layers"));
+                             "to 32 dense layer objects"));
+      assert_non_null(strstr(err.msg, "got 33 dense layers"));
     }
     fl_spec_free(&s);
   }
@@ -1238,6 +1309,7 @@ int main(void) {
       cmocka_unit_test(design_example_parses),
       cmocka_unit_test(design_example_verbatim_parses),
       cmocka_unit_test(defaults_are_applied),
+      cmocka_unit_test(regularization_forms),
       cmocka_unit_test(kitchen_sink_parses),
       cmocka_unit_test(source_forms),
       cmocka_unit_test(loss_forms),

@@ -255,6 +255,198 @@ static void test_bad_jobs_get_clear_errors(void **state) {
   fl_dataset_free(&ds);
 }
 
+/* ---- issue 12: dropout, kernel_regularizer, class_weight ---- */
+
+/* One SGD step over the whole set with dropout on both hidden layers, L1
+ * and L2 on the kernels and class weights: the device's parameters equal
+ * params - lr * the reference gradient under the same (step 0) masks, and
+ * the reported loss includes the weights and the penalty, as Keras'. */
+static void check_regularized_step(fl_activation hidden, bool dense,
+                                   fl_class_weight_mode mode) {
+  fl_error err = {0};
+  fl_dataset ds;
+  make_blobs(&ds, 30, 6, 4, 3, dense);
+  fl_layer_spec layers[3] = {
+      {.units = 9, .activation = hidden, .dropout = 0.3f, .l1 = 0.01f,
+       .l2 = 0.02f, .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0},
+       .bias_init = {FL_INIT_RANDOM_UNIFORM, 0.1f}},
+      {.units = 7, .activation = FL_ACT_TANH, .dropout = 0.5f, .l2 = 0.05f,
+       .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}},
+      {.units = 4, .activation = FL_ACT_SOFTMAX, .l1 = 0.003f,
+       .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}},
+  };
+  fl_class_weight_spec cw = {.mode = mode, .n = 2, .cls = {1, 3},
+                             .weight = {3.0f, 0.5f}};
+  const float lr = 0.5f;
+  fl_train_config cfg = {.input_dim = 6, .n_layers = 3, .layers = layers,
+                         .loss = {dense ? FL_LOSS_CATEGORICAL_CE
+                                        : FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                         .optimizer = sgd(lr), .batch_size = 30, .seed = 5,
+                         .shuffle = false, .class_weight = &cw};
+  float *weights = NULL;
+  assert_int_equal(fl__class_weights(&cw, &ds, 4, &weights, &err), 0);
+  if (mode == FL_CLASS_WEIGHT_EXPLICIT) {
+    assert_true(weights[0] == 1.0f && weights[1] == 3.0f && weights[3] == 0.5f);
+  } else if (mode == FL_CLASS_WEIGHT_BALANCED) {
+    /* 30 rows, classes 8/8/7/7 (i % 4): 30 / (4 * count) */
+    assert_true(fabsf(weights[0] - 30.0f / 32.0f) < 1e-6f &&
+                fabsf(weights[3] - 30.0f / 28.0f) < 1e-6f);
+  } else {
+    assert_null(weights);
+  }
+  fl_trainer *t;
+  assert_int_equal(fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err), 0);
+  size_t P = fl_trainer_param_count(t);
+  float *p0 = malloc(P * 4), *p1 = malloc(P * 4), *g = calloc(P, 4);
+  assert_int_equal(fl_trainer_get_params(t, p0, P, &err), 0);
+  fl_epoch_metrics m = {0};
+  assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+  assert_int_equal(fl_trainer_get_params(t, p1, P, &err), 0);
+  double ref_loss = fl__ref_model_loss_train(&cfg, p0, ds.x, ds.n,
+                                             ds.label_kind, ds.ids, ds.y, true,
+                                             0, weights, g);
+  if (!(fabs(m.loss - ref_loss) <= 1e-4 + 1e-4 * fabs(ref_loss)))
+    fail_msg("loss: device %.8g reference %.8g", m.loss, ref_loss);
+  for (size_t i = 0; i < P; i++) {
+    double want = p0[i] - lr * g[i];
+    if (!(fabs(p1[i] - want) <= 1e-5 + 1e-3 * fabs(lr * g[i])))
+      fail_msg("hidden %d dense %d class weights %d: param %zu device %.8g "
+               "reference %.8g", hidden, dense, mode, i, p1[i], want);
+  }
+  /* Validation is inference: no dropout, no class weights, with the
+   * penalty (Keras' val_loss). */
+  double loss, acc;
+  assert_int_equal(fl_trainer_evaluate(t, &ds, &loss, &acc, &err), 0);
+  double eval = fl__ref_model_loss_train(&cfg, p1, ds.x, ds.n, ds.label_kind,
+                                         ds.ids, ds.y, false, 0, NULL, NULL);
+  if (!(fabs(loss - eval) <= 1e-4 + 1e-4 * fabs(eval)))
+    fail_msg("evaluate: device %.8g reference %.8g", loss, eval);
+  fl_trainer_destroy(t);
+  fl_dataset_free(&ds);
+  free(p0), free(p1), free(g), free(weights);
+}
+
+static void test_regularized_step_matches_reference(void **state) {
+  (void)state;
+  size_t keep = dev->pack_min_volume;
+  for (int large = 0; large < 2; large++) {
+    dev->pack_min_volume = large ? 0 : keep;
+    check_regularized_step(FL_ACT_RELU, false, FL_CLASS_WEIGHT_NONE);
+    check_regularized_step(FL_ACT_SIGMOID, true, FL_CLASS_WEIGHT_EXPLICIT);
+    check_regularized_step(FL_ACT_TANH, false, FL_CLASS_WEIGHT_BALANCED);
+  }
+  dev->pack_min_volume = keep;
+}
+
+/* Dropout keeps runs repeatable: same seed, bit-identical losses and
+ * parameters; another seed, other masks. */
+static void test_dropout_is_deterministic(void **state) {
+  (void)state;
+  fl_dataset ds;
+  make_blobs(&ds, 300, 20, 5, 1, false);
+  fl_layer_spec layers[3] = {
+      {.units = 32, .activation = FL_ACT_RELU, .dropout = 0.2f, .l2 = 1e-3f},
+      {.units = 16, .activation = FL_ACT_RELU, .dropout = 0.5f},
+      {.units = 5, .activation = FL_ACT_SOFTMAX}};
+  fl_train_config cfg = {.input_dim = 20, .n_layers = 3, .layers = layers,
+                         .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                         .optimizer = keras_default(FL_OPT_ADAM, 1e-3f),
+                         .batch_size = 32, .seed = 7, .shuffle = true};
+  double a[3], b[3], c[3];
+  size_t P = 20 * 32 + 32 + 32 * 16 + 16 + 16 * 5 + 5;
+  float *pa = malloc(P * 4), *pb = malloc(P * 4);
+  run_losses(&cfg, &ds, 3, a, pa);
+  run_losses(&cfg, &ds, 3, b, pb);
+  assert_memory_equal(a, b, sizeof a);
+  assert_memory_equal(pa, pb, P * 4);
+  layers[0].dropout = layers[1].dropout = 0.0f;
+  run_losses(&cfg, &ds, 3, c, NULL);
+  assert_true(memcmp(a, c, sizeof a) != 0);
+  fl_dataset_free(&ds);
+  free(pa), free(pb);
+}
+
+/* Row predictions of a trained model on the host (argmax of the output). */
+static void predict_host(const fl_train_config *cfg, const float *params,
+                         const fl_dataset *ds, int32_t *pred) {
+  fl__model_layout lay;
+  fl__model_layout_compute(cfg, &lay);
+  size_t widest = cfg->input_dim;
+  for (int i = 0; i < lay.n_layers; i++)
+    if (lay.l[i].out > widest) widest = lay.l[i].out;
+  float *a = malloc(widest * 4), *b = malloc(widest * 4);
+  for (size_t r = 0; r < ds->n; r++) {
+    memcpy(a, ds->x + r * ds->d, ds->d * 4);
+    for (int i = 0; i < lay.n_layers; i++) {
+      const fl__layer_layout *l = &lay.l[i];
+      fl__ref_gemm(0, 0, 1, l->out, l->in, 1, a, l->in, params + l->w_off,
+                   l->out, 0, b, l->out);
+      fl_activation act = cfg->layers[i].activation;
+      fl__ref_bias_act_forward(b, params + l->b_off, 1, l->out,
+                               act == FL_ACT_SOFTMAX ? FL_ACT_LINEAR : act);
+      memcpy(a, b, l->out * 4);
+    }
+    size_t best = 0, k = lay.l[lay.n_layers - 1].out;
+    for (size_t j = 1; j < k; j++)
+      if (a[j] > a[best]) best = j;
+    pred[r] = (int32_t)best;
+  }
+  free(a), free(b);
+}
+
+/* class_weight "balanced" on a 20:1 imbalanced set of overlapping classes:
+ * unweighted, the model mostly predicts the majority; balanced, it finds
+ * most of the minority class (recall measured on the training rows). */
+static void test_balanced_class_weight_raises_minority_recall(void **state) {
+  (void)state;
+  enum { N = 1050, D = 2 };
+  fl__rng rng;
+  fl__rng_seed(&rng, 17);
+  fl_dataset ds = {.n = N, .d = D, .label_kind = FL_LABELS_IDS};
+  ds.x = malloc(N * D * 4);
+  ds.ids = malloc(N * 4);
+  for (size_t i = 0; i < N; i++) {
+    int c = i % 21 == 0; /* 50 of class 1, 1000 of class 0 */
+    ds.ids[i] = c;
+    for (size_t j = 0; j < D; j++)
+      ds.x[i * D + j] = (float)(fl__rng_normal(&rng) + (c ? 1.0 : 0.0));
+  }
+  fl_layer_spec layers[2] = {{.units = 8, .activation = FL_ACT_RELU},
+                             {.units = 2, .activation = FL_ACT_SOFTMAX}};
+  fl_class_weight_spec balanced = {.mode = FL_CLASS_WEIGHT_BALANCED};
+  double recall[2];
+  int32_t *pred = malloc(N * 4);
+  for (int w = 0; w < 2; w++) {
+    fl_train_config cfg = {.input_dim = D, .n_layers = 2, .layers = layers,
+                           .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                           .optimizer = keras_default(FL_OPT_ADAM, 1e-2f),
+                           .batch_size = 64, .seed = 3, .shuffle = true,
+                           .class_weight = w ? &balanced : NULL};
+    fl_error err = {0};
+    fl_trainer *t;
+    assert_int_equal(fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err), 0);
+    fl_epoch_metrics m = {0};
+    for (int e = 0; e < 15; e++) assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+    size_t P = fl_trainer_param_count(t);
+    float *p = malloc(P * 4);
+    assert_int_equal(fl_trainer_get_params(t, p, P, &err), 0);
+    predict_host(&cfg, p, &ds, pred);
+    size_t hit = 0, minority = 0;
+    for (size_t i = 0; i < N; i++)
+      if (ds.ids[i] == 1) minority++, hit += pred[i] == 1;
+    recall[w] = (double)hit / (double)minority;
+    free(p);
+    fl_trainer_destroy(t);
+  }
+  print_message("# minority recall: unweighted %.2f, balanced %.2f\n",
+                recall[0], recall[1]);
+  if (!(recall[1] > recall[0] + 0.3 && recall[1] > 0.6))
+    fail_msg("minority recall unweighted %.2f, balanced %.2f", recall[0],
+             recall[1]);
+  free(pred);
+  fl_dataset_free(&ds);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_device_step_matches_reference),
@@ -262,6 +454,9 @@ int main(void) {
       cmocka_unit_test(test_every_optimizer_learns_blobs),
       cmocka_unit_test(test_epoch_metrics_report_what_happened),
       cmocka_unit_test(test_bad_jobs_get_clear_errors),
+      cmocka_unit_test(test_regularized_step_matches_reference),
+      cmocka_unit_test(test_dropout_is_deterministic),
+      cmocka_unit_test(test_balanced_class_weight_raises_minority_recall),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -57,6 +57,13 @@ typedef struct {
   fl_activation activation;   /* default linear, as Keras */
   fl_initializer kernel_init; /* default glorot_uniform */
   fl_initializer bias_init;   /* default zeros */
+  /* A {"type": "dropout", "rate": r} entry right after this dense layer
+   * (consecutive ones combined: 1 - prod(1 - r_i)); 0 = none. Applied to
+   * this layer's activation output in training only, as Keras' Dropout. */
+  float dropout;              /* [0, 1) */
+  /* "kernel_regularizer": {"l1": a, "l2": b} (Keras' L1L2): the loss gains
+   * a sum|W| + b sum W^2 over this layer's kernel (not its bias). */
+  float l1, l2;               /* >= 0, default 0 */
 } fl_layer_spec;
 
 typedef enum {
@@ -163,6 +170,25 @@ typedef struct {
   fl_plateau_action on_plateau; /* default alert */
 } fl_monitor_spec;
 
+/* "class_weight" (Keras' fit argument): each training row's loss (and
+ * gradient) multiplied by its class's weight; validation is unweighted.
+ * Explicit: {"0": 1.0, "3": 5.0}, unlisted classes weigh 1 (Keras 3);
+ * "balanced": n_rows / (n_classes * rows of the class), scikit-learn's
+ * formula, from the training rows. */
+#define FL_MAX_CLASS_WEIGHTS 1024 /* explicit entries; keeps the spec flat */
+typedef enum {
+  FL_CLASS_WEIGHT_NONE,
+  FL_CLASS_WEIGHT_EXPLICIT,
+  FL_CLASS_WEIGHT_BALANCED,
+} fl_class_weight_mode;
+
+typedef struct {
+  fl_class_weight_mode mode;
+  int n;                               /* explicit entries */
+  int cls[FL_MAX_CLASS_WEIGHTS];       /* class ids, each < last units */
+  float weight[FL_MAX_CLASS_WEIGHTS];  /* finite, >= 0 */
+} fl_class_weight_spec;
+
 /* "callbacks": Keras callbacks that watch a metric at each epoch's end
  * (their logic: job/callbacks.c; docs/spec.md). */
 #define FL_MAX_CALLBACKS 8
@@ -227,6 +253,7 @@ typedef struct {
   fl_monitor_spec monitor;
   int n_callbacks;                             /* "callbacks", 0 by default */
   fl_callback_spec callbacks[FL_MAX_CALLBACKS];
+  fl_class_weight_spec class_weight; /* mode NONE by default */
 } fl_job_spec;
 
 /* Parse and validate a spec. json need not be NUL-terminated. On error,
