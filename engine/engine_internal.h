@@ -27,6 +27,8 @@
   X(adam_update)         \
   X(rmsprop_update)      \
   X(segment_sumsq)       \
+  X(clip_by_value)       \
+  X(clip_by_norm)        \
   X(dropout_forward)     \
   X(dropout_backward)    \
   X(regularize)          \
@@ -262,6 +264,25 @@ int fl__op_regularize(fl_device *dev, cl_mem w, cl_mem g, size_t off,
                       size_t count, float l1, float l2, float loss_scale,
                       cl_mem mf, fl_error *err);
 
+/* Gradient clipping (kernels/clip.cl) of g (p) in place: by value, or by
+ * the L2 norm of each of nseg segments (boundaries off (nseg + 1), their
+ * sums of squares in sumsq (nseg), which this fills first). */
+int fl__op_clip_by_value(fl_device *dev, cl_mem g, float v, size_t p,
+                         fl_error *err);
+int fl__op_clip_by_norm(fl_device *dev, cl_mem g, cl_mem off, size_t nseg,
+                        cl_mem sumsq, float c, size_t p, fl_error *err);
+
+/* What engine/train_extras.c adds to a training step: the learning rate
+ * of a schedule, gradient clipping, and the kept (best) parameters.
+ * base: the rate that fl_trainer_set_learning_rate's rates scale against
+ * (learning_rate, or a warm-up's target when it starts from 0). */
+float fl__base_learning_rate(const fl_optimizer_spec *opt);
+/* The rate of the next update (t->step updates done); sets t->lr_now. */
+float fl__step_learning_rate(fl_trainer *t);
+int fl__clip_setup(fl_trainer *t, fl_error *err);   /* buffers, at create */
+int fl__clip_grads(fl_trainer *t, fl_error *err);   /* grads, before update */
+void fl__trainer_extras_free(fl_trainer *t);        /* at destroy */
+
 /* Optimizer step over p parameters. step is 1-based (Adam's correction). */
 int fl__op_optimizer_step(fl_device *dev, const fl_optimizer_spec *opt,
                           float lr, long step, cl_mem w, cl_mem g, cl_mem m,
@@ -387,6 +408,16 @@ struct fl_trainer {
   cl_mem class_weight;        /* (k) loss weight per class; NULL: none */
   cl_mem row_loss, row_pred, row_correct;
   cl_mem mf, mu, unit_active, unit_sat;
+  /* Gradient clipping by norm: clip_off (nseg + 1) segment boundaries
+   * (each W_l and b_l, or all of P), clip_sumsq (nseg); NULL without. */
+  cl_mem clip_off, clip_sumsq;
+  size_t clip_nseg;
+  float lr_now; /* the learning rate of the latest step (schedules) */
+  /* The best epoch's parameters (P) and the job's callback state, both
+   * carried by checkpoints (engine/kept.c); NULL until kept / set. */
+  cl_mem kept;
+  int kept_epoch;
+  char *note;
 
   uint32_t *perm_host; /* (n) the epoch's permutation before upload */
   uint32_t *mu_host;   /* (4 + k) */

@@ -473,6 +473,29 @@ int fl__op_optimizer_step(fl_device *dev, const fl_optimizer_spec *opt,
   return launch_1d(dev, k, (p + 7) / 8, err); /* 8 parameters per item */
 }
 
+int fl__op_clip_by_value(fl_device *dev, cl_mem g, float v, size_t p,
+                         fl_error *err) {
+  cl_kernel k = dev->k[FL_K_clip_by_value];
+  cl_uint pp = (cl_uint)p;
+  if (fits_u32(p, err)) return err->code;
+  ARG(k, 0, g); ARG(k, 1, v); ARG(k, 2, pp);
+  return launch_1d(dev, k, p, err);
+}
+
+int fl__op_clip_by_norm(fl_device *dev, cl_mem g, cl_mem off, size_t nseg,
+                        cl_mem sumsq, float c, size_t p, fl_error *err) {
+  int rc;
+  if (fits_u32(p, err)) return err->code;
+  if ((rc = fl__buffer_zero(dev, sumsq, nseg * sizeof(float), err)) ||
+      (rc = fl__op_segment_sumsq(dev, g, NULL, off, nseg, sumsq, 0, err)))
+    return rc;
+  cl_kernel k = dev->k[FL_K_clip_by_norm];
+  cl_uint pp = (cl_uint)p, ns = (cl_uint)nseg;
+  ARG(k, 0, g); ARG(k, 1, off); ARG(k, 2, ns); ARG(k, 3, sumsq); ARG(k, 4, c);
+  ARG(k, 5, pp);
+  return launch_1d(dev, k, p, err);
+}
+
 int fl__op_segment_sumsq(fl_device *dev, cl_mem a, cl_mem b, cl_mem off,
                          size_t nseg, cl_mem acc, size_t acc_off,
                          fl_error *err) {

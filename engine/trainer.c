@@ -213,7 +213,8 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
   t->d = train->d;
   t->k = k;
   t->label_kind = train->label_kind;
-  t->lr = cfg->optimizer.learning_rate;
+  t->lr = fl__base_learning_rate(&cfg->optimizer);
+  t->lr_now = t->lr;
   fl__rng_seed(&t->rng, cfg->seed);
   t->loss_mode = fl__pick_loss_mode(&t->cfg, &t->fused_last);
 
@@ -233,7 +234,7 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
   }
   if ((rc = upload_set(t, train, &t->x_train, &t->ids_train, &t->y_train, err)) ||
       (val && (rc = upload_set(t, val, &t->x_val, &t->ids_val, &t->y_val, err))) ||
-      (rc = alloc_state(t, err))) {
+      (rc = alloc_state(t, err)) || (rc = fl__clip_setup(t, err))) {
     fl_trainer_destroy(t);
     return rc;
   }
@@ -454,8 +455,11 @@ static int train_step(fl_trainer *t, size_t start, size_t rows, bool sample,
     FL_CL_CHECK(err, clEnqueueCopyBuffer(dev->queue, t->params, t->prev, 0, 0,
                                          P * sizeof(float), 0, NULL, NULL));
   }
+  /* The schedule's step is the update count before this one (Keras). */
+  float lr = fl__step_learning_rate(t);
+  if ((rc = fl__clip_grads(t, err))) return rc;
   t->step++;
-  if ((rc = fl__op_optimizer_step(dev, &t->cfg.optimizer, t->lr, t->step,
+  if ((rc = fl__op_optimizer_step(dev, &t->cfg.optimizer, lr, t->step,
                                   t->params, t->grads, t->m, t->v, P, err)))
     return rc;
   if (sample) {
@@ -618,7 +622,7 @@ static int run_epoch(fl_trainer *t, fl_epoch_metrics *m, fl_error *err) {
   t->epoch++;
   t->in_epoch = false;
   m->epoch = t->epoch;
-  m->lr = t->lr;
+  m->lr = t->lr_now;
   m->seconds = now_seconds() - t0;
   m->samples_per_s = t1 > t0 ? (double)t->n_train / (t1 - t0) : 0.0;
   return 0;
@@ -721,6 +725,7 @@ void fl_trainer_destroy(fl_trainer *t) {
     fl__buffer_release(&t->drop[l]);
   }
   fl__buffer_release(&t->class_weight);
+  fl__trainer_extras_free(t);
   free(t->perm_host);
   free(t->mu_host);
   free(t->active_host);

@@ -172,7 +172,7 @@ int fl__decode_optimizer(const cJSON *item, const char *path,
       {"weight_decay", &non_negative, &opt->weight_decay},
   };
   for (size_t i = 0; i < FL__ARRAY_LEN(params); i++) {
-        if (scheduled && params[i].value == &opt->learning_rate) continue;
+    if (scheduled && params[i].value == &opt->learning_rate) continue;
     rc = fl__get_float(item, path, params[i].key, false, params[i].range,
                        params[i].value, err);
     if (rc < 0) return rc;

@@ -194,6 +194,23 @@ int fl_trainer_export_safetensors_ex(fl_trainer *t, const fl_export_meta *extra,
 
 void fl_trainer_destroy(fl_trainer *t);
 
+/* ---- the best epoch's parameters and the job's callback state
+ * (engine/train_extras.c), for Keras callbacks (early_stopping's
+ * restore_best_weights, model_checkpoint's save_best_only). Checkpoints
+ * carry both, so a resumed job restores the same best epoch. */
+/* Copy the current parameters aside as the kept ones (of epoch `epoch`). */
+int fl_trainer_keep_params(fl_trainer *t, int epoch, fl_error *err);
+/* Put the kept parameters back; FL_EINVAL when none were kept. The
+ * optimizer state is left as it is: this is for the end of training. */
+int fl_trainer_restore_kept_params(fl_trainer *t, fl_error *err);
+/* Epoch of the kept parameters; 0 when none are kept. */
+int fl_trainer_kept_epoch(const fl_trainer *t);
+/* A line of text (the job's callback state) kept with the trainer and its
+ * checkpoints: set copies text (NULL clears it); get returns NULL when
+ * none is set (or the loaded checkpoint had none). */
+int fl_trainer_set_note(fl_trainer *t, const char *text, fl_error *err);
+const char *fl_trainer_note(const fl_trainer *t);
+
 
 /* ---- GEMM tuning (engine/tune.c) -------------------------------------------
  * A device runs its GEMMs through CLBlast or, on CPU devices, through
