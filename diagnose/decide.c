@@ -561,19 +561,51 @@ static void rule_capacity(ctx *c) {
 
 /* Overfitting: the validation loss rose for `patience` epochs after its
  * best while training went on; the measurement is the job's own, no probe
- * needed. The fix stops at the best epoch. */
+ * needed. The fix is early stopping on val_loss (the spec has validation
+ * data, or the detector would not have fired) with the best epoch's
+ * weights restored, patience as the detector's; the spec's other
+ * callbacks are kept (a merge patch replaces the array whole). When the
+ * spec itself names no validation data (the caller passed some), the fix
+ * stops at the best epoch instead. */
 static void rule_overfitting(ctx *c) {
   const fl_signals *s = c->in->signals;
   if (!s->overfitting || s->best_val_epoch < 1) return;
   char fix[FL_FIX_MAX];
   fl_jw w;
   fl__fix_begin(&w);
-  fl_jw_int(&w, "epochs", s->best_val_epoch);
+  const fl_job_spec *spec = c->in->spec;
+  if (spec && spec->validation.kind == FL_SRC_NONE && !(spec->validation_split > 0))
+    spec = NULL; /* validation data from elsewhere: val_loss is not the spec's */
+  if (spec) {
+    fl_callback_spec cbs[FL_MAX_CALLBACKS];
+    int n = 0;
+    fl_callback_spec es = {.kind = FL_CALLBACK_EARLY_STOPPING, .monitor = FL_METRIC_VAL_LOSS,
+                           .mode = FL_MODE_AUTO, .patience = spec->monitor.patience,
+                           .restore_best_weights = true};
+    for (int i = 0; i < spec->n_callbacks && n < FL_MAX_CALLBACKS - 1; i++) {
+      const fl_callback_spec *cb = &spec->callbacks[i];
+      if (cb->kind == FL_CALLBACK_EARLY_STOPPING) continue;
+      /* The job keeps one best epoch: follow a model_checkpoint's metric. */
+      if (cb->kind == FL_CALLBACK_MODEL_CHECKPOINT && cb->save_best_only) {
+        es.monitor = cb->monitor;
+        es.mode = cb->mode;
+      }
+      cbs[n++] = *cb;
+    }
+    cbs[n++] = es;
+    fl__fix_put_callbacks(&w, cbs, n);
+  } else {
+    fl_jw_int(&w, "epochs", s->best_val_epoch);
+  }
   if (fl__fix_finish(&w, fix, sizeof fix)) fix[0] = '\0';
-  add(c, FL_CAUSE_OVERFITTING, 0.85, fix,
-      "the model memorizes the training rows after the best epoch: train for "
-      "fewer epochs (the fix stops at the best one), or add data",
-      "%s", s->summary);
+  char advice[256];
+  snprintf(advice, sizeof advice,
+           "the model memorizes the training rows after the best epoch (%d): %s, or "
+           "add data or regularization", s->best_val_epoch,
+           spec ? "stop early and keep the best epoch's weights (the fix adds "
+                  "early_stopping with restore_best_weights)"
+                : "train for fewer epochs (the fix stops at the best one)");
+  add(c, FL_CAUSE_OVERFITTING, 0.85, fix, advice, "%s", s->summary);
 }
 
 typedef struct {

@@ -149,6 +149,38 @@ void fl__fix_put_optimizer(fl_jw *w, const fl_optimizer_spec *opt) {
   fl_jw_object_end(w);
 }
 
+void fl__fix_put_callbacks(fl_jw *w, const fl_callback_spec *cbs, int n) {
+  static const char *const modes[] = {"auto", "min", "max"};
+  fl_jw_array_begin(w, "callbacks");
+  for (int i = 0; i < n; i++) {
+    const fl_callback_spec *c = &cbs[i];
+    fl_jw_object_begin(w, NULL);
+    fl_jw_str(w, "type", fl_callback_name(c->kind));
+    fl_jw_str(w, "monitor", fl_metric_name(c->monitor));
+    fl_jw_str(w, "mode", modes[c->mode <= FL_MODE_MAX ? c->mode : 0]);
+    switch (c->kind) {
+      case FL_CALLBACK_EARLY_STOPPING:
+        fl_jw_int(w, "patience", c->patience);
+        fl_jw_num(w, "min_delta", fl__fix_float((float)c->min_delta));
+        fl_jw_bool(w, "restore_best_weights", c->restore_best_weights);
+        fl_jw_int(w, "start_from_epoch", c->start_from_epoch);
+        break;
+      case FL_CALLBACK_REDUCE_LR_ON_PLATEAU:
+        fl_jw_int(w, "patience", c->patience);
+        fl_jw_num(w, "min_delta", fl__fix_float((float)c->min_delta));
+        fl_jw_num(w, "factor", fl__fix_float((float)c->factor));
+        fl_jw_num(w, "min_lr", fl__fix_float((float)c->min_lr));
+        fl_jw_int(w, "cooldown", c->cooldown);
+        break;
+      case FL_CALLBACK_MODEL_CHECKPOINT:
+        fl_jw_bool(w, "save_best_only", c->save_best_only);
+        break;
+    }
+    fl_jw_object_end(w);
+  }
+  fl_jw_array_end(w);
+}
+
 void fl__fix_put_scale(fl_jw *w, double train_scale, bool has_validation,
                        double val_scale) {
   fl_jw_object_begin(w, "data");

@@ -47,6 +47,10 @@ void fl__fix_put_layers(fl_jw *w, const fl_layer_spec *layers, int n,
  * null for the keys of the other optimizers}. */
 void fl__fix_put_optimizer(fl_jw *w, const fl_optimizer_spec *opt);
 
+/* "callbacks": [...], all n with every field of their kind (the array is
+ * replaced whole, so a fix that adds one carries the others too). */
+void fl__fix_put_callbacks(fl_jw *w, const fl_callback_spec *cbs, int n);
+
 /* "data": {"train": {"scale": s}} and, when has_validation, the same for
  * "validation" with val_scale. */
 void fl__fix_put_scale(fl_jw *w, double train_scale, bool has_validation,

@@ -335,7 +335,7 @@ static void test_resumed_job_keeps_its_diagnosis(void **state) {
 
 /* Few training rows with noisy labels, a wide model and many epochs:
  * the validation loss climbs after its best epoch; the verdict says
- * overfitting and its fix stops at the best epoch. */
+ * overfitting and its fix adds early stopping that keeps the best epoch. */
 static void test_overfitting_is_seen(void **state) {
   (void)state;
   fl_dataset train, val;
@@ -349,13 +349,37 @@ static void test_overfitting_is_seen(void **state) {
   for (size_t i = 0; i < val.n * val.d; i++) val.x[i] *= 0.5f;
   recorder r = {0};
   fl_job_outcome out;
-  run(SPEC("{\"type\":\"dense\",\"units\":256,\"activation\":\"relu\"}," SOFTMAX3,
-           "{\"name\":\"adam\",\"learning_rate\":0.003}", 150),
-      &train, &val, &r, &out);
+  /* The spec names its validation data, as a submitted one would. */
+#define OVERFIT_SPEC                                                                        \
+  "{\"name\":\"t\",\"data\":{\"train\":{\"features\":\"x.npy\",\"labels\":\"y.npy\"},"          \
+  "\"validation\":{\"features\":\"xv.npy\",\"labels\":\"yv.npy\"}},"                               \
+  "\"model\":{\"layers\":[{\"type\":\"dense\",\"units\":256,\"activation\":\"relu\"}," SOFTMAX3 \
+  "]},\"loss\":\"sparse_categorical_crossentropy\",\"optimizer\":{\"name\":\"adam\","          \
+  "\"learning_rate\":0.003},\"epochs\":150,\"batch_size\":32,\"seed\":3}"
+  run(OVERFIT_SPEC, &train, &val, &r, &out);
   int v = find(&r, "verdict", NULL);
   assert_true(v >= 0);
   assert_string_equal(out.cause, "overfitting");
-  assert_non_null(strstr(r.lines[v], "\"fix\":{\"epochs\":"));
+  /* The fix: early stopping on val_loss, keeping the best epoch. */
+  assert_non_null(strstr(r.lines[v], "\"fix\":{\"callbacks\":[{\"type\":\"early_stopping\","
+                                     "\"monitor\":\"val_loss\""));
+  assert_non_null(strstr(r.lines[v], "\"restore_best_weights\":true"));
+  /* ... and the fixed spec is a valid one. */
+  fl_error err = {0};
+  fl_json *verdict = fl_json_parse(r.lines[v], strlen(r.lines[v]), &err);
+  assert_non_null(verdict);
+  char *fix = fl_json_print(fl_json_get(fl_json_array_at(fl_json_get(verdict, "causes"), 0), "fix"));
+  const char *spec_text = OVERFIT_SPEC;
+  char *fixed = NULL;
+  assert_int_equal(fl_json_merge_patch(spec_text, strlen(spec_text), fix, &fixed, &err), 0);
+  fl_job_spec patched;
+  if (fl_spec_parse(fixed, strlen(fixed), &patched, &err)) fail_msg("%s: %s", fixed, err.msg);
+  assert_int_equal(patched.n_callbacks, 1);
+  assert_true(patched.callbacks[0].restore_best_weights);
+  fl_spec_free(&patched);
+  free(fixed);
+  free(fix);
+  fl_json_free(verdict);
   recorder_free(&r);
   fl_dataset_free(&train);
   fl_dataset_free(&val);
