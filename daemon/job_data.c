@@ -73,8 +73,11 @@ static int load_source(const fl_data_source *src, fl_path_resolver resolve,
       }
       rc = read_file(resolve, ctx, flags, src->features, &buf, &len, err);
       if (!rc)
-        rc = fl_csv_parse(buf, len, src->features, names, idx,
-                          src->n_label_columns, &x, &y, err);
+      {
+        fl_csv_options opt = {(fl_csv_header)src->csv_header, src->delimiter};
+        rc = fl_csv_parse_ex(buf, len, src->features, &opt, names, idx,
+                             src->n_label_columns, &x, &y, err);
+      }
       free(buf);
       free(names);
       free(idx);

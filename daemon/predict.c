@@ -255,6 +255,8 @@ static int load_task_data(fl_predict_task *t, const fl_job_spec *job_spec,
       return fl_error_set(err, FL_EDATA, "%s: job %s trained on %s files, not "
                           "CSV; give the data in the form the job had", t->name,
                           t->job_id, train->kind == FL_SRC_IDX ? "IDX" : ".npy");
+    src.csv_header = train->csv_header;
+    src.delimiter = train->delimiter;
     src.n_label_columns = train->n_label_columns;
     src.label_columns = train->label_columns; /* borrowed, not freed here */
   } else if (!t->labels[0]) {

@@ -1,6 +1,9 @@
-/* data/csv.c — owns the CSV reader: a header row, comma-separated fields
- * (RFC 4180 quoting with "" escapes), CRLF or LF line ends, label columns
- * chosen by name or index, every other column a feature.
+/* data/csv.c — owns the CSV reader: a header row (or none: declared, or
+ * detected when every field of the first row is a number), fields
+ * separated by a comma or another delimiter (RFC 4180 quoting with ""
+ * escapes), CRLF or LF line ends, label columns chosen by name or index,
+ * every other column a feature. Without a header the columns are named
+ * "0", "1", ... as pandas' read_csv(header=None) names them.
  *
  * Output: features (N, D) in column order with the label columns removed;
  * labels (N,) integer class ids for one label column, (N, K) floats for K
@@ -26,7 +29,14 @@ typedef struct {
   size_t line; /* 1-based line of s[pos] */
   const char *name;
   fl_error *err;
+  const char *delims; /* the delimiter; the load bound passes all of
+                         FL_CSV_DELIMITERS (more columns: a safe bound) */
+  bool lenient;       /* the bound: empty header names are not refused */
 } csv_reader;
+
+static bool is_delim(const csv_reader *r, char ch) {
+  return ch != '\0' && strchr(r->delims, ch) != NULL;
+}
 
 /* One field as a slice of the buffer: inside the quotes when quoted. */
 typedef struct {
@@ -40,6 +50,7 @@ typedef struct {
   char *text;   /* the names, NUL-terminated one after another; malloc'd */
   size_t ncols;
   int *label_slot; /* (ncols) -1 for a feature, else index into labels */
+  bool indexed;    /* no header row: names are "0", "1", ... */
 } csv_header;
 
 /* Rows allocated at the first data row; the arrays double from there. */
@@ -115,7 +126,7 @@ static int next_field(csv_reader *r, size_t col, csv_field *f, bool *last) {
     f->len = r->pos - f->start;
     r->pos++; /* the closing quote */
     while (r->pos < r->len && is_space(r->s[r->pos])) r->pos++;
-    if (!at_line_end(r, r->pos) && r->s[r->pos] != ',') {
+    if (!at_line_end(r, r->pos) && !is_delim(r, r->s[r->pos])) {
       unsigned char ch = (unsigned char)r->s[r->pos];
       char what[16];
       if (ch >= 0x20 && ch < 0x7f)
@@ -124,12 +135,12 @@ static int next_field(csv_reader *r, size_t col, csv_field *f, bool *last) {
         snprintf(what, sizeof what, "byte 0x%02x", ch);
       return fl_error_set(r->err, FL_EDATA,
                           "%s: line %zu, column %zu: unexpected %s after a "
-                          "closing quote (expected ',' or a line end)",
-                          fl__name(r->name), r->line, col, what);
+                          "closing quote (expected '%c' or a line end)",
+                          fl__name(r->name), r->line, col, what, r->delims[0]);
     }
   } else {
     f->start = r->pos;
-    while (!at_line_end(r, r->pos) && r->s[r->pos] != ',') {
+    while (!at_line_end(r, r->pos) && !is_delim(r, r->s[r->pos])) {
       if (r->s[r->pos] == '\0') return nul_error(r, col);
       r->pos++;
     }
@@ -140,7 +151,7 @@ static int next_field(csv_reader *r, size_t col, csv_field *f, bool *last) {
     f->start = a;
     f->len = b - a;
   }
-  if (r->pos < r->len && r->s[r->pos] == ',') {
+  if (r->pos < r->len && is_delim(r, r->s[r->pos])) {
     r->pos++;
     *last = false;
   } else {
@@ -187,7 +198,7 @@ static int header_extent(csv_reader *r, size_t *ncols, size_t *text_bytes) {
     if (rc) return rc;
     ++*ncols;
     *text_bytes += f.len + 1;
-    if (f.len == 0)
+    if (f.len == 0 && !r->lenient)
       return fl_error_set(r->err, FL_EDATA,
                           "%s: line %zu, column %zu: empty column name in the "
                           "header%s",
@@ -227,6 +238,57 @@ static int read_header(csv_reader *r, csv_header *h) {
   return 0;
 }
 
+/* Bytes of the names "0" .. "ncols-1", each with its NUL. */
+static size_t index_names_bytes(size_t ncols) {
+  size_t bytes = 0;
+  for (size_t from = 0, digits = 1, to = 10; from < ncols;
+       from = to, to *= 10, digits++)
+    bytes += ((ncols < to ? ncols : to) - from) * (digits + 1);
+  return bytes;
+}
+
+/* No header: as many columns as the first row has, named by 0-based
+ * index; the reader stays at the first row, which is data. */
+static int index_header(csv_reader *r, csv_header *h) {
+  csv_reader sizing = *r;
+  size_t ncols = 0, text_bytes = 0;
+  int rc = header_extent(&sizing, &ncols, &text_bytes);
+  if (rc) return rc;
+  h->names = malloc(ncols * sizeof *h->names);
+  size_t bytes = index_names_bytes(ncols), at = 0;
+  h->text = malloc(bytes);
+  if (!h->names || !h->text)
+    return fl_error_set(r->err, FL_ENOMEM, "%s: out of memory",
+                        fl__name(r->name));
+  for (size_t c = 0; c < ncols; c++) {
+    h->names[c] = h->text + at;
+    at += (size_t)snprintf(h->names[c], bytes - at, "%zu", c) + 1;
+  }
+  h->ncols = ncols;
+  return 0;
+}
+
+/* Every field of the record at r->pos is a number: a data row, not a
+ * header (a header of numbers is declared with "header": true). */
+static bool first_row_numeric(const csv_reader *r) {
+  fl_error scratch = {0};
+  csv_reader peek = *r;
+  peek.err = &scratch;
+  bool last = false;
+  for (size_t col = 1; !last; col++) {
+    csv_field f;
+    if (next_field(&peek, col, &f, &last)) return false;
+    char text[CSV_NUMBER_MAX];
+    if (field_text(&peek, &f, text, sizeof text) == SIZE_MAX) return false;
+    char *t = text, *end;
+    while (is_space(*t)) t++;
+    strtod(t, &end);
+    while (is_space(*end)) end++;
+    if (end == t || *end != '\0') return false;
+  }
+  return true;
+}
+
 /* Map each requested label column to its header column. */
 static int resolve_labels(const csv_reader *r, csv_header *h,
                           const char *const *label_names,
@@ -252,8 +314,13 @@ static int resolve_labels(const csv_reader *r, csv_header *h,
       if (col == SIZE_MAX)
         return fl_error_set(r->err, FL_EDATA,
                             "%s: label column \"%.60s\" is not in the header "
-                            "(%zu columns, the first is \"%.60s\")",
-                            nm, want, h->ncols, h->names[0]);
+                            "(%zu columns, the first is \"%.60s\")%s",
+                            nm, want, h->ncols, h->names[0],
+                            h->indexed ? "; the file has no header row (its "
+                            "first row is all numbers): name the label "
+                            "columns by 0-based index, or add \"header\": "
+                            "true to the source if that row is the header"
+                                       : "");
     } else if (label_indices && label_indices[i] >= 0) {
       if ((size_t)label_indices[i] >= h->ncols)
         return fl_error_set(r->err, FL_EDATA,
@@ -423,13 +490,26 @@ int fl_csv_parse(const uint8_t *buf, size_t len, const char *name,
                  const char *const *label_names, const int *label_indices,
                  int n_labels, fl_array *features, fl_array *labels,
                  fl_error *err) {
+  const fl_csv_options header_row = {FL_CSV_HEADER_YES, ','};
+  return fl_csv_parse_ex(buf, len, name, &header_row, label_names,
+                         label_indices, n_labels, features, labels, err);
+}
+
+int fl_csv_parse_ex(const uint8_t *buf, size_t len, const char *name,
+                    const fl_csv_options *opt, const char *const *label_names,
+                    const int *label_indices, int n_labels,
+                    fl_array *features, fl_array *labels, fl_error *err) {
   const char *nm = fl__name(name);
   memset(features, 0, sizeof *features);
   memset(labels, 0, sizeof *labels);
   if (n_labels < 1)
     return fl_error_set(err, FL_EINVAL,
                         "%s: at least one label column is needed", nm);
-  csv_reader r = {(const char *)buf, len, 0, 1, name, err};
+  char delim[2] = {opt && opt->delimiter ? opt->delimiter : ',', '\0'};
+  if (!strchr(FL_CSV_DELIMITERS, delim[0]))
+    return fl_error_set(err, FL_EINVAL, "%s: delimiter 0x%02x is not one of "
+                        "',' ';' '|' or a tab", nm, (unsigned char)delim[0]);
+  csv_reader r = {(const char *)buf, len, 0, 1, name, err, delim, false};
   /* Excel and some pandas users write a UTF-8 byte order mark. */
   if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
     r.pos = 3;
@@ -444,7 +524,10 @@ int fl_csv_parse(const uint8_t *buf, size_t len, const char *name,
   memset(&h, 0, sizeof h);
   const size_t k = (size_t)n_labels;
   size_t n = 0;
-  int rc = read_header(&r, &h);
+  fl_csv_header mode = opt ? opt->header : FL_CSV_HEADER_AUTO;
+  h.indexed = mode == FL_CSV_HEADER_NO ||
+              (mode == FL_CSV_HEADER_AUTO && first_row_numeric(&r));
+  int rc = h.indexed ? index_header(&r, &h) : read_header(&r, &h);
   if (!rc) rc = resolve_labels(&r, &h, label_names, label_indices, n_labels);
   if (!rc) rc = read_rows(&r, &h, k, features, labels, &n);
   const size_t d = h.ncols - k;
@@ -485,6 +568,8 @@ static uint64_t parse_bytes(uint64_t text_bytes, uint64_t ncols,
                             uint64_t max_values) {
   const uint64_t cap_values = FL_DATA_MAX_BYTES / sizeof(float);
   if (max_values > cap_values) max_values = cap_values;
+  /* A header-less file's names are synthesized instead of copied. */
+  if (index_names_bytes(ncols) > text_bytes) text_bytes = index_names_bytes(ncols);
   return text_bytes + ncols * (sizeof(char *) + sizeof(int)) +
          2 * max_values * sizeof(float);
 }
@@ -492,7 +577,8 @@ static uint64_t parse_bytes(uint64_t text_bytes, uint64_t ncols,
 int fl__csv_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
                        const char *name, uint64_t *bytes, fl_error *err) {
   fl_error scratch = {0};
-  csv_reader r = {(const char *)head, head_len, 0, 1, name, &scratch};
+  csv_reader r = {(const char *)head, head_len, 0, 1, name, &scratch, ",",
+                  false};
   if (head_len >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)
     r.pos = 3;
   const size_t start = r.pos;
@@ -503,7 +589,21 @@ int fl__csv_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
   const bool ended = r.pos > start && (head[r.pos - 1] == '\n' ||
                                        head[r.pos - 1] == '\r');
   if (rc == 0 && (whole || ended)) {
-    uint64_t max_rows = fl__csv_max_rows(file_len - r.pos, ncols);
+    /* Counted again splitting at every delimiter: no fewer columns than
+     * the spec's delimiter sees, so the bound holds for each of them. */
+    csv_reader any = {(const char *)head, head_len, start, 1, name, &scratch,
+                      FL_CSV_DELIMITERS, true};
+    size_t any_cols = 0, any_text = 0;
+    if (header_extent(&any, &any_cols, &any_text) == 0) {
+      if (any_cols > ncols) ncols = any_cols;
+      if (any_text > text_bytes) text_bytes = any_text;
+    }
+    /* A first line of numbers may be a data row (no header): rows from
+     * it. (One with text is refused as data at its first field.) */
+    csv_reader first = {(const char *)head, head_len, start, 1, name, &scratch,
+                        FL_CSV_DELIMITERS, true};
+    size_t from = first_row_numeric(&first) ? start : r.pos;
+    uint64_t max_rows = fl__csv_max_rows(file_len - from, ncols);
     *bytes = parse_bytes(text_bytes, ncols, max_rows * ncols);
     return 0;
   }

@@ -71,5 +71,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_bound(FL_FORM_CSV, size, x.count + y.count);
   fl_array_free(&x);
   fl_array_free(&y);
+  /* The spec's CSV options: a header detected (a first row of numbers is
+   * data, columns named "0", "1", ...) or declared absent, another
+   * delimiter; the bound (which splits at every delimiter) holds for each. */
+  const int first_col[] = {0};
+  const fl_csv_options opts[] = {{FL_CSV_HEADER_AUTO, ','},
+                                 {FL_CSV_HEADER_NO, ';'},
+                                 {FL_CSV_HEADER_AUTO, '\t'}};
+  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+    if (fl_csv_parse_ex(data, size, "fuzz.csv", &opts[i], NULL, first_col, 1,
+                        &x, &y, &err) == 0)
+      check_bound(FL_FORM_CSV, size, x.count + y.count);
+    fl_array_free(&x);
+    fl_array_free(&y);
+  }
   return 0;
 }

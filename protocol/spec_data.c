@@ -123,11 +123,38 @@ static int decode_scale(const cJSON *obj, const char *path, fl_data_source *src,
   return 0;
 }
 
+/* "header" (bool; absent: detected) and "delimiter" (one of , ; | and a
+ * tab): CSV only. */
+static int decode_csv_options(const cJSON *obj, const char *path,
+                              fl_data_source *src, fl_error *err) {
+  static const char *const opts[] = {"header", "delimiter"};
+  for (size_t i = 0; i < FL__ARRAY_LEN(opts); i++) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, opts[i]);
+    char key_path[FL__KEYPATH_MAX];
+    fl__path_key(key_path, path, opts[i]);
+    if (item && src->kind != FL_SRC_CSV)
+      return fl__fail(err, key_path, "applies to CSV sources only (\"csv\")");
+    if (!item) continue;
+    if (i == 0) {
+      if (!cJSON_IsBool(item))
+        return fl__expected(err, key_path, "true or false", item);
+      src->csv_header = cJSON_IsTrue(item) ? 1 : 2;
+    } else {
+      const char *v = cJSON_IsString(item) ? item->valuestring : NULL;
+      if (!v || strlen(v) != 1 || !strchr(",;|\t", v[0]))
+        return fl__expected(err, key_path,
+                            "one of \",\", \";\", \"|\" or \"\\t\"", item);
+      src->delimiter = v[0];
+    }
+  }
+  return 0;
+}
+
 static int decode_source(const cJSON *obj, const char *path,
                          fl_data_source *src, fl_error *err) {
   static const char *const keys[] = {
       "features",   "labels",     "csv",  "label_columns",
-      "idx_images", "idx_labels", "scale"};
+      "idx_images", "idx_labels", "scale", "header", "delimiter"};
   if (!cJSON_IsObject(obj)) {
     return fl__expected(err, path, "an object: " SOURCE_FORMS_TEXT, obj);
   }
@@ -186,6 +213,7 @@ static int decode_source(const cJSON *obj, const char *path,
                       sizeof src->labels, err);
   }
   if (rc < 0) return rc;
+  if ((rc = decode_csv_options(obj, path, src, err))) return rc;
   return decode_scale(obj, path, src, err);
 }
 

@@ -837,6 +837,78 @@ static void test_csv_label_by_name_and_index(void **state) {
                "line 2, column 1 (\"sepal\"): expected an integer class id");
 }
 
+/* A header-less CSV: detected when every field of line 1 is a number (the
+ * first row is data, never eaten), or declared; columns then named "0",
+ * "1", ... as pandas' header=None; other delimiters. */
+static void test_csv_header_detection_and_delimiter(void **state) {
+  (void)state;
+  fl_array x, y;
+  fl_error err = {0};
+  const char *rows = "1.5,2,0\n3,4.5,1\n5,6,2\n";
+  const int last[1] = {2};
+  assert_ok(fl_csv_parse_ex((const uint8_t *)rows, strlen(rows), "n.csv", NULL,
+                            NULL, last, 1, &x, &y, &err), err);
+  assert_int_equal(x.shape[0], 3); /* the first row kept */
+  assert_true(x.data[0] == 1.5f && y.data[0] == 0 && y.data[2] == 2);
+  fl_array_free(&x);
+  fl_array_free(&y);
+  /* By name: the synthesized one works; a header name says why not. */
+  const char *by_index_name[1] = {"2"};
+  assert_ok(fl_csv_parse_ex((const uint8_t *)rows, strlen(rows), "n.csv", NULL,
+                            by_index_name, NULL, 1, &x, &y, &err), err);
+  assert_int_equal(x.shape[0], 3);
+  fl_array_free(&x);
+  fl_array_free(&y);
+  const char *label[1] = {"label"};
+  int rc = fl_csv_parse_ex((const uint8_t *)rows, strlen(rows), "n.csv", NULL,
+                           label, NULL, 1, &x, &y, &err);
+  assert_fails(rc, FL_EDATA, err, "n.csv", "the file has no header row");
+  /* Declared: a header of numbers read as one; "header": false keeps a
+   * first row that looks like text as data (and fails on it as data). */
+  const fl_csv_options yes = {FL_CSV_HEADER_YES, ','};
+  assert_ok(fl_csv_parse_ex((const uint8_t *)rows, strlen(rows), "n.csv", &yes,
+                            NULL, last, 1, &x, &y, &err), err);
+  assert_int_equal(x.shape[0], 2);
+  fl_array_free(&x);
+  fl_array_free(&y);
+  const char *named = "a,b,y\n1,2,0\n";
+  const fl_csv_options no = {FL_CSV_HEADER_NO, ','};
+  rc = fl_csv_parse_ex((const uint8_t *)named, strlen(named), "h.csv", &no,
+                       NULL, last, 1, &x, &y, &err);
+  assert_fails(rc, FL_EDATA, err, "h.csv", "line 1, column 1 (\"0\"): expected a number");
+  /* A header with names is still a header by default. */
+  assert_ok(fl_csv_parse_ex((const uint8_t *)named, strlen(named), "h.csv", NULL,
+                            NULL, last, 1, &x, &y, &err), err);
+  assert_int_equal(x.shape[0], 1);
+  fl_array_free(&x);
+  fl_array_free(&y);
+  /* Semicolons (with decimal points) and tabs. */
+  const char *semi = "a;b;y\n1.5;2;1\n";
+  const fl_csv_options sc = {FL_CSV_HEADER_AUTO, ';'};
+  assert_ok(fl_csv_parse_ex((const uint8_t *)semi, strlen(semi), "s.csv", &sc,
+                            (const char *[]){"y"},
+                            NULL, 1, &x, &y, &err), err);
+  assert_int_equal(x.shape[1], 2);
+  assert_true(x.data[0] == 1.5f && y.data[0] == 1);
+  fl_array_free(&x);
+  fl_array_free(&y);
+  const char *tabs = "1\t2\t0\n3\t4\t1\n";
+  const fl_csv_options tc = {FL_CSV_HEADER_AUTO, '\t'};
+  assert_ok(fl_csv_parse_ex((const uint8_t *)tabs, strlen(tabs), "t.tsv", &tc,
+                            NULL, last, 1, &x, &y, &err), err);
+  assert_int_equal(x.shape[0], 2);
+  fl_array_free(&x);
+  fl_array_free(&y);
+  /* With commas a semicolon file is one column: named in the error. */
+  rc = fl_csv_parse_ex((const uint8_t *)semi, strlen(semi), "s.csv", NULL,
+                       (const char *[]){"y"}, NULL, 1, &x, &y, &err);
+  assert_fails(rc, FL_EDATA, err, "s.csv", "label column \"y\" is not in the header");
+  const fl_csv_options bad = {FL_CSV_HEADER_AUTO, ':'};
+  rc = fl_csv_parse_ex((const uint8_t *)semi, strlen(semi), "s.csv", &bad,
+                       NULL, last, 1, &x, &y, &err);
+  assert_fails(rc, FL_EINVAL, err, "s.csv", "is not one of");
+}
+
 static void test_csv_quotes_crlf_bom_trailing(void **state) {
   (void)state;
   fl_array x, y;
@@ -2055,6 +2127,7 @@ int main(void) {
       cmocka_unit_test(test_gunzip_ratio_cap),
       cmocka_unit_test(test_csv_label_by_name_and_index),
       cmocka_unit_test(test_csv_quotes_crlf_bom_trailing),
+      cmocka_unit_test(test_csv_header_detection_and_delimiter),
       cmocka_unit_test(test_csv_one_hot),
       cmocka_unit_test(test_csv_errors),
       cmocka_unit_test(test_csv_many_rows),

@@ -4,7 +4,8 @@
  * (they must agree with the job's last validation epoch: the same rows
  * right, the same loss), the CSV and .npy outputs, and the refusals (a
  * job that is not done, data of the wrong width, another user's job), and
- * fine-tuning from a done job's weights ("init_from"). */
+ * fine-tuning from a done job's weights ("init_from"), and header-less,
+ * semicolon CSV data used the same way. */
 #define _GNU_SOURCE /* memmem, usleep */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +44,10 @@ static int teardown(void **state_) {
   (void)state_;
   stop_daemon(SIGTERM);
   char cmd[128];
+  if (getenv("FL_KEEP_TEST_DIR")) {
+    fprintf(stderr, "# kept %s\n", dir);
+    return 0;
+  }
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   return system(cmd) == 0 ? 0 : -1;
 }
@@ -247,6 +252,58 @@ static void test_init_from_starts_from_the_trained_weights(void **s) {
   }
 }
 
+/* name: src without its header line, with ';' for ','. */
+static void write_headerless(const char *name, const char *src) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "cd '%s' && tail -n +2 %s | tr , ';' > %s", dir, src,
+           name);
+  assert_int_equal(system(cmd), 0);
+}
+
+static void test_headerless_semicolon_csv_keeps_every_row(void **s) {
+  (void)s;
+  write_headerless("train_nh.csv", "train.csv");
+  write_headerless("val_nh.csv", "val.csv");
+  write_file("nh.json",
+             "{\"name\": \"nh\", \"data\": {\"train\": {\"csv\": "
+             "\"train_nh.csv\", \"label_columns\": [4], \"delimiter\": \";\"}, "
+             "\"validation\": {\"csv\": \"val_nh.csv\", \"label_columns\": "
+             "[4], \"delimiter\": \";\"}}, \"model\": {\"layers\": [{\"type\": "
+             "\"dense\", \"units\": 3, \"activation\": \"softmax\"}]}, "
+             "\"loss\": \"sparse_categorical_crossentropy\", \"epochs\": 1, "
+             "\"seed\": 1}");
+  char *out, id[32], args[256];
+  int rc = client("--json submit nh.json --follow", &out);
+  assert_true(rc == 0 || rc == 3);
+  job_id_of(out, id);
+  assert_non_null(strstr(out, "\"state\":\"done\""));
+  free(out);
+  /* All 90 rows: the first one is data, not a header. */
+  snprintf(args, sizeof args, "--json evaluate %s val_nh.csv", id);
+  assert_int_equal(client(args, &out), 0);
+  assert_true(last_number(out, "rows") == 90);
+  free(out);
+  /* A label named as if there were a header: the reason and the fix. */
+  write_file("nh_named.json",
+             "{\"data\": {\"train\": {\"csv\": \"train_nh.csv\", "
+             "\"label_columns\": [\"label\"], \"delimiter\": \";\"}}, "
+             "\"model\": {\"layers\": [{\"type\": \"dense\", \"units\": 3, "
+             "\"activation\": \"softmax\"}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\"}");
+  client("check nh_named.json", &out);
+  assert_non_null(strstr(out, "no header row"));
+  free(out);
+  /* "header" on a .npy source is named as wrong. */
+  write_file("nh_npy.json",
+             "{\"data\": {\"train\": {\"features\": \"x.npy\", \"labels\": "
+             "\"y.npy\", \"header\": false}}, \"model\": {\"layers\": "
+             "[{\"type\": \"dense\", \"units\": 3}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\"}");
+  assert_int_not_equal(client("check nh_npy.json", &out), 0);
+  assert_non_null(strstr(out, "data.train.header: applies to CSV sources only"));
+  free(out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_predict_matches_last_validation_epoch),
@@ -254,6 +311,7 @@ int main(void) {
       cmocka_unit_test(test_predict_npy_output),
       cmocka_unit_test(test_predict_refusals),
       cmocka_unit_test(test_init_from_starts_from_the_trained_weights),
+      cmocka_unit_test(test_headerless_semicolon_csv_keeps_every_row),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -137,6 +137,28 @@ int fl_csv_parse(const uint8_t *buf, size_t len, const char *name,
                  int n_labels, fl_array *features, fl_array *labels,
                  fl_error *err);
 
+/* The CSV options of a data source ("header", "delimiter" in a spec). */
+typedef enum {
+  FL_CSV_HEADER_AUTO, /* a header unless every field of line 1 is a number */
+  FL_CSV_HEADER_YES,
+  FL_CSV_HEADER_NO,   /* columns named "0", "1", ... (pandas' header=None) */
+} fl_csv_header;
+
+/* The delimiters a CSV may use (a tab among them). */
+#define FL_CSV_DELIMITERS ",;|\t"
+
+typedef struct {
+  fl_csv_header header;
+  char delimiter; /* one of FL_CSV_DELIMITERS; 0 means ',' */
+} fl_csv_options;
+
+/* fl_csv_parse with options (NULL: header detected, ','). fl_csv_parse
+ * itself always reads line 1 as the header. */
+int fl_csv_parse_ex(const uint8_t *buf, size_t len, const char *name,
+                    const fl_csv_options *opt, const char *const *label_names,
+                    const int *label_indices, int n_labels,
+                    fl_array *features, fl_array *labels, fl_error *err);
+
 typedef enum {
   FL_LABELS_IDS,   /* (N,) class ids */
   FL_LABELS_DENSE, /* (N,K) one-hot or probabilities */

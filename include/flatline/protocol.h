@@ -155,6 +155,10 @@ typedef struct {
   fl_label_column *label_columns; /* csv only; owned, freed by fl_spec_free */
   bool has_scale;
   float scale; /* multiplies features; 1 when absent */
+  /* CSV: "header" (0 absent: detected, 1 true, 2 false; fl_csv_header's
+   * values) and "delimiter" (0 absent: ','). */
+  int csv_header;
+  char delimiter;
 } fl_data_source;
 
 typedef enum {
