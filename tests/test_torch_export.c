@@ -1,0 +1,92 @@
+/* tests/test_torch_export.c — the export used outside flatline: a job
+ * trained through the real daemon and client is exported, loaded into
+ * PyTorch as docs/model-format.md says (tests/torch_predict.py), and
+ * PyTorch must reproduce `flatline predict` on the validation file:
+ * every probability and every class. Without python3 or PyTorch (Debian:
+ * python3-torch) the test says so and the file exits 77, which ctest
+ * reports as skipped. */
+#define _GNU_SOURCE /* memmem, usleep */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "daemon_fixture.h"
+
+static bool skipped;
+
+static int setup(void **state_) {
+  (void)state_;
+  snprintf(dir, sizeof dir, "/tmp/fl-torch-XXXXXX");
+  if (!mkdtemp(dir)) return -1;
+  snprintf(sock, sizeof sock, "%s/flatline.sock", dir);
+  snprintf(state, sizeof state, "%s/state", dir);
+  write_csv("train.csv", 240, 5);
+  write_csv("val.csv", 60, 5);
+  /* Every activation a user may put between layers, and the fused
+   * softmax output. */
+  write_file("job.json",
+             "{\"name\": \"torch\", \"data\": {\"train\": {\"csv\": \"train.csv\", "
+             "\"label_columns\": [\"label\"]}, \"validation\": {\"csv\": "
+             "\"val.csv\", \"label_columns\": [\"label\"]}}, \"model\": "
+             "{\"layers\": [{\"type\": \"dense\", \"units\": 12, \"activation\": "
+             "\"relu\"}, {\"type\": \"dense\", \"units\": 7, \"activation\": "
+             "\"tanh\"}, {\"type\": \"dense\", \"units\": 6, \"activation\": "
+             "\"leaky_relu\"}, {\"type\": \"dense\", \"units\": 3, "
+             "\"activation\": \"softmax\"}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\", \"epochs\": 3, "
+             "\"batch_size\": 16, \"seed\": 4}");
+  start_daemon(NULL);
+  return 0;
+}
+
+static int teardown(void **state_) {
+  (void)state_;
+  stop_daemon(SIGTERM);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_pytorch_reproduces_predict(void **s) {
+  (void)s;
+  if (access("/usr/bin/python3", X_OK) != 0) {
+    fprintf(stderr, "skipped: no /usr/bin/python3 (Debian: apt-get install "
+            "python3 python3-torch)\n");
+    skipped = true;
+    return;
+  }
+  char *out, id[32], args[256];
+  int rc = client("--json submit job.json --follow", &out);
+  assert_true(rc == 0 || rc == 3);
+  job_id_of(out, id);
+  assert_non_null(strstr(out, "\"state\":\"done\""));
+  free(out);
+  snprintf(args, sizeof args, "export %s -o model.safetensors", id);
+  assert_int_equal(client(args, &out), 0);
+  free(out);
+  snprintf(args, sizeof args, "predict %s val.csv -o pred.csv", id);
+  assert_int_equal(client(args, &out), 0);
+  free(out);
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "cd '%s' && /usr/bin/python3 '%s/tests/torch_predict.py' "
+           "model.safetensors val.csv label pred.csv 2>&1", dir, FL_SOURCE_DIR);
+  rc = run_capture(cmd, &out);
+  fprintf(stderr, "%s", out);
+  if (rc == 77) {
+    skipped = true;
+  } else {
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "PyTorch reproduces 60 predictions"));
+  }
+  free(out);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_pytorch_reproduces_predict),
+  };
+  int failed = cmocka_run_group_tests(tests, setup, teardown);
+  return failed ? failed : skipped ? 77 : 0;
+}

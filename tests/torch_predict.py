@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""tests/torch_predict.py — load a flatline export into PyTorch, as
+docs/model-format.md tells a user to, and check that it reproduces
+`flatline predict`.
+
+Usage: torch_predict.py MODEL.safetensors DATA.csv LABEL_COLUMN PRED.csv
+
+MODEL is read with plain Python (no `safetensors` package: Debian does not
+ship it); each layer becomes an nn.Linear whose weight is the kernel
+transposed (PyTorch's Linear is (out, in), the export's kernels are Keras'
+(in, out)), followed by the activation the metadata names. DATA is a CSV
+with a header; LABEL_COLUMN is dropped and the other columns are the
+features. PRED is `flatline predict`'s CSV (class, p0, p1, ...).
+
+Exits 0 when every probability agrees within 1e-5 + 1e-4 * |p| and every
+class id is the same, 1 on a mismatch (printed), 77 when PyTorch is not
+installed (Debian: apt-get install python3-torch), 2 on bad usage.
+"""
+
+import csv
+import json
+import struct
+import sys
+
+# float32 GEMMs in another order (CLBlast or flatline's kernels against
+# PyTorch's CPU BLAS): differences of a few ulps, far below this.
+ABS_TOL, REL_TOL = 1e-5, 1e-4
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n].decode("utf-8"))
+    meta = header.pop("__metadata__", {})
+    data = blob[8 + n:]
+    tensors = {}
+    for name, info in header.items():
+        assert info["dtype"] == "F32", name
+        begin, end = info["data_offsets"]
+        values = struct.unpack("<%df" % ((end - begin) // 4), data[begin:end])
+        tensors[name] = (info["shape"], values)
+    return meta, tensors
+
+
+def main(argv):
+    if len(argv) != 5:
+        sys.stderr.write(__doc__.split("\n\n")[1] + "\n")
+        return 2
+    try:
+        import torch
+    except ImportError:
+        print("skipped: PyTorch is not installed (Debian: apt-get install "
+              "python3-torch)")
+        return 77
+    model_path, data_path, label, pred_path = argv[1:]
+    meta, tensors = read_safetensors(model_path)
+    if meta.get("format") != "tf" or meta.get("kernel_layout") != "in_out":
+        print("metadata does not say Keras layout: %r" % meta)
+        return 1
+    acts = meta["activations"].split(",")
+    layers = []
+    for l, act in enumerate(acts):
+        (d_in, d_out), kernel = tensors["layers.%d.kernel" % l]
+        _, bias = tensors["layers.%d.bias" % l]
+        lin = torch.nn.Linear(d_in, d_out)
+        with torch.no_grad():
+            w = torch.tensor(kernel, dtype=torch.float32).reshape(d_in, d_out)
+            lin.weight.copy_(w.T)
+            lin.bias.copy_(torch.tensor(bias, dtype=torch.float32))
+        layers.append(lin)
+        layers.append({
+            "linear": torch.nn.Identity(), "relu": torch.nn.ReLU(),
+            "leaky_relu": torch.nn.LeakyReLU(0.2), "tanh": torch.nn.Tanh(),
+            "sigmoid": torch.nn.Sigmoid(), "softmax": torch.nn.Softmax(dim=1),
+        }[act])
+    model = torch.nn.Sequential(*layers).eval()
+
+    with open(data_path, newline="") as f:
+        rows = list(csv.reader(f))
+    cols = [i for i, name in enumerate(rows[0]) if name != label]
+    x = torch.tensor([[float(r[i]) for i in cols] for r in rows[1:]],
+                     dtype=torch.float32)
+    with torch.no_grad():
+        probs = model(x)
+    if acts[-1] == "linear":  # logits: flatline predicts their softmax
+        probs = torch.softmax(probs, dim=1)
+
+    with open(pred_path, newline="") as f:
+        pred = list(csv.reader(f))[1:]
+    if len(pred) != len(x):
+        print("flatline predicted %d rows, the data has %d" % (len(pred), len(x)))
+        return 1
+    worst = 0.0
+    for i, row in enumerate(pred):
+        theirs = [float(v) for v in row[1:]]
+        ours = probs[i].tolist()
+        for j, (a, b) in enumerate(zip(theirs, ours)):
+            err = abs(a - b)
+            worst = max(worst, err)
+            if err > ABS_TOL + REL_TOL * abs(b):
+                print("row %d class %d: flatline %r, PyTorch %r" % (i, j, a, b))
+                return 1
+        if int(row[0]) != int(probs[i].argmax()):
+            print("row %d: flatline says class %s, PyTorch %d" %
+                  (i, row[0], int(probs[i].argmax())))
+            return 1
+    print("PyTorch reproduces %d predictions (largest difference %.3g)"
+          % (len(pred), worst))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
