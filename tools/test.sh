@@ -17,6 +17,10 @@ tools/deps.sh
 
 jobs=$(nproc)
 skipped=()
+# The one skip CI accepts: test_torch_export needs python3-torch, a large
+# install that only `tools/deps.sh --bench` makes; it is still listed as
+# skipped below.
+ci_may_skip=" test_torch_export "
 run_pass() { # name, build dir, extra cmake args...
   local name=$1 dir=$2
   shift 2
@@ -29,11 +33,11 @@ run_pass() { # name, build dir, extra cmake args...
   local t n=0
   while read -r t; do
     skipped+=("$t ($name pass)")
-    n=$((n + 1))
+    [[ "$ci_may_skip" == *" $t "* ]] || n=$((n + 1))
   done < <(sed -n 's/^[[:space:]]*[0-9]* - \(.*\) (Skipped)$/\1/p' "$dir/ctest.log")
   if ((n > 0)) && [[ "${FL_CI:-0}" == 1 ]]; then
     echo "== FAILED: FL_CI=1 and $n test(s) skipped in the $name pass:" >&2
-    printf '   %s\n' "${skipped[@]: -n}" >&2
+    printf '   %s\n' "${skipped[@]}" >&2
     exit 1
   fi
 }
