@@ -84,6 +84,10 @@ static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   fl_json *ev = fl_json_parse(json, strlen(json), &err);
   if (!ev) return;
   const char *kind = fl_json_string(fl_json_get(ev, "event"));
+  /* A callback acted (stopped early, lowered the rate, restored weights). */
+  const char *note_text = fl_json_string(fl_json_get(ev, "message"));
+  if (kind && note_text && strcmp(kind, FL_EVENT_CALLBACK) == 0)
+    fprintf(r->out, "  -- %s\n", note_text);
   const fl_json *list = fl_json_get(ev, kind && strcmp(kind, FL_EVENT_PREFLIGHT) == 0 ? "findings" : "causes");
   if (kind && (strcmp(kind, FL_EVENT_PREFLIGHT) == 0 || strcmp(kind, FL_EVENT_DIAGNOSIS) == 0)) {
     size_t n = fl_json_array_size(list);

@@ -289,6 +289,76 @@ static void test_on_plateau_fix_repairs(void **state) {
   check_fix("fix_initialization.json", "poor_initialization");
 }
 
+/* Noise: 16 features and 3 classes drawn independently, so a wide model
+ * memorizes the training rows and its validation loss rises. */
+static void write_noise_csv(const char *name, int rows, unsigned seed) {
+  char *text = malloc((size_t)rows * 160 + 160), *p = text;
+  for (int j = 0; j < 16; j++) p += sprintf(p, "f%d,", j);
+  p += sprintf(p, "y\n");
+  for (int r = 0; r < rows; r++) {
+    for (int j = 0; j < 16; j++) {
+      seed = seed * 1103515245u + 12345u;
+      p += sprintf(p, "%.3f,", (float)((seed >> 16) % 2000) / 1000.0f - 1.0f);
+    }
+    seed = seed * 1103515245u + 12345u;
+    p += sprintf(p, "%u\n", (seed >> 16) % 3);
+  }
+  write_file(name, text);
+  free(text);
+}
+
+/* Early stopping on val_loss, as a Keras user writes it: the job that
+ * overfits stops `patience` epochs after its best validation loss, ends
+ * done, and says which epoch's weights its model holds (the best's). */
+static void test_early_stopping_stops_at_the_best_epoch(void **state) {
+  (void)state;
+  write_noise_csv("noise_train.csv", 96, 1);
+  write_noise_csv("noise_val.csv", 96, 2);
+  write_file("early.json",
+             "{\"name\": \"early\", \"data\": {\"train\": {\"csv\": \"noise_train.csv\", "
+             "\"label_columns\": [\"y\"]}, \"validation\": {\"csv\": \"noise_val.csv\", "
+             "\"label_columns\": [\"y\"]}}, \"model\": {\"layers\": [{\"type\": \"dense\", "
+             "\"units\": 64, \"activation\": \"relu\"}, {\"type\": \"dense\", \"units\": 3, "
+             "\"activation\": \"softmax\"}]}, \"loss\": \"sparse_categorical_crossentropy\", "
+             "\"optimizer\": {\"name\": \"adam\", \"learning_rate\": 0.01}, \"epochs\": 40, "
+             "\"batch_size\": 16, \"seed\": 3, \"callbacks\": [{\"type\": \"early_stopping\", "
+             "\"monitor\": \"val_loss\", \"patience\": 2, \"restore_best_weights\": true}]}");
+  char *out;
+  int rc = run("--run early.json --json --cache-dir cache", &out);
+  /* Noise labels: the diagnosis may name them (exit 3); the job is done. */
+  if (rc != 0 && rc != 3) fail_msg("exit %d:\n%s", rc, out);
+  double val_loss[41] = {0};
+  int epochs = 0, stops = 0;
+  for (char *p = strstr(out, "\"event\":\"epoch\""); p; p = strstr(p + 1, "\"event\":\"epoch\"")) {
+    char *v = strstr(p, "\"val_loss\":");
+    assert_non_null(v);
+    if (++epochs <= 40) val_loss[epochs] = strtod(v + strlen("\"val_loss\":"), NULL);
+  }
+  for (char *p = strstr(out, "\"action\":\"stop\""); p; p = strstr(p + 1, "\"action\":\"stop\""))
+    stops++;
+  int best = 1;
+  for (int e = 2; e <= epochs; e++)
+    if (val_loss[e] < val_loss[best]) best = e;
+  if (epochs >= 40 || epochs != best + 2)
+    fail_msg("ran %d epochs, best val_loss at epoch %d; expected a stop 2 epochs after it:\n%s",
+             epochs, best, out);
+  assert_int_equal(stops, 1);
+  char want[200];
+  snprintf(want, sizeof want, "\"event\":\"end\",\"job\":\"early\",\"state\":\"done\"");
+  assert_non_null(strstr(out, want));
+  snprintf(want, sizeof want, "stopped early after epoch %d of 40: val_loss did not improve "
+           "for 2 epochs (early_stopping); the model holds the weights of epoch %d", epochs, best);
+  if (!strstr(out, want)) fail_msg("no \"%s\" in:\n%s", want, out);
+  free(out);
+
+  /* People read the same in the table's notes. */
+  rc = run("--run early.json --cache-dir cache", &out);
+  assert_true(rc == 0 || rc == 3);
+  assert_non_null(strstr(out, "  -- early_stopping: stopped after epoch"));
+  assert_non_null(strstr(out, "  -- early_stopping: the weights of epoch"));
+  free(out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv_job_trains_and_prints_epochs),
@@ -298,6 +368,7 @@ int main(void) {
       cmocka_unit_test(test_fashion_mnist_reaches_087),
       cmocka_unit_test(test_on_plateau_stop_and_reduce_lr),
       cmocka_unit_test(test_on_plateau_fix_repairs),
+      cmocka_unit_test(test_early_stopping_stops_at_the_best_epoch),
   };
   int failed = cmocka_run_group_tests(tests, setup, teardown);
   return failed ? failed : fashion_skipped ? 77 : 0;
