@@ -33,6 +33,16 @@
 static char dir[64], sock[128], state[128];
 static pid_t daemon_pid = -1;
 
+/* A client command that hangs (a follow that never ends) fails its test
+ * instead of stopping the run; the longest one here takes seconds. */
+#define CLIENT_TIMEOUT_S 300
+
+static inline int count(const char *text, const char *what) {
+  int n = 0;
+  for (const char *p = strstr(text, what); p; p = strstr(p + 1, what)) n++;
+  return n;
+}
+
 static inline double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -96,7 +106,11 @@ static inline bool can_connect(void) {
   return ok;
 }
 
-static inline void start_daemon(const char *config) {
+/* Starts flatlined on sock and state (cache_dir: state when NULL) with
+ * config, and FL_FAULT=fault in its environment when fault is not NULL
+ * (daemon/fsutil.h's fault hook); waits until it listens. */
+static inline void start_daemon_ex(const char *config, const char *cache_dir,
+                                   const char *fault) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
@@ -105,19 +119,29 @@ static inline void start_daemon(const char *config) {
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 2);
     dup2(fd, 1);
+    if (fault) setenv("FL_FAULT", fault, 1);
+    else unsetenv("FL_FAULT");
     execl(FLATLINED, FLATLINED, "--socket", sock, "--state-dir", state,
-          "--cache-dir", state, "--socket-mode", "0666", "--config",
-          config ? config : "/dev/null", (char *)NULL);
+          "--cache-dir", cache_dir ? cache_dir : state, "--socket-mode", "0666",
+          "--config", config ? config : "/dev/null", (char *)NULL);
     _exit(127);
   }
   daemon_pid = pid;
   /* A killed daemon leaves its socket file: wait for a live listener. */
-  for (int i = 0; i < 300; i++) { /* up to 30 s: device warm-up */
+  for (int i = 0; i < 600; i++) { /* up to 60 s: device warm-up */
     if (can_connect()) return;
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      daemon_pid = -1;
+      fail_msg("flatlined (FL_FAULT=%s) exited at start; see %s/daemon.log",
+               fault ? fault : "", dir);
+    }
     usleep(100000);
   }
   fail_msg("flatlined did not create %s", sock);
 }
+
+static inline void start_daemon(const char *config) { start_daemon_ex(config, NULL, NULL); }
 
 /* Send sig and return the daemon's exit status (-1 if killed). */
 static inline int stop_daemon(int sig) {
@@ -133,11 +157,11 @@ static inline int stop_daemon(int sig) {
 static inline int client_as(const char *user, const char *args, char **out) {
   char cmd[2048];
   if (user)
-    snprintf(cmd, sizeof cmd, "cd '%s' && runuser -u %s -- '%s' --socket '%s' %s 2>&1",
-             dir, user, FLATLINE, sock, args);
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout %d runuser -u %s -- '%s' --socket '%s' %s 2>&1",
+             dir, CLIENT_TIMEOUT_S, user, FLATLINE, sock, args);
   else
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' --socket '%s' %s 2>&1", dir, FLATLINE,
-             sock, args);
+    snprintf(cmd, sizeof cmd, "cd '%s' && timeout %d '%s' --socket '%s' %s 2>&1", dir,
+             CLIENT_TIMEOUT_S, FLATLINE, sock, args);
   return run_capture(cmd, out);
 }
 

@@ -459,12 +459,6 @@ static void test_export_over_the_queue_cap(void **s) {
   assert_true(st.st_size > 9000000);
 }
 
-static int count(const char *text, const char *what) {
-  int n = 0;
-  for (const char *p = strstr(text, what); p; p = strstr(p + 1, what)) n++;
-  return n;
-}
-
 static void test_replay_of_hundreds_of_events(void **s) {
   (void)s;
   /* 400 one-step epochs: more lines than a follower's 256-frame queue. */

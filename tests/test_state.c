@@ -34,22 +34,12 @@
 
 #include <cmocka.h>
 
-#include "run_capture.h"
-
-#define FLATLINED FL_BINARY_DIR "/flatlined"
-#define FLATLINE FL_BINARY_DIR "/flatline"
+#include "daemon_fixture.h"
 
 /* daemon/fsutil.h: FL_FAULT_EXIT_STATUS, the status of an injected crash. */
 #define FAULT_EXIT_STATUS 86
 
-static char dir[64], sock[128], state[128], cache[128], conf[128];
-static pid_t daemon_pid = -1;
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+static char cache[128], conf[128];
 
 static void write_text(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
@@ -73,86 +63,6 @@ static char *read_text(const char *path) {
   return buf;
 }
 
-static int count(const char *text, const char *pat) {
-  int n = 0;
-  for (const char *p = strstr(text, pat); p; p = strstr(p + 1, pat)) n++;
-  return n;
-}
-
-/* rows of 3 well-separated classes in `feat` features. */
-static void write_csv(const char *name, int rows, int feat) {
-  char path[256];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  for (int j = 0; j < feat; j++) fprintf(f, "f%d,", j);
-  fprintf(f, "label\n");
-  unsigned s = 7;
-  for (int r = 0; r < rows; r++) {
-    int c = r % 3;
-    for (int j = 0; j < feat; j++) {
-      s = s * 1103515245u + 12345u;
-      fprintf(f, "%.3f,", (double)((s >> 16) % 1000) / 1000.0 + (j % 3 == c ? 2.0 : 0.0));
-    }
-    fprintf(f, "%d\n", c);
-  }
-  fclose(f);
-}
-
-static void write_spec(const char *name, const char *csv, int epochs, int batch) {
-  char text[1024], path[256];
-  snprintf(text, sizeof text,
-           "{\"name\": \"%s\", \"data\": {\"train\": {\"csv\": \"%s\", "
-           "\"label_columns\": [\"label\"]}, \"validation_split\": 0.2}, "
-           "\"model\": {\"layers\": [{\"type\": \"dense\", \"units\": 16, "
-           "\"activation\": \"relu\"}, {\"type\": \"dense\", \"units\": 3, "
-           "\"activation\": \"softmax\"}]}, \"loss\": "
-           "\"sparse_categorical_crossentropy\", \"optimizer\": \"adam\", "
-           "\"epochs\": %d, \"batch_size\": %d, \"seed\": 5}",
-           name, csv, epochs, batch);
-  snprintf(path, sizeof path, "%s/%s.json", dir, name);
-  write_text(path, text);
-}
-
-static bool can_connect(void) {
-  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
-  bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-  close(fd);
-  return ok;
-}
-
-/* Starts flatlined with FL_FAULT=fault (none when NULL). */
-static void start_daemon(const char *fault) {
-  if (can_connect()) fail_msg("a flatlined left running still listens on %s", sock);
-  pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    char log[256];
-    snprintf(log, sizeof log, "%s/daemon.log", dir);
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 2);
-    dup2(fd, 1);
-    if (fault) setenv("FL_FAULT", fault, 1);
-    else unsetenv("FL_FAULT");
-    execl(FLATLINED, FLATLINED, "--socket", sock, "--state-dir", state, "--cache-dir",
-          cache, "--config", conf, (char *)NULL);
-    _exit(127);
-  }
-  daemon_pid = pid;
-  for (int i = 0; i < 600; i++) { /* up to 60 s: device warm-up */
-    if (can_connect()) return;
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      daemon_pid = -1;
-      fail_msg("flatlined (FL_FAULT=%s) exited at start", fault ? fault : "");
-    }
-    usleep(100000);
-  }
-  fail_msg("flatlined did not create %s", sock);
-}
-
 /* The daemon's exit status once it exits by itself (-1: by a signal). */
 static int wait_daemon_exit(double seconds) {
   double until = now() + seconds;
@@ -165,17 +75,16 @@ static int wait_daemon_exit(double seconds) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static int stop_daemon(void) {
+/* Starts flatlined with FL_FAULT=fault (none when NULL). */
+static void start_faulty(const char *fault) {
+  if (can_connect()) fail_msg("a flatlined left running still listens on %s", sock);
+  start_daemon_ex(conf, cache, fault);
+}
+
+static int stop_and_wait(void) {
   if (daemon_pid < 0) return 0;
   kill(daemon_pid, SIGTERM);
   return wait_daemon_exit(60);
-}
-
-static int client(const char *args, char **out) {
-  char cmd[2048];
-  snprintf(cmd, sizeof cmd, "cd '%s' && timeout 120 '%s' --socket '%s' %s 2>&1", dir,
-           FLATLINE, sock, args);
-  return run_capture(cmd, out);
 }
 
 static int clientf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -285,8 +194,8 @@ static int setup(void **s) {
   write_text(conf, "autotune = false\n");
   write_csv("small.csv", 300, 4);
   write_csv("medium.csv", 6000, 40);
-  write_spec("small", "small.csv", 2, 32);
-  write_spec("long", "medium.csv", 100000, 16);
+  write_spec("small", "small.csv", 2, 16, 32);
+  write_spec("long", "medium.csv", 100000, 16, 16);
   return 0;
 }
 
@@ -323,10 +232,10 @@ static int teardown(void **s) {
 /* Runs a small job under FL_FAULT=fault, which must stop the daemon dead;
  * restarts it without the fault; returns the job's id. */
 static void crash_small_job_at(const char *fault, char id[32]) {
-  start_daemon(fault);
+  start_faulty(fault);
   submit("small.json", id);
   assert_int_equal(wait_daemon_exit(120), FAULT_EXIT_STATUS);
-  start_daemon(NULL);
+  start_faulty(NULL);
 }
 
 /* ---- crash points ---- */
@@ -340,7 +249,7 @@ static void test_crash_after_first_epoch_line(void **s) {
   free(follow_to_end(id, 0, "done"));
   assert_log_ends(id, "done", 2);
   assert_listed(id, "done");
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 /* After the model, before the verdict; and after the verdict, before the
@@ -357,7 +266,7 @@ static void test_crash_at_the_end_of_training(void **s) {
     free(out);
     assert_log_ends(id, "done", 2);
     assert_listed(id, "done");
-    assert_int_equal(stop_daemon(), 0);
+    assert_int_equal(stop_and_wait(), 0);
   }
 }
 
@@ -370,7 +279,7 @@ static void test_crash_after_final_state(void **s) {
   assert_listed(id, "done");
   free(follow_to_end(id, 0, "done"));
   assert_log_ends(id, "done", 2);
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 /* A cancel is saved before it is acknowledged: a crash before the worker
@@ -378,7 +287,7 @@ static void test_crash_after_final_state(void **s) {
 static void test_crash_after_cancel(void **s) {
   (void)s;
   char id[32], *out;
-  start_daemon("crash:cancel_seen");
+  start_faulty("crash:cancel_seen");
   submit("long.json", id);
   char path[256];
   snprintf(path, sizeof path, "%s/jobs/%s/events.jsonl", state, id);
@@ -394,14 +303,14 @@ static void test_crash_after_cancel(void **s) {
   clientf(&out, "cancel %s", id);
   free(out);
   assert_int_equal(wait_daemon_exit(60), FAULT_EXIT_STATUS);
-  start_daemon(NULL);
+  start_faulty(NULL);
   assert_listed(id, "cancelled");
   free(follow_to_end(id, 1, "cancelled"));
   char *log = job_file(id, "events.jsonl");
   assert_int_equal(count(log, "{\"event\":\"end\""), 1);
   free(log);
   assert_log_whole(id);
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 /* ---- a full disk ---- */
@@ -411,7 +320,7 @@ static void test_crash_after_cancel(void **s) {
 static void test_model_not_saved_is_not_done(void **s) {
   (void)s;
   char *out, id[32];
-  start_daemon("enospc:model.safetensors");
+  start_faulty("enospc:model.safetensors");
   assert_int_equal(client("--json submit small.json --follow", &out), 1);
   if (!strstr(out, "\"state\":\"failed\"") ||
       !strstr(out, "cannot save model.safetensors: No space left on device; free space in"))
@@ -422,24 +331,24 @@ static void test_model_not_saved_is_not_done(void **s) {
   free(out);
   assert_int_not_equal(clientf(&out, "export %s -o m.safetensors", id), 0);
   free(out);
-  assert_int_equal(stop_daemon(), 0);
-  start_daemon(NULL);
+  assert_int_equal(stop_and_wait(), 0);
+  start_faulty(NULL);
   assert_listed(id, "failed");
   free(follow_to_end(id, 1, "failed"));
   assert_log_ends(id, "failed", 2);
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 static void test_checkpoint_not_saved_fails_the_job(void **s) {
   (void)s;
   char *out;
-  start_daemon("enospc:checkpoint.bin");
+  start_faulty("enospc:checkpoint.bin");
   assert_int_equal(client("--json submit small.json --follow", &out), 1);
   if (!strstr(out, "\"state\":\"failed\"") ||
       !strstr(out, "cannot save checkpoint.bin: No space left on device"))
     fail_msg("no failure naming the checkpoint: %s", out);
   free(out);
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 /* The log fills up mid-line: the half line is cut off at once, the job
@@ -448,7 +357,7 @@ static void test_checkpoint_not_saved_fails_the_job(void **s) {
 static void test_torn_append_is_cut_and_follow_ends(void **s) {
   (void)s;
   char *out, id[32];
-  start_daemon("enospc:events.jsonl:2");
+  start_faulty("enospc:events.jsonl:2");
   assert_int_equal(client("--json submit small.json --follow", &out), 1);
   if (!strstr(out, "\"state\":\"failed\"") ||
       !strstr(out, "cannot save events.jsonl: No space left on device"))
@@ -463,15 +372,15 @@ static void test_torn_append_is_cut_and_follow_ends(void **s) {
   free(log);
   /* A follower that comes later sees the end too (the job is final). */
   assert_listed(id, "failed");
-  assert_int_equal(stop_daemon(), 0);
-  start_daemon(NULL);
+  assert_int_equal(stop_and_wait(), 0);
+  start_faulty(NULL);
   assert_listed(id, "failed");
   free(follow_to_end(id, 1, "failed"));
   log = job_file(id, "events.jsonl");
   assert_int_equal(count(log, "{\"event\":\"end\""), 1);
   free(log);
   assert_log_whole(id);
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 /* The final job.json cannot be saved (the third job.json write: submit,
@@ -480,21 +389,21 @@ static void test_torn_append_is_cut_and_follow_ends(void **s) {
 static void test_final_job_json_not_saved(void **s) {
   (void)s;
   char id[32];
-  start_daemon("enospc:job.json:3");
+  start_faulty("enospc:job.json:3");
   submit("small.json", id);
   free(follow_to_end(id, 0, "done"));
   char *json = job_file(id, "job.json");
   assert_non_null(strstr(json, "\"state\":\"running\"")); /* the failed save */
   free(json);
-  assert_int_equal(stop_daemon(), 0);
-  start_daemon(NULL);
+  assert_int_equal(stop_and_wait(), 0);
+  start_faulty(NULL);
   assert_listed(id, "done");
   json = job_file(id, "job.json");
   assert_non_null(strstr(json, "\"state\":\"done\""));
   free(json);
   free(follow_to_end(id, 0, "done"));
   assert_log_ends(id, "done", 2);
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 /* The whole disk fills up while the job runs: nothing of its end can be
@@ -504,7 +413,7 @@ static void test_full_disk_follow_ends_then_job_reruns(void **s) {
   (void)s;
   char *out, id[32];
   /* Writes 1-3: the submit's spec.json and job.json, the start's job.json. */
-  start_daemon("enospc:*:4");
+  start_faulty("enospc:*:4");
   assert_int_equal(client("--json submit small.json --follow", &out), 1);
   if (!strstr(out, "\"state\":\"failed\"") || !strstr(out, "No space left on device"))
     fail_msg("no failure: %s", out);
@@ -512,11 +421,11 @@ static void test_full_disk_follow_ends_then_job_reruns(void **s) {
   assert_non_null(p);
   snprintf(id, sizeof id, "%.*s", (int)strcspn(p + 7, "\""), p + 7);
   free(out);
-  assert_int_equal(stop_daemon(), 0);
-  start_daemon(NULL);
+  assert_int_equal(stop_and_wait(), 0);
+  start_faulty(NULL);
   free(follow_to_end(id, 0, "done"));
   assert_log_ends(id, "done", 2);
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 /* ---- the log and the folder at load ---- */
@@ -526,10 +435,10 @@ static void test_full_disk_follow_ends_then_job_reruns(void **s) {
 static void test_damaged_lines_dropped_at_load(void **s) {
   (void)s;
   char id[32], path[256];
-  start_daemon(NULL);
+  start_faulty(NULL);
   submit("small.json", id);
   free(follow_to_end(id, 0, "done"));
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
   snprintf(path, sizeof path, "%s/jobs/%s/events.jsonl", state, id);
   char *log = read_text(path);
   char *second = strchr(log, '\n') + 1;
@@ -540,34 +449,34 @@ static void test_damaged_lines_dropped_at_load(void **s) {
   fputs("{\"event\":\"zz-torn", f); /* the last line, no newline */
   fclose(f);
   free(log);
-  start_daemon(NULL);
+  start_faulty(NULL);
   char *out = follow_to_end(id, 0, "done");
   if (strstr(out, "zz-")) fail_msg("damaged line replayed: %s", out);
   free(out);
   assert_log_ends(id, "done", 2);
   assert_int_equal(daemon_log_count("dropped 1 damaged line"), 1);
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 static void test_orphan_temp_files_removed_at_load(void **s) {
   (void)s;
   char id[32], path[512];
-  start_daemon(NULL);
+  start_faulty(NULL);
   submit("small.json", id);
   free(follow_to_end(id, 0, "done"));
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
   const char *names[] = {"job.json.tmp.424242", "model.safetensors.tmp.7"};
   for (int i = 0; i < 2; i++) {
     snprintf(path, sizeof path, "%s/jobs/%s/%s", state, id, names[i]);
     write_text(path, "half a file");
   }
-  start_daemon(NULL);
+  start_faulty(NULL);
   for (int i = 0; i < 2; i++) {
     snprintf(path, sizeof path, "%s/jobs/%s/%s", state, id, names[i]);
     if (access(path, F_OK) == 0) fail_msg("%s left behind", path);
   }
   assert_listed(id, "done");
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 /* The number of the next job: one more than the highest listed. */
@@ -593,7 +502,7 @@ static void test_planted_links_not_followed(void **s) {
   snprintf(victim_dir, sizeof victim_dir, "%s/victim-dir", dir);
   write_text(victim, "precious\n");
   assert_int_equal(mkdir(victim_dir, 0755), 0);
-  start_daemon(NULL);
+  start_faulty(NULL);
 
   /* The job's folder. The refused submit still uses up its number. */
   long n = next_number();
@@ -645,7 +554,7 @@ static void test_planted_links_not_followed(void **s) {
   v = read_text(victim);
   assert_string_equal(v, "precious\n");
   free(v);
-  assert_int_equal(stop_daemon(), 0);
+  assert_int_equal(stop_and_wait(), 0);
 }
 
 #define STATE_TEST(f) cmocka_unit_test_setup_teardown(f, test_setup, test_teardown)
