@@ -64,9 +64,10 @@ int fl__job_callbacks_epoch(fl_job_callbacks *jc, fl_trainer *t, const fl_epoch_
     int at = 0;
     const fl_callback_spec *c = find(jc->spec, FL_CALLBACK_REDUCE_LR_ON_PLATEAU, &at);
     char msg[256];
-    snprintf(msg, sizeof msg, "reduce_lr_on_plateau: %s did not improve for %d epochs; "
-             "learning rate %g -> %g", c ? fl_metric_name(c->monitor) : "?",
-             c ? c->patience : 0, m->lr, act.lr);
+    int patience = c ? c->patience : 0;
+    snprintf(msg, sizeof msg, "reduce_lr_on_plateau: %s did not improve for %d epoch%s; "
+             "learning rate %g -> %g", c ? fl_metric_name(c->monitor) : "?", patience,
+             patience == 1 ? "" : "s", m->lr, act.lr);
     fl_jw w;
     fl_event_begin(&w, FL_EVENT_CALLBACK, jc->job_id);
     fl_jw_str(&w, "callback", fl_callback_name(FL_CALLBACK_REDUCE_LR_ON_PLATEAU));
@@ -84,8 +85,9 @@ int fl__job_callbacks_epoch(fl_job_callbacks *jc, fl_trainer *t, const fl_epoch_
     const fl_callback_state *s = &jc->cb.s[at];
     char msg[256];
     snprintf(msg, sizeof msg, "early_stopping: stopped after epoch %d: %s did not improve "
-             "for %d epochs (best %.6g at epoch %d)", m->epoch,
-             c ? fl_metric_name(c->monitor) : "?", s->wait, s->best, s->best_epoch);
+             "for %d epoch%s (best %.6g at epoch %d)", m->epoch,
+             c ? fl_metric_name(c->monitor) : "?", s->wait, s->wait == 1 ? "" : "s", s->best,
+             s->best_epoch);
     fl_jw w;
     fl_event_begin(&w, FL_EVENT_CALLBACK, jc->job_id);
     fl_jw_str(&w, "callback", fl_callback_name(FL_CALLBACK_EARLY_STOPPING));
@@ -137,9 +139,10 @@ int fl__job_callbacks_finish(fl_job_callbacks *jc, fl_trainer *t, char *message,
   if (stopped) {
     int at = 0;
     const fl_callback_spec *c = find(jc->spec, FL_CALLBACK_EARLY_STOPPING, &at);
+    int wait = jc->cb.s[at].wait;
     snprintf(message, size, "stopped early after epoch %d of %d: %s did not improve for %d "
-             "epochs (early_stopping)%s", stopped, jc->spec->epochs,
-             c ? fl_metric_name(c->monitor) : "?", jc->cb.s[at].wait,
+             "epoch%s (early_stopping)%s", stopped, jc->spec->epochs,
+             c ? fl_metric_name(c->monitor) : "?", wait, wait == 1 ? "" : "s",
              restore ? "; " : "");
   }
   if (restore) {

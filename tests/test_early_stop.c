@@ -5,7 +5,8 @@
  * weights (what the model export reads) are the best epoch's: their
  * validation loss is that epoch's, bit for bit. Stopped by a shutdown
  * between its best epoch and its stop, then resumed from its checkpoint,
- * the same job stops at the same epoch with the same weights. */
+ * the same job stops at the same epoch with the same weights. And
+ * reduce_lr_on_plateau lowers the rate the epochs run at. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,10 +185,57 @@ static void test_early_stopping_restores_the_best_epoch(void **state) {
   free(val.ids);
 }
 
+/* reduce_lr_on_plateau through the job loop: on the training loss with a
+ * min_delta no epoch can beat, patience 1, factor 0.5, cooldown 1 and
+ * min_lr 0.004, the rate halves after epochs 2 and 4, stops at min_lr,
+ * and the epoch events report each epoch's rate. */
+static void test_reduce_lr_on_plateau_in_the_job(void **state) {
+  (void)state;
+  fl_dataset train, val;
+  make_noise(&train, 64, 8, 3, 4);
+  make_noise(&val, 32, 8, 3, 5);
+  static const char *text =
+      "{\"name\":\"rl\",\"data\":{\"train\":{\"features\":\"x.npy\",\"labels\":\"y.npy\"}},"
+      "\"model\":{\"layers\":[{\"type\":\"dense\",\"units\":3,\"activation\":\"softmax\"}]},"
+      "\"loss\":\"sparse_categorical_crossentropy\",\"optimizer\":{\"name\":\"sgd\","
+      "\"learning_rate\":0.01},\"epochs\":7,\"batch_size\":16,\"seed\":1,"
+      "\"callbacks\":[{\"type\":\"reduce_lr_on_plateau\",\"monitor\":\"loss\",\"factor\":0.5,"
+      "\"patience\":1,\"min_delta\":10,\"cooldown\":1,\"min_lr\":0.004}]}";
+  fl_job_spec spec;
+  fl_error err = {0};
+  assert_int_equal(fl_spec_parse(text, strlen(text), &spec, &err), 0);
+  recorder r = {0};
+  r.val = &val;
+  fl_job_hooks hooks = {.ctx = &r, .event = on_event, .finished = on_finished};
+  fl_job_outcome out;
+  fl_job_execute(dev, "rl", &spec, text, &train, &val, &hooks, NULL, &out);
+  assert_string_equal(out.state, "done");
+  const double want[7] = {0.01, 0.01, 0.005, 0.005, 0.004, 0.004, 0.004};
+  int e = 0, reduced = 0;
+  for (int i = 0; i < r.n; i++) {
+    const char *lr = strstr(r.lines[i], "\"lr\":");
+    if (strstr(r.lines[i], "\"action\":\"reduce_lr\"")) reduced++;
+    if (!strstr(r.lines[i], "{\"event\":\"epoch\"") || !lr) continue;
+    double got = strtod(lr + 5, NULL);
+    if (e >= 7 || fabs(got - want[e]) > 1e-9)
+      fail_msg("epoch %d ran at lr %.9g, want %.9g", e + 1, got, e < 7 ? want[e] : 0.0);
+    e++;
+  }
+  assert_int_equal(e, 7);
+  assert_int_equal(reduced, 2);
+  recorder_clear_lines(&r);
+  fl_spec_free(&spec);
+  free(train.x);
+  free(train.ids);
+  free(val.x);
+  free(val.ids);
+}
+
 int main(void) {
   (void)make_blobs; /* the fixture's; this test needs noise instead */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_early_stopping_restores_the_best_epoch),
+      cmocka_unit_test(test_reduce_lr_on_plateau_in_the_job),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
