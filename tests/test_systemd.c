@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "skip.h"
+
 #include "run_capture.h"
 
 #include "flatline/common.h"
@@ -92,9 +94,8 @@ static int find_tool(const char *name, char *out, size_t size) {
 #define REQUIRE_TOOL(name, buf)                                             \
   do {                                                                      \
     if (!find_tool(name, buf, sizeof buf)) {                                \
-      print_message("skipped: %s is not installed (Debian: apt-get "       \
-                    "install systemd)\n", name);                           \
-      skip();                                                               \
+      FL_SKIP("%s is not installed (Debian: apt-get install systemd)",       \
+              name);                                                        \
     }                                                                       \
   } while (0)
 
@@ -423,8 +424,7 @@ static void test_daemon_under_activation(void **state) {
   char tool[512];
   REQUIRE_TOOL("systemd-socket-activate", tool);
   if (access(FL_FLATLINED, X_OK) != 0) {
-    print_message("skipped: %s is not built yet\n", FL_FLATLINED);
-    skip();
+    FL_SKIP("%s is not built yet", FL_FLATLINED);
   }
   char notify[128], sock_path[128], log_path[128];
   char env_notify[160], env_state[160], env_cache[160];
@@ -498,8 +498,7 @@ static void test_daemon_under_activation(void **state) {
   int no_device = log && strstr(log, "no OpenCL device");
   free(log);
   if (!ready && no_device) {
-    print_message("skipped: the daemon found no OpenCL device\n");
-    skip();
+    FL_SKIP("the daemon found no OpenCL device");
   }
   assert_true(conn >= 0);
   assert_true(ready);
@@ -618,8 +617,7 @@ static void test_units_verify(void **state) {
   print_message("a deliberately broken unit first; complaints expected:\n");
   int problems = verify_units(tool, bad_dir, 0, units);
   if (problems < 0) {
-    print_message("skipped: systemd-analyze cannot start a manager here\n");
-    skip();
+    FL_SKIP("systemd-analyze cannot start a manager here");
   }
   assert_true(problems >= 2);
 
@@ -702,5 +700,5 @@ int main(void) {
       cmocka_unit_test(test_units_verify),
       cmocka_unit_test(test_sysusers),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return FL_TEST_EXIT(cmocka_run_group_tests(tests, setup, teardown));
 }

@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "skip.h"
+
 #include "run_capture.h"
 
 #include "config.h"
@@ -220,7 +222,7 @@ static void test_chosen_plan_matches_reference(void **state) {
  * (resumed jobs compare losses exactly). */
 static void test_tiled_variants_agree_bitwise(void **state) {
   (void)state;
-  if (!dev->info.is_cpu) skip();
+  if (!dev->info.is_cpu) FL_SKIP("the tiled kernels are for CPU devices; this one is not");
   for (int ta = 0; ta <= 1; ta++) {
     fl__gemm_plan p0 = {FL__GEMM_TILED, 0, 0};
     float *first = device_gemm(&p0, ta, 0, 77, 45, 131, 5, NULL);
@@ -804,5 +806,5 @@ int main(void) {
       /* Last: CLBlast keeps overrides for the rest of the process. */
       cmocka_unit_test(test_clblast_overrides_compute_correctly),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return FL_TEST_EXIT(cmocka_run_group_tests(tests, setup, teardown));
 }
