@@ -37,7 +37,7 @@ static void emit_epoch_table(FILE *out, int epochs, const fl_epoch_metrics *m) {
 }
 
 static size_t n_classes_of(const fl_job_spec *spec) {
-  return (size_t)spec->layers[spec->n_layers - 1].units;
+  return (size_t)fl_spec_classes(spec); /* 2 for binary_crossentropy */
 }
 
 typedef struct {

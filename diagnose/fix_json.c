@@ -24,7 +24,8 @@ void fl__fix_begin(fl_jw *w) {
 }
 
 static bool is_cross_entropy(fl_loss_kind k) {
-  return k == FL_LOSS_CATEGORICAL_CE || k == FL_LOSS_SPARSE_CATEGORICAL_CE;
+  return k == FL_LOSS_CATEGORICAL_CE || k == FL_LOSS_SPARSE_CATEGORICAL_CE ||
+         k == FL_LOSS_BINARY_CE;
 }
 
 void fl__fix_put_loss(fl_jw *w, const fl_loss_spec *loss) {

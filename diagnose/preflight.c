@@ -77,7 +77,8 @@ static fl_finding *add(preflight *p, fl_severity severity, fl_cause cause,
 }
 
 static bool is_cross_entropy(fl_loss_kind k) {
-  return k == FL_LOSS_CATEGORICAL_CE || k == FL_LOSS_SPARSE_CATEGORICAL_CE;
+  return k == FL_LOSS_CATEGORICAL_CE || k == FL_LOSS_SPARSE_CATEGORICAL_CE ||
+         k == FL_LOSS_BINARY_CE;
 }
 
 static const fl_layer_spec *last_layer(const preflight *p) {
@@ -222,7 +223,9 @@ static void check_label_encoding(preflight *p) {
     add(p, FL_SEVERITY_ERROR, FL_CAUSE_LABEL_ENCODING_MISMATCH, 0, msg);
   }
 
-  if (tr->label_kind == FL_LABELS_DENSE && is_cross_entropy(loss->kind)) {
+  /* binary_crossentropy's one target column is a probability of its own */
+  if (tr->label_kind == FL_LABELS_DENSE && is_cross_entropy(loss->kind) &&
+      loss->kind != FL_LOSS_BINARY_CE) {
     size_t bad_sum = tr->n_rows_bad_sum, negative = tr->n_rows_negative;
     size_t rows = tr->n;
     if (va && va->label_kind == FL_LABELS_DENSE) {
@@ -326,8 +329,61 @@ static bool range_evidence(const fl_dataset_stats *st, const char *split,
   return any;
 }
 
+/* binary_crossentropy: class ids 0/1 (or one target column). Ids past 1
+ * mean more classes: the fix is K softmax units under
+ * sparse_categorical_crossentropy. */
+static void check_binary_labels(preflight *p) {
+  const fl_dataset_stats *splits[2] = {p->train, p->val};
+  const char *names[2] = {"training", "validation"};
+  const int last = p->spec->n_layers - 1;
+  char msg[FL_TEXT_MAX] = "";
+  long long max_id = -1;
+  bool negative = false, wide = false;
+  for (int i = 0; i < 2; i++) {
+    const fl_dataset_stats *st = splits[i];
+    if (!st || st->n == 0) continue;
+    if (st->label_kind == FL_LABELS_DENSE && st->k != 1) {
+      appendf(msg, sizeof msg, "%s%s labels are one-hot rows of width %zu",
+              msg[0] ? "; " : "", names[i], st->k);
+      wide = true;
+    } else if (st->label_kind == FL_LABELS_IDS &&
+               (st->n_negative_ids > 0 || st->max_id > 1)) {
+      appendf(msg, sizeof msg, "%s%s class ids run %lld..%lld",
+              msg[0] ? "; " : "", names[i], (long long)st->min_id,
+              (long long)st->max_id);
+      negative |= st->n_negative_ids > 0;
+      if (st->max_id > max_id) max_id = st->max_id;
+    }
+  }
+  if (!msg[0]) return;
+  appendf(msg, sizeof msg,
+          ", but binary_crossentropy takes class ids 0 and 1 with one sigmoid "
+          "unit");
+  if (negative || wide || max_id + 1 > FL_MAX_UNITS) {
+    appendf(msg, sizeof msg, "%s",
+            wide ? "; for one-hot rows use categorical_crossentropy with as "
+                   "many softmax units as columns"
+                 : ": the data must change");
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_LABELS_OUT_OF_RANGE, 0, msg);
+    return;
+  }
+  appendf(msg, sizeof msg,
+          "; for %lld classes use sparse_categorical_crossentropy with %lld "
+          "softmax units", max_id + 1, max_id + 1);
+  p->fixed_loss.kind = FL_LOSS_SPARSE_CATEGORICAL_CE;
+  p->fixed_loss.from_logits = false;
+  p->fixed_layers[last].units = (int)(max_id + 1);
+  p->fixed_layers[last].activation = FL_ACT_SOFTMAX;
+  add(p, FL_SEVERITY_ERROR, FL_CAUSE_LABELS_OUT_OF_RANGE,
+      FIX_LOSS | FIX_LAYERS, msg);
+}
+
 static void check_label_range(preflight *p) {
   const fl_job_spec *spec = p->spec;
+  if (spec->loss.kind == FL_LOSS_BINARY_CE) {
+    check_binary_labels(p);
+    return;
+  }
   const fl_dataset_stats *tr = p->train, *va = p->val;
   const int last = spec->n_layers - 1, units = spec->layers[last].units;
   char msg[FL_TEXT_MAX] = "";
@@ -377,6 +433,33 @@ static void check_output_loss(preflight *p) {
   const fl_activation act = spec->layers[last].activation;
   const char *loss_name = fl_loss_name(loss->kind);
   char msg[FL_TEXT_MAX];
+  /* binary_crossentropy: one sigmoid unit, or a linear one from_logits
+   * (a softmax unit is refused by the spec parser) */
+  if (loss->kind == FL_LOSS_BINARY_CE && act == FL_ACT_SIGMOID) {
+    if (!loss->from_logits) return;
+    snprintf(msg, sizeof msg,
+             "the last layer (model.layers[%d]) applies sigmoid, but %s has "
+             "from_logits: true and applies sigmoid again to that "
+             "probability, so the loss can hardly move; set from_logits to "
+             "false", last, loss_name);
+    p->fixed_loss.from_logits = false;
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_OUTPUT_LOSS_MISMATCH, FIX_LOSS, msg);
+    return;
+  }
+  if (loss->kind == FL_LOSS_BINARY_CE && act != FL_ACT_LINEAR) {
+    snprintf(msg, sizeof msg,
+             "the last layer (model.layers[%d]) uses %s, whose output is not "
+             "a probability, but %s with from_logits: %s needs %s; use "
+             "sigmoid with from_logits: false",
+             last, fl_activation_name(act), loss_name,
+             loss->from_logits ? "true" : "false",
+             loss->from_logits ? "an unbounded logit" : "a probability");
+    p->fixed_layers[last].activation = FL_ACT_SIGMOID;
+    p->fixed_loss.from_logits = false;
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_OUTPUT_LOSS_MISMATCH,
+        FIX_LAYERS | (loss->from_logits ? FIX_LOSS : 0u), msg);
+    return;
+  }
   switch (act) {
     case FL_ACT_SOFTMAX:
       if (!loss->from_logits) return;
@@ -451,7 +534,7 @@ static void check_class_imbalance(preflight *p) {
   /* The classes the model can output: for ids, also those past the largest
    * id when the last layer is wider (they have no rows). */
   size_t k = st->n_classes;
-  size_t units = (size_t)last_layer(p)->units;
+  size_t units = (size_t)fl_spec_classes(p->spec); /* 2 for binary_crossentropy */
   if (st->label_kind == FL_LABELS_IDS && st->k <= st->n_classes && units > k)
     k = units;
   uint64_t total = 0, lo = 0, hi = 0;

@@ -63,6 +63,8 @@ typedef enum {
   FL__LOSS_SOFTMAX_CE = 0,
   FL__LOSS_PROBS_CE = 1,
   FL__LOSS_MSE = 2,
+  FL__LOSS_BCE_LOGITS = 3, /* binary_crossentropy on a logit (one unit) */
+  FL__LOSS_BCE_PROBS = 4,  /* ... on a probability, clipped (Keras) */
 } fl__loss_mode;
 
 /* Slots of the uint metric accumulator (match loss.cl). */
@@ -383,6 +385,7 @@ struct fl_trainer {
   fl_layer_spec layers[FL_MAX_LAYERS];
   fl__model_layout lay;
   size_t n_train, n_val, d, k;
+  size_t n_cls; /* classes: k, or 2 for binary_crossentropy's one unit */
   fl_label_kind label_kind;
   fl__loss_mode loss_mode;
   bool fused_last; /* last layer's softmax is folded into the loss */

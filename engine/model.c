@@ -31,6 +31,8 @@ uint64_t fl_train_memory_estimate(const fl_train_config *cfg, size_t n_train,
   uint64_t floats = (uint64_t)(n_train + n_val) * (d + k);
   floats += n_train;                         /* permutation */
   floats += (uint64_t)lay.n_params * 5;      /* params, grads, m, v, prev */
+  floats += lay.n_params;                    /* kept (best epoch's) params,
+                                                when a callback keeps them */
   floats += b * d;                           /* gathered batch */
   floats += 3 * b * (uint64_t)lay.n_units;   /* activations, their grads,
                                                 dropout outputs (at most) */
@@ -62,6 +64,14 @@ fl__loss_mode fl__pick_loss_mode(const fl_train_config *cfg, bool *fused_last) {
   fl_activation last = cfg->layers[cfg->n_layers - 1].activation;
   *fused_last = false;
   if (cfg->loss.kind == FL_LOSS_MSE) return FL__LOSS_MSE;
+  if (cfg->loss.kind == FL_LOSS_BINARY_CE) {
+    if (cfg->loss.from_logits) return FL__LOSS_BCE_LOGITS;
+    if (last == FL_ACT_SIGMOID) {
+      *fused_last = true; /* sigmoid + BCE from the logit, as TF does */
+      return FL__LOSS_BCE_LOGITS;
+    }
+    return FL__LOSS_BCE_PROBS;
+  }
   if (cfg->loss.from_logits) return FL__LOSS_SOFTMAX_CE;
   if (last == FL_ACT_SOFTMAX) {
     *fused_last = true; /* softmax + CE computed from the logits, as TF does */

@@ -114,6 +114,27 @@ void fl__ref_loss_rows_weighted(const float *out, size_t rows, size_t k,
     size_t dr = perm ? perm[start + r] : start + r;
     const float *o = out + r * k;
     float *g = dout + r * k;
+    if (mode == FL__LOSS_BCE_LOGITS || mode == FL__LOSS_BCE_PROBS) {
+      double t = label_kind == FL_LABELS_IDS ? ids[dr] : y[dr], z = o[0], bl, d;
+      uint32_t truth = t > 0.5, bp;
+      if (mode == FL__LOSS_BCE_LOGITS) {
+        double p = 1.0 / (1.0 + exp(-z));
+        bl = -(t * log(p) + (1 - t) * log(1 - p));
+        d = p - t;
+        bp = z > 0;
+      } else {
+        double p = z < CE_EPS ? CE_EPS : z > 1 - CE_EPS ? 1 - CE_EPS : z;
+        bl = -(t * log(p) + (1 - t) * log(1 - p));
+        d = (z > CE_EPS && z < 1 - CE_EPS) ? (p - t) / (p * (1 - p)) : 0;
+        bp = z > 0.5;
+      }
+      float bw = class_weight ? class_weight[truth] : 1.0f;
+      g[0] = (float)(d * unscaled * bw);
+      row_loss[r] = (float)bl * bw;
+      row_pred[r] = bp;
+      row_correct[r] = bp == truth;
+      continue;
+    }
     size_t pred = 0, truth = 0;
     float tbest = -INFINITY;
     for (size_t j = 0; j < k; j++) {
@@ -289,8 +310,11 @@ double fl__ref_model_loss_train(const fl_train_config *cfg,
     fl__ref_gemm(0, 0, rows, l->out, l->in, 1, in, l->in, params + l->w_off,
                  l->out, 0, act[i], l->out);
     fl_activation a = cfg->layers[i].activation;
+    /* a fused output (softmax or sigmoid folded into the loss) stays a
+     * logit */
     fl__ref_bias_act_forward(act[i], params + l->b_off, rows, l->out,
-                             a == FL_ACT_SOFTMAX ? FL_ACT_LINEAR : a);
+                             a == FL_ACT_SOFTMAX || (i == L - 1 && fused)
+                                 ? FL_ACT_LINEAR : a);
     if (a == FL_ACT_SOFTMAX && !(i == L - 1 && fused))
       fl__ref_softmax_forward(act[i], rows, l->out);
     in = act[i];

@@ -18,8 +18,9 @@ static double now_seconds(void) {
 
 /* Labels must index the output layer: anything else would read outside the
  * targets on the device. */
-static int check_labels(const fl_dataset *ds, size_t k, const char *which,
-                        fl_error *err) {
+/* k: output units; n_cls: classes (2 for binary_crossentropy's one unit). */
+static int check_labels(const fl_dataset *ds, size_t k, size_t n_cls,
+                        const char *which, fl_error *err) {
   if (ds->label_kind == FL_LABELS_DENSE) {
     if (ds->k != k)
       return fl_error_set(err, FL_ELABELS,
@@ -27,6 +28,17 @@ static int check_labels(const fl_dataset *ds, size_t k, const char *which,
                           "has %zu units; make the last layer's units equal "
                           "the number of classes",
                           which, ds->k, k);
+    return 0;
+  }
+  if (n_cls != k) {
+    for (size_t i = 0; i < ds->n; i++)
+      if (ds->ids[i] < 0 || (size_t)ds->ids[i] >= n_cls)
+        return fl_error_set(err, FL_ELABELS,
+                            "%s label %d at row %zu is not 0 or 1; "
+                            "binary_crossentropy takes class ids 0 and 1 "
+                            "(for more classes use K softmax units and "
+                            "sparse_categorical_crossentropy)",
+                            which, ds->ids[i], i);
     return 0;
   }
   for (size_t i = 0; i < ds->n; i++)
@@ -85,6 +97,7 @@ int fl__class_weights(const fl_class_weight_spec *cw, const fl_dataset *train,
         const float *y = train->y + r * train->k;
         for (size_t j = 1; j < train->k; j++)
           if (y[j] > y[truth]) truth = j;
+        if (train->k == 1) truth = y[0] > 0.5f; /* a binary target */
       }
       if (truth < k) count[truth]++;
     }
@@ -136,13 +149,13 @@ static int alloc_state(fl_trainer *t, fl_error *err) {
       (rc = fl__buffer_create(dev, B * sizeof(cl_uint), NULL, &t->row_pred, err)) ||
       (rc = fl__buffer_create(dev, B * sizeof(cl_uint), NULL, &t->row_correct, err)) ||
       (rc = fl__buffer_create(dev, 2 * sizeof(float), NULL, &t->mf, err)) ||
-      (rc = fl__buffer_create(dev, (FL__MU_HIST + t->k) * sizeof(cl_uint), NULL, &t->mu, err)) ||
+      (rc = fl__buffer_create(dev, (FL__MU_HIST + t->n_cls) * sizeof(cl_uint), NULL, &t->mu, err)) ||
       (rc = fl__buffer_create(dev, U * sizeof(cl_uint), NULL, &t->unit_active, err)) ||
       (rc = fl__buffer_create(dev, U * sizeof(cl_uint), NULL, &t->unit_sat, err)) ||
       (rc = fl__buffer_create(dev, t->n_train * sizeof(cl_uint), NULL, &t->perm, err)))
     return rc;
   t->perm_host = malloc(t->n_train * sizeof(uint32_t));
-  t->mu_host = malloc((FL__MU_HIST + t->k) * sizeof(uint32_t));
+  t->mu_host = malloc((FL__MU_HIST + t->n_cls) * sizeof(uint32_t));
   t->active_host = malloc(U * sizeof(uint32_t));
   t->sat_host = malloc(U * sizeof(uint32_t));
   if (!t->perm_host || !t->mu_host || !t->active_host || !t->sat_host)
@@ -170,6 +183,13 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
     return fl_error_set(err, FL_EDATA, "validation rows have %zu features but "
                         "training rows have %zu", val->d, train->d);
   size_t k = (size_t)cfg->layers[cfg->n_layers - 1].units;
+  bool binary = cfg->loss.kind == FL_LOSS_BINARY_CE;
+  if (binary && k != 1)
+    return fl_error_set(err, FL_EINVAL, "binary_crossentropy takes one "
+                        "output unit (sigmoid), the last layer has %zu; set "
+                        "its units to 1, or use sparse_categorical_"
+                        "crossentropy with %zu softmax units", k, k);
+  size_t n_cls = binary ? 2 : k;
   int rc;
   for (int i = 0; i < cfg->n_layers; i++) {
     const fl_layer_spec *ls = &cfg->layers[i];
@@ -183,8 +203,8 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
       return fl_error_set(err, FL_EINVAL, "layer %d: kernel_regularizer "
                           "factors must be finite and >= 0", i);
   }
-  if ((rc = check_labels(train, k, "training", err))) return rc;
-  if (val && (rc = check_labels(val, k, "validation", err))) return rc;
+  if ((rc = check_labels(train, k, n_cls, "training", err))) return rc;
+  if (val && (rc = check_labels(val, k, n_cls, "validation", err))) return rc;
   if (val && val->label_kind != train->label_kind)
     return fl_error_set(err, FL_ELABELS, "training labels are %s but "
                         "validation labels are %s; encode both the same way",
@@ -212,6 +232,7 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
   t->n_val = val ? val->n : 0;
   t->d = train->d;
   t->k = k;
+  t->n_cls = n_cls;
   t->label_kind = train->label_kind;
   t->lr = fl__base_learning_rate(&cfg->optimizer);
   t->lr_now = t->lr;
@@ -219,13 +240,13 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
   t->loss_mode = fl__pick_loss_mode(&t->cfg, &t->fused_last);
 
   float *cw = NULL;
-  if ((rc = fl__class_weights(cfg->class_weight, train, k, &cw, err))) {
+  if ((rc = fl__class_weights(cfg->class_weight, train, n_cls, &cw, err))) {
     fl_trainer_destroy(t);
     return rc;
   }
   t->cfg.class_weight = NULL; /* read here only; the caller keeps it */
   if (cw) {
-    rc = fl__buffer_create(dev, k * sizeof(float), cw, &t->class_weight, err);
+    rc = fl__buffer_create(dev, n_cls * sizeof(float), cw, &t->class_weight, err);
     free(cw);
     if (rc) {
       fl_trainer_destroy(t);
@@ -263,8 +284,11 @@ static int forward_pass(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
     const fl__layer_layout *l = &t->lay.l[i];
     fl_activation act = t->layers[i].activation;
     bool last = i == t->lay.n_layers - 1;
-    /* act[i] (rows, out) = act(in (rows, in) · W (in, out) + b) */
-    fl__gemm_fused ep = {FL__EP_BIAS_ACT, act, t->params, l->b_off, NULL,
+    /* act[i] (rows, out) = act(in (rows, in) · W (in, out) + b); an output
+     * activation folded into the loss (softmax, sigmoid) leaves logits */
+    fl__gemm_fused ep = {FL__EP_BIAS_ACT,
+                         last && t->fused_last ? FL_ACT_LINEAR : act,
+                         t->params, l->b_off, NULL,
                          i == 0 ? perm : NULL, start};
     if ((rc = fl__op_gemm_ep(dev, 0, 0, rows, l->out, l->in, in, in_off, l->in,
                              t->params, l->w_off, l->out, t->act[i], &ep, err)))
@@ -383,7 +407,7 @@ static void shuffle(fl_trainer *t) {
 static int zero_metrics(fl_trainer *t, fl_error *err) {
   int rc;
   if ((rc = fl__buffer_zero(t->dev, t->mf, 2 * sizeof(float), err)) ||
-      (rc = fl__buffer_zero(t->dev, t->mu, (FL__MU_HIST + t->k) * sizeof(cl_uint), err)))
+      (rc = fl__buffer_zero(t->dev, t->mu, (FL__MU_HIST + t->n_cls) * sizeof(cl_uint), err)))
     return rc;
   return 0;
 }
@@ -404,7 +428,7 @@ static int evaluate_resident(fl_trainer *t, cl_mem x, cl_mem ids, cl_mem y,
                                &la, t->dact[t->lay.n_layers - 1], t->row_loss,
                                t->row_pred, t->row_correct, err)) ||
         (rc = fl__op_batch_metrics(t->dev, t->row_loss, t->row_pred,
-                                   t->row_correct, rows, t->k, 0, t->mf,
+                                   t->row_correct, rows, t->n_cls, 0, t->mf,
                                    t->mu, err)))
       return rc;
   }
@@ -444,7 +468,7 @@ static int train_step(fl_trainer *t, size_t start, size_t rows, bool sample,
       (rc = fl__op_loss_rows(dev, t->act[L - 1], rows, t->k, &la, t->dact[L - 1],
                              t->row_loss, t->row_pred, t->row_correct, err)) ||
       (rc = fl__op_batch_metrics(dev, t->row_loss, t->row_pred, t->row_correct,
-                                 rows, t->k, t->step == 0, t->mf, t->mu, err)) ||
+                                 rows, t->n_cls, t->step == 0, t->mf, t->mu, err)) ||
       (rc = backward(t, rows_of, start, rows, true, err)) ||
       (rc = regularize(t, t->grads, rows, err)))
     return rc;
@@ -481,7 +505,7 @@ static int collect_epoch(fl_trainer *t, int nsamples, fl_epoch_metrics *m,
   size_t U = t->lay.n_units;
   float mf[2], acc[3 * FL_MAX_LAYERS];
   if ((rc = fl__buffer_read(dev, t->mf, 0, sizeof mf, mf, err)) ||
-      (rc = fl__buffer_read(dev, t->mu, 0, (FL__MU_HIST + t->k) * sizeof(cl_uint),
+      (rc = fl__buffer_read(dev, t->mu, 0, (FL__MU_HIST + t->n_cls) * sizeof(cl_uint),
                             t->mu_host, err)) ||
       (rc = fl__buffer_read(dev, t->unit_active, 0, U * sizeof(cl_uint),
                             t->active_host, err)) ||
@@ -522,7 +546,7 @@ static int collect_epoch(fl_trainer *t, int nsamples, fl_epoch_metrics *m,
       m->saturated_fraction[l] = sat / (n * (double)ll->out);
     }
   }
-  m->n_classes = t->k;
+  m->n_classes = t->n_cls;
   m->pred_hist = t->mu_host + FL__MU_HIST;
   return 0;
 }
@@ -636,7 +660,7 @@ int fl_trainer_evaluate(fl_trainer *t, const fl_dataset *ds, double *loss,
   if (ds->label_kind != t->label_kind)
     return fl_error_set(err, FL_ELABELS, "dataset labels are encoded "
                         "differently from the training labels");
-  int rc = check_labels(ds, t->k, "evaluation", err);
+  int rc = check_labels(ds, t->k, t->n_cls, "evaluation", err);
   if (rc) return rc;
   cl_mem x = NULL, ids = NULL, y = NULL;
   rc = upload_set(t, ds, &x, &ids, &y, err);
@@ -692,8 +716,13 @@ int fl_trainer_predict(fl_trainer *t, const fl_dataset *ds, float *probs,
   /* The fused loss leaves logits in the last activation buffer; so does a
    * linear output trained from_logits: both give probabilities by a
    * softmax. Other outputs are what the model computes. */
-  bool softmax = (out_act == FL_ACT_SOFTMAX && t->fused_last) ||
-                 (out_act == FL_ACT_LINEAR && t->cfg.loss.from_logits);
+  bool binary = t->cfg.loss.kind == FL_LOSS_BINARY_CE;
+  bool softmax = !binary &&
+                 ((out_act == FL_ACT_SOFTMAX && t->fused_last) ||
+                  (out_act == FL_ACT_LINEAR && t->cfg.loss.from_logits));
+  /* binary_crossentropy: one unit, P(class 1), written as two columns
+   * (1 - p, p); a fused sigmoid or a from_logits output leaves the logit */
+  bool sigmoid = binary && (t->fused_last || t->cfg.loss.from_logits);
   size_t B = (size_t)t->cfg.batch_size;
   cl_mem x = NULL;
   rc = fl__buffer_create(t->dev, ds->n * ds->d * sizeof(float), ds->x, &x, err);
@@ -703,8 +732,15 @@ int fl_trainer_predict(fl_trainer *t, const fl_dataset *ds, float *probs,
     if (softmax && (rc = fl__op_softmax_forward(t->dev, t->act[L - 1], rows,
                                                 t->k, err)))
       break;
+    float *dst = probs + start * t->n_cls;
     rc = fl__buffer_read(t->dev, t->act[L - 1], 0, rows * t->k * sizeof(float),
-                         probs + start * t->k, err);
+                         dst, err);
+    /* one column to two, from the last row down (in place) */
+    for (size_t i = rows; !rc && binary && i-- > 0;) {
+      float p = sigmoid ? 1.0f / (1.0f + expf(-dst[i])) : dst[i];
+      dst[2 * i + 1] = p;
+      dst[2 * i] = 1.0f - p;
+    }
   }
   fl__buffer_release(&x);
   return rc;

@@ -56,7 +56,7 @@ static int ensure_labels(fl_job_diag *d) {
   if (d->labels_done) return 0;
   if (fl__job_stop_check(&d->stop)) return FL_ECANCELED;
   d->labels_done = true;
-  size_t k = (size_t)d->spec->layers[d->spec->n_layers - 1].units;
+  size_t k = (size_t)fl_spec_classes(d->spec);
   double t0 = fl__now();
   if (fl_label_test_run(d->train, k, d->spec->seed ^ 0x6c6162656c73ull, &d->labels) != 0)
     d->labels.run = false;

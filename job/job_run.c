@@ -252,7 +252,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
     set_outcome(out, "rejected", cause, err.msg, 0);
     return;
   }
-  size_t k = (size_t)cur.layers[cur.n_layers - 1].units;
+  size_t k = (size_t)fl_spec_classes(&cur); /* 2 for binary_crossentropy */
   uint64_t *counts = class_counts(train, k);
   fl_monitor *mon = malloc(sizeof *mon);
   if (!counts || !mon) {

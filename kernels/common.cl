@@ -18,6 +18,8 @@
 #define FL_LOSS_SOFTMAX_CE 0 /* softmax of the input, then cross-entropy */
 #define FL_LOSS_PROBS_CE 1   /* input normalized to sum 1, clipped, CE (Keras) */
 #define FL_LOSS_MSE 2        /* mean over classes of squared error */
+#define FL_LOSS_BCE_LOGITS 3 /* binary CE of one logit (k = 1) */
+#define FL_LOSS_BCE_PROBS 4  /* binary CE of one probability, clipped */
 
 #define FL_CE_EPSILON 1e-7f  /* Keras backend epsilon used for clipping */
 

@@ -14,6 +14,13 @@
  *                     p = out / sum(out), q = clip(p, eps, 1-eps),
  *                     loss = -sum t log q; the clip passes no gradient.
  * FL_LOSS_MSE:        loss = mean_j (out_j - t_j)^2.
+ * FL_LOSS_BCE_LOGITS: k = 1, z = out, t = the label (class id 0/1, or a
+ *                     one-column target): loss = max(z,0) - z t +
+ *                     log(1 + exp(-|z|)) (TF's stable form), dout = sigmoid(z)
+ *                     - t; class 1 predicted when z > 0 (p > 0.5, Keras'
+ *                     binary accuracy), the true class is t > 0.5.
+ * FL_LOSS_BCE_PROBS:  k = 1, p = clip(out, eps, 1-eps): loss = -(t log p +
+ *                     (1-t) log(1-p)); the clip passes no gradient.
  * With use_cw, row r's loss and dout are multiplied by cw[truth] (cw (k):
  *   class_weight; truth = the label's class, the first argmax of a dense
  *   label row, as Keras takes it), the per-row reduction Keras applies to
@@ -46,6 +53,28 @@ __kernel void loss_rows(__global const float *out, uint rows, uint k, int mode,
   uint dr = use_perm ? perm[start + r] : start + r;
   __global const float *o = out + (size_t)r * k;
   __global float *g = dout + (size_t)r * k;
+  if (mode == FL_LOSS_BCE_LOGITS || mode == FL_LOSS_BCE_PROBS) {
+    float t = label_kind == FL_LABELS_IDS ? (float)ids[dr] : y[dr];
+    float z = o[0], bl, d;
+    uint truth = t > 0.5f, bp;
+    if (mode == FL_LOSS_BCE_LOGITS) {
+      bl = fmax(z, 0.0f) - z * t + log1p(exp(-fabs(z)));
+      d = 1.0f / (1.0f + exp(-z)) - t;
+      bp = z > 0.0f;
+    } else {
+      float p = clamp(z, FL_CE_EPSILON, 1.0f - FL_CE_EPSILON);
+      bl = -(t * log(p) + (1.0f - t) * log(1.0f - p));
+      d = (z > FL_CE_EPSILON && z < 1.0f - FL_CE_EPSILON)
+              ? (p - t) / (p * (1.0f - p)) : 0.0f;
+      bp = z > 0.5f;
+    }
+    float bw = use_cw ? cw[truth] : 1.0f;
+    g[0] = d * grad_scale * bw;
+    row_loss[r] = use_cw ? bw * bl : bl;
+    row_pred[r] = bp;
+    row_correct[r] = bp == truth;
+    return;
+  }
 
   uint pred = 0, truth = 0;
   float best = o[0], tbest = -INFINITY;

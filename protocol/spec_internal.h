@@ -39,7 +39,8 @@
 #define FL__LOSS_LIST(X)                                              \
   X(FL_LOSS_CATEGORICAL_CE, "categorical_crossentropy")               \
   X(FL_LOSS_SPARSE_CATEGORICAL_CE, "sparse_categorical_crossentropy") \
-  X(FL_LOSS_MSE, "mean_squared_error")
+  X(FL_LOSS_MSE, "mean_squared_error")                                \
+  X(FL_LOSS_BINARY_CE, "binary_crossentropy")
 
 #define FL__OPTIMIZER_LIST(X)  \
   X(FL_OPT_SGD, "sgd")         \
@@ -211,7 +212,10 @@ int fl__decode_optimizer(const cJSON *item, const char *path,
                          fl_optimizer_spec *opt, fl_error *err);
 int fl__decode_monitor(const cJSON *item, const char *path,
                        fl_monitor_spec *monitor, fl_error *err);
-/* spec_train.c: "class_weight"; k = units of the last layer. */
+/* spec_train.c: the loss against the output layer, once both are decoded:
+ * binary_crossentropy needs one sigmoid (or from_logits linear) unit. */
+int fl__check_loss_output(const fl_job_spec *spec, fl_error *err);
+/* spec_train.c: "class_weight"; k = classes (fl_spec_classes). */
 int fl__decode_class_weight(const cJSON *item, const char *path, int k,
                             fl_class_weight_spec *cw, fl_error *err);
 

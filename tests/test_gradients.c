@@ -193,6 +193,63 @@ static void test_class_weight_backward(void **state) {
   check_training_model(FL_ACT_RELU, 0.25f, 0.01f, 0.01f, true, FL_LABELS_IDS, 2);
 }
 
+/* binary_crossentropy: one output unit, ids 0/1 (or a target column),
+ * from the logit (fused sigmoid, or linear from_logits) and from a
+ * probability (a linear output kept inside (0, 1)). */
+static void check_binary(fl_activation out, bool from_logits,
+                         fl_label_kind kind, bool weighted) {
+  fl_layer_spec layers[2] = {{.units = H, .activation = FL_ACT_TANH},
+                             {.units = 1, .activation = out}};
+  fl_train_config cfg = {.input_dim = D, .n_layers = 2, .layers = layers,
+                         .loss = {FL_LOSS_BINARY_CE, from_logits},
+                         .batch_size = ROWS};
+  fl__model_layout lay;
+  fl__model_layout_compute(&cfg, &lay);
+  size_t P = lay.n_params;
+  fl__rng rng;
+  fl__rng_seed(&rng, 5 + out);
+  float *params = malloc(P * sizeof(float)), *grads = calloc(P, sizeof(float));
+  for (size_t i = 0; i < P; i++) params[i] = (float)(fl__rng_normal(&rng) * 0.7);
+  bool probs = out == FL_ACT_LINEAR && !from_logits;
+  if (probs) { /* outputs near 0.5: inside the clip range */
+    for (size_t i = lay.l[1].w_off; i < lay.l[1].b_off; i++) params[i] *= 0.1f;
+    params[lay.l[1].b_off] = 0.5f;
+  }
+  float x[ROWS * D], y[ROWS], cw[2] = {0.75f, 2.5f};
+  int32_t ids[ROWS];
+  for (size_t i = 0; i < ROWS * D; i++) x[i] = (float)fl__rng_normal(&rng);
+  for (size_t r = 0; r < ROWS; r++) ids[r] = (int32_t)(r % 2), y[r] = (float)(r % 2);
+  const float *w = weighted ? cw : NULL;
+  fl__ref_model_loss_train(&cfg, params, x, ROWS, kind, ids, y, false, 0, w, grads);
+  const double h = probs ? 1e-3 : 1e-2;
+  for (size_t i = 0; i < P; i++) {
+    float keep = params[i];
+    params[i] = keep + (float)h;
+    double lp = fl__ref_model_loss_train(&cfg, params, x, ROWS, kind, ids, y,
+                                         false, 0, w, NULL);
+    params[i] = keep - (float)h;
+    double lm = fl__ref_model_loss_train(&cfg, params, x, ROWS, kind, ids, y,
+                                         false, 0, w, NULL);
+    params[i] = keep;
+    double num = (lp - lm) / (2 * h);
+    if (!(fabs(grads[i] - num) <= 3e-3 + 3e-2 * fabs(num)))
+      fail_msg("binary, output %d, from_logits %d, labels %d: param %zu "
+               "analytic %.6g numeric %.6g", out, from_logits, kind, i,
+               grads[i], num);
+  }
+  free(params);
+  free(grads);
+}
+
+static void test_binary_crossentropy(void **state) {
+  (void)state;
+  check_binary(FL_ACT_SIGMOID, false, FL_LABELS_IDS, false);
+  check_binary(FL_ACT_SIGMOID, false, FL_LABELS_DENSE, true);
+  check_binary(FL_ACT_LINEAR, true, FL_LABELS_IDS, true);
+  check_binary(FL_ACT_SIGMOID, true, FL_LABELS_IDS, false);
+  check_binary(FL_ACT_LINEAR, false, FL_LABELS_IDS, false);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_each_hidden_activation),
@@ -203,6 +260,7 @@ int main(void) {
       cmocka_unit_test(test_dropout_backward),
       cmocka_unit_test(test_kernel_regularizer_backward),
       cmocka_unit_test(test_class_weight_backward),
+      cmocka_unit_test(test_binary_crossentropy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

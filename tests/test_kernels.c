@@ -516,6 +516,49 @@ static void test_loss_rows_all_modes(void **state) {
   }
 }
 
+/* binary_crossentropy's loss rows (one unit): from a logit and from a
+ * probability (some outside the clip range), ids 0/1 and one target
+ * column, with and without class weights. */
+static void test_binary_loss_rows(void **state) {
+  (void)state;
+  const size_t rows = 24;
+  const float cw[2] = {0.5f, 3.0f};
+  for (int mode = FL__LOSS_BCE_LOGITS; mode <= FL__LOSS_BCE_PROBS; mode++)
+    for (int kind = 0; kind < 2; kind++)
+      for (int weighted = 0; weighted < 2; weighted++) {
+        fl_error err = {0};
+        float *out = mode == FL__LOSS_BCE_LOGITS ? rand_vec(rows, -6, 6)
+                                                 : rand_vec(rows, -0.1f, 1.1f);
+        float y[24], wd[24], wl[24], gd[24], gl[24];
+        int32_t ids[24];
+        uint32_t wp[24], wc[24], gp[24], gc[24];
+        for (size_t r = 0; r < rows; r++) ids[r] = (int32_t)(r % 3 == 0), y[r] = (float)ids[r];
+        fl_label_kind lk = kind ? FL_LABELS_DENSE : FL_LABELS_IDS;
+        fl__ref_loss_rows_weighted(out, rows, 1, (fl__loss_mode)mode, lk, ids, y,
+                                   NULL, 0, 1.0f / rows, weighted ? cw : NULL,
+                                   wd, wl, wp, wc);
+        cl_mem dout = upload(out, rows * 4), dids = upload(ids, sizeof ids),
+               dy = upload(y, sizeof y), dcw = upload(cw, sizeof cw),
+               dd = upload(NULL, rows * 4), dl = upload(NULL, rows * 4),
+               dp = upload(NULL, rows * 4), dc = upload(NULL, rows * 4);
+        fl__loss_args la = {(fl__loss_mode)mode, lk, dids, dy, NULL, 0,
+                            1.0f / rows, weighted ? dcw : NULL};
+        assert_int_equal(fl__op_loss_rows(dev, dout, rows, 1, &la, dd, dl, dp,
+                                          dc, &err), 0);
+        download(dd, gd, sizeof gd);
+        download(dl, gl, sizeof gl);
+        download(dp, gp, sizeof gp);
+        download(dc, gc, sizeof gc);
+        expect_close(gl, wl, rows, 1e-5, 1e-4, "binary loss_rows loss");
+        expect_close(gd, wd, rows, 1e-6, 1e-3, "binary loss_rows gradient");
+        assert_memory_equal(gp, wp, sizeof gp);
+        assert_memory_equal(gc, wc, sizeof gc);
+        cl_mem all[] = {dout, dids, dy, dcw, dd, dl, dp, dc};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++) clReleaseMemObject(all[i]);
+        free(out);
+      }
+}
+
 /* Dropout's mask and scale equal the reference's exactly (the mask is an
  * integer hash, the scale one multiply); about `rate` of the elements are
  * dropped (binomial: 3 sigma of 40 * 257 draws is < 0.015), a new step or
@@ -696,6 +739,7 @@ int main(void) {
       cmocka_unit_test(test_softmax_forward_backward),
       cmocka_unit_test(test_bias_grad_and_unit_trackers),
       cmocka_unit_test(test_loss_rows_all_modes),
+      cmocka_unit_test(test_binary_loss_rows),
       cmocka_unit_test(test_dropout),
       cmocka_unit_test(test_regularize),
       cmocka_unit_test(test_optimizers),

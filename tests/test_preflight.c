@@ -716,6 +716,35 @@ static void test_class_imbalance_threshold(void **state) {
   free(s);
 }
 
+/* binary_crossentropy: one sigmoid unit on ids 0/1 is clean; ids 0..2
+ * ask for three softmax units under sparse_categorical_crossentropy; a
+ * ReLU output asks for sigmoid; every fix clears its finding. */
+static void test_binary_crossentropy(void **state) {
+  (void)state;
+  fl_findings f;
+  raw_split tr = counts_split(60, 50, 0);
+  job j = {.train = &tr};
+  char *s = make_spec(NULL, 1, "sigmoid", "'binary_crossentropy'");
+  expect(s, &j, 0, FL_CAUSE_NONE, ERROR, &f);
+  free(s);
+  s = make_spec(NULL, 1, "relu", "'binary_crossentropy'");
+  const fl_finding *x = expect(s, &j, 1, FL_CAUSE_OUTPUT_LOSS_MISMATCH, ERROR, &f);
+  assert_contains(x->message, "use sigmoid");
+  assert_contains(x->fix, "\"activation\":\"sigmoid\"");
+  free(s);
+  raw_free(&tr);
+
+  tr = counts_split(60, 50, 40);
+  s = make_spec(NULL, 1, "sigmoid", "'binary_crossentropy'");
+  x = expect(s, &j, 1, FL_CAUSE_LABELS_OUT_OF_RANGE, ERROR, &f);
+  assert_contains(x->message, "class ids run 0..2, but binary_crossentropy "
+                              "takes class ids 0 and 1");
+  assert_contains(x->fix, "\"loss\":\"sparse_categorical_crossentropy\"");
+  assert_contains(x->fix, "\"units\":3,\"activation\":\"softmax\"");
+  free(s);
+  raw_free(&tr);
+}
+
 static void test_class_imbalance_names_csv_columns(void **state) {
   (void)state;
   fl_findings f;
@@ -1023,6 +1052,7 @@ int main(void) {
       cmocka_unit_test(test_fixes_compose),
       cmocka_unit_test(test_device_memory),
       cmocka_unit_test(test_class_imbalance_threshold),
+      cmocka_unit_test(test_binary_crossentropy),
       cmocka_unit_test(test_class_imbalance_names_csv_columns),
       cmocka_unit_test(test_feature_magnitude_threshold),
       cmocka_unit_test(test_pixels_get_a_scale),

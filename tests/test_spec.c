@@ -511,6 +511,20 @@ static void regularization_forms(void **state) {
   fl_spec_free(&s);
   parse_ok("{" BASE "}", &s);
   assert_int_equal(s.class_weight.mode, FL_CLASS_WEIGHT_NONE);
+  assert_int_equal(fl_spec_classes(&s), 10);
+  fl_spec_free(&s);
+
+  /* binary_crossentropy: one sigmoid unit, two classes */
+  parse_ok("{" DATA ",'model':{'layers':[{'type':'dense','units':4},"
+           "{'type':'dense','units':1,'activation':'sigmoid'}]},'loss':"
+           "'binary_crossentropy','class_weight':{'1':4}}", &s);
+  assert_int_equal(s.loss.kind, FL_LOSS_BINARY_CE);
+  assert_int_equal(fl_spec_classes(&s), 2);
+  assert_int_equal(s.class_weight.cls[0], 1);
+  fl_spec_free(&s);
+  parse_ok("{" DATA ",'model':{'layers':[{'type':'dense','units':1}]},'loss':"
+           "{'name':'binary_crossentropy','from_logits':true}}", &s);
+  assert_true(s.loss.from_logits);
   fl_spec_free(&s);
 }
 
@@ -805,6 +819,18 @@ static const bad_spec bad_specs[] = {
     {SPEC("'class_weight':{'1':-2}"), FL_ESPEC, "class_weight.1", NULL},
     {SPEC("'class_weight':{}"), FL_ESPEC, "class_weight", "empty object"},
     {SPEC("'class_weight':[1,2]"), FL_ESPEC, "class_weight", NULL},
+    /* binary_crossentropy needs one sigmoid unit */
+    {WITH_LOSS("'binary_crossentropy'"), FL_ESPEC, "loss",
+     "set its units to 1 and its activation to sigmoid, or keep 10 units "
+     "with softmax and use sparse_categorical_crossentropy"},
+    {WITH_LOSS("'binary_crosentropy'"), FL_ESPEC, "loss",
+     "did you mean \"binary_crossentropy\""},
+    {"{" DATA ",'model':{'layers':[{'type':'dense','units':1,'activation':"
+     "'softmax'}]},'loss':'binary_crossentropy'}",
+     FL_ESPEC, "loss", "set model.layers[0].activation to sigmoid"},
+    {"{" DATA ",'model':{'layers':[{'type':'dense','units':1,'activation':"
+     "'sigmoid'}]},'loss':'binary_crossentropy','class_weight':{'2':1}}",
+     FL_ESPEC, "class_weight.2", "class id from 0 to 1"},
     {WITH_KERNEL_INIT("'xavier_uniform'"), FL_ESPEC,
      "model.layers[0].kernel_initializer", "did you mean \"glorot_uniform\""},
     {WITH_KERNEL_INIT("{'stddev':0.1}"), FL_ESPEC,

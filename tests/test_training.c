@@ -447,6 +447,71 @@ static void test_balanced_class_weight_raises_minority_recall(void **state) {
   fl_dataset_free(&ds);
 }
 
+/* binary_crossentropy with one output unit: the device's step equals the
+ * reference's (fused sigmoid; linear from_logits), training separates two
+ * blobs, metrics count two classes, and predict gives (1 - p, p) rows
+ * whose argmax scores the reported accuracy. */
+static void test_binary_crossentropy_trains(void **state) {
+  (void)state;
+  fl_error err = {0};
+  fl_dataset ds;
+  make_blobs(&ds, 400, 6, 2, 4, false);
+  for (int logits = 0; logits < 2; logits++) {
+    fl_layer_spec layers[2] = {
+        {.units = 8, .activation = FL_ACT_RELU, .bias_init = {FL_INIT_RANDOM_UNIFORM, 0.1f}},
+        {.units = 1, .activation = logits ? FL_ACT_LINEAR : FL_ACT_SIGMOID}};
+    const float lr = 0.5f;
+    fl_train_config cfg = {.input_dim = 6, .n_layers = 2, .layers = layers,
+                           .loss = {FL_LOSS_BINARY_CE, logits}, .optimizer = sgd(lr),
+                           .batch_size = 400, .seed = 9, .shuffle = false};
+    fl_trainer *t;
+    assert_int_equal(fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err), 0);
+    size_t P = fl_trainer_param_count(t);
+    float *p0 = malloc(P * 4), *p1 = malloc(P * 4), *g = calloc(P, 4);
+    assert_int_equal(fl_trainer_get_params(t, p0, P, &err), 0);
+    fl_epoch_metrics m = {0};
+    assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+    assert_int_equal(fl_trainer_get_params(t, p1, P, &err), 0);
+    double ref = fl__ref_model_loss(&cfg, p0, ds.x, ds.n, ds.label_kind, ds.ids, ds.y, g);
+    assert_true(fabs(m.loss - ref) <= 1e-4 + 1e-4 * ref);
+    assert_int_equal(m.n_classes, 2);
+    assert_int_equal(m.pred_hist[0] + m.pred_hist[1], 400);
+    for (size_t i = 0; i < P; i++)
+      if (!(fabs(p1[i] - (p0[i] - lr * g[i])) <= 1e-5 + 1e-3 * fabs(lr * g[i])))
+        fail_msg("binary, logits %d: param %zu device %.8g reference %.8g",
+                 logits, i, p1[i], p0[i] - lr * g[i]);
+    fl_trainer_destroy(t);
+    free(p0), free(p1), free(g);
+
+    cfg.optimizer = keras_default(FL_OPT_ADAM, 1e-2f);
+    cfg.batch_size = 32;
+    assert_int_equal(fl_trainer_create(dev, &cfg, &ds, &ds, &t, &err), 0);
+    for (int e = 0; e < 5; e++) assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+    if (!(m.val_accuracy > 0.95))
+      fail_msg("binary, logits %d: val accuracy %.3f", logits, m.val_accuracy);
+    float *probs = malloc(ds.n * 2 * sizeof(float));
+    assert_int_equal(fl_trainer_predict(t, &ds, probs, &err), 0);
+    size_t right = 0;
+    for (size_t i = 0; i < ds.n; i++) {
+      assert_true(fabsf(probs[2 * i] + probs[2 * i + 1] - 1.0f) < 1e-6f);
+      right += (probs[2 * i + 1] > 0.5f) == (ds.ids[i] == 1);
+    }
+    assert_true(fabs((double)right / ds.n - m.val_accuracy) < 1e-9);
+    free(probs);
+    fl_trainer_destroy(t);
+  }
+  /* an id past 1 is refused with the fix */
+  ds.ids[3] = 2;
+  fl_layer_spec one[1] = {{.units = 1, .activation = FL_ACT_SIGMOID}};
+  fl_train_config bad = {.input_dim = 6, .n_layers = 1, .layers = one,
+                         .loss = {FL_LOSS_BINARY_CE, false}, .optimizer = sgd(0.1f),
+                         .batch_size = 8, .seed = 1};
+  fl_trainer *t = NULL;
+  assert_int_equal(fl_trainer_create(dev, &bad, &ds, NULL, &t, &err), FL_ELABELS);
+  assert_non_null(strstr(err.msg, "not 0 or 1"));
+  fl_dataset_free(&ds);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_device_step_matches_reference),
@@ -457,6 +522,7 @@ int main(void) {
       cmocka_unit_test(test_regularized_step_matches_reference),
       cmocka_unit_test(test_dropout_is_deterministic),
       cmocka_unit_test(test_balanced_class_weight_raises_minority_recall),
+      cmocka_unit_test(test_binary_crossentropy_trains),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -151,7 +151,9 @@ int fl_trainer_set_params(fl_trainer *t, const float *host, size_t n,
                           fl_error *err);
 /* Class probabilities of the current parameters on ds's features:
  * probs (ds->n, K) row-major, K = output units (the softmax of the logits
- * for a softmax or from_logits output; the output itself otherwise).
+ * for a softmax or from_logits output; the output itself otherwise);
+ * binary_crossentropy's one unit gives K = 2 columns, (1 - p, p) with p =
+ * P(class 1) (fl_spec_classes).
  * Labels are not read. Forward only, in batches of the job's size. */
 int fl_trainer_predict(fl_trainer *t, const fl_dataset *ds, float *probs,
                        fl_error *err);

@@ -70,6 +70,9 @@ typedef enum {
   FL_LOSS_CATEGORICAL_CE,        /* one-hot / probability labels (N,K) */
   FL_LOSS_SPARSE_CATEGORICAL_CE, /* class ids (N,) */
   FL_LOSS_MSE,                   /* mean_squared_error */
+  FL_LOSS_BINARY_CE,             /* binary_crossentropy: one output unit
+                                    (sigmoid, or linear from_logits), class
+                                    ids 0/1, two classes */
 } fl_loss_kind;
 
 typedef struct {
@@ -281,6 +284,10 @@ void fl_spec_defaults(fl_job_spec *spec);
  * fl_optimizer_spec); the fields that kind does not use are 0. Used by the
  * parser and by whoever switches a job's optimizer (e.g. an Adam probe). */
 void fl_optimizer_defaults(fl_optimizer_spec *opt, fl_optimizer_kind kind);
+
+/* Classes the model tells apart: 2 for binary_crossentropy (one output
+ * unit), else the units of the last layer. */
+int fl_spec_classes(const fl_job_spec *spec);
 
 /* Names used in the spec, for messages ("relu", "adam", ...). */
 const char *fl_activation_name(fl_activation a);
