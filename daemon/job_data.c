@@ -94,6 +94,20 @@ static int load_source(const fl_data_source *src, fl_path_resolver resolve,
   return rc;
 }
 
+/* data.normalize: statistics of the training rows (after the split),
+ * applied to both sets and kept in train for the model's metadata. */
+static int standardize(const fl_job_spec *spec, fl_dataset *train,
+                       fl_dataset *val, bool has_val, fl_error *err) {
+  if (!spec->standardize) return 0;
+  int rc = fl_dataset_standardize(train, has_val ? val : NULL, err);
+  if (rc) {
+    fl_error_prefix(err, "data.normalize");
+    fl_dataset_free(train);
+    if (has_val) fl_dataset_free(val);
+  }
+  return rc;
+}
+
 static int load_all(const fl_job_spec *spec, fl_path_resolver resolve,
                     void *ctx, unsigned flags, fl_dataset *train, fl_dataset *val,
                     bool *has_val, fl_error *err) {
@@ -117,14 +131,14 @@ static int load_all(const fl_job_spec *spec, fl_path_resolver resolve,
     rc = fl_dataset_split_tail(train, strtod(text, NULL), val, err);
     if (rc) fl_error_prefix(err, "data.validation_split");
   } else {
-    return 0;
+    return standardize(spec, train, val, false, err);
   }
   if (rc) {
     fl_dataset_free(train);
     return rc;
   }
   *has_val = true;
-  return 0;
+  return standardize(spec, train, val, true, err);
 }
 
 int fl_job_load_data(const fl_job_spec *spec, fl_path_resolver resolve,

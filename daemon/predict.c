@@ -297,12 +297,54 @@ static size_t model_input_dim(const uint8_t *buf, size_t len) {
   return 0;
 }
 
+/* The metadata entry key, a JSON string holding a JSON array of d
+ * numbers (engine/safetensors.c writes it with no escapes: digits, signs,
+ * '.', 'e' and commas), into a new (d) array; NULL when absent, or when
+ * it does not hold d numbers (*bad set). */
+static float *meta_floats(const uint8_t *hdr, size_t hdr_len, const char *key,
+                          size_t d, bool *bad) {
+  char pat[64];
+  int pl = snprintf(pat, sizeof pat, "\"%s\":\"[", key);
+  const char *h = (const char *)hdr, *at = NULL;
+  for (size_t i = 0; i + (size_t)pl <= hdr_len; i++)
+    if (memcmp(h + i, pat, (size_t)pl) == 0) {
+      at = h + i + pl;
+      break;
+    }
+  if (!at) return NULL;
+  float *v = malloc((d ? d : 1) * sizeof *v);
+  const char *end = h + hdr_len;
+  for (size_t j = 0; v && j < d; j++) {
+    char num[64];
+    size_t n = 0;
+    while (at + n < end && n < sizeof num - 1 && strchr("0123456789+-.eE", at[n]))
+      n++;
+    memcpy(num, at, n);
+    num[n] = '\0';
+    char *stop;
+    double x = strtod(num, &stop);
+    char want = j + 1 < d ? ',' : ']';
+    if (n == 0 || *stop || at + n >= end || at[n] != want) {
+      free(v);
+      v = NULL;
+      break;
+    }
+    v[j] = (float)x;
+    at += n + 1;
+  }
+  if (!v) *bad = true;
+  return v;
+}
+
 int fl_model_read_params(const char *path, float **params, size_t *n,
-                         size_t *input_dim, fl_error *err) {
+                         size_t *input_dim, float **mean, float **std,
+                         fl_error *err) {
   uint8_t *model = NULL;
   size_t len = 0;
   *params = NULL;
   *n = *input_dim = 0;
+  if (mean) *mean = NULL;
+  if (std) *std = NULL;
   int rc = fl_file_read_ex(path, PREDICT_MODEL_MAX_BYTES, FL_READ_NOFOLLOW,
                            &model, &len, err);
   if (rc) return rc;
@@ -325,6 +367,20 @@ int fl_model_read_params(const char *path, float **params, size_t *n,
     memcpy(&out[i], &u, sizeof u);
   }
   *input_dim = model_input_dim(model, len);
+  bool bad = false;
+  if (mean && std) {
+    *mean = meta_floats(model + 8, hdr, "normalize_mean", *input_dim, &bad);
+    *std = meta_floats(model + 8, hdr, "normalize_std", *input_dim, &bad);
+    if (bad || !*mean != !*std) {
+      free(*mean);
+      free(*std);
+      *mean = *std = NULL;
+      free(model);
+      free(out);
+      return fl_error_set(err, FL_EDATA, "%s: its normalization metadata "
+                          "does not hold %zu numbers each", path, *input_dim);
+    }
+  }
   free(model);
   *params = out;
   *n = P;
@@ -346,7 +402,7 @@ static int run_task(fl_device *dev, fl_predict_task *t, fl_error *err) {
   fl_job_spec spec = {0};
   fl_dataset ds = {0};
   fl_trainer *tr = NULL;
-  float *params = NULL, *probs = NULL;
+  float *params = NULL, *probs = NULL, *mean = NULL, *std = NULL;
   uint64_t held = 0;
   int rc;
   char path[4200];
@@ -360,13 +416,16 @@ static int run_task(fl_device *dev, fl_predict_task *t, fl_error *err) {
   if ((rc = load_task_data(t, &spec, &ds, &held, err))) goto out;
   snprintf(path, sizeof path, "%s/model.safetensors", t->job_dir);
   size_t in = 0, P = 0;
-  if ((rc = fl_model_read_params(path, &params, &P, &in, err))) goto out;
+  if ((rc = fl_model_read_params(path, &params, &P, &in, &mean, &std, err)))
+    goto out;
   if (in != ds.d) {
     rc = fl_error_set(err, FL_EDATA, "%s: rows have %zu features; job %s's "
                       "model takes %zu (the training data's width)", t->name,
                       ds.d, t->job_id, in);
     goto out;
   }
+  /* The job's standardization, with its training statistics. */
+  if (mean) fl_dataset_apply_norm(&ds, mean, std);
   fl_train_config cfg = {.input_dim = ds.d, .n_layers = spec.n_layers,
                          .layers = spec.layers, .loss = spec.loss,
                          .optimizer = spec.optimizer,
@@ -435,6 +494,8 @@ out:
   fl_dataset_free(&ds);
   fl_mem_release(&d->mem, held);
   fl_spec_free(&spec);
+  free(mean);
+  free(std);
   free(params);
   free(probs);
   return rc;

@@ -20,10 +20,13 @@ void fl_predict_done(fl_predict_task *t);
 
 /* A model.safetensors that flatline wrote (docs/model-format.md): its
  * parameters in fl_trainer_get_params' order (*params malloc'd, *n of
- * them) and layer 0's input width (0 when the header does not say).
- * Also for fine-tuning ("init_from"). */
+ * them), layer 0's input width (0 when the header does not say), and when
+ * mean and std are not NULL the standardization it was trained with
+ * (malloc'd, input_dim each; NULL when it had none). Also for fine-tuning
+ * ("init_from"). */
 int fl_model_read_params(const char *path, float **params, size_t *n,
-                         size_t *input_dim, fl_error *err);
+                         size_t *input_dim, float **mean, float **std,
+                         fl_error *err);
 /* The parameter count of spec's model on input_dim features. */
 size_t fl_model_param_count(const fl_job_spec *spec, size_t input_dim);
 

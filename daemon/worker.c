@@ -116,6 +116,9 @@ typedef struct {
    * trainer before its checkpoint (if any) is loaded. */
   float *init_params;
   size_t n_init;
+  /* For the model's metadata: the preprocessing the job applied. */
+  const fl_job_spec *spec;
+  const fl_dataset *train;
 } hooks_ctx;
 
 /* A write of the job's state (file: its name in the job's folder) failed
@@ -261,13 +264,43 @@ static char *on_load_state(void *ctx) {
   return fl_read_small(path, DIAGNOSIS_STATE_MAX, &text, &len, NULL) == 0 ? text : NULL;
 }
 
+/* (d) floats as a JSON array, %.9g (float32 round-trips); malloc'd. */
+static char *float_array_json(const float *v, size_t d) {
+  fl_jw w;
+  fl_jw_init(&w);
+  fl_jw_array_begin(&w, NULL);
+  for (size_t i = 0; i < d; i++) fl_jw_num(&w, NULL, (double)v[i]);
+  fl_jw_array_end(&w);
+  return fl_jw_finish(&w);
+}
+
 static void on_finished(void *ctx, fl_trainer *t) {
   hooks_ctx *p = ctx;
   if (p->state_failed) return;
   fl_error err = {0};
   uint8_t *model = NULL;
   size_t len = 0;
-  if (fl_trainer_export_safetensors(t, &model, &len, &err))
+  /* The preprocessing a user must repeat (docs/model-format.md). */
+  fl_export_meta meta[4];
+  int n_meta = 0;
+  char scale[32], *mean = NULL, *std = NULL;
+  if (p->spec && p->spec->train.has_scale) {
+    snprintf(scale, sizeof scale, "%.9g", (double)p->spec->train.scale);
+    meta[n_meta++] = (fl_export_meta){"scale", scale};
+  }
+  if (p->train && p->train->norm_mean) {
+    mean = float_array_json(p->train->norm_mean, p->train->d);
+    std = float_array_json(p->train->norm_std, p->train->d);
+    meta[n_meta++] = (fl_export_meta){"normalize", "standardize"};
+    meta[n_meta++] = (fl_export_meta){"normalize_mean", mean};
+    meta[n_meta++] = (fl_export_meta){"normalize_std", std};
+  }
+  int rc = (p->train && p->train->norm_mean && (!mean || !std))
+               ? fl_error_set(&err, FL_ENOMEM, "out of memory")
+               : fl_trainer_export_safetensors_ex(t, meta, n_meta, &model, &len, &err);
+  free(mean);
+  free(std);
+  if (rc)
     state_write_failed(p, "model.safetensors", 0, err.msg);
   else if (write_file(p->job, "model.safetensors", model, len, &err))
     state_write_failed(p, "model.safetensors", errno, err.msg);
@@ -291,7 +324,8 @@ static int load_init_from(fl_daemon *d, const fl_job_spec *spec,
   size_t in = 0;
   snprintf(path, sizeof path, "%s/jobs/%s/model.safetensors", d->state_dir,
            spec->init_from);
-  int rc = fl_model_read_params(path, &hc->init_params, &hc->n_init, &in, err);
+  int rc = fl_model_read_params(path, &hc->init_params, &hc->n_init, &in,
+                                NULL, NULL, err);
   if (rc) {
     fl_error_prefix(err, "init_from %s", spec->init_from);
     return rc;
@@ -339,7 +373,7 @@ static void run_job(fl_worker *w, fl_device *dev, fl_job *job) {
     finish(d, job, FL_JOB_REJECTED, fl_cause_of_error(rc), err.msg, 0);
     goto out;
   }
-  hooks_ctx hc = {.d = d, .job = job};
+  hooks_ctx hc = {.d = d, .job = job, .spec = &spec, .train = &train};
   if (spec.init_from[0] && (rc = load_init_from(d, &spec, &train, &hc, &err))) {
     finish(d, job, FL_JOB_REJECTED, NULL, err.msg, 0);
     free(hc.init_params);

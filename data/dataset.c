@@ -185,5 +185,55 @@ void fl_dataset_free(fl_dataset *ds) {
   free(ds->x);
   free(ds->ids);
   free(ds->y);
+  free(ds->norm_mean);
+  free(ds->norm_std);
   memset(ds, 0, sizeof *ds);
+}
+
+void fl_dataset_apply_norm(fl_dataset *ds, const float *mean, const float *std) {
+  for (size_t i = 0; i < ds->n; i++) {
+    float *row = ds->x + i * ds->d;
+    for (size_t j = 0; j < ds->d; j++) row[j] = (row[j] - mean[j]) / std[j];
+  }
+}
+
+/* As scikit-learn's StandardScaler: mean and population standard deviation
+ * (ddof 0) per feature over the training rows, in double; a feature of
+ * zero spread keeps a divisor of 1 (it is only centred). Non-finite values
+ * are left out of the statistics (preflight reports them). */
+int fl_dataset_standardize(fl_dataset *train, fl_dataset *val, fl_error *err) {
+  size_t d = train->d;
+  float *mean = malloc((d ? d : 1) * sizeof *mean);
+  float *std = malloc((d ? d : 1) * sizeof *std);
+  if (!mean || !std) {
+    free(mean);
+    free(std);
+    return fl_error_set(err, FL_ENOMEM, "out of host memory standardizing "
+                        "%zu features", d);
+  }
+  for (size_t j = 0; j < d; j++) {
+    double sum = 0, sq = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < train->n; i++) {
+      double v = train->x[i * d + j];
+      if (!isfinite(v)) continue;
+      sum += v;
+      n++;
+    }
+    double m = n ? sum / (double)n : 0.0;
+    for (size_t i = 0; i < train->n; i++) {
+      double v = train->x[i * d + j];
+      if (isfinite(v)) sq += (v - m) * (v - m);
+    }
+    double s = n ? sqrt(sq / (double)n) : 0.0;
+    mean[j] = (float)m;
+    std[j] = s > 0 && isfinite(s) ? (float)s : 1.0f;
+  }
+  fl_dataset_apply_norm(train, mean, std);
+  if (val) fl_dataset_apply_norm(val, mean, std);
+  free(train->norm_mean);
+  free(train->norm_std);
+  train->norm_mean = mean;
+  train->norm_std = std;
+  return 0;
 }

@@ -219,7 +219,8 @@ static int decode_source(const cJSON *obj, const char *path,
 
 int fl__decode_data(const cJSON *item, const char *path, fl_job_spec *spec,
                     fl_error *err) {
-  static const char *const keys[] = {"train", "validation", "validation_split"};
+  static const char *const keys[] = {"train", "validation", "validation_split",
+                                     "normalize"};
   static const fl__range split_range = {0.0, 1.0, false, true};
   int rc = fl__check_object(item, path, keys, FL__ARRAY_LEN(keys), err);
   if (rc) return rc;
@@ -245,5 +246,13 @@ int fl__decode_data(const cJSON *item, const char *path, fl_job_spec *spec,
   if (rc < 0) return rc;
   /* DESIGN.md's own example gives both; as in Keras, an explicit
    * validation set wins and the split is not applied (job_data.c). */
+  const cJSON *norm = cJSON_GetObjectItemCaseSensitive(item, "normalize");
+  if (norm) {
+    fl__path_key(key_path, path, "normalize");
+    const char *v = cJSON_IsString(norm) ? norm->valuestring : NULL;
+    if (!v || (strcmp(v, "standardize") && strcmp(v, "none")))
+      return fl__expected(err, key_path, "\"standardize\" or \"none\"", norm);
+    spec->standardize = strcmp(v, "standardize") == 0;
+  }
   return 0;
 }

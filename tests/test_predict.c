@@ -4,8 +4,9 @@
  * (they must agree with the job's last validation epoch: the same rows
  * right, the same loss), the CSV and .npy outputs, and the refusals (a
  * job that is not done, data of the wrong width, another user's job), and
- * fine-tuning from a done job's weights ("init_from"), and header-less,
- * semicolon CSV data used the same way. */
+ * fine-tuning from a done job's weights ("init_from"), header-less,
+ * semicolon CSV data used the same way, and "normalize": "standardize"
+ * kept with the model and applied by predict. */
 #define _GNU_SOURCE /* memmem, usleep */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -304,6 +305,62 @@ static void test_headerless_semicolon_csv_keeps_every_row(void **s) {
   free(out);
 }
 
+static bool holds(const char *buf, size_t n, const char *needle) {
+  return memmem(buf, n, needle, strlen(needle)) != NULL;
+}
+
+static void test_standardize_is_kept_and_applied_by_predict(void **s) {
+  (void)s;
+  /* Features in the thousands: standardized, they train at once. */
+  write_file("std.json",
+             "{\"name\": \"std\", \"data\": {\"normalize\": \"standardize\", "
+             "\"train\": {\"csv\": \"train.csv\", \"label_columns\": "
+             "[\"label\"], \"scale\": 1000}, \"validation\": {\"csv\": "
+             "\"val.csv\", \"label_columns\": [\"label\"], \"scale\": 1000}}, "
+             "\"model\": {\"layers\": [{\"type\": \"dense\", \"units\": 3, "
+             "\"activation\": \"softmax\"}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\", \"optimizer\": {\"name\": "
+             "\"sgd\", \"learning_rate\": 0.05}, \"epochs\": 2, \"batch_size\": "
+             "16, \"seed\": 2}");
+  char *out, id[32], args[256];
+  int rc = client("--json submit std.json --follow", &out);
+  assert_true(rc == 0 || rc == 3);
+  job_id_of(out, id);
+  double acc = last_number(out, "val_accuracy"), loss = last_number(out, "val_loss");
+  free(out);
+  /* predict and evaluate standardize the rows with the training
+   * statistics (else features in the thousands give another loss). */
+  snprintf(args, sizeof args, "--json evaluate %s val.csv", id);
+  assert_int_equal(client(args, &out), 0);
+  assert_true(fabs(last_number(out, "accuracy") - acc) < 1e-9);
+  assert_true(fabs(last_number(out, "loss") - loss) <= 1e-4 * fabs(loss) + 1e-6);
+  free(out);
+  /* The export says what to do to new data. */
+  snprintf(args, sizeof args, "export %s -o std.safetensors", id);
+  assert_int_equal(client(args, &out), 0);
+  free(out);
+  char path[256];
+  snprintf(path, sizeof path, "%s/std.safetensors", dir);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  char head[4096] = "";
+  size_t n = fread(head, 1, sizeof head - 1, f);
+  fclose(f);
+  assert_true(holds(head, n, "\"normalize\":\"standardize\""));
+  assert_true(holds(head, n, "\"normalize_mean\":\"["));
+  assert_true(holds(head, n, "\"normalize_std\":\"["));
+  assert_true(holds(head, n, "\"scale\":\"1000\""));
+  /* A wrong value is named. */
+  write_file("std_bad.json",
+             "{\"data\": {\"normalize\": \"minmax\", \"train\": {\"csv\": "
+             "\"train.csv\", \"label_columns\": [\"label\"]}}, \"model\": "
+             "{\"layers\": [{\"type\": \"dense\", \"units\": 3}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\"}");
+  assert_int_not_equal(client("check std_bad.json", &out), 0);
+  assert_non_null(strstr(out, "data.normalize: expected \"standardize\" or \"none\""));
+  free(out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_predict_matches_last_validation_epoch),
@@ -312,6 +369,7 @@ int main(void) {
       cmocka_unit_test(test_predict_refusals),
       cmocka_unit_test(test_init_from_starts_from_the_trained_weights),
       cmocka_unit_test(test_headerless_semicolon_csv_keeps_every_row),
+      cmocka_unit_test(test_standardize_is_kept_and_applied_by_predict),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

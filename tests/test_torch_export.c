@@ -24,12 +24,13 @@ static int setup(void **state_) {
   snprintf(state, sizeof state, "%s/state", dir);
   write_csv("train.csv", 240, 5);
   write_csv("val.csv", 60, 5);
-  /* Every activation a user may put between layers, and the fused
-   * softmax output. */
+  /* Every activation a user may put between layers, the fused softmax
+   * output, and the preprocessing the metadata tells PyTorch to repeat. */
   write_file("job.json",
-             "{\"name\": \"torch\", \"data\": {\"train\": {\"csv\": \"train.csv\", "
-             "\"label_columns\": [\"label\"]}, \"validation\": {\"csv\": "
-             "\"val.csv\", \"label_columns\": [\"label\"]}}, \"model\": "
+             "{\"name\": \"torch\", \"data\": {\"normalize\": \"standardize\", "
+             "\"train\": {\"csv\": \"train.csv\", \"label_columns\": [\"label\"], "
+             "\"scale\": 0.5}, \"validation\": {\"csv\": \"val.csv\", "
+             "\"label_columns\": [\"label\"], \"scale\": 0.5}}, \"model\": "
              "{\"layers\": [{\"type\": \"dense\", \"units\": 12, \"activation\": "
              "\"relu\"}, {\"type\": \"dense\", \"units\": 7, \"activation\": "
              "\"tanh\"}, {\"type\": \"dense\", \"units\": 6, \"activation\": "

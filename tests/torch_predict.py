@@ -8,7 +8,8 @@ Usage: torch_predict.py MODEL.safetensors DATA.csv LABEL_COLUMN PRED.csv
 MODEL is read with plain Python (no `safetensors` package: Debian does not
 ship it); each layer becomes an nn.Linear whose weight is the kernel
 transposed (PyTorch's Linear is (out, in), the export's kernels are Keras'
-(in, out)), followed by the activation the metadata names. DATA is a CSV
+(in, out)), followed by the activation the metadata names; the metadata's "scale"
+and standardization are applied to the features first. DATA is a CSV
 with a header; LABEL_COLUMN is dropped and the other columns are the
 features. PRED is `flatline predict`'s CSV (class, p0, p1, ...).
 
@@ -81,6 +82,13 @@ def main(argv):
     cols = [i for i, name in enumerate(rows[0]) if name != label]
     x = torch.tensor([[float(r[i]) for i in cols] for r in rows[1:]],
                      dtype=torch.float32)
+    # The preprocessing the metadata names, as a user must repeat it.
+    if "scale" in meta:
+        x = x * torch.tensor(float(meta["scale"]), dtype=torch.float32)
+    if meta.get("normalize") == "standardize":
+        mean = torch.tensor(json.loads(meta["normalize_mean"]), dtype=torch.float32)
+        std = torch.tensor(json.loads(meta["normalize_std"]), dtype=torch.float32)
+        x = (x - mean) / std
     with torch.no_grad():
         probs = model(x)
     if acts[-1] == "linear":  # logits: flatline predicts their softmax

@@ -173,7 +173,17 @@ typedef struct {
   size_t k;     /* FL_LABELS_DENSE: label width; FL_LABELS_IDS: 0 */
   int32_t *ids; /* (n) when FL_LABELS_IDS, owned */
   float *y;     /* (n, k) when FL_LABELS_DENSE, owned */
+  /* After fl_dataset_standardize (training set only): the (d) means and
+   * divisors applied, for the model's metadata; owned, else NULL. */
+  float *norm_mean, *norm_std;
 } fl_dataset;
+
+/* "normalize": "standardize": per-feature mean and population standard
+ * deviation of train's rows (a constant feature: divisor 1), applied to
+ * train and to val (may be NULL) as (x - mean) / std, and kept in train. */
+int fl_dataset_standardize(fl_dataset *train, fl_dataset *val, fl_error *err);
+/* x = (x - mean) / std row by row: the same transform on new data. */
+void fl_dataset_apply_norm(fl_dataset *ds, const float *mean, const float *std);
 
 /* Build a dataset from features (N, ...) flattened to (N, D) and labels
  * (N,), (N,1) → ids, or (N,K) → dense. Takes ownership of both arrays'

@@ -244,6 +244,9 @@ typedef struct {
   fl_data_source train;
   fl_data_source validation; /* kind FL_SRC_NONE when absent */
   float validation_split;    /* [0, 1), default 0: last fraction of train */
+  /* data.normalize: "standardize" (true) scales each feature by the
+   * training rows' mean and standard deviation; "none"/absent: false. */
+  bool standardize;
   int n_layers;
   fl_layer_spec layers[FL_MAX_LAYERS];
   fl_loss_spec loss;
