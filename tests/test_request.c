@@ -168,6 +168,53 @@ static void test_job_requests(void **state) {
   }
 }
 
+/* predict: the data's form, its blobs by hash, a name for messages, and
+ * evaluate; each field checked and named when wrong. */
+static void test_predict(void **state) {
+  (void)state;
+  fl_request r;
+  parse_ok("{'type':'predict','id':5,'job':'j3','form':'csv','features':'" H1
+           "','name':'val.csv','evaluate':true}", &r);
+  assert_int_equal(r.type, FL_REQ_PREDICT);
+  assert_string_equal(r.job, "j3");
+  assert_string_equal(r.form, "csv");
+  assert_string_equal(r.sha256, H1);
+  assert_string_equal(r.labels_sha256, "");
+  assert_string_equal(r.data_name, "val.csv");
+  assert_true(r.evaluate);
+  fl_request_free(&r);
+  parse_ok("{'type':'predict','id':6,'job':'j3','form':'npy','features':'" H1
+           "','labels':'" H2 "'}", &r);
+  assert_string_equal(r.labels_sha256, H2);
+  assert_string_equal(r.data_name, "data");
+  assert_false(r.evaluate);
+  fl_request_free(&r);
+  static const struct {
+    const char *json, *phrase;
+  } bad[] = {
+      {"{'type':'predict','id':1,'job':'j3','form':'xls','features':'" H1 "'}",
+       "form: expected \"npy\", \"csv\" or \"idx\""},
+      {"{'type':'predict','id':1,'job':'j3','form':'npy'}", "features"},
+      {"{'type':'predict','id':1,'job':'j3','form':'npy','features':'xyz'}",
+       "features"},
+      {"{'type':'predict','id':1,'form':'npy','features':'" H1 "'}", "job"},
+      {"{'type':'predict','id':1,'job':'j3','form':'npy','features':'" H1
+       "','evaluate':1}", "evaluate"},
+      {"{'type':'predict','id':1,'job':'j3','form':'npy','features':'" H1
+       "','path':'/etc/passwd'}", "path"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    fl_error err;
+    memset(&r, 0, sizeof r);
+    int rc = parse(bad[i].json, &r, &err);
+    if (rc == 0 || !strstr(err.msg, bad[i].phrase))
+      fail_msg("case %zu: rc %d, message \"%s\" lacks \"%s\"", i, rc, err.msg,
+               bad[i].phrase);
+    assert_int_equal(r.id, 1);
+    fl_request_free(&r);
+  }
+}
+
 static void test_list_and_devices(void **state) {
   (void)state;
   fl_request r;
@@ -570,6 +617,7 @@ int main(void) {
       cmocka_unit_test(test_submit_and_check),
       cmocka_unit_test(test_job_requests),
       cmocka_unit_test(test_list_and_devices),
+      cmocka_unit_test(test_predict),
       cmocka_unit_test(test_type_names),
       cmocka_unit_test(test_bad_requests),
       cmocka_unit_test(test_id_echoed_on_error),
