@@ -361,6 +361,49 @@ static void test_standardize_is_kept_and_applied_by_predict(void **s) {
   free(out);
 }
 
+/* .npy data: features alone for predict (labels never read), features
+ * and labels for evaluate, which refuses features alone. */
+static void test_npy_features_only_and_with_labels(void **s) {
+  (void)s;
+  char text[1024], *out, id[32], args[512];
+  snprintf(text, sizeof text,
+           "{\"name\": \"npy\", \"data\": {\"train\": {\"features\": "
+           "\"%s/examples/article/data/p1_x.npy\", \"labels\": "
+           "\"%s/examples/article/data/p1_y.npy\"}}, \"model\": {\"layers\": "
+           "[{\"type\": \"dense\", \"units\": 3, \"activation\": "
+           "\"softmax\"}]}, \"loss\": \"sparse_categorical_crossentropy\", "
+           "\"epochs\": 1, \"batch_size\": 32}",
+           FL_SOURCE_DIR, FL_SOURCE_DIR);
+  write_file("npy.json", text);
+  int rc = client("--json submit npy.json --follow", &out);
+  assert_true(rc == 0 || rc == 3);
+  job_id_of(out, id);
+  free(out);
+  snprintf(args, sizeof args, "predict %s %s/examples/article/data/p1_x.npy "
+           "-o npy.csv", id, FL_SOURCE_DIR);
+  assert_int_equal(client(args, &out), 0);
+  free(out);
+  char path[256], line[512];
+  snprintf(path, sizeof path, "%s/npy.csv", dir);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  int n = 0;
+  while (fgets(line, sizeof line, f)) n++;
+  fclose(f);
+  assert_int_equal(n, 1 + 100); /* header and every row */
+  snprintf(args, sizeof args, "--json evaluate %s %s/examples/article/data/p1_x.npy "
+           "%s/examples/article/data/p1_y.npy", id, FL_SOURCE_DIR, FL_SOURCE_DIR);
+  assert_int_equal(client(args, &out), 0);
+  assert_true(last_number(out, "rows") == 100);
+  assert_true(last_number(out, "accuracy") >= 0);
+  free(out);
+  snprintf(args, sizeof args, "evaluate %s %s/examples/article/data/p1_x.npy", id,
+           FL_SOURCE_DIR);
+  assert_int_equal(client(args, &out), 1);
+  assert_non_null(strstr(out, "evaluate needs labels"));
+  free(out);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_predict_matches_last_validation_epoch),
@@ -370,6 +413,7 @@ int main(void) {
       cmocka_unit_test(test_init_from_starts_from_the_trained_weights),
       cmocka_unit_test(test_headerless_semicolon_csv_keeps_every_row),
       cmocka_unit_test(test_standardize_is_kept_and_applied_by_predict),
+      cmocka_unit_test(test_npy_features_only_and_with_labels),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
