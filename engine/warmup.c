@@ -33,7 +33,7 @@ typedef struct {
 
 /* Each optimizer's update kernel; the fused softmax/cross-entropy and the
  * separate softmax forward/backward; an output activation's derivative;
- * id and one-hot labels. */
+ * id and one-hot labels; gradient clipping by norm and by value. */
 static const warm_case cases[] = {
     {FL_ACT_RELU, FL_ACT_SOFTMAX, FL_LOSS_SPARSE_CATEGORICAL_CE, false, FL_OPT_ADAM},
     {FL_ACT_TANH, FL_ACT_LINEAR, FL_LOSS_CATEGORICAL_CE, true, FL_OPT_SGD},
@@ -101,6 +101,9 @@ static int run_case(fl_device *dev, const warm_case *c, fl_error *err) {
     cfg.optimizer.momentum = 0.9f;
     cfg.optimizer.nesterov = true;
   }
+  /* Both gradient clipping kernels (kernels/clip.cl), on two of the cases. */
+  if (c->opt == FL_OPT_ADAM) cfg.optimizer.clipnorm = 1.0f;
+  if (c->opt == FL_OPT_RMSPROP) cfg.optimizer.clipvalue = 1.0f;
   cfg.batch_size = WARM_BATCH;
   cfg.seed = 1;
   cfg.shuffle = true;
