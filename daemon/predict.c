@@ -440,7 +440,13 @@ static int run_task(fl_device *dev, fl_predict_task *t, fl_error *err) {
   }
   t->n = ds.n;
   t->k = (size_t)fl_spec_classes(&spec); /* binary_crossentropy: 2 */
-  probs = malloc(t->n * t->k * sizeof *probs);
+  /* The probabilities are host memory too: under the same budget. */
+  uint64_t probs_bytes = (uint64_t)t->n * t->k * sizeof *probs;
+  if ((rc = fl_mem_acquire(&d->mem, probs_bytes, &d->stopping,
+                           PREDICT_MAX_WAIT_S, "the predictions", err)))
+    goto out;
+  held += probs_bytes;
+  probs = malloc(probs_bytes ? probs_bytes : 1);
   if (!probs) {
     rc = fl_error_set(err, FL_ENOMEM, "out of host memory for %zu rows of "
                       "%zu classes", t->n, t->k);
