@@ -195,13 +195,16 @@ static int resolve_task_blob(void *ctx, const char *spec_path, char *out,
   return 0;
 }
 
-/* Features without labels (npy or idx): read under the budget, labels all
- * 0 so that the trainer takes the set; they are never read. */
+/* Features without labels (npy or idx, or a CSV without the job's label
+ * columns): read under the budget, labels all 0 so that the trainer takes
+ * the set; they are never read. */
 static int load_features_only(fl_predict_task *t, const fl_data_source *src,
                               fl_dataset *ds, uint64_t *held, fl_error *err) {
   char path[4200];
   uint64_t bound = 0;
-  fl_data_form form = src->kind == FL_SRC_IDX ? FL_FORM_IDX : FL_FORM_NPY;
+  fl_data_form form = src->kind == FL_SRC_IDX   ? FL_FORM_IDX
+                      : src->kind == FL_SRC_CSV ? FL_FORM_CSV
+                                                : FL_FORM_NPY;
   int rc;
   if (fl_blob_path(t->d, t->uid, t->features, path, sizeof path))
     return fl_error_set(err, FL_ETOOBIG, "%s: blob path too long", t->name);
@@ -219,8 +222,15 @@ static int load_features_only(fl_predict_task *t, const fl_data_source *src,
   size_t len = 0;
   fl_array x = {0}, y = {0};
   rc = fl_file_read_ex(path, FL_DATA_MAX_BYTES, FL_READ_NOFOLLOW, &buf, &len, err);
-  if (!rc) rc = (form == FL_FORM_IDX ? fl_idx_parse : fl_npy_parse)(buf, len, t->name,
-                                                                    &x, err);
+  if (!rc && form == FL_FORM_CSV) {
+    fl_csv_options opt = {(fl_csv_header)src->csv_header, src->delimiter};
+    fl_array none = {0};
+    rc = fl_csv_parse_ex(buf, len, t->name, &opt, NULL, NULL, 0, &x, &none, err);
+    fl_array_free(&none);
+  } else if (!rc) {
+    rc = (form == FL_FORM_IDX ? fl_idx_parse : fl_npy_parse)(buf, len, t->name,
+                                                             &x, err);
+  }
   free(buf);
   if (!rc && (x.ndim < 1 || x.shape[0] == 0))
     rc = fl_error_set(err, FL_EDATA, "%s: no rows to predict on", t->name);
@@ -275,6 +285,16 @@ static int load_task_data(fl_predict_task *t, const fl_job_spec *job_spec,
                                &has_val, err);
   *held = opts.held;
   t->has_labels = rc == 0;
+  /* A CSV without the job's label columns: unlabelled rows, every column
+   * a feature (evaluate needs the labels: it says which are missing). */
+  if (rc == FL_EDATA && kind == FL_SRC_CSV && !t->evaluate &&
+      strstr(err->msg, "is not in the header")) {
+    fl_error why = *err;
+    memset(err, 0, sizeof *err);
+    rc = load_features_only(t, &src, ds, held, err);
+    if (rc == FL_EDATA && strstr(err->msg, "expected a number"))
+      *err = why; /* text columns: the label column's absence is the news */
+  }
   return rc;
 }
 

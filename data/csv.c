@@ -433,9 +433,11 @@ static int grow_rows(const csv_reader *r, size_t rows, size_t max_rows,
   float *bx = realloc(x->data, nx * sizeof(float));
   if (!bx) goto nomem;
   x->data = bx;
-  float *by = realloc(y->data, ny * sizeof(float));
-  if (!by) goto nomem;
-  y->data = by;
+  if (k > 0) { /* features only (predict): no labels array at all */
+    float *by = realloc(y->data, ny * sizeof(float));
+    if (!by) goto nomem;
+    y->data = by;
+  }
   *cap = grown;
   return 0;
 nomem:
@@ -458,7 +460,7 @@ static int read_rows(csv_reader *r, const csv_header *h, size_t k,
     }
     int rc = grow_rows(r, rows, max_rows, &cap, d, k, x, y);
     if (rc) return rc;
-    float *xrow = x->data + rows * d, *yrow = y->data + rows * k;
+    float *xrow = x->data + rows * d, *yrow = k ? y->data + rows * k : NULL;
     size_t line = r->line, col = 0, feature = 0;
     bool last = false;
     while (!last) {
@@ -491,6 +493,12 @@ int fl_csv_parse(const uint8_t *buf, size_t len, const char *name,
                  int n_labels, fl_array *features, fl_array *labels,
                  fl_error *err) {
   const fl_csv_options header_row = {FL_CSV_HEADER_YES, ','};
+  memset(features, 0, sizeof *features);
+  memset(labels, 0, sizeof *labels);
+  if (n_labels < 1)
+    return fl_error_set(err, FL_EINVAL,
+                        "%s: at least one label column is needed",
+                        fl__name(name));
   return fl_csv_parse_ex(buf, len, name, &header_row, label_names,
                          label_indices, n_labels, features, labels, err);
 }
@@ -502,9 +510,9 @@ int fl_csv_parse_ex(const uint8_t *buf, size_t len, const char *name,
   const char *nm = fl__name(name);
   memset(features, 0, sizeof *features);
   memset(labels, 0, sizeof *labels);
-  if (n_labels < 1)
+  if (n_labels < 0)
     return fl_error_set(err, FL_EINVAL,
-                        "%s: at least one label column is needed", nm);
+                        "%s: %d label columns make no sense", nm, n_labels);
   char delim[2] = {opt && opt->delimiter ? opt->delimiter : ',', '\0'};
   if (!strchr(FL_CSV_DELIMITERS, delim[0]))
     return fl_error_set(err, FL_EINVAL, "%s: delimiter 0x%02x is not one of "
@@ -541,8 +549,10 @@ int fl_csv_parse_ex(const uint8_t *buf, size_t len, const char *name,
   /* Give back the doubling's slack; keeping it is harmless if this fails. */
   float *fit = realloc(features->data, n * d * sizeof(float));
   if (fit) features->data = fit;
-  fit = realloc(labels->data, n * k * sizeof(float));
-  if (fit) labels->data = fit;
+  if (k > 0) {
+    fit = realloc(labels->data, n * k * sizeof(float));
+    if (fit) labels->data = fit;
+  }
 
   features->ndim = 2;
   features->shape[0] = n;
@@ -550,6 +560,7 @@ int fl_csv_parse_ex(const uint8_t *buf, size_t len, const char *name,
   features->count = n * d;
   features->integral = false;
   snprintf(features->dtype, sizeof features->dtype, "csv");
+  if (k == 0) return 0; /* features only: labels stay empty */
   labels->ndim = k == 1 ? 1 : 2;
   labels->shape[0] = n;
   labels->shape[1] = k == 1 ? 0 : k;

@@ -84,6 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       check_bound(FL_FORM_CSV, size, x.count + y.count);
     fl_array_free(&x);
     fl_array_free(&y);
+    /* No label column: predict's unlabelled rows. */
+    if (fl_csv_parse_ex(data, size, "fuzz.csv", &opts[i], NULL, NULL, 0, &x, &y,
+                        &err) == 0)
+      check_bound(FL_FORM_CSV, size, x.count ? x.count : 1);
+    fl_array_free(&x);
+    fl_array_free(&y);
   }
   return 0;
 }

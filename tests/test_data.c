@@ -903,6 +903,15 @@ static void test_csv_header_detection_and_delimiter(void **state) {
   rc = fl_csv_parse_ex((const uint8_t *)semi, strlen(semi), "s.csv", NULL,
                        (const char *[]){"y"}, NULL, 1, &x, &y, &err);
   assert_fails(rc, FL_EDATA, err, "s.csv", "label column \"y\" is not in the header");
+  /* No label column (predicting on new rows): all features, no labels. */
+  assert_ok(fl_csv_parse_ex((const uint8_t *)semi, strlen(semi), "s.csv", &sc,
+                            NULL, NULL, 0, &x, &y, &err), err);
+  assert_int_equal(x.shape[1], 3);
+  assert_int_equal(x.shape[0], 1);
+  assert_null(y.data);
+  assert_int_equal(y.count, 0);
+  fl_array_free(&x);
+  fl_array_free(&y);
   const fl_csv_options bad = {FL_CSV_HEADER_AUTO, ':'};
   rc = fl_csv_parse_ex((const uint8_t *)semi, strlen(semi), "s.csv", &bad,
                        NULL, last, 1, &x, &y, &err);

@@ -113,6 +113,30 @@ static void test_predict_matches_last_validation_epoch(void **s) {
   assert_int_equal(right, (int)lround(val_acc * 90));
 }
 
+/* New data has no labels: a CSV without the job's label column is all
+ * features, and gets the same predictions as the labelled file. */
+static void test_predict_unlabelled_csv(void **s) {
+  (void)s;
+  train();
+  char *out, args[256], cmd[256];
+  snprintf(cmd, sizeof cmd, "cd '%s' && cut -d, -f1-4 val.csv > new.csv", dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(args, sizeof args, "predict %s new.csv -o new_pred.csv", job);
+  assert_int_equal(client(args, &out), 0);
+  assert_null(strstr(out, "accuracy")); /* nothing to score against */
+  free(out);
+  snprintf(args, sizeof args, "predict %s val.csv -o val_pred.csv", job);
+  assert_int_equal(client(args, &out), 0);
+  free(out);
+  snprintf(cmd, sizeof cmd, "cmp -s '%s/new_pred.csv' '%s/val_pred.csv'", dir, dir);
+  assert_int_equal(system(cmd), 0);
+  /* evaluate needs the labels, and says which column is missing. */
+  snprintf(args, sizeof args, "evaluate %s new.csv", job);
+  assert_int_equal(client(args, &out), 1);
+  assert_non_null(strstr(out, "label column \"label\" is not in the header"));
+  free(out);
+}
+
 static void test_evaluate_gives_loss_accuracy_confusion(void **s) {
   (void)s;
   train();
@@ -407,6 +431,7 @@ static void test_npy_features_only_and_with_labels(void **s) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_predict_matches_last_validation_epoch),
+      cmocka_unit_test(test_predict_unlabelled_csv),
       cmocka_unit_test(test_evaluate_gives_loss_accuracy_confusion),
       cmocka_unit_test(test_predict_npy_output),
       cmocka_unit_test(test_predict_refusals),

@@ -153,7 +153,9 @@ typedef struct {
 } fl_csv_options;
 
 /* fl_csv_parse with options (NULL: header detected, ','). fl_csv_parse
- * itself always reads line 1 as the header. */
+ * itself always reads line 1 as the header and needs a label column;
+ * here n_labels may be 0: every column is a feature and labels stays
+ * empty (for predicting on unlabelled rows). */
 int fl_csv_parse_ex(const uint8_t *buf, size_t len, const char *name,
                     const fl_csv_options *opt, const char *const *label_names,
                     const int *label_indices, int n_labels,
