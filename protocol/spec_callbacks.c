@@ -21,7 +21,10 @@
  *     lr0 * ((1 - alpha) * 0.5 (1 + cos(pi s / decay_steps)) + alpha).
  *   cosine_decay with warmup_target: s = min(step, warmup_steps +
  *     decay_steps); s < warmup_steps: lr0 + (target - lr0) s / warmup_steps
- *     (linear warm-up); after: the cosine from target over decay_steps. */
+ *     (linear warm-up); after: the cosine from target over decay_steps.
+ *   piecewise_constant_decay: values[0] while step <= boundaries[0],
+ *     values[i] while boundaries[i-1] < step <= boundaries[i], the last
+ *     value after the last boundary. */
 
 static double cosine_from(double peak, double alpha, double s,
                           double decay_steps) {
@@ -39,6 +42,11 @@ double fl_learning_rate_at(const fl_optimizer_spec *opt, long step) {
       double p = t / s->decay_steps;
       if (s->staircase) p = floor(p);
       return lr0 * pow(s->decay_rate, p);
+    }
+    case FL_SCHEDULE_PIECEWISE: {
+      int i = 0;
+      while (i < s->n_boundaries && t > s->boundaries[i]) i++;
+      return s->values[i];
     }
     case FL_SCHEDULE_COSINE:
       if (!s->warmup) {
@@ -62,12 +70,58 @@ double fl_learning_rate_at(const fl_optimizer_spec *opt, long step) {
 
 static const fl__enum_entry schedule_entries[] = {
     {"exponential_decay", FL_SCHEDULE_EXPONENTIAL},
-    {"cosine_decay", FL_SCHEDULE_COSINE}};
+    {"cosine_decay", FL_SCHEDULE_COSINE},
+    {"piecewise_constant_decay", FL_SCHEDULE_PIECEWISE}};
 static const fl__enum_table schedule_table = {schedule_entries,
                                               FL__ARRAY_LEN(schedule_entries)};
 
 /* Steps are counted in batches and fit an int (Keras takes ints too). */
 #define FL__SCHEDULE_MAX_STEPS 1000000000
+
+/* piecewise_constant_decay's "boundaries" (increasing step counts) and
+ * "values" (one more rate than boundaries). */
+static int decode_pieces(const cJSON *item, const char *path, fl_lr_schedule *s,
+                         fl_error *err) {
+  static const fl__range rate = {0.0, 1e3, true, false};
+  const cJSON *b = cJSON_GetObjectItemCaseSensitive(item, "boundaries");
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, "values");
+  char key_path[FL__KEYPATH_MAX], at[FL__KEYPATH_MAX];
+  if (!b) return fl__missing(err, path, "boundaries", "an array of increasing step counts");
+  if (!v) return fl__missing(err, path, "values", "an array of learning rates, one more than "
+                             "the boundaries");
+  fl__path_key(key_path, path, "boundaries");
+  int nb = cJSON_IsArray(b) ? cJSON_GetArraySize(b) : -1;
+  if (nb < 1 || nb > FL_SCHEDULE_MAX_BOUNDARIES)
+    return fl__fail(err, key_path, "expected an array of 1 to %d increasing step counts",
+                    FL_SCHEDULE_MAX_BOUNDARIES);
+  int i = 0;
+  for (const cJSON *c = b->child; c; c = c->next, i++) {
+    int64_t step = 0;
+    fl__path_index(at, key_path, i);
+    int rc = fl__as_int64(c, at, 0, FL__SCHEDULE_MAX_STEPS, &step, err);
+    if (rc) return rc;
+    if (i > 0 && (double)step <= s->boundaries[i - 1])
+      return fl__fail(err, at, "boundaries must increase: %lld after %.0f",
+                      (long long)step, s->boundaries[i - 1]);
+    s->boundaries[i] = (double)step;
+  }
+  s->n_boundaries = nb;
+  fl__path_key(key_path, path, "values");
+  int nv = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+  if (nv != nb + 1)
+    return fl__fail(err, key_path, "expected %d learning rates (one more than the %d "
+                    "boundaries: the last holds after the last boundary), got %s%d",
+                    nb + 1, nb, nv < 0 ? "no array " : "", nv < 0 ? 0 : nv);
+  i = 0;
+  for (const cJSON *c = v->child; c; c = c->next, i++) {
+    float value = 0;
+    fl__path_index(at, key_path, i);
+    int rc = fl__as_float(c, at, &rate, &value, err);
+    if (rc) return rc;
+    s->values[i] = value;
+  }
+  return 0;
+}
 
 int fl__decode_schedule(const cJSON *item, const char *path,
                         fl_optimizer_spec *opt, fl_error *err) {
@@ -76,9 +130,11 @@ int fl__decode_schedule(const cJSON *item, const char *path,
   static const char *const cosine_keys[] = {
       "name",  "initial_learning_rate", "decay_steps",
       "alpha", "warmup_target",         "warmup_steps"};
+  static const char *const piecewise_keys[] = {"name", "boundaries", "values"};
   static const char *const any_keys[] = {
       "name",      "initial_learning_rate", "decay_steps",  "decay_rate",
-      "staircase", "alpha",                 "warmup_target", "warmup_steps"};
+      "staircase", "alpha",                 "warmup_target", "warmup_steps",
+      "boundaries", "values"};
   /* The same cap as a plain learning_rate (spec_train.c); 0 only as a
    * warm-up's start. */
   static const fl__range rate = {0.0, 1e3, false, false};
@@ -94,16 +150,33 @@ int fl__decode_schedule(const cJSON *item, const char *path,
     return rc;
   memset(s, 0, sizeof *s);
   s->kind = (fl_schedule_kind)kind;
-  const char *const *keys = kind == FL_SCHEDULE_COSINE ? cosine_keys : exponential_keys;
-  size_t n_keys = kind == FL_SCHEDULE_COSINE ? FL__ARRAY_LEN(cosine_keys)
-                                             : FL__ARRAY_LEN(exponential_keys);
+  static const struct {
+    const char *name;
+    const char *const *keys;
+    size_t n;
+  } takes[] = {
+      [FL_SCHEDULE_EXPONENTIAL] = {"exponential_decay", exponential_keys,
+                                   FL__ARRAY_LEN(exponential_keys)},
+      [FL_SCHEDULE_COSINE] = {"cosine_decay", cosine_keys, FL__ARRAY_LEN(cosine_keys)},
+      [FL_SCHEDULE_PIECEWISE] = {"piecewise_constant_decay", piecewise_keys,
+                                 FL__ARRAY_LEN(piecewise_keys)},
+  };
   for (const cJSON *c = item->child; c; c = c->next) {
-    if (fl__key_in(c->string, keys, n_keys)) continue;
+    if (fl__key_in(c->string, takes[kind].keys, takes[kind].n)) continue;
+    const char *owner = "no schedule";
+    for (int k = FL_SCHEDULE_EXPONENTIAL; k <= FL_SCHEDULE_PIECEWISE; k++)
+      if (fl__key_in(c->string, takes[k].keys, takes[k].n)) {
+        owner = takes[k].name;
+        break;
+      }
     fl__path_key(key_path, path, c->string);
-    return fl__fail(err, key_path, "%s takes no \"%s\" (%s does)",
-                    kind == FL_SCHEDULE_COSINE ? "cosine_decay" : "exponential_decay",
-                    c->string,
-                    kind == FL_SCHEDULE_COSINE ? "exponential_decay" : "cosine_decay");
+    return fl__fail(err, key_path, "%s takes no \"%s\" (%s does)", takes[kind].name, c->string,
+                    owner);
+  }
+  if (kind == FL_SCHEDULE_PIECEWISE) {
+    if ((rc = decode_pieces(item, path, s, err))) return rc;
+    opt->learning_rate = (float)s->values[0];
+    return 0;
   }
   float lr0 = 0, decay_rate = 0, alpha = 0, target = 0;
   int decay_steps = 0, warmup_steps = 0;

@@ -184,6 +184,28 @@ static void test_schedules_and_clipping_parse(void **state) {
   fails("{'learning_rate': {'name': 'cosine_decay', 'initial_learning_rate': 0.1, "
         "'decay_steps': 10}}", ", 'monitor': {'on_plateau': 'reduce_lr'}", true,
         "monitor.on_plateau", "scheduled");
+
+  /* piecewise_constant_decay: a step schedule by boundaries. */
+  ok("{'name': 'sgd', 'learning_rate': {'name': 'piecewise_constant_decay', "
+     "'boundaries': [100, 300], 'values': [0.1, 0.01, 0.001]}}", "", &s);
+  assert_int_equal(s.optimizer.schedule.kind, FL_SCHEDULE_PIECEWISE);
+  assert_int_equal(s.optimizer.schedule.n_boundaries, 2);
+  assert_true(fabsf(s.optimizer.learning_rate - 0.1f) < 1e-9f);
+  fl_spec_free(&s);
+  fails("{'learning_rate': {'name': 'piecewise_constant_decay', 'boundaries': [100], "
+        "'values': [0.1]}}", "", true, "learning_rate.values: expected 2 learning rates",
+        "one more than the 1 boundaries");
+  fails("{'learning_rate': {'name': 'piecewise_constant_decay', 'boundaries': [100, 50], "
+        "'values': [0.1, 0.01, 0.001]}}", "", true, "learning_rate.boundaries[1]",
+        "must increase");
+  fails("{'learning_rate': {'name': 'piecewise_constant_decay', 'boundaries': [100], "
+        "'values': [0.1, 0]}}", "", true, "learning_rate.values[1]", NULL);
+  fails("{'learning_rate': {'name': 'piecewise_constant_decay', 'boundaries': [100], "
+        "'values': [0.1, 0.01], 'decay_steps': 5}}", "", true,
+        "piecewise_constant_decay takes no \"decay_steps\"", NULL);
+  fails("{'learning_rate': {'name': 'piecewise_constant', 'boundaries': [100], "
+        "'values': [0.1, 0.01]}}", "", true, "learning_rate.name",
+        "did you mean \"piecewise_constant_decay\"");
 }
 
 /* ---- schedules: Keras 3's formulas, values worked out by hand ------------- */
@@ -211,6 +233,15 @@ static void test_schedule_values(void **state) {
   assert_true(fabs(fl_learning_rate_at(&o, 50) - 0.055) < 1e-8);
   assert_true(fabs(fl_learning_rate_at(&o, 100) - 0.01) < 1e-8);
   assert_true(fabs(fl_learning_rate_at(&o, 1000) - 0.01) < 1e-8); /* held at the end */
+
+  /* piecewise_constant_decay: values[i] while step <= boundaries[i]. */
+  o.schedule = (fl_lr_schedule){.kind = FL_SCHEDULE_PIECEWISE, .n_boundaries = 2,
+                                .boundaries = {100, 300}, .values = {0.1, 0.01, 0.001}};
+  assert_true(fl_learning_rate_at(&o, 0) == 0.1);
+  assert_true(fl_learning_rate_at(&o, 100) == 0.1);
+  assert_true(fl_learning_rate_at(&o, 101) == 0.01);
+  assert_true(fl_learning_rate_at(&o, 300) == 0.01);
+  assert_true(fl_learning_rate_at(&o, 301) == 0.001);
 
   /* Linear warm-up 0 -> 0.2 over 10 steps, then the cosine from 0.2. */
   o.learning_rate = 0.0f;

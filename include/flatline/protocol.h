@@ -101,7 +101,11 @@ typedef enum {
   FL_SCHEDULE_EXPONENTIAL, /* exponential_decay: lr0 rate^(step/decay_steps),
                               floor()ed when staircase (step decay) */
   FL_SCHEDULE_COSINE,      /* cosine_decay, with an optional linear warm-up */
+  FL_SCHEDULE_PIECEWISE,   /* piecewise_constant_decay: values[i] while
+                              step <= boundaries[i] (a step schedule) */
 } fl_schedule_kind;
+
+#define FL_SCHEDULE_MAX_BOUNDARIES 16 /* piecewise_constant_decay */
 
 typedef struct {
   fl_schedule_kind kind;
@@ -112,6 +116,10 @@ typedef struct {
   bool warmup;          /* cosine: warmup_target given */
   double warmup_target; /* cosine: lr reached after warmup_steps */
   double warmup_steps;  /* cosine: linear from learning_rate, >= 0 */
+  int n_boundaries;     /* piecewise: 1..FL_SCHEDULE_MAX_BOUNDARIES */
+  double boundaries[FL_SCHEDULE_MAX_BOUNDARIES];    /* increasing steps */
+  double values[FL_SCHEDULE_MAX_BOUNDARIES + 1];    /* rates, > 0; values[0]
+                                                       is learning_rate */
 } fl_lr_schedule;
 
 typedef struct {
