@@ -166,6 +166,62 @@ static void last_epoch_of(char *buf, size_t size, const fl_json *ev) {
   }
 }
 
+static double num_of(const fl_json *obj, const char *key) {
+  double v = NAN;
+  if (!fl_json_number(fl_json_get(obj, key), &v)) v = NAN;
+  return v;
+}
+
+/* The verdict's class report (job/job_report.c): accuracy (and top-k),
+ * per-class precision/recall/F1 and the confusion matrix, the table a
+ * user reads for imbalance. Numbers only come from the daemon's JSON. */
+static void render_metrics(const fl_cli_out *o, const fl_json *m) {
+  char text[256], on[32];
+  fl_cli_json_cell(on, sizeof on, fl_json_get(m, "on"));
+  int at = snprintf(text, sizeof text, "on %.16s rows (%.0f): accuracy %.4f",
+                    on, num_of(m, "rows"), num_of(m, "accuracy"));
+  for (int k = 1; k <= 100 && at > 0 && (size_t)at < sizeof text; k++) {
+    char key[32];
+    snprintf(key, sizeof key, "top_%d_accuracy", k);
+    if (fl_json_get(m, key))
+      at += snprintf(text + at, sizeof text - (size_t)at, ", %s %.4f", key,
+                     num_of(m, key));
+  }
+  if (at > 0 && (size_t)at < sizeof text && fl_json_get(m, "macro_f1"))
+    snprintf(text + at, sizeof text - (size_t)at, ", macro F1 %.4f",
+             num_of(m, "macro_f1"));
+  field(o, "metrics", text);
+  const fl_json *per = fl_json_get(m, "per_class");
+  size_t n = fl_json_array_size(per);
+  if (n > 0) {
+    fprintf(o->out, "    %-7s %9s %7s %7s %8s\n", "class", "precision",
+            "recall", "f1", "support");
+    for (size_t i = 0; i < n; i++) {
+      const fl_json *c = fl_json_array_at(per, i);
+      fprintf(o->out, "    %-7.0f %9.4f %7.4f %7.4f %8.0f\n", num_of(c, "class"),
+              num_of(c, "precision"), num_of(c, "recall"), num_of(c, "f1"),
+              num_of(c, "support"));
+    }
+  }
+  const fl_json *conf = fl_json_get(m, "confusion");
+  size_t rows = fl_json_array_size(conf);
+  if (rows == 0) return;
+  fprintf(o->out, "    confusion (rows: true class, columns: predicted)\n");
+  fprintf(o->out, "    %5s", "");
+  for (size_t j = 0; j < rows; j++) fprintf(o->out, " %7zu", j);
+  fprintf(o->out, "\n");
+  for (size_t i = 0; i < rows; i++) {
+    const fl_json *row = fl_json_array_at(conf, i);
+    fprintf(o->out, "    %5zu", i);
+    for (size_t j = 0; j < fl_json_array_size(row); j++) {
+      double v = NAN;
+      fl_json_number(fl_json_array_at(row, j), &v);
+      fprintf(o->out, " %7.0f", v);
+    }
+    fprintf(o->out, "\n");
+  }
+}
+
 int fl_cli_render_job(const fl_cli_out *o, const fl_json *job) {
   if (o->json) {
     char *line = fl_cli_json_with_event("job", job);
@@ -227,6 +283,8 @@ int fl_cli_render_job(const fl_cli_out *o, const fl_json *job) {
     fl_cli_json_cell(text, sizeof text, message);
     field(o, "message", text);
   }
+  const fl_json *metrics = fl_json_get(job, "metrics");
+  if (metrics && !fl_json_is_null(metrics)) render_metrics(o, metrics);
   if (fl_json_get(job, "fixed_spec") &&
       !fl_json_is_null(fl_json_get(job, "fixed_spec"))) {
     snprintf(text, sizeof text, "'flatline show %s --fixed-spec' prints the "

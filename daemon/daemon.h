@@ -50,6 +50,7 @@ typedef struct fl_job {
   uint64_t data_bytes;    /* sum of the blobs' sizes (placement estimate) */
   char *last_epoch;       /* JSON of the last epoch event, or NULL */
   char *fix;              /* merge patch of the top diagnosed cause, or NULL */
+  char *metrics;          /* the verdict's class report (JSON), or NULL */
   char dir[4096];         /* state_dir/jobs/<id> */
   uint64_t disk_bytes;    /* loop: its folder's blocks and files, as last */
   uint64_t disk_files;    /*   counted against the owner (storage.c) */

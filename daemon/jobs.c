@@ -64,15 +64,26 @@ void fl_job_free(fl_job *job) {
   free(job->files);
   free(job->last_epoch);
   free(job->fix);
+  free(job->metrics);
   free(job);
 }
 
 void fl_job_note_event(fl_job *job, const char *line) {
   bool diag = strstr(line, "{\"event\":\"diagnosis\"") == line;
   bool pre = strstr(line, "{\"event\":\"preflight\"") == line;
-  if (!diag && !pre) return;
+  bool verdict = strstr(line, "{\"event\":\"" FL_EVENT_VERDICT "\"") == line;
+  if (!diag && !pre && !verdict) return;
   fl_json *ev = fl_json_parse(line, strlen(line), NULL);
   if (!ev) return;
+  if (verdict) { /* its class report, for show */
+    const fl_json *m = fl_json_get(ev, "metrics");
+    if (m && !fl_json_is_null(m)) {
+      free(job->metrics);
+      job->metrics = fl_json_print(m);
+    }
+    fl_json_free(ev);
+    return;
+  }
   const fl_json *list = fl_json_get(ev, diag ? "causes" : "findings");
   for (size_t i = 0; i < fl_json_array_size(list); i++) {
     const fl_json *fix = fl_json_get(fl_json_array_at(list, i), "fix");
@@ -340,7 +351,8 @@ static void scan_lines(const char *text, size_t len, fl_job *job, log_scan *s) {
         snprintf(s->end_cause, sizeof s->end_cause, "%s", cause ? cause : "");
         snprintf(s->end_message, sizeof s->end_message, "%s", msg ? msg : "");
       }
-      if (job && (is_event(o, FL_EVENT_DIAGNOSIS) || is_event(o, FL_EVENT_PREFLIGHT))) {
+      if (job && (is_event(o, FL_EVENT_DIAGNOSIS) || is_event(o, FL_EVENT_PREFLIGHT) ||
+                  is_event(o, FL_EVENT_VERDICT))) {
         char *copy = strndup(line, n);
         if (copy) fl_job_note_event(job, copy);
         free(copy);

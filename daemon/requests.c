@@ -668,6 +668,7 @@ static void on_show(fl_client *c, const fl_request *r) {
   else fl_jw_null(&w, "last_epoch");
   fl_jw_str(&w, "cause", job->cause[0] ? job->cause : NULL);
   fl_jw_str(&w, "message", job->message[0] ? job->message : NULL);
+  if (job->metrics) fl_jw_raw(&w, "metrics", job->metrics); /* issue 12 */
   char *fixed = NULL;
   if (job->fix && fl_json_merge_patch(spec, len, job->fix, &fixed, &err) == 0) {
     fl_jw_raw(&w, "fix", job->fix);

@@ -671,6 +671,92 @@ int fl_trainer_evaluate(fl_trainer *t, const fl_dataset *ds, double *loss,
   return rc;
 }
 
+/* The class report: forward passes over the resident set, the output
+ * (rows, k) read back per batch (once, at the end of a job). */
+int fl_trainer_class_report(fl_trainer *t, int top_k, fl_class_report *out,
+                            fl_error *err) {
+  memset(out, 0, sizeof *out);
+  bool val = t->n_val > 0;
+  cl_mem x = val ? t->x_val : t->x_train;
+  size_t n = val ? t->n_val : t->n_train, C = t->n_cls, k = t->k;
+  size_t B = (size_t)t->cfg.batch_size;
+  int L = t->lay.n_layers, rc = 0;
+  bool probs_mode = t->loss_mode == FL__LOSS_BCE_PROBS;
+  int32_t *ids = NULL;
+  float *y = NULL, *o = malloc(B * k * sizeof *o);
+  out->confusion = calloc(C * C, sizeof *out->confusion);
+  if (t->label_kind == FL_LABELS_IDS) ids = malloc(n * sizeof *ids);
+  else y = malloc(n * k * sizeof *y);
+  if (!o || !out->confusion || (!ids && !y)) {
+    rc = fl_error_set(err, FL_ENOMEM, "out of host memory for the class "
+                      "report");
+    goto done;
+  }
+  out->n_classes = C;
+  out->on_validation = val;
+  out->top_k = top_k > 0 && (size_t)top_k < C ? top_k : 0;
+  if ((rc = ids ? fl__buffer_read(t->dev, val ? t->ids_val : t->ids_train, 0,
+                                  n * sizeof *ids, ids, err)
+                : fl__buffer_read(t->dev, val ? t->y_val : t->y_train, 0,
+                                  n * k * sizeof *y, y, err)))
+    goto done;
+  for (size_t start = 0; start < n; start += B) {
+    size_t rows = n - start < B ? n - start : B;
+    if ((rc = forward(t, x, start * t->d, NULL, 0, rows, err)) ||
+        (rc = fl__buffer_read(t->dev, t->act[L - 1], 0, rows * k * sizeof *o,
+                              o, err)))
+      goto done;
+    for (size_t r = 0; r < rows; r++) {
+      const float *row = o + r * k;
+      size_t truth = 0, pred = 0, above = 0;
+      if (ids) {
+        truth = (size_t)ids[start + r];
+      } else {
+        const float *yr = y + (start + r) * k;
+        for (size_t j = 1; j < k; j++)
+          if (yr[j] > yr[truth]) truth = j;
+        if (k == 1) truth = yr[0] > 0.5f;
+      }
+      if (C != k) { /* binary_crossentropy's one unit */
+        pred = row[0] > (probs_mode ? 0.5f : 0.0f);
+      } else {
+        for (size_t j = 1; j < k; j++)
+          if (row[j] > row[pred]) pred = j;
+        for (size_t j = 0; j < k; j++) above += row[j] > row[truth];
+      }
+      if (truth < C) out->confusion[truth * C + pred]++;
+      if (out->top_k && above < (size_t)out->top_k) out->top_k_correct++;
+    }
+  }
+  out->rows = n;
+done:
+  free(o);
+  free(ids);
+  free(y);
+  if (rc) fl_class_report_free(out);
+  return rc;
+}
+
+void fl_class_report_free(fl_class_report *r) {
+  free(r->confusion);
+  r->confusion = NULL;
+}
+
+void fl_class_report_scores(const fl_class_report *r, size_t c,
+                            double *precision, double *recall, double *f1,
+                            uint64_t *support) {
+  uint64_t tp = r->confusion[c * r->n_classes + c], predicted = 0, actual = 0;
+  for (size_t j = 0; j < r->n_classes; j++) {
+    predicted += r->confusion[j * r->n_classes + c];
+    actual += r->confusion[c * r->n_classes + j];
+  }
+  *precision = predicted ? (double)tp / (double)predicted : 0.0;
+  *recall = actual ? (double)tp / (double)actual : 0.0;
+  *f1 = *precision + *recall > 0
+            ? 2 * *precision * *recall / (*precision + *recall) : 0.0;
+  *support = actual;
+}
+
 int fl_trainer_set_learning_rate(fl_trainer *t, float lr) {
   if (!(lr > 0.0f) || !isfinite(lr)) return FL_EINVAL;
   t->lr = lr;

@@ -411,6 +411,7 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
     fl_jw_str(&w, "note", "an earlier diagnosis was withdrawn: the job went on to learn "
               "(above chance, no divergence or overfitting)");
   fl_jw_num(&w, "probe_seconds", d->probe_seconds);
+  if (d->metrics) fl_jw_raw(&w, "metrics", d->metrics);
   fl_jw_object_end(&w);
   *event = fl_jw_finish(&w);
   return 0;

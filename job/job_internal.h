@@ -64,7 +64,16 @@ typedef struct {
   double probe_seconds;          /* over the whole job */
   char labels_method[64];        /* labels.method's text after a resume */
   fl_job_stop stop;
+  /* The end-of-job class report (job_report.c, a JSON object) that the
+   * verdict carries as "metrics"; NULL: none (the job did not finish). */
+  const char *metrics;
 } fl_job_diag;
+
+/* job_report.c: the class report of t's current parameters (validation
+ * rows, else training rows) as a JSON object; NULL with err set on
+ * failure. malloc'd. */
+char *fl__job_report_json(fl_trainer *t, const fl_job_spec *spec,
+                          fl_error *err);
 
 void fl_job_diag_init(fl_job_diag *d, fl_device *dev, const char *job_id,
                       const fl_job_spec *spec, const fl_dataset *train,

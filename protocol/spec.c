@@ -101,7 +101,7 @@ static int decode_spec(const cJSON *root, fl_job_spec *spec, fl_error *err) {
   static const char *const keys[] = {
       "name",       "data", "model",   "loss",   "optimizer", "epochs",
       "batch_size", "seed", "shuffle", "device", "monitor",
-      "class_weight", "callbacks", "init_from"};
+      "class_weight", "metrics", "callbacks", "init_from"};
   int rc = fl__check_object(root, "", keys, FL__ARRAY_LEN(keys), err);
   if (rc) return rc;
 
@@ -178,6 +178,9 @@ static int decode_spec(const cJSON *root, fl_job_spec *spec, fl_error *err) {
                                           &spec->class_weight, err))) {
     return rc;
   }
+  const cJSON *metrics = cJSON_GetObjectItemCaseSensitive(root, "metrics");
+  if (metrics && (rc = fl__decode_metrics(metrics, "metrics", spec, err)))
+    return rc;
   /* Last: callbacks are checked against the data, optimizer and monitor. */
   if ((rc = fl__decode_callbacks(cJSON_GetObjectItemCaseSensitive(root, "callbacks"),
                                  "callbacks", spec, err)))

@@ -215,6 +215,9 @@ int fl__decode_monitor(const cJSON *item, const char *path,
 /* spec_train.c: the loss against the output layer, once both are decoded:
  * binary_crossentropy needs one sigmoid (or from_logits linear) unit. */
 int fl__check_loss_output(const fl_job_spec *spec, fl_error *err);
+/* spec_train.c: "metrics" into spec->top_k; after the model and loss. */
+int fl__decode_metrics(const cJSON *item, const char *path, fl_job_spec *spec,
+                       fl_error *err);
 /* spec_train.c: "class_weight"; k = classes (fl_spec_classes). */
 int fl__decode_class_weight(const cJSON *item, const char *path, int k,
                             fl_class_weight_spec *cw, fl_error *err);

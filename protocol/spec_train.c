@@ -238,6 +238,57 @@ int fl__check_loss_output(const fl_job_spec *spec, fl_error *err) {
   return 0;
 }
 
+/* "metrics": Keras' names. "accuracy" (also "acc", the Keras 2 alias) is
+ * always computed; "top_<k>_accuracy" (flatline's), and Keras'
+ * "sparse_top_k_categorical_accuracy" / "top_k_categorical_accuracy"
+ * (their default k is 5), set spec->top_k. */
+#define METRICS_EXPECTED \
+  "an array of metric names such as [\"accuracy\", \"top_5_accuracy\"]"
+#define FL__KERAS_TOP_K_DEFAULT 5 /* keras.metrics.*TopKCategoricalAccuracy */
+
+int fl__decode_metrics(const cJSON *item, const char *path, fl_job_spec *spec,
+                       fl_error *err) {
+  static const char *const names[] = {
+      "accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
+      "binary_accuracy", "top_5_accuracy", "sparse_top_k_categorical_accuracy",
+      "top_k_categorical_accuracy"};
+  if (!cJSON_IsArray(item)) return fl__expected(err, path, METRICS_EXPECTED, item);
+  int i = 0, classes = fl_spec_classes(spec);
+  for (const cJSON *c = item->child; c; c = c->next, i++) {
+    char at[FL__KEYPATH_MAX];
+    fl__path_index(at, path, i);
+    if (!cJSON_IsString(c)) return fl__expected(err, at, METRICS_EXPECTED, c);
+    const char *s = c->valuestring;
+    int k = 0, used = 0;
+    if (strcmp(s, "sparse_top_k_categorical_accuracy") == 0 ||
+        strcmp(s, "top_k_categorical_accuracy") == 0) {
+      k = FL__KERAS_TOP_K_DEFAULT;
+    } else if (sscanf(s, "top_%d_accuracy%n", &k, &used) == 1 &&
+               s[used] == '\0' && strncmp(s, "top_", 4) == 0 &&
+               s[4] >= '1' && s[4] <= '9') {
+      /* k from the name */
+    } else if (fl__key_in(s, names, 5)) {
+      continue;
+    } else {
+      const char *hint = fl__suggest(s, names, FL__ARRAY_LEN(names));
+      return fl__fail(err, at, "unknown metric \"%.64s\"%s%s%s (flatline "
+                      "reports accuracy, per-class precision, recall, F1 and "
+                      "a confusion matrix always; top_<k>_accuracy on "
+                      "request)", s, hint ? "; did you mean \"" : "",
+                      hint ? hint : "", hint ? "\"?" : "");
+    }
+    if (k < 1 || k >= classes)
+      return fl__fail(err, at, "%s needs more than %d classes (top-%d of %d "
+                      "is always right); the model has %d: use a smaller k "
+                      "or leave it out", s, k, k, classes, classes);
+    if (spec->top_k && spec->top_k != k)
+      return fl__fail(err, at, "a second top-k accuracy (k %d and %d); "
+                      "flatline reports one", spec->top_k, k);
+    spec->top_k = k;
+  }
+  return 0;
+}
+
 /* "class_weight": "balanced", or {"<class id>": weight, ...} with each id
  * below the last layer's units (k). */
 #define CLASS_WEIGHT_EXPECTED                                              \

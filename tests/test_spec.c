@@ -514,6 +514,17 @@ static void regularization_forms(void **state) {
   assert_int_equal(fl_spec_classes(&s), 10);
   fl_spec_free(&s);
 
+  /* metrics */
+  parse_ok(SPEC("'metrics':['accuracy','top_3_accuracy']"), &s);
+  assert_int_equal(s.top_k, 3);
+  fl_spec_free(&s);
+  parse_ok(SPEC("'metrics':['acc','sparse_top_k_categorical_accuracy']"), &s);
+  assert_int_equal(s.top_k, 5);
+  fl_spec_free(&s);
+  parse_ok(SPEC("'metrics':['accuracy']"), &s);
+  assert_int_equal(s.top_k, 0);
+  fl_spec_free(&s);
+
   /* binary_crossentropy: one sigmoid unit, two classes */
   parse_ok("{" DATA ",'model':{'layers':[{'type':'dense','units':4},"
            "{'type':'dense','units':1,'activation':'sigmoid'}]},'loss':"
@@ -819,6 +830,15 @@ static const bad_spec bad_specs[] = {
     {SPEC("'class_weight':{'1':-2}"), FL_ESPEC, "class_weight.1", NULL},
     {SPEC("'class_weight':{}"), FL_ESPEC, "class_weight", "empty object"},
     {SPEC("'class_weight':[1,2]"), FL_ESPEC, "class_weight", NULL},
+    /* metrics: Keras' names, top-k needs more than k classes */
+    {SPEC("'metrics':['acuracy']"), FL_ESPEC, "metrics[0]",
+     "did you mean \"accuracy\""},
+    {SPEC("'metrics':['top_10_accuracy']"), FL_ESPEC, "metrics[0]",
+     "needs more than 10 classes"},
+    {SPEC("'metrics':['top_3_accuracy','top_5_accuracy']"), FL_ESPEC,
+     "metrics[1]", "a second top-k accuracy"},
+    {SPEC("'metrics':'accuracy'"), FL_ESPEC, "metrics", "an array"},
+    {SPEC("'metrics':['top_0_accuracy']"), FL_ESPEC, "metrics[0]", NULL},
     /* binary_crossentropy needs one sigmoid unit */
     {WITH_LOSS("'binary_crossentropy'"), FL_ESPEC, "loss",
      "set its units to 1 and its activation to sigmoid, or keep 10 units "

@@ -497,6 +497,12 @@ static void test_binary_crossentropy_trains(void **state) {
       right += (probs[2 * i + 1] > 0.5f) == (ds.ids[i] == 1);
     }
     assert_true(fabs((double)right / ds.n - m.val_accuracy) < 1e-9);
+    fl_class_report r;
+    assert_int_equal(fl_trainer_class_report(t, 0, &r, &err), 0);
+    assert_int_equal(r.n_classes, 2);
+    assert_true(fabs((double)(r.confusion[0] + r.confusion[3]) / (double)r.rows -
+                     m.val_accuracy) < 1e-12);
+    fl_class_report_free(&r);
     free(probs);
     fl_trainer_destroy(t);
   }
@@ -512,6 +518,80 @@ static void test_binary_crossentropy_trains(void **state) {
   fl_dataset_free(&ds);
 }
 
+/* The end-of-job class report: its confusion matrix counts the validation
+ * rows, its diagonal is the reported validation accuracy, top-k counts
+ * agree with the output scores read on the host, precision/recall/F1 are
+ * the matrix's; without validation it is on the training rows. */
+static void test_class_report(void **state) {
+  (void)state;
+  fl_error err = {0};
+  fl_dataset ds, va;
+  make_blobs(&ds, 300, 8, 4, 2, false);
+  make_blobs(&va, 120, 8, 4, 6, false);
+  fl_layer_spec layers[2] = {{.units = 6, .activation = FL_ACT_TANH},
+                             {.units = 4, .activation = FL_ACT_SOFTMAX}};
+  fl_train_config cfg = {.input_dim = 8, .n_layers = 2, .layers = layers,
+                         .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                         .optimizer = sgd(0.02f), .batch_size = 32, .seed = 4};
+  fl_trainer *t;
+  assert_int_equal(fl_trainer_create(dev, &cfg, &ds, &va, &t, &err), 0);
+  fl_epoch_metrics m = {0};
+  assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+  fl_class_report r;
+  assert_int_equal(fl_trainer_class_report(t, 2, &r, &err), 0);
+  assert_true(r.on_validation);
+  assert_int_equal(r.rows, 120);
+  assert_int_equal(r.n_classes, 4);
+  uint64_t total = 0, diag = 0;
+  for (size_t i = 0; i < 16; i++) total += r.confusion[i];
+  for (size_t c = 0; c < 4; c++) diag += r.confusion[c * 4 + c];
+  assert_int_equal(total, 120);
+  assert_true(fabs((double)diag / 120 - m.val_accuracy) < 1e-12);
+  /* top-2 from the parameters, on the host */
+  size_t P = fl_trainer_param_count(t);
+  float *p = malloc(P * 4), out[4];
+  assert_int_equal(fl_trainer_get_params(t, p, P, &err), 0);
+  fl__model_layout lay;
+  fl__model_layout_compute(&cfg, &lay);
+  uint64_t top2 = 0, support1 = 0;
+  for (size_t i = 0; i < va.n; i++) {
+    float h[6];
+    fl__ref_gemm(0, 0, 1, 6, 8, 1, va.x + i * 8, 8, p + lay.l[0].w_off, 6, 0, h, 6);
+    fl__ref_bias_act_forward(h, p + lay.l[0].b_off, 1, 6, FL_ACT_TANH);
+    fl__ref_gemm(0, 0, 1, 4, 6, 1, h, 6, p + lay.l[1].w_off, 4, 0, out, 4);
+    fl__ref_bias_act_forward(out, p + lay.l[1].b_off, 1, 4, FL_ACT_LINEAR);
+    int above = 0;
+    for (size_t j = 0; j < 4; j++) above += out[j] > out[va.ids[i]];
+    top2 += above < 2;
+    support1 += va.ids[i] == 1;
+  }
+  assert_true(r.top_k == 2 && r.top_k_correct == top2);
+  assert_true(r.top_k_correct >= diag);
+  double prec, rec, f1;
+  uint64_t support;
+  fl_class_report_scores(&r, 1, &prec, &rec, &f1, &support);
+  uint64_t col = 0;
+  for (size_t j = 0; j < 4; j++) col += r.confusion[j * 4 + 1];
+  assert_int_equal(support, support1);
+  assert_true(fabs(rec - (double)r.confusion[5] / support1) < 1e-12);
+  assert_true(fabs(prec - (col ? (double)r.confusion[5] / col : 0)) < 1e-12);
+  assert_true(f1 <= fmax(prec, rec) + 1e-12 && f1 >= 0);
+  fl_class_report_free(&r);
+  fl_trainer_destroy(t);
+  free(p);
+
+  /* without validation: the training rows; top-k >= classes is not counted */
+  assert_int_equal(fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err), 0);
+  assert_int_equal(fl_trainer_class_report(t, 4, &r, &err), 0);
+  assert_false(r.on_validation);
+  assert_int_equal(r.rows, 300);
+  assert_int_equal(r.top_k, 0);
+  fl_class_report_free(&r);
+  fl_trainer_destroy(t);
+  fl_dataset_free(&ds);
+  fl_dataset_free(&va);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_device_step_matches_reference),
@@ -523,6 +603,7 @@ int main(void) {
       cmocka_unit_test(test_dropout_is_deterministic),
       cmocka_unit_test(test_balanced_class_weight_raises_minority_recall),
       cmocka_unit_test(test_binary_crossentropy_trains),
+      cmocka_unit_test(test_class_report),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -138,6 +138,32 @@ int fl_trainer_run_epoch(fl_trainer *t, fl_epoch_metrics *m, fl_error *err);
 int fl_trainer_evaluate(fl_trainer *t, const fl_dataset *ds, double *loss,
                         double *accuracy, fl_error *err);
 
+/* End-of-job classification report (issue 12): the current parameters
+ * on the validation set when the trainer has one, else on the training
+ * rows (in stored order), forward only. confusion (C, C): rows the true
+ * class, columns the predicted one (argmax, as accuracy counts; for
+ * binary_crossentropy p > 0.5), C = classes (2 for binary_crossentropy).
+ * With top_k > 0, top_k_correct counts rows whose true class has fewer
+ * than top_k classes scoring above it (Keras' in_top_k). */
+typedef struct {
+  size_t n_classes;       /* C */
+  uint64_t rows;
+  bool on_validation;
+  int top_k;              /* 0: not counted */
+  uint64_t top_k_correct;
+  uint64_t *confusion;    /* (C, C), malloc'd: fl_class_report_free */
+} fl_class_report;
+
+int fl_trainer_class_report(fl_trainer *t, int top_k, fl_class_report *out,
+                            fl_error *err);
+void fl_class_report_free(fl_class_report *r);
+/* Precision, recall and F1 of class c from r's confusion matrix; 0 where
+ * the denominator is 0 (scikit-learn's zero_division=0). support: rows of
+ * class c. */
+void fl_class_report_scores(const fl_class_report *r, size_t c,
+                            double *precision, double *recall, double *f1,
+                            uint64_t *support);
+
 int fl_trainer_set_learning_rate(fl_trainer *t, float lr);
 
 /* Number of parameters, and a copy of them: for each layer W_l (in, out)

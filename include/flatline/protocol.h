@@ -272,6 +272,11 @@ typedef struct {
   int n_callbacks;                             /* "callbacks", 0 by default */
   fl_callback_spec callbacks[FL_MAX_CALLBACKS];
   fl_class_weight_spec class_weight; /* mode NONE by default */
+  /* "metrics": ["accuracy", "top_5_accuracy"] (Keras' compile metrics):
+   * top-k accuracy in the end-of-job report; 0: not asked for. Accuracy,
+   * per-class precision/recall/F1 and the confusion matrix are always
+   * reported. */
+  int top_k;
 } fl_job_spec;
 
 /* Parse and validate a spec. json need not be NUL-terminated. On error,
