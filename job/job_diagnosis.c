@@ -349,6 +349,12 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
   memset(&sig, 0, sizeof sig);
   fl_verdict v = mon->n > 0 ? fl_monitor_check(mon, &sig) : FL_VERDICT_OK;
   bool at_chance = ends_at_chance(mon, &sig, v);
+  /* class_weight trades majority-class accuracy for the rare classes on
+   * purpose: such a job is at chance only if its balanced accuracy is
+   * (the class report's cautious bound against 1 / classes). */
+  if (at_chance && d->spec->class_weight.mode != FL_CLASS_WEIGHT_NONE &&
+      mon->n_classes > 0 && d->balanced_recall_lo > 1.0 / mon->n_classes)
+    at_chance = false;
   /* Stuck: at chance, or underfit (above chance, loss near the labels'
    * entropy: maybe a hard task, a problem only if a probe does better). */
   bool stuck = at_chance || sig.underfit;

@@ -67,13 +67,18 @@ typedef struct {
   /* The end-of-job class report (job_report.c, a JSON object) that the
    * verdict carries as "metrics"; NULL: none (the job did not finish). */
   const char *metrics;
+  /* ... and its balanced accuracy's lower bound (job_report.c); a job
+   * that weighs classes is judged at chance by it, not by the majority
+   * rate its weighting gives up on purpose. <= 0: none. */
+  double balanced_recall_lo;
 } fl_job_diag;
 
 /* job_report.c: the class report of t's current parameters (validation
  * rows, else training rows) as a JSON object; NULL with err set on
- * failure. malloc'd. */
+ * failure. malloc'd. *balanced_lo: the mean over classes of the lower
+ * 95% Wilson bound of their recall (-1 when none). */
 char *fl__job_report_json(fl_trainer *t, const fl_job_spec *spec,
-                          fl_error *err);
+                          double *balanced_lo, fl_error *err);
 
 void fl_job_diag_init(fl_job_diag *d, fl_device *dev, const char *job_id,
                       const fl_job_spec *spec, const fl_dataset *train,

@@ -22,9 +22,24 @@
 #define FL_REPORT_MAX_CLASSES 1000
 
 char *fl__job_report_json(fl_trainer *t, const fl_job_spec *spec,
-                          fl_error *err) {
+                          double *balanced_lo, fl_error *err) {
   fl_class_report r;
+  *balanced_lo = -1;
   if (fl_trainer_class_report(t, spec->top_k, &r, err) != 0) return NULL;
+  /* Balanced accuracy, cautiously: the mean over classes with rows of the
+   * lower end of each recall's 95% Wilson interval. */
+  double lo = 0;
+  size_t present = 0;
+  for (size_t c = 0; c < r.n_classes; c++) {
+    double p, rec, f1;
+    uint64_t support;
+    fl_class_report_scores(&r, c, &p, &rec, &f1, &support);
+    if (!support) continue;
+    lo += fl_wilson((double)r.confusion[c * r.n_classes + c], (double)support,
+                    FL_Z95).lo;
+    present++;
+  }
+  if (present) *balanced_lo = lo / (double)present;
   fl_jw w;
   fl_jw_init(&w);
   fl_jw_object_begin(&w, NULL);

@@ -419,12 +419,15 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
   /* The model's class report rides on the verdict (issue 12); a failure
    * to make it costs the report, not the job. */
   fl_error report_err = {0};
-  char *report = fl__job_report_json(t, &cur, &report_err);
+  double balanced_lo = -1;
+  char *report = fl__job_report_json(t, &cur, &balanced_lo, &report_err);
   if (!report)
     fl_log(FL_LOG_WARNING, "job %s: no class report: %s", job_id, report_err.msg);
   jd->metrics = report;
+  jd->balanced_recall_lo = balanced_lo;
   bool verdict_sent = finish_verdict(h, cancelled, jd, mon, fl_trainer_epoch(t), &top, out);
   jd->metrics = NULL;
+  jd->balanced_recall_lo = -1;
   free(report);
   if (!verdict_sent) goto done;
   set_outcome(out, "done", top, cb_message[0] ? cb_message : NULL, fl_trainer_epoch(t));
