@@ -33,8 +33,6 @@ uint64_t fl_train_memory_estimate(const fl_train_config *cfg, size_t n_train,
   floats += (uint64_t)lay.n_params * 5;      /* params, grads, m, v, prev */
   floats += lay.n_params;                    /* kept (best epoch's) params,
                                                 when a callback keeps them */
-  floats += lay.n_params;                    /* kept (best epoch's) params,
-                                                when a callback keeps them */
   floats += b * d;                           /* gathered batch */
   floats += 3 * b * (uint64_t)lay.n_units;   /* activations, their grads,
                                                 dropout outputs (at most) */
