@@ -793,6 +793,27 @@ static void test_show_and_fixed_spec(void **state) {
   capture_free(&c);
   fl_json_free(reply);
 
+  /* the verdict's class report (issue 12): accuracy, top-k, the
+   * per-class table and the confusion matrix */
+  reply = json("{\"type\":\"reply\",\"id\":1,\"ok\":true,\"job\":{\"job\":\"j5\","
+               "\"metrics\":{\"on\":\"validation\",\"rows\":1050,\"accuracy\":0.785,"
+               "\"top_2_accuracy\":0.99,\"per_class\":[{\"class\":0,\"precision\":0.98,"
+               "\"recall\":0.788,\"f1\":0.874,\"support\":1000},{\"class\":1,"
+               "\"precision\":0.145,\"recall\":0.72,\"f1\":0.241,\"support\":50}],"
+               "\"macro_f1\":0.558,\"confusion\":[[788,212],[14,36]]}}}");
+  capture_open(&c, false, false, false);
+  assert_int_equal(fl_cli_render_job(&c.o, fl_json_get(reply, "job")), 0);
+  capture_close(&c);
+  assert_non_null(strstr(c.out_buf, "  metrics     on validation rows (1050): accuracy "
+                                    "0.7850, top_2_accuracy 0.9900, macro F1 0.5580\n"));
+  assert_non_null(strstr(c.out_buf, "    1          0.1450  0.7200  0.2410       50\n"));
+  assert_non_null(strstr(c.out_buf, "    confusion (rows: true class, columns: predicted)\n"
+                                    "                0       1\n"
+                                    "        0     788     212\n"
+                                    "        1      14      36\n"));
+  capture_free(&c);
+  fl_json_free(reply);
+
   /* no fix: say so, exit 1, nothing on stdout */
   reply = json("{\"type\":\"reply\",\"id\":1,\"ok\":true,\"job\":{\"job\":\"j4\"}}");
   capture_open(&c, false, false, false);
