@@ -179,9 +179,10 @@ static long next_seq_of(fl_job *job) {
 }
 
 char *fl_job_end_event(const fl_job *job) {
-  return fl_event_end(job->id, fl_job_state_name(job->state),
-                      job->cause[0] ? job->cause : NULL,
-                      job->message[0] ? job->message : NULL);
+  return fl_event_end_metrics(job->id, fl_job_state_name(job->state),
+                              job->cause[0] ? job->cause : NULL,
+                              job->message[0] ? job->message : NULL,
+                              job->metrics);
 }
 
 /* job.json holds the final state (or could not): log the end line and

@@ -45,6 +45,7 @@ typedef struct {
   bool json;
   int epochs;
   double train_seconds; /* summed epoch times, for the profile */
+  char **metrics;       /* the verdict's class report, for the end event */
 } runner_ctx;
 
 /* "verdict: problem — labels_uninformative (0.90), learning_rate_too_high
@@ -71,6 +72,16 @@ static void print_verdict(FILE *out, const fl_json *ev) {
 static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   runner_ctx *r = ctx;
   if (m) r->train_seconds += m->seconds;
+  static const char verdict_prefix[] = "{\"event\":\"" FL_EVENT_VERDICT "\"";
+  if (!m && strncmp(json, verdict_prefix, sizeof verdict_prefix - 1) == 0) {
+    fl_json *ev = fl_json_parse(json, strlen(json), NULL);
+    const fl_json *mt = ev ? fl_json_get(ev, "metrics") : NULL;
+    if (mt && !fl_json_is_null(mt)) {
+      free(*r->metrics);
+      *r->metrics = fl_json_print(mt);
+    }
+    fl_json_free(ev);
+  }
   if (r->json) {
     fprintf(r->out, "%s\n", json);
     fflush(r->out);
@@ -158,6 +169,7 @@ int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
   size_t len = 0;
   int rc;
   fl_job_outcome outcome = {0};
+  char *end_metrics = NULL; /* the verdict's class report */
 
   if ((rc = fl_file_read(spec_path, FL_SPEC_MAX_BYTES, (uint8_t **)&text, &len, &err)) ||
       (rc = fl_spec_parse(text, len, &spec, &err))) {
@@ -208,7 +220,7 @@ int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
   }
   memcpy(spec_text, text, len);
   spec_text[len] = '\0';
-  runner_ctx ctx = {out, json, spec.epochs, 0.0};
+  runner_ctx ctx = {out, json, spec.epochs, 0.0, &end_metrics};
   fl_job_hooks hooks = {.ctx = &ctx, .event = on_event};
   fl_job_execute(dev, job, &spec, spec_text, &train, has_val ? &val : NULL, &hooks,
                  NULL, &outcome);
@@ -221,8 +233,9 @@ int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
 
 done:
   if (json) {
-    print_line(out, fl_event_end(job, state, rc ? (cause ? cause : fl_cause_of_error(rc)) : cause,
-                                 rc || err.msg[0] ? err.msg : NULL));
+    print_line(out, fl_event_end_metrics(job, state,
+                                         rc ? (cause ? cause : fl_cause_of_error(rc)) : cause,
+                                         rc || err.msg[0] ? err.msg : NULL, end_metrics));
   } else if (rc) {
     fprintf(err_out, "flatlined: %s%s%s: %s\n", state, cause ? " (" : "",
             cause ? cause : "", err.msg);
@@ -234,6 +247,7 @@ done:
   if (has_val) fl_dataset_free(&val);
   fl_spec_free(&spec);
   free(text);
+  free(end_metrics);
   if (rc) return 1;
   return cause ? 3 : 0;
 }

@@ -79,11 +79,18 @@ char *fl_event_progress(const char *job, int epoch, size_t step, size_t steps) {
 
 char *fl_event_end(const char *job, const char *state, const char *cause,
                    const char *message) {
+  return fl_event_end_metrics(job, state, cause, message, NULL);
+}
+
+char *fl_event_end_metrics(const char *job, const char *state,
+                           const char *cause, const char *message,
+                           const char *metrics) {
   fl_jw w;
   fl_event_begin(&w, FL_EVENT_END, job);
   fl_jw_str(&w, "state", state);
   fl_jw_str(&w, "cause", cause);
   if (message) fl_jw_str(&w, "message", message);
+  if (metrics) fl_jw_raw(&w, "metrics", metrics); /* additive (issue 12) */
   fl_jw_object_end(&w);
   return fl_jw_finish(&w);
 }

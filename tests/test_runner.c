@@ -112,8 +112,11 @@ static void test_csv_job_trains_and_prints_epochs(void **state) {
       last_val_acc = strtod(v + strlen("\"val_accuracy\":"), NULL);
       assert_non_null(strstr(line, "\"job\":\"blobs\""));
     } else {
+      /* with the model's class report on the validation rows (issue 12) */
       assert_non_null(strstr(line, "{\"event\":\"end\",\"job\":\"blobs\","
-                                   "\"state\":\"done\",\"cause\":null}"));
+                                   "\"state\":\"done\",\"cause\":null,"
+                                   "\"metrics\":{\"on\":\"validation\","));
+      assert_non_null(strstr(line, "\"confusion\":[["));
     }
   }
   assert_int_equal(epochs, 8);

@@ -91,6 +91,11 @@ char *fl_event_progress(const char *job, int epoch, size_t step, size_t steps);
 /* cause and message may be NULL. */
 char *fl_event_end(const char *job, const char *state, const char *cause,
                    const char *message);
+/* The same with the verdict's class report (a JSON object, job_report.c)
+ * as "metrics"; metrics NULL: none (an additive field, DESIGN.md §6). */
+char *fl_event_end_metrics(const char *job, const char *state,
+                           const char *cause, const char *message,
+                           const char *metrics);
 
 /* ---- Keras callbacks at each epoch's end (job/callbacks.c): pure logic
  * on the epoch's metrics, no device. The job loop applies the actions
