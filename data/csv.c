@@ -29,9 +29,7 @@ typedef struct {
   size_t line; /* 1-based line of s[pos] */
   const char *name;
   fl_error *err;
-  const char *delims; /* the delimiter; the load bound passes all of
-                         FL_CSV_DELIMITERS (more columns: a safe bound) */
-  bool lenient;       /* the bound: empty header names are not refused */
+  const char *delims; /* the delimiter (one character) */
 } csv_reader;
 
 static bool is_delim(const csv_reader *r, char ch) {
@@ -198,7 +196,7 @@ static int header_extent(csv_reader *r, size_t *ncols, size_t *text_bytes) {
     if (rc) return rc;
     ++*ncols;
     *text_bytes += f.len + 1;
-    if (f.len == 0 && !r->lenient)
+    if (f.len == 0)
       return fl_error_set(r->err, FL_EDATA,
                           "%s: line %zu, column %zu: empty column name in the "
                           "header%s",
@@ -517,7 +515,7 @@ int fl_csv_parse_ex(const uint8_t *buf, size_t len, const char *name,
   if (!strchr(FL_CSV_DELIMITERS, delim[0]))
     return fl_error_set(err, FL_EINVAL, "%s: delimiter 0x%02x is not one of "
                         "',' ';' '|' or a tab", nm, (unsigned char)delim[0]);
-  csv_reader r = {(const char *)buf, len, 0, 1, name, err, delim, false};
+  csv_reader r = {(const char *)buf, len, 0, 1, name, err, delim};
   /* Excel and some pandas users write a UTF-8 byte order mark. */
   if (len >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF)
     r.pos = 3;
@@ -533,8 +531,14 @@ int fl_csv_parse_ex(const uint8_t *buf, size_t len, const char *name,
   const size_t k = (size_t)n_labels;
   size_t n = 0;
   fl_csv_header mode = opt ? opt->header : FL_CSV_HEADER_AUTO;
-  h.indexed = mode == FL_CSV_HEADER_NO ||
-              (mode == FL_CSV_HEADER_AUTO && first_row_numeric(&r));
+  bool numeric = first_row_numeric(&r);
+  /* Refused before any row is allocated (the load bound counts line 1
+   * as a data row only when it is numbers). */
+  if (mode == FL_CSV_HEADER_NO && !numeric)
+    return fl_error_set(err, FL_EDATA, "%s: line 1 is not all numbers, but "
+                        "\"header\": false says it is data; if it names the "
+                        "columns, drop \"header\" or set it true", nm);
+  h.indexed = mode == FL_CSV_HEADER_NO || (mode == FL_CSV_HEADER_AUTO && numeric);
   int rc = h.indexed ? index_header(&r, &h) : read_header(&r, &h);
   if (!rc) rc = resolve_labels(&r, &h, label_names, label_indices, n_labels);
   if (!rc) rc = read_rows(&r, &h, k, features, labels, &n);
@@ -587,40 +591,58 @@ static uint64_t parse_bytes(uint64_t text_bytes, uint64_t ncols,
 
 int fl__csv_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
                        const char *name, uint64_t *bytes, fl_error *err) {
-  fl_error scratch = {0};
-  csv_reader r = {(const char *)head, head_len, 0, 1, name, &scratch, ",",
-                  false};
+  fl_error scratch = {0}, first_err = {0};
+  size_t start = 0;
   if (head_len >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF)
-    r.pos = 3;
-  const size_t start = r.pos;
-  size_t ncols = 0, text_bytes = 0;
-  int rc = header_extent(&r, &ncols, &text_bytes);
-  const bool whole = head_len == file_len;
-  /* Ended at a line end inside the peek, not at the peek's edge. */
-  const bool ended = r.pos > start && (head[r.pos - 1] == '\n' ||
-                                       head[r.pos - 1] == '\r');
-  if (rc == 0 && (whole || ended)) {
-    /* Counted again splitting at every delimiter: no fewer columns than
-     * the spec's delimiter sees, so the bound holds for each of them. */
-    csv_reader any = {(const char *)head, head_len, start, 1, name, &scratch,
-                      FL_CSV_DELIMITERS, true};
-    size_t any_cols = 0, any_text = 0;
-    if (header_extent(&any, &any_cols, &any_text) == 0) {
-      if (any_cols > ncols) ncols = any_cols;
-      if (any_text > text_bytes) text_bytes = any_text;
+    start = 3;
+  /* The spec's delimiter is one of FL_CSV_DELIMITERS and unknown here: the
+   * header is read with each, and the bound is the largest they give
+   * (most columns, longest names, rows from the earliest line); only a
+   * header that every one of them refuses is refused. */
+  bool any_ok = false, numeric = false;
+  size_t ncols = 0, text_bytes = 0, rows_from = file_len;
+  int first_rc = 0;
+  static const char delims[] = FL_CSV_DELIMITERS;
+  for (const char *dl = delims; *dl; dl++) {
+    char delim[2] = {*dl, '\0'};
+    csv_reader r = {(const char *)head, head_len, start, 1, name, &scratch,
+                    delim};
+    size_t nc = 0, tb = 0;
+    int rc = header_extent(&r, &nc, &tb);
+    if (rc) {
+      if (dl == delims) { /* ',' first: its message is the usual one */
+        first_rc = rc;
+        first_err = scratch;
+      }
+      continue;
     }
-    /* A first line of numbers may be a data row (no header): rows from
-     * it. (One with text is refused as data at its first field.) */
+    /* Ended at a line end inside the peek, not at the peek's edge. */
+    bool ended = r.pos > start && (head[r.pos - 1] == '\n' ||
+                                   head[r.pos - 1] == '\r');
+    if (head_len != file_len && !ended) {
+      any_ok = false; /* this header runs past the peek: bound by size */
+      first_rc = 0;
+      break;
+    }
     csv_reader first = {(const char *)head, head_len, start, 1, name, &scratch,
-                        FL_CSV_DELIMITERS, true};
-    size_t from = first_row_numeric(&first) ? start : r.pos;
-    uint64_t max_rows = fl__csv_max_rows(file_len - from, ncols);
+                        delim};
+    numeric = numeric || first_row_numeric(&first);
+    any_ok = true;
+    if (nc > ncols) ncols = nc;
+    if (tb > text_bytes) text_bytes = tb;
+    if (r.pos < rows_from) rows_from = r.pos;
+  }
+  if (any_ok) {
+    /* A first line of numbers may be a data row (no header): rows from
+     * it. (One with text is refused as data before any row is read.) */
+    uint64_t max_rows = fl__csv_max_rows(file_len - (numeric ? start : rows_from),
+                                         ncols);
     *bytes = parse_bytes(text_bytes, ncols, max_rows * ncols);
     return 0;
   }
-  if (rc != 0 && whole) { /* the parser would stop right there */
-    if (err) *err = scratch;
-    return rc;
+  if (first_rc != 0 && head_len == file_len) { /* every reader stops there */
+    if (err) *err = first_err;
+    return first_rc;
   }
   /* The header runs past the peek: bound it by the file. A header of H
    * bytes has at most (H + 1) / 2 names of text at most H + 1, and the

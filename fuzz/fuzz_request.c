@@ -12,7 +12,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(const fl_request *r) {
-  if (r->type < FL_REQ_HELLO || r->type > FL_REQ_EXPORT) abort();
+  if (r->type < FL_REQ_HELLO || r->type > FL_REQ_PREDICT) abort();
   if (r->type != FL_REQ_HELLO && r->id < 1) abort();
   if (r->n_blobs < 0 || r->n_blobs > FL_MAX_BLOB_CHECK) abort();
   for (int i = 0; i < r->n_blobs; i++) {
@@ -40,6 +40,16 @@ static void check(const fl_request *r) {
       if (r->job[0] != 'j' || strnlen(r->job, FL_JOB_ID_MAX) >= FL_JOB_ID_MAX) {
         abort();
       }
+      break;
+    case FL_REQ_PREDICT:
+      if (r->job[0] != 'j' || strnlen(r->job, FL_JOB_ID_MAX) >= FL_JOB_ID_MAX)
+        abort();
+      if (!fl_sha256_hex_valid(r->sha256)) abort();
+      if (r->labels_sha256[0] && !fl_sha256_hex_valid(r->labels_sha256)) abort();
+      if (strcmp(r->form, "npy") && strcmp(r->form, "csv") && strcmp(r->form, "idx"))
+        abort();
+      if (!r->data_name[0] || strnlen(r->data_name, FL_PATH_MAX) >= FL_PATH_MAX)
+        abort();
       break;
     default:
       break;

@@ -102,7 +102,10 @@ typedef enum { FL_FORM_NPY, FL_FORM_IDX, FL_FORM_CSV } fl_data_form;
  *   CSV:            S + 1 + the header's names + 8 bytes per value that
  *                   the rows can hold, at most S / 2 values (a field takes
  *                   a byte and a separator): about 5 * S, or 12 * S when
- *                   the header does not end in the first 64 KiB.
+ *                   the header does not end in the first 64 KiB. The
+ *                   header is read with each of FL_CSV_DELIMITERS (the
+ *                   spec's is not known here) and the largest taken; it
+ *                   is refused only when all of them refuse it.
  * The bound is for the file as it is now; one that changes before it is
  * read is only held to fl_file_read_ex's max_bytes. */
 int fl_data_load_bound(const char *path, fl_data_form form, unsigned flags,
