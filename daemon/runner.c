@@ -176,6 +176,12 @@ int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
     fl_error_prefix(&err, "%s", spec_path);
     goto done;
   }
+  if (spec.init_from[0]) { /* not silently from scratch */
+    rc = fl_error_set(&err, FL_ESPEC, "%s: init_from: fine-tuning starts "
+                      "from a job of the daemon, which --run has not; submit "
+                      "the spec (flatline submit)", spec_path);
+    goto done;
+  }
   job = spec.name;
   char *dir_copy = strdup(spec_path);
   if (!dir_copy) {
