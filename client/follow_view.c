@@ -215,6 +215,10 @@ static void show_diagnosis(fl_follow_view *v, const fl_json *ev) {
 /* The job's final word: healthy, problem (its causes were shown by the
  * diagnosis events, or are listed here when new), or unexplained with
  * what was tried. */
+/* Above this many classes the follow view prints the report's first line
+ * only: a 50 x 50 confusion matrix does not belong in a stream. */
+#define FOLLOW_REPORT_MAX_CLASSES 12
+
 static void show_verdict(fl_follow_view *v, const fl_json *ev) {
   const fl_cli_out *o = v->o;
   char verdict[32], job[FL_JOB_ID_MAX + 8], text[1024];
@@ -243,6 +247,10 @@ static void show_verdict(fl_follow_view *v, const fl_json *ev) {
       fl_cli_json_cell(text, sizeof text, fl_json_array_at(tried, i));
       fprintf(o->out, "   tried: %s\n", text);
     }
+  /* The class report, whole for a screenful of classes. */
+  const fl_json *metrics = fl_json_get(ev, "metrics");
+  if (metrics && !fl_json_is_null(metrics))
+    fl_cli_render_class_report(o, metrics, FOLLOW_REPORT_MAX_CLASSES);
 }
 
 static void show_end(fl_follow_view *v, const fl_json *ev) {

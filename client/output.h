@@ -154,6 +154,11 @@ int fl_cli_render_job_pages(const fl_cli_out *o, const fl_json *const *pages,
                             size_t n_pages);
 int fl_cli_render_devices(const fl_cli_out *o, const fl_json *devices);
 int fl_cli_render_job(const fl_cli_out *o, const fl_json *job);
+/* A verdict's class report ("metrics": accuracy, top-k, per-class
+ * precision/recall/F1, the confusion matrix); past max_classes classes only
+ * its first line, with where to see the rest. */
+void fl_cli_render_class_report(const fl_cli_out *o, const fl_json *m,
+                                size_t max_classes);
 /* show --fixed-spec: reply is the whole show reply; the fixed spec is its
  * "fixed_spec" (or its job's). No fix: says so on o->err, returns 1. */
 int fl_cli_render_fixed_spec(const fl_cli_out *o, const char *job_id,

@@ -175,7 +175,8 @@ static double num_of(const fl_json *obj, const char *key) {
 /* The verdict's class report (job/job_report.c): accuracy (and top-k),
  * per-class precision/recall/F1 and the confusion matrix, the table a
  * user reads for imbalance. Numbers only come from the daemon's JSON. */
-static void render_metrics(const fl_cli_out *o, const fl_json *m) {
+void fl_cli_render_class_report(const fl_cli_out *o, const fl_json *m,
+                                size_t max_classes) {
   char text[256], on[32];
   fl_cli_json_cell(on, sizeof on, fl_json_get(m, "on"));
   int at = snprintf(text, sizeof text, "on %.16s rows (%.0f): accuracy %.4f",
@@ -193,6 +194,11 @@ static void render_metrics(const fl_cli_out *o, const fl_json *m) {
   field(o, "metrics", text);
   const fl_json *per = fl_json_get(m, "per_class");
   size_t n = fl_json_array_size(per);
+  if (n > max_classes) {
+    fprintf(o->out, "    (%zu classes: `flatline show` prints the per-class table "
+            "and the confusion matrix)\n", n);
+    return;
+  }
   if (n > 0) {
     fprintf(o->out, "    %-7s %9s %7s %7s %8s\n", "class", "precision",
             "recall", "f1", "support");
@@ -284,7 +290,7 @@ int fl_cli_render_job(const fl_cli_out *o, const fl_json *job) {
     field(o, "message", text);
   }
   const fl_json *metrics = fl_json_get(job, "metrics");
-  if (metrics && !fl_json_is_null(metrics)) render_metrics(o, metrics);
+  if (metrics && !fl_json_is_null(metrics)) fl_cli_render_class_report(o, metrics, SIZE_MAX);
   if (fl_json_get(job, "fixed_spec") &&
       !fl_json_is_null(fl_json_get(job, "fixed_spec"))) {
     snprintf(text, sizeof text, "'flatline show %s --fixed-spec' prints the "

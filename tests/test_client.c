@@ -695,6 +695,42 @@ static void test_follow_human_view(void **state) {
 
 /* ---- colour ----------------------------------------------------------- */
 
+/* The verdict's class report in the follow view: whole for a few
+ * classes, its first line past a screenful (issue 12). */
+static void test_follow_prints_the_class_report(void **state) {
+  (void)state;
+  const char *events[] = {
+      "{\"event\":\"verdict\",\"job\":\"j7\",\"verdict\":\"healthy\",\"causes\":[],"
+      "\"metrics\":{\"on\":\"validation\",\"rows\":1050,\"accuracy\":0.785,"
+      "\"per_class\":[{\"class\":0,\"precision\":0.98,\"recall\":0.788,\"f1\":0.874,"
+      "\"support\":1000},{\"class\":1,\"precision\":0.145,\"recall\":0.72,\"f1\":0.241,"
+      "\"support\":50}],\"macro_f1\":0.558,\"confusion\":[[788,212],[14,36]]}}",
+      "{\"event\":\"end\",\"job\":\"j7\",\"state\":\"done\",\"cause\":null}"};
+  capture c;
+  capture_open(&c, false, false, false);
+  assert_int_equal(feed(&c, events, 2, 0), 0);
+  capture_close(&c);
+  assert_non_null(strstr(c.out_buf, "  metrics     on validation rows (1050): accuracy 0.7850"));
+  assert_non_null(strstr(c.out_buf, "        1      14      36\n"));
+  capture_free(&c);
+  /* 13 classes: the first line and where the rest is */
+  char big[4096];
+  int at = snprintf(big, sizeof big, "{\"event\":\"verdict\",\"job\":\"j7\",\"verdict\":"
+                    "\"healthy\",\"causes\":[],\"metrics\":{\"on\":\"training\",\"rows\":130,"
+                    "\"accuracy\":0.5,\"per_class\":[");
+  for (int k = 0; k < 13; k++)
+    at += snprintf(big + at, sizeof big - (size_t)at, "%s{\"class\":%d,\"precision\":0.5,"
+                   "\"recall\":0.5,\"f1\":0.5,\"support\":10}", k ? "," : "", k);
+  snprintf(big + at, sizeof big - (size_t)at, "]}}");
+  const char *many[] = {big, "{\"event\":\"end\",\"job\":\"j7\",\"state\":\"done\"}"};
+  capture_open(&c, false, false, false);
+  assert_int_equal(feed(&c, many, 2, 0), 0);
+  capture_close(&c);
+  assert_non_null(strstr(c.out_buf, "(13 classes: `flatline show` prints the per-class table"));
+  assert_null(strstr(c.out_buf, "precision"));
+  capture_free(&c);
+}
+
 static void test_color_decision(void **state) {
   (void)state;
   assert_false(fl_cli_color_wanted(false, false, NULL, "xterm"));
@@ -975,6 +1011,7 @@ int main(void) {
       cmocka_unit_test(test_json_events_pass_through),
       cmocka_unit_test(test_json_text_helpers),
       cmocka_unit_test(test_follow_human_view),
+      cmocka_unit_test(test_follow_prints_the_class_report),
       cmocka_unit_test(test_color_decision),
       cmocka_unit_test(test_findings),
       cmocka_unit_test(test_show_and_fixed_spec),
