@@ -121,10 +121,28 @@ static float le_float(const uint8_t *p) {
   return v;
 }
 
+/* A class name as a CSV field: quoted (RFC 4180, "" for ") when it holds
+ * a delimiter, a quote or a line end. */
+static void write_csv_name(FILE *f, const char *name) {
+  if (!strpbrk(name, ",;|\t\"\r\n")) {
+    fputs(name, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *name; name++) {
+    if (*name == '"') fputc('"', f);
+    fputc(*name, f);
+  }
+  fputc('"', f);
+}
+
 /* CSV: "class,p0,...,pK-1" then a row per data row; floats with 9
- * significant digits, which round-trip float32 exactly. */
-static int write_csv(FILE *f, const uint8_t *probs, uint64_t n, uint64_t k) {
-  fprintf(f, "class");
+ * significant digits, which round-trip float32 exactly. A model trained
+ * on class names (names: the reply's "class_names", else NULL) adds a
+ * "name" column after "class"; an id past the names has an empty one. */
+static int write_csv(FILE *f, const uint8_t *probs, uint64_t n, uint64_t k,
+                     const fl_json *names) {
+  fprintf(f, names ? "class,name" : "class");
   for (uint64_t j = 0; j < k; j++) fprintf(f, ",p%llu", (unsigned long long)j);
   fputc('\n', f);
   for (uint64_t i = 0; i < n; i++) {
@@ -133,6 +151,11 @@ static int write_csv(FILE *f, const uint8_t *probs, uint64_t n, uint64_t k) {
     for (uint64_t j = 1; j < k; j++)
       if (le_float(row + j * 4) > le_float(row + best * 4)) best = j;
     fprintf(f, "%llu", (unsigned long long)best);
+    if (names) {
+      const char *name = fl_json_string(fl_json_array_at(names, (size_t)best));
+      fputc(',', f);
+      write_csv_name(f, name ? name : "");
+    }
     for (uint64_t j = 0; j < k; j++) fprintf(f, ",%.9g", (double)le_float(row + j * 4));
     fputc('\n', f);
   }
@@ -160,8 +183,9 @@ static int write_npy(FILE *f, const uint8_t *probs, uint64_t n, uint64_t k) {
 }
 
 static int write_output(fl_cli_session *s, const char *file,
-                        const uint8_t *probs, uint64_t n, uint64_t k) {
-  if (!file) return write_csv(stdout, probs, n, k) || fflush(stdout) ? FL_EXIT_FAILED : 0;
+                        const uint8_t *probs, uint64_t n, uint64_t k,
+                        const fl_json *names) {
+  if (!file) return write_csv(stdout, probs, n, k, names) || fflush(stdout) ? FL_EXIT_FAILED : 0;
   char tmp[FL_PATH_MAX + 8];
   if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", file) >= sizeof tmp) {
     fl_cli_session_error(s, "the output path is too long");
@@ -177,7 +201,7 @@ static int write_output(fl_cli_session *s, const char *file,
     return FL_EXIT_FAILED;
   }
   int bad = ends_with(file, ".npy") ? write_npy(f, probs, n, k)
-                                    : write_csv(f, probs, n, k);
+                                    : write_csv(f, probs, n, k, names);
   if (fflush(f) || fsync(fileno(f))) bad = -1;
   if (fclose(f)) bad = -1;
   if (bad || rename(tmp, file) < 0) {
@@ -208,6 +232,9 @@ static void print_metrics(const fl_cli_out *o, const fl_json *reply,
       fl_jw_num(&w, "loss", loss);
       fl_jw_num(&w, "accuracy", acc);
     }
+    char *names = fl_json_print(fl_json_get(reply, "class_names"));
+    if (names) fl_jw_raw(&w, "class_names", names);
+    free(names);
     char *conf = fl_json_print(fl_json_get(reply, "confusion"));
     if (conf) fl_jw_raw(&w, "confusion", conf);
     free(conf);
@@ -258,7 +285,10 @@ int fl_cli_cmd_predict(const fl_cli_args *a, const fl_cli_out *o) {
     rc = FL_EXIT_FAILED;
   }
   if (!rc) rc = receive(&s, probs, size);
-  if (!rc) rc = write_output(&s, a->output, probs, n, k);
+  /* Class names, when the model was trained on them (docs/protocol.md). */
+  const fl_json *names = fl_json_get(reply, "class_names");
+  if (!fl_json_array_size(names)) names = NULL;
+  if (!rc) rc = write_output(&s, a->output, probs, n, k, names);
   /* Stdout may hold the CSV: the people's summary goes to stderr. */
   if (!rc) print_metrics(o, reply, a->job, "predicted", o->json ? o->out : o->err);
   free(probs);

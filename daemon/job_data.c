@@ -74,7 +74,7 @@ static int load_source(const fl_data_source *src, fl_path_resolver resolve,
       rc = read_file(resolve, ctx, flags, src->features, &buf, &len, err);
       if (!rc)
       {
-        fl_csv_options opt = {(fl_csv_header)src->csv_header, src->delimiter};
+        fl_csv_options opt = {(fl_csv_header)src->csv_header, src->delimiter, true};
         rc = fl_csv_parse_ex(buf, len, src->features, &opt, names, idx,
                              src->n_label_columns, &x, &y, err);
       }
@@ -121,6 +121,13 @@ static int load_all(const fl_job_spec *spec, fl_path_resolver resolve,
   }
   if (spec->validation.kind != FL_SRC_NONE) {
     rc = load_source(&spec->validation, resolve, ctx, flags, val, err);
+    /* Class names: the validation file's own sorted ids may differ from
+     * the training set's (it may lack a class); relabel by name. */
+    if (!rc && (rc = fl_dataset_map_names(val, train->class_names,
+                                          train->n_class_names,
+                                          "the training set",
+                                          spec->validation.features, err)))
+      fl_dataset_free(val);
     if (rc) fl_error_prefix(err, "data.validation");
   } else if (spec->validation_split > 0) {
     /* The spec holds the fraction as float; Keras computes the split point
@@ -172,8 +179,9 @@ static int source_bound(const fl_data_source *src, fl_path_resolver resolve,
       int rc = bound_of(resolve, ctx, src->features, form, flags, total, err);
       return rc ? rc : bound_of(resolve, ctx, src->labels, form, flags, total, err);
     }
-    case FL_SRC_CSV:
-      return bound_of(resolve, ctx, src->features, FL_FORM_CSV, flags, total, err);
+    case FL_SRC_CSV: /* read with class names allowed (load_source) */
+      return bound_of(resolve, ctx, src->features, FL_FORM_CSV,
+                      flags | FL_BOUND_CLASS_NAMES, total, err);
     default:
       return 0;
   }

@@ -63,6 +63,7 @@ struct fl_predict_task {
   bool has_labels;
   double loss, accuracy;
   uint64_t *confusion; /* (k, k) true x predicted, k small enough */
+  char *classes;       /* the model's class names, a JSON array; or NULL */
   struct fl_predict_task *next;
 };
 
@@ -75,6 +76,7 @@ static void task_free(fl_predict_task *t) {
   if (t->out_path[0]) unlink(t->out_path);
   free(t->spec_text);
   free(t->confusion);
+  free(t->classes);
   free(t);
 }
 
@@ -223,7 +225,7 @@ static int load_features_only(fl_predict_task *t, const fl_data_source *src,
   fl_array x = {0}, y = {0};
   rc = fl_file_read_ex(path, FL_DATA_MAX_BYTES, FL_READ_NOFOLLOW, &buf, &len, err);
   if (!rc && form == FL_FORM_CSV) {
-    fl_csv_options opt = {(fl_csv_header)src->csv_header, src->delimiter};
+    fl_csv_options opt = {(fl_csv_header)src->csv_header, src->delimiter, false};
     fl_array none = {0};
     rc = fl_csv_parse_ex(buf, len, t->name, &opt, NULL, NULL, 0, &x, &none, err);
     fl_array_free(&none);
@@ -356,15 +358,40 @@ static float *meta_floats(const uint8_t *hdr, size_t hdr_len, const char *key,
   return v;
 }
 
+/* The metadata "classes" of the header text (hdr_len bytes): a JSON
+ * array of strings, reprinted (malloc'd) into *out; *out NULL when the
+ * model has none. FL_EDATA when it is there but not such an array. */
+static int meta_classes(const uint8_t *hdr, size_t hdr_len, const char *path,
+                        char **out, fl_error *err) {
+  *out = NULL;
+  fl_error perr = {0};
+  fl_json *root = fl_json_parse((const char *)hdr, hdr_len, &perr);
+  const char *text =
+      fl_json_string(fl_json_get(fl_json_get(root, "__metadata__"), "classes"));
+  fl_json *arr = text ? fl_json_parse(text, strlen(text), &perr) : NULL;
+  bool ok = !text || (arr && fl_json_array_size(arr) > 0);
+  for (size_t i = 0; ok && arr && i < fl_json_array_size(arr); i++)
+    ok = fl_json_string(fl_json_array_at(arr, i)) != NULL;
+  if (ok && arr && !(*out = fl_json_print(arr)))
+    ok = false;
+  fl_json_free(arr);
+  fl_json_free(root);
+  if (!ok)
+    return fl_error_set(err, FL_EDATA, "%s: its \"classes\" metadata is not "
+                        "a JSON array of class names", path);
+  return 0;
+}
+
 int fl_model_read_params(const char *path, float **params, size_t *n,
                          size_t *input_dim, float **mean, float **std,
-                         fl_error *err) {
+                         char **classes, fl_error *err) {
   uint8_t *model = NULL;
   size_t len = 0;
   *params = NULL;
   *n = *input_dim = 0;
   if (mean) *mean = NULL;
   if (std) *std = NULL;
+  if (classes) *classes = NULL;
   int rc = fl_file_read_ex(path, PREDICT_MODEL_MAX_BYTES, FL_READ_NOFOLLOW,
                            &model, &len, err);
   if (rc) return rc;
@@ -401,6 +428,15 @@ int fl_model_read_params(const char *path, float **params, size_t *n,
                           "does not hold %zu numbers each", path, *input_dim);
     }
   }
+  if (classes && (rc = meta_classes(model + 8, hdr, path, classes, err))) {
+    if (mean) free(*mean);
+    if (std) free(*std);
+    if (mean) *mean = NULL;
+    if (std) *std = NULL;
+    free(model);
+    free(out);
+    return rc;
+  }
   free(model);
   *params = out;
   *n = P;
@@ -415,6 +451,32 @@ size_t fl_model_param_count(const fl_job_spec *spec, size_t input_dim) {
     in = out;
   }
   return total;
+}
+
+/* Relabel ds (read from class names) by the model's names, t->classes. */
+static int map_model_names(fl_predict_task *t, fl_dataset *ds, fl_error *err) {
+  if (!t->classes && !ds->class_names) return 0;
+  fl_json *arr = t->classes ? fl_json_parse(t->classes, strlen(t->classes), err)
+                            : NULL;
+  size_t n = fl_json_array_size(arr), bytes = 1;
+  for (size_t i = 0; i < n; i++)
+    bytes += strlen(fl_json_string(fl_json_array_at(arr, i))) + 1;
+  char *names = malloc(bytes), *at = names;
+  if (!names) {
+    fl_json_free(arr);
+    return fl_error_set(err, FL_ENOMEM, "out of host memory");
+  }
+  for (size_t i = 0; i < n; i++) {
+    const char *s = fl_json_string(fl_json_array_at(arr, i));
+    memcpy(at, s, strlen(s) + 1);
+    at += strlen(s) + 1;
+  }
+  char what[128];
+  snprintf(what, sizeof what, "job %s's model", t->job_id);
+  int rc = fl_dataset_map_names(ds, names, n, what, t->name, err);
+  free(names);
+  fl_json_free(arr);
+  return rc;
 }
 
 static int run_task(fl_device *dev, fl_predict_task *t, fl_error *err) {
@@ -436,8 +498,11 @@ static int run_task(fl_device *dev, fl_predict_task *t, fl_error *err) {
   if ((rc = load_task_data(t, &spec, &ds, &held, err))) goto out;
   snprintf(path, sizeof path, "%s/model.safetensors", t->job_dir);
   size_t in = 0, P = 0;
-  if ((rc = fl_model_read_params(path, &params, &P, &in, &mean, &std, err)))
+  if ((rc = fl_model_read_params(path, &params, &P, &in, &mean, &std,
+                                  &t->classes, err)))
     goto out;
+  /* Labels given as class names: the ids of the model's names. */
+  if (t->has_labels && (rc = map_model_names(t, &ds, err))) goto out;
   if (in != ds.d) {
     rc = fl_error_set(err, FL_EDATA, "%s: rows have %zu features; job %s's "
                       "model takes %zu (the training data's width)", t->name,
@@ -577,6 +642,7 @@ void fl_predict_done(fl_predict_task *t) {
     fl_jw_str(&w, "job", t->job_id);
     fl_jw_int(&w, "rows", (long long)t->n);
     fl_jw_int(&w, "classes", (long long)t->k);
+    if (t->classes) fl_jw_raw(&w, "class_names", t->classes);
     if (t->has_labels) {
       fl_jw_num(&w, "loss", t->loss);
       fl_jw_num(&w, "accuracy", t->accuracy);

@@ -274,6 +274,17 @@ static char *float_array_json(const float *v, size_t d) {
   return fl_jw_finish(&w);
 }
 
+/* The class names as a JSON array's text, index = class id (malloc'd). */
+static char *names_json(const char *names, size_t n) {
+  fl_jw w;
+  fl_jw_init(&w);
+  fl_jw_array_begin(&w, NULL);
+  for (size_t i = 0; i < n; i++, names += strlen(names) + 1)
+    fl_jw_str(&w, NULL, names);
+  fl_jw_array_end(&w);
+  return fl_jw_finish(&w);
+}
+
 static void on_finished(void *ctx, fl_trainer *t) {
   hooks_ctx *p = ctx;
   if (p->state_failed) return;
@@ -281,9 +292,9 @@ static void on_finished(void *ctx, fl_trainer *t) {
   uint8_t *model = NULL;
   size_t len = 0;
   /* The preprocessing a user must repeat (docs/model-format.md). */
-  fl_export_meta meta[4];
+  fl_export_meta meta[5];
   int n_meta = 0;
-  char scale[32], *mean = NULL, *std = NULL;
+  char scale[32], *mean = NULL, *std = NULL, *classes = NULL;
   if (p->spec && p->spec->train.has_scale) {
     snprintf(scale, sizeof scale, "%.9g", (double)p->spec->train.scale);
     meta[n_meta++] = (fl_export_meta){"scale", scale};
@@ -295,11 +306,17 @@ static void on_finished(void *ctx, fl_trainer *t) {
     meta[n_meta++] = (fl_export_meta){"normalize_mean", mean};
     meta[n_meta++] = (fl_export_meta){"normalize_std", std};
   }
-  int rc = (p->train && p->train->norm_mean && (!mean || !std))
+  if (p->train && p->train->class_names) {
+    classes = names_json(p->train->class_names, p->train->n_class_names);
+    meta[n_meta++] = (fl_export_meta){"classes", classes};
+  }
+  int rc = ((p->train && p->train->norm_mean && (!mean || !std)) ||
+            (p->train && p->train->class_names && !classes))
                ? fl_error_set(&err, FL_ENOMEM, "out of memory")
                : fl_trainer_export_safetensors_ex(t, meta, n_meta, &model, &len, &err);
   free(mean);
   free(std);
+  free(classes);
   if (rc)
     state_write_failed(p, "model.safetensors", 0, err.msg);
   else if (write_file(p->job, "model.safetensors", model, len, &err))
@@ -325,7 +342,7 @@ static int load_init_from(fl_daemon *d, const fl_job_spec *spec,
   snprintf(path, sizeof path, "%s/jobs/%s/model.safetensors", d->state_dir,
            spec->init_from);
   int rc = fl_model_read_params(path, &hc->init_params, &hc->n_init, &in,
-                                NULL, NULL, err);
+                                NULL, NULL, NULL, err);
   if (rc) {
     fl_error_prefix(err, "init_from %s", spec->init_from);
     return rc;

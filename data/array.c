@@ -9,6 +9,7 @@
 void fl_array_free(fl_array *a) {
   if (!a) return;
   free(a->data);
+  free(a->class_names);
   memset(a, 0, sizeof *a);
 }
 

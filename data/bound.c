@@ -81,6 +81,8 @@ int fl_data_load_bound(const char *path, fl_data_form form, unsigned flags,
   free(head);
   close(fd);
   if (rc) return rc;
+  if (form == FL_FORM_CSV && (flags & FL_BOUND_CLASS_NAMES))
+    parse += fl__csv_names_bound(size);
   /* fl_file_read_ex's buffer: the file and one spare byte. */
   *bytes = (uint64_t)size + 1 + parse;
   return 0;

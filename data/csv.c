@@ -6,9 +6,11 @@
  * "0", "1", ... as pandas' read_csv(header=None) names them.
  *
  * Output: features (N, D) in column order with the label columns removed;
- * labels (N,) integer class ids for one label column, (N, K) floats for K
- * label columns. Lines and columns in messages count from 1, as editors
- * show them; label_indices count from 0, as pandas' iloc does. */
+ * labels (N,) integer class ids for one label column (or, when the caller
+ * allows it, class names turned into ids in sorted order, the names kept
+ * with the labels), (N, K) floats for K label columns. Lines and columns
+ * in messages count from 1, as editors show them; label_indices count
+ * from 0, as pandas' iloc does. */
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -397,6 +399,176 @@ static int field_number(const csv_reader *r, const csv_header *h,
   return 0;
 }
 
+/* The class names of a label column, while rows are read: the names'
+ * text (each NUL-terminated, in order of first appearance), their offsets
+ * in it, and an open-addressing hash of ids (slot value id + 1, 0 empty).
+ * All three are allocated at once for the most names the file can hold
+ * (`most`: its rows, at most FL_DATA_MAX_CLASSES), so nothing grows. */
+typedef struct {
+  char *text;
+  size_t text_len;
+  uint32_t *offs; /* (most) */
+  uint32_t *hash; /* (hash_cap), a power of two >= 2 * most */
+  size_t hash_cap, n, most;
+} csv_names;
+
+/* One name and its first-appearance id, for sorting. */
+typedef struct {
+  const char *s;
+  uint32_t id;
+} csv_name_order;
+
+/* Bytes the table takes per name it may hold, at its largest: the text
+ * and its sorted copy (2 * (FL_CLASS_NAME_MAX + 1)), an offset (4), hash
+ * slots (at most 4 per name, 16), a csv_name_order (16) and a rank (4).
+ * fl__csv_names_bound counts this much per name; docs in data.h. */
+#define CSV_NAME_BYTES_EACH                                 \
+  (2 * (FL_CLASS_NAME_MAX + 1) + 5 * sizeof(uint32_t) +     \
+   sizeof(csv_name_order) + sizeof(uint32_t))
+
+static void names_free(csv_names *t) {
+  free(t->text);
+  free(t->offs);
+  free(t->hash);
+  memset(t, 0, sizeof *t);
+}
+
+static uint64_t name_hash(const char *s) { /* FNV-1a, 64 bits */
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* The id of name s (len bytes), added when new. */
+static int names_id(const csv_reader *r, csv_names *t, const char *s,
+                    size_t len, size_t line, size_t col, const char *col_name,
+                    uint32_t *id) {
+  if (!t->text) {
+    t->hash_cap = 2;
+    while (t->hash_cap < 2 * t->most) t->hash_cap *= 2;
+    t->text = malloc(t->most * (FL_CLASS_NAME_MAX + 1));
+    t->offs = malloc(t->most * sizeof *t->offs);
+    t->hash = calloc(t->hash_cap, sizeof *t->hash);
+    if (!t->text || !t->offs || !t->hash)
+      return fl_error_set(r->err, FL_ENOMEM, "%s: out of memory for the "
+                          "class names", fl__name(r->name));
+  }
+  size_t slot = (size_t)(name_hash(s) & (t->hash_cap - 1));
+  while (t->hash[slot]) {
+    uint32_t at = t->hash[slot] - 1;
+    if (strcmp(t->text + t->offs[at], s) == 0) {
+      *id = at;
+      return 0;
+    }
+    slot = (slot + 1) & (t->hash_cap - 1);
+  }
+  if (t->n >= t->most && t->most < FL_DATA_MAX_CLASSES) /* rows cap it */
+    return fl_error_set(r->err, FL_EINVAL, "%s: line %zu: more class names "
+                        "than rows (a reader bug)", fl__name(r->name), line);
+  if (t->n >= FL_DATA_MAX_CLASSES)
+    return fl_error_set(r->err, FL_ETOOBIG,
+                        "%s: line %zu, column %zu (\"%.60s\"): more than %d "
+                        "distinct class names; flatline trains at most %d "
+                        "classes", fl__name(r->name), line, col + 1, col_name,
+                        FL_DATA_MAX_CLASSES, FL_DATA_MAX_CLASSES);
+  t->offs[t->n] = (uint32_t)t->text_len;
+  memcpy(t->text + t->text_len, s, len + 1);
+  t->text_len += len + 1;
+  t->hash[slot] = (uint32_t)t->n + 1;
+  *id = (uint32_t)t->n++;
+  return 0;
+}
+
+static int name_order_cmp(const void *a, const void *b) {
+  return strcmp(((const csv_name_order *)a)->s, ((const csv_name_order *)b)->s);
+}
+
+/* Sort the names, turn the rows' first-appearance ids (y, n_rows) into
+ * ids in sorted order, and hand the sorted names to labels. */
+static int names_finish(const csv_reader *r, csv_names *t, float *y,
+                        size_t n_rows, fl_array *labels) {
+  csv_name_order *order = malloc(t->n * sizeof *order);
+  uint32_t *rank = malloc(t->n * sizeof *rank);
+  char *sorted = malloc(t->text_len);
+  if (!order || !rank || !sorted) {
+    free(order);
+    free(rank);
+    free(sorted);
+    return fl_error_set(r->err, FL_ENOMEM, "%s: out of memory sorting the "
+                        "class names", fl__name(r->name));
+  }
+  for (size_t i = 0; i < t->n; i++)
+    order[i] = (csv_name_order){t->text + t->offs[i], (uint32_t)i};
+  qsort(order, t->n, sizeof *order, name_order_cmp);
+  size_t at = 0;
+  for (size_t j = 0; j < t->n; j++) {
+    rank[order[j].id] = (uint32_t)j;
+    size_t len = strlen(order[j].s) + 1;
+    memcpy(sorted + at, order[j].s, len);
+    at += len;
+  }
+  for (size_t i = 0; i < n_rows; i++) y[i] = (float)rank[(size_t)y[i]];
+  free(order);
+  free(rank);
+  labels->class_names = sorted;
+  labels->n_class_names = t->n;
+  return 0;
+}
+
+long fl_class_name_id(const char *names, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(names, name) == 0) return (long)i;
+    names += strlen(names) + 1;
+  }
+  return -1;
+}
+
+/* Whether the field's text (spaces around it aside) is a number. */
+static bool field_is_number(const csv_reader *r, const csv_field *f) {
+  char text[CSV_NUMBER_MAX];
+  size_t n = field_text(r, f, text, sizeof text);
+  if (n == SIZE_MAX) return false;
+  char *t = text, *end;
+  while (is_space(*t)) t++;
+  while (n > 0 && is_space(text[n - 1])) text[--n] = '\0';
+  if (*t == '\0') return false;
+  (void)strtod(t, &end);
+  return end != t && *end == '\0';
+}
+
+/* The label field f as a class name: its id in t, into *out. */
+static int field_class_name(const csv_reader *r, const csv_header *h,
+                            const csv_field *f, size_t line, size_t col,
+                            csv_names *t, size_t first_line, float *out) {
+  const char *nm = fl__name(r->name);
+  char text[FL_CLASS_NAME_MAX + 1];
+  size_t n = field_text(r, f, text, sizeof text);
+  if (n == SIZE_MAX)
+    return fl_error_set(r->err, FL_ETOOBIG,
+                        "%s: line %zu, column %zu (\"%.60s\"): a class name "
+                        "of %zu bytes; names may have at most %d",
+                        nm, line, col + 1, h->names[col], f->len,
+                        FL_CLASS_NAME_MAX);
+  char *s = text;
+  while (is_space(*s)) s++;
+  while (n > 0 && is_space(text[n - 1])) text[--n] = '\0';
+  if (*s == '\0')
+    return fl_error_set(r->err, FL_EDATA,
+                        "%s: line %zu, column %zu (\"%.60s\"): empty field",
+                        nm, line, col + 1, h->names[col]);
+  if (field_is_number(r, f))
+    return fl_error_set(r->err, FL_EDATA,
+                        "%s: line %zu, column %zu (\"%.60s\"): the number "
+                        "\"%.40s\" in a column of class names (line %zu "
+                        "holds a name); a label column holds ids or names, "
+                        "not both", nm, line, col + 1, h->names[col], s,
+                        first_line);
+  uint32_t id = 0;
+  int rc = names_id(r, t, s, strlen(s), line, col, h->names[col], &id);
+  if (!rc) *out = (float)id;
+  return rc;
+}
+
 /* Every data row but the last holds ncols fields of a byte at least (empty
  * ones are errors), ncols - 1 commas and a line end: 2 * ncols bytes; the
  * last holds a byte at least. So at most this many rows can start in the
@@ -443,12 +615,19 @@ nomem:
                       fl__name(r->name), r->line);
 }
 
+/* names: NULL when class names are not allowed. */
 static int read_rows(csv_reader *r, const csv_header *h, size_t k,
-                     fl_array *x, fl_array *y, size_t *n_rows) {
+                     fl_array *x, fl_array *y, csv_names *names,
+                     size_t *n_rows) {
   const char *nm = fl__name(r->name);
   const size_t d = h->ncols - k;
   const size_t max_rows = fl__csv_max_rows(r->len - r->pos, h->ncols);
-  size_t rows = 0, cap = 0;
+  size_t rows = 0, cap = 0, first_line = 0;
+  bool by_name = false; /* the label column holds names (its first row) */
+  if (names) {
+    names->most = max_rows < FL_DATA_MAX_CLASSES ? max_rows : FL_DATA_MAX_CLASSES;
+    if (k != 1) names = NULL;
+  }
   while (r->pos < r->len) {
     if (line_is_blank(r)) {
       if (rest_is_blank(r)) break;
@@ -468,7 +647,18 @@ static int read_rows(csv_reader *r, const csv_header *h, size_t k,
       if (col < h->ncols) {
         int slot = h->label_slot[col];
         float *dst = slot >= 0 ? &yrow[slot] : &xrow[feature++];
-        rc = field_number(r, h, &f, line, col, slot >= 0 && k == 1, dst);
+        if (slot >= 0 && names && rows == 0) {
+          by_name = !field_is_number(r, &f);
+          first_line = line;
+        }
+        if (slot >= 0 && by_name) {
+          rc = field_class_name(r, h, &f, line, col, names, first_line, dst);
+        } else {
+          rc = field_number(r, h, &f, line, col, slot >= 0 && k == 1, dst);
+          if (rc && slot >= 0 && names && rows > 0 && !field_is_number(r, &f))
+            fl_error_prefix(r->err, "a label column holds ids or names, not "
+                            "both (line %zu holds a number)", first_line);
+        }
         if (rc) return rc;
       }
       col++;
@@ -483,6 +673,7 @@ static int read_rows(csv_reader *r, const csv_header *h, size_t k,
     return fl_error_set(r->err, FL_EDATA,
                         "%s: no data rows (only a header)", nm);
   *n_rows = rows;
+  if (by_name) return names_finish(r, names, y->data, rows, y);
   return 0;
 }
 
@@ -490,7 +681,7 @@ int fl_csv_parse(const uint8_t *buf, size_t len, const char *name,
                  const char *const *label_names, const int *label_indices,
                  int n_labels, fl_array *features, fl_array *labels,
                  fl_error *err) {
-  const fl_csv_options header_row = {FL_CSV_HEADER_YES, ','};
+  const fl_csv_options header_row = {FL_CSV_HEADER_YES, ',', false};
   memset(features, 0, sizeof *features);
   memset(labels, 0, sizeof *labels);
   if (n_labels < 1)
@@ -541,9 +732,13 @@ int fl_csv_parse_ex(const uint8_t *buf, size_t len, const char *name,
   h.indexed = mode == FL_CSV_HEADER_NO || (mode == FL_CSV_HEADER_AUTO && numeric);
   int rc = h.indexed ? index_header(&r, &h) : read_header(&r, &h);
   if (!rc) rc = resolve_labels(&r, &h, label_names, label_indices, n_labels);
-  if (!rc) rc = read_rows(&r, &h, k, features, labels, &n);
+  csv_names names = {0};
+  if (!rc)
+    rc = read_rows(&r, &h, k, features, labels,
+                   opt && opt->class_names ? &names : NULL, &n);
   const size_t d = h.ncols - k;
   header_free(&h);
+  names_free(&names);
   if (rc) {
     fl_array_free(features);
     fl_array_free(labels);
@@ -585,8 +780,19 @@ static uint64_t parse_bytes(uint64_t text_bytes, uint64_t ncols,
   if (max_values > cap_values) max_values = cap_values;
   /* A header-less file's names are synthesized instead of copied. */
   if (index_names_bytes(ncols) > text_bytes) text_bytes = index_names_bytes(ncols);
+
   return text_bytes + ncols * (sizeof(char *) + sizeof(int)) +
          2 * max_values * sizeof(float);
+}
+
+/* Rows of a CSV with a label column hold two fields at least, so 4 bytes
+ * at least (3 the last): a file of S bytes has at most S / 4 + 1 rows, and
+ * the reader's table is for at most that many names (read_rows' `most`),
+ * and FL_DATA_MAX_CLASSES. */
+uint64_t fl__csv_names_bound(size_t file_len) {
+  uint64_t most = (uint64_t)file_len / 4 + 2;
+  if (most > FL_DATA_MAX_CLASSES) most = FL_DATA_MAX_CLASSES;
+  return most * CSV_NAME_BYTES_EACH;
 }
 
 int fl__csv_load_bound(const uint8_t *head, size_t head_len, size_t file_len,

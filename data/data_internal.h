@@ -145,6 +145,10 @@ int fl__idx_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
 int fl__csv_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
                        const char *name, uint64_t *bytes, fl_error *err);
 
+/* What a CSV of file_len bytes adds when its label column may hold class
+ * names (fl_csv_options.class_names): the reader's names table. */
+uint64_t fl__csv_names_bound(size_t file_len);
+
 /* Rows that can start in the `rest` bytes after a header of ncols columns
  * (csv.c says why); the CSV reader never allocates more. */
 size_t fl__csv_max_rows(size_t rest, size_t ncols);

@@ -125,6 +125,8 @@ int fl_dataset_from_arrays(fl_array *features, fl_array *labels, float scale,
   } else {
     out->y = labels->data;
   }
+  out->class_names = labels->class_names;
+  out->n_class_names = labels->n_class_names;
   memset(features, 0, sizeof *features);
   memset(labels, 0, sizeof *labels);
   return 0;
@@ -180,6 +182,43 @@ int fl_dataset_split_tail(fl_dataset *ds, double fraction, fl_dataset *val,
   return 0;
 }
 
+int fl_dataset_map_names(fl_dataset *ds, const char *names, size_t n,
+                         const char *what, const char *name, fl_error *err) {
+  const char *nm = fl__name(name);
+  if (!ds->class_names && n > 0)
+    return fl_error_set(err, FL_EDATA, "%s: labels are class ids (numbers), "
+                        "but %s's are class names; give the names here too",
+                        nm, what);
+  if (ds->class_names && n == 0)
+    return fl_error_set(err, FL_EDATA, "%s: labels are class names, but "
+                        "%s's are class ids (numbers); give the ids here too",
+                        nm, what);
+  if (!ds->class_names) return 0;
+  int32_t *to = malloc(ds->n_class_names * sizeof *to);
+  if (!to) return fl_error_set(err, FL_ENOMEM, "out of host memory");
+  const char *own = ds->class_names;
+  for (size_t i = 0; i < ds->n_class_names; i++, own += strlen(own) + 1) {
+    long id = fl_class_name_id(names, n, own);
+    if (id < 0) {
+      size_t row = 0;
+      while (row < ds->n && ds->ids[row] != (int32_t)i) row++;
+      free(to);
+      return fl_error_set(err, FL_EDATA, "%s: row %zu: class name \"%s\" "
+                          "is not among the %zu names of %s; a model only "
+                          "knows the classes it was trained on",
+                          nm, row + 1, own, n, what);
+    }
+    to[i] = (int32_t)id;
+  }
+  if (ds->label_kind == FL_LABELS_IDS)
+    for (size_t r = 0; r < ds->n; r++) ds->ids[r] = to[ds->ids[r]];
+  free(to);
+  free(ds->class_names);
+  ds->class_names = NULL;
+  ds->n_class_names = 0;
+  return 0;
+}
+
 void fl_dataset_free(fl_dataset *ds) {
   if (!ds) return;
   free(ds->x);
@@ -187,6 +226,7 @@ void fl_dataset_free(fl_dataset *ds) {
   free(ds->y);
   free(ds->norm_mean);
   free(ds->norm_std);
+  free(ds->class_names);
   memset(ds, 0, sizeof *ds);
 }
 

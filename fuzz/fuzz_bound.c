@@ -73,11 +73,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fl_array_free(&y);
   /* The spec's CSV options: a header detected (a first row of numbers is
    * data, columns named "0", "1", ...) or declared absent, another
-   * delimiter; the bound (which splits at every delimiter) holds for each. */
+   * delimiter, a label column of class names allowed; the bound (which
+   * splits at every delimiter) holds for each. */
   const int first_col[] = {0};
-  const fl_csv_options opts[] = {{FL_CSV_HEADER_AUTO, ','},
-                                 {FL_CSV_HEADER_NO, ';'},
-                                 {FL_CSV_HEADER_AUTO, '\t'}};
+  const fl_csv_options opts[] = {{FL_CSV_HEADER_AUTO, ',', true},
+                                 {FL_CSV_HEADER_NO, ';', false},
+                                 {FL_CSV_HEADER_AUTO, '\t', true}};
   for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
     if (fl_csv_parse_ex(data, size, "fuzz.csv", &opts[i], NULL, first_col, 1,
                         &x, &y, &err) == 0)

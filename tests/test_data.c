@@ -865,14 +865,14 @@ static void test_csv_header_detection_and_delimiter(void **state) {
   assert_fails(rc, FL_EDATA, err, "n.csv", "the file has no header row");
   /* Declared: a header of numbers read as one; "header": false keeps a
    * first row that looks like text as data (and fails on it as data). */
-  const fl_csv_options yes = {FL_CSV_HEADER_YES, ','};
+  const fl_csv_options yes = {FL_CSV_HEADER_YES, ',', false};
   assert_ok(fl_csv_parse_ex((const uint8_t *)rows, strlen(rows), "n.csv", &yes,
                             NULL, last, 1, &x, &y, &err), err);
   assert_int_equal(x.shape[0], 2);
   fl_array_free(&x);
   fl_array_free(&y);
   const char *named = "a,b,y\n1,2,0\n";
-  const fl_csv_options no = {FL_CSV_HEADER_NO, ','};
+  const fl_csv_options no = {FL_CSV_HEADER_NO, ',', false};
   rc = fl_csv_parse_ex((const uint8_t *)named, strlen(named), "h.csv", &no,
                        NULL, last, 1, &x, &y, &err);
   assert_fails(rc, FL_EDATA, err, "h.csv", "line 1 is not all numbers, but \"header\": false");
@@ -884,7 +884,7 @@ static void test_csv_header_detection_and_delimiter(void **state) {
   fl_array_free(&y);
   /* Semicolons (with decimal points) and tabs. */
   const char *semi = "a;b;y\n1.5;2;1\n";
-  const fl_csv_options sc = {FL_CSV_HEADER_AUTO, ';'};
+  const fl_csv_options sc = {FL_CSV_HEADER_AUTO, ';', false};
   assert_ok(fl_csv_parse_ex((const uint8_t *)semi, strlen(semi), "s.csv", &sc,
                             (const char *[]){"y"},
                             NULL, 1, &x, &y, &err), err);
@@ -893,7 +893,7 @@ static void test_csv_header_detection_and_delimiter(void **state) {
   fl_array_free(&x);
   fl_array_free(&y);
   const char *tabs = "1\t2\t0\n3\t4\t1\n";
-  const fl_csv_options tc = {FL_CSV_HEADER_AUTO, '\t'};
+  const fl_csv_options tc = {FL_CSV_HEADER_AUTO, '\t', false};
   assert_ok(fl_csv_parse_ex((const uint8_t *)tabs, strlen(tabs), "t.tsv", &tc,
                             NULL, last, 1, &x, &y, &err), err);
   assert_int_equal(x.shape[0], 2);
@@ -912,10 +912,139 @@ static void test_csv_header_detection_and_delimiter(void **state) {
   assert_int_equal(y.count, 0);
   fl_array_free(&x);
   fl_array_free(&y);
-  const fl_csv_options bad = {FL_CSV_HEADER_AUTO, ':'};
+  const fl_csv_options bad = {FL_CSV_HEADER_AUTO, ':', false};
   rc = fl_csv_parse_ex((const uint8_t *)semi, strlen(semi), "s.csv", &bad,
                        NULL, last, 1, &x, &y, &err);
   assert_fails(rc, FL_EINVAL, err, "s.csv", "is not one of");
+}
+
+/* Issue 12: a label column of class names. Ids follow the names' sorted
+ * order (scikit-learn's LabelEncoder), whatever order the rows give. */
+static void test_csv_class_names(void **state) {
+  (void)state;
+  fl_array x, y;
+  fl_error err = {0};
+  const fl_csv_options names_on = {FL_CSV_HEADER_AUTO, ',', true};
+  const char *label[1] = {"y"};
+  const char *csv = "a,y\n1,dog\n2,cat\n3,\"dog\"\n4, bird \n";
+  assert_ok(fl_csv_parse_ex((const uint8_t *)csv, strlen(csv), "p.csv",
+                            &names_on, label, NULL, 1, &x, &y, &err), err);
+  assert_int_equal(y.shape[0], 4);
+  assert_int_equal(y.n_class_names, 3);
+  assert_string_equal(y.class_names, "bird");
+  assert_string_equal(y.class_names + 5, "cat");
+  assert_string_equal(y.class_names + 9, "dog");
+  assert_true(y.data[0] == 2 && y.data[1] == 1 && y.data[2] == 2 &&
+              y.data[3] == 0);
+  assert_int_equal(fl_class_name_id(y.class_names, 3, "cat"), 1);
+  assert_int_equal(fl_class_name_id(y.class_names, 3, "cow"), -1);
+  /* Into a dataset: the names move with the ids. */
+  fl_dataset train;
+  assert_ok(fl_dataset_from_arrays(&x, &y, 1.0f, "p.csv", "p.csv", &train,
+                                    &err), err);
+  assert_null(y.class_names);
+  assert_int_equal(train.n_class_names, 3);
+  assert_int_equal(train.ids[0], 2);
+
+  /* Validation names relabelled by the training set's: "dog" alone is id
+   * 0 in its own file, 2 in training's. */
+  const char *val_csv = "a,y\n5,dog\n6,bird\n";
+  fl_dataset val;
+  assert_ok(fl_csv_parse_ex((const uint8_t *)val_csv, strlen(val_csv), "v.csv",
+                            &names_on, label, NULL, 1, &x, &y, &err), err);
+  assert_ok(fl_dataset_from_arrays(&x, &y, 1.0f, "v.csv", "v.csv", &val, &err),
+            err);
+  assert_int_equal(val.ids[0], 1);
+  assert_ok(fl_dataset_map_names(&val, train.class_names, train.n_class_names,
+                                 "the training set", "v.csv", &err), err);
+  assert_int_equal(val.ids[0], 2);
+  assert_int_equal(val.ids[1], 0);
+  assert_null(val.class_names);
+  fl_dataset_free(&val);
+  /* A name training never saw: named, with its row. */
+  const char *unseen = "a,y\n5,dog\n6,cow\n";
+  assert_ok(fl_csv_parse_ex((const uint8_t *)unseen, strlen(unseen), "u.csv",
+                            &names_on, label, NULL, 1, &x, &y, &err), err);
+  assert_ok(fl_dataset_from_arrays(&x, &y, 1.0f, "u.csv", "u.csv", &val, &err),
+            err);
+  int rc = fl_dataset_map_names(&val, train.class_names, train.n_class_names,
+                                "the training set", "u.csv", &err);
+  assert_fails(rc, FL_EDATA, err, "u.csv", "row 2: class name \"cow\" is not "
+               "among the 3 names of the training set");
+  assert_int_equal(val.ids[0], 1); /* unchanged on error */
+  fl_dataset_free(&val);
+  /* Ids where training had names, and names where it had ids. */
+  const char *ids = "a,y\n5,0\n";
+  assert_ok(fl_csv_parse_ex((const uint8_t *)ids, strlen(ids), "i.csv",
+                            &names_on, label, NULL, 1, &x, &y, &err), err);
+  assert_null(y.class_names);
+  assert_ok(fl_dataset_from_arrays(&x, &y, 1.0f, "i.csv", "i.csv", &val, &err),
+            err);
+  rc = fl_dataset_map_names(&val, train.class_names, train.n_class_names,
+                            "the training set", "i.csv", &err);
+  assert_fails(rc, FL_EDATA, err, "i.csv", "labels are class ids (numbers)");
+  fl_dataset_free(&val);
+  rc = fl_dataset_map_names(&train, NULL, 0, "job j's model", "p.csv", &err);
+  assert_fails(rc, FL_EDATA, err, "p.csv", "labels are class names, but job "
+               "j's model's are class ids");
+  fl_dataset_free(&train);
+
+  /* A column mixing ids and names: the row that breaks it, either way. */
+  const char *mixed = "a,y\n1,dog\n2,3\n";
+  rc = fl_csv_parse_ex((const uint8_t *)mixed, strlen(mixed), "m.csv",
+                       &names_on, label, NULL, 1, &x, &y, &err);
+  assert_fails(rc, FL_EDATA, err, "m.csv", "line 3, column 2 (\"y\"): the "
+               "number \"3\" in a column of class names (line 2 holds a name)");
+  const char *mixed2 = "a,y\n1,3\n2,dog\n";
+  rc = fl_csv_parse_ex((const uint8_t *)mixed2, strlen(mixed2), "m.csv",
+                       &names_on, label, NULL, 1, &x, &y, &err);
+  assert_fails(rc, FL_EDATA, err, "m.csv", "ids or names, not both (line 2 "
+               "holds a number)");
+  assert_msg_has(err, "line 3");
+  /* Off (evaluate's own parse, the default): names are not numbers. */
+  rc = fl_csv_parse_ex((const uint8_t *)csv, strlen(csv), "p.csv", NULL,
+                       label, NULL, 1, &x, &y, &err);
+  assert_fails(rc, FL_EDATA, err, "p.csv", "expected a number, got \"dog\"");
+  /* Several label columns (one-hot) stay numbers. */
+  const char *two = "a,y,z\n1,dog,0\n";
+  rc = fl_csv_parse_ex((const uint8_t *)two, strlen(two), "t.csv", &names_on,
+                       (const char *[]){"y", "z"}, NULL, 2, &x, &y, &err);
+  assert_fails(rc, FL_EDATA, err, "t.csv", "expected a number");
+
+  /* Caps: a name of FL_CLASS_NAME_MAX bytes loads, one more does not. */
+  char longest[FL_CLASS_NAME_MAX + 2];
+  memset(longest, 'n', sizeof longest);
+  longest[FL_CLASS_NAME_MAX] = '\0';
+  char text[256];
+  snprintf(text, sizeof text, "a,y\n1,%s\n", longest);
+  assert_ok(fl_csv_parse_ex((const uint8_t *)text, strlen(text), "l.csv",
+                            &names_on, label, NULL, 1, &x, &y, &err), err);
+  assert_int_equal(strlen(y.class_names), FL_CLASS_NAME_MAX);
+  fl_array_free(&x);
+  fl_array_free(&y);
+  longest[FL_CLASS_NAME_MAX] = 'n';
+  longest[FL_CLASS_NAME_MAX + 1] = '\0';
+  snprintf(text, sizeof text, "a,y\n1,%s\n", longest);
+  rc = fl_csv_parse_ex((const uint8_t *)text, strlen(text), "l.csv",
+                       &names_on, label, NULL, 1, &x, &y, &err);
+  assert_fails(rc, FL_ETOOBIG, err, "l.csv", "line 2, column 2 (\"y\"): a "
+               "class name of 65 bytes; names may have at most 64");
+  /* One name more than FL_DATA_MAX_CLASSES: refused at that row. */
+  bytes many = {0};
+  put_str(&many, "a,y\n");
+  for (int i = 0; i <= FL_DATA_MAX_CLASSES; i++) {
+    char line[32];
+    snprintf(line, sizeof line, "1,c%05d\n", i);
+    put_str(&many, line);
+  }
+  rc = fl_csv_parse_ex(many.p, many.len, "many.csv", &names_on, label, NULL, 1,
+                       &x, &y, &err);
+  assert_fails(rc, FL_ETOOBIG, err, "many.csv", "more than 65536 distinct "
+               "class names");
+  assert_msg_has(err, "line 65538");
+  assert_null(x.data);
+  assert_null(y.class_names);
+  free(many.p);
 }
 
 static void test_csv_quotes_crlf_bom_trailing(void **state) {
@@ -1812,6 +1941,49 @@ static void test_load_bound_holds(void **state) {
   assert_true(bound < 6 * (uint64_t)s);
   free(csv.p);
 
+  /* CSV with a label column of names, read as the daemon reads it (names
+   * allowed, FL_BOUND_CLASS_NAMES): a name per row, the table's worst. */
+  csv = (bytes){0};
+  put_str(&csv, "a,y\n");
+  for (int r = 0; r < 3000; r++) {
+    char line[32];
+    snprintf(line, sizeof line, "%d,n%d\n", r % 10, r);
+    put_str(&csv, line);
+  }
+  write_file(path, csv.p, csv.len);
+  {
+    fl_error err = {0};
+    uint64_t plain = 0;
+    assert_ok(fl_data_load_bound(path, FL_FORM_CSV, FL_READ_NOFOLLOW, &plain,
+                                 &err), err);
+    assert_ok(fl_data_load_bound(path, FL_FORM_CSV,
+                                 FL_READ_NOFOLLOW | FL_BOUND_CLASS_NAMES,
+                                 &bound, &err), err);
+    assert_true(bound > plain);
+    const fl_csv_options names_on = {FL_CSV_HEADER_AUTO, ',', true};
+    fl_array x, y;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    mcount_start();
+    int rc = fl_file_read_ex(path, FL_DATA_MAX_BYTES, FL_READ_NOFOLLOW, &buf,
+                             &len, &err);
+    if (!rc)
+      rc = fl_csv_parse_ex(buf, len, path, &names_on, (const char *[]){"y"},
+                           NULL, 1, &x, &y, &err);
+    free(buf);
+    mcount.on = false;
+    assert_ok(rc, err);
+    assert_false(mcount.overflow);
+    assert_int_equal(y.n_class_names, 3000);
+    fl_array_free(&x);
+    fl_array_free(&y);
+    if (COUNT_MALLOC && mcount.peak > bound)
+      print_error("names: peak %zu bytes over the bound %llu\n", mcount.peak,
+                  (unsigned long long)bound);
+    if (COUNT_MALLOC) assert_true(mcount.peak <= bound);
+  }
+  free(csv.p);
+
   /* CSV whose header runs past the first 64 KiB: the bound falls back to
    * the size alone, and still holds. */
   csv = (bytes){0};
@@ -2140,6 +2312,7 @@ int main(void) {
       cmocka_unit_test(test_gunzip_ratio_cap),
       cmocka_unit_test(test_csv_label_by_name_and_index),
       cmocka_unit_test(test_csv_quotes_crlf_bom_trailing),
+      cmocka_unit_test(test_csv_class_names),
       cmocka_unit_test(test_csv_header_detection_and_delimiter),
       cmocka_unit_test(test_csv_one_hot),
       cmocka_unit_test(test_csv_errors),

@@ -385,6 +385,95 @@ static void test_standardize_is_kept_and_applied_by_predict(void **s) {
   free(out);
 }
 
+/* Issue 12: a job trained on class names. Its export names the classes
+ * (sorted: ids are their order), evaluate takes labels given as names
+ * (relabelled by the model's, whatever names the file holds), predict
+ * prints each row's name next to its id. */
+static void test_class_names_kept_and_used_by_predict(void **s) {
+  (void)s;
+  char *out, id[32], args[256], cmd[512], path[256], line[512];
+  /* The ids of train.csv/val.csv as names, not in sorted order. */
+  static const char *awk =
+      "awk -F, 'BEGIN{OFS=\",\"; n[0]=\"virginica\"; n[1]=\"setosa\"; "
+      "n[2]=\"versicolor\"} NR>1{$NF=n[$NF]} 1'";
+  snprintf(cmd, sizeof cmd, "cd '%s' && %s train.csv > ntrain.csv && %s "
+           "val.csv > nval.csv", dir, awk, awk);
+  assert_int_equal(system(cmd), 0);
+  write_file("names.json",
+             "{\"name\": \"names\", \"data\": {\"train\": {\"csv\": "
+             "\"ntrain.csv\", \"label_columns\": [\"label\"]}, \"validation\": "
+             "{\"csv\": \"nval.csv\", \"label_columns\": [\"label\"]}}, "
+             "\"model\": {\"layers\": [{\"type\": \"dense\", \"units\": 3, "
+             "\"activation\": \"softmax\"}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\", \"optimizer\": {\"name\": "
+             "\"sgd\", \"learning_rate\": 0.02}, \"epochs\": 2, "
+             "\"batch_size\": 16, \"seed\": 3}");
+  int rc = client("--json submit names.json --follow", &out);
+  assert_true(rc == 0 || rc == 3);
+  job_id_of(out, id);
+  double acc = last_number(out, "val_accuracy");
+  free(out);
+  snprintf(args, sizeof args, "--json evaluate %s nval.csv", id);
+  assert_int_equal(client(args, &out), 0);
+  assert_true(fabs(last_number(out, "accuracy") - acc) < 1e-9);
+  assert_non_null(strstr(out, "\"class_names\":[\"setosa\",\"versicolor\","
+                              "\"virginica\"]"));
+  free(out);
+
+  /* predict: a name column; the names right as often as the job said. */
+  snprintf(args, sizeof args, "predict %s nval.csv -o npred.csv", id);
+  assert_int_equal(client(args, &out), 0);
+  free(out);
+  static const char *const sorted[3] = {"setosa", "versicolor", "virginica"};
+  static const int by_old_id[3] = {2, 0, 1}; /* val.csv's id -> name's id */
+  int truth[90];
+  assert_int_equal(read_labels("val.csv", truth, 90), 90);
+  snprintf(path, sizeof path, "%s/npred.csv", dir);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  assert_non_null(fgets(line, sizeof line, f));
+  assert_string_equal(line, "class,name,p0,p1,p2\n");
+  int n = 0, right = 0;
+  while (fgets(line, sizeof line, f)) {
+    int cls = -1;
+    char name[32];
+    assert_int_equal(sscanf(line, "%d,%31[^,],", &cls, name), 2);
+    assert_true(cls >= 0 && cls < 3);
+    assert_string_equal(name, sorted[cls]);
+    right += n < 90 && cls == by_old_id[truth[n]];
+    n++;
+  }
+  fclose(f);
+  assert_int_equal(n, 90);
+  assert_int_equal(right, (int)lround(acc * 90));
+
+  /* The export's "classes", as docs/model-format.md has it. */
+  snprintf(args, sizeof args, "export %s -o names.safetensors", id);
+  assert_int_equal(client(args, &out), 0);
+  free(out);
+  snprintf(path, sizeof path, "%s/names.safetensors", dir);
+  f = fopen(path, "rb");
+  assert_non_null(f);
+  char head[4096] = "";
+  size_t got = fread(head, 1, sizeof head - 1, f);
+  fclose(f);
+  assert_true(holds(head, got, "\"classes\":\"[\\\"setosa\\\",\\\"versicolor\\\","
+                               "\\\"virginica\\\"]\""));
+
+  /* A name the model does not know is named with its row; ids where the
+   * model has names are refused, not read as the wrong classes. */
+  write_file("cow.csv", "a,b,c,d,label\n1,2,3,4,setosa\n1,2,3,4,cow\n");
+  snprintf(args, sizeof args, "evaluate %s cow.csv", id);
+  assert_int_equal(client(args, &out), 1);
+  assert_non_null(strstr(out, "row 2: class name \"cow\" is not among the 3 "
+                              "names of job"));
+  free(out);
+  snprintf(args, sizeof args, "evaluate %s val.csv", id);
+  assert_int_equal(client(args, &out), 1);
+  assert_non_null(strstr(out, "labels are class ids (numbers)"));
+  free(out);
+}
+
 /* .npy data: features alone for predict (labels never read), features
  * and labels for evaluate, which refuses features alone. */
 static void test_npy_features_only_and_with_labels(void **s) {
@@ -439,6 +528,7 @@ int main(void) {
       cmocka_unit_test(test_headerless_semicolon_csv_keeps_every_row),
       cmocka_unit_test(test_standardize_is_kept_and_applied_by_predict),
       cmocka_unit_test(test_npy_features_only_and_with_labels),
+      cmocka_unit_test(test_class_names_kept_and_used_by_predict),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -75,6 +75,28 @@ static void write_blobs_csv(const char *name, int rows, int max_label) {
   free(text);
 }
 
+/* write_blobs_csv with class names: class 0 is "virginica", 1 "setosa",
+ * 2 "versicolor" (not in sorted order, so the ids must be remapped), the
+ * last row `last` when not NULL. */
+static void write_blobs_names_csv(const char *name, int rows, const char *last) {
+  static const char *const names[3] = {"virginica", "setosa", "versicolor"};
+  char *text = malloc((size_t)rows * 64 + 64), *p = text;
+  p += sprintf(p, "a,b,c,d,species\n");
+  unsigned s = 1;
+  for (int r = 0; r < rows; r++) {
+    int c = r % 3;
+    float v[4];
+    for (int j = 0; j < 4; j++) {
+      s = s * 1103515245u + 12345u;
+      v[j] = (float)((s >> 16) % 1000) / 1000.0f + (j == c ? 3.0f : 0.0f);
+    }
+    p += sprintf(p, "%.3f,%.3f,%.3f,%.3f,%s\n", v[0], v[1], v[2], v[3],
+                 r == rows - 1 && last ? last : names[c]);
+  }
+  write_file(name, text);
+  free(text);
+}
+
 static const char *csv_spec =
     "{\"name\": \"blobs\", \"data\": {\"train\": {\"csv\": \"%s\", "
     "\"label_columns\": [\"species\"]}, \"validation_split\": 0.25},"
@@ -129,6 +151,38 @@ static void test_csv_job_trains_and_prints_epochs(void **state) {
   assert_non_null(strstr(out, "samples/s"));
   assert_non_null(strstr(out, "  8/8 "));
   assert_non_null(strstr(out, "225 training rows, 75 validation rows, 4 features, 3 classes"));
+  free(out);
+}
+
+/* Issue 12: a label column of class names trains as ids in sorted order;
+ * a validation file's names must be among the training set's. */
+static void test_csv_class_names_train(void **state) {
+  (void)state;
+  write_blobs_names_csv("names.csv", 300, NULL);
+  write_csv_spec("names.json", "names.csv");
+  char *out;
+  assert_int_equal(run("--run names.json --cache-dir cache", &out), 0);
+  assert_non_null(strstr(out, "225 training rows, 75 validation rows, 4 "
+                              "features, 3 classes"));
+  free(out);
+  assert_int_equal(run("--run names.json --json --cache-dir cache", &out), 0);
+  char *v = strstr(out, "\"event\":\"verdict\"");
+  assert_non_null(v);
+  assert_non_null(strstr(v, "\"verdict\":\"healthy\""));
+  free(out);
+
+  write_blobs_names_csv("names_val.csv", 30, "cow");
+  write_file("names_val.json",
+             "{\"name\": \"nv\", \"data\": {\"train\": {\"csv\": \"names.csv\", "
+             "\"label_columns\": [\"species\"]}, \"validation\": {\"csv\": "
+             "\"names_val.csv\", \"label_columns\": [\"species\"]}}, "
+             "\"model\": {\"layers\": [{\"type\": \"dense\", \"units\": 3, "
+             "\"activation\": \"softmax\"}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\", \"optimizer\": \"adam\", "
+             "\"epochs\": 1, \"batch_size\": 16}");
+  assert_int_not_equal(run("--run names_val.json --cache-dir cache", &out), 0);
+  assert_non_null(strstr(out, "names_val.csv: row 30: class name \"cow\" is "
+                              "not among the 3 names of the training set"));
   free(out);
 }
 
@@ -365,6 +419,7 @@ static void test_early_stopping_stops_at_the_best_epoch(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv_job_trains_and_prints_epochs),
+      cmocka_unit_test(test_csv_class_names_train),
       cmocka_unit_test(test_same_spec_same_losses),
       cmocka_unit_test(test_bad_jobs_are_rejected_with_a_reason),
       cmocka_unit_test(test_usage),

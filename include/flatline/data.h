@@ -22,6 +22,10 @@ extern "C" {
 #define FL_DATA_MAX_BYTES ((size_t)4 << 30)    /* one file, decompressed */
 #define FL_DATA_MAX_NDIM 8
 #define FL_DATA_MAX_CLASSES 65536
+/* The longest class name a CSV label column may hold, in bytes (UTF-8).
+ * Keras' StringLookup has no limit; 64 holds any label a person types
+ * and keeps the names table of FL_DATA_MAX_CLASSES names at about 4 MiB. */
+#define FL_CLASS_NAME_MAX 64
 
 /* Gzip input may inflate to at most FL_GZIP_MAX_RATIO times its compressed
  * size, or to FL_GZIP_RATIO_FLOOR bytes, whichever is more; past that the
@@ -49,6 +53,11 @@ typedef struct {
   float *data;    /* (shape...) row-major; malloc'd, owned */
   bool integral;  /* source dtype was an integer type (or bool) */
   char dtype[8];  /* source dtype as in the file: "<f4", "u1", "idx-u8" ... */
+  /* A CSV label column of class names: the distinct names, sorted
+   * bytewise, each NUL-terminated, one after another (class id i is the
+   * i-th); data holds the ids. Owned, else NULL. */
+  char *class_names;
+  size_t n_class_names;
 } fl_array;
 
 void fl_array_free(fl_array *a);
@@ -61,6 +70,9 @@ void fl_array_free(fl_array *a);
  * refused". Only the last component of the path is checked: links among
  * its directories are followed, so the caller must trust those. */
 #define FL_READ_NOFOLLOW 1u
+/* fl_data_load_bound only: the CSV is read with fl_csv_options.class_names
+ * on, so its bound counts the class-names table too (see below). */
+#define FL_BOUND_CLASS_NAMES 2u
 
 /* Read a whole file into memory (max_bytes caps it). *buf is malloc'd, one
  * byte more than the file's size at open (so that EOF needs no grow). A
@@ -105,7 +117,12 @@ typedef enum { FL_FORM_NPY, FL_FORM_IDX, FL_FORM_CSV } fl_data_form;
  *                   the header does not end in the first 64 KiB. The
  *                   header is read with each of FL_CSV_DELIMITERS (the
  *                   spec's is not known here) and the largest taken; it
- *                   is refused only when all of them refuse it.
+ *                   is refused only when all of them refuse it. With
+ *                   FL_BOUND_CLASS_NAMES, + the class-names table of
+ *                   min(S / 4 + 2, FL_DATA_MAX_CLASSES) names (a row with
+ *                   a label column takes 4 bytes at least) at
+ *                   2 * (FL_CLASS_NAME_MAX + 1) + 40 bytes each (data/csv.c
+ *                   says what they hold): at most about 11 MiB more.
  * The bound is for the file as it is now; one that changes before it is
  * read is only held to fl_file_read_ex's max_bytes. */
 int fl_data_load_bound(const char *path, fl_data_form form, unsigned flags,
@@ -153,6 +170,13 @@ typedef enum {
 typedef struct {
   fl_csv_header header;
   char delimiter; /* one of FL_CSV_DELIMITERS; 0 means ',' */
+  /* One label column may hold class names instead of ids ("cat", "dog"):
+   * decided by its first row; ids are given in sorted order of the names
+   * (scikit-learn's LabelEncoder) and the names are kept in
+   * labels->class_names. A column mixing numbers and names is FL_EDATA
+   * naming the line; more than FL_DATA_MAX_CLASSES names or a name longer
+   * than FL_CLASS_NAME_MAX bytes is FL_ETOOBIG. Off: names are errors. */
+  bool class_names;
 } fl_csv_options;
 
 /* fl_csv_parse with options (NULL: header detected, ','). fl_csv_parse
@@ -181,7 +205,24 @@ typedef struct {
   /* After fl_dataset_standardize (training set only): the (d) means and
    * divisors applied, for the model's metadata; owned, else NULL. */
   float *norm_mean, *norm_std;
+  /* Id labels read from class names: as fl_array's class_names (owned,
+   * else NULL). */
+  char *class_names;
+  size_t n_class_names;
 } fl_dataset;
+
+/* The id of `name` among n sorted names (fl_array's class_names), or -1. */
+long fl_class_name_id(const char *names, size_t n, const char *name);
+
+/* Relabel ds, whose ids were read from class names of its own, with the
+ * ids of the same names among `names` (n of them: the training set's, or
+ * a model's "classes"), and drop ds's own names table. A name not among
+ * them is FL_EDATA naming it and its first row (counted from 1, the
+ * header not counted); ds with id labels (numbers) is FL_EDATA as well,
+ * as is ds with names when n is 0. what says where the names come from
+ * ("the training set"). ds is unchanged on error. */
+int fl_dataset_map_names(fl_dataset *ds, const char *names, size_t n,
+                         const char *what, const char *name, fl_error *err);
 
 /* "normalize": "standardize": per-feature mean and population standard
  * deviation of train's rows (a constant feature: divisor 1), applied to
