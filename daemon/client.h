@@ -71,6 +71,13 @@ void fl_client_resume_if_drained(fl_client *c);
 /* Stop following job (its end was sent); frees the slot. */
 void fl_client_unfollow(fl_client *c, const fl_job *job);
 
+/* Replies (requests.c): {"type":"reply","id":id,"ok":ok ...} begun in w,
+ * ended and queued to c; an error reply with its code and message. */
+void fl_reply_begin(fl_jw *w, int64_t id, bool ok);
+void fl_reply_end(fl_client *c, fl_jw *w);
+void fl_reply_error(fl_client *c, int64_t id, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Request handlers (requests.c). */
 void fl_handle_json(fl_client *c, const uint8_t *data, size_t len);
 void fl_handle_binary(fl_client *c, const uint8_t *data, size_t len);

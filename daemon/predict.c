@@ -80,39 +80,6 @@ static void task_free(fl_predict_task *t) {
   free(t);
 }
 
-/* ---- replies (the shape of requests.c's) ---- */
-
-static void reply_begin(fl_jw *w, int64_t id, bool ok) {
-  fl_jw_init(w);
-  fl_jw_object_begin(w, NULL);
-  fl_jw_str(w, "type", "reply");
-  fl_jw_int(w, "id", id);
-  fl_jw_bool(w, "ok", ok);
-}
-
-static void reply_end(fl_client *c, fl_jw *w) {
-  fl_jw_object_end(w);
-  char *text = fl_jw_finish(w);
-  if (text) fl_client_send_text(c, text, false);
-  else fl_client_fail(c, "out of memory building a reply");
-  free(text);
-}
-
-static void reply_error(fl_client *c, int64_t id, const char *code,
-                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void reply_error(fl_client *c, int64_t id, const char *code,
-                        const char *fmt, ...) {
-  char msg[FL_ERRMSG_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  fl_jw w;
-  reply_begin(&w, id, false);
-  fl_jw_str(&w, "code", code);
-  fl_jw_str(&w, "error", msg);
-  reply_end(c, &w);
-}
 
 /* ---- loop: the request ---- */
 
@@ -120,7 +87,7 @@ void fl_predict_request(fl_client *c, const fl_request *r, fl_job *job) {
   fl_daemon *d = c->d;
   const char *verb = r->evaluate ? "evaluate" : "predict";
   if (job->state != FL_JOB_DONE) {
-    reply_error(c, r->id, "not_found", "job %s has no trained model (state "
+    fl_reply_error(c, r->id, "not_found", "job %s has no trained model (state "
                 "%s); %s needs a job that is done", job->id,
                 fl_job_state_name(job->state), verb);
     return;
@@ -129,31 +96,31 @@ void fl_predict_request(fl_client *c, const fl_request *r, fl_job *job) {
   struct stat st;
   snprintf(model, sizeof model, "%s/model.safetensors", job->dir);
   if (lstat(model, &st) != 0 || !S_ISREG(st.st_mode)) {
-    reply_error(c, r->id, "not_found", "job %s is done but its model file is "
+    fl_reply_error(c, r->id, "not_found", "job %s is done but its model file is "
                 "missing or unreadable", job->id);
     return;
   }
   const char *shas[2] = {r->sha256, r->labels_sha256};
   for (int i = 0; i < 2; i++)
     if (shas[i][0] && !fl_blob_exists(d, c->uid, shas[i], NULL)) {
-      reply_error(c, r->id, "not_found", "blob %.12s… is not uploaded for "
+      fl_reply_error(c, r->id, "not_found", "blob %.12s… is not uploaded for "
                   "you; upload it first (blob_put)", shas[i]);
       return;
     }
   if (r->evaluate && !r->labels_sha256[0] && strcmp(r->form, "csv") != 0) {
-    reply_error(c, r->id, "bad_request", "evaluate needs labels: give the "
+    fl_reply_error(c, r->id, "bad_request", "evaluate needs labels: give the "
                 "labels file after the features (flatline evaluate %s X.npy "
                 "y.npy)", job->id);
     return;
   }
   if (d->n_workers < 1) {
-    reply_error(c, r->id, "unavailable", "the daemon has no device");
+    fl_reply_error(c, r->id, "unavailable", "the daemon has no device");
     return;
   }
   fl_predict_task *t = calloc(1, sizeof *t);
   fl_error err = {0};
   if (!t || fl_job_read_spec(job, &t->spec_text, &t->spec_len, &err)) {
-    reply_error(c, r->id, "internal", "%s", t ? err.msg : "out of memory");
+    fl_reply_error(c, r->id, "internal", "%s", t ? err.msg : "out of memory");
     free(t);
     return;
   }
@@ -635,10 +602,10 @@ void fl_predict_done(fl_predict_task *t) {
     return;
   }
   if (t->rc) {
-    reply_error(c, t->id, code_of(t->rc), "%s", t->err.msg);
+    fl_reply_error(c, t->id, code_of(t->rc), "%s", t->err.msg);
   } else {
     fl_jw w;
-    reply_begin(&w, t->id, true);
+    fl_reply_begin(&w, t->id, true);
     fl_jw_str(&w, "job", t->job_id);
     fl_jw_int(&w, "rows", (long long)t->n);
     fl_jw_int(&w, "classes", (long long)t->k);
@@ -662,7 +629,7 @@ void fl_predict_done(fl_predict_task *t) {
       fl_jw_int(&w, "size", (long long)size);
       fl_jw_str(&w, "format", "f32le");
     }
-    reply_end(c, &w);
+    fl_reply_end(c, &w);
     uint64_t sent = 0;
     fl_error err = {0};
     if (!t->evaluate) {

@@ -22,7 +22,7 @@
 
 /* ---- replies ---- */
 
-static void reply_begin(fl_jw *w, int64_t id, bool ok) {
+void fl_reply_begin(fl_jw *w, int64_t id, bool ok) {
   fl_jw_init(w);
   fl_jw_object_begin(w, NULL);
   fl_jw_str(w, "type", "reply");
@@ -30,7 +30,7 @@ static void reply_begin(fl_jw *w, int64_t id, bool ok) {
   fl_jw_bool(w, "ok", ok);
 }
 
-static void reply_end(fl_client *c, fl_jw *w) {
+void fl_reply_end(fl_client *c, fl_jw *w) {
   fl_jw_object_end(w);
   char *text = fl_jw_finish(w);
   if (text) fl_client_send_text(c, text, false);
@@ -40,24 +40,22 @@ static void reply_end(fl_client *c, fl_jw *w) {
 
 static void reply_ok(fl_client *c, int64_t id) {
   fl_jw w;
-  reply_begin(&w, id, true);
-  reply_end(c, &w);
+  fl_reply_begin(&w, id, true);
+  fl_reply_end(c, &w);
 }
 
-static void reply_error(fl_client *c, int64_t id, const char *code,
-                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void reply_error(fl_client *c, int64_t id, const char *code,
-                        const char *fmt, ...) {
+void fl_reply_error(fl_client *c, int64_t id, const char *code,
+                    const char *fmt, ...) {
   char msg[FL_ERRMSG_MAX];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   fl_jw w;
-  reply_begin(&w, id, false);
+  fl_reply_begin(&w, id, false);
   fl_jw_str(&w, "code", code);
   fl_jw_str(&w, "error", msg);
-  reply_end(c, &w);
+  fl_reply_end(c, &w);
 }
 
 /* ---- ownership ---- */
@@ -69,12 +67,12 @@ static bool may_touch(const fl_client *c, const fl_job *job) {
 static fl_job *owned_job(fl_client *c, const fl_request *r, const char *verb) {
   fl_job *job = fl_job_find(c->d, r->job);
   if (!job) {
-    reply_error(c, r->id, "not_found", "no job %s; `flatline list` shows the "
+    fl_reply_error(c, r->id, "not_found", "no job %s; `flatline list` shows the "
                 "jobs", r->job);
     return NULL;
   }
   if (!may_touch(c, job)) {
-    reply_error(c, r->id, "forbidden", "you do not own job %s (owner %s); only "
+    fl_reply_error(c, r->id, "forbidden", "you do not own job %s (owner %s); only "
                 "the owner or root may %s it", job->id, job->user, verb);
     return NULL;
   }
@@ -109,12 +107,12 @@ static void on_hello(fl_client *c, const fl_request *r) {
 
 static void on_blob_check(fl_client *c, const fl_request *r) {
   fl_jw w;
-  reply_begin(&w, r->id, true);
+  fl_reply_begin(&w, r->id, true);
   fl_jw_array_begin(&w, "missing");
   for (int i = 0; i < r->n_blobs; i++)
     if (!fl_blob_exists(c->d, c->uid, r->blobs[i], NULL)) fl_jw_str(&w, NULL, r->blobs[i]);
   fl_jw_array_end(&w);
-  reply_end(c, &w);
+  fl_reply_end(c, &w);
 }
 
 static void end_upload(fl_client *c) {
@@ -148,7 +146,7 @@ static void upload_synced(uv_fs_t *req) {
   if (!e && rename(c->up_tmp, final) != 0) e = errno;
   if (e) unlink(c->up_tmp);
   end_upload(c);
-  if (e) reply_error(c, c->up_id, "internal", "cannot store the upload: %s", strerror(e));
+  if (e) fl_reply_error(c, c->up_id, "internal", "cannot store the upload: %s", strerror(e));
   else {
     if (!had) fl_storage_add(c->d, c->uid, (uint64_t)st.st_blocks * 512u, 1);
     reply_ok(c, c->up_id);
@@ -163,7 +161,7 @@ static void finish_upload(fl_client *c) {
   if (strcmp(hex, c->up_sha) != 0) {
     unlink(c->up_tmp);
     end_upload(c);
-    reply_error(c, c->up_id, "bad_request", "upload's SHA-256 is %s, not the "
+    fl_reply_error(c, c->up_id, "bad_request", "upload's SHA-256 is %s, not the "
                 "announced %s; the file changed while uploading? submit again",
                 hex, c->up_sha);
     return;
@@ -176,7 +174,7 @@ static void finish_upload(fl_client *c) {
     c->pending--;
     unlink(c->up_tmp);
     end_upload(c);
-    reply_error(c, c->up_id, "internal", "cannot store the upload: %s", uv_strerror(rc));
+    fl_reply_error(c, c->up_id, "internal", "cannot store the upload: %s", uv_strerror(rc));
   }
 }
 
@@ -202,7 +200,7 @@ static void on_blob_put(fl_client *c, const fl_request *r) {
   if (fl_storage_reserve(d, c->uid, need, 1, why, sizeof why)) {
     /* The chunks will still arrive: refuse and drop the connection rather
      * than read gigabytes to throw away. */
-    reply_error(c, r->id, "limit", "%s", why);
+    fl_reply_error(c, r->id, "limit", "%s", why);
     c->closing = true;
     uv_read_stop((uv_stream_t *)&c->pipe);
     if (c->queued_frames == 0) fl_client_close(c);
@@ -215,7 +213,7 @@ static void on_blob_put(fl_client *c, const fl_request *r) {
   if (fl_mkdirs(dir, 0750, &err)) {
     fl_storage_release(d, c->uid, need, 1);
     c->up_reserved = 0;
-    reply_error(c, r->id, "internal", "%s", err.msg);
+    fl_reply_error(c, r->id, "internal", "%s", err.msg);
     return;
   }
   snprintf(c->up_tmp, sizeof c->up_tmp, "%s/.upload-%p-%lld", dir, (void *)c,
@@ -227,7 +225,7 @@ static void on_blob_put(fl_client *c, const fl_request *r) {
     int e = errno;
     fl_storage_release(d, c->uid, need, 1);
     c->up_reserved = 0;
-    reply_error(c, r->id, "internal", "cannot store uploads: %s", strerror(e));
+    fl_reply_error(c, r->id, "internal", "cannot store uploads: %s", strerror(e));
     return;
   }
   c->up_hash = fl_sha256_new();
@@ -258,7 +256,7 @@ void fl_handle_binary(fl_client *c, const uint8_t *data, size_t len) {
     if (w <= 0) {
       int64_t id = c->up_id, e = w < 0 ? errno : ENOSPC;
       fl_client_abort_upload(c);
-      reply_error(c, id, "internal", "cannot store the upload: %s", strerror((int)e));
+      fl_reply_error(c, id, "internal", "cannot store the upload: %s", strerror((int)e));
       fl_client_fail(c, "upload aborted");
       return;
     }
@@ -291,12 +289,12 @@ static bool init_from_usable(fl_client *c, const fl_request *r,
   const char *id = spec->init_from;
   fl_job *src = fl_job_find(c->d, id);
   if (!src) {
-    reply_error(c, r->id, "rejected", "init_from: no job %s; `flatline list` "
+    fl_reply_error(c, r->id, "rejected", "init_from: no job %s; `flatline list` "
                 "shows the jobs", id);
     return false;
   }
   if (!may_touch(c, src)) {
-    reply_error(c, r->id, "forbidden", "init_from: you do not own job %s "
+    fl_reply_error(c, r->id, "forbidden", "init_from: you do not own job %s "
                 "(owner %s); fine-tuning starts only from your own jobs",
                 id, src->user);
     return false;
@@ -305,7 +303,7 @@ static bool init_from_usable(fl_client *c, const fl_request *r,
   struct stat st;
   snprintf(model, sizeof model, "%s/model.safetensors", src->dir);
   if (src->state != FL_JOB_DONE || lstat(model, &st) != 0) {
-    reply_error(c, r->id, "rejected", "init_from: job %s has no trained "
+    fl_reply_error(c, r->id, "rejected", "init_from: job %s has no trained "
                 "model (state %s); start from a job that is done", id,
                 fl_job_state_name(src->state));
     return false;
@@ -329,13 +327,13 @@ static bool init_from_usable(fl_client *c, const fl_request *r,
       for (int l = 0; l < spec->n_layers; l++)
         snprintf(b + strlen(b), sizeof b - strlen(b), "%s%d", l ? "-" : "",
                  spec->layers[l].units);
-      reply_error(c, r->id, "rejected", "init_from: job %s's model has dense "
+      fl_reply_error(c, r->id, "rejected", "init_from: job %s's model has dense "
                   "layers of %s units, this spec %s; fine-tuning needs the "
                   "same layers (copy model.layers from `flatline show %s`)",
                   id, a, b, id);
     }
   } else {
-    reply_error(c, r->id, "internal", "init_from: %s", err.msg);
+    fl_reply_error(c, r->id, "internal", "init_from: %s", err.msg);
   }
   fl_spec_free(&from);
   free(text);
@@ -347,7 +345,7 @@ static bool validate_submission(fl_client *c, const fl_request *r,
   fl_error err = {0};
   int rc = fl_spec_parse(r->spec_text, r->spec_len, spec, &err);
   if (rc) {
-    reply_error(c, r->id, "rejected", "spec: %s", err.msg);
+    fl_reply_error(c, r->id, "rejected", "spec: %s", err.msg);
     return false;
   }
   const char *paths[4];
@@ -359,12 +357,12 @@ static bool validate_submission(fl_client *c, const fl_request *r,
       if (strcmp(r->files[j].path, paths[i]) == 0) ref = &r->files[j];
     uint64_t size = 0;
     if (!ref) {
-      reply_error(c, r->id, "bad_request", "the spec names %s but no file was "
+      fl_reply_error(c, r->id, "bad_request", "the spec names %s but no file was "
                   "sent for it", paths[i]);
       return false;
     }
     if (!fl_blob_exists(c->d, c->uid, ref->sha256, &size)) {
-      reply_error(c, r->id, "bad_request", "%s (sha256 %.12s…) was not uploaded; "
+      fl_reply_error(c, r->id, "bad_request", "%s (sha256 %.12s…) was not uploaded; "
                   "upload it with blob_put first", paths[i], ref->sha256);
       return false;
     }
@@ -376,7 +374,7 @@ static bool validate_submission(fl_client *c, const fl_request *r,
   int idx;
   if (strcmp(spec->device, "auto") != 0 &&
       fl_device_resolve(infos, ndev, spec->device, &idx, &err) != 0) {
-    reply_error(c, r->id, "rejected", "%s", err.msg);
+    fl_reply_error(c, r->id, "rejected", "%s", err.msg);
     return false;
   }
   if (spec->init_from[0] && !init_from_usable(c, r, spec)) return false;
@@ -395,7 +393,7 @@ static void on_submit(fl_client *c, const fl_request *r) {
     return;
   }
   if ((uint64_t)fl_job_count_queued(d, c->uid) >= d->limits.max_queued_jobs) {
-    reply_error(c, r->id, "limit", "you already have %llu jobs queued or "
+    fl_reply_error(c, r->id, "limit", "you already have %llu jobs queued or "
                 "running (the limit); wait for some to finish or cancel some",
                 (unsigned long long)d->limits.max_queued_jobs);
     fl_spec_free(&spec);
@@ -405,7 +403,7 @@ static void on_submit(fl_client *c, const fl_request *r) {
   char why[FL_ERRMSG_MAX];
   uint64_t need = fl_storage_round(r->spec_len) + 2 * fl_storage_round(1);
   if (fl_storage_reserve(d, c->uid, need, 3, why, sizeof why)) {
-    reply_error(c, r->id, "limit", "%s", why);
+    fl_reply_error(c, r->id, "limit", "%s", why);
     fl_spec_free(&spec);
     return;
   }
@@ -414,7 +412,7 @@ static void on_submit(fl_client *c, const fl_request *r) {
   char path[4200];
   fl_storage_release(d, c->uid, need, 3); /* counted for real just below */
   if (!job) {
-    reply_error(c, r->id, "internal", "out of memory");
+    fl_reply_error(c, r->id, "internal", "out of memory");
     fl_spec_free(&spec);
     return;
   }
@@ -434,7 +432,7 @@ static void on_submit(fl_client *c, const fl_request *r) {
   snprintf(path, sizeof path, "%s/spec.json", job->dir);
   if (!job->files || fl_mkdirs(job->dir, 0750, &err) ||
       fl_write_atomic(path, r->spec_text, r->spec_len, &err) || fl_job_save(d, job, &err)) {
-    reply_error(c, r->id, "internal", "cannot store the job: %s", err.msg);
+    fl_reply_error(c, r->id, "internal", "cannot store the job: %s", err.msg);
     fl_job_free(job);
     fl_spec_free(&spec);
     return;
@@ -447,9 +445,9 @@ static void on_submit(fl_client *c, const fl_request *r) {
   fl_log(FL_LOG_INFO, "job %s (%s) submitted by %s (uid %u)", job->id, job->name,
          job->user, (unsigned)job->uid);
   fl_jw w;
-  reply_begin(&w, r->id, true);
+  fl_reply_begin(&w, r->id, true);
   fl_jw_str(&w, "job", job->id);
-  reply_end(c, &w);
+  fl_reply_end(c, &w);
   if (r->follow) add_follow(c, job);
   fl_schedule(d);
 }
@@ -516,7 +514,7 @@ static void check_done(uv_work_t *req, int status) {
   if (c->closed) {
     if (c->pending == 0) fl_client_free(c);
   } else if (status < 0) {
-    reply_error(c, w->id, "internal", "check could not run: %s", uv_strerror(status));
+    fl_reply_error(c, w->id, "internal", "check could not run: %s", uv_strerror(status));
   } else if (w->rc) {
     /* Data that cannot be read is itself a finding. */
     fl_findings f = {.n = 1};
@@ -524,14 +522,14 @@ static void check_done(uv_work_t *req, int status) {
     f.items[0].cause = FL_CAUSE_INVALID_DATA;
     snprintf(f.items[0].message, sizeof f.items[0].message, "%s", w->err.msg);
     fl_jw jw;
-    reply_begin(&jw, w->id, true);
+    fl_reply_begin(&jw, w->id, true);
     fl_findings_write(&jw, &f);
-    reply_end(c, &jw);
+    fl_reply_end(c, &jw);
   } else {
     fl_jw jw;
-    reply_begin(&jw, w->id, true);
+    fl_reply_begin(&jw, w->id, true);
     fl_findings_write(&jw, &w->findings);
-    reply_end(c, &jw);
+    fl_reply_end(c, &jw);
   }
   if (!gone) fl_client_resume_if_drained(c);
   fl_spec_free(&w->spec);
@@ -542,7 +540,7 @@ static void check_done(uv_work_t *req, int status) {
 static void on_check(fl_client *c, const fl_request *r) {
   check_work *w = calloc(1, sizeof *w);
   if (!w) {
-    reply_error(c, r->id, "internal", "out of memory");
+    fl_reply_error(c, r->id, "internal", "out of memory");
     return;
   }
   uint64_t bytes = 0;
@@ -555,7 +553,7 @@ static void on_check(fl_client *c, const fl_request *r) {
   if (!w->files) {
     fl_spec_free(&w->spec);
     free(w);
-    reply_error(c, r->id, "internal", "out of memory");
+    fl_reply_error(c, r->id, "internal", "out of memory");
     return;
   }
   memcpy(w->files, r->files, (size_t)r->n_files * sizeof *w->files);
@@ -576,7 +574,7 @@ static void on_check(fl_client *c, const fl_request *r) {
   int rc = uv_queue_work(c->d->loop, &w->req, check_in_pool, check_done);
   if (rc) {
     c->pending--;
-    reply_error(c, r->id, "internal", "check could not start: %s", uv_strerror(rc));
+    fl_reply_error(c, r->id, "internal", "check could not start: %s", uv_strerror(rc));
     fl_spec_free(&w->spec);
     free(w->files);
     free(w);
@@ -632,7 +630,7 @@ static void on_list(fl_client *c, const fl_request *r) {
   uint64_t after = r->job[0] ? job_number_of(r->job) : 0;
   int limit = r->limit > 0 ? r->limit : FL_LIST_PAGE_MAX, n = 0;
   fl_jw w;
-  reply_begin(&w, r->id, true);
+  fl_reply_begin(&w, r->id, true);
   fl_jw_array_begin(&w, "jobs");
   const fl_job *last = NULL, *j = c->d->jobs;
   for (; j; j = j->next) {
@@ -646,7 +644,7 @@ static void on_list(fl_client *c, const fl_request *r) {
   }
   fl_jw_array_end(&w);
   fl_jw_str(&w, "next", j && last ? last->id : NULL);
-  reply_end(c, &w);
+  fl_reply_end(c, &w);
 }
 
 static void on_show(fl_client *c, const fl_request *r) {
@@ -656,11 +654,11 @@ static void on_show(fl_client *c, const fl_request *r) {
   size_t len = 0;
   fl_error err = {0};
   if (fl_job_read_spec(job, &spec, &len, &err)) {
-    reply_error(c, r->id, "internal", "%s", err.msg);
+    fl_reply_error(c, r->id, "internal", "%s", err.msg);
     return;
   }
   fl_jw w;
-  reply_begin(&w, r->id, true);
+  fl_reply_begin(&w, r->id, true);
   fl_jw_object_begin(&w, "job");
   job_fields(&w, job);
   fl_jw_raw(&w, "spec", spec); /* validated at submit */
@@ -676,7 +674,7 @@ static void on_show(fl_client *c, const fl_request *r) {
   }
   free(fixed);
   fl_jw_object_end(&w);
-  reply_end(c, &w);
+  fl_reply_end(c, &w);
   free(spec);
 }
 
@@ -685,7 +683,7 @@ static void on_cancel(fl_client *c, const fl_request *r) {
   fl_job *job = owned_job(c, r, "cancel");
   if (!job) return;
   if (fl_job_state_final(job->state)) {
-    reply_error(c, r->id, "bad_request", "job %s already ended (%s)", job->id,
+    fl_reply_error(c, r->id, "bad_request", "job %s already ended (%s)", job->id,
                 fl_job_state_name(job->state));
     return;
   }
@@ -693,7 +691,7 @@ static void on_cancel(fl_client *c, const fl_request *r) {
   bool was_queued = job->state == FL_JOB_QUEUED;
   fl_error err = {0};
   if (fl_job_cancel(d, job, c->user, &err)) {
-    reply_error(c, r->id, "internal", "%s", err.msg);
+    fl_reply_error(c, r->id, "internal", "%s", err.msg);
     return;
   }
   if (was_queued) fl_storage_job_ended(d, job);
@@ -704,7 +702,7 @@ static void on_cancel(fl_client *c, const fl_request *r) {
 static void on_devices(fl_client *c, const fl_request *r) {
   fl_daemon *d = c->d;
   fl_jw w;
-  reply_begin(&w, r->id, true);
+  fl_reply_begin(&w, r->id, true);
   fl_jw_array_begin(&w, "devices");
   for (int i = 0; i < d->n_workers; i++) {
     const fl_device_info *in = &d->workers[i].info;
@@ -725,7 +723,7 @@ static void on_devices(fl_client *c, const fl_request *r) {
     fl_jw_object_end(&w);
   }
   fl_jw_array_end(&w);
-  reply_end(c, &w);
+  fl_reply_end(c, &w);
 }
 
 static void on_export(fl_client *c, const fl_request *r) {
@@ -736,7 +734,7 @@ static void on_export(fl_client *c, const fl_request *r) {
   fl_error err = {0};
   snprintf(path, sizeof path, "%s/model.safetensors", job->dir);
   if (job->state != FL_JOB_DONE) {
-    reply_error(c, r->id, "not_found", "job %s has no trained model (state %s); "
+    fl_reply_error(c, r->id, "not_found", "job %s has no trained model (state %s); "
                 "models exist once a job is done", job->id, fl_job_state_name(job->state));
     return;
   }
@@ -744,15 +742,15 @@ static void on_export(fl_client *c, const fl_request *r) {
    * (whose first chunk is read on the thread pool). */
   struct stat st;
   if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-    reply_error(c, r->id, "not_found", "job %s is done but its model file is "
+    fl_reply_error(c, r->id, "not_found", "job %s is done but its model file is "
                 "missing or unreadable", job->id);
     return;
   }
   fl_jw w;
-  reply_begin(&w, r->id, true);
+  fl_reply_begin(&w, r->id, true);
   fl_jw_int(&w, "size", (long long)st.st_size);
   fl_jw_str(&w, "format", "safetensors");
-  reply_end(c, &w);
+  fl_reply_end(c, &w);
   if (fl_pump_export(c, path, &size, &err)) {
     fl_client_fail(c, "cannot export job %s: %s", job->id, err.msg);
     return;
@@ -794,7 +792,7 @@ void fl_handle_json(fl_client *c, const uint8_t *data, size_t len) {
   fl_error err = {0};
   if (fl_request_parse(data, len, &r, &err) != 0) {
     if (!c->hello_done || r.id <= 0) fl_client_fail(c, "bad request: %s", err.msg);
-    else reply_error(c, r.id, "bad_request", "%s", err.msg);
+    else fl_reply_error(c, r.id, "bad_request", "%s", err.msg);
     fl_request_free(&r);
     return;
   }
