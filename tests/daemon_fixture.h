@@ -244,6 +244,20 @@ static inline void hello(int fd) {
   raw_send_json(fd, "{\"type\":\"hello\",\"protocol\":1,\"build\":\"test\"}");
 }
 
+/* The end of a test program: the daemon stopped with sig (0: already
+ * stopped), the temporary dir removed unless FL_KEEP_TEST_DIR is set
+ * (then its path is printed, to look at the daemon's log and state). */
+static inline int remove_test_dir(int sig) {
+  if (sig) stop_daemon(sig);
+  if (getenv("FL_KEEP_TEST_DIR")) {
+    fprintf(stderr, "# kept %s\n", dir);
+    return 0;
+  }
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
 /* A second Unix user (root only: made once with useradd) for the
  * isolation tests, run through runuser. */
 static inline bool have_other_user(void) {

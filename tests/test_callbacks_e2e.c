@@ -55,10 +55,7 @@ static int setup(void **state_) {
 
 static int teardown(void **state_) {
   (void)state_;
-  stop_daemon(SIGTERM);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return remove_test_dir(SIGTERM);
 }
 
 static void test_early_stopping_model_is_the_best_epochs(void **s) {

@@ -51,14 +51,7 @@ static int setup(void **state_) {
 
 static int teardown(void **state_) {
   (void)state_;
-  stop_daemon(SIGKILL);
-  char cmd[128];
-  if (!getenv("FL_KEEP_TEST_DIR")) {
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-  }
-  fprintf(stderr, "# kept %s\n", dir);
-  return 0;
+  return remove_test_dir(SIGKILL);
 }
 
 /* ---- tests ---- */

@@ -43,14 +43,7 @@ static int setup(void **state_) {
 
 static int teardown(void **state_) {
   (void)state_;
-  stop_daemon(SIGTERM);
-  char cmd[128];
-  if (getenv("FL_KEEP_TEST_DIR")) {
-    fprintf(stderr, "# kept %s\n", dir);
-    return 0;
-  }
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return remove_test_dir(SIGTERM);
 }
 
 static char job[32];

@@ -220,13 +220,7 @@ static int test_teardown(void **s) {
 
 static int teardown(void **s) {
   (void)s;
-  if (getenv("FL_KEEP_TEST_DIR")) {
-    fprintf(stderr, "# kept %s\n", dir);
-    return 0;
-  }
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  return system(cmd) == 0 ? 0 : -1;
+  return remove_test_dir(0);
 }
 
 /* Runs a small job under FL_FAULT=fault, which must stop the daemon dead;
