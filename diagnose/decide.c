@@ -96,6 +96,12 @@ static bool beats(const fl_probe_result *a, const fl_probe_result *base) {
   if (!finite_run(base)) return fall(a) > MIN_FALL;
   bool held_loss = isfinite(a->val_loss) && isfinite(base->val_loss) &&
                    a->val_loss < BEAT_LOSS_RATIO * base->val_loss;
+  /* A lower training loss alone, with a held-out accuracy significantly
+   * lower, is not a repair (a regularized loss: more of the rate trades
+   * the penalty for worse predictions). A lower held-out loss still is:
+   * weights re-initialized from an exploded start fall from 77 to 1.2 in
+   * 150 steps, before their accuracy catches up. */
+  if (!held_loss && acc_diff(a, base).hi < 0) return false;
   return a->loss_end < BEAT_LOSS_RATIO * base->loss_end || held_loss ||
          acc_diff(a, base).lo > 0;
 }
@@ -476,6 +482,21 @@ static void rule_inputs(ctx *c) {
       "%s; %s", scale->message, a);
 }
 
+/* Validation rows of classes the training rows lack (preflight's
+ * warning), confirmed: the validation metrics fail while training learns
+ * (the loss rising as in overfitting, or accuracy at chance). No spec
+ * change repairs it, so no probe tests it; it outranks overfitting, whose
+ * fix (stop early) would hide it. */
+static void rule_unseen_classes(ctx *c) {
+  const fl_signals *s = c->in->signals;
+  const fl_finding *f = prior(c, FL_CAUSE_INVALID_DATA);
+  if (!f || f->severity != FL_SEVERITY_WARNING || !(s->overfitting || s->val_at_chance)) return;
+  add(c, FL_CAUSE_INVALID_DATA, 0.9, "",
+      "the validation set holds classes that training never sees: the data must change "
+      "(shuffle the rows before validation_split, or give data.validation)",
+      "%s; %s", f->message, s->summary);
+}
+
 /* Optimizer: plain SGD where Adam repairs the job and no step of the
  * learning-rate ladder does as well (DESIGN.md §4: the ladder comes
  * first). */
@@ -616,6 +637,8 @@ typedef struct {
 } rule_row;
 
 static const rule_row RULES[] = {
+    {FL_CAUSE_INVALID_DATA, "preflight: validation classes without training rows; validation "
+     "loss rising or accuracy at chance", "none (the data must change)", rule_unseen_classes},
     {FL_CAUSE_LABELS_UNINFORMATIVE, "held-out accuracy at the majority rate",
      "label permutation test (p >= 0.01)", rule_labels},
     {FL_CAUSE_UNNORMALIZED_INPUTS, "preflight scale warning", "standardized inputs", rule_inputs},

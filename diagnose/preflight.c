@@ -177,6 +177,46 @@ static void check_values(preflight *p, const fl_dataset_stats *st,
   }
 }
 
+/* Validation rows of classes that no training row has: the model cannot
+ * learn them (it drives their probability towards 0), so they cap the
+ * validation accuracy at 1 - their share and raise the validation loss
+ * while the training loss falls, which looks like overfitting. Keras'
+ * validation_split takes the *last* rows unshuffled, and rows sorted by
+ * class (a common export order) put whole classes there. A warning: it
+ * becomes the cause (decide.c) only when the validation metrics fail. */
+static void check_unseen_classes(preflight *p) {
+  const fl_dataset_stats *tr = p->train, *va = p->val;
+  if (va->n == 0 || !va->class_counts || !tr->class_counts) return;
+  uint64_t unseen = 0, total = 0;
+  size_t classes = 0, first[FL__MAX_LISTED];
+  for (size_t c = 0; c < va->n_classes; c++) {
+    total += va->class_counts[c];
+    if (va->class_counts[c] == 0 || (c < tr->n_classes && tr->class_counts[c] > 0)) continue;
+    unseen += va->class_counts[c];
+    if (classes < FL__MAX_LISTED) first[classes] = c;
+    classes++;
+  }
+  if (unseen == 0 || total == 0) return;
+  char msg[FL_TEXT_MAX], name[64];
+  snprintf(msg, sizeof msg, "%llu of %llu validation rows (%.1f%%) are of class%s",
+           (unsigned long long)unseen, (unsigned long long)total,
+           100.0 * (double)unseen / (double)total, classes > 1 ? "es" : "");
+  for (size_t i = 0; i < classes && i < FL__MAX_LISTED; i++) {
+    class_named(p->spec, first[i], name, sizeof name);
+    appendf(msg, sizeof msg, "%s %s", i ? "," : "", name);
+  }
+  if (classes > FL__MAX_LISTED) appendf(msg, sizeof msg, " and %zu more", classes - FL__MAX_LISTED);
+  appendf(msg, sizeof msg,
+          " that no training row has: the model cannot learn them, and validation "
+          "accuracy cannot pass %.3f. %s",
+          1.0 - (double)unseen / (double)total,
+          p->spec->validation.kind == FL_SRC_NONE && p->spec->validation_split > 0
+              ? "validation_split takes the last rows without shuffling (as Keras): shuffle "
+                "the rows before the split, or give data.validation"
+              : "give the training set rows of every class the validation set has");
+  add(p, FL_SEVERITY_WARNING, FL_CAUSE_INVALID_DATA, 0, msg);
+}
+
 static void check_invalid_data(preflight *p) {
   const fl_dataset_stats *tr = p->train, *va = p->val;
   char msg[FL_TEXT_MAX];
@@ -792,6 +832,8 @@ void fl_preflight(const fl_preflight_input *in, fl_findings *out) {
     check_class_imbalance(&p);
   }
   check_input_scale(&p);
+  /* After the errors: a job they reject needs no note about its split. */
+  if (p.val && !fl_findings_have_error(out)) check_unseen_classes(&p);
   if (has_model) write_fixes(&p);
   errors_first(out);
 }

@@ -150,6 +150,10 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   } while (0)
   ADD(FL_PROBE_BASELINE);
   if (s->suspect_init) ADD(FL_PROBE_REINIT);
+  if (s->suspect_lr_high) {
+    ADD(FL_PROBE_LR_DOWN);
+    ADD(FL_PROBE_LR_DOWN100);
+  }
   if (s->confirm_only) return n;
   bool sgd = spec->optimizer.kind == FL_OPT_SGD;
   /* Blown-up activations from the first step point at the weights' scale:

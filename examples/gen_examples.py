@@ -51,6 +51,7 @@ Outputs (all under examples/):
                           drawn from the published per-species means and
                           standard deviations of the Palmer penguins
     penguins_std.csv      the same rows, each feature standardized
+    penguins_sorted.csv   penguins_std.csv sorted by species
     penguins_missing.csv  penguins_std.csv with a few "nan" cells (missing
                           measurements, as in the real data set)
     rings.csv             4 concentric noisy rings in 2-D (x, y, ring):
@@ -241,6 +242,10 @@ def gen_penguins(out):
                  (402, 2), (611, 0)]:
         miss[i][j] = float("nan")
     write_csv(os.path.join(d, "penguins_missing.csv"), header, miss, fmt)
+    # Sorted by species, as many exports are: Keras' validation_split takes
+    # the last rows, here nearly all Gentoo, a class training never sees.
+    by_species = sorted(std_rows, key=lambda r: r[4])
+    write_csv(os.path.join(d, "penguins_sorted.csv"), header, by_species, fmt)
 
 
 def gen_rings(out):

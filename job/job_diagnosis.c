@@ -19,6 +19,14 @@
  * of a few seconds still gets its measurements (DESIGN.md §4). */
 #define PROBE_SHARE 0.2
 #define PROBE_FLOOR_S 10.0
+/* A job that learned but whose epoch loss once passed SUSPECT_PEAK_LNK ln
+ * K (initial weights give about ln K, so its first steps drove the loss
+ * up: Adam at 0.1 on Fashion-MNIST peaks at 2.6 ln K and ends at 0.5
+ * accuracy where 0.01 reaches 0.8) is suspected of a rate too high. Only
+ * a suspicion: the rate ladder down tests it at the end, and the cause
+ * stands only when the lower rate's probe ends significantly above the
+ * whole job (fix_still_ahead). */
+#define SUSPECT_PEAK_LNK 1.5
 
 void fl_job_diag_init(fl_job_diag *d, fl_device *dev, const char *job_id,
                       const fl_job_spec *spec, const fl_dataset *train,
@@ -321,6 +329,26 @@ static bool ends_at_chance(const fl_monitor *mon, const fl_signals *sig, fl_verd
          v == FL_VERDICT_DIVERGED;
 }
 
+/* The probe that backs the latest diagnosis (its fix) reached a held-out
+ * accuracy significantly above the one the job ends with: Newcombe's 95%
+ * interval of the difference, probe minus job, lies above 0 (validation
+ * rows when the job has them, else its training rows). Learning something
+ * (Adam at 0.1: 92% dead ReLUs, 0.28 where lr/10 reaches 0.81) does not
+ * disprove a cause whose one change does that much better. */
+static bool fix_still_ahead(const fl_job_diag *d, const fl_monitor *mon,
+                            const fl_cause_report *cause) {
+  int k = cause->probe;
+  if (k < 0 || k >= FL_PROBE_COUNT || mon->n == 0) return false;
+  const fl_probe_result *r = &d->tried[k];
+  if (!r->run || r->failed || r->held_rows <= 0 || k == FL_PROBE_PERMUTED) return false;
+  bool val = mon->has_val && mon->val_rows > 0;
+  double n = (double)(val ? mon->val_rows : mon->train_rows);
+  double acc = val ? mon->val_acc[mon->n - 1] : mon->acc[mon->n - 1];
+  if (!(n > 0)) return false;
+  double nr = r->held_rows;
+  return fl_newcombe_diff(round(r->val_acc * nr), nr, round(acc * n), n, FL_Z95).lo > 0;
+}
+
 /* The job's end disproves the latest diagnosis: with the spec as
  * submitted (an applied fix says the spec had the problem), it ended
  * neither stuck nor overfitting, and learned: on validation rows with a
@@ -333,6 +361,7 @@ static bool ends_at_chance(const fl_monitor *mon, const fl_signals *sig, fl_verd
 static bool end_disproves(const fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig,
                           bool stuck) {
   if (d->last.n == 0 || d->fixed || stuck || sig->overfitting) return false;
+  if (fix_still_ahead(d, mon, &d->last.items[0])) return false;
   fl_cause top = d->last.items[0].cause;
   double lnk = log(mon->n_classes > 1 ? mon->n_classes : 2);
   bool learned = mon->has_val ? mon->n > 0 && mon->val_loss[mon->n - 1] < lnk
@@ -382,12 +411,22 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
      * learned, the probe that tests a defect in its spec (constant or
      * far too wide kernels learn, but worse), nothing else. */
     fl_probe_result probes[FL_PROBE_COUNT];
-    sig.confirm_only = !stuck && sig.suspect_init;
+    double lnk = log(mon->n_classes > 1 ? mon->n_classes : 2);
+    sig.suspect_lr_high = !stuck && !sig.nonfinite &&
+                          (sig.diverged_before || mon->peak_loss > SUSPECT_PEAK_LNK * lnk);
+    sig.confirm_only = !stuck && (sig.suspect_init || sig.suspect_lr_high);
     measure_level level = !measure                               ? MEASURE_NOTHING
                           : (stuck && !seen) || sig.confirm_only ? MEASURE_PROBES
                                                                  : MEASURE_LABELS;
     int rc = diagnose(d, mon, &sig, epoch, level, probes, &final);
     if (rc) return rc;
+    /* A job that learned is told its rate was too high only when the
+     * lower rate's short probe already ends significantly above the whole
+     * job (an early spike that training recovered from is no problem). */
+    if (sig.suspect_lr_high && final.n > 0 &&
+        final.items[0].cause == FL_CAUSE_LEARNING_RATE_TOO_HIGH &&
+        !fix_still_ahead(d, mon, &final.items[0]))
+      memset(&final, 0, sizeof final);
   }
   /* At chance after fewer steps than a probe took, while the baseline
    * probe (the same model and rate, more steps) does significantly better

@@ -38,6 +38,9 @@ typedef struct {
   double every_s;          /* seconds between polls */
   double last_poll;        /* monotonic seconds of the latest poll */
   bool stopped;            /* the hook said stop; it stays said */
+  double deadline;         /* monotonic seconds at which a running probe is
+                              cut (its probe budget); 0: none */
+  bool late;               /* a probe was cut at the deadline */
 } fl_job_stop;
 
 /* true when the job must stop: polls the hook when every_s has passed

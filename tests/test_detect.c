@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -228,6 +229,16 @@ static void test_decide_learning_rates_and_optimizer(void **state) {
   assert_non_null(strstr(d.items[0].fix, "\"name\":\"adam\""));
   assert_non_null(strstr(d.items[0].fix, "\"momentum\":null"));
 
+  /* A rate whose training loss falls lower (a regularized loss trading its
+   * penalty) with held-out accuracy significantly worse (0.2 against 0.5
+   * of 512 rows) repairs nothing. */
+  memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
+  sgd.optimizer.learning_rate = 0.01f;
+  set(p, FL_PROBE_BASELINE, 3.6, 3.5, 0.5);
+  set(p, FL_PROBE_LR_UP, 3.6, 2.3, 0.2);
+  d = decide(&sgd, &s, p);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+
   /* Too high: the loss blew up earlier; / 10 learns, so / 100 is not the fix. */
   memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
   fl_job_spec high = spec_of(FL_OPT_ADAM, 0.5f);
@@ -304,6 +315,24 @@ static void test_overfitting(void **state) {
   fl_diagnosis d = decide(&adam, &s, p);
   assert_int_equal(d.items[0].cause, FL_CAUSE_OVERFITTING);
   assert_string_equal(d.items[0].fix, "{\"epochs\":4}");
+
+  /* Preflight saw validation classes without training rows: that, not
+   * memorizing, is why validation gets worse; it outranks overfitting and
+   * has no spec fix. */
+  fl_findings pre = {.n = 1};
+  pre.items[0] = (fl_finding){.severity = FL_SEVERITY_WARNING, .cause = FL_CAUSE_INVALID_DATA};
+  snprintf(pre.items[0].message, sizeof pre.items[0].message,
+           "982 of 1000 validation rows (98.2%%) are of classes 8, 9 that no training row has");
+  fl_decide_input in = {&adam, &mon, &s, &pre, p, NULL};
+  fl_decide(&in, &d);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_INVALID_DATA);
+  assert_string_equal(d.items[0].fix, "");
+  assert_non_null(strstr(d.items[0].evidence, "no training row has"));
+  assert_int_equal(d.items[1].cause, FL_CAUSE_OVERFITTING);
+  /* The note alone, with validation behaving, is no cause. */
+  s.overfitting = false;
+  fl_decide(&in, &d);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INVALID_DATA);
 
   fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
   double wobble[] = {1.4, 1.0, 0.8, 0.7, 0.75, 0.69, 0.8, 0.82};

@@ -347,6 +347,40 @@ static void test_invalid_data(void **state) {
   assert_true(fl_findings_have_error(&f));
 }
 
+/* Validation rows of classes the training rows lack (rows sorted by class
+ * before a validation_split): a warning with the share, the classes, the
+ * accuracy ceiling and the advice for the split; none when every
+ * validation class has training rows. */
+static void test_validation_classes_unseen_in_training(void **state) {
+  (void)state;
+  fl_findings f;
+  raw_split tr = ids_split(40, 4, 3), va = ids_split(10, 4, 3);
+  for (size_t i = 0; i < va.n; i++) va.ids[i] = i < 6 ? 3 : (int32_t)(i % 3);
+  job j = {.train = &tr, .val = &va};
+  char *s = make_spec(TRAIN_NPY "," VAL_NPY, 4, "softmax", SPARSE);
+  const fl_finding *x = expect(s, &j, 1, FL_CAUSE_INVALID_DATA, WARNING, &f);
+  assert_contains(x->message, "6 of 10 validation rows (60.0%) are of class 3 that no "
+                              "training row has");
+  assert_contains(x->message, "validation accuracy cannot pass 0.400");
+  assert_contains(x->message, "give the training set rows of every class");
+  assert_false(fl_findings_have_error(&f));
+  free(s);
+
+  s = make_spec(TRAIN_NPY ",'validation_split':0.2", 4, "softmax", SPARSE);
+  x = expect(s, &j, 1, FL_CAUSE_INVALID_DATA, WARNING, &f);
+  assert_contains(x->message, "validation_split takes the last rows without shuffling");
+  free(s);
+
+  /* Every validation class has training rows: nothing to say. */
+  for (size_t i = 0; i < va.n; i++) va.ids[i] = (int32_t)(i % 3);
+  s = make_spec(TRAIN_NPY "," VAL_NPY, 3, "softmax", SPARSE);
+  run(s, &j, &f);
+  assert_int_equal(f.n, 0);
+  free(s);
+  raw_free(&va);
+  raw_free(&tr);
+}
+
 /* ---- label_encoding_mismatch ---------------------------------------------- */
 
 static void test_ids_with_categorical_crossentropy(void **state) {
@@ -1040,6 +1074,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_healthy_jobs_have_no_findings),
       cmocka_unit_test(test_invalid_data),
+      cmocka_unit_test(test_validation_classes_unseen_in_training),
       cmocka_unit_test(test_ids_with_categorical_crossentropy),
       cmocka_unit_test(test_onehot_with_sparse_crossentropy),
       cmocka_unit_test(test_dense_rows_not_distributions),

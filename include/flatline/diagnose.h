@@ -208,6 +208,9 @@ typedef struct {
   /* Set by the caller, not the detectors: */
   bool suspect_init;       /* the spec's hidden kernels are constant or far
                               wider than He/Glorot (fl_spec_suspect_init) */
+  bool suspect_lr_high;    /* a job that learned after a start far above
+                              ln K (diverged_before): its rate may be what
+                              kept it low; the rate ladder down tests it */
   bool confirm_only;       /* plan only the baseline and the probes that
                               test a suspicion (a job that is not stuck) */
   char summary[FL_TEXT_MAX]; /* what was seen, in numbers */
