@@ -415,6 +415,10 @@ size_t fl_model_param_count(const fl_job_spec *spec, size_t input_dim) {
   for (int l = 0; l < spec->n_layers; l++) {
     size_t out = (size_t)spec->layers[l].units;
     total += in * out + out; /* kernel (in, out), bias (out) */
+    const fl_layer_spec *ls = &spec->layers[l];
+    /* batch normalization: gamma, beta (out, when scale / center) and the
+     * moving mean and variance (out each), all in the model file */
+    if (ls->bn) total += out * (2 + (ls->bn_scale ? 1 : 0) + (ls->bn_center ? 1 : 0));
     in = out;
   }
   return total;

@@ -29,7 +29,8 @@ void fl_predict_done(fl_predict_task *t);
 int fl_model_read_params(const char *path, float **params, size_t *n,
                          size_t *input_dim, float **mean, float **std,
                          char **classes, fl_error *err);
-/* The parameter count of spec's model on input_dim features. */
+/* The parameter count of spec's model on input_dim features (the floats
+ * of its model file: batch normalization's moving statistics too). */
 size_t fl_model_param_count(const fl_job_spec *spec, size_t input_dim);
 
 #endif

@@ -317,16 +317,21 @@ static bool init_from_usable(fl_client *c, const fl_request *r,
   if (fl_job_read_spec(src, &text, &len, &err) == 0 &&
       fl_spec_parse(text, len, &from, &err) == 0) {
     same = from.n_layers == spec->n_layers;
-    for (int l = 0; same && l < spec->n_layers; l++)
-      same = from.layers[l].units == spec->layers[l].units;
+    /* the same units, and batch normalization where the source had it
+     * (its gamma, beta and moving statistics are in the model file) */
+    for (int l = 0; same && l < spec->n_layers; l++) {
+      const fl_layer_spec *a = &from.layers[l], *b = &spec->layers[l];
+      same = a->units == b->units && a->bn == b->bn &&
+             (!a->bn || (a->bn_center == b->bn_center && a->bn_scale == b->bn_scale));
+    }
     if (!same) {
       char a[256] = "", b[256] = "";
       for (int l = 0; l < from.n_layers; l++)
-        snprintf(a + strlen(a), sizeof a - strlen(a), "%s%d", l ? "-" : "",
-                 from.layers[l].units);
+        snprintf(a + strlen(a), sizeof a - strlen(a), "%s%d%s", l ? "-" : "",
+                 from.layers[l].units, from.layers[l].bn ? "(bn)" : "");
       for (int l = 0; l < spec->n_layers; l++)
-        snprintf(b + strlen(b), sizeof b - strlen(b), "%s%d", l ? "-" : "",
-                 spec->layers[l].units);
+        snprintf(b + strlen(b), sizeof b - strlen(b), "%s%d%s", l ? "-" : "",
+                 spec->layers[l].units, spec->layers[l].bn ? "(bn)" : "");
       fl_reply_error(c, r->id, "rejected", "init_from: job %s's model has dense "
                   "layers of %s units, this spec %s; fine-tuning needs the "
                   "same layers (copy model.layers from `flatline show %s`)",

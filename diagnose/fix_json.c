@@ -73,7 +73,10 @@ void fl__fix_put_layers(fl_jw *w, const fl_layer_spec *layers, int n,
     fl_jw_object_begin(w, NULL);
     fl_jw_str(w, "type", "dense");
     fl_jw_int(w, "units", l->units);
-    if (all_fields || l->activation != FL_ACT_LINEAR)
+    /* BN before the activation: a linear dense layer, then the
+     * batch_normalization and an activation entry (below) */
+    bool act_after = l->bn && l->bn_before_act;
+    if (!act_after && (all_fields || l->activation != FL_ACT_LINEAR))
       fl_jw_str(w, "activation", fl_activation_name(l->activation));
     if (all_fields || l->kernel_init.kind != FL_INIT_GLOROT_UNIFORM)
       put_initializer(w, "kernel_initializer", &l->kernel_init);
@@ -86,7 +89,23 @@ void fl__fix_put_layers(fl_jw *w, const fl_layer_spec *layers, int n,
       fl_jw_object_end(w);
     }
     fl_jw_object_end(w);
-    /* the array is replaced whole: the spec's dropout entries go with it */
+    /* the array is replaced whole: the spec's batch_normalization,
+     * activation and dropout entries go with it, in Keras' order */
+    if (l->bn) {
+      fl_jw_object_begin(w, NULL);
+      fl_jw_str(w, "type", "batch_normalization");
+      fl_jw_num(w, "momentum", fl__fix_float(l->bn_momentum));
+      fl_jw_num(w, "epsilon", fl__fix_float(l->bn_epsilon));
+      if (!l->bn_center) fl_jw_bool(w, "center", false);
+      if (!l->bn_scale) fl_jw_bool(w, "scale", false);
+      fl_jw_object_end(w);
+    }
+    if (act_after) {
+      fl_jw_object_begin(w, NULL);
+      fl_jw_str(w, "type", "activation");
+      fl_jw_str(w, "activation", fl_activation_name(l->activation));
+      fl_jw_object_end(w);
+    }
     if (l->dropout > 0.0f) {
       fl_jw_object_begin(w, NULL);
       fl_jw_str(w, "type", "dropout");

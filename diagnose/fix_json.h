@@ -36,8 +36,9 @@ void fl__fix_begin(fl_jw *w);
 void fl__fix_put_loss(fl_jw *w, const fl_loss_spec *loss);
 
 /* "model": {"layers": [ {type, units, activation, kernel_initializer,
- * bias_initializer, kernel_regularizer when set}, a dropout entry after a
- * layer with dropout, ... ]}, all n layers. With all_fields false, fields
+ * bias_initializer, kernel_regularizer when set}, then the entries the
+ * layer folded: batch_normalization, activation (normalization before the
+ * activation), dropout, ... ]}, all n layers. With all_fields false, fields
  * equal to the spec's defaults (linear, glorot_uniform, zeros) are left out:
  * the same spec in fewer bytes, for models too large for FL_FIX_MAX. */
 void fl__fix_put_layers(fl_jw *w, const fl_layer_spec *layers, int n,

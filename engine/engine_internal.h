@@ -32,6 +32,9 @@
   X(dropout_forward)     \
   X(dropout_backward)    \
   X(regularize)          \
+  X(bn_stats)            \
+  X(bn_apply)            \
+  X(bn_backward)         \
   X(gemm_nn_6x16)        \
   X(gemm_nn_8x8)         \
   X(gemm_nn_4x16)        \
@@ -149,6 +152,10 @@ int fl__cl_fail(fl_error *err, cl_int e, const char *what, const char *file,
 int fl__blas_fail(fl_error *err, int status, const char *what,
                   const char *file, int line);
 
+/* A 1-D launch of `global` work-items as every elementwise op's (CPU
+ * work-groups of 16, profiling when on), for launchers in other files. */
+int fl__launch_1d(fl_device *dev, cl_kernel k, size_t global, fl_error *err);
+
 /* ---- op launchers (ops.c). Sizes are elements; buffers are float unless
  * said. All enqueue on dev->queue and do not wait. ---- */
 
@@ -259,6 +266,32 @@ int fl__op_dropout_forward(fl_device *dev, cl_mem dst, cl_mem src,
 int fl__op_dropout_backward(fl_device *dev, cl_mem da, size_t rows, size_t n,
                             float rate, uint64_t stream, fl_error *err);
 
+/* Batch normalization (kernels/batchnorm.cl, launched from
+ * engine/batchnorm.c). One layer's: x (rows, n) is what is normalized;
+ * stats (moving_mean (n) at stat_off, then moving_variance (n)) and norm
+ * (mean (n), then 1/sqrt(var + eps) (n), at stat_off) are the trainer's
+ * stats and bn_norm buffers; gamma and beta are in params at the layout's
+ * offsets (FL__NO_OFF: scale / center off).
+ *   stats: training, the batch's mean and biased variance into norm and
+ *     the moving statistics updated with momentum (Keras); inference,
+ *     norm from the moving statistics.
+ *   apply: y (rows, n) = act(gamma (x - mean) invstd + beta).
+ *   backward: dy (rows, n) -> dx in place; g at gamma_off / beta_off =
+ *     dgamma, dbeta (overwritten, as bias_grad does). */
+typedef struct {
+  size_t n, stat_off, gamma_off, beta_off;
+  float momentum, epsilon;
+} fl__bn_layer;
+int fl__op_bn_stats(fl_device *dev, cl_mem x, size_t rows,
+                    const fl__bn_layer *bn, bool training, cl_mem stats,
+                    cl_mem norm, fl_error *err);
+int fl__op_bn_apply(fl_device *dev, cl_mem y, cl_mem x, size_t rows,
+                    const fl__bn_layer *bn, cl_mem norm, cl_mem params,
+                    fl_activation act, fl_error *err);
+int fl__op_bn_backward(fl_device *dev, cl_mem dy, cl_mem x, size_t rows,
+                       const fl__bn_layer *bn, cl_mem norm, cl_mem params,
+                       cl_mem g, fl_error *err);
+
 /* kernel_regularizer over W = w[off, off + count) (kernels/regularize.cl):
  * g (may be NULL: evaluation) += its gradient; mf[0] += loss_scale *
  * (l1 sum|w| + l2 sum w^2). */
@@ -313,21 +346,32 @@ int fl__scratch_reserve(fl_device *dev, fl__scratch *s, size_t bytes,
 /* ---- model layout (model.c) ---- */
 
 /* Where layer l lives in the flat parameter buffer: W_l (in, out) row-major
- * at w_off, then b_l (out) at b_off; its units' trackers at unit_off. */
+ * at w_off, then b_l (out) at b_off, then with batch normalization its
+ * gamma (out) at gamma_off (scale) and beta (out) at beta_off (center);
+ * FL__NO_OFF where absent. The moving statistics are not trained: they
+ * live in a second buffer (stats, n_stats floats), moving_mean (out) at
+ * stat_off and moving_variance (out) right after. Its units' trackers at
+ * unit_off. Layer l's parameters are [w_off, the next layer's w_off). */
+#define FL__NO_OFF SIZE_MAX
 typedef struct {
   size_t in, out;
   size_t w_off, b_off;
+  size_t gamma_off, beta_off; /* params; FL__NO_OFF: none */
+  size_t stat_off;            /* stats; FL__NO_OFF: no batch norm */
   size_t unit_off;
 } fl__layer_layout;
 
 typedef struct {
   int n_layers;
   fl__layer_layout l[FL_MAX_LAYERS];
-  size_t n_params;  /* total floats of all W and b */
+  size_t n_params;  /* trained floats: all W, b, gamma and beta */
+  size_t n_stats;   /* moving statistics: 2 out per normalized layer */
   size_t n_units;   /* sum of out over layers */
 } fl__model_layout;
 
 void fl__model_layout_compute(const fl_train_config *cfg, fl__model_layout *lay);
+/* Layer l's batch normalization as the ops take it (batchnorm.c). */
+fl__bn_layer fl__bn_of(const fl__layer_layout *l, const fl_layer_spec *ls);
 
 /* The loss mode for a config; *fused_last when the last layer's softmax is
  * folded into the loss (softmax + cross-entropy from the logits). */
@@ -358,6 +402,8 @@ static inline uint64_t fl__mix64(uint64_t z) {
  * formulas, deterministically from rng. */
 void fl__init_params(const fl_train_config *cfg, const fl__model_layout *lay,
                      fl__rng *rng, float *params);
+/* The moving statistics' start values (lay->n_stats floats). */
+void fl__init_stats(const fl__model_layout *lay, float *stats);
 void fl__init_fill(const fl_initializer *init, size_t fan_in, size_t fan_out,
                    fl__rng *rng, float *out, size_t count);
 
@@ -370,13 +416,17 @@ int fl__class_weights(const fl_class_weight_spec *cw, const fl_dataset *train,
  *
  * Shapes (B = rows of the current batch, L layers, layer l: in_l -> out_l):
  *   x_train (n, d), labels ids (n) or y (n, k); perm (n)
- *   params/grads/m/v/prev (P) flat: W_l (in_l, out_l) then b_l (out_l)
+ *   params/grads/m/v/prev (P) flat: W_l (in_l, out_l), b_l (out_l), then
+ *     with batch normalization gamma_l, beta_l (out_l each, when present)
+ *   stats, bn_norm (S): moving_mean_l, moving_variance_l (out_l each) of
+ *     each normalized layer; the mean and 1/std in use, same offsets
+ *   bn_in[l] (B, out_l): what layer l's batch normalization normalizes
  *   xb (B, d) gathered batch; act[l], dact[l], drop[l] (B, out_l)
  *   row_loss/row_pred/row_correct (B); mf (2) float, mu (4 + k) uint
  *   unit_active/unit_sat (sum out_l); norm_acc (3L): grad, update, weight
  *
  * What a checkpoint must carry to continue bit-identically: params, m, v,
- * step, epoch, lr, rng and first_batch_loss. The rest is rebuilt: perm from
+ * stats, step, epoch, lr, rng and first_batch_loss. The rest is rebuilt: perm from
  * rng at the next epoch's start (identity when not shuffling), and grads,
  * prev, activations and accumulators are overwritten before being read. */
 struct fl_trainer {
@@ -409,6 +459,11 @@ struct fl_trainer {
   cl_mem drop[FL_MAX_LAYERS]; /* (B, out_l) act[l] after dropout; NULL for
                                  layers without dropout */
   cl_mem class_weight;        /* (k) loss weight per class; NULL: none */
+  /* Batch normalization (NULL without): the moving statistics (S), the
+   * statistics of the latest forward pass (S), and per normalized layer
+   * its input (B, out_l) for the backward pass. */
+  cl_mem stats, bn_norm;
+  cl_mem bn_in[FL_MAX_LAYERS];
   cl_mem row_loss, row_pred, row_correct;
   cl_mem mf, mu, unit_active, unit_sat;
   /* Gradient clipping by norm: clip_off (nseg + 1) segment boundaries
@@ -416,7 +471,8 @@ struct fl_trainer {
   cl_mem clip_off, clip_sumsq;
   size_t clip_nseg;
   float lr_now; /* the learning rate of the latest step (schedules) */
-  /* The best epoch's parameters (P) and the job's callback state, both
+  /* The best epoch's parameters and moving statistics (P + S) and the
+   * job's callback state, both
    * carried by checkpoints (engine/kept.c); NULL until kept / set. */
   cl_mem kept;
   int kept_epoch;

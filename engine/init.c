@@ -108,5 +108,23 @@ void fl__init_params(const fl_train_config *cfg, const fl__model_layout *lay,
     /* A bias vector's fans are both its length, as in Keras. */
     fl__init_fill(&cfg->layers[i].bias_init, l->out, l->out, rng,
                   params + l->b_off, l->out);
+    /* Keras' BatchNormalization: gamma ones, beta zeros (no draws, so the
+     * other layers' values do not depend on whether a layer is normalized) */
+    for (size_t j = 0; l->gamma_off != FL__NO_OFF && j < l->out; j++)
+      params[l->gamma_off + j] = 1.0f;
+    for (size_t j = 0; l->beta_off != FL__NO_OFF && j < l->out; j++)
+      params[l->beta_off + j] = 0.0f;
+  }
+}
+
+void fl__init_stats(const fl__model_layout *lay, float *stats) {
+  /* moving_mean zeros, moving_variance ones (Keras) */
+  for (int i = 0; i < lay->n_layers; i++) {
+    const fl__layer_layout *l = &lay->l[i];
+    if (l->stat_off == FL__NO_OFF) continue;
+    for (size_t j = 0; j < l->out; j++) {
+      stats[l->stat_off + j] = 0.0f;
+      stats[l->stat_off + l->out + j] = 1.0f;
+    }
   }
 }

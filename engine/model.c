@@ -4,7 +4,7 @@
 
 void fl__model_layout_compute(const fl_train_config *cfg,
                               fl__model_layout *lay) {
-  size_t in = cfg->input_dim, off = 0, units = 0;
+  size_t in = cfg->input_dim, off = 0, units = 0, stats = 0;
   lay->n_layers = cfg->n_layers;
   for (int i = 0; i < cfg->n_layers; i++) {
     fl__layer_layout *l = &lay->l[i];
@@ -14,10 +14,19 @@ void fl__model_layout_compute(const fl_train_config *cfg,
     l->b_off = off + l->in * l->out;
     l->unit_off = units;
     off = l->b_off + l->out;
+    const fl_layer_spec *ls = &cfg->layers[i];
+    l->gamma_off = l->beta_off = l->stat_off = FL__NO_OFF;
+    if (ls->bn) {
+      if (ls->bn_scale) l->gamma_off = off, off += l->out;
+      if (ls->bn_center) l->beta_off = off, off += l->out;
+      l->stat_off = stats;
+      stats += 2 * l->out;
+    }
     units += l->out;
     in = l->out;
   }
   lay->n_params = off;
+  lay->n_stats = stats;
   lay->n_units = units;
 }
 
@@ -39,6 +48,12 @@ uint64_t fl_train_memory_estimate(const fl_train_config *cfg, size_t n_train,
   floats += k;                               /* class weights */
   floats += 3 * b + 2 * (k + 8);             /* per-row results, metrics */
   floats += 2 * (uint64_t)lay.n_units + 4 * FL_MAX_LAYERS;
+  /* Batch normalization: each normalized layer's input (B, out) kept for
+   * the backward pass, the moving statistics, the batch's mean and 1/std,
+   * and the kept copy of the statistics. */
+  for (int i = 0; i < lay.n_layers; i++)
+    if (lay.l[i].stat_off != FL__NO_OFF) floats += b * (uint64_t)lay.l[i].out;
+  floats += 3 * (uint64_t)lay.n_stats;
   /* CLBlast pads GEMM operands to its tile sizes in temporary buffers:
    * allow for one padded copy of the largest operands. */
   uint64_t widest = d;

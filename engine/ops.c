@@ -81,6 +81,10 @@ static int launch_1d(fl_device *dev, cl_kernel k, size_t global,
   return enqueue(dev, k, rounded, &local, err);
 }
 
+int fl__launch_1d(fl_device *dev, cl_kernel k, size_t global, fl_error *err) {
+  return launch_1d(dev, k, global, err);
+}
+
 int fl__op_gather_rows(fl_device *dev, cl_mem dst, cl_mem src, cl_mem perm,
                        size_t start, size_t rows, size_t d, fl_error *err) {
   cl_kernel k = dev->k[dev->wide_kernels ? FL_K_gather_elems : FL_K_gather_rows];

@@ -203,6 +203,10 @@ void fl__ref_clip_grads(const fl_optimizer_spec *opt,
       const fl__layer_layout *ll = &lay->l[l];
       ref_clip_norm(g, ll->w_off, ll->b_off, opt->clipnorm);
       ref_clip_norm(g, ll->b_off, ll->b_off + ll->out, opt->clipnorm);
+      if (ll->gamma_off != FL__NO_OFF)
+        ref_clip_norm(g, ll->gamma_off, ll->gamma_off + ll->out, opt->clipnorm);
+      if (ll->beta_off != FL__NO_OFF)
+        ref_clip_norm(g, ll->beta_off, ll->beta_off + ll->out, opt->clipnorm);
     }
   } else if (opt->global_clipnorm > 0) {
     ref_clip_norm(g, 0, P, opt->global_clipnorm);
@@ -275,6 +279,63 @@ double fl__ref_regularize(const float *w, float *g, size_t count, float l1,
   return pen;
 }
 
+void fl__ref_bn_stats(const float *x, size_t rows, size_t n, bool training,
+                      float momentum, float eps, float *mm, float *mv,
+                      float *mean, float *invstd) {
+  for (size_t j = 0; j < n; j++) {
+    float m, var;
+    if (training) {
+      float s = 0.0f, q = 0.0f;
+      for (size_t r = 0; r < rows; r++) s += x[r * n + j];
+      m = s / (float)rows;
+      for (size_t r = 0; r < rows; r++) {
+        float d = x[r * n + j] - m;
+        q += d * d;
+      }
+      var = q / (float)rows;
+      mm[j] = mm[j] * momentum + m * (1.0f - momentum);
+      mv[j] = mv[j] * momentum + var * (1.0f - momentum);
+    } else {
+      m = mm[j];
+      var = mv[j];
+    }
+    mean[j] = m;
+    invstd[j] = 1.0f / sqrtf(var + eps);
+  }
+}
+
+void fl__ref_bn_apply(float *y, const float *x, size_t rows, size_t n,
+                      const float *mean, const float *invstd,
+                      const float *gamma, const float *beta,
+                      fl_activation act) {
+  for (size_t i = 0; i < rows * n; i++) {
+    size_t j = i % n;
+    float xhat = (x[i] - mean[j]) * invstd[j];
+    y[i] = fl__ref_act(act, (gamma ? gamma[j] : 1.0f) * xhat +
+                                (beta ? beta[j] : 0.0f));
+  }
+}
+
+void fl__ref_bn_backward(float *dy, const float *x, size_t rows, size_t n,
+                         const float *mean, const float *invstd,
+                         const float *gamma, float *dgamma, float *dbeta) {
+  for (size_t j = 0; j < n; j++) {
+    float s1 = 0.0f, s2 = 0.0f;
+    for (size_t r = 0; r < rows; r++) {
+      float d = dy[r * n + j];
+      s1 += d;
+      s2 += d * ((x[r * n + j] - mean[j]) * invstd[j]);
+    }
+    if (dgamma) dgamma[j] = s2;
+    if (dbeta) dbeta[j] = s1;
+    float nr = (float)rows, k = (gamma ? gamma[j] : 1.0f) * invstd[j] / nr;
+    for (size_t r = 0; r < rows; r++) {
+      float xhat = (x[r * n + j] - mean[j]) * invstd[j];
+      dy[r * n + j] = k * (nr * dy[r * n + j] - s1 - xhat * s2);
+    }
+  }
+}
+
 void fl__ref_gather_rows(float *dst, const float *src, const uint32_t *perm,
                          size_t start, size_t rows, size_t d) {
   for (size_t r = 0; r < rows; r++)
@@ -295,6 +356,22 @@ double fl__ref_model_loss_train(const fl_train_config *cfg,
                                 const int32_t *ids, const float *y,
                                 bool training, long step,
                                 const float *class_weight, float *grads) {
+  return fl__ref_model_loss_step(cfg, params, x, rows, label_kind, ids, y,
+                                 training, step, class_weight, grads, NULL);
+}
+
+/* gamma or beta of a layer in params, NULL when absent. */
+static const float *bn_param(const float *params, size_t off) {
+  return off == FL__NO_OFF ? NULL : params + off;
+}
+
+double fl__ref_model_loss_step(const fl_train_config *cfg,
+                               const float *params, const float *x,
+                               size_t rows, fl_label_kind label_kind,
+                               const int32_t *ids, const float *y,
+                               bool training, long step,
+                               const float *class_weight, float *grads,
+                               float *new_stats) {
   fl__model_layout lay;
   fl__model_layout_compute(cfg, &lay);
   int L = lay.n_layers;
@@ -302,6 +379,11 @@ double fl__ref_model_loss_train(const fl_train_config *cfg,
   fl__loss_mode mode = fl__pick_loss_mode(cfg, &fused);
   float *act[FL_MAX_LAYERS], *dact[FL_MAX_LAYERS];
   float *drop[FL_MAX_LAYERS] = {0}; /* (rows, out) act after dropout */
+  /* batch normalization: bnx (rows, out) what is normalized, norm (2 out)
+   * the mean and invstd in use; stats (S) the moving statistics */
+  float *bnx[FL_MAX_LAYERS] = {0}, *norm[FL_MAX_LAYERS] = {0};
+  float *stats = malloc((lay.n_stats ? lay.n_stats : 1) * sizeof(float));
+  memcpy(stats, params + lay.n_params, lay.n_stats * sizeof(float));
   const float *in = x;
   for (int i = 0; i < L; i++) {
     const fl__layer_layout *l = &lay.l[i];
@@ -310,11 +392,25 @@ double fl__ref_model_loss_train(const fl_train_config *cfg,
     fl__ref_gemm(0, 0, rows, l->out, l->in, 1, in, l->in, params + l->w_off,
                  l->out, 0, act[i], l->out);
     fl_activation a = cfg->layers[i].activation;
+    const fl_layer_spec *ls = &cfg->layers[i];
     /* a fused output (softmax or sigmoid folded into the loss) stays a
      * logit */
     fl__ref_bias_act_forward(act[i], params + l->b_off, rows, l->out,
-                             a == FL_ACT_SOFTMAX || (i == L - 1 && fused)
+                             a == FL_ACT_SOFTMAX || (i == L - 1 && fused) ||
+                                     (ls->bn && ls->bn_before_act)
                                  ? FL_ACT_LINEAR : a);
+    if (ls->bn) {
+      bnx[i] = act[i];
+      act[i] = calloc(rows * l->out, sizeof(float));
+      norm[i] = calloc(2 * l->out, sizeof(float));
+      float *mm = stats + l->stat_off, *mv = mm + l->out;
+      fl__ref_bn_stats(bnx[i], rows, l->out, training, ls->bn_momentum,
+                       ls->bn_epsilon, mm, mv, norm[i], norm[i] + l->out);
+      fl__ref_bn_apply(act[i], bnx[i], rows, l->out, norm[i],
+                       norm[i] + l->out, bn_param(params, l->gamma_off),
+                       bn_param(params, l->beta_off),
+                       ls->bn_before_act ? a : FL_ACT_LINEAR);
+    }
     if (a == FL_ACT_SOFTMAX && !(i == L - 1 && fused))
       fl__ref_softmax_forward(act[i], rows, l->out);
     in = act[i];
@@ -343,8 +439,23 @@ double fl__ref_model_loss_train(const fl_train_config *cfg,
   if (grads) {
     for (int i = L - 1; i >= 0; i--) {
       const fl__layer_layout *l = &lay.l[i];
-      if (!(i == L - 1 && fused))
-        fl__ref_act_backward(dact[i], act[i], rows, l->out, cfg->layers[i].activation);
+      const fl_layer_spec *ls = &cfg->layers[i];
+      fl_activation a = ls->activation;
+      float *dg = l->gamma_off == FL__NO_OFF ? NULL : grads + l->gamma_off;
+      float *db = l->beta_off == FL__NO_OFF ? NULL : grads + l->beta_off;
+      if (ls->bn && ls->bn_before_act) { /* act(BN(z)) */
+        fl__ref_act_backward(dact[i], act[i], rows, l->out, a);
+        fl__ref_bn_backward(dact[i], bnx[i], rows, l->out, norm[i],
+                            norm[i] + l->out, bn_param(params, l->gamma_off),
+                            dg, db);
+      } else if (ls->bn) { /* BN(act(z)): act' from act's output, bnx */
+        fl__ref_bn_backward(dact[i], bnx[i], rows, l->out, norm[i],
+                            norm[i] + l->out, bn_param(params, l->gamma_off),
+                            dg, db);
+        fl__ref_act_backward(dact[i], bnx[i], rows, l->out, a);
+      } else if (!(i == L - 1 && fused)) {
+        fl__ref_act_backward(dact[i], act[i], rows, l->out, a);
+      }
       fl__ref_bias_grad(grads + l->b_off, dact[i], rows, l->out);
       const float *inp = i == 0 ? x : drop[i - 1] ? drop[i - 1] : act[i - 1];
       fl__ref_gemm(1, 0, l->in, l->out, rows, 1, inp, l->in, dact[i], l->out, 0,
@@ -362,7 +473,11 @@ double fl__ref_model_loss_train(const fl_train_config *cfg,
       }
     }
   }
+  if (training && new_stats)
+    memcpy(new_stats, stats, lay.n_stats * sizeof(float));
+  free(stats);
   for (int i = 0; i < L; i++) free(act[i]), free(dact[i]), free(drop[i]);
+  for (int i = 0; i < L; i++) free(bnx[i]), free(norm[i]);
   free(row_loss);
   free(pred);
   free(corr);

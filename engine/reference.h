@@ -44,13 +44,32 @@ void fl__ref_dropout_forward(float *dst, const float *src, size_t rows,
                              size_t n, float rate, uint64_t stream);
 void fl__ref_dropout_backward(float *da, size_t rows, size_t n, float rate,
                               uint64_t stream);
+/* Batch normalization (kernels/batchnorm.cl), same order of operations.
+ * stats: training, mean and biased variance of x (rows, n) per column into
+ *   mean, invstd = 1/sqrt(var + eps) (n each), and mm, mv (n each, the
+ *   moving statistics) = mm * momentum + batch * (1 - momentum);
+ *   inference, mean and invstd from mm, mv.
+ * apply: y (rows, n) = act(gamma (x - mean) invstd + beta); gamma, beta
+ *   NULL: 1, 0.
+ * backward: dy (rows, n) -> dx in place; dgamma, dbeta (n; NULL: none)
+ *   = sum dy xhat, sum dy. */
+void fl__ref_bn_stats(const float *x, size_t rows, size_t n, bool training,
+                      float momentum, float eps, float *mm, float *mv,
+                      float *mean, float *invstd);
+void fl__ref_bn_apply(float *y, const float *x, size_t rows, size_t n,
+                      const float *mean, const float *invstd,
+                      const float *gamma, const float *beta,
+                      fl_activation act);
+void fl__ref_bn_backward(float *dy, const float *x, size_t rows, size_t n,
+                         const float *mean, const float *invstd,
+                         const float *gamma, float *dgamma, float *dbeta);
 /* kernel_regularizer on w (count): g (may be NULL) += l1 sign(w) + 2 l2 w;
  * returns l1 sum|w| + l2 sum w^2. */
 double fl__ref_regularize(const float *w, float *g, size_t count, float l1,
                           float l2);
 /* Gradient clipping of g (p) as opt asks (Keras 3): clipvalue clamps each
  * element; clipnorm scales each of the lay's variables (each W_l, each
- * b_l) to a norm of at most clipnorm; global_clipnorm all of g at once. */
+ * b_l, each gamma_l and beta_l) to a norm of at most clipnorm; global_clipnorm all of g at once. */
 void fl__ref_clip_grads(const fl_optimizer_spec *opt,
                         const fl__model_layout *lay, float *g);
 void fl__ref_optimizer_step(const fl_optimizer_spec *opt, float lr, long step,
@@ -61,7 +80,10 @@ void fl__ref_gather_rows(float *dst, const float *src, const uint32_t *perm,
 
 /* Whole-model mean loss over `rows` rows of x (rows, d) with labels of rows
  * [0, rows), computed as the trainer does (same loss-mode choice); when
- * grads (P) is not NULL, also its gradient w.r.t. the flat params. */
+ * grads (P) is not NULL, also its gradient w.r.t. the flat params. params
+ * holds P + S floats, fl_trainer_get_params' layout: the trained
+ * parameters, then the moving statistics of batch normalization (S = 0
+ * without). */
 double fl__ref_model_loss(const fl_train_config *cfg, const float *params,
                           const float *x, size_t rows,
                           fl_label_kind label_kind, const int32_t *ids,
@@ -75,5 +97,16 @@ double fl__ref_model_loss_train(const fl_train_config *cfg,
                                 const int32_t *ids, const float *y,
                                 bool training, long step,
                                 const float *class_weight, float *grads);
+/* The same, and with training and new_stats (S) not NULL, the moving
+ * statistics after the step (batch normalization's update). Training
+ * normalizes with the batch's statistics, inference with the moving
+ * ones. */
+double fl__ref_model_loss_step(const fl_train_config *cfg,
+                               const float *params, const float *x,
+                               size_t rows, fl_label_kind label_kind,
+                               const int32_t *ids, const float *y,
+                               bool training, long step,
+                               const float *class_weight, float *grads,
+                               float *new_stats);
 
 #endif

@@ -6,14 +6,21 @@
  *   a multiple of 8, then the data section: raw little-endian tensors whose
  *   data_offsets [begin, end) are relative to the data section's start.
  * Tensors, in layer order and contiguous: "layers.N.kernel" F32 (in, out) as
- * Keras stores a Dense kernel, then "layers.N.bias" F32 (out). That is the
- * flat parameter buffer's own order, so the data section is that buffer.
+ * Keras stores a Dense kernel, then "layers.N.bias" F32 (out), then with
+ * batch normalization "layers.N.bn.gamma" and "layers.N.bn.beta" (out,
+ * when scale / center): the flat parameter buffer's own order. After all
+ * of them "layers.N.bn.moving_mean" and "layers.N.bn.moving_variance"
+ * (out) of each normalized layer: the statistics buffer. The data section
+ * is the two buffers, as fl_trainer_get_params returns them.
  * __metadata__ (string values only, per the spec): "format": "tf" (the
  * marker Hugging Face's writers put on TensorFlow/Keras-layout tensors,
  * whose Dense kernels are (in, out); "pt" would claim PyTorch's Linear
  * layout (out, in), which these are not), "kernel_layout": "in_out",
  * "flatline": the export's version, "activations": one name per layer,
- * then the caller's extra entries (the preprocessing and class names).
+ * "batch_normalization" (with any): a JSON array, per layer null or
+ * {"epsilon", "position": "before_activation" | "after_activation",
+ * "center", "scale"}, then the caller's extra entries (the preprocessing
+ * and class names).
  * docs/model-format.md is the reader's description of all of it. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +28,10 @@
 
 #include "engine_internal.h"
 
-/* 2: "format" says "tf" (was "pt"), "kernel_layout" added. */
-#define ST_FLATLINE_VERSION "2"
+/* 2: "format" says "tf" (was "pt"), "kernel_layout" added. 3: batch
+ * normalization's tensors and metadata (a model without any is laid out
+ * as in version 2). */
+#define ST_FLATLINE_VERSION "3"
 
 static void tensor_entry(fl_jw *w, const char *name, size_t d0, size_t d1,
                          int rank, size_t *off) {
@@ -39,6 +48,32 @@ static void tensor_entry(fl_jw *w, const char *name, size_t d0, size_t d1,
   fl_jw_array_end(w);
   fl_jw_object_end(w);
   *off += bytes;
+}
+
+/* The "batch_normalization" metadata value (malloc'd), or NULL when no
+ * layer is normalized (or out of memory: the entry is then left out and
+ * the header's own allocation fails too). */
+static char *bn_json(const fl_trainer *t) {
+  if (!t->lay.n_stats) return NULL;
+  fl_jw w;
+  fl_jw_init(&w);
+  fl_jw_array_begin(&w, NULL);
+  for (int l = 0; l < t->lay.n_layers; l++) {
+    const fl_layer_spec *ls = &t->layers[l];
+    if (!ls->bn) {
+      fl_jw_null(&w, NULL);
+      continue;
+    }
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_num(&w, "epsilon", ls->bn_epsilon);
+    fl_jw_str(&w, "position", ls->bn_before_act ? "before_activation"
+                                                : "after_activation");
+    fl_jw_bool(&w, "center", ls->bn_center);
+    fl_jw_bool(&w, "scale", ls->bn_scale);
+    fl_jw_object_end(&w);
+  }
+  fl_jw_array_end(&w);
+  return fl_jw_finish(&w);
 }
 
 /* The JSON header text (malloc'd) or NULL when out of memory. */
@@ -58,6 +93,9 @@ static char *header_json(const fl_trainer *t, const fl_export_meta *extra,
   fl_jw_str(&w, "kernel_layout", "in_out");
   fl_jw_str(&w, "flatline", ST_FLATLINE_VERSION);
   fl_jw_str(&w, "activations", acts);
+  char *bn = bn_json(t);
+  if (bn) fl_jw_str(&w, "batch_normalization", bn);
+  free(bn);
   for (int i = 0; i < n_extra; i++)
     if (extra[i].key && extra[i].value) fl_jw_str(&w, extra[i].key, extra[i].value);
   fl_jw_object_end(&w);
@@ -68,6 +106,23 @@ static char *header_json(const fl_trainer *t, const fl_export_meta *extra,
     snprintf(name, sizeof name, "layers.%d.kernel", l);
     tensor_entry(&w, name, ll->in, ll->out, 2, &off);
     snprintf(name, sizeof name, "layers.%d.bias", l);
+    tensor_entry(&w, name, ll->out, 0, 1, &off);
+    if (ll->gamma_off != FL__NO_OFF) {
+      snprintf(name, sizeof name, "layers.%d.bn.gamma", l);
+      tensor_entry(&w, name, ll->out, 0, 1, &off);
+    }
+    if (ll->beta_off != FL__NO_OFF) {
+      snprintf(name, sizeof name, "layers.%d.bn.beta", l);
+      tensor_entry(&w, name, ll->out, 0, 1, &off);
+    }
+  }
+  for (int l = 0; l < t->lay.n_layers; l++) {
+    const fl__layer_layout *ll = &t->lay.l[l];
+    if (ll->stat_off == FL__NO_OFF) continue;
+    char name[48];
+    snprintf(name, sizeof name, "layers.%d.bn.moving_mean", l);
+    tensor_entry(&w, name, ll->out, 0, 1, &off);
+    snprintf(name, sizeof name, "layers.%d.bn.moving_variance", l);
     tensor_entry(&w, name, ll->out, 0, 1, &off);
   }
   fl_jw_object_end(&w);
@@ -84,7 +139,7 @@ int fl_trainer_export_safetensors_ex(fl_trainer *t, const fl_export_meta *extra,
                                      fl_error *err) {
   *buf = NULL;
   *len = 0;
-  size_t P = t->lay.n_params;
+  size_t P = t->lay.n_params + t->lay.n_stats;
   char *json = header_json(t, extra, n_extra);
   if (!json) return fl_error_set(err, FL_ENOMEM, "out of host memory");
   size_t n = strlen(json), padded = (n + 7) & ~(size_t)7;
@@ -95,8 +150,7 @@ int fl_trainer_export_safetensors_ex(fl_trainer *t, const fl_export_meta *extra,
   if (!b || !host) {
     rc = fl_error_set(err, FL_ENOMEM, "out of host memory for a %zu-byte "
                       "export", total);
-  } else if (!(rc = fl__buffer_read(t->dev, t->params, 0, P * sizeof(float),
-                                    host, err))) {
+  } else if (!(rc = fl_trainer_get_params(t, host, P, err))) {
     fl__le_put64(b, padded);
     memcpy(b + 8, json, n);
     memset(b + 8 + n, ' ', padded - n);

@@ -31,17 +31,21 @@ float fl__step_learning_rate(fl_trainer *t) {
   return t->lr_now;
 }
 
-/* Segment boundaries of clipnorm (W_0, b_0, W_1, ... : 2L segments) or of
- * global_clipnorm (one segment, all P). */
+/* Segment boundaries of clipnorm (W_0, b_0, [gamma_0, beta_0,] W_1, ...:
+ * each Keras variable, the layout's order) or of global_clipnorm (one
+ * segment, all P). */
 int fl__clip_setup(fl_trainer *t, fl_error *err) {
   const fl_optimizer_spec *opt = &t->cfg.optimizer;
   if (!(opt->clipnorm > 0) && !(opt->global_clipnorm > 0)) return 0;
-  cl_uint off[2 * FL_MAX_LAYERS + 1];
+  cl_uint off[4 * FL_MAX_LAYERS + 1];
   size_t n = 0;
   if (opt->clipnorm > 0) {
     for (int l = 0; l < t->lay.n_layers; l++) {
-      off[n++] = (cl_uint)t->lay.l[l].w_off;
-      off[n++] = (cl_uint)t->lay.l[l].b_off;
+      const fl__layer_layout *ll = &t->lay.l[l];
+      off[n++] = (cl_uint)ll->w_off;
+      off[n++] = (cl_uint)ll->b_off;
+      if (ll->gamma_off != FL__NO_OFF) off[n++] = (cl_uint)ll->gamma_off;
+      if (ll->beta_off != FL__NO_OFF) off[n++] = (cl_uint)ll->beta_off;
     }
   } else {
     off[n++] = 0;
@@ -63,12 +67,18 @@ int fl__clip_grads(fl_trainer *t, fl_error *err) {
                              err);
 }
 
+/* kept (P + S) holds the parameters, then the moving statistics: the
+ * best epoch's model as a whole. */
 int fl_trainer_keep_params(fl_trainer *t, int epoch, fl_error *err) {
-  size_t bytes = t->lay.n_params * sizeof(float);
+  size_t bytes = t->lay.n_params * sizeof(float), sbytes = t->lay.n_stats * sizeof(float);
   int rc;
-  if (!t->kept && (rc = fl__buffer_create(t->dev, bytes, NULL, &t->kept, err))) return rc;
+  if (!t->kept && (rc = fl__buffer_create(t->dev, bytes + sbytes, NULL, &t->kept, err)))
+    return rc;
   FL_CL_CHECK(err, clEnqueueCopyBuffer(t->dev->queue, t->params, t->kept, 0, 0, bytes, 0,
                                        NULL, NULL));
+  if (sbytes)
+    FL_CL_CHECK(err, clEnqueueCopyBuffer(t->dev->queue, t->stats, t->kept, 0, bytes,
+                                         sbytes, 0, NULL, NULL));
   t->kept_epoch = epoch;
   return 0;
 }
@@ -77,8 +87,12 @@ int fl_trainer_restore_kept_params(fl_trainer *t, fl_error *err) {
   if (!t->kept || t->kept_epoch <= 0)
     return fl_error_set(err, FL_EINVAL, "no parameters were kept to restore; "
                         "keep them first (fl_trainer_keep_params)");
+  size_t bytes = t->lay.n_params * sizeof(float), sbytes = t->lay.n_stats * sizeof(float);
   FL_CL_CHECK(err, clEnqueueCopyBuffer(t->dev->queue, t->kept, t->params, 0, 0,
-                                       t->lay.n_params * sizeof(float), 0, NULL, NULL));
+                                       bytes, 0, NULL, NULL));
+  if (sbytes)
+    FL_CL_CHECK(err, clEnqueueCopyBuffer(t->dev->queue, t->kept, t->stats, bytes, 0,
+                                         sbytes, 0, NULL, NULL));
   return 0;
 }
 

@@ -144,6 +144,20 @@ static int alloc_state(fl_trainer *t, fl_error *err) {
     if (t->layers[l].dropout > 0.0f &&
         (rc = fl__buffer_create(dev, bytes, NULL, &t->drop[l], err)))
       return rc;
+    if (t->layers[l].bn &&
+        (rc = fl__buffer_create(dev, bytes, NULL, &t->bn_in[l], err)))
+      return rc;
+  }
+  if (t->lay.n_stats) {
+    size_t S = t->lay.n_stats;
+    float *stats = malloc(S * sizeof(float));
+    if (!stats) return fl_error_set(err, FL_ENOMEM, "out of host memory");
+    fl__init_stats(&t->lay, stats);
+    rc = fl__buffer_create(dev, S * sizeof(float), stats, &t->stats, err);
+    free(stats);
+    if (rc || (rc = fl__buffer_create(dev, S * sizeof(float), NULL,
+                                      &t->bn_norm, err)))
+      return rc;
   }
   if ((rc = fl__buffer_create(dev, B * sizeof(float), NULL, &t->row_loss, err)) ||
       (rc = fl__buffer_create(dev, B * sizeof(cl_uint), NULL, &t->row_pred, err)) ||
@@ -202,6 +216,14 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
           isfinite(ls->l2)))
       return fl_error_set(err, FL_EINVAL, "layer %d: kernel_regularizer "
                           "factors must be finite and >= 0", i);
+    if (ls->bn && (i == cfg->n_layers - 1 ||
+                   ls->activation == FL_ACT_SOFTMAX ||
+                   !(ls->bn_momentum >= 0.0f) ||
+                   !(ls->bn_momentum < 1.0f) || !(ls->bn_epsilon > 0.0f) ||
+                   !isfinite(ls->bn_epsilon)))
+      return fl_error_set(err, FL_EINVAL, "layer %d: batch_normalization "
+                          "needs 0 <= momentum < 1 and epsilon > 0, and "
+                          "not the output layer or a softmax", i);
   }
   if ((rc = check_labels(train, k, n_cls, "training", err))) return rc;
   if (val && (rc = check_labels(val, k, n_cls, "validation", err))) return rc;
@@ -272,7 +294,9 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
 /* Forward pass of `rows` rows of x (rows, d) starting at element x_off, or,
  * with perm, of rows perm[start + r] of x (read by the first GEMM itself).
  * In training, a layer with dropout also writes drop[i] (rows, out): act[i]
- * with this step's mask applied, which the layer above reads instead. */
+ * with this step's mask applied, which the layer above reads instead, and
+ * batch normalization uses (and moves the moving statistics by) the
+ * batch's statistics. */
 static int forward_pass(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
                         size_t start, size_t rows, bool training,
                         fl_error *err) {
@@ -286,13 +310,29 @@ static int forward_pass(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
     bool last = i == t->lay.n_layers - 1;
     /* act[i] (rows, out) = act(in (rows, in) · W (in, out) + b); an output
      * activation folded into the loss (softmax, sigmoid) leaves logits */
+    /* With batch normalization the GEMM writes bn_in[i] (rows, out):
+     * x W + b before the activation (bn_before_act) or act(x W + b); then
+     * act[i] = act(BN(bn_in)) or BN(bn_in). */
+    const fl_layer_spec *ls = &t->layers[i];
+    bool bn_first = ls->bn && ls->bn_before_act;
     fl__gemm_fused ep = {FL__EP_BIAS_ACT,
-                         last && t->fused_last ? FL_ACT_LINEAR : act,
+                         (last && t->fused_last) || bn_first ? FL_ACT_LINEAR
+                                                             : act,
                          t->params, l->b_off, NULL,
                          i == 0 ? perm : NULL, start};
     if ((rc = fl__op_gemm_ep(dev, 0, 0, rows, l->out, l->in, in, in_off, l->in,
-                             t->params, l->w_off, l->out, t->act[i], &ep, err)))
+                             t->params, l->w_off, l->out,
+                             ls->bn ? t->bn_in[i] : t->act[i], &ep, err)))
       return rc;
+    if (ls->bn) {
+      fl__bn_layer bn = fl__bn_of(l, ls);
+      if ((rc = fl__op_bn_stats(dev, t->bn_in[i], rows, &bn, training,
+                                t->stats, t->bn_norm, err)) ||
+          (rc = fl__op_bn_apply(dev, t->act[i], t->bn_in[i], rows, &bn,
+                                t->bn_norm, t->params,
+                                bn_first ? act : FL_ACT_LINEAR, err)))
+        return rc;
+    }
     if (act == FL_ACT_SOFTMAX && !(last && t->fused_last) &&
         (rc = fl__op_softmax_forward(dev, t->act[i], rows, l->out, err)))
       return rc;
@@ -310,7 +350,7 @@ static int forward_pass(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
   return 0;
 }
 
-/* Inference: no dropout. */
+/* Inference: no dropout; batch normalization by the moving statistics. */
 static int forward(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
                    size_t start, size_t rows, fl_error *err) {
   return forward_pass(t, x, x_off, perm, start, rows, false, err);
@@ -354,8 +394,26 @@ static int backward(fl_trainer *t, cl_mem perm, size_t start, size_t rows,
                                     act, err)))
         return rc;
     }
+    /* Batch normalization: dact[i] holds the gradient at BN's output with
+     * act' applied (BN before the activation, by the GEMM above) or
+     * without (BN after it); it becomes dz. The unit trackers read the
+     * activation's output: act[i] (after BN) or bn_in[i] (before BN). */
+    const fl_layer_spec *ls = &t->layers[i];
+    cl_mem act_out = t->act[i];
+    if (ls->bn) {
+      fl__bn_layer bn = fl__bn_of(l, ls);
+      if ((rc = fl__op_bn_backward(dev, t->dact[i], t->bn_in[i], rows, &bn,
+                                   t->bn_norm, t->params, t->grads, err)))
+        return rc;
+      if (!ls->bn_before_act) {
+        act_out = t->bn_in[i];
+        if ((rc = fl__op_act_backward(dev, t->dact[i], act_out, rows, l->out,
+                                      act, err)))
+          return rc;
+      }
+    }
     bool tr = track && !fused;
-    if ((rc = fl__op_bias_grad(dev, t->grads, l->b_off, t->dact[i], t->act[i],
+    if ((rc = fl__op_bias_grad(dev, t->grads, l->b_off, t->dact[i], act_out,
                                rows, l->out, act, tr ? t->unit_active : NULL,
                                tr ? t->unit_sat : NULL, l->unit_off, err)))
       return rc;
@@ -370,10 +428,14 @@ static int backward(fl_trainer *t, cl_mem perm, size_t start, size_t rows,
                                   err)))
       return rc;
     /* dact[i-1] (rows, in) = (dact (rows, out) · W^T (out, in))
-     *                        * act'(act[i-1]) unless that is softmax */
+     *                        * act'(act[i-1]) unless that is softmax, or
+     * layer i-1 normalizes its activation's output (its act' comes after
+     * its BN backward, above) */
     if (i > 0) {
-      fl_activation below = t->layers[i - 1].activation;
-      fl__gemm_fused ep = {below == FL_ACT_SOFTMAX ? FL__EP_NONE : FL__EP_ACT_GRAD,
+      const fl_layer_spec *lb = &t->layers[i - 1];
+      fl_activation below = lb->activation;
+      bool no_grad = below == FL_ACT_SOFTMAX || (lb->bn && !lb->bn_before_act);
+      fl__gemm_fused ep = {no_grad ? FL__EP_NONE : FL__EP_ACT_GRAD,
                               below, NULL, 0, t->act[i - 1], NULL, 0};
       if ((rc = fl__op_gemm_ep(dev, 0, 1, rows, l->in, l->out, t->dact[i], 0,
                                l->out, t->params, l->w_off, l->out,
@@ -773,23 +835,35 @@ void fl_trainer_set_progress(fl_trainer *t, fl_progress_fn fn, void *ctx,
 
 int fl_trainer_epoch(const fl_trainer *t) { return t->epoch; }
 
-size_t fl_trainer_param_count(const fl_trainer *t) { return t->lay.n_params; }
+/* The model's floats: the trained parameters, then batch normalization's
+ * moving statistics (not trained, but part of the model). */
+size_t fl_trainer_param_count(const fl_trainer *t) {
+  return t->lay.n_params + t->lay.n_stats;
+}
 
 int fl_trainer_get_params(fl_trainer *t, float *host, size_t n, fl_error *err) {
-  if (n != t->lay.n_params)
+  size_t P = t->lay.n_params, S = t->lay.n_stats;
+  if (n != P + S)
     return fl_error_set(err, FL_EINVAL, "expected %zu parameters, got room "
-                        "for %zu", t->lay.n_params, n);
-  return fl__buffer_read(t->dev, t->params, 0, n * sizeof(float), host, err);
+                        "for %zu", P + S, n);
+  int rc = fl__buffer_read(t->dev, t->params, 0, P * sizeof(float), host, err);
+  if (!rc && S)
+    rc = fl__buffer_read(t->dev, t->stats, 0, S * sizeof(float), host + P, err);
+  return rc;
 }
 
 /* ---- using a trained model (flatline predict / evaluate) ---- */
 
 int fl_trainer_set_params(fl_trainer *t, const float *host, size_t n,
                           fl_error *err) {
-  if (n != t->lay.n_params)
+  size_t P = t->lay.n_params, S = t->lay.n_stats;
+  if (n != P + S)
     return fl_error_set(err, FL_EINVAL, "the model has %zu parameters; %zu "
-                        "were given", t->lay.n_params, n);
-  return fl__buffer_write(t->dev, t->params, 0, n * sizeof(float), host, err);
+                        "were given", P + S, n);
+  int rc = fl__buffer_write(t->dev, t->params, 0, P * sizeof(float), host, err);
+  if (!rc && S)
+    rc = fl__buffer_write(t->dev, t->stats, 0, S * sizeof(float), host + P, err);
+  return rc;
 }
 
 int fl_trainer_predict(fl_trainer *t, const fl_dataset *ds, float *probs,
@@ -839,12 +913,14 @@ void fl_trainer_destroy(fl_trainer *t) {
                     &t->x_val, &t->ids_val, &t->y_val, &t->params, &t->grads,
                     &t->m, &t->v, &t->prev, &t->seg_off, &t->norm_acc, &t->xb,
                     &t->row_loss, &t->row_pred, &t->row_correct, &t->mf,
-                    &t->mu, &t->unit_active, &t->unit_sat};
+                    &t->mu, &t->unit_active, &t->unit_sat, &t->stats,
+                    &t->bn_norm};
   for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) fl__buffer_release(bufs[i]);
   for (int l = 0; l < FL_MAX_LAYERS; l++) {
     fl__buffer_release(&t->act[l]);
     fl__buffer_release(&t->dact[l]);
     fl__buffer_release(&t->drop[l]);
+    fl__buffer_release(&t->bn_in[l]);
   }
   fl__buffer_release(&t->class_weight);
   fl__trainer_extras_free(t);

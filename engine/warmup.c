@@ -104,13 +104,18 @@ static int run_case(fl_device *dev, const warm_case *c, fl_error *err) {
   /* Both gradient clipping kernels (kernels/clip.cl), on two of the cases. */
   if (c->opt == FL_OPT_ADAM) cfg.optimizer.clipnorm = 1.0f;
   if (c->opt == FL_OPT_RMSPROP) cfg.optimizer.clipvalue = 1.0f;
-  /* Dropout, kernel_regularizer and class weights (kernels/dropout.cl,
-   * regularize.cl), on the Adam case. */
+  /* Dropout, kernel_regularizer, class weights and batch normalization
+   * (kernels/dropout.cl, regularize.cl, batchnorm.cl: its training and
+   * inference paths, the validation being inference), on the Adam case. */
   fl_class_weight_spec balanced = {.mode = FL_CLASS_WEIGHT_BALANCED};
   if (c->opt == FL_OPT_ADAM) {
     layers[0].dropout = 0.25f;
     layers[1].l2 = 1e-3f;
     cfg.class_weight = &balanced;
+    layers[1].bn = layers[1].bn_before_act = true;
+    layers[1].bn_center = layers[1].bn_scale = true;
+    layers[1].bn_momentum = 0.99f;
+    layers[1].bn_epsilon = 1e-3f;
   }
   cfg.batch_size = WARM_BATCH;
   cfg.seed = 1;

@@ -33,3 +33,25 @@ inline float fl_target(int label_kind, __global const int *ids,
   if (label_kind == FL_LABELS_IDS) return ids[r] == (int)j ? 1.0f : 0.0f;
   return y[(size_t)r * k + j];
 }
+
+/* The activations and their derivatives from the output (dense.cl,
+ * batchnorm.cl, gemm_tiled.cl). */
+inline float fl_act(int act, float x) {
+  switch (act) {
+    case FL_ACT_RELU: return fmax(x, 0.0f);
+    case FL_ACT_LEAKY_RELU: return x > 0.0f ? x : FL_LEAKY_SLOPE * x;
+    case FL_ACT_TANH: return tanh(x);
+    case FL_ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
+    default: return x;
+  }
+}
+
+inline float fl_act_grad_from_output(int act, float a) {
+  switch (act) {
+    case FL_ACT_RELU: return a > 0.0f ? 1.0f : 0.0f;
+    case FL_ACT_LEAKY_RELU: return a > 0.0f ? 1.0f : FL_LEAKY_SLOPE;
+    case FL_ACT_TANH: return 1.0f - a * a;
+    case FL_ACT_SIGMOID: return a * (1.0f - a);
+    default: return 1.0f;
+  }
+}

@@ -17,27 +17,9 @@
  *   neighbouring units (coalesced loads); slice s sums rows s, s + SLICES,
  *   ..., then the slices' partial sums are added in slice order. The order
  *   is fixed, so results repeat exactly from run to run. FL_BG_UNITS and
- *   FL_BG_SLICES come from the host (engine_internal.h) as build options. */
-inline float fl_act(int act, float x) {
-  switch (act) {
-    case FL_ACT_RELU: return fmax(x, 0.0f);
-    case FL_ACT_LEAKY_RELU: return x > 0.0f ? x : FL_LEAKY_SLOPE * x;
-    case FL_ACT_TANH: return tanh(x);
-    case FL_ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
-    default: return x;
-  }
-}
-
-inline float fl_act_grad_from_output(int act, float a) {
-  switch (act) {
-    case FL_ACT_RELU: return a > 0.0f ? 1.0f : 0.0f;
-    case FL_ACT_LEAKY_RELU: return a > 0.0f ? 1.0f : FL_LEAKY_SLOPE;
-    case FL_ACT_TANH: return 1.0f - a * a;
-    case FL_ACT_SIGMOID: return a * (1.0f - a);
-    default: return 1.0f;
-  }
-}
-
+ *   FL_BG_SLICES come from the host (engine_internal.h) as build options.
+ * fl_act and fl_act_grad_from_output are in common.cl (batchnorm.cl, which
+ * comes first, applies activations too). */
 /* 1 when an output of a tanh or sigmoid unit sits on its flat tail (the
  * saturated-unit detector's test; bias_grad's float8 path writes it for
  * eight at once). */

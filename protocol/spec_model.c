@@ -1,7 +1,8 @@
 /* protocol/spec_model.c — owns the decoding of the spec's "model" object:
  * the layer list, each dense layer (units, activation, softmax placement,
- * kernel_regularizer), dropout entries (folded into the dense layer they
- * follow), and kernel/bias initializers in their string and object forms. */
+ * kernel_regularizer), the entries folded into the dense layer they follow
+ * (batch_normalization, activation, dropout, in Keras' orders), and
+ * kernel/bias initializers in their string and object forms. */
 #include <math.h>
 #include <string.h>
 
@@ -11,20 +12,25 @@
 #define STRINGIFY(x) STRINGIFY_(x)
 #define LAYERS_EXPECTED                                           \
   "an array of 1 to " STRINGIFY(FL_MAX_LAYERS) " dense layer objects " \
-  "(each may be followed by dropout entries)"
+  "(each may be followed by batch_normalization, activation and dropout " \
+  "entries)"
 #define LAYER_EXPECTED \
   "a layer object such as {\"type\": \"dense\", \"units\": 64}"
 #define INITIALIZER_EXPECTED                                          \
   "an initializer name such as \"glorot_uniform\" or an object such " \
   "as {\"name\": \"random_normal\", \"stddev\": 0.05}"
 
-/* Layer types; the message for a wrong one ("expected \"dense\" or
- * \"dropout\", got \"conv2d\"") comes from the table like other names. */
-enum { LAYER_DENSE, LAYER_DROPOUT };
-static const fl__enum_entry layer_type_entries[] = {{"dense", LAYER_DENSE},
-                                                    {"dropout", LAYER_DROPOUT}};
-/* At most this many array entries: every dense layer with a dropout. */
-#define FL__MAX_LAYER_ENTRIES (2 * FL_MAX_LAYERS)
+/* Layer types; the message for a wrong one ("expected one of \"dense\",
+ * ... , got \"conv2d\"") comes from the table like other names. */
+enum { LAYER_DENSE, LAYER_DROPOUT, LAYER_BATCH_NORM, LAYER_ACTIVATION };
+static const fl__enum_entry layer_type_entries[] = {
+    {"dense", LAYER_DENSE},
+    {"dropout", LAYER_DROPOUT},
+    {"batch_normalization", LAYER_BATCH_NORM},
+    {"activation", LAYER_ACTIVATION}};
+/* At most this many array entries: every dense layer with a
+ * batch_normalization, an activation and a dropout after it. */
+#define FL__MAX_LAYER_ENTRIES (4 * FL_MAX_LAYERS)
 static const fl__enum_table layer_type_table = {
     layer_type_entries, FL__ARRAY_LEN(layer_type_entries)};
 
@@ -152,6 +158,116 @@ static int decode_dropout(const cJSON *obj, const char *path, float *rate,
   return rc < 0 ? rc : 0;
 }
 
+/* Keras' BatchNormalization defaults. */
+#define FL__KERAS_BN_MOMENTUM 0.99f
+#define FL__KERAS_BN_EPSILON 1e-3f
+
+/* {"type": "batch_normalization", "momentum": m, "epsilon": e, "center": c,
+ * "scale": s}, all optional: written into the dense layer it follows. */
+static int decode_batch_norm(const cJSON *obj, const char *path,
+                             fl_layer_spec *layer, fl_error *err) {
+  static const char *const keys[] = {"type", "momentum", "epsilon", "center",
+                                     "scale"};
+  /* momentum 1 would never move the statistics off their start values */
+  static const fl__range momentum_range = {0.0, 1.0, false, true};
+  static const fl__range epsilon_range = {0.0, HUGE_VAL, true, false};
+  int rc = fl__check_object(obj, path, keys, FL__ARRAY_LEN(keys), err);
+  if (rc) return rc;
+  layer->bn_momentum = FL__KERAS_BN_MOMENTUM;
+  layer->bn_epsilon = FL__KERAS_BN_EPSILON;
+  layer->bn_center = layer->bn_scale = true;
+  if ((rc = fl__get_float(obj, path, "momentum", false, &momentum_range,
+                          &layer->bn_momentum, err)) < 0 ||
+      (rc = fl__get_float(obj, path, "epsilon", false, &epsilon_range,
+                          &layer->bn_epsilon, err)) < 0 ||
+      (rc = fl__get_bool(obj, path, "center", false, &layer->bn_center,
+                         err)) < 0 ||
+      (rc = fl__get_bool(obj, path, "scale", false, &layer->bn_scale, err)) < 0)
+    return rc;
+  layer->bn = true;
+  return 0;
+}
+
+/* {"type": "activation", "activation": A}: Keras' Activation layer. */
+static int decode_activation(const cJSON *obj, const char *path,
+                             fl_activation *act, fl_error *err) {
+  static const char *const keys[] = {"type", "activation"};
+  int rc = fl__check_object(obj, path, keys, FL__ARRAY_LEN(keys), err);
+  if (rc) return rc;
+  int a = FL_ACT_LINEAR;
+  rc = fl__get_enum(obj, path, "activation", true, &fl__activation_table, &a,
+                    err);
+  if (rc < 0) return rc;
+  *act = (fl_activation)a;
+  return 0;
+}
+
+/* What has followed the current dense layer so far: the order rules of the
+ * entries folded into it. */
+typedef struct {
+  bool act_entry; /* an activation entry was folded */
+  bool dropped;   /* a dropout entry was folded */
+} fold_state;
+
+/* Fold a batch_normalization or activation entry at model.layers[i] into
+ * the dense layer below (index d - 1 of n_dense; the last one is at array
+ * index last_dense). */
+static int fold_entry(const cJSON *c, const char *path, int type, int i,
+                      int d, int n_dense, int last_dense, fl_layer_spec *below,
+                      fold_state *st, fl_error *err) {
+  const char *what = type == LAYER_BATCH_NORM ? "a batch_normalization"
+                                              : "an activation";
+  if (d == 0)
+    return fl__fail(err, path,
+                    "%s entry must follow a dense layer (flatline does not "
+                    "transform input features; for standardized inputs set "
+                    "data.normalize to \"standardize\"); move it after the "
+                    "first dense layer or remove it", what);
+  if (type == LAYER_BATCH_NORM) {
+    if (i > last_dense)
+      return fl__fail(err, path,
+                      "a batch_normalization after the output layer would "
+                      "normalize predictions; move it before the last dense "
+                      "layer (model.layers[%d]) or remove it", last_dense);
+    if (below->bn)
+      return fl__fail(err, path,
+                      "a second batch_normalization on dense layer %d; keep "
+                      "one (two in a row normalize what is already "
+                      "normalized)", d - 1);
+    if (st->dropped)
+      return fl__fail(err, path,
+                      "a batch_normalization after a dropout; put it before "
+                      "the dropout (dense, batch_normalization, dropout)");
+    return decode_batch_norm(c, path, below, err);
+  }
+  fl_activation act;
+  int rc = decode_activation(c, path, &act, err);
+  if (rc) return rc;
+  if (st->dropped || st->act_entry)
+    return fl__fail(err, path,
+                    "an activation entry must directly follow a dense layer "
+                    "or its batch_normalization (dense, batch_normalization, "
+                    "activation, dropout); dense layer %d has %s before it: "
+                    "move this entry up or remove it", d - 1,
+                    st->dropped ? "a dropout" : "an activation entry");
+  if (below->activation != FL_ACT_LINEAR)
+    return fl__fail(err, path,
+                    "an activation entry must follow a dense layer without an "
+                    "activation, but dense layer %d has \"activation\": "
+                    "\"%s\"; remove one of the two (for normalization "
+                    "before the activation: a linear dense layer, "
+                    "batch_normalization, then this entry)", d - 1,
+                    fl_activation_name(below->activation));
+  if (act == FL_ACT_SOFTMAX && d - 1 != n_dense - 1)
+    return fl__fail(err, path,
+                    "expected softmax only on the last layer, got it after "
+                    "dense layer %d of %d", d - 1, n_dense);
+  below->activation = act;
+  below->bn_before_act = below->bn;
+  st->act_entry = true;
+  return 0;
+}
+
 static int layer_type(const cJSON *obj, const char *path, int *type,
                       fl_error *err) {
   if (!cJSON_IsObject(obj)) return fl__expected(err, path, LAYER_EXPECTED, obj);
@@ -204,6 +320,7 @@ static int decode_layer(const cJSON *obj, const char *path, int index,
   }
   layer->dropout = 0.0f;
   layer->l1 = layer->l2 = 0.0f;
+  layer->bn = layer->bn_before_act = false;
   const cJSON *reg = cJSON_GetObjectItemCaseSensitive(obj, "kernel_regularizer");
   if (reg) {
     fl__path_key(key_path, path, "kernel_regularizer");
@@ -255,6 +372,7 @@ int fl__decode_model(const cJSON *item, const char *path, fl_job_spec *spec,
   }
   i = 0;
   int d = 0;
+  fold_state st = {false, false};
   for (const cJSON *c = layers->child; c; c = c->next, i++) {
     char layer_path[FL__KEYPATH_MAX];
     fl__path_index(layer_path, layers_path, i);
@@ -265,6 +383,13 @@ int fl__decode_model(const cJSON *item, const char *path, fl_job_spec *spec,
                         n_dense, &spec->layers[d], err);
       if (rc) return rc;
       spec->n_layers = ++d;
+      st = (fold_state){false, false};
+      continue;
+    }
+    if (type == LAYER_BATCH_NORM || type == LAYER_ACTIVATION) {
+      rc = fold_entry(c, layer_path, type, i, d, n_dense, last_dense,
+                      d > 0 ? &spec->layers[d - 1] : NULL, &st, err);
+      if (rc) return rc;
       continue;
     }
     float rate = 0.0f;
@@ -281,6 +406,7 @@ int fl__decode_model(const cJSON *item, const char *path, fl_job_spec *spec,
                       "(model.layers[%d]) or remove it", last_dense);
     /* Dropout after dropout keeps a unit with probability (1-r1)(1-r2). */
     fl_layer_spec *below = &spec->layers[d - 1];
+    st.dropped = true;
     below->dropout = below->dropout == 0.0f
                          ? rate
                          : 1.0f - (1.0f - below->dropout) * (1.0f - rate);

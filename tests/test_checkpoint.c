@@ -286,6 +286,105 @@ static void test_resume_is_bit_identical_sgd_momentum(void **state) {
   job_free(&j);
 }
 
+/* Batch normalization (issue 12): a checkpoint carries gamma and beta
+ * with their optimizer state and the moving statistics, so a resumed run
+ * (validation included: inference reads the moving statistics) repeats
+ * the straight one bit for bit; the kept (best) epoch's model restores its
+ * statistics too; a checkpoint of the same layers without normalization is
+ * another model. */
+static void expect_refused(fl_trainer *t, const uint8_t *buf, size_t len,
+                           int code, const char *needle, const char *what);
+
+static void bn_job(job *j) {
+  const int units[2] = {16, 12};
+  const fl_activation acts[2] = {FL_ACT_RELU, FL_ACT_TANH};
+  job_init(j, 2, units, acts, adam(1e-2f), false, true);
+  for (int l = 0; l < 2; l++) {
+    fl_layer_spec *ls = &j->layers[l];
+    ls->bn = ls->bn_center = ls->bn_scale = true;
+    ls->bn_before_act = l == 1;
+    ls->bn_momentum = 0.9f;
+    ls->bn_epsilon = 1e-3f;
+  }
+  j->layers[0].dropout = 0.2f;
+}
+
+static void test_resume_with_batch_norm_is_bit_identical(void **state) {
+  (void)state;
+  job j;
+  bn_job(&j);
+  straight_run s;
+  run_straight(&j, &s);
+  check_resume_after(&j, &s, 2);
+  check_resume_after(&j, &s, 0);
+
+  /* kept parameters: the statistics come back with the weights */
+  fl_error err = {0};
+  fl_trainer *t = job_trainer(&j);
+  epoch_record recs[EPOCHS];
+  run_epochs(t, 1, recs);
+  assert_int_equal(fl_trainer_keep_params(t, 1, &err), 0);
+  float *best = params_of(t);
+  run_epochs(t, 2, recs);
+  uint8_t *ck;
+  size_t len;
+  save(t, &ck, &len);
+  fl_trainer *u = job_trainer(&j);
+  load(u, ck, len);
+  assert_int_equal(fl_trainer_restore_kept_params(u, &err), 0);
+  float *restored = params_of(u);
+  assert_memory_equal(best, restored, fl_trainer_param_count(u) * sizeof(float));
+
+  /* the export: gamma and beta after each normalized layer's bias, the
+   * moving statistics after all layers (the data section is
+   * fl_trainer_get_params'), and where each normalization sits */
+  uint8_t *st;
+  size_t st_len;
+  assert_int_equal(fl_trainer_export_safetensors(u, &st, &st_len, &err), 0);
+  uint64_t hn = fl__le_get64(st);
+  fl_json *root = fl_json_parse((const char *)st + 8, hn, &err);
+  assert_non_null(root);
+  size_t P = fl_trainer_param_count(u);
+  assert_int_equal(st_len - 8 - hn, P * 4);
+  const fl__layer_layout *l1 = &u->lay.l[1];
+  const struct { const char *name; size_t at; } bn_tensors[] = {
+      {"layers.1.bn.gamma", l1->gamma_off},
+      {"layers.1.bn.beta", l1->beta_off},
+      {"layers.1.bn.moving_mean", u->lay.n_params + l1->stat_off},
+      {"layers.1.bn.moving_variance", u->lay.n_params + l1->stat_off + l1->out}};
+  for (size_t i = 0; i < 4; i++) {
+    const fl_json *off = fl_json_get(fl_json_get(root, bn_tensors[i].name),
+                                     "data_offsets");
+    if (!off) fail_msg("no tensor %s", bn_tensors[i].name);
+    double begin, end;
+    assert_true(fl_json_number(fl_json_array_at(off, 0), &begin));
+    assert_true(fl_json_number(fl_json_array_at(off, 1), &end));
+    assert_true(begin == 4.0 * (double)bn_tensors[i].at && end == begin + 4.0 * 12);
+  }
+  const char *bn_meta = fl_json_string(
+      fl_json_get(fl_json_get(root, "__metadata__"), "batch_normalization"));
+  assert_non_null(bn_meta);
+  assert_non_null(strstr(bn_meta, "\"position\":\"after_activation\""));
+  assert_non_null(strstr(bn_meta, "\"position\":\"before_activation\""));
+  fl_json_free(root);
+  free(st);
+
+  /* the same layers without batch normalization: refused */
+  job plain;
+  bn_job(&plain);
+  plain.layers[1].bn = false;
+  fl_trainer *o = job_trainer(&plain);
+  expect_refused(o, ck, len, FL_EINVAL, "layer 1's batch_normalization differs",
+                 "no batch normalization");
+  fl_trainer_destroy(o);
+  job_free(&plain);
+  fl_trainer_destroy(u);
+  fl_trainer_destroy(t);
+  free(best), free(restored), free(ck);
+  straight_free(&s);
+  job_free(&j);
+}
+
 /* The shuffles after a resume come from the checkpoint's rng: with another
  * rng state the same parameters train differently, so the resume tests
  * above would catch a checkpoint that forgot it. */
@@ -447,7 +546,7 @@ static void test_load_refuses_foreign_or_damaged(void **state) {
   save(t, &ck, &len);
   size_t P = fl_trainer_param_count(t);
   /* header, layer table, params m v, kept_epoch 0, note length 0, CRC */
-  assert_int_equal(len, 88 + 2 * 12 + 12 * P + 4 + 4 + 4);
+  assert_int_equal(len, 88 + 2 * 16 + 12 * P + 4 + 4 + 4);
   assert_memory_equal(ck, "FLCKPT01", 8);
   run_epochs(t, 2, recs); /* move on, so a successful load would show */
   float *before = params_of(t);
@@ -508,10 +607,13 @@ static void test_load_refuses_foreign_or_damaged(void **state) {
     bad[i] ^= (uint8_t)(1u << (i % 8));
     /* Sizes are checked before the checksum: a flipped header size, layer
      * count or parameter count reads as truncated or corrupted. */
-    size_t extras = 88 + 2 * 12 + 12 * P; /* kept_epoch, note length */
+    size_t extras = 88 + 2 * 16 + 12 * P; /* kept_epoch, note length */
     bool sizes = (i >= 12 && i < 20) || (i >= 24 && i < 32) ||
                  (i >= extras && i < extras + 8);
+    /* version 3 with bit 0 flipped is version 2, whose layers are 12
+     * bytes: the header size no longer fits */
     const char *needle = i < 8 ? "not a flatline checkpoint"
+                         : i == 8 ? "header size"
                          : i < 12 ? "version"
                          : sizes ? "checkpoint"
                          : "CRC-32";
@@ -557,7 +659,7 @@ static void test_kept_params_and_note_survive_a_checkpoint(void **state) {
   size_t len;
   save(t, &ck, &len);
   size_t P = fl_trainer_param_count(t);
-  assert_int_equal(len, 88 + 2 * 12 + 12 * P + 4 + 4 * P + 4 + strlen("flcb1 0 -1 1 0") + 4);
+  assert_int_equal(len, 88 + 2 * 16 + 12 * P + 4 + 4 * P + 4 + strlen("flcb1 0 -1 1 0") + 4);
 
   job k;
   job_init(&k, 1, units, acts, adam(1e-2f), false, false);
@@ -639,7 +741,7 @@ static void check_export_layout(const uint8_t *buf, size_t len,
   /* Keras layout (in, out): "tf", as Hugging Face marks such files. */
   assert_string_equal(fl_json_string(fl_json_get(meta, "format")), "tf");
   assert_string_equal(fl_json_string(fl_json_get(meta, "kernel_layout")), "in_out");
-  assert_string_equal(fl_json_string(fl_json_get(meta, "flatline")), "2");
+  assert_string_equal(fl_json_string(fl_json_get(meta, "flatline")), "3");
   assert_string_equal(fl_json_string(fl_json_get(meta, "activations")),
                       "relu,tanh,softmax");
   /* No tensors besides the expected ones: count the entries' one
@@ -813,6 +915,7 @@ int main(void) {
       cmocka_unit_test(test_load_refuses_foreign_or_damaged),
       cmocka_unit_test(test_kept_params_and_note_survive_a_checkpoint),
       cmocka_unit_test(test_export_is_valid_safetensors),
+      cmocka_unit_test(test_resume_with_batch_norm_is_bit_identical),
   };
   int failed = cmocka_run_group_tests(tests, setup, teardown);
   return failed ? failed : skipped ? 77 : 0;

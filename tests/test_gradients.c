@@ -3,8 +3,9 @@
  * differences on a whole small model. The kernels are then held to this
  * reference in test_kernels.c, and the device's full training step in
  * test_training.c, so together the device gradients are checked too.
- * Dropout (one step's fixed mask), kernel regularizers and class weights
- * are checked on a three-layer model.
+ * Dropout (one step's fixed mask), kernel regularizers, class weights and
+ * batch normalization (both placements) are checked on a three-layer
+ * model.
  *
  * Tolerance: |analytic - numeric| <= 3e-3 + 3e-2 |numeric| with step 1e-2
  * (float32 forward; the loss itself is accumulated in double). */
@@ -193,6 +194,83 @@ static void test_class_weight_backward(void **state) {
   check_training_model(FL_ACT_RELU, 0.25f, 0.01f, 0.01f, true, FL_LABELS_IDS, 2);
 }
 
+/* Batch normalization (issue 12): the training loss normalizes with the
+ * batch's statistics, so every row's output depends on every other row's;
+ * its gradient (dgamma, dbeta, and dx through the mean and variance) is
+ * checked on a three-layer model, normalization before the activation on
+ * one hidden layer and after it on the other (each way round), with and
+ * without gamma and beta, and with dropout after the normalization. */
+static void check_bn_model(fl_activation hidden, bool first_before,
+                           bool center, bool scale, float rate) {
+  fl_layer_spec layers[3] = {
+      {.units = H, .activation = hidden, .dropout = rate, .bn = true,
+       .bn_before_act = first_before, .bn_momentum = 0.9f,
+       .bn_epsilon = 1e-3f, .bn_center = center, .bn_scale = scale},
+      {.units = H, .activation = FL_ACT_TANH, .bn = true,
+       .bn_before_act = !first_before, .bn_momentum = 0.99f,
+       .bn_epsilon = 1e-2f, .bn_center = true, .bn_scale = true},
+      {.units = K, .activation = FL_ACT_SOFTMAX},
+  };
+  fl_train_config cfg = {.input_dim = D, .n_layers = 3, .layers = layers,
+                         .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                         .batch_size = ROWS, .seed = 3};
+  fl__model_layout lay;
+  fl__model_layout_compute(&cfg, &lay);
+  size_t P = lay.n_params, S = lay.n_stats;
+  assert_int_equal(S, 4 * H);
+  assert_int_equal(P, D * H + H + H * H + H + H * K + K +
+                          (size_t)(center + scale) * H + 2 * H);
+  fl__rng rng;
+  fl__rng_seed(&rng, 21 + hidden + 7 * first_before + 2 * center + scale);
+  float *params = malloc((P + S) * sizeof(float)), *grads = calloc(P, sizeof(float));
+  for (size_t i = 0; i < P; i++) params[i] = (float)(fl__rng_normal(&rng) * 0.7);
+  /* moving statistics: unused by the training loss, read by inference */
+  for (size_t i = 0; i < S; i++) params[P + i] = (float)(0.5 + fl__rng_uniform(&rng));
+  float x[ROWS * D], y[ROWS * K] = {0}; /* y: unused by id labels */
+  int32_t ids[ROWS];
+  for (size_t i = 0; i < ROWS * D; i++) x[i] = (float)fl__rng_normal(&rng);
+  for (size_t r = 0; r < ROWS; r++) ids[r] = (int32_t)(r % K);
+  double l0 = fl__ref_model_loss_train(&cfg, params, x, ROWS, FL_LABELS_IDS,
+                                       ids, y, true, 1, NULL, grads);
+  /* inference normalizes with the moving statistics: another loss */
+  double eval = fl__ref_model_loss_train(&cfg, params, x, ROWS, FL_LABELS_IDS,
+                                         ids, y, false, 1, NULL, NULL);
+  assert_true(l0 != eval);
+  const double h = 1e-2;
+  for (size_t i = 0; i < P; i++) {
+    float keep = params[i];
+    params[i] = keep + (float)h;
+    double lp = fl__ref_model_loss_train(&cfg, params, x, ROWS, FL_LABELS_IDS,
+                                         ids, y, true, 1, NULL, NULL);
+    params[i] = keep - (float)h;
+    double lm = fl__ref_model_loss_train(&cfg, params, x, ROWS, FL_LABELS_IDS,
+                                         ids, y, true, 1, NULL, NULL);
+    params[i] = keep;
+    double num = (lp - lm) / (2 * h);
+    if (!(fabs(grads[i] - num) <= 3e-3 + 3e-2 * fabs(num)))
+      fail_msg("batch norm, hidden %d, first before its activation %d, "
+               "center %d, scale %d, dropout %g: param %zu analytic %.6g "
+               "numeric %.6g", hidden, first_before, center, scale, rate, i,
+               grads[i], num);
+  }
+  free(params);
+  free(grads);
+}
+
+static void test_batch_norm_backward(void **state) {
+  (void)state;
+  fl_activation acts[] = {FL_ACT_LINEAR, FL_ACT_LEAKY_RELU, FL_ACT_TANH,
+                          FL_ACT_SIGMOID};
+  for (size_t i = 0; i < sizeof acts / sizeof *acts; i++)
+    for (int before = 0; before < 2; before++)
+      check_bn_model(acts[i], before, true, true, 0.0f);
+  check_bn_model(FL_ACT_TANH, true, false, true, 0.0f);
+  check_bn_model(FL_ACT_TANH, false, true, false, 0.0f);
+  check_bn_model(FL_ACT_SIGMOID, true, false, false, 0.0f);
+  check_bn_model(FL_ACT_TANH, true, true, true, 0.3f);
+  check_bn_model(FL_ACT_LEAKY_RELU, false, true, true, 0.3f);
+}
+
 /* binary_crossentropy: one output unit, ids 0/1 (or a target column),
  * from the logit (fused sigmoid, or linear from_logits) and from a
  * probability (a linear output kept inside (0, 1)). */
@@ -260,6 +338,7 @@ int main(void) {
       cmocka_unit_test(test_dropout_backward),
       cmocka_unit_test(test_kernel_regularizer_backward),
       cmocka_unit_test(test_class_weight_backward),
+      cmocka_unit_test(test_batch_norm_backward),
       cmocka_unit_test(test_binary_crossentropy),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -730,6 +730,99 @@ static void test_gather_rows(void **state) {
   in_both_shapes(check_gather_rows);
 }
 
+/* Batch normalization: statistics (training: the batch's, and the moving
+ * ones moved; inference: the moving ones), the normalization with each
+ * activation, and the backward pass with dgamma and dbeta, against the
+ * reference; at offsets in the flat buffers, with and without gamma and
+ * beta, for one row (variance 0), a few rows and widths around the CPU
+ * work-group of 16 units. */
+static void test_batchnorm(void **state) {
+  (void)state;
+  static const size_t shapes[][2] = {{1, 5}, {7, 16}, {33, 37}, {128, 3}};
+  const size_t so = 3, po = 11; /* offsets: statistics, gamma/beta */
+  const fl_activation bn_acts[] = {FL_ACT_LINEAR, FL_ACT_RELU, FL_ACT_TANH,
+                                FL_ACT_SIGMOID, FL_ACT_LEAKY_RELU};
+  for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++)
+    for (int variant = 0; variant < 3; variant++) {
+      fl_error err = {0};
+      size_t rows = shapes[sh][0], n = shapes[sh][1];
+      bool has_gamma = variant != 1, has_beta = variant != 2;
+      fl__bn_layer bn = {n, so, has_gamma ? po : FL__NO_OFF,
+                         has_beta ? po + n : FL__NO_OFF, 0.9f, 1e-3f};
+      float *x = rand_vec(rows * n, -2, 3);
+      for (size_t i = 0; i < rows * n; i++) x[i] += (float)(i % n); /* per-unit means */
+      float *params = rand_vec(po + 2 * n, 0.5f, 1.5f);
+      float *stats = rand_vec(so + 2 * n, 0.1f, 2.0f);
+      float *dy = rand_vec(rows * n, -1, 1);
+      size_t nn = so + 2 * n;
+      /* norm starts zeroed: Oclgrind 21.10 reports the values bn_stats
+       * writes there as uninitialized when bn_apply / bn_backward read
+       * them (not when the buffer was written before; the values are
+       * checked against the reference below, so they are written) */
+      float *zeros = calloc(nn, 4);
+      cl_mem dx = upload(x, rows * n * 4), dp = upload(params, (po + 2 * n) * 4),
+             ds = upload(stats, nn * 4), dnorm = upload(zeros, nn * 4),
+             dyb = upload(NULL, rows * n * 4), dg = upload(NULL, (po + 2 * n) * 4);
+      float *want_s = malloc(nn * 4), *got_s = malloc(nn * 4);
+      float *want_n = calloc(nn, 4), *got_n = malloc(nn * 4);
+      float *want_y = malloc(rows * n * 4), *got_y = malloc(rows * n * 4);
+      for (int training = 1; training >= 0; training--) {
+        memcpy(want_s, stats, nn * 4);
+        fl__buffer_write(dev, ds, 0, nn * 4, stats, &err);
+        fl__ref_bn_stats(x, rows, n, training, bn.momentum, bn.epsilon,
+                         want_s + so, want_s + so + n, want_n + so,
+                         want_n + so + n);
+        assert_int_equal(fl__op_bn_stats(dev, dx, rows, &bn, training, ds,
+                                         dnorm, &err), 0);
+        download(ds, got_s, nn * 4);
+        download(dnorm, got_n, nn * 4);
+        expect_close(got_s, want_s, nn, 1e-6, 1e-5, "bn_stats moving statistics");
+        expect_close(got_n + so, want_n + so, 2 * n, 1e-6, 1e-5, "bn_stats mean, invstd");
+        if (!training) /* the moving statistics are read, not moved */
+          assert_memory_equal(got_s, stats, nn * 4);
+        for (size_t a = 0; a < sizeof bn_acts / sizeof *bn_acts; a++) {
+          fl__ref_bn_apply(want_y, x, rows, n, want_n + so, want_n + so + n,
+                           has_gamma ? params + po : NULL,
+                           has_beta ? params + po + n : NULL, bn_acts[a]);
+          assert_int_equal(fl__op_bn_apply(dev, dyb, dx, rows, &bn, dnorm, dp,
+                                           bn_acts[a], &err), 0);
+          download(dyb, got_y, rows * n * 4);
+          expect_close(got_y, want_y, rows * n, 1e-5, 1e-5, "bn_apply");
+        }
+      }
+      /* backward, on the training statistics */
+      fl__ref_bn_stats(x, rows, n, true, bn.momentum, bn.epsilon, want_s + so,
+                       want_s + so + n, want_n + so, want_n + so + n);
+      assert_int_equal(fl__op_bn_stats(dev, dx, rows, &bn, true, ds, dnorm, &err), 0);
+      float *want_d = malloc(rows * n * 4), *got_d = malloc(rows * n * 4);
+      float *want_g = calloc(po + 2 * n, 4), *got_g = malloc((po + 2 * n) * 4);
+      memcpy(want_d, dy, rows * n * 4);
+      fl__buffer_write(dev, dyb, 0, rows * n * 4, dy, &err);
+      fl__buffer_zero(dev, dg, (po + 2 * n) * 4, &err);
+      fl__ref_bn_backward(want_d, x, rows, n, want_n + so, want_n + so + n,
+                          has_gamma ? params + po : NULL,
+                          has_gamma ? want_g + po : NULL,
+                          has_beta ? want_g + po + n : NULL);
+      assert_int_equal(fl__op_bn_backward(dev, dyb, dx, rows, &bn, dnorm, dp,
+                                          dg, &err), 0);
+      download(dyb, got_d, rows * n * 4);
+      download(dg, got_g, (po + 2 * n) * 4);
+      expect_close(got_d, want_d, rows * n, 1e-5, 1e-4, "bn_backward dx");
+      expect_close(got_g, want_g, po + 2 * n, 1e-5, 1e-4, "bn_backward dgamma, dbeta");
+      /* the normalized batch sums to beta and its dx to 0 (per unit) */
+      for (size_t j = 0; rows > 1 && j < n; j++) {
+        double s = 0;
+        for (size_t r = 0; r < rows; r++) s += got_d[r * n + j];
+        assert_true(fabs(s) < 1e-4 * (double)rows);
+      }
+      cl_mem all[] = {dx, dp, ds, dnorm, dyb, dg};
+      for (size_t i = 0; i < sizeof all / sizeof *all; i++) clReleaseMemObject(all[i]);
+      free(x), free(params), free(stats), free(dy), free(want_s), free(got_s);
+      free(want_n), free(got_n), free(want_y), free(got_y), free(want_d);
+      free(got_d), free(want_g), free(got_g), free(zeros);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gemm_all_implementations),
@@ -741,6 +834,7 @@ int main(void) {
       cmocka_unit_test(test_loss_rows_all_modes),
       cmocka_unit_test(test_binary_loss_rows),
       cmocka_unit_test(test_dropout),
+      cmocka_unit_test(test_batchnorm),
       cmocka_unit_test(test_regularize),
       cmocka_unit_test(test_optimizers),
       cmocka_unit_test(test_segment_sumsq),

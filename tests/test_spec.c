@@ -479,6 +479,51 @@ static void initializer_forms(void **state) {
   }
 }
 
+/* issue 12: batch_normalization after a dense layer's activation (Keras'
+ * defaults), before it (a linear dense layer, the normalization, then an
+ * activation entry) with every key set, an activation entry folded into a
+ * linear dense layer, and one giving the output layer its softmax. */
+static void batch_normalization_forms(void **state) {
+  (void)state;
+  fl_job_spec s;
+  parse_ok("{" DATA ",'model':{'layers':["
+           "{'type':'dense','units':8,'activation':'relu'},"
+           "{'type':'batch_normalization'},"
+           "{'type':'dense','units':6},"
+           "{'type':'batch_normalization','momentum':0.9,'epsilon':0.01,"
+           "'center':false,'scale':true},"
+           "{'type':'activation','activation':'tanh'},"
+           "{'type':'dropout','rate':0.5},"
+           "{'type':'dense','units':5},{'type':'activation','activation':'relu'},"
+           "{'type':'dense','units':10},{'type':'activation','activation':'softmax'}"
+           "]}," LOSS "}", &s);
+  assert_int_equal(s.n_layers, 4);
+  assert_true(s.layers[0].bn && !s.layers[0].bn_before_act);
+  assert_int_equal(s.layers[0].activation, FL_ACT_RELU);
+  assert_true(floats_equal(s.layers[0].bn_momentum, 0.99f));
+  assert_true(floats_equal(s.layers[0].bn_epsilon, 0.001f));
+  assert_true(s.layers[0].bn_center && s.layers[0].bn_scale);
+  assert_true(s.layers[1].bn && s.layers[1].bn_before_act);
+  assert_int_equal(s.layers[1].activation, FL_ACT_TANH);
+  assert_true(floats_equal(s.layers[1].bn_momentum, 0.9f));
+  assert_true(floats_equal(s.layers[1].bn_epsilon, 0.01f));
+  assert_true(!s.layers[1].bn_center && s.layers[1].bn_scale);
+  assert_true(floats_equal(s.layers[1].dropout, 0.5f));
+  assert_true(!s.layers[2].bn);
+  assert_int_equal(s.layers[2].activation, FL_ACT_RELU);
+  assert_true(!s.layers[3].bn);
+  assert_int_equal(s.layers[3].activation, FL_ACT_SOFTMAX);
+  fl_spec_free(&s);
+  /* a linear dense layer and its normalization, no activation after it */
+  parse_ok("{" DATA ",'model':{'layers':[{'type':'dense','units':8},"
+           "{'type':'batch_normalization','momentum':0},"
+           OUT_LAYER "]}," LOSS "}", &s);
+  assert_true(s.layers[0].bn && !s.layers[0].bn_before_act);
+  assert_int_equal(s.layers[0].activation, FL_ACT_LINEAR);
+  assert_true(floats_equal(s.layers[0].bn_momentum, 0.0f));
+  fl_spec_free(&s);
+}
+
 /* issue 12: a dropout entry folds into the dense layer before it (two in a
  * row compose), kernel_regularizer in its object and string forms, and
  * class_weight "balanced" or explicit. */
@@ -795,7 +840,8 @@ static const bad_spec bad_specs[] = {
      "model.layers[0].activation", "did you mean \"relu\""},
     {WITH_LAYERS("{'type':'conv2d','units':2}"), FL_ESPEC,
      "model.layers[0].type",
-     "expected one of \"dense\" or \"dropout\", got \"conv2d\""},
+     "expected one of \"dense\", \"dropout\", \"batch_normalization\" or "
+     "\"activation\", got \"conv2d\""},
     /* issue 12: dropout, kernel_regularizer, class_weight */
     {WITH_LAYERS("{'type':'dropout','rate':0.2}," OUT_LAYER), FL_ESPEC,
      "model.layers[0]", "must follow a dense layer"},
@@ -810,6 +856,70 @@ static const bad_spec bad_specs[] = {
      FL_ESPEC, "model.layers[1].units", "expected \"type\" or \"rate\""},
     {WITH_LAYERS("{'type':'dropout','rate':0.1}"), FL_ESPEC, "model.layers",
      "got no dense layer"},
+    /* issue 12: batch_normalization and activation entries */
+    {WITH_LAYERS("{'type':'batch_normalization'}," OUT_LAYER), FL_ESPEC,
+     "model.layers[0]",
+     "a batch_normalization entry must follow a dense layer (flatline does "
+     "not transform input features; for standardized inputs set "
+     "data.normalize to \"standardize\"); move it after the first dense "
+     "layer or remove it"},
+    {WITH_LAYERS(OUT_LAYER ",{'type':'batch_normalization'}"), FL_ESPEC,
+     "model.layers[1]",
+     "a batch_normalization after the output layer would normalize "
+     "predictions; move it before the last dense layer (model.layers[0]) or "
+     "remove it"},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'batch_normalization'},"
+                 "{'type':'batch_normalization'}," OUT_LAYER),
+     FL_ESPEC, "model.layers[2]",
+     "a second batch_normalization on dense layer 0; keep one (two in a row "
+     "normalize what is already normalized)"},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'dropout','rate':0.2},"
+                 "{'type':'batch_normalization'}," OUT_LAYER),
+     FL_ESPEC, "model.layers[2]",
+     "a batch_normalization after a dropout; put it before the dropout "
+     "(dense, batch_normalization, dropout)"},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'batch_normalization',"
+                 "'momentum':1}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1].momentum", NULL},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'batch_normalization',"
+                 "'epsilon':0}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1].epsilon", NULL},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'batch_normalization',"
+                 "'momentom':0.9}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1].momentom", "did you mean \"momentum\""},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'batch_normalization',"
+                 "'center':1}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1].center", NULL},
+    {WITH_LAYERS("{'type':'dense','units':4,'activation':'relu'},"
+                 "{'type':'activation','activation':'tanh'}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1]",
+     "an activation entry must follow a dense layer without an activation, "
+     "but dense layer 0 has \"activation\": \"relu\"; remove one of the two "
+     "(for normalization before the activation: a linear dense layer, "
+     "batch_normalization, then this entry)"},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'dropout','rate':0.2},"
+                 "{'type':'activation','activation':'relu'}," OUT_LAYER),
+     FL_ESPEC, "model.layers[2]",
+     "an activation entry must directly follow a dense layer or its "
+     "batch_normalization (dense, batch_normalization, activation, "
+     "dropout); dense layer 0 has a dropout before it: move this entry up "
+     "or remove it"},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'batch_normalization'},"
+                 "{'type':'activation','activation':'relu'},"
+                 "{'type':'activation','activation':'relu'}," OUT_LAYER),
+     FL_ESPEC, "model.layers[3]",
+     "dense layer 0 has an activation entry before it"},
+    {WITH_LAYERS("{'type':'activation','activation':'relu'}," OUT_LAYER),
+     FL_ESPEC, "model.layers[0]", "an activation entry must follow a dense layer"},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'activation'}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1].activation", "required key is missing"},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'activation',"
+                 "'activation':'softmax'}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1]",
+     "expected softmax only on the last layer, got it after dense layer 0 of 2"},
+    {WITH_LAYERS("{'type':'dense','units':4},{'type':'activation',"
+                 "'activation':'relu','units':3}," OUT_LAYER),
+     FL_ESPEC, "model.layers[1].units", "expected \"type\" or \"activation\""},
     {WITH_LAYERS("{'type':'dense','units':4,'kernel_regularizers':{'l2':0.1}}"),
      FL_ESPEC, "model.layers[0].kernel_regularizers",
      "did you mean \"kernel_regularizer\""},
@@ -1356,6 +1466,7 @@ int main(void) {
       cmocka_unit_test(design_example_verbatim_parses),
       cmocka_unit_test(defaults_are_applied),
       cmocka_unit_test(regularization_forms),
+      cmocka_unit_test(batch_normalization_forms),
       cmocka_unit_test(kitchen_sink_parses),
       cmocka_unit_test(source_forms),
       cmocka_unit_test(loss_forms),

@@ -2,7 +2,8 @@
  * trained through the real daemon and client is exported, loaded into
  * PyTorch as docs/model-format.md says (tests/torch_predict.py), and
  * PyTorch must reproduce `flatline predict` on the validation file:
- * every probability and every class. Without python3 or PyTorch (Debian:
+ * every probability and every class, for a plain model and one with batch
+ * normalization. Without python3 or PyTorch (Debian:
  * python3-torch) the test says so and the file exits 77, which ctest
  * reports as skipped. */
 #define _GNU_SOURCE /* memmem, usleep */
@@ -38,6 +39,24 @@ static int setup(void **state_) {
              "\"activation\": \"softmax\"}]}, \"loss\": "
              "\"sparse_categorical_crossentropy\", \"epochs\": 3, "
              "\"batch_size\": 16, \"seed\": 4}");
+  /* Batch normalization both ways round (after a relu; before a tanh,
+   * with an activation entry), without beta on one, with dropout after
+   * it: the moving statistics in the file must give flatline's
+   * predictions. A high momentum's statistics lag the batch's: the
+   * inference formula is what is checked, not a batch's. */
+  write_file("job_bn.json",
+             "{\"name\": \"torch-bn\", \"data\": {\"train\": {\"csv\": "
+             "\"train.csv\", \"label_columns\": [\"label\"]}, \"validation\": "
+             "{\"csv\": \"val.csv\", \"label_columns\": [\"label\"]}}, "
+             "\"model\": {\"layers\": [{\"type\": \"dense\", \"units\": 12, "
+             "\"activation\": \"relu\"}, {\"type\": \"batch_normalization\"}, "
+             "{\"type\": \"dropout\", \"rate\": 0.2}, {\"type\": \"dense\", "
+             "\"units\": 7}, {\"type\": \"batch_normalization\", \"momentum\": "
+             "0.9, \"epsilon\": 0.01, \"center\": false}, {\"type\": "
+             "\"activation\", \"activation\": \"tanh\"}, {\"type\": \"dense\", "
+             "\"units\": 3, \"activation\": \"softmax\"}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\", \"epochs\": 3, "
+             "\"batch_size\": 16, \"seed\": 4}");
   start_daemon(NULL);
   return 0;
 }
@@ -47,8 +66,7 @@ static int teardown(void **state_) {
   return remove_test_dir(SIGTERM);
 }
 
-static void test_pytorch_reproduces_predict(void **s) {
-  (void)s;
+static void pytorch_reproduces(const char *spec) {
   if (access("/usr/bin/python3", X_OK) != 0) {
     fprintf(stderr, "skipped: no /usr/bin/python3 (Debian: apt-get install "
             "python3 python3-torch)\n");
@@ -56,7 +74,8 @@ static void test_pytorch_reproduces_predict(void **s) {
     return;
   }
   char *out, id[32], args[256];
-  int rc = client("--json submit job.json --follow", &out);
+  snprintf(args, sizeof args, "--json submit %s --follow", spec);
+  int rc = client(args, &out);
   assert_true(rc == 0 || rc == 3);
   job_id_of(out, id);
   assert_non_null(strstr(out, "\"state\":\"done\""));
@@ -81,9 +100,20 @@ static void test_pytorch_reproduces_predict(void **s) {
   free(out);
 }
 
+static void test_pytorch_reproduces_predict(void **s) {
+  (void)s;
+  pytorch_reproduces("job.json");
+}
+
+static void test_pytorch_reproduces_batch_normalization(void **s) {
+  (void)s;
+  pytorch_reproduces("job_bn.json");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pytorch_reproduces_predict),
+      cmocka_unit_test(test_pytorch_reproduces_batch_normalization),
   };
   int failed = cmocka_run_group_tests(tests, setup, teardown);
   return failed ? failed : skipped ? 77 : 0;

@@ -366,6 +366,157 @@ static void test_dropout_is_deterministic(void **state) {
   free(pa), free(pb);
 }
 
+/* ---- issue 12: batch normalization ---- */
+
+/* One SGD step over the whole set (one batch) with batch normalization
+ * before the activation on the first hidden layer and after it on the
+ * second, dropout after both, against the reference: the trained
+ * parameters (W, b, gamma, beta) are params - lr * gradient, the moving
+ * statistics moved by the batch's (momentum 0.5 and 0.8, so that they
+ * move visibly). Inference (evaluate, predict) normalizes with the moving
+ * statistics, which after one step differ from the batch's: its loss is
+ * the reference's inference loss and not the training-mode one. */
+static void check_bn_step(fl_activation hidden, bool center, bool scale,
+                          float rate) {
+  fl_error err = {0};
+  fl_dataset ds;
+  make_blobs(&ds, 30, 6, 4, 3, false);
+  fl_layer_spec layers[3] = {
+      {.units = 9, .activation = hidden, .dropout = rate, .bn = true,
+       .bn_before_act = true, .bn_momentum = 0.5f, .bn_epsilon = 1e-3f,
+       .bn_center = center, .bn_scale = scale,
+       .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0},
+       .bias_init = {FL_INIT_RANDOM_UNIFORM, 0.1f}},
+      {.units = 7, .activation = FL_ACT_TANH, .dropout = rate, .bn = true,
+       .bn_momentum = 0.8f, .bn_epsilon = 1e-2f, .bn_center = true,
+       .bn_scale = true, .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}},
+      {.units = 4, .activation = FL_ACT_SOFTMAX,
+       .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}},
+  };
+  const float lr = 0.5f;
+  fl_train_config cfg = {.input_dim = 6, .n_layers = 3, .layers = layers,
+                         .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                         .optimizer = sgd(lr), .batch_size = 30, .seed = 5,
+                         .shuffle = false};
+  fl__model_layout lay;
+  fl__model_layout_compute(&cfg, &lay);
+  size_t P = lay.n_params, S = lay.n_stats;
+  fl_trainer *t;
+  assert_int_equal(fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err), 0);
+  assert_int_equal(fl_trainer_param_count(t), P + S);
+  float *p0 = malloc((P + S) * 4), *p1 = malloc((P + S) * 4), *g = calloc(P, 4);
+  float *stats = malloc(S * 4);
+  assert_int_equal(fl_trainer_get_params(t, p0, P + S, &err), 0);
+  /* Keras' start: gamma 1, beta 0, moving mean 0, moving variance 1 */
+  for (int l = 0; l < 2; l++) {
+    const fl__layer_layout *ll = &lay.l[l];
+    for (size_t j = 0; j < ll->out; j++) {
+      if (ll->gamma_off != FL__NO_OFF) assert_true(p0[ll->gamma_off + j] == 1.0f);
+      if (ll->beta_off != FL__NO_OFF) assert_true(p0[ll->beta_off + j] == 0.0f);
+      assert_true(p0[P + ll->stat_off + j] == 0.0f);
+      assert_true(p0[P + ll->stat_off + ll->out + j] == 1.0f);
+    }
+  }
+  fl_epoch_metrics m = {0};
+  assert_int_equal(fl_trainer_run_epoch(t, &m, &err), 0);
+  assert_int_equal(fl_trainer_get_params(t, p1, P + S, &err), 0);
+  double ref_loss = fl__ref_model_loss_step(&cfg, p0, ds.x, ds.n,
+                                            ds.label_kind, ds.ids, ds.y, true,
+                                            0, NULL, g, stats);
+  if (!(fabs(m.loss - ref_loss) <= 1e-4 + 1e-4 * fabs(ref_loss)))
+    fail_msg("bn loss: device %.8g reference %.8g", m.loss, ref_loss);
+  for (size_t i = 0; i < P; i++) {
+    double want = p0[i] - lr * g[i];
+    if (!(fabs(p1[i] - want) <= 1e-5 + 1e-3 * fabs(lr * g[i])))
+      fail_msg("bn hidden %d center %d scale %d dropout %g: param %zu device "
+               "%.8g reference %.8g", hidden, center, scale, rate, i, p1[i],
+               want);
+  }
+  for (size_t i = 0; i < S; i++)
+    if (!(fabs(p1[P + i] - stats[i]) <= 1e-5 + 1e-5 * fabs(stats[i])))
+      fail_msg("bn moving statistic %zu: device %.8g reference %.8g", i,
+               p1[P + i], stats[i]);
+  /* the moving statistics moved, and are not the batch's */
+  assert_true(memcmp(p0 + P, p1 + P, S * 4) != 0);
+  double loss, acc;
+  assert_int_equal(fl_trainer_evaluate(t, &ds, &loss, &acc, &err), 0);
+  double eval = fl__ref_model_loss_train(&cfg, p1, ds.x, ds.n, ds.label_kind,
+                                         ds.ids, ds.y, false, 0, NULL, NULL);
+  double batch = fl__ref_model_loss_train(&cfg, p1, ds.x, ds.n, ds.label_kind,
+                                          ds.ids, ds.y, true, 0, NULL, NULL);
+  if (!(fabs(loss - eval) <= 1e-4 + 1e-4 * fabs(eval)))
+    fail_msg("bn evaluate: device %.8g reference %.8g", loss, eval);
+  if (!(fabs(loss - batch) > 1e-3))
+    fail_msg("bn evaluate %.8g is the batch statistics' loss %.8g", loss, batch);
+  /* predict: the same inference, as probabilities */
+  float *probs = malloc(ds.n * 4 * sizeof *probs);
+  assert_int_equal(fl_trainer_predict(t, &ds, probs, &err), 0);
+  double nll = 0;
+  for (size_t r = 0; r < ds.n; r++) nll -= log(probs[r * 4 + (size_t)ds.ids[r]]);
+  nll /= (double)ds.n;
+  if (!(fabs(nll - eval) <= 1e-4 + 1e-4 * fabs(eval)))
+    fail_msg("bn predict: mean -log p %.8g, reference %.8g", nll, eval);
+  /* set_params puts the statistics back too */
+  assert_int_equal(fl_trainer_set_params(t, p0, P + S, &err), 0);
+  assert_int_equal(fl_trainer_evaluate(t, &ds, &loss, &acc, &err), 0);
+  eval = fl__ref_model_loss_train(&cfg, p0, ds.x, ds.n, ds.label_kind, ds.ids,
+                                  ds.y, false, 0, NULL, NULL);
+  if (!(fabs(loss - eval) <= 1e-4 + 1e-4 * fabs(eval)))
+    fail_msg("bn evaluate after set_params: device %.8g reference %.8g", loss,
+             eval);
+  fl_trainer_destroy(t);
+  fl_dataset_free(&ds);
+  free(p0), free(p1), free(g), free(stats), free(probs);
+}
+
+static void test_batch_norm_step_matches_reference(void **state) {
+  (void)state;
+  size_t keep = dev->pack_min_volume;
+  for (int large = 0; large < 2; large++) {
+    dev->pack_min_volume = large ? 0 : keep;
+    check_bn_step(FL_ACT_RELU, true, true, 0.0f);
+    check_bn_step(FL_ACT_SIGMOID, false, true, 0.3f);
+    check_bn_step(FL_ACT_LEAKY_RELU, true, false, 0.0f);
+    check_bn_step(FL_ACT_TANH, false, false, 0.5f);
+  }
+  dev->pack_min_volume = keep;
+}
+
+/* Batch normalization (with dropout) keeps runs repeatable: same seed,
+ * bit-identical losses, parameters and moving statistics; and it changes
+ * the run (the model without it trains otherwise). */
+static void test_batch_norm_is_deterministic(void **state) {
+  (void)state;
+  fl_dataset ds;
+  make_blobs(&ds, 300, 20, 5, 1, false);
+  fl_layer_spec layers[3] = {
+      {.units = 32, .activation = FL_ACT_RELU, .dropout = 0.2f, .bn = true,
+       .bn_before_act = true, .bn_momentum = 0.99f, .bn_epsilon = 1e-3f,
+       .bn_center = true, .bn_scale = true},
+      {.units = 16, .activation = FL_ACT_RELU, .dropout = 0.5f, .bn = true,
+       .bn_momentum = 0.9f, .bn_epsilon = 1e-3f, .bn_center = true,
+       .bn_scale = true},
+      {.units = 5, .activation = FL_ACT_SOFTMAX}};
+  fl_train_config cfg = {.input_dim = 20, .n_layers = 3, .layers = layers,
+                         .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                         .optimizer = keras_default(FL_OPT_ADAM, 1e-3f),
+                         .batch_size = 32, .seed = 7, .shuffle = true};
+  double a[3], b[3], c[3];
+  /* kernels and biases, gamma and beta, then the moving statistics */
+  size_t P = 20 * 32 + 32 + 32 * 16 + 16 + 16 * 5 + 5 + 2 * (32 + 16) +
+             2 * (32 + 16);
+  float *pa = malloc(P * 4), *pb = malloc(P * 4);
+  run_losses(&cfg, &ds, 3, a, pa);
+  run_losses(&cfg, &ds, 3, b, pb);
+  assert_memory_equal(a, b, sizeof a);
+  assert_memory_equal(pa, pb, P * 4);
+  layers[0].bn = layers[1].bn = false;
+  run_losses(&cfg, &ds, 3, c, NULL);
+  assert_true(memcmp(a, c, sizeof a) != 0);
+  fl_dataset_free(&ds);
+  free(pa), free(pb);
+}
+
 /* Row predictions of a trained model on the host (argmax of the output). */
 static void predict_host(const fl_train_config *cfg, const float *params,
                          const fl_dataset *ds, int32_t *pred) {
@@ -601,6 +752,8 @@ int main(void) {
       cmocka_unit_test(test_bad_jobs_get_clear_errors),
       cmocka_unit_test(test_regularized_step_matches_reference),
       cmocka_unit_test(test_dropout_is_deterministic),
+      cmocka_unit_test(test_batch_norm_step_matches_reference),
+      cmocka_unit_test(test_batch_norm_is_deterministic),
       cmocka_unit_test(test_balanced_class_weight_raises_minority_recall),
       cmocka_unit_test(test_binary_crossentropy_trains),
       cmocka_unit_test(test_class_report),

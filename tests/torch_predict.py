@@ -8,8 +8,11 @@ Usage: torch_predict.py MODEL.safetensors DATA.csv LABEL_COLUMN PRED.csv
 MODEL is read with plain Python (no `safetensors` package: Debian does not
 ship it); each layer becomes an nn.Linear whose weight is the kernel
 transposed (PyTorch's Linear is (out, in), the export's kernels are Keras'
-(in, out)), followed by the activation the metadata names; the metadata's "scale"
-and standardization are applied to the features first. DATA is a CSV
+(in, out)), followed by the activation the metadata names; a layer with
+batch normalization (metadata "batch_normalization") gets an
+nn.BatchNorm1d in eval mode holding its moving statistics, before or after
+the activation as the metadata says; the metadata's "scale" and
+standardization are applied to the features first. DATA is a CSV
 with a header; LABEL_COLUMN is dropped and the other columns are the
 features. PRED is `flatline predict`'s CSV (class, p0, p1, ...).
 
@@ -60,6 +63,7 @@ def main(argv):
         print("metadata does not say Keras layout: %r" % meta)
         return 1
     acts = meta["activations"].split(",")
+    bns = json.loads(meta.get("batch_normalization", "null")) or [None] * len(acts)
     layers = []
     for l, act in enumerate(acts):
         (d_in, d_out), kernel = tensors["layers.%d.kernel" % l]
@@ -70,11 +74,32 @@ def main(argv):
             lin.weight.copy_(w.T)
             lin.bias.copy_(torch.tensor(bias, dtype=torch.float32))
         layers.append(lin)
-        layers.append({
+        activation = {
             "linear": torch.nn.Identity(), "relu": torch.nn.ReLU(),
             "leaky_relu": torch.nn.LeakyReLU(0.2), "tanh": torch.nn.Tanh(),
             "sigmoid": torch.nn.Sigmoid(), "softmax": torch.nn.Softmax(dim=1),
-        }[act])
+        }[act]
+        bn = bns[l]
+        if bn is None:
+            layers.append(activation)
+            continue
+        # y = gamma (x - moving_mean) / sqrt(moving_variance + eps) + beta
+        norm = torch.nn.BatchNorm1d(d_out, eps=bn["epsilon"],
+                                    affine=True).eval()
+        with torch.no_grad():
+            def vec(name, default):
+                key = "layers.%d.bn.%s" % (l, name)
+                if key in tensors:
+                    return torch.tensor(tensors[key][1], dtype=torch.float32)
+                return torch.full((d_out,), default, dtype=torch.float32)
+            norm.weight.copy_(vec("gamma", 1.0))   # scale=false: 1
+            norm.bias.copy_(vec("beta", 0.0))      # center=false: 0
+            norm.running_mean.copy_(vec("moving_mean", None))
+            norm.running_var.copy_(vec("moving_variance", None))
+        if bn["position"] == "before_activation":
+            layers += [norm, activation]
+        else:
+            layers += [activation, norm]
     model = torch.nn.Sequential(*layers).eval()
 
     with open(data_path, newline="") as f:

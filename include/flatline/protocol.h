@@ -64,6 +64,17 @@ typedef struct {
   /* "kernel_regularizer": {"l1": a, "l2": b} (Keras' L1L2): the loss gains
    * a sum|W| + b sum W^2 over this layer's kernel (not its bias). */
   float l1, l2;               /* >= 0, default 0 */
+  /* A {"type": "batch_normalization"} entry after this dense layer (Keras'
+   * BatchNormalization over the batch rows, per unit). bn_before_act: the
+   * layer was linear and an {"type": "activation"} entry followed the
+   * normalization (Dense(u) -> BN -> Activation(A)): BN normalizes
+   * x W + b and `activation` comes after it; otherwise BN normalizes the
+   * activation's output (Dense(u, activation=A) -> BN). */
+  bool bn;
+  bool bn_before_act;
+  float bn_momentum;          /* [0, 1), Keras default 0.99 */
+  float bn_epsilon;           /* > 0, Keras default 1e-3 */
+  bool bn_center, bn_scale;   /* beta / gamma exist; Keras default true */
 } fl_layer_spec;
 
 typedef enum {
