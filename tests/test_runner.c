@@ -154,6 +154,42 @@ static void test_csv_job_trains_and_prints_epochs(void **state) {
   free(out);
 }
 
+/* Issue 12: batch normalization in both of Keras' placements (after a
+ * relu; a linear layer, the normalization, then an activation entry),
+ * with dropout after one: the job trains, its validation (inference, on
+ * the moving statistics) says so, and the run ends done. */
+static void test_batch_normalization_trains(void **state) {
+  (void)state;
+  write_blobs_csv("bn.csv", 300, -1);
+  write_file("bn.json",
+             "{\"name\": \"bn\", \"data\": {\"train\": {\"csv\": \"bn.csv\", "
+             "\"label_columns\": [\"species\"]}, \"validation_split\": 0.25},"
+             " \"model\": {\"layers\": [{\"type\": \"dense\", \"units\": 16, "
+             "\"activation\": \"relu\"}, {\"type\": \"batch_normalization\"}, "
+             "{\"type\": \"dropout\", \"rate\": 0.1}, {\"type\": \"dense\", "
+             "\"units\": 8}, {\"type\": \"batch_normalization\", \"momentum\": "
+             "0.9}, {\"type\": \"activation\", \"activation\": \"tanh\"}, "
+             "{\"type\": \"dense\", \"units\": 3, \"activation\": \"softmax\"}]}, "
+             "\"loss\": \"sparse_categorical_crossentropy\", \"optimizer\": "
+             "{\"name\": \"adam\", \"learning_rate\": 0.01}, \"epochs\": 8, "
+             "\"batch_size\": 16, \"seed\": 3}");
+  char *out;
+  int rc = run("--run bn.json --json --cache-dir cache", &out);
+  if (rc != 0 && rc != 3) fail_msg("flatlined --run exited %d:\n%s", rc, out);
+  double last_val_acc = 0;
+  int epochs = 0;
+  for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    if (!strstr(line, "\"event\":\"epoch\"")) continue;
+    epochs++;
+    char *v = strstr(line, "\"val_accuracy\":");
+    assert_non_null(v);
+    last_val_acc = strtod(v + strlen("\"val_accuracy\":"), NULL);
+  }
+  assert_int_equal(epochs, 8);
+  if (!(last_val_acc > 0.95)) fail_msg("val_accuracy %.3f", last_val_acc);
+  free(out);
+}
+
 /* Issue 12: a label column of class names trains as ids in sorted order;
  * a validation file's names must be among the training set's. */
 static void test_csv_class_names_train(void **state) {
@@ -420,6 +456,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_csv_job_trains_and_prints_epochs),
       cmocka_unit_test(test_csv_class_names_train),
+      cmocka_unit_test(test_batch_normalization_trains),
       cmocka_unit_test(test_same_spec_same_losses),
       cmocka_unit_test(test_bad_jobs_are_rejected_with_a_reason),
       cmocka_unit_test(test_usage),
