@@ -96,12 +96,6 @@ static bool beats(const fl_probe_result *a, const fl_probe_result *base) {
   if (!finite_run(base)) return fall(a) > MIN_FALL;
   bool held_loss = isfinite(a->val_loss) && isfinite(base->val_loss) &&
                    a->val_loss < BEAT_LOSS_RATIO * base->val_loss;
-  /* A lower training loss alone, with a held-out accuracy significantly
-   * lower, is not a repair (a regularized loss: more of the rate trades
-   * the penalty for worse predictions). A lower held-out loss still is:
-   * weights re-initialized from an exploded start fall from 77 to 1.2 in
-   * 150 steps, before their accuracy catches up. */
-  if (!held_loss && acc_diff(a, base).hi < 0) return false;
   return a->loss_end < BEAT_LOSS_RATIO * base->loss_end || held_loss ||
          acc_diff(a, base).lo > 0;
 }

@@ -361,8 +361,11 @@ static bool fix_still_ahead(const fl_job_diag *d, const fl_monitor *mon,
 static bool end_disproves(const fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig,
                           bool stuck) {
   if (d->last.n == 0 || d->fixed || stuck || sig->overfitting) return false;
-  if (fix_still_ahead(d, mon, &d->last.items[0])) return false;
   fl_cause top = d->last.items[0].cause;
+  /* A rate too low shows as slowness: a job still improving at its end
+   * is a slow start (healthy), even where the higher rate got further. */
+  bool slow = top == FL_CAUSE_LEARNING_RATE_TOO_LOW && !sig->stalled;
+  if (!slow && fix_still_ahead(d, mon, &d->last.items[0])) return false;
   double lnk = log(mon->n_classes > 1 ? mon->n_classes : 2);
   bool learned = mon->has_val ? mon->n > 0 && mon->val_loss[mon->n - 1] < lnk
                               : top != FL_CAUSE_LABELS_UNINFORMATIVE;
