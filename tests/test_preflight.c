@@ -1029,6 +1029,34 @@ static void test_fix_writers(void **state) {
   free(fixed);
   free(s);
 
+  /* ... and batch normalization, in both placements, with its keys */
+  fl_layer_spec bn[3] = {
+      {.units = 6, .activation = FL_ACT_RELU, .bn = true, .bn_momentum = 0.9f,
+       .bn_epsilon = 0.01f, .bn_center = true, .bn_scale = false,
+       .dropout = 0.25f, .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}},
+      {.units = 5, .activation = FL_ACT_TANH, .bn = true, .bn_before_act = true,
+       .bn_momentum = 0.99f, .bn_epsilon = 0.001f, .bn_center = false,
+       .bn_scale = true, .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}},
+      {.units = 3, .activation = FL_ACT_SOFTMAX,
+       .kernel_init = {FL_INIT_GLOROT_UNIFORM, 0}}};
+  assert_int_equal(fl__fix_layers(bn, 3, out, sizeof out), 0);
+  s = make_spec(NULL, 3, "softmax", SPARSE);
+  fixed = apply(s, out);
+  parse_ok(fixed, &spec);
+  assert_int_equal(spec.n_layers, 3);
+  for (int l = 0; l < 3; l++) {
+    const fl_layer_spec *a = &spec.layers[l], *b = &bn[l];
+    assert_true(a->bn == b->bn && a->bn_before_act == b->bn_before_act &&
+                a->activation == b->activation && a->dropout == b->dropout);
+    if (b->bn)
+      assert_true(a->bn_momentum == b->bn_momentum &&
+                  a->bn_epsilon == b->bn_epsilon &&
+                  a->bn_center == b->bn_center && a->bn_scale == b->bn_scale);
+  }
+  fl_spec_free(&spec);
+  free(fixed);
+  free(s);
+
   /* 32 wide layers with parameterised bias initializers do not fit
    * FL_FIX_MAX with every field; the compact form (defaults left out) does,
    * and means the same model. */

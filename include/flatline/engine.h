@@ -166,8 +166,11 @@ void fl_class_report_scores(const fl_class_report *r, size_t c,
 
 int fl_trainer_set_learning_rate(fl_trainer *t, float lr);
 
-/* Number of parameters, and a copy of them: for each layer W_l (in, out)
- * row-major then b_l (out). */
+/* Number of the model's floats, and a copy of them: for each layer W_l
+ * (in, out) row-major, b_l (out), then with batch normalization gamma_l
+ * and beta_l (out each, when scale / center); after all layers, the
+ * moving mean and moving variance (out each) of each normalized layer
+ * (not trained, but part of the model). */
 size_t fl_trainer_param_count(const fl_trainer *t);
 int fl_trainer_get_params(fl_trainer *t, float *host, size_t n, fl_error *err);
 
