@@ -1,6 +1,8 @@
 /* daemon/config.c — see config.h. Every key has a default and a range, in
  * one table; a reload starts again from the defaults, so a key removed from
- * the file takes its default back rather than keeping its last value. */
+ * the file takes its default back rather than keeping its last value. Also
+ * which file is read: --config, else the default path when it exists. */
+#define _GNU_SOURCE /* realpath */
 #include "config.h"
 
 #include <ctype.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsutil.h"
@@ -146,5 +149,26 @@ int fl_config_load(const char *path, fl_limits *l, fl_error *err) {
   }
   free(text);
   if (!rc) *l = out;
+  return rc;
+}
+
+int fl_config_load_chosen(const char *explicit_path, const char *default_path,
+                          fl_limits *l, const char **used, fl_error *err) {
+  const char *path = explicit_path;
+  *used = NULL;
+  if (!path) {
+    struct stat st;
+    /* Only "not there" means "no file": a file we may not read is the
+     * admin's mistake and must not quietly become the defaults. */
+    if (!default_path || (stat(default_path, &st) != 0 && errno == ENOENT)) {
+      fl_limits_default(l);
+      return 0;
+    }
+    path = default_path;
+  }
+  char *real = realpath(path, NULL);
+  int rc = fl_config_load(real ? real : path, l, err);
+  free(real);
+  if (!rc) *used = path;
   return rc;
 }

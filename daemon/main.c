@@ -30,9 +30,9 @@ static void usage(FILE *f) {
           "  --cache-dir DIR      compiled kernels and GEMM tuning (default\n"
           "                       $CACHE_DIRECTORY or /var/cache/flatline); also\n"
           "                       where --run and --tune look\n"
-          "  --config FILE        limits: max_queued_jobs, max_blob_bytes,\n"
-          "                       follower_max_frames, follower_max_bytes;\n"
-          "                       autotune = true|false\n"
+          "  --config FILE        limits, see flatlined(8) (default\n"
+          "                       /etc/flatline/flatlined.conf when it exists;\n"
+          "                       --config /dev/null: none)\n"
           "  --socket-mode MODE   octal mode of a socket we bind (default 0660)\n"
           "  --socket-group NAME  group of a socket we bind (default: unchanged)\n"
           "  --run SPEC           train the job of SPEC in the foreground, one line\n"
@@ -53,7 +53,7 @@ static void usage(FILE *f) {
           "  --help               this text\n"
           "\n"
           "Signals: SIGTERM/SIGINT stop (running jobs resume from their last epoch\n"
-          "checkpoint at the next start), SIGHUP reloads --config.\n"
+          "checkpoint at the next start), SIGHUP reloads the config file.\n"
           "Exit status: 0 done, 1 failed or rejected (--run) or a startup error,\n"
           "2 usage error, 3 done with a diagnosed problem (--run).\n");
 }

@@ -2,7 +2,6 @@
  * folders, the job store, one worker per device, the socket (bound here or
  * passed by systemd), signals and the systemd watchdog; then runs the libuv
  * loop. Worker mail (events, finished jobs) is drained here. */
-#define _GNU_SOURCE /* realpath */
 #include "service.h"
 
 #include <signal.h>
@@ -116,29 +115,28 @@ static void on_stop_signal(uv_signal_t *h, int signum) {
   if (fl_workers_all_idle(d)) begin_close(d);
 }
 
-/* The config file, read through its links: admins manage /etc with them,
- * and a reload should read what the link names now. */
-static int load_config(fl_daemon *d, fl_error *err) {
-  char *real = realpath(d->config_path, NULL);
-  int rc = fl_config_load(real ? real : d->config_path, &d->limits, err);
-  free(real);
-  return rc;
+/* --config, else /etc/flatline/flatlined.conf when it exists (config.h). */
+static int load_config(fl_daemon *d, const char **used, fl_error *err) {
+  return fl_config_load_chosen(d->config_path[0] ? d->config_path : NULL,
+                               FL_CONFIG_DEFAULT_PATH, &d->limits, used, err);
 }
 
+/* systemctl reload flatlined (ExecReload= sends SIGHUP). */
 static void on_hup(uv_signal_t *h, int signum) {
   (void)signum;
   fl_daemon *d = h->data;
-  if (!d->config_path[0]) {
-    fl_log(FL_LOG_NOTICE, "SIGHUP: no --config file to reload");
-    return;
-  }
   fl_error err = {0};
+  const char *used = NULL;
   fl_sd_notify("RELOADING=1");
-  if (load_config(d, &err)) {
+  if (load_config(d, &used, &err)) {
     fl_log(FL_LOG_ERR, "SIGHUP: config not reloaded: %s", err.msg);
   } else {
     fl_mem_budget_resize(&d->mem, d->limits.load_memory_bytes);
-    fl_log(FL_LOG_NOTICE, "SIGHUP: reloaded %s", d->config_path);
+    if (used)
+      fl_log(FL_LOG_NOTICE, "SIGHUP: reloaded %s", used);
+    else
+      fl_log(FL_LOG_NOTICE, "SIGHUP: no --config and no %s: default limits",
+             FL_CONFIG_DEFAULT_PATH);
   }
   fl_sd_notify("READY=1");
 }
@@ -189,7 +187,8 @@ int fl_service_run(const fl_service_options *opt) {
   snprintf(d->state_dir, sizeof d->state_dir, "%s", resolved);
   if ((rc = fl_path_resolve(d->cache_dir, resolved, sizeof resolved, &err))) goto fail;
   snprintf(d->cache_dir, sizeof d->cache_dir, "%s", resolved);
-  if (d->config_path[0] && (rc = load_config(d, &err))) goto fail;
+  const char *config_used = NULL;
+  if ((rc = load_config(d, &config_used, &err))) goto fail;
   fl_mem_budget_init(&d->mem, d->limits.load_memory_bytes);
   /* POCL caches compiled kernels here, so restarts start warm. */
   char pocl[4200];
@@ -236,9 +235,11 @@ int fl_service_run(const fl_service_options *opt) {
     uv_timer_start(&d->watchdog, on_watchdog, wd / 2000, wd / 2000);
     d->watchdog_on = true;
   }
-  fl_log(FL_LOG_NOTICE, "flatlined %s listening on %s (%s); state %s, %d device(s)",
-         FL_VERSION_STRING, activated >= 0 ? "socket from systemd" : d->socket_path,
-         activated >= 0 ? "activated" : "bound", d->state_dir, d->n_workers);
+  fl_log(FL_LOG_NOTICE, "flatlined %s listening on %s (%s); state %s, config %s, "
+         "%d device(s)", FL_VERSION_STRING,
+         activated >= 0 ? "socket from systemd" : d->socket_path,
+         activated >= 0 ? "activated" : "bound", d->state_dir,
+         config_used ? config_used : "none (defaults)", d->n_workers);
   fl_sd_notify("READY=1");
   fl_schedule(d);
   uv_run(d->loop, UV_RUN_DEFAULT);
