@@ -17,6 +17,9 @@ set(FL_SYSTEMD_USER_UNIT_DIR "lib/systemd/user" CACHE STRING
     "Where user units go (relative to the prefix, or absolute)")
 set(FL_SYSUSERS_DIR "lib/sysusers.d" CACHE STRING
     "Where the sysusers.d entry goes (relative to the prefix, or absolute)")
+# The units and the sysusers entry are the install component "systemd":
+# `cmake --install` installs it like everything else, and the Debian package
+# (cmake/package.cmake) leaves it out for copies in Debian's own folders.
 # Must match the destination of install(TARGETS flatlined ...).
 set(FL_SBIN_SUBDIR "sbin")
 
@@ -31,15 +34,15 @@ install(CODE "
                  \"${FL_SYSTEMD_GEN}/system/flatlined.service\" @ONLY)
   configure_file(\"${FL_SYSTEMD_SRC}/user/flatlined.service\"
                  \"${FL_SYSTEMD_GEN}/user/flatlined.service\" @ONLY)
-")
+" COMPONENT systemd)
 install(FILES ${FL_SYSTEMD_SRC}/flatlined.socket
               ${FL_SYSTEMD_GEN}/system/flatlined.service
-        DESTINATION ${FL_SYSTEMD_SYSTEM_UNIT_DIR})
+        DESTINATION ${FL_SYSTEMD_SYSTEM_UNIT_DIR} COMPONENT systemd)
 install(FILES ${FL_SYSTEMD_SRC}/user/flatlined.socket
               ${FL_SYSTEMD_GEN}/user/flatlined.service
-        DESTINATION ${FL_SYSTEMD_USER_UNIT_DIR})
+        DESTINATION ${FL_SYSTEMD_USER_UNIT_DIR} COMPONENT systemd)
 install(FILES ${FL_SYSTEMD_SRC}/flatline.sysusers.conf
-        DESTINATION ${FL_SYSUSERS_DIR} RENAME flatline.conf)
+        DESTINATION ${FL_SYSUSERS_DIR} RENAME flatline.conf COMPONENT systemd)
 
 # The man pages are written separately; OPTIONAL checks at install time
 # (rather than if(EXISTS) at configure time), so a page added later is

@@ -4,7 +4,9 @@
 #   tools/deps.sh          build, test and demo dependencies (tests: cmocka,
 #                          the Fashion-MNIST data set, python3 for the
 #                          suite and read_safetensors.py, oclgrind for
-#                          tests/oclgrind.sh)
+#                          tests/oclgrind.sh; dpkg-dev (dpkg-shlibdeps for
+#                          cpack), bash-completion (its folder) and strace
+#                          for tests/package.sh)
 #   tools/deps.sh --bench  also PyTorch and NumPy for bench/, and OpenBLAS so
 #                          that PyTorch's BLAS is a fast one (a fair peer)
 set -euo pipefail
@@ -12,7 +14,7 @@ set -euo pipefail
 pkgs=(cmake ninja-build pkg-config gcc libc6-dev
       ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
       libclblast-dev libuv1-dev libcjson-dev libcmocka-dev zlib1g-dev libssl-dev
-      clang systemd
+      clang systemd dpkg-dev bash-completion strace
       dataset-fashion-mnist python3 oclgrind)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch python3-numpy libopenblas0-pthread)
