@@ -1,5 +1,6 @@
 /* daemon/config.h — the daemon's config file: `key = value` lines, `#`
- * comments. Keys (all optional; flatlined(8) and packaging/flatlined.conf explain each):
+ * comments. Keys (all optional; flatlined(8) and packaging/flatlined.conf
+ * explain each):
  * max_queued_jobs, max_storage_bytes (alias max_blob_bytes) and
  * max_storage_files (per user: uploads and job files together),
  * follower_max_frames, follower_max_bytes (per connection),
