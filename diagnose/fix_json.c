@@ -146,10 +146,63 @@ static bool opt_takes(fl_optimizer_kind kind, int key) {
   return false;
 }
 
+/* A scaled rate to 6 significant digits: 0.01 x (0.01 / 0.1f) is written
+ * 0.001, not 0.0009999999. */
+static double rate6(double v) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.6g", v);
+  return strtod(buf, NULL);
+}
+
+/* "learning_rate": a number, or the schedule object (docs/spec.md) in
+ * full, so that a fix that scales the rates keeps the schedule's shape. */
+static void put_learning_rate(fl_jw *w, const fl_optimizer_spec *opt) {
+  static const char *const names[] = {
+      [FL_SCHEDULE_EXPONENTIAL] = "exponential_decay",
+      [FL_SCHEDULE_COSINE] = "cosine_decay",
+      [FL_SCHEDULE_PIECEWISE] = "piecewise_constant_decay"};
+  const fl_lr_schedule *s = &opt->schedule;
+  if (s->kind == FL_SCHEDULE_NONE || s->kind > FL_SCHEDULE_PIECEWISE) {
+    fl_jw_num(w, "learning_rate", fl__fix_float(opt->learning_rate));
+    return;
+  }
+  fl_jw_object_begin(w, "learning_rate");
+  fl_jw_str(w, "name", names[s->kind]);
+  switch (s->kind) {
+    case FL_SCHEDULE_EXPONENTIAL:
+      fl_jw_num(w, "initial_learning_rate", rate6(opt->learning_rate));
+      fl_jw_num(w, "decay_steps", s->decay_steps);
+      fl_jw_num(w, "decay_rate", fl__fix_float((float)s->decay_rate));
+      fl_jw_bool(w, "staircase", s->staircase);
+      break;
+    case FL_SCHEDULE_COSINE:
+      fl_jw_num(w, "initial_learning_rate", rate6(opt->learning_rate));
+      fl_jw_num(w, "decay_steps", s->decay_steps);
+      fl_jw_num(w, "alpha", fl__fix_float((float)s->alpha));
+      if (s->warmup) {
+        fl_jw_num(w, "warmup_target", rate6(s->warmup_target));
+        fl_jw_num(w, "warmup_steps", s->warmup_steps);
+      }
+      break;
+    default: {
+      int n = s->n_boundaries < FL_SCHEDULE_MAX_BOUNDARIES ? s->n_boundaries
+                                                           : FL_SCHEDULE_MAX_BOUNDARIES;
+      fl_jw_array_begin(w, "boundaries");
+      for (int i = 0; i < n; i++) fl_jw_num(w, NULL, s->boundaries[i]);
+      fl_jw_array_end(w);
+      fl_jw_array_begin(w, "values");
+      for (int i = 0; i <= n; i++) fl_jw_num(w, NULL, rate6(s->values[i]));
+      fl_jw_array_end(w);
+      break;
+    }
+  }
+  fl_jw_object_end(w);
+}
+
 void fl__fix_put_optimizer(fl_jw *w, const fl_optimizer_spec *opt) {
   fl_jw_object_begin(w, "optimizer");
   fl_jw_str(w, "name", fl_optimizer_name(opt->kind));
-  fl_jw_num(w, "learning_rate", fl__fix_float(opt->learning_rate));
+  put_learning_rate(w, opt);
   for (int key = 0; key < OPT_N_KEYS; key++) {
     const char *name = opt_key_names[key];
     if (!opt_takes(opt->kind, key)) {

@@ -33,6 +33,18 @@ static bool is_default_init(const fl_layer_spec *l) {
          l->bias_init.kind == FL_INIT_ZEROS;
 }
 
+/* The highest rate of o's schedule (the rate itself without one): what
+ * the ladder's cap and the usual rate compare with. */
+static double peak_rate(const fl_optimizer_spec *o) {
+  const fl_lr_schedule *s = &o->schedule;
+  double peak = o->learning_rate;
+  if (s->kind == FL_SCHEDULE_PIECEWISE)
+    for (int i = 0; i <= s->n_boundaries && i <= FL_SCHEDULE_MAX_BOUNDARIES; i++)
+      peak = fmax(peak, s->values[i]);
+  if (s->kind == FL_SCHEDULE_COSINE && s->warmup) peak = fmax(peak, s->warmup_target);
+  return peak;
+}
+
 bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
   *out = *base;
   fl_optimizer_spec *o = &out->optimizer;
@@ -45,25 +57,25 @@ bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
      * smallest step that repairs the job can name the fix. Rates above 10
      * are not tried (no optimizer trains there). */
     case FL_PROBE_LR_DOWN:
-      o->learning_rate /= 10;
+      fl_optimizer_scale_rate(o, 0.1);
       return true;
     case FL_PROBE_LR_DOWN100:
-      o->learning_rate /= 100;
+      fl_optimizer_scale_rate(o, 0.01);
       return true;
     case FL_PROBE_LR_UP:
-      o->learning_rate *= 10;
-      return o->learning_rate <= 10.0f;
+      fl_optimizer_scale_rate(o, 10);
+      return peak_rate(o) <= 10.0;
     case FL_PROBE_LR_UP100:
-      o->learning_rate *= 100;
-      return o->learning_rate <= 10.0f;
+      fl_optimizer_scale_rate(o, 100);
+      return peak_rate(o) <= 10.0;
     case FL_PROBE_LR_UP1000:
-      o->learning_rate *= 1000;
-      return o->learning_rate <= 10.0f;
+      fl_optimizer_scale_rate(o, 1000);
+      return peak_rate(o) <= 10.0;
     case FL_PROBE_LR_USUAL: {
       /* Keras' defaults; only past the ladder's last rung. */
-      float usual = o->kind == FL_OPT_SGD ? 0.01f : 0.001f;
-      if (!(o->learning_rate * 1000 < usual)) return false;
-      o->learning_rate = usual;
+      double usual = o->kind == FL_OPT_SGD ? 0.01 : 0.001, peak = peak_rate(o);
+      if (!(peak > 0 && peak * 1000 < usual)) return false;
+      fl_optimizer_scale_rate(o, usual / peak);
       return true;
     }
     case FL_PROBE_ADAM:

@@ -22,8 +22,21 @@ static bool same_layers(const fl_job_spec *a, const fl_job_spec *b) {
   return true;
 }
 
+static bool same_schedule(const fl_lr_schedule *a, const fl_lr_schedule *b) {
+  if (a->kind != b->kind || a->decay_steps != b->decay_steps || a->decay_rate != b->decay_rate ||
+      a->staircase != b->staircase || a->alpha != b->alpha || a->warmup != b->warmup ||
+      a->warmup_target != b->warmup_target || a->warmup_steps != b->warmup_steps ||
+      a->n_boundaries != b->n_boundaries)
+    return false;
+  for (int i = 0; i < a->n_boundaries && i < FL_SCHEDULE_MAX_BOUNDARIES; i++)
+    if (a->boundaries[i] != b->boundaries[i] || a->values[i] != b->values[i]) return false;
+  int n = a->n_boundaries < FL_SCHEDULE_MAX_BOUNDARIES ? a->n_boundaries : FL_SCHEDULE_MAX_BOUNDARIES;
+  return a->values[n] == b->values[n];
+}
+
 static bool same_optimizer(const fl_optimizer_spec *a, const fl_optimizer_spec *b) {
   return a->kind == b->kind && a->learning_rate == b->learning_rate &&
+         same_schedule(&a->schedule, &b->schedule) &&
          a->momentum == b->momentum && a->nesterov == b->nesterov &&
          a->beta_1 == b->beta_1 && a->beta_2 == b->beta_2 &&
          a->epsilon == b->epsilon && a->rho == b->rho &&
@@ -50,6 +63,9 @@ int fl__spec_patch(const fl_job_spec *base, const fl_job_spec *changed,
 
 int fl_fix_learning_rate(const fl_job_spec *spec, double lr, char *out, size_t size) {
   fl_job_spec changed = *spec;
-  changed.optimizer.learning_rate = (float)lr;
+  if (spec->optimizer.learning_rate > 0)
+    fl_optimizer_scale_rate(&changed.optimizer, lr / spec->optimizer.learning_rate);
+  else
+    changed.optimizer.learning_rate = (float)lr;
   return fl__spec_patch(spec, &changed, out, size);
 }

@@ -32,6 +32,15 @@ static double cosine_from(double peak, double alpha, double s,
   return peak * ((1.0 - alpha) * cosine + alpha);
 }
 
+void fl_optimizer_scale_rate(fl_optimizer_spec *opt, double f) {
+  fl_lr_schedule *s = &opt->schedule;
+  opt->learning_rate = (float)(opt->learning_rate * f);
+  if (s->kind == FL_SCHEDULE_PIECEWISE)
+    for (int i = 0; i <= s->n_boundaries && i <= FL_SCHEDULE_MAX_BOUNDARIES; i++)
+      s->values[i] *= f;
+  if (s->kind == FL_SCHEDULE_COSINE && s->warmup) s->warmup_target *= f;
+}
+
 double fl_learning_rate_at(const fl_optimizer_spec *opt, long step) {
   const fl_lr_schedule *s = &opt->schedule;
   double lr0 = opt->learning_rate, t = step > 0 ? (double)step : 0.0;

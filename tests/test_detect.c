@@ -242,6 +242,40 @@ static void test_decide_learning_rates_and_optimizer(void **state) {
   assert_non_null(strstr(d.items[0].evidence, "learning rate / 10"));
 }
 
+/* The rate ladder scales a whole schedule: a piecewise schedule's values
+ * (and a warm-up's target), not only its first rate; the fix writes the
+ * schedule back, scaled, instead of a constant rate. */
+static void test_rate_probes_scale_schedules(void **state) {
+  (void)state;
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 0.1f);
+  fl_lr_schedule *s = &sgd.optimizer.schedule;
+  s->kind = FL_SCHEDULE_PIECEWISE;
+  s->n_boundaries = 1;
+  s->boundaries[0] = 100;
+  s->values[0] = 0.1;
+  s->values[1] = 0.01;
+  fl_job_spec down;
+  assert_true(fl_probe_spec(FL_PROBE_LR_DOWN, &sgd, &down));
+  assert_true(fabs(fl_learning_rate_at(&down.optimizer, 0) - 0.01) < 1e-9);
+  assert_true(fabs(fl_learning_rate_at(&down.optimizer, 200) - 0.001) < 1e-9);
+  char fix[FL_FIX_MAX];
+  assert_int_equal(fl_fix_learning_rate(&sgd, 0.01, fix, sizeof fix), 0);
+  assert_non_null(strstr(fix, "\"learning_rate\":{\"name\":\"piecewise_constant_decay\","
+                              "\"boundaries\":[100],\"values\":[0.01,0.001]}"));
+
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 0.0f);
+  s = &adam.optimizer.schedule;
+  s->kind = FL_SCHEDULE_COSINE;
+  s->decay_steps = 1000;
+  s->warmup = true;
+  s->warmup_target = 0.5;
+  s->warmup_steps = 10;
+  assert_true(fl_probe_spec(FL_PROBE_LR_DOWN100, &adam, &down));
+  assert_true(fabs(down.optimizer.schedule.warmup_target - 0.005) < 1e-12);
+  /* A warm-up's peak counts for the ladder's cap: x100 of 0.5 is past 10. */
+  assert_false(fl_probe_spec(FL_PROBE_LR_UP100, &adam, &down));
+}
+
 static fl_diagnosis decide_with_test(const fl_job_spec *spec, const fl_signals *s,
                                      const fl_probe_result *p, double p_value) {
   fl_label_test t = {.run = true, .rows = 800, .permutations = 999, .accuracy = 0.11,
@@ -378,6 +412,7 @@ int main(void) {
       cmocka_unit_test(test_layer_signals),
       cmocka_unit_test(test_collapse_and_history),
       cmocka_unit_test(test_decide_learning_rates_and_optimizer),
+      cmocka_unit_test(test_rate_probes_scale_schedules),
       cmocka_unit_test(test_decide_labels_uninformative),
       cmocka_unit_test(test_decide_needs_a_probe),
       cmocka_unit_test(test_overfitting),

@@ -155,6 +155,11 @@ typedef struct {
  * opt->learning_rate when there is none (protocol/spec_callbacks.c). */
 double fl_learning_rate_at(const fl_optimizer_spec *opt, long step);
 
+/* Multiplies every rate of opt by f: learning_rate, and a schedule's
+ * piecewise values and warm-up target, so that the schedule keeps its
+ * shape (the diagnosis's learning-rate probes and fixes). */
+void fl_optimizer_scale_rate(fl_optimizer_spec *opt, double f);
+
 typedef enum {
   FL_SRC_NONE, /* absent (validation not given) */
   FL_SRC_NPY,  /* {"features": F.npy, "labels": L.npy} */
