@@ -35,12 +35,22 @@
   X(bn_stats)            \
   X(bn_apply)            \
   X(bn_backward)         \
+  X(im2col)              \
+  X(col2im)              \
+  X(pool_forward)        \
+  X(pool_backward)       \
   X(gemm_nn_6x16)        \
   X(gemm_nn_8x8)         \
   X(gemm_nn_4x16)        \
+  X(gemm_nn_8x32)        \
+  X(gemm_nn_12x32)       \
+  X(gemm_nn_12x16)       \
   X(gemm_tn_6x16)        \
   X(gemm_tn_8x8)         \
   X(gemm_tn_4x16)        \
+  X(gemm_tn_8x32)        \
+  X(gemm_tn_12x32)       \
+  X(gemm_tn_12x16)       \
   X(gemm_nt)             \
   X(gemm_nt_smallk)      \
   X(pack_panels)         \
@@ -78,8 +88,10 @@ typedef enum {
 
 /* The tiled GEMM variants of kernels/gemm_tiled.cl, in kernel-map order:
  * name, tile rows, tile columns. */
-#define FL_GEMM_VARIANTS(X) X("6x16", 6, 16) X("8x8", 8, 8) X("4x16", 4, 16)
-#define FL__GEMM_NVARIANTS 3
+#define FL_GEMM_VARIANTS(X)                                         \
+  X("6x16", 6, 16) X("8x8", 8, 8) X("4x16", 4, 16) X("8x32", 8, 32) \
+  X("12x32", 12, 32) X("12x16", 12, 16)
+#define FL__GEMM_NVARIANTS 6
 /* Handed to the kernels as FL_NT, FL_NT_STRIP, FL_NT_KMAX, FL_NTS_ROWS. */
 #define FL__GEMM_NT_TILE 3   /* gemm_nt's square tile */
 #define FL__GEMM_NT_STRIP 16 /* its tiles per work-item along N */
@@ -88,13 +100,16 @@ typedef enum {
 
 typedef enum { FL__GEMM_CLBLAST = 0, FL__GEMM_TILED = 1 } fl__gemm_impl;
 
-/* How a device runs its GEMMs. device.c picks a default by device type
- * (tiled kernels on CPUs, CLBlast elsewhere); a tuning result (tune.c)
- * replaces it with measured choices. nn/tn: tiled variant per form. */
+/* How a device runs its GEMMs. device.c starts from fl__gemm_untuned; a
+ * tuning result (tune.c) replaces it with measured choices. nn/tn: tiled
+ * variant per form. */
 typedef struct {
   fl__gemm_impl impl;
   int nn, tn;
 } fl__gemm_plan;
+/* The plan before any tuning (tune.c): tiled kernels on CPUs, sized by
+ * the device's native float vector width; CLBlast elsewhere. */
+fl__gemm_plan fl__gemm_untuned(const struct fl_device *dev);
 
 /* Profile slots: one per kernel, then CLBlast's GEMMs, then transfers
  * and fills (fl_device_profile_*). */
@@ -292,6 +307,26 @@ int fl__op_bn_backward(fl_device *dev, cl_mem dy, cl_mem x, size_t rows,
                        const fl__bn_layer *bn, cl_mem norm, cl_mem params,
                        cl_mem g, fl_error *err);
 
+/* Convolutions (kernels/conv.cl, kernels/pool.cl, launched from
+ * engine/conv.c); g: the layer's shapes (fl_model_shapes), rows: images.
+ *   im2col: col (rows*oh*ow, kh*kw*c) from x (rows, h, w, c) at x_off.
+ *   col2im: dx (rows, h, w, c) = the patches' dcol summed back (gather).
+ *   pool_forward: y (rows, ph, pw, f) from x (rows, oh, ow, f); max pooling
+ *     writes argmax (uint, rows*ph*pw*f), the flat index of each max in x.
+ *   pool_backward: dx (rows, oh, ow, f) from dy (rows, ph, pw, f). */
+int fl__op_im2col(fl_device *dev, cl_mem col, cl_mem x, size_t x_off,
+                  size_t rows, const fl_layer_spec *ls,
+                  const fl_layer_shape *g, fl_error *err);
+int fl__op_col2im(fl_device *dev, cl_mem dx, cl_mem dcol, size_t rows,
+                  const fl_layer_spec *ls, const fl_layer_shape *g,
+                  fl_error *err);
+int fl__op_pool_forward(fl_device *dev, cl_mem y, cl_mem x, cl_mem argmax,
+                        size_t rows, int filters, int pool,
+                        const fl_layer_shape *g, fl_error *err);
+int fl__op_pool_backward(fl_device *dev, cl_mem dx, cl_mem dy, cl_mem argmax,
+                         size_t rows, int filters, int pool,
+                         const fl_layer_shape *g, fl_error *err);
+
 /* kernel_regularizer over W = w[off, off + count) (kernels/regularize.cl):
  * g (may be NULL: evaluation) += its gradient; mf[0] += loss_scale *
  * (l1 sum|w| + l2 sum w^2). */
@@ -353,8 +388,17 @@ int fl__scratch_reserve(fl_device *dev, fl__scratch *s, size_t bytes,
  * stat_off and moving_variance (out) right after. Its units' trackers at
  * unit_off. Layer l's parameters are [w_off, the next layer's w_off). */
 #define FL__NO_OFF SIZE_MAX
+/* A conv2d layer (conv true): in = h*w*c and out = ph*pw*filters per row
+ * (channels-last images, flattened); W (w_rows = kh*kw*c, units =
+ * filters) as Keras stores a Conv2D kernel; positions = oh*ow output
+ * pixels per image (the GEMM's rows per image); shape: fl_model_shapes'.
+ * A dense layer: w_rows = in, units = out, positions 1. Bias and unit
+ * trackers have `units` entries (one per filter: a filter is a unit). */
 typedef struct {
   size_t in, out;
+  size_t w_rows, units, positions;
+  bool conv;
+  fl_layer_shape shape;
   size_t w_off, b_off;
   size_t gamma_off, beta_off; /* params; FL__NO_OFF: none */
   size_t stat_off;            /* stats; FL__NO_OFF: no batch norm */
@@ -366,12 +410,31 @@ typedef struct {
   fl__layer_layout l[FL_MAX_LAYERS];
   size_t n_params;  /* trained floats: all W, b, gamma and beta */
   size_t n_stats;   /* moving statistics: 2 out per normalized layer */
-  size_t n_units;   /* sum of out over layers */
+  size_t n_units;   /* sum of units over layers (trackers) */
+  size_t n_act;     /* sum of out over layers (activations per row) */
 } fl__model_layout;
 
 void fl__model_layout_compute(const fl_train_config *cfg, fl__model_layout *lay);
 /* Layer l's batch normalization as the ops take it (batchnorm.c). */
 fl__bn_layer fl__bn_of(const fl__layer_layout *l, const fl_layer_spec *ls);
+/* The model's shapes for cfg, checked (fl_model_shapes on cfg->input_dim):
+ * 0, or FL_EINVAL with the fix in err. */
+int fl__model_check_shapes(const fl_train_config *cfg, fl_error *err);
+
+/* A conv layer's forward and backward passes (engine/conv.c), on the
+ * trainer's buffers: forward reads `in` (rows, l->in) at in_off and
+ * writes act[i] (with pooling through pre[i]); backward takes dact[i]
+ * (the gradient at act[i], after dropout's mask), writes the layer's
+ * gradients into grads and, for i > 0, dact[i - 1] (the gradient at the
+ * layer below's output, before its activation's derivative). track:
+ * update the unit trackers (per filter). */
+int fl__conv_forward(fl_trainer *t, int i, cl_mem in, size_t in_off,
+                     size_t rows, fl_error *err);
+int fl__conv_backward(fl_trainer *t, int i, size_t rows, bool track,
+                      fl_error *err);
+/* Allocate / free a trainer's conv buffers (alloc_state, destroy). */
+int fl__conv_alloc(fl_trainer *t, fl_error *err);
+void fl__conv_free(fl_trainer *t);
 
 /* The loss mode for a config; *fused_last when the last layer's softmax is
  * folded into the loss (softmax + cross-entropy from the logits). */
@@ -464,6 +527,13 @@ struct fl_trainer {
    * its input (B, out_l) for the backward pass. */
   cl_mem stats, bn_norm;
   cl_mem bn_in[FL_MAX_LAYERS];
+  /* Conv layers (NULL for dense ones): col[l] (B*positions, w_rows) the
+   * im2col patches, kept for dW; with pooling, pre[l] / dpre[l]
+   * (B*positions, units) the activation before pooling and its gradient,
+   * pool_arg[l] (uint, B*out) max pooling's argmax; dcol (B*positions,
+   * w_rows) of the largest conv layer above the first, shared. */
+  cl_mem col[FL_MAX_LAYERS], pre[FL_MAX_LAYERS], dpre[FL_MAX_LAYERS];
+  cl_mem pool_arg[FL_MAX_LAYERS], dcol;
   cl_mem row_loss, row_pred, row_correct;
   cl_mem mf, mu, unit_active, unit_sat;
   /* Gradient clipping by norm: clip_off (nseg + 1) segment boundaries

@@ -103,11 +103,14 @@ void fl__init_params(const fl_train_config *cfg, const fl__model_layout *lay,
                      fl__rng *rng, float *params) {
   for (int i = 0; i < lay->n_layers; i++) {
     const fl__layer_layout *l = &lay->l[i];
-    fl__init_fill(&cfg->layers[i].kernel_init, l->in, l->out, rng,
-                  params + l->w_off, l->in * l->out);
+    /* Keras' fans: a Dense kernel (in, out) has in and out; a Conv2D
+     * kernel (kh, kw, cin, filters) has kh*kw*cin and kh*kw*filters. */
+    size_t field = l->conv ? l->w_rows / (size_t)l->shape.c : 1;
+    fl__init_fill(&cfg->layers[i].kernel_init, l->w_rows, field * l->units,
+                  rng, params + l->w_off, l->w_rows * l->units);
     /* A bias vector's fans are both its length, as in Keras. */
-    fl__init_fill(&cfg->layers[i].bias_init, l->out, l->out, rng,
-                  params + l->b_off, l->out);
+    fl__init_fill(&cfg->layers[i].bias_init, l->units, l->units, rng,
+                  params + l->b_off, l->units);
     /* Keras' BatchNormalization: gamma ones, beta zeros (no draws, so the
      * other layers' values do not depend on whether a layer is normalized) */
     for (size_t j = 0; l->gamma_off != FL__NO_OFF && j < l->out; j++)

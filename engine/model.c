@@ -1,20 +1,54 @@
-/* engine/model.c — the flat parameter layout of a dense model, how its loss
- * is computed (loss mode), and the device-memory estimate of a job. */
+/* engine/model.c — the flat parameter layout of a model (dense and conv2d
+ * layers), how its loss is computed (loss mode), and the device-memory
+ * estimate of a job. */
+#include <string.h>
+
 #include "engine_internal.h"
+
+int fl__model_check_shapes(const fl_train_config *cfg, fl_error *err) {
+  fl_layer_shape shapes[FL_MAX_LAYERS];
+  bool known;
+  int rc = fl_model_shapes(cfg->layers, cfg->n_layers, cfg->input_dim, shapes,
+                           &known, err);
+  if (rc) err->code = rc = FL_EINVAL;
+  return rc;
+}
 
 void fl__model_layout_compute(const fl_train_config *cfg,
                               fl__model_layout *lay) {
-  size_t in = cfg->input_dim, off = 0, units = 0, stats = 0;
+  size_t in = cfg->input_dim, off = 0, units = 0, stats = 0, acts = 0;
+  /* Shapes that do not fit leave zeros here; fl_trainer_create refuses
+   * them first (fl__model_check_shapes), so only the estimate sees them. */
+  fl_layer_shape shapes[FL_MAX_LAYERS];
+  bool known;
+  fl_error ignored = {0};
+  if (fl_model_shapes(cfg->layers, cfg->n_layers, cfg->input_dim, shapes,
+                      &known, &ignored))
+    memset(shapes, 0, sizeof shapes);
   lay->n_layers = cfg->n_layers;
   for (int i = 0; i < cfg->n_layers; i++) {
     fl__layer_layout *l = &lay->l[i];
-    l->in = in;
-    l->out = (size_t)cfg->layers[i].units;
-    l->w_off = off;
-    l->b_off = off + l->in * l->out;
-    l->unit_off = units;
-    off = l->b_off + l->out;
     const fl_layer_spec *ls = &cfg->layers[i];
+    l->conv = ls->kind == FL_LAYER_CONV2D;
+    l->shape = shapes[i];
+    l->units = (size_t)ls->units;
+    if (l->conv) {
+      const fl_layer_shape *g = &shapes[i];
+      l->in = g->flat_in;
+      l->out = g->flat_out;
+      l->w_rows = (size_t)ls->kernel_size[0] * (size_t)ls->kernel_size[1] *
+                  (size_t)g->c;
+      l->positions = (size_t)g->oh * (size_t)g->ow;
+    } else {
+      l->in = in;
+      l->out = l->units;
+      l->w_rows = in;
+      l->positions = 1;
+    }
+    l->w_off = off;
+    l->b_off = off + l->w_rows * l->units;
+    l->unit_off = units;
+    off = l->b_off + l->units;
     l->gamma_off = l->beta_off = l->stat_off = FL__NO_OFF;
     if (ls->bn) {
       if (ls->bn_scale) l->gamma_off = off, off += l->out;
@@ -22,12 +56,14 @@ void fl__model_layout_compute(const fl_train_config *cfg,
       l->stat_off = stats;
       stats += 2 * l->out;
     }
-    units += l->out;
+    units += l->units;
+    acts += l->out;
     in = l->out;
   }
   lay->n_params = off;
   lay->n_stats = stats;
   lay->n_units = units;
+  lay->n_act = acts;
 }
 
 uint64_t fl_train_memory_estimate(const fl_train_config *cfg, size_t n_train,
@@ -43,7 +79,7 @@ uint64_t fl_train_memory_estimate(const fl_train_config *cfg, size_t n_train,
   floats += lay.n_params;                    /* kept (best epoch's) params,
                                                 when a callback keeps them */
   floats += b * d;                           /* gathered batch */
-  floats += 3 * b * (uint64_t)lay.n_units;   /* activations, their grads,
+  floats += 3 * b * (uint64_t)lay.n_act;     /* activations, their grads,
                                                 dropout outputs (at most) */
   floats += k;                               /* class weights */
   floats += 3 * b + 2 * (k + 8);             /* per-row results, metrics */
@@ -54,19 +90,38 @@ uint64_t fl_train_memory_estimate(const fl_train_config *cfg, size_t n_train,
   for (int i = 0; i < lay.n_layers; i++)
     if (lay.l[i].stat_off != FL__NO_OFF) floats += b * (uint64_t)lay.l[i].out;
   floats += 3 * (uint64_t)lay.n_stats;
+  /* Conv layers: the im2col patches kept for dW (B*positions, w_rows),
+   * the activation before pooling and its gradient (B*positions, units
+   * each), max pooling's argmax (B*out), and one shared dcol as large as
+   * the largest patches above the first layer. The patches are the big
+   * item: 128 images of a 3x3 conv of 32 channels on 11x11 are 17.8 MiB. */
+  uint64_t dcol = 0;
+  for (int i = 0; i < lay.n_layers; i++) {
+    const fl__layer_layout *l = &lay.l[i];
+    if (!l->conv) continue;
+    uint64_t patches = b * l->positions * l->w_rows;
+    floats += patches + 2 * b * l->positions * l->units + b * l->out;
+    if (i > 0 && patches > dcol) dcol = patches;
+  }
+  floats += dcol;
   /* CLBlast pads GEMM operands to its tile sizes in temporary buffers:
    * allow for one padded copy of the largest operands. */
-  uint64_t widest = d;
-  for (int i = 0; i < lay.n_layers; i++)
+  uint64_t widest = d, tallest = b;
+  for (int i = 0; i < lay.n_layers; i++) {
     if (lay.l[i].out > widest) widest = lay.l[i].out;
-  floats += 3 * (b + 64) * (widest + 64);
+    if (lay.l[i].w_rows > widest) widest = lay.l[i].w_rows;
+    if (b * lay.l[i].positions > tallest) tallest = b * lay.l[i].positions;
+  }
+  floats += 3 * (tallest + 64) * (widest + 64);
   /* The tiled GEMMs (CPU devices) copy B into 16-column panels for large
    * products (ops.c): one buffer, as large as the largest B — W (in, out),
    * dZ (B, out) or W^T (out, in) — padded to whole panels. */
   uint64_t pack = 0;
   for (int i = 0; i < lay.n_layers; i++) {
-    uint64_t in = lay.l[i].in, out = lay.l[i].out;
-    uint64_t c[3] = {in * ((out + 15) / 16 * 16), b * ((out + 15) / 16 * 16),
+    uint64_t in = lay.l[i].w_rows, out = lay.l[i].units;
+    uint64_t rows = b * lay.l[i].positions;
+    uint64_t c[3] = {in * ((out + 15) / 16 * 16),
+                     rows * ((out + 15) / 16 * 16),
                      out * ((in + 15) / 16 * 16)};
     for (int j = 0; j < 3; j++)
       if (c[j] > pack) pack = c[j];

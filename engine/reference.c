@@ -360,6 +360,40 @@ double fl__ref_model_loss_train(const fl_train_config *cfg,
                                  training, step, class_weight, grads, NULL);
 }
 
+/* A conv layer's backward pass: dact (rows, out) the gradient at its
+ * (pooled) output -> dW, db in grads and, with dx, the gradient at its
+ * input (rows, in). pre (rows*positions, units) is the activation before
+ * pooling (the output itself without pooling). */
+static void conv_backward(const fl_train_config *cfg, const float *params,
+                          const fl__layer_layout *l, const fl_layer_spec *ls,
+                          size_t rows, const float *col, float *pre,
+                          const uint32_t *arg, float *dact, float *dx,
+                          float *grads) {
+  (void)cfg;
+  size_t m = rows * l->positions;
+  float *dz = dact, *dpre = NULL;
+  if (ls->pool != FL_POOL_NONE) {
+    dz = dpre = calloc(m * l->units, sizeof(float));
+    fl__ref_pool_backward(dpre, dact, arg, rows, ls->units, ls->pool,
+                          &l->shape);
+  }
+  fl__ref_act_backward(dz, pre, m, l->units, ls->activation);
+  fl__ref_bias_grad(grads + l->b_off, dz, m, l->units);
+  fl__ref_gemm(1, 0, l->w_rows, l->units, m, 1, col, l->w_rows, dz, l->units,
+               0, grads + l->w_off, l->units);
+  if (ls->l1 > 0 || ls->l2 > 0)
+    fl__ref_regularize(params + l->w_off, grads + l->w_off,
+                       l->w_rows * l->units, ls->l1, ls->l2);
+  if (dx) {
+    float *dcol = malloc(m * l->w_rows * sizeof(float));
+    fl__ref_gemm(0, 1, m, l->w_rows, l->units, 1, dz, l->units,
+                 params + l->w_off, l->units, 0, dcol, l->w_rows);
+    fl__ref_col2im(dx, dcol, rows, ls, &l->shape);
+    free(dcol);
+  }
+  free(dpre);
+}
+
 /* gamma or beta of a layer in params, NULL when absent. */
 static const float *bn_param(const float *params, size_t off) {
   return off == FL__NO_OFF ? NULL : params + off;
@@ -382,6 +416,11 @@ double fl__ref_model_loss_step(const fl_train_config *cfg,
   /* batch normalization: bnx (rows, out) what is normalized, norm (2 out)
    * the mean and invstd in use; stats (S) the moving statistics */
   float *bnx[FL_MAX_LAYERS] = {0}, *norm[FL_MAX_LAYERS] = {0};
+  /* conv layers: col (rows*positions, w_rows) patches, pre (rows *
+   * positions, units) the activation before pooling, arg max pooling's
+   * argmax (rows, out) */
+  float *col[FL_MAX_LAYERS] = {0}, *pre[FL_MAX_LAYERS] = {0};
+  uint32_t *arg[FL_MAX_LAYERS] = {0};
   float *stats = malloc((lay.n_stats ? lay.n_stats : 1) * sizeof(float));
   memcpy(stats, params + lay.n_params, lay.n_stats * sizeof(float));
   const float *in = x;
@@ -389,10 +428,26 @@ double fl__ref_model_loss_step(const fl_train_config *cfg,
     const fl__layer_layout *l = &lay.l[i];
     act[i] = calloc(rows * l->out, sizeof(float));
     dact[i] = calloc(rows * l->out, sizeof(float));
-    fl__ref_gemm(0, 0, rows, l->out, l->in, 1, in, l->in, params + l->w_off,
-                 l->out, 0, act[i], l->out);
     fl_activation a = cfg->layers[i].activation;
     const fl_layer_spec *ls = &cfg->layers[i];
+    if (l->conv) {
+      size_t m = rows * l->positions;
+      col[i] = malloc(m * l->w_rows * sizeof(float));
+      pre[i] = calloc(m * l->units, sizeof(float));
+      arg[i] = calloc(rows * l->out, sizeof(uint32_t));
+      fl__ref_im2col(col[i], in, rows, ls, &l->shape);
+      fl__ref_gemm(0, 0, m, l->units, l->w_rows, 1, col[i], l->w_rows,
+                   params + l->w_off, l->units, 0, pre[i], l->units);
+      fl__ref_bias_act_forward(pre[i], params + l->b_off, m, l->units, a);
+      if (ls->pool != FL_POOL_NONE)
+        fl__ref_pool_forward(act[i], pre[i], arg[i], rows, ls->units,
+                             ls->pool, &l->shape);
+      else
+        memcpy(act[i], pre[i], m * l->units * sizeof(float));
+      goto next_layer;
+    }
+    fl__ref_gemm(0, 0, rows, l->out, l->in, 1, in, l->in, params + l->w_off,
+                 l->out, 0, act[i], l->out);
     /* a fused output (softmax or sigmoid folded into the loss) stays a
      * logit */
     fl__ref_bias_act_forward(act[i], params + l->b_off, rows, l->out,
@@ -413,6 +468,7 @@ double fl__ref_model_loss_step(const fl_train_config *cfg,
     }
     if (a == FL_ACT_SOFTMAX && !(i == L - 1 && fused))
       fl__ref_softmax_forward(act[i], rows, l->out);
+  next_layer:
     in = act[i];
     float rate = cfg->layers[i].dropout;
     if (training && rate > 0) {
@@ -434,7 +490,8 @@ double fl__ref_model_loss_step(const fl_train_config *cfg,
   for (int i = 0; i < L; i++)
     if (cfg->layers[i].l1 > 0 || cfg->layers[i].l2 > 0)
       loss += fl__ref_regularize(params + lay.l[i].w_off, NULL,
-                                 lay.l[i].in * lay.l[i].out, cfg->layers[i].l1,
+                                 lay.l[i].w_rows * lay.l[i].units,
+                                 cfg->layers[i].l1,
                                  cfg->layers[i].l2);
   if (grads) {
     for (int i = L - 1; i >= 0; i--) {
@@ -443,6 +500,15 @@ double fl__ref_model_loss_step(const fl_train_config *cfg,
       fl_activation a = ls->activation;
       float *dg = l->gamma_off == FL__NO_OFF ? NULL : grads + l->gamma_off;
       float *db = l->beta_off == FL__NO_OFF ? NULL : grads + l->beta_off;
+      if (l->conv) {
+        conv_backward(cfg, params, l, ls, rows, col[i], pre[i], arg[i],
+                      dact[i], i > 0 ? dact[i - 1] : NULL, grads);
+        if (i > 0 && drop[i - 1])
+          fl__ref_dropout_backward(dact[i - 1], rows, l->in,
+                                   cfg->layers[i - 1].dropout,
+                                   fl__dropout_stream(cfg->seed, step, i - 1));
+        continue;
+      }
       if (ls->bn && ls->bn_before_act) { /* act(BN(z)) */
         fl__ref_act_backward(dact[i], act[i], rows, l->out, a);
         fl__ref_bn_backward(dact[i], bnx[i], rows, l->out, norm[i],
@@ -478,6 +544,7 @@ double fl__ref_model_loss_step(const fl_train_config *cfg,
   free(stats);
   for (int i = 0; i < L; i++) free(act[i]), free(dact[i]), free(drop[i]);
   for (int i = 0; i < L; i++) free(bnx[i]), free(norm[i]);
+  for (int i = 0; i < L; i++) free(col[i]), free(pre[i]), free(arg[i]);
   free(row_loss);
   free(pred);
   free(corr);

@@ -78,6 +78,20 @@ void fl__ref_optimizer_step(const fl_optimizer_spec *opt, float lr, long step,
 void fl__ref_gather_rows(float *dst, const float *src, const uint32_t *perm,
                          size_t start, size_t rows, size_t d);
 
+/* Conv2d and pooling (engine/reference_conv.c), shapes as the launchers
+ * of engine_internal.h (fl__op_im2col, ...); f: filters (channels of the
+ * pooled tensor). */
+void fl__ref_im2col(float *col, const float *x, size_t rows,
+                    const fl_layer_spec *ls, const fl_layer_shape *g);
+void fl__ref_col2im(float *dx, const float *dcol, size_t rows,
+                    const fl_layer_spec *ls, const fl_layer_shape *g);
+void fl__ref_pool_forward(float *y, const float *x, uint32_t *argmax,
+                          size_t rows, int f, int pool,
+                          const fl_layer_shape *g);
+void fl__ref_pool_backward(float *dx, const float *dy, const uint32_t *argmax,
+                           size_t rows, int f, int pool,
+                           const fl_layer_shape *g);
+
 /* Whole-model mean loss over `rows` rows of x (rows, d) with labels of rows
  * [0, rows), computed as the trainer does (same loss-mode choice); when
  * grads (P) is not NULL, also its gradient w.r.t. the flat params. params

@@ -159,6 +159,7 @@ static int alloc_state(fl_trainer *t, fl_error *err) {
                                       &t->bn_norm, err)))
       return rc;
   }
+  if ((rc = fl__conv_alloc(t, err))) return rc;
   if ((rc = fl__buffer_create(dev, B * sizeof(float), NULL, &t->row_loss, err)) ||
       (rc = fl__buffer_create(dev, B * sizeof(cl_uint), NULL, &t->row_pred, err)) ||
       (rc = fl__buffer_create(dev, B * sizeof(cl_uint), NULL, &t->row_correct, err)) ||
@@ -205,8 +206,17 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
                         "crossentropy with %zu softmax units", k, k);
   size_t n_cls = binary ? 2 : k;
   int rc;
+  /* conv2d layers: the image must match the rows, every output >= 1 px */
+  if ((rc = fl__model_check_shapes(cfg, err))) return rc;
+  if (cfg->layers[cfg->n_layers - 1].kind == FL_LAYER_CONV2D)
+    return fl_error_set(err, FL_EINVAL, "the output layer must be dense; "
+                        "add flatten and a dense layer after the last conv2d");
   for (int i = 0; i < cfg->n_layers; i++) {
     const fl_layer_spec *ls = &cfg->layers[i];
+    if (ls->kind == FL_LAYER_CONV2D &&
+        (ls->bn || ls->activation == FL_ACT_SOFTMAX))
+      return fl_error_set(err, FL_EINVAL, "layer %d: a conv2d takes no "
+                          "batch_normalization or softmax", i);
     if (!(ls->dropout >= 0.0f && ls->dropout < 1.0f) ||
         (ls->dropout > 0.0f && i == cfg->n_layers - 1))
       return fl_error_set(err, FL_EINVAL, "layer %d: dropout %g must be in "
@@ -308,6 +318,10 @@ static int forward_pass(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
     const fl__layer_layout *l = &t->lay.l[i];
     fl_activation act = t->layers[i].activation;
     bool last = i == t->lay.n_layers - 1;
+    if (l->conv) {
+      if ((rc = fl__conv_forward(t, i, in, in_off, rows, err))) return rc;
+      goto next_layer;
+    }
     /* act[i] (rows, out) = act(in (rows, in) · W (in, out) + b); an output
      * activation folded into the loss (softmax, sigmoid) leaves logits */
     /* With batch normalization the GEMM writes bn_in[i] (rows, out):
@@ -336,6 +350,7 @@ static int forward_pass(fl_trainer *t, cl_mem x, size_t x_off, cl_mem perm,
     if (act == FL_ACT_SOFTMAX && !(last && t->fused_last) &&
         (rc = fl__op_softmax_forward(dev, t->act[i], rows, l->out, err)))
       return rc;
+  next_layer:
     in = t->act[i];
     in_off = 0;
     if (training && t->drop[i]) {
@@ -365,10 +380,43 @@ static int regularize(fl_trainer *t, cl_mem grads, size_t rows,
     const fl__layer_layout *l = &t->lay.l[i];
     if (ls->l1 == 0.0f && ls->l2 == 0.0f) continue;
     int rc = fl__op_regularize(t->dev, t->params, grads, l->w_off,
-                               l->in * l->out, ls->l1, ls->l2, (float)rows,
+                               l->w_rows * l->units, ls->l1, ls->l2, (float)rows,
                                t->mf, err);
     if (rc) return rc;
   }
+  return 0;
+}
+
+/* Whether act' of layer i-1 is applied to dact[i-1] right when layer i
+ * computes it (fused into the NT GEMM of a dense layer i): not for a
+ * softmax (row-wise), nor when layer i-1 normalizes its activation's
+ * output (act' after its BN backward) or pools it (act' of the activation
+ * before pooling, in its own backward pass). */
+static bool below_takes_grad(const fl_trainer *t, int i) {
+  const fl_layer_spec *lb = &t->layers[i - 1];
+  return !(lb->activation == FL_ACT_SOFTMAX || (lb->bn && !lb->bn_before_act) ||
+           (lb->kind == FL_LAYER_CONV2D && lb->pool != FL_POOL_NONE));
+}
+
+/* What follows the gradient dact[i-1] (rows, in_i) that layer i wrote:
+ * act' of layer i-1 when layer i could not fuse it (act_pending: a conv
+ * layer i, whose col2im has no epilogue), then layer i-1's dropout mask,
+ * which commutes with act'(act[i-1]) (both elementwise). */
+static int below_grad(fl_trainer *t, int i, size_t rows, bool act_pending,
+                      fl_error *err) {
+  const fl__layer_layout *l = &t->lay.l[i];
+  int rc;
+  if (act_pending && below_takes_grad(t, i) &&
+      (rc = fl__op_act_backward(t->dev, t->dact[i - 1], t->act[i - 1], rows,
+                                l->in, t->layers[i - 1].activation, err)))
+    return rc;
+  if (t->drop[i - 1] &&
+      (rc = fl__op_dropout_backward(t->dev, t->dact[i - 1], rows, l->in,
+                                    t->layers[i - 1].dropout,
+                                    fl__dropout_stream(t->cfg.seed, t->step,
+                                                       i - 1),
+                                    err)))
+    return rc;
   return 0;
 }
 
@@ -382,6 +430,12 @@ static int backward(fl_trainer *t, cl_mem perm, size_t start, size_t rows,
     const fl__layer_layout *l = &t->lay.l[i];
     fl_activation act = t->layers[i].activation;
     bool fused = i == t->lay.n_layers - 1 && t->fused_last;
+    if (l->conv) {
+      /* never the top layer: dact[i] came from the layer above */
+      if ((rc = fl__conv_backward(t, i, rows, track, err))) return rc;
+      if (i > 0 && (rc = below_grad(t, i, rows, true, err))) return rc;
+      continue;
+    }
     /* The top layer's derivative comes with the loss (fused) or here;
      * lower layers' come in the NT GEMM's epilogue below, except softmax
      * (row-wise). */
@@ -432,23 +486,14 @@ static int backward(fl_trainer *t, cl_mem perm, size_t start, size_t rows,
      * layer i-1 normalizes its activation's output (its act' comes after
      * its BN backward, above) */
     if (i > 0) {
-      const fl_layer_spec *lb = &t->layers[i - 1];
-      fl_activation below = lb->activation;
-      bool no_grad = below == FL_ACT_SOFTMAX || (lb->bn && !lb->bn_before_act);
-      fl__gemm_fused ep = {no_grad ? FL__EP_NONE : FL__EP_ACT_GRAD,
-                              below, NULL, 0, t->act[i - 1], NULL, 0};
+      fl__gemm_fused ep = {below_takes_grad(t, i) ? FL__EP_ACT_GRAD
+                                                  : FL__EP_NONE,
+                           t->layers[i - 1].activation, NULL, 0,
+                           t->act[i - 1], NULL, 0};
       if ((rc = fl__op_gemm_ep(dev, 0, 1, rows, l->in, l->out, t->dact[i], 0,
                                l->out, t->params, l->w_off, l->out,
-                               t->dact[i - 1], &ep, err)))
-        return rc;
-      /* Through layer i-1's dropout: the mask commutes with act'(act[i-1])
-       * (both elementwise), so it is applied after the fused epilogue. */
-      if (t->drop[i - 1] &&
-          (rc = fl__op_dropout_backward(dev, t->dact[i - 1], rows, l->in,
-                                        t->layers[i - 1].dropout,
-                                        fl__dropout_stream(t->cfg.seed, t->step,
-                                                           i - 1),
-                                        err)))
+                               t->dact[i - 1], &ep, err)) ||
+          (rc = below_grad(t, i, rows, false, err)))
         return rc;
     }
   }
@@ -520,7 +565,7 @@ static int train_step(fl_trainer *t, size_t start, size_t rows, bool sample,
    * the gathered, contiguous batch: its tiles then read A in order
    * (784-256-10 at batch 512 on POCL: device time -25%; no difference
    * measurable at batch 32 and 128). */
-  bool fuse = fl__gemm_gathers(dev) &&
+  bool fuse = fl__gemm_gathers(dev) && !t->lay.l[0].conv &&
               rows * t->d * t->lay.l[0].out < dev->pack_min_volume;
   cl_mem rows_of = fuse ? t->perm : NULL;
   if ((!rows_of && (rc = fl__op_gather_rows(dev, t->xb, t->x_train, t->perm,
@@ -598,14 +643,18 @@ static int collect_epoch(fl_trainer *t, int nsamples, fl_epoch_metrics *m,
     m->dead_fraction[l] = -1;
     m->saturated_fraction[l] = -1;
     if (fused) continue;
+    /* units: a dense layer's units, a conv layer's filters (a filter is
+     * dead when no position of any row activates it); saturation counts
+     * every output, positions of each filter included */
     if (act == FL_ACT_RELU) {
       size_t dead = 0;
-      for (size_t j = 0; j < ll->out; j++) dead += t->active_host[ll->unit_off + j] == 0;
-      m->dead_fraction[l] = (double)dead / (double)ll->out;
+      for (size_t j = 0; j < ll->units; j++) dead += t->active_host[ll->unit_off + j] == 0;
+      m->dead_fraction[l] = (double)dead / (double)ll->units;
     } else if (act == FL_ACT_TANH || act == FL_ACT_SIGMOID) {
       double sat = 0;
-      for (size_t j = 0; j < ll->out; j++) sat += t->sat_host[ll->unit_off + j];
-      m->saturated_fraction[l] = sat / (n * (double)ll->out);
+      for (size_t j = 0; j < ll->units; j++) sat += t->sat_host[ll->unit_off + j];
+      m->saturated_fraction[l] =
+          sat / (n * (double)ll->units * (double)ll->positions);
     }
   }
   m->n_classes = t->n_cls;
@@ -923,6 +972,7 @@ void fl_trainer_destroy(fl_trainer *t) {
     fl__buffer_release(&t->bn_in[l]);
   }
   fl__buffer_release(&t->class_weight);
+  fl__conv_free(t);
   fl__trainer_extras_free(t);
   free(t->perm_host);
   free(t->mu_host);

@@ -1,11 +1,13 @@
 /* protocol/spec_model.c — owns the decoding of the spec's "model" object:
  * the layer list, each dense layer (units, activation, softmax placement,
- * kernel_regularizer), the entries folded into the dense layer they follow
- * (batch_normalization, activation, dropout, in Keras' orders), and
- * kernel/bias initializers in their string and object forms. */
+ * kernel_regularizer), the entries folded into the layer they follow
+ * (batch_normalization, activation, dropout, pooling, flatten, in Keras'
+ * orders), and kernel/bias initializers in their string and object forms.
+ * A conv2d layer's own keys and the pooling entries are spec_conv.c's. */
 #include <math.h>
 #include <string.h>
 
+#include "spec_conv.h"
 #include "spec_internal.h"
 
 #define STRINGIFY_(x) #x
@@ -22,15 +24,31 @@
 
 /* Layer types; the message for a wrong one ("expected one of \"dense\",
  * ... , got \"conv2d\"") comes from the table like other names. */
-enum { LAYER_DENSE, LAYER_DROPOUT, LAYER_BATCH_NORM, LAYER_ACTIVATION };
+enum {
+  LAYER_DENSE,
+  LAYER_DROPOUT,
+  LAYER_BATCH_NORM,
+  LAYER_ACTIVATION,
+  LAYER_CONV2D,
+  LAYER_MAX_POOL,
+  LAYER_AVG_POOL,
+  LAYER_GLOBAL_AVG_POOL,
+  LAYER_FLATTEN
+};
 static const fl__enum_entry layer_type_entries[] = {
     {"dense", LAYER_DENSE},
     {"dropout", LAYER_DROPOUT},
     {"batch_normalization", LAYER_BATCH_NORM},
-    {"activation", LAYER_ACTIVATION}};
-/* At most this many array entries: every dense layer with a
- * batch_normalization, an activation and a dropout after it. */
-#define FL__MAX_LAYER_ENTRIES (4 * FL_MAX_LAYERS)
+    {"activation", LAYER_ACTIVATION},
+    {"conv2d", LAYER_CONV2D},
+    {"max_pooling2d", LAYER_MAX_POOL},
+    {"average_pooling2d", LAYER_AVG_POOL},
+    {"global_average_pooling2d", LAYER_GLOBAL_AVG_POOL},
+    {"flatten", LAYER_FLATTEN}};
+/* At most this many array entries: every weighted layer with a
+ * batch_normalization, an activation, a pooling, a flatten and a dropout
+ * after it. */
+#define FL__MAX_LAYER_ENTRIES (5 * FL_MAX_LAYERS)
 static const fl__enum_table layer_type_table = {
     layer_type_entries, FL__ARRAY_LEN(layer_type_entries)};
 
@@ -276,16 +294,26 @@ static int layer_type(const cJSON *obj, const char *path, int *type,
   return rc < 0 ? rc : 0;
 }
 
+/* A dense or conv2d layer (type) at model.layers[entry]: index is its
+ * place among the n_layers weighted layers. */
 static int decode_layer(const cJSON *obj, const char *path, int index,
-                        int n_layers, fl_layer_spec *layer, fl_error *err) {
+                        int n_layers, int entry, int type,
+                        fl_layer_spec *layer, fl_error *err) {
   static const char *const keys[] = {"type", "units", "activation",
                                      "kernel_initializer", "bias_initializer",
-                                     "kernel_regularizer"};
-  int rc = fl__check_object(obj, path, keys, FL__ARRAY_LEN(keys), err);
-  if (rc) return rc;
-  rc = fl__get_int(obj, path, "units", true, 1, FL_MAX_UNITS, &layer->units,
-                   err);
-  if (rc < 0) return rc;
+                                     "kernel_regularizer", "input_shape"};
+  memset(layer, 0, sizeof *layer);
+  int rc;
+  if (type == LAYER_CONV2D) {
+    if ((rc = fl__decode_conv(obj, path, layer, err))) return rc;
+  } else {
+    if ((rc = fl__check_object(obj, path, keys, FL__ARRAY_LEN(keys), err)))
+      return rc;
+    rc = fl__get_int(obj, path, "units", true, 1, FL_MAX_UNITS, &layer->units,
+                     err);
+    if (rc < 0) return rc;
+  }
+  if ((rc = fl__decode_input_shape(obj, path, entry, layer, err))) return rc;
 
   int activation = FL_ACT_LINEAR; /* Keras's Dense default */
   rc = fl__get_enum(obj, path, "activation", false, &fl__activation_table,
@@ -333,6 +361,14 @@ static int decode_layer(const cJSON *obj, const char *path, int index,
 int fl__decode_model(const cJSON *item, const char *path, fl_job_spec *spec,
                      fl_error *err) {
   static const char *const keys[] = {"layers"};
+  if (cJSON_GetObjectItemCaseSensitive(item, "input_shape")) {
+    char key_path[FL__KEYPATH_MAX];
+    fl__path_key(key_path, path, "input_shape");
+    return fl__fail(err, key_path,
+                    "input_shape goes on the first layer, as in Keras: "
+                    "{\"type\": \"conv2d\", ..., \"input_shape\": [28, 28, "
+                    "1]} (model.layers[0])");
+  }
   int rc = fl__check_object(item, path, keys, FL__ARRAY_LEN(keys), err);
   if (rc) return rc;
 
@@ -346,6 +382,7 @@ int fl__decode_model(const cJSON *item, const char *path, fl_job_spec *spec,
   /* Count before writing: spec->layers has room for FL_MAX_LAYERS dense
    * layers, and softmax placement needs to know which one is last. */
   int n = 0, n_dense = 0, last_dense = -1, i = 0;
+  bool last_is_conv = false;
   for (const cJSON *c = layers->child; c; c = c->next) n++;
   if (n == 0) {
     return fl__fail(err, layers_path, "expected %s, got an empty array",
@@ -360,7 +397,18 @@ int fl__decode_model(const cJSON *item, const char *path, fl_job_spec *spec,
     fl__path_index(layer_path, layers_path, i);
     int type;
     if ((rc = layer_type(c, layer_path, &type, err))) return rc;
-    if (type == LAYER_DENSE) n_dense++, last_dense = i;
+    if (type == LAYER_DENSE || type == LAYER_CONV2D) {
+      n_dense++, last_dense = i;
+      last_is_conv = type == LAYER_CONV2D;
+    }
+  }
+  if (last_is_conv) {
+    char last_path[FL__KEYPATH_MAX];
+    fl__path_index(last_path, layers_path, last_dense);
+    return fl__fail(err, last_path,
+                    "the output layer must be dense: add {\"type\": "
+                    "\"flatten\"} and a dense layer with one unit per class "
+                    "after the last conv2d");
   }
   if (n_dense == 0) {
     return fl__fail(err, layers_path, "expected %s, got no dense layer",
@@ -373,19 +421,78 @@ int fl__decode_model(const cJSON *item, const char *path, fl_job_spec *spec,
   i = 0;
   int d = 0;
   fold_state st = {false, false};
+  /* The tensor between entries is 4-D (B, H, W, C) after a conv2d until a
+   * flatten or a global pooling; flatten_next: a flatten came since. */
+  bool spatial = false, flatten_next = false;
   for (const cJSON *c = layers->child; c; c = c->next, i++) {
     char layer_path[FL__KEYPATH_MAX];
     fl__path_index(layer_path, layers_path, i);
     int type;
     if ((rc = layer_type(c, layer_path, &type, err))) return rc;
-    if (type == LAYER_DENSE) {
+    if (type == LAYER_DENSE && spatial)
+      return fl__fail(err, layer_path,
+                      "a dense layer after conv2d layer %d: its output is "
+                      "4-D (height, width, channels) and Keras would apply "
+                      "this dense layer to the channels only; add {\"type\": "
+                      "\"flatten\"} before it (or a global_average_pooling2d "
+                      "after the conv2d)", d - 1);
+    if (type == LAYER_CONV2D && d > 0 && !spatial)
+      return fl__fail(err, layer_path,
+                      "a conv2d after a flatten, a dense layer or a global "
+                      "pooling: the tensor is flat there; move conv2d "
+                      "layers before the flatten and the dense layers");
+    if (type == LAYER_DENSE || type == LAYER_CONV2D) {
       rc = decode_layer(c, layer_path, i == last_dense ? n_dense - 1 : d,
-                        n_dense, &spec->layers[d], err);
+                        n_dense, i, type, &spec->layers[d], err);
       if (rc) return rc;
+      spec->layers[d].flatten = type == LAYER_DENSE && flatten_next;
       spec->n_layers = ++d;
       st = (fold_state){false, false};
+      spatial = type == LAYER_CONV2D;
+      flatten_next = false;
       continue;
     }
+    if (type == LAYER_FLATTEN) {
+      static const char *const fkeys[] = {"type"};
+      if ((rc = fl__check_object(c, layer_path, fkeys, 1, err))) return rc;
+      if (i > last_dense)
+        return fl__fail(err, layer_path,
+                        "a flatten after the output layer; remove it");
+      spatial = false;
+      flatten_next = true;
+      continue;
+    }
+    if (type == LAYER_MAX_POOL || type == LAYER_AVG_POOL ||
+        type == LAYER_GLOBAL_AVG_POOL) {
+      int pool = type == LAYER_MAX_POOL   ? FL_POOL_MAX
+                 : type == LAYER_AVG_POOL ? FL_POOL_AVG
+                                          : FL_POOL_GLOBAL_AVG;
+      if (d > 0 && !spatial)
+        return fl__fail(err, layer_path,
+                        "a pooling entry after a flatten or a dense layer: "
+                        "the tensor is flat there; put it right after a "
+                        "conv2d");
+      if (st.dropped)
+        return fl__fail(err, layer_path,
+                        "a pooling entry after a dropout; put it before the "
+                        "dropout (conv2d, pooling, dropout)");
+      rc = fl__decode_pool(c, layer_path, pool,
+                           d > 0 ? &spec->layers[d - 1] : NULL, err);
+      if (rc) return rc;
+      if (pool == FL_POOL_GLOBAL_AVG) spatial = false;
+      continue;
+    }
+    if (d > 0 && spec->layers[d - 1].kind == FL_LAYER_CONV2D &&
+        (type == LAYER_BATCH_NORM ||
+         (type == LAYER_ACTIVATION && spec->layers[d - 1].pool)))
+      return fl__fail(err, layer_path,
+                      type == LAYER_BATCH_NORM
+                          ? "batch_normalization after a conv2d is not "
+                            "supported yet (Keras normalizes per channel "
+                            "there); remove it"
+                          : "an activation entry after a pooling entry; "
+                            "give the conv2d its \"activation\" (or put the "
+                            "activation entry before the pooling)");
     if (type == LAYER_BATCH_NORM || type == LAYER_ACTIVATION) {
       rc = fold_entry(c, layer_path, type, i, d, n_dense, last_dense,
                       d > 0 ? &spec->layers[d - 1] : NULL, &st, err);
@@ -411,5 +518,10 @@ int fl__decode_model(const cJSON *item, const char *path, fl_job_spec *spec,
                          ? rate
                          : 1.0f - (1.0f - below->dropout) * (1.0f - rate);
   }
-  return 0;
+  /* With an input_shape the shapes through the model are known now: a
+   * kernel or pooling that does not fit is the spec's error, not the
+   * job's. */
+  fl_layer_shape shapes[FL_MAX_LAYERS];
+  bool known;
+  return fl_model_shapes(spec->layers, spec->n_layers, 0, shapes, &known, err);
 }

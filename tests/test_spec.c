@@ -838,10 +838,10 @@ static const bad_spec bad_specs[] = {
      "model.layers[0].activation", "got \"gelu\""},
     {WITH_LAYERS("{'type':'dense','units':2,'activation':'Relu'}"), FL_ESPEC,
      "model.layers[0].activation", "did you mean \"relu\""},
-    {WITH_LAYERS("{'type':'conv2d','units':2}"), FL_ESPEC,
+    {WITH_LAYERS("{'type':'lstm','units':2}"), FL_ESPEC,
      "model.layers[0].type",
-     "expected one of \"dense\", \"dropout\", \"batch_normalization\" or "
-     "\"activation\", got \"conv2d\""},
+     "expected one of \"dense\", \"dropout\", \"batch_normalization\", "
+     "\"activation\", \"conv2d\""},
     /* issue 12: dropout, kernel_regularizer, class_weight */
     {WITH_LAYERS("{'type':'dropout','rate':0.2}," OUT_LAYER), FL_ESPEC,
      "model.layers[0]", "must follow a dense layer"},

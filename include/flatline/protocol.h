@@ -75,7 +75,61 @@ typedef struct {
   float bn_momentum;          /* [0, 1), Keras default 0.99 */
   float bn_epsilon;           /* > 0, Keras default 1e-3 */
   bool bn_center, bn_scale;   /* beta / gamma exist; Keras default true */
+  /* Convolutions (issue 13, channels-last: a row of features is an image
+   * (H, W, C) flattened in that order). kind FL_LAYER_CONV2D: Keras'
+   * Conv2D with `units` filters, kernel (kh, kw), strides (sh, sw),
+   * padding "valid" or "same" (TF's arithmetic); its kernel is stored as
+   * Keras stores it, (kh, kw, cin, filters). A pooling entry right after
+   * it (max_pooling2d, average_pooling2d, global_average_pooling2d) is
+   * folded into it as `pool`, applied after the activation. A dense layer
+   * after a conv2d needs a flatten entry before it (`flatten`), unless the
+   * conv2d's pooling is global. */
+  int kind;                   /* fl_layer_kind; 0 = dense */
+  /* "input_shape": [H, W, C] on the first layer (Keras style); all 0 when
+   * absent: a square single-channel image of the feature width (IDX
+   * images, 28x28 -> [28, 28, 1]) when the model has a conv2d layer. */
+  int input_shape[3];
+  int kernel_size[2], strides[2];
+  bool padding_same;
+  int pool;                   /* fl_pool_kind; 0 = none */
+  int pool_size[2], pool_strides[2];
+  bool pool_same;
+  bool flatten;               /* dense: a flatten entry comes before it */
 } fl_layer_spec;
+
+typedef enum { FL_LAYER_DENSE = 0, FL_LAYER_CONV2D = 1 } fl_layer_kind;
+typedef enum {
+  FL_POOL_NONE = 0,
+  FL_POOL_MAX = 1,
+  FL_POOL_AVG = 2,        /* 'same' padding: the mean of the window's cells
+                             inside the image (TF) */
+  FL_POOL_GLOBAL_AVG = 3, /* the mean over H x W: (B, C), flat */
+} fl_pool_kind;
+
+/* The shapes through a model's layers (channels-last), per layer:
+ * the input image (h, w, c), the conv output (oh, ow) with its top/left
+ * padding, the window of its pooling (global: the whole conv output) and
+ * the output after it (ph, pw). For a dense layer only `flat` (its input
+ * width) is set. */
+typedef struct {
+  int h, w, c;
+  int oh, ow, pad_top, pad_left;
+  int pool_kh, pool_kw, pool_sh, pool_sw, pool_pad_top, pool_pad_left;
+  int ph, pw;
+  size_t flat_in, flat_out; /* per row: h*w*c, and ph*pw*filters (dense:
+                               units) */
+} fl_layer_shape;
+
+/* Compute shapes[0..n) of layers on rows of input_dim features. With
+ * input_dim 0 (a spec without its data) and no input_shape on the first
+ * layer, the image is not known: *known is false and 0 is returned
+ * unchecked. Errors (FL_ESPEC) name the layer and the fix: an input_shape
+ * whose H*W*C is not the feature width, a feature width that is no square
+ * image, a conv or pooling output under 1 pixel. */
+int fl_model_shapes(const fl_layer_spec *layers, int n, size_t input_dim,
+                    fl_layer_shape *shapes, bool *known, fl_error *err);
+/* True when a layer of the model is a conv2d. */
+bool fl_model_has_conv(const fl_layer_spec *layers, int n);
 
 typedef enum {
   FL_LOSS_CATEGORICAL_CE,        /* one-hot / probability labels (N,K) */

@@ -1,0 +1,213 @@
+/* engine/conv.c — conv2d layers in the trainer: the launchers of
+ * kernels/conv.cl (im2col, col2im) and kernels/pool.cl, the conv buffers
+ * of a trainer, and a conv layer's forward and backward passes around the
+ * device's GEMMs (engine_internal.h: fl__conv_forward / fl__conv_backward).
+ *
+ * Why our own im2col and not CLBlast's: CLBlastSim2col / Scol2im /
+ * Sconvgemm take images channels-first (NCHW) and order a patch (c, ky,
+ * kx); flatline's rows are channels-last (NHWC, Keras' default and the
+ * layout of IDX/npy images), whose patches (ky, kx, c) make the GEMM's
+ * output (B*oh*ow, filters) the next layer's NHWC input with no transpose,
+ * and W exactly Keras' (kh, kw, cin, filters). CLBlast would need an
+ * NHWC <-> NCHW transpose of every activation and gradient. Measured on
+ * this machine's POCL (2-core AVX-512, bench/cnn_equiv.py's CNN, batch
+ * 128): see bench/README.md; im2col is a few percent of a step, the GEMMs
+ * the rest. */
+#include <stdint.h>
+
+#include "engine_internal.h"
+
+#define ARG(kernel, i, v)                                                     \
+  FL_CL_CHECK(err, clSetKernelArg((kernel), (i), sizeof(v), &(v)))
+
+static int fits(size_t n, fl_error *err) {
+  if (n > UINT32_MAX)
+    return fl_error_set(err, FL_ETOOBIG, "a conv2d buffer of %zu elements "
+                        "exceeds the kernels' 32-bit index range; use a "
+                        "smaller batch_size", n);
+  return 0;
+}
+
+/* The geometry arguments common to im2col and col2im, from index i:
+ * h, w, c, kh, kw, sh, sw, pt, pl, oh, ow. */
+static int geometry_args(cl_kernel k, cl_uint i, const fl_layer_spec *ls,
+                         const fl_layer_shape *g, fl_error *err) {
+  cl_uint v[11] = {(cl_uint)g->h,           (cl_uint)g->w,
+                   (cl_uint)g->c,           (cl_uint)ls->kernel_size[0],
+                   (cl_uint)ls->kernel_size[1], (cl_uint)ls->strides[0],
+                   (cl_uint)ls->strides[1], (cl_uint)g->pad_top,
+                   (cl_uint)g->pad_left,    (cl_uint)g->oh,
+                   (cl_uint)g->ow};
+  for (cl_uint j = 0; j < 11; j++) ARG(k, i + j, v[j]);
+  return 0;
+}
+
+int fl__op_im2col(fl_device *dev, cl_mem col, cl_mem x, size_t x_off,
+                  size_t rows, const fl_layer_spec *ls,
+                  const fl_layer_shape *g, fl_error *err) {
+  size_t n = rows * (size_t)g->oh * (size_t)g->ow *
+             (size_t)(ls->kernel_size[0] * ls->kernel_size[1] * g->c);
+  if (fits(n, err) || fits(x_off + rows * g->flat_in, err)) return err->code;
+  cl_kernel k = dev->k[FL_K_im2col];
+  cl_uint xo = (cl_uint)x_off, r = (cl_uint)rows;
+  ARG(k, 0, col); ARG(k, 1, x); ARG(k, 2, xo); ARG(k, 3, r);
+  int rc = geometry_args(k, 4, ls, g, err);
+  return rc ? rc : fl__launch_1d(dev, k, n, err);
+}
+
+int fl__op_col2im(fl_device *dev, cl_mem dx, cl_mem dcol, size_t rows,
+                  const fl_layer_spec *ls, const fl_layer_shape *g,
+                  fl_error *err) {
+  size_t n = rows * g->flat_in;
+  if (fits(n, err)) return err->code;
+  cl_kernel k = dev->k[FL_K_col2im];
+  cl_uint r = (cl_uint)rows;
+  ARG(k, 0, dx); ARG(k, 1, dcol); ARG(k, 2, r);
+  int rc = geometry_args(k, 3, ls, g, err);
+  return rc ? rc : fl__launch_1d(dev, k, n, err);
+}
+
+/* rows, mode, then oh, ow, c, kh, kw, sh, sw, pt, pl, ph, pw from 3. */
+static int pool_args(cl_kernel k, size_t rows, int filters, int pool,
+                     const fl_layer_shape *g, fl_error *err) {
+  cl_uint r = (cl_uint)rows;
+  cl_int mode = pool == FL_POOL_MAX ? 1 : 2;
+  cl_int v[11] = {g->oh,      g->ow,      filters,  g->pool_kh,
+                  g->pool_kw, g->pool_sh, g->pool_sw, g->pool_pad_top,
+                  g->pool_pad_left, g->ph, g->pw};
+  ARG(k, 3, r); ARG(k, 4, mode);
+  for (cl_uint j = 0; j < 11; j++) ARG(k, 5 + j, v[j]);
+  return 0;
+}
+
+int fl__op_pool_forward(fl_device *dev, cl_mem y, cl_mem x, cl_mem argmax,
+                        size_t rows, int filters, int pool,
+                        const fl_layer_shape *g, fl_error *err) {
+  size_t n = rows * (size_t)g->ph * (size_t)g->pw * (size_t)filters;
+  if (fits(rows * (size_t)g->oh * (size_t)g->ow * (size_t)filters, err))
+    return err->code;
+  cl_kernel k = dev->k[FL_K_pool_forward];
+  /* average pooling writes no argmax; any buffer stands in for it */
+  cl_mem arg = argmax ? argmax : y;
+  ARG(k, 0, y); ARG(k, 1, x); ARG(k, 2, arg);
+  int rc = pool_args(k, rows, filters, pool, g, err);
+  return rc ? rc : fl__launch_1d(dev, k, n, err);
+}
+
+int fl__op_pool_backward(fl_device *dev, cl_mem dx, cl_mem dy, cl_mem argmax,
+                         size_t rows, int filters, int pool,
+                         const fl_layer_shape *g, fl_error *err) {
+  size_t n = rows * (size_t)g->oh * (size_t)g->ow * (size_t)filters;
+  if (fits(n, err)) return err->code;
+  cl_kernel k = dev->k[FL_K_pool_backward];
+  cl_mem arg = argmax ? argmax : dy;
+  ARG(k, 0, dx); ARG(k, 1, dy); ARG(k, 2, arg);
+  int rc = pool_args(k, rows, filters, pool, g, err);
+  return rc ? rc : fl__launch_1d(dev, k, n, err);
+}
+
+int fl__conv_alloc(fl_trainer *t, fl_error *err) {
+  size_t B = (size_t)t->cfg.batch_size, dcol = 0;
+  int rc;
+  for (int i = 0; i < t->lay.n_layers; i++) {
+    const fl__layer_layout *l = &t->lay.l[i];
+    if (!l->conv) continue;
+    size_t patches = B * l->positions * l->w_rows;
+    if ((rc = fl__buffer_create(t->dev, patches * sizeof(float), NULL,
+                                &t->col[i], err)))
+      return rc;
+    if (i > 0 && patches > dcol) dcol = patches;
+    int pool = t->layers[i].pool;
+    if (pool == FL_POOL_NONE) continue;
+    size_t pre = B * l->positions * l->units * sizeof(float);
+    if ((rc = fl__buffer_create(t->dev, pre, NULL, &t->pre[i], err)) ||
+        (rc = fl__buffer_create(t->dev, pre, NULL, &t->dpre[i], err)))
+      return rc;
+    if (pool == FL_POOL_MAX &&
+        (rc = fl__buffer_create(t->dev, B * l->out * sizeof(cl_uint), NULL,
+                                &t->pool_arg[i], err)))
+      return rc;
+  }
+  if (dcol)
+    return fl__buffer_create(t->dev, dcol * sizeof(float), NULL, &t->dcol, err);
+  return 0;
+}
+
+void fl__conv_free(fl_trainer *t) {
+  for (int i = 0; i < FL_MAX_LAYERS; i++) {
+    fl__buffer_release(&t->col[i]);
+    fl__buffer_release(&t->pre[i]);
+    fl__buffer_release(&t->dpre[i]);
+    fl__buffer_release(&t->pool_arg[i]);
+  }
+  fl__buffer_release(&t->dcol);
+}
+
+int fl__conv_forward(fl_trainer *t, int i, cl_mem in, size_t in_off,
+                     size_t rows, fl_error *err) {
+  fl_device *dev = t->dev;
+  const fl__layer_layout *l = &t->lay.l[i];
+  const fl_layer_spec *ls = &t->layers[i];
+  size_t m = rows * l->positions;
+  bool pooled = ls->pool != FL_POOL_NONE;
+  /* z (rows*oh*ow, f) = act(col · W + b): the dense layer's fused GEMM on
+   * the patches, straight into act[i] when there is no pooling */
+  fl__gemm_fused ep = {FL__EP_BIAS_ACT, ls->activation, t->params, l->b_off,
+                       NULL, NULL, 0};
+  cl_mem z = pooled ? t->pre[i] : t->act[i];
+  int rc;
+  if ((rc = fl__op_im2col(dev, t->col[i], in, in_off, rows, ls, &l->shape,
+                          err)) ||
+      (rc = fl__op_gemm_ep(dev, 0, 0, m, l->units, l->w_rows, t->col[i], 0,
+                           l->w_rows, t->params, l->w_off, l->units, z, &ep,
+                           err)))
+    return rc;
+  if (!pooled) return 0;
+  return fl__op_pool_forward(dev, t->act[i], t->pre[i], t->pool_arg[i], rows,
+                             ls->units, ls->pool, &l->shape, err);
+}
+
+int fl__conv_backward(fl_trainer *t, int i, size_t rows, bool track,
+                      fl_error *err) {
+  fl_device *dev = t->dev;
+  const fl__layer_layout *l = &t->lay.l[i];
+  const fl_layer_spec *ls = &t->layers[i];
+  size_t m = rows * l->positions;
+  bool pooled = ls->pool != FL_POOL_NONE;
+  int rc;
+  /* dz (rows*oh*ow, f): without pooling the layer above's NT GEMM already
+   * applied act' to dact[i]; with pooling the gradient goes back through
+   * the pooling first, then act' of the pre-pooling activation. */
+  cl_mem dz = t->dact[i], a = t->act[i];
+  if (pooled) {
+    dz = t->dpre[i];
+    a = t->pre[i];
+    if ((rc = fl__op_pool_backward(dev, dz, t->dact[i], t->pool_arg[i], rows,
+                                   ls->units, ls->pool, &l->shape, err)) ||
+        (rc = fl__op_act_backward(dev, dz, a, m, l->units, ls->activation,
+                                  err)))
+      return rc;
+  }
+  /* db (f) and the per-filter trackers: a filter is active when any
+   * position of any row is */
+  if ((rc = fl__op_bias_grad(dev, t->grads, l->b_off, dz, a, m, l->units,
+                             ls->activation, track ? t->unit_active : NULL,
+                             track ? t->unit_sat : NULL, l->unit_off, err)))
+    return rc;
+  /* dW (kh*kw*c, f) = col^T (kh*kw*c, m) · dz (m, f) */
+  fl__gemm_fused none = {FL__EP_NONE, FL_ACT_LINEAR, NULL, 0, NULL, NULL, 0};
+  if ((rc = fl__op_gemm_ep_with(dev, &dev->gemm, 1, 0, l->w_rows, l->units, m,
+                                1.0f, t->col[i], 0, l->w_rows, dz, 0,
+                                l->units, 0.0f, t->grads, l->w_off, l->units,
+                                &none, err)))
+    return rc;
+  if (i == 0) return 0;
+  /* dcol (m, kh*kw*c) = dz (m, f) · W^T (f, kh*kw*c); dx = col2im(dcol) */
+  if ((rc = fl__op_gemm_ep(dev, 0, 1, m, l->w_rows, l->units, dz, 0, l->units,
+                           t->params, l->w_off, l->units, t->dcol, &none,
+                           err)) ||
+      (rc = fl__op_col2im(dev, t->dact[i - 1], t->dcol, rows, ls, &l->shape,
+                          err)))
+    return rc;
+  return 0;
+}
