@@ -278,9 +278,30 @@ static size_t model_input_dim(const uint8_t *buf, size_t len) {
   size_t kl = strlen(key);
   for (size_t i = 8; i + kl < 8 + n; i++)
     if (memcmp(buf + i, key, kl) == 0) {
-      size_t v = 0;
-      for (size_t j = i + kl; j < 8 + n && buf[j] >= '0' && buf[j] <= '9'; j++)
+      size_t v = 0, j = i + kl;
+      for (; j < 8 + n && buf[j] >= '0' && buf[j] <= '9'; j++)
         v = v * 10 + (size_t)(buf[j] - '0');
+      /* a conv2d first layer (kernel (kh, kw, cin, filters)): the width
+       * is its image's h*w*c, the first input_shape of the "conv2d"
+       * metadata (a JSON string, so its quotes are escaped) */
+      int commas = 0;
+      for (size_t q = j; q < 8 + n && buf[q] != ']'; q++) commas += buf[q] == ',';
+      if (commas == 3) {
+        const char *shape = "\\\"input_shape\\\":[";
+        size_t sl = strlen(shape);
+        for (size_t a = 8; a + sl < 8 + n; a++)
+          if (memcmp(buf + a, shape, sl) == 0) {
+            size_t prod = 1, b = a + sl;
+            for (int d = 0; d < 3; d++, b++) {
+              size_t x = 0;
+              for (; b < 8 + n && buf[b] >= '0' && buf[b] <= '9'; b++)
+                x = x * 10 + (size_t)(buf[b] - '0');
+              prod *= x;
+            }
+            return prod;
+          }
+        return 0;
+      }
       return v;
     }
   return 0;
@@ -412,10 +433,24 @@ int fl_model_read_params(const char *path, float **params, size_t *n,
 
 size_t fl_model_param_count(const fl_job_spec *spec, size_t input_dim) {
   size_t total = 0, in = input_dim;
+  /* conv2d layers (issue 13): kernel (kh, kw, cin, filters), bias
+   * (filters); the shapes give cin and the next layer's width */
+  fl_layer_shape shapes[FL_MAX_LAYERS];
+  bool known;
+  fl_error ignored = {0};
+  if (fl_model_shapes(spec->layers, spec->n_layers, input_dim, shapes, &known,
+                      &ignored))
+    return 0;
   for (int l = 0; l < spec->n_layers; l++) {
     size_t out = (size_t)spec->layers[l].units;
-    total += in * out + out; /* kernel (in, out), bias (out) */
     const fl_layer_spec *ls = &spec->layers[l];
+    if (ls->kind == FL_LAYER_CONV2D) {
+      total += (size_t)ls->kernel_size[0] * (size_t)ls->kernel_size[1] *
+                   (size_t)shapes[l].c * out + out;
+      in = shapes[l].flat_out;
+      continue;
+    }
+    total += in * out + out; /* kernel (in, out), bias (out) */
     /* batch normalization: gamma, beta (out, when scale / center) and the
      * moving mean and variance (out each), all in the model file */
     if (ls->bn) total += out * (2 + (ls->bn_scale ? 1 : 0) + (ls->bn_center ? 1 : 0));

@@ -64,15 +64,60 @@ static void put_initializer(fl_jw *w, const char *key,
   fl_jw_object_end(w);
 }
 
+static void put_pair(fl_jw *w, const char *key, const int v[2]) {
+  fl_jw_array_begin(w, key);
+  fl_jw_int(w, NULL, v[0]);
+  fl_jw_int(w, NULL, v[1]);
+  fl_jw_array_end(w);
+}
+
+/* A conv2d layer's own keys (issue 13), and its pooling entry after it. */
+static void put_conv_keys(fl_jw *w, const fl_layer_spec *l) {
+  fl_jw_str(w, "type", "conv2d");
+  fl_jw_int(w, "filters", l->units);
+  put_pair(w, "kernel_size", l->kernel_size);
+  put_pair(w, "strides", l->strides);
+  fl_jw_str(w, "padding", l->padding_same ? "same" : "valid");
+}
+
+static void put_pool_entry(fl_jw *w, const fl_layer_spec *l) {
+  static const char *const types[] = {NULL, "max_pooling2d",
+                                      "average_pooling2d",
+                                      "global_average_pooling2d"};
+  if (l->kind != FL_LAYER_CONV2D || l->pool == FL_POOL_NONE) return;
+  fl_jw_object_begin(w, NULL);
+  fl_jw_str(w, "type", types[l->pool]);
+  if (l->pool != FL_POOL_GLOBAL_AVG) {
+    put_pair(w, "pool_size", l->pool_size);
+    put_pair(w, "strides", l->pool_strides);
+    fl_jw_str(w, "padding", l->pool_same ? "same" : "valid");
+  }
+  fl_jw_object_end(w);
+}
+
 void fl__fix_put_layers(fl_jw *w, const fl_layer_spec *layers, int n,
                         bool all_fields) {
   fl_jw_object_begin(w, "model");
   fl_jw_array_begin(w, "layers");
   for (int i = 0; i < n; i++) {
     const fl_layer_spec *l = &layers[i];
+    if (l->flatten) {
+      fl_jw_object_begin(w, NULL);
+      fl_jw_str(w, "type", "flatten");
+      fl_jw_object_end(w);
+    }
     fl_jw_object_begin(w, NULL);
-    fl_jw_str(w, "type", "dense");
-    fl_jw_int(w, "units", l->units);
+    if (l->kind == FL_LAYER_CONV2D) {
+      put_conv_keys(w, l);
+    } else {
+      fl_jw_str(w, "type", "dense");
+      fl_jw_int(w, "units", l->units);
+    }
+    if (i == 0 && l->input_shape[0] > 0) {
+      fl_jw_array_begin(w, "input_shape");
+      for (int j = 0; j < 3; j++) fl_jw_int(w, NULL, l->input_shape[j]);
+      fl_jw_array_end(w);
+    }
     /* BN before the activation: a linear dense layer, then the
      * batch_normalization and an activation entry (below) */
     bool act_after = l->bn && l->bn_before_act;
@@ -106,6 +151,7 @@ void fl__fix_put_layers(fl_jw *w, const fl_layer_spec *layers, int n,
       fl_jw_str(w, "activation", fl_activation_name(l->activation));
       fl_jw_object_end(w);
     }
+    put_pool_entry(w, l);
     if (l->dropout > 0.0f) {
       fl_jw_object_begin(w, NULL);
       fl_jw_str(w, "type", "dropout");

@@ -96,6 +96,13 @@ bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
         return true;
       }
       for (int i = 0; i + 1 < out->n_layers; i++) {
+        /* a conv layer's filters double (issue 13): 4x filters would make
+         * the probe's patches GEMMs 4x slower for no clearer answer */
+        if (out->layers[i].kind == FL_LAYER_CONV2D) {
+          int f = out->layers[i].units * 2;
+          out->layers[i].units = f > 512 ? (out->layers[i].units > 512 ? out->layers[i].units : 512) : f;
+          continue;
+        }
         int u = out->layers[i].units * 4;
         out->layers[i].units = u > 1024 ? (out->layers[i].units > 1024 ? out->layers[i].units : 1024) : u;
       }

@@ -15,6 +15,7 @@ static bool same_layers(const fl_job_spec *a, const fl_job_spec *b) {
   for (int i = 0; i < a->n_layers; i++) {
     const fl_layer_spec *x = &a->layers[i], *y = &b->layers[i];
     if (x->units != y->units || x->activation != y->activation ||
+        x->kind != y->kind ||
         !same_init(&x->kernel_init, &y->kernel_init) ||
         !same_init(&x->bias_init, &y->bias_init))
       return false;

@@ -19,8 +19,13 @@
  * "flatline": the export's version, "activations": one name per layer,
  * "batch_normalization" (with any): a JSON array, per layer null or
  * {"epsilon", "position": "before_activation" | "after_activation",
- * "center", "scale"}, then the caller's extra entries (the preprocessing
- * and class names).
+ * "center", "scale"}, "conv2d" (with any conv layer): a JSON array, per
+ * layer null or {"input_shape": [h, w, c], "kernel_size", "strides",
+ * "padding", "pool": null | "max" | "average" | "global_average",
+ * "pool_size", "pool_strides", "pool_padding"}; a conv layer's kernel is
+ * (kh, kw, cin, filters), Keras' Conv2D layout, and its output is
+ * flattened channels-last. Then the caller's extra entries (the
+ * preprocessing and class names).
  * docs/model-format.md is the reader's description of all of it. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,16 +36,16 @@
 /* 2: "format" says "tf" (was "pt"), "kernel_layout" added. 3: batch
  * normalization's tensors and metadata (a model without any is laid out
  * as in version 2). */
-#define ST_FLATLINE_VERSION "3"
+#define ST_FLATLINE_VERSION "4" /* 4: conv2d layers (4-D kernels, "conv2d") */
 
-static void tensor_entry(fl_jw *w, const char *name, size_t d0, size_t d1,
-                         int rank, size_t *off) {
-  size_t bytes = d0 * (rank == 2 ? d1 : 1) * sizeof(float);
+static void tensor_entry_nd(fl_jw *w, const char *name, const size_t *dims,
+                            int rank, size_t *off) {
+  size_t bytes = sizeof(float);
+  for (int i = 0; i < rank; i++) bytes *= dims[i];
   fl_jw_object_begin(w, name);
   fl_jw_str(w, "dtype", "F32");
   fl_jw_array_begin(w, "shape");
-  fl_jw_int(w, NULL, (long long)d0);
-  if (rank == 2) fl_jw_int(w, NULL, (long long)d1);
+  for (int i = 0; i < rank; i++) fl_jw_int(w, NULL, (long long)dims[i]);
   fl_jw_array_end(w);
   fl_jw_array_begin(w, "data_offsets");
   fl_jw_int(w, NULL, (long long)*off);
@@ -48,6 +53,57 @@ static void tensor_entry(fl_jw *w, const char *name, size_t d0, size_t d1,
   fl_jw_array_end(w);
   fl_jw_object_end(w);
   *off += bytes;
+}
+
+static void tensor_entry(fl_jw *w, const char *name, size_t d0, size_t d1,
+                         int rank, size_t *off) {
+  size_t dims[2] = {d0, d1};
+  tensor_entry_nd(w, name, dims, rank, off);
+}
+
+static void int_pair(fl_jw *w, const char *key, int a, int b) {
+  fl_jw_array_begin(w, key);
+  fl_jw_int(w, NULL, a);
+  fl_jw_int(w, NULL, b);
+  fl_jw_array_end(w);
+}
+
+/* The "conv2d" metadata value (malloc'd), NULL without conv layers. */
+static char *conv_json(const fl_trainer *t) {
+  if (!fl_model_has_conv(t->layers, t->lay.n_layers)) return NULL;
+  static const char *const pools[] = {NULL, "max", "average",
+                                      "global_average"};
+  fl_jw w;
+  fl_jw_init(&w);
+  fl_jw_array_begin(&w, NULL);
+  for (int l = 0; l < t->lay.n_layers; l++) {
+    const fl_layer_spec *ls = &t->layers[l];
+    const fl_layer_shape *g = &t->lay.l[l].shape;
+    if (ls->kind != FL_LAYER_CONV2D) {
+      fl_jw_null(&w, NULL);
+      continue;
+    }
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_array_begin(&w, "input_shape");
+    fl_jw_int(&w, NULL, g->h);
+    fl_jw_int(&w, NULL, g->w);
+    fl_jw_int(&w, NULL, g->c);
+    fl_jw_array_end(&w);
+    int_pair(&w, "kernel_size", ls->kernel_size[0], ls->kernel_size[1]);
+    int_pair(&w, "strides", ls->strides[0], ls->strides[1]);
+    fl_jw_str(&w, "padding", ls->padding_same ? "same" : "valid");
+    if (ls->pool == FL_POOL_NONE) {
+      fl_jw_null(&w, "pool");
+    } else {
+      fl_jw_str(&w, "pool", pools[ls->pool]);
+      int_pair(&w, "pool_size", g->pool_kh, g->pool_kw);
+      int_pair(&w, "pool_strides", g->pool_sh, g->pool_sw);
+      fl_jw_str(&w, "pool_padding", ls->pool_same ? "same" : "valid");
+    }
+    fl_jw_object_end(&w);
+  }
+  fl_jw_array_end(&w);
+  return fl_jw_finish(&w);
 }
 
 /* The "batch_normalization" metadata value (malloc'd), or NULL when no
@@ -96,6 +152,9 @@ static char *header_json(const fl_trainer *t, const fl_export_meta *extra,
   char *bn = bn_json(t);
   if (bn) fl_jw_str(&w, "batch_normalization", bn);
   free(bn);
+  char *conv = conv_json(t);
+  if (conv) fl_jw_str(&w, "conv2d", conv);
+  free(conv);
   for (int i = 0; i < n_extra; i++)
     if (extra[i].key && extra[i].value) fl_jw_str(&w, extra[i].key, extra[i].value);
   fl_jw_object_end(&w);
@@ -104,9 +163,14 @@ static char *header_json(const fl_trainer *t, const fl_export_meta *extra,
     const fl__layer_layout *ll = &t->lay.l[l];
     char name[32];
     snprintf(name, sizeof name, "layers.%d.kernel", l);
-    tensor_entry(&w, name, ll->in, ll->out, 2, &off);
+    const fl_layer_spec *ls = &t->layers[l];
+    size_t conv_dims[4] = {(size_t)ls->kernel_size[0],
+                           (size_t)ls->kernel_size[1], (size_t)ll->shape.c,
+                           ll->units};
+    if (ll->conv) tensor_entry_nd(&w, name, conv_dims, 4, &off);
+    else tensor_entry(&w, name, ll->in, ll->out, 2, &off);
     snprintf(name, sizeof name, "layers.%d.bias", l);
-    tensor_entry(&w, name, ll->out, 0, 1, &off);
+    tensor_entry(&w, name, ll->units, 0, 1, &off);
     if (ll->gamma_off != FL__NO_OFF) {
       snprintf(name, sizeof name, "layers.%d.bn.gamma", l);
       tensor_entry(&w, name, ll->out, 0, 1, &off);

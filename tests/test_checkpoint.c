@@ -741,7 +741,7 @@ static void check_export_layout(const uint8_t *buf, size_t len,
   /* Keras layout (in, out): "tf", as Hugging Face marks such files. */
   assert_string_equal(fl_json_string(fl_json_get(meta, "format")), "tf");
   assert_string_equal(fl_json_string(fl_json_get(meta, "kernel_layout")), "in_out");
-  assert_string_equal(fl_json_string(fl_json_get(meta, "flatline")), "3");
+  assert_string_equal(fl_json_string(fl_json_get(meta, "flatline")), "4");
   assert_string_equal(fl_json_string(fl_json_get(meta, "activations")),
                       "relu,tanh,softmax");
   /* No tensors besides the expected ones: count the entries' one

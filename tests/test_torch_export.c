@@ -57,6 +57,27 @@ static int setup(void **state_) {
              "\"units\": 3, \"activation\": \"softmax\"}]}, \"loss\": "
              "\"sparse_categorical_crossentropy\", \"epochs\": 3, "
              "\"batch_size\": 16, \"seed\": 4}");
+  /* Conv layers (issue 13): rows of 18 features as 3x3x2 images, a
+   * "same" conv with stride 2 on one axis and max pooling with "same"
+   * padding, a "valid" conv with average pooling, flatten, dense. */
+  write_csv("img_train.csv", 240, 18);
+  write_csv("img_val.csv", 60, 18);
+  write_file("job_conv.json",
+             "{\"name\": \"torch-conv\", \"data\": {\"train\": {\"csv\": "
+             "\"img_train.csv\", \"label_columns\": [\"label\"]}, "
+             "\"validation\": {\"csv\": \"img_val.csv\", \"label_columns\": "
+             "[\"label\"]}}, \"model\": {\"layers\": [{\"type\": \"conv2d\", "
+             "\"filters\": 4, \"kernel_size\": [2, 3], \"strides\": [1, 2], "
+             "\"padding\": \"same\", \"activation\": \"relu\", "
+             "\"input_shape\": [3, 3, 2]}, {\"type\": \"max_pooling2d\", "
+             "\"pool_size\": 2, \"strides\": 1, \"padding\": \"same\"}, "
+             "{\"type\": \"conv2d\", \"filters\": 3, \"kernel_size\": 2, "
+             "\"activation\": \"tanh\"}, {\"type\": "
+             "\"average_pooling2d\", \"pool_size\": [2, 1], \"strides\": 1}, "
+             "{\"type\": \"flatten\"}, {\"type\": \"dense\", \"units\": 3, "
+             "\"activation\": \"softmax\"}]}, \"loss\": "
+             "\"sparse_categorical_crossentropy\", \"epochs\": 3, "
+             "\"batch_size\": 16, \"seed\": 4}");
   start_daemon(NULL);
   return 0;
 }
@@ -83,12 +104,15 @@ static void pytorch_reproduces(const char *spec) {
   snprintf(args, sizeof args, "export %s -o model.safetensors", id);
   assert_int_equal(client(args, &out), 0);
   free(out);
-  snprintf(args, sizeof args, "predict %s val.csv -o pred.csv", id);
-  assert_int_equal(client(args, &out), 0);
+  snprintf(args, sizeof args, "predict %s %s -o pred.csv", id,
+           strstr(spec, "conv") ? "img_val.csv" : "val.csv");
+  rc = client(args, &out);
+  if (rc != 0) fail_msg("%s: %s", args, out);
   free(out);
   char cmd[1024];
+  const char *val = strstr(spec, "conv") ? "img_val.csv" : "val.csv";
   snprintf(cmd, sizeof cmd, "cd '%s' && /usr/bin/python3 '%s/tests/torch_predict.py' "
-           "model.safetensors val.csv label pred.csv 2>&1", dir, FL_SOURCE_DIR);
+           "model.safetensors %s label pred.csv 2>&1", dir, FL_SOURCE_DIR, val);
   rc = run_capture(cmd, &out);
   fprintf(stderr, "%s", out);
   if (rc == 77) {
@@ -110,8 +134,14 @@ static void test_pytorch_reproduces_batch_normalization(void **s) {
   pytorch_reproduces("job_bn.json");
 }
 
+static void test_pytorch_reproduces_conv(void **s) {
+  (void)s;
+  pytorch_reproduces("job_conv.json");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_pytorch_reproduces_conv),
       cmocka_unit_test(test_pytorch_reproduces_predict),
       cmocka_unit_test(test_pytorch_reproduces_batch_normalization),
   };

@@ -15,6 +15,13 @@ the activation as the metadata says; the metadata's "scale" and
 standardization are applied to the features first. DATA is a CSV
 with a header; LABEL_COLUMN is dropped and the other columns are the
 features. PRED is `flatline predict`'s CSV (class, p0, p1, ...).
+A conv2d layer (metadata "conv2d": per layer null or its geometry)
+becomes an nn.Conv2d on the row reshaped channels-last (H, W, C) and
+permuted to PyTorch's (C, H, W), its weight the kernel (kh, kw, cin,
+filters) permuted to (filters, cin, kh, kw); TF's "same" padding (the odd
+cell at the bottom/right) is an explicit F.pad, and pooling follows the
+activation (max ignores the padding, average divides by the cells inside
+the image); the output is permuted back and flattened channels-last.
 
 Exits 0 when every probability agrees within 1e-5 + 1e-4 * |p| and every
 class id is the same, 1 on a mismatch (printed), 77 when PyTorch is not
@@ -47,6 +54,59 @@ def read_safetensors(path):
     return meta, tensors
 
 
+def conv_module(torch, meta_l, kernel, bias, act):
+    """One conv2d layer (with its pooling) as a module on flat rows."""
+    F = torch.nn.functional
+    (kh, kw, cin, cout), k = kernel
+    h, w, c = meta_l["input_shape"]
+    sh, sw = meta_l["strides"]
+
+    def same_pad(n, k, s):
+        out = (n + s - 1) // s
+        total = max((out - 1) * s + k - n, 0)
+        return total // 2, total - total // 2
+
+    class Conv(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(cin, cout, (kh, kw), stride=(sh, sw))
+            with torch.no_grad():
+                wt = torch.tensor(k, dtype=torch.float32).reshape(kh, kw, cin, cout)
+                self.conv.weight.copy_(wt.permute(3, 2, 0, 1))
+                self.conv.bias.copy_(torch.tensor(bias, dtype=torch.float32))
+
+        def forward(self, x):
+            x = x.reshape(-1, h, w, c).permute(0, 3, 1, 2)
+            if meta_l["padding"] == "same":
+                t, b = same_pad(h, kh, sh)
+                l, r = same_pad(w, kw, sw)
+                x = F.pad(x, (l, r, t, b))
+            x = act(self.conv(x))
+            pool = meta_l.get("pool")
+            if pool == "global_average":
+                x = x.mean(dim=(2, 3), keepdim=True)
+            elif pool:
+                ph, pw = meta_l["pool_size"]
+                ps = tuple(meta_l["pool_strides"])
+                oh, ow = x.shape[2], x.shape[3]
+                pad = (0, 0, 0, 0)
+                if meta_l["pool_padding"] == "same":
+                    t, b = same_pad(oh, ph, ps[0])
+                    l, r = same_pad(ow, pw, ps[1])
+                    pad = (l, r, t, b)
+                if pool == "max":
+                    x = F.max_pool2d(F.pad(x, pad, value=float("-inf")),
+                                     (ph, pw), ps)
+                else:  # the mean of the cells inside the image
+                    ones = torch.ones_like(x[:, :1])
+                    s = F.avg_pool2d(F.pad(x, pad), (ph, pw), ps)
+                    n = F.avg_pool2d(F.pad(ones, pad), (ph, pw), ps)
+                    x = s / n
+            return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
+
+    return Conv()
+
+
 def main(argv):
     if len(argv) != 5:
         sys.stderr.write(__doc__.split("\n\n")[1] + "\n")
@@ -64,8 +124,19 @@ def main(argv):
         return 1
     acts = meta["activations"].split(",")
     bns = json.loads(meta.get("batch_normalization", "null")) or [None] * len(acts)
+    convs = json.loads(meta.get("conv2d", "null")) or [None] * len(acts)
     layers = []
     for l, act in enumerate(acts):
+        if convs[l] is not None:
+            activation = {
+                "linear": torch.nn.Identity(), "relu": torch.nn.ReLU(),
+                "leaky_relu": torch.nn.LeakyReLU(0.2), "tanh": torch.nn.Tanh(),
+                "sigmoid": torch.nn.Sigmoid()}[act]
+            layers.append(conv_module(torch, convs[l],
+                                      tensors["layers.%d.kernel" % l],
+                                      tensors["layers.%d.bias" % l][1],
+                                      activation))
+            continue
         (d_in, d_out), kernel = tensors["layers.%d.kernel" % l]
         _, bias = tensors["layers.%d.bias" % l]
         lin = torch.nn.Linear(d_in, d_out)

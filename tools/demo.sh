@@ -69,6 +69,12 @@ echo
 echo "== monitor.on_plateau = fix: the same fault, repaired by flatline itself"
 follow examples/faulty/fix_learning_rate.json
 
+echo
+echo "== A small CNN: conv 16 3x3 relu - maxpool - conv 32 3x3 relu - maxpool -"
+echo "   flatten - dense 64 - dense 10 on 2000 Fashion-MNIST rows (28x28x1),"
+echo "   2 epochs (examples/fashion-cnn/small.json; the full one: cnn.json)"
+follow examples/fashion-cnn/small.json
+
 if [[ "${1:-}" != "--quick" ]]; then
   echo
   echo "== Fashion-MNIST: 784-256-10 MLP, Adam 1e-3, batch 128, 5 epochs;"
