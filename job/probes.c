@@ -86,6 +86,10 @@ static void standardize(fl_dataset *train, fl_dataset *held) {
 /* The probe trainer's progress function: the probe's own position means
  * nothing to the job; the job's stop check decides. */
 #define DEADLINE_POLL_S 0.05
+/* The deadline is set this much before the budget's end: a poll that
+ * comes late on a loaded machine plus the cut probe's teardown measured
+ * up to 0.11 s past it (2-core CPU at load 9, bench/diagnosis). */
+#define DEADLINE_MARGIN_S 0.25
 
 static int poll_stop(void *ctx, int epoch, size_t step, size_t steps) {
   (void)epoch;
@@ -252,7 +256,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
   bool want_permuted = false;
   double per_weight = 0; /* seconds per weight of the slowest probe so far */
   if (stop) {
-    stop->deadline = t0 + budget_s;
+    stop->deadline = t0 + budget_s - DEADLINE_MARGIN_S;
     stop->late = false;
   }
   for (int i = 0; !rc && i < n && !(stop && stop->late); i++) {
