@@ -108,6 +108,7 @@ static size_t command_options(const fl_cli_command *cmd, const char **out) {
   if (cmd->flags & FL_CMD_OPT_FIXED_SPEC) out[n++] = "--fixed-spec";
   if (cmd->flags & (FL_CMD_OPT_OUTPUT | FL_CMD_OPT_OUTPUT_OPTIONAL))
     out[n++] = "--output";
+  if (cmd->flags & FL_CMD_OPT_CSV) out[n++] = "--csv";
   return n;
 }
 
@@ -225,6 +226,14 @@ static int command_option(cursor *c, fl_cli_args *a, char *msg, size_t size) {
       return 1;
     }
   }
+  if ((cmd->flags & FL_CMD_OPT_CSV) && option_is(arg, "--csv", &v)) {
+    const char *file = option_value(c, v);
+    if (!file || !file[0])
+      return usage_error(msg, size, "%s: --csv needs a file name (- for standard "
+                         "output), e.g. --csv history.csv", cmd->name);
+    a->csv = file;
+    return 1;
+  }
   return 0;
 }
 
@@ -281,7 +290,10 @@ static int missing(const fl_cli_args *a, char *msg, size_t size) {
     return usage_error(msg, size,
                        "%s needs a data file: flatline %s %s", cmd->name,
                        cmd->name, cmd->usage);
-  if ((cmd->flags & FL_CMD_OPT_OUTPUT) && !a->output)
+  if ((cmd->flags & FL_CMD_OPT_CSV) && a->csv && a->output)
+    return usage_error(msg, size, "%s: -o (the model) and --csv (the epochs) are two "
+                       "exports; run them one at a time", cmd->name);
+  if ((cmd->flags & FL_CMD_OPT_OUTPUT) && !a->output && !a->csv)
     return usage_error(msg, size,
                        "%s needs an output file: flatline %s %s", cmd->name,
                        cmd->name, cmd->usage);

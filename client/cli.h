@@ -37,6 +37,7 @@ enum {
   FL_CMD_OPT_OUTPUT = 1u << 5,     /* -o FILE, --output FILE (required) */
   FL_CMD_ARG_DATA = 1u << 6,       /* DATA [LABELS] after the job ID */
   FL_CMD_OPT_OUTPUT_OPTIONAL = 1u << 7, /* -o FILE, --output FILE (optional) */
+  FL_CMD_OPT_CSV = 1u << 8, /* --csv FILE: in place of the required -o */
 };
 
 /* Where output goes and how it looks; decided once, in main. */
@@ -61,6 +62,7 @@ typedef struct {
   const char *spec;        /* check, submit */
   char job[FL_JOB_ID_MAX]; /* follow, show, cancel, export: "j17" */
   const char *output;      /* export -o FILE; predict -o FILE or NULL */
+  const char *csv;         /* export --csv FILE ("-": stdout) or NULL */
   const char *data;        /* predict, evaluate: DATA */
   const char *labels;      /* predict, evaluate: LABELS or NULL */
   bool follow;             /* submit --follow */
@@ -92,6 +94,8 @@ int fl_cli_cmd_export(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_help(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_predict(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_evaluate(const fl_cli_args *args, const fl_cli_out *out);
+int fl_cli_cmd_report(const fl_cli_args *args, const fl_cli_out *out);
+int fl_cli_cmd_export_csv(const fl_cli_args *args, const fl_cli_out *out);
 
 /* commands.c */
 extern const fl_cli_command fl_cli_commands[];

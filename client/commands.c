@@ -125,22 +125,52 @@ const fl_cli_command fl_cli_commands[] = {
      "Exit status:\n"
      "  0   listed\n"
      "  1   a request error\n" EXIT_COMMON},
-    {"export", fl_cli_cmd_export, FL_CMD_ARG_JOB | FL_CMD_OPT_OUTPUT,
-     "ID -o FILE", "save a job's model as a safetensors file",
+    {"export", fl_cli_cmd_export, FL_CMD_ARG_JOB | FL_CMD_OPT_OUTPUT | FL_CMD_OPT_CSV,
+     "ID -o FILE | ID --csv FILE", "save a job's model, or its epochs as CSV",
      "Downloads job ID's model (weights and biases per layer) in the\n"
      "safetensors format and writes it to FILE atomically: FILE.tmp is\n"
      "written, synced, then renamed, so FILE is either whole or untouched.\n"
+     "With --csv, writes the job's epochs instead, one row each, as Keras'\n"
+     "CSVLogger does: epoch (from 0, as Keras counts), then accuracy,\n"
+     "learning_rate, loss, val_accuracy, val_loss (those the job has);\n"
+     "a running job's epochs so far.\n"
      "Only the job's owner (or root) may export it.\n"
      "\n"
      "Options:\n"
      "  -o, --output FILE  where to write the model\n"
+     "  --csv FILE         where to write the epochs (- for standard output)\n"
      "\n"
      "Examples:\n"
      "  flatline export j17 -o digits.safetensors\n"
+     "  flatline export j17 --csv history.csv\n"
+     "  flatline export j17 --csv - | column -s, -t\n"
      "\n"
      "Exit status:\n"
      "  0   written\n"
      "  1   no such job or model, not yours, FILE not writable, or a\n"
+     "      request error\n" EXIT_COMMON},
+    {"report", fl_cli_cmd_report, FL_CMD_ARG_JOB | FL_CMD_OPT_OUTPUT,
+     "ID -o FILE.html", "write a job's curves, diagnoses and verdict as one HTML page",
+     "Reads job ID's events back from the daemon (as follow does) and writes\n"
+     "one self-contained HTML page: the loss and accuracy curves (training\n"
+     "and validation, log scale for a loss spanning more than two decades),\n"
+     "the learning rate per epoch, markers where a plateau, divergence or\n"
+     "overfitting was detected and each diagnosis fired, each diagnosis with\n"
+     "its causes and its probes beside the baseline, the verdict with its\n"
+     "evidence and fix, the class report and the spec. The pictures are\n"
+     "inline SVG: no script, nothing fetched from the network. A running\n"
+     "job's page shows it as of its last epoch. FILE is written atomically\n"
+     "(- for standard output).\n"
+     "\n"
+     "Options:\n"
+     "  -o, --output FILE  where to write the page\n"
+     "\n"
+     "Examples:\n"
+     "  flatline report j17 -o j17.html && xdg-open j17.html\n"
+     "\n"
+     "Exit status:\n"
+     "  0   written\n"
+     "  1   no such job, not yours, no epoch yet, FILE not writable, or a\n"
      "      request error\n" EXIT_COMMON},
     {"predict", fl_cli_cmd_predict,
      FL_CMD_ARG_JOB | FL_CMD_ARG_DATA | FL_CMD_OPT_OUTPUT_OPTIONAL,
