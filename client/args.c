@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -72,7 +73,20 @@ const fl_cli_command *fl_cli_find_command(const char *name) {
   return NULL;
 }
 
+/* Words of pueue and task-spooler that people type by habit: a pointer
+ * to flatline's command, not a did-you-mean. */
+static const struct {
+  const char *word, *ours;
+} habit_words[] = {
+    {"status", "list"}, {"kill", "cancel"}, {"add", "submit"},
+    {"remove", "rm"},   {"clean", "rm"},    {"ls", "list"},
+};
+
 static int unknown_command(const char *word, char *msg, size_t size) {
+  for (size_t i = 0; i < sizeof habit_words / sizeof habit_words[0]; i++)
+    if (strcmp(word, habit_words[i].word) == 0)
+      return usage_error(msg, size, "'%s' is 'flatline %s' here", word,
+                         habit_words[i].ours);
   const char *names[32] = {0};
   size_t n = fl_cli_n_commands < 32 ? fl_cli_n_commands : 32;
   for (size_t i = 0; i < n; i++) names[i] = fl_cli_commands[i].name;
@@ -108,13 +122,16 @@ static size_t command_options(const fl_cli_command *cmd, const char **out) {
   if (cmd->flags & FL_CMD_OPT_FIXED_SPEC) out[n++] = "--fixed-spec";
   if (cmd->flags & (FL_CMD_OPT_OUTPUT | FL_CMD_OPT_OUTPUT_OPTIONAL))
     out[n++] = "--output";
+  if (cmd->flags & FL_CMD_OPT_ALL) out[n++] = "--all";
+  if (cmd->flags & FL_CMD_OPT_QUEUE) out[n++] = "--priority", out[n++] = "--after";
+  if (cmd->flags & FL_CMD_OPT_FILTER) out[n++] = "--state", out[n++] = "--user";
   if (cmd->flags & FL_CMD_OPT_CSV) out[n++] = "--csv";
   return n;
 }
 
 static int unknown_option(const fl_cli_command *cmd, const char *arg,
                           char *msg, size_t size) {
-  const char *opts[N_GLOBAL_OPTIONS + 4];
+  const char *opts[N_GLOBAL_OPTIONS + 12];
   size_t n = command_options(cmd, opts);
   /* compare without a "=value" the user may have attached */
   char word[64];
@@ -195,12 +212,56 @@ static int global_option(cursor *c, fl_cli_args *a, char *msg, size_t size) {
   return 0;
 }
 
+/* The queue-control options (issue 14): --all, --priority N, --after ID,
+ * --state STATE, --user USER. Returns as command_option does. */
+static int queue_option(cursor *c, fl_cli_args *a, char *msg, size_t size) {
+  const fl_cli_command *cmd = a->command;
+  const char *arg = c->argv[c->i], *v = NULL;
+  if ((cmd->flags & FL_CMD_OPT_ALL) && strcmp(arg, "--all") == 0) {
+    a->all = true;
+    return 1;
+  }
+  if ((cmd->flags & FL_CMD_OPT_QUEUE) && option_is(arg, "--priority", &v)) {
+    const char *n = option_value(c, v);
+    char *end = NULL;
+    long p = n ? strtol(n, &end, 10) : 0;
+    if (!n || !*n || *end || p < FL_PRIORITY_MIN || p > FL_PRIORITY_MAX)
+      return usage_error(msg, size, "%s: --priority needs a whole number from "
+                         "%d to %d (higher runs first among your jobs), e.g. "
+                         "--priority 5", cmd->name, FL_PRIORITY_MIN, FL_PRIORITY_MAX);
+    a->priority = (int)p;
+    return 1;
+  }
+  if ((cmd->flags & FL_CMD_OPT_QUEUE) && option_is(arg, "--after", &v)) {
+    const char *id = option_value(c, v);
+    if (!id || !fl_cli_job_id(id, a->after))
+      return usage_error(msg, size, "%s: --after needs a job id such as j17 "
+                         "('flatline list' shows them)", cmd->name);
+    return 1;
+  }
+  if ((cmd->flags & FL_CMD_OPT_FILTER) &&
+      (option_is(arg, "--state", &v) || option_is(arg, "--user", &v))) {
+    bool state = strncmp(arg, "--state", 7) == 0;
+    const char *value = option_value(c, v);
+    if (!value || !value[0])
+      return usage_error(msg, size, "%s: %s needs a value, e.g. %s", cmd->name,
+                         state ? "--state" : "--user",
+                         state ? "--state running" : "--user alice");
+    if (state) a->state_filter = value;
+    else a->user_filter = value;
+    return 1;
+  }
+  return 0;
+}
+
 /* Handles an option of the command at c->i: 1 if it was one, 0 if not,
  * FL_EXIT_USAGE when one is used wrongly. */
 static int command_option(cursor *c, fl_cli_args *a, char *msg, size_t size) {
   const fl_cli_command *cmd = a->command;
   const char *arg = c->argv[c->i], *v = NULL;
   if (!cmd) return 0;
+  int q = queue_option(c, a, msg, size);
+  if (q) return q;
   if ((cmd->flags & FL_CMD_OPT_FOLLOW) &&
       (strcmp(arg, "--follow") == 0 || strcmp(arg, "-f") == 0)) {
     a->follow = true;
@@ -248,6 +309,20 @@ static int positional(fl_cli_args *a, const char *arg, char *msg,
     a->spec = arg;
     return 0;
   }
+  if (cmd->flags & FL_CMD_ARG_JOBS) {
+    char id[FL_JOB_ID_MAX];
+    if (!fl_cli_job_id(arg, id))
+      return usage_error(msg, size,
+                         "%s: '%s' is not a job id; job ids look like j17 "
+                         "('flatline list' shows them)",
+                         cmd->name, arg);
+    if (a->n_ids == FL_CLI_MAX_IDS)
+      return usage_error(msg, size, "%s: more than %d job ids; give them in "
+                         "several runs", cmd->name, FL_CLI_MAX_IDS);
+    if (!a->job[0]) snprintf(a->job, sizeof a->job, "%s", id);
+    a->ids[a->n_ids++] = arg;
+    return 0;
+  }
   if ((cmd->flags & FL_CMD_ARG_JOB) && !a->job[0]) {
     if (!fl_cli_job_id(arg, a->job))
       return usage_error(msg, size,
@@ -281,6 +356,14 @@ static int missing(const fl_cli_args *a, char *msg, size_t size) {
     return usage_error(msg, size,
                        "%s needs a job spec file: flatline %s %s", cmd->name,
                        cmd->name, cmd->usage);
+  if ((cmd->flags & FL_CMD_ARG_JOBS) && a->all && a->n_ids)
+    return usage_error(msg, size, "%s: give job ids or --all, not both",
+                       cmd->name);
+  if ((cmd->flags & FL_CMD_ARG_JOBS) && !a->all && !a->n_ids)
+    return usage_error(msg, size,
+                       "%s needs a job id: flatline %s %s ('flatline list' "
+                       "shows the ids)",
+                       cmd->name, cmd->name, cmd->usage);
   if ((cmd->flags & FL_CMD_ARG_JOB) && !a->job[0])
     return usage_error(msg, size,
                        "%s needs a job id: flatline %s %s ('flatline list' "

@@ -40,10 +40,24 @@ enum {
   FL_CMD_OPT_CSV = 1u << 8, /* --csv FILE: in place of the required -o */
 };
 
+/* Queue control (issue 14); high bits, apart from the other options. */
+enum {
+  FL_CMD_ARG_JOBS = 1u << 16,      /* one or more positional job IDs */
+  FL_CMD_OPT_ALL = 1u << 17,       /* --all (instead of the IDs) */
+  FL_CMD_OPT_QUEUE = 1u << 18,     /* --priority N, --after ID (submit) */
+  FL_CMD_OPT_FILTER = 1u << 19,    /* --state STATE, --user USER (list) */
+};
+
+/* Job ids one command line may name (wait, rm, cancel); a shell's
+ * argument list holds about this many short ids. */
+#define FL_CLI_MAX_IDS 10000
+
 /* Where output goes and how it looks; decided once, in main. */
 typedef struct {
   FILE *out;    /* results: tables, events (stdout) */
   FILE *err;    /* errors and upload progress (stderr) */
+  size_t columns; /* tables fit this width (COLUMNS, or the terminal's);
+                     0: no limit */
   bool json;    /* --json: one JSON object per line on out */
   bool color;   /* ANSI colour on out */
   bool out_tty; /* out is a terminal: in-place progress lines */
@@ -68,6 +82,15 @@ typedef struct {
   bool follow;             /* submit --follow */
   bool fixed_spec;         /* show --fixed-spec */
   const fl_cli_command *topic; /* help COMMAND */
+  /* wait, rm, cancel: the ids as given (each checked by fl_cli_job_id);
+   * job above holds the first. */
+  const char *ids[FL_CLI_MAX_IDS];
+  int n_ids;
+  bool all;                 /* cancel --all */
+  int priority;             /* submit --priority N */
+  char after[FL_JOB_ID_MAX]; /* submit --after ID, "" when not given */
+  const char *state_filter; /* list --state STATE */
+  const char *user_filter;  /* list --user NAME|UID */
 } fl_cli_args;
 
 /* Handlers return an exit status. */
@@ -94,6 +117,9 @@ int fl_cli_cmd_export(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_help(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_predict(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_evaluate(const fl_cli_args *args, const fl_cli_out *out);
+int fl_cli_cmd_log(const fl_cli_args *args, const fl_cli_out *out);
+int fl_cli_cmd_wait(const fl_cli_args *args, const fl_cli_out *out);
+int fl_cli_cmd_rm(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_report(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_export_csv(const fl_cli_args *args, const fl_cli_out *out);
 

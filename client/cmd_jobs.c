@@ -1,5 +1,5 @@
-/* client/cmd_jobs.c — owns the one-request commands: list, show, cancel
- * and devices. Each is: connect, one request, render the reply. */
+/* client/cmd_jobs.c — owns the one-request commands: list, show and
+ * devices (cancel is with the queue commands, cmd_queue.c). Each is: connect, one request, render the reply. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +23,21 @@ static int one_request(const fl_cli_args *a, const fl_cli_out *o,
 /* The daemon answers `list` in pages (FL_LIST_PAGE_MAX jobs or half a
  * frame at most); ask for the next until it says there is none. A guard
  * against a daemon that never ends the list: a cursor must move on. */
+static bool known_state(const char *s) {
+  static const char *const states[] = {"queued", "running",   "cancelling", "done",
+                                       "failed", "cancelled", "rejected"};
+  for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+    if (strcmp(s, states[i]) == 0) return true;
+  return false;
+}
+
 int fl_cli_cmd_list(const fl_cli_args *a, const fl_cli_out *o) {
+  if (a->state_filter && !known_state(a->state_filter)) {
+    fprintf(o->err, "flatline: list: --state: no state '%s'; one of queued, "
+            "running, cancelling, done, failed, cancelled, rejected\n",
+            a->state_filter);
+    return FL_EXIT_USAGE;
+  }
   fl_cli_session s = {0};
   fl_json **replies = NULL;
   const fl_json **pages = NULL;
@@ -54,7 +68,8 @@ int fl_cli_cmd_list(const fl_cli_args *a, const fl_cli_out *o) {
     if (!next || !*next || strcmp(next, after) == 0 || strlen(next) >= sizeof after) break;
     snprintf(after, sizeof after, "%s", next);
   }
-  if (!rc) rc = fl_cli_render_job_pages(o, pages, n);
+  if (!rc)
+    rc = fl_cli_render_job_pages_filtered(o, pages, n, a->state_filter, a->user_filter);
   for (size_t i = 0; i < n; i++) fl_json_free(replies[i]);
   free(replies);
   free(pages);
@@ -78,27 +93,6 @@ int fl_cli_cmd_show(const fl_cli_args *a, const fl_cli_out *o) {
   int rc = one_request(a, o, "show", a->job, &s, &reply);
   if (!rc && a->fixed_spec) rc = fl_cli_render_fixed_spec(o, a->job, reply);
   else if (!rc) rc = fl_cli_render_job(o, fl_json_get(reply, "job"));
-  fl_json_free(reply);
-  fl_cli_session_close(&s);
-  return rc;
-}
-
-int fl_cli_cmd_cancel(const fl_cli_args *a, const fl_cli_out *o) {
-  fl_cli_session s = {0};
-  fl_json *reply;
-  int rc = one_request(a, o, "cancel", a->job, &s, &reply);
-  if (!rc) {
-    if (o->json) {
-      fl_jw w;
-      fl_jw_init(&w);
-      fl_jw_object_begin(&w, NULL);
-      fl_jw_str(&w, "event", "cancelled");
-      fl_jw_str(&w, "job", a->job);
-      fl_cli_print_jw(o, &w);
-    } else {
-      fprintf(o->out, "cancelled %s\n", a->job);
-    }
-  }
   fl_json_free(reply);
   fl_cli_session_close(&s);
   return rc;

@@ -105,6 +105,8 @@ int fl_cli_cmd_submit(const fl_cli_args *a, const fl_cli_out *o) {
     int64_t id = fl_cli_request_begin(&s, &w, "submit");
     add_spec(&w, &jf);
     fl_jw_bool(&w, "follow", a->follow);
+    if (a->priority) fl_jw_int(&w, "priority", a->priority);
+    if (a->after[0]) fl_jw_str(&w, "after", a->after);
     rc = fl_cli_request(&s, &w, id, &reply);
     if (rc && reply) show_rejection(o, a->spec, reply);
   }

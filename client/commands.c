@@ -11,7 +11,8 @@
 const fl_cli_command fl_cli_commands[] = {
     {"check", fl_cli_cmd_check, FL_CMD_ARG_SPEC, "SPEC",
      "run the preflight checks on a spec and its data",
-     "Reads SPEC and the data files it names (with your permissions),\n"
+     "Reads SPEC (- for standard input; its data paths are then relative to\n"
+     "the current folder) and the data files it names (with your permissions),\n"
      "uploads the data the daemon does not already hold, and runs the\n"
      "daemon's preflight checks: label encoding against the loss, labels\n"
      "against the output layer, output activation against the loss, class\n"
@@ -27,8 +28,9 @@ const fl_cli_command fl_cli_commands[] = {
      "  0   no error findings (warnings may be printed)\n"
      "  1   an error finding, an invalid spec, an unreadable data file, or a\n"
      "      request error\n" EXIT_COMMON},
-    {"submit", fl_cli_cmd_submit, FL_CMD_ARG_SPEC | FL_CMD_OPT_FOLLOW,
-     "SPEC [--follow]", "queue a training job (and stream it with --follow)",
+    {"submit", fl_cli_cmd_submit, FL_CMD_ARG_SPEC | FL_CMD_OPT_FOLLOW | FL_CMD_OPT_QUEUE,
+     "SPEC [--follow] [--priority N] [--after ID]",
+     "queue a training job (and stream it with --follow)",
      "Validates SPEC here, uploads the data files it names (each as a\n"
      "SHA-256-addressed blob; files the daemon already holds for you are\n"
      "skipped), and queues the job. Prints the job id: `submitted j17`.\n"
@@ -38,9 +40,16 @@ const fl_cli_command fl_cli_commands[] = {
      "  -f, --follow  stay and show the job's epochs, alerts and diagnoses\n"
      "                until it ends (as `flatline follow ID`); the exit status\n"
      "                is then the job's\n"
+     "  --priority N  order among your own queued jobs: higher runs first\n"
+     "                (-1000 to 1000, default 0; ties in submission order).\n"
+     "                Users still take turns: it never jumps another\n"
+     "                user's queue\n"
+     "  --after ID    start only once your job ID is done; if ID fails, is\n"
+     "                cancelled or removed first, this job fails saying so\n"
      "\n"
      "Examples:\n"
      "  flatline submit examples/blobs/mlp.json\n"
+     "  flatline submit --after j17 --priority 5 finetune.json\n"
      "  flatline submit --follow mlp.json\n"
      "  flatline --json submit --follow mlp.json > run.jsonl\n"
      "\n"
@@ -67,13 +76,22 @@ const fl_cli_command fl_cli_commands[] = {
      "  0   the job is done\n"
      "  1   the job failed, was rejected or cancelled; or the stream broke\n"
      "  3   the job is done, but a problem was diagnosed\n" EXIT_COMMON},
-    {"list", fl_cli_cmd_list, 0, "",
-     "show everyone's jobs: owner, state, device, epoch",
+    {"list", fl_cli_cmd_list, FL_CMD_OPT_FILTER, "[--state STATE] [--user USER]",
+     "show everyone's jobs: owner, state, device, epoch, times",
      "Lists all jobs, everyone's: on a shared machine you want to see who\n"
-     "holds a GPU. Columns: JOB, USER, NAME, STATE, DEVICE, EPOCH.\n"
+     "holds a GPU. Columns: JOB, USER, NAME, STATE, DEVICE, EPOCH, then\n"
+     "when it was SUBMITTED, STARTED and ENDED, and the ELAPSED time of its\n"
+     "run. A running job being cancelled shows as 'cancelling'. Cells too\n"
+     "wide for the terminal (COLUMNS) are cut with an ellipsis.\n"
+     "\n"
+     "Options:\n"
+     "  --state STATE  only jobs in STATE: queued, running, done, failed,\n"
+     "                 cancelled or rejected\n"
+     "  --user USER    only USER's jobs (a name or a uid)\n"
      "\n"
      "Examples:\n"
      "  flatline list\n"
+     "  flatline list --state running --user alice\n"
      "  flatline --json list | jq -r 'select(.state==\"running\") | .job'\n"
      "\n"
      "Exit status:\n"
@@ -100,18 +118,72 @@ const fl_cli_command fl_cli_commands[] = {
      "  0   shown\n"
      "  1   no such job, not yours, no fix (--fixed-spec), or a request\n"
      "      error\n" EXIT_COMMON},
-    {"cancel", fl_cli_cmd_cancel, FL_CMD_ARG_JOB, "ID",
-     "stop a queued or running job",
-     "Cancels job ID: a queued job leaves the queue, a running one stops\n"
-     "after its current step. Only the job's owner (or root) may cancel it.\n"
-     "Prints `cancelled ID`.\n"
+    {"cancel", fl_cli_cmd_cancel, FL_CMD_ARG_JOBS | FL_CMD_OPT_ALL, "ID... | --all",
+     "stop queued or running jobs",
+     "Cancels each job ID: a queued job leaves the queue (`cancelled ID`), a\n"
+     "running one stops after its current step (`cancelling ID`: it is\n"
+     "'cancelling' in list and show until it has stopped; `flatline wait ID`\n"
+     "waits for that). Only the job's owner (or root) may cancel it.\n"
+     "\n"
+     "Options:\n"
+     "  --all  every queued or running job of yours (only yours, also for\n"
+     "         root)\n"
      "\n"
      "Examples:\n"
-     "  flatline cancel j17\n"
+     "  flatline cancel j17 j18\n"
+     "  flatline cancel --all\n"
      "\n"
      "Exit status:\n"
-     "  0   cancelled\n"
-     "  1   no such job, not yours, already ended, or a request error\n" EXIT_COMMON},
+     "  0   cancelled (or cancelling)\n"
+     "  1   a job is not there, not yours, already ended, or a request\n"
+     "      error (the others are still cancelled)\n" EXIT_COMMON},
+    {"log", fl_cli_cmd_log, FL_CMD_ARG_JOB, "ID",
+     "print a job's whole event history and return",
+     "Prints every event job ID has logged so far, as follow shows them (a\n"
+     "table of epochs, alerts, diagnoses, the verdict and the end), and\n"
+     "returns without waiting for more; with --json the events as JSON\n"
+     "lines. Any length: the daemon sends the log as it is read.\n"
+     "\n"
+     "Examples:\n"
+     "  flatline log j17\n"
+     "  flatline --json log j17 | jq -c 'select(.event==\"epoch\") | .loss'\n"
+     "\n"
+     "Exit status:\n"
+     "  0   printed\n"
+     "  1   no such job, not yours, or a request error\n" EXIT_COMMON},
+    {"wait", fl_cli_cmd_wait, FL_CMD_ARG_JOBS, "ID...",
+     "wait until jobs end; exit as submit --follow would",
+     "Blocks until each job ID has ended, then prints one line per job\n"
+     "(its state, and the cause of a diagnosed problem). The exit status is\n"
+     "the one `submit --follow` gives for the job; for several jobs the\n"
+     "worst of them (failed over diagnosed over done).\n"
+     "\n"
+     "Examples:\n"
+     "  flatline wait j17 && flatline export j17 -o model.safetensors\n"
+     "  flatline wait j17 j18 j19\n"
+     "\n"
+     "Exit status:\n"
+     "  0   every job is done\n"
+     "  1   a job failed, was rejected or cancelled; no such job, not\n"
+     "      yours, or a request error\n"
+     "  3   every job is done, but a problem was diagnosed in one\n" EXIT_COMMON},
+    {"rm", fl_cli_cmd_rm, FL_CMD_ARG_JOBS, "ID...",
+     "delete finished jobs and the uploads only they used",
+     "Deletes each finished job: its folder (events, model, spec) and\n"
+     "each data file you uploaded for it that no other job of yours uses.\n"
+     "What it took counts against your storage quota no more. A queued or\n"
+     "running job is refused (cancel it, or wait for it, first). Only the\n"
+     "job's owner (or root) may remove it. Prints `removed ID (freed N)`.\n"
+     "\n"
+     "Examples:\n"
+     "  flatline rm j17 j18\n"
+     "  flatline --json list | jq -r 'select(.state==\"failed\") | .job' | \\\n"
+     "    xargs flatline rm\n"
+     "\n"
+     "Exit status:\n"
+     "  0   removed\n"
+     "  1   a job is not there, not yours, not finished, or a request\n"
+     "      error (the others are still removed)\n" EXIT_COMMON},
     {"devices", fl_cli_cmd_devices, 0, "",
      "list the OpenCL devices and what they run",
      "Lists the devices the daemon trains on: index (what a spec's\n"

@@ -27,3 +27,13 @@ bool fl_cli_findings_have_error(const fl_json *findings) {
   }
   return false;
 }
+
+/* failed > diagnosed > done: the order a script cares about. */
+static int exit_rank(int e) {
+  return e == FL_EXIT_OK ? 0 : e == FL_EXIT_DIAGNOSED ? 1 : 2;
+}
+
+int fl_cli_exit_worst(int a, int b) {
+  if (exit_rank(a) != exit_rank(b)) return exit_rank(a) > exit_rank(b) ? a : b;
+  return a;
+}

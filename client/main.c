@@ -31,6 +31,7 @@ int main(int argc, char **argv) {
       .out_tty = isatty(STDOUT_FILENO) == 1,
       .err_tty = isatty(STDERR_FILENO) == 1,
   };
+  out.columns = fl_cli_columns(getenv("COLUMNS"), out.out_tty);
   out.color = fl_cli_color_wanted(out.out_tty, args.no_color,
                                   getenv("NO_COLOR"), getenv("TERM"));
 

@@ -49,6 +49,9 @@ void fl_cli_format_metric(char *buf, size_t size, double v);
  * point, other numbers "%.4g", null or absent "-", arrays joined by ",",
  * objects compact. */
 void fl_cli_json_cell(char *buf, size_t size, const fl_json *v);
+/* The width tables fit: COLUMNS when it is a number, else the terminal's
+ * (TIOCGWINSZ on standard output when tty), else 0 (no limit). */
+size_t fl_cli_columns(const char *columns_env, bool tty);
 /* A byte count for people: "512 B", "3.2 MiB". */
 void fl_cli_format_bytes(char *buf, size_t size, double bytes);
 
@@ -70,7 +73,7 @@ bool fl_cli_print_jw(const fl_cli_out *o, fl_jw *w);
 void fl_cli_json_pretty(FILE *f, const char *compact, int indent);
 
 /* ---- table.c: aligned columns ---- */
-#define FL_CLI_TABLE_MAX_COLS 8
+#define FL_CLI_TABLE_MAX_COLS 10
 typedef struct {
   size_t n_cols;
   unsigned right;        /* bit c: column c is right-aligned (numbers) */
@@ -85,7 +88,9 @@ void fl_cli_table_init(fl_cli_table *t, size_t n_cols, unsigned right);
  * row is the header. */
 void fl_cli_table_add(fl_cli_table *t, const char *const *cells,
                       const fl_style *styles);
-/* Print the table to o->out; returns 0 or FL_EXIT_FAILED (out of memory). */
+/* Print the table to o->out; returns 0 or FL_EXIT_FAILED (out of memory).
+ * With o->columns set, the widest columns are narrowed until a row fits
+ * it, and the cells cut there end with an ellipsis. */
 int fl_cli_table_print(const fl_cli_table *t, const fl_cli_out *o);
 void fl_cli_table_free(fl_cli_table *t);
 
@@ -106,6 +111,9 @@ int fl_cli_exit_for_end(const char *state, bool diagnosed);
 /* The exit status for an fl_conn_connect failure: 69 when the daemon is
  * not reachable (FL_ECONNECTION, FL_EPERM), 1 otherwise. */
 int fl_cli_exit_for_connect(int code);
+/* The worse of two exit statuses of jobs (wait of several): failed (1)
+ * over diagnosed (3) over done (0); anything else counts as failed. */
+int fl_cli_exit_worst(int a, int b);
 /* Whether a preflight findings array holds an error (check exits 1). */
 bool fl_cli_findings_have_error(const fl_json *findings);
 
@@ -152,6 +160,11 @@ int fl_cli_render_jobs(const fl_cli_out *o, const fl_json *jobs);
 /* The same over the pages of a paged `list` reply (one table). */
 int fl_cli_render_job_pages(const fl_cli_out *o, const fl_json *const *pages,
                             size_t n_pages);
+/* The same, only the jobs in state (a state name, or "cancelling") and of
+ * user (a name or a uid); NULL: any. */
+int fl_cli_render_job_pages_filtered(const fl_cli_out *o,
+                                     const fl_json *const *pages, size_t n_pages,
+                                     const char *state, const char *user);
 int fl_cli_render_devices(const fl_cli_out *o, const fl_json *devices);
 int fl_cli_render_job(const fl_cli_out *o, const fl_json *job);
 /* A verdict's class report ("metrics": accuracy, top-k, per-class

@@ -56,36 +56,126 @@ int fl_cli_render_jobs(const fl_cli_out *o, const fl_json *jobs) {
 
 int fl_cli_render_job_pages(const fl_cli_out *o, const fl_json *const *pages,
                             size_t n_pages) {
+  return fl_cli_render_job_pages_filtered(o, pages, n_pages, NULL, NULL);
+}
+
+/* A unix time as "MM-DD HH:MM" in the user's time zone, "-" when null. */
+static void time_cell(char *buf, size_t size, const fl_json *v) {
+  double t;
+  snprintf(buf, size, "-");
+  if (!fl_json_number(v, &t) || t <= 0 || t > 1e11) return;
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if (!localtime_r(&tt, &tm) || !strftime(buf, size, "%m-%d %H:%M", &tm))
+    snprintf(buf, size, "-");
+}
+
+/* Seconds as "42s", "3m07s", "2h05m", "3d04h". */
+static void duration_cell(char *buf, size_t size, double s) {
+  long v = s > 0 && s < 1e10 ? (long)s : 0;
+  if (v < 60) snprintf(buf, size, "%lds", v);
+  else if (v < 3600) snprintf(buf, size, "%ldm%02lds", v / 60, v % 60);
+  else if (v < 86400) snprintf(buf, size, "%ldh%02ldm", v / 3600, v % 3600 / 60);
+  else snprintf(buf, size, "%ldd%02ldh", v / 86400, v % 86400 / 3600);
+}
+
+/* How long a job ran: to its end, or (still running) to now. */
+static void elapsed_of(char *buf, size_t size, const fl_json *job) {
+  double start, end;
+  if (!fl_json_number(fl_json_get(job, "started"), &start) || start <= 0) {
+    snprintf(buf, size, "-");
+    return;
+  }
+  if (!fl_json_number(fl_json_get(job, "ended"), &end) || end <= 0)
+    end = (double)time(NULL);
+  duration_cell(buf, size, end - start);
+}
+
+/* The state a person should see: a running job being cancelled says so. */
+static void state_of(char *buf, size_t size, const fl_json *job) {
+  bool cancelling = false;
+  fl_json_bool(fl_json_get(job, "cancelling"), &cancelling);
+  if (cancelling) snprintf(buf, size, "cancelling");
+  else fl_cli_json_cell(buf, size, fl_json_get(job, "state"));
+}
+
+/* list --state / --user: NULL passes everything; a user matches by name
+ * or by uid. */
+static bool job_matches(const fl_json *job, const char *state, const char *user) {
+  if (state) {
+    char s[32];
+    state_of(s, sizeof s, job);
+    const char *raw = fl_json_string(fl_json_get(job, "state"));
+    if (strcmp(s, state) != 0 && !(raw && strcmp(raw, state) == 0)) return false;
+  }
+  if (user) {
+    const char *name = fl_json_string(fl_json_get(job, "user"));
+    char uid[32];
+    fl_cli_json_cell(uid, sizeof uid, fl_json_get(job, "owner"));
+    if (!(name && strcmp(name, user) == 0) && strcmp(uid, user) != 0) return false;
+  }
+  return true;
+}
+
+int fl_cli_render_job_pages_filtered(const fl_cli_out *o,
+                                     const fl_json *const *pages, size_t n_pages,
+                                     const char *state, const char *user) {
   size_t n = 0;
-  for (size_t p = 0; p < n_pages; p++) n += fl_json_array_size(pages[p]);
-  if (o->json) {
-    for (size_t p = 0; p < n_pages; p++) {
-      int rc = json_lines(o, "job", pages[p]);
-      if (rc) return rc;
+  bool times = false; /* a daemon that sends them (issue 14) */
+  for (size_t p = 0; p < n_pages; p++)
+    for (size_t i = 0; i < fl_json_array_size(pages[p]); i++) {
+      const fl_json *job = fl_json_array_at(pages[p], i);
+      if (!job_matches(job, state, user)) continue;
+      n++;
+      times |= fl_json_get(job, "started") != NULL;
     }
+  if (o->json) {
+    for (size_t p = 0; p < n_pages; p++)
+      for (size_t i = 0; i < fl_json_array_size(pages[p]); i++) {
+        const fl_json *job = fl_json_array_at(pages[p], i);
+        if (!job_matches(job, state, user)) continue;
+        char *line = fl_cli_json_with_event("job", job);
+        if (!line) {
+          fprintf(o->err, "flatline: out of memory\n");
+          return FL_EXIT_FAILED;
+        }
+        fl_cli_print_json_line(o, line);
+        free(line);
+      }
     return FL_EXIT_OK;
   }
   if (n == 0) {
-    fprintf(o->out, "no jobs; 'flatline submit SPEC' queues one\n");
+    if (state || user) fprintf(o->out, "no jobs match\n");
+    else fprintf(o->out, "no jobs; 'flatline submit SPEC' queues one\n");
     return FL_EXIT_OK;
   }
   fl_cli_table t;
-  fl_cli_table_init(&t, 6, 1u << 5);
-  const char *header[6] = {"JOB", "USER", "NAME", "STATE", "DEVICE", "EPOCH"};
+  size_t cols = times ? 10 : 6;
+  fl_cli_table_init(&t, cols, 1u << 5 | 1u << 9);
+  const char *header[10] = {"JOB",    "USER",      "NAME",    "STATE", "DEVICE",
+                            "EPOCH",  "SUBMITTED", "STARTED", "ENDED", "ELAPSED"};
   fl_cli_table_add(&t, header, NULL);
   for (size_t p = 0; p < n_pages; p++)
     for (size_t i = 0; i < fl_json_array_size(pages[p]); i++) {
       const fl_json *job = fl_json_array_at(pages[p], i);
-      char id[64], user[64], name[FL_NAME_MAX], state[32], device[128], epoch[48];
+      if (!job_matches(job, state, user)) continue;
+      char id[64], user_cell[64], name[FL_NAME_MAX], st[32], device[128], epoch[48];
+      char sub[32], start[32], end[32], elapsed[32];
       fl_cli_json_cell(id, sizeof id, fl_json_get(job, "job"));
-      user_of(user, sizeof user, job);
+      user_of(user_cell, sizeof user_cell, job);
       fl_cli_json_cell(name, sizeof name, fl_json_get(job, "name"));
-      fl_cli_json_cell(state, sizeof state, fl_json_get(job, "state"));
-      fl_cli_json_cell(device, sizeof device, fl_json_get(job, "device"));
+      state_of(st, sizeof st, job);
+      const fl_json *dn = fl_json_get(job, "device_name");
+      fl_cli_json_cell(device, sizeof device,
+                       dn && !fl_json_is_null(dn) ? dn : fl_json_get(job, "device"));
       epoch_of(epoch, sizeof epoch, job);
-      const char *row[6] = {id, user, name, state, device, epoch};
-      fl_style styles[6] = {0};
-      styles[3] = fl_cli_state_style(state);
+      time_cell(sub, sizeof sub, fl_json_get(job, "submitted"));
+      time_cell(start, sizeof start, fl_json_get(job, "started"));
+      time_cell(end, sizeof end, fl_json_get(job, "ended"));
+      elapsed_of(elapsed, sizeof elapsed, job);
+      const char *row[10] = {id, user_cell, name, st, device, epoch, sub, start, end, elapsed};
+      fl_style styles[10] = {0};
+      styles[3] = fl_cli_state_style(st);
       fl_cli_table_add(&t, row, styles);
     }
   int rc = fl_cli_table_print(&t, o);
@@ -254,7 +344,7 @@ int fl_cli_render_job(const fl_cli_out *o, const fl_json *job) {
     field(o, "owner", user);
   }
   char state[32], device[128];
-  fl_cli_json_cell(state, sizeof state, fl_json_get(job, "state"));
+  state_of(state, sizeof state, job);
   fl_cli_json_cell(device, sizeof device, fl_json_get(job, "device"));
   if (strcmp(device, "-") != 0)
     snprintf(text, sizeof text, "%s%s%s on device %s",

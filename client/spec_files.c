@@ -27,20 +27,23 @@ char *fl_cli_resolve_path(const char *spec_path, const char *path) {
  * enough to know). */
 static int read_spec(const char *path, char **text, size_t *len,
                      fl_error *err) {
-  FILE *f = fopen(path, "rb");
+  /* "-": standard input (check -); its data paths are relative to the
+   * current folder. */
+  bool from_stdin = strcmp(path, "-") == 0;
+  FILE *f = from_stdin ? stdin : fopen(path, "rb");
   if (!f)
     return fl_error_set(err, errno == ENOENT ? FL_ENOTFOUND : FL_EIO,
                         "cannot read the job spec %s: %s", path,
                         strerror(errno));
   char *buf = malloc(FL_SPEC_MAX_BYTES + 1);
   if (!buf) {
-    fclose(f);
+    if (!from_stdin) fclose(f);
     return fl_error_set(err, FL_ENOMEM, "out of memory reading %s", path);
   }
   size_t n = fread(buf, 1, FL_SPEC_MAX_BYTES + 1, f);
   int read_failed = ferror(f);
   int saved = errno;
-  fclose(f);
+  if (!from_stdin) fclose(f);
   if (read_failed) {
     free(buf);
     return fl_error_set(err, FL_EIO, "cannot read the job spec %s: %s", path,

@@ -1,11 +1,14 @@
 /* client/text.c — owns turning daemon data into terminal-safe text: the
  * sanitizer (job names and messages are written by other users on a shared
  * machine, and an escape sequence in a job name must not reach anyone's
- * terminal), display width, and number / byte / JSON-value cells. */
+ * terminal), display width, the terminal's width, and number / byte /
+ * JSON-value cells. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "output.h"
 
@@ -134,4 +137,16 @@ void fl_cli_json_cell(char *buf, size_t size, const fl_json *v) {
                     !text ? "?" : strcmp(text, "[]") == 0 ? "-" : text);
     free(text);
   }
+}
+
+size_t fl_cli_columns(const char *columns_env, bool tty) {
+  if (columns_env && *columns_env) {
+    char *end = NULL;
+    unsigned long n = strtoul(columns_env, &end, 10);
+    if (!*end && n >= 20 && n <= 10000) return (size_t)n;
+  }
+  struct winsize ws;
+  if (tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+    return ws.ws_col;
+  return 0;
 }

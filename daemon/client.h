@@ -50,6 +50,8 @@ typedef struct fl_client {
   int n_follows;
   fl_follow follows[FL_MAX_FOLLOWS];
   fl_pump *pumps;         /* replays and exports, one at a time (pump.c) */
+  struct fl_wait *waits;  /* `wait` requests not answered yet (queue.c) */
+  int n_waits;
   struct fl_client *next;
 } fl_client;
 
@@ -77,6 +79,10 @@ void fl_reply_begin(fl_jw *w, int64_t id, bool ok);
 void fl_reply_end(fl_client *c, fl_jw *w);
 void fl_reply_error(fl_client *c, int64_t id, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The job r->job if the client may touch it (owner or root); else NULL
+ * after an error reply (requests.c). */
+fl_job *fl_owned_job(fl_client *c, const fl_request *r, const char *verb);
 
 /* Request handlers (requests.c). */
 void fl_handle_json(fl_client *c, const uint8_t *data, size_t len);

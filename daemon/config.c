@@ -55,6 +55,11 @@ static const key_spec KEYS[] = {
     {"load_memory_bytes", NULL, U64(load_memory_bytes), 16 * MIB, (uint64_t)1 << 50,
      "bytes"},
     {"cpu_memory_percent", NULL, U32(cpu_memory_percent), 1, 95, "percent"},
+    /* 0 = keep for ever; a century is "for ever" enough for a range. */
+    {"retention_days", NULL, U32(retention_days), 0, 36500, "days"},
+    /* Tests only (docs/flatlined.8): moves the daemon's clock forward, at
+     * most ten years, so that a test sees retention expire. */
+    {"test_clock_offset", NULL, U64(test_clock_offset), 0, 315360000, "seconds"},
 };
 
 void fl_limits_default(fl_limits *l) {

@@ -7,7 +7,8 @@
  * max_connections_per_user, load_memory_bytes (data loads and checks, all
  * users together), cpu_memory_percent (of RAM, for models on a CPU
  * device), autotune (true|false: tune a device's GEMMs on first use; read
- * at start only).
+ * at start only), retention_days (finished jobs and unused uploads expire;
+ * 0 = never), test_clock_offset (tests only: seconds added to the clock).
  * Which file: --config when given, else FL_CONFIG_DEFAULT_PATH when it
  * exists (the Debian package ships it, every line commented), else none. */
 #ifndef FL_DAEMON_CONFIG_H

@@ -42,7 +42,18 @@ typedef struct fl_job {
   int device;             /* index it runs/ran on, -1 before placement */
   char device_want[FL_NAME_MAX];
   int epochs, epoch;      /* planned, completed */
-  double submitted;       /* unix time */
+  double submitted;       /* unix time (fl_daemon_now) */
+  double started, ended;  /* unix time; 0: not yet (or not recorded) */
+  int priority;           /* submit --priority: higher runs first among
+                             the owner's own queued jobs */
+  char after[FL_JOB_ID_MAX]; /* submit --after: runs once that job is done;
+                                "" when none (or once satisfied) */
+  bool has_verdict;       /* a verdict line was logged */
+  bool diagnosed;         /* what the client's follow would call diagnosed
+                             (a problem verdict, else a diagnosis with
+                             causes): for `wait` (queue.c) */
+  int refs;               /* loop: log replays reading it (pump.c); a
+                             removed job is freed once none is left */
   char cause[64];
   char message[FL_ERRMSG_MAX];
   int n_files;
@@ -132,6 +143,11 @@ typedef struct {
   uint32_t cpu_memory_percent; /* of RAM: a CPU device's memory for models */
   bool autotune;              /* tune a device's GEMMs on first use (read
                                  when the workers start) */
+  uint32_t retention_days;    /* finished jobs and unused uploads expire
+                                 after this many days; 0 = never */
+  uint64_t test_clock_offset; /* TESTS ONLY: seconds added to the daemon's
+                                 clock (fl_daemon_now), so that a test can
+                                 make retention expire without waiting */
 } fl_limits;
 
 typedef struct fl_daemon {
@@ -154,6 +170,10 @@ typedef struct fl_daemon {
   int n_workers;
   fl_worker *workers;
   fl_job *jobs;           /* all jobs known, submission order */
+  fl_job *removed;        /* rm'd or expired, still read by a replay:
+                             freed when their refs reach 0 (retention.c) */
+  uv_timer_t retention_timer;
+  bool retention_on;
   uint64_t next_job_number;
   uid_t last_served_uid;  /* round-robin cursor */
   bool has_last_served;
@@ -210,6 +230,10 @@ typedef struct {
 } fl_job_log_facts;
 void fl_job_log_facts_read(fl_job *job, fl_job_log_facts *out);
 
+/* The daemon's clock: unix time plus limits.test_clock_offset (0 but in
+ * tests). Times of jobs and retention use it. */
+double fl_daemon_now(const fl_daemon *d);
+
 /* ---- blobs (blobs.c): state_dir/blobs/<uid>/<sha256> ---- */
 int fl_blob_path(const fl_daemon *d, uid_t uid, const char *sha, char *out,
                  size_t size);
@@ -242,6 +266,9 @@ int fl_server_start(fl_daemon *d, int activated_fd, unsigned socket_mode,
 /* Fan an event out to the job's followers. */
 void fl_server_broadcast(fl_daemon *d, fl_job *job, long seq, const char *text);
 void fl_server_stop_listening(fl_daemon *d);
+/* Before the devices are opened: an error when another daemon already
+ * listens on path (a dead one's socket file is left for the bind). */
+int fl_server_check_socket(const char *path, fl_error *err);
 void fl_server_close_all(fl_daemon *d);
 /* One-line status for systemd (STATUS=). */
 void fl_daemon_update_status(fl_daemon *d);

@@ -76,6 +76,12 @@ void fl_job_note_event(fl_job *job, const char *line) {
   fl_json *ev = fl_json_parse(line, strlen(line), NULL);
   if (!ev) return;
   if (verdict) { /* its class report, for show */
+    /* The verdict supersedes earlier diagnoses, as in the client's
+     * follow (client/follow_view.c): what `wait` reports. */
+    const char *v = fl_json_string(fl_json_get(ev, "verdict"));
+    job->has_verdict = true;
+    job->diagnosed = v && strcmp(v, FL_VERDICT_IS_PROBLEM) == 0 &&
+                     fl_json_array_size(fl_json_get(ev, "causes")) > 0;
     const fl_json *m = fl_json_get(ev, "metrics");
     if (m && !fl_json_is_null(m)) {
       free(job->metrics);
@@ -85,6 +91,7 @@ void fl_job_note_event(fl_job *job, const char *line) {
     return;
   }
   const fl_json *list = fl_json_get(ev, diag ? "causes" : "findings");
+  if (diag && !job->has_verdict && fl_json_array_size(list) > 0) job->diagnosed = true;
   for (size_t i = 0; i < fl_json_array_size(list); i++) {
     const fl_json *fix = fl_json_get(fl_json_array_at(list, i), "fix");
     if (!fix || fl_json_is_null(fix)) continue;
@@ -125,6 +132,10 @@ int fl_job_save(fl_daemon *d, fl_job *job, fl_error *err) {
   fl_jw_int(&w, "epochs", job->epochs);
   fl_jw_int(&w, "epoch", job->epoch);
   fl_jw_int(&w, "submitted", (long long)job->submitted);
+  fl_jw_int(&w, "started", (long long)job->started);
+  fl_jw_int(&w, "ended", (long long)job->ended);
+  fl_jw_int(&w, "priority", job->priority);
+  fl_jw_str(&w, "after", job->after);
   fl_jw_str(&w, "cause", job->cause[0] ? job->cause : NULL);
   fl_jw_str(&w, "message", job->message[0] ? job->message : NULL);
   fl_jw_int(&w, "data_bytes", (long long)job->data_bytes);
@@ -204,6 +215,7 @@ static bool log_and_send_end(fl_daemon *d, fl_job *job) {
 
 void fl_job_finish(fl_daemon *d, fl_job *job) {
   fl_error err = {0};
+  if (job->ended <= 0) job->ended = fl_daemon_now(d);
   bool saved = fl_job_save(d, job, &err) == 0;
   bool logged = log_and_send_end(d, job);
   const char *state = fl_job_state_name(job->state);
@@ -243,8 +255,10 @@ int fl_job_cancel(fl_daemon *d, fl_job *job, const char *by_user,
   job->state = FL_JOB_CANCELLED;
   snprintf(job->message, sizeof job->message, "cancelled by %s before it started",
            by_user);
+  job->ended = fl_daemon_now(d);
   if ((rc = fl_job_save(d, job, err))) {
     job->state = was;
+    job->ended = 0;
     memcpy(job->message, message, sizeof message);
     goto unsaved;
   }
@@ -529,6 +543,13 @@ static fl_job *load_one(fl_daemon *d, const char *name) {
   double sub = 0;
   fl_json_number(fl_json_get(o, "submitted"), &sub);
   job->submitted = sub;
+  double t = 0;
+  if (fl_json_number(fl_json_get(o, "started"), &t)) job->started = t;
+  t = 0;
+  if (fl_json_number(fl_json_get(o, "ended"), &t)) job->ended = t;
+  job->priority = (int)jint(o, "priority");
+  const char *after = jstr(o, "after");
+  if (strlen(after) < sizeof job->after) snprintf(job->after, sizeof job->after, "%s", after);
   snprintf(job->cause, sizeof job->cause, "%s", jstr(o, "cause"));
   snprintf(job->message, sizeof job->message, "%s", jstr(o, "message"));
   job->data_bytes = (uint64_t)jint(o, "data_bytes");
@@ -557,6 +578,13 @@ static fl_job *load_one(fl_daemon *d, const char *name) {
   if (s.facts.last_epoch > job->epoch && !fl_job_state_final(job->state))
     job->epoch = s.facts.last_epoch; /* job.json is saved at start and end only */
   reconcile(d, job, &s);
+  if (fl_job_state_final(job->state) && job->ended <= 0) {
+    /* A job that ended before job.json kept the time (or a repaired one):
+     * its log's last write is when it ended, for retention and list. */
+    snprintf(path, sizeof path, "%s/events.jsonl", job->dir);
+    struct stat lst;
+    job->ended = lstat(path, &lst) == 0 ? (double)lst.st_mtime : job->submitted;
+  }
   return job;
 }
 

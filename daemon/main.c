@@ -1,11 +1,13 @@
 /* daemon/main.c — flatlined's command line: the service (default), the
  * foreground runner (--run), the device list (--devices) and GEMM tuning
  * (--tune). */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flatline/engine.h"
+#include "flatline/protocol.h"
 #include "runner.h"
 #include "service.h"
 #include "tuning.h"
@@ -50,6 +52,7 @@ static void usage(FILE *f) {
           "  --device SEL         with --tune: auto (default), an index from --devices,\n"
           "                       or part of a name\n"
           "  --quick              with --tune: fewer shapes and candidates (seconds)\n"
+          "  --version            the version and the protocol it speaks\n"
           "  --help               this text\n"
           "\n"
           "Signals: SIGTERM/SIGINT stop (running jobs resume from their last epoch\n"
@@ -80,43 +83,82 @@ static int list_devices(void) {
   return 0;
 }
 
+enum { OPT_RUN = 256, OPT_JSON, OPT_PROFILE, OPT_DEVICES, OPT_TUNE, OPT_QUICK,
+       OPT_DEVICE, OPT_SOCKET, OPT_STATE_DIR, OPT_CACHE_DIR, OPT_CONFIG,
+       OPT_SOCKET_GROUP, OPT_SOCKET_MODE, OPT_VERSION };
+
+static const struct option long_options[] = {
+    {"run", required_argument, NULL, OPT_RUN},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"profile", no_argument, NULL, OPT_PROFILE},
+    {"devices", no_argument, NULL, OPT_DEVICES},
+    {"tune", no_argument, NULL, OPT_TUNE},
+    {"quick", no_argument, NULL, OPT_QUICK},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"socket", required_argument, NULL, OPT_SOCKET},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"cache-dir", required_argument, NULL, OPT_CACHE_DIR},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
+    {"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* One line naming the mistake, never the whole usage (issue 14). */
+static int usage_error(const char *what, const char *arg) {
+  fprintf(stderr, "flatlined: %s %s; see flatlined --help\n", what, arg);
+  return 2;
+}
+
 int main(int argc, char **argv) {
   const char *spec = NULL, *tune_device = NULL;
-  bool tune = false, quick = false;
+  bool tune = false, quick = false, devices = false;
   fl_run_options run = {0};
   fl_service_options opt = {.socket_mode = 0660};
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    bool has_value = i + 1 < argc;
-    if (strcmp(a, "--run") == 0 && has_value) spec = argv[++i];
-    else if (strcmp(a, "--json") == 0) run.json = true;
-    else if (strcmp(a, "--profile") == 0) run.profile = true;
-    else if (strcmp(a, "--devices") == 0) return list_devices();
-    else if (strcmp(a, "--tune") == 0) tune = true;
-    else if (strcmp(a, "--quick") == 0) quick = true;
-    else if (strcmp(a, "--device") == 0 && has_value) tune_device = argv[++i];
-    else if (strcmp(a, "--socket") == 0 && has_value) opt.socket_path = argv[++i];
-    else if (strcmp(a, "--state-dir") == 0 && has_value) opt.state_dir = argv[++i];
-    else if (strcmp(a, "--cache-dir") == 0 && has_value) opt.cache_dir = argv[++i];
-    else if (strcmp(a, "--config") == 0 && has_value) opt.config_path = argv[++i];
-    else if (strcmp(a, "--socket-group") == 0 && has_value) opt.socket_group = argv[++i];
-    else if (strcmp(a, "--socket-mode") == 0 && has_value) {
-      char *end = NULL;
-      unsigned long m = strtoul(argv[++i], &end, 8);
-      if (!*argv[i] || *end || m > 0777) {
-        fprintf(stderr, "flatlined: --socket-mode: expected an octal mode like 0660, got '%s'\n", argv[i]);
-        return 2;
+  opterr = 0; /* our messages, not getopt's */
+  int ch, at;
+  while (at = optind, (ch = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+    const char *given = at < argc ? argv[at] : "";
+    switch (ch) {
+      case OPT_RUN: spec = optarg; break;
+      case OPT_JSON: run.json = true; break;
+      case OPT_PROFILE: run.profile = true; break;
+      case OPT_DEVICES: devices = true; break;
+      case OPT_TUNE: tune = true; break;
+      case OPT_QUICK: quick = true; break;
+      case OPT_DEVICE: tune_device = optarg; break;
+      case OPT_SOCKET: opt.socket_path = optarg; break;
+      case OPT_STATE_DIR: opt.state_dir = optarg; break;
+      case OPT_CACHE_DIR: opt.cache_dir = optarg; break;
+      case OPT_CONFIG: opt.config_path = optarg; break;
+      case OPT_SOCKET_GROUP: opt.socket_group = optarg; break;
+      case OPT_SOCKET_MODE: {
+        char *end = NULL;
+        unsigned long m = strtoul(optarg, &end, 8);
+        if (!*optarg || *end || m > 0777) {
+          fprintf(stderr, "flatlined: --socket-mode: expected an octal mode like "
+                  "0660, got '%s'\n", optarg);
+          return 2;
+        }
+        opt.socket_mode = (unsigned)m;
+        break;
       }
-      opt.socket_mode = (unsigned)m;
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      fprintf(stderr, "flatlined: unknown or incomplete option '%s'\n", a);
-      usage(stderr);
-      return 2;
+      case OPT_VERSION:
+        printf("flatlined %s (protocol %d)\n", FL_VERSION_STRING, FL_PROTOCOL_VERSION);
+        return 0;
+      case 'h':
+        usage(stdout);
+        return 0;
+      case ':':
+        return usage_error("option needs a value:", given);
+      default:
+        return usage_error("unknown option", given);
     }
   }
+  if (optind < argc) return usage_error("unexpected argument", argv[optind]);
+  if (devices) return list_devices();
   if (tune && spec) {
     fprintf(stderr, "flatlined: --tune and --run do not go together\n");
     return 2;

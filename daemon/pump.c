@@ -9,7 +9,13 @@
  * A follow is live (fl_server_broadcast sends it new events) only once its
  * replay has reached the log's end: then, under the job's log lock, every
  * line written so far has been sent and every later one will be
- * broadcast, so no event is lost or sent twice, and order is kept. */
+ * broadcast, so no event is lost or sent twice, and order is kept.
+ *
+ * A `log` request is a replay without a follow: it stops at the log's end
+ * as it is when the read gets there, and its reply comes after the events
+ * (so the client knows the history is whole). A replay holds a reference
+ * on its job (job->refs): `rm` and retention free a removed job only once
+ * no replay reads it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +47,9 @@ struct fl_pump {
   bool saw_end;           /* replay: the log's `end` line was sent */
   bool ended;             /* replay: ... of an ended job: all is sent */
   int eof_tries;          /* replay: reads at the end, waiting for a line */
+  int64_t log_id;         /* replay for `log`: the request to answer at
+                             the end; 0 for a follow */
+  bool complete;          /* replay: the whole log was sent */
   bool busy;              /* a read or its callback is under way */
   bool dropped;           /* the client closed meanwhile: free when idle */
   uv_fs_t req;
@@ -50,6 +59,7 @@ struct fl_pump {
 };
 
 static void pump_free(fl_pump *p) {
+  if (p->job) p->job->refs--;
   if (p->fd >= 0) close(p->fd); /* a regular file: close(2) does not block */
   free(p->carry);
   free(p->buf);
@@ -100,11 +110,28 @@ int fl_pump_export(fl_client *c, const char *path, uint64_t *size, fl_error *err
 }
 
 int fl_pump_replay(fl_client *c, fl_job *job, const char *path, fl_error *err) {
+  return fl_pump_log(c, job, path, 0, err);
+}
+
+int fl_pump_log(fl_client *c, fl_job *job, const char *path, int64_t log_id,
+                fl_error *err) {
   fl_pump *p = pump_new(c, PUMP_REPLAY, path, err);
   if (!p) return err->code ? err->code : FL_EIO;
   p->job = job;
+  job->refs++;
+  p->log_id = log_id;
   enqueue(c, p);
   return 0;
+}
+
+/* The reply that ends a `log`: after every line it sent. */
+static void send_log_reply(fl_pump *p) {
+  fl_jw w;
+  fl_reply_begin(&w, p->log_id, true);
+  fl_jw_str(&w, "job", p->job->id);
+  fl_jw_int(&w, "lines", p->line_no);
+  fl_jw_str(&w, "state", fl_job_state_name(p->job->state));
+  fl_reply_end(p->c, &w);
 }
 
 void fl_pump_drop_all(fl_client *c) {
@@ -191,7 +218,8 @@ static bool replay_lines(fl_pump *p) {
      * now, not at the next read, so that the client may follow again. */
     if (p->saw_end && fl_job_state_final(p->job->state)) {
       p->ended = true;
-      fl_client_unfollow(p->c, p->job);
+      p->complete = true;
+      if (!p->log_id) fl_client_unfollow(p->c, p->job);
       break;
     }
   }
@@ -209,6 +237,18 @@ static bool replay_caught_up(fl_pump *p) {
   fl_job *job = p->job;
   fl_client *c = p->c;
   bool done = false;
+  if (p->log_id) {
+    /* A log is the history so far: it ends where the file ends now. */
+    if (!p->saw_end && fl_job_state_final(job->state)) {
+      char *ev = fl_job_end_event(job);
+      if (ev) {
+        send_line(p, ev, strlen(ev));
+        free(ev);
+      }
+    }
+    p->complete = true;
+    return true;
+  }
   pthread_mutex_lock(&job->log_lock);
   if (p->line_no >= job->next_seq || ++p->eof_tries >= FL_REPLAY_EOF_TRIES) {
     fl_follow *f = follow_of(c, job);
@@ -236,6 +276,7 @@ static bool replay_caught_up(fl_pump *p) {
 
 static void pump_finish(fl_client *c, fl_pump *p) {
   if (c->pumps == p) c->pumps = p->next;
+  if (p->log_id && p->complete && !p->dropped) send_log_reply(p);
   pump_free(p);
 }
 

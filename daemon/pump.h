@@ -17,6 +17,10 @@ int fl_pump_export(struct fl_client *c, const char *path, uint64_t *size,
  * client's follow of job goes live, or ends if the job has ended. */
 int fl_pump_replay(struct fl_client *c, fl_job *job, const char *path,
                    fl_error *err);
+/* The same without a follow, for `log`: the lines the log holds when the
+ * read reaches its end, then the reply to request log_id. */
+int fl_pump_log(struct fl_client *c, fl_job *job, const char *path,
+                int64_t log_id, fl_error *err);
 /* Send the next chunk if the client's queue has room (after a write). */
 void fl_pump_kick(struct fl_client *c);
 /* The client is closing: drop its streams (a read under way frees its own). */

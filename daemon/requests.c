@@ -17,6 +17,7 @@
 #include "fsutil.h"
 #include "job_data.h"
 #include "predict.h"
+#include "queue.h"
 #include "storage.h"
 #include "flatline/common.h"
 
@@ -64,7 +65,7 @@ static bool may_touch(const fl_client *c, const fl_job *job) {
   return c->uid == 0 || c->uid == job->uid;
 }
 
-static fl_job *owned_job(fl_client *c, const fl_request *r, const char *verb) {
+fl_job *fl_owned_job(fl_client *c, const fl_request *r, const char *verb) {
   fl_job *job = fl_job_find(c->d, r->job);
   if (!job) {
     fl_reply_error(c, r->id, "not_found", "no job %s; `flatline list` shows the "
@@ -92,6 +93,22 @@ static void job_fields(fl_jw *w, const fl_job *job) {
   fl_jw_int(w, "epoch", job->epoch);
   fl_jw_int(w, "epochs", job->epochs);
   fl_jw_int(w, "submitted", (long long)job->submitted);
+  /* issue 14, additive: times (null until then), the device's name,
+   * priority, dependency, and a running job's cancel under way. */
+  if (job->started > 0) fl_jw_int(w, "started", (long long)job->started);
+  else fl_jw_null(w, "started");
+  if (job->ended > 0) fl_jw_int(w, "ended", (long long)job->ended);
+  else fl_jw_null(w, "ended");
+  fl_jw_int(w, "priority", job->priority);
+  fl_jw_str(w, "after", job->after[0] ? job->after : NULL);
+  fl_jw_bool(w, "cancelling", job->state == FL_JOB_RUNNING && job->cancel_requested);
+}
+
+/* The name of the device a job runs or ran on, or NULL. */
+static const char *device_name_of(const fl_daemon *d, const fl_job *job) {
+  return job->device >= 0 && job->device < d->n_workers
+             ? d->workers[job->device].info.name
+             : NULL;
 }
 
 /* ---- handlers ---- */
@@ -397,6 +414,10 @@ static void on_submit(fl_client *c, const fl_request *r) {
     fl_spec_free(&spec);
     return;
   }
+  if (!fl_queue_after_ok(c, r)) {
+    fl_spec_free(&spec);
+    return;
+  }
   if ((uint64_t)fl_job_count_queued(d, c->uid) >= d->limits.max_queued_jobs) {
     fl_reply_error(c, r->id, "limit", "you already have %llu jobs queued or "
                 "running (the limit); wait for some to finish or cancel some",
@@ -427,7 +448,9 @@ static void on_submit(fl_client *c, const fl_request *r) {
   snprintf(job->name, sizeof job->name, "%s", spec.name);
   snprintf(job->device_want, sizeof job->device_want, "%s", spec.device);
   job->epochs = spec.epochs;
-  job->submitted = (double)time(NULL);
+  job->submitted = fl_daemon_now(d);
+  job->priority = r->priority;
+  snprintf(job->after, sizeof job->after, "%s", r->after);
   job->data_bytes = bytes;
   job->files = calloc((size_t)(r->n_files ? r->n_files : 1), sizeof *job->files);
   if (job->files) {
@@ -614,7 +637,7 @@ static void add_follow(fl_client *c, fl_job *job) {
 }
 
 static void on_follow(fl_client *c, const fl_request *r) {
-  fl_job *job = owned_job(c, r, "follow");
+  fl_job *job = fl_owned_job(c, r, "follow");
   if (!job) return;
   reply_ok(c, r->id);
   add_follow(c, job);
@@ -643,6 +666,7 @@ static void on_list(fl_client *c, const fl_request *r) {
     if (n == limit || w.len > FL_FRAME_MAX_JSON / 2) break;
     fl_jw_object_begin(&w, NULL);
     job_fields(&w, j);
+    fl_jw_str(&w, "device_name", device_name_of(c->d, j));
     fl_jw_object_end(&w);
     last = j;
     n++;
@@ -653,7 +677,7 @@ static void on_list(fl_client *c, const fl_request *r) {
 }
 
 static void on_show(fl_client *c, const fl_request *r) {
-  fl_job *job = owned_job(c, r, "show");
+  fl_job *job = fl_owned_job(c, r, "show");
   if (!job) return;
   char *spec = NULL;
   size_t len = 0;
@@ -666,6 +690,7 @@ static void on_show(fl_client *c, const fl_request *r) {
   fl_reply_begin(&w, r->id, true);
   fl_jw_object_begin(&w, "job");
   job_fields(&w, job);
+  fl_jw_str(&w, "device_name", device_name_of(c->d, job));
   fl_jw_raw(&w, "spec", spec); /* validated at submit */
   if (job->last_epoch) fl_jw_raw(&w, "last_epoch", job->last_epoch);
   else fl_jw_null(&w, "last_epoch");
@@ -685,8 +710,20 @@ static void on_show(fl_client *c, const fl_request *r) {
 
 static void on_cancel(fl_client *c, const fl_request *r) {
   fl_daemon *d = c->d;
-  fl_job *job = owned_job(c, r, "cancel");
+  if (r->all) {
+    fl_on_cancel_all(c, r);
+    return;
+  }
+  fl_job *job = fl_owned_job(c, r, "cancel");
   if (!job) return;
+  if (job->state == FL_JOB_RUNNING && job->cancel_requested) {
+    /* Asked before: the worker stops it within a second. */
+    fl_jw w;
+    fl_reply_begin(&w, r->id, true);
+    fl_jw_str(&w, "state", "cancelling");
+    fl_reply_end(c, &w);
+    return;
+  }
   if (fl_job_state_final(job->state)) {
     fl_reply_error(c, r->id, "bad_request", "job %s already ended (%s)", job->id,
                 fl_job_state_name(job->state));
@@ -701,7 +738,13 @@ static void on_cancel(fl_client *c, const fl_request *r) {
   }
   if (was_queued) fl_storage_job_ended(d, job);
   fl_log(FL_LOG_INFO, "job %s cancelled by %s", job->id, c->user);
-  reply_ok(c, r->id);
+  /* "cancelled" once it has ended; a running one is "cancelling" until
+   * its worker stops it (show and list say so too). */
+  fl_jw w;
+  fl_reply_begin(&w, r->id, true);
+  fl_jw_str(&w, "state", was_queued ? "cancelled" : "cancelling");
+  fl_reply_end(c, &w);
+  fl_schedule(d); /* jobs --after it fail now */
 }
 
 static void on_devices(fl_client *c, const fl_request *r) {
@@ -732,7 +775,7 @@ static void on_devices(fl_client *c, const fl_request *r) {
 }
 
 static void on_export(fl_client *c, const fl_request *r) {
-  fl_job *job = owned_job(c, r, "export");
+  fl_job *job = fl_owned_job(c, r, "export");
   if (!job) return;
   char path[4200];
   uint64_t size = 0;
@@ -767,7 +810,7 @@ static void on_export(fl_client *c, const fl_request *r) {
 
 /* predict and evaluate: the work is predict.c's, on the job's device. */
 static void on_predict(fl_client *c, const fl_request *r) {
-  fl_job *job = owned_job(c, r, r->evaluate ? "evaluate" : "predict with");
+  fl_job *job = fl_owned_job(c, r, r->evaluate ? "evaluate" : "predict with");
   if (job) fl_predict_request(c, r, job);
 }
 
@@ -783,6 +826,8 @@ static const struct {
     {FL_REQ_LIST, on_list},         {FL_REQ_SHOW, on_show},
     {FL_REQ_CANCEL, on_cancel},     {FL_REQ_DEVICES, on_devices},
     {FL_REQ_EXPORT, on_export},     {FL_REQ_PREDICT, on_predict},
+    {FL_REQ_LOG, fl_on_log},        {FL_REQ_WAIT, fl_on_wait},
+    {FL_REQ_RM, fl_on_rm},
 };
 
 void fl_handle_json(fl_client *c, const uint8_t *data, size_t len) {

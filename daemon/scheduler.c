@@ -1,12 +1,16 @@
 /* daemon/scheduler.c — which queued job runs next, and where. Users take
  * turns (round-robin by uid, starting after the user served last), so one
  * user's hundred jobs do not starve another's one; within a user, jobs run
- * in submission order. A job naming a device waits for that device; an
+ * by priority (submit --priority, higher first), then in submission order;
+ * a job submitted --after another waits until that one is done, and fails
+ * when it cannot be (queue.c). A job naming a device waits for that
+ * device; an
  * `auto` job goes to the idle device with the fewest jobs waiting for it,
  * GPUs first, among those whose memory can hold its data. */
 #include <string.h>
 
 #include "daemon.h"
+#include "queue.h"
 #include "flatline/common.h"
 
 /* Which device a job may run on: -1 any (auto), else the index. */
@@ -50,15 +54,17 @@ static int place(fl_daemon *d, const fl_job *job) {
   return best;
 }
 
-/* The next job to run: the first placeable queued job (submission order)
- * of the user whose uid comes next after the one served last, wrapping. */
+/* The next job to run: the first placeable, ready queued job (by
+ * priority, then submission order) of the user whose uid comes next after
+ * the one served last, wrapping. */
 static fl_job *next_in_turn(fl_daemon *d) {
   fl_job *best = NULL;
   bool best_wraps = false;
   for (fl_job *j = d->jobs; j; j = j->next) {
-    if (j->state != FL_JOB_QUEUED || place(d, j) < 0) continue;
+    if (j->state != FL_JOB_QUEUED || !fl_queue_ready(d, j) || place(d, j) < 0) continue;
     bool wraps = d->has_last_served && j->uid <= d->last_served_uid;
-    if (!best || wraps < best_wraps || (wraps == best_wraps && j->uid < best->uid)) {
+    if (!best || wraps < best_wraps || (wraps == best_wraps && j->uid < best->uid) ||
+        (wraps == best_wraps && j->uid == best->uid && fl_queue_before(j, best))) {
       best = j;
       best_wraps = wraps;
     }
@@ -68,6 +74,7 @@ static fl_job *next_in_turn(fl_daemon *d) {
 
 void fl_schedule(fl_daemon *d) {
   if (d->shutting_down) return;
+  fl_queue_fail_broken(d);
   for (;;) {
     fl_job *job = next_in_turn(d);
     if (!job) break;
@@ -75,6 +82,7 @@ void fl_schedule(fl_daemon *d) {
     if (dev < 0) break;
     job->state = FL_JOB_RUNNING;
     job->device = dev;
+    if (job->started <= 0) job->started = fl_daemon_now(d); /* not a resume */
     atomic_store(&job->cancel, false);
     fl_error err = {0};
     if (fl_job_save(d, job, &err)) fl_log(FL_LOG_ERR, "job %s: %s", job->id, err.msg);

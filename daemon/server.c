@@ -22,6 +22,7 @@
 
 #include "client.h"
 #include "flatline/common.h"
+#include "queue.h"
 #include "storage.h"
 
 /* Descriptors kept for everything but clients: each running job's files
@@ -44,6 +45,7 @@ static void on_closed(uv_handle_t *h) {
 
 void fl_client_free(fl_client *c) {
   fl_pump_drop_all(c);
+  fl_waits_free(c);
   fl_frame_decoder_free(&c->dec);
   free(c->held);
   free(c);
@@ -311,6 +313,23 @@ static void size_client_limit(fl_daemon *d) {
 }
 
 /* A socket file left by a daemon that died is removed; a live one is not. */
+static int clear_stale_socket(const char *path, fl_error *err);
+
+int fl_server_check_socket(const char *path, fl_error *err) {
+  struct stat st;
+  if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) return 0;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  int alive = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+  if (fd >= 0) close(fd);
+  if (alive)
+    return fl_error_set(err, FL_EIO, "another flatlined is already listening "
+                        "on %s; stop it first (systemctl stop flatlined), or "
+                        "give this one another --socket", path);
+  return 0;
+}
+
 static int clear_stale_socket(const char *path, fl_error *err) {
   struct stat st;
   if (lstat(path, &st) != 0) return 0;
@@ -406,4 +425,5 @@ void fl_server_broadcast(fl_daemon *d, fl_job *job, long seq, const char *text) 
     }
   }
   free(frame);
+  if (end) fl_waits_job_ended(d, job);
 }

@@ -8,16 +8,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "client.h"
 #include "config.h"
 #include "daemon.h"
 #include "fsutil.h"
 #include "predict.h"
+#include "queue.h"
 #include "flatline/common.h"
 #include "sd.h"
 #include "storage.h"
 #include "trust.h"
+
+double fl_daemon_now(const fl_daemon *d) {
+  return (double)time(NULL) + (double)d->limits.test_clock_offset;
+}
 
 void fl_daemon_update_status(fl_daemon *d) {
   int running = 0, queued = 0;
@@ -100,6 +106,7 @@ static void begin_close(fl_daemon *d) {
   close_handle((uv_handle_t *)&d->sig_term);
   close_handle((uv_handle_t *)&d->sig_int);
   close_handle((uv_handle_t *)&d->sig_hup);
+  if (d->retention_on) close_handle((uv_handle_t *)&d->retention_timer);
   if (d->watchdog_on) close_handle((uv_handle_t *)&d->watchdog);
 }
 
@@ -132,6 +139,7 @@ static void on_hup(uv_signal_t *h, int signum) {
     fl_log(FL_LOG_ERR, "SIGHUP: config not reloaded: %s", err.msg);
   } else {
     fl_mem_budget_resize(&d->mem, d->limits.load_memory_bytes);
+    fl_retention_sweep(d); /* a new retention (or test clock) applies now */
     if (used)
       fl_log(FL_LOG_NOTICE, "SIGHUP: reloaded %s", used);
     else
@@ -208,6 +216,9 @@ int fl_service_run(const fl_service_options *opt) {
   setenv("POCL_CACHE_DIR", pocl, 0);
   /* Before any thread exists: it unsets the LISTEN_* variables. */
   int activated = fl_sd_listen_fd();
+  /* A second daemon on a live socket stops here, before it opens (and
+   * warms) the devices that the first one owns. */
+  if (activated < 0 && (rc = fl_server_check_socket(d->socket_path, &err))) goto fail;
   if ((rc = fl_jobs_load(d, &err)) || (rc = fl_storage_scan(d, &err)) ||
       (rc = fl_workers_start(d, &err)))
     goto fail;
@@ -241,10 +252,12 @@ int fl_service_run(const fl_service_options *opt) {
          activated >= 0 ? "activated" : "bound", d->state_dir,
          config_used ? config_used : "none (defaults)", d->n_workers);
   fl_sd_notify("READY=1");
+  fl_retention_start(d);
   fl_schedule(d);
   uv_run(d->loop, UV_RUN_DEFAULT);
 
   fl_workers_stop(d);
+  fl_jobs_reap(d, true);
   while (d->jobs) {
     fl_job *next = d->jobs->next;
     fl_job_free(d->jobs);

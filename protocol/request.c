@@ -1,7 +1,7 @@
 /* protocol/request.c — owns fl_request_parse: one JSON frame from a client,
  * decoded and checked against docs/protocol.md into a plain fl_request
  * (hello, blob_check, blob_put, submit, check, follow, list, show, cancel,
- * devices, export), plus fl_request_free and the request type names.
+ * devices, export, predict, log, wait, rm), plus fl_request_free and the request type names.
  *
  * It is as strict as the spec parser and reuses its pieces (json_scan.c for
  * UTF-8 and depth before cJSON allocates, json_strict.c for unknown and
@@ -41,7 +41,10 @@
   X(FL_REQ_CANCEL, "cancel")         \
   X(FL_REQ_DEVICES, "devices")       \
   X(FL_REQ_EXPORT, "export")         \
-  X(FL_REQ_PREDICT, "predict")
+  X(FL_REQ_PREDICT, "predict")       \
+  X(FL_REQ_LOG, "log")               \
+  X(FL_REQ_WAIT, "wait")             \
+  X(FL_REQ_RM, "rm")
 
 static const fl__enum_entry request_type_entries[] = {
 #define FL__REQUEST_TYPE_ENTRY(value, name) {name, value},
@@ -72,16 +75,20 @@ static const struct {
     {FL_REQ_HELLO, {"type", "protocol", "build"}, 3},
     {FL_REQ_BLOB_CHECK, {"type", "id", "blobs"}, 3},
     {FL_REQ_BLOB_PUT, {"type", "id", "sha256", "size"}, 4},
-    {FL_REQ_SUBMIT, {"type", "id", "spec", "files", "follow"}, 5},
+    {FL_REQ_SUBMIT,
+     {"type", "id", "spec", "files", "follow", "priority", "after"}, 7},
     {FL_REQ_CHECK, {"type", "id", "spec", "files"}, 4},
     {FL_REQ_FOLLOW, {"type", "id", "job"}, 3},
     {FL_REQ_LIST, {"type", "id", "after", "limit"}, 4},
     {FL_REQ_SHOW, {"type", "id", "job"}, 3},
-    {FL_REQ_CANCEL, {"type", "id", "job"}, 3},
+    {FL_REQ_CANCEL, {"type", "id", "job", "all"}, 4},
     {FL_REQ_DEVICES, {"type", "id"}, 2},
     {FL_REQ_EXPORT, {"type", "id", "job"}, 3},
     {FL_REQ_PREDICT,
      {"type", "id", "job", "form", "features", "labels", "name", "evaluate"}, 8},
+    {FL_REQ_LOG, {"type", "id", "job"}, 3},
+    {FL_REQ_WAIT, {"type", "id", "jobs"}, 3},
+    {FL_REQ_RM, {"type", "id", "job"}, 3},
 };
 
 static size_t keys_index(fl_request_type type) {
@@ -103,6 +110,9 @@ void fl_request_free(fl_request *r) {
   free(r->files);
   r->files = NULL;
   r->n_files = 0;
+  free(r->jobs);
+  r->jobs = NULL;
+  r->n_jobs = 0;
 }
 
 /* ---- single values ----------------------------------------------------- */
@@ -171,6 +181,50 @@ static int get_blobs(const cJSON *root, fl_request *out, fl_error *err) {
     if (rc) return rc;
   }
   out->n_blobs = (int)n;
+  return 0;
+}
+
+/* "jobs": [job id, ...], 1 to FL_WAIT_MAX_JOBS of them (wait). */
+static int get_jobs(const cJSON *root, fl_request *out, fl_error *err) {
+  static const char expected[] = "an array of job ids such as [\"j17\"]";
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "jobs");
+  if (!arr) return fl__missing(err, "", "jobs", expected);
+  if (!cJSON_IsArray(arr) || !arr->child)
+    return fl__expected(err, "jobs", expected, arr);
+  size_t n = 0;
+  for (const cJSON *c = arr->child; c; c = c->next) n++;
+  if (n > FL_WAIT_MAX_JOBS) {
+    fl__fail(err, "jobs", "expected at most %u job ids in one wait, got %zu "
+             "(send several waits)", (unsigned)FL_WAIT_MAX_JOBS, n);
+    return err->code = FL_ETOOBIG;
+  }
+  out->jobs = calloc(n, sizeof *out->jobs);
+  if (!out->jobs) return fl_error_set(err, FL_ENOMEM, "jobs: out of memory");
+  int i = 0;
+  for (const cJSON *c = arr->child; c; c = c->next, i++) {
+    char path[FL__KEYPATH_MAX];
+    fl__path_index(path, "jobs", i);
+    if (!cJSON_IsString(c) || !job_id_valid(c->valuestring))
+      return fl__expected(err, path, JOB_EXPECTED, c);
+    snprintf(out->jobs[i], FL_JOB_ID_MAX, "%s", c->valuestring);
+  }
+  out->n_jobs = (int)n;
+  return 0;
+}
+
+/* submit's optional "priority" and "after". */
+static int get_queue_options(const cJSON *root, fl_request *out, fl_error *err) {
+  int64_t prio = 0;
+  int rc = fl__get_int64(root, "", "priority", false, FL_PRIORITY_MIN,
+                         FL_PRIORITY_MAX, &prio, err);
+  if (rc < 0) return rc;
+  out->priority = (int)prio;
+  const cJSON *after = cJSON_GetObjectItemCaseSensitive(root, "after");
+  if (after && !cJSON_IsNull(after)) {
+    if (!cJSON_IsString(after) || !job_id_valid(after->valuestring))
+      return fl__expected(err, "after", JOB_EXPECTED, after);
+    snprintf(out->after, FL_JOB_ID_MAX, "%s", after->valuestring);
+  }
   return 0;
 }
 
@@ -364,12 +418,30 @@ static int decode_fields(const cJSON *root, fl_request *out, fl_error *err) {
       if (out->type == FL_REQ_SUBMIT) {
         rc = fl__get_bool(root, "", "follow", false, &out->follow, err);
         if (rc > 0) rc = 0;
+        if (!rc) rc = get_queue_options(root, out, err);
       }
+      break;
+    case FL_REQ_CANCEL: {
+      /* {"job": J} or {"all": true}: one of the two. */
+      rc = fl__get_bool(root, "", "all", false, &out->all, err);
+      if (rc < 0) break;
+      rc = 0;
+      bool has_job = cJSON_GetObjectItemCaseSensitive(root, "job") != NULL;
+      if (out->all && has_job)
+        rc = fl_error_set(err, FL_EINVAL, "cancel: give \"job\" or \"all\": "
+                          "true, not both");
+      else if (!out->all)
+        rc = get_job(root, out->job, err);
+      break;
+    }
+    case FL_REQ_WAIT:
+      rc = get_jobs(root, out, err);
       break;
     case FL_REQ_FOLLOW:
     case FL_REQ_SHOW:
-    case FL_REQ_CANCEL:
     case FL_REQ_EXPORT:
+    case FL_REQ_LOG:
+    case FL_REQ_RM:
       rc = get_job(root, out->job, err);
       break;
     case FL_REQ_PREDICT:

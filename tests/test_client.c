@@ -219,8 +219,19 @@ static void test_parse_errors(void **state) {
   expect_usage(PARSE(&a, msg, "show"), msg, "needs a job id");
   expect_usage(PARSE(&a, msg, "show", "j1", "--follow"), msg,
                "unknown option");
-  expect_usage(PARSE(&a, msg, "cancel", "j1", "j2"), msg,
-               "unexpected argument 'j2'");
+  expect_usage(PARSE(&a, msg, "cancel"), msg, "needs a job id");
+  expect_usage(PARSE(&a, msg, "cancel", "j1", "--all"), msg, "not both");
+  expect_usage(PARSE(&a, msg, "wait", "j1", "x2"), msg, "not a job id");
+  expect_usage(PARSE(&a, msg, "submit", "a.json", "--priority", "high"), msg,
+               "--priority needs a whole number");
+  expect_usage(PARSE(&a, msg, "submit", "a.json", "--priority", "5000"), msg,
+               "--priority needs a whole number");
+  expect_usage(PARSE(&a, msg, "submit", "a.json", "--after"), msg,
+               "--after needs a job id");
+  expect_usage(PARSE(&a, msg, "list", "--state"), msg, "--state needs a value");
+  expect_usage(PARSE(&a, msg, "kill", "j1"), msg, "'kill' is 'flatline cancel' here");
+  expect_usage(PARSE(&a, msg, "status"), msg, "'status' is 'flatline list' here");
+  expect_usage(PARSE(&a, msg, "add", "x.json"), msg, "'add' is 'flatline submit' here");
   expect_usage(PARSE(&a, msg, "devices", "--fixed-spec"), msg,
                "unknown option");
   expect_usage(PARSE(&a, msg, "export", "j1"), msg, "needs an output file");
@@ -231,6 +242,47 @@ static void test_parse_errors(void **state) {
   expect_usage(PARSE(&a, msg, "help", "sumbit"), msg,
                "did you mean 'submit'");
   expect_usage(PARSE(&a, msg, "--jsn", "list"), msg, "did you mean '--json'");
+}
+
+/* Queue control (issue 14): several ids, --all, --priority, --after,
+ * list filters, check -. */
+static void test_parse_queue_commands(void **state) {
+  (void)state;
+  static fl_cli_args a; /* big: the ids table */
+  char msg[512];
+  assert_int_equal(PARSE(&a, msg, "wait", "j1", "2", "j30"), 0);
+  assert_string_equal(a.command->name, "wait");
+  assert_int_equal(a.n_ids, 3);
+  assert_string_equal(a.job, "j1");
+  assert_string_equal(a.ids[1], "2");
+  assert_int_equal(PARSE(&a, msg, "cancel", "j3", "j4"), 0);
+  assert_int_equal(a.n_ids, 2);
+  assert_false(a.all);
+  assert_int_equal(PARSE(&a, msg, "cancel", "--all"), 0);
+  assert_true(a.all);
+  assert_int_equal(a.n_ids, 0);
+  assert_int_equal(PARSE(&a, msg, "rm", "j9"), 0);
+  assert_string_equal(a.command->name, "rm");
+  assert_int_equal(PARSE(&a, msg, "log", "j9"), 0);
+  assert_string_equal(a.job, "j9");
+  assert_int_equal(PARSE(&a, msg, "submit", "a.json", "--priority", "-3",
+                         "--after=17"), 0);
+  assert_int_equal(a.priority, -3);
+  assert_string_equal(a.after, "j17");
+  assert_int_equal(PARSE(&a, msg, "list", "--state", "running", "--user=bob"), 0);
+  assert_string_equal(a.state_filter, "running");
+  assert_string_equal(a.user_filter, "bob");
+  assert_int_equal(PARSE(&a, msg, "check", "-"), 0);
+  assert_string_equal(a.spec, "-");
+}
+
+static void test_exit_worst(void **state) {
+  (void)state;
+  assert_int_equal(fl_cli_exit_worst(FL_EXIT_OK, FL_EXIT_OK), FL_EXIT_OK);
+  assert_int_equal(fl_cli_exit_worst(FL_EXIT_OK, FL_EXIT_DIAGNOSED), FL_EXIT_DIAGNOSED);
+  assert_int_equal(fl_cli_exit_worst(FL_EXIT_DIAGNOSED, FL_EXIT_OK), FL_EXIT_DIAGNOSED);
+  assert_int_equal(fl_cli_exit_worst(FL_EXIT_DIAGNOSED, FL_EXIT_FAILED), FL_EXIT_FAILED);
+  assert_int_equal(fl_cli_exit_worst(FL_EXIT_FAILED, FL_EXIT_OK), FL_EXIT_FAILED);
 }
 
 static void test_job_ids(void **state) {
@@ -478,6 +530,41 @@ static void test_list_table(void **state) {
       "{\"event\":\"job\",\"job\":\"j12\",\"name\":\"x\",\"owner\":1001,"
       "\"user\":\"bob\",\"state\":\"queued\",\"device\":null,\"epoch\":null,"
       "\"epochs\":5}\n");
+  capture_free(&c);
+  fl_json_free(jobs);
+}
+
+/* The times columns, the cancelling state, and a table cut to the width
+ * with an ellipsis. */
+static void test_list_fits_the_width(void **state) {
+  (void)state;
+  capture c;
+  fl_json *jobs = json(
+      "[{\"job\":\"j1\",\"name\":\"a-very-long-job-name-indeed\",\"owner\":0,"
+      "\"user\":\"root\",\"state\":\"running\",\"cancelling\":true,\"device\":0,"
+      "\"device_name\":\"pthread-cpu\",\"epoch\":3,\"epochs\":20,"
+      "\"submitted\":1700000000,\"started\":1700000010,\"ended\":null},"
+      "{\"job\":\"j2\",\"name\":\"x\",\"owner\":0,\"user\":\"root\","
+      "\"state\":\"done\",\"cancelling\":false,\"device\":0,\"epoch\":5,"
+      "\"epochs\":5,\"submitted\":1700000000,\"started\":1700000010,"
+      "\"ended\":1700000135}]");
+  capture_open(&c, false, false, false);
+  assert_int_equal(fl_cli_render_jobs(&c.o, jobs), 0);
+  capture_close(&c);
+  assert_non_null(strstr(c.out_buf, "ELAPSED"));
+  assert_non_null(strstr(c.out_buf, "cancelling"));
+  assert_non_null(strstr(c.out_buf, "2m05s"));
+  assert_non_null(strstr(c.out_buf, "pthread-cpu"));
+  capture_free(&c);
+  capture_open(&c, false, false, false);
+  c.o.columns = 60;
+  assert_int_equal(fl_cli_render_job_pages_filtered(&c.o, (const fl_json *const *)&jobs, 1,
+                                                    "cancelling", NULL), 0);
+  capture_close(&c);
+  assert_null(strstr(c.out_buf, "j2"));
+  assert_non_null(strstr(c.out_buf, "\xe2\x80\xa6")); /* … */
+  for (char *line = strtok(c.out_buf, "\n"); line; line = strtok(NULL, "\n"))
+    assert_true(fl_cli_text_width(line) <= 60);
   capture_free(&c);
   fl_json_free(jobs);
 }
@@ -998,6 +1085,9 @@ int main(void) {
       cmocka_unit_test(test_parse_each_command),
       cmocka_unit_test(test_parse_global_options),
       cmocka_unit_test(test_parse_errors),
+      cmocka_unit_test(test_parse_queue_commands),
+      cmocka_unit_test(test_exit_worst),
+      cmocka_unit_test(test_list_fits_the_width),
       cmocka_unit_test(test_job_ids),
       cmocka_unit_test(test_socket_resolution),
       cmocka_unit_test(test_exit_mapping),

@@ -487,6 +487,9 @@ typedef enum {
   FL_REQ_DEVICES,
   FL_REQ_EXPORT,
   FL_REQ_PREDICT,
+  FL_REQ_LOG,    /* issue 14: queue control (docs/protocol.md) */
+  FL_REQ_WAIT,
+  FL_REQ_RM,
 } fl_request_type;
 
 typedef struct {
@@ -500,13 +503,21 @@ typedef struct {
  * past the frame cap. */
 #define FL_LIST_PAGE_MAX 1000
 
+/* `wait` names at most this many jobs (a client waiting for more sends
+ * several waits); the daemon keeps one result line per id while it waits. */
+#define FL_WAIT_MAX_JOBS 1000
+/* submit's "priority": orders a user's own queued jobs (higher first). */
+#define FL_PRIORITY_MIN (-1000)
+#define FL_PRIORITY_MAX 1000
+
 /* A decoded client request. Owned pointers are freed by fl_request_free. */
 typedef struct {
   fl_request_type type;
   int64_t id;                   /* 0 for hello */
   int protocol;                 /* hello */
   char build[128];              /* hello */
-  char job[FL_JOB_ID_MAX];      /* follow, show, cancel, export; list: after */
+  char job[FL_JOB_ID_MAX];      /* follow, show, cancel, export, log, rm;
+                                   list: after */
   int limit;                    /* list: page size, 0 when not given */
   char sha256[FL_SHA256_HEX];   /* blob_put */
   uint64_t size;                /* blob_put */
@@ -517,6 +528,11 @@ typedef struct {
   int n_files;                  /* submit, check */
   fl_file_ref *files;
   bool follow;                  /* submit */
+  int priority;                 /* submit: FL_PRIORITY_MIN..MAX, 0 default */
+  char after[FL_JOB_ID_MAX];    /* submit: run once this job is done; "" */
+  bool all;                     /* cancel: every queued/running job of yours */
+  int n_jobs;                   /* wait: 1..FL_WAIT_MAX_JOBS ids */
+  char (*jobs)[FL_JOB_ID_MAX];
   /* predict: the data as uploaded blobs (features in sha256 above), its
    * form ("npy", "csv" or "idx"), a name for messages, and whether to
    * evaluate (loss, accuracy, confusion matrix) instead of predicting. */
