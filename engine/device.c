@@ -128,9 +128,15 @@ static int build_program(fl_device *dev, fl_error *err) {
   FL_CL_CHECK(err, e);
   /* The sizes that launchers (ops.c) and kernels must agree on are
    * defined once, here on the host, and handed to the kernels. */
+  /* -cl-denorms-are-zero: POCL then runs the kernels with FTZ/DAZ set.
+   * Without it Adam's moments of rarely used weights (Fashion-MNIST's
+   * border pixels) decay into denormals, and adam_update went from 98 to
+   * 1236 us a call on the Xeon by the second epoch at batch 32 (epochs
+   * 34.5k, 26.3k, 23.7k samples/s; bench/README.md). Values below 1.2e-38
+   * become 0: no trained quantity is that small and meaningful. */
   char opts[256];
   snprintf(opts, sizeof opts,
-           "-cl-std=CL1.2 -DFL_NORM_WG=%d -DFL_NT=%d -DFL_NT_STRIP=%d "
+           "-cl-std=CL1.2 -cl-denorms-are-zero -DFL_NORM_WG=%d -DFL_NT=%d -DFL_NT_STRIP=%d "
            "-DFL_NT_KMAX=%d -DFL_NTS_ROWS=%d -DFL_BG_UNITS=%d -DFL_BG_SLICES=%d "
            "-DFL_BM_WG=%d",
            FL__NORM_WG, FL__GEMM_NT_TILE, FL__GEMM_NT_STRIP, FL__GEMM_NT_KMAX,
@@ -183,10 +189,8 @@ int fl_device_open(int index, fl_device **out, fl_error *err) {
   }
   rc = build_program(dev, err);
   if (rc) goto fail;
-  /* Until a tuning result says otherwise: the tiled kernels on CPUs, where
-   * they run several times faster than untuned CLBlast (bench/README.md),
-   * CLBlast on GPUs, where work-groups of one item would waste the device. */
-  dev->gemm.impl = dev->info.is_cpu ? FL__GEMM_TILED : FL__GEMM_CLBLAST;
+  /* Until a tuning result says otherwise (tune.c says why). */
+  dev->gemm = fl__gemm_untuned(dev);
   /* Packing B pays for itself from about this size on (2^25 multiply-adds,
    * ~0.5 ms here): below it the extra pass and launch cost more than the
    * ordered loads save. */

@@ -42,9 +42,15 @@
   X(gemm_nn_6x16)        \
   X(gemm_nn_8x8)         \
   X(gemm_nn_4x16)        \
+  X(gemm_nn_8x32)        \
+  X(gemm_nn_12x32)       \
+  X(gemm_nn_12x16)       \
   X(gemm_tn_6x16)        \
   X(gemm_tn_8x8)         \
   X(gemm_tn_4x16)        \
+  X(gemm_tn_8x32)        \
+  X(gemm_tn_12x32)       \
+  X(gemm_tn_12x16)       \
   X(gemm_nt)             \
   X(gemm_nt_smallk)      \
   X(pack_panels)         \
@@ -82,8 +88,12 @@ typedef enum {
 
 /* The tiled GEMM variants of kernels/gemm_tiled.cl, in kernel-map order:
  * name, tile rows, tile columns. */
-#define FL_GEMM_VARIANTS(X) X("6x16", 6, 16) X("8x8", 8, 8) X("4x16", 4, 16)
-#define FL__GEMM_NVARIANTS 3
+#define FL_GEMM_VARIANTS(X)                                         \
+  X("6x16", 6, 16) X("8x8", 8, 8) X("4x16", 4, 16) X("8x32", 8, 32) \
+  X("12x32", 12, 32) X("12x16", 12, 16)
+#define FL__GEMM_NVARIANTS 6
+/* What the 32-column variants run on GEMMs at most 16 wide (ops.c): 12x16. */
+#define FL__GEMM_VARIANT_NARROW 5
 /* Handed to the kernels as FL_NT, FL_NT_STRIP, FL_NT_KMAX, FL_NTS_ROWS. */
 #define FL__GEMM_NT_TILE 3   /* gemm_nt's square tile */
 #define FL__GEMM_NT_STRIP 16 /* its tiles per work-item along N */
@@ -92,13 +102,16 @@ typedef enum {
 
 typedef enum { FL__GEMM_CLBLAST = 0, FL__GEMM_TILED = 1 } fl__gemm_impl;
 
-/* How a device runs its GEMMs. device.c picks a default by device type
- * (tiled kernels on CPUs, CLBlast elsewhere); a tuning result (tune.c)
- * replaces it with measured choices. nn/tn: tiled variant per form. */
+/* How a device runs its GEMMs. device.c starts from fl__gemm_untuned; a
+ * tuning result (tune.c) replaces it with measured choices. nn/tn: tiled
+ * variant per form. */
 typedef struct {
   fl__gemm_impl impl;
   int nn, tn;
 } fl__gemm_plan;
+/* The plan before any tuning (tune.c): tiled kernels on CPUs, sized by
+ * the device's native float vector width; CLBlast elsewhere. */
+fl__gemm_plan fl__gemm_untuned(const struct fl_device *dev);
 
 /* Profile slots: one per kernel, then CLBlast's GEMMs, then transfers
  * and fills (fl_device_profile_*). */

@@ -265,6 +265,30 @@ void fl_tune_key(fl_device *dev, char *out, size_t size) {
   snprintf(out, size, "%s-%016llx", n ? slug : "device", (unsigned long long)h);
 }
 
+/* ---- the untuned plan -------------------------------------------------------
+ * Tiled kernels on CPUs, where they run several times faster than untuned
+ * CLBlast (bench/README.md), CLBlast on GPUs, where work-groups of one item
+ * would waste the device. The tile follows the native float vector width
+ * POCL reports: 8 on AVX2 (6x16, the float8 tile), 16 on AVX-512, where
+ * the float16 tiles ran NN 1.47x and TN 1.67x faster than 6x16 on the
+ * large shapes of the benchmark jobs (Xeon Skylake-SP, kernels/gemm_tiled.cl).
+ * A tuning result replaces it with measured choices. */
+#define VARIANT_AVX512_NN 3 /* 8x32 */
+#define VARIANT_AVX512_TN 4 /* 12x32 */
+
+fl__gemm_plan fl__gemm_untuned(const fl_device *dev) {
+  fl__gemm_plan p = {dev->info.is_cpu ? FL__GEMM_TILED : FL__GEMM_CLBLAST, 0, 0};
+  cl_uint width = 0;
+  if (dev->info.is_cpu &&
+      clGetDeviceInfo(dev->id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof width,
+                      &width, NULL) == CL_SUCCESS &&
+      width >= 16) {
+    p.nn = VARIANT_AVX512_NN;
+    p.tn = VARIANT_AVX512_TN;
+  }
+  return p;
+}
+
 /* ---- names ----------------------------------------------------------------- */
 
 static const char *const variant_names[FL__GEMM_NVARIANTS] = {
@@ -718,7 +742,7 @@ static double best_switch(const fl_tune_result *r, int d, int x, size_t *t_out) 
 }
 
 void fl__tune_choose(fl_tune_result *r, const fl__tune_cand *specs,
-                     bool is_cpu, bool now_tiled) {
+                     bool is_cpu, bool now_tiled, const fl__gemm_plan *untuned) {
   /* CLBlast: its own parameters, or the best switch over the direct and
    * indirect candidates (their own parameters or one of our sets). */
   int own = -1;
@@ -801,17 +825,18 @@ void fl__tune_choose(fl_tune_result *r, const fl__tune_cand *specs,
       if (used) r->chosen[i] = c;
     }
   }
-  /* The untuned default: variant 0 on CPUs, CLBlast's own elsewhere. */
+  /* The untuned default (fl__gemm_untuned): its variants on CPUs,
+   * CLBlast's own elsewhere. */
   r->default_cost = -1;
   if (is_cpu) {
-    for (int c = 0; c < r->n_candidates; c++)
-      if (specs[c].kind == FL__CAND_TILED && specs[c].variant == 0) {
-        double a = cost(r, c, FL_TUNE_NN), b = cost(r, c, FL_TUNE_TN);
-        double nt = -1;
-        for (int d = 0; d < r->n_candidates; d++)
-          if (specs[d].kind == FL__CAND_TILED_NT) nt = cost(r, d, FL_TUNE_NT);
-        if (a >= 0 && b >= 0 && nt >= 0) r->default_cost = a + b + nt;
-      }
+    double a = -1, b = -1, nt = -1;
+    for (int c = 0; c < r->n_candidates; c++) {
+      if (specs[c].kind == FL__CAND_TILED_NT) nt = cost(r, c, FL_TUNE_NT);
+      if (specs[c].kind != FL__CAND_TILED) continue;
+      if (specs[c].variant == untuned->nn) a = cost(r, c, FL_TUNE_NN);
+      if (specs[c].variant == untuned->tn) b = cost(r, c, FL_TUNE_TN);
+    }
+    if (a >= 0 && b >= 0 && nt >= 0) r->default_cost = a + b + nt;
   } else {
     r->default_cost = cost(r, own, -1);
   }
@@ -878,7 +903,9 @@ int fl_tune_search(fl_device *dev, const fl_tune_options *opt,
     }
     c += n;
   }
-  fl__tune_choose(out, sp, dev->info.is_cpu, dev->gemm.impl == FL__GEMM_TILED);
+  fl__gemm_plan untuned = fl__gemm_untuned(dev);
+  fl__tune_choose(out, sp, dev->info.is_cpu, dev->gemm.impl == FL__GEMM_TILED,
+                  &untuned);
   out->search_seconds = now_s() - t0;
   char what[256];
   fl_tune_describe(out, what, sizeof what);

@@ -59,8 +59,8 @@ typedef struct {
 /* Fill r's choice (plan, CLBlast overrides, chosen[], costs) from the
  * timings in r->cand[] of the candidates specs[] describes. now_tiled: the
  * device's plan before the search, kept unless the other is clearly
- * faster. */
+ * faster; untuned: what the device runs without tuning (default_cost). */
 void fl__tune_choose(fl_tune_result *r, const fl__tune_cand *specs,
-                     bool is_cpu, bool now_tiled);
+                     bool is_cpu, bool now_tiled, const fl__gemm_plan *untuned);
 
 #endif

@@ -82,9 +82,13 @@ static int get_variant(const fl_json *plan, const char *key, int *out,
   const char *s = fl_json_string(fl_json_get(plan, key));
   for (int v = 0; s && v < FL__GEMM_NVARIANTS; v++)
     if (strcmp(s, fl_tune_variant_name(v)) == 0) return *out = v, 0;
+  char names[FL__GEMM_NVARIANTS * 8] = "";
+  size_t at = 0;
+  for (int v = 0; v < FL__GEMM_NVARIANTS && at < sizeof names; v++)
+    at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", v ? ", " : "",
+                           fl_tune_variant_name(v));
   return fl_error_set(err, FL_EINVAL, "\"plan.%s\": expected one of the tiled "
-                      "variants (%s, %s, %s)", key, fl_tune_variant_name(0),
-                      fl_tune_variant_name(1), fl_tune_variant_name(2));
+                      "variants (%s)", key, names);
 }
 
 /* A kernel's parameter object: every name of its schema, each a whole

@@ -33,55 +33,59 @@
  * act < 0 means none; gemm_tn_* ignores it. Softmax never comes here (it is
  * row-wise; the host passes -1 and runs softmax.cl). */
 
-inline float8 fl_act8(int act, float8 x) {
-  switch (act) {
-    case FL_ACT_RELU: return fmax(x, 0.0f);
-    case FL_ACT_LEAKY_RELU: return select(FL_LEAKY_SLOPE * x, x, x > 0.0f);
-    case FL_ACT_TANH: return tanh(x);
-    case FL_ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));
-    default: return x;
+/* The vector helpers, once per width: float8 (a ymm register) and
+ * float16 (a zmm register where the device has AVX-512). */
+#define FL_VEC_HELPERS(W)                                                    \
+  inline float##W fl_act##W(int act, float##W x) {                          \
+    switch (act) {                                                           \
+      case FL_ACT_RELU: return fmax(x, 0.0f);                                \
+      case FL_ACT_LEAKY_RELU: return select(FL_LEAKY_SLOPE * x, x, x > 0.0f); \
+      case FL_ACT_TANH: return tanh(x);                                      \
+      case FL_ACT_SIGMOID: return 1.0f / (1.0f + exp(-x));                   \
+      default: return x;                                                     \
+    }                                                                        \
+  }                                                                          \
+  inline float##W fl_load##W##_edge(__global const float *p, uint valid) {   \
+    float t[W];                                                              \
+    _Pragma("unroll") for (uint l = 0; l < W; l++) t[l] = l < valid ? p[l] : 0.0f; \
+    return vload##W(0, t);                                                   \
+  }                                                                          \
+  inline float##W fl_act_grad##W(int act, float##W a) {                     \
+    switch (act) {                                                           \
+      case FL_ACT_RELU: return select((float##W)0.0f, (float##W)1.0f, a > 0.0f); \
+      case FL_ACT_LEAKY_RELU:                                                \
+        return select((float##W)FL_LEAKY_SLOPE, (float##W)1.0f, a > 0.0f);   \
+      case FL_ACT_TANH: return 1.0f - a * a;                                 \
+      case FL_ACT_SIGMOID: return a * (1.0f - a);                            \
+      default: return 1.0f;                                                  \
+    }                                                                        \
+  }                                                                          \
+  /* p[0 .. valid) = act(alpha acc + beta p + add); act < 0: no activation. \
+   * With g (not NULL): p = (alpha acc + beta p) * act'(g[0 .. valid)). */  \
+  inline void fl_store##W##_g(float##W acc, __global float *p, uint valid,   \
+                              float alpha, float beta, float##W add, int act, \
+                              __global const float *g) {                     \
+    float##W v = alpha * acc;                                                \
+    if (beta != 0.0f)                                                        \
+      v += beta * (valid >= W ? vload##W(0, p) : fl_load##W##_edge(p, valid)); \
+    if (g) {                                                                 \
+      if (act >= 0)                                                          \
+        v *= fl_act_grad##W(act, valid >= W ? vload##W(0, g)                 \
+                                            : fl_load##W##_edge(g, valid));  \
+    } else {                                                                 \
+      v += add;                                                              \
+      if (act >= 0) v = fl_act##W(act, v);                                   \
+    }                                                                        \
+    if (valid >= W) {                                                        \
+      vstore##W(v, 0, p);                                                    \
+      return;                                                                \
+    }                                                                        \
+    float t[W];                                                              \
+    vstore##W(v, 0, t);                                                      \
+    for (uint l = 0; l < valid; l++) p[l] = t[l];                            \
   }
-}
-
-inline float8 fl_load8_edge(__global const float *p, uint valid) {
-  float t[8];
-  _Pragma("unroll") for (uint l = 0; l < 8; l++) t[l] = l < valid ? p[l] : 0.0f;
-  return vload8(0, t);
-}
-
-inline float8 fl_act_grad8(int act, float8 a) {
-  switch (act) {
-    case FL_ACT_RELU: return select((float8)0.0f, (float8)1.0f, a > 0.0f);
-    case FL_ACT_LEAKY_RELU:
-      return select((float8)FL_LEAKY_SLOPE, (float8)1.0f, a > 0.0f);
-    case FL_ACT_TANH: return 1.0f - a * a;
-    case FL_ACT_SIGMOID: return a * (1.0f - a);
-    default: return 1.0f;
-  }
-}
-
-/* p[0 .. valid) = act(alpha acc + beta p + add); act < 0: no activation.
- * With g (not NULL): p = (alpha acc + beta p) * act'(g[0 .. valid)). */
-inline void fl_store8_g(float8 acc, __global float *p, uint valid, float alpha,
-                        float beta, float8 add, int act,
-                        __global const float *g) {
-  float8 v = alpha * acc;
-  if (beta != 0.0f) v += beta * (valid >= 8 ? vload8(0, p) : fl_load8_edge(p, valid));
-  if (g) {
-    if (act >= 0)
-      v *= fl_act_grad8(act, valid >= 8 ? vload8(0, g) : fl_load8_edge(g, valid));
-  } else {
-    v += add;
-    if (act >= 0) v = fl_act8(act, v);
-  }
-  if (valid >= 8) {
-    vstore8(v, 0, p);
-    return;
-  }
-  float t[8];
-  vstore8(v, 0, t);
-  for (uint l = 0; l < valid; l++) p[l] = t[l];
-}
+FL_VEC_HELPERS(8)
+FL_VEC_HELPERS(16)
 
 inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
                       float beta, float8 add, int act) {
@@ -97,16 +101,17 @@ inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
  * With gather, A's rows are rows arows[arows_off + i] of the buffer (the
  * training set through the epoch's permutation): NN looks its MR row
  * pointers up once, TN looks row k up at each step.
- * LOADB reads B's row k at bp (vload8 on full-width tiles, lane by lane at
- * the right edge); bp moves by bstep: ldb, or 16 in a packed B. */
-#define FL_TILE_LOOP(MR, NV, TA, AOFF, LOADB)                                \
+ * LOADB(W) reads vector v of B's row k at bp + v * bvo (vloadW on
+ * full-width tiles, lane by lane at the right edge); bp moves by bstep:
+ * ldb, or 16 in a packed B. */
+#define FL_TILE_LOOP(MR, NV, W, TA, AOFF, LOADB)                             \
   for (uint k = 0; k < K; k++) {                                             \
     if (TA && gather) at = A + a_off + (size_t)arows[arows_off + k] * lda + i0; \
-    float8 bv[NV];                                                           \
-    _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = LOADB;            \
+    float##W bv[NV];                                                         \
+    _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = LOADB(W);         \
     bp += bstep;                                                             \
     _Pragma("unroll") for (int r = 0; r < MR; r++) {                         \
-      float8 av = (float8)(TA ? at[AOFF(r)] : *ap[r]++);                     \
+      float##W av = (float##W)(TA ? at[AOFF(r)] : *ap[r]++);                 \
       _Pragma("unroll") for (int v = 0; v < NV; v++)                         \
           acc[r][v] = fma(av, bv[v], acc[r][v]);                             \
     }                                                                        \
@@ -137,13 +142,18 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
 
 #define FL_ROW_SELF(r) (r)
 #define FL_ROW_CLAMPED(r) (row[r] - i0)
-#define FL_LOAD_FULL vload8(v, bp)
-#define FL_LOAD_EDGE                                                         \
-  (j0 + 8 * v + 8 <= N                                                       \
-       ? vload8(v, bp)                                                       \
-       : fl_load8_edge(bp + 8 * v, j0 + 8 * v < N ? N - j0 - 8 * v : 0))
+#define FL_LOAD_FULL(W) vload##W(0, bp + v * bvo)
+#define FL_LOAD_EDGE(W)                                                      \
+  (j0 + W * v + W <= N                                                       \
+       ? vload##W(0, bp + v * bvo)                                           \
+       : fl_load##W##_edge(bp + v * bvo, j0 + W * v < N ? N - j0 - W * v : 0))
 
-#define FL_GEMM_TILED(NAME, MR, NV, TA)                                      \
+/* A tile of MR rows x NV vectors of W floats (W 8: float8; W 16: float16).
+ * Tiles are at least 16 columns wide or 8 (8x8): a float8 tile never
+ * straddles two of pack_panels' 16-column panels, so its vectors sit 8
+ * floats apart in a packed B as in a plain one; a float16 vector is a
+ * whole panel, the next one 16 K floats further on. */
+#define FL_GEMM_TILED_W(NAME, MR, NV, W, TA)                                 \
   __attribute__((reqd_work_group_size(1, 1, 1)))                             \
   __kernel void NAME(uint M, uint N, uint K, float alpha,                    \
                      __global const float *A, uint a_off, uint lda,          \
@@ -155,13 +165,13 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
                      int grad) {                                             \
     uint it, jt;                                                             \
     fl_tile_order(get_global_id(0), (M + MR - 1) / MR,                       \
-                  (N + 8 * NV - 1) / (8 * NV), &it, &jt);                    \
-    uint i0 = it * MR, j0 = jt * (8 * NV);                                   \
+                  (N + W * NV - 1) / (W * NV), &it, &jt);                    \
+    uint i0 = it * MR, j0 = jt * (W * NV);                                   \
     if (i0 >= M || j0 >= N) return;                                          \
     uint row[MR];                                                            \
     _Pragma("unroll") for (int r = 0; r < MR; r++)                           \
         row[r] = min(i0 + (uint)r, M - 1);                                   \
-    float8 acc[MR][NV];                                                      \
+    float##W acc[MR][NV];                                                    \
     _Pragma("unroll") for (int r = 0; r < MR; r++)                           \
         _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = 0.0f;     \
     __global const float *ap[MR], *at = A + a_off + (TA ? i0 : 0);           \
@@ -172,39 +182,59 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
     __global const float *bp =                                               \
         bpacked ? B + (size_t)(j0 / 16) * K * 16 + j0 % 16 : B + b_off + j0; \
     size_t bstep = bpacked ? 16 : ldb;                                       \
-    if (i0 + MR <= M && (bpacked || j0 + 8 * NV <= N)) {                     \
-      FL_TILE_LOOP(MR, NV, TA, FL_ROW_SELF, FL_LOAD_FULL)                    \
+    size_t bvo = W == 16 && bpacked ? (size_t)K * 16 : W;                    \
+    /* A packed B is zero up to its last panel's end, not to the tile's. */  \
+    uint bfull = bpacked ? (W == 8 ? N + W * NV : (N + 15) & ~15u) : N;      \
+    if (i0 + MR <= M && j0 + W * NV <= bfull) {                              \
+      FL_TILE_LOOP(MR, NV, W, TA, FL_ROW_SELF, FL_LOAD_FULL)                 \
     } else {                                                                 \
-      FL_TILE_LOOP(MR, NV, TA, FL_ROW_CLAMPED, FL_LOAD_EDGE)                 \
+      FL_TILE_LOOP(MR, NV, W, TA, FL_ROW_CLAMPED, FL_LOAD_EDGE)              \
     }                                                                        \
-    float8 add[NV];                                                          \
+    float##W add[NV];                                                        \
     _Pragma("unroll") for (int v = 0; v < NV; v++) {                         \
-      uint j = j0 + 8 * v;                                                   \
+      uint j = j0 + W * v;                                                   \
       add[v] = act >= 0 && !TA && !grad && j < N                             \
-                   ? fl_load8_edge(bias + bias_off + j, N - j)               \
+                   ? fl_load##W##_edge(bias + bias_off + j, N - j)           \
                    : 0.0f;                                                   \
     }                                                                        \
     _Pragma("unroll") for (int r = 0; r < MR; r++) {                         \
       if (i0 + r >= M) break;                                                \
       _Pragma("unroll") for (int v = 0; v < NV; v++) {                       \
-        uint j = j0 + 8 * v;                                                 \
+        uint j = j0 + W * v;                                                 \
         size_t at = c_off + (size_t)(i0 + r) * ldc + j;                      \
         if (j < N)                                                           \
-          fl_store8_g(acc[r][v], C + at, N - j, alpha, beta, add[v],         \
-                      TA ? -1 : act, grad && !TA ? aout + at : 0);           \
+          fl_store##W##_g(acc[r][v], C + at, N - j, alpha, beta, add[v],     \
+                          TA ? -1 : act, grad && !TA ? aout + at : 0);       \
       }                                                                      \
     }                                                                        \
   }
+#define FL_GEMM_TILED(NAME, MR, NV, TA) FL_GEMM_TILED_W(NAME, MR, NV, 8, TA)
+#define FL_GEMM_TILED16(NAME, MR, NV, TA) FL_GEMM_TILED_W(NAME, MR, NV, 16, TA)
 
 /* The variants `flatlined --tune` chooses from (engine/tune.c); the names
  * say rows x columns of a tile. Keep in step with FL_GEMM_VARIANTS in
- * engine/engine_internal.h. */
+ * engine/engine_internal.h. POCL's LLVM (15, skylake-avx512) keeps float8
+ * in ymm and float16 in zmm registers, one vector each (objdump of its
+ * cache: bench/README.md). The first three are AVX2's: 12 or 8 of its 16
+ * ymm registers hold accumulators. 8x32 and 12x32 hold 16 and 24 zmm
+ * accumulators of AVX-512's 32 registers (their inner loops have no
+ * spills); 12x16 is a float8 tile that only fits AVX-512's 32 registers.
+ * Measured on the Xeon (2 cores, GFLOP/s, quick search): NN 128x256x784
+ * 6x16 95, 8x32 139, 12x32 114; TN 784x256x128 6x16 75, 8x32 115, 12x32
+ * 126; with N = 10 the float8 tiles win (12x16 37 against 8x32 10). 4x64
+ * and 16x16 float16 tiles were tried too and won no shape. */
 FL_GEMM_TILED(gemm_nn_6x16, 6, 2, 0)
 FL_GEMM_TILED(gemm_nn_8x8, 8, 1, 0)
 FL_GEMM_TILED(gemm_nn_4x16, 4, 2, 0)
+FL_GEMM_TILED16(gemm_nn_8x32, 8, 2, 0)
+FL_GEMM_TILED16(gemm_nn_12x32, 12, 2, 0)
+FL_GEMM_TILED(gemm_nn_12x16, 12, 2, 0)
 FL_GEMM_TILED(gemm_tn_6x16, 6, 2, 1)
 FL_GEMM_TILED(gemm_tn_8x8, 8, 1, 1)
 FL_GEMM_TILED(gemm_tn_4x16, 4, 2, 1)
+FL_GEMM_TILED16(gemm_tn_8x32, 8, 2, 1)
+FL_GEMM_TILED16(gemm_tn_12x32, 12, 2, 1)
+FL_GEMM_TILED(gemm_tn_12x16, 12, 2, 1)
 
 /* pack_panels: B (K, N) at b_off with leading dimension ldb, rewritten as
  * ceil(N / 16) panels of K x 16 floats, contiguous, columns past N zero:

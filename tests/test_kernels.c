@@ -144,6 +144,9 @@ static void test_gemm_all_implementations(void **state) {
       /* m, n, k, pad */
       {37, 23, 129, 0}, {48, 32, 16, 0}, {1, 1, 1, 0}, {128, 10, 256, 0},
       {13, 40, 7, 3},   {6, 16, 5, 0},   {10, 257, 9, 1},  {100, 37, 10, 2},
+      /* Two 32-column tiles and a 6-column edge; 29 rows: edges of the 8-
+       * and 12-row tiles. */
+      {29, 70, 33, 1},
   };
   /* Small: full and edge tiles of every variant, padding, K below the
    * vector width; NT's small-K kernel past its 48-row slab (50 x 9 x 5)

@@ -217,6 +217,42 @@ static void test_chosen_plan_matches_reference(void **state) {
   dev->gemm = before;
 }
 
+/* Untuned, a CPU runs the tiled kernels with the tile for its native
+ * float vector width (POCL: 8 with AVX2, 16 with AVX-512, where the
+ * float16 tiles are the fast ones); a GPU runs CLBlast. */
+static void test_untuned_plan_follows_vector_width(void **state) {
+  (void)state;
+  fl__gemm_plan p = fl__gemm_untuned(dev);
+  if (!dev->info.is_cpu) {
+    assert_int_equal(p.impl, FL__GEMM_CLBLAST);
+    return;
+  }
+  assert_int_equal(p.impl, FL__GEMM_TILED);
+  cl_uint width = 0;
+  assert_int_equal(clGetDeviceInfo(dev->id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT,
+                                   sizeof width, &width, NULL), CL_SUCCESS);
+  const char *nn = fl_tune_variant_name(p.nn), *tn = fl_tune_variant_name(p.tn);
+  assert_non_null(nn);
+  assert_non_null(tn);
+  fprintf(stderr, "# native float width %u: untuned NN %s, TN %s\n", width, nn, tn);
+  /* The 32-column tiles' stand-in on narrow GEMMs (ops.c) is the one the
+   * comments measured. */
+  assert_string_equal(fl_tune_variant_name(FL__GEMM_VARIANT_NARROW), "12x16");
+  if (width >= 16) {
+    assert_string_equal(nn, "8x32");
+    assert_string_equal(tn, "12x32");
+  } else {
+    assert_int_equal(p.nn, 0);
+    assert_int_equal(p.tn, 0);
+  }
+  /* A freshly opened device starts from it. */
+  fl_device *fresh = NULL;
+  fl_error err = {0};
+  assert_int_equal(fl_device_open(dev_index, &fresh, &err), 0);
+  assert_memory_equal(&fresh->gemm, &p, sizeof p);
+  fl_device_close(fresh);
+}
+
 /* The tiled variants compute every element in the same order: the same
  * bits, so the tuner's pick among them cannot change a job's results
  * (resumed jobs compare losses exactly). */
@@ -334,6 +370,11 @@ static void set_params(fl_tune_params *p, const char *kernel, size_t value) {
   p->value[0] = value;
 }
 
+/* What a device runs untuned, for the made-up choices below (the default
+ * cost is priced on it): a GPU's CLBlast, an AVX2 CPU's variant 0. */
+static const fl__gemm_plan gpu_untuned = {FL__GEMM_CLBLAST, 0, 0};
+static const fl__gemm_plan cpu_untuned = {FL__GEMM_TILED, 0, 0};
+
 /* CLBlast (a GPU): the switch goes where direct stops paying, and each
  * side takes its fastest parameter set; a failed candidate never wins. */
 static void test_choice_splits_direct_and_indirect(void **state) {
@@ -360,7 +401,7 @@ static void test_choice_splits_direct_and_indirect(void **state) {
   };
   made_up(&r, sp, 6, us);
   r.cand[5].failed = true;
-  fl__tune_choose(&r, sp, false, false);
+  fl__tune_choose(&r, sp, false, false, &gpu_untuned);
   assert_false(r.tiled);
   assert_int_equal(r.n_clblast, 3);
   assert_string_equal(r.clblast[0].kernel, "GemmRoutine");
@@ -393,7 +434,7 @@ static void test_choice_keeps_clblast_own_within_margin(void **state) {
   static const double us[3][4] = {
       {10, 100, 100, 10}, {9.8, 98, 98, 9.8}, {9.8, 98, 98, 9.8}};
   made_up(&r, sp, 3, us);
-  fl__tune_choose(&r, sp, false, false);
+  fl__tune_choose(&r, sp, false, false, &gpu_untuned);
   assert_int_equal(r.n_clblast, 0);
   for (int i = 0; i < 4; i++) assert_int_equal(r.chosen[i], 0);
 }
@@ -420,7 +461,7 @@ static void test_choice_tiled_variants_and_switch(void **state) {
   for (int i = 0; i < 4; i++)
     us[4][i] = 0.95 * tiled_cost / 4 * (double)(i == 0 ? 32 : 128);
   made_up(&r, sp, 5, (const double (*)[4])us);
-  fl__tune_choose(&r, sp, true, true);
+  fl__tune_choose(&r, sp, true, true, &cpu_untuned);
   assert_true(r.tiled);
   assert_int_equal(r.nn, 1);
   assert_int_equal(r.tn, 2);
@@ -432,10 +473,16 @@ static void test_choice_tiled_variants_and_switch(void **state) {
   /* Variant 0 and the NT kernel: what the device runs untuned. */
   assert_true(fabs(r.default_cost - (2.0 / 32 + 130.0 / 128) * 1e-6) < 1e-12);
 
+  /* An AVX-512 CPU runs other variants untuned (NN 1, TN 2 here): the
+   * default cost is theirs, not variant 0's. */
+  fl__gemm_plan wide = {FL__GEMM_TILED, 1, 2};
+  fl__tune_choose(&r, sp, true, true, &wide);
+  assert_true(fabs(r.default_cost - r.chosen_cost) < 1e-12);
+
   /* CLBlast at half the tiled cost: switch. */
   for (int i = 0; i < 4; i++) us[4][i] *= 0.5 / 0.95;
   made_up(&r, sp, 5, (const double (*)[4])us);
-  fl__tune_choose(&r, sp, true, true);
+  fl__tune_choose(&r, sp, true, true, &cpu_untuned);
   assert_false(r.tiled);
   for (int i = 0; i < 4; i++) assert_int_equal(r.chosen[i], 4);
 }
@@ -794,6 +841,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_quick_search_result),
       cmocka_unit_test(test_chosen_plan_matches_reference),
+      cmocka_unit_test(test_untuned_plan_follows_vector_width),
       cmocka_unit_test(test_tiled_variants_agree_bitwise),
       cmocka_unit_test(test_choice_splits_direct_and_indirect),
       cmocka_unit_test(test_choice_keeps_clblast_own_within_margin),
