@@ -362,3 +362,9 @@ static void pump_step(fl_client *c) {
 }
 
 void fl_pump_kick(fl_client *c) { pump_step(c); }
+
+int fl_pump_count(const fl_client *c) {
+  int n = 0;
+  for (const fl_pump *p = c->pumps; p; p = p->next) n++;
+  return n;
+}

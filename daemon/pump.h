@@ -23,6 +23,8 @@ int fl_pump_log(struct fl_client *c, fl_job *job, const char *path,
                 int64_t log_id, fl_error *err);
 /* Send the next chunk if the client's queue has room (after a write). */
 void fl_pump_kick(struct fl_client *c);
+/* Streams queued for the client (each holds a read buffer and a file). */
+int fl_pump_count(const struct fl_client *c);
 /* The client is closing: drop its streams (a read under way frees its own). */
 void fl_pump_drop_all(struct fl_client *c);
 

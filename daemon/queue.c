@@ -6,8 +6,9 @@
  *
  * Caps, against a hostile local user: a wait names at most
  * FL_WAIT_MAX_JOBS jobs (the request parser refuses more) and a connection
- * keeps at most FL_MAX_WAITS of them; with the per-user connection cap
- * that bounds what one user can make the daemon hold. Each id must be the
+ * keeps at most FL_MAX_WAITS of them, and at most FL_MAX_FOLLOWS log
+ * streams; with the per-user connection cap that bounds what one user can
+ * make the daemon hold. Each id must be the
  * requester's own job (or the requester root), as for follow. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,13 @@ typedef struct fl_wait {
 void fl_on_log(fl_client *c, const fl_request *r) {
   fl_job *job = fl_owned_job(c, r, "read the log of");
   if (!job) return;
+  /* Each stream holds a chunk buffer and a file: as many as follows. */
+  if (fl_pump_count(c) >= FL_MAX_FOLLOWS) {
+    fl_reply_error(c, r->id, "limit", "a connection may read at most %d logs "
+                   "or exports at once; wait for their replies first",
+                   FL_MAX_FOLLOWS);
+    return;
+  }
   char path[4200];
   fl_error err = {0};
   snprintf(path, sizeof path, "%s/events.jsonl", job->dir);
