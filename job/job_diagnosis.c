@@ -18,7 +18,12 @@
  * stay under 20% of a long job), but 10 s for a short one, so that a job
  * of a few seconds still gets its measurements (DESIGN.md §4). */
 #define PROBE_SHARE 0.2
-#define PROBE_FLOOR_S 10.0
+/* Sanitizer builds (CMake FL_SANITIZE) define FL_PROBE_TIME_SCALE: their
+ * probes run several times slower, so the floor grows with them. */
+#ifndef FL_PROBE_TIME_SCALE
+#define FL_PROBE_TIME_SCALE 1
+#endif
+#define PROBE_FLOOR_S (10.0 * FL_PROBE_TIME_SCALE)
 /* A job that learned but whose epoch loss once passed SUSPECT_PEAK_LNK ln
  * K (initial weights give about ln K, so its first steps drove the loss
  * up: Adam at 0.1 on Fashion-MNIST peaks at 2.6 ln K and ends at 0.5
