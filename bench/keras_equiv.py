@@ -11,7 +11,7 @@ test accuracy of the last epoch, and the check is |flatline - PyTorch| <=
 0.005 (the issue's tolerance).
 
     /usr/bin/python3 bench/keras_equiv.py [--flatlined build/flatlined]
-        [--seeds 3] [--epochs 10] [--batch 32]
+        [--seeds 3] [--first-seed 1] [--epochs 10] [--batch 32]
 
 Prints one line per run and a summary; exit status 0 when within the
 tolerance, 1 otherwise. A benchmark, not a test: minutes on a CPU.
@@ -116,11 +116,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--flatlined", default="build/flatlined")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=1,
+                    help="seeds FIRST..FIRST+SEEDS-1 (to add seeds to an earlier run)")
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch", type=int, default=32)
     a = ap.parse_args()
     fl, pt = [], []
-    for seed in range(1, a.seeds + 1):
+    for seed in range(a.first_seed, a.first_seed + a.seeds):
         fl.append(run_flatline(a.flatlined, seed, a.epochs, a.batch))
         print("flatline seed %d: test accuracy %.4f" % (seed, fl[-1]), flush=True)
         pt.append(run_torch(seed, a.epochs, a.batch))
