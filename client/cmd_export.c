@@ -135,9 +135,7 @@ static void print_written(const fl_cli_out *o, const char *job,
 int fl_cli_cmd_export(const fl_cli_args *a, const fl_cli_out *o) {
   if (a->csv) return fl_cli_cmd_export_csv(a, o); /* cmd_report.c */
   fl_cli_session s;
-  char what[FL_JOB_ID_MAX + 16];
-  snprintf(what, sizeof what, "export %s", a->job);
-  int rc = fl_cli_session_open(&s, a, o, what);
+  int rc = fl_cli_session_open(&s, a, o, "export", a->job);
   if (rc) return rc;
   fl_jw w;
   int64_t id = fl_cli_request_begin(&s, &w, "export");

@@ -9,10 +9,8 @@
 static int one_request(const fl_cli_args *a, const fl_cli_out *o,
                        const char *type, const char *job, fl_cli_session *s,
                        fl_json **reply) {
-  char what[64];
-  snprintf(what, sizeof what, "%s%s%s", type, job ? " " : "", job ? job : "");
   *reply = NULL;
-  int rc = fl_cli_session_open(s, a, o, what);
+  int rc = fl_cli_session_open(s, a, o, type, job);
   if (rc) return rc;
   fl_jw w;
   int64_t id = fl_cli_request_begin(s, &w, type);
@@ -43,7 +41,7 @@ int fl_cli_cmd_list(const fl_cli_args *a, const fl_cli_out *o) {
   const fl_json **pages = NULL;
   size_t n = 0;
   char after[FL_JOB_ID_MAX] = "";
-  int rc = fl_cli_session_open(&s, a, o, "list");
+  int rc = fl_cli_session_open(&s, a, o, "list", NULL);
   while (!rc) {
     fl_json **r2 = realloc(replies, (n + 1) * sizeof *r2);
     const fl_json **p2 = realloc(pages, (n + 1) * sizeof *p2);

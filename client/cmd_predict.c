@@ -51,15 +51,14 @@ static int request(fl_cli_session *s, const fl_cli_args *a, const fl_cli_out *o,
       return FL_EXIT_FAILED;
     }
   }
-  char what[FL_JOB_ID_MAX + 16];
-  snprintf(what, sizeof what, "%s %s", evaluate ? "evaluate" : "predict", a->job);
+  const char *verb = evaluate ? "evaluate" : "predict";
   fl_error err = {0};
   if (fl_cli_spec_hash(&jf, &err)) {
-    fprintf(o->err, "flatline: %s: %s\n", what, err.msg);
+    fprintf(o->err, "flatline: %s %s: %s\n", verb, a->job, err.msg);
     fl_cli_job_files_free(&jf);
     return FL_EXIT_FAILED;
   }
-  int rc = fl_cli_session_open(s, a, o, what);
+  int rc = fl_cli_session_open(s, a, o, verb, a->job);
   if (!rc) rc = fl_cli_upload(s, &jf);
   if (!rc) {
     fl_jw w;

@@ -39,9 +39,7 @@ static void daemon_error(fl_cli_session *s, const fl_json *msg) {
  * once the reply has come. Events go through the follow view. */
 int fl_cli_cmd_log(const fl_cli_args *a, const fl_cli_out *o) {
   fl_cli_session s;
-  char what[FL_JOB_ID_MAX + 8];
-  snprintf(what, sizeof what, "log %s", a->job);
-  int rc = fl_cli_session_open(&s, a, o, what);
+  int rc = fl_cli_session_open(&s, a, o, "log", a->job);
   if (rc) return rc;
   fl_jw w;
   int64_t id = fl_cli_request_begin(&s, &w, "log");
@@ -118,7 +116,7 @@ static int show_waited(const fl_cli_out *o, const fl_json *job) {
 
 int fl_cli_cmd_wait(const fl_cli_args *a, const fl_cli_out *o) {
   fl_cli_session s;
-  int rc = fl_cli_session_open(&s, a, o, "wait");
+  int rc = fl_cli_session_open(&s, a, o, "wait", NULL);
   if (rc) return rc;
   int worst = FL_EXIT_OK;
   /* The daemon takes FL_WAIT_MAX_JOBS ids a request: batches in turn. */
@@ -170,7 +168,7 @@ static void print_done(const fl_cli_out *o, const char *event, const char *job,
  * still go. */
 static int each_id(const fl_cli_args *a, const fl_cli_out *o, const char *type) {
   fl_cli_session s;
-  int rc = fl_cli_session_open(&s, a, o, type);
+  int rc = fl_cli_session_open(&s, a, o, type, NULL);
   if (rc) return rc;
   int worst = FL_EXIT_OK;
   for (int i = 0; i < a->n_ids; i++) {
@@ -205,7 +203,7 @@ int fl_cli_cmd_rm(const fl_cli_args *a, const fl_cli_out *o) {
 
 static int cancel_all(const fl_cli_args *a, const fl_cli_out *o) {
   fl_cli_session s;
-  int rc = fl_cli_session_open(&s, a, o, "cancel --all");
+  int rc = fl_cli_session_open(&s, a, o, "cancel --all", NULL);
   if (rc) return rc;
   fl_jw w;
   int64_t id = fl_cli_request_begin(&s, &w, "cancel");

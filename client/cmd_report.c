@@ -155,9 +155,7 @@ static int html_writer(FILE *f, const void *ctx) { return fl_report_write_html(f
 static int run(const fl_cli_args *a, const fl_cli_out *o, const char *what_cmd,
                const char *path, bool html) {
   fl_cli_session s;
-  char what[FL_JOB_ID_MAX + 16];
-  snprintf(what, sizeof what, "%s %s", what_cmd, a->job);
-  int rc = fl_cli_session_open(&s, a, o, what);
+  int rc = fl_cli_session_open(&s, a, o, what_cmd, a->job);
   if (rc) return rc;
   fl_history h;
   fl_history_init(&h);

@@ -25,9 +25,7 @@ static int prepare(const fl_cli_args *a, const fl_cli_out *o,
 static int connect_and_upload(fl_cli_session *s, const fl_cli_args *a,
                               const fl_cli_out *o, const char *command,
                               const fl_cli_job_files *jf) {
-  char what[FL_PATH_MAX + 16];
-  snprintf(what, sizeof what, "%s %s", command, a->spec);
-  int rc = fl_cli_session_open(s, a, o, what);
+  int rc = fl_cli_session_open(s, a, o, command, a->spec);
   return rc ? rc : fl_cli_upload(s, jf);
 }
 
@@ -152,9 +150,7 @@ static int epochs_of(fl_cli_session *s, const char *job) {
 
 int fl_cli_cmd_follow(const fl_cli_args *a, const fl_cli_out *o) {
   fl_cli_session s;
-  char what[FL_JOB_ID_MAX + 16];
-  snprintf(what, sizeof what, "follow %s", a->job);
-  int rc = fl_cli_session_open(&s, a, o, what);
+  int rc = fl_cli_session_open(&s, a, o, "follow", a->job);
   if (rc) return rc;
   int epochs = o->json ? 0 : epochs_of(&s, a->job); /* JSON has no rows */
   fl_jw w;

@@ -23,10 +23,12 @@ void fl_cli_session_error(const fl_cli_session *s, const char *fmt, ...) {
 }
 
 int fl_cli_session_open(fl_cli_session *s, const fl_cli_args *args,
-                        const fl_cli_out *o, const char *what) {
+                        const fl_cli_out *o, const char *verb, const char *subject) {
   memset(s, 0, sizeof *s);
   s->o = o;
   s->next_id = 1;
+  char what[sizeof s->what];
+  snprintf(what, sizeof what, "%s%s%s", verb, subject ? " " : "", subject ? subject : "");
   fl_cli_sanitize(s->what, sizeof s->what, what);
   fl_cli_socket sock;
   if (fl_cli_socket_find(args->socket_path, &sock)) {

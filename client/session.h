@@ -24,10 +24,11 @@ typedef struct {
 } fl_cli_session;
 
 /* Connect to the daemon (socket from --socket, FLATLINE_SOCKET or the
- * defaults) and exchange hellos. what prefixes error lines. Returns 0, or
- * an exit status (69: unreachable) with the error already printed. */
+ * defaults) and exchange hellos. "verb subject" ("cancel j3"; subject may
+ * be NULL) prefixes error lines. Returns 0, or an exit status (69:
+ * unreachable) with the error already printed. */
 int fl_cli_session_open(fl_cli_session *s, const fl_cli_args *args,
-                        const fl_cli_out *o, const char *what);
+                        const fl_cli_out *o, const char *verb, const char *subject);
 void fl_cli_session_close(fl_cli_session *s);
 
 /* "flatline: WHAT: message" on stderr (nothing while s->quiet). */
