@@ -217,16 +217,28 @@ static int run_kind(fl_device *dev, fl_probe_kind k, const fl_job_spec *ps, cons
   return rc;
 }
 
-/* Weights and biases of a spec's dense layers on d inputs: what a
- * probe's time is proportional to. */
-static double spec_weights(const fl_job_spec *spec, size_t d) {
-  double w = 0, in = (double)d;
+/* Multiply-adds per row of a spec's layers on d inputs (a conv layer's
+ * kernel at each output position, a dense layer's weights): what a
+ * probe's time is proportional to. 0 when the shapes cannot be worked
+ * out (the caller then has no estimate and runs the probe). */
+static double spec_macs(const fl_job_spec *spec, size_t d) {
+  fl_layer_shape shapes[FL_MAX_LAYERS];
+  bool known = false;
+  fl_error err = {0};
+  if (spec->n_layers < 1 || spec->n_layers > FL_MAX_LAYERS ||
+      fl_model_shapes(spec->layers, spec->n_layers, d, shapes, &known, &err) || !known)
+    return 0;
+  double macs = 0;
   for (int i = 0; i < spec->n_layers; i++) {
-    double out = (double)spec->layers[i].units;
-    w += in * out + out;
-    in = out;
+    const fl_layer_spec *l = &spec->layers[i];
+    const fl_layer_shape *g = &shapes[i];
+    double units = (double)l->units;
+    if (l->kind == FL_LAYER_CONV2D)
+      macs += (double)g->oh * g->ow * l->kernel_size[0] * l->kernel_size[1] * g->c * units;
+    else
+      macs += (double)g->flat_in * units;
   }
-  return w;
+  return macs;
 }
 
 /* The spec of the real-label probe that did best on held-out rows. */
@@ -254,7 +266,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
   if (rc) return rc;
 
   bool want_permuted = false;
-  double per_weight = 0; /* seconds per weight of the slowest probe so far */
+  double per_mac = 0; /* seconds per multiply-add of the slowest probe so far */
   int have = 0; /* probes with a result in this diagnosis, known or run */
   if (stop) stop->late = false;
   for (int i = 0; !rc && i < n && !(stop && stop->late); i++) {
@@ -276,16 +288,16 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
      * diagnosis. After them a probe starts only when it should end within
      * the budget, and is cut at the budget's end, so that a short job's
      * probes stay within their 10 s. Probes run the same steps on the
-     * same rows, so their time goes with their weights: a 4x wider model
-     * of 7 hidden layers of 235 costs 16x the baseline (10.7 s against
-     * 0.36), which the baseline's time alone would not foresee. */
-    double w = spec_weights(&ps, train->d);
+     * same rows, so their time goes with their multiply-adds: a 4x wider
+     * model of 7 hidden layers of 235 costs 16x the baseline (10.7 s
+     * against 0.36), which the baseline's time alone would not foresee. */
+    double w = spec_macs(&ps, train->d);
     bool bounded = have >= 2;
-    if (bounded && per_weight > 0 && fl__now() - t0 + per_weight * w > budget_s) continue;
+    if (bounded && per_mac > 0 && fl__now() - t0 + per_mac * w > budget_s) continue;
     if (stop) stop->deadline = bounded ? t0 + budget_s - DEADLINE_MARGIN_S : 0;
     rc = run_kind(dev, k, &ps, &sub, &held, stop, &res[k]);
     if (res[k].run) have++;
-    if (res[k].run && w > 0 && res[k].seconds / w > per_weight) per_weight = res[k].seconds / w;
+    if (res[k].run && w > 0 && res[k].seconds / w > per_mac) per_mac = res[k].seconds / w;
   }
   if (stop) stop->deadline = t0 + budget_s - DEADLINE_MARGIN_S;
   if (!rc && want_permuted && !(stop && stop->late)) { /* not once stopped (rc) */
@@ -293,7 +305,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
     fl_probe_spec(best_probe(res), spec, &ps);
     if (known && known[FL_PROBE_PERMUTED].run) {
       res[FL_PROBE_PERMUTED] = known[FL_PROBE_PERMUTED];
-    } else if (fl__now() - t0 + per_weight * spec_weights(&ps, train->d) <= budget_s) {
+    } else if (fl__now() - t0 + per_mac * spec_macs(&ps, train->d) <= budget_s) {
       permute_labels(&sub, spec->seed + 1);
       rc = run_one(dev, &ps, &sub, &held, stop, &res[FL_PROBE_PERMUTED]);
     }
