@@ -13,17 +13,24 @@ static const char *str_of(const fl_json *obj, const char *key) {
   return fl_json_string(fl_json_get(obj, key));
 }
 
-/* One --json line per element of arr, as {"event":event, ...element}. */
+/* One --json line, {"event":event, ...obj}. */
+static int json_line(const fl_cli_out *o, const char *event, const fl_json *obj) {
+  char *line = fl_cli_json_with_event(event, obj);
+  if (!line) {
+    fprintf(o->err, "flatline: out of memory\n");
+    return FL_EXIT_FAILED;
+  }
+  fl_cli_print_json_line(o, line);
+  free(line);
+  return FL_EXIT_OK;
+}
+
+/* One --json line per element of arr. */
 static int json_lines(const fl_cli_out *o, const char *event,
                       const fl_json *arr) {
   for (size_t i = 0; i < fl_json_array_size(arr); i++) {
-    char *line = fl_cli_json_with_event(event, fl_json_array_at(arr, i));
-    if (!line) {
-      fprintf(o->err, "flatline: out of memory\n");
-      return FL_EXIT_FAILED;
-    }
-    fl_cli_print_json_line(o, line);
-    free(line);
+    int rc = json_line(o, event, fl_json_array_at(arr, i));
+    if (rc) return rc;
   }
   return FL_EXIT_OK;
 }
@@ -134,13 +141,8 @@ int fl_cli_render_job_pages_filtered(const fl_cli_out *o,
       for (size_t i = 0; i < fl_json_array_size(pages[p]); i++) {
         const fl_json *job = fl_json_array_at(pages[p], i);
         if (!job_matches(job, state, user)) continue;
-        char *line = fl_cli_json_with_event("job", job);
-        if (!line) {
-          fprintf(o->err, "flatline: out of memory\n");
-          return FL_EXIT_FAILED;
-        }
-        fl_cli_print_json_line(o, line);
-        free(line);
+        int rc = json_line(o, "job", job);
+        if (rc) return rc;
       }
     return FL_EXIT_OK;
   }
@@ -319,16 +321,7 @@ void fl_cli_render_class_report(const fl_cli_out *o, const fl_json *m,
 }
 
 int fl_cli_render_job(const fl_cli_out *o, const fl_json *job) {
-  if (o->json) {
-    char *line = fl_cli_json_with_event("job", job);
-    if (!line) {
-      fprintf(o->err, "flatline: out of memory\n");
-      return FL_EXIT_FAILED;
-    }
-    fl_cli_print_json_line(o, line);
-    free(line);
-    return FL_EXIT_OK;
-  }
+  if (o->json) return json_line(o, "job", job);
   char id[64], name[FL_NAME_MAX], text[1024], user[64];
   fl_cli_json_cell(id, sizeof id, fl_json_get(job, "job"));
   fl_cli_json_cell(name, sizeof name, fl_json_get(job, "name"));

@@ -315,15 +315,20 @@ static void size_client_limit(fl_daemon *d) {
 /* A socket file left by a daemon that died is removed; a live one is not. */
 static int clear_stale_socket(const char *path, fl_error *err);
 
-int fl_server_check_socket(const char *path, fl_error *err) {
-  struct stat st;
-  if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) return 0;
+/* A daemon accepts connections on the socket at path. */
+static bool socket_alive(const char *path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-  int alive = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+  bool alive = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
   if (fd >= 0) close(fd);
-  if (alive)
+  return alive;
+}
+
+int fl_server_check_socket(const char *path, fl_error *err) {
+  struct stat st;
+  if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) return 0;
+  if (socket_alive(path))
     return fl_error_set(err, FL_EIO, "another flatlined is already listening "
                         "on %s; stop it first (systemctl stop flatlined), or "
                         "give this one another --socket", path);
@@ -336,12 +341,7 @@ static int clear_stale_socket(const char *path, fl_error *err) {
   if (!S_ISSOCK(st.st_mode))
     return fl_error_set(err, FL_EIO, "%s exists and is not a socket; remove it "
                         "or choose another --socket", path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un sa = {.sun_family = AF_UNIX};
-  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-  int alive = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-  if (fd >= 0) close(fd);
-  if (alive)
+  if (socket_alive(path))
     return fl_error_set(err, FL_EIO, "another flatlined is already listening "
                         "on %s", path);
   unlink(path);
