@@ -17,6 +17,7 @@ static void usage(FILE *f) {
           "usage: flatlined [--socket PATH] [--state-dir DIR] [--cache-dir DIR]\n"
           "                 [--config FILE] [--socket-mode MODE] [--socket-group GROUP]\n"
           "       flatlined --run SPEC.json [--json] [--profile] [--cache-dir DIR]\n"
+          "                 [--job-dir DIR]\n"
           "       flatlined --devices\n"
           "       flatlined --tune [--device SEL] [--cache-dir DIR] [--quick]\n"
           "\n"
@@ -42,6 +43,12 @@ static void usage(FILE *f) {
           "  --json               with --run: print the events as JSON lines\n"
           "  --profile            with --run: time every device op (OpenCL event\n"
           "                       profiling) and print where the time went\n"
+          "  --job-dir DIR        with --run: keep the job's files in DIR (created,\n"
+          "                       mode 0700) as the service keeps them: spec,\n"
+          "                       events log, per-epoch checkpoint, model. Run the\n"
+          "                       same command again to resume from the last epoch;\n"
+          "                       SIGTERM, SIGINT or SIGUSR1 stop with the state\n"
+          "                       saved (exit 75), SIGUSR2 cancels\n"
           "  --devices            list the OpenCL devices flatline can use\n"
           "  --tune               time the ways of running GEMMs on a device (CLBlast\n"
           "                       parameters, direct/indirect switch, flatline's\n"
@@ -58,7 +65,8 @@ static void usage(FILE *f) {
           "Signals: SIGTERM/SIGINT stop (running jobs resume from their last epoch\n"
           "checkpoint at the next start), SIGHUP reloads the config file.\n"
           "Exit status: 0 done, 1 failed or rejected (--run) or a startup error,\n"
-          "2 usage error, 3 done with a diagnosed problem (--run).\n");
+          "2 usage error, 3 done with a diagnosed problem (--run), 75 stopped by\n"
+          "a signal with its state saved in --job-dir (run it again to resume).\n");
 }
 
 static int list_devices(void) {
@@ -85,7 +93,7 @@ static int list_devices(void) {
 
 enum { OPT_RUN = 256, OPT_JSON, OPT_PROFILE, OPT_DEVICES, OPT_TUNE, OPT_QUICK,
        OPT_DEVICE, OPT_SOCKET, OPT_STATE_DIR, OPT_CACHE_DIR, OPT_CONFIG,
-       OPT_SOCKET_GROUP, OPT_SOCKET_MODE, OPT_VERSION };
+       OPT_SOCKET_GROUP, OPT_SOCKET_MODE, OPT_VERSION, OPT_JOB_DIR };
 
 static const struct option long_options[] = {
     {"run", required_argument, NULL, OPT_RUN},
@@ -102,6 +110,7 @@ static const struct option long_options[] = {
     {"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
     {"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"job-dir", required_argument, NULL, OPT_JOB_DIR},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -125,6 +134,7 @@ int main(int argc, char **argv) {
       case OPT_RUN: spec = optarg; break;
       case OPT_JSON: run.json = true; break;
       case OPT_PROFILE: run.profile = true; break;
+      case OPT_JOB_DIR: run.job_dir = optarg; break;
       case OPT_DEVICES: devices = true; break;
       case OPT_TUNE: tune = true; break;
       case OPT_QUICK: quick = true; break;
@@ -161,6 +171,10 @@ int main(int argc, char **argv) {
   if (devices) return list_devices();
   if (tune && spec) {
     fprintf(stderr, "flatlined: --tune and --run do not go together\n");
+    return 2;
+  }
+  if (run.job_dir && !spec) {
+    fprintf(stderr, "flatlined: --job-dir goes with --run SPEC\n");
     return 2;
   }
   if (!tune && (tune_device || quick)) {

@@ -4,12 +4,14 @@
 
 #include <libgen.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flatline/engine.h"
 #include "flatline/job.h"
 #include "job_data.h"
+#include "jobdir.h"
 #include "tuning.h"
 
 static void print_line(FILE *out, char *text) {
@@ -153,6 +155,49 @@ static void print_profile(const fl_device *dev, double wall, FILE *f) {
           "(%.0f%%)\n", total, wall, wall > 0 ? 100 * total / wall : 0);
 }
 
+/* With --job-dir: SIGTERM, SIGINT and SIGUSR1 (Slurm's --signal warning
+ * before the time limit) stop the job with its state saved; SIGUSR2 (what
+ * `flatline cancel` sends a Slurm job) cancels it. */
+static void on_stop_signal(int sig) {
+  if (sig == SIGUSR2) fl_jobdir_signal_cancel();
+  else fl_jobdir_signal_stop();
+}
+
+static void catch_job_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  const int sigs[] = {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, NULL);
+}
+
+/* The job's name in its events: the folder's last component ("s123" for
+ * `flatline submit --slurm`), at most FL_JOB_ID_MAX - 1 bytes. */
+static void job_id_of_dir(const char *dir, char *out, size_t size) {
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--;
+  size_t start = n;
+  while (start > 0 && dir[start - 1] != '/') start--;
+  size_t len = n - start;
+  if (len == 0) snprintf(out, size, "local");
+  else snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1), dir + start);
+}
+
+/* A job folder whose job already ended: say so, exit with its status. */
+static int report_ended(fl_jobdir *jd, const fl_jobdir_status *st, bool json,
+                        FILE *out) {
+  char *end = fl_jobdir_end_line(jd);
+  if (json && end) fprintf(out, "%s\n", end);
+  else if (!json)
+    fprintf(out, "flatlined: the job in this folder already ended (%s%s%s); "
+            "nothing to run\n", st->state, st->cause[0] ? ", " : "", st->cause);
+  free(end);
+  if (strcmp(st->state, "done") != 0) return 1;
+  return st->cause[0] ? 3 : 0;
+}
+
 int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
                       FILE *out, FILE *err_out) {
   bool json = opt->json;
@@ -170,6 +215,9 @@ int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
   int rc;
   fl_job_outcome outcome = {0};
   char *end_metrics = NULL; /* the verdict's class report */
+  fl_jobdir *jd = NULL;
+  char jd_id[FL_JOB_ID_MAX];
+  bool executed = false;
 
   if ((rc = fl_file_read(spec_path, FL_SPEC_MAX_BYTES, (uint8_t **)&text, &len, &err)) ||
       (rc = fl_spec_parse(text, len, &spec, &err))) {
@@ -183,6 +231,24 @@ int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
     goto done;
   }
   job = spec.name;
+  if (opt->job_dir) {
+    fl_jobdir_status st;
+    job_id_of_dir(opt->job_dir, jd_id, sizeof jd_id);
+    catch_job_signals(); /* before the folder says running */
+    if ((rc = fl_jobdir_open(opt->job_dir, jd_id, text, len, &spec, &jd, &st, &err)))
+      goto done;
+    job = jd_id;
+    if (st.ended) {
+      int status = report_ended(jd, &st, json, out);
+      fl_jobdir_close(jd);
+      fl_spec_free(&spec);
+      free(text);
+      return status;
+    }
+    if (st.resumed_epoch > 0 && !json)
+      fprintf(out, "flatlined: resuming from %s after epoch %d\n", opt->job_dir,
+              st.resumed_epoch);
+  }
   char *dir_copy = strdup(spec_path);
   if (!dir_copy) {
     rc = fl_error_set(&err, FL_ENOMEM, "out of memory");
@@ -228,9 +294,23 @@ int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
   spec_text[len] = '\0';
   runner_ctx ctx = {out, json, spec.epochs, 0.0, &end_metrics};
   fl_job_hooks hooks = {.ctx = &ctx, .event = on_event};
+  if (jd) {
+    fl_jobdir_hooks(jd, &hooks, on_event, &ctx);
+    fl_jobdir_set_model_meta(jd, &spec, &train);
+  }
   fl_job_execute(dev, job, &spec, spec_text, &train, has_val ? &val : NULL, &hooks,
-                 NULL, &outcome);
+                 jd ? fl_jobdir_cancelled : NULL, &outcome);
+  executed = true;
   free(spec_text);
+  if (jd && fl_jobdir_finish(jd, &outcome, end_metrics, &err) != 0)
+    fprintf(err_out, "flatlined: %s\n", err.msg);
+  if (jd && outcome.interrupted) {
+    if (opt->profile) print_profile(dev, ctx.train_seconds, err_out);
+    fprintf(err_out, "flatlined: stopped after epoch %d with its state saved in %s; "
+            "the same command resumes it\n", outcome.epochs, opt->job_dir);
+    rc = FL_EXIT_RESUMABLE;
+    goto out;
+  }
   if (opt->profile) print_profile(dev, ctx.train_seconds, err_out);
   state = outcome.state;
   cause = outcome.cause[0] ? outcome.cause : NULL;
@@ -238,6 +318,17 @@ int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
   snprintf(err.msg, sizeof err.msg, "%s", outcome.message);
 
 done:
+  if (jd && !executed) {
+    /* Ended before training (data, device): the folder says so too, so
+     * that `flatline follow` on it ends. */
+    fl_job_outcome early = {.state = state};
+    snprintf(early.cause, sizeof early.cause, "%s",
+             rc ? (cause ? cause : fl_cause_of_error(rc) ? fl_cause_of_error(rc) : "") : "");
+    snprintf(early.message, sizeof early.message, "%s", err.msg);
+    fl_error ferr = {0};
+    if (fl_jobdir_finish(jd, &early, NULL, &ferr) != 0)
+      fprintf(err_out, "flatlined: %s\n", ferr.msg);
+  }
   if (json) {
     print_line(out, fl_event_end_metrics(job, state,
                                          rc ? (cause ? cause : fl_cause_of_error(rc)) : cause,
@@ -248,12 +339,15 @@ done:
   } else if (cause) {
     fprintf(out, "flatlined: done, with a diagnosed problem: %s\n", cause);
   }
+out:
+  fl_jobdir_close(jd);
   fl_device_close(dev);
   fl_dataset_free(&train);
   if (has_val) fl_dataset_free(&val);
   fl_spec_free(&spec);
   free(text);
   free(end_metrics);
+  if (rc == FL_EXIT_RESUMABLE) return rc;
   if (rc) return 1;
   return cause ? 3 : 0;
 }
