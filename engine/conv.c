@@ -52,7 +52,9 @@ int fl__op_im2col(fl_device *dev, cl_mem col, cl_mem x, size_t x_off,
   cl_uint xo = (cl_uint)x_off, r = (cl_uint)rows;
   ARG(k, 0, col); ARG(k, 1, x); ARG(k, 2, xo); ARG(k, 3, r);
   int rc = geometry_args(k, 4, ls, g, err);
-  return rc ? rc : fl__launch_1d(dev, k, n, err);
+  /* a work-item per patch (output pixel) */
+  return rc ? rc : fl__launch_1d(dev, k, rows * (size_t)g->oh * (size_t)g->ow,
+                                 err);
 }
 
 int fl__op_col2im(fl_device *dev, cl_mem dx, cl_mem dcol, size_t rows,
@@ -64,7 +66,9 @@ int fl__op_col2im(fl_device *dev, cl_mem dx, cl_mem dcol, size_t rows,
   cl_uint r = (cl_uint)rows;
   ARG(k, 0, dx); ARG(k, 1, dcol); ARG(k, 2, r);
   int rc = geometry_args(k, 3, ls, g, err);
-  return rc ? rc : fl__launch_1d(dev, k, n, err);
+  /* a work-item per input pixel */
+  return rc ? rc : fl__launch_1d(dev, k, rows * (size_t)g->h * (size_t)g->w,
+                                 err);
 }
 
 /* rows, mode, then oh, ow, c, kh, kw, sh, sw, pt, pl, ph, pw from 3. */
@@ -91,19 +95,25 @@ int fl__op_pool_forward(fl_device *dev, cl_mem y, cl_mem x, cl_mem argmax,
   cl_mem arg = argmax ? argmax : y;
   ARG(k, 0, y); ARG(k, 1, x); ARG(k, 2, arg);
   int rc = pool_args(k, rows, filters, pool, g, err);
-  return rc ? rc : fl__launch_1d(dev, k, n, err);
+  /* a work-item per output pixel */
+  return rc ? rc : fl__launch_1d(dev, k, n / (size_t)filters, err);
 }
 
 int fl__op_pool_backward(fl_device *dev, cl_mem dx, cl_mem dy, cl_mem argmax,
-                         size_t rows, int filters, int pool,
-                         const fl_layer_shape *g, fl_error *err) {
-  size_t n = rows * (size_t)g->oh * (size_t)g->ow * (size_t)filters;
-  if (fits(n, err)) return err->code;
+                         size_t rows, int filters, int pool, cl_mem a,
+                         fl_activation act, const fl_layer_shape *g,
+                         fl_error *err) {
+  size_t pixels = rows * (size_t)g->oh * (size_t)g->ow;
+  if (fits(pixels * (size_t)filters, err)) return err->code;
   cl_kernel k = dev->k[FL_K_pool_backward];
-  cl_mem arg = argmax ? argmax : dy;
+  cl_mem arg = argmax ? argmax : dy, act_out = a ? a : dy;
+  cl_int code = (cl_int)act, fuse = a != NULL;
   ARG(k, 0, dx); ARG(k, 1, dy); ARG(k, 2, arg);
   int rc = pool_args(k, rows, filters, pool, g, err);
-  return rc ? rc : fl__launch_1d(dev, k, n, err);
+  if (rc) return rc;
+  ARG(k, 16, act_out); ARG(k, 17, code); ARG(k, 18, fuse);
+  /* a work-item per input pixel */
+  return fl__launch_1d(dev, k, pixels, err);
 }
 
 int fl__conv_alloc(fl_trainer *t, fl_error *err) {
@@ -167,6 +177,48 @@ int fl__conv_forward(fl_trainer *t, int i, cl_mem in, size_t in_off,
                              ls->units, ls->pool, &l->shape, err);
 }
 
+/* The weight gradient's TN GEMM, dW (w_rows, f) = col^T · dz over m =
+ * rows*oh*ow patches, in chunks of patches accumulated into dW (beta 1
+ * after the first) on CPU devices. Why: the tiled TN kernel gives each
+ * work-item one tile of dW and the whole k = m range, so every work-item
+ * streams its columns of col and dz through the caches once; with m in
+ * the tens of thousands (the issue's second conv layer at batch 128:
+ * col 15488 x 288, dz 15488 x 64, 22 MB) nothing stays in L2 and the GEMM
+ * ran at 40-50 GFLOP/s. A chunk whose col and dz rows fit in about
+ * FL__DW_CHUNK_BYTES is read from L2 by all the tiles that share it:
+ * 100-114 GFLOP/s there (bench/conv_rate.c; 256-384 patch rows were the
+ * best, 512 (720 KB) already slower, the Xeon's L2 being 1 MB). Only when
+ * dW is at least FL__DW_CHUNK_MIN_ROWS tall: the first layer's 9 x 32 is
+ * one tile, one work-item, and chunks only added launches (1.6 -> 2.0
+ * ms). The chunks depend on the shapes only, so a seed's results still
+ * repeat bit for bit; they are not the single pass's bits (the partial
+ * sums are added chunk by chunk). */
+#define FL__DW_CHUNK_BYTES (384 * 1024)
+#define FL__DW_CHUNK_MIN_ROWS 32
+
+static int weight_grad(fl_trainer *t, int i, cl_mem dz, size_t m,
+                       fl_error *err) {
+  fl_device *dev = t->dev;
+  const fl__layer_layout *l = &t->lay.l[i];
+  fl__gemm_fused none = {FL__EP_NONE, FL_ACT_LINEAR, NULL, 0, NULL, NULL, 0};
+  size_t chunk = m;
+  if (dev->info.is_cpu && dev->gemm.impl == FL__GEMM_TILED &&
+      l->w_rows >= FL__DW_CHUNK_MIN_ROWS) {
+    chunk = FL__DW_CHUNK_BYTES / ((l->w_rows + l->units) * sizeof(float));
+    if (chunk < 16) chunk = 16;
+  }
+  for (size_t k0 = 0; k0 < m; k0 += chunk) {
+    size_t kc = m - k0 < chunk ? m - k0 : chunk;
+    int rc = fl__op_gemm_ep_with(dev, &dev->gemm, 1, 0, l->w_rows, l->units,
+                                 kc, 1.0f, t->col[i], k0 * l->w_rows,
+                                 l->w_rows, dz, k0 * l->units, l->units,
+                                 k0 ? 1.0f : 0.0f, t->grads, l->w_off,
+                                 l->units, &none, err);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 int fl__conv_backward(fl_trainer *t, int i, size_t rows, bool track,
                       fl_error *err) {
   fl_device *dev = t->dev;
@@ -177,15 +229,15 @@ int fl__conv_backward(fl_trainer *t, int i, size_t rows, bool track,
   int rc;
   /* dz (rows*oh*ow, f): without pooling the layer above's NT GEMM already
    * applied act' to dact[i]; with pooling the gradient goes back through
-   * the pooling first, then act' of the pre-pooling activation. */
+   * the pooling, times act' of the pre-pooling activation in the same
+   * kernel. */
   cl_mem dz = t->dact[i], a = t->act[i];
   if (pooled) {
     dz = t->dpre[i];
     a = t->pre[i];
     if ((rc = fl__op_pool_backward(dev, dz, t->dact[i], t->pool_arg[i], rows,
-                                   ls->units, ls->pool, &l->shape, err)) ||
-        (rc = fl__op_act_backward(dev, dz, a, m, l->units, ls->activation,
-                                  err)))
+                                   ls->units, ls->pool, a, ls->activation,
+                                   &l->shape, err)))
       return rc;
   }
   /* db (f) and the per-filter trackers: a filter is active when any
@@ -196,11 +248,7 @@ int fl__conv_backward(fl_trainer *t, int i, size_t rows, bool track,
     return rc;
   /* dW (kh*kw*c, f) = col^T (kh*kw*c, m) · dz (m, f) */
   fl__gemm_fused none = {FL__EP_NONE, FL_ACT_LINEAR, NULL, 0, NULL, NULL, 0};
-  if ((rc = fl__op_gemm_ep_with(dev, &dev->gemm, 1, 0, l->w_rows, l->units, m,
-                                1.0f, t->col[i], 0, l->w_rows, dz, 0,
-                                l->units, 0.0f, t->grads, l->w_off, l->units,
-                                &none, err)))
-    return rc;
+  if ((rc = weight_grad(t, i, dz, m, err))) return rc;
   if (i == 0) return 0;
   /* dcol (m, kh*kw*c) = dz (m, f) · W^T (f, kh*kw*c); dx = col2im(dcol) */
   if ((rc = fl__op_gemm_ep(dev, 0, 1, m, l->w_rows, l->units, dz, 0, l->units,

@@ -315,7 +315,8 @@ int fl__op_bn_backward(fl_device *dev, cl_mem dy, cl_mem x, size_t rows,
  *   col2im: dx (rows, h, w, c) = the patches' dcol summed back (gather).
  *   pool_forward: y (rows, ph, pw, f) from x (rows, oh, ow, f); max pooling
  *     writes argmax (uint, rows*ph*pw*f), the flat index of each max in x.
- *   pool_backward: dx (rows, oh, ow, f) from dy (rows, ph, pw, f). */
+ *   pool_backward: dx (rows, oh, ow, f) from dy (rows, ph, pw, f), below.
+ * A work-item per pixel (its channels in a loop), not per element. */
 int fl__op_im2col(fl_device *dev, cl_mem col, cl_mem x, size_t x_off,
                   size_t rows, const fl_layer_spec *ls,
                   const fl_layer_shape *g, fl_error *err);
@@ -325,9 +326,13 @@ int fl__op_col2im(fl_device *dev, cl_mem dx, cl_mem dcol, size_t rows,
 int fl__op_pool_forward(fl_device *dev, cl_mem y, cl_mem x, cl_mem argmax,
                         size_t rows, int filters, int pool,
                         const fl_layer_shape *g, fl_error *err);
+/* dx (rows, oh, ow, f) = the pooling's gradient of dy (rows, ph, pw, f);
+ * with a (the conv's activation output, laid out as dx) non-NULL, times
+ * act'(a) as fl__op_act_backward would (same bits, one pass fewer). */
 int fl__op_pool_backward(fl_device *dev, cl_mem dx, cl_mem dy, cl_mem argmax,
-                         size_t rows, int filters, int pool,
-                         const fl_layer_shape *g, fl_error *err);
+                         size_t rows, int filters, int pool, cl_mem a,
+                         fl_activation act, const fl_layer_shape *g,
+                         fl_error *err);
 
 /* kernel_regularizer over W = w[off, off + count) (kernels/regularize.cl):
  * g (may be NULL: evaluation) += its gradient; mf[0] += loss_scale *

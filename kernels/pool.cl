@@ -10,8 +10,16 @@
  *   of the first largest cell; mode 2 is the average.
  * pool_backward: dx (rows, oh, ow, c) = for each cell, the sum over the
  *   windows that hold it of dy (max: only where the cell is the window's
- *   argmax; average: dy / cells of the window). One work-item per dx
- *   element gathering in a fixed order: no atomics, bit-identical runs.
+ *   argmax; average: dy / cells of the window), then, with fuse_act, times
+ *   act'(a) of the conv's activation output a (rows, oh, ow, c) — the
+ *   act_backward pass (dense.cl) folded in: the same product, the same
+ *   bits. Gathering in a fixed window order: no atomics, bit-identical
+ *   runs.
+ * One work-item per pixel (both kernels: its c channels in a loop, which
+ *   read and write runs of c floats), not per element: on POCL's CPU device
+ *   a work-item per element spent its time on index divisions and
+ *   work-group dispatch (max pool backward of the issue's first conv layer
+ *   at batch 128, 2.8M elements: 39 ms; bench/README.md).
  * Geometry arguments (g): oh, ow, c, kh, kw, sh, sw, pt, pl, ph, pw. */
 #define FL_POOL_MAX 1
 #define FL_POOL_AVG 2
@@ -30,64 +38,83 @@ inline int fl_window_cells(int py, int px, int oh, int ow, int kh, int kw,
   return (y1 - y0) * (x1 - x0);
 }
 
-__kernel void pool_forward(__global float *y, __global const float *x,
-                           __global uint *argmax, uint rows, int mode,
-                           int oh, int ow, int c, int kh, int kw, int sh,
-                           int sw, int pt, int pl, int ph, int pw) {
-  size_t i = get_global_id(0);
-  if (i >= (size_t)rows * ph * pw * c) return;
-  int ci = (int)(i % c);
-  size_t t = i / c;
-  int px = (int)(t % pw);
-  t /= pw;
-  int py = (int)(t % ph);
-  size_t b = t / ph;
+__kernel void pool_forward(__global float *restrict y,
+                           __global const float *restrict x,
+                           __global uint *restrict argmax, uint rows,
+                           int mode, int oh, int ow, int c, int kh, int kw,
+                           int sh, int sw, int pt, int pl, int ph, int pw) {
+  uint o = get_global_id(0); /* output pixel (b, py, px) */
+  if (o >= rows * (uint)(ph * pw)) return;
+  int px = (int)(o % (uint)pw);
+  uint t = o / (uint)pw;
+  int py = (int)(t % (uint)ph);
+  uint b = t / (uint)ph;
   int y0 = max(py * sh - pt, 0), y1 = min(py * sh - pt + kh, oh);
   int x0 = max(px * sw - pl, 0), x1 = min(px * sw - pl + kw, ow);
-  float best = -INFINITY, sum = 0.0f;
-  uint arg = 0;
+  /* The window's cells in (yy, xx) order, the channels innermost (runs
+   * of c floats): y and argmax hold each channel's running max; the first
+   * cell sets them, a later one replaces them only when strictly larger
+   * (the first largest wins, as Keras). The average sums in the same
+   * order. */
+  uint base = b * (uint)(oh * ow);
+  __global float *yo = y + o * (uint)c;
+  __global uint *ao = argmax + o * (uint)c;
   for (int yy = y0; yy < y1; yy++)
     for (int xx = x0; xx < x1; xx++) {
-      size_t j = ((b * oh + yy) * ow + xx) * c + ci;
-      float v = x[j];
+      uint j = (base + (uint)(yy * ow + xx)) * (uint)c;
+      __global const float *xv = x + j;
+      bool first = yy == y0 && xx == x0;
       if (mode == FL_POOL_MAX) {
-        if (v > best || (yy == y0 && xx == x0)) best = v, arg = (uint)j;
+        for (int ci = 0; ci < c; ci++) {
+          float v = xv[ci];
+          if (first || v > yo[ci]) yo[ci] = v, ao[ci] = j + (uint)ci;
+        }
       } else {
-        sum += v;
+        for (int ci = 0; ci < c; ci++) yo[ci] = first ? xv[ci] : yo[ci] + xv[ci];
       }
     }
-  if (mode == FL_POOL_MAX) {
-    y[i] = best;
-    argmax[i] = arg;
-  } else {
-    y[i] = sum / (float)((y1 - y0) * (x1 - x0));
+  if (mode != FL_POOL_MAX) {
+    float cells = (float)((y1 - y0) * (x1 - x0));
+    for (int ci = 0; ci < c; ci++) yo[ci] /= cells;
   }
 }
 
-__kernel void pool_backward(__global float *dx, __global const float *dy,
-                            __global const uint *argmax, uint rows, int mode,
-                            int oh, int ow, int c, int kh, int kw, int sh,
-                            int sw, int pt, int pl, int ph, int pw) {
-  size_t i = get_global_id(0);
-  if (i >= (size_t)rows * oh * ow * c) return;
-  int ci = (int)(i % c);
-  size_t t = i / c;
-  int ix = (int)(t % ow);
-  t /= ow;
-  int iy = (int)(t % oh);
-  size_t b = t / oh;
+__kernel void pool_backward(__global float *restrict dx,
+                            __global const float *restrict dy,
+                            __global const uint *restrict argmax, uint rows,
+                            int mode, int oh, int ow, int c, int kh, int kw,
+                            int sh, int sw, int pt, int pl, int ph, int pw,
+                            __global const float *restrict a, int act,
+                            int fuse_act) {
+  uint q = get_global_id(0); /* input pixel (b, iy, ix) */
+  if (q >= rows * (uint)(oh * ow)) return;
+  int ix = (int)(q % (uint)ow);
+  uint t = q / (uint)ow;
+  int iy = (int)(t % (uint)oh);
+  uint b = t / (uint)oh;
   int py0 = fl_pool_first(iy, kh, sh, pt), py1 = min((iy + pt) / sh, ph - 1);
   int px0 = fl_pool_first(ix, kw, sw, pl), px1 = min((ix + pl) / sw, pw - 1);
-  float s = 0.0f;
+  /* dx's c channels of this pixel start at 0 and gain each window's term
+   * in (py, px) order, the channels innermost: each element's sum is the
+   * one a work-item per element made, in the same order. */
+  uint i0 = q * (uint)c;
+  __global float *d = dx + i0;
+  for (int ci = 0; ci < c; ci++) d[ci] = 0.0f;
   for (int py = py0; py <= py1; py++)
     for (int px = px0; px <= px1; px++) {
-      size_t o = ((b * ph + py) * pw + px) * c + ci;
+      uint o = ((b * (uint)ph + (uint)py) * (uint)pw + (uint)px) * (uint)c;
+      __global const float *g = dy + o;
       if (mode == FL_POOL_MAX) {
-        if (argmax[o] == (uint)i) s += dy[o];
+        __global const uint *am = argmax + o;
+        for (int ci = 0; ci < c; ci++)
+          if (am[ci] == i0 + (uint)ci) d[ci] += g[ci];
       } else {
-        s += dy[o] / (float)fl_window_cells(py, px, oh, ow, kh, kw, sh, sw,
-                                           pt, pl);
+        float cells = (float)fl_window_cells(py, px, oh, ow, kh, kw, sh, sw,
+                                             pt, pl);
+        for (int ci = 0; ci < c; ci++) d[ci] += g[ci] / cells;
       }
     }
-  dx[i] = s;
+  if (fuse_act)
+    for (int ci = 0; ci < c; ci++)
+      d[ci] *= fl_act_grad_from_output(act, a[i0 + (uint)ci]);
 }

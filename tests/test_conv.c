@@ -131,7 +131,7 @@ static void check_pool(int h, int w, int f, int pool, int pk, int ps,
   assert_int_equal(fl__op_pool_forward(dev, by, bx, barg, rows, f, pool, &g,
                                        &err), 0);
   assert_int_equal(fl__op_pool_backward(dev, bdx, bdy, barg, rows, f, pool,
-                                        &g, &err), 0);
+                                        NULL, FL_ACT_LINEAR, &g, &err), 0);
   download(by, y_got, ny * 4);
   download(bdx, dx_got, nx * 4);
   char what[64];
@@ -145,6 +145,22 @@ static void check_pool(int h, int w, int f, int pool, int pk, int ps,
   snprintf(what, sizeof what, "pool %d %dx%d/%d %s backward", pool, pk, pk,
            ps, same ? "same" : "valid");
   expect_close(dx_got, dx, nx, 1e-5, 1e-4, what);
+  /* with the activation's derivative fused in (the trainer's call): relu'
+   * of x, which stands in for the conv's activation output, and tanh' */
+  fl_activation acts[2] = {FL_ACT_RELU, FL_ACT_TANH};
+  for (int ai = 0; ai < 2; ai++) {
+    assert_int_equal(fl__op_pool_backward(dev, bdx, bdy, barg, rows, f, pool,
+                                          bx, acts[ai], &g, &err), 0);
+    download(bdx, dx_got, nx * 4);
+    float *want = malloc(nx * 4);
+    for (size_t i = 0; i < nx; i++)
+      want[i] = dx[i] * (acts[ai] == FL_ACT_RELU ? (x[i] > 0.0f ? 1.0f : 0.0f)
+                                                 : 1.0f - x[i] * x[i]);
+    snprintf(what, sizeof what, "pool %d %dx%d/%d %s backward, act %d", pool,
+             pk, pk, ps, same ? "same" : "valid", (int)acts[ai]);
+    expect_close(dx_got, want, nx, 1e-5, 1e-4, what);
+    free(want);
+  }
   fl__buffer_release(&bx), fl__buffer_release(&by), fl__buffer_release(&barg);
   fl__buffer_release(&bdy), fl__buffer_release(&bdx);
   free(x), free(y), free(y_got), free(dy), free(dx), free(dx_got);
