@@ -8,11 +8,18 @@
  * kx); flatline's rows are channels-last (NHWC, Keras' default and the
  * layout of IDX/npy images), whose patches (ky, kx, c) make the GEMM's
  * output (B*oh*ow, filters) the next layer's NHWC input with no transpose,
- * and W exactly Keras' (kh, kw, cin, filters). CLBlast would need an
- * NHWC <-> NCHW transpose of every activation and gradient, so it was not
- * timed against ours (issue 13 asks for that measurement; still open).
- * Measured here (POCL, 2-core AVX-512 Xeon): examples/fashion-cnn/
- * small.json trains at about 650 samples/s (2000 rows, batch 64). */
+ * and W exactly Keras' (kh, kw, cin, filters). Measured (bench/conv_rate.c,
+ * bench/README.md "CLBlast's convgemm"), the issue's two conv layers at
+ * batch 128 on POCL's CPU device: CLBlastSconvgemm alone ran at 2.6-4.2
+ * GFLOP/s, 18.8 and 135 ms, against 1.4 and 6.2 ms for our im2col + tiled
+ * GEMM with its fused bias + relu, before the NHWC <-> NCHW transposes it
+ * would add (2.8 + 2.8 ms for layer 2); and it has no backward pass, so
+ * dW and dx need our im2col / col2im anyway. So the forward pass stays
+ * here. Not measured on a GPU, where CLBlast's tuned convgemm might win
+ * the forward pass: fl_conv_rate there answers it.
+ * Measured here (POCL, 2-core AVX-512 Xeon): the issue's CNN
+ * (examples/fashion-cnn/cnn.json) trains at about 3000 samples/s (batch
+ * 128); per-op times in bench/README.md. */
 #include <stdint.h>
 
 #include "engine_internal.h"
