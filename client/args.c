@@ -113,6 +113,16 @@ bool fl_cli_job_id(const char *text, char out[FL_JOB_ID_MAX]) {
   return true;
 }
 
+bool fl_cli_group_id(const char *text, char out[FL_JOB_ID_MAX]) {
+  const char *digits = text[0] == 'g' ? text + 1 : text;
+  size_t n = strlen(digits);
+  if (n == 0 || n > 9) return false; /* as the daemon's: g and 1 to 9 digits */
+  for (size_t i = 0; i < n; i++)
+    if (!isdigit((unsigned char)digits[i])) return false;
+  snprintf(out, FL_JOB_ID_MAX, "g%s", digits);
+  return true;
+}
+
 /* The options cmd takes, for the did-you-mean. */
 static size_t command_options(const fl_cli_command *cmd, const char **out) {
   size_t n = 0;
@@ -126,12 +136,14 @@ static size_t command_options(const fl_cli_command *cmd, const char **out) {
   if (cmd->flags & FL_CMD_OPT_QUEUE) out[n++] = "--priority", out[n++] = "--after";
   if (cmd->flags & FL_CMD_OPT_FILTER) out[n++] = "--state", out[n++] = "--user";
   if (cmd->flags & FL_CMD_OPT_CSV) out[n++] = "--csv";
+  if (cmd->flags & FL_CMD_OPT_SWEEP) out[n++] = "--sweep";
+  if (cmd->flags & FL_CMD_OPT_GROUP) out[n++] = "--group";
   return n;
 }
 
 static int unknown_option(const fl_cli_command *cmd, const char *arg,
                           char *msg, size_t size) {
-  const char *opts[N_GLOBAL_OPTIONS + 12];
+  const char *opts[N_GLOBAL_OPTIONS + 16];
   size_t n = command_options(cmd, opts);
   /* compare without a "=value" the user may have attached */
   char word[64];
@@ -254,6 +266,33 @@ static int queue_option(cursor *c, fl_cli_args *a, char *msg, size_t size) {
   return 0;
 }
 
+/* --sweep KEY=V1,V2,... (submit) and --group G (list); issue 15. The
+ * values are read in cmd_submit.c (client/sweep.c), against the spec.
+ * Returns as command_option does. */
+static int sweep_option(cursor *c, fl_cli_args *a, char *msg, size_t size) {
+  const fl_cli_command *cmd = a->command;
+  const char *arg = c->argv[c->i], *v = NULL;
+  if ((cmd->flags & FL_CMD_OPT_SWEEP) && option_is(arg, "--sweep", &v)) {
+    const char *grid = option_value(c, v);
+    if (!grid || !strchr(grid, '='))
+      return usage_error(msg, size, "%s: --sweep needs KEY=V1,V2,..., e.g. "
+                         "--sweep optimizer.learning_rate=0.1,0.01", cmd->name);
+    if (a->n_sweeps == FL_SWEEP_MAX_KEYS)
+      return usage_error(msg, size, "%s: at most %d --sweep keys; fix the others "
+                         "in the spec", cmd->name, FL_SWEEP_MAX_KEYS);
+    a->sweeps[a->n_sweeps++] = grid;
+    return 1;
+  }
+  if ((cmd->flags & FL_CMD_OPT_GROUP) && option_is(arg, "--group", &v)) {
+    const char *g = option_value(c, v);
+    if (!g || !fl_cli_group_id(g, a->group))
+      return usage_error(msg, size, "%s: --group needs a group id such as g17 "
+                         "(submit --sweep prints it)", cmd->name);
+    return 1;
+  }
+  return 0;
+}
+
 /* Handles an option of the command at c->i: 1 if it was one, 0 if not,
  * FL_EXIT_USAGE when one is used wrongly. */
 static int command_option(cursor *c, fl_cli_args *a, char *msg, size_t size) {
@@ -262,6 +301,7 @@ static int command_option(cursor *c, fl_cli_args *a, char *msg, size_t size) {
   if (!cmd) return 0;
   int q = queue_option(c, a, msg, size);
   if (q) return q;
+  if ((q = sweep_option(c, a, msg, size))) return q;
   if ((cmd->flags & FL_CMD_OPT_FOLLOW) &&
       (strcmp(arg, "--follow") == 0 || strcmp(arg, "-f") == 0)) {
     a->follow = true;
@@ -339,6 +379,13 @@ static int positional(fl_cli_args *a, const char *arg, char *msg,
     else a->labels = arg;
     return 0;
   }
+  if ((cmd->flags & FL_CMD_ARG_GROUP) && !a->group[0]) {
+    if (!fl_cli_group_id(arg, a->group))
+      return usage_error(msg, size, "%s: '%s' is not a group id; group ids look "
+                         "like g17 (submit --sweep prints it; 'flatline list' "
+                         "shows each job's)", cmd->name, arg);
+    return 0;
+  }
   if ((cmd->flags & FL_CMD_ARG_TOPIC) && !a->topic) {
     a->topic = fl_cli_find_command(arg);
     if (!a->topic) return unknown_command(arg, msg, size);
@@ -369,6 +416,14 @@ static int missing(const fl_cli_args *a, char *msg, size_t size) {
                        "%s needs a job id: flatline %s %s ('flatline list' "
                        "shows the ids)",
                        cmd->name, cmd->name, cmd->usage);
+  if ((cmd->flags & FL_CMD_ARG_GROUP) && !a->group[0])
+    return usage_error(msg, size,
+                       "%s needs a group id: flatline %s %s (submit --sweep "
+                       "prints it)", cmd->name, cmd->name, cmd->usage);
+  if ((cmd->flags & FL_CMD_OPT_SWEEP) && a->n_sweeps && a->follow)
+    return usage_error(msg, size, "%s: --follow follows one job; with --sweep, "
+                       "'flatline wait' the jobs and 'flatline group G' shows "
+                       "their summary", cmd->name);
   if ((cmd->flags & FL_CMD_ARG_DATA) && !a->data)
     return usage_error(msg, size,
                        "%s needs a data file: flatline %s %s", cmd->name,

@@ -48,6 +48,13 @@ enum {
   FL_CMD_OPT_FILTER = 1u << 19,    /* --state STATE, --user USER (list) */
 };
 
+/* Sweeps (issue 15); bits of their own, apart from the others. */
+enum {
+  FL_CMD_OPT_SWEEP = 1u << 24, /* --sweep KEY=V1,V2,... (submit) */
+  FL_CMD_ARG_GROUP = 1u << 25, /* one positional group id "g17" */
+  FL_CMD_OPT_GROUP = 1u << 26, /* --group G (list) */
+};
+
 /* Job ids one command line may name (wait, rm, cancel); a shell's
  * argument list holds about this many short ids. */
 #define FL_CLI_MAX_IDS 10000
@@ -91,6 +98,9 @@ typedef struct {
   char after[FL_JOB_ID_MAX]; /* submit --after ID, "" when not given */
   const char *state_filter; /* list --state STATE */
   const char *user_filter;  /* list --user NAME|UID */
+  const char *sweeps[FL_SWEEP_MAX_KEYS]; /* submit --sweep KEY=V1,...: as given */
+  int n_sweeps;
+  char group[FL_JOB_ID_MAX]; /* list --group G, group G: "g17" */
 } fl_cli_args;
 
 /* Handlers return an exit status. */
@@ -122,6 +132,7 @@ int fl_cli_cmd_wait(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_rm(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_report(const fl_cli_args *args, const fl_cli_out *out);
 int fl_cli_cmd_export_csv(const fl_cli_args *args, const fl_cli_out *out);
+int fl_cli_cmd_group(const fl_cli_args *args, const fl_cli_out *out);
 
 /* commands.c */
 extern const fl_cli_command fl_cli_commands[];
@@ -138,6 +149,9 @@ int fl_cli_parse(int argc, char *const *argv, fl_cli_args *args, char *msg,
 /* args.c — "j17" (or "17", taken as j17) into out; false when text is not a
  * job id. */
 bool fl_cli_job_id(const char *text, char out[FL_JOB_ID_MAX]);
+/* args.c — "g17" (or "17", taken as g17) into out; false when text is not
+ * a group id. */
+bool fl_cli_group_id(const char *text, char out[FL_JOB_ID_MAX]);
 
 /* Where the daemon's socket is, and why that one. */
 typedef struct {

@@ -1,5 +1,5 @@
-/* client/cmd_jobs.c — owns the one-request commands: list, show and
- * devices (cancel is with the queue commands, cmd_queue.c). Each is: connect, one request, render the reply. */
+/* client/cmd_jobs.c — owns the one-request commands: list, show, group
+ * and devices (cancel is with the queue commands, cmd_queue.c). Each is: connect, one request, render the reply. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +55,7 @@ int fl_cli_cmd_list(const fl_cli_args *a, const fl_cli_out *o) {
     fl_jw w;
     int64_t id = fl_cli_request_begin(&s, &w, "list");
     if (after[0]) fl_jw_str(&w, "after", after);
+    if (a->group[0]) fl_jw_str(&w, "group", a->group); /* filtered by the daemon */
     rc = fl_cli_request(&s, &w, id, &replies[n]);
     if (rc) {
       fl_json_free(replies[n]);
@@ -91,6 +92,25 @@ int fl_cli_cmd_show(const fl_cli_args *a, const fl_cli_out *o) {
   int rc = one_request(a, o, "show", a->job, &s, &reply);
   if (!rc && a->fixed_spec) rc = fl_cli_render_fixed_spec(o, a->job, reply);
   else if (!rc) rc = fl_cli_render_job(o, fl_json_get(reply, "job"));
+  fl_json_free(reply);
+  fl_cli_session_close(&s);
+  return rc;
+}
+
+/* A sweep's summary (issue 15): one request; the daemon sends the group's
+ * jobs with their values, last metrics and verdicts, the ordering is
+ * render.c's. */
+int fl_cli_cmd_group(const fl_cli_args *a, const fl_cli_out *o) {
+  fl_cli_session s = {0};
+  fl_json *reply = NULL;
+  int rc = fl_cli_session_open(&s, a, o, "group", a->group);
+  if (!rc) {
+    fl_jw w;
+    int64_t id = fl_cli_request_begin(&s, &w, "group");
+    fl_jw_str(&w, "group", a->group);
+    rc = fl_cli_request(&s, &w, id, &reply);
+  }
+  if (!rc) rc = fl_cli_render_group(o, a->group, fl_json_get(reply, "jobs"));
   fl_json_free(reply);
   fl_cli_session_close(&s);
   return rc;

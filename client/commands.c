@@ -28,8 +28,9 @@ const fl_cli_command fl_cli_commands[] = {
      "  0   no error findings (warnings may be printed)\n"
      "  1   an error finding, an invalid spec, an unreadable data file, or a\n"
      "      request error\n" EXIT_COMMON},
-    {"submit", fl_cli_cmd_submit, FL_CMD_ARG_SPEC | FL_CMD_OPT_FOLLOW | FL_CMD_OPT_QUEUE,
-     "SPEC [--follow] [--priority N] [--after ID]",
+    {"submit", fl_cli_cmd_submit,
+     FL_CMD_ARG_SPEC | FL_CMD_OPT_FOLLOW | FL_CMD_OPT_QUEUE | FL_CMD_OPT_SWEEP,
+     "SPEC [--follow] [--priority N] [--after ID] [--sweep KEY=V,...]",
      "queue a training job (and stream it with --follow)",
      "Validates SPEC here, uploads the data files it names (each as a\n"
      "SHA-256-addressed blob; files the daemon already holds for you are\n"
@@ -46,10 +47,20 @@ const fl_cli_command fl_cli_commands[] = {
      "                user's queue\n"
      "  --after ID    start only once your job ID is done; if ID fails, is\n"
      "                cancelled or removed first, this job fails saying so\n"
+     "  --sweep KEY=V1,V2,...\n"
+     "                one job per value of the spec key KEY (a key path:\n"
+     "                optimizer.learning_rate, batch_size,\n"
+     "                model.layers.0.units); several --sweep make a grid\n"
+     "                (at most 8 keys and 256 jobs). Values are JSON\n"
+     "                (0.01, 1e-3, true, \"x\"), else strings (relu). The\n"
+     "                jobs form a group: `submitted group g17`; then\n"
+     "                'flatline group g17' shows them best first\n"
      "\n"
      "Examples:\n"
      "  flatline submit examples/blobs/mlp.json\n"
      "  flatline submit --after j17 --priority 5 finetune.json\n"
+     "  flatline submit mlp.json --sweep optimizer.learning_rate=0.1,0.01,0.001 \\\n"
+     "    --sweep batch_size=32,128\n"
      "  flatline submit --follow mlp.json\n"
      "  flatline --json submit --follow mlp.json > run.jsonl\n"
      "\n"
@@ -76,7 +87,8 @@ const fl_cli_command fl_cli_commands[] = {
      "  0   the job is done\n"
      "  1   the job failed, was rejected or cancelled; or the stream broke\n"
      "  3   the job is done, but a problem was diagnosed\n" EXIT_COMMON},
-    {"list", fl_cli_cmd_list, FL_CMD_OPT_FILTER, "[--state STATE] [--user USER]",
+    {"list", fl_cli_cmd_list, FL_CMD_OPT_FILTER | FL_CMD_OPT_GROUP,
+     "[--state STATE] [--user USER] [--group G]",
      "show everyone's jobs: owner, state, device, epoch, times",
      "Lists all jobs, everyone's: on a shared machine you want to see who\n"
      "holds a GPU. Columns: JOB, USER, NAME, STATE, DEVICE, EPOCH, then\n"
@@ -88,6 +100,7 @@ const fl_cli_command fl_cli_commands[] = {
      "  --state STATE  only jobs in STATE: queued, running, done, failed,\n"
      "                 cancelled or rejected\n"
      "  --user USER    only USER's jobs (a name or a uid)\n"
+     "  --group G      only the jobs of group G (a sweep: submit --sweep)\n"
      "\n"
      "Examples:\n"
      "  flatline list\n"
@@ -184,6 +197,27 @@ const fl_cli_command fl_cli_commands[] = {
      "  0   removed\n"
      "  1   a job is not there, not yours, not finished, or a request\n"
      "      error (the others are still removed)\n" EXIT_COMMON},
+    {"group", fl_cli_cmd_group, FL_CMD_ARG_GROUP, "G",
+     "a sweep's jobs: their values, final metrics and verdicts, best first",
+     "Shows the jobs of group G (submit --sweep made it) in one table, best\n"
+     "first: one column per swept key with the job's value, its state, the\n"
+     "last epoch's loss, accuracy and val_accuracy, and its verdict\n"
+     "(healthy, problem with its first cause, or unexplained; '-' until the\n"
+     "job ends). Best means the highest final val_accuracy, or accuracy\n"
+     "when the jobs have no validation data; jobs without metrics last.\n"
+     "Only the group's owner (or root) may see it.\n"
+     "With --json: one line per job, best first, {\"event\":\"group_job\",\n"
+     "\"rank\":1, \"job\", \"group\", \"sweep\":{key: value}, \"state\",\n"
+     "\"loss\", \"accuracy\", \"val_loss\", \"val_accuracy\", \"verdict\",\n"
+     "\"cause\"}.\n"
+     "\n"
+     "Examples:\n"
+     "  flatline group g17\n"
+     "  flatline --json group g17 | head -1 | jq .sweep\n"
+     "\n"
+     "Exit status:\n"
+     "  0   shown\n"
+     "  1   no such group, not yours, or a request error\n" EXIT_COMMON},
     {"devices", fl_cli_cmd_devices, 0, "",
      "list the OpenCL devices and what they run",
      "Lists the devices the daemon trains on: index (what a spec's\n"

@@ -46,7 +46,7 @@ void fl_cli_print_help(FILE *f, const fl_cli_command *cmd,
           "  --json         print one JSON object per line, each with an \"event\"\n"
           "                 key (preflight, submitted, epoch, progress, diagnosis,\n"
           "                 verdict, end, job, device, cancelled, exported,\n"
-          "                 fixed_spec)\n"
+          "                 fixed_spec, submitted_group, group_job)\n"
           "  --no-color     no colour; colour is only used on a terminal, and\n"
           "                 NO_COLOR=1 turns it off too\n"
           "  -h, --help     this text; 'flatline COMMAND --help' for a command\n"

@@ -73,7 +73,7 @@ bool fl_cli_print_jw(const fl_cli_out *o, fl_jw *w);
 void fl_cli_json_pretty(FILE *f, const char *compact, int indent);
 
 /* ---- table.c: aligned columns ---- */
-#define FL_CLI_TABLE_MAX_COLS 10
+#define FL_CLI_TABLE_MAX_COLS 16 /* a sweep summary: 8 keys and 7 more */
 typedef struct {
   size_t n_cols;
   unsigned right;        /* bit c: column c is right-aligned (numbers) */
@@ -176,6 +176,13 @@ void fl_cli_render_class_report(const fl_cli_out *o, const fl_json *m,
  * "fixed_spec" (or its job's). No fix: says so on o->err, returns 1. */
 int fl_cli_render_fixed_spec(const fl_cli_out *o, const char *job_id,
                              const fl_json *reply);
+/* group G (issue 15): a sweep's jobs best first (the highest final
+ * val_accuracy, else accuracy; jobs without metrics last, then by job
+ * number), one column per swept key, the metrics and the verdict; with
+ * --json one "group_job" line per job in that order, with its rank. */
+int fl_cli_render_group(const fl_cli_out *o, const char *group, const fl_json *jobs);
+/* The order render_group shows jobs in: out[0..n) gets indexes into jobs. */
+void fl_cli_group_order(const fl_json *jobs, size_t *out, size_t n);
 /* check's findings, or a rejected submit's: exit 1 if any is an error. */
 int fl_cli_render_findings(const fl_cli_out *o, const char *spec_path,
                            const fl_json *findings);

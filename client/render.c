@@ -1,5 +1,5 @@
-/* client/render.c — owns how the replies of list, devices, show and check
- * look: tables and summaries for people, and with --json one line per job,
+/* client/render.c — owns how the replies of list, devices, show, group and
+ * check look: tables and summaries for people, and with --json one line per job,
  * device or preflight report, each with its "event" key first and the
  * daemon's fields passed through as they came. */
 #include <math.h>
@@ -447,6 +447,206 @@ int fl_cli_render_fixed_spec(const fl_cli_out *o, const char *job_id,
             "it there before submitting it\n", job_id);
   free(text);
   return FL_EXIT_OK;
+}
+
+/* ---- group G: a sweep's summary (issue 15) ---- */
+
+/* What ranks a job: its final val_accuracy (by_val) or accuracy; -inf
+ * when it has none yet, so that it goes last. */
+static double rank_key(const fl_json *job, bool by_val) {
+  double v;
+  if (fl_json_number(fl_json_get(job, by_val ? "val_accuracy" : "accuracy"), &v) &&
+      v == v)
+    return v;
+  return -INFINITY;
+}
+
+static double job_number(const fl_json *job) {
+  const char *id = str_of(job, "job");
+  return id && id[0] == 'j' ? strtod(id + 1, NULL) : 0;
+}
+
+/* Any job with a val_accuracy: then it ranks all of them. */
+static bool ranks_by_val(const fl_json *jobs) {
+  for (size_t i = 0; i < fl_json_array_size(jobs); i++)
+    if (rank_key(fl_json_array_at(jobs, i), true) > -INFINITY) return true;
+  return false;
+}
+
+void fl_cli_group_order(const fl_json *jobs, size_t *out, size_t n) {
+  bool by_val = ranks_by_val(jobs);
+  /* insertion sort: stable, and a group is at most a few hundred jobs */
+  for (size_t i = 0; i < n; i++) {
+    const fl_json *job = fl_json_array_at(jobs, i);
+    double k = rank_key(job, by_val), num = job_number(job);
+    size_t at = i;
+    while (at > 0) {
+      const fl_json *prev = fl_json_array_at(jobs, out[at - 1]);
+      double pk = rank_key(prev, by_val);
+      if (pk > k || (pk == k && job_number(prev) <= num)) break;
+      out[at] = out[at - 1];
+      at--;
+    }
+    out[at] = i;
+  }
+}
+
+/* "healthy", "problem: cause", "unexplained", or "-" before the verdict. */
+static void verdict_cell(char *buf, size_t size, const fl_json *job, fl_style *style) {
+  const char *v = str_of(job, "verdict");
+  char cause[64];
+  fl_cli_json_cell(cause, sizeof cause, fl_json_get(job, "cause"));
+  *style = FL_STYLE_NONE;
+  if (!v) {
+    snprintf(buf, size, "-");
+    return;
+  }
+  char sv[24];
+  fl_cli_sanitize(sv, sizeof sv, v);
+  if (strcmp(v, FL_VERDICT_IS_PROBLEM) == 0 && strcmp(cause, "-") != 0)
+    snprintf(buf, size, "%s: %s", sv, cause);
+  else
+    snprintf(buf, size, "%s", sv);
+  *style = strcmp(v, FL_VERDICT_IS_HEALTHY) == 0   ? FL_STYLE_GOOD
+           : strcmp(v, FL_VERDICT_IS_PROBLEM) == 0 ? FL_STYLE_ALERT
+                                                   : FL_STYLE_WARN;
+}
+
+static void metric_cell(char *buf, size_t size, const fl_json *job, const char *key) {
+  double v;
+  if (fl_json_number(fl_json_get(job, key), &v)) fl_cli_format_metric(buf, size, v);
+  else snprintf(buf, size, "-");
+}
+
+/* Adds the keys of one compact JSON object text (fl_json_print's) to
+ * keys[0..*n): the view has no key iteration, so the text is scanned,
+ * strings and their escapes skipped. Keys other than the daemon's
+ * [A-Za-z0-9_.] are left out. */
+static void object_keys(const char *text, char keys[][FL_SWEEP_KEY_MAX], size_t *n) {
+  int depth = 0;
+  bool in_string = false, escaped = false, is_key = false, expect_key = false;
+  const char *start = NULL;
+  for (const char *p = text; *p; p++) {
+    char c = *p;
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') {
+        in_string = false;
+        size_t len = (size_t)(p - start);
+        if (!is_key || len == 0 || len >= FL_SWEEP_KEY_MAX ||
+            strspn(start, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "0123456789_.") < len)
+          continue;
+        bool seen = false;
+        for (size_t j = 0; j < *n && !seen; j++)
+          seen = strncmp(keys[j], start, len) == 0 && keys[j][len] == '\0';
+        if (!seen && *n < FL_SWEEP_MAX_KEYS) {
+          memcpy(keys[*n], start, len);
+          keys[(*n)++][len] = '\0';
+        }
+      }
+    } else if (c == '"') {
+      in_string = true;
+      is_key = depth == 1 && expect_key;
+      start = p + 1;
+    } else if (c == '{' || c == '[') {
+      depth++;
+      expect_key = c == '{' && depth == 1;
+    } else if (c == '}' || c == ']') {
+      depth--;
+    } else if (c == ',') {
+      expect_key = depth == 1;
+    } else if (c == ':') {
+      expect_key = false;
+    }
+  }
+}
+
+/* The swept keys, in the order the jobs first name them. */
+static size_t sweep_keys(const fl_json *jobs, char keys[][FL_SWEEP_KEY_MAX]) {
+  size_t n = 0;
+  for (size_t i = 0; i < fl_json_array_size(jobs); i++) {
+    const fl_json *sw = fl_json_get(fl_json_array_at(jobs, i), "sweep");
+    char *text = sw && !fl_json_is_null(sw) ? fl_json_print(sw) : NULL;
+    if (text && text[0] == '{') object_keys(text, keys, &n);
+    free(text);
+  }
+  return n;
+}
+
+int fl_cli_render_group(const fl_cli_out *o, const char *group, const fl_json *jobs) {
+  size_t n = fl_json_array_size(jobs);
+  size_t *order = calloc(n ? n : 1, sizeof *order);
+  if (!order) {
+    fprintf(o->err, "flatline: out of memory\n");
+    return FL_EXIT_FAILED;
+  }
+  fl_cli_group_order(jobs, order, n);
+  int rc = FL_EXIT_OK;
+  if (o->json) {
+    for (size_t r = 0; r < n && !rc; r++) {
+      char *line = fl_cli_json_with_event("group_job", fl_json_array_at(jobs, order[r]));
+      char tail[96];
+      snprintf(tail, sizeof tail, "{\"rank\":%zu,\"group\":\"%s\"}", r + 1, group);
+      char *both = line ? fl_cli_json_concat(line, tail) : NULL;
+      if (both) fl_cli_print_json_line(o, both);
+      else rc = FL_EXIT_FAILED;
+      free(both);
+      free(line);
+    }
+    if (rc) fprintf(o->err, "flatline: out of memory\n");
+    free(order);
+    return rc;
+  }
+  char keys[FL_SWEEP_MAX_KEYS][FL_SWEEP_KEY_MAX];
+  size_t nk = sweep_keys(jobs, keys);
+  bool by_val = ranks_by_val(jobs);
+  fprintf(o->out, "group %s: %zu job%s, best first (by final %s)\n", group, n,
+          n == 1 ? "" : "s", by_val ? "val_accuracy" : "accuracy");
+  /* #, JOB, the keys, STATE, LOSS, ACC, VAL_ACC, VERDICT */
+  size_t cols = 2 + nk + 5;
+  unsigned right = 1u << 0;
+  for (size_t c = 2 + nk + 1; c < 2 + nk + 4; c++) right |= 1u << c;
+  fl_cli_table t;
+  fl_cli_table_init(&t, cols, right);
+  const char *header[FL_CLI_TABLE_MAX_COLS];
+  size_t h = 0;
+  header[h++] = "#";
+  header[h++] = "JOB";
+  for (size_t k = 0; k < nk; k++) header[h++] = keys[k];
+  header[h++] = "STATE";
+  header[h++] = "LOSS";
+  header[h++] = "ACC";
+  header[h++] = "VAL_ACC";
+  header[h++] = "VERDICT";
+  fl_cli_table_add(&t, header, NULL);
+  for (size_t r = 0; r < n; r++) {
+    const fl_json *job = fl_json_array_at(jobs, order[r]);
+    const fl_json *sw = fl_json_get(job, "sweep");
+    char cells[FL_CLI_TABLE_MAX_COLS][128];
+    const char *row[FL_CLI_TABLE_MAX_COLS];
+    fl_style styles[FL_CLI_TABLE_MAX_COLS] = {0};
+    size_t c = 0;
+    snprintf(cells[c++], sizeof cells[0], "%zu", r + 1);
+    fl_cli_json_cell(cells[c++], sizeof cells[0], fl_json_get(job, "job"));
+    for (size_t k = 0; k < nk; k++)
+      fl_cli_json_cell(cells[c++], sizeof cells[0], fl_json_get(sw, keys[k]));
+    state_of(cells[c], sizeof cells[0], job);
+    styles[c] = fl_cli_state_style(cells[c]);
+    c++;
+    metric_cell(cells[c++], sizeof cells[0], job, "loss");
+    metric_cell(cells[c++], sizeof cells[0], job, "accuracy");
+    metric_cell(cells[c++], sizeof cells[0], job, "val_accuracy");
+    verdict_cell(cells[c], sizeof cells[0], job, &styles[c]);
+    c++;
+    for (size_t i = 0; i < c; i++) row[i] = cells[i];
+    fl_cli_table_add(&t, row, styles);
+  }
+  rc = fl_cli_table_print(&t, o);
+  fl_cli_table_free(&t);
+  free(order);
+  return rc;
 }
 
 int fl_cli_render_findings(const fl_cli_out *o, const char *spec_path,

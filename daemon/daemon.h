@@ -48,6 +48,10 @@ typedef struct fl_job {
                              the owner's own queued jobs */
   char after[FL_JOB_ID_MAX]; /* submit --after: runs once that job is done;
                                 "" when none (or once satisfied) */
+  char group[FL_JOB_ID_MAX]; /* issue 15: the sweep's group "gN", or "" */
+  char *sweep;            /* its grid point {key path: scalar} (JSON), or NULL */
+  char verdict[16];       /* the verdict line's "verdict", or "" before it */
+  char verdict_cause[64]; /* its first cause ("" when none) */
   bool has_verdict;       /* a verdict line was logged */
   bool diagnosed;         /* what the client's follow would call diagnosed
                              (a problem verdict, else a diagnosis with

@@ -65,6 +65,7 @@ void fl_job_free(fl_job *job) {
   free(job->last_epoch);
   free(job->fix);
   free(job->metrics);
+  free(job->sweep);
   free(job);
 }
 
@@ -80,6 +81,11 @@ void fl_job_note_event(fl_job *job, const char *line) {
      * follow (client/follow_view.c): what `wait` reports. */
     const char *v = fl_json_string(fl_json_get(ev, "verdict"));
     job->has_verdict = true;
+    /* for a group's summary (queue.c): the verdict and its first cause */
+    const char *first = fl_json_string(
+        fl_json_get(fl_json_array_at(fl_json_get(ev, "causes"), 0), "cause"));
+    snprintf(job->verdict, sizeof job->verdict, "%s", v ? v : "");
+    snprintf(job->verdict_cause, sizeof job->verdict_cause, "%s", first ? first : "");
     job->diagnosed = v && strcmp(v, FL_VERDICT_IS_PROBLEM) == 0 &&
                      fl_json_array_size(fl_json_get(ev, "causes")) > 0;
     const fl_json *m = fl_json_get(ev, "metrics");
@@ -136,6 +142,8 @@ int fl_job_save(fl_daemon *d, fl_job *job, fl_error *err) {
   fl_jw_int(&w, "ended", (long long)job->ended);
   fl_jw_int(&w, "priority", job->priority);
   fl_jw_str(&w, "after", job->after);
+  if (job->group[0]) fl_jw_str(&w, "group", job->group);
+  if (job->sweep) fl_jw_raw(&w, "sweep", job->sweep); /* checked at submit */
   fl_jw_str(&w, "cause", job->cause[0] ? job->cause : NULL);
   fl_jw_str(&w, "message", job->message[0] ? job->message : NULL);
   fl_jw_int(&w, "data_bytes", (long long)job->data_bytes);
@@ -500,6 +508,30 @@ static void reconcile(fl_daemon *d, fl_job *job, const log_scan *s) {
   free(text);
 }
 
+/* A sweep's group and grid point from job.json (issue 15). The file is
+ * the daemon's own, but a damaged one must not grow a summary past its
+ * caps: a group id of another form, or a grid point that is not a small
+ * object, is dropped with a warning. */
+static void load_group(fl_job *job, const fl_json *o) {
+  const char *g = jstr(o, "group");
+  size_t n = strlen(g);
+  bool ok = n >= 2 && n <= 10 && g[0] == 'g' && strspn(g + 1, "0123456789") == n - 1;
+  if (ok) snprintf(job->group, sizeof job->group, "%s", g);
+  else if (n) fl_log(FL_LOG_WARNING, "job %s: ignoring its group '%.40s' (not a "
+                     "group id)", jstr(o, "id"), g);
+  const fl_json *sweep = fl_json_get(o, "sweep");
+  if (!sweep || fl_json_is_null(sweep)) return;
+  char *text = fl_json_print(sweep);
+  size_t cap = FL_SWEEP_MAX_KEYS * (FL_SWEEP_KEY_MAX + FL_SWEEP_VALUE_MAX * 6 + 8);
+  if (text && text[0] == '{' && strlen(text) <= cap) {
+    job->sweep = text;
+    return;
+  }
+  fl_log(FL_LOG_WARNING, "job %s: ignoring its sweep values (not a small JSON "
+         "object)", jstr(o, "id"));
+  free(text);
+}
+
 static fl_job *load_one(fl_daemon *d, const char *name) {
   char path[4200], *text = NULL;
   size_t len = 0;
@@ -550,6 +582,7 @@ static fl_job *load_one(fl_daemon *d, const char *name) {
   job->priority = (int)jint(o, "priority");
   const char *after = jstr(o, "after");
   if (strlen(after) < sizeof job->after) snprintf(job->after, sizeof job->after, "%s", after);
+  load_group(job, o);
   snprintf(job->cause, sizeof job->cause, "%s", jstr(o, "cause"));
   snprintf(job->message, sizeof job->message, "%s", jstr(o, "message"));
   job->data_bytes = (uint64_t)jint(o, "data_bytes");

@@ -301,3 +301,95 @@ void fl_queue_fail_broken(fl_daemon *d) {
     fl_storage_job_ended(d, j);
   }
 }
+
+/* ---- groups (issue 15: sweeps) ---- */
+
+/* A group is the jobs that carry its id; it has no record of its own, so
+ * it lives and persists exactly as long as its jobs (job.json keeps the
+ * id). Its owner is the uid of its jobs: submit only lets that uid add to
+ * it. */
+bool fl_group_join_ok(fl_client *c, const fl_request *r) {
+  if (!r->group[0] || strcmp(r->group, "new") == 0) return true;
+  int n = 0;
+  const fl_job *owner = NULL;
+  for (const fl_job *j = c->d->jobs; j; j = j->next) {
+    if (strcmp(j->group, r->group) != 0) continue;
+    n++;
+    if (!owner) owner = j;
+  }
+  if (!owner) {
+    fl_reply_error(c, r->id, "not_found", "no group %s; start one with "
+                   "\"group\": \"new\" (`flatline submit SPEC --sweep ...`)",
+                   r->group);
+    return false;
+  }
+  if (owner->uid != c->uid) {
+    fl_reply_error(c, r->id, "forbidden", "group %s is %s's; only its owner "
+                   "adds jobs to it", r->group, owner->user);
+    return false;
+  }
+  if (n >= FL_GROUP_MAX_JOBS) {
+    fl_reply_error(c, r->id, "limit", "group %s already has %d jobs (the "
+                   "limit); start another group", r->group, FL_GROUP_MAX_JOBS);
+    return false;
+  }
+  return true;
+}
+
+/* A number of the last epoch event, or null. */
+static void epoch_number(fl_jw *w, const fl_json *ev, const char *key) {
+  double v;
+  if (ev && fl_json_number(fl_json_get(ev, key), &v)) fl_jw_num(w, key, v);
+  else fl_jw_null(w, key);
+}
+
+void fl_on_group(fl_client *c, const fl_request *r) {
+  int n = 0;
+  for (const fl_job *j = c->d->jobs; j; j = j->next) {
+    if (strcmp(j->group, r->group) != 0) continue;
+    if (c->uid != 0 && j->uid != c->uid) {
+      fl_reply_error(c, r->id, "forbidden", "group %s is %s's; only its owner "
+                     "or root may see its results (`flatline list --group %s` "
+                     "shows its jobs)", r->group, j->user, r->group);
+      return;
+    }
+    n++;
+  }
+  if (n == 0) {
+    fl_reply_error(c, r->id, "not_found", "no group %s; `flatline --json list` "
+                   "shows each job's group", r->group);
+    return;
+  }
+  /* At most FL_GROUP_MAX_JOBS jobs of bounded fields (the sweep's caps):
+   * well under a frame. */
+  fl_jw w;
+  fl_reply_begin(&w, r->id, true);
+  fl_jw_str(&w, "group", r->group);
+  fl_jw_array_begin(&w, "jobs");
+  for (const fl_job *j = c->d->jobs; j; j = j->next) {
+    if (strcmp(j->group, r->group) != 0) continue;
+    fl_json *ev = j->last_epoch ? fl_json_parse(j->last_epoch, strlen(j->last_epoch), NULL)
+                                : NULL;
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_str(&w, "job", j->id);
+    fl_jw_str(&w, "name", j->name);
+    fl_jw_str(&w, "state", fl_job_state_name(j->state));
+    fl_jw_bool(&w, "cancelling", j->state == FL_JOB_RUNNING && j->cancel_requested);
+    fl_jw_int(&w, "epoch", j->epoch);
+    fl_jw_int(&w, "epochs", j->epochs);
+    if (j->sweep) fl_jw_raw(&w, "sweep", j->sweep);
+    else fl_jw_null(&w, "sweep");
+    epoch_number(&w, ev, "loss");
+    epoch_number(&w, ev, "accuracy");
+    epoch_number(&w, ev, "val_loss");
+    epoch_number(&w, ev, "val_accuracy");
+    fl_jw_str(&w, "verdict", j->verdict[0] ? j->verdict : NULL);
+    /* the verdict's first cause; a job that failed before one: its end's */
+    const char *cause = j->verdict[0] ? j->verdict_cause : j->cause;
+    fl_jw_str(&w, "cause", cause[0] ? cause : NULL);
+    fl_jw_object_end(&w);
+    fl_json_free(ev);
+  }
+  fl_jw_array_end(&w);
+  fl_reply_end(c, &w);
+}

@@ -52,6 +52,13 @@ void fl_waits_free(struct fl_client *c);
 void fl_queue_fail_broken(fl_daemon *d);
 /* May this queued job start now (as far as its dependency goes)? */
 bool fl_queue_ready(fl_daemon *d, const fl_job *job);
+/* submit's "group" (issue 15): "new", or a group that exists, is the
+ * submitter's and has room. Replies with the error and returns false
+ * otherwise. */
+bool fl_group_join_ok(struct fl_client *c, const fl_request *r);
+/* group: a sweep's jobs with their grid points, final metrics and
+ * verdicts (owner or root only). */
+void fl_on_group(struct fl_client *c, const fl_request *r);
 
 /* ---- retention.c ---- */
 /* Delete a finished job: its folder, and each of its blobs that no other

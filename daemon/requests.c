@@ -102,6 +102,7 @@ static void job_fields(fl_jw *w, const fl_job *job) {
   fl_jw_int(w, "priority", job->priority);
   fl_jw_str(w, "after", job->after[0] ? job->after : NULL);
   fl_jw_bool(w, "cancelling", job->state == FL_JOB_RUNNING && job->cancel_requested);
+  fl_jw_str(w, "group", job->group[0] ? job->group : NULL); /* issue 15 */
 }
 
 /* The name of the device a job runs or ran on, or NULL. */
@@ -414,7 +415,7 @@ static void on_submit(fl_client *c, const fl_request *r) {
     fl_spec_free(&spec);
     return;
   }
-  if (!fl_queue_after_ok(c, r)) {
+  if (!fl_queue_after_ok(c, r) || !fl_group_join_ok(c, r)) {
     fl_spec_free(&spec);
     return;
   }
@@ -451,6 +452,12 @@ static void on_submit(fl_client *c, const fl_request *r) {
   job->submitted = fl_daemon_now(d);
   job->priority = r->priority;
   snprintf(job->after, sizeof job->after, "%s", r->after);
+  /* a new group is named after its first job, whose id is never reused */
+  if (strcmp(r->group, "new") == 0)
+    snprintf(job->group, sizeof job->group, "g%llu", (unsigned long long)job->number);
+  else
+    snprintf(job->group, sizeof job->group, "%s", r->group);
+  job->sweep = r->sweep ? strdup(r->sweep) : NULL;
   job->data_bytes = bytes;
   job->files = calloc((size_t)(r->n_files ? r->n_files : 1), sizeof *job->files);
   if (job->files) {
@@ -458,7 +465,7 @@ static void on_submit(fl_client *c, const fl_request *r) {
     job->n_files = r->n_files;
   }
   snprintf(path, sizeof path, "%s/spec.json", job->dir);
-  if (!job->files || fl_mkdirs(job->dir, 0750, &err) ||
+  if (!job->files || (r->sweep && !job->sweep) || fl_mkdirs(job->dir, 0750, &err) ||
       fl_write_atomic(path, r->spec_text, r->spec_len, &err) || fl_job_save(d, job, &err)) {
     fl_reply_error(c, r->id, "internal", "cannot store the job: %s", err.msg);
     fl_job_free(job);
@@ -475,6 +482,7 @@ static void on_submit(fl_client *c, const fl_request *r) {
   fl_jw w;
   fl_reply_begin(&w, r->id, true);
   fl_jw_str(&w, "job", job->id);
+  if (job->group[0]) fl_jw_str(&w, "group", job->group);
   fl_reply_end(c, &w);
   if (r->follow) add_follow(c, job);
   fl_schedule(d);
@@ -663,10 +671,13 @@ static void on_list(fl_client *c, const fl_request *r) {
   const fl_job *last = NULL, *j = c->d->jobs;
   for (; j; j = j->next) {
     if (j->number <= after) continue;
+    if (r->group[0] && strcmp(j->group, r->group) != 0) continue;
     if (n == limit || w.len > FL_FRAME_MAX_JSON / 2) break;
     fl_jw_object_begin(&w, NULL);
     job_fields(&w, j);
     fl_jw_str(&w, "device_name", device_name_of(c->d, j));
+    /* a grid point is the owner's spec: for them (and root) only */
+    if (j->sweep && may_touch(c, j)) fl_jw_raw(&w, "sweep", j->sweep);
     fl_jw_object_end(&w);
     last = j;
     n++;
@@ -692,6 +703,7 @@ static void on_show(fl_client *c, const fl_request *r) {
   job_fields(&w, job);
   fl_jw_str(&w, "device_name", device_name_of(c->d, job));
   fl_jw_raw(&w, "spec", spec); /* validated at submit */
+  if (job->sweep) fl_jw_raw(&w, "sweep", job->sweep);
   if (job->last_epoch) fl_jw_raw(&w, "last_epoch", job->last_epoch);
   else fl_jw_null(&w, "last_epoch");
   fl_jw_str(&w, "cause", job->cause[0] ? job->cause : NULL);
@@ -827,7 +839,7 @@ static const struct {
     {FL_REQ_CANCEL, on_cancel},     {FL_REQ_DEVICES, on_devices},
     {FL_REQ_EXPORT, on_export},     {FL_REQ_PREDICT, on_predict},
     {FL_REQ_LOG, fl_on_log},        {FL_REQ_WAIT, fl_on_wait},
-    {FL_REQ_RM, fl_on_rm},
+    {FL_REQ_RM, fl_on_rm},          {FL_REQ_GROUP, fl_on_group},
 };
 
 void fl_handle_json(fl_client *c, const uint8_t *data, size_t len) {

@@ -1,7 +1,8 @@
 /* protocol/request.c — owns fl_request_parse: one JSON frame from a client,
  * decoded and checked against docs/protocol.md into a plain fl_request
  * (hello, blob_check, blob_put, submit, check, follow, list, show, cancel,
- * devices, export, predict, log, wait, rm), plus fl_request_free and the request type names.
+ * devices, export, predict, log, wait, rm, group), plus fl_request_free and
+ * the request type names.
  *
  * It is as strict as the spec parser and reuses its pieces (json_scan.c for
  * UTF-8 and depth before cJSON allocates, json_strict.c for unknown and
@@ -44,7 +45,8 @@
   X(FL_REQ_PREDICT, "predict")       \
   X(FL_REQ_LOG, "log")               \
   X(FL_REQ_WAIT, "wait")             \
-  X(FL_REQ_RM, "rm")
+  X(FL_REQ_RM, "rm")                 \
+  X(FL_REQ_GROUP, "group")
 
 static const fl__enum_entry request_type_entries[] = {
 #define FL__REQUEST_TYPE_ENTRY(value, name) {name, value},
@@ -69,17 +71,18 @@ const char *fl_request_type_name(fl_request_type t) {
 /* The keys each request type allows (docs/protocol.md's table). */
 static const struct {
   fl_request_type type;
-  const char *keys[8];
+  const char *keys[10];
   size_t n_keys;
 } request_keys[] = {
     {FL_REQ_HELLO, {"type", "protocol", "build"}, 3},
     {FL_REQ_BLOB_CHECK, {"type", "id", "blobs"}, 3},
     {FL_REQ_BLOB_PUT, {"type", "id", "sha256", "size"}, 4},
     {FL_REQ_SUBMIT,
-     {"type", "id", "spec", "files", "follow", "priority", "after"}, 7},
+     {"type", "id", "spec", "files", "follow", "priority", "after", "group",
+      "sweep"}, 9},
     {FL_REQ_CHECK, {"type", "id", "spec", "files"}, 4},
     {FL_REQ_FOLLOW, {"type", "id", "job"}, 3},
-    {FL_REQ_LIST, {"type", "id", "after", "limit"}, 4},
+    {FL_REQ_LIST, {"type", "id", "after", "limit", "group"}, 5},
     {FL_REQ_SHOW, {"type", "id", "job"}, 3},
     {FL_REQ_CANCEL, {"type", "id", "job", "all"}, 4},
     {FL_REQ_DEVICES, {"type", "id"}, 2},
@@ -89,6 +92,7 @@ static const struct {
     {FL_REQ_LOG, {"type", "id", "job"}, 3},
     {FL_REQ_WAIT, {"type", "id", "jobs"}, 3},
     {FL_REQ_RM, {"type", "id", "job"}, 3},
+    {FL_REQ_GROUP, {"type", "id", "group"}, 3},
 };
 
 static size_t keys_index(fl_request_type type) {
@@ -113,6 +117,8 @@ void fl_request_free(fl_request *r) {
   free(r->jobs);
   r->jobs = NULL;
   r->n_jobs = 0;
+  free(r->sweep);
+  r->sweep = NULL;
 }
 
 /* ---- single values ----------------------------------------------------- */
@@ -225,6 +231,100 @@ static int get_queue_options(const cJSON *root, fl_request *out, fl_error *err) 
       return fl__expected(err, "after", JOB_EXPECTED, after);
     snprintf(out->after, FL_JOB_ID_MAX, "%s", after->valuestring);
   }
+  return 0;
+}
+
+/* ---- sweeps (issue 15) -------------------------------------------------- */
+
+#define GROUP_EXPECTED "a group id such as \"g17\" (g and 1 to 9 digits)"
+
+/* "g" then 1 to 9 digits, as job ids: the number of the group's first job. */
+static bool group_id_valid(const char *s) {
+  if (!s || s[0] != 'g') return false;
+  size_t n = 0;
+  while (s[1 + n] >= '0' && s[1 + n] <= '9') n++;
+  return n >= 1 && n <= 9 && s[1 + n] == '\0';
+}
+
+/* "group": a group id; with allow_new (submit) also "new". */
+static int get_group(const cJSON *root, bool required, bool allow_new,
+                     char out[FL_JOB_ID_MAX], fl_error *err) {
+  const char *expected = allow_new ? "\"new\" (start a group) or " GROUP_EXPECTED
+                                   : GROUP_EXPECTED;
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "group");
+  if (!item || (!required && cJSON_IsNull(item))) {
+    return required ? fl__missing(err, "", "group", expected) : 0;
+  }
+  if (!cJSON_IsString(item) ||
+      !(group_id_valid(item->valuestring) ||
+        (allow_new && strcmp(item->valuestring, "new") == 0)))
+    return fl__expected(err, "group", expected, item);
+  snprintf(out, FL_JOB_ID_MAX, "%s", item->valuestring);
+  return 0;
+}
+
+/* A sweep key: a spec key path, letters, digits, '_' and '.', no empty
+ * segment (what client/sweep.c accepts). */
+static bool sweep_key_valid(const char *k) {
+  size_t n = strlen(k);
+  if (n == 0 || n >= FL_SWEEP_KEY_MAX || k[0] == '.' || k[n - 1] == '.') return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = k[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || (c == '.' && k[i + 1] != '.');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/* submit's "sweep": {key path: scalar}, 1 to FL_SWEEP_MAX_KEYS keys, each
+ * once; kept as compact JSON printed from the checked object. */
+static int get_sweep(const cJSON *root, fl_request *out, fl_error *err) {
+  static const char expected[] =
+      "an object {\"optimizer.learning_rate\": 0.01, ...} of the grid "
+      "point's values";
+  const cJSON *obj = cJSON_GetObjectItemCaseSensitive(root, "sweep");
+  if (!obj || cJSON_IsNull(obj)) return 0;
+  if (!cJSON_IsObject(obj) || !obj->child)
+    return fl__expected(err, "sweep", expected, obj);
+  if (!out->group[0])
+    return fl_error_set(err, FL_EINVAL, "sweep: a grid point belongs to a group: "
+                        "send \"group\": \"new\" or the group's id with it");
+  size_t n = 0;
+  for (const cJSON *c = obj->child; c; c = c->next) n++;
+  if (n > FL_SWEEP_MAX_KEYS) {
+    fl__fail(err, "sweep", "expected at most %u keys, got %zu",
+             (unsigned)FL_SWEEP_MAX_KEYS, n);
+    return err->code = FL_ETOOBIG;
+  }
+  for (const cJSON *c = obj->child; c; c = c->next) {
+    const char *key = c->string ? c->string : "";
+    char path[FL__KEYPATH_MAX];
+    fl__path_key(path, "sweep", key);
+    if (!sweep_key_valid(key))
+      return fl__fail(err, path, "expected a spec key path such as "
+                      "optimizer.learning_rate (letters, digits, '_' and '.', "
+                      "at most %u bytes)", (unsigned)FL_SWEEP_KEY_MAX - 1);
+    for (const cJSON *d = obj->child; d != c; d = d->next)
+      if (strcmp(d->string, key) == 0)
+        return fl__fail(err, path, "duplicate key (expected each key once)");
+    if (cJSON_IsString(c)) {
+      size_t len = strlen(c->valuestring);
+      bool ctl = false;
+      for (size_t i = 0; i < len; i++)
+        ctl |= (unsigned char)c->valuestring[i] < 0x20 || c->valuestring[i] == 0x7F;
+      if (len >= FL_SWEEP_VALUE_MAX || ctl)
+        return fl__fail(err, path, "expected a string of at most %u bytes "
+                        "without control characters",
+                        (unsigned)FL_SWEEP_VALUE_MAX - 1);
+    } else if (!cJSON_IsNumber(c) && !cJSON_IsBool(c) && !cJSON_IsNull(c)) {
+      return fl__expected(err, path, "a number, string, boolean or null", c);
+    }
+  }
+  char *text = cJSON_PrintUnformatted(obj);
+  if (text) out->sweep = strdup(text);
+  cJSON_free(text);
+  if (!out->sweep) return fl_error_set(err, FL_ENOMEM, "sweep: out of memory");
   return 0;
 }
 
@@ -396,9 +496,12 @@ static int decode_fields(const cJSON *root, fl_request *out, fl_error *err) {
       rc = fl__get_int64(root, "", "limit", false, 1, FL_LIST_PAGE_MAX, &limit, err);
       if (rc < 0) break;
       out->limit = (int)limit;
-      rc = 0;
+      rc = get_group(root, false, false, out->group, err);
       break;
     }
+    case FL_REQ_GROUP:
+      rc = get_group(root, true, false, out->group, err);
+      break;
     case FL_REQ_BLOB_CHECK:
       rc = get_blobs(root, out, err);
       break;
@@ -419,6 +522,8 @@ static int decode_fields(const cJSON *root, fl_request *out, fl_error *err) {
         rc = fl__get_bool(root, "", "follow", false, &out->follow, err);
         if (rc > 0) rc = 0;
         if (!rc) rc = get_queue_options(root, out, err);
+        if (!rc) rc = get_group(root, false, true, out->group, err);
+        if (!rc) rc = get_sweep(root, out, err);
       }
       break;
     case FL_REQ_CANCEL: {

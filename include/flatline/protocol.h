@@ -490,6 +490,7 @@ typedef enum {
   FL_REQ_LOG,    /* issue 14: queue control (docs/protocol.md) */
   FL_REQ_WAIT,
   FL_REQ_RM,
+  FL_REQ_GROUP,  /* issue 15: a sweep's summary */
 } fl_request_type;
 
 typedef struct {
@@ -509,6 +510,17 @@ typedef struct {
 /* submit's "priority": orders a user's own queued jobs (higher first). */
 #define FL_PRIORITY_MIN (-1000)
 #define FL_PRIORITY_MAX 1000
+/* Sweeps (issue 15): jobs submitted together form a group, "g" + the
+ * number of its first job. A group holds at most FL_GROUP_MAX_JOBS jobs
+ * (a grid that large is already a day of a GPU's time; more is split by
+ * hand); one job's "sweep" (the grid point: key path -> JSON scalar) has
+ * at most FL_SWEEP_MAX_KEYS keys of at most FL_SWEEP_KEY_MAX - 1 bytes,
+ * string values at most FL_SWEEP_VALUE_MAX - 1 bytes. These caps bound
+ * the daemon's `group` reply well under one frame. */
+#define FL_GROUP_MAX_JOBS 256
+#define FL_SWEEP_MAX_KEYS 8
+#define FL_SWEEP_KEY_MAX 64
+#define FL_SWEEP_VALUE_MAX 64
 
 /* A decoded client request. Owned pointers are freed by fl_request_free. */
 typedef struct {
@@ -530,6 +542,11 @@ typedef struct {
   bool follow;                  /* submit */
   int priority;                 /* submit: FL_PRIORITY_MIN..MAX, 0 default */
   char after[FL_JOB_ID_MAX];    /* submit: run once this job is done; "" */
+  char group[FL_JOB_ID_MAX];    /* submit: "new" (start a group), or the
+                                   group "gN" to join; "" none. list: only
+                                   that group's jobs. group: the group */
+  char *sweep;                  /* submit: the grid point, compact JSON
+                                   {key path: scalar}, or NULL */
   bool all;                     /* cancel: every queued/running job of yours */
   int n_jobs;                   /* wait: 1..FL_WAIT_MAX_JOBS ids */
   char (*jobs)[FL_JOB_ID_MAX];
@@ -612,6 +629,16 @@ void fl_conn_close(fl_conn *c);
  * monitor.on_plateau = "fix". */
 int fl_json_merge_patch(const char *doc, size_t doc_len, const char *patch,
                         char **out, fl_error *err);
+
+/* ---- one value at a dotted key path (protocol/json_path.c) ----
+ * Puts value_json (a JSON text) at path ("optimizer.learning_rate",
+ * "model.layers.0.units": digits index arrays) of doc; *out is malloc'd
+ * compact JSON. Missing object keys are created (*existed false), array
+ * elements must exist; FL_EINVAL names the segment that does not fit.
+ * Used by sweeps (client/sweep.c). */
+int fl_json_set_path(const char *doc, size_t doc_len, const char *path,
+                     const char *value_json, char **out, bool *existed,
+                     fl_error *err);
 
 #ifdef __cplusplus
 }
