@@ -149,6 +149,11 @@ def summarize(events):
     s["val_acc_best"] = max(vacc) if vacc else None
     s["held_out"] = "val" if vacc else "train"
     s["quality"] = s["val_acc_best"] if vacc else s["acc_best"]
+    # The best epoch is a maximum over noisy epochs (a few dozen held-out
+    # rows swing by 0.1 and more); where the job ended is the mean of its
+    # last three epochs.
+    tail = (vacc if vacc else acc)[-3:]
+    s["quality_last"] = sum(tail) / len(tail) if tail else None
     vl = [e.get("val_loss") for e in ep]
     if vl and all(finite(v) for v in vl):
         best = min(range(len(vl)), key=lambda j: vl[j])
@@ -224,6 +229,10 @@ def check_truth(truth, fs, ts):
         if not learns(fs, chance, 0.05):
             return "healthy job does not learn (quality %s, chance %.2f)" % (
                 fmt(fs.get("quality")), chance)
+        ql = fs.get("quality_last")
+        if ql is not None and ql - chance < 0.05:
+            return "healthy job ends at chance (last epochs %s, best %s, chance %.2f)" % (
+                fmt(ql), fmt(fs.get("quality")), chance)
         if overfits(fs) is None:
             return "healthy job overfits (validation loss %.3f at epoch %d -> %.3f)" % (
                 fs["val_loss_best"], fs["val_loss_best_epoch"], fs["val_loss_last"])
