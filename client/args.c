@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "slurm.h"
 
 /* Options every command takes; also offered by the did-you-mean. */
 static const char *const global_options[] = {"--socket", "--json",
@@ -103,6 +104,10 @@ static int unknown_command(const char *word, char *msg, size_t size) {
 }
 
 bool fl_cli_job_id(const char *text, char out[FL_JOB_ID_MAX]) {
+  if (fl_cli_slurm_id(text)) { /* a Slurm job's: s17 (client/slurm.h) */
+    snprintf(out, FL_JOB_ID_MAX, "%s", text);
+    return true;
+  }
   const char *digits = text[0] == 'j' ? text + 1 : text;
   size_t n = strlen(digits);
   /* "j" + digits + NUL must fit; ids are "j" followed by a number. */
@@ -301,6 +306,7 @@ static int command_option(cursor *c, fl_cli_args *a, char *msg, size_t size) {
   if (!cmd) return 0;
   int q = queue_option(c, a, msg, size);
   if (q) return q;
+  if ((q = fl_cli_slurm_option(cmd, c->argc, c->argv, &c->i, a, msg, size))) return q;
   if ((q = sweep_option(c, a, msg, size))) return q;
   if ((cmd->flags & FL_CMD_OPT_FOLLOW) &&
       (strcmp(arg, "--follow") == 0 || strcmp(arg, "-f") == 0)) {

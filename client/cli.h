@@ -73,6 +73,19 @@ typedef struct {
 
 typedef struct fl_cli_command fl_cli_command;
 
+/* submit --slurm and list --slurm (client/slurm.h, issue 15): sbatch's
+ * options, passed through as given. */
+#define FL_CLI_MAX_SBATCH_ARGS 16
+typedef struct {
+  bool on;                   /* --slurm */
+  const char *partition;     /* --partition P */
+  const char *time;          /* --time T (sbatch's formats) */
+  const char *account;       /* --account A */
+  const char *gpus;          /* --gpus N: GRES gpu:N */
+  const char *sbatch[FL_CLI_MAX_SBATCH_ARGS]; /* --sbatch ARG, repeatable */
+  int n_sbatch;
+} fl_cli_slurm_opts;
+
 typedef struct {
   const fl_cli_command *command; /* NULL: none given (only with --help) */
   const char *socket_path;       /* --socket; NULL when not given */
@@ -98,6 +111,7 @@ typedef struct {
   char after[FL_JOB_ID_MAX]; /* submit --after ID, "" when not given */
   const char *state_filter; /* list --state STATE */
   const char *user_filter;  /* list --user NAME|UID */
+  fl_cli_slurm_opts slurm; /* submit/list --slurm and sbatch's options */
   const char *sweeps[FL_SWEEP_MAX_KEYS]; /* submit --sweep KEY=V1,...: as given */
   int n_sweeps;
   char group[FL_JOB_ID_MAX]; /* list --group G, group G: "g17" */

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "output.h"
+#include "slurm.h"
 
 int main(int argc, char **argv) {
   /* SIGPIPE keeps its default: `flatline list | head` ends quietly as
@@ -40,7 +41,8 @@ int main(int argc, char **argv) {
     fl_cli_args help = args;
     help.topic = args.command;
     rc = fl_cli_cmd_help(&help, &out);
-  } else {
+  } else if ((rc = fl_cli_slurm_dispatch(&args, &out)) < 0) {
+    /* not about Slurm jobs (client/slurm.h): the daemon's command */
     rc = args.command->handler(&args, &out);
   }
 

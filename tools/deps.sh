@@ -7,7 +7,8 @@
 #                          tests/oclgrind.sh; dpkg-dev (dpkg-shlibdeps for
 #                          cpack), bash-completion (its folder) and strace
 #                          for tests/package.sh; chromium for
-#                          tests/report_browser.sh)
+#                          tests/report_browser.sh; slurm-wlm and munge
+#                          for tests/test_slurm.sh's single-node cluster)
 #   tools/deps.sh --bench  also PyTorch and NumPy for bench/, and OpenBLAS so
 #                          that PyTorch's BLAS is a fast one (a fair peer)
 set -euo pipefail
@@ -16,7 +17,7 @@ pkgs=(cmake ninja-build pkg-config gcc libc6-dev
       ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
       libclblast-dev libuv1-dev libcjson-dev libcmocka-dev zlib1g-dev libssl-dev
       clang systemd dpkg-dev bash-completion strace
-      dataset-fashion-mnist python3 oclgrind chromium)
+      dataset-fashion-mnist python3 oclgrind chromium slurm-wlm munge)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch python3-numpy libopenblas0-pthread)
 fi
