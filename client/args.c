@@ -119,6 +119,10 @@ bool fl_cli_job_id(const char *text, char out[FL_JOB_ID_MAX]) {
 }
 
 bool fl_cli_group_id(const char *text, char out[FL_JOB_ID_MAX]) {
+  if (fl_cli_slurm_id(text) && !strchr(text, '_')) { /* a Slurm sweep's array */
+    snprintf(out, FL_JOB_ID_MAX, "%s", text);
+    return true;
+  }
   const char *digits = text[0] == 'g' ? text + 1 : text;
   size_t n = strlen(digits);
   if (n == 0 || n > 9) return false; /* as the daemon's: g and 1 to 9 digits */

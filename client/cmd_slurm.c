@@ -25,6 +25,7 @@
 #include "report.h"
 #include "session.h"
 #include "slurm.h"
+#include "sweep.h"
 
 #define LOG_MAX ((size_t)1 << 30)
 #define POLL_S 0.5        /* the follow's read of the log */
@@ -97,7 +98,7 @@ typedef struct {
  * or FL_EXIT_FAILED with the error printed (squeue missing or failing). */
 static int slurm_ask(const fl_cli_out *o, const char *what, const char *id, slurm_view *v) {
   memset(v, 0, sizeof *v);
-  const char *argv[] = {"squeue", "-h", "-t", "all", "-j", id + 1, "-o", "%T|%N", NULL};
+  const char *argv[] = {"squeue", "-h", "-r", "-t", "all", "-j", id + 1, "-o", "%T|%N", NULL};
   char *out = NULL;
   int rc = run_prog(argv, &out, true);
   if (rc == 0) {
@@ -131,6 +132,8 @@ typedef struct {
   char *metrics;       /* the verdict's class report */
   char *fix;           /* the top diagnosed cause's merge patch */
   int epoch;           /* the highest logged epoch */
+  char verdict[16];    /* the verdict's word, for a sweep's summary */
+  char verdict_cause[64]; /* and its first cause */
 } job_folder;
 
 static char *read_text(const char *path, size_t max, size_t *len, int *e) {
@@ -177,6 +180,11 @@ static void note_line(job_folder *f, const char *line, size_t n) {
   } else if (strcmp(name, FL_EVENT_END) == 0 && !f->end) {
     f->end = strndup(line, n);
   } else if (strcmp(name, FL_EVENT_VERDICT) == 0) {
+    const char *word = fl_json_string(fl_json_get(ev, "verdict"));
+    const char *cause = fl_json_string(
+        fl_json_get(fl_json_array_at(fl_json_get(ev, "causes"), 0), "cause"));
+    snprintf(f->verdict, sizeof f->verdict, "%s", word ? word : "");
+    snprintf(f->verdict_cause, sizeof f->verdict_cause, "%s", cause ? cause : "");
     const fl_json *m = fl_json_get(ev, "metrics");
     if (m && !fl_json_is_null(m)) {
       free(f->metrics);
@@ -330,6 +338,8 @@ static fl_json *job_object(const job_folder *f, const slurm_view *v, bool show) 
   snprintf(where, sizeof where, "slurm:%s", v->node);
   fl_jw_str(&w, "device_name", v->node[0] ? where : NULL);
   fl_jw_str(&w, "slurm_state", v->known ? v->slurm : NULL);
+  const char *group = fl_json_string(fl_json_get(f->job, "group"));
+  fl_jw_str(&w, "group", group); /* a sweep's job array, as daemon jobs carry it */
   if (show) {
     if (f->spec) fl_jw_raw(&w, "spec", f->spec);
     else fl_jw_null(&w, "spec");
@@ -406,16 +416,21 @@ static int cmd_show(const fl_cli_args *a, const fl_cli_out *o) {
   return rc;
 }
 
+/* s12 < s12_0 < s12_1 < s13: by job number, then task. */
 static int by_number(const void *x, const void *y) {
-  long a = strtol(*(char *const *)x + 1, NULL, 10), b = strtol(*(char *const *)y + 1, NULL, 10);
-  return a < b ? -1 : a > b;
+  char *ea, *eb;
+  long a = strtol(*(char *const *)x + 1, &ea, 10), b = strtol(*(char *const *)y + 1, &eb, 10);
+  if (a != b) return a < b ? -1 : 1;
+  long ta = *ea == '_' ? strtol(ea + 1, NULL, 10) : -1;
+  long tb = *eb == '_' ? strtol(eb + 1, NULL, 10) : -1;
+  return ta < tb ? -1 : ta > tb;
 }
 
 /* squeue's word for each of this user's jobs, one call: "id|STATE|NODE\n". */
 static char *slurm_all(void) {
   char uid[32];
   snprintf(uid, sizeof uid, "%u", (unsigned)getuid());
-  const char *argv[] = {"squeue", "-h", "-t", "all", "-u", uid, "-o", "%i|%T|%N", NULL};
+  const char *argv[] = {"squeue", "-h", "-r", "-t", "all", "-u", uid, "-o", "%i|%T|%N", NULL};
   char *out = NULL;
   if (run_prog(argv, &out, false) != 0) {
     free(out);
@@ -443,15 +458,55 @@ static void view_from_all(const char *all, const char *id, slurm_view *v) {
   }
 }
 
-static int cmd_list(const fl_cli_args *a, const fl_cli_out *o) {
+/* A number of the last epoch line (null when absent), for a summary. */
+static void epoch_number(fl_jw *w, const fl_json *ev, const char *key) {
+  double v;
+  if (ev && fl_json_number(fl_json_get(ev, key), &v)) fl_jw_num(w, key, v);
+  else fl_jw_null(w, key);
+}
+
+/* A job of a sweep's summary, as the daemon's group reply has it
+ * (daemon/queue.c fl_on_group). */
+static void summary_object(fl_jw *w, const job_folder *f, const slurm_view *v) {
+  job_state s;
+  state_of(f, v, &s);
+  fl_json *ev = f->last_epoch ? fl_json_parse(f->last_epoch, strlen(f->last_epoch), NULL) : NULL;
+  fl_jw_object_begin(w, NULL);
+  fl_jw_str(w, "job", f->id);
+  fl_jw_str(w, "name", fl_json_string(fl_json_get(f->job, "name")));
+  fl_jw_str(w, "state", s.state);
+  fl_jw_bool(w, "cancelling", false);
+  fl_jw_int(w, "epoch", f->epoch);
+  fl_jw_int(w, "epochs", (long long)num(f->job, "epochs"));
+  const fl_json *sweep = fl_json_get(f->job, "sweep");
+  char *sw = sweep && !fl_json_is_null(sweep) ? fl_json_print(sweep) : NULL;
+  if (sw) fl_jw_raw(w, "sweep", sw);
+  else fl_jw_null(w, "sweep");
+  free(sw);
+  epoch_number(w, ev, "loss");
+  epoch_number(w, ev, "accuracy");
+  epoch_number(w, ev, "val_loss");
+  epoch_number(w, ev, "val_accuracy");
+  fl_jw_str(w, "verdict", f->verdict[0] ? f->verdict : NULL);
+  const char *cause = f->verdict[0] ? f->verdict_cause : s.cause;
+  fl_jw_str(w, "cause", cause[0] ? cause : NULL);
+  fl_jw_object_end(w);
+  fl_json_free(ev);
+}
+
+/* Your Slurm jobs from the job root, in id order, as a JSON array: list
+ * rows, or (summary) a sweep's summary rows; only group's when given. */
+static int collect(const fl_cli_out *o, const char *what, const char *group, bool summary,
+                   fl_json **out) {
+  *out = NULL;
   char root[FL_PATH_MAX];
   if (!fl_cli_slurm_root(root, sizeof root)) {
-    fprintf(o->err, "flatline: list --slurm: no job root: set FLATLINE_SLURM_DIR (or HOME)\n");
+    fprintf(o->err, "flatline: %s: no job root: set FLATLINE_SLURM_DIR (or HOME)\n", what);
     return FL_EXIT_FAILED;
   }
   DIR *d = opendir(root);
   if (!d && errno != ENOENT) {
-    fprintf(o->err, "flatline: list --slurm: cannot read %s: %s\n", root, strerror(errno));
+    fprintf(o->err, "flatline: %s: cannot read %s: %s\n", what, root, strerror(errno));
     return FL_EXIT_FAILED;
   }
   char **ids = NULL;
@@ -465,38 +520,68 @@ static int cmd_list(const fl_cli_args *a, const fl_cli_out *o) {
     ids[n++] = strdup(de->d_name);
   }
   if (d) closedir(d);
-  qsort(ids, n, sizeof *ids, by_number);
+  if (n) qsort(ids, n, sizeof *ids, by_number);
   char *all = n ? slurm_all() : NULL;
   fl_jw w;
   fl_jw_init(&w);
   fl_jw_array_begin(&w, NULL);
+  FILE *null_err = fopen("/dev/null", "w"); /* a half-made folder: not listed */
+  fl_cli_out quiet = *o;
+  if (null_err) quiet.err = null_err;
   for (size_t i = 0; i < n; i++) {
     job_folder f;
     slurm_view v;
-    fl_cli_out quiet = *o;
-    quiet.err = fopen("/dev/null", "w"); /* a half-made folder: not listed */
-    int rc = ids[i] ? folder_read(quiet.err ? &quiet : o, "list", ids[i], false, &f) : 1;
-    if (quiet.err) fclose(quiet.err);
-    if (!rc) {
+    int rc = ids[i] ? folder_read(&quiet, what, ids[i], false, &f) : 1;
+    const char *g = rc ? NULL : fl_json_string(fl_json_get(f.job, "group"));
+    if (!rc && (!group || (g && strcmp(g, group) == 0))) {
       view_from_all(all, ids[i], &v);
-      fl_json *job = job_object(&f, &v, false);
-      char *text = job ? fl_json_print(job) : NULL;
-      if (text) fl_jw_raw(&w, NULL, text);
-      free(text);
-      fl_json_free(job);
+      if (summary) {
+        summary_object(&w, &f, &v);
+      } else {
+        fl_json *job = job_object(&f, &v, false);
+        char *text = job ? fl_json_print(job) : NULL;
+        if (text) fl_jw_raw(&w, NULL, text);
+        free(text);
+        fl_json_free(job);
+      }
     }
-    folder_free(&f);
+    if (!rc) folder_free(&f);
     free(ids[i]);
   }
+  if (null_err) fclose(null_err);
   free(ids);
   free(all);
   fl_jw_array_end(&w);
   char *text = fl_jw_finish(&w);
-  fl_json *jobs = text ? fl_json_parse(text, strlen(text), NULL) : NULL;
+  *out = text ? fl_json_parse(text, strlen(text), NULL) : NULL;
   free(text);
+  if (!*out) {
+    fprintf(o->err, "flatline: %s: out of memory\n", what);
+    return FL_EXIT_FAILED;
+  }
+  return 0;
+}
+
+static int cmd_list(const fl_cli_args *a, const fl_cli_out *o) {
+  fl_json *jobs = NULL;
+  int rc = collect(o, "list --slurm", a->group[0] ? a->group : NULL, false, &jobs);
   const fl_json *pages[1] = {jobs};
-  int rc = jobs ? fl_cli_render_job_pages_filtered(o, pages, 1, a->state_filter, a->user_filter)
-                : FL_EXIT_FAILED;
+  if (!rc) rc = fl_cli_render_job_pages_filtered(o, pages, 1, a->state_filter, a->user_filter);
+  fl_json_free(jobs);
+  return rc;
+}
+
+/* group sN: the summary of the sweep that ran as job array N. */
+static int cmd_group(const fl_cli_args *a, const fl_cli_out *o) {
+  char what[64];
+  snprintf(what, sizeof what, "group %s", a->group);
+  fl_json *jobs = NULL;
+  int rc = collect(o, what, a->group, true, &jobs);
+  if (!rc && fl_json_array_size(jobs) == 0) {
+    fprintf(o->err, "flatline: %s: no jobs of group %s in your job root\n", what, a->group);
+    rc = FL_EXIT_FAILED;
+  }
+  if (!rc) rc = fl_cli_render_group(o, a->group, jobs);
   fl_json_free(jobs);
   return rc;
 }
@@ -863,7 +948,8 @@ static int make_dirs(const char *path, mode_t mode) {
 }
 
 /* job.json as the service writes it (daemon/jobs.c fl_job_save), queued. */
-static char *queued_job_json(const char *id, const fl_cli_job_files *jf) {
+static char *queued_job_json(const char *id, const fl_cli_job_files *jf, const char *group,
+                             const char *sweep) {
   struct passwd *pw = getpwuid(getuid());
   char user[64];
   snprintf(user, sizeof user, "%s", pw ? pw->pw_name : "");
@@ -890,22 +976,83 @@ static char *queued_job_json(const char *id, const fl_cli_job_files *jf) {
   fl_jw_null(&w, "message");
   fl_jw_int(&w, "data_bytes", 0);
   fl_jw_bool(&w, "cancel_requested", false);
+  if (group) fl_jw_str(&w, "group", group);
+  if (sweep) fl_jw_raw(&w, "sweep", sweep); /* built by sweep.c: valid JSON */
   fl_jw_array_begin(&w, "files");
   fl_jw_array_end(&w);
   fl_jw_object_end(&w);
   return fl_jw_finish(&w);
 }
 
+/* The job's folder ROOT/id with its spec and job.json (queued). */
+static int make_folder(const fl_cli_out *o, const char *what, const char *root, const char *id,
+                       const char *spec, const fl_cli_job_files *jf, const char *group,
+                       const char *sweep) {
+  char dir[FL_PATH_MAX + 32], path[FL_PATH_MAX + 64];
+  fl_error err = {0};
+  snprintf(dir, sizeof dir, "%s/%s", root, id);
+  char *job_json = queued_job_json(id, jf, group, sweep);
+  snprintf(path, sizeof path, "%s/spec.json", dir);
+  int rc = 0;
+  if (mkdir(dir, 0700) != 0 || write_new(path, spec, &err) != 0 || !job_json) {
+    fprintf(o->err, "flatline: %s: cannot make the job folder %s: %s\n", what, dir,
+            err.msg[0] ? err.msg : strerror(errno));
+    rc = FL_EXIT_FAILED;
+  }
+  snprintf(path, sizeof path, "%s/job.json", dir);
+  if (!rc && write_new(path, job_json, &err) != 0) {
+    fprintf(o->err, "flatline: %s: %s\n", what, err.msg);
+    rc = FL_EXIT_FAILED;
+  }
+  free(job_json);
+  return rc;
+}
+
+/* The sweep's grid over spec (the folder's text: data paths absolute). */
+static int expand_sweep(const fl_cli_args *a, const fl_cli_out *o, const char *spec,
+                        fl_sweep_points *pts) {
+  fl_sweep_grid g = {0};
+  fl_error err = {0};
+  int rc = 0;
+  for (int i = 0; i < a->n_sweeps && !rc; i++) rc = fl_sweep_parse_arg(&g, a->sweeps[i], &err);
+  if (!rc) rc = fl_sweep_expand(spec, strlen(spec), &g, pts, &err);
+  fl_sweep_grid_free(&g);
+  if (rc) fprintf(o->err, "flatline: submit %s: %s\n", a->spec, err.msg);
+  return rc == 0 ? 0 : rc == FL_ENOMEM ? FL_EXIT_FAILED : FL_EXIT_USAGE;
+}
+
+static void print_submitted(const fl_cli_out *o, const char *id, const char *group,
+                            const fl_sweep_point *pt) {
+  if (o->json) {
+    fl_jw w;
+    fl_jw_init(&w);
+    fl_jw_object_begin(&w, NULL);
+    fl_jw_str(&w, "event", "submitted");
+    fl_jw_str(&w, "job", id);
+    if (group) fl_jw_str(&w, "group", group);
+    if (pt) fl_jw_raw(&w, "sweep", pt->values);
+    fl_cli_print_jw(o, &w);
+    return;
+  }
+  char label[1024] = "";
+  if (pt) fl_cli_sanitize(label, sizeof label, pt->label);
+  fprintf(o->out, "submitted %s%s%s\n", id, pt ? "  " : "", label);
+  fflush(o->out);
+}
+
+/* submit --slurm: one job, or (--sweep) one job array with a task per
+ * grid point, the sweep's group being "s" and the array's id. */
 static int cmd_submit(const fl_cli_args *a, const fl_cli_out *o) {
   char what[FL_PATH_MAX + 16];
   snprintf(what, sizeof what, "submit %s", a->spec);
   fl_cli_job_files jf;
   fl_error err = {0};
-  char *spec = NULL, *script = NULL, *out = NULL, *job_json = NULL;
+  fl_sweep_points pts = {0};
+  char *spec = NULL, *script = NULL, *out = NULL;
   char root[FL_PATH_MAX], script_path[FL_PATH_MAX + 32] = "", id[FL_JOB_ID_MAX] = "";
-  char dir[FL_PATH_MAX + 32], path[FL_PATH_MAX + 64], bin[PATH_MAX];
+  char bin[PATH_MAX];
   int rc = FL_EXIT_FAILED;
-  bool submitted = false;
+  bool held = false, sweep = a->n_sweeps > 0;
   if (fl_cli_spec_load(a->spec, &jf, &err) || spec_for_folder(&jf, &spec, &err)) {
     fprintf(o->err, "flatline: %s\n", err.msg);
     goto out;
@@ -915,6 +1062,8 @@ static int cmd_submit(const fl_cli_args *a, const fl_cli_out *o) {
             "cannot start from it\n", what);
     goto out;
   }
+  if (sweep && (rc = expand_sweep(a, o, spec, &pts))) goto out;
+  rc = FL_EXIT_FAILED;
   if (!fl_cli_slurm_root(root, sizeof root) || make_dirs(root, 0700) != 0) {
     fprintf(o->err, "flatline: %s: cannot create the job root %s: %s (set "
             "FLATLINE_SLURM_DIR to a folder on a file system the compute nodes share)\n",
@@ -922,7 +1071,7 @@ static int cmd_submit(const fl_cli_args *a, const fl_cli_out *o) {
     goto out;
   }
   flatlined_path(bin, sizeof bin);
-  script = fl_cli_slurm_script(bin, root, jf.spec.name);
+  script = fl_cli_slurm_script(bin, root, jf.spec.name, sweep);
   snprintf(script_path, sizeof script_path, "%s/.submit-XXXXXX", root);
   int fd = script ? mkstemp(script_path) : -1;
   if (fd < 0 || write(fd, script, strlen(script)) != (ssize_t)strlen(script)) {
@@ -932,13 +1081,14 @@ static int cmd_submit(const fl_cli_args *a, const fl_cli_out *o) {
     goto out;
   }
   close(fd);
-  /* Held until its folder is there: the job must not start first. */
+  /* Held until its folders are there: no task may start first. */
   const char *argv[24 + FL_CLI_MAX_SBATCH_ARGS];
-  char part[160], time_opt[96], account[160], gres[48];
+  char part[160], time_opt[96], account[160], gres[48], array[48];
   int n = 0;
   argv[n++] = "sbatch";
   argv[n++] = "--parsable";
   argv[n++] = "--hold";
+  if (sweep) snprintf(array, sizeof array, "--array=0-%d", pts.n - 1), argv[n++] = array;
   if (a->slurm.partition) snprintf(part, sizeof part, "--partition=%s", a->slurm.partition), argv[n++] = part;
   if (a->slurm.time) snprintf(time_opt, sizeof time_opt, "--time=%s", a->slurm.time), argv[n++] = time_opt;
   if (a->slurm.account) snprintf(account, sizeof account, "--account=%s", a->slurm.account), argv[n++] = account;
@@ -956,20 +1106,14 @@ static int cmd_submit(const fl_cli_args *a, const fl_cli_out *o) {
             reply);
     goto out;
   }
-  submitted = true;
+  held = true;
   snprintf(id, sizeof id, "s%ld", num);
-  snprintf(dir, sizeof dir, "%s/%s", root, id);
-  job_json = queued_job_json(id, &jf);
-  snprintf(path, sizeof path, "%s/spec.json", dir);
-  if (mkdir(dir, 0700) != 0 || write_new(path, spec, &err) != 0 || !job_json) {
-    fprintf(o->err, "flatline: %s: cannot make the job folder %s: %s\n", what, dir,
-            err.msg[0] ? err.msg : strerror(errno));
-    goto out;
-  }
-  snprintf(path, sizeof path, "%s/job.json", dir);
-  if (write_new(path, job_json, &err) != 0) {
-    fprintf(o->err, "flatline: %s: %s\n", what, err.msg);
-    goto out;
+  if (!sweep && make_folder(o, what, root, id, spec, &jf, NULL, NULL)) goto out;
+  for (int i = 0; i < pts.n; i++) {
+    char task[FL_JOB_ID_MAX];
+    snprintf(task, sizeof task, "%s_%d", id, i);
+    if (make_folder(o, what, root, task, pts.points[i].spec, &jf, id, pts.points[i].values))
+      goto out;
   }
   free(out);
   const char *release[] = {"scontrol", "release", id + 1, NULL};
@@ -978,22 +1122,29 @@ static int cmd_submit(const fl_cli_args *a, const fl_cli_out *o) {
     fprintf(o->err, "flatline: %s: scontrol release %s failed: %s\n", what, id + 1, trimmed(out));
     goto out;
   }
-  submitted = false; /* it stands */
+  held = false; /* it stands */
   rc = FL_EXIT_OK;
-  if (o->json) {
+  if (!sweep) print_submitted(o, id, NULL, NULL);
+  for (int i = 0; i < pts.n; i++) {
+    char task[FL_JOB_ID_MAX];
+    snprintf(task, sizeof task, "%s_%d", id, i);
+    print_submitted(o, task, id, &pts.points[i]);
+  }
+  if (sweep && !o->json)
+    fprintf(o->out, "submitted group %s: %d jobs (Slurm job array %ld); 'flatline group "
+            "%s' shows them, best first\n", id, pts.n, num, id);
+  if (sweep && o->json) {
     fl_jw w;
     fl_jw_init(&w);
     fl_jw_object_begin(&w, NULL);
-    fl_jw_str(&w, "event", "submitted");
-    fl_jw_str(&w, "job", id);
+    fl_jw_str(&w, "event", "submitted_group");
+    fl_jw_str(&w, "group", id);
+    fl_jw_int(&w, "jobs", pts.n);
     fl_cli_print_jw(o, &w);
-  } else {
-    fprintf(o->out, "submitted %s\n", id);
-    fflush(o->out);
   }
-  if (a->follow) rc = follow_job(o, id);
+  if (a->follow && !sweep) rc = follow_job(o, id);
 out:
-  if (submitted) { /* held, and now without its folder: gone */
+  if (held) { /* held, and without its folders: gone */
     free(out);
     const char *cancel[] = {"scancel", id + 1, NULL};
     run_prog(cancel, &out, true);
@@ -1002,7 +1153,7 @@ out:
   free(out);
   free(spec);
   free(script);
-  free(job_json);
+  fl_sweep_points_free(&pts);
   fl_cli_job_files_free(&jf);
   return rc;
 }
@@ -1021,15 +1172,16 @@ int fl_cli_slurm_dispatch(const fl_cli_args *a, const fl_cli_out *o) {
               "--sbatch go with --slurm\n");
       return FL_EXIT_USAGE;
     }
-    if (a->slurm.on && a->n_sweeps > 0) { /* not silently the base spec alone */
-      fprintf(o->err, "flatline: submit: --sweep with --slurm (a Slurm job array) is "
-              "not built yet; submit each point's spec with --slurm, or sweep on "
-              "the daemon\n");
+    if (a->slurm.on && a->n_sweeps > 0 && a->follow) {
+      fprintf(o->err, "flatline: submit: --follow follows one job; a sweep's are "
+              "followed one by one (flatline follow sN_I)\n");
       return FL_EXIT_USAGE;
     }
     return a->slurm.on ? cmd_submit(a, o) : -1;
   }
-  if (strcmp(cmd, "list") == 0) return a->slurm.on ? cmd_list(a, o) : -1;
+  if (strcmp(cmd, "list") == 0)
+    return a->slurm.on || fl_cli_slurm_id(a->group) ? cmd_list(a, o) : -1;
+  if (strcmp(cmd, "group") == 0) return fl_cli_slurm_id(a->group) ? cmd_group(a, o) : -1;
   if (!fl_cli_slurm_id(a->job)) return -1;
   if (strcmp(cmd, "show") == 0) return cmd_show(a, o);
   if (strcmp(cmd, "follow") == 0) return follow_job(o, a->job);

@@ -79,10 +79,12 @@ int fl_cli_slurm_option(const fl_cli_command *cmd, int argc, char *const *argv,
 }
 
 bool fl_cli_slurm_id(const char *text) {
-  if (!text || text[0] != 's' || !text[1] || strlen(text) + 1 > FL_JOB_ID_MAX) return false;
-  for (const char *p = text + 1; *p; p++)
-    if (!isdigit((unsigned char)*p)) return false;
-  return true;
+  if (!text || text[0] != 's' || strlen(text) + 1 > FL_JOB_ID_MAX) return false;
+  size_t n = strspn(text + 1, "0123456789");
+  if (n == 0) return false;
+  const char *task = text + 1 + n; /* an array task: s123_4 */
+  if (!*task) return true;
+  return task[0] == '_' && task[1] && strspn(task + 1, "0123456789") == strlen(task + 1);
 }
 
 bool fl_cli_slurm_root(char *out, size_t size) {
@@ -137,7 +139,8 @@ static bool sh_quote(char *out, size_t size, const char *text) {
   return true;
 }
 
-char *fl_cli_slurm_script(const char *flatlined, const char *root, const char *name) {
+char *fl_cli_slurm_script(const char *flatlined, const char *root, const char *name,
+                          bool array) {
   char qroot[FL_PATH_MAX * 4 + 8], qbin[FL_PATH_MAX * 4 + 8], jname[64];
   if (!sh_quote(qroot, sizeof qroot, root) || !sh_quote(qbin, sizeof qbin, flatlined))
     return NULL;
@@ -149,7 +152,7 @@ char *fl_cli_slurm_script(const char *flatlined, const char *root, const char *n
   /* #SBATCH --output takes no quotes: a root with spaces gets Slurm's
    * default output file instead (slurm-%j.out in the submit folder). */
   bool plain_root = strcspn(root, " \t\n\"'\\%") == strlen(root);
-  size_t cap = strlen(qroot) * 2 + strlen(qbin) + 4096;
+  size_t cap = strlen(qroot) * 3 + strlen(qbin) + 4096;
   char *s = malloc(cap);
   if (!s) return NULL;
   int n = snprintf(
@@ -165,11 +168,15 @@ char *fl_cli_slurm_script(const char *flatlined, const char *root, const char *n
       "#SBATCH --requeue\n"
       "#SBATCH --signal=B:USR1@120\n"
       "dir=%s/s\"$SLURM_JOB_ID\"\n"
+      "# A task of a sweep's job array: ROOT/s<array>_<task>\n"
+      "if [ -n \"$SLURM_ARRAY_JOB_ID\" ]; then\n"
+      "  dir=%s/s\"${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID\"\n"
+      "fi\n"
       "# A CPU device (POCL) uses the cores Slurm gave the job, not the node's.\n"
       "if [ -n \"$SLURM_CPUS_ON_NODE\" ]; then\n"
       "  POCL_CPU_MAX_CU_COUNT=$SLURM_CPUS_ON_NODE; export POCL_CPU_MAX_CU_COUNT\n"
       "fi\n"
-      "echo \"flatline: job s$SLURM_JOB_ID on $(hostname), restart ${SLURM_RESTART_COUNT:-0},\" \\\n"
+      "echo \"flatline: job $(basename \"$dir\") on $(hostname), restart ${SLURM_RESTART_COUNT:-0},\" \\\n"
       "  \"GPUs: ${CUDA_VISIBLE_DEVICES:-${ROCR_VISIBLE_DEVICES:-${ZE_AFFINITY_MASK:-none}}}\"\n"
       "requeue=0\n"
       "%s --run \"$dir/spec.json\" --job-dir \"$dir\" &\n"
@@ -187,7 +194,7 @@ char *fl_cli_slurm_script(const char *flatlined, const char *root, const char *n
       "if [ \"$rc\" -eq 3 ]; then rc=0; fi\n"
       "exit $rc\n",
       jname, plain_root ? "#SBATCH --output=" : "", plain_root ? root : "",
-      plain_root ? "/s%j.out\n" : "", qroot, qbin);
+      plain_root ? (array ? "/s%A_%a.out\n" : "/s%j.out\n") : "", qroot, qroot, qbin);
   if (n < 0 || (size_t)n >= cap) {
     free(s);
     return NULL;

@@ -22,7 +22,8 @@
 int fl_cli_slurm_option(const fl_cli_command *cmd, int argc, char *const *argv,
                         int *i, fl_cli_args *a, char *msg, size_t size);
 
-/* "s123" (or "s123" given as such) is a Slurm job's id. */
+/* "s123" is a Slurm job's id, "s123_4" a task of job array 123 (a
+ * sweep's point). */
 bool fl_cli_slurm_id(const char *text);
 
 /* Runs the command when it concerns Slurm jobs (submit/list --slurm, or
@@ -38,9 +39,10 @@ bool fl_cli_slurm_root(char *out, size_t size);
  * failed, cancelled; NULL for an empty or unknown word. */
 const char *fl_cli_slurm_state(const char *slurm_state);
 
-/* The batch script for the job whose folder is root/s$SLURM_JOB_ID
+/* The batch script for the job whose folder is root/s$SLURM_JOB_ID, or
+ * for an array (a sweep) root/s$SLURM_ARRAY_JOB_ID_$SLURM_ARRAY_TASK_ID
  * (malloc'd). flatlined: its path; name: the job's (sanitized here). */
 char *fl_cli_slurm_script(const char *flatlined, const char *root,
-                          const char *name);
+                          const char *name, bool array);
 
 #endif

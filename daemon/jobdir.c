@@ -143,6 +143,16 @@ static void read_job_json(fl_jobdir *jd) {
   const char *msg = fl_json_string(fl_json_get(o, "message"));
   snprintf(jd->job.cause, sizeof jd->job.cause, "%s", cause ? cause : "");
   snprintf(jd->job.message, sizeof jd->job.message, "%s", msg ? msg : "");
+  /* A Slurm array task's sweep group and grid point, kept as job.json
+   * is saved again (fl_job_save writes them). */
+  const char *group = fl_json_string(fl_json_get(o, "group"));
+  if (group && strlen(group) < sizeof jd->job.group)
+    snprintf(jd->job.group, sizeof jd->job.group, "%s", group);
+  const fl_json *sweep = fl_json_get(o, "sweep");
+  if (sweep && !fl_json_is_null(sweep)) {
+    free(jd->job.sweep);
+    jd->job.sweep = fl_json_print(sweep);
+  }
   fl_json_free(o);
 }
 
@@ -470,6 +480,7 @@ void fl_jobdir_close(fl_jobdir *jd) {
   free(jd->job.last_epoch);
   free(jd->job.fix);
   free(jd->job.metrics);
+  free(jd->job.sweep);
   free(jd->end_line);
   free(jd);
 }

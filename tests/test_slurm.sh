@@ -11,7 +11,9 @@
 #   - cancel of a running job (it ends cancelled, follow exits 1) and of a
 #     pending one;
 #   - another user (uid 65534) can neither read nor cancel a job: the job
-#     folder is 0700 and Slurm refuses its scancel.
+#     folder is 0700 and Slurm refuses its scancel;
+#   - a 3x2 --sweep runs as a job array and `flatline group` lists six
+#     verdicts.
 # Needs root (slurmd) and Debian's slurm-wlm and munge (tools/deps.sh).
 # Without them it exits 77 saying which is missing; a daemon that does not
 # start fails the test with its log.
@@ -174,6 +176,31 @@ if [ -n "$job4" ] && wait_epochs "$FLATLINE_SLURM_DIR/$job4/events.jsonl" 100; t
   "$flatline" cancel "$job4" > /dev/null 2>&1 && fail "a second cancel of $job4 succeeded"
 else
   fail "submit/run (cancel): $(cat sub4.out)"
+fi
+
+# ---- 4. a 3x2 sweep as a job array: six tasks, a summary of six verdicts ----
+sed 's/"epochs": 10/"epochs": 30/' "$src/examples/blobs/mlp.json" > data/short.json
+"$flatline" submit data/short.json --slurm --sweep optimizer.learning_rate=0.1,0.01,0.001 \
+  --sweep batch_size=16,64 > sweep.out 2>&1
+rc=$?
+group=$(sed -n 's/^submitted group \(s[0-9]*\): 6 jobs.*/\1/p' sweep.out)
+if [ "$rc" -ne 0 ] || [ -z "$group" ] || [ "$(grep -c "^submitted ${group}_[0-5]  " sweep.out)" -ne 6 ]; then
+  fail "submit --slurm --sweep: exit $rc: $(cat sweep.out)"
+else
+  for i in 0 1 2 3 4 5; do
+    "$flatline" follow "${group}_$i" > /dev/null 2>&1
+    rc=$?
+    [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || fail "follow ${group}_$i: exit $rc"
+  done
+  "$flatline" group "$group" > group.out 2>&1 || fail "group $group: $(cat group.out)"
+  verdicts=$(grep -cE "^[1-6] +${group}_[0-5] .* (healthy|problem|unexplained)" group.out)
+  [ "$verdicts" -eq 6 ] && grep -q "^group $group: 6 jobs, best first" group.out \
+    && ok "sweep as array $group: six tasks, the summary lists six verdicts" \
+    || fail "group $group: $verdicts verdicts: $(cat group.out)"
+  [ "$("$flatline" --json group "$group" | grep -c '"event":"group_job"')" -eq 6 ] \
+    || fail "group --json $group: not six group_job lines"
+  [ "$("$flatline" list --group "$group" | grep -c "^${group}_")" -eq 6 ] \
+    || fail "list --group $group: not six jobs"
 fi
 
 if [ "$failures" -gt 0 ]; then
