@@ -205,18 +205,37 @@ static double fan_in_of(const fl_job_spec *s, size_t input_dim, int i) {
   return (double)shapes[i].flat_in;
 }
 
-/* Random kernels wider than He's sqrt(2 / fan_in) by more than `factor`
- * (the first layer's fan_in is the input width, when known), or, for a
- * first layer of unknown width, with a standard deviation of 1 or more. */
+/* Random kernels of layer i wider than He's sqrt(2 / fan_in) by more
+ * than `factor` (the first layer's fan_in is the input width, when
+ * known), or, for a first layer of unknown width, with a standard
+ * deviation of 1 or more. */
+static bool wide_layer(const fl_job_spec *s, size_t input_dim, double factor, int i) {
+  const fl_initializer *k = &s->layers[i].kernel_init;
+  if (k->kind != FL_INIT_RANDOM_NORMAL && k->kind != FL_INIT_RANDOM_UNIFORM) return false;
+  double sd = k->kind == FL_INIT_RANDOM_UNIFORM ? k->param / sqrt(3.0) : k->param;
+  double fan_in = fan_in_of(s, input_dim, i);
+  return fan_in > 0 ? sd > factor * sqrt(2.0 / fan_in) : sd >= 1.0;
+}
+
 static bool wide_init(const fl_job_spec *s, size_t input_dim, double factor) {
-  for (int i = 0; i < s->n_layers; i++) {
-    const fl_initializer *k = &s->layers[i].kernel_init;
-    if (k->kind != FL_INIT_RANDOM_NORMAL && k->kind != FL_INIT_RANDOM_UNIFORM) continue;
-    double sd = k->kind == FL_INIT_RANDOM_UNIFORM ? k->param / sqrt(3.0) : k->param;
-    double fan_in = fan_in_of(s, input_dim, i);
-    if (fan_in > 0 ? sd > factor * sqrt(2.0 / fan_in) : sd >= 1.0) return true;
-  }
+  for (int i = 0; i < s->n_layers; i++)
+    if (wide_layer(s, input_dim, factor, i)) return true;
   return false;
+}
+
+/* Every hidden layer with too-wide kernels is tanh or sigmoid: bounded
+ * outputs, so the wide kernels cannot make the activations' variance
+ * explode (DESIGN.md §4's sign of poor_initialization); they saturate the
+ * units instead, which is saturated_activation's sign. */
+static bool wide_only_bounded(const fl_job_spec *s, size_t input_dim) {
+  bool any = false;
+  for (int i = 0; i + 1 < s->n_layers; i++) {
+    if (!wide_layer(s, input_dim, 2.0, i)) continue;
+    fl_activation a = s->layers[i].activation;
+    if (a != FL_ACT_TANH && a != FL_ACT_SIGMOID) return false;
+    any = true;
+  }
+  return any;
 }
 
 /* Twice He: suspicious; the variance grows 4x a layer and a deep net's
@@ -458,8 +477,13 @@ static void rule_saturated(ctx *c) {
                         *reinit = probe(c, FL_PROBE_REINIT), *base = c->base;
   if (s->saturated_layer < 0 || !(beats(relu, base) || beats(stdz, base) || beats(reinit, base)))
     return;
-  fl_probe_kind k = beats(relu, base) ? FL_PROBE_RELU : beats(reinit, base) ? FL_PROBE_REINIT
-                                                                          : FL_PROBE_STANDARDIZED;
+  /* The spec's own too-wide kernels saturate the units: re-initializing
+   * is the smaller change (the activation stays what the user chose). */
+  bool wide = wide_only_bounded(c->in->spec, c->in->monitor->input_dim);
+  fl_probe_kind k = wide && beats(reinit, base) ? FL_PROBE_REINIT
+                    : beats(relu, base)         ? FL_PROBE_RELU
+                    : beats(reinit, base)       ? FL_PROBE_REINIT
+                                                : FL_PROBE_STANDARDIZED;
   claim_structural(c, FL_CAUSE_SATURATED_ACTIVATION, 0.8, k, k != FL_PROBE_STANDARDIZED,
                    "saturated tanh/sigmoid units have ~0 gradient: scale the inputs, use "
                    "smaller initial weights (glorot), or ReLU hidden layers");
@@ -491,9 +515,14 @@ static void rule_init(ctx *c) {
   describe(c, FL_PROBE_REINIT, a, sizeof a);
   probe_fix(c, FL_PROBE_REINIT, fix, sizeof fix);
   /* Constant or far too wide kernels are in the spec: the cause, not a
-   * symptom. A loss far off at step 0 alone may come from the inputs. */
-  c->init_blamed = sym || huge_init(spec, d);
-  add(c, FL_CAUSE_POOR_INITIALIZATION, c->init_blamed ? 0.9 : 0.8, fix,
+   * symptom. A loss far off at step 0 alone may come from the inputs.
+   * Wide kernels that only saturate tanh/sigmoid layers (measured: a
+   * layer > 90% saturated) are named by that sign, saturated_activation,
+   * with this cause under it (the dev half's wide-kernel tanh/sigmoid
+   * jobs, seeds 0..959: named poor_initialization every time before). */
+  bool saturating = !sym && s->saturated_layer >= 0 && wide_only_bounded(spec, d);
+  c->init_blamed = !saturating && (sym || huge_init(spec, d));
+  add(c, FL_CAUSE_POOR_INITIALIZATION, saturating ? 0.75 : c->init_blamed ? 0.9 : 0.8, fix,
       sym ? "identical initial weights make every unit of a layer learn the same "
             "thing: use glorot_uniform or he_normal kernels"
           : "use glorot_uniform or he_normal kernels and zero biases",
