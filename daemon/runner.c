@@ -295,6 +295,9 @@ int fl_run_foreground(const char *spec_path, const fl_run_options *opt,
   runner_ctx ctx = {out, json, spec.epochs, 0.0, &end_metrics};
   fl_job_hooks hooks = {.ctx = &ctx, .event = on_event};
   if (jd) {
+    /* Again: the OpenCL runtime took SIGUSR1 for itself when the device
+     * opened (measured with POCL 3.1: a USR1 no longer stopped the job). */
+    catch_job_signals();
     fl_jobdir_hooks(jd, &hooks, on_event, &ctx);
     fl_jobdir_set_model_meta(jd, &spec, &train);
   }

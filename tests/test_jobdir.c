@@ -2,7 +2,8 @@
  * through the real binary: a run stopped by SIGTERM (exit 75, state saved)
  * or killed with SIGKILL, started again on the same folder, ends with the
  * same final loss, the same event log and a model file identical byte for
- * byte to a run never stopped; SIGUSR2 cancels; a folder of another spec
+ * byte to a run never stopped; so does SIGUSR1 (Slurm's time-limit
+ * warning); SIGUSR2 cancels; a folder of another spec
  * is refused; a finished folder runs nothing again. The job is long
  * enough (1,500 epochs of a small MLP, a diagnosis at epoch ~300) that the
  * signal lands in the middle of training: the test waits for epoch lines
@@ -207,6 +208,20 @@ static void test_sigterm_saves_and_the_same_command_resumes(void **state) {
   assert_same_as_reference("term");
 }
 
+/* Slurm's --signal warning before the time limit: the OpenCL runtime's
+ * LLVM takes SIGUSR1 when the device opens, so flatlined must take it
+ * back (a USR1 was once ignored and the job ran into the limit). */
+static void test_sigusr1_saves_and_resumes(void **state) {
+  (void)state;
+  int rc = run_and_signal("mlp.json", "usr1", SIGUSR1, 100);
+  assert_int_equal(rc, 75);
+  char *out;
+  rc = run("--run mlp.json --json --job-dir usr1 > usr1.out", &out);
+  if (rc != 0 && rc != 3) fail_msg("resume after USR1: exit %d:\n%s", rc, out);
+  free(out);
+  assert_same_as_reference("usr1");
+}
+
 static void test_kill_9_resumes_to_the_same_loss(void **state) {
   (void)state;
   int rc = run_and_signal("mlp.json", "killed", SIGKILL, 400); /* past the diagnosis */
@@ -270,6 +285,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_uninterrupted_reference),
       cmocka_unit_test(test_sigterm_saves_and_the_same_command_resumes),
+      cmocka_unit_test(test_sigusr1_saves_and_resumes),
       cmocka_unit_test(test_kill_9_resumes_to_the_same_loss),
       cmocka_unit_test(test_a_finished_folder_runs_nothing),
       cmocka_unit_test(test_another_spec_is_refused),
