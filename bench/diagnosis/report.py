@@ -109,6 +109,17 @@ def main():
         print("  below 0.5   %5d %9.3f %7.1f%%" % (
             len(below), sum(r["confidence"] for r in below) / len(below), 100 * share))
 
+    # DESIGN.md's form of the contract: of the answers with confidence >= c,
+    # a share >= c is right, for every c the diagnosis reports.
+    levels = sorted({round(r["confidence"], 3) for r in with_conf})
+    if levels:
+        print("  cumulative: " + "; ".join(
+            ">= %.2f: %d, %.1f%% right%s" % (
+                c, len(sel), 100 * share, "" if share >= c else " (below)")
+            for c in levels
+            for sel in [[r for r in with_conf if r["confidence"] >= c - 1e-9]]
+            for share in [sum(r["got"] == r["expect"] for r in sel) / len(sel)]))
+
     # ---- probe cost
     print("\nprobe cost (probe_seconds from diagnosis/verdict events vs the job's wall time)")
     ran = [r for r in rows if r.get("seconds")]
