@@ -8,6 +8,8 @@
 #   - `scontrol requeue` mid-training: the job stops with its state saved,
 #     runs again, resumes from its checkpoint and ends with the same loss,
 #     every epoch logged once;
+#   - the time-limit warning (USR1 to the batch script, sent here with
+#     scancel -b): the job stops, requeues itself and resumes, same loss;
 #   - cancel of a running job (it ends cancelled, follow exits 1) and of a
 #     pending one;
 #   - another user (uid 65534) can neither read nor cancel a job: the job
@@ -133,6 +135,34 @@ else
       fail "$job2 requeue: loss '$got' (want $ref), $n epoch lines, restarts $restarts, resumed $resumed"
       tail -20 "$FLATLINE_SLURM_DIR/$job2.out"
     fi
+  fi
+fi
+
+# ---- 2b. the time-limit warning (--signal=B:USR1@120), sent now with
+# scancel -b -s USR1 instead of waiting minutes for a limit: the job stops
+# with its state saved and requeues itself; it resumes to the same loss.
+"$flatline" submit data/long.json --slurm > sub5.out 2>&1
+job5=$(id_of sub5.out)
+log5=$FLATLINE_SLURM_DIR/$job5/events.jsonl
+if [ -z "$job5" ] || ! wait_epochs "$log5" 200; then
+  fail "submit/run (USR1): $(cat sub5.out)"
+else
+  scancel --batch --signal=USR1 "${job5#s}" || fail "scancel -b -s USR1 ${job5#s}"
+  for i in $(seq 1 150); do
+    [ "$(squeue -h -j "${job5#s}" -o %T)" = PENDING ] && break
+    sleep 0.2
+  done
+  scontrol update JobId="${job5#s}" StartTime=now || fail "$job5 did not requeue itself"
+  "$flatline" follow "$job5" > follow5.out 2>&1
+  rc=$?
+  got=$(loss_at "$log5" 1000)
+  if { [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ]; } && [ "$got" = "$ref" ] &&
+     grep -q "stopped after epoch" "$FLATLINE_SLURM_DIR/$job5.out" &&
+     grep -q "restart 1" "$FLATLINE_SLURM_DIR/$job5.out"; then
+    ok "$job5: USR1 stopped it with its state saved, it requeued itself, resumed, final loss $got"
+  else
+    fail "$job5 after USR1: follow exit $rc, loss '$got' (want $ref)"
+    tail -5 "$FLATLINE_SLURM_DIR/$job5.out"
   fi
 fi
 
