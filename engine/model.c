@@ -104,15 +104,21 @@ uint64_t fl_train_memory_estimate(const fl_train_config *cfg, size_t n_train,
     if (i > 0 && patches > dcol) dcol = patches;
   }
   floats += dcol;
-  /* CLBlast pads GEMM operands to its tile sizes in temporary buffers:
-   * allow for one padded copy of the largest operands. */
-  uint64_t widest = d, tallest = b;
+  /* CLBlast's indirect GEMM copies its three operands into buffers padded
+   * to its tile sizes: allow for the padded A, B and C of the largest GEMM
+   * of any one layer: X (B*positions, w_rows), W (w_rows, units), Y
+   * (B*positions, units) (the backward GEMMs use the same three shapes).
+   * Per layer, not the tallest operand of one layer times the widest of
+   * another: a CNN's conv rows (B*784) times its dense layer's flattened
+   * width (100352) came to 120 GB at batch 128. */
+  uint64_t padded = (b + 64) * (d + 64);
   for (int i = 0; i < lay.n_layers; i++) {
-    if (lay.l[i].out > widest) widest = lay.l[i].out;
-    if (lay.l[i].w_rows > widest) widest = lay.l[i].w_rows;
-    if (b * lay.l[i].positions > tallest) tallest = b * lay.l[i].positions;
+    uint64_t rows = b * lay.l[i].positions + 64, in = lay.l[i].w_rows + 64,
+             out = (uint64_t)lay.l[i].units + 64;
+    uint64_t gemm = rows * in + in * out + rows * out;
+    if (gemm > padded) padded = gemm;
   }
-  floats += 3 * (tallest + 64) * (widest + 64);
+  floats += padded;
   /* The tiled GEMMs (CPU devices) copy B into 16-column panels for large
    * products (ops.c): one buffer, as large as the largest B — W (in, out),
    * dZ (B, out) or W^T (out, in) — padded to whole panels. */

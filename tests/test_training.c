@@ -255,6 +255,42 @@ static void test_bad_jobs_get_clear_errors(void **state) {
   fl_dataset_free(&ds);
 }
 
+/* The estimate of issue 13's CNN (28x28x1: conv 32 3x3 relu, max pool
+ * 2, conv 64 3x3 relu, max pool 2, flatten, dense 128, dense 10) at
+ * batch 128 on Fashion-MNIST's 60k + 10k rows: the data and the second
+ * conv's patches (128 x 11 x 11 x 288 floats, 17.8 MiB) are in it, and it
+ * stays under 1 GiB (it once multiplied the conv rows by the dense
+ * layer's flattened width: 120 GB for a wider net). */
+static void test_conv_memory_estimate(void **state) {
+  (void)state;
+  fl_layer_spec l[4];
+  memset(l, 0, sizeof l);
+  for (int i = 0; i < 2; i++) {
+    l[i].kind = FL_LAYER_CONV2D;
+    l[i].units = i == 0 ? 32 : 64;
+    l[i].activation = FL_ACT_RELU;
+    l[i].kernel_size[0] = l[i].kernel_size[1] = 3;
+    l[i].strides[0] = l[i].strides[1] = 1;
+    l[i].pool = FL_POOL_MAX;
+    l[i].pool_size[0] = l[i].pool_size[1] = 2;
+    l[i].pool_strides[0] = l[i].pool_strides[1] = 2;
+  }
+  l[0].input_shape[0] = l[0].input_shape[1] = 28;
+  l[0].input_shape[2] = 1;
+  l[2].units = 128;
+  l[2].activation = FL_ACT_RELU;
+  l[2].flatten = true;
+  l[3].units = 10;
+  l[3].activation = FL_ACT_SOFTMAX;
+  fl_train_config cfg = {.input_dim = 784, .n_layers = 4, .layers = l,
+                         .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
+                         .optimizer = sgd(0.1f), .batch_size = 128, .seed = 1};
+  uint64_t est = fl_train_memory_estimate(&cfg, 60000, 10000);
+  uint64_t data = (uint64_t)70000 * (784 + 10) * 4, patches = (uint64_t)128 * 11 * 11 * 288 * 4;
+  assert_true(est > data + patches);
+  assert_true(est < ((uint64_t)1 << 30));
+}
+
 /* ---- issue 12: dropout, kernel_regularizer, class_weight ---- */
 
 /* One SGD step over the whole set with dropout on both hidden layers, L1
@@ -757,6 +793,7 @@ int main(void) {
       cmocka_unit_test(test_balanced_class_weight_raises_minority_recall),
       cmocka_unit_test(test_binary_crossentropy_trains),
       cmocka_unit_test(test_class_report),
+      cmocka_unit_test(test_conv_memory_estimate),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
