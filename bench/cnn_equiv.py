@@ -111,7 +111,7 @@ def run_flatline(flatlined, d, seed, epochs, batch):
     p = subprocess.run([flatlined, "--run", path, "--json"], capture_output=True,
                        text=True, check=False)
     wall = time.perf_counter() - t0
-    rates, acc = [], None
+    rates, accs, acc = [], [], None
     for line in p.stdout.splitlines():
         try:
             e = json.loads(line)
@@ -120,11 +120,12 @@ def run_flatline(flatlined, d, seed, epochs, batch):
         if e.get("event") == "epoch":
             rates.append(e["samples_per_s"])
             acc = e.get("val_accuracy")
+            accs.append(acc)
     if len(rates) != epochs or acc is None:
         sys.exit("flatlined --run (exit %d) gave %d epochs, accuracy %s:\n%s\n%s"
                  % (p.returncode, len(rates), acc, p.stdout[-2000:], p.stderr[-2000:]))
     return {"rates": rates, "samples_per_s": steady_rate(rates), "accuracy": acc,
-            "wall_s": wall}
+            "accs": accs, "wall_s": wall}
 
 
 # ---- the PyTorch side (runs in its own process: --torch-side) ----
@@ -205,19 +206,25 @@ def torch_side(a):
                           "torch": torch.__version__,
                           "mkldnn": torch.backends.mkldnn.is_available()}))
         return 0
+    def test_accuracy(model):
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for s in range(0, len(xt), 1000):
+                correct += int((model(xt[s:s + 1000]).argmax(1) == yt[s:s + 1000]).sum())
+        model.train()
+        return correct / len(xt)
+
     torch.set_num_threads(int(a.threads))
     model, opt, gen = new_run(a.seed)
-    rates = []
+    rates, accs = [], []
     for _ in range(a.epochs):
         secs, rows = epoch(model, opt, gen)
         rates.append(rows / secs)
-    model.eval()
-    correct = 0
-    with torch.no_grad():
-        for s in range(0, len(xt), 1000):
-            correct += int((model(xt[s:s + 1000]).argmax(1) == yt[s:s + 1000]).sum())
+        # outside the epoch's clock, as flatline's validation pass
+        accs.append(test_accuracy(model))
     print(json.dumps({"rates": rates, "samples_per_s": steady_rate(rates),
-                      "accuracy": correct / len(xt), "threads": int(a.threads)}))
+                      "accuracy": accs[-1], "accs": accs, "threads": int(a.threads)}))
     return 0
 
 
@@ -303,7 +310,10 @@ def main():
             print("      per epoch: flatline %s; PyTorch %s; wall %.0f s / %.0f s; load %s"
                   % (" ".join("%.0f" % r for r in f["rates"]),
                      " ".join("%.0f" % r for r in t["rates"]), f["wall_s"], t["wall_s"],
-                     load_average()), flush=True)
+                     load_average()))
+            print("      test accuracy per epoch: flatline %s; PyTorch %s"
+                  % (" ".join("%.4f" % v for v in f["accs"]),
+                     " ".join("%.4f" % v for v in t["accs"])), flush=True)
     n = len(fl)
     fs = sum(r["samples_per_s"] for r in fl) / n
     ts = sum(r["samples_per_s"] for r in pt) / n
