@@ -3,10 +3,10 @@
  * (fl_job_save, fl_job_log_event, fl_job_end_event in jobs.c) in the
  * service's order, and resumes a job from it.
  *
- * The hooks mirror the service's worker (worker.c) for one job without a
- * daemon: every event goes to the log before it is printed; the epoch's
- * checkpoint follows its log line, so a kill -9 between the two re-runs the
- * epoch, which gives the same line, which is then not logged twice (the
+ * The hooks are the service's worker's (worker.c) for one job without a
+ * daemon, and share its folder work (job_hooks.c): every event goes to
+ * the log before it is printed; the epoch's checkpoint follows its log
+ * line, so a kill -9 between the two re-runs the epoch, which gives the same line, which is then not logged twice (the
  * resume hook returns the epochs the log holds); a checkpoint ahead of the
  * log is not used. A torn last line (a kill -9 mid-append) is cut off at
  * open, as the service does at load. Signals only set flags: the job
@@ -28,10 +28,8 @@
 
 #include "daemon.h"
 #include "fsutil.h"
+#include "job_hooks.h"
 
-#define DIAGNOSIS_STATE_FILE "diagnosis.json"
-#define DIAGNOSIS_STATE_MAX ((size_t)4 << 20) /* as worker.c */
-#define CHECKPOINT_MAX ((size_t)4 << 30)
 #define LOG_MAX ((size_t)1 << 30)
 #define END_LINE_PREFIX "{\"event\":\"" FL_EVENT_END "\""
 
@@ -248,7 +246,8 @@ fail:
   return rc;
 }
 
-/* ---- the hooks (worker.c's, for one job without a daemon) ---- */
+/* ---- the hooks (worker.c's, for one job without a daemon; the folder
+ * work is job_hooks.c's) ---- */
 
 static void state_write_failed(fl_jobdir *jd, const char *file, int e, const char *detail) {
   if (jd->state_failed) return; /* the first failure is the reason */
@@ -259,20 +258,10 @@ static void state_write_failed(fl_jobdir *jd, const char *file, int e, const cha
   fprintf(stderr, "flatlined: %s\n", jd->reason);
 }
 
-static bool event_is(const char *json, const char *name) {
-  static const char head[] = "{\"event\":\"";
-  size_t n = strlen(name);
-  return strncmp(json, head, sizeof head - 1) == 0 &&
-         strncmp(json + sizeof head - 1, name, n) == 0 && json[sizeof head - 1 + n] == '"';
-}
-
 static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   fl_jobdir *jd = ctx;
-  bool verdict = event_is(json, FL_EVENT_VERDICT);
   /* Logged (and printed) before the stop: not again. */
-  if ((verdict && jd->facts.has_verdict) ||
-      (event_is(json, FL_EVENT_PREFLIGHT) && jd->facts.has_preflight))
-    return;
+  if (fl_job_event_logged_before(&jd->facts, json)) return;
   if (fl_job_log_event(&jd->job, json) < 0)
     state_write_failed(jd, "events.jsonl", errno, "unknown error");
   if (m) jd->job.epoch = m->epoch;
@@ -290,83 +279,50 @@ bool fl_jobdir_cancelled(void *ctx) {
   return cancel_requested != 0;
 }
 
-static int write_file(fl_jobdir *jd, const char *name, const void *buf, size_t len,
-                      fl_error *err) {
-  char path[4200];
-  path_of(jd, name, path, sizeof path);
-  return fl_write_atomic(path, buf, len, err);
-}
-
 static void on_epoch_done(void *ctx, fl_trainer *t) {
   fl_jobdir *jd = ctx;
   if (jd->state_failed) return; /* a checkpoint past a line the log lacks */
   fl_error err = {0};
-  uint8_t *buf = NULL;
-  size_t len = 0;
-  if (fl_trainer_save_checkpoint(t, &buf, &len, &err))
-    state_write_failed(jd, "checkpoint.bin", 0, err.msg);
-  else if (write_file(jd, "checkpoint.bin", buf, len, &err))
-    state_write_failed(jd, "checkpoint.bin", errno, err.msg);
-  free(buf);
+  int e = 0;
+  if (fl_job_checkpoint_write(jd->job.dir, t, &e, &err))
+    state_write_failed(jd, FL_CHECKPOINT_FILE, e, err.msg);
 }
 
 static int on_resume(void *ctx, fl_trainer *t) {
   fl_jobdir *jd = ctx;
-  char ckpt[4200], *buf = NULL;
-  size_t len = 0;
   fl_error err = {0};
-  path_of(jd, "checkpoint.bin", ckpt, sizeof ckpt);
-  if (fl_read_small(ckpt, CHECKPOINT_MAX, &buf, &len, NULL) != 0) return jd->facts.last_epoch;
-  uint8_t *fresh = NULL; /* to go back to if the checkpoint is ahead of the log */
-  size_t fresh_len = 0;
-  if (fl_trainer_save_checkpoint(t, &fresh, &fresh_len, &err) != 0) fresh = NULL;
-  if (fl_trainer_load_checkpoint(t, (const uint8_t *)buf, len, &err) != 0) {
-    fprintf(stderr, "flatlined: %s unusable (%s); starting over\n", ckpt, err.msg);
-  } else if (fl_trainer_epoch(t) <= jd->facts.last_epoch) {
-    fprintf(stderr, "flatlined: resuming %s after epoch %d\n", jd->job.dir,
-            fl_trainer_epoch(t));
-  } else if (fresh && fl_trainer_load_checkpoint(t, fresh, fresh_len, &err) == 0) {
+  int at = 0;
+  switch (fl_job_checkpoint_resume(jd->job.dir, t, jd->facts.last_epoch, &at, &err)) {
+  case FL_RESUME_UNUSABLE:
+    fprintf(stderr, "flatlined: %s/%s unusable (%s); starting over\n", jd->job.dir,
+            FL_CHECKPOINT_FILE, err.msg);
+    break;
+  case FL_RESUME_AFTER:
+    fprintf(stderr, "flatlined: resuming %s after epoch %d\n", jd->job.dir, at);
+    break;
+  case FL_RESUME_AHEAD:
     fprintf(stderr, "flatlined: the checkpoint in %s is ahead of its log; starting "
             "over so that no epoch goes unlogged\n", jd->job.dir);
+    break;
+  case FL_RESUME_NONE:
+  case FL_RESUME_AHEAD_KEPT:
+    break;
   }
-  free(fresh);
-  free(buf);
   return jd->facts.last_epoch;
 }
 
 static void on_save_state(void *ctx, const char *json) {
   fl_jobdir *jd = ctx;
   fl_error err = {0};
+  int e = 0;
   /* Not a failure of the job: without it a resumed job diagnoses again. */
-  if (write_file(jd, DIAGNOSIS_STATE_FILE, json, strlen(json), &err))
+  if (fl_job_file_write(jd->job.dir, FL_DIAGNOSIS_STATE_FILE, json, strlen(json), &e, &err))
     fprintf(stderr, "flatlined: cannot save the diagnosis state: %s\n", err.msg);
 }
 
 static char *on_load_state(void *ctx) {
   fl_jobdir *jd = ctx;
-  char path[4200], *text = NULL;
-  size_t len = 0;
-  path_of(jd, DIAGNOSIS_STATE_FILE, path, sizeof path);
-  return fl_read_small(path, DIAGNOSIS_STATE_MAX, &text, &len, NULL) == 0 ? text : NULL;
-}
-
-/* (n) floats or strings as a JSON array's text (malloc'd). */
-static char *float_array_json(const float *v, size_t d) {
-  fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_array_begin(&w, NULL);
-  for (size_t i = 0; i < d; i++) fl_jw_num(&w, NULL, (double)v[i]);
-  fl_jw_array_end(&w);
-  return fl_jw_finish(&w);
-}
-
-static char *names_json(const char *names, size_t n) {
-  fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_array_begin(&w, NULL);
-  for (size_t i = 0; i < n; i++, names += strlen(names) + 1) fl_jw_str(&w, NULL, names);
-  fl_jw_array_end(&w);
-  return fl_jw_finish(&w);
+  return fl_job_diagnosis_state_read(jd->job.dir);
 }
 
 /* The model with the preprocessing a user must repeat
@@ -375,38 +331,9 @@ static void on_finished(void *ctx, fl_trainer *t) {
   fl_jobdir *jd = ctx;
   if (jd->state_failed) return;
   fl_error err = {0};
-  uint8_t *model = NULL;
-  size_t len = 0;
-  fl_export_meta meta[5];
-  int n_meta = 0;
-  char scale[32], *mean = NULL, *std = NULL, *classes = NULL;
-  const fl_dataset *train = jd->train;
-  if (jd->spec && jd->spec->train.has_scale) {
-    snprintf(scale, sizeof scale, "%.9g", (double)jd->spec->train.scale);
-    meta[n_meta++] = (fl_export_meta){"scale", scale};
-  }
-  if (train && train->norm_mean) {
-    mean = float_array_json(train->norm_mean, train->d);
-    std = float_array_json(train->norm_std, train->d);
-    meta[n_meta++] = (fl_export_meta){"normalize", "standardize"};
-    meta[n_meta++] = (fl_export_meta){"normalize_mean", mean};
-    meta[n_meta++] = (fl_export_meta){"normalize_std", std};
-  }
-  if (train && train->class_names) {
-    classes = names_json(train->class_names, train->n_class_names);
-    meta[n_meta++] = (fl_export_meta){"classes", classes};
-  }
-  int rc = ((train && train->norm_mean && (!mean || !std)) ||
-            (train && train->class_names && !classes))
-               ? fl_error_set(&err, FL_ENOMEM, "out of memory")
-               : fl_trainer_export_safetensors_ex(t, meta, n_meta, &model, &len, &err);
-  free(mean);
-  free(std);
-  free(classes);
-  if (rc) state_write_failed(jd, "model.safetensors", 0, err.msg);
-  else if (write_file(jd, "model.safetensors", model, len, &err))
-    state_write_failed(jd, "model.safetensors", errno, err.msg);
-  free(model);
+  int e = 0;
+  if (fl_job_model_write(jd->job.dir, t, jd->spec, jd->train, &e, &err))
+    state_write_failed(jd, FL_MODEL_FILE, e, err.msg);
 }
 
 void fl_jobdir_hooks(fl_jobdir *jd, fl_job_hooks *h,
@@ -450,10 +377,9 @@ int fl_jobdir_finish(fl_jobdir *jd, fl_job_outcome *o, const char *metrics, fl_e
   free(job->metrics);
   job->metrics = metrics ? strdup(metrics) : NULL;
   /* What only a resume needs goes, as the service deletes it (storage.c). */
+  fl_job_diagnosis_state_remove(job->dir);
   char path[4200];
-  path_of(jd, DIAGNOSIS_STATE_FILE, path, sizeof path);
-  unlink(path);
-  path_of(jd, "checkpoint.bin", path, sizeof path);
+  path_of(jd, FL_CHECKPOINT_FILE, path, sizeof path);
   unlink(path);
   int rc = fl_job_save(NULL, job, err); /* final state first, then the end line */
   char *end = fl_job_end_event(job);

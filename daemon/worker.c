@@ -18,6 +18,7 @@
 #include "flatline/job.h"
 #include "fsutil.h"
 #include "job_data.h"
+#include "job_hooks.h"
 #include "predict.h"
 #include "flatline/common.h"
 #include "tuning.h"
@@ -66,18 +67,6 @@ static void post_event(fl_daemon *d, fl_job *job, long seq, char *text,
   fl_daemon_post(d, m);
 }
 
-/* The job's diagnosis state (job/job_state.c) beside its checkpoint, so
- * that a resumed job keeps the diagnoses it made instead of making and
- * sending them again; deleted when the job ends. */
-#define DIAGNOSIS_STATE_FILE "diagnosis.json"
-#define DIAGNOSIS_STATE_MAX ((size_t)4 << 20) /* what it writes stays under 1 MiB */
-
-static void remove_diagnosis_state(fl_job *job) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%s", job->dir, DIAGNOSIS_STATE_FILE);
-  unlink(path); /* none (ENOENT): nothing to do */
-}
-
 static void post_finished(fl_daemon *d, fl_job *job, fl_job_state state,
                           bool interrupted, const char *cause,
                           const char *message, int epoch) {
@@ -97,7 +86,7 @@ static void post_finished(fl_daemon *d, fl_job *job, fl_job_state state,
  * sends the end event (fl_job_finish). */
 static void finish(fl_daemon *d, fl_job *job, fl_job_state state,
                    const char *cause, const char *message, int epoch) {
-  remove_diagnosis_state(job); /* nothing resumes the job now */
+  fl_job_diagnosis_state_remove(job->dir); /* nothing resumes the job now */
   post_finished(d, job, state, false, cause, message, epoch);
 }
 
@@ -140,15 +129,6 @@ static void state_write_failed(hooks_ctx *p, const char *file, int e,
              file, e ? strerror(e) : detail, p->d->state_dir);
 }
 
-/* json is an event of this name (every event line starts with it). */
-static bool event_is(const char *json, const char *name) {
-  static const char head[] = "{\"event\":\"";
-  size_t n = strlen(name);
-  return strncmp(json, head, sizeof head - 1) == 0 &&
-         strncmp(json + sizeof head - 1, name, n) == 0 &&
-         json[sizeof head - 1 + n] == '"';
-}
-
 static int on_progress(void *ctx, int epoch, size_t step, size_t steps) {
   hooks_ctx *p = ctx;
   if (atomic_load(&p->job->cancel)) fl_fault_crash_point(FL_FAULT_CANCEL_SEEN);
@@ -169,13 +149,13 @@ static bool is_cancelled(void *ctx) {
  * job. */
 static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   hooks_ctx *p = ctx;
-  bool verdict = event_is(json, FL_EVENT_VERDICT);
-  if ((verdict && p->facts.has_verdict) ||
-      (event_is(json, FL_EVENT_PREFLIGHT) && p->facts.has_preflight)) {
+  const char *again = fl_job_event_logged_before(&p->facts, json);
+  if (again) {
     fl_log(FL_LOG_INFO, "job %s: its %s is in the log from before the restart; "
-           "not logged again", p->job->id, verdict ? "verdict" : "preflight");
+           "not logged again", p->job->id, again);
     return;
   }
+  bool verdict = fl_event_is(json, FL_EVENT_VERDICT);
   char *copy = strdup(json);
   if (!copy) return;
   long seq = fl_job_log_event(p->job, copy);
@@ -185,145 +165,75 @@ static void on_event(void *ctx, const char *json, const fl_epoch_metrics *m) {
   if (seq >= 0 && verdict) fl_fault_crash_point(FL_FAULT_VERDICT_LOGGED);
 }
 
-static int write_file(fl_job *job, const char *name, const uint8_t *buf,
-                      size_t len, fl_error *err) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%s", job->dir, name);
-  return fl_write_atomic(path, buf, len, err);
-}
-
-/* The checkpoint follows the epoch's log line: a crash in between re-runs
- * the epoch, which gives the same line, which is then not logged twice. A
- * job whose state already failed writes no more of it: a checkpoint past
- * a line the log lacks would lose that line for good. */
+/* The checkpoint follows the epoch's log line (job_hooks.h). A job whose
+ * state already failed writes no more of it: a checkpoint past a line the
+ * log lacks would lose that line for good. */
 static void on_epoch_done(void *ctx, fl_trainer *t) {
   hooks_ctx *p = ctx;
   if (p->state_failed) return;
   fl_error err = {0};
-  uint8_t *buf = NULL;
-  size_t len = 0;
-  if (fl_trainer_save_checkpoint(t, &buf, &len, &err))
-    state_write_failed(p, "checkpoint.bin", 0, err.msg);
-  else if (write_file(p->job, "checkpoint.bin", buf, len, &err))
-    state_write_failed(p, "checkpoint.bin", errno, err.msg);
-  free(buf);
+  int e = 0;
+  if (fl_job_checkpoint_write(p->job->dir, t, &e, &err))
+    state_write_failed(p, FL_CHECKPOINT_FILE, e, err.msg);
 }
 
 static int on_resume(void *ctx, fl_trainer *t) {
   hooks_ctx *p = ctx;
-  char ckpt[4200], *buf = NULL;
-  size_t len = 0;
   fl_error err = {0};
   /* Sizes were checked against the spec and the data (load_init_from). */
   if (p->init_params &&
       fl_trainer_set_params(t, p->init_params, p->n_init, &err) != 0)
     fl_log(FL_LOG_ERR, "job %s: cannot start from its init_from weights: %s",
            p->job->id, err.msg);
-  snprintf(ckpt, sizeof ckpt, "%s/checkpoint.bin", p->job->dir);
-  if (fl_read_small(ckpt, (size_t)4 << 30, &buf, &len, NULL) != 0) return p->facts.last_epoch;
-  /* The fresh trainer's own state, to go back to if the checkpoint is
-   * ahead of the log: resuming there would never log the epochs between. */
-  uint8_t *fresh = NULL;
-  size_t fresh_len = 0;
-  if (fl_trainer_save_checkpoint(t, &fresh, &fresh_len, &err) != 0) fresh = NULL;
-  if (fl_trainer_load_checkpoint(t, (const uint8_t *)buf, len, &err) != 0) {
+  int at = 0;
+  switch (fl_job_checkpoint_resume(p->job->dir, t, p->facts.last_epoch, &at, &err)) {
+  case FL_RESUME_NONE:
+    break;
+  case FL_RESUME_UNUSABLE:
     fl_log(FL_LOG_WARNING, "job %s: checkpoint unusable (%s); starting over",
            p->job->id, err.msg);
-  } else if (fl_trainer_epoch(t) <= p->facts.last_epoch) {
-    fl_log(FL_LOG_INFO, "job %s: resuming after epoch %d", p->job->id, fl_trainer_epoch(t));
-  } else {
-    int ahead = fl_trainer_epoch(t);
-    if (fresh && fl_trainer_load_checkpoint(t, fresh, fresh_len, &err) == 0)
-      fl_log(FL_LOG_WARNING, "job %s: its checkpoint (epoch %d) is ahead of its "
-             "log (epoch %d); starting over so that no epoch goes unlogged",
-             p->job->id, ahead, p->facts.last_epoch);
-    else /* cannot go back: the epochs in between stay unlogged */
-      fl_log(FL_LOG_WARNING, "job %s: its checkpoint (epoch %d) is ahead of its "
-             "log (epoch %d), and the job cannot start over; the epochs in "
-             "between are not in its log", p->job->id, ahead, p->facts.last_epoch);
+    break;
+  case FL_RESUME_AFTER:
+    fl_log(FL_LOG_INFO, "job %s: resuming after epoch %d", p->job->id, at);
+    break;
+  case FL_RESUME_AHEAD:
+    fl_log(FL_LOG_WARNING, "job %s: its checkpoint (epoch %d) is ahead of its "
+           "log (epoch %d); starting over so that no epoch goes unlogged",
+           p->job->id, at, p->facts.last_epoch);
+    break;
+  case FL_RESUME_AHEAD_KEPT: /* cannot go back: the epochs in between stay unlogged */
+    fl_log(FL_LOG_WARNING, "job %s: its checkpoint (epoch %d) is ahead of its "
+           "log (epoch %d), and the job cannot start over; the epochs in "
+           "between are not in its log", p->job->id, at, p->facts.last_epoch);
+    break;
   }
-  free(fresh);
-  free(buf);
   return p->facts.last_epoch;
 }
 
 static void on_save_state(void *ctx, const char *json) {
   hooks_ctx *p = ctx;
   fl_error err = {0};
+  int e = 0;
   /* Not a failure of the job: without it a resumed job diagnoses again. */
-  if (write_file(p->job, DIAGNOSIS_STATE_FILE, (const uint8_t *)json, strlen(json), &err))
+  if (fl_job_file_write(p->job->dir, FL_DIAGNOSIS_STATE_FILE, json, strlen(json), &e, &err))
     fl_log(FL_LOG_WARNING, "job %s: cannot save its diagnosis state: %s", p->job->id,
            err.msg);
 }
 
 static char *on_load_state(void *ctx) {
   hooks_ctx *p = ctx;
-  char path[4200], *text = NULL;
-  size_t len = 0;
-  snprintf(path, sizeof path, "%s/%s", p->job->dir, DIAGNOSIS_STATE_FILE);
-  return fl_read_small(path, DIAGNOSIS_STATE_MAX, &text, &len, NULL) == 0 ? text : NULL;
-}
-
-/* (d) floats as a JSON array, %.9g (float32 round-trips); malloc'd. */
-static char *float_array_json(const float *v, size_t d) {
-  fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_array_begin(&w, NULL);
-  for (size_t i = 0; i < d; i++) fl_jw_num(&w, NULL, (double)v[i]);
-  fl_jw_array_end(&w);
-  return fl_jw_finish(&w);
-}
-
-/* The class names as a JSON array's text, index = class id (malloc'd). */
-static char *names_json(const char *names, size_t n) {
-  fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_array_begin(&w, NULL);
-  for (size_t i = 0; i < n; i++, names += strlen(names) + 1)
-    fl_jw_str(&w, NULL, names);
-  fl_jw_array_end(&w);
-  return fl_jw_finish(&w);
+  return fl_job_diagnosis_state_read(p->job->dir);
 }
 
 static void on_finished(void *ctx, fl_trainer *t) {
   hooks_ctx *p = ctx;
   if (p->state_failed) return;
   fl_error err = {0};
-  uint8_t *model = NULL;
-  size_t len = 0;
-  /* The preprocessing a user must repeat (docs/model-format.md). */
-  fl_export_meta meta[5];
-  int n_meta = 0;
-  char scale[32], *mean = NULL, *std = NULL, *classes = NULL;
-  if (p->spec && p->spec->train.has_scale) {
-    snprintf(scale, sizeof scale, "%.9g", (double)p->spec->train.scale);
-    meta[n_meta++] = (fl_export_meta){"scale", scale};
-  }
-  if (p->train && p->train->norm_mean) {
-    mean = float_array_json(p->train->norm_mean, p->train->d);
-    std = float_array_json(p->train->norm_std, p->train->d);
-    meta[n_meta++] = (fl_export_meta){"normalize", "standardize"};
-    meta[n_meta++] = (fl_export_meta){"normalize_mean", mean};
-    meta[n_meta++] = (fl_export_meta){"normalize_std", std};
-  }
-  if (p->train && p->train->class_names) {
-    classes = names_json(p->train->class_names, p->train->n_class_names);
-    meta[n_meta++] = (fl_export_meta){"classes", classes};
-  }
-  int rc = ((p->train && p->train->norm_mean && (!mean || !std)) ||
-            (p->train && p->train->class_names && !classes))
-               ? fl_error_set(&err, FL_ENOMEM, "out of memory")
-               : fl_trainer_export_safetensors_ex(t, meta, n_meta, &model, &len, &err);
-  free(mean);
-  free(std);
-  free(classes);
-  if (rc)
-    state_write_failed(p, "model.safetensors", 0, err.msg);
-  else if (write_file(p->job, "model.safetensors", model, len, &err))
-    state_write_failed(p, "model.safetensors", errno, err.msg);
+  int e = 0;
+  if (fl_job_model_write(p->job->dir, t, p->spec, p->train, &e, &err))
+    state_write_failed(p, FL_MODEL_FILE, e, err.msg);
   else
     fl_fault_crash_point(FL_FAULT_MODEL_SAVED);
-  free(model);
 }
 
 static fl_job_state state_of(const char *name) {
