@@ -123,8 +123,18 @@ int fl__op_pool_backward(fl_device *dev, cl_mem dx, cl_mem dy, cl_mem argmax,
   return fl__launch_1d(dev, k, pixels, err);
 }
 
+/* the short weight gradient's chunks (weight_grad, below) */
+#define FL__DW_SMALL_ROWS 16 /* FL_TN_SMALL_M in gemm_tiled.cl */
+#define FL__DW_SMALL_CHUNK 512
+
+static bool dw_small(const fl_device *dev, const fl__layer_layout *l,
+                     size_t m) {
+  return dev->info.is_cpu && dev->gemm.impl == FL__GEMM_TILED &&
+         l->w_rows <= FL__DW_SMALL_ROWS && m >= 2 * FL__DW_SMALL_CHUNK;
+}
+
 int fl__conv_alloc(fl_trainer *t, fl_error *err) {
-  size_t B = (size_t)t->cfg.batch_size, dcol = 0;
+  size_t B = (size_t)t->cfg.batch_size, dcol = 0, parts = 0, dw_parts = 0;
   int rc;
   for (int i = 0; i < t->lay.n_layers; i++) {
     const fl__layer_layout *l = &t->lay.l[i];
@@ -134,6 +144,13 @@ int fl__conv_alloc(fl_trainer *t, fl_error *err) {
                                 &t->col[i], err)))
       return rc;
     if (i > 0 && patches > dcol) dcol = patches;
+    size_t np = fl__bias_grad_chunks(B * l->positions) * l->units;
+    if (np > parts) parts = np;
+    if (dw_small(t->dev, l, B * l->positions)) {
+      size_t nd = (B * l->positions + FL__DW_SMALL_CHUNK - 1) /
+                  FL__DW_SMALL_CHUNK * l->w_rows * l->units;
+      if (nd > dw_parts) dw_parts = nd;
+    }
     int pool = t->layers[i].pool;
     if (pool == FL_POOL_NONE) continue;
     size_t pre = B * l->positions * l->units * sizeof(float);
@@ -145,6 +162,15 @@ int fl__conv_alloc(fl_trainer *t, fl_error *err) {
                                 &t->pool_arg[i], err)))
       return rc;
   }
+  if (parts && t->dev->info.is_cpu &&
+      ((rc = fl__buffer_create(t->dev, parts * sizeof(float), NULL,
+                               &t->bias_part, err)) ||
+       (rc = fl__buffer_create(t->dev, 2 * parts * sizeof(cl_uint), NULL,
+                               &t->bias_flags, err))))
+    return rc;
+  if (dw_parts && (rc = fl__buffer_create(t->dev, dw_parts * sizeof(float),
+                                          NULL, &t->dw_part, err)))
+    return rc;
   if (dcol)
     return fl__buffer_create(t->dev, dcol * sizeof(float), NULL, &t->dcol, err);
   return 0;
@@ -158,6 +184,9 @@ void fl__conv_free(fl_trainer *t) {
     fl__buffer_release(&t->pool_arg[i]);
   }
   fl__buffer_release(&t->dcol);
+  fl__buffer_release(&t->bias_part);
+  fl__buffer_release(&t->bias_flags);
+  fl__buffer_release(&t->dw_part);
 }
 
 int fl__conv_forward(fl_trainer *t, int i, cl_mem in, size_t in_off,
@@ -199,15 +228,46 @@ int fl__conv_forward(fl_trainer *t, int i, cl_mem in, size_t in_off,
  * one tile, one work-item, and chunks only added launches (1.6 -> 2.0
  * ms). The chunks depend on the shapes only, so a seed's results still
  * repeat bit for bit; they are not the single pass's bits (the partial
- * sums are added chunk by chunk). */
+ * sums are added chunk by chunk).
+ * A dW of at most FL__DW_SMALL_ROWS rows (the first layer's: kh*kw*c with
+ * one or a few channels) goes to gemm_tn_small_part instead: chunks of
+ * FL__DW_SMALL_CHUNK patches on all cores, each writing its own (w_rows,
+ * f) part into dw_part, summed in chunk order by bias_grad_reduce. */
 #define FL__DW_CHUNK_BYTES (384 * 1024)
 #define FL__DW_CHUNK_MIN_ROWS 32
+/* dW (w_rows, f) at grads[w_off] by gemm_tn_small_part's chunks. */
+static int weight_grad_small(fl_trainer *t, const fl__layer_layout *l,
+                             cl_mem col, cl_mem dz, size_t m, fl_error *err) {
+  fl_device *dev = t->dev;
+  size_t chunks = (m + FL__DW_SMALL_CHUNK - 1) / FL__DW_SMALL_CHUNK;
+  size_t n = l->w_rows * l->units;
+  if (fits(m * l->w_rows, err) || fits(m * l->units, err) ||
+      fits(chunks * n, err) || fits(l->w_off + n, err))
+    return err->code;
+  cl_kernel k = dev->k[FL_K_gemm_tn_small_part];
+  cl_uint zero = 0, M = (cl_uint)l->w_rows, N = (cl_uint)l->units;
+  cl_uint K = (cl_uint)m, per = FL__DW_SMALL_CHUNK;
+  ARG(k, 0, t->dw_part); ARG(k, 1, col); ARG(k, 2, zero); ARG(k, 3, dz);
+  ARG(k, 4, zero); ARG(k, 5, M); ARG(k, 6, N); ARG(k, 7, K); ARG(k, 8, per);
+  /* an item per (chunk, 8 filters) */
+  int rc = fl__launch_1d(dev, k, chunks * ((l->units + 7) / 8), err);
+  if (rc) return rc;
+  k = dev->k[FL_K_bias_grad_reduce];
+  cl_uint off = (cl_uint)l->w_off, ch = (cl_uint)chunks, nn = (cl_uint)n;
+  cl_int track = 0;
+  ARG(k, 0, t->grads); ARG(k, 1, off); ARG(k, 2, t->dw_part);
+  ARG(k, 3, t->dw_part); ARG(k, 4, ch); ARG(k, 5, nn); ARG(k, 6, track);
+  ARG(k, 7, t->dw_part); ARG(k, 8, t->dw_part); ARG(k, 9, zero);
+  return fl__launch_1d(dev, k, n, err); /* an item per dW element */
+}
 
 static int weight_grad(fl_trainer *t, int i, cl_mem dz, size_t m,
                        fl_error *err) {
   fl_device *dev = t->dev;
   const fl__layer_layout *l = &t->lay.l[i];
   fl__gemm_fused none = {FL__EP_NONE, FL_ACT_LINEAR, NULL, 0, NULL, NULL, 0};
+  if (dw_small(dev, l, m) && t->dw_part)
+    return weight_grad_small(t, l, t->col[i], dz, m, err);
   size_t chunk = m;
   if (dev->info.is_cpu && dev->gemm.impl == FL__GEMM_TILED &&
       l->w_rows >= FL__DW_CHUNK_MIN_ROWS) {
@@ -248,10 +308,12 @@ int fl__conv_backward(fl_trainer *t, int i, size_t rows, bool track,
       return rc;
   }
   /* db (f) and the per-filter trackers: a filter is active when any
-   * position of any row is */
-  if ((rc = fl__op_bias_grad(dev, t->grads, l->b_off, dz, a, m, l->units,
-                             ls->activation, track ? t->unit_active : NULL,
-                             track ? t->unit_sat : NULL, l->unit_off, err)))
+   * position of any row is; in chunks of patches on all cores (CPU) */
+  if ((rc = fl__op_bias_grad_tall(dev, t->grads, l->b_off, dz, a, m,
+                                  l->units, ls->activation,
+                                  track ? t->unit_active : NULL,
+                                  track ? t->unit_sat : NULL, l->unit_off,
+                                  t->bias_part, t->bias_flags, err)))
     return rc;
   /* dW (kh*kw*c, f) = col^T (kh*kw*c, m) · dz (m, f) */
   fl__gemm_fused none = {FL__EP_NONE, FL_ACT_LINEAR, NULL, 0, NULL, NULL, 0};

@@ -39,6 +39,9 @@
   X(col2im)              \
   X(pool_forward)        \
   X(pool_backward)       \
+  X(bias_grad_part)      \
+  X(bias_grad_reduce)    \
+  X(gemm_tn_small_part)  \
   X(gemm_nn_6x16)        \
   X(gemm_nn_8x8)         \
   X(gemm_nn_4x16)        \
@@ -249,6 +252,20 @@ int fl__op_bias_grad(fl_device *dev, cl_mem db, size_t db_off, cl_mem dz,
                      cl_mem a, size_t rows, size_t n, fl_activation act,
                      cl_mem active, cl_mem sat, size_t unit_off,
                      fl_error *err);
+/* The same for tall dz (a conv layer's rows = B*oh*ow patches) on CPU
+ * devices (kernels/dense.cl, bias_grad_part): the rows in chunks of
+ * FL__BG_CHUNK_ROWS summed on all cores into part (at least
+ * fl__bias_grad_chunks(rows) * n floats) and flags (twice as many uints),
+ * then added in chunk order. Elsewhere (a GPU, or rows under
+ * FL__BG_CHUNK_ROWS * 2) it is fl__op_bias_grad and part / flags are not
+ * touched. Requires a (the trackers always read it). */
+#define FL__BG_CHUNK_ROWS 512
+size_t fl__bias_grad_chunks(size_t rows);
+int fl__op_bias_grad_tall(fl_device *dev, cl_mem db, size_t db_off,
+                          cl_mem dz, cl_mem a, size_t rows, size_t n,
+                          fl_activation act, cl_mem active, cl_mem sat,
+                          size_t unit_off, cl_mem part, cl_mem flags,
+                          fl_error *err);
 int fl__op_softmax_forward(fl_device *dev, cl_mem a, size_t rows, size_t n,
                            fl_error *err);
 int fl__op_softmax_backward(fl_device *dev, cl_mem da, cl_mem a, size_t rows,
@@ -541,6 +558,9 @@ struct fl_trainer {
    * w_rows) of the largest conv layer above the first, shared. */
   cl_mem col[FL_MAX_LAYERS], pre[FL_MAX_LAYERS], dpre[FL_MAX_LAYERS];
   cl_mem pool_arg[FL_MAX_LAYERS], dcol;
+  /* conv layers' bias-gradient chunks (fl__op_bias_grad_tall) and short
+   * weight-gradient chunks (conv.c, weight_grad), shared */
+  cl_mem bias_part, bias_flags, dw_part;
   cl_mem row_loss, row_pred, row_correct;
   cl_mem mf, mu, unit_active, unit_sat;
   /* Gradient clipping by norm: clip_off (nseg + 1) segment boundaries

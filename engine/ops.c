@@ -333,6 +333,39 @@ int fl__op_bias_grad(fl_device *dev, cl_mem db, size_t db_off, cl_mem dz,
   return enqueue_nd(dev, k, 2, global, local, err);
 }
 
+size_t fl__bias_grad_chunks(size_t rows) {
+  return (rows + FL__BG_CHUNK_ROWS - 1) / FL__BG_CHUNK_ROWS;
+}
+
+int fl__op_bias_grad_tall(fl_device *dev, cl_mem db, size_t db_off,
+                          cl_mem dz, cl_mem a, size_t rows, size_t n,
+                          fl_activation act, cl_mem active, cl_mem sat,
+                          size_t unit_off, cl_mem part, cl_mem flags,
+                          fl_error *err) {
+  size_t chunks = fl__bias_grad_chunks(rows), ng = (n + 7) / 8;
+  if (!dev->info.is_cpu || dev->wide_kernels || chunks < 2 || !part)
+    return fl__op_bias_grad(dev, db, db_off, dz, a, rows, n, act, active,
+                            sat, unit_off, err);
+  if (fits_u32(rows * n, err) || fits_u32(2 * chunks * n, err) ||
+      fits_u32(db_off + n, err) || fits_u32(unit_off + n, err))
+    return err->code;
+  cl_kernel k = dev->k[FL_K_bias_grad_part];
+  cl_uint r = (cl_uint)rows, nn = (cl_uint)n, per = FL__BG_CHUNK_ROWS;
+  cl_uint ch = (cl_uint)chunks, off = (cl_uint)db_off, uoff = (cl_uint)unit_off;
+  cl_int ac = (cl_int)act, track = active != NULL;
+  ARG(k, 0, part); ARG(k, 1, flags); ARG(k, 2, dz); ARG(k, 3, a);
+  ARG(k, 4, r); ARG(k, 5, nn); ARG(k, 6, ac); ARG(k, 7, per);
+  /* an item per (chunk, 8 units), the chunk's items side by side */
+  int rc = launch_1d(dev, k, chunks * ng, err);
+  if (rc) return rc;
+  k = dev->k[FL_K_bias_grad_reduce];
+  cl_mem act_buf = active ? active : flags, sat_buf = sat ? sat : flags;
+  ARG(k, 0, db); ARG(k, 1, off); ARG(k, 2, part); ARG(k, 3, flags);
+  ARG(k, 4, ch); ARG(k, 5, nn); ARG(k, 6, track); ARG(k, 7, act_buf);
+  ARG(k, 8, sat_buf); ARG(k, 9, uoff);
+  return launch_1d(dev, k, n, err); /* an item per unit */
+}
+
 int fl__op_softmax_forward(fl_device *dev, cl_mem a, size_t rows, size_t n,
                            fl_error *err) {
   cl_kernel k = dev->k[FL_K_softmax_forward];

@@ -242,6 +242,39 @@ FL_GEMM_TILED(gemm_tn_12x16, 12, 2, 1)
  * so that a tile's B loads walk memory in order (bpacked above) instead of
  * one cache line per k at stride ldb: 15-35% faster NN/TN on the large
  * shapes of this CPU. One work-item per panel and 16 rows. */
+/* A short weight gradient, C (M, N) = A^T B with A stored (K, M) (a conv
+ * layer's col: K patches of M <= FL_TN_SMALL_M values) and B (K, N) (its
+ * dz), in parts: item (chunk s, columns j0 .. j0 + 7) sums rows
+ * s*per .. s*per + per - 1 of the product into part (chunks, M, N); the
+ * host adds the chunks in chunk order (bias_grad_reduce, dense.cl). Why:
+ * the tiled TN kernel makes one item per C tile, and the issue's first
+ * conv layer's dW (9 x 32 over K = 86528 patches at batch 128) is one
+ * 12x32 tile: one core walked 14 MB (1.5 ms a step) while the other
+ * waited. A chunk's items are neighbours: they share its rows in cache. */
+#define FL_TN_SMALL_M 16
+__kernel void gemm_tn_small_part(__global float *restrict part,
+                                 __global const float *restrict A,
+                                 uint a_off, __global const float *restrict B,
+                                 uint b_off, uint M, uint N, uint K,
+                                 uint per) {
+  uint ng = (N + 7) / 8, id = get_global_id(0);
+  uint s = id / ng, j0 = (id % ng) * 8, k0 = s * per;
+  if (k0 >= K || M > FL_TN_SMALL_M) return;
+  uint k1 = min(k0 + per, K), valid = min(8u, N - j0);
+  float8 acc[FL_TN_SMALL_M];
+  _Pragma("unroll") for (int r = 0; r < FL_TN_SMALL_M; r++) acc[r] = 0.0f;
+  __global const float *ap = A + a_off + (size_t)k0 * M;
+  __global const float *bp = B + b_off + (size_t)k0 * N + j0;
+  for (uint k = k0; k < k1; k++, ap += M, bp += N) {
+    float8 bv = valid == 8 ? vload8(0, bp) : fl_load8_edge(bp, valid);
+    _Pragma("unroll") for (uint r = 0; r < FL_TN_SMALL_M; r++)
+      if (r < M) acc[r] = fma((float8)ap[r], bv, acc[r]);
+  }
+  __global float *out = part + (size_t)s * M * N + j0;
+  for (uint r = 0; r < M; r++)
+    fl_store8(acc[r], out + (size_t)r * N, valid, 1.0f, 0.0f, 0.0f, -1);
+}
+
 __kernel void pack_panels(__global float *dst, __global const float *B,
                           uint b_off, uint ldb, uint K, uint N) {
   uint kc = (K + 15) / 16, g = get_global_id(0);

@@ -214,17 +214,17 @@ static void cnn(fl_layer_spec *ls, int c, bool same, int s, int pool,
 }
 
 static void check_cnn_step(int c, bool same, int s, int pool,
-                           fl_activation act) {
+                           fl_activation act, size_t rows) {
   fl_error err = {0};
   fl_dataset ds;
-  make_blobs(&ds, 20, (size_t)7 * 6 * c, 3, 5, false);
+  make_blobs(&ds, rows, (size_t)7 * 6 * c, 3, 5, false);
   fl_layer_spec ls[3];
   cnn(ls, c, same, s, pool, act);
   const float lr = 0.1f;
   fl_train_config cfg = {.input_dim = ds.d, .n_layers = 3, .layers = ls,
                          .loss = {FL_LOSS_SPARSE_CATEGORICAL_CE, false},
                          .optimizer = {.kind = FL_OPT_SGD, .learning_rate = lr},
-                         .batch_size = 20, .seed = 3, .shuffle = false};
+                         .batch_size = (int)rows, .seed = 3, .shuffle = false};
   fl_trainer *t;
   if (fl_trainer_create(dev, &cfg, &ds, NULL, &t, &err))
     fail_msg("c %d same %d s %d pool %d: %s", c, same, s, pool, err.msg);
@@ -253,11 +253,80 @@ static void check_cnn_step(int c, bool same, int s, int pool,
 }
 
 static void all_cnn_steps(void) {
-  check_cnn_step(1, false, 1, FL_POOL_MAX, FL_ACT_RELU);
-  check_cnn_step(3, true, 1, FL_POOL_MAX, FL_ACT_RELU);
-  check_cnn_step(3, true, 2, FL_POOL_NONE, FL_ACT_TANH);
-  check_cnn_step(1, true, 2, FL_POOL_AVG, FL_ACT_LEAKY_RELU);
-  check_cnn_step(3, false, 1, FL_POOL_GLOBAL_AVG, FL_ACT_RELU);
+  check_cnn_step(1, false, 1, FL_POOL_MAX, FL_ACT_RELU, 20);
+  check_cnn_step(3, true, 1, FL_POOL_MAX, FL_ACT_RELU, 20);
+  check_cnn_step(3, true, 2, FL_POOL_NONE, FL_ACT_TANH, 20);
+  check_cnn_step(1, true, 2, FL_POOL_AVG, FL_ACT_LEAKY_RELU, 20);
+  check_cnn_step(3, false, 1, FL_POOL_GLOBAL_AVG, FL_ACT_RELU, 20);
+  /* 60 images of 42 positions: 2520 patches, so the first layer's dW
+   * (9 x 4) goes through gemm_tn_small_part's chunks and both layers'
+   * biases through bias_grad_part's (CPU devices) */
+  check_cnn_step(1, true, 1, FL_POOL_MAX, FL_ACT_RELU, 60);
+  check_cnn_step(1, true, 1, FL_POOL_NONE, FL_ACT_TANH, 60);
+}
+
+/* A conv layer's bias gradient in chunks of rows (fl__op_bias_grad_tall,
+ * the trainer's call): db = dz's column sums, active |= any a > 0, sat +=
+ * the saturated a; n = 20 has a tail of 4 units after two float8 groups,
+ * 3000 rows end in a short chunk. Twice: the same bits. */
+static void check_bias_grad_tall(size_t rows, size_t n, fl_activation act) {
+  size_t off = 5, chunks = fl__bias_grad_chunks(rows);
+  float *dz = malloc(rows * n * 4), *a = malloc(rows * n * 4);
+  float *db = calloc(off + n, 4), *db2 = calloc(off + n, 4);
+  double *want = calloc(n, sizeof(double));
+  uint32_t *active = calloc(off + n, 4), *sat = calloc(off + n, 4);
+  uint32_t *act_want = calloc(n, 4), *sat_want = calloc(n, 4);
+  for (size_t i = 0; i < rows * n; i++) {
+    size_t j = i % n;
+    dz[i] = frand();
+    /* unit 1 never positive: a dead filter */
+    a[i] = j == 1 ? -fabsf(frand()) : frand();
+    want[j] += dz[i];
+    act_want[j] |= a[i] > 0.0f;
+    sat_want[j] += act == FL_ACT_TANH      ? fabsf(a[i]) > 0.99f
+                   : act == FL_ACT_SIGMOID ? a[i] < 0.01f || a[i] > 0.99f
+                                           : 0;
+  }
+  for (size_t j = 0; j < n; j++) sat[off + j] = 7; /* the trackers add */
+  cl_mem bdz = upload(dz, rows * n * 4), ba = upload(a, rows * n * 4);
+  cl_mem bdb = upload(db, (off + n) * 4);
+  cl_mem bact = upload(active, (off + n) * 4), bsat = upload(sat, (off + n) * 4);
+  cl_mem bpart = upload(NULL, chunks * n * 4);
+  cl_mem bflags = upload(NULL, 2 * chunks * n * 4);
+  fl_error err = {0};
+  for (int rep = 0; rep < 2; rep++) {
+    assert_int_equal(fl__op_bias_grad_tall(dev, bdb, off, bdz, ba, rows, n,
+                                           act, rep ? NULL : bact,
+                                           rep ? NULL : bsat, off, bpart,
+                                           bflags, &err), 0);
+    download(bdb, rep ? db2 : db, (off + n) * 4);
+  }
+  assert_memory_equal(db, db2, (off + n) * 4);
+  download(bact, active, (off + n) * 4);
+  download(bsat, sat, (off + n) * 4);
+  for (size_t j = 0; j < n; j++) {
+    if (!(fabs(db[off + j] - want[j]) <= 1e-3 + 1e-4 * fabs(want[j])))
+      fail_msg("bias grad unit %zu: device %.9g, reference %.9g", j,
+               db[off + j], want[j]);
+    if (active[off + j] != act_want[j] || sat[off + j] != 7 + sat_want[j])
+      fail_msg("bias grad unit %zu of %zu x %zu, act %d: active %u (want "
+               "%u), sat %u (want 7 + %u)", j, rows, n, (int)act,
+               active[off + j], act_want[j], sat[off + j], sat_want[j]);
+  }
+  assert_int_equal(active[off + 1], 0);
+  fl__buffer_release(&bdz), fl__buffer_release(&ba), fl__buffer_release(&bdb);
+  fl__buffer_release(&bact), fl__buffer_release(&bsat);
+  fl__buffer_release(&bpart), fl__buffer_release(&bflags);
+  free(dz), free(a), free(db), free(db2), free(want), free(active), free(sat);
+  free(act_want), free(sat_want);
+}
+
+static void test_bias_grad_tall(void **state) {
+  (void)state;
+  check_bias_grad_tall(3000, 20, FL_ACT_TANH);
+  check_bias_grad_tall(4096, 32, FL_ACT_RELU);
+  check_bias_grad_tall(2000, 12, FL_ACT_SIGMOID);
+  check_bias_grad_tall(300, 9, FL_ACT_SIGMOID); /* one chunk: bias_grad */
 }
 
 /* Small jobs and, with pack_min_volume 0, every GEMM packed. */
@@ -367,6 +436,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_im2col_col2im),
       cmocka_unit_test(test_pooling_kernels),
+      cmocka_unit_test(test_bias_grad_tall),
       cmocka_unit_test(test_cnn_step_matches_reference),
       cmocka_unit_test(test_cnn_bit_identical),
       cmocka_unit_test(test_dead_filters),
