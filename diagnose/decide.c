@@ -62,6 +62,10 @@ typedef struct {
                           and re-initializing repairs it: the root cause,
                           layer-level symptoms rank below it */
   bool uninformative;  /* settled: nothing else applies */
+  bool labels_weak;    /* claimed on a label test below the conventional
+                          level: only causes that do not rest on the
+                          training loss falling (which memorizing random
+                          labels also shows) may rank with it */
   int evidence_probe;  /* the probe last described: the next cause's evidence */
   bool inputs_blamed;  /* preflight's scale warning, confirmed: standardized
                           inputs repair the job; NaN and a rate too high
@@ -351,6 +355,7 @@ static void rule_labels(ctx *c) {
     confidence = 0.7;
   }
   c->uninformative = !weak;
+  c->labels_weak = weak;
   add(c, FL_CAUSE_LABELS_UNINFORMATIVE, weak ? 0.6 : confidence, "",
       "the labels carry no information the model can use about the features: "
       "check that features and labels are aligned row by row (same order, no "
@@ -771,8 +776,17 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
   for (size_t i = 0; i < sizeof RULES / sizeof RULES[0]; i++) {
     /* Labels without information settle the job: only problems of the
      * optimization itself (NaN, a rate too high) are worth adding. */
-    if (c.uninformative && RULES[i].cause != FL_CAUSE_NUMERICAL_INSTABILITY &&
-        RULES[i].cause != FL_CAUSE_LEARNING_RATE_TOO_HIGH)
+    fl_cause k = RULES[i].cause;
+    bool optimization = k == FL_CAUSE_NUMERICAL_INSTABILITY || k == FL_CAUSE_LEARNING_RATE_TOO_HIGH;
+    if (c.uninformative && !optimization) continue;
+    /* A weak label claim leaves room for the causes seen in the job's own
+     * metrics (a validation loss rising, predictions collapsed onto the
+     * majority); not for those whose probe evidence is a training loss
+     * that falls faster, as it does when a network memorizes random
+     * labels (the seed article's first program, p = 0.044 on its data with
+     * the default seed, was told its rate was too low). */
+    if (c.labels_weak && !optimization && k != FL_CAUSE_OVERFITTING &&
+        k != FL_CAUSE_CLASS_IMBALANCE)
       continue;
     c.evidence_probe = FL_PROBE_COUNT;
     RULES[i].rule(&c);
