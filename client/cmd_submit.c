@@ -80,20 +80,6 @@ static void show_rejection(const fl_cli_out *o, const char *spec_path,
   fl_cli_print_jw(o, &w);
 }
 
-static void print_submitted(const fl_cli_out *o, const char *job) {
-  if (!o->json) {
-    fprintf(o->out, "submitted %s\n", job);
-    fflush(o->out);
-    return;
-  }
-  fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_object_begin(&w, NULL);
-  fl_jw_str(&w, "event", "submitted");
-  fl_jw_str(&w, "job", job);
-  fl_cli_print_jw(o, &w);
-}
-
 /* ---- submit --sweep (issue 15) ---- */
 
 /* The grid from the --sweep arguments over the spec already loaded; a
@@ -111,25 +97,6 @@ static int expand_grid(const fl_cli_args *a, const fl_cli_out *o,
   fl_cli_sanitize(msg, sizeof msg, err.msg);
   fprintf(o->err, "flatline: submit %s: %s\n", a->spec, msg);
   return rc == FL_ENOMEM ? FL_EXIT_FAILED : FL_EXIT_USAGE;
-}
-
-static void print_point(const fl_cli_out *o, const char *job, const char *group,
-                        const fl_sweep_point *pt) {
-  if (!o->json) {
-    char label[1024];
-    fl_cli_sanitize(label, sizeof label, pt->label);
-    fprintf(o->out, "submitted %s  %s\n", job, label);
-    fflush(o->out);
-    return;
-  }
-  fl_jw w;
-  fl_jw_init(&w);
-  fl_jw_object_begin(&w, NULL);
-  fl_jw_str(&w, "event", "submitted");
-  fl_jw_str(&w, "job", job);
-  fl_jw_str(&w, "group", group);
-  fl_jw_raw(&w, "sweep", pt->values); /* built by sweep.c: valid JSON */
-  fl_cli_print_jw(o, &w);
 }
 
 /* A point was refused: the group's jobs so far are cancelled, so that a
@@ -187,22 +154,12 @@ static int submit_sweep(const fl_cli_args *a, const fl_cli_out *o,
                            "(a daemon older than sweeps?)");
       rc = FL_EXIT_FAILED;
     }
-    if (!rc) print_point(o, jobs[n++], group, &pts.points[i]);
+    if (!rc) fl_cli_print_submitted(o, jobs[n++], group, pts.points[i].label,
+                                    pts.points[i].values);
     fl_json_free(reply);
     if (rc && s.connected && n > 0) undo_group(&s, o, group, jobs, n);
   }
-  if (!rc && !o->json)
-    fprintf(o->out, "submitted group %s: %d jobs; 'flatline group %s' shows them, "
-            "best first\n", group, n, group);
-  if (!rc && o->json) {
-    fl_jw w;
-    fl_jw_init(&w);
-    fl_jw_object_begin(&w, NULL);
-    fl_jw_str(&w, "event", "submitted_group");
-    fl_jw_str(&w, "group", group);
-    fl_jw_int(&w, "jobs", n);
-    fl_cli_print_jw(o, &w);
-  }
+  if (!rc) fl_cli_print_submitted_group(o, group, n, "");
   free(jobs);
   fl_sweep_points_free(&pts);
   fl_cli_session_close(&s);
@@ -241,7 +198,7 @@ int fl_cli_cmd_submit(const fl_cli_args *a, const fl_cli_out *o) {
     }
   }
   if (!rc) {
-    print_submitted(o, job);
+    fl_cli_print_submitted(o, job, NULL, NULL, NULL);
     if (a->follow) {
       fl_follow_view v;
       fl_follow_init(&v, o, job, jf.spec.epochs);

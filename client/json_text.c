@@ -1,8 +1,8 @@
 /* client/json_text.c — owns the text of --json lines: joining object texts
  * (to put "event" first in front of a reply's object), printing a line as
- * it must appear (whole, newline, flushed), and pretty-printing a spec for
- * people. It works on the compact text fl_json_print writes, so it never
- * needs to walk an object's keys. */
+ * it must appear (whole, newline, flushed), starting an event's object,
+ * and pretty-printing a spec for people. It works on the compact text
+ * fl_json_print writes, so it never needs to walk an object's keys. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +66,13 @@ bool fl_cli_print_jw(const fl_cli_out *o, fl_jw *w) {
   fl_cli_print_json_line(o, line);
   free(line);
   return line != NULL;
+}
+
+void fl_cli_event_begin(fl_jw *w, const char *event, const char *job) {
+  fl_jw_init(w);
+  fl_jw_object_begin(w, NULL);
+  fl_jw_str(w, "event", event);
+  fl_jw_str(w, "job", job);
 }
 
 static void newline(FILE *f, int depth) {

@@ -68,6 +68,24 @@ void fl_cli_print_json_line(const fl_cli_out *o, const char *text);
 /* Close w's object, finish it and print it as one line; false (nothing
  * printed) when the writer ran out of memory. */
 bool fl_cli_print_jw(const fl_cli_out *o, fl_jw *w);
+/* Starts w (fl_jw_init) as an event about a job: {"event":EVENT,
+ * "job":JOB; the caller adds its members, then closes it (fl_cli_print_jw,
+ * or fl_jw_object_end + fl_jw_finish). */
+void fl_cli_event_begin(fl_jw *w, const char *event, const char *job);
+/* ---- event_lines.c: one-line job events, for people or --json ---- */
+/* "EVENT JOB" for people, {"event":EVENT,"job":JOB} with --json: a job
+ * cancelled, cancelling, removed. */
+void fl_cli_print_job_event(const fl_cli_out *o, const char *event, const char *job);
+/* "submitted JOB[  LABEL]" for people, {"event":"submitted","job":JOB
+ * [,"group":GROUP][,"sweep":VALUES]} with --json: a submitted job, a
+ * sweep's point with its label and values (JSON text, client/sweep.c's)
+ * when given. */
+void fl_cli_print_submitted(const fl_cli_out *o, const char *job, const char *group,
+                            const char *label, const char *values);
+/* The line after a sweep's jobs: "submitted group G: N jobs[NOTE]; ..."
+ * for people, {"event":"submitted_group","group":G,"jobs":N} with --json. */
+void fl_cli_print_submitted_group(const fl_cli_out *o, const char *group, int n,
+                                  const char *note);
 /* Pretty-print compact JSON text (as fl_json_print writes it) to f, two
  * spaces an indent level, the whole of it indent levels in. */
 void fl_cli_json_pretty(FILE *f, const char *compact, int indent);

@@ -8,7 +8,8 @@
  * Job folders live in the job root: $FLATLINE_SLURM_DIR, else
  * $HOME/.flatline/slurm (mode 0700), one folder sN per job beside its
  * batch output sN.out. slurm.c holds the pure parts (options, ids, the
- * batch script, Slurm's states), cmd_slurm.c the commands. */
+ * batch script, Slurm's states), the slurm_*.c files the commands and
+ * cmd_slurm.c their dispatch (slurm_internal.h says which owns what). */
 #ifndef FLATLINE_CLIENT_SLURM_H
 #define FLATLINE_CLIENT_SLURM_H
 
