@@ -8,19 +8,6 @@
 
 #include "sweep.h"
 
-/* A key path: letters, digits, '_' and '.', no empty segment; the daemon
- * checks the same (protocol/request.c). */
-static bool key_valid(const char *k, size_t n) {
-  if (n == 0 || n >= FL_SWEEP_KEY_MAX || k[0] == '.' || k[n - 1] == '.') return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = k[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || (c == '.' && k[i + 1] != '.');
-    if (!ok) return false;
-  }
-  return true;
-}
-
 /* text as a JSON string literal (malloc'd): quotes, backslashes and
  * control characters escaped. */
 static char *json_quote(const char *text, size_t n) {
@@ -72,7 +59,7 @@ int fl_sweep_parse_arg(fl_sweep_grid *g, const char *arg, fl_error *err) {
     return fl_error_set(err, FL_EINVAL, "--sweep %.80s: expected KEY=V1,V2,... "
                         "such as --sweep optimizer.learning_rate=0.1,0.01", arg);
   size_t klen = (size_t)(eq - arg);
-  if (!key_valid(arg, klen))
+  if (!fl_sweep_key_valid(arg, klen))
     return fl_error_set(err, FL_EINVAL, "--sweep %.80s: '%.*s' is not a spec key "
                         "path; write keys as optimizer.learning_rate or "
                         "model.layers.0.units (letters, digits, '_', '.', at "

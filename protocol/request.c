@@ -263,10 +263,7 @@ static int get_group(const cJSON *root, bool required, bool allow_new,
   return 0;
 }
 
-/* A sweep key: a spec key path, letters, digits, '_' and '.', no empty
- * segment (what client/sweep.c accepts). */
-static bool sweep_key_valid(const char *k) {
-  size_t n = strlen(k);
+bool fl_sweep_key_valid(const char *k, size_t n) {
   if (n == 0 || n >= FL_SWEEP_KEY_MAX || k[0] == '.' || k[n - 1] == '.') return false;
   for (size_t i = 0; i < n; i++) {
     char c = k[i];
@@ -301,7 +298,7 @@ static int get_sweep(const cJSON *root, fl_request *out, fl_error *err) {
     const char *key = c->string ? c->string : "";
     char path[FL__KEYPATH_MAX];
     fl__path_key(path, "sweep", key);
-    if (!sweep_key_valid(key))
+    if (!fl_sweep_key_valid(key, strlen(key)))
       return fl__fail(err, path, "expected a spec key path such as "
                       "optimizer.learning_rate (letters, digits, '_' and '.', "
                       "at most %u bytes)", (unsigned)FL_SWEEP_KEY_MAX - 1);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -166,6 +167,16 @@ static inline int client_as(const char *user, const char *args, char **out) {
 }
 
 static inline int client(const char *args, char **out) { return client_as(NULL, args, out); }
+/* client() with the arguments formatted as printf does. */
+static inline int client_fmt(const char *fmt, char **out, ...) __attribute__((format(printf, 1, 3)));
+static inline int client_fmt(const char *fmt, char **out, ...) {
+  char cmd[1024];
+  va_list ap;
+  va_start(ap, out);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  return client(cmd, out);
+}
 
 /* The job id from `flatline --json submit` output. */
 static inline void job_id_of(const char *out, char id[32]) {
@@ -242,6 +253,19 @@ static inline int raw_expect(int fd, const char *want, bool *closed) {
 
 static inline void hello(int fd) {
   raw_send_json(fd, "{\"type\":\"hello\",\"protocol\":1,\"build\":\"test\"}");
+}
+
+/* The start of a test program: dir = /tmp/fl-NAME-XXXXXX (0755, so that
+ * a second user reaches the socket), sock and state in it, and conf (when
+ * given) = DIR/test.conf for start_daemon. 0, or -1 when it cannot be made. */
+static inline int make_test_dir(const char *name, char *conf, size_t conf_size) {
+  snprintf(dir, sizeof dir, "/tmp/fl-%s-XXXXXX", name);
+  if (!mkdtemp(dir)) return -1;
+  chmod(dir, 0755);
+  snprintf(sock, sizeof sock, "%s/flatline.sock", dir);
+  snprintf(state, sizeof state, "%s/state", dir);
+  if (conf) snprintf(conf, conf_size, "%s/test.conf", dir);
+  return 0;
 }
 
 /* The end of a test program: the daemon stopped with sig (0: already

@@ -22,12 +22,7 @@ static char conf[160];
 
 static int setup(void **state_) {
   (void)state_;
-  snprintf(dir, sizeof dir, "/tmp/fl-queue-XXXXXX");
-  if (!mkdtemp(dir)) return -1;
-  chmod(dir, 0755);
-  snprintf(sock, sizeof sock, "%s/flatline.sock", dir);
-  snprintf(state, sizeof state, "%s/state", dir);
-  snprintf(conf, sizeof conf, "%s/test.conf", dir);
+  if (make_test_dir("queue", conf, sizeof conf)) return -1;
   write_csv("small.csv", 300, 4);
   write_csv("tiny.csv", 24, 2);
   write_csv("big1.csv", 9000, 10);  /* ~560 KB each: one fits the quota */
@@ -56,31 +51,21 @@ static void submit(const char *args, char id[32]) {
   free(out);
 }
 
-static int run(const char *fmt, char **out, ...) __attribute__((format(printf, 1, 3)));
-static int run(const char *fmt, char **out, ...) {
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, out);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  return client(cmd, out);
-}
-
 static void test_log_and_follow_of_1000_epochs(void **s) {
   (void)s;
   char id[32], *out;
   submit("tiny1000.json", id);
-  assert_int_equal(run("wait %s", &out, id), 0);
+  assert_int_equal(client_fmt("wait %s", &out, id), 0);
   free(out);
-  assert_int_equal(run("--json log %s", &out, id), 0);
+  assert_int_equal(client_fmt("--json log %s", &out, id), 0);
   assert_int_equal(count(out, "\"event\":\"epoch\""), 1000);
   assert_int_equal(count(out, "\"event\":\"end\""), 1);
   free(out);
-  assert_int_equal(run("--json follow %s", &out, id), 0);
+  assert_int_equal(client_fmt("--json follow %s", &out, id), 0);
   assert_int_equal(count(out, "\"event\":\"epoch\""), 1000);
   free(out);
   /* the human view of the log: the table's last row */
-  assert_int_equal(run("log %s", &out, id), 0);
+  assert_int_equal(client_fmt("log %s", &out, id), 0);
   assert_non_null(strstr(out, "1000"));
   free(out);
 }
@@ -92,43 +77,43 @@ static void test_wait_exit_statuses_and_cancel(void **s) {
   submit("long.json", l1);
   submit("long.json", l2);
   submit("long.json", l3);
-  assert_int_equal(run("wait %s", &out, done), 0);
+  assert_int_equal(client_fmt("wait %s", &out, done), 0);
   assert_non_null(strstr(out, "done"));
   free(out);
   /* two ids at once; the queued one leaves at once */
-  assert_int_equal(run("cancel %s %s", &out, l3, l2), 0);
+  assert_int_equal(client_fmt("cancel %s %s", &out, l3, l2), 0);
   assert_non_null(strstr(out, "cancelled"));
   free(out);
   /* the running one is 'cancelling' until it stops */
   for (int i = 0; i < 300; i++) {
-    assert_int_equal(run("--json show %s", &out, l1), 0);
+    assert_int_equal(client_fmt("--json show %s", &out, l1), 0);
     bool running = strstr(out, "\"state\":\"running\"") != NULL;
     free(out);
     if (running) break;
     usleep(100000);
   }
-  assert_int_equal(run("cancel --all", &out), 0);
+  assert_int_equal(client_fmt("cancel --all", &out), 0);
   assert_non_null(strstr(out, l1));
   assert_non_null(strstr(out, "cancelling"));
   free(out);
   /* wait: the worst of the jobs; a cancelled one is 1, as follow says */
-  assert_int_equal(run("wait %s %s", &out, done, l1), 1);
+  assert_int_equal(client_fmt("wait %s %s", &out, done, l1), 1);
   assert_non_null(strstr(out, "cancelled"));
   free(out);
-  assert_int_equal(run("--json wait %s", &out, l2), 1);
+  assert_int_equal(client_fmt("--json wait %s", &out, l2), 1);
   assert_non_null(strstr(out, "\"event\":\"waited\""));
   assert_non_null(strstr(out, "\"exit\":1"));
   free(out);
-  assert_int_equal(run("wait j999999", &out), 1);
+  assert_int_equal(client_fmt("wait j999999", &out), 1);
   assert_non_null(strstr(out, "no job j999999"));
   free(out);
-  assert_int_equal(run("cancel --all", &out), 0);
+  assert_int_equal(client_fmt("cancel --all", &out), 0);
   assert_non_null(strstr(out, "no queued or running jobs"));
   free(out);
   /* a removed job cannot be waited for any more; a running one not removed */
-  assert_int_equal(run("rm %s", &out, l2), 0);
+  assert_int_equal(client_fmt("rm %s", &out, l2), 0);
   free(out);
-  assert_int_equal(run("wait %s", &out, l2), 1);
+  assert_int_equal(client_fmt("wait %s", &out, l2), 1);
   free(out);
 }
 
@@ -136,7 +121,7 @@ static void test_wait_exit_statuses_and_cancel(void **s) {
  * could learn more). */
 static void wait_done(const char *id) {
   char *out;
-  int rc = run("wait %s", &out, id);
+  int rc = client_fmt("wait %s", &out, id);
   if (rc != 0 && rc != 3) fail_msg("wait %s: exit %d: %s", id, rc, out);
   free(out);
 }
@@ -160,28 +145,28 @@ static void test_rm_frees_the_quota(void **s) {
   /* a queued or running job is refused by rm */
   char l[32];
   submit("long.json", l);
-  assert_int_equal(run("rm %s", &out, l), 1);
+  assert_int_equal(client_fmt("rm %s", &out, l), 1);
   assert_non_null(strstr(out, "cancel it first"));
   free(out);
-  assert_int_equal(run("cancel %s", &out, l), 0);
+  assert_int_equal(client_fmt("cancel %s", &out, l), 0);
   free(out);
-  assert_int_equal(run("wait %s", &out, l), 1);
+  assert_int_equal(client_fmt("wait %s", &out, l), 1);
   free(out);
-  assert_int_equal(run("rm %s %s", &out, a, l), 0);
+  assert_int_equal(client_fmt("rm %s %s", &out, a, l), 0);
   assert_non_null(strstr(out, "removed"));
   assert_non_null(strstr(out, "freed"));
   free(out);
   char path[256];
   snprintf(path, sizeof path, "%s/jobs/%s", state, a);
   assert_int_not_equal(access(path, F_OK), 0);
-  assert_int_equal(run("--json list", &out), 0);
+  assert_int_equal(client_fmt("--json list", &out), 0);
   assert_null(strstr(out, a));
   free(out);
   /* the quota has room again */
   char b[32];
   submit("big2.json", b);
   wait_done(b);
-  assert_int_equal(run("rm %s", &out, b), 0);
+  assert_int_equal(client_fmt("rm %s", &out, b), 0);
   free(out);
 }
 
@@ -221,18 +206,18 @@ static void test_priority_and_after(void **s) {
   assert_int_equal(client("submit small.json --after j99999", &out), 1);
   assert_non_null(strstr(out, "no such job"));
   free(out);
-  assert_int_equal(run("--json show %s", &out, c), 0);
+  assert_int_equal(client_fmt("--json show %s", &out, c), 0);
   assert_non_null(strstr(out, "\"after\":\""));
   free(out);
-  assert_int_equal(run("cancel %s %s", &out, x, hold), 0);
+  assert_int_equal(client_fmt("cancel %s %s", &out, x, hold), 0);
   free(out);
   /* d's dependency was cancelled: d fails, saying why */
-  assert_int_equal(run("wait %s", &out, d), 1);
+  assert_int_equal(client_fmt("wait %s", &out, d), 1);
   free(out);
-  assert_int_equal(run("--json show %s", &out, d), 0);
+  assert_int_equal(client_fmt("--json show %s", &out, d), 0);
   assert_non_null(strstr(out, "dependency"));
   free(out);
-  assert_int_equal(run("wait %s %s %s", &out, a, b, c), 0);
+  assert_int_equal(client_fmt("wait %s %s %s", &out, a, b, c), 0);
   free(out);
   char path[256];
   snprintf(path, sizeof path, "%s/daemon.log", dir);
@@ -247,12 +232,12 @@ static void test_priority_and_after(void **s) {
   assert_true(ia < ic); /* after its dependency */
   assert_int_equal(start_index(log, d), -1); /* never ran */
   /* list: filters and the new columns */
-  assert_int_equal(run("list --state failed", &out), 0);
+  assert_int_equal(client_fmt("list --state failed", &out), 0);
   assert_non_null(strstr(out, d));
   assert_null(strstr(out, "done"));
   assert_non_null(strstr(out, "ELAPSED"));
   free(out);
-  assert_int_equal(run("--json list --state done --user root", &out), 0);
+  assert_int_equal(client_fmt("--json list --state done --user root", &out), 0);
   assert_non_null(strstr(out, "\"started\":"));
   assert_non_null(strstr(out, "\"ended\":"));
   assert_null(strstr(out, "\"state\":\"failed\""));
@@ -265,7 +250,7 @@ static void test_retention_by_test_clock(void **s) {
   (void)s;
   char id[32], *out;
   submit("small.json", id);
-  assert_int_equal(run("wait %s", &out, id), 0);
+  assert_int_equal(client_fmt("wait %s", &out, id), 0);
   free(out);
   char path[256];
   snprintf(path, sizeof path, "%s/jobs/%s", state, id);
@@ -279,7 +264,7 @@ static void test_retention_by_test_clock(void **s) {
     gone = access(path, F_OK) != 0;
   }
   assert_true(gone);
-  assert_int_equal(run("--json list", &out), 0);
+  assert_int_equal(client_fmt("--json list", &out), 0);
   assert_null(strstr(out, "\"small\""));
   free(out);
   /* its upload went too: no job names it and it is old by that clock */
@@ -349,7 +334,7 @@ static void test_other_users_jobs(void **s) {
   if (!have_other_user()) FL_SKIP("needs root and runuser for a second user");
   char id[32], *out;
   submit("small.json", id);
-  assert_int_equal(run("wait %s", &out, id), 0);
+  assert_int_equal(client_fmt("wait %s", &out, id), 0);
   free(out);
   const char *verbs[] = {"log", "wait", "rm", "cancel"};
   for (int i = 0; i < 4; i++) {

@@ -31,12 +31,7 @@ static char ids[6][32];    /* its jobs, in submission order */
 
 static int setup(void **state_) {
   (void)state_;
-  snprintf(dir, sizeof dir, "/tmp/fl-sweep-XXXXXX");
-  if (!mkdtemp(dir)) return -1;
-  chmod(dir, 0755);
-  snprintf(sock, sizeof sock, "%s/flatline.sock", dir);
-  snprintf(state, sizeof state, "%s/state", dir);
-  snprintf(conf, sizeof conf, "%s/test.conf", dir);
+  if (make_test_dir("sweep", conf, sizeof conf)) return -1;
   write_csv("small.csv", 150, 4);
   write_file("sweep.json", SPEC_TEXT(4));
   write_file("long.json", SPEC_TEXT(100000));
@@ -49,16 +44,6 @@ static int setup(void **state_) {
 static int teardown(void **state_) {
   (void)state_;
   return remove_test_dir(SIGKILL);
-}
-
-static int run(const char *fmt, char **out, ...) __attribute__((format(printf, 1, 3)));
-static int run(const char *fmt, char **out, ...) {
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, out);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  return client(cmd, out);
 }
 
 /* The value of the n-th "key":"..." in text (n from 0), or "". */
@@ -79,7 +64,7 @@ static void nth_string(const char *text, const char *key, int n, char *out, size
 static void test_three_by_two_sweep(void **s) {
   (void)s;
   char *out;
-  int rc = run("--json submit sweep.json --sweep optimizer.learning_rate=0.1,0.01,0.0001 "
+  int rc = client_fmt("--json submit sweep.json --sweep optimizer.learning_rate=0.1,0.01,0.0001 "
                "--sweep model.layers.0.units=2,16", &out);
   if (rc != 0) fail_msg("submit --sweep: exit %d: %s", rc, out);
   assert_int_equal(count(out, "\"event\":\"submitted\""), 6);
@@ -100,21 +85,21 @@ static void test_three_by_two_sweep(void **s) {
   free(out);
 
   /* list --group: those six, with their values */
-  assert_int_equal(run("--json list --group %s", &out, group), 0);
+  assert_int_equal(client_fmt("--json list --group %s", &out, group), 0);
   assert_int_equal(count(out, "\"event\":\"job\""), 6);
   assert_int_equal(count(out, "\"sweep\":{"), 6);
   for (int i = 0; i < 6; i++) assert_non_null(strstr(out, ids[i]));
   free(out);
-  assert_int_equal(run("list --group %s", &out, group + 1), 0); /* "17" means g17 */
+  assert_int_equal(client_fmt("list --group %s", &out, group + 1), 0); /* "17" means g17 */
   assert_int_equal(count(out, "sweep-test"), 6);
   free(out);
 
-  rc = run("wait %s %s %s %s %s %s", &out, ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]);
+  rc = client_fmt("wait %s %s %s %s %s %s", &out, ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]);
   if (rc != 0 && rc != 3) fail_msg("wait: exit %d: %s", rc, out);
   free(out);
 
   /* the summary: six verdicts, best first by val_accuracy */
-  assert_int_equal(run("--json group %s", &out, group), 0);
+  assert_int_equal(client_fmt("--json group %s", &out, group), 0);
   assert_int_equal(count(out, "\"event\":\"group_job\""), 6);
   assert_int_equal(count(out, "\"verdict\":\"healthy\"") +
                        count(out, "\"verdict\":\"problem\"") +
@@ -136,7 +121,7 @@ static void test_three_by_two_sweep(void **s) {
     line = eol ? eol + 1 : line;
   }
   free(out);
-  assert_int_equal(run("group %s", &out, group), 0);
+  assert_int_equal(client_fmt("group %s", &out, group), 0);
   assert_non_null(strstr(out, "best first (by final val_accuracy)"));
   assert_non_null(strstr(out, "optimizer.learning_rate"));
   assert_non_null(strstr(out, "model.layers.0.units"));
@@ -149,21 +134,21 @@ static void test_group_survives_restart(void **s) {
   char *out;
   assert_int_equal(stop_daemon(SIGTERM), 0);
   start_daemon(conf);
-  assert_int_equal(run("--json group %s", &out, group), 0);
+  assert_int_equal(client_fmt("--json group %s", &out, group), 0);
   assert_int_equal(count(out, "\"event\":\"group_job\""), 6);
   assert_int_equal(count(out, "\"verdict\":\"healthy\"") +
                        count(out, "\"verdict\":\"problem\"") +
                        count(out, "\"verdict\":\"unexplained\""), 6);
   assert_int_equal(count(out, "\"sweep\":{\"optimizer.learning_rate\":"), 6);
   free(out);
-  assert_int_equal(run("--json list --group %s", &out, group), 0);
+  assert_int_equal(client_fmt("--json list --group %s", &out, group), 0);
   assert_int_equal(count(out, "\"event\":\"job\""), 6);
   free(out);
 }
 
 static void expect_usage(const char *args, const char *want) {
   char *out;
-  int rc = run("%s", &out, args);
+  int rc = client_fmt("%s", &out, args);
   if (rc != 2 || !strstr(out, want))
     fail_msg("%s: exit %d (expected 2), output lacks '%s': %s", args, rc, want, out);
   free(out);
@@ -184,11 +169,11 @@ static void test_mistakes_name_the_fix(void **s) {
   expect_usage("list --group nope", "--group needs a group id");
   expect_usage("group", "group needs a group id");
   char *out;
-  assert_int_equal(run("group g999999", &out), 1);
+  assert_int_equal(client_fmt("group g999999", &out), 1);
   assert_non_null(strstr(out, "no group g999999"));
   free(out);
   /* nothing was queued by any of these */
-  assert_int_equal(run("--json list --state queued", &out), 0);
+  assert_int_equal(client_fmt("--json list --state queued", &out), 0);
   assert_int_equal(count(out, "\"event\":\"job\""), 0);
   free(out);
 }
@@ -197,7 +182,7 @@ static void test_refused_point_cancels_the_group(void **s) {
   (void)s;
   char *out, g[32], jobs[8][32];
   /* 2x4 = 8 jobs with room for 6: the seventh is refused */
-  int rc = run("--json submit long.json --sweep seed=1,2 --sweep batch_size=8,16,32,64", &out);
+  int rc = client_fmt("--json submit long.json --sweep seed=1,2 --sweep batch_size=8,16,32,64", &out);
   if (rc != 1) fail_msg("submit: exit %d (expected 1): %s", rc, out);
   assert_int_equal(count(out, "\"event\":\"submitted\""), 6);
   assert_non_null(strstr(out, "cancelled 6 of the 6 jobs already queued in group"));
@@ -205,11 +190,11 @@ static void test_refused_point_cancels_the_group(void **s) {
   nth_string(out, "group", 0, g, sizeof g);
   for (int i = 0; i < 6; i++) nth_string(out, "job", i, jobs[i], sizeof jobs[i]);
   free(out);
-  rc = run("wait %s %s %s %s %s %s", &out, jobs[0], jobs[1], jobs[2], jobs[3], jobs[4], jobs[5]);
+  rc = client_fmt("wait %s %s %s %s %s %s", &out, jobs[0], jobs[1], jobs[2], jobs[3], jobs[4], jobs[5]);
   assert_int_equal(rc, 1);
   assert_int_equal(count(out, "cancelled"), 6);
   free(out);
-  assert_int_equal(run("--json list --group %s", &out, g), 0);
+  assert_int_equal(client_fmt("--json list --group %s", &out, g), 0);
   assert_int_equal(count(out, "\"state\":\"cancelled\""), 6);
   free(out);
 }
@@ -289,7 +274,7 @@ static void test_hostile_requests(void **s) {
   close(fd);
   assert_true(can_connect());
   char *out;
-  assert_int_equal(run("--json list --group %s", &out, group), 0);
+  assert_int_equal(client_fmt("--json list --group %s", &out, group), 0);
   assert_int_equal(count(out, "\"event\":\"job\""), 7);
   assert_int_equal(count(out, "\"sweep\":{\"seed\":9}"), 1);
   free(out);

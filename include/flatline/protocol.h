@@ -521,6 +521,10 @@ typedef struct {
 #define FL_SWEEP_MAX_KEYS 8
 #define FL_SWEEP_KEY_MAX 64
 #define FL_SWEEP_VALUE_MAX 64
+/* k[0..n) is a sweep key: a spec key path of letters, digits, '_' and
+ * '.', no empty segment, under FL_SWEEP_KEY_MAX bytes (protocol/request.c;
+ * client/sweep.c checks --sweep with it too). */
+bool fl_sweep_key_valid(const char *k, size_t n);
 
 /* A decoded client request. Owned pointers are freed by fl_request_free. */
 typedef struct {
