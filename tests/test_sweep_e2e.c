@@ -61,6 +61,12 @@ static void nth_string(const char *text, const char *key, int n, char *out, size
   out[len] = '\0';
 }
 
+/* The --json group lines in out that carry a verdict. */
+static int verdicts(const char *out) {
+  return count(out, "\"verdict\":\"healthy\"") + count(out, "\"verdict\":\"problem\"") +
+         count(out, "\"verdict\":\"unexplained\"");
+}
+
 static void test_three_by_two_sweep(void **s) {
   (void)s;
   char *out;
@@ -101,9 +107,7 @@ static void test_three_by_two_sweep(void **s) {
   /* the summary: six verdicts, best first by val_accuracy */
   assert_int_equal(client_fmt("--json group %s", &out, group), 0);
   assert_int_equal(count(out, "\"event\":\"group_job\""), 6);
-  assert_int_equal(count(out, "\"verdict\":\"healthy\"") +
-                       count(out, "\"verdict\":\"problem\"") +
-                       count(out, "\"verdict\":\"unexplained\""), 6);
+  assert_int_equal(verdicts(out), 6);
   double prev = 2;
   const char *line = out;
   for (int r = 1; r <= 6; r++) {
@@ -136,9 +140,7 @@ static void test_group_survives_restart(void **s) {
   start_daemon(conf);
   assert_int_equal(client_fmt("--json group %s", &out, group), 0);
   assert_int_equal(count(out, "\"event\":\"group_job\""), 6);
-  assert_int_equal(count(out, "\"verdict\":\"healthy\"") +
-                       count(out, "\"verdict\":\"problem\"") +
-                       count(out, "\"verdict\":\"unexplained\""), 6);
+  assert_int_equal(verdicts(out), 6);
   assert_int_equal(count(out, "\"sweep\":{\"optimizer.learning_rate\":"), 6);
   free(out);
   assert_int_equal(client_fmt("--json list --group %s", &out, group), 0);
