@@ -18,8 +18,9 @@
  * here. Not measured on a GPU, where CLBlast's tuned convgemm might win
  * the forward pass: fl_conv_rate there answers it.
  * Measured here (POCL, 2-core AVX-512 Xeon): the issue's CNN
- * (examples/fashion-cnn/cnn.json) trains at about 3000 samples/s (batch
- * 128); per-op times in bench/README.md. */
+ * (examples/fashion-cnn/cnn.json) trains at about 6800 samples/s (batch
+ * 128, 60k rows) on a quiet machine, 2000-3000 under other sessions'
+ * load; per-op times in bench/README.md. */
 #include <stdint.h>
 
 #include "engine_internal.h"
