@@ -59,12 +59,13 @@ static const char transpose_src[] =
 
 enum op {
   OP_IM2COL, OP_GEMM_FWD, OP_POOL_FWD, OP_POOL_BWD, OP_ACT_BWD, OP_BIAS_GRAD,
-  OP_GEMM_DW, OP_GEMM_DW_CHUNKED, OP_GEMM_DCOL, OP_COL2IM,
+  OP_BIAS_GRAD_CHUNKED, OP_GEMM_DW, OP_GEMM_DW_CHUNKED, OP_GEMM_DCOL, OP_COL2IM,
   OP_CB_TO_NCHW, OP_CB_W, OP_CB_CONVGEMM, OP_CB_TO_NHWC, OP_COUNT
 };
 static const char *op_name[OP_COUNT] = {
     "im2col", "GEMM NN + bias + relu", "max pool forward",
-    "max pool backward + relu'", "relu backward", "bias grad", "GEMM TN (dW)", "GEMM TN (dW), k in chunks",
+    "max pool backward + relu'", "relu backward", "bias grad (one pass)",
+    "bias grad, chunks of 512 rows", "GEMM TN (dW)", "GEMM TN (dW), k in chunks",
     "GEMM NT (dcol)", "col2im", "CLBlast: x NHWC -> NCHW",
     "CLBlast: W -> (f, c, kh, kw)", "CLBlast: Sconvgemm",
     "CLBlast: z NCHW -> NHWC + bias + relu"};
@@ -75,6 +76,7 @@ typedef struct {
   const fl_layer_shape *g;
   size_t B, K, M, f;
   cl_mem x, col, w, bias, z, act, argmax, dz, dw, dcol, dx, xt, wt, zt;
+  cl_mem part, flags, active, sat; /* bias grad's chunks and trackers */
   cl_kernel to_nchw, to_nhwc, w_t;
 } layer_ctx;
 
@@ -104,8 +106,13 @@ static int run_op(layer_ctx *c, enum op op, fl_error *err) {
   case OP_ACT_BWD:
     return fl__op_act_backward(dev, c->dz, c->z, c->M, c->f, FL_ACT_RELU, err);
   case OP_BIAS_GRAD:
+    /* with the unit trackers, as the trainer calls it */
     return fl__op_bias_grad(dev, c->dw, c->K * c->f, c->dz, c->z, c->M, c->f,
-                            FL_ACT_RELU, NULL, NULL, 0, err);
+                            FL_ACT_RELU, c->active, c->sat, 0, err);
+  case OP_BIAS_GRAD_CHUNKED: /* the trainer's call since 03e6a07 */
+    return fl__op_bias_grad_tall(dev, c->dw, c->K * c->f, c->dz, c->z, c->M,
+                                 c->f, FL_ACT_RELU, c->active, c->sat, 0,
+                                 c->part, c->flags, err);
   case OP_GEMM_DW:
     return fl__op_gemm_ep_with(dev, &dev->gemm, 1, 0, c->K, c->f, c->M, 1.0f,
                                c->col, 0, c->K, c->dz, 0, c->f, 0.0f, c->dw, 0,
@@ -297,7 +304,10 @@ int main(int argc, char **argv) {
         buf(dev, c.M * c.f, &c.dz, &err) || buf(dev, c.K * c.f + c.f, &c.dw, &err) ||
         buf(dev, c.M * c.K, &c.dcol, &err) || buf(dev, in, &c.dx, &err) ||
         buf(dev, in, &c.xt, &err) || buf(dev, c.K * c.f, &c.wt, &err) ||
-        buf(dev, c.M * c.f, &c.zt, &err)) {
+        buf(dev, c.M * c.f, &c.zt, &err) ||
+        buf(dev, fl__bias_grad_chunks(c.M) * c.f, &c.part, &err) ||
+        buf(dev, 2 * fl__bias_grad_chunks(c.M) * c.f, &c.flags, &err) ||
+        buf(dev, c.f, &c.active, &err) || buf(dev, c.f, &c.sat, &err)) {
       fprintf(stderr, "fl_conv_rate: %s\n", err.msg);
       return 1;
     }
@@ -332,7 +342,9 @@ int main(int argc, char **argv) {
                          : 0;
       if (op <= OP_GEMM_FWD) ours += s;
       else if (op >= OP_CB_TO_NCHW) cb += s;
-      else if (op != OP_POOL_FWD && op != OP_GEMM_DW_CHUNKED) bwd += s;
+      else if (op != OP_POOL_FWD && op != OP_GEMM_DW_CHUNKED &&
+               op != OP_BIAS_GRAD_CHUNKED)
+        bwd += s;
       printf("  %-40s %10.1f", op_name[op], s * 1e6);
       if (flops > 0) printf(" %9.1f", flops / s / 1e9);
       printf("\n");
@@ -341,7 +353,8 @@ int main(int argc, char **argv) {
            "(CLBlast / ours %.2f); backward (ours, no pool forward) %.1f us\n",
            ours * 1e6, cb * 1e6, cb / ours, bwd * 1e6);
     cl_mem *all[] = {&c.x, &c.col, &c.w, &c.bias, &c.z, &c.act, &c.argmax, &c.dz,
-                     &c.dw, &c.dcol, &c.dx, &c.xt, &c.wt, &c.zt};
+                     &c.dw, &c.dcol, &c.dx, &c.xt, &c.wt, &c.zt, &c.part,
+                     &c.flags, &c.active, &c.sat};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) fl__buffer_release(all[i]);
     clReleaseKernel(c.to_nchw), clReleaseKernel(c.to_nhwc), clReleaseKernel(c.w_t);
   }
