@@ -290,7 +290,9 @@ def main():
               "seeds %d..%d" % (rows, test_rows, a.batch, a.epochs, a.first_seed,
                                 a.first_seed + a.seeds - 1), flush=True)
         threads = a.threads
-        if threads == "best":
+        if threads != "best":
+            threads = int(threads)  # the summary prints it with %d
+        else:
             p = run_torch(d, a.first_seed, 1, a.batch, "best")
             threads = p["threads"]
             print("PyTorch %s (mkldnn %s): probe samples/s %s -> %d thread%s"
