@@ -315,7 +315,7 @@ static void rule_labels(ctx *c) {
   if (!net_at_chance) return;
   double confidence;
   bool weak = false;
-  char test[320];
+  char test[480];
   if (lt && lt->run) {
     if (lt->p_value <= FL_LABEL_TEST_ALPHA) return;
     /* A job that fits its own rows (above the majority rate on them, and
@@ -328,19 +328,23 @@ static void rule_labels(ctx *c) {
      * memorize their rows with no held-out rows go unclaimed. A stuck job
      * keeps the claim: there the test is the only sign of information. */
     if (lt->p_value <= LABELS_CONVENTIONAL_ALPHA && !s->at_chance) return;
+    bool conventional = lt->p_value <= LABELS_CONVENTIONAL_ALPHA;
     snprintf(test, sizeof test,
-             "a permutation test finds no information in the labels: %s balanced "
-             "accuracy %.3f on %zu training rows, %.3f on average with the labels "
-             "permuted %d times (95th percentile %.3f), p = %.2f",
+             "%s: %s balanced accuracy %.3f on %zu training rows, %.3f on average with "
+             "the labels permuted %d times (95th percentile %.3f), p = %.3g%s",
+             conventional ? "a permutation test finds at most a weak signal in the labels"
+                          : "a permutation test finds no information in the labels",
              lt->method, lt->accuracy, lt->rows, lt->null_mean, lt->permutations,
-             lt->null_q95, lt->p_value);
+             lt->null_q95, lt->p_value,
+             conventional ? " (random labels give one job in 20 a p this low)" : "");
     /* p near alpha leaves room for a weak signal the test missed, the
      * more so when rare classes have a handful of rows each (the test's
      * power goes with the smallest classes): then, with preflight's
      * imbalance warning, it does not settle the job, and a collapse onto
      * the majority ranks above it. Below the conventional level the test
      * itself says the labels carry something: the claim stays, last,
-     * and the other rules run (dev half, seeds 320..959: the 3 claims
+     * beside the causes the job's own metrics show (fl_decide) (dev half,
+     * seeds 320..959: the 3 claims
      * at p <= 0.05 were all wrong, overfitting and NaN jobs among them;
      * the 3 at 0.05 < p < 0.1 all right). */
     confidence = lt->p_value >= 0.1 ? 0.9 : 0.75;

@@ -51,7 +51,7 @@ echo
 echo "== The seed article's first program exactly as written: 100 rows of random"
 echo "   features, 3 random classes, one softmax layer, 5 epochs, no validation."
 echo "   The loss is flat because the labels carry no information, and flatline"
-echo "   proves it with a permutation test (examples/article/1.json)"
+echo "   tests that with a permutation test (examples/article/1.json)"
 follow examples/article/1.json
 
 echo
