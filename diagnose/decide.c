@@ -331,7 +331,7 @@ static void rule_labels(ctx *c) {
     bool conventional = lt->p_value <= LABELS_CONVENTIONAL_ALPHA;
     snprintf(test, sizeof test,
              "%s: %s balanced accuracy %.3f on %zu training rows, %.3f on average with "
-             "the labels permuted %d times (95th percentile %.3f), p = %.3g%s",
+             "the labels permuted %d times (95th percentile %.3f), p = %.3f%s",
              conventional ? "a permutation test finds at most a weak signal in the labels"
                           : "a permutation test finds no information in the labels",
              lt->method, lt->accuracy, lt->rows, lt->null_mean, lt->permutations,
