@@ -762,7 +762,7 @@ static double calibrated(double raw) {
   return CALIBRATION[sizeof CALIBRATION / sizeof CALIBRATION[0] - 1].reported;
 }
 
-static void rank(fl_diagnosis *d) {
+void fl_diagnosis_rank(fl_diagnosis *d) {
   for (int i = 1; i < d->n; i++)
     for (int j = i; j > 0 && d->items[j].confidence > d->items[j - 1].confidence; j--) {
       fl_cause_report t = d->items[j];
@@ -795,6 +795,6 @@ void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
     c.evidence_probe = FL_PROBE_COUNT;
     RULES[i].rule(&c);
   }
-  rank(out);
+  fl_diagnosis_rank(out);
   for (int i = 0; i < out->n; i++) out->items[i].confidence = calibrated(out->items[i].confidence);
 }

@@ -245,12 +245,7 @@ static int diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig
   }
   /* Then by confidence, stably: a weak claim found earlier (a label test
    * below the conventional level) does not outrank a confident later one. */
-  for (int i = 1; i < merged.n; i++)
-    for (int j = i; j > 0 && merged.items[j].confidence > merged.items[j - 1].confidence; j--) {
-      fl_cause_report t = merged.items[j];
-      merged.items[j] = merged.items[j - 1];
-      merged.items[j - 1] = t;
-    }
+  fl_diagnosis_rank(&merged);
   merged.probe_seconds = out->probe_seconds;
   d->last = merged;
   return 0;

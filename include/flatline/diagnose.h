@@ -296,6 +296,9 @@ typedef struct {
 } fl_decide_input;
 
 void fl_decide(const fl_decide_input *in, fl_diagnosis *out);
+/* Sorts d's causes by confidence, highest first, keeping the order of
+ * equal ones (fl_decide's ranking; a job's merged diagnoses use it too). */
+void fl_diagnosis_rank(fl_diagnosis *d);
 
 /* JSON text of a merge patch for a changed field of the spec, for fixes. */
 int fl_fix_learning_rate(const fl_job_spec *spec, double lr, char *out, size_t size);
