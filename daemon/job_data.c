@@ -108,13 +108,19 @@ static int standardize(const fl_job_spec *spec, fl_dataset *train,
   return rc;
 }
 
-static int load_all(const fl_job_spec *spec, fl_path_resolver resolve,
+static int load_all(fl_job_spec *spec, fl_path_resolver resolve,
                     void *ctx, unsigned flags, fl_dataset *train, fl_dataset *val,
                     bool *has_val, fl_error *err) {
   memset(train, 0, sizeof *train);
   memset(val, 0, sizeof *val);
   *has_val = false;
   int rc = load_source(&spec->train, resolve, ctx, flags, train, err);
+  /* A conv model without input_shape reads rows as the image the
+   * training file's header gives. */
+  if (!rc && (rc = fl_model_input_from_data(spec->layers, spec->n_layers,
+                                            train->image_shape,
+                                            spec->train.features, err)))
+    fl_dataset_free(train);
   if (rc) {
     fl_error_prefix(err, "data.train");
     return rc;
@@ -122,11 +128,14 @@ static int load_all(const fl_job_spec *spec, fl_path_resolver resolve,
   if (spec->validation.kind != FL_SRC_NONE) {
     rc = load_source(&spec->validation, resolve, ctx, flags, val, err);
     /* Class names: the validation file's own sorted ids may differ from
-     * the training set's (it may lack a class); relabel by name. */
-    if (!rc && (rc = fl_dataset_map_names(val, train->class_names,
-                                          train->n_class_names,
-                                          "the training set",
-                                          spec->validation.features, err)))
+     * the training set's (it may lack a class); relabel by name. Its
+     * images must be the training set's. */
+    if (!rc && ((rc = fl_dataset_map_names(val, train->class_names,
+                                           train->n_class_names,
+                                           "the training set",
+                                           spec->validation.features, err)) ||
+                (rc = fl_dataset_check_images(train, val, spec->train.features,
+                                              spec->validation.features, err))))
       fl_dataset_free(val);
     if (rc) fl_error_prefix(err, "data.validation");
   } else if (spec->validation_split > 0) {
@@ -148,7 +157,7 @@ static int load_all(const fl_job_spec *spec, fl_path_resolver resolve,
   return standardize(spec, train, val, true, err);
 }
 
-int fl_job_load_data(const fl_job_spec *spec, fl_path_resolver resolve,
+int fl_job_load_data(fl_job_spec *spec, fl_path_resolver resolve,
                      void *ctx, fl_dataset *train, fl_dataset *val,
                      bool *has_val, fl_error *err) {
   return load_all(spec, resolve, ctx, 0, train, val, has_val, err);
@@ -193,7 +202,7 @@ static uint64_t dataset_bytes(const fl_dataset *ds) {
          (ds->y ? (uint64_t)ds->n * ds->k * sizeof(float) : 0);
 }
 
-int fl_job_load_data_ex(const fl_job_spec *spec, fl_path_resolver resolve,
+int fl_job_load_data_ex(fl_job_spec *spec, fl_path_resolver resolve,
                         void *ctx, fl_load_opts *opts, fl_dataset *train,
                         fl_dataset *val, bool *has_val, fl_error *err) {
   opts->held = 0;

@@ -16,8 +16,12 @@ typedef int (*fl_path_resolver)(void *ctx, const char *spec_path, char *out,
 
 /* Reads train (and validation, from data.validation or validation_split).
  * *has_val tells whether val was filled. On error nothing is left
- * allocated. */
-int fl_job_load_data(const fl_job_spec *spec, fl_path_resolver resolve,
+ * allocated. A conv model without input_shape gets the image shape of
+ * the training file's header in spec->layers[0].input_shape
+ * (fl_model_input_from_data), before anything computes its shapes; a
+ * validation file of other images than the training file's is FL_EDATA
+ * (fl_dataset_check_images). */
+int fl_job_load_data(fl_job_spec *spec, fl_path_resolver resolve,
                      void *ctx, fl_dataset *train, fl_dataset *val,
                      bool *has_val, fl_error *err);
 
@@ -37,7 +41,7 @@ typedef struct {
  * read whole) is reserved from the budget, waiting while other loads hold
  * it; then the files are loaded; then the reservation shrinks to what the
  * datasets keep (opts->held). Errors name the file and the limit. */
-int fl_job_load_data_ex(const fl_job_spec *spec, fl_path_resolver resolve,
+int fl_job_load_data_ex(fl_job_spec *spec, fl_path_resolver resolve,
                         void *ctx, fl_load_opts *opts, fl_dataset *train,
                         fl_dataset *val, bool *has_val, fl_error *err);
 

@@ -268,8 +268,10 @@ static int load_task_data(fl_predict_task *t, const fl_job_spec *job_spec,
 }
 
 /* The input width of the model file: layers.0.kernel's first dimension,
- * read from the header text flatline wrote (engine/safetensors.c). */
-static size_t model_input_dim(const uint8_t *buf, size_t len) {
+ * read from the header text flatline wrote (engine/safetensors.c); for a
+ * conv2d first layer also its image (H, W, C) into image (else all 0). */
+static size_t model_input_dim(const uint8_t *buf, size_t len, size_t image[3]) {
+  image[0] = image[1] = image[2] = 0;
   if (len < 8) return 0;
   uint64_t n = 0;
   for (int i = 7; i >= 0; i--) n = n << 8 | buf[i];
@@ -291,13 +293,21 @@ static size_t model_input_dim(const uint8_t *buf, size_t len) {
         size_t sl = strlen(shape);
         for (size_t a = 8; a + sl < 8 + n; a++)
           if (memcmp(buf + a, shape, sl) == 0) {
-            size_t prod = 1, b = a + sl;
+            size_t prod = 1, b = a + sl, hwc[3];
             for (int d = 0; d < 3; d++, b++) {
               size_t x = 0;
-              for (; b < 8 + n && buf[b] >= '0' && buf[b] <= '9'; b++)
+              /* sides and channels have at most 4 digits (spec_conv.c's
+               * limits): a 9-digit one is no model flatline wrote, and
+               * refusing it keeps prod from overflowing */
+              for (int digits = 0; b < 8 + n && buf[b] >= '0' && buf[b] <= '9';
+                   b++, digits++) {
+                if (digits == 9) return 0;
                 x = x * 10 + (size_t)(buf[b] - '0');
+              }
+              hwc[d] = x;
               prod *= x;
             }
+            memcpy(image, hwc, sizeof hwc);
             return prod;
           }
         return 0;
@@ -371,12 +381,13 @@ static int meta_classes(const uint8_t *hdr, size_t hdr_len, const char *path,
 }
 
 int fl_model_read_params(const char *path, float **params, size_t *n,
-                         size_t *input_dim, float **mean, float **std,
-                         char **classes, fl_error *err) {
+                         size_t *input_dim, size_t image[3], float **mean,
+                         float **std, char **classes, fl_error *err) {
   uint8_t *model = NULL;
-  size_t len = 0;
+  size_t len = 0, hwc[3] = {0, 0, 0};
   *params = NULL;
   *n = *input_dim = 0;
+  if (image) memcpy(image, hwc, sizeof hwc);
   if (mean) *mean = NULL;
   if (std) *std = NULL;
   if (classes) *classes = NULL;
@@ -401,7 +412,8 @@ int fl_model_read_params(const char *path, float **params, size_t *n,
                  (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
     memcpy(&out[i], &u, sizeof u);
   }
-  *input_dim = model_input_dim(model, len);
+  *input_dim = model_input_dim(model, len, hwc);
+  if (image) memcpy(image, hwc, sizeof hwc);
   bool bad = false;
   if (mean && std) {
     *mean = meta_floats(model + 8, hdr, "normalize_mean", *input_dim, &bad);
@@ -503,9 +515,14 @@ static int run_task(fl_device *dev, fl_predict_task *t, fl_error *err) {
     goto out;
   if ((rc = load_task_data(t, &spec, &ds, &held, err))) goto out;
   snprintf(path, sizeof path, "%s/model.safetensors", t->job_dir);
-  size_t in = 0, P = 0;
-  if ((rc = fl_model_read_params(path, &params, &P, &in, &mean, &std,
+  size_t in = 0, P = 0, image[3];
+  if ((rc = fl_model_read_params(path, &params, &P, &in, image, &mean, &std,
                                   &t->classes, err)))
+    goto out;
+  /* A conv model whose spec has no input_shape took its image from the
+   * training file's header; the model file kept it. */
+  if ((rc = fl_model_input_from_data(spec.layers, spec.n_layers, image, path,
+                                     err)))
     goto out;
   /* Labels given as class names: the ids of the model's names. */
   if (t->has_labels && (rc = map_model_names(t, &ds, err))) goto out;

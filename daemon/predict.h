@@ -20,15 +20,17 @@ void fl_predict_done(fl_predict_task *t);
 
 /* A model.safetensors that flatline wrote (docs/model-format.md): its
  * parameters in fl_trainer_get_params' order (*params malloc'd, *n of
- * them), layer 0's input width (0 when the header does not say), and when
+ * them), layer 0's input width (0 when the header does not say), when
+ * image is not NULL a conv2d first layer's input image (H, W, C) (all 0
+ * for other models), and when
  * mean and std are not NULL the standardization it was trained with
  * (malloc'd, input_dim each; NULL when it had none), and when classes is
  * not NULL its class names (metadata "classes") as a JSON array's text
  * (malloc'd, checked to hold strings only; NULL when it had none). Also
  * for fine-tuning ("init_from"). */
 int fl_model_read_params(const char *path, float **params, size_t *n,
-                         size_t *input_dim, float **mean, float **std,
-                         char **classes, fl_error *err);
+                         size_t *input_dim, size_t image[3], float **mean,
+                         float **std, char **classes, fl_error *err);
 /* The parameter count of spec's model on input_dim features (the floats
  * of its model file: batch normalization's moving statistics too). */
 size_t fl_model_param_count(const fl_job_spec *spec, size_t input_dim);

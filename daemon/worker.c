@@ -252,7 +252,7 @@ static int load_init_from(fl_daemon *d, const fl_job_spec *spec,
   snprintf(path, sizeof path, "%s/jobs/%s/model.safetensors", d->state_dir,
            spec->init_from);
   int rc = fl_model_read_params(path, &hc->init_params, &hc->n_init, &in,
-                                NULL, NULL, NULL, err);
+                                NULL, NULL, NULL, NULL, err);
   if (rc) {
     fl_error_prefix(err, "init_from %s", spec->init_from);
     return rc;

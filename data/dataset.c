@@ -29,6 +29,17 @@ static int label_layout(const fl_array *y, const char *name_y,
                       fl__name(name_y), st);
 }
 
+/* The image of a row of features x, channels last: (N, H, W, C) gives
+ * (H, W, C), (N, H, W) gives (H, W, 1), as Keras reads image batches
+ * (a grayscale batch has no channel axis). Other shapes hold no image. */
+static void image_of(const fl_array *x, size_t image[3]) {
+  image[0] = image[1] = image[2] = 0;
+  if (x->ndim != 3 && x->ndim != 4) return;
+  image[0] = x->shape[1];
+  image[1] = x->shape[2];
+  image[2] = x->ndim == 4 ? x->shape[3] : 1;
+}
+
 /* ids[i] = y[i], each checked to be an integer of magnitude below 2^24.
  * Labels arrive as float32, where larger integers are rounded (an int32
  * label 2^31 - 1 arrives as 2^31): the value in hand may not be the one in
@@ -114,6 +125,7 @@ int fl_dataset_from_arrays(fl_array *features, fl_array *labels, float scale,
   /* Nothing can fail from here: take ownership. */
   out->n = n;
   out->d = d;
+  image_of(features, out->image_shape);
   out->x = features->data;
   if (scale != 1.0f)
     for (size_t i = 0; i < n * d; i++) out->x[i] *= scale;
@@ -152,6 +164,7 @@ int fl_dataset_split_tail(fl_dataset *ds, double fraction, fl_dataset *val,
   val->d = ds->d;
   val->label_kind = ds->label_kind;
   val->k = ds->k;
+  memcpy(val->image_shape, ds->image_shape, sizeof val->image_shape);
   val->x = malloc(nv * ds->d * sizeof(float));
   if (ds->label_kind == FL_LABELS_IDS)
     val->ids = malloc(nv * sizeof(int32_t));
@@ -180,6 +193,22 @@ int fl_dataset_split_tail(fl_dataset *ds, double fraction, fl_dataset *val,
     if (y) ds->y = y;
   }
   return 0;
+}
+
+int fl_dataset_check_images(const fl_dataset *train, const fl_dataset *val,
+                            const char *name_train, const char *name_val,
+                            fl_error *err) {
+  const size_t *a = train->image_shape, *b = val->image_shape;
+  if (!a[0] || !b[0] || memcmp(a, b, sizeof train->image_shape) == 0)
+    return 0;
+  char ta[FL__SHAPE_TEXT_MAX], tb[FL__SHAPE_TEXT_MAX];
+  fl__shape_text(ta, sizeof ta, 3, a, false);
+  fl__shape_text(tb, sizeof tb, 3, b, false);
+  return fl_error_set(err, FL_EDATA,
+                      "%s holds %s images (H x W x C) but the training "
+                      "set's %s holds %s images; give both files the same "
+                      "image shape", fl__name(name_val), tb,
+                      fl__name(name_train), ta);
 }
 
 int fl_dataset_map_names(fl_dataset *ds, const char *names, size_t n,

@@ -357,9 +357,14 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
         char *patched = NULL;
         fl_job_spec next;
         memset(&next, 0, sizeof next);
+        /* The job's text has no input_shape where the data's header gave
+         * it: the fixed spec takes it from there as the job's did. */
         if (fl_json_merge_patch(spec_text, strlen(spec_text), top_r->fix, &patched, &err) ||
-            fl_spec_parse(patched, strlen(patched), &next, &err)) {
+            fl_spec_parse(patched, strlen(patched), &next, &err) ||
+            fl_model_input_from_data(next.layers, next.n_layers, train->image_shape,
+                                     "the training data", &err)) {
           fl_log(FL_LOG_WARNING, "job %s: fix not applicable: %s", job_id, err.msg);
+          fl_spec_free(&next);
           free(patched);
           fixed = true; /* do not try again */
           break;

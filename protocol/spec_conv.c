@@ -150,6 +150,25 @@ bool fl_model_has_conv(const fl_layer_spec *layers, int n) {
   return false;
 }
 
+int fl_model_input_from_data(fl_layer_spec *layers, int n,
+                             const size_t image[3], const char *source,
+                             fl_error *err) {
+  if (n < 1 || !fl_model_has_conv(layers, n) || layers[0].input_shape[0] > 0 ||
+      image[0] == 0)
+    return 0;
+  static const size_t hi[3] = {FL__MAX_SIDE, FL__MAX_SIDE, FL__MAX_CHANNELS};
+  for (int i = 0; i < 3; i++)
+    if (image[i] < 1 || image[i] > hi[i])
+      return fl_error_set(err, FL_ESPEC,
+                          "%s: its rows are %zux%zux%zu images (H x W x C); "
+                          "a conv2d model takes sides of 1 to %d and 1 to "
+                          "%d channels; resize the images",
+                          source ? source : "the data", image[0], image[1],
+                          image[2], FL__MAX_SIDE, FL__MAX_CHANNELS);
+  for (int i = 0; i < 3; i++) layers[0].input_shape[i] = (int)image[i];
+  return 0;
+}
+
 /* TF's output size and leading pad along one axis: "same" gives
  * ceil(in / s) with the total padding (out - 1) s + k - in split with the
  * extra cell at the end; "valid" gives floor((in - k) / s) + 1 (< 1 when
@@ -189,8 +208,9 @@ int fl_model_shapes(const fl_layer_spec *layers, int n, size_t input_dim,
                           "model.layers[0].input_shape: the rows have %zu "
                           "features, which is no square single-channel "
                           "image; give the image shape, e.g. \"input_shape\": "
-                          "[H, W, C] with H*W*C = %zu, on the first layer",
-                          input_dim, input_dim);
+                          "[H, W, C] with H*W*C = %zu, on the first layer, or "
+                          "store the features as a .npy of shape "
+                          "(N, H, W, C)", input_dim, input_dim);
     h = w = (int)side;
     c = 1;
   }

@@ -1509,6 +1509,119 @@ static void test_split_tail(void **state) {
 
 /* ---- statistics --------------------------------------------------------- */
 
+/* The image a row holds comes from the features file's header: a .npy
+ * (N, H, W, C) or (N, H, W), an IDX image file (N, H, W); 2-D rows and
+ * CSV carry none. A validation split keeps it. */
+static fl_dataset dataset_of(const bytes *file, bool idx, size_t n) {
+  fl_array x, y;
+  fl_error err = {0};
+  if (idx)
+    assert_ok(fl_idx_parse(file->p, file->len, "images.idx", &x, &err), err);
+  else
+    assert_ok(fl_npy_parse(file->p, file->len, "X.npy", &x, &err), err);
+  float ids[8] = {0};
+  const size_t ys[1] = {n};
+  y = make_array(1, ys, ids, true);
+  fl_dataset ds;
+  assert_ok(fl_dataset_from_arrays(&x, &y, 1.0f, "X.npy", "y.npy", &ds, &err),
+            err);
+  return ds;
+}
+
+#define assert_image(ds, h, w, c)                                        \
+  do {                                                                   \
+    assert_int_equal((ds).image_shape[0], (h));                          \
+    assert_int_equal((ds).image_shape[1], (w));                          \
+    assert_int_equal((ds).image_shape[2], (c));                          \
+  } while (0)
+
+static void test_dataset_image_shape(void **state) {
+  (void)state;
+  double v[48];
+  for (int i = 0; i < 48; i++) v[i] = i;
+  /* (N, H, W, C) = (4, 3, 2, 2): 12 features a row, a 3x2 image of 2
+   * channels */
+  bytes f = npy_values(1, "<f4", "(4, 3, 2, 2)", v, 48);
+  fl_dataset ds = dataset_of(&f, false, 4);
+  free(f.p);
+  assert_int_equal(ds.d, 12);
+  assert_image(ds, 3, 2, 2);
+  assert_true(ds.x[13] == 13.0f); /* row 1 starts at element 12 */
+  fl_dataset val;
+  fl_error err = {0};
+  assert_ok(fl_dataset_split_tail(&ds, 0.5, &val, &err), err);
+  assert_image(val, 3, 2, 2);
+  fl_dataset_free(&val);
+  fl_dataset_free(&ds);
+
+  /* (N, H, W): one channel */
+  f = npy_values(1, "|u1", "(4, 2, 6)", v, 48);
+  ds = dataset_of(&f, false, 4);
+  free(f.p);
+  assert_int_equal(ds.d, 12);
+  assert_image(ds, 2, 6, 1);
+  fl_dataset_free(&ds);
+
+  /* IDX images (N, H, W), MNIST's layout, gzip or not */
+  const uint32_t dims[3] = {2, 4, 3};
+  f = idx_file(0x08, 3, dims, v, 24);
+  ds = dataset_of(&f, true, 2);
+  assert_image(ds, 4, 3, 1);
+  fl_dataset_free(&ds);
+  bytes gz = gzip_bytes(f.p, f.len);
+  free(f.p);
+  ds = dataset_of(&gz, true, 2);
+  free(gz.p);
+  assert_image(ds, 4, 3, 1);
+  fl_dataset_free(&ds);
+
+  /* 2-D rows and CSV hold no image: the spec's input_shape or the square
+   * default decides */
+  f = npy_values(1, "<f4", "(4, 12)", v, 48);
+  ds = dataset_of(&f, false, 4);
+  free(f.p);
+  assert_image(ds, 0, 0, 0);
+  fl_dataset_free(&ds);
+  fl_array x, y;
+  const char *csv = "a,b,label\n1,2,0\n3,4,1\n";
+  assert_ok(csv_by_name(csv, "label", &x, &y, &err), err);
+  assert_ok(fl_dataset_from_arrays(&x, &y, 1.0f, "t.csv", "t.csv", &ds, &err),
+            err);
+  assert_image(ds, 0, 0, 0);
+  fl_dataset_free(&ds);
+}
+
+/* Validation images must be the training set's: the same width in
+ * another shape is refused, naming both files and both shapes. */
+static void test_dataset_check_images(void **state) {
+  (void)state;
+  double v[48] = {0};
+  bytes f = npy_values(1, "<f4", "(4, 3, 2, 2)", v, 48);
+  fl_dataset train = dataset_of(&f, false, 4);
+  free(f.p);
+  f = npy_values(1, "<f4", "(4, 2, 3, 2)", v, 48);
+  fl_dataset other = dataset_of(&f, false, 4);
+  free(f.p);
+  f = npy_values(1, "<f4", "(2, 3, 2, 2)", v, 24);
+  fl_dataset same = dataset_of(&f, false, 2);
+  free(f.p);
+  f = npy_values(1, "<f4", "(4, 12)", v, 48);
+  fl_dataset flat = dataset_of(&f, false, 4);
+  free(f.p);
+  fl_error err = {0};
+  int rc = fl_dataset_check_images(&train, &other, "X.npy", "X_val.npy", &err);
+  assert_fails(rc, FL_EDATA, err, "X_val.npy holds 2x3x2 images", "X.npy holds 3x2x2");
+  assert_msg_has(err, "same image shape");
+  assert_ok(fl_dataset_check_images(&train, &same, "X.npy", "X_val.npy", &err), err);
+  /* rows without a shape are read as the training set's images */
+  assert_ok(fl_dataset_check_images(&train, &flat, "X.npy", "X_val.npy", &err), err);
+  assert_ok(fl_dataset_check_images(&flat, &train, "X.npy", "X_val.npy", &err), err);
+  fl_dataset_free(&train);
+  fl_dataset_free(&other);
+  fl_dataset_free(&same);
+  fl_dataset_free(&flat);
+}
+
 static void test_stats_ids(void **state) {
   (void)state;
   /* x (5, 3): feature 0 = 1..4 and one NaN, feature 1 = 10, 20 and Inf
@@ -2320,6 +2433,8 @@ int main(void) {
       cmocka_unit_test(test_dataset_from_arrays),
       cmocka_unit_test(test_dataset_from_arrays_errors),
       cmocka_unit_test(test_split_tail),
+      cmocka_unit_test(test_dataset_image_shape),
+      cmocka_unit_test(test_dataset_check_images),
       cmocka_unit_test(test_stats_ids),
       cmocka_unit_test(test_stats_dense),
       cmocka_unit_test(test_file_read),

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "daemon_fixture.h"
+#include "image_fixture.h"
 
 static int setup(void **state_) {
   (void)state_;
@@ -510,6 +511,51 @@ static void test_npy_features_only_and_with_labels(void **s) {
   free(out);
 }
 
+/* Issue 13: a conv job whose spec has no input_shape took its image
+ * (6x5x2) from the 4-D .npy it trained on; predict reads it back from the
+ * model file, and rows of the same 60 values as (N, 60) get the same
+ * probabilities. */
+static void test_cnn_image_shape_kept_for_predict(void **s) {
+  (void)s;
+  image_set_write(dir, "img_x.npy", "img_y.npy", 40, "(40, 6, 5, 2)");
+  image_set_write(dir, "flat_x.npy", "flat_y.npy", 40, "(40, 60)");
+  write_file("img.json",
+             "{\"name\": \"img\", \"data\": {\"train\": {\"features\": "
+             "\"img_x.npy\", \"labels\": \"img_y.npy\"}}, \"model\": "
+             "{\"layers\": [{\"type\": \"conv2d\", \"filters\": 2, "
+             "\"kernel_size\": 3, \"activation\": \"relu\"}, {\"type\": "
+             "\"flatten\"}, {\"type\": \"dense\", \"units\": 3, \"activation\": "
+             "\"softmax\"}]}, \"loss\": \"sparse_categorical_crossentropy\", "
+             "\"epochs\": 1, \"batch_size\": 8, \"seed\": 2}");
+  char *out, id[32], args[256];
+  int rc = client("--json submit img.json --follow", &out);
+  if (rc != 0 && rc != 3) fail_msg("submit exited %d:\n%s", rc, out);
+  assert_non_null(strstr(out, "\"state\":\"done\""));
+  job_id_of(out, id);
+  free(out);
+  char *pred[2];
+  const char *files[2] = {"img_x.npy", "flat_x.npy"};
+  for (int i = 0; i < 2; i++) {
+    snprintf(args, sizeof args, "predict %s %s -o img%d.csv", id, files[i], i);
+    rc = client(args, &out);
+    if (rc != 0) fail_msg("predict on %s exited %d:\n%s", files[i], rc, out);
+    free(out);
+    char path[256];
+    snprintf(path, sizeof path, "%s/img%d.csv", dir, i);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    pred[i] = calloc(1, 8192);
+    assert_non_null(pred[i]);
+    size_t got = fread(pred[i], 1, 8191, f);
+    fclose(f);
+    assert_true(got > 0 && got < 8191);
+    assert_int_equal(count(pred[i], "\n"), 1 + 40); /* header and every row */
+  }
+  assert_string_equal(pred[0], pred[1]);
+  free(pred[0]);
+  free(pred[1]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_predict_matches_last_validation_epoch),
@@ -522,6 +568,7 @@ int main(void) {
       cmocka_unit_test(test_standardize_is_kept_and_applied_by_predict),
       cmocka_unit_test(test_npy_features_only_and_with_labels),
       cmocka_unit_test(test_class_names_kept_and_used_by_predict),
+      cmocka_unit_test(test_cnn_image_shape_kept_for_predict),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

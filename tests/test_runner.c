@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "image_fixture.h"
 #include "run_capture.h"
 
 #define FLATLINED FL_BINARY_DIR "/flatlined"
@@ -228,6 +229,53 @@ static void test_cnn_trains(void **state) {
   }
   assert_int_equal(epochs, 2);
   if (!(last_val_acc > 0.7)) fail_msg("val_accuracy %.3f", last_val_acc);
+  free(out);
+}
+
+static const char *image_spec =
+    "{\"name\": \"colour\", \"data\": {\"train\": {\"features\": \"img_x.npy\", "
+    "\"labels\": \"img_y.npy\"}, \"validation\": {\"features\": \"%s\", "
+    "\"labels\": \"val_y.npy\"}}, \"model\": {\"layers\": [{\"type\": "
+    "\"conv2d\", \"filters\": 2, \"kernel_size\": 3, \"activation\": "
+    "\"relu\"}, {\"type\": \"flatten\"}, {\"type\": \"dense\", \"units\": 3, "
+    "\"activation\": \"softmax\"}]}, \"loss\": "
+    "\"sparse_categorical_crossentropy\", \"epochs\": 2, \"batch_size\": 8, "
+    "\"seed\": 1}";
+
+/* Issue 13: colour images in a 4-D .npy (N, 6, 5, 2) train a conv model
+ * whose spec has no input_shape: the file's header gives the image (rows
+ * of 60 features are no square image), and the saved model keeps it. A
+ * validation file of 5x6x2 images, the same width, is refused naming
+ * both shapes. */
+static void test_cnn_takes_image_shape_from_npy(void **state) {
+  (void)state;
+  image_set_write(dir, "img_x.npy", "img_y.npy", 40, "(40, 6, 5, 2)");
+  image_set_write(dir, "val_x.npy", "val_y.npy", 10, "(10, 6, 5, 2)");
+  image_set_write(dir, "val_t.npy", "val_y.npy", 10, "(10, 5, 6, 2)");
+  char spec[1024], *out;
+  snprintf(spec, sizeof spec, image_spec, "val_x.npy");
+  write_file("colour.json", spec);
+  int rc = run("--run colour.json --json --cache-dir cache --job-dir colour", &out);
+  if (rc != 0 && rc != 3) fail_msg("flatlined --run exited %d:\n%s", rc, out);
+  assert_non_null(strstr(out, "\"event\":\"end\",\"job\":\"colour\",\"state\":\"done\""));
+  free(out);
+  /* the model file's conv2d metadata, a JSON string: \"input_shape\":[6,5,2] */
+  char path[256], head[4096] = "";
+  snprintf(path, sizeof path, "%s/colour/model.safetensors", dir);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  size_t got = fread(head, 1, sizeof head - 1, f);
+  fclose(f);
+  for (size_t i = 0; i < got; i++)
+    if (!head[i]) head[i] = ' ';
+  assert_non_null(strstr(head, "\\\"input_shape\\\":[6,5,2]"));
+
+  snprintf(spec, sizeof spec, image_spec, "val_t.npy");
+  write_file("transposed.json", spec);
+  assert_int_equal(run("--run transposed.json --cache-dir cache", &out), 1);
+  if (!strstr(out, "val_t.npy holds 5x6x2 images") ||
+      !strstr(out, "img_x.npy holds 6x5x2 images"))
+    fail_msg("%s", out);
   free(out);
 }
 
@@ -499,6 +547,7 @@ int main(void) {
       cmocka_unit_test(test_csv_class_names_train),
       cmocka_unit_test(test_batch_normalization_trains),
       cmocka_unit_test(test_cnn_trains),
+      cmocka_unit_test(test_cnn_takes_image_shape_from_npy),
       cmocka_unit_test(test_same_spec_same_losses),
       cmocka_unit_test(test_bad_jobs_are_rejected_with_a_reason),
       cmocka_unit_test(test_usage),

@@ -179,11 +179,76 @@ static void test_refusals(void **state) {
   }
 }
 
+/* Without input_shape a conv model reads rows as the image its data
+ * file's header gives (a .npy (N, H, W, C)); the spec's own input_shape
+ * wins over a header of the same width (Keras reshapes), and another
+ * width is still fl_model_shapes' error; data without a header shape
+ * keeps the square default. */
+static void test_input_shape_from_data(void **state) {
+  (void)state;
+  fl_job_spec s;
+  fl_error err;
+  const size_t colour[3] = {6, 5, 2}, none[3] = {0, 0, 0};
+  fl_layer_shape g[2];
+  bool known;
+  int rc = parse(HEAD CONV ",{'type':'flatten'}," OUT TAIL, &s, &err);
+  if (rc) fail_msg("%s", err.msg);
+  /* 60 features are no square image: refused without the header */
+  assert_int_equal(fl_model_shapes(s.layers, 2, 60, g, &known, &err), FL_ESPEC);
+  assert_non_null(strstr(err.msg, "(N, H, W, C)"));
+  assert_int_equal(fl_model_input_from_data(s.layers, 2, none, "X.npy", &err), 0);
+  assert_int_equal(s.layers[0].input_shape[0], 0);
+  assert_int_equal(fl_model_input_from_data(s.layers, 2, colour, "X.npy", &err), 0);
+  assert_int_equal(s.layers[0].input_shape[0], 6);
+  assert_int_equal(s.layers[0].input_shape[1], 5);
+  assert_int_equal(s.layers[0].input_shape[2], 2);
+  assert_int_equal(fl_model_shapes(s.layers, 2, 60, g, &known, &err), 0);
+  assert_true(known);
+  assert_int_equal(g[0].c, 2);
+  assert_int_equal(g[0].oh, 4); /* 3x3 "valid" on 6x5 */
+  assert_int_equal(g[0].ow, 3);
+  assert_int_equal(g[1].flat_in, 4 * 3 * 8);
+  fl_spec_free(&s);
+
+  /* the spec's [5, 6, 2] stays; [7, 7, 1] on rows of 60 is refused */
+  rc = parse(HEAD "{'type':'conv2d','filters':8,'kernel_size':3,"
+             "'input_shape':[5,6,2]},{'type':'flatten'}," OUT TAIL, &s, &err);
+  if (rc) fail_msg("%s", err.msg);
+  assert_int_equal(fl_model_input_from_data(s.layers, 2, colour, "X.npy", &err), 0);
+  assert_int_equal(s.layers[0].input_shape[0], 5);
+  assert_int_equal(s.layers[0].input_shape[1], 6);
+  s.layers[0].input_shape[0] = s.layers[0].input_shape[1] = 7;
+  s.layers[0].input_shape[2] = 1;
+  assert_int_equal(fl_model_input_from_data(s.layers, 2, colour, "X.npy", &err), 0);
+  assert_int_equal(fl_model_shapes(s.layers, 2, 60, g, &known, &err), FL_ESPEC);
+  assert_non_null(strstr(err.msg, "holds 49 values"));
+  fl_spec_free(&s);
+
+  /* a dense model takes no image */
+  rc = parse(HEAD OUT TAIL, &s, &err);
+  if (rc) fail_msg("%s", err.msg);
+  assert_int_equal(fl_model_input_from_data(s.layers, 1, colour, "X.npy", &err), 0);
+  assert_int_equal(s.layers[0].input_shape[0], 0);
+  fl_spec_free(&s);
+
+  /* images past input_shape's limits: named, with the limit */
+  rc = parse(HEAD CONV ",{'type':'flatten'}," OUT TAIL, &s, &err);
+  if (rc) fail_msg("%s", err.msg);
+  const size_t huge[3] = {5000, 2, 1};
+  assert_int_equal(fl_model_input_from_data(s.layers, 2, huge, "X.npy", &err),
+                   FL_ESPEC);
+  assert_non_null(strstr(err.msg, "X.npy: its rows are 5000x2x1 images"));
+  assert_non_null(strstr(err.msg, "1 to 4096"));
+  assert_int_equal(s.layers[0].input_shape[0], 0);
+  fl_spec_free(&s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_keras_cnn),
       cmocka_unit_test(test_strides_padding_and_pools),
       cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_input_shape_from_data),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -209,6 +209,12 @@ typedef struct {
    * else NULL). */
   char *class_names;
   size_t n_class_names;
+  /* The image a row holds, channels last, when the features file's header
+   * says: (H, W, C) from features (N, H, W, C), (H, W, 1) from (N, H, W)
+   * (IDX images, a 3-D .npy); all 0 from any other shape (2-D features,
+   * a CSV). A conv model without input_shape takes it (see
+   * fl_model_input_from_data); d = H*W*C when set. */
+  size_t image_shape[3];
 } fl_dataset;
 
 /* The id of `name` among n sorted names (fl_array's class_names), or -1. */
@@ -232,7 +238,8 @@ int fl_dataset_standardize(fl_dataset *train, fl_dataset *val, fl_error *err);
 void fl_dataset_apply_norm(fl_dataset *ds, const float *mean, const float *std);
 
 /* Build a dataset from features (N, ...) flattened to (N, D) and labels
- * (N,), (N,1) → ids, or (N,K) → dense. Takes ownership of both arrays'
+ * (N,), (N,1) → ids, or (N,K) → dense; features of 3 or 4 dimensions
+ * also give image_shape. Takes ownership of both arrays'
  * data on success (they are left empty). scale multiplies features.
  * name_x / name_y name the files in errors. Id labels must be integers of
  * magnitude below 2^24 (past it float32 rounds them, so the value would not
@@ -242,8 +249,17 @@ int fl_dataset_from_arrays(fl_array *features, fl_array *labels, float scale,
                            const char *name_x, const char *name_y,
                            fl_dataset *out, fl_error *err);
 
+/* Training and validation rows must be the same image: FL_EDATA naming
+ * both files and both shapes when train and val each carry an
+ * image_shape and they differ (rows of equal width would otherwise be
+ * read as the training set's image). No shape on either side: 0. */
+int fl_dataset_check_images(const fl_dataset *train, const fl_dataset *val,
+                            const char *name_train, const char *name_val,
+                            fl_error *err);
+
 /* Move the last `fraction` of rows of ds into a new dataset val (Keras'
- * validation_split: no shuffling before the split). */
+ * validation_split: no shuffling before the split; val keeps ds's
+ * image_shape). */
 int fl_dataset_split_tail(fl_dataset *ds, double fraction, fl_dataset *val,
                           fl_error *err);
 

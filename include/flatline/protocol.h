@@ -86,8 +86,11 @@ typedef struct {
    * conv2d's pooling is global. */
   int kind;                   /* fl_layer_kind; 0 = dense */
   /* "input_shape": [H, W, C] on the first layer (Keras style); all 0 when
-   * absent: a square single-channel image of the feature width (IDX
-   * images, 28x28 -> [28, 28, 1]) when the model has a conv2d layer. */
+   * absent. A conv model without it takes the image shape of its data
+   * file's header when the job's data is loaded (fl_model_input_from_data:
+   * a .npy (N, H, W, C) or (N, H, W), IDX images); data without one (2-D
+   * rows, CSV) is read as a square single-channel image of the feature
+   * width (784 -> [28, 28, 1]). */
   int input_shape[3];
   int kernel_size[2], strides[2];
   bool padding_same;
@@ -130,6 +133,20 @@ int fl_model_shapes(const fl_layer_spec *layers, int n, size_t input_dim,
                     fl_layer_shape *shapes, bool *known, fl_error *err);
 /* True when a layer of the model is a conv2d. */
 bool fl_model_has_conv(const fl_layer_spec *layers, int n);
+
+/* Give a conv model without "input_shape" the image its data holds:
+ * layers[0].input_shape = image, the (H, W, C) a features file's header
+ * gave (fl_dataset's image_shape; source names that file in errors).
+ * Nothing changes when the model has no conv2d layer, when the spec gives
+ * input_shape (the user's word: rows of the same width are read as its
+ * shape, as Keras' reshape; another width is fl_model_shapes' error), or
+ * when image is all 0 (no shape in the file: fl_model_shapes' square
+ * single-channel default stays). FL_ESPEC, naming source, the shape and
+ * the limit, when a side or the channels exceed what "input_shape"
+ * accepts. */
+int fl_model_input_from_data(fl_layer_spec *layers, int n,
+                             const size_t image[3], const char *source,
+                             fl_error *err);
 
 typedef enum {
   FL_LOSS_CATEGORICAL_CE,        /* one-hot / probability labels (N,K) */
