@@ -51,6 +51,10 @@
  * optimizers 1e-4..1e-2: Keras' defaults are 0.01 and 0.001). */
 #define TINY_LR_SGD 1e-4f
 #define TINY_LR_ADAPTIVE 1e-5f
+/* Raw confidence of a cause measured as a symptom of a root cause found
+ * beside it (constant or huge kernels in the spec): it ranks below the
+ * root cause and falls in the lowest calibration band. */
+#define SYMPTOM_CONFIDENCE 0.6
 
 typedef struct {
   const fl_decide_input *in;
@@ -277,7 +281,7 @@ static void claim_structural(ctx *c, fl_cause cause, double confidence, fl_probe
   char a[256], fix[FL_FIX_MAX] = "";
   describe(c, k, a, sizeof a);
   if (with_fix) probe_fix(c, k, fix, sizeof fix);
-  add(c, cause, c->init_blamed ? 0.6 : confidence, fix, advice, "%s; %s",
+  add(c, cause, c->init_blamed ? SYMPTOM_CONFIDENCE : confidence, fix, advice, "%s; %s",
       c->in->signals->summary, a);
   c->structural = true;
 }
@@ -429,6 +433,14 @@ static void rule_imbalance(ctx *c) {
   if (!imbalanced || m->n == 0 || s->diverging) return;
   if (!(s->collapsed || s->at_chance || m->acc[m->n - 1] <= chance + 0.02)) return;
   if (!(loss < log(fmax(m->n_classes, 2)))) return;
+  /* A collapse that a change leaving the classes as they are repairs
+   * outright (crushes: the loss halves and held-out accuracy is
+   * significantly higher) is that change's cause, not the imbalance's
+   * (dead ReLUs collapse a 14-class job with one 3-row class onto one
+   * class; re-initializing lifts held-out accuracy from 0.09 to 0.62). */
+  for (int k = 0; k < FL_PROBE_COUNT; k++)
+    if (k != FL_PROBE_BASELINE && k != FL_PROBE_PERMUTED && crushes(probe(c, (fl_probe_kind)k), c->base))
+      return;
   /* The fix weighs the loss by class (Keras' class_weight "balanced"),
    * unless the job already does. */
   char fix[FL_FIX_MAX] = "";
@@ -498,9 +510,19 @@ static void rule_saturated(ctx *c) {
                    "smaller initial weights (glorot), or ReLU hidden layers");
 }
 
+/* Vanishing gradients: the first layer's gradient a tiny share of the
+ * last's, and ReLU layers repair it. Where a layer is saturated (the rule
+ * above claimed it) the saturation explains the small gradients, and
+ * this cause ranks under it: the generated jobs' vanishing stacks (6-10
+ * sigmoid layers at default initializers) saturate no layer (at most
+ * 0.006%), their saturated ones 97-100% of a layer. */
 static void rule_vanishing(ctx *c) {
   if (!c->in->signals->vanishing || !beats(probe(c, FL_PROBE_RELU), c->base)) return;
-  claim_structural(c, FL_CAUSE_VANISHING_GRADIENT, 0.85, FL_PROBE_RELU, true,
+  bool saturated = false;
+  for (int i = 0; i < c->out->n; i++)
+    saturated |= c->out->items[i].cause == FL_CAUSE_SATURATED_ACTIVATION;
+  claim_structural(c, FL_CAUSE_VANISHING_GRADIENT, saturated ? SYMPTOM_CONFIDENCE : 0.85,
+                   FL_PROBE_RELU, true,
                    "gradients shrink layer by layer through sigmoid/tanh: use ReLU hidden "
                    "layers with he_normal initialization, or fewer layers");
 }
@@ -538,6 +560,14 @@ static void rule_init(ctx *c) {
       "%s%s%s%s; %s", sym ? "a hidden layer starts with identical (constant) weights" : "",
       sym && s->summary[0] ? "; " : "", s->summary,
       wild ? "; initial kernels far wider than He/Glorot's sqrt(2 / fan_in)" : "", a);
+  /* A lower rate that tames the huge activations of such kernels treats
+   * a symptom: their loss is far off before the first step, which no
+   * rate causes (random_normal stddev 25 on 195 ReLU units: loss 34.7 at
+   * step 0 against ln 6; lr / 10 learns, re-initializing learns better). */
+  if (c->init_blamed)
+    for (int i = 0; i < c->out->n; i++)
+      if (c->out->items[i].cause == FL_CAUSE_LEARNING_RATE_TOO_HIGH)
+        c->out->items[i].confidence = fmin(c->out->items[i].confidence, SYMPTOM_CONFIDENCE);
 }
 
 /* Inputs: only a preflight warning that a probe confirms becomes a cause. */
@@ -611,6 +641,21 @@ static void rule_capacity(ctx *c) {
   bool held_better = acc_diff(wide, base).lo > 0 ||
                      (isfinite(wide->val_loss) && wide->val_loss < CAPACITY_VAL_RATIO * base->val_loss);
   if (!beats(wide, base) || !held_better) return;
+  /* The job's own layer sizes reaching as far in another probe (a higher
+   * rate, Adam, other initial weights) show the model has the capacity:
+   * the wider model must beat every probe that keeps them (a quarter lower
+   * loss, or significantly higher held-out accuracy), else the smallest
+   * change that repairs the job is not width (softmax regression on a
+   * standardized table at Adam 7.5e-4: the rate x 100 reaches the wider
+   * model's 0.965 of 57 held-out rows at a lower loss). A held-out
+   * accuracy alone on a few rows does not reach as far (a linear model on
+   * rings at 100x the rate: 0.39 of 74 rows against the wider model's
+   * 0.53, at 1.5 times its loss). */
+  for (int k = 0; k < FL_PROBE_COUNT; k++) {
+    const fl_probe_result *r = probe(c, (fl_probe_kind)k);
+    if (k == FL_PROBE_WIDER || k == FL_PROBE_PERMUTED || !finite_run(r)) continue;
+    if (!beats(wide, r)) return;
+  }
   /* And the job's own model, after all its epochs so far, does worse than
    * the wider one did in the probe's few steps: a higher training loss;
    * a training accuracy not significantly above the wider model's

@@ -402,6 +402,90 @@ static void test_decide_needs_a_probe(void **state) {
   assert_non_null(strstr(d.items[0].fix, "leaky_relu"));
 }
 
+
+/* Two causes that both have a probe that repairs: the smaller change, or
+ * the root cause, ranks first (DESIGN.md section 4: the smallest change
+ * that repairs the job names the cause). */
+static void test_decide_root_cause_first(void **state) {
+  (void)state;
+  plateau_monitor();
+  mon.train_rows = mon.val_rows = 512;
+  mon.input_dim = 2;
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .underfit = true};
+
+  /* Softmax regression that underfits: a wider model learns, the same
+   * model at 10x the rate does not: capacity. */
+  fl_job_spec lin = spec_of(FL_OPT_ADAM, 1e-3f);
+  lin.n_layers = 1;
+  lin.layers[0] = lin.layers[1];
+  set(p, FL_PROBE_BASELINE, 2.3, 2.2, 0.2);
+  set(p, FL_PROBE_LR_UP, 2.3, 2.1, 0.22);
+  set(p, FL_PROBE_WIDER, 2.3, 0.4, 0.9);
+  fl_diagnosis d = decide(&lin, &s, p);
+  assert_int_equal(d.n, 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+  /* The same model at 10x the rate reaches the wider model's held-out
+   * accuracy: the model has the capacity, width is not the cause. */
+  set(p, FL_PROBE_LR_UP, 2.3, 0.5, 0.89);
+  d = decide(&lin, &s, p);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+
+  /* Huge kernels: the loss is far off before any step; a lower rate
+   * learns, and so does re-initializing: the kernels rank first. */
+  memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
+  fl_job_spec wild = spec_of(FL_OPT_ADAM, 2.5e-3f);
+  wild.layers[0].kernel_init = (fl_initializer){FL_INIT_RANDOM_NORMAL, 25};
+  s = (fl_signals){.dead_layer = -1, .saturated_layer = -1, .init_loss_off = true,
+                   .update_too_big = true};
+  set(p, FL_PROBE_BASELINE, 34, 4.4, 0.32);
+  set(p, FL_PROBE_LR_DOWN, 34, 2.2, 0.3);
+  set(p, FL_PROBE_REINIT, 2.2, 1.0, 0.5);
+  d = decide(&wild, &s, p);
+  assert_true(d.n >= 2);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_POOR_INITIALIZATION);
+  assert_int_equal(d.items[1].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
+  assert_true(d.items[1].confidence < d.items[0].confidence);
+
+  /* A saturated sigmoid layer and a vanishing first-layer gradient: the
+   * saturation explains the gradient and ranks first. */
+  memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
+  fl_job_spec sig = spec_of(FL_OPT_SGD, 0.02f);
+  sig.layers[0].activation = FL_ACT_SIGMOID;
+  sig.layers[0].bias_init = (fl_initializer){FL_INIT_CONSTANT, 15};
+  s = (fl_signals){.dead_layer = -1, .saturated_layer = 0, .vanishing = true,
+                   .never_learned = true};
+  set(p, FL_PROBE_BASELINE, 2.6, 3.0, 0.03);
+  set(p, FL_PROBE_REINIT, 2.4, 1.2, 0.5);
+  set(p, FL_PROBE_RELU, 2.4, 1.1, 0.5);
+  d = decide(&sig, &s, p);
+  assert_true(d.n >= 2);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_SATURATED_ACTIVATION);
+  assert_int_equal(d.items[1].cause, FL_CAUSE_VANISHING_GRADIENT);
+
+  /* Predictions collapsed on an imbalanced set, but re-initializing the
+   * dead ReLU layer repairs it outright: dead ReLUs, not the imbalance. */
+  memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
+  fl_job_spec relu = spec_of(FL_OPT_ADAM, 1e-3f);
+  fl_findings pre = {.n = 1};
+  pre.items[0] = (fl_finding){.severity = FL_SEVERITY_WARNING, .cause = FL_CAUSE_CLASS_IMBALANCE,
+                              .message = "class 8 has 45 training rows and class 4 has 3"};
+  s = (fl_signals){.dead_layer = 0, .saturated_layer = -1, .collapsed = true,
+                   .never_learned = true};
+  set(p, FL_PROBE_BASELINE, 2.3, 2.25, 0.09);
+  set(p, FL_PROBE_REINIT, 2.3, 0.2, 0.62);
+  fl_decide_input in = {&relu, &mon, &s, &pre, p, NULL};
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_DEAD_RELU);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_CLASS_IMBALANCE);
+  /* Without that repair the collapse is the imbalance's. */
+  set(p, FL_PROBE_REINIT, 2.3, 2.2, 0.1);
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_CLASS_IMBALANCE);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learning_and_converged_are_ok),
@@ -417,6 +501,7 @@ int main(void) {
       cmocka_unit_test(test_decide_needs_a_probe),
       cmocka_unit_test(test_overfitting),
       cmocka_unit_test(test_at_chance_uses_row_counts),
+      cmocka_unit_test(test_decide_root_cause_first),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
