@@ -48,16 +48,21 @@
   X(gemm_nn_8x32)        \
   X(gemm_nn_12x32)       \
   X(gemm_nn_12x16)       \
+  X(gemm_nn_8x32p)       \
+  X(gemm_nn_12x32p)      \
   X(gemm_tn_6x16)        \
   X(gemm_tn_8x8)         \
   X(gemm_tn_4x16)        \
   X(gemm_tn_8x32)        \
   X(gemm_tn_12x32)       \
   X(gemm_tn_12x16)       \
+  X(gemm_tn_8x32p)       \
+  X(gemm_tn_12x32p)      \
   X(gemm_nt)             \
   X(gemm_nt_smallk)      \
   X(pack_panels)         \
-  X(pack_panels_t)
+  X(pack_panels_t)       \
+  X(pack_a_panels)
 
 typedef enum {
 #define FL__KERNEL_ENUM(name) FL_K_##name,
@@ -90,11 +95,14 @@ typedef enum {
 #define FL__MU_HIST 4
 
 /* The tiled GEMM variants of kernels/gemm_tiled.cl, in kernel-map order:
- * name, tile rows, tile columns. */
-#define FL_GEMM_VARIANTS(X)                                         \
-  X("6x16", 6, 16) X("8x8", 8, 8) X("4x16", 4, 16) X("8x32", 8, 32) \
-  X("12x32", 12, 32) X("12x16", 12, 16)
-#define FL__GEMM_NVARIANTS 6
+ * name, tile rows, tile columns, and for a variant that reads a packed A
+ * (the *p tiles: pack_a_panels first), the variant it runs on a GEMM too
+ * small to pack (ops.c); -1 for the others. */
+#define FL_GEMM_VARIANTS(X)                                                 \
+  X("6x16", 6, 16, -1) X("8x8", 8, 8, -1) X("4x16", 4, 16, -1)             \
+  X("8x32", 8, 32, -1) X("12x32", 12, 32, -1) X("12x16", 12, 16, -1)       \
+  X("8x32p", 8, 32, 3) X("12x32p", 12, 32, 4)
+#define FL__GEMM_NVARIANTS 8
 /* What the 32-column variants run on GEMMs at most 16 wide (ops.c): 12x16. */
 #define FL__GEMM_VARIANT_NARROW 5
 /* Handed to the kernels as FL_NT, FL_NT_STRIP, FL_NT_KMAX, FL_NTS_ROWS. */
@@ -139,7 +147,7 @@ struct fl_device {
   cl_kernel k[FL_K_COUNT];
   fl__gemm_plan gemm;
   fl__scratch gemm_tmp;   /* CLBlast's scratch for indirect GEMMs */
-  fl__scratch pack_tmp;   /* tiled GEMMs: B packed in panels (pack_panels*) */
+  fl__scratch pack_tmp;   /* tiled GEMMs: B, then A, packed in panels (pack_*) */
   size_t pack_min_volume; /* pack B when m * n * k reaches this (tests: 0) */
   /* GPU-shaped variants (gather_elems, bias_grad_wg, batch_metrics_wg):
    * many work-items and coalesced loads instead of a CPU's one loop per

@@ -98,25 +98,54 @@ int fl__op_gather_rows(fl_device *dev, cl_mem dst, cl_mem src, cl_mem perm,
 
 static const struct {
   size_t rows, cols;
+  int plain; /* a packed-A variant's unpacked twin; -1: not packed */
 } gemm_tiles[FL__GEMM_NVARIANTS] = {
-#define FL__GEMM_TILE(name, r, c) {r, c},
+#define FL__GEMM_TILE(name, r, c, plain) {r, c, plain},
     FL_GEMM_VARIANTS(FL__GEMM_TILE)
 #undef FL__GEMM_TILE
 };
 
 /* B (k, n) — or, transposed, B stored (n, k) — copied into ceil(n / 16)
- * contiguous K x 16 panels in the device's pack buffer (pack_panels*). */
+ * contiguous K x 16 panels at the start of the device's pack buffer
+ * (pack_panels*); the caller reserved it. */
 static int pack_b(fl_device *dev, int transposed, cl_mem b, cl_uint b_off,
                   cl_uint ldb, size_t k, size_t n, fl_error *err) {
   size_t np = (n + 15) / 16;
-  int rc = fl__scratch_reserve(dev, &dev->pack_tmp, np * k * 16 * sizeof(float), err);
-  if (rc) return rc;
   cl_kernel pk = dev->k[transposed ? FL_K_pack_panels_t : FL_K_pack_panels];
   cl_uint uk = (cl_uint)k, un = (cl_uint)n;
   ARG(pk, 0, dev->pack_tmp.buf); ARG(pk, 1, b); ARG(pk, 2, b_off); ARG(pk, 3, ldb);
   ARG(pk, 4, uk); ARG(pk, 5, un);
   return launch_1d(dev, pk, np * ((k + 15) / 16), err);
 }
+
+/* op(A) (m, k) — A (m, k), or stored (k, m) when trans_a, rows through
+ * ep->a_rows when set — copied into ceil(m / mr) contiguous K x mr panels
+ * in the device's pack buffer at element a_dst (pack_a_panels). */
+static int pack_a(fl_device *dev, int trans_a, cl_mem a, cl_uint a_off,
+                  cl_uint lda, size_t m, size_t k, size_t mr,
+                  const fl__gemm_fused *ep, cl_uint a_dst, fl_error *err) {
+  cl_kernel pk = dev->k[FL_K_pack_a_panels];
+  cl_uint um = (cl_uint)m, uk = (cl_uint)k, umr = (cl_uint)mr,
+          ro = (cl_uint)ep->a_rows_off;
+  cl_int ta = trans_a, gather = ep->a_rows != NULL;
+  cl_mem rows = ep->a_rows;
+  ARG(pk, 0, dev->pack_tmp.buf); ARG(pk, 1, a_dst);
+  ARG(pk, 2, a); ARG(pk, 3, a_off); ARG(pk, 4, lda); ARG(pk, 5, um);
+  ARG(pk, 6, uk); ARG(pk, 7, umr); ARG(pk, 8, ta); ARG(pk, 9, rows);
+  ARG(pk, 10, ro); ARG(pk, 11, gather);
+  return launch_1d(dev, pk, ((m + mr - 1) / mr) * ((k + 15) / 16), err);
+}
+
+/* The pack buffer's first size: the panels of every GEMM up to ~250k
+ * floats of A and B together (784-256-10 at batch 128 packs nothing;
+ * 784-512-256-10's first layer at batch 512 needs 3.2 MB), so small jobs
+ * and the kernel tests create it once instead of growing it shape by
+ * shape. Why it matters:
+ * after the buffer had been re-created twice, Oclgrind 21.10 reported every
+ * read of the third one as uninitialized, with the values right (kernel
+ * tests under tests/oclgrind.sh; also at 9cece27, before the packed A, with
+ * NN 8x32 on 13x40x7, 13x60x7, then 7x50x17). */
+#define FL__PACK_MIN_BYTES ((size_t)1 << 20)
 
 /* kernels/gemm_tiled.cl: one work-item (and work-group) per tile.
  *   NN, TN: the broadcast tiles of the plan's variant; B packed first when
@@ -130,7 +159,7 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
                       size_t c_off, size_t ldc, const fl__gemm_fused *ep,
                       fl_error *err) {
   bool large = m * n * k >= dev->pack_min_volume;
-  bool broadcast = !trans_b || (k > FL__GEMM_NT_KMAX && large);
+  bool broadcast = !trans_b || (k > FL__GEMM_NT_KMAX && large), apack = false;
   cl_kernel kern;
   size_t tr, tc;
   if (trans_b && !broadcast) {
@@ -146,6 +175,9 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
      * by lane: 8x32 ran NN 128x10x256 at 10 GFLOP/s, 12x16 at 37 on the
      * AVX-512 Xeon. Same order of sums in every variant: same bits. */
     if (gemm_tiles[v].cols > 16 && n <= 16) v = FL__GEMM_VARIANT_NARROW;
+    /* A packed A pays for its copy only where B is packed too. */
+    if (gemm_tiles[v].plain >= 0 && !large) v = gemm_tiles[v].plain;
+    apack = gemm_tiles[v].plain >= 0;
     kern = dev->k[(trans_a ? FL_K_gemm_tn_6x16 : FL_K_gemm_nn_6x16) + v];
     tr = gemm_tiles[v].rows;
     tc = gemm_tiles[v].cols;
@@ -175,17 +207,32 @@ static int gemm_tiled(fl_device *dev, const fl__gemm_plan *plan, int trans_a,
     ARG(kern, 14, out); ARG(kern, 15, act);
   } else {
     cl_int packed = large, grad = trans_b && act != -1;
-    if (packed) {
-      int rc = pack_b(dev, trans_b, b, bo, ulb, k, n, err);
-      if (rc) return rc;
-      ARG(kern, 7, dev->pack_tmp.buf);
-    }
     cl_mem bias = act == -1 || grad ? none : ep->bias, rows = ep->a_rows;
     cl_uint bo2 = (cl_uint)ep->bias_off, ro = (cl_uint)ep->a_rows_off;
     cl_int gather = rows != NULL;
     if ((ep->kind == FL__EP_BIAS_ACT && fits_u32(ep->bias_off + n, err)) ||
         fits_u32(ep->a_rows_off + (trans_a ? k : m), err))
       return err->code;
+    /* The pack buffer: B's panels, then A's (apack); at least
+     * FL__PACK_MIN_BYTES. */
+    size_t b_floats = packed ? ((n + 15) / 16) * 16 * k : 0;
+    size_t a_floats = apack ? ((m + tr - 1) / tr) * tr * k : 0;
+    if (packed) {
+      if (fits_u32(b_floats + a_floats, err)) return err->code;
+      size_t need = (b_floats + a_floats) * sizeof(float);
+      int rc = fl__scratch_reserve(
+          dev, &dev->pack_tmp, need > FL__PACK_MIN_BYTES ? need : FL__PACK_MIN_BYTES,
+          err);
+      if (!rc) rc = pack_b(dev, trans_b, b, bo, ulb, k, n, err);
+      if (!rc && apack)
+        rc = pack_a(dev, trans_a, a, ao, ula, m, k, tr, ep, (cl_uint)b_floats, err);
+      if (rc) return rc;
+      ARG(kern, 7, dev->pack_tmp.buf);
+    }
+    if (apack) {
+      cl_uint a_at = (cl_uint)b_floats;
+      ARG(kern, 4, dev->pack_tmp.buf); ARG(kern, 5, a_at);
+    }
     ARG(kern, 14, bias); ARG(kern, 15, bo2); ARG(kern, 16, act);
     ARG(kern, 17, rows); ARG(kern, 18, ro); ARG(kern, 19, gather);
     ARG(kern, 20, packed); ARG(kern, 21, out); ARG(kern, 22, grad);

@@ -272,9 +272,16 @@ void fl_tune_key(fl_device *dev, char *out, size_t size) {
  * POCL reports: 8 on AVX2 (6x16, the float8 tile), 16 on AVX-512, where
  * the float16 tiles ran NN 1.47x and TN 1.67x faster than 6x16 on the
  * large shapes of the benchmark jobs (Xeon Skylake-SP, kernels/gemm_tiled.cl).
+ * There the packed-A forms of those tiles (8x32p, 12x32p: A copied into
+ * panels first, on GEMMs large enough to pack B) ran at batch 512: TN
+ * 12x32p 1.16-1.30x 12x32's rate; 8x32p 0.96-1.06x 8x32's on NN and
+ * 1.05-1.11x on the input gradient (NT, run as NN); and they are the same
+ * kernels as 8x32 / 12x32 on smaller GEMMs (bench/README.md,
+ * `fl_gemm_rate --variants`). 12x32p is faster still on large NN, but on
+ * small NN its 12x32 loses to 8x32: the tuner may pick it.
  * A tuning result replaces it with measured choices. */
-#define VARIANT_AVX512_NN 3 /* 8x32 */
-#define VARIANT_AVX512_TN 4 /* 12x32 */
+#define VARIANT_AVX512_NN 6 /* 8x32p */
+#define VARIANT_AVX512_TN 7 /* 12x32p */
 
 fl__gemm_plan fl__gemm_untuned(const fl_device *dev) {
   fl__gemm_plan p = {dev->info.is_cpu ? FL__GEMM_TILED : FL__GEMM_CLBLAST, 0, 0};
@@ -292,7 +299,7 @@ fl__gemm_plan fl__gemm_untuned(const fl_device *dev) {
 /* ---- names ----------------------------------------------------------------- */
 
 static const char *const variant_names[FL__GEMM_NVARIANTS] = {
-#define FL__VARIANT_NAME(name, r, c) name,
+#define FL__VARIANT_NAME(name, r, c, plain) name,
     FL_GEMM_VARIANTS(FL__VARIANT_NAME)
 #undef FL__VARIANT_NAME
 };

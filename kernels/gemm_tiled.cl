@@ -96,26 +96,28 @@ inline void fl_store8(float8 acc, __global float *p, uint valid, float alpha,
  * by index arithmetic: with `A[k * lda + row]` LLVM kept the indices in
  * memory and spilled accumulators, and the kernel ran 20-40% slower.
  *   NN: ap[r] is row r's pointer, moving right by one float per k;
- *   TN: at is row k of the stored A (K, M), moving down by lda per k, and
- *       the tile's values sit at at[AOFF(r)] (r itself on full tiles).
- * With gather, A's rows are rows arows[arows_off + i] of the buffer (the
- * training set through the epoch's permutation): NN looks its MR row
- * pointers up once, TN looks row k up at each step.
+ *   AT (TN, or a packed A): at is row k of A stored (K, M), or of the
+ *       tile's packed panel (K, MR), moving down by astep (lda, or MR) per
+ *       k, and the tile's values sit at at[AOFF(r)] (r itself on full
+ *       tiles and in a panel).
+ * With gather_t (TN with gather), A's rows are rows arows[arows_off + i]
+ * of the buffer (the training set through the epoch's permutation): NN
+ * looks its MR row pointers up once, TN looks row k up at each step.
  * LOADB(W) reads vector v of B's row k at bp + v * bvo (vloadW on
  * full-width tiles, lane by lane at the right edge); bp moves by bstep:
  * ldb, or 16 in a packed B. */
-#define FL_TILE_LOOP(MR, NV, W, TA, AOFF, LOADB)                             \
+#define FL_TILE_LOOP(MR, NV, W, AT, AOFF, LOADB)                             \
   for (uint k = 0; k < K; k++) {                                             \
-    if (TA && gather) at = A + a_off + (size_t)arows[arows_off + k] * lda + i0; \
+    if ((AT) && gather_t) at = A + a_off + (size_t)arows[arows_off + k] * lda + i0; \
     float##W bv[NV];                                                         \
     _Pragma("unroll") for (int v = 0; v < NV; v++) bv[v] = LOADB(W);         \
     bp += bstep;                                                             \
     _Pragma("unroll") for (int r = 0; r < MR; r++) {                         \
-      float##W av = (float##W)(TA ? at[AOFF(r)] : *ap[r]++);                 \
+      float##W av = (float##W)((AT) ? at[AOFF(r)] : *ap[r]++);               \
       _Pragma("unroll") for (int v = 0; v < NV; v++)                         \
           acc[r][v] = fma(av, bv[v], acc[r][v]);                             \
     }                                                                        \
-    at += TA && !gather ? lda : 0;                                           \
+    at += (AT) && !gather_t ? astep : 0;                                     \
   }
 
 /* Tile g of an mt x nt grid, in blocks of FL_BLOCK_M x FL_BLOCK_N tiles
@@ -152,8 +154,14 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
  * Tiles are at least 16 columns wide or 8 (8x8): a float8 tile never
  * straddles two of pack_panels' 16-column panels, so its vectors sit 8
  * floats apart in a packed B as in a plain one; a float16 vector is a
- * whole panel, the next one 16 K floats further on. */
-#define FL_GEMM_TILED_W(NAME, MR, NV, W, TA)                                 \
+ * whole panel, the next one 16 K floats further on.
+ * AP (packed A): A at a_off is pack_a_panels' copy, ceil(M / MR) panels of
+ * K x MR floats, rows past M repeating row M - 1; the tile reads its MR
+ * values of each k from one contiguous stream, instead of MR rows of A
+ * (NN) or a line every lda floats (TN), and gather and transposition were
+ * done by the packing (both forms run the same code). The sums are the
+ * same products in the same k order as without packing: the same bits. */
+#define FL_GEMM_TILED_W(NAME, MR, NV, W, TA, AP)                             \
   __attribute__((reqd_work_group_size(1, 1, 1)))                             \
   __kernel void NAME(uint M, uint N, uint K, float alpha,                    \
                      __global const float *A, uint a_off, uint lda,          \
@@ -174,7 +182,10 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
     float##W acc[MR][NV];                                                    \
     _Pragma("unroll") for (int r = 0; r < MR; r++)                           \
         _Pragma("unroll") for (int v = 0; v < NV; v++) acc[r][v] = 0.0f;     \
-    __global const float *ap[MR], *at = A + a_off + (TA ? i0 : 0);           \
+    __global const float *ap[MR],                                            \
+        *at = A + a_off + (AP ? (size_t)it * K * MR : TA ? i0 : 0);          \
+    size_t astep = AP ? MR : lda;                                            \
+    int gather_t = TA && !AP && gather;                                      \
     _Pragma("unroll") for (int r = 0; r < MR; r++)                           \
         ap[r] = A + a_off +                                                  \
                 (size_t)(gather && !TA ? arows[arows_off + row[r]] : row[r]) * \
@@ -185,8 +196,10 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
     size_t bvo = W == 16 && bpacked ? (size_t)K * 16 : W;                    \
     /* A packed B is zero up to its last panel's end, not to the tile's. */  \
     uint bfull = bpacked ? (W == 8 ? N + W * NV : (N + 15) & ~15u) : N;      \
-    if (i0 + MR <= M && j0 + W * NV <= bfull) {                              \
-      FL_TILE_LOOP(MR, NV, W, TA, FL_ROW_SELF, FL_LOAD_FULL)                 \
+    if ((AP || i0 + MR <= M) && j0 + W * NV <= bfull) {                      \
+      FL_TILE_LOOP(MR, NV, W, TA || AP, FL_ROW_SELF, FL_LOAD_FULL)           \
+    } else if (AP) {                                                         \
+      FL_TILE_LOOP(MR, NV, W, 1, FL_ROW_SELF, FL_LOAD_EDGE)                  \
     } else {                                                                 \
       FL_TILE_LOOP(MR, NV, W, TA, FL_ROW_CLAMPED, FL_LOAD_EDGE)              \
     }                                                                        \
@@ -208,8 +221,9 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
       }                                                                      \
     }                                                                        \
   }
-#define FL_GEMM_TILED(NAME, MR, NV, TA) FL_GEMM_TILED_W(NAME, MR, NV, 8, TA)
-#define FL_GEMM_TILED16(NAME, MR, NV, TA) FL_GEMM_TILED_W(NAME, MR, NV, 16, TA)
+#define FL_GEMM_TILED(NAME, MR, NV, TA) FL_GEMM_TILED_W(NAME, MR, NV, 8, TA, 0)
+#define FL_GEMM_TILED16(NAME, MR, NV, TA) FL_GEMM_TILED_W(NAME, MR, NV, 16, TA, 0)
+#define FL_GEMM_TILED16_AP(NAME, MR, NV, TA) FL_GEMM_TILED_W(NAME, MR, NV, 16, TA, 1)
 
 /* The variants `flatlined --tune` chooses from (engine/tune.c); the names
  * say rows x columns of a tile. Keep in step with FL_GEMM_VARIANTS in
@@ -222,7 +236,15 @@ inline void fl_tile_order(uint g, uint mt, uint nt, uint *it, uint *jt) {
  * Measured on the Xeon (2 cores, GFLOP/s, quick search): NN 128x256x784
  * 6x16 95, 8x32 139, 12x32 114; TN 784x256x128 6x16 75, 8x32 115, 12x32
  * 126; with N = 10 the float8 tiles win (12x16 37 against 8x32 10). 4x64
- * and 16x16 float16 tiles were tried too and won no shape. */
+ * and 16x16 float16 tiles were tried too and won no shape.
+ * 8x32p and 12x32p are 8x32 and 12x32 over a packed A (AP above). In
+ * 8x32's NN loop the eight row pointers were reloaded from the stack each
+ * k, and in TN each k read a new line of A: with A in L1 (a timing hack)
+ * both ran 25-35% faster, so A's stream was the cost. Packed, 12x32p's NN
+ * loop is 2 loads of B, 12 broadcasts from one pointer, 24 FMAs and 3
+ * loop instructions. At batch 512 (interleaved medians, load 2.3-6), the
+ * copy (pack_a_panels) included: TN 12x32p 1.16-1.30x 12x32's rate,
+ * 8x32p 0.96-1.06x 8x32's on NN and 1.05-1.11x on NT (a packed NN). */
 FL_GEMM_TILED(gemm_nn_6x16, 6, 2, 0)
 FL_GEMM_TILED(gemm_nn_8x8, 8, 1, 0)
 FL_GEMM_TILED(gemm_nn_4x16, 4, 2, 0)
@@ -235,6 +257,80 @@ FL_GEMM_TILED(gemm_tn_4x16, 4, 2, 1)
 FL_GEMM_TILED16(gemm_tn_8x32, 8, 2, 1)
 FL_GEMM_TILED16(gemm_tn_12x32, 12, 2, 1)
 FL_GEMM_TILED(gemm_tn_12x16, 12, 2, 1)
+FL_GEMM_TILED16_AP(gemm_nn_8x32p, 8, 2, 0)
+FL_GEMM_TILED16_AP(gemm_nn_12x32p, 12, 2, 0)
+FL_GEMM_TILED16_AP(gemm_tn_8x32p, 8, 2, 1)
+FL_GEMM_TILED16_AP(gemm_tn_12x32p, 12, 2, 1)
+
+/* pack_a_panels: op(A) (M, K) rewritten as ceil(M / mr) panels of K x mr
+ * floats, contiguous, rows past M repeating row M - 1:
+ *   dst[(p * K + k) * mr + r] = op(A)[min(p mr + r, M - 1)][k]
+ * op(A) is A (M, K) at a_off with leading dimension lda (NN; with gather,
+ * row i is buffer row arows[arows_off + i]) or, ta, A stored (K, M) (TN;
+ * with gather, stored row k is buffer row arows[arows_off + k]). The
+ * *p variants above read it. One work-item per panel and 16 values of k;
+ * mr at most FL_APACK_MR. */
+#define FL_APACK_MR 12
+/* Writes n (<= 12) floats of v at p: a vector store for 8, a vector and
+ * four floats for 12 (with vstore4 there, Oclgrind 21.10 reported the
+ * four floats as uninitialized whatever v held). */
+inline void fl_store_mr(__global float *p, float16 v, uint n) {
+  if (n == 8) {
+    vstore8(v.lo, 0, p);
+  } else if (n == 12) {
+    vstore8(v.lo, 0, p);
+    p[8] = v.s8, p[9] = v.s9, p[10] = v.sa, p[11] = v.sb;
+  } else {
+    float t[16];
+    vstore16(v, 0, t);
+    for (uint r = 0; r < n; r++) p[r] = t[r];
+  }
+}
+__kernel void pack_a_panels(__global float *dst, uint dst_off,
+                            __global const float *A,
+                            uint a_off, uint lda, uint M, uint K, uint mr,
+                            int ta, __global const uint *arows,
+                            uint arows_off, int gather) {
+  uint kc = (K + 15) / 16, g = get_global_id(0);
+  uint p = g / kc, k0 = (g % kc) * 16;
+  if (p * mr >= M || mr > FL_APACK_MR) return;
+  uint kv = min(16u, K - k0), i0 = p * mr;
+  __global float *out = dst + dst_off + ((size_t)p * K + k0) * mr;
+  if (ta) {
+    /* Row k of the stored A holds the panel's mr values side by side. */
+    for (uint k = 0; k < kv; k++) {
+      __global const float *src =
+          A + a_off + (size_t)(gather ? arows[arows_off + k0 + k] : k0 + k) * lda;
+      float16 v = 0.0f; /* lanes past mr are not stored */
+      if (i0 + mr <= M && mr == 8) {
+        v.lo = vload8(0, src + i0);
+      } else if (i0 + mr <= M && mr == 12) {
+        v.lo = vload8(0, src + i0);
+        v.s89ab = vload4(0, src + i0 + 8);
+      } else {
+        float t[16];
+        for (uint r = 0; r < 16; r++) t[r] = src[min(i0 + min(r, mr - 1), M - 1)];
+        v = vload16(0, t);
+      }
+      fl_store_mr(out + (size_t)k * mr, v, mr);
+    }
+  } else {
+    /* mr rows of 16 values of k, written k by k. */
+    float t[FL_APACK_MR][16];
+    _Pragma("unroll") for (uint r = 0; r < FL_APACK_MR; r++) {
+      uint i = min(i0 + min(r, mr - 1), M - 1);
+      __global const float *row =
+          A + a_off + (size_t)(gather ? arows[arows_off + i] : i) * lda + k0;
+      vstore16(kv == 16 ? vload16(0, row) : fl_load16_edge(row, kv), 0, t[r]);
+    }
+    for (uint k = 0; k < kv; k++) {
+      float col[16];
+      _Pragma("unroll") for (uint r = 0; r < 16; r++)
+          col[r] = r < FL_APACK_MR ? t[r][k] : 0.0f;
+      fl_store_mr(out + (size_t)k * mr, vload16(0, col), mr);
+    }
+  }
+}
 
 /* pack_panels: B (K, N) at b_off with leading dimension ldb, rewritten as
  * ceil(N / 16) panels of K x 16 floats, contiguous, columns past N zero:

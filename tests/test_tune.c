@@ -239,8 +239,8 @@ static void test_untuned_plan_follows_vector_width(void **state) {
    * comments measured. */
   assert_string_equal(fl_tune_variant_name(FL__GEMM_VARIANT_NARROW), "12x16");
   if (width >= 16) {
-    assert_string_equal(nn, "8x32");
-    assert_string_equal(tn, "12x32");
+    assert_string_equal(nn, "8x32p");
+    assert_string_equal(tn, "12x32p");
   } else {
     assert_int_equal(p.nn, 0);
     assert_int_equal(p.tn, 0);
@@ -255,23 +255,32 @@ static void test_untuned_plan_follows_vector_width(void **state) {
 
 /* The tiled variants compute every element in the same order: the same
  * bits, so the tuner's pick among them cannot change a job's results
- * (resumed jobs compare losses exactly). */
+ * (resumed jobs compare losses exactly). Also with A and B packed first
+ * (pack_min_volume 0: every GEMM counts as large; the *p variants then
+ * read A from pack_a_panels' copy, with edge rows in the last panel). */
 static void test_tiled_variants_agree_bitwise(void **state) {
   (void)state;
   if (!dev->info.is_cpu) FL_SKIP("the tiled kernels are for CPU devices; this one is not");
+  size_t keep = dev->pack_min_volume;
   for (int ta = 0; ta <= 1; ta++) {
+    dev->pack_min_volume = SIZE_MAX;
     fl__gemm_plan p0 = {FL__GEMM_TILED, 0, 0};
     float *first = device_gemm(&p0, ta, 0, 77, 45, 131, 5, NULL);
-    for (int v = 1; v < FL__GEMM_NVARIANTS; v++) {
-      fl__gemm_plan pv = {FL__GEMM_TILED, v, v};
-      float *got = device_gemm(&pv, ta, 0, 77, 45, 131, 5, NULL);
-      if (memcmp(first, got, 77 * 45 * 4) != 0)
-        fail_msg("%s variant %s differs from %s in some bits", ta ? "TN" : "NN",
-                 fl_tune_variant_name(v), fl_tune_variant_name(0));
-      free(got);
+    for (int packed = 0; packed <= 1; packed++) {
+      dev->pack_min_volume = packed ? 0 : SIZE_MAX;
+      for (int v = packed ? 0 : 1; v < FL__GEMM_NVARIANTS; v++) {
+        fl__gemm_plan pv = {FL__GEMM_TILED, v, v};
+        float *got = device_gemm(&pv, ta, 0, 77, 45, 131, 5, NULL);
+        if (memcmp(first, got, 77 * 45 * 4) != 0)
+          fail_msg("%s variant %s%s differs from %s in some bits", ta ? "TN" : "NN",
+                   fl_tune_variant_name(v), packed ? " (packed)" : "",
+                   fl_tune_variant_name(0));
+        free(got);
+      }
     }
     free(first);
   }
+  dev->pack_min_volume = keep;
   /* The forward NN with its fused bias + ReLU, as the trainer runs it. */
   const size_t m = 77, n = 45, k = 131;
   float *a = malloc(m * k * 4), *b = malloc(k * n * 4), *bias = malloc(n * 4);
