@@ -486,6 +486,50 @@ static void test_decide_root_cause_first(void **state) {
   assert_int_equal(d.items[0].cause, FL_CAUSE_CLASS_IMBALANCE);
 }
 
+
+/* Softmax regression on classes that a nearest-neighbour rule separates
+ * and the model does not fit: capacity, from the label test alone (the
+ * wider probe's few steps show nothing); not when the nearest-centroid
+ * (linear) rule did as well, nor for a model with a hidden layer. */
+static void test_decide_beyond_linear(void **state) {
+  (void)state;
+  plateau_monitor(); /* training accuracy 0.1, majority rate 0.1 */
+  mon.train_rows = mon.val_rows = 600;
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .underfit = true};
+  set(p, FL_PROBE_BASELINE, 2.3, 2.2, 0.1);
+  set(p, FL_PROBE_WIDER, 2.3, 2.1, 0.11);
+  fl_label_test lt = {.run = true, .rows = 600, .permutations = 999, .accuracy = 0.99,
+                      .chance = 0.1, .p_value = 0.001,
+                      .method = "leave-one-out 5-nearest-neighbours"};
+  fl_job_spec lin = spec_of(FL_OPT_ADAM, 1e-3f);
+  lin.n_layers = 1;
+  lin.layers[0] = lin.layers[1];
+  fl_diagnosis d;
+  fl_decide_input in = {&lin, &mon, &s, NULL, p, &lt};
+  fl_decide(&in, &d);
+  assert_int_equal(d.n, 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+  assert_non_null(strstr(d.items[0].evidence, "not linearly separable"));
+  assert_non_null(strstr(d.items[0].fix, "\"units\":128"));
+  /* The linear rule did best: no sign that the classes need more. */
+  lt.method = "leave-one-out nearest centroid";
+  fl_decide(&in, &d);
+  assert_int_equal(d.n, 0);
+  /* A model with a hidden layer is not the linear case. */
+  lt.method = "leave-one-out 5-nearest-neighbours";
+  fl_job_spec hidden = spec_of(FL_OPT_ADAM, 1e-3f);
+  in.spec = &hidden;
+  fl_decide(&in, &d);
+  assert_int_equal(d.n, 0);
+  /* Labels without information (p above the level): not this rule. */
+  in.spec = &lin;
+  lt.p_value = 0.3;
+  lt.accuracy = 0.12;
+  fl_decide(&in, &d);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learning_and_converged_are_ok),
@@ -502,6 +546,7 @@ int main(void) {
       cmocka_unit_test(test_overfitting),
       cmocka_unit_test(test_at_chance_uses_row_counts),
       cmocka_unit_test(test_decide_root_cause_first),
+      cmocka_unit_test(test_decide_beyond_linear),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
