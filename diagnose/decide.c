@@ -41,6 +41,11 @@
 #define STALLED_FALL 0.1
 /* Held-out loss ratio for a wider model to count as better. */
 #define CAPACITY_VAL_RATIO 0.9
+/* A shortfall that matters: a quarter of the wider model's gain over the
+ * majority rate, the share by which bench/diagnosis's truth check calls a
+ * fault harmful (its twin beats the faulty job by a quarter of the twin's
+ * gain over chance). */
+#define CAPACITY_SHORTFALL 0.25
 /* A final loss above 1.5 ln K is worse than a uniform guess by half: the
  * steps overshoot. */
 #define ABOVE_UNIFORM 1.5
@@ -723,6 +728,17 @@ static void rule_capacity(ctx *c) {
   if (m->has_val && m->n && m->val_rows && !short_job) {
     double va = (double)m->val_rows;
     if (!(fl_newcombe_diff(ws, wh, round(m->val_acc[m->n - 1] * va), va, FL_Z95).lo > 0)) return;
+    /* And short by a material amount: the job's validation accuracy
+     * below the wider model's held-out accuracy by more than
+     * CAPACITY_SHORTFALL of the wider model's gain over the majority
+     * rate. A job that reaches most of what more units reach has learned
+     * a hard task; it is not underfit. Only against validation rows: a
+     * training accuracy is no held-out figure, and the probe's ~150 steps
+     * understate the wider model (a job without validation data at 0.83
+     * of its rows, the wider probe 0.93 held out, its twin 0.999). */
+    if (!(wide->val_acc - m->val_acc[m->n - 1] >
+          CAPACITY_SHORTFALL * (wide->val_acc - m->chance_accuracy)))
+      return;
   }
   char a[256], b[256], fix[FL_FIX_MAX];
   describe(c, FL_PROBE_BASELINE, a, sizeof a);

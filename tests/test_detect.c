@@ -430,6 +430,27 @@ static void test_decide_root_cause_first(void **state) {
   set(p, FL_PROBE_LR_UP, 2.3, 0.5, 0.89);
   d = decide(&lin, &s, p);
   for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+  /* A job whose validation accuracy (0.85) is significantly below the
+   * wider model's (0.9 of 512 rows) but short of it by less than a
+   * quarter of the wider model's gain over the majority rate has learned
+   * a hard task: not capacity. */
+  double hl[] = {2.25, 2.24, 2.24, 2.24}, ha[] = {0.8, 0.8, 0.8, 0.8},
+         hv[] = {0.85, 0.85, 0.85, 0.85};
+  fl_signals hs;
+  feed(&mon, hl, ha, hv, 4, &hs);
+  mon.train_rows = 4096; /* 512 steps: more than the probe took */
+  mon.val_rows = 512;
+  mon.input_dim = 2;
+  set(p, FL_PROBE_LR_UP, 2.3, 2.1, 0.22);
+  d = decide(&lin, &s, p);
+  assert_int_equal(d.n, 0);
+  hv[3] = 0.6; /* short by 0.3 > 0.2: capacity */
+  feed(&mon, hl, ha, hv, 4, &hs);
+  mon.train_rows = 4096;
+  mon.val_rows = 512;
+  d = decide(&lin, &s, p);
+  assert_int_equal(d.n, 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
 
   /* Huge kernels: the loss is far off before any step; a lower rate
    * learns, and so does re-initializing: the kernels rank first. */
