@@ -369,12 +369,19 @@ static void rule_labels(ctx *c) {
   }
   c->uninformative = !weak;
   c->labels_weak = weak;
+  /* Preflight's note that every feature column is constant says where the
+   * information went: the features, not the labels. */
+  const fl_finding *flat = prior(c, FL_CAUSE_LABELS_UNINFORMATIVE);
   add(c, FL_CAUSE_LABELS_UNINFORMATIVE, weak ? 0.6 : confidence, "",
-      "the labels carry no information the model can use about the features: "
-      "check that features and labels are aligned row by row (same order, no "
-      "shuffle of one without the other) and that the labels are right; no "
-      "change of model, loss encoding or optimizer can fix this",
-      "%s%s%s%s", test, net, s->summary[0] ? "; " : "", s->summary);
+      flat ? "the features are constant, so no label can be learned from them: check "
+             "how the data is loaded (a file read as zeros, the wrong columns); no "
+             "change of model, loss encoding or optimizer can fix this"
+           : "the labels carry no information the model can use about the features: "
+             "check that features and labels are aligned row by row (same order, no "
+             "shuffle of one without the other) and that the labels are right; no "
+             "change of model, loss encoding or optimizer can fix this",
+      "%s%s%s%s%s%s", flat ? flat->message : "", flat ? "; " : "", test, net,
+      s->summary[0] ? "; " : "", s->summary);
 }
 
 static void rule_nonfinite(ctx *c) {

@@ -708,6 +708,32 @@ static bool standardized(const fl_dataset_stats *st) {
   return varying > 0;
 }
 
+/* ---- constant features (a warning under labels_uninformative) ---------- */
+
+/* Every feature column holds one value: the features carry nothing the
+ * labels could be learned from, however the model is set up. A classic
+ * loading bug (images read as zeros, a wrong column slice); the label test
+ * and the probes then confirm labels_uninformative, and this note says
+ * where to look. A warning, as issue 10 wants of preflight: a claim only
+ * when training confirms it. */
+static void check_constant_features(preflight *p) {
+  const fl_dataset_stats *st = p->train;
+  if (st->n < 2 || st->d == 0 || !st->feat_min || !st->feat_max) return;
+  feature_scan s;
+  scan_features(st, &s);
+  if (s.varying > 0) return;
+  for (size_t j = 0; j < st->d; j++)
+    if (isnan(st->feat_min[j])) return; /* non-finite: invalid_data's */
+  char msg[FL_TEXT_MAX];
+  snprintf(msg, sizeof msg,
+           "every one of the %zu training feature columns holds a single value "
+           "over all %zu rows (feature 0 is %.4g): the features carry nothing to "
+           "learn the labels from; check how the data is loaded (images read as "
+           "zeros, the wrong columns)",
+           st->d, st->n, (double)st->feat_min[0]);
+  add(p, FL_SEVERITY_WARNING, FL_CAUSE_LABELS_UNINFORMATIVE, 0, msg);
+}
+
 static void check_input_scale(preflight *p) {
   const fl_dataset_stats *st = p->train;
   const fl_job_spec *spec = p->spec;
@@ -831,6 +857,7 @@ void fl_preflight(const fl_preflight_input *in, fl_findings *out) {
     check_device_memory(&p);
     check_class_imbalance(&p);
   }
+  check_constant_features(&p);
   check_input_scale(&p);
   /* After the errors: a job they reject needs no note about its split. */
   if (p.val && !fl_findings_have_error(out)) check_unseen_classes(&p);

@@ -820,6 +820,25 @@ static void test_feature_magnitude_threshold(void **state) {
   raw_free(&tr);
 }
 
+/* Every feature column constant (images read as zeros): a note under
+ * labels_uninformative naming the columns; one varying column is enough to
+ * keep it quiet. */
+static void test_constant_features(void **state) {
+  (void)state;
+  fl_findings f;
+  raw_split tr = ids_split(50, 4, 3);
+  for (size_t i = 0; i < tr.n * tr.d; i++) tr.x[i] = 0.0f;
+  job j = {.train = &tr};
+  char *s = make_spec(NULL, 3, "softmax", SPARSE);
+  const fl_finding *x = expect(s, &j, 1, FL_CAUSE_LABELS_UNINFORMATIVE, WARNING, &f);
+  assert_false(fl_findings_have_error(&f));
+  assert_contains(x->message, "every one of the 4 training feature columns holds a single value over all 50 rows");
+  tr.x[7] = 0.5f;
+  expect(s, &j, 0, FL_CAUSE_NONE, ERROR, &f);
+  free(s);
+  raw_free(&tr);
+}
+
 /* Standardized columns (std 0.65-1.1 here) where one rare value reaches
  * |x| = 42: an outlier, not a scale problem; no warning (a false alarm on
  * a job that trains to 0.95). The same values times 100 do get one. */
@@ -1118,6 +1137,7 @@ int main(void) {
       cmocka_unit_test(test_binary_crossentropy),
       cmocka_unit_test(test_class_imbalance_names_csv_columns),
       cmocka_unit_test(test_feature_magnitude_threshold),
+      cmocka_unit_test(test_constant_features),
       cmocka_unit_test(test_pixels_get_a_scale),
       cmocka_unit_test(test_standardized_features_get_no_scale_warning),
       cmocka_unit_test(test_uneven_feature_scales),
