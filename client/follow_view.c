@@ -292,6 +292,34 @@ static void show_end(fl_follow_view *v, const fl_json *ev) {
 
 /* An event this client has no view for: one dim line, so nothing the
  * daemon says is lost. */
+/* Preflight's findings, one line each: a warning is a note (a claim only
+ * once training or a probe confirms it), an error rejected the job (its
+ * verdict follows). */
+static void show_preflight(fl_follow_view *v, const fl_json *ev) {
+  const fl_cli_out *o = v->o;
+  const fl_json *findings = fl_json_get(ev, "findings");
+  fl_follow_clear_progress(v);
+  for (size_t i = 0; i < fl_json_array_size(findings); i++) {
+    const fl_json *f = fl_json_array_at(findings, i);
+    char severity[32], cause[64], text[1024];
+    fl_cli_sanitize(severity, sizeof severity, str_of(f, "severity"));
+    fl_cli_sanitize(cause, sizeof cause, str_of(f, "cause"));
+    fl_cli_sanitize(text, sizeof text, str_of(f, "message"));
+    bool error = strcmp(severity, "error") == 0;
+    fprintf(o->out, "%s   preflight %s: %s%s%s%s\n",
+            fl_cli_style(o, error ? FL_STYLE_WARN : FL_STYLE_DIM),
+            error ? "error" : "note", cause[0] ? cause : "(no cause)",
+            text[0] ? ": " : "", text, fl_cli_style(o, FL_STYLE_RESET));
+    const fl_json *fix = fl_json_get(f, "fix");
+    if (fix && !fl_json_is_null(fix)) {
+      char *fix_text = fl_json_print(fix);
+      fl_cli_sanitize(text, sizeof text, fix_text ? fix_text : "?");
+      free(fix_text);
+      fprintf(o->out, "      fix       %s\n", text);
+    }
+  }
+}
+
 static void show_other(fl_follow_view *v, const char *type, const fl_json *ev) {
   const fl_cli_out *o = v->o;
   char name[64], text[1024];
@@ -390,6 +418,8 @@ int fl_follow_event(fl_follow_view *v, const fl_json *ev) {
     show_verdict(v, ev);
   } else if (strcmp(type, FL_EVENT_END) == 0) {
     show_end(v, ev);
+  } else if (strcmp(type, FL_EVENT_PREFLIGHT) == 0 && fl_json_array_size(fl_json_get(ev, "findings")) > 0) {
+    show_preflight(v, ev);
   } else {
     show_other(v, type, ev);
   }

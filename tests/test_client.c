@@ -778,6 +778,20 @@ static void test_follow_human_view(void **state) {
   capture_close(&c);
   assert_non_null(strstr(c.out_buf, "j7 done: 2 epochs in 2.5 s\n"));
   capture_free(&c);
+
+  /* preflight findings read as notes, not as the event's JSON */
+  const char *pre[] = {
+      "{\"event\":\"preflight\",\"job\":\"j7\",\"findings\":[{\"severity\":\"warning\","
+      "\"cause\":\"unnormalized_inputs\",\"message\":\"features reach |x| = 255\","
+      "\"fix\":{\"data\":{\"train\":{\"scale\":0.00392}}}}]}",
+      events[1], "{\"event\":\"end\",\"job\":\"j7\",\"state\":\"done\"}"};
+  capture_open(&c, false, false, false);
+  feed(&c, pre, 3, 2);
+  capture_close(&c);
+  assert_non_null(strstr(c.out_buf, "   preflight note: unnormalized_inputs: features reach |x| = 255\n"));
+  assert_non_null(strstr(c.out_buf, "      fix       {\"data\":{\"train\":{\"scale\":0.00392}}}\n"));
+  assert_null(strstr(c.out_buf, "\"findings\""));
+  capture_free(&c);
 }
 
 /* ---- colour ----------------------------------------------------------- */
