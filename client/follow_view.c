@@ -311,10 +311,8 @@ static void show_preflight(fl_follow_view *v, const fl_json *ev) {
             error ? "error" : "note", cause[0] ? cause : "(no cause)",
             text[0] ? ": " : "", text, fl_cli_style(o, FL_STYLE_RESET));
     const fl_json *fix = fl_json_get(f, "fix");
-    if (fix && !fl_json_is_null(fix)) {
-      char *fix_text = fl_json_print(fix);
-      fl_cli_sanitize(text, sizeof text, fix_text ? fix_text : "?");
-      free(fix_text);
+    if (fix && !fl_json_is_null(fix)) { /* a merge patch: its compact text */
+      fl_cli_json_cell(text, sizeof text, fix);
       fprintf(o->out, "      fix       %s\n", text);
     }
   }

@@ -182,6 +182,13 @@ static void probe_fix(const ctx *c, fl_probe_kind k, char *out, size_t size) {
     fl__spec_patch(c->in->spec, &changed, out, size);
 }
 
+/* The cause as a rule before this one claimed it, or NULL. */
+static fl_cause_report *claimed(ctx *c, fl_cause cause) {
+  for (int i = 0; i < c->out->n; i++)
+    if (c->out->items[i].cause == cause) return &c->out->items[i];
+  return NULL;
+}
+
 static const fl_finding *prior(const ctx *c, fl_cause cause) {
   const fl_findings *f = c->in->preflight;
   for (int i = 0; f && i < f->n; i++)
@@ -530,9 +537,7 @@ static void rule_saturated(ctx *c) {
  * 0.006%), their saturated ones 97-100% of a layer. */
 static void rule_vanishing(ctx *c) {
   if (!c->in->signals->vanishing || !beats(probe(c, FL_PROBE_RELU), c->base)) return;
-  bool saturated = false;
-  for (int i = 0; i < c->out->n; i++)
-    saturated |= c->out->items[i].cause == FL_CAUSE_SATURATED_ACTIVATION;
+  bool saturated = claimed(c, FL_CAUSE_SATURATED_ACTIVATION) != NULL;
   claim_structural(c, FL_CAUSE_VANISHING_GRADIENT, saturated ? SYMPTOM_CONFIDENCE : 0.85,
                    FL_PROBE_RELU, true,
                    "gradients shrink layer by layer through sigmoid/tanh: use ReLU hidden "
@@ -576,10 +581,8 @@ static void rule_init(ctx *c) {
    * a symptom: their loss is far off before the first step, which no
    * rate causes (random_normal stddev 25 on 195 ReLU units: loss 34.7 at
    * step 0 against ln 6; lr / 10 learns, re-initializing learns better). */
-  if (c->init_blamed)
-    for (int i = 0; i < c->out->n; i++)
-      if (c->out->items[i].cause == FL_CAUSE_LEARNING_RATE_TOO_HIGH)
-        c->out->items[i].confidence = fmin(c->out->items[i].confidence, SYMPTOM_CONFIDENCE);
+  fl_cause_report *lr = claimed(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
+  if (c->init_blamed && lr) lr->confidence = fmin(lr->confidence, SYMPTOM_CONFIDENCE);
 }
 
 /* Inputs: only a preflight warning that a probe confirms becomes a cause. */
