@@ -141,6 +141,32 @@ static void test_layer_signals(void **state) {
   assert_true(s.update_too_small);
 }
 
+/* Six sigmoid layers: the gradient shrinks from the last layer to the
+ * first hidden-to-hidden layer, while the first layer's norm, summed over
+ * a wider input, sits a little above the second's (bench/diagnosis job
+ * 3129's epoch 1). */
+static void test_vanishing_with_a_wide_input(void **state) {
+  (void)state;
+  fl_signals s;
+  fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+  fl_epoch_metrics m = epoch(1, 1.65, 0.19, 0.19);
+  m.n_layers = 7;
+  double g[7] = {9.0e-4, 8.8e-4, 3.8e-3, 1.6e-2, 6.3e-2, 0.26, 0.83};
+  for (int l = 0; l < 7; l++) {
+    m.grad_norm[l] = g[l];
+    m.update_ratio[l] = 1e-3;
+  }
+  fl_monitor_add(&mon, &m);
+  fl_monitor_check(&mon, &s);
+  assert_true(s.vanishing);
+  /* Not shrinking past the first layer: a middle layer's norm above its
+   * successor's, and no layer at a thousandth. */
+  m.grad_norm[3] = 0.1;
+  fl_monitor_add(&mon, &m);
+  fl_monitor_check(&mon, &s);
+  assert_false(s.vanishing);
+}
+
 static void test_collapse_and_history(void **state) {
   (void)state;
   fl_signals s;
@@ -240,6 +266,82 @@ static void test_decide_learning_rates_and_optimizer(void **state) {
   assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
   assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":0.05"));
   assert_non_null(strstr(d.items[0].evidence, "learning rate / 10"));
+}
+
+/* A rate far below the usual one climbs the ladder slowly: its first
+ * repair (x100) is weaker than a wider model, the usual rate far
+ * stronger. The rate is what limits the job, not the model or the
+ * optimizer (bench/diagnosis jobs 2587 and 3343, SGD at 1.7e-7 and
+ * 7.2e-7, were named optimizer_choice). */
+static void test_decide_tiny_rate_beats_width(void **state) {
+  (void)state;
+  plateau_monitor();
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true};
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 7.2e-7f);
+  set(p, FL_PROBE_BASELINE, 2.47, 2.29, 0.09);
+  set(p, FL_PROBE_LR_UP, 2.47, 2.21, 0.09);
+  set(p, FL_PROBE_LR_UP100, 2.47, 1.53, 0.2);
+  set(p, FL_PROBE_LR_UP1000, 2.47, 0.35, 0.89);
+  set(p, FL_PROBE_LR_USUAL, 2.47, 0.087, 0.89);
+  set(p, FL_PROBE_WIDER, 1.14, 1.08, 0.44);
+  set(p, FL_PROBE_ADAM, 2.47, 0.065, 0.89);
+  fl_diagnosis d = decide(&sgd, &s, p);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  /* When the wider model beats every step of the ladder, the rate is not
+   * the cause. */
+  set(p, FL_PROBE_LR_UP1000, 2.47, 1.3, 0.25);
+  set(p, FL_PROBE_LR_USUAL, 2.47, 1.2, 0.3);
+  d = decide(&sgd, &s, p);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+}
+
+/* With the sign (a rate far below the usual range), a step of the ladder
+ * that learns (its loss falls a tenth or more where the baseline's did
+ * not) repairs the job before Adam does, though it has not lost a quarter
+ * of a 100-class loss yet; without the sign, it does not. */
+static void test_decide_tiny_rate_learning_step(void **state) {
+  (void)state;
+  plateau_monitor();
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true};
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 7.4e-7f);
+  set(p, FL_PROBE_BASELINE, 4.61, 4.54, 0.04);
+  set(p, FL_PROBE_LR_UP, 4.61, 4.54, 0.04);
+  set(p, FL_PROBE_LR_UP100, 4.61, 4.53, 0.04);
+  set(p, FL_PROBE_LR_UP1000, 4.61, 4.41, 0.04);
+  set(p, FL_PROBE_LR_USUAL, 4.61, 3.52, 0.05);
+  set(p, FL_PROBE_ADAM, 4.61, 1.29, 0.4);
+  fl_diagnosis d = decide(&sgd, &s, p);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":0.01"));
+  /* At a rate in the usual range and healthy updates: Adam's repair. */
+  sgd.optimizer.learning_rate = 0.005f;
+  d = decide(&sgd, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_OPTIMIZER_CHOICE);
+}
+
+/* Adam beats a stalled SGD baseline, but a wider model crushes Adam: the
+ * optimizer is not what limits the job; capacity is (bench/diagnosis job
+ * 2397, a checkerboard: wider 0.998 of 512 held-out rows, Adam 0.51). */
+static void test_decide_optimizer_not_when_another_probe_crushes(void **state) {
+  (void)state;
+  plateau_monitor();
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true};
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 0.01f);
+  set(p, FL_PROBE_BASELINE, 2.3, 2.29, 0.1);
+  set(p, FL_PROBE_LR_UP, 2.3, 2.29, 0.1);
+  set(p, FL_PROBE_ADAM, 2.3, 1.6, 0.3);
+  fl_diagnosis d = decide(&sgd, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_OPTIMIZER_CHOICE);
+  set(p, FL_PROBE_WIDER, 2.3, 0.2, 0.95);
+  d = decide(&sgd, &s, p);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_OPTIMIZER_CHOICE);
 }
 
 /* The rate ladder scales a whole schedule: a piecewise schedule's values
@@ -559,8 +661,12 @@ int main(void) {
       cmocka_unit_test(test_nan_and_rising_diverge),
       cmocka_unit_test(test_validation_at_chance),
       cmocka_unit_test(test_layer_signals),
+      cmocka_unit_test(test_vanishing_with_a_wide_input),
       cmocka_unit_test(test_collapse_and_history),
       cmocka_unit_test(test_decide_learning_rates_and_optimizer),
+      cmocka_unit_test(test_decide_tiny_rate_beats_width),
+      cmocka_unit_test(test_decide_optimizer_not_when_another_probe_crushes),
+      cmocka_unit_test(test_decide_tiny_rate_learning_step),
       cmocka_unit_test(test_rate_probes_scale_schedules),
       cmocka_unit_test(test_decide_labels_uninformative),
       cmocka_unit_test(test_decide_needs_a_probe),

@@ -53,6 +53,10 @@ typedef enum {
 const char *fl_cause_name(fl_cause c); /* "learning_rate_too_high"; NULL for NONE */
 
 #define FL_TEXT_MAX 512
+/* A cause's evidence: the signals, a probe or two and the paired reruns'
+ * interval (bench/diagnosis's test jobs reach 511 bytes with 512, cut
+ * mid-sentence). */
+#define FL_EVIDENCE_MAX 1024
 #define FL_FIX_MAX 4096
 
 /* ---- statistics (diagnose/stats.c) ---- */
@@ -271,7 +275,7 @@ bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out);
 typedef struct {
   fl_cause cause;
   double confidence;            /* 0..1 */
-  char evidence[FL_TEXT_MAX];
+  char evidence[FL_EVIDENCE_MAX];
   char advice[FL_TEXT_MAX];
   char fix[FL_FIX_MAX];         /* merge patch, "" if no spec change fixes it */
   int probe;                    /* the fl_probe_kind whose result is the
