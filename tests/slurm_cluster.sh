@@ -11,6 +11,29 @@
 # the end of its log, and returns 1: a caller must fail (or skip with that
 # reason), never pass.
 
+# A requeued job may start again only after its old credential expires
+# (slurm.conf(5), AuthInfo cred_expire: Slurm holds it that long, 120 s by
+# default); one started sooner is killed, "Job credential revoked", and
+# ends FAILED. Short here, so that a test waits it out instead of forcing
+# the start (slurm_cluster_wait_requeue).
+SLURM_CLUSTER_CRED_EXPIRE=10
+
+# slurm_cluster_wait_requeue JOBID: once the requeued job is pending,
+# waits out the credential's lifetime; if Slurm has not started it again
+# by then, asks for the start now. 1 when it never pends, or pends on.
+slurm_cluster_wait_requeue() {
+  local i
+  for i in $(seq 1 150); do
+    [ "$(squeue -h -j "$1" -o %T)" = PENDING ] && break
+    sleep 0.2
+  done
+  [ "$(squeue -h -j "$1" -o %T)" = PENDING ] || return 1
+  sleep $((SLURM_CLUSTER_CRED_EXPIRE + 1))
+  [ "$(squeue -h -j "$1" -o %T)" = PENDING ] || return 0
+  scontrol update JobId="$1" StartTime=now 2>/dev/null ||
+    [ "$(squeue -h -j "$1" -o %T)" != PENDING ]
+}
+
 slurm_cluster_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -47,7 +70,7 @@ SlurmctldHost=$node(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
 AuthType=auth/munge
-AuthInfo=socket=$d/munge/munge.sock
+AuthInfo=socket=$d/munge/munge.sock,cred_expire=$SLURM_CLUSTER_CRED_EXPIRE
 CredType=cred/munge
 SlurmUser=root
 SlurmdUser=root

@@ -115,13 +115,9 @@ else
   else
     scontrol requeue "${job2#s}" || fail "scontrol requeue ${job2#s}"
     at=$(grep -c '"event":"epoch"' "$log2")
-    # Slurm holds a requeued job back (BeginTime = requeue + 120 s here);
-    # let it go at once, once it is pending again.
-    for i in $(seq 1 100); do
-      [ "$(squeue -h -j "${job2#s}" -o %T)" = PENDING ] && break
-      sleep 0.2
-    done
-    scontrol update JobId="${job2#s}" StartTime=now || fail "scontrol update StartTime=now"
+    # Slurm holds a requeued job back until its old credential expires
+    # (slurm_cluster.sh: 10 s here); then let it go at once.
+    slurm_cluster_wait_requeue "${job2#s}" || fail "$job2 did not pend again after scontrol requeue"
     "$flatline" follow "$job2" > follow2.out 2>&1
     rc=$?
     [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || fail "follow $job2 after requeue: exit $rc: $(tail -5 follow2.out)"
@@ -148,11 +144,7 @@ if [ -z "$job5" ] || ! wait_epochs "$log5" 200; then
   fail "submit/run (USR1): $(cat sub5.out)"
 else
   scancel --batch --signal=USR1 "${job5#s}" || fail "scancel -b -s USR1 ${job5#s}"
-  for i in $(seq 1 150); do
-    [ "$(squeue -h -j "${job5#s}" -o %T)" = PENDING ] && break
-    sleep 0.2
-  done
-  scontrol update JobId="${job5#s}" StartTime=now || fail "$job5 did not requeue itself"
+  slurm_cluster_wait_requeue "${job5#s}" || fail "$job5 did not requeue itself"
   "$flatline" follow "$job5" > follow5.out 2>&1
   rc=$?
   got=$(loss_at "$log5" 1000)
@@ -163,6 +155,8 @@ else
   else
     fail "$job5 after USR1: follow exit $rc, loss '$got' (want $ref)"
     tail -5 "$FLATLINE_SLURM_DIR/$job5.out"
+    scontrol show job "${job5#s}" | grep -E "JobState|Restarts"
+    grep -E "JobId=${job5#s}[^0-9]" "$tmp/cluster/log/slurmctld.log" | tail -8
   fi
 fi
 
