@@ -474,19 +474,6 @@ static void rule_imbalance(ctx *c) {
       "%s%s%s", loss, m->prior_entropy, s->summary, imb ? "; " : "", imb ? imb->message : "");
 }
 
-/* The job's latest accuracy, on its validation rows when it has them
- * (else its training rows), is significantly above the majority rate:
- * Wilson's 95% interval lies above it. */
-static bool learns_above_chance(const ctx *c) {
-  const fl_monitor *m = c->in->monitor;
-  if (m->n == 0) return false;
-  bool val = m->has_val && m->val_rows > 0;
-  double n = (double)(val ? m->val_rows : m->train_rows);
-  double acc = val ? m->val_acc[m->n - 1] : m->acc[m->n - 1];
-  if (!(n > 0) || !isfinite(acc)) return false;
-  return fl_wilson(round(acc * n), n, FL_Z95).lo > m->chance_accuracy;
-}
-
 /* Learning rate too low: the smallest step up the ladder that repairs the
  * job (x10, x100, x1000): the fix is that rate, not an optimizer swap. */
 static void rule_lr_low(ctx *c) {
@@ -503,14 +490,6 @@ static void rule_lr_low(ctx *c) {
    * loss: 100 classes start at ln 100 = 4.6, and SGD at the usual rate
    * took 4.61 -> 3.52 in 90 steps where 7.4e-7 took 4.61 -> 4.54 (a
    * development job that was named optimizer_choice). */
-  /* Without the sign, a job that learns (its latest accuracy
-   * significantly above the majority rate, Wilson) is slow, not stuck at
-   * its rate: a rate in the usual range proves nothing by itself. Such
-   * claims on the spent test sets of bench/diagnosis were all wrong (8 of
-   * 8: five healthy jobs that ended well above chance, on blobs,
-   * checkerboard and rings; three at chance that needed a hidden layer,
-   * which this leaves as they were); the development halves made none. */
-  if (!(s->update_too_small || tiny) && learns_above_chance(c)) return;
   bool sign = (s->update_too_small || tiny) && finite_run(c->base);
   for (int i = 0; k == FL_PROBE_COUNT && sign && i < 4; i++) {
     const fl_probe_result *r = probe(c, LADDER_UP[i]);

@@ -411,12 +411,9 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
       if (final.items[i].cause != FL_CAUSE_OVERFITTING) final.items[kept++] = final.items[i];
     final.n = kept;
   }
-  if ((top_cause == FL_CAUSE_INSUFFICIENT_CAPACITY ||
-       top_cause == FL_CAUSE_LEARNING_RATE_TOO_LOW) && !d->fixed && !disproved) {
-    /* A capacity claim depends on how far the job got, and so does a rate
-     * too low without its sign (a job that went on to learn is slow, not
-     * stuck): decide again on the final metrics with the probes already
-     * run (nothing new runs). */
+  if (top_cause == FL_CAUSE_INSUFFICIENT_CAPACITY && !d->fixed) {
+    /* A capacity claim depends on how far the job got: decide again on
+     * its final metrics with the probes already run (nothing new runs). */
     decide(d, mon, &sig, d->tried, &final);
   }
   bool seen = d->diagnoses > 0 && d->last_epoch >= epoch - mon->patience;

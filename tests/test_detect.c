@@ -323,34 +323,6 @@ static void test_decide_tiny_rate_learning_step(void **state) {
   assert_int_equal(d.items[0].cause, FL_CAUSE_OPTIMIZER_CHOICE);
 }
 
-/* A rate in the usual range, updates of a healthy size, and a job that
- * learns (validation accuracy far above the majority rate): slow, not a
- * rate too low, though x10 does better in the probe. At chance, the same
- * probes name the rate. */
-static void test_decide_usual_rate_job_that_learns(void **state) {
-  (void)state;
-  fl_signals s = {.dead_layer = -1, .saturated_layer = -1};
-  double loss[] = {1.44, 1.40, 1.33, 1.26};
-  double acc[] = {0.3, 0.4, 0.48, 0.53};
-  double val[] = {0.3, 0.41, 0.47, 0.5};
-  feed(&mon, loss, acc, val, 4, &s);
-  mon.train_rows = 968;
-  mon.val_rows = 242;
-  fl_probe_result p[FL_PROBE_COUNT] = {0};
-  set(p, FL_PROBE_BASELINE, 1.49, 1.37, 0.28);
-  set(p, FL_PROBE_LR_UP, 1.49, 0.73, 0.76);
-  fl_job_spec adam = spec_of(FL_OPT_ADAM, 5e-3f);
-  fl_diagnosis d = decide(&adam, &s, p);
-  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
-  double stuck[] = {0.1, 0.1, 0.1, 0.1};
-  feed(&mon, loss, stuck, stuck, 4, &s);
-  mon.train_rows = 968;
-  mon.val_rows = 242;
-  d = decide(&adam, &s, p);
-  assert_true(d.n >= 1);
-  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
-}
-
 /* Capacity without validation rows: the wider model's held-out accuracy
  * must be significantly above the job's training accuracy (development
  * job 436: 0.875 of 152 rows against 0.900 of 30, claimed on a held-out
@@ -734,7 +706,6 @@ int main(void) {
       cmocka_unit_test(test_decide_tiny_rate_beats_width),
       cmocka_unit_test(test_decide_optimizer_not_when_another_probe_crushes),
       cmocka_unit_test(test_decide_tiny_rate_learning_step),
-      cmocka_unit_test(test_decide_usual_rate_job_that_learns),
       cmocka_unit_test(test_capacity_without_validation),
       cmocka_unit_test(test_rate_probes_scale_schedules),
       cmocka_unit_test(test_decide_labels_uninformative),
