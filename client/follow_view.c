@@ -318,6 +318,29 @@ static void show_preflight(fl_follow_view *v, const fl_json *ev) {
   }
 }
 
+/* on_plateau "fix": the change applied (a merge patch, its compact text)
+ * and the loss it was applied at; "fixed": the loss before and after. */
+static void show_fix(fl_follow_view *v, const char *type, const fl_json *ev) {
+  const fl_cli_out *o = v->o;
+  char cause[64], text[1024];
+  double before = NAN, after = NAN;
+  fl_follow_clear_progress(v);
+  fl_cli_sanitize(cause, sizeof cause, str_of(ev, "cause"));
+  num_of(ev, "loss_before", &before);
+  if (strcmp(type, FL_EVENT_FIX) == 0) {
+    const fl_json *fix = fl_json_get(ev, "fix");
+    text[0] = '\0';
+    if (fix && !fl_json_is_null(fix)) fl_cli_json_cell(text, sizeof text, fix);
+    fprintf(o->out, "%s   fix applied for %s at loss %.4g%s\n      patch     %s\n",
+            fl_cli_style(o, FL_STYLE_DIM), cause[0] ? cause : "(no cause)", before,
+            fl_cli_style(o, FL_STYLE_RESET), text);
+  } else {
+    num_of(ev, "loss_after", &after);
+    fprintf(o->out, "%s   fixed %s: loss %.4g -> %.4g%s\n", fl_cli_style(o, FL_STYLE_DIM),
+            cause[0] ? cause : "(no cause)", before, after, fl_cli_style(o, FL_STYLE_RESET));
+  }
+}
+
 static void show_other(fl_follow_view *v, const char *type, const fl_json *ev) {
   const fl_cli_out *o = v->o;
   char name[64], text[1024];
@@ -418,6 +441,8 @@ int fl_follow_event(fl_follow_view *v, const fl_json *ev) {
     show_end(v, ev);
   } else if (strcmp(type, FL_EVENT_PREFLIGHT) == 0 && fl_json_array_size(fl_json_get(ev, "findings")) > 0) {
     show_preflight(v, ev);
+  } else if (strcmp(type, FL_EVENT_FIX) == 0 || strcmp(type, FL_EVENT_FIXED) == 0) {
+    show_fix(v, type, ev);
   } else {
     show_other(v, type, ev);
   }

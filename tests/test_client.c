@@ -792,6 +792,23 @@ static void test_follow_human_view(void **state) {
   assert_non_null(strstr(c.out_buf, "      fix       {\"data\":{\"train\":{\"scale\":0.00392}}}\n"));
   assert_null(strstr(c.out_buf, "\"findings\""));
   capture_free(&c);
+
+  /* on_plateau's fix and its outcome read as lines too */
+  const char *fixes[] = {
+      events[1],
+      "{\"event\":\"fix\",\"job\":\"j7\",\"cause\":\"learning_rate_too_high\","
+      "\"fix\":{\"optimizer\":{\"learning_rate\":0.01}},\"loss_before\":7.17845703,\"epoch\":2}",
+      "{\"event\":\"fixed\",\"job\":\"j7\",\"cause\":\"learning_rate_too_high\","
+      "\"loss_before\":7.17845703,\"loss_after\":0.323391479}",
+      "{\"event\":\"end\",\"job\":\"j7\",\"state\":\"done\"}"};
+  capture_open(&c, false, false, false);
+  feed(&c, fixes, 4, 2);
+  capture_close(&c);
+  assert_non_null(strstr(c.out_buf, "   fix applied for learning_rate_too_high at loss 7.178\n"));
+  assert_non_null(strstr(c.out_buf, "      patch     {\"optimizer\":{\"learning_rate\":0.01}}\n"));
+  assert_non_null(strstr(c.out_buf, "   fixed learning_rate_too_high: loss 7.178 -> 0.3234\n"));
+  assert_null(strstr(c.out_buf, "\"event\""));
+  capture_free(&c);
 }
 
 /* ---- colour ----------------------------------------------------------- */
