@@ -290,8 +290,6 @@ static void show_end(fl_follow_view *v, const fl_json *ev) {
   }
 }
 
-/* An event this client has no view for: one dim line, so nothing the
- * daemon says is lost. */
 /* Preflight's findings, one line each: a warning is a note (a claim only
  * once training or a probe confirms it), an error rejected the job (its
  * verdict follows). */
@@ -341,6 +339,8 @@ static void show_fix(fl_follow_view *v, const char *type, const fl_json *ev) {
   }
 }
 
+/* An event this client has no view for: one dim line, so nothing the
+ * daemon says is lost. */
 static void show_other(fl_follow_view *v, const char *type, const fl_json *ev) {
   const fl_cli_out *o = v->o;
   char name[64], text[1024];

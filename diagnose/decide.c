@@ -645,10 +645,8 @@ static void rule_optimizer(ctx *c) {
   const fl_probe_result *adam = probe(c, FL_PROBE_ADAM);
   if (spec->optimizer.kind != FL_OPT_SGD || !beats(adam, c->base)) return;
   if (!(fall(c->base) < STALLED_FALL)) return;
-  for (int i = 0; i < FL_MAX_CAUSES && i < c->out->n; i++)
-    if (c->out->items[i].cause == FL_CAUSE_LEARNING_RATE_TOO_LOW ||
-        c->out->items[i].cause == FL_CAUSE_LEARNING_RATE_TOO_HIGH)
-      return; /* a rate change repairs it: the smaller change */
+  if (claimed(c, FL_CAUSE_LEARNING_RATE_TOO_LOW) || claimed(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH))
+    return; /* a rate change repairs it: the smaller change */
   /* Nor when another one-change probe crushes Adam's: the optimizer is
    * not what limits the job (a checkerboard that only a wider model
    * learns, 0.998 of 512 held-out rows, Adam 0.51; six sigmoid layers

@@ -179,12 +179,14 @@ static int paired_evidence(fl_job_diag *d, const fl_probe_result *probes, fl_dia
   mean /= n;
   /* Whole or not at all: a clause cut mid-number misleads. */
   char paired[256];
-  snprintf(paired, sizeof paired,
-           "; paired over %d seeds (same rows, other initializations): held-out accuracy "
-           "%+.3f (95%% t-interval %+.3f to %+.3f), mean training loss %.4g vs %.4g",
-           n, mean, t.lo, t.hi, loss_p / n, loss_b / n);
+  int len = snprintf(paired, sizeof paired,
+                     "; paired over %d seeds (same rows, other initializations): held-out "
+                     "accuracy %+.3f (95%% t-interval %+.3f to %+.3f), mean training loss "
+                     "%.4g vs %.4g",
+                     n, mean, t.lo, t.hi, loss_p / n, loss_b / n);
   size_t used = strlen(r->evidence);
-  if (used + strlen(paired) < sizeof r->evidence) memcpy(r->evidence + used, paired, strlen(paired) + 1);
+  if (len > 0 && (size_t)len < sizeof paired && used + (size_t)len < sizeof r->evidence)
+    memcpy(r->evidence + used, paired, (size_t)len + 1);
   return 0;
 }
 
