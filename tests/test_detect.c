@@ -362,6 +362,42 @@ static void test_capacity_without_validation(void **state) {
   assert_int_equal(d.items[0].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
 }
 
+/* The job's own layer sizes reach what the label test says the rows
+ * support (10x the rate: 0.96 of 149 held-out rows, the label test 0.954
+ * of 596), though the wider model's training loss is half the rate's: the
+ * width is not what limits the job (bench/diagnosis generated healthy job
+ * 6187, softmax regression on penguins after a bad start). A rate step
+ * that stays far below the label test leaves the claim standing. */
+static void test_capacity_not_when_own_model_reaches_label_test(void **state) {
+  (void)state;
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1};
+  fl_monitor_init(&mon, 3, balanced, 3, true, 3, 0.001);
+  for (int i = 0; i < 11; i++) {
+    fl_epoch_metrics m = epoch(i + 1, 2.2 - 0.12 * i, 0.55, 0.6);
+    fl_monitor_add(&mon, &m);
+    fl_monitor_check(&mon, &s);
+  }
+  mon.train_rows = 596;
+  mon.val_rows = 149;
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  set(p, FL_PROBE_BASELINE, 2.43, 1.77, 0.10);
+  set(p, FL_PROBE_LR_UP, 2.43, 0.26, 0.96);
+  set(p, FL_PROBE_WIDER, 1.52, 0.117, 0.98);
+  for (int k = 0; k < FL_PROBE_COUNT; k++) p[k].held_rows = 149;
+  fl_label_test lt = {.run = true, .rows = 596, .permutations = 999, .accuracy = 0.954,
+                      .chance = 1.0 / 3, .p_value = 0.001, .method = "leave-one-out nearest centroid"};
+  fl_job_spec adamw = spec_of(FL_OPT_ADAM, 1.3e-3f);
+  fl_diagnosis d;
+  fl_decide_input in = {&adamw, &mon, &s, NULL, p, &lt};
+  fl_decide(&in, &d);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+  set(p, FL_PROBE_LR_UP, 2.43, 0.9, 0.62);
+  p[FL_PROBE_LR_UP].held_rows = 149;
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+}
+
 /* Adam beats a stalled SGD baseline, but a wider model crushes Adam: the
  * optimizer is not what limits the job; capacity is (bench/diagnosis job
  * 2397, a checkerboard: wider 0.998 of 512 held-out rows, Adam 0.51). */
@@ -707,6 +743,7 @@ int main(void) {
       cmocka_unit_test(test_decide_optimizer_not_when_another_probe_crushes),
       cmocka_unit_test(test_decide_tiny_rate_learning_step),
       cmocka_unit_test(test_capacity_without_validation),
+      cmocka_unit_test(test_capacity_not_when_own_model_reaches_label_test),
       cmocka_unit_test(test_rate_probes_scale_schedules),
       cmocka_unit_test(test_decide_labels_uninformative),
       cmocka_unit_test(test_decide_needs_a_probe),
