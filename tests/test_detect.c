@@ -323,6 +323,34 @@ static void test_decide_tiny_rate_learning_step(void **state) {
   assert_int_equal(d.items[0].cause, FL_CAUSE_OPTIMIZER_CHOICE);
 }
 
+/* Without the sign (a usual rate, healthy updates), a step that beats the
+ * baseline but does not crush it is what a larger step does on most jobs
+ * still learning: not the rate (generated job 5313, a linear model on
+ * rings: x100 0.309 of 136 held-out rows against 0.199, at 0.9 of the
+ * baseline's loss). A step that halves the loss and lifts the held-out
+ * accuracy significantly names the rate. */
+static void test_decide_usual_rate_needs_a_crushing_step(void **state) {
+  (void)state;
+  plateau_monitor();
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 3e-3f);
+  set(p, FL_PROBE_BASELINE, 1.568, 1.539, 0.199);
+  set(p, FL_PROBE_LR_UP, 1.568, 1.389, 0.213);
+  set(p, FL_PROBE_LR_UP100, 1.568, 1.388, 0.309);
+  set(p, FL_PROBE_LR_UP1000, 1.568, 1.518, 0.279);
+  set(p, FL_PROBE_WIDER, 1.827, 1.226, 0.257);
+  for (int k = 0; k < FL_PROBE_COUNT; k++) p[k].held_rows = 136;
+  fl_diagnosis d = decide(&adam, &s, p);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  set(p, FL_PROBE_LR_UP1000, 1.568, 0.52, 0.71);
+  p[FL_PROBE_LR_UP1000].held_rows = 136;
+  d = decide(&adam, &s, p);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":3"));
+}
+
 /* Capacity without validation rows: the wider model's held-out accuracy
  * must be significantly above the job's training accuracy (development
  * job 436: 0.875 of 152 rows against 0.900 of 30, claimed on a held-out
@@ -742,6 +770,7 @@ int main(void) {
       cmocka_unit_test(test_decide_tiny_rate_beats_width),
       cmocka_unit_test(test_decide_optimizer_not_when_another_probe_crushes),
       cmocka_unit_test(test_decide_tiny_rate_learning_step),
+      cmocka_unit_test(test_decide_usual_rate_needs_a_crushing_step),
       cmocka_unit_test(test_capacity_without_validation),
       cmocka_unit_test(test_capacity_not_when_own_model_reaches_label_test),
       cmocka_unit_test(test_rate_probes_scale_schedules),
