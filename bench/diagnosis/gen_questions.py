@@ -94,13 +94,65 @@ def questions(rng):
     return out
 
 
+def questions2(rng):
+    """Round two (2026-12-05, sixth session): shapes the first round, the
+    suite and the generator do not draw, written before any of them was
+    run. (expect, note, spec, x, y) as questions()."""
+    x, y = gen_jobs.fashion()
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))
+    out = []
+    fx, fy = x[idx[:5000]], y[idx[:5000]]
+    out.append(("unnormalized_inputs", "raw pixels 0..255 (no scaling), SGD 0.01 with momentum",
+                spec([dense(128), dense(10, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 0.01, "momentum": 0.9}, scale=None),
+                fx.astype(np.float32), fy))
+    out.append(("labels_uninformative", "every feature read as 0 (a loader bug), real labels",
+                spec([dense(64), dense(10, "softmax")], scale=None),
+                np.zeros((5000, 784), np.float32), fy))
+    big_x, big_y = x[idx[5000:25000]], y[idx[5000:25000]]
+    out.append(("none", "20,000 rows, 784-256-128-10, Adam 1e-3, 8 epochs: the plain job",
+                spec([dense(256), dense(128), dense(10, "softmax")], epochs=8), big_x, big_y))
+    pen, py = gen_jobs.read_table("penguins_std.csv")
+    keep = rng.permutation(len(py))[:100]
+    out.append(("none", "100 penguins, one hidden layer of 16, Adam 0.01, 100 epochs",
+                spec([dense(16), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                     epochs=100, scale=None), pen[keep], py[keep]))
+    out.append(("learning_rate_too_low", "Adam at 1e-6 (a typo for 1e-3)",
+                spec([dense(128), dense(10, "softmax")],
+                     opt={"name": "adam", "learning_rate": 1e-6}, epochs=5), fx, fy))
+    out.append(("learning_rate_too_high", "plain SGD at 2.0 on scaled pixels",
+                spec([dense(128), dense(64), dense(10, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 2.0}), fx, fy))
+    small = idx[25000:25400]
+    out.append(("overfitting", "400 rows, 784-512-512-10, Adam 1e-3, 100 epochs",
+                spec([dense(512), dense(512), dense(10, "softmax")], epochs=100),
+                x[small], y[small]))
+    zeros = [dict(dense(64, "tanh"), kernel_initializer="zeros") for _ in range(3)]
+    out.append(("poor_initialization", "three tanh layers with zero kernels",
+                spec(zeros + [dense(10, "softmax")]), fx, fy))
+    noisy = fy.copy()
+    flip = rng.random(len(noisy)) < 0.25
+    noisy[flip] = rng.integers(0, 10, int(flip.sum()))
+    out.append(("none", "a quarter of the labels redrawn at random, Adam, 5 epochs",
+                spec([dense(128), dense(10, "softmax")], epochs=5), fx, noisy))
+    bx, by, _, _ = gen_jobs.make_family(rng, "blobs", 5000, 40)
+    out.append(("none", "40 well-separated blobs, 64-64, Adam 1e-3, 20 epochs",
+                spec([dense(64), dense(64), dense(40, "softmax")], epochs=20, scale=None),
+                bx.astype(np.float32), by.astype(np.int64)))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--round", type=int, choices=(1, 2), default=1,
+                    help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..)")
     a = ap.parse_args()
-    for i, (expect, note, s, x, y) in enumerate(questions(np.random.default_rng(a.seed))):
-        seed = 2001 + i
+    make, first = (questions, 2001) if a.round == 1 else (questions2, 2101)
+    for i, (expect, note, s, x, y) in enumerate(make(np.random.default_rng(a.seed))):
+        seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
         os.makedirs(d, exist_ok=True)
         np.save(os.path.join(d, "x.npy"), x)
