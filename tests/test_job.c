@@ -20,6 +20,7 @@
 
 #include "device_fixture.h"
 #include "flatline/job.h"
+#include "../job/job_internal.h" /* fl_probes_run */
 
 static double now_s(void) {
   struct timespec ts;
@@ -467,6 +468,35 @@ static void test_probe_cause_has_paired_evidence(void **state) {
   fl_dataset_free(&val);
 }
 
+/* A probe's starting loss is the initial model's over the probe's rows,
+ * not one batch's: at a rate that changes nothing (SGD 1e-12) the
+ * baseline's loss must not appear to fall. With batches of 2 rows the
+ * first batch's loss is far from the rows' (generated job 6907: 1.405
+ * against 1.08, a stalled baseline read as a 23% fall). */
+static void test_probe_start_is_the_rows_loss(void **state) {
+  (void)state;
+  fl_dataset train;
+  make_blobs(&train, 200, 8, 3, 4, false);
+  const char *text = "{\"name\":\"t\",\"data\":{\"train\":{\"features\":\"x.npy\","
+                     "\"labels\":\"y.npy\"}},\"model\":{\"layers\":[" SOFTMAX3 "]},"
+                     "\"loss\":\"sparse_categorical_crossentropy\",\"optimizer\":"
+                     "{\"name\":\"sgd\",\"learning_rate\":1e-12},\"epochs\":3,"
+                     "\"batch_size\":2,\"seed\":5}";
+  fl_job_spec spec;
+  fl_error err = {0};
+  memset(&spec, 0, sizeof spec);
+  assert_int_equal(fl_spec_parse(text, strlen(text), &spec, &err), 0);
+  fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
+  fl_probe_result res[FL_PROBE_COUNT];
+  double spent = 0;
+  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 60, NULL, NULL, res, &spent), 0);
+  const fl_probe_result *b = &res[FL_PROBE_BASELINE];
+  assert_true(b->run && !b->failed);
+  assert_true(fabs(b->loss_start - b->loss_end) < 1e-3 * b->loss_start);
+  fl_spec_free(&spec);
+  fl_dataset_free(&train);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learning_job_is_healthy),
@@ -476,6 +506,7 @@ int main(void) {
       cmocka_unit_test(test_overfitting_is_seen),
       cmocka_unit_test(test_class_weight_fixes_imbalance),
       cmocka_unit_test(test_probe_cause_has_paired_evidence),
+      cmocka_unit_test(test_probe_start_is_the_rows_loss),
       cmocka_unit_test(test_cancel_stops_the_probes),
       cmocka_unit_test(test_shutdown_stops_the_probes),
       cmocka_unit_test(test_resumed_job_keeps_its_diagnosis),
