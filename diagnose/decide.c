@@ -659,6 +659,12 @@ static void rule_optimizer(ctx *c) {
   const fl_probe_result *adam = probe(c, FL_PROBE_ADAM);
   if (spec->optimizer.kind != FL_OPT_SGD || !beats(adam, c->base)) return;
   if (!(fall(c->base) < STALLED_FALL)) return;
+  /* SGD that diverges does not stall (DESIGN.md §4: optimizer_choice is
+   * plain SGD stalling): its steps are too large, whether or not the
+   * ladder's two steps down reach a rate that trains (SGD at 287 on
+   * penguins, loss 4e9 and updates the size of the weights before the
+   * NaN, was named optimizer_choice because Adam at 1e-3 learns). */
+  if (s->diverging || s->diverged_before || s->update_too_big || s->nonfinite) return;
   if (claimed(c, FL_CAUSE_LEARNING_RATE_TOO_LOW) || claimed(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH))
     return; /* a rate change repairs it: the smaller change */
   /* Nor when another one-change probe crushes Adam's: the optimizer is
