@@ -273,11 +273,13 @@ bool fl_spec_suspect_init(const fl_job_spec *spec, size_t input_dim) {
 /* The first step of a ladder (ordered smallest change first) that learns
  * where the baseline does not (DESIGN.md §4: the smallest change that
  * repairs the job names the cause; a rate that makes SGD learn is a
- * repair even where Adam learns faster in the probe's few steps);
+ * repair even where Adam learns faster in the probe's few steps), by
+ * `repairs`: beats, or crushes where the job shows no sign of the cause;
  * FL_PROBE_COUNT when none does. */
-static fl_probe_kind first_repair(const ctx *c, const fl_probe_kind *ladder, int n) {
+static fl_probe_kind first_repair(const ctx *c, const fl_probe_kind *ladder, int n,
+                                  bool (*repairs)(const fl_probe_result *, const fl_probe_result *)) {
   for (int i = 0; i < n; i++)
-    if (beats(probe(c, ladder[i]), c->base)) return ladder[i];
+    if (repairs(probe(c, ladder[i]), c->base)) return ladder[i];
   return FL_PROBE_COUNT;
 }
 
@@ -424,7 +426,7 @@ static void rule_lr_high(ctx *c) {
   if (s->nonfinite) return;
   bool sign = s->diverging || s->update_too_big || s->diverged_before || s->died_in_training ||
               (finite_run(c->base) && c->base->loss_end > ABOVE_UNIFORM * log(fmax(m->n_classes, 2)));
-  fl_probe_kind k = first_repair(c, LADDER_DOWN, 2);
+  fl_probe_kind k = first_repair(c, LADDER_DOWN, 2, beats);
   if (k == FL_PROBE_COUNT) return;
   if (!sign && !crushes(probe(c, k), c->base)) return;
   char a[256], b[256], fix[FL_FIX_MAX];
@@ -482,7 +484,6 @@ static void rule_lr_low(ctx *c) {
   if (!(fall(c->base) < STALLED_FALL)) return;
   float lr = spec->optimizer.learning_rate;
   bool tiny = spec->optimizer.kind == FL_OPT_SGD ? lr < TINY_LR_SGD : lr < TINY_LR_ADAPTIVE;
-  fl_probe_kind k = first_repair(c, LADDER_UP, 4);
   /* With the sign (updates a millionth of the weights, or a rate far below
    * the usual range), a step that learns by the measure that called the
    * baseline stalled (its loss falls STALLED_FALL or more, to below the
@@ -500,11 +501,7 @@ static void rule_lr_low(ctx *c) {
    * three linear models on rings, which need a hidden layer); the suite's
    * deep tanh job (plain SGD at 0.01) crushes its baseline at 0.1
    * (2.33 -> 1.01, held-out 0.58). */
-  if (!sign) {
-    k = FL_PROBE_COUNT;
-    for (int i = 0; k == FL_PROBE_COUNT && i < 4; i++)
-      if (crushes(probe(c, LADDER_UP[i]), c->base)) k = LADDER_UP[i];
-  }
+  fl_probe_kind k = first_repair(c, LADDER_UP, 4, sign ? beats : crushes);
   for (int i = 0; k == FL_PROBE_COUNT && sign && i < 4; i++) {
     const fl_probe_result *r = probe(c, LADDER_UP[i]);
     if (finite_run(r) && fall(r) >= STALLED_FALL && r->loss_end < c->base->loss_end)
