@@ -121,9 +121,10 @@ static double centroid_accuracy(lt_work *w, const int *y) {
 }
 
 /* The statistic, and which classifier gave it. */
-static double statistic(lt_work *w, const int *y, const char **method) {
+static double statistic(lt_work *w, const int *y, const char **method, double *linear) {
   double knn = knn_accuracy(w, y), cen = centroid_accuracy(w, y);
   if (method) *method = knn >= cen ? "leave-one-out 5-nearest-neighbours" : "leave-one-out nearest centroid";
+  if (linear) *linear = cen;
   return fmax(knn, cen);
 }
 
@@ -226,7 +227,7 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
   neighbours(&w);
   for (size_t i = 0; i < m; i++) w.count[y[i]]++;
 
-  out->accuracy = statistic(&w, y, &out->method);
+  out->accuracy = statistic(&w, y, &out->method, &out->linear_accuracy);
   size_t present = 0;
   for (size_t c = 0; c < k; c++) present += w.count[c] > 0;
   out->chance = present ? 1.0 / (double)present : 0;
@@ -240,7 +241,7 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
       perm[i - 1] = perm[j];
       perm[j] = t;
     }
-    null[p] = statistic(&w, perm, NULL);
+    null[p] = statistic(&w, perm, NULL, NULL);
     sum += null[p];
     at_least += null[p] >= out->accuracy;
   }

@@ -186,7 +186,12 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
     ADD(FL_PROBE_STANDARDIZED);
     ADD(FL_PROBE_REINIT);
   }
-  if (s->update_too_small) {
+  /* A rate far below the usual range is a sign by itself: with batches of
+   * a few rows the first batch's loss is a noisy start, and a job that
+   * learned nothing can read as having fallen from it (development job
+   * 8688, Adam at 5.7e-7 on digits: first batch 13.9, epochs at 11.2, so
+   * not "never learned", and the ladder's upper steps were not run). */
+  if (s->update_too_small || fl__lr_far_below_usual(spec)) {
     ADD(FL_PROBE_LR_UP);
     ADD(FL_PROBE_LR_UP100);
     ADD(FL_PROBE_LR_UP1000);

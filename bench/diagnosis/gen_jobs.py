@@ -59,6 +59,10 @@ TRAINING_FAULTS = ("labels_uninformative", "class_imbalance",
 HEALTHY_VARIANTS = ("plain", "hard_overlap", "noisy_labels", "slow_start",
                     "tiny", "outlier", "mild_imbalance")
 NONLINEAR = ("spirals", "rings", "checkerboard", "rings_csv")
+# Families added in the sixth session (digit images, two small real
+# tables): drawn wherever penguins_std is, the linear-ish families.
+NEW_FAMILIES = ("digits", "iris", "wine_std")
+FAMILY_FILTER = ()
 
 
 # ---------------------------------------------------------------- data
@@ -90,6 +94,75 @@ def read_table(name, label="species"):
 def standardize(x):
     x = x.astype(np.float64)
     return ((x - x.mean(0)) / (x.std(0) + 1e-8)).astype(np.float32)
+
+
+# Small real tables as synthetic stand-ins: class-conditional Gaussians
+# with the per-class means and standard deviations published for UCI's
+# Iris (Fisher 1936: 150 rows, 4 features in cm, 3 classes of 50) and
+# Wine (Forina et al.: 178 rows, 13 chemical measurements on very
+# different scales, proline ~300-1700 beside hue ~0.5-1.7; classes of
+# 59/71/48), clipped at zero. They keep what a user's job on the real
+# files meets: a few hundred rows, raw units, Wine's scale spread.
+IRIS = {"share": (50, 50, 50),
+        "mean": ((5.01, 3.43, 1.46, 0.25), (5.94, 2.77, 4.26, 1.33),
+                 (6.59, 2.97, 5.55, 2.03)),
+        "sd": ((0.35, 0.38, 0.17, 0.11), (0.52, 0.31, 0.47, 0.20),
+               (0.64, 0.32, 0.55, 0.27))}
+WINE = {"share": (59, 71, 48),
+        "mean": ((13.74, 2.01, 2.46, 17.04, 106.3, 2.84, 2.98, 0.29, 1.90, 5.53, 1.06, 3.16, 1116),
+                 (12.28, 1.93, 2.24, 20.24, 94.5, 2.26, 2.08, 0.36, 1.63, 3.09, 1.06, 2.79, 520),
+                 (13.15, 3.33, 2.44, 21.42, 99.3, 1.68, 0.78, 0.45, 1.15, 7.40, 0.68, 1.68, 630)),
+        "sd": ((0.46, 0.69, 0.23, 2.55, 10.5, 0.34, 0.40, 0.07, 0.41, 1.24, 0.12, 0.36, 221),
+               (0.54, 1.02, 0.32, 3.35, 16.8, 0.55, 0.71, 0.12, 0.60, 0.92, 0.20, 0.50, 158),
+               (0.53, 1.09, 0.18, 2.26, 10.9, 0.36, 0.29, 0.12, 0.41, 2.31, 0.11, 0.27, 115))}
+TABLE_SIZE = {"penguins_std": 1000, "penguins_raw": 1000, "rings_csv": 2000,
+              "iris": 150, "wine_std": 178, "wine_raw": 178}
+
+
+def gaussian_table(rng, table, n):
+    share = np.array(table["share"], np.float64)
+    y = rng.choice(len(share), n, p=share / share.sum())
+    mean, sd = np.array(table["mean"]), np.array(table["sd"])
+    x = np.clip(mean[y] + sd[y] * rng.normal(0, 1, (n, mean.shape[1])), 0, None)
+    return x.astype(np.float32), y.astype(np.int64)
+
+
+# Handwritten-digit images in the form of scikit-learn's digits (UCI
+# optdigits): a 32x32 bitmap counted in 4x4 blocks, so 64 features of
+# integers 0..16, the border columns nearly always 0. The bitmaps are
+# drawn from a 5x7 font under a random scale, shift, slant and stroke
+# width, with 2% of the bitmap's pixels flipped.
+DIGIT_FONT = ("01110 10001 10011 10101 11001 10001 01110", "00100 01100 00100 00100 00100 00100 01110",
+              "01110 10001 00001 00010 00100 01000 11111", "11111 00010 00100 00010 00001 10001 01110",
+              "00010 00110 01010 10010 11111 00010 00010", "11111 10000 11110 00001 00001 10001 01110",
+              "00110 01000 10000 11110 10001 10001 01110", "11111 00001 00010 00100 01000 01000 01000",
+              "01110 10001 10001 01110 10001 10001 01110", "01110 10001 10001 01111 00001 00010 01100")
+
+
+def digit_images(rng, y):
+    """-> float32 (len(y), 64), integers 0..16: digit y[i] drawn as above."""
+    font = np.array([[[c == "1" for c in row] for row in g.split()] for g in DIGIT_FONT])
+    n = len(y)
+    scale = rng.uniform(3.0, 4.4, (n, 1, 1))
+    slant = rng.uniform(-0.35, 0.35, (n, 1, 1))
+    dx, dy = rng.uniform(-3, 3, (n, 1, 1)), rng.uniform(-2, 2, (n, 1, 1))
+    width = rng.uniform(0.45, 0.75, (n, 1, 1))       # stroke, in font pixels
+    v, u = np.mgrid[0:32, 0:32].astype(np.float64)
+    fy = (v[None] - 16 - dy) / scale + 3.5
+    fx = (u[None] - 16 - dx) / scale + 2.5 + slant * (fy - 3.5)
+    on = np.zeros((n, 32, 32), bool)
+    for oy in (-1, 0, 1):                             # ink within `width` of a set font pixel
+        for ox in (-1, 0, 1):
+            cy, cx = np.floor(fy).astype(int) + oy, np.floor(fx).astype(int) + ox
+            inside = (cy >= 0) & (cy < 7) & (cx >= 0) & (cx < 5)
+            lit = np.zeros_like(on)
+            lit[inside] = font[np.repeat(y, 32 * 32).reshape(n, 32, 32)[inside],
+                               cy[inside], cx[inside]]
+            near = (np.abs(fy - (cy + 0.5)) < 0.5 + width - 0.5) & \
+                   (np.abs(fx - (cx + 0.5)) < 0.5 + width - 0.5)
+            on |= lit & near
+    on ^= rng.random(on.shape) < 0.02
+    return on.reshape(n, 8, 4, 8, 4).sum((2, 4)).reshape(n, 64).astype(np.float32)
 
 
 def make_family(rng, family, n, k, hard=False):
@@ -155,6 +228,18 @@ def make_family(rng, family, n, k, hard=False):
         x, y = read_table("rings.csv", "ring")
         idx = rng.permutation(len(y))[:n]
         return x[idx], y[idx], 4, info
+    elif family == "iris":
+        x, y = gaussian_table(rng, IRIS, n)
+        return x, y, 3, info                  # raw centimetres, as published
+    elif family in ("wine_std", "wine_raw"):
+        x, y = gaussian_table(rng, WINE, n)
+        return (standardize(x) if family == "wine_std" else x), y, 3, info
+    elif family == "digits":
+        classes = np.sort(rng.choice(10, k, replace=False))
+        y = rng.integers(0, k, n)
+        x = digit_images(rng, classes[y])
+        info = {"classes": [int(c) for c in classes]}
+        return x, y.astype(np.int64), k, info  # block counts 0..16, raw as in scikit-learn
     else:
         raise ValueError(family)
     return standardize(x), y.astype(np.int64), k, info
@@ -170,13 +255,13 @@ def family_classes(rng, family):
         return int(rng.integers(2, 7))
     if family == "checkerboard":
         return int(rng.integers(2, 4))
-    if family in ("fashion", "fashion14"):
+    if family in ("fashion", "fashion14", "digits"):
         return int(rng.integers(2, 11))
-    return 3 if family.startswith("penguins") else 4
+    return 4 if family == "rings_csv" else 3
 
 
 def table_rows(family):
-    return {"penguins_std": 1000, "penguins_raw": 1000, "rings_csv": 2000}.get(family)
+    return TABLE_SIZE.get(family)
 
 
 # ---------------------------------------------------------------- model
@@ -257,7 +342,9 @@ def draw_rows(rng):
 
 def draw_family(rng, allowed=None):
     fams = allowed or ("blobs", "spirals", "rings", "checkerboard", "random",
-                       "fashion", "fashion14", "penguins_std", "rings_csv")
+                       "fashion", "fashion14", "penguins_std", "rings_csv") + NEW_FAMILIES
+    if FAMILY_FILTER:                         # --families: a focused development set
+        fams = tuple(f for f in fams if f in FAMILY_FILTER) or fams
     return str(rng.choice(fams))
 
 
@@ -385,10 +472,10 @@ def gen_healthy(job):
         note = "%.0f%% of labels flipped to another class" % (100 * rate)
     elif variant == "tiny":
         n = int(rng.integers(100, 301))
-        family = draw_family(rng, ("blobs", "random", "penguins_std", "fashion14"))
+        family = draw_family(rng, ("blobs", "random", "penguins_std", "fashion14") + NEW_FAMILIES)
         note = "tiny training set that still learns"
     elif variant == "outlier":
-        family = draw_family(rng, ("blobs", "random", "penguins_std"))
+        family = draw_family(rng, ("blobs", "random", "penguins_std") + NEW_FAMILIES)
         big = 10 ** rng.uniform(1.5, 2.5)
         magnitude = {"outlier": r3(big)}
 
@@ -406,7 +493,7 @@ def gen_healthy(job):
         note = "classes unbalanced %.1f:1 but learnable" % ratio
     data, facts = build_data(job, family, n, hard=hard, transform=transform)
     n_hidden = int(rng.integers(1, 4))
-    if family in ("blobs", "random", "fashion", "fashion14", "penguins_std") \
+    if family in ("blobs", "random", "fashion", "fashion14", "penguins_std") + NEW_FAMILIES \
             and rng.random() < 0.25:
         n_hidden = 0                          # linear families: softmax regression is fine
     hidden = rand_hidden(rng, n_hidden)
@@ -493,7 +580,7 @@ def set_truth(job, facts, magnitude, note, **extra):
 
 def fault_labels_uninformative(job, rng):
     mode = str(rng.choice(["random", "permuted"]))
-    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std") + NEW_FAMILIES)
     val_mode = str(rng.choice(["split", "separate", "none"], p=[0.45, 0.4, 0.15]))
     opt = {"name": str(rng.choice(["adam", "adamw", "rmsprop"])),
            "learning_rate": r3(10 ** rng.uniform(-3, -2.3))}
@@ -524,8 +611,8 @@ def fault_labels_uninformative(job, rng):
 
 def fault_class_imbalance(job, rng):
     ratio = 10 ** rng.uniform(math.log10(20), math.log10(200))
-    family = draw_family(rng, ("blobs", "fashion", "fashion14"))
-    k = int(rng.integers(3, 7)) if family.startswith("fashion") else int(rng.integers(3, 9))
+    family = draw_family(rng, ("blobs", "fashion", "fashion14", "digits"))
+    k = int(rng.integers(3, 7)) if family.startswith("fashion") or family == "digits" else int(rng.integers(3, 9))
     n = max(draw_rows(rng), 1500)
     data, facts = build_data(job, family, n, k=k,
                              transform=one_majority(rng, ratio))
@@ -586,7 +673,7 @@ def fault_insufficient_capacity(job, rng):
 def fault_learning_rate_too_high(job, rng):
     # Not linearly separable with a margin: on easy blobs a huge Adam step
     # still finds a separating plane, which is not a fault.
-    family = draw_family(rng, ("blobs", "fashion", "fashion14", "penguins_std"))
+    family = draw_family(rng, ("blobs", "fashion", "fashion14", "penguins_std") + NEW_FAMILIES)
     name = str(rng.choice(["adam", "rmsprop", "adamw", "sgd"]))
     if name == "sgd":
         lr = 10 ** rng.uniform(0.7, 2)
@@ -609,7 +696,7 @@ def fault_learning_rate_too_high(job, rng):
 
 
 def fault_learning_rate_too_low(job, rng):
-    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std") + NEW_FAMILIES)
     name = str(rng.choice(["sgd", "sgd", "adam", "rmsprop"]))
     lr = 10 ** (rng.uniform(-7, -5.5) if name == "sgd" else rng.uniform(-7.5, -6))
     opt = {"name": name, "learning_rate": r3(lr)}
@@ -626,7 +713,7 @@ def fault_learning_rate_too_low(job, rng):
 def fault_poor_initialization(job, rng):
     mode = str(rng.choice(["zeros", "constant", "huge_normal"]))
     family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std",
-                               "rings", "spirals"))
+                               "rings", "spirals") + NEW_FAMILIES)
     if mode == "huge_normal":
         n_hidden, acts = int(rng.integers(1, 3)), ("relu", "leaky_relu")
     else:
@@ -656,7 +743,7 @@ def fault_poor_initialization(job, rng):
 
 def fault_dead_relu(job, rng):
     bias = r3(-rng.uniform(3, 20))
-    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std") + NEW_FAMILIES)
     data, facts, hidden, opt, epochs, batch = basic(job, rng, family,
                                                     n_hidden=int(rng.integers(1, 4)),
                                                     acts=("relu",))
@@ -672,7 +759,7 @@ def fault_dead_relu(job, rng):
 
 def fault_saturated_activation(job, rng):
     act = str(rng.choice(["tanh", "sigmoid"]))
-    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std") + NEW_FAMILIES)
     mode = "bias" if rng.random() < 0.7 else "scale"
     opt = {"name": "sgd", "learning_rate": r3(10 ** rng.uniform(-2, -1.3)), "momentum": 0.9}
     data, facts, hidden, opt, epochs, batch = basic(job, rng, family,
@@ -703,7 +790,7 @@ def fault_vanishing_gradient(job, rng):
     depth = int(rng.integers(6, 11))
     units = rand_units(rng, 32, 128)
     lr = r3(10 ** rng.uniform(-2.5, -1))
-    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std") + NEW_FAMILIES)
     opt = {"name": "sgd", "learning_rate": lr}
     data, facts, _, _, epochs, batch = basic(job, rng, family, opt=opt)
     hidden = [dense(units, "sigmoid") for _ in range(depth)]
@@ -748,7 +835,7 @@ def fault_exploding_gradient(job, rng):
 
 
 def fault_numerical_instability(job, rng):
-    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std"))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "penguins_std") + NEW_FAMILIES)
     lr = 10 ** rng.uniform(1, 2.5)
     opt = {"name": "sgd", "learning_rate": r3(lr)}
     if rng.random() < 0.5:
@@ -765,7 +852,7 @@ def fault_numerical_instability(job, rng):
 
 
 def fault_unnormalized_inputs(job, rng):
-    mode = str(rng.choice(["multiplied", "raw_pixels", "penguins_raw"]))
+    mode = str(rng.choice(["multiplied", "raw_pixels", "penguins_raw", "wine_raw"]))
     opt = {"name": "sgd", "learning_rate": r3(10 ** rng.uniform(-2.3, -1.3))}
     if mode == "raw_pixels":
         family = str(rng.choice(["fashion", "fashion14"]))
@@ -775,13 +862,13 @@ def fault_unnormalized_inputs(job, rng):
             data["validation"]["scale"] = 1
         mag = {"mode": "raw_pixels", "factor": 255}
         twin_scale = 1 / 255
-    elif mode == "penguins_raw":
-        family = "penguins_raw"
+    elif mode in ("penguins_raw", "wine_raw"):
+        family = mode
         data, facts, hidden, _, epochs, batch = basic(job, rng, family, opt=opt)
-        mag = {"mode": "penguins_raw", "factor": 4000}
+        mag = {"mode": mode, "factor": 4000 if mode == "penguins_raw" else 1500}
         twin_scale = None
     else:
-        family = draw_family(rng, ("blobs", "random", "penguins_std"))
+        family = draw_family(rng, ("blobs", "random", "penguins_std") + NEW_FAMILIES)
         factor = r3(10 ** rng.uniform(2, 4))
         data, facts, hidden, _, epochs, batch = basic(job, rng, family, opt=opt)
         data["train"]["scale"] = factor
@@ -835,7 +922,7 @@ def fault_optimizer_choice(job, rng):
 
 
 def fault_overfitting(job, rng):
-    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14"))
+    family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "digits"))
     n = int(rng.integers(100, 401))
     noisy = rng.uniform(0.1, 0.3)
 
@@ -1028,7 +1115,12 @@ def main():
     ap.add_argument("--seed-range", default="0:320", metavar="A:B",
                     help="job seeds A..B-1 (default 0:320)")
     ap.add_argument("--out", required=True, metavar="DIR")
+    ap.add_argument("--families", metavar="F,F",
+                    help="draw only these data families where a job's kind allows one of "
+                         "them (e.g. digits,iris,wine_std): a focused set; default all")
     args = ap.parse_args()
+    global FAMILY_FILTER
+    FAMILY_FILTER = tuple(args.families.split(",")) if args.families else ()
     a, b = (int(v) for v in args.seed_range.split(":"))
     counts = {}
     for seed in range(a, b):

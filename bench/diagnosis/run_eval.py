@@ -244,6 +244,16 @@ def check_truth(truth, fs, ts):
             return "twin rejected too"
         return None
     if check == "overfit":
+        # The fix is fewer epochs: it repairs only a job whose held-out
+        # accuracy was above chance at some epoch (by the margin a healthy
+        # job must clear). Noisy labels on a few hundred rows can leave
+        # nothing to stop early at: then the held-out rows cannot tell the
+        # job from one whose labels carry no information, and the job is
+        # ambiguous rather than an overfitting job (sixth session; before,
+        # such jobs were scored and counted as misses or hits alike).
+        if not learns(fs, chance, 0.05):
+            return "overfits, but held-out accuracy never rose above chance (best %s, " \
+                "chance %.2f): fewer epochs repair nothing" % (fmt(fs.get("quality")), chance)
         return overfits(fs)
     if ts is None:
         return "twin not run"

@@ -107,6 +107,8 @@ typedef struct {
   double null_q95;      /* ... and 95th percentile */
   double p_value;       /* (1 + #{permuted >= real}) / (permutations + 1) */
   const char *method;   /* the classifier that gave `accuracy` */
+  double linear_accuracy; /* the nearest-centroid (linear) rule's balanced
+                             accuracy on the real labels, whichever won */
 } fl_label_test;
 
 /* Runs the test on ds's rows with k classes (class ids, or argmax of dense
