@@ -184,9 +184,9 @@ static void check_values(preflight *p, const fl_dataset_stats *st,
  * validation_split takes the *last* rows unshuffled, and rows sorted by
  * class (a common export order) put whole classes there. A warning: it
  * becomes the cause (decide.c) only when the validation metrics fail. */
-static void check_unseen_classes(preflight *p) {
+static bool check_unseen_classes(preflight *p) {
   const fl_dataset_stats *tr = p->train, *va = p->val;
-  if (va->n == 0 || !va->class_counts || !tr->class_counts) return;
+  if (va->n == 0 || !va->class_counts || !tr->class_counts) return false;
   uint64_t unseen = 0, total = 0;
   size_t classes = 0, first[FL__MAX_LISTED];
   for (size_t c = 0; c < va->n_classes; c++) {
@@ -196,7 +196,7 @@ static void check_unseen_classes(preflight *p) {
     if (classes < FL__MAX_LISTED) first[classes] = c;
     classes++;
   }
-  if (unseen == 0 || total == 0) return;
+  if (unseen == 0 || total == 0) return false;
   char msg[FL_TEXT_MAX], name[64];
   snprintf(msg, sizeof msg, "%llu of %llu validation rows (%.1f%%) are of class%s",
            (unsigned long long)unseen, (unsigned long long)total,
@@ -214,6 +214,48 @@ static void check_unseen_classes(preflight *p) {
               ? "validation_split takes the last rows without shuffling (as Keras): shuffle "
                 "the rows before the split, or give data.validation"
               : "give the training set rows of every class the validation set has");
+  add(p, FL_SEVERITY_WARNING, FL_CAUSE_INVALID_DATA, 0, msg);
+  return true;
+}
+
+/* Validation rows taken by validation_split whose classes are not
+ * distributed as the training rows': Keras' split takes the last rows
+ * unshuffled, and a file sorted by class (iris.csv lists its three
+ * species in turn) puts one class there, which the training rows hold few
+ * of. Pearson's chi-square test of homogeneity on the two class-count
+ * rows: a random split gives p < FL_LABEL_TEST_ALPHA once in a thousand
+ * (the approximation wants every expected count >= 1, Cochran; below it
+ * the test says nothing). Only for validation_split: a validation set
+ * of its own may be balanced on purpose. A warning, as unseen classes:
+ * the cause when the validation metrics fail. */
+static void check_split_classes(preflight *p) {
+  const fl_dataset_stats *tr = p->train, *va = p->val;
+  if (!(p->spec->validation.kind == FL_SRC_NONE && p->spec->validation_split > 0)) return;
+  if (va->n == 0 || !va->class_counts || !tr->class_counts || va->n_classes != tr->n_classes) return;
+  double min_expected = 0;
+  double pv = fl_chi2_homogeneity(tr->class_counts, va->class_counts, tr->n_classes, &min_expected);
+  if (!(pv < FL_LABEL_TEST_ALPHA) || min_expected < 1) return;
+  /* The class most over-represented among the validation rows. */
+  double nt = 0, nv = 0;
+  for (size_t c = 0; c < tr->n_classes; c++) nt += (double)tr->class_counts[c], nv += (double)va->class_counts[c];
+  size_t top = 0;
+  double ratio = -1;
+  for (size_t c = 0; c < tr->n_classes; c++) {
+    double r = ((double)va->class_counts[c] / nv) / (((double)tr->class_counts[c] + 0.5) / nt);
+    if (r > ratio) ratio = r, top = c;
+  }
+  char msg[FL_TEXT_MAX], name[64];
+  class_named(p->spec, top, name, sizeof name);
+  snprintf(msg, sizeof msg,
+           "the validation rows' classes are not distributed as the training rows': class %s "
+           "is %.1f%% of the %.0f validation rows and %.1f%% of the %.0f training rows "
+           "(chi-square test of homogeneity, p = %.2g; a random split gives p < %g once in "
+           "%.0f). validation_split takes the last rows without shuffling (as Keras), and "
+           "rows sorted by class put one class there: shuffle the rows before the split, or "
+           "give data.validation",
+           name, 100.0 * (double)va->class_counts[top] / nv, nv,
+           100.0 * (double)tr->class_counts[top] / nt, nt, pv, FL_LABEL_TEST_ALPHA,
+           1 / FL_LABEL_TEST_ALPHA);
   add(p, FL_SEVERITY_WARNING, FL_CAUSE_INVALID_DATA, 0, msg);
 }
 
@@ -860,7 +902,7 @@ void fl_preflight(const fl_preflight_input *in, fl_findings *out) {
   check_constant_features(&p);
   check_input_scale(&p);
   /* After the errors: a job they reject needs no note about its split. */
-  if (p.val && !fl_findings_have_error(out)) check_unseen_classes(&p);
+  if (p.val && !fl_findings_have_error(out) && !check_unseen_classes(&p)) check_split_classes(&p);
   if (has_model) write_fixes(&p);
   errors_first(out);
 }

@@ -5,8 +5,12 @@
  * the textbook forms (Wilson 1927; Newcombe, Stat. Med. 17:873, 1998,
  * method 10); the z for a two-sided 95% interval is FL_Z95. And the one
  * seeded random stream of diagnose/ and job/ (SplitMix64, Steele, Lea &
- * Flood 2014) with the Fisher-Yates shuffle on it. */
+ * Flood 2014) with the Fisher-Yates shuffle on it. And Pearson's
+ * chi-square test of homogeneity (two class-count rows), its p-value the
+ * regularized upper incomplete gamma function by its series and its
+ * continued fraction (Press et al., Numerical Recipes, 3rd ed., 6.2). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "flatline/diagnose.h"
@@ -77,3 +81,55 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 void fl_sort_doubles(double *v, size_t n) { qsort(v, n, sizeof *v, cmp_double); }
+
+/* Q(a, x) = Gamma(a, x) / Gamma(a), a > 0, x >= 0. */
+static double gamma_q(double a, double x) {
+  if (!(x > 0)) return 1.0;
+  double lead = exp(-x + a * log(x) - lgamma(a));
+  if (x < a + 1) { /* the series of P(a, x) */
+    double term = 1.0 / a, sum = term;
+    for (int n = 1; n < 1000 && fabs(term) > fabs(sum) * 1e-15; n++) {
+      term *= x / (a + n);
+      sum += term;
+    }
+    return fmax(0.0, 1.0 - sum * lead);
+  }
+  /* Lentz's continued fraction for Q(a, x). */
+  double tiny = 1e-300, b = x + 1 - a, c = 1 / tiny, d = 1 / b, h = d;
+  for (int i = 1; i < 1000; i++) {
+    double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (fabs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (fabs(c) < tiny) c = tiny;
+    d = 1 / d;
+    double del = d * c;
+    h *= del;
+    if (fabs(del - 1) < 1e-15) break;
+  }
+  return fmin(1.0, lead * h);
+}
+
+double fl_chi2_sf(double x, double dof) {
+  if (!(dof > 0)) return 1.0;
+  return gamma_q(0.5 * dof, 0.5 * x);
+}
+
+double fl_chi2_homogeneity(const uint64_t *a, const uint64_t *b, size_t k, double *min_expected) {
+  double na = 0, nb = 0;
+  for (size_t c = 0; c < k; c++) na += (double)a[c], nb += (double)b[c];
+  double stat = 0, low = INFINITY;
+  int used = 0;
+  for (size_t c = 0; c < k; c++) {
+    double col = (double)a[c] + (double)b[c];
+    if (col == 0) continue;
+    used++;
+    double ea = col * na / (na + nb), eb = col * nb / (na + nb);
+    low = fmin(low, fmin(ea, eb));
+    stat += ((double)a[c] - ea) * ((double)a[c] - ea) / ea + ((double)b[c] - eb) * ((double)b[c] - eb) / eb;
+  }
+  if (min_expected) *min_expected = used ? low : 0;
+  if (!(na > 0 && nb > 0) || used < 2) return 1.0;
+  return fl_chi2_sf(stat, used - 1);
+}

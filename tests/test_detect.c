@@ -839,8 +839,9 @@ static void test_decide_beyond_linear(void **state) {
   lt.linear_accuracy = 0.985; /* the neighbours not significantly better */
   fl_decide(&in, &d);
   assert_int_equal(d.n, 0);
-  /* The linear rule reaches 0.9 where the linear model fits 0.1: what
-   * holds the model back is not its form (development job 8688). */
+  /* The linear rule reaches 0.9 of the neighbours' 0.99 where the linear
+   * model fits 0.1: what holds the model back is not its form
+   * (development job 8688). */
   lt.linear_accuracy = 0.9;
   fl_decide(&in, &d);
   for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);

@@ -64,6 +64,29 @@ static void test_wilson_known_values(void **state) {
   assert_true(fabs(t.lo - (2 - 4.303 / sqrt(3.0))) < 1e-9 && fabs(t.hi - (2 + 4.303 / sqrt(3.0))) < 1e-9);
 }
 
+/* Chi-square: the tables' 5% points (3.841 at 1 degree of freedom, 5.991
+ * at 2, 18.307 at 10; 0.1%: 13.816 at 2) and the test of homogeneity on
+ * rows of class counts. */
+static void test_chi_square(void **state) {
+  (void)state;
+  assert_true(fabs(fl_chi2_sf(3.841, 1) - 0.05) < 1e-4);
+  assert_true(fabs(fl_chi2_sf(5.991, 2) - 0.05) < 1e-4);
+  assert_true(fabs(fl_chi2_sf(18.307, 10) - 0.05) < 1e-4);
+  assert_true(fabs(fl_chi2_sf(13.816, 2) - 0.001) < 1e-5);
+  assert_true(fl_chi2_sf(0, 3) == 1.0);
+  /* Same proportions: p = 1; a sorted Iris split: all 30 validation rows
+   * of the class the 120 training rows hold 20 of. */
+  const uint64_t a[3] = {40, 40, 40}, b[3] = {10, 10, 10};
+  double low = 0;
+  assert_true(fabs(fl_chi2_homogeneity(a, b, 3, &low) - 1.0) < 1e-12);
+  assert_true(fabs(low - 10.0) < 1e-12);
+  const uint64_t tr[3] = {50, 50, 20}, va[3] = {0, 0, 30};
+  assert_true(fl_chi2_homogeneity(tr, va, 3, &low) < 1e-10);
+  /* 2 x 2: [[30, 10], [10, 30]]: chi-square 20, p = 7.74e-6. */
+  const uint64_t c[2] = {30, 10}, d[2] = {10, 30};
+  assert_true(fabs(fl_chi2_homogeneity(c, d, 2, NULL) - 7.744e-6) < 1e-8);
+}
+
 /* The seed article's data: 100 rows, uniform features, 3 random classes. */
 static void test_random_labels_not_significant(void **state) {
   (void)state;
@@ -144,6 +167,7 @@ static void test_refuses_what_it_cannot_test(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wilson_known_values),
+      cmocka_unit_test(test_chi_square),
       cmocka_unit_test(test_random_labels_not_significant),
       cmocka_unit_test(test_structure_is_significant),
       cmocka_unit_test(test_majority_class_is_not_information),

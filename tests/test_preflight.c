@@ -381,6 +381,40 @@ static void test_validation_classes_unseen_in_training(void **state) {
   raw_free(&tr);
 }
 
+/* validation_split on rows sorted by class (iris.csv's order): the last
+ * rows hold one class, which training holds few of. Every class is seen,
+ * but the split's classes are not distributed as training's (chi-square
+ * test of homogeneity); not said of a random-looking split, nor of a
+ * validation set given on its own. */
+static void test_validation_split_of_sorted_rows(void **state) {
+  (void)state;
+  fl_findings f;
+  raw_split tr = ids_split(120, 4, 3), va = ids_split(30, 4, 3);
+  for (size_t i = 0; i < tr.n; i++) tr.ids[i] = i < 50 ? 0 : i < 100 ? 1 : 2;
+  for (size_t i = 0; i < va.n; i++) va.ids[i] = 2;
+  job j = {.train = &tr, .val = &va};
+  char *s = make_spec(TRAIN_NPY ",'validation_split':0.2", 3, "softmax", SPARSE);
+  const fl_finding *x = expect(s, &j, 1, FL_CAUSE_INVALID_DATA, WARNING, &f);
+  assert_contains(x->message, "class 2 is 100.0% of the 30 validation rows and 16.7% of the 120 "
+                              "training rows (chi-square test of homogeneity, p = ");
+  assert_contains(x->message, "shuffle the rows before the split");
+  assert_false(fl_findings_have_error(&f));
+  free(s);
+  /* A validation set of its own: no claim about how it was drawn. */
+  s = make_spec(TRAIN_NPY "," VAL_NPY, 3, "softmax", SPARSE);
+  run(s, &j, &f);
+  assert_int_equal(f.n, 0);
+  free(s);
+  /* A split whose classes are spread as training's. */
+  for (size_t i = 0; i < va.n; i++) va.ids[i] = (int32_t)(i % 3);
+  s = make_spec(TRAIN_NPY ",'validation_split':0.2", 3, "softmax", SPARSE);
+  run(s, &j, &f);
+  assert_int_equal(f.n, 0);
+  free(s);
+  raw_free(&va);
+  raw_free(&tr);
+}
+
 /* ---- label_encoding_mismatch ---------------------------------------------- */
 
 static void test_ids_with_categorical_crossentropy(void **state) {
@@ -1122,6 +1156,7 @@ int main(void) {
       cmocka_unit_test(test_healthy_jobs_have_no_findings),
       cmocka_unit_test(test_invalid_data),
       cmocka_unit_test(test_validation_classes_unseen_in_training),
+      cmocka_unit_test(test_validation_split_of_sorted_rows),
       cmocka_unit_test(test_ids_with_categorical_crossentropy),
       cmocka_unit_test(test_onehot_with_sparse_crossentropy),
       cmocka_unit_test(test_dense_rows_not_distributions),

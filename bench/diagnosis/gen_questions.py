@@ -143,14 +143,59 @@ def questions2(rng):
     return out
 
 
+def questions3(rng):
+    """Round three (2026-12-05, evening): the tables and digit
+    images of the generator's new families (gen_jobs.py: iris, wine,
+    digits stand-ins) in the shapes their tutorials and questions take,
+    written with their answers before any was run."""
+    out = []
+    ix, iy = gen_jobs.gaussian_table(rng, gen_jobs.IRIS, 150)
+    out.append(("none", "Iris in centimetres, 10 relu units, Adam 0.01, 100 epochs, batch 16",
+                dict(spec([dense(10), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                          epochs=100, scale=None), batch_size=16), ix, iy))
+    order = np.argsort(iy, kind="stable")
+    out.append(("invalid_data", "Iris as iris.csv lists it, sorted by class; validation_split 0.2 "
+                "holds only the last class", spec([dense(10), dense(3, "softmax")], epochs=50, scale=None),
+                ix[order], iy[order]))
+    perm = iy.copy()
+    rng.shuffle(perm)
+    out.append(("labels_uninformative", "Iris with the label column shuffled on its own",
+                spec([dense(16), dense(3, "softmax")], epochs=50, scale=None), ix, perm))
+    wx, wy = gen_jobs.gaussian_table(rng, gen_jobs.WINE, 178)
+    out.append(("unnormalized_inputs", "Wine in its raw units (proline ~1000), SGD 0.01, 50 epochs",
+                spec([dense(16), dense(3, "softmax")], opt={"name": "sgd", "learning_rate": 0.01},
+                     epochs=50, scale=None), wx, wy))
+    out.append(("none", "Wine standardized, 8 relu units, SGD 0.01 with momentum, batch 8, 50 epochs",
+                dict(spec([dense(8), dense(3, "softmax")],
+                          opt={"name": "sgd", "learning_rate": 0.01, "momentum": 0.9},
+                          epochs=50, scale=None), batch_size=8), gen_jobs.standardize(wx), wy))
+    dy = rng.integers(0, 10, 1797)
+    dx = gen_jobs.digit_images(rng, dy)
+    out.append(("none", "digits 0..16 as scikit-learn gives them, 64 relu, Adam 1e-3, 20 epochs",
+                spec([dense(64), dense(10, "softmax")], epochs=20, scale=None), dx, dy))
+    out.append(("label_encoding_mismatch", "digits with class ids under categorical_crossentropy",
+                spec([dense(64), dense(10, "softmax")], loss="categorical_crossentropy", scale=None),
+                dx, dy))
+    out.append(("learning_rate_too_high", "digits scaled by 1/16, Adam at 0.5",
+                spec([dense(64), dense(10, "softmax")], opt={"name": "adam", "learning_rate": 0.5},
+                     epochs=20, scale=1 / 16), dx, dy))
+    out.append(("insufficient_capacity", "digits through a 2-unit relu bottleneck, Adam 1e-3, "
+                "30 epochs", spec([dense(2), dense(10, "softmax")], epochs=30, scale=1 / 16), dx, dy))
+    out.append(("none", "digits scaled by 1/16, softmax regression, SGD 0.1, 30 epochs",
+                spec([dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.1},
+                     epochs=30, scale=1 / 16), dx, dy))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=(1, 2), default=1,
-                    help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..)")
+    ap.add_argument("--round", type=int, choices=(1, 2, 3), default=1,
+                    help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
+                         "3: ten on tables and digit images (jobs 2201..)")
     a = ap.parse_args()
-    make, first = (questions, 2001) if a.round == 1 else (questions2, 2101)
+    make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201)}[a.round]
     for i, (expect, note, s, x, y) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)

@@ -84,6 +84,13 @@ void fl_sort_doubles(double *v, size_t n); /* ascending, for quantiles */
  * (the label test, the probes' subsets), so that a seed repeats exactly. */
 uint64_t fl_splitmix64(uint64_t *state);
 void fl_shuffle_u32(uint32_t *a, size_t n, uint64_t *state); /* Fisher-Yates */
+/* P(X >= x) for X chi-square with dof degrees of freedom. */
+double fl_chi2_sf(double x, double dof);
+/* Pearson's chi-square test that two rows of class counts (a[0..k),
+ * b[0..k)) come from one distribution: its p-value (1 when fewer than two
+ * classes occur). *min_expected (may be NULL) gets the smallest expected
+ * count: the chi-square approximation wants it >= 1 (Cochran). */
+double fl_chi2_homogeneity(const uint64_t *a, const uint64_t *b, size_t k, double *min_expected);
 
 /* ---- labels vs features (diagnose/label_test.c) ---- */
 
