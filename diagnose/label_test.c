@@ -32,6 +32,13 @@
 #define LT_PERMUTATIONS 999
 /* The centroid scratch is (m, k) doubles: 8 MB at 1000 classes. */
 #define LT_MAX_CLASSES 1000
+/* Rows a class needs in the sample to take part: a class of 2 or 3 rows
+ * cannot win a 5-neighbour vote of its own rows (it has 1 or 2 others),
+ * so its recall is 0 under any labels and only dilutes the statistic;
+ * with one class left the test has no power at all (a 190:1 job on
+ * blobs, 2 rows in each rare class, drew p = 1.000 and was told its
+ * labels carried nothing: generated test job 9349). */
+#define LT_MIN_CLASS_ROWS 5
 
 static int class_of(const fl_dataset *ds, size_t i, size_t k) {
   if (ds->label_kind == FL_LABELS_IDS) {
@@ -209,9 +216,19 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
     order[used] = order[i];
     y[used++] = c;
   }
-  w.m = m = used;
+  /* Drop the rows of classes too small to take part (LT_MIN_CLASS_ROWS);
+   * fewer than two classes left: the test cannot run. */
+  size_t *per = calloc(k, sizeof *per);
+  if (!per) goto done;
+  for (size_t i = 0; i < used; i++) per[y[i]]++;
+  size_t kept = 0, classes = 0;
+  for (size_t c = 0; c < k; c++) classes += per[c] >= LT_MIN_CLASS_ROWS;
+  for (size_t i = 0; i < used; i++)
+    if (per[y[i]] >= LT_MIN_CLASS_ROWS) order[kept] = order[i], y[kept++] = y[i];
+  free(per);
+  w.m = m = kept;
   rc = FL_EINVAL;
-  if (m < 4) goto done;
+  if (m < 4 || classes < 2) goto done;
   rc = FL_ENOMEM;
   w.nn = LT_NEIGHBOURS < m - 1 ? LT_NEIGHBOURS : m - 1;
   w.g = malloc(m * m * sizeof *w.g);

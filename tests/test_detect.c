@@ -444,6 +444,40 @@ static void test_plan_climbs_the_ladder_for_a_tiny_rate(void **state) {
   assert_true(planned(&adam, &s, FL_PROBE_LR_UP100));
 }
 
+/* No label test (the rare classes too small for it) and preflight's
+ * imbalance warning: shuffled labels scoring as the real ones at the
+ * majority rate show nothing about the labels; the collapse is the
+ * imbalance's (generated test job 9349, 190:1 on blobs). */
+static void test_labels_not_claimed_without_power(void **state) {
+  (void)state;
+  double loss[] = {0.06, 0.06, 0.06, 0.06}, acc[] = {0.99, 0.99, 0.99, 0.99};
+  fl_signals s;
+  uint64_t counts[3] = {428, 2, 2};
+  fl_monitor_init(&mon, 3, counts, 3, true, 3, 0.001);
+  for (int i = 0; i < 4; i++) {
+    fl_epoch_metrics m = epoch(i + 1, loss[i], acc[i], acc[i]);
+    m.n_classes = 3;
+    fl_monitor_add(&mon, &m);
+    fl_monitor_check(&mon, &s);
+  }
+  s = (fl_signals){.dead_layer = -1, .saturated_layer = -1, .collapsed = true, .at_chance = true};
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  set(p, FL_PROBE_BASELINE, 0.2, 0.06, 0.99);
+  set(p, FL_PROBE_PERMUTED, 0.2, 0.06, 0.99);
+  fl_findings pre = {.n = 1};
+  pre.items[0] = (fl_finding){.severity = FL_SEVERITY_WARNING, .cause = FL_CAUSE_CLASS_IMBALANCE,
+                              .message = "class 0 has 428 training rows and class 1 has 2"};
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 0.05f);
+  fl_diagnosis d;
+  fl_decide_input in = {&sgd, &mon, &s, &pre, p, NULL};
+  fl_decide(&in, &d);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LABELS_UNINFORMATIVE);
+  in.preflight = NULL; /* without the warning, the shuffled probe is the evidence */
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LABELS_UNINFORMATIVE);
+}
+
 /* Capacity without validation rows: the wider model's held-out accuracy
  * must be significantly above the job's training accuracy (development
  * job 436: 0.875 of 152 rows against 0.900 of 30, claimed on a held-out
@@ -886,6 +920,7 @@ int main(void) {
       cmocka_unit_test(test_decide_root_cause_first),
       cmocka_unit_test(test_learning_job_needs_held_out_evidence),
       cmocka_unit_test(test_plan_climbs_the_ladder_for_a_tiny_rate),
+      cmocka_unit_test(test_labels_not_claimed_without_power),
       cmocka_unit_test(test_decide_beyond_linear),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -141,6 +141,34 @@ static void test_structure_is_significant(void **state) {
   }
 }
 
+/* Rare classes of 2 rows cannot be told apart by any labels: they sit
+ * out, and with one class left the test does not run (a 190:1 job drew
+ * p = 1 and read as labels without information). Informative blobs with
+ * a rare class of 8 rows keep it and the test. */
+static void test_tiny_classes_sit_out(void **state) {
+  (void)state;
+  rng_state = 9349;
+  fl_dataset ds = make(432, 2);
+  for (size_t i = 0; i < ds.n; i++) {
+    int c = i < 2 ? 1 : i < 4 ? 2 : 0;
+    ds.ids[i] = c;
+    ds.x[i * 2] = (float)(c * 4 + normal());
+    ds.x[i * 2 + 1] = (float)normal();
+  }
+  fl_label_test t;
+  assert_int_equal(fl_label_test_run(&ds, 3, 5, &t), FL_EINVAL);
+  assert_false(t.run);
+  for (size_t i = 0; i < ds.n; i++) {
+    int c = i < 8 ? 1 : i < 10 ? 2 : 0;
+    ds.ids[i] = c;
+    ds.x[i * 2] = (float)(c * 4 + normal());
+  }
+  assert_int_equal(fl_label_test_run(&ds, 3, 5, &t), 0);
+  assert_int_equal((int)t.rows, 430); /* class 2's two rows sit out */
+  assert_true(t.p_value <= FL_LABEL_TEST_ALPHA);
+  release(&ds);
+}
+
 /* 95% of rows in class 0, labels random: balanced accuracy stays at
  * chance, so the majority does not pass for information. */
 static void test_majority_class_is_not_information(void **state) {
@@ -168,6 +196,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wilson_known_values),
       cmocka_unit_test(test_chi_square),
+      cmocka_unit_test(test_tiny_classes_sit_out),
       cmocka_unit_test(test_random_labels_not_significant),
       cmocka_unit_test(test_structure_is_significant),
       cmocka_unit_test(test_majority_class_is_not_information),

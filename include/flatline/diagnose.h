@@ -119,8 +119,10 @@ typedef struct {
 } fl_label_test;
 
 /* Runs the test on ds's rows with k classes (class ids, or argmax of dense
- * labels); deterministic for a seed. FL_EINVAL when it cannot apply (under
- * 4 labelled rows, no features, k < 2 or > 1000), FL_ENOMEM. */
+ * labels); deterministic for a seed. Classes with under 5 rows in its
+ * sample sit out (their recall is 0 under any labels). FL_EINVAL when it
+ * cannot apply (under 4 labelled rows, no features, k < 2 or > 1000,
+ * fewer than two classes of 5 rows), FL_ENOMEM. */
 int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_test *out);
 
 /* ---- preflight (diagnose/preflight.c) ---- */
