@@ -231,13 +231,17 @@ static bool check_unseen_classes(preflight *p) {
 static void check_split_classes(preflight *p) {
   const fl_dataset_stats *tr = p->train, *va = p->val;
   if (!(p->spec->validation.kind == FL_SRC_NONE && p->spec->validation_split > 0)) return;
-  if (va->n == 0 || !va->class_counts || !tr->class_counts || va->n_classes != tr->n_classes) return;
+  if (va->n == 0 || !va->class_counts || !tr->class_counts || va->n_classes != tr->n_classes)
+    return;
   double min_expected = 0;
   double pv = fl_chi2_homogeneity(tr->class_counts, va->class_counts, tr->n_classes, &min_expected);
   if (!(pv < FL_LABEL_TEST_ALPHA) || min_expected < 1) return;
   /* The class most over-represented among the validation rows. */
   double nt = 0, nv = 0;
-  for (size_t c = 0; c < tr->n_classes; c++) nt += (double)tr->class_counts[c], nv += (double)va->class_counts[c];
+  for (size_t c = 0; c < tr->n_classes; c++) {
+    nt += (double)tr->class_counts[c];
+    nv += (double)va->class_counts[c];
+  }
   size_t top = 0;
   double ratio = -1;
   for (size_t c = 0; c < tr->n_classes; c++) {

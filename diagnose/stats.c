@@ -127,7 +127,8 @@ double fl_chi2_homogeneity(const uint64_t *a, const uint64_t *b, size_t k, doubl
     used++;
     double ea = col * na / (na + nb), eb = col * nb / (na + nb);
     low = fmin(low, fmin(ea, eb));
-    stat += ((double)a[c] - ea) * ((double)a[c] - ea) / ea + ((double)b[c] - eb) * ((double)b[c] - eb) / eb;
+    double da = (double)a[c] - ea, db = (double)b[c] - eb;
+    stat += da * da / ea + db * db / eb;
   }
   if (min_expected) *min_expected = used ? low : 0;
   if (!(na > 0 && nb > 0) || used < 2) return 1.0;

@@ -213,6 +213,14 @@ static fl_diagnosis decide(const fl_job_spec *spec, const fl_signals *s,
   return d;
 }
 
+/* Preflight's findings: one warning. */
+static fl_findings one_warning(fl_cause cause, const char *message) {
+  fl_findings f = {.n = 1};
+  f.items[0] = (fl_finding){.severity = FL_SEVERITY_WARNING, .cause = cause};
+  snprintf(f.items[0].message, sizeof f.items[0].message, "%s", message);
+  return f;
+}
+
 static void plateau_monitor(void) {
   double loss[] = {2.302, 2.302, 2.301, 2.302};
   double acc[] = {0.1, 0.1, 0.1, 0.1};
@@ -405,9 +413,8 @@ static void test_learning_job_needs_held_out_evidence(void **state) {
    * training rows faster, held-out rows no better. */
   memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
   fl_job_spec adamw = spec_of(FL_OPT_ADAMW, 4.5e-3f);
-  fl_findings pre = {.n = 1};
-  pre.items[0] = (fl_finding){.severity = FL_SEVERITY_WARNING, .cause = FL_CAUSE_UNNORMALIZED_INPUTS,
-                              .message = "training features reach |x| = 200.9 (feature 2)"};
+  fl_findings pre = one_warning(FL_CAUSE_UNNORMALIZED_INPUTS,
+                                 "training features reach |x| = 200.9 (feature 2)");
   s = (fl_signals){.dead_layer = -1, .saturated_layer = -1, .diverged_before = true};
   set(p, FL_PROBE_BASELINE, 5.566, 2.243, 0.8);
   set(p, FL_PROBE_STANDARDIZED, 1.424, 0.6796, 0.7);
@@ -464,9 +471,8 @@ static void test_labels_not_claimed_without_power(void **state) {
   fl_probe_result p[FL_PROBE_COUNT] = {0};
   set(p, FL_PROBE_BASELINE, 0.2, 0.06, 0.99);
   set(p, FL_PROBE_PERMUTED, 0.2, 0.06, 0.99);
-  fl_findings pre = {.n = 1};
-  pre.items[0] = (fl_finding){.severity = FL_SEVERITY_WARNING, .cause = FL_CAUSE_CLASS_IMBALANCE,
-                              .message = "class 0 has 428 training rows and class 1 has 2"};
+  fl_findings pre = one_warning(FL_CAUSE_CLASS_IMBALANCE,
+                                 "class 0 has 428 training rows and class 1 has 2");
   fl_job_spec sgd = spec_of(FL_OPT_SGD, 0.05f);
   fl_diagnosis d;
   fl_decide_input in = {&sgd, &mon, &s, &pre, p, NULL};
@@ -820,9 +826,8 @@ static void test_decide_root_cause_first(void **state) {
    * dead ReLU layer repairs it outright: dead ReLUs, not the imbalance. */
   memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
   fl_job_spec relu = spec_of(FL_OPT_ADAM, 1e-3f);
-  fl_findings pre = {.n = 1};
-  pre.items[0] = (fl_finding){.severity = FL_SEVERITY_WARNING, .cause = FL_CAUSE_CLASS_IMBALANCE,
-                              .message = "class 8 has 45 training rows and class 4 has 3"};
+  fl_findings pre = one_warning(FL_CAUSE_CLASS_IMBALANCE,
+                                 "class 8 has 45 training rows and class 4 has 3");
   s = (fl_signals){.dead_layer = 0, .saturated_layer = -1, .collapsed = true,
                    .never_learned = true};
   set(p, FL_PROBE_BASELINE, 2.3, 2.25, 0.09);
