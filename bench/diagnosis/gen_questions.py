@@ -187,15 +187,66 @@ def questions3(rng):
     return out
 
 
+def conv(filters, **kw):
+    return dict({"type": "conv2d", "filters": filters, "kernel_size": 3, "activation": "relu"}, **kw)
+
+
+def small_cnn(first=None, out=None):
+    """conv 16 - max pool - conv 32 - max pool - flatten - dense 64 - dense 10
+    (examples/fashion-cnn's small network)."""
+    return [dict(conv(16, input_shape=[28, 28, 1]), **(first or {})),
+            {"type": "max_pooling2d", "pool_size": 2}, conv(32),
+            {"type": "max_pooling2d", "pool_size": 2}, {"type": "flatten"}, dense(64),
+            out or dense(10, "softmax")]
+
+
+def questions4(rng):
+    """Round four (2026-12-05, evening): convolutional jobs (issue 13's
+    diagnosis on conv layers) and a 99:1 binary set, written with their
+    answers before any was run."""
+    x, y = gen_jobs.fashion()
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))
+    fx, fy = x[idx[:3000]], y[idx[:3000]]
+    out = []
+    out.append(("none", "small CNN, Adam 1e-3, 5 epochs", spec(small_cnn(), epochs=5), fx, fy))
+    out.append(("learning_rate_too_high", "small CNN, Adam at 0.1",
+                spec(small_cnn(), opt={"name": "adam", "learning_rate": 0.1}, epochs=5), fx, fy))
+    out.append(("learning_rate_too_low", "small CNN, plain SGD at 1e-5",
+                spec(small_cnn(), opt={"name": "sgd", "learning_rate": 1e-5}, epochs=5), fx, fy))
+    shuffled = fy.copy()
+    rng.shuffle(shuffled)
+    out.append(("labels_uninformative", "small CNN on labels shuffled apart from the images",
+                spec(small_cnn(), epochs=5), fx, shuffled))
+    out.append(("unnormalized_inputs", "small CNN on raw pixels 0..255, SGD 0.01 with momentum",
+                spec(small_cnn(), opt={"name": "sgd", "learning_rate": 0.01, "momentum": 0.9},
+                     epochs=5, scale=None), fx.astype(np.float32), fy))
+    out.append(("dead_relu", "small CNN whose first conv layer starts with biases of -5",
+                spec(small_cnn(first={"bias_initializer": {"name": "constant", "value": -5}}),
+                     epochs=5), fx, fy))
+    out.append(("output_loss_mismatch", "small CNN, softmax output with from_logits: true",
+                dict(spec(small_cnn(), epochs=5),
+                     loss={"name": "sparse_categorical_crossentropy", "from_logits": True}), fx, fy))
+    rare = idx[3000:40000]
+    pos, neg = rare[y[rare] == 0][:30], rare[y[rare] != 0][:2970]
+    both = rng.permutation(np.concatenate([pos, neg]))
+    out.append(("class_imbalance", "T-shirts against everything else, 1:99, softmax regression, "
+                "SGD 0.01", spec([dense(2, "softmax")], opt={"name": "sgd", "learning_rate": 0.01},
+                                 epochs=10), x[both], (y[both] == 0).astype(np.int64)))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3), default=1,
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
-                         "3: ten on tables and digit images (jobs 2201..)")
+                         "3: ten on tables and digit images (jobs 2201..); "
+                         "4: eight on convolutional networks and a 1:99 set (jobs 2301..)")
     a = ap.parse_args()
-    make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201)}[a.round]
+    make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
+                   4: (questions4, 2301)}[a.round]
     for i, (expect, note, s, x, y) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
