@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fix_json.h"
@@ -231,23 +232,29 @@ static bool check_unseen_classes(preflight *p) {
 static void check_split_classes(preflight *p) {
   const fl_dataset_stats *tr = p->train, *va = p->val;
   if (!(p->spec->validation.kind == FL_SRC_NONE && p->spec->validation_split > 0)) return;
-  if (va->n == 0 || !va->class_counts || !tr->class_counts || va->n_classes != tr->n_classes)
-    return;
+  if (va->n == 0 || !va->class_counts || !tr->class_counts) return;
+  /* The two count rows over the same classes (ids: each row as long as its
+   * largest id, so the shorter is padded with zeros). */
+  size_t k = tr->n_classes > va->n_classes ? tr->n_classes : va->n_classes;
+  uint64_t *counts = calloc(2 * k, sizeof *counts);
+  if (!counts) return; /* a note we cannot afford to compute: no note */
+  uint64_t *ct = counts, *cv = counts + k;
+  memcpy(ct, tr->class_counts, tr->n_classes * sizeof *ct);
+  memcpy(cv, va->class_counts, va->n_classes * sizeof *cv);
   double min_expected = 0;
-  double pv = fl_chi2_homogeneity(tr->class_counts, va->class_counts, tr->n_classes, &min_expected);
-  if (!(pv < FL_LABEL_TEST_ALPHA) || min_expected < 1) return;
+  double pv = fl_chi2_homogeneity(ct, cv, k, &min_expected);
   /* The class most over-represented among the validation rows. */
   double nt = 0, nv = 0;
-  for (size_t c = 0; c < tr->n_classes; c++) {
-    nt += (double)tr->class_counts[c];
-    nv += (double)va->class_counts[c];
-  }
+  for (size_t c = 0; c < k; c++) nt += (double)ct[c], nv += (double)cv[c];
   size_t top = 0;
   double ratio = -1;
-  for (size_t c = 0; c < tr->n_classes; c++) {
-    double r = ((double)va->class_counts[c] / nv) / (((double)tr->class_counts[c] + 0.5) / nt);
+  for (size_t c = 0; c < k; c++) {
+    double r = ((double)cv[c] / nv) / (((double)ct[c] + 0.5) / nt);
     if (r > ratio) ratio = r, top = c;
   }
+  double share_v = (double)cv[top] / nv, share_t = (double)ct[top] / nt;
+  free(counts);
+  if (!(pv < FL_LABEL_TEST_ALPHA) || min_expected < 1) return;
   char msg[FL_TEXT_MAX], name[64];
   class_named(p->spec, top, name, sizeof name);
   snprintf(msg, sizeof msg,
@@ -257,8 +264,7 @@ static void check_split_classes(preflight *p) {
            "%.0f). validation_split takes the last rows without shuffling (as Keras), and "
            "rows sorted by class put one class there: shuffle the rows before the split, or "
            "give data.validation",
-           name, 100.0 * (double)va->class_counts[top] / nv, nv,
-           100.0 * (double)tr->class_counts[top] / nt, nt, pv, FL_LABEL_TEST_ALPHA,
+           name, 100.0 * share_v, nv, 100.0 * share_t, nt, pv, FL_LABEL_TEST_ALPHA,
            1 / FL_LABEL_TEST_ALPHA);
   add(p, FL_SEVERITY_WARNING, FL_CAUSE_INVALID_DATA, 0, msg);
 }
