@@ -97,11 +97,12 @@ def standardize(x):
 
 
 # Small real tables as synthetic stand-ins: class-conditional Gaussians
-# with the per-class means and standard deviations published for UCI's
-# Iris (Fisher 1936: 150 rows, 4 features in cm, 3 classes of 50) and
-# Wine (Forina et al.: 178 rows, 13 chemical measurements on very
-# different scales, proline ~300-1700 beside hue ~0.5-1.7; classes of
-# 59/71/48), clipped at zero. They keep what a user's job on the real
+# with the per-class means and standard deviations of UCI's Iris (Fisher
+# 1936: 150 rows, 4 features in cm, 3 classes of 50) and figures close to
+# those of UCI's Wine (Forina et al.: 178 rows, 13 chemical measurements
+# on very different scales, proline ~300-1700 beside hue ~0.5-1.7;
+# classes of 59/71/48; written from the published summaries, not checked
+# against the file, which is not in Debian's archive), clipped at zero. They keep what a user's job on the real
 # files meets: a few hundred rows, raw units, Wine's scale spread.
 IRIS = {"share": (50, 50, 50),
         "mean": ((5.01, 3.43, 1.46, 0.25), (5.94, 2.77, 4.26, 1.33),
