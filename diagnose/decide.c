@@ -142,6 +142,11 @@ static bool crushes(const fl_probe_result *a, const fl_probe_result *base) {
          acc_diff(a, base).lo > 0;
 }
 
+/* The tests of a repair against the job's baseline, in the form
+ * first_repair takes. */
+static bool beats_job(const ctx *c, const fl_probe_result *a) { return beats(a, c->base); }
+static bool crushes_job(const ctx *c, const fl_probe_result *a) { return crushes(a, c->base); }
+
 /* The real-label probe with the best held-out accuracy (lowest loss on a
  * tie). */
 static const fl_probe_result *best_probe(const ctx *c) {
@@ -295,12 +300,13 @@ bool fl_spec_suspect_init(const fl_job_spec *spec, size_t input_dim) {
  * where the baseline does not (DESIGN.md §4: the smallest change that
  * repairs the job names the cause; a rate that makes SGD learn is a
  * repair even where Adam learns faster in the probe's few steps), by
- * `repairs`: beats, or crushes where the job shows no sign of the cause;
+ * `repairs`: beats, crushes where the job shows no sign of the cause, or
+ * repairs_job (held-out rows too, on a job that learns);
  * FL_PROBE_COUNT when none does. */
 static fl_probe_kind first_repair(const ctx *c, const fl_probe_kind *ladder, int n,
-                                  bool (*repairs)(const fl_probe_result *, const fl_probe_result *)) {
+                                  bool (*repairs)(const ctx *, const fl_probe_result *)) {
   for (int i = 0; i < n; i++)
-    if (repairs(probe(c, ladder[i]), c->base)) return ladder[i];
+    if (repairs(c, probe(c, ladder[i]))) return ladder[i];
   return FL_PROBE_COUNT;
 }
 
@@ -453,9 +459,7 @@ static void rule_lr_high(ctx *c) {
   if (s->nonfinite) return;
   bool sign = s->diverging || s->update_too_big || s->diverged_before || s->died_in_training ||
               (finite_run(c->base) && c->base->loss_end > ABOVE_UNIFORM * log(fmax(m->n_classes, 2)));
-  fl_probe_kind k = FL_PROBE_COUNT;
-  for (int i = 0; i < 2 && k == FL_PROBE_COUNT; i++)
-    if (repairs_job(c, probe(c, LADDER_DOWN[i]))) k = LADDER_DOWN[i];
+  fl_probe_kind k = first_repair(c, LADDER_DOWN, 2, repairs_job);
   if (k == FL_PROBE_COUNT) return;
   if (!sign && !crushes(probe(c, k), c->base)) return;
   char a[256], b[256], fix[FL_FIX_MAX];
@@ -529,7 +533,7 @@ static void rule_lr_low(ctx *c) {
    * three linear models on rings, which need a hidden layer); the suite's
    * deep tanh job (plain SGD at 0.01) crushes its baseline at 0.1
    * (2.33 -> 1.01, held-out 0.58). */
-  fl_probe_kind k = first_repair(c, LADDER_UP, 4, sign ? beats : crushes);
+  fl_probe_kind k = first_repair(c, LADDER_UP, 4, sign ? beats_job : crushes_job);
   for (int i = 0; k == FL_PROBE_COUNT && sign && i < 4; i++) {
     const fl_probe_result *r = probe(c, LADDER_UP[i]);
     if (finite_run(r) && fall(r) >= STALLED_FALL && r->loss_end < c->base->loss_end)

@@ -245,9 +245,7 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
   for (size_t i = 0; i < m; i++) w.count[y[i]]++;
 
   out->accuracy = statistic(&w, y, &out->method, &out->linear_accuracy);
-  size_t present = 0;
-  for (size_t c = 0; c < k; c++) present += w.count[c] > 0;
-  out->chance = present ? 1.0 / (double)present : 0;
+  out->chance = 1.0 / (double)classes; /* the classes that took part */
   memcpy(perm, y, m * sizeof *perm);
   int at_least = 0;
   double sum = 0, null[LT_PERMUTATIONS];

@@ -243,6 +243,10 @@ static void check_split_classes(preflight *p) {
   memcpy(cv, va->class_counts, va->n_classes * sizeof *cv);
   double min_expected = 0;
   double pv = fl_chi2_homogeneity(ct, cv, k, &min_expected);
+  if (!(pv < FL_LABEL_TEST_ALPHA) || min_expected < 1) {
+    free(counts);
+    return;
+  }
   /* The class most over-represented among the validation rows. */
   double nt = 0, nv = 0;
   for (size_t c = 0; c < k; c++) nt += (double)ct[c], nv += (double)cv[c];
@@ -254,7 +258,6 @@ static void check_split_classes(preflight *p) {
   }
   double share_v = (double)cv[top] / nv, share_t = (double)ct[top] / nt;
   free(counts);
-  if (!(pv < FL_LABEL_TEST_ALPHA) || min_expected < 1) return;
   char msg[FL_TEXT_MAX], name[64];
   class_named(p->spec, top, name, sizeof name);
   snprintf(msg, sizeof msg,
