@@ -137,6 +137,29 @@ static bool repairs_job(const ctx *c, const fl_probe_result *a) {
   return !job_learns(c) || !finite_run(c->base) || acc_diff(a, c->base).lo > 0;
 }
 
+/* A slow start that the job would recover from in its later epochs has
+ * no later epochs to recover in when the probes ran as long as the whole
+ * job (question round 5: one full batch of 3,200 rows for 10 epochs, 10
+ * steps in all, against the probes' 30). */
+bool fl_probes_cover_job(const fl_job_spec *spec, size_t train_rows, int probe_steps) {
+  if (!spec || spec->batch_size < 1 || spec->epochs < 1 || train_rows == 0 || probe_steps < 1)
+    return false;
+  size_t per_epoch = (train_rows + (size_t)spec->batch_size - 1) / (size_t)spec->batch_size;
+  return per_epoch * (size_t)spec->epochs <= (size_t)probe_steps;
+}
+
+static bool probes_cover_job(const ctx *c) {
+  return finite_run(c->base) &&
+         fl_probes_cover_job(c->in->spec, c->in->monitor->train_rows, c->base->steps);
+}
+
+/* Beats the baseline and reaches significantly higher held-out accuracy,
+ * whether or not the job learns (repairs_job asks it only of a job that
+ * learns). */
+static bool outlearns_job(const ctx *c, const fl_probe_result *a) {
+  return beats(a, c->base) && acc_diff(a, c->base).lo > 0;
+}
+
 static bool crushes(const fl_probe_result *a, const fl_probe_result *base) {
   return beats(a, base) && finite_run(base) && a->loss_end < CRUSH_LOSS_RATIO * base->loss_end &&
          acc_diff(a, base).lo > 0;
@@ -514,7 +537,11 @@ static void rule_imbalance(ctx *c) {
 static void rule_lr_low(ctx *c) {
   const fl_signals *s = c->in->signals;
   const fl_job_spec *spec = c->in->spec;
-  if (!(fall(c->base) < STALLED_FALL)) return;
+  /* A stalled baseline, or a job no longer than the probes: a step up
+   * that ends significantly above the baseline on held-out rows then ends
+   * above the whole job (probes_cover_job). */
+  bool short_job = probes_cover_job(c);
+  if (!(fall(c->base) < STALLED_FALL) && !short_job) return;
   bool tiny = fl__lr_far_below_usual(spec);
   /* With the sign (updates a millionth of the weights, or a rate far below
    * the usual range), a step that learns by the measure that called the
@@ -534,6 +561,11 @@ static void rule_lr_low(ctx *c) {
    * deep tanh job (plain SGD at 0.01) crushes its baseline at 0.1
    * (2.33 -> 1.01, held-out 0.58). */
   fl_probe_kind k = first_repair(c, LADDER_UP, 4, sign ? beats_job : crushes_job);
+  bool by_length = false;
+  if (k == FL_PROBE_COUNT && short_job) {
+    k = first_repair(c, LADDER_UP, 4, outlearns_job);
+    by_length = k != FL_PROBE_COUNT;
+  }
   for (int i = 0; k == FL_PROBE_COUNT && sign && i < 4; i++) {
     const fl_probe_result *r = probe(c, LADDER_UP[i]);
     if (finite_run(r) && fall(r) >= STALLED_FALL && r->loss_end < c->base->loss_end)
@@ -557,10 +589,26 @@ static void rule_lr_low(ctx *c) {
     if (finite_run(r) && r->val_acc > best->val_acc) best = r;
   }
   if (finite_run(wide) && acc_diff(wide, best).lo > 0 && wide->loss_end < best->loss_end) return;
+  /* Without a stall, a step up on a short job must also do better held
+   * out than the wider model: where the model gains more, the rate is not
+   * what holds the job back (development job 10604, 60 steps of Adam on
+   * 365 rows: x 10 0.42, the wider model 0.49 of 132 rows). */
+  if (by_length && finite_run(wide) && wide->val_acc >= best->val_acc) return;
   char a[256], b[256], fix[FL_FIX_MAX];
   describe(c, FL_PROBE_BASELINE, a, sizeof a);
   describe(c, k, b, sizeof b);
   probe_fix(c, k, fix, sizeof fix);
+  if (by_length) {
+    size_t rows = c->in->monitor->train_rows, B = (size_t)spec->batch_size;
+    add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, 0.65, fix,
+        "raise the learning rate to the one in the fix, or take more steps (smaller "
+        "batches, more epochs): the whole job is no longer than the probes, and the "
+        "step up ends significantly higher",
+        "%s%sthe whole job is %zu steps (%d epochs of %zu batch%s), the probes %d; %s; %s",
+        s->summary, s->summary[0] ? "; " : "", (size_t)spec->epochs * ((rows + B - 1) / B),
+        spec->epochs, (rows + B - 1) / B, (rows + B - 1) / B == 1 ? "" : "es", c->base->steps, a, b);
+    return;
+  }
   add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, s->update_too_small || tiny ? 0.9 : 0.65, fix,
       "raise the learning rate to the one in the fix: the smallest step up that "
       "learns from the same start",
@@ -611,10 +659,19 @@ static void rule_vanishing(ctx *c) {
                    "layers with he_normal initialization, or fewer layers");
 }
 
+/* Gradients that grow through the depth, repaired by re-initializing or by
+ * a smaller step. Where the spec's own kernels are at least twice He's
+ * width (wild_init: variance 4x a layer) and re-initializing repairs the
+ * job, the kernels are the defect and the growth their measured effect:
+ * this cause then ranks above learning_rate_too_high, whose step down only
+ * keeps the exploding activations' steps small (a rate of the usual size
+ * was not the problem). Otherwise it ranks under it. */
 static void rule_exploding(ctx *c) {
   const fl_probe_result *down = probe(c, FL_PROBE_LR_DOWN), *reinit = probe(c, FL_PROBE_REINIT);
   if (!c->in->signals->exploding || !(beats(down, c->base) || beats(reinit, c->base))) return;
-  claim_structural(c, FL_CAUSE_EXPLODING_GRADIENT, 0.85,
+  bool from_spec = beats(reinit, c->base) && c->in->spec &&
+                   wild_init(c->in->spec, c->in->monitor->input_dim);
+  claim_structural(c, FL_CAUSE_EXPLODING_GRADIENT, from_spec ? 0.92 : 0.85,
                    beats(reinit, c->base) ? FL_PROBE_REINIT : FL_PROBE_LR_DOWN, true,
                    "gradients grow layer by layer: use glorot/he initialization (variance "
                    "~1/fan_in), a lower learning rate, or fewer layers");

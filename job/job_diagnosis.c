@@ -376,8 +376,12 @@ static bool end_disproves(const fl_job_diag *d, const fl_monitor *mon, const fl_
   if (d->last.n == 0 || d->fixed || stuck || sig->overfitting) return false;
   fl_cause top = d->last.items[0].cause;
   /* A rate too low shows as slowness: a job still improving at its end
-   * is a slow start (healthy), even where the higher rate got further. */
-  bool slow = top == FL_CAUSE_LEARNING_RATE_TOO_LOW && !sig->stalled;
+   * is a slow start (healthy), even where the higher rate got further;
+   * unless the probes ran as long as the whole job, where the higher
+   * rate's probe is where the job could have ended (fix_still_ahead). */
+  const fl_probe_result *b = &d->tried[FL_PROBE_BASELINE];
+  bool covered = b->run && !b->failed && fl_probes_cover_job(d->spec, mon->train_rows, b->steps);
+  bool slow = top == FL_CAUSE_LEARNING_RATE_TOO_LOW && !sig->stalled && !covered;
   if (!slow && fix_still_ahead(d, mon, &d->last.items[0])) return false;
   double lnk = log(mon->n_classes > 1 ? mon->n_classes : 2);
   bool learned = mon->has_val ? mon->n > 0 && mon->val_loss[mon->n - 1] < lnk

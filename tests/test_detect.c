@@ -380,6 +380,46 @@ static void test_decide_usual_rate_needs_a_crushing_step(void **state) {
   assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":3"));
 }
 
+/* A job no longer than the probes (question round 5: one full batch of
+ * 3,200 rows for 10 epochs, 10 steps against the probes' 30): a step up
+ * that ends significantly higher on held-out rows names the rate, though
+ * the baseline is not stalled and the step does not halve its loss. The
+ * same probes on a job of 1,000 steps say nothing: a slow start. */
+static void test_decide_rate_too_low_for_a_short_job(void **state) {
+  (void)state;
+  plateau_monitor();
+  mon.train_rows = 3200;
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true};
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 0.01f);
+  sgd.epochs = 10;
+  sgd.batch_size = 3200;
+  set(p, FL_PROBE_BASELINE, 2.605, 1.827, 0.535);
+  set(p, FL_PROBE_LR_UP, 2.605, 0.934, 0.674);
+  set(p, FL_PROBE_LR_UP100, 2.605, 2.021, 0.328);
+  set(p, FL_PROBE_WIDER, 2.554, 1.763, 0.531);
+  for (int k = 0; k < FL_PROBE_COUNT; k++) p[k].steps = 30;
+  assert_true(fl_probes_cover_job(&sgd, 3200, 30));
+  fl_diagnosis d = decide(&sgd, &s, p);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  assert_non_null(strstr(d.items[0].evidence, "the whole job is 10 steps"));
+  assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":0.0999"));
+  sgd.batch_size = 32;
+  assert_false(fl_probes_cover_job(&sgd, 3200, 30));
+  d = decide(&sgd, &s, p);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  /* Short, but the step up is not significantly better held out. */
+  sgd.batch_size = 3200;
+  set(p, FL_PROBE_LR_UP, 2.605, 0.934, 0.56);
+  p[FL_PROBE_LR_UP].steps = 30;
+  d = decide(&sgd, &s, p);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  sgd.batch_size = 0;
+  assert_false(fl_probes_cover_job(&sgd, 3200, 30));
+  assert_false(fl_probes_cover_job(NULL, 3200, 30));
+}
+
 /* A job that learns (accuracy above the majority rate, its loss neither
  * rising nor stuck) disproves a claim resting on a probe's training loss
  * alone: a step down the ladder, or standardized inputs, must also do
@@ -806,6 +846,30 @@ static void test_decide_root_cause_first(void **state) {
   assert_int_equal(d.items[1].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
   assert_true(d.items[1].confidence < d.items[0].confidence);
 
+  /* Kernels at 3x He's width (not the 10x that blames them outright)
+   * and gradient norms growing through the depth: a step down and
+   * re-initializing both repair it. The kernels in the spec are the
+   * defect, so exploding_gradient ranks above the step down; with He's
+   * own width the same measurements rank the rate first. */
+  memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
+  mon.input_dim = 2;
+  fl_job_spec x3 = spec_of(FL_OPT_ADAM, 1e-3f);
+  x3.layers[0].kernel_init = (fl_initializer){FL_INIT_RANDOM_NORMAL, 3.0f}; /* He: 1.0 */
+  s = (fl_signals){.dead_layer = -1, .saturated_layer = -1, .exploding = true,
+                   .update_too_big = true};
+  set(p, FL_PROBE_BASELINE, 2.6, 2.5, 0.2);
+  set(p, FL_PROBE_LR_DOWN, 2.6, 1.0, 0.6);
+  set(p, FL_PROBE_REINIT, 2.3, 0.9, 0.65);
+  d = decide(&x3, &s, p);
+  assert_true(d.n >= 2);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_EXPLODING_GRADIENT);
+  assert_int_equal(d.items[1].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
+  x3.layers[0].kernel_init = (fl_initializer){FL_INIT_RANDOM_NORMAL, 1.0f};
+  d = decide(&x3, &s, p);
+  assert_true(d.n >= 2);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
+  assert_int_equal(d.items[1].cause, FL_CAUSE_EXPLODING_GRADIENT);
+
   /* A saturated sigmoid layer and a vanishing first-layer gradient: the
    * saturation explains the gradient and ranks first. */
   memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
@@ -923,6 +987,7 @@ int main(void) {
       cmocka_unit_test(test_overfitting),
       cmocka_unit_test(test_at_chance_uses_row_counts),
       cmocka_unit_test(test_decide_root_cause_first),
+      cmocka_unit_test(test_decide_rate_too_low_for_a_short_job),
       cmocka_unit_test(test_learning_job_needs_held_out_evidence),
       cmocka_unit_test(test_plan_climbs_the_ladder_for_a_tiny_rate),
       cmocka_unit_test(test_labels_not_claimed_without_power),

@@ -236,17 +236,78 @@ def questions4(rng):
     return out
 
 
+def questions5(rng):
+    """Round five (2026-12-05, night): more question shapes the earlier
+    rounds lack (missing values read as NaN, one full batch, a row-id
+    column, dropout's noisy training loss, a linear output under the
+    default cross-entropy, batch size 1, 50 small classes), written with
+    their answers before any was run."""
+    x, y = gen_jobs.fashion()
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))
+    fx, fy = x[idx[:4000]], y[idx[:4000]]
+    out = []
+    px, py = gen_jobs.read_table("penguins_std.csv")
+    holes = px.copy()
+    holes[rng.random(holes.shape) < 0.03] = np.nan
+    out.append(("invalid_data", "a table with missing values read as NaN (3% of cells), Adam 1e-3",
+                spec([dense(16), dense(3, "softmax")], epochs=20, scale=None), holes, py))
+    out.append(("learning_rate_too_low", "one full batch of 3,200 rows, plain SGD 0.01, 10 epochs "
+                "(10 steps)", dict(spec([dense(64), dense(10, "softmax")],
+                                        opt={"name": "sgd", "learning_rate": 0.01}), batch_size=3200),
+                fx, fy))
+    n = len(py)
+    ids = np.arange(n, dtype=np.float32)[:, None] * 5 + 10000
+    out.append(("unnormalized_inputs", "standardized table plus its row id (10,000..15,000) as a "
+                "feature, SGD 0.01", spec([dense(16), dense(3, "softmax")],
+                                         opt={"name": "sgd", "learning_rate": 0.01},
+                                         epochs=20, scale=None),
+                np.concatenate([px, ids], 1).astype(np.float32), py))
+    out.append(("none", "dropout 0.5 after each hidden layer: training loss above validation "
+                "loss, Adam 1e-3", spec([dense(256), {"type": "dropout", "rate": 0.5}, dense(128),
+                                         {"type": "dropout", "rate": 0.5}, dense(10, "softmax")],
+                                        epochs=15), fx, fy))
+    out.append(("output_loss_mismatch", "linear output (no softmax) under the default "
+                "sparse_categorical_crossentropy", spec([dense(128), dense(10, "linear")]), fx, fy))
+    out.append(("learning_rate_too_high", "RMSprop at 0.05",
+                spec([dense(128), dense(64), dense(10, "softmax")],
+                     opt={"name": "rmsprop", "learning_rate": 0.05}), fx, fy))
+    out.append(("none", "batch size 1, plain SGD 0.01, 600 rows of a standardized table",
+                dict(spec([dense(16), dense(3, "softmax")], opt={"name": "sgd", "learning_rate": 0.01},
+                          epochs=10, scale=None), batch_size=1), px[:600], py[:600]))
+    k, d, per = 50, 20, 30
+    centres = rng.normal(0, 1, (k, d)) * 3
+    by = np.repeat(np.arange(k), per)
+    bx = (centres[by] + rng.normal(0, 1, (k * per, d))).astype(np.float32)
+    order = rng.permutation(len(by))
+    out.append(("none", "50 classes of 30 rows, 20 features, 64 relu, Adam 1e-3, 60 epochs",
+                spec([dense(64), dense(k, "softmax")], epochs=60, scale=None), bx[order],
+                by[order].astype(np.int64)))
+    out.append(("poor_initialization", "every kernel initialized to the constant 0.05",
+                spec([dict(dense(128), kernel_initializer={"name": "constant", "value": 0.05}),
+                      dict(dense(64), kernel_initializer={"name": "constant", "value": 0.05}),
+                      dense(10, "softmax")]), fx, fy))
+    three = np.isin(fy, [0, 2, 4])
+    rx, ry = fx[three], np.searchsorted([0, 2, 4], fy[three]).astype(np.int64)
+    major = np.concatenate([np.where(ry == 0)[0], np.where(ry == 1)[0][:40], np.where(ry == 2)[0][:20]])
+    major = rng.permutation(major)
+    out.append(("none", "T-shirts, 40 pullovers, 20 coats (about 20:2:1) that learn, Adam 1e-3, 20 epochs",
+                spec([dense(64), dense(3, "softmax")], epochs=20), rx[major], ry[major]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4), default=1,
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
-                         "4: eight on convolutional networks and a 1:99 set (jobs 2301..)")
+                         "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
+                         "5: ten more question shapes (jobs 2401..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
-                   4: (questions4, 2301)}[a.round]
+                   4: (questions4, 2301), 5: (questions5, 2401)}[a.round]
     for i, (expect, note, s, x, y) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)

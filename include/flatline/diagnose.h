@@ -262,6 +262,12 @@ const char *fl_probe_name(fl_probe_kind p);
  * confirm. input_dim: the first layer's fan_in (0: unknown). */
 bool fl_spec_suspect_init(const fl_job_spec *spec, size_t input_dim);
 
+/* The job's whole training is no longer than a probe's run of
+ * probe_steps: its planned steps (epochs x batches of train_rows) at most
+ * that. A probe then shows where the job can get by its end, not only how
+ * fast it starts. */
+bool fl_probes_cover_job(const fl_job_spec *spec, size_t train_rows, int probe_steps);
+
 typedef struct {
   bool run;
   bool failed;          /* error or non-finite */
