@@ -374,6 +374,12 @@ static bool fix_still_ahead(const fl_job_diag *d, const fl_monitor *mon,
 static bool end_disproves(const fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig,
                           bool stuck) {
   if (d->last.n == 0 || d->fixed || stuck || sig->overfitting) return false;
+  /* A loss that never came below 90% of its start over the whole job
+   * learned nothing, whatever its initial weights happened to score: Iris
+   * under RMSprop at 3.3e-7 held 0.73 of 37 validation rows (validation
+   * loss 0.67 < ln 3) from its first epoch to its last, its training
+   * loss 0.847 throughout (generated test job 11443, told healthy). */
+  if (sig->never_learned) return false;
   fl_cause top = d->last.items[0].cause;
   /* A rate too low shows as slowness: a job still improving at its end
    * is a slow start (healthy), even where the higher rate got further;
