@@ -141,11 +141,15 @@ static bool repairs_job(const ctx *c, const fl_probe_result *a) {
  * no later epochs to recover in when the probes ran as long as the whole
  * job (question round 5: one full batch of 3,200 rows for 10 epochs, 10
  * steps in all, against the probes' 30). */
+static size_t batches_per_epoch(const fl_job_spec *spec, size_t train_rows) {
+  size_t B = (size_t)spec->batch_size;
+  return (train_rows + B - 1) / B;
+}
+
 bool fl_probes_cover_job(const fl_job_spec *spec, size_t train_rows, int probe_steps) {
   if (!spec || spec->batch_size < 1 || spec->epochs < 1 || train_rows == 0 || probe_steps < 1)
     return false;
-  size_t per_epoch = (train_rows + (size_t)spec->batch_size - 1) / (size_t)spec->batch_size;
-  return per_epoch * (size_t)spec->epochs <= (size_t)probe_steps;
+  return batches_per_epoch(spec, train_rows) * (size_t)spec->epochs <= (size_t)probe_steps;
 }
 
 static bool probes_cover_job(const ctx *c) {
@@ -599,14 +603,14 @@ static void rule_lr_low(ctx *c) {
   describe(c, k, b, sizeof b);
   probe_fix(c, k, fix, sizeof fix);
   if (by_length) {
-    size_t rows = c->in->monitor->train_rows, B = (size_t)spec->batch_size;
+    size_t per_epoch = batches_per_epoch(spec, c->in->monitor->train_rows);
     add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, 0.65, fix,
         "raise the learning rate to the one in the fix, or take more steps (smaller "
         "batches, more epochs): the whole job is no longer than the probes, and the "
         "step up ends significantly higher",
         "%s%sthe whole job is %zu steps (%d epochs of %zu batch%s), the probes %d; %s; %s",
-        s->summary, s->summary[0] ? "; " : "", (size_t)spec->epochs * ((rows + B - 1) / B),
-        spec->epochs, (rows + B - 1) / B, (rows + B - 1) / B == 1 ? "" : "es", c->base->steps, a, b);
+        s->summary, s->summary[0] ? "; " : "", (size_t)spec->epochs * per_epoch, spec->epochs,
+        per_epoch, per_epoch == 1 ? "" : "es", c->base->steps, a, b);
     return;
   }
   add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, s->update_too_small || tiny ? 0.9 : 0.65, fix,
@@ -668,11 +672,12 @@ static void rule_vanishing(ctx *c) {
  * was not the problem). Otherwise it ranks under it. */
 static void rule_exploding(ctx *c) {
   const fl_probe_result *down = probe(c, FL_PROBE_LR_DOWN), *reinit = probe(c, FL_PROBE_REINIT);
-  if (!c->in->signals->exploding || !(beats(down, c->base) || beats(reinit, c->base))) return;
-  bool from_spec = beats(reinit, c->base) && c->in->spec &&
+  bool reinit_repairs = beats(reinit, c->base);
+  if (!c->in->signals->exploding || !(beats(down, c->base) || reinit_repairs)) return;
+  bool from_spec = reinit_repairs && c->in->spec &&
                    wild_init(c->in->spec, c->in->monitor->input_dim);
   claim_structural(c, FL_CAUSE_EXPLODING_GRADIENT, from_spec ? 0.92 : 0.85,
-                   beats(reinit, c->base) ? FL_PROBE_REINIT : FL_PROBE_LR_DOWN, true,
+                   reinit_repairs ? FL_PROBE_REINIT : FL_PROBE_LR_DOWN, true,
                    "gradients grow layer by layer: use glorot/he initialization (variance "
                    "~1/fan_in), a lower learning rate, or fewer layers");
 }
