@@ -337,9 +337,24 @@ static fl_probe_kind first_repair(const ctx *c, const fl_probe_kind *ladder, int
   return FL_PROBE_COUNT;
 }
 
-static const fl_probe_kind LADDER_DOWN[] = {FL_PROBE_LR_DOWN, FL_PROBE_LR_DOWN100};
+/* The usual rate ends either ladder; fl_probe_spec runs it only where it
+ * lies past that ladder's last rung (a thousandfold above a tiny rate, a
+ * hundredfold below a huge one), and each rule takes it only in its own
+ * direction (ladder_len). */
+static const fl_probe_kind LADDER_DOWN[] = {FL_PROBE_LR_DOWN, FL_PROBE_LR_DOWN100,
+                                            FL_PROBE_LR_USUAL};
 static const fl_probe_kind LADDER_UP[] = {FL_PROBE_LR_UP, FL_PROBE_LR_UP100, FL_PROBE_LR_UP1000,
                                           FL_PROBE_LR_USUAL};
+
+/* Steps of a ladder that move the rate its way: the usual rate counts as
+ * a step up only below it, as a step down only above it. */
+static int ladder_len(const ctx *c, bool up) {
+  const fl_job_spec *spec = c->in->spec;
+  int decades = up ? 3 : 2; /* x10 x100 x1000; /10 /100 */
+  if (!spec) return up ? 4 : 2;
+  double lr = spec->optimizer.learning_rate, usual = fl__lr_usual(spec);
+  return (up ? lr < usual : lr > usual) ? decades + 1 : decades;
+}
 
 /* A layer-level cause that probe k repaired: the signals and the probe
  * as evidence, k's change as the fix (none when with_fix is false: a
@@ -455,19 +470,25 @@ static void rule_labels(ctx *c) {
 
 static void rule_nonfinite(ctx *c) {
   const fl_signals *s = c->in->signals;
-  const fl_job_spec *spec = c->in->spec;
   if (!s->nonfinite) return;
-  const fl_probe_result *down = probe(c, FL_PROBE_LR_DOWN);
+  /* The first step down the ladder that trains (/ 10, / 100, then the
+   * usual rate for a rate a hundredfold above it: SGD at 62 on a table,
+   * NaN by epoch 4, trained only at 0.01). */
+  fl_probe_kind k = FL_PROBE_COUNT;
+  for (int i = 0; i < ladder_len(c, false) && k == FL_PROBE_COUNT; i++) {
+    const fl_probe_result *r = probe(c, LADDER_DOWN[i]);
+    if (finite_run(r) && fall(r) > MIN_FALL) k = LADDER_DOWN[i];
+  }
   char fix[FL_FIX_MAX], a[256];
-  if (finite_run(down) && fall(down) > MIN_FALL) {
-    describe(c, FL_PROBE_LR_DOWN, a, sizeof a);
-    fl_fix_learning_rate(spec, spec->optimizer.learning_rate / 10, fix, sizeof fix);
+  if (k != FL_PROBE_COUNT) {
+    describe(c, k, a, sizeof a);
+    probe_fix(c, k, fix, sizeof fix);
     add(c, FL_CAUSE_NUMERICAL_INSTABILITY, c->inputs_blamed ? 0.8 : 0.9, fix,
         "the NaN/Inf comes from steps too large for these weights: lower the "
-        "learning rate (the fix uses a tenth, which the probe showed to train)",
+        "learning rate (the fix uses the step down that the probe showed to train)",
         "%s; from the same start %s", s->summary, a);
     add(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, c->inputs_blamed ? 0.7 : 0.8, fix,
-        "lower the learning rate (the probe used a tenth of it)",
+        "lower the learning rate to the one in the fix (the probe trained there)",
         "%s; from the same start %s", s->summary, a);
   } else {
     add(c, FL_CAUSE_NUMERICAL_INSTABILITY, 0.8, "",
@@ -480,20 +501,42 @@ static void rule_nonfinite(ctx *c) {
 
 /* Learning rate too high, without NaN: the smallest step down the ladder
  * that repairs it. */
+/* A change to the model or the inputs (not the rate, not the optimizer)
+ * that crushes the baseline and ends significantly higher held out than
+ * `step`, where `step` itself is no higher held out than the baseline: the
+ * step only slowed a loss that grows, and that change names the cause.
+ * Generated CNN job 20142 (gen_conv.py): tanh conv filters with bias 8.1
+ * under SGD with momentum, the loss rising from 3.6 to 9.2; lr / 10
+ * lowered the loss (1.60 vs 7.36) at the same 0.282 of 39 held-out rows,
+ * He/Glorot kernels with zero biases reached 0.769 (named
+ * learning_rate_too_high before). */
+static bool structural_outdoes(const ctx *c, const fl_probe_result *step) {
+  static const fl_probe_kind structural[] = {FL_PROBE_REINIT, FL_PROBE_RELU, FL_PROBE_LEAKY,
+                                             FL_PROBE_STANDARDIZED, FL_PROBE_LOGITS};
+  if (!finite_run(c->base) || acc_diff(step, c->base).lo > 0) return false;
+  for (size_t i = 0; i < sizeof structural / sizeof *structural; i++) {
+    const fl_probe_result *r = probe(c, structural[i]);
+    if (crushes(r, c->base) && acc_diff(r, step).lo > 0) return true;
+  }
+  return false;
+}
+
 static void rule_lr_high(ctx *c) {
   const fl_signals *s = c->in->signals;
   const fl_monitor *m = c->in->monitor;
   if (s->nonfinite) return;
   bool sign = s->diverging || s->update_too_big || s->diverged_before || s->died_in_training ||
               (finite_run(c->base) && c->base->loss_end > ABOVE_UNIFORM * log(fmax(m->n_classes, 2)));
-  fl_probe_kind k = first_repair(c, LADDER_DOWN, 2, repairs_job);
+  fl_probe_kind k = first_repair(c, LADDER_DOWN, ladder_len(c, false), repairs_job);
   if (k == FL_PROBE_COUNT) return;
   if (!sign && !crushes(probe(c, k), c->base)) return;
   char a[256], b[256], fix[FL_FIX_MAX];
   describe(c, FL_PROBE_BASELINE, a, sizeof a);
   describe(c, k, b, sizeof b);
   probe_fix(c, k, fix, sizeof fix);
-  add(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, c->inputs_blamed ? 0.75 : sign ? 0.9 : 0.7, fix,
+  double confidence = c->inputs_blamed ? 0.75 : sign ? 0.9 : 0.7;
+  if (structural_outdoes(c, probe(c, k))) confidence = SYMPTOM_CONFIDENCE;
+  add(c, FL_CAUSE_LEARNING_RATE_TOO_HIGH, confidence, fix,
       "lower the learning rate to the one in the fix: the smallest step down that "
       "learns from the same start",
       "%s; %s; %s", s->summary, a, b);
@@ -547,6 +590,7 @@ static void rule_lr_low(ctx *c) {
   bool short_job = probes_cover_job(c);
   if (!(fall(c->base) < STALLED_FALL) && !short_job) return;
   bool tiny = fl__lr_far_below_usual(spec);
+  int up = ladder_len(c, true);
   /* With the sign (updates a millionth of the weights, or a rate far below
    * the usual range), a step that learns by the measure that called the
    * baseline stalled (its loss falls STALLED_FALL or more, to below the
@@ -564,13 +608,13 @@ static void rule_lr_low(ctx *c) {
    * three linear models on rings, which need a hidden layer); the suite's
    * deep tanh job (plain SGD at 0.01) crushes its baseline at 0.1
    * (2.33 -> 1.01, held-out 0.58). */
-  fl_probe_kind k = first_repair(c, LADDER_UP, 4, sign ? beats_job : crushes_job);
+  fl_probe_kind k = first_repair(c, LADDER_UP, up, sign ? beats_job : crushes_job);
   bool by_length = false;
   if (k == FL_PROBE_COUNT && short_job) {
-    k = first_repair(c, LADDER_UP, 4, outlearns_job);
+    k = first_repair(c, LADDER_UP, up, outlearns_job);
     by_length = k != FL_PROBE_COUNT;
   }
-  for (int i = 0; k == FL_PROBE_COUNT && sign && i < 4; i++) {
+  for (int i = 0; k == FL_PROBE_COUNT && sign && i < up; i++) {
     const fl_probe_result *r = probe(c, LADDER_UP[i]);
     if (finite_run(r) && fall(r) >= STALLED_FALL && r->loss_end < c->base->loss_end)
       k = LADDER_UP[i];
@@ -588,7 +632,7 @@ static void rule_lr_low(ctx *c) {
   const fl_probe_result *best = step;
   int from = 0;
   while (LADDER_UP[from] != k) from++;
-  for (int i = from + 1; i < 4; i++) {
+  for (int i = from + 1; i < up; i++) {
     const fl_probe_result *r = probe(c, LADDER_UP[i]);
     if (finite_run(r) && r->val_acc > best->val_acc) best = r;
   }
@@ -625,7 +669,15 @@ static void rule_dead_relu(ctx *c) {
   if (s->dead_layer < 0 || !(beats(reinit, c->base) || beats(leaky, c->base))) return;
   fl_probe_kind k = beats(reinit, c->base) && (!finite_run(leaky) || reinit->loss_end <= leaky->loss_end)
                         ? FL_PROBE_REINIT : FL_PROBE_LEAKY;
-  claim_structural(c, FL_CAUSE_DEAD_RELU, c->lr_high && s->died_in_training ? 0.6 : 0.85, k, true,
+  /* A ReLU layer after a saturated one sees a constant input: each unit
+   * is then always on or always off, and the dead ones are the saturated
+   * layer's effect. The earlier layer is the cause (development job
+   * 20010, gen_conv.py: sigmoid conv filters with bias 17, the dense ReLU
+   * layer after them 100% dead, He/Glorot kernels and zero biases repair
+   * both). */
+  bool downstream = s->saturated_layer >= 0 && s->saturated_layer < s->dead_layer;
+  bool symptom = (c->lr_high && s->died_in_training) || downstream;
+  claim_structural(c, FL_CAUSE_DEAD_RELU, symptom ? SYMPTOM_CONFIDENCE : 0.85, k, true,
                    "ReLU units that never fire pass no gradient: initialize biases at zero "
                    "and kernels with he_normal, use leaky_relu, or lower the learning rate");
 }

@@ -19,4 +19,10 @@ static inline bool fl__lr_far_below_usual(const fl_job_spec *spec) {
   return spec->optimizer.kind == FL_OPT_SGD ? lr < FL__TINY_LR_SGD : lr < FL__TINY_LR_ADAPTIVE;
 }
 
+/* Keras' default rates, where the ladder ends when a job's rate is more
+ * than a thousandfold below them or a hundredfold above them. */
+static inline double fl__lr_usual(const fl_job_spec *spec) {
+  return spec->optimizer.kind == FL_OPT_SGD ? 0.01 : 0.001;
+}
+
 #endif

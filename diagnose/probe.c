@@ -72,9 +72,12 @@ bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
       fl_optimizer_scale_rate(o, 1000);
       return peak_rate(o) <= 10.0;
     case FL_PROBE_LR_USUAL: {
-      /* Keras' defaults; only past the ladder's last rung. */
-      double usual = o->kind == FL_OPT_SGD ? 0.01 : 0.001, peak = peak_rate(o);
-      if (!(peak > 0 && peak * 1000 < usual)) return false;
+      /* Keras' defaults; only past the ladder's last rung, up (x 1000)
+       * or down (/ 100): Adam at 7.4 is still at 0.074 there, where a
+       * CNN's ReLU filters die in the first steps (development job 20042,
+       * gen_conv.py), and the usual 0.001 learns. */
+      double usual = fl__lr_usual(base), peak = peak_rate(o);
+      if (!(peak > 0 && (peak * 1000 < usual || peak > 100 * usual))) return false;
       fl_optimizer_scale_rate(o, usual / peak);
       return true;
     }
@@ -172,6 +175,7 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   if (s->suspect_lr_high) {
     ADD(FL_PROBE_LR_DOWN);
     ADD(FL_PROBE_LR_DOWN100);
+    ADD(FL_PROBE_LR_USUAL);
   }
   if (s->confirm_only) return n;
   bool sgd = spec->optimizer.kind == FL_OPT_SGD;
@@ -183,6 +187,7 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   if (too_high) {
     ADD(FL_PROBE_LR_DOWN);
     ADD(FL_PROBE_LR_DOWN100);
+    ADD(FL_PROBE_LR_USUAL);
     ADD(FL_PROBE_STANDARDIZED);
     ADD(FL_PROBE_REINIT);
   }

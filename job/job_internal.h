@@ -65,6 +65,8 @@ typedef struct {
   bool overfit_reported;
   bool fixed;                    /* on_plateau "fix" replaced the spec */
   double probe_seconds;          /* over the whole job */
+  int probe_steps;               /* steps of each of its probes; 0: not yet
+                                    chosen (job_diagnosis.c, probe_steps) */
   char labels_method[64];        /* labels.method's text after a resume */
   fl_job_stop stop;
   /* The end-of-job class report (job_report.c, a JSON object) that the
@@ -116,26 +118,33 @@ char *fl_verdict_rejected_event(const char *job_id, const fl_findings *f);
 void fl__jw_fix(fl_jw *w, const char *fix);
 
 /* ---- probes (probes.c): run a diagnosis's probes on a device ---- */
+/* Steps of a probe: enough for a repair to show (the baseline stalls
+ * where the ladder's step learns), and FL_PROBE_MIN_STEPS at the least,
+ * where the job's model is too slow for the full count (job_diagnosis.c). */
+#define FL_PROBE_STEPS 150
+#define FL_PROBE_MIN_STEPS 30
 /* known (may be NULL): results of earlier probes of the same spec; a
  * probe is deterministic (the job's seed, the same rows), so those are
  * copied, not run again.
  * Runs the probes fl_probe_plan picks for `signals`, within budget_s
- * seconds (the baseline and one more always run), filling
+ * seconds (the baseline and one more always run), each for about `steps`
+ * steps (FL_PROBE_STEPS, or fewer: fl_job_diag's probe_steps), filling
  * res[FL_PROBE_COUNT]; *spent = seconds used. val may be NULL.
  * stop (may be NULL) is checked before each probe and polled inside it:
  * FL_ECANCELED when it said stop, with res holding the probes that
  * completed (the one it stopped is not in it). */
 int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
                   const fl_dataset *val, const fl_signals *signals, double budget_s,
-                  const fl_probe_result *known, fl_job_stop *stop, fl_probe_result *res,
-                  double *spent);
+                  int steps, const fl_probe_result *known, fl_job_stop *stop,
+                  fl_probe_result *res, double *spent);
 
 /* The baseline and probe k again with `seeds` other seeds (the job's seed
  * + 1, + 2, ...) on the same rows: base[seeds], probe[seeds]. For a
  * paired comparison of the probe that names a cause. stop as above. */
 int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
-                     const fl_dataset *val, fl_probe_kind k, int seeds, fl_job_stop *stop,
-                     fl_probe_result *base, fl_probe_result *probe, double *spent);
+                     const fl_dataset *val, fl_probe_kind k, int seeds, int steps,
+                     fl_job_stop *stop, fl_probe_result *base, fl_probe_result *probe,
+                     double *spent);
 
 /* ---- the state kept across a resume (job_state.c) ---- */
 /* The JSON of what the detectors and the diagnosis know after epoch

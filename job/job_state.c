@@ -15,6 +15,9 @@
  *    "diagnoses": int, "last_epoch": int, "last_found": bool,
  *    "last_trigger": "ok" | "plateau" | "diverged" | "overfitting",
  *    "overfit_reported": bool, "fixed": bool, "probe_seconds": n,
+ *    "probe_steps": int,     steps of each probe (0: not chosen yet; the
+ *                            one key a reader may miss: states written
+ *                            before it existed choose afresh)
  *    "labels_done": bool,    the label test was tried ...
  *    "labels": null | {      ... and ran: its result
  *      "method": str, "rows": int, "permutations": int, "accuracy": n,
@@ -191,6 +194,7 @@ char *fl__job_state_encode(const fl_job_diag *d, const fl_monitor *mon, double j
   fl_jw_bool(&w, "overfit_reported", d->overfit_reported);
   fl_jw_bool(&w, "fixed", d->fixed);
   put_num(&w, "probe_seconds", d->probe_seconds);
+  fl_jw_int(&w, "probe_steps", d->probe_steps);
   fl_jw_bool(&w, "labels_done", d->labels_done);
   put_labels(&w, &d->labels);
   put_tried(&w, d->tried);
@@ -455,6 +459,8 @@ int fl__job_state_decode(const char *json, size_t len, fl_job_diag *d, fl_monito
        get_bool(&rd, root, "overfit_reported", &nd->overfit_reported) &&
        get_bool(&rd, root, "fixed", &nd->fixed) &&
        get_num(&rd, root, "probe_seconds", &nd->probe_seconds) &&
+       (!fl_json_get(root, "probe_steps") ||
+        get_int32(&rd, root, "probe_steps", 0, 1 << 20, &nd->probe_steps)) &&
        get_bool(&rd, root, "labels_done", &nd->labels_done) && get_labels(&rd, root, nd) &&
        get_tried(&rd, root, nd->tried) && get_last(&rd, root, &nd->last) &&
        get_monitor(&rd, root, nm);

@@ -1,7 +1,8 @@
 /* job/probes.c — runs the probes diagnose/ planned, on the job's own
  * device: each is a fresh trainer from the job's seed (so the same start
  * where the spec is unchanged) on a subset of the training rows, trained
- * for about 150 steps, then scored on held-out rows. The numbers go back
+ * for FL_PROBE_STEPS steps (fewer where the job's model is slow, the
+ * caller's choice), then scored on held-out rows. The numbers go back
  * to fl_decide. Probe time is capped, and a probe stops within about a
  * second when the job's stop check says so (its trainer polls it). */
 #include "job_internal.h"
@@ -14,7 +15,6 @@
 
 #define PROBE_TRAIN_ROWS 2048
 #define PROBE_HELD_ROWS 512
-#define PROBE_STEPS 150
 
 /* Copy rows idx[0..n) of src into dst (a new dataset). */
 static int take_rows(const fl_dataset *src, const uint32_t *idx, size_t n,
@@ -120,7 +120,7 @@ static bool eval_is_train_loss(const fl_job_spec *spec) {
  * stop's deadline returns 0 with r cleared (r->run false) and stop->late
  * set: the budget is spent, the job goes on. */
 static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
-                   const fl_dataset *held, fl_job_stop *stop, fl_probe_result *r) {
+                   const fl_dataset *held, int steps, fl_job_stop *stop, fl_probe_result *r) {
   fl_error err = {0};
   fl_trainer *t = NULL;
   double t0 = fl__now();
@@ -133,7 +133,7 @@ static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tr
       .batch_size = spec->batch_size, .seed = spec->seed, .shuffle = true,
       .class_weight = &spec->class_weight};
   size_t B = (size_t)spec->batch_size, per_epoch = (train->n + B - 1) / B;
-  int epochs = (int)((PROBE_STEPS + per_epoch - 1) / per_epoch);
+  int epochs = (int)(((size_t)steps + per_epoch - 1) / per_epoch);
   if (epochs < 2) epochs = 2;
   if (epochs > 30) epochs = 30;
   int rc = fl_trainer_create(dev, &cfg, train, held, &t, &err);
@@ -225,8 +225,8 @@ static int make_sets(const fl_job_spec *spec, const fl_dataset *train, const fl_
 /* Runs probe k's spec ps on the sets (standardized copies for
  * FL_PROBE_STANDARDIZED); FL_ECANCELED as run_one. */
 static int run_kind(fl_device *dev, fl_probe_kind k, const fl_job_spec *ps, const fl_dataset *sub,
-                    const fl_dataset *held, fl_job_stop *stop, fl_probe_result *r) {
-  if (k != FL_PROBE_STANDARDIZED) return run_one(dev, ps, sub, held, stop, r);
+                    const fl_dataset *held, int steps, fl_job_stop *stop, fl_probe_result *r) {
+  if (k != FL_PROBE_STANDARDIZED) return run_one(dev, ps, sub, held, steps, stop, r);
   fl_dataset s2 = {0}, h2 = {0};
   uint32_t *all = malloc((sub->n > held->n ? sub->n : held->n) * sizeof *all);
   if (!all) return 0; /* not run: r->run stays false */
@@ -234,7 +234,7 @@ static int run_kind(fl_device *dev, fl_probe_kind k, const fl_job_spec *ps, cons
   int rc = 0;
   if (!take_rows(sub, all, sub->n, &s2) && !take_rows(held, all, held->n, &h2)) {
     standardize(&s2, &h2);
-    rc = run_one(dev, ps, &s2, &h2, stop, r);
+    rc = run_one(dev, ps, &s2, &h2, steps, stop, r);
   }
   free(all);
   fl_dataset_free(&s2);
@@ -279,8 +279,8 @@ static fl_probe_kind best_probe(const fl_probe_result *res) {
 
 int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
                   const fl_dataset *val, const fl_signals *signals, double budget_s,
-                  const fl_probe_result *known, fl_job_stop *stop, fl_probe_result *res,
-                  double *spent) {
+                  int steps, const fl_probe_result *known, fl_job_stop *stop,
+                  fl_probe_result *res, double *spent) {
   double t0 = fl__now();
   memset(res, 0, FL_PROBE_COUNT * sizeof *res);
   fl_probe_kind plan[FL_PROBE_COUNT];
@@ -320,7 +320,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
     bool bounded = have >= 2;
     if (bounded && per_mac > 0 && fl__now() - t0 + per_mac * w > budget_s) continue;
     if (stop) stop->deadline = bounded ? t0 + budget_s - DEADLINE_MARGIN_S : 0;
-    rc = run_kind(dev, k, &ps, &sub, &held, stop, &res[k]);
+    rc = run_kind(dev, k, &ps, &sub, &held, steps, stop, &res[k]);
     if (res[k].run) have++;
     if (res[k].run && w > 0 && res[k].seconds / w > per_mac) per_mac = res[k].seconds / w;
   }
@@ -332,7 +332,7 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
       res[FL_PROBE_PERMUTED] = known[FL_PROBE_PERMUTED];
     } else if (fl__now() - t0 + per_mac * spec_macs(&ps, train->d) <= budget_s) {
       permute_labels(&sub, spec->seed + 1);
-      rc = run_one(dev, &ps, &sub, &held, stop, &res[FL_PROBE_PERMUTED]);
+      rc = run_one(dev, &ps, &sub, &held, steps, stop, &res[FL_PROBE_PERMUTED]);
     }
   }
   if (stop) stop->deadline = 0;
@@ -343,8 +343,9 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
 }
 
 int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
-                     const fl_dataset *val, fl_probe_kind k, int seeds, fl_job_stop *stop,
-                     fl_probe_result *base, fl_probe_result *probe, double *spent) {
+                     const fl_dataset *val, fl_probe_kind k, int seeds, int steps,
+                     fl_job_stop *stop, fl_probe_result *base, fl_probe_result *probe,
+                     double *spent) {
   double t0 = fl__now();
   fl_dataset sub = {0}, held = {0};
   int rc = make_sets(spec, train, val, &sub, &held);
@@ -353,8 +354,8 @@ int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *
     fl_job_spec b = *spec, p;
     b.seed = spec->seed + 1 + (uint64_t)s; /* other initializations, the same rows */
     if (!fl_probe_spec(k, &b, &p)) break;
-    rc = run_kind(dev, FL_PROBE_BASELINE, &b, &sub, &held, stop, &base[s]);
-    if (!rc) rc = run_kind(dev, k, &p, &sub, &held, stop, &probe[s]);
+    rc = run_kind(dev, FL_PROBE_BASELINE, &b, &sub, &held, steps, stop, &base[s]);
+    if (!rc) rc = run_kind(dev, k, &p, &sub, &held, steps, stop, &probe[s]);
   }
   fl_dataset_free(&sub);
   fl_dataset_free(&held);

@@ -276,6 +276,80 @@ static void test_decide_learning_rates_and_optimizer(void **state) {
   assert_non_null(strstr(d.items[0].evidence, "learning rate / 10"));
 }
 
+/* Adam at 7.4: / 10 and / 100 are still too high for a CNN whose ReLU
+ * filters die in the first steps; the usual rate repairs it, and the rate
+ * is the cause, not the dead filters (gen_conv.py development job 20042,
+ * named dead_relu). The usual rate is a step down here, never a step up. */
+static void test_decide_huge_rate_needs_the_usual_one(void **state) {
+  (void)state;
+  plateau_monitor();
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = 1, .saturated_layer = -1, .diverged_before = true};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 7.42f);
+  set(p, FL_PROBE_BASELINE, 2.14, 1.79, 0.197);
+  set(p, FL_PROBE_LR_DOWN, 2.14, 1.63, 0.197);
+  set(p, FL_PROBE_LR_DOWN100, 2.14, 1.61, 0.188);
+  set(p, FL_PROBE_LEAKY, 2.10, 1.4, 0.5);
+  set(p, FL_PROBE_LR_USUAL, 2.14, 0.05, 0.99);
+  fl_diagnosis d = decide(&adam, &s, p);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
+  assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":0.001"));
+  assert_non_null(strstr(d.items[0].evidence, "the usual learning rate"));
+  /* Without the usual rate's probe the filters' death is all there is. */
+  p[FL_PROBE_LR_USUAL].run = false;
+  d = decide(&adam, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_DEAD_RELU);
+  /* A tiny rate: the usual rate is the last step up, not a step down. */
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 1e-7f);
+  fl_probe_result q[FL_PROBE_COUNT] = {0};
+  fl_signals t = {.dead_layer = -1, .saturated_layer = -1, .never_learned = true};
+  set(q, FL_PROBE_BASELINE, 2.3, 2.3, 0.1);
+  set(q, FL_PROBE_LR_USUAL, 2.3, 0.4, 0.85);
+  d = decide(&sgd, &t, q);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+}
+
+/* A ReLU layer after a saturated sigmoid layer sees a constant input and
+ * dies of it: the saturated layer ranks first (gen_conv.py development
+ * job 20010, sigmoid conv filters at bias 17, named dead_relu). */
+static void test_decide_dead_after_saturated(void **state) {
+  (void)state;
+  plateau_monitor();
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = 1, .saturated_layer = 0, .never_learned = true};
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 0.044f);
+  set(p, FL_PROBE_BASELINE, 2.16, 1.79, 0.161);
+  set(p, FL_PROBE_REINIT, 1.90, 0.56, 0.747);
+  set(p, FL_PROBE_RELU, 28.1, 1.79, 0.161);
+  set(p, FL_PROBE_LEAKY, 2.2, 1.9e8, 0.19);
+  fl_diagnosis d = decide(&sgd, &s, p);
+  assert_true(d.n >= 2);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_SATURATED_ACTIVATION);
+  /* The loss grows (a sign of a rate too high), and lr / 10 stops it at the
+   * baseline's held-out accuracy while re-initializing crushes the
+   * baseline: the saturated layer still ranks first (gen_conv.py job
+   * 20142, named learning_rate_too_high). */
+  fl_signals g = {.dead_layer = -1, .saturated_layer = 0, .diverging = true};
+  fl_probe_result q[FL_PROBE_COUNT] = {0};
+  set(q, FL_PROBE_BASELINE, 2.94, 7.36, 0.282);
+  set(q, FL_PROBE_LR_DOWN, 2.94, 1.60, 0.282);
+  set(q, FL_PROBE_REINIT, 1.62, 0.44, 0.769);
+  set(q, FL_PROBE_RELU, 28.4, 1.60, 0.154);
+  d = decide(&sgd, &g, q);
+  assert_true(d.n >= 2);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_SATURATED_ACTIVATION);
+  /* When lr / 10 also lifts the held-out accuracy, the rate stands first. */
+  set(q, FL_PROBE_LR_DOWN, 2.94, 1.0, 0.6);
+  d = decide(&sgd, &g, q);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
+  /* The other way round (a dead layer first), the dead layer ranks first. */
+  s.dead_layer = 0;
+  s.saturated_layer = 1;
+  d = decide(&sgd, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_DEAD_RELU);
+}
+
 /* A rate far below the usual one climbs the ladder slowly: its first
  * repair (x100) is weaker than a wider model, the usual rate far
  * stronger. The rate is what limits the job, not the model or the
@@ -975,6 +1049,8 @@ int main(void) {
       cmocka_unit_test(test_collapse_and_history),
       cmocka_unit_test(test_decide_learning_rates_and_optimizer),
       cmocka_unit_test(test_decide_tiny_rate_beats_width),
+      cmocka_unit_test(test_decide_huge_rate_needs_the_usual_one),
+      cmocka_unit_test(test_decide_dead_after_saturated),
       cmocka_unit_test(test_decide_optimizer_not_when_another_probe_crushes),
       cmocka_unit_test(test_decide_tiny_rate_learning_step),
       cmocka_unit_test(test_decide_usual_rate_needs_a_crushing_step),

@@ -489,7 +489,7 @@ static void test_probe_start_is_the_rows_loss(void **state) {
   fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
   fl_probe_result res[FL_PROBE_COUNT];
   double spent = 0;
-  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 60, NULL, NULL, res, &spent), 0);
+  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 60, FL_PROBE_STEPS, NULL, NULL, res, &spent), 0);
   const fl_probe_result *b = &res[FL_PROBE_BASELINE];
   assert_true(b->run && !b->failed);
   assert_true(fabs(b->loss_start - b->loss_end) < 1e-3 * b->loss_start);

@@ -251,7 +251,7 @@ typedef enum {
   FL_PROBE_LR_UP100,     /* learning rate x 100 */
   FL_PROBE_LR_UP1000,    /* learning rate x 1000 */
   FL_PROBE_LR_USUAL,     /* the usual rate (SGD 0.01, others 0.001), when
-                            even x 1000 is below it */
+                            even x 1000 is below it or / 100 above it */
   FL_PROBE_COUNT
 } fl_probe_kind;
 
