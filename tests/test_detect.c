@@ -339,6 +339,13 @@ static void test_decide_dead_after_saturated(void **state) {
   d = decide(&sgd, &g, q);
   assert_true(d.n >= 2);
   assert_int_equal(d.items[0].cause, FL_CAUSE_SATURATED_ACTIVATION);
+  /* When / 100 lifts it where / 10 did not, / 100 is the rate's fix and the
+   * rate stands first (gen_conv.py job 20262, SGD at 87). */
+  set(q, FL_PROBE_LR_DOWN100, 2.94, 0.19, 0.92);
+  d = decide(&sgd, &g, q);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
+  assert_non_null(strstr(d.items[0].evidence, "learning rate / 100"));
+  q[FL_PROBE_LR_DOWN100].run = false;
   /* When lr / 10 also lifts the held-out accuracy, the rate stands first. */
   set(q, FL_PROBE_LR_DOWN, 2.94, 1.0, 0.6);
   d = decide(&sgd, &g, q);
