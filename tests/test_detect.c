@@ -350,6 +350,17 @@ static void test_decide_dead_after_saturated(void **state) {
   set(q, FL_PROBE_LR_DOWN, 2.94, 1.0, 0.6);
   d = decide(&sgd, &g, q);
   assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
+  /* At a rate far above the usual one a probe that changes nothing the spec
+   * got wrong can land better by chance: the rate stays first (development
+   * job 10510, RMSprop at 58, "standardized inputs" 0.84 of 37 rows). */
+  fl_job_spec rms = spec_of(FL_OPT_RMSPROP, 58.1f);
+  fl_probe_result r[FL_PROBE_COUNT] = {0};
+  set(r, FL_PROBE_BASELINE, 1.31, 1214, 0.405);
+  set(r, FL_PROBE_LR_DOWN, 1.31, 52, 0.216);
+  set(r, FL_PROBE_STANDARDIZED, 1.17, 164, 0.838);
+  set(r, FL_PROBE_RELU, 7.26, 57.9, 0.378);
+  d = decide(&rms, &g, r);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
   /* The other way round (a dead layer first), the dead layer ranks first. */
   s.dead_layer = 0;
   s.saturated_layer = 1;
