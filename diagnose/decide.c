@@ -499,8 +499,6 @@ static void rule_nonfinite(ctx *c) {
   }
 }
 
-/* Learning rate too high, without NaN: the smallest step down the ladder
- * that repairs it. */
 /* Re-initializing (or the output/loss pairing fixed) crushes the
  * baseline and ends significantly higher held out than `step`, where
  * `step` itself is no higher held out than the baseline and the job's
@@ -527,6 +525,8 @@ static bool spec_defect_outdoes(const ctx *c, const fl_probe_result *step) {
   return false;
 }
 
+/* Learning rate too high, without NaN: the smallest step down the ladder
+ * that repairs it. */
 static void rule_lr_high(ctx *c) {
   const fl_signals *s = c->in->signals;
   const fl_monitor *m = c->in->monitor;

@@ -493,6 +493,15 @@ static void test_probe_start_is_the_rows_loss(void **state) {
   const fl_probe_result *b = &res[FL_PROBE_BASELINE];
   assert_true(b->run && !b->failed);
   assert_true(fabs(b->loss_start - b->loss_end) < 1e-3 * b->loss_start);
+  /* The steps asked for are the steps run (whole epochs of the probe's
+   * rows): a slow model's probes run fewer (job_diagnosis.c). */
+  spec.batch_size = 16;
+  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 60, FL_PROBE_STEPS, NULL, NULL, res, &spent), 0);
+  int full = res[FL_PROBE_BASELINE].steps;
+  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 60, FL_PROBE_MIN_STEPS, NULL, NULL, res, &spent), 0);
+  int few = res[FL_PROBE_BASELINE].steps;
+  assert_true(full >= FL_PROBE_STEPS && full < FL_PROBE_STEPS + 16);
+  assert_true(few >= FL_PROBE_MIN_STEPS && few < FL_PROBE_MIN_STEPS + 16);
   fl_spec_free(&spec);
   fl_dataset_free(&train);
 }
