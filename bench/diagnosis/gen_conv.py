@@ -218,12 +218,7 @@ def gen_healthy(job, rng):
     if variant == "noisy_labels":
         rate = rng.uniform(0.05, 0.2)
         magnitude = {"flipped": g.r3(rate)}
-
-        def transform(x, y, k, rate=rate):
-            flip = rng.random(len(y)) < rate
-            y = y.copy()
-            y[flip] = (y[flip] + rng.integers(1, k, flip.sum())) % k
-            return x, y
+        transform = g.label_noise(rng, rate)
         note = "%.0f%% of labels flipped to another class" % (100 * rate)
     elif variant == "tiny":
         n = int(rng.integers(100, 301))
@@ -514,12 +509,7 @@ def fault_overfitting(job, rng):
     family = str(rng.choice(IMAGE_FAMILIES))
     n = int(rng.integers(100, 401))
     noisy = rng.uniform(0.1, 0.3)
-
-    def transform(x, y, k):
-        flip = rng.random(len(y)) < noisy
-        y = y.copy()
-        y[flip] = (y[flip] + rng.integers(1, k, flip.sum())) % k
-        return x, y
+    transform = g.label_noise(rng, noisy)
     val_mode = str(rng.choice(["split", "separate"]))
     data, facts, side = image_data(job, rng, family, n, val_mode=val_mode, transform=transform)
     convs, _ = draw_convs(rng, side, ("relu",), n_blocks=1, per_block=1)

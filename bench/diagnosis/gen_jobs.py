@@ -464,12 +464,7 @@ def gen_healthy(job):
     elif variant == "noisy_labels":
         rate = rng.uniform(0.05, 0.2)
         magnitude = {"flipped": r3(rate)}
-
-        def transform(x, y, k, rate=rate):
-            flip = rng.random(len(y)) < rate
-            y = y.copy()
-            y[flip] = (y[flip] + rng.integers(1, k, flip.sum())) % k
-            return x, y
+        transform = label_noise(rng, rate)
         note = "%.0f%% of labels flipped to another class" % (100 * rate)
     elif variant == "tiny":
         n = int(rng.integers(100, 301))
@@ -527,6 +522,17 @@ def gen_healthy(job):
     job.truth = {"expect": "none", "family": family, "fault": None,
                  "variant": variant, "magnitude": magnitude, "note": note,
                  "check": "learns"}
+
+
+def label_noise(rng, rate):
+    """A transform flipping each label with probability `rate` to another
+    class drawn uniformly (the draws come from rng when it is applied)."""
+    def transform(x, y, k):
+        flip = rng.random(len(y)) < rate
+        y = y.copy()
+        y[flip] = (y[flip] + rng.integers(1, k, flip.sum())) % k
+        return x, y
+    return transform
 
 
 def imbalance_transform(rng, ratio):
@@ -926,12 +932,7 @@ def fault_overfitting(job, rng):
     family = draw_family(rng, ("blobs", "random", "fashion", "fashion14", "digits"))
     n = int(rng.integers(100, 401))
     noisy = rng.uniform(0.1, 0.3)
-
-    def transform(x, y, k):
-        flip = rng.random(len(y)) < noisy
-        y = y.copy()
-        y[flip] = (y[flip] + rng.integers(1, k, flip.sum())) % k
-        return x, y
+    transform = label_noise(rng, noisy)
     val_mode = str(rng.choice(["split", "separate"]))
     hard = family == "blobs"
     data, facts = build_data(job, family, n, val_mode=val_mode, transform=transform, hard=hard)
