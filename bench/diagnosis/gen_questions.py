@@ -296,18 +296,85 @@ def questions5(rng):
     return out
 
 
+def questions6(rng):
+    """Round six (2026-12-06, ninth session): labels 1..K and -1/+1,
+    a class the output forgot, infinities from a ratio feature, a Unix
+    time column, N(0, 1) kernels, labels that are the row number, a spare
+    output unit, and healthy deep or slow jobs, written with their answers
+    before any was run."""
+    x, y = gen_jobs.fashion()
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))
+    fx, fy = x[idx[:4000]], y[idx[:4000]]
+    out = []
+    ix, iy = gen_jobs.gaussian_table(rng, gen_jobs.IRIS, 150)
+    iz = gen_jobs.standardize(ix)
+    out.append(("labels_out_of_range", "Iris with its classes numbered 1, 2, 3 under Dense(3, softmax)",
+                spec([dense(16), dense(3, "softmax")], epochs=50, scale=None), iz,
+                (iy + 1).astype(np.int64)))
+    two = fy < 2
+    out.append(("labels_out_of_range", "two classes labelled -1 and +1 (SVM style), Dense(2, softmax)",
+                spec([dense(32), dense(2, "softmax")], epochs=5), fx[two],
+                np.where(fy[two] == 1, 1, -1).astype(np.int64)))
+    out.append(("labels_out_of_range", "ten classes, Dense(9, softmax): one class forgotten",
+                spec([dense(64), dense(9, "softmax")], epochs=5), fx, fy))
+    px, py = gen_jobs.read_table("penguins_std.csv")
+    with np.errstate(divide="ignore"):
+        ratio = px[:, :1] / np.where(rng.random(len(py)) < 0.02, 0.0, 1.0)[:, None]
+    out.append(("invalid_data", "a ratio feature divided by zero in 2% of rows (inf), Adam 1e-3",
+                spec([dense(16), dense(3, "softmax")], epochs=20, scale=None),
+                np.concatenate([px, ratio], 1).astype(np.float32), py))
+    stamp = 1.6e9 + rng.uniform(0, 3e7, (len(py), 1))
+    out.append(("unnormalized_inputs", "standardized table plus a Unix-time column (1.6e9), Adam 1e-3",
+                spec([dense(16), dense(3, "softmax")], epochs=20, scale=None),
+                np.concatenate([px, stamp], 1).astype(np.float32), py))
+    out.append(("poor_initialization", "784-256-10 relu with random_normal(stddev 1) kernels, Adam 1e-3",
+                spec([dict(dense(256), kernel_initializer={"name": "random_normal", "stddev": 1.0}),
+                      dict(dense(10, "softmax"), kernel_initializer={"name": "random_normal", "stddev": 1.0})],
+                     epochs=5), fx, fy))
+    out.append(("labels_uninformative", "labels made from the row number (row % 10) by a loader bug",
+                spec([dense(128), dense(10, "softmax")], epochs=10), fx,
+                (np.arange(len(fy)) % 10).astype(np.int64)))
+    out.append(("none", "Dense(12, softmax) for ten classes (two spare units), Adam 1e-3, 5 epochs",
+                spec([dense(128), dense(12, "softmax")], epochs=5), fx, fy))
+    out.append(("none", "six relu layers of 64, he_normal, Adam 1e-3, 15 epochs",
+                spec([dict(dense(64), kernel_initializer="he_normal") for _ in range(6)]
+                     + [dense(10, "softmax")], epochs=15), fx, fy))
+    out.append(("none", "plain SGD 0.05, 784-64-10, batch 64, 20 epochs: a slow steady job",
+                dict(spec([dense(64), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.05},
+                          epochs=20), batch_size=64), fx, fy))
+    out.append(("learning_rate_too_high", "penguins, SGD 1.0 with momentum 0.9",
+                spec([dense(16), dense(3, "softmax")], opt={"name": "sgd", "learning_rate": 1.0,
+                                                         "momentum": 0.9}, epochs=20, scale=None), px, py))
+    out.append(("learning_rate_too_low", "Iris standardized, Adam 1e-5, 50 epochs (about 200 steps)",
+                spec([dense(16), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 1e-5},
+                     epochs=50, scale=None), iz, iy))
+    cx = rng.uniform(-1, 1, (2000, 2))
+    cy = ((np.floor((cx[:, 0] + 1) * 2) + np.floor((cx[:, 1] + 1) * 2)) % 2).astype(np.int64)
+    out.append(("insufficient_capacity", "a 4x4 checkerboard of two classes, softmax regression, Adam 0.01",
+                spec([dense(2, "softmax")], opt={"name": "adam", "learning_rate": 0.01}, epochs=30, scale=None),
+                cx.astype(np.float32), cy))
+    dy = rng.integers(0, 10, 1797)
+    dx = gen_jobs.digit_images(rng, dy)
+    out.append(("none", "digits 0..16 scaled by 1/16, 32-32 tanh, RMSprop 1e-3, 30 epochs",
+                spec([dense(32, "tanh"), dense(32, "tanh"), dense(10, "softmax")],
+                     opt={"name": "rmsprop", "learning_rate": 0.001}, epochs=30, scale=1 / 16), dx, dy))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=1,
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
-                         "5: ten more question shapes (jobs 2401..)")
+                         "5: ten more question shapes (jobs 2401..); "
+                         "6: fourteen more (jobs 2501..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
-                   4: (questions4, 2301), 5: (questions5, 2401)}[a.round]
+                   4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501)}[a.round]
     for i, (expect, note, s, x, y) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
@@ -318,7 +385,7 @@ def main():
         ids = y.argmax(1) if y.ndim == 2 else y.astype(np.int64)
         truth = {"expect": expect, "fault": None if expect == "none" else expect,
                  "note": note, "family": "question", "seed": seed, "half": "questions",
-                 "chance": round(float(np.bincount(ids).max()) / len(ids), 3),
+                 "chance": round(float(np.unique(ids, return_counts=True)[1].max()) / len(ids), 3),
                  "k": s["model"]["layers"][-1]["units"]}
         for name, obj in (("spec.json", s), ("truth.json", truth)):
             with open(os.path.join(d, name), "w") as f:
