@@ -793,19 +793,43 @@ static void rule_inputs(ctx *c) {
       "%s; %s", scale->message, a);
 }
 
-/* Validation rows of classes the training rows lack (preflight's
- * warning), confirmed: the validation metrics fail while training learns
- * (the loss rising as in overfitting, or accuracy at chance). No spec
- * change repairs it, so no probe tests it; it outranks overfitting, whose
- * fix (stop early) would hide it. */
-static void rule_unseen_classes(ctx *c) {
+/* A validation set unlike the training rows (preflight's warnings:
+ * classes the training rows lack, classes split unevenly, features on
+ * another scale), confirmed: the validation metrics fail while training
+ * learns (the loss rising as in overfitting, accuracy at chance, or a
+ * validation loss above a uniform guess's, ln K, while the training loss
+ * is below it: question round 7's unscaled validation pixels, 0.83 right
+ * at a loss of 78). No change to the model repairs it, so no probe tests
+ * it; it outranks overfitting, whose fix (stop early) would hide it. */
+static bool val_fails_while_training_learns(const ctx *c, char *why, size_t size) {
   const fl_signals *s = c->in->signals;
+  const fl_monitor *m = c->in->monitor;
+  snprintf(why, size, "%s", s->summary);
+  if (s->overfitting || s->val_at_chance) return true;
+  if (!m || !m->has_val || m->n < 1) return false;
+  double lnk = log(m->n_classes > 1 ? m->n_classes : 2);
+  double val = m->val_loss[m->n - 1], train = m->loss[m->n - 1];
+  if (!(isfinite(train) && train < lnk && !(val <= lnk))) return false;
+  snprintf(why, size, "validation loss %.4g at epoch %d, above a uniform guess's ln %d = %.3g, "
+           "while the training loss is %.4g", val, m->n, m->n_classes > 1 ? m->n_classes : 2,
+           lnk, train);
+  return true;
+}
+
+static void rule_unseen_classes(ctx *c) {
   const fl_finding *f = prior(c, FL_CAUSE_INVALID_DATA);
-  if (!f || f->severity != FL_SEVERITY_WARNING || !(s->overfitting || s->val_at_chance)) return;
-  add(c, FL_CAUSE_INVALID_DATA, 0.9, "",
-      "the validation set holds classes that training never sees: the data must change "
-      "(shuffle the rows before validation_split, or give data.validation)",
-      "%s; %s", f->message, s->summary);
+  char why[FL_TEXT_MAX];
+  if (!f || f->severity != FL_SEVERITY_WARNING || !val_fails_while_training_learns(c, why, sizeof why))
+    return;
+  /* Of the three warnings, only the scale one speaks of features; it
+   * carries its fix (data.validation.scale) or says how to standardize. */
+  bool scale = strncmp(f->message, "validation features", 19) == 0;
+  add(c, FL_CAUSE_INVALID_DATA, 0.9, f->fix,
+      scale ? "the validation features were not prepared as the training features were: "
+              "give them the same preprocessing (see the evidence); the model is not the problem"
+            : "the validation set holds classes that training never sees: the data must change "
+              "(shuffle the rows before validation_split, or give data.validation)",
+      "%s; %s", f->message, why);
 }
 
 /* Optimizer: plain SGD where Adam repairs the job and no step of the
@@ -1070,8 +1094,9 @@ typedef struct {
 } rule_row;
 
 static const rule_row RULES[] = {
-    {FL_CAUSE_INVALID_DATA, "preflight: validation classes without training rows; validation "
-     "loss rising or accuracy at chance", "none (the data must change)", rule_unseen_classes},
+    {FL_CAUSE_INVALID_DATA, "preflight: validation classes without training rows, or validation "
+     "features on another scale; validation loss rising, above ln K while training's is below, "
+     "or accuracy at chance", "none (the data must change)", rule_unseen_classes},
     {FL_CAUSE_LABELS_UNINFORMATIVE, "held-out accuracy at the majority rate",
      "label permutation test (p > 0.001; > 0.05 for a job that fits its rows)", rule_labels},
     {FL_CAUSE_UNNORMALIZED_INPUTS, "preflight scale warning", "standardized inputs", rule_inputs},

@@ -373,3 +373,14 @@ int fl__fix_scale(double train_scale, bool has_validation, double val_scale,
   fl__fix_put_scale(&w, train_scale, has_validation, val_scale);
   return fl__fix_finish(&w, out, size);
 }
+
+int fl__fix_validation_scale(double val_scale, char *out, size_t size) {
+  fl_jw w;
+  fl__fix_begin(&w);
+  fl_jw_object_begin(&w, "data");
+  fl_jw_object_begin(&w, "validation");
+  fl_jw_num(&w, "scale", val_scale);
+  fl_jw_object_end(&w);
+  fl_jw_object_end(&w);
+  return fl__fix_finish(&w, out, size);
+}

@@ -79,6 +79,10 @@ int fl__fix_optimizer(const fl_optimizer_spec *opt, char *out, size_t size);
 int fl__fix_scale(double train_scale, bool has_validation, double val_scale,
                   char *out, size_t size);
 
+/* {"data":{"validation":{"scale":val_scale}}}: the validation set's scale
+ * alone. */
+int fl__fix_validation_scale(double val_scale, char *out, size_t size);
+
 /* The shortest decimal that reads back as the same float (0.05f -> 0.05,
  * not 0.0500000007), as a double for fl_jw_num. */
 double fl__fix_float(float v);

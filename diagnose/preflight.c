@@ -30,6 +30,10 @@
 #define FL__INPUT_ABS_MAX 20.0   /* max |x| of a feature */
 #define FL__SCALE_RATIO 1000.0   /* max/min magnitude of varying features */
 #define FL__MAX_LISTED 6         /* class ids listed in a message */
+/* Validation features whose typical magnitude is this many times the
+ * training features' (or as many times smaller), see check_val_scale. */
+#define FL__VAL_SCALE_RATIO 10.0
+#define FL__VAL_SCALE_MIN_ROWS 10 /* fewer validation rows: no comparison */
 
 #define FL__MIB (1024.0 * 1024.0)
 #define FL__STR_(x) #x
@@ -843,6 +847,74 @@ static void check_input_scale(preflight *p) {
   if (f) fl__fix_scale(train_new, has_val, val_new, f->fix, sizeof f->fix);
 }
 
+/* ---- validation features on another scale ------------------------------ */
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Validation features on another scale than the training features: the
+ * training set's preprocessing (a scale of 1/255, standardizing) left off
+ * the validation set, so a model that learned shows a validation loss in
+ * the tens while its accuracy is fair (question round 7). Assumption: the
+ * two sets' rows come from one distribution, so a feature's root mean
+ * square sqrt(mean^2 + std^2) is about the same in both; the median over
+ * features of the ratio, validation over training, is then near 1 however
+ * a few outlying columns fall. FL__VAL_SCALE_RATIO, an order of
+ * magnitude, is far outside what sampling gives from FL__VAL_SCALE_MIN_ROWS
+ * rows on (a binary feature present in 5% of rows: 1.3x with one hit in
+ * 12). A warning: the cause once the validation metrics fail (decide.c).
+ * When the features agree on the factor (three in four within 2x of the
+ * median) one validation scale fixes it; else the preprocessing differs
+ * in more than a factor (standardizing), and the message says so. */
+static void check_val_scale(preflight *p) {
+  const fl_dataset_stats *tr = p->train, *va = p->val;
+  if (va->n < FL__VAL_SCALE_MIN_ROWS || tr->n == 0 || va->d != tr->d || tr->d == 0) return;
+  double *ratio = malloc(tr->d * sizeof *ratio);
+  if (!ratio) return; /* a note we cannot afford to compute: no note */
+  size_t m = 0, top = 0;
+  double top_rt = 0, top_rv = 0;
+  for (size_t j = 0; j < tr->d; j++) {
+    double mt = tr->feat_mean[j], st = tr->feat_std[j], mv = va->feat_mean[j], sv = va->feat_std[j];
+    double rt = sqrt(mt * mt + st * st), rv = sqrt(mv * mv + sv * sv);
+    if (!(rt > 0) || !(rv > 0) || !isfinite(rt) || !isfinite(rv)) continue;
+    if (rt > top_rt) top = j, top_rt = rt, top_rv = rv;
+    ratio[m++] = rv / rt;
+  }
+  if (m == 0) {
+    free(ratio);
+    return;
+  }
+  qsort(ratio, m, sizeof *ratio, cmp_double);
+  double med = ratio[m / 2];
+  size_t agree = 0;
+  for (size_t i = 0; i < m; i++) agree += ratio[i] >= med / 2 && ratio[i] <= med * 2;
+  free(ratio);
+  if (med < FL__VAL_SCALE_RATIO && med > 1 / FL__VAL_SCALE_RATIO) return;
+  const fl_job_spec *spec = p->spec;
+  double train_s = spec->train.has_scale ? spec->train.scale : 1.0;
+  double val_s = spec->validation.has_scale ? spec->validation.scale : 1.0;
+  /* The training scale itself when the factor is what it applied (1/255
+   * given to training only), else the factor that matches them. */
+  double val_new = fabs(val_s / med - train_s) <= 0.25 * train_s ? fl__fix_float((float)train_s)
+                                                                  : round3(val_s / med);
+  bool one_factor = 4 * agree >= 3 * m && isnormal((float)val_new);
+  char msg[FL_TEXT_MAX];
+  snprintf(msg, sizeof msg,
+           "validation features are on another scale than the training features: the median "
+           "feature's root mean square is %.3g times the training one's (feature %zu: %.3g "
+           "against %.3g); the validation set needs the training set's preprocessing",
+           med, top, top_rv, top_rt);
+  if (one_factor)
+    appendf(msg, sizeof msg, ": set data.validation.scale to %.7g", val_new);
+  else
+    appendf(msg, sizeof msg, " (the features disagree on the factor: standardize the "
+            "validation features with the training features' means and stds)");
+  fl_finding *f = add(p, FL_SEVERITY_WARNING, FL_CAUSE_INVALID_DATA, 0, msg);
+  if (f && one_factor) fl__fix_validation_scale(val_new, f->fix, sizeof f->fix);
+}
+
 /* ---- the whole check ---------------------------------------------------- */
 
 static void write_fixes(preflight *p) {
@@ -916,6 +988,7 @@ void fl_preflight(const fl_preflight_input *in, fl_findings *out) {
   check_input_scale(&p);
   /* After the errors: a job they reject needs no note about its split. */
   if (p.val && !fl_findings_have_error(out) && !check_unseen_classes(&p)) check_split_classes(&p);
+  if (p.val && !fl_findings_have_error(out)) check_val_scale(&p);
   if (has_model) write_fixes(&p);
   errors_first(out);
 }

@@ -177,6 +177,7 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
     ADD(FL_PROBE_LR_DOWN100);
     ADD(FL_PROBE_LR_USUAL);
   }
+  if (s->suspect_inputs) ADD(FL_PROBE_STANDARDIZED);
   if (s->confirm_only) return n;
   bool sgd = spec->optimizer.kind == FL_OPT_SGD;
   /* Blown-up activations from the first step point at the weights' scale:

@@ -280,6 +280,12 @@ static int diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig
   return 0;
 }
 
+static bool has_finding(const fl_findings *f, fl_cause c) {
+  for (int i = 0; f && i < f->n; i++)
+    if (f->items[i].cause == c) return true;
+  return false;
+}
+
 static bool has_cause(const fl_diagnosis *d, fl_cause c) {
   for (int i = 0; i < d->n; i++)
     if (d->items[i].cause == c) return true;
@@ -466,7 +472,14 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
     double lnk = log(mon->n_classes > 1 ? mon->n_classes : 2);
     sig.suspect_lr_high = !stuck && !sig.nonfinite &&
                           (sig.diverged_before || mon->peak_loss > SUSPECT_PEAK_LNK * lnk);
-    sig.confirm_only = !stuck && (sig.suspect_init || sig.suspect_lr_high);
+    /* Preflight's scale warning is a claim (DESIGN.md §4): on a job that
+     * learned, the standardized probe confirms it only by ending
+     * significantly above the whole job (below), as the rate does; sigmoid
+     * layers on raw pixels reached 0.68 of 800 validation rows under Adam
+     * (question round 7), told healthy with the warning a note. */
+    sig.suspect_inputs = !stuck && !sig.nonfinite && has_finding(d->preflight,
+                                                                 FL_CAUSE_UNNORMALIZED_INPUTS);
+    sig.confirm_only = !stuck && (sig.suspect_init || sig.suspect_lr_high || sig.suspect_inputs);
     measure_level level = !measure                               ? MEASURE_NOTHING
                           : (stuck && !seen) || sig.confirm_only ? MEASURE_PROBES
                                                                  : MEASURE_LABELS;
@@ -477,6 +490,10 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
      * job (an early spike that training recovered from is no problem). */
     if (sig.suspect_lr_high && final.n > 0 &&
         final.items[0].cause == FL_CAUSE_LEARNING_RATE_TOO_HIGH &&
+        !fix_still_ahead(d, mon, &final.items[0]))
+      memset(&final, 0, sizeof final);
+    if (sig.suspect_inputs && final.n > 0 &&
+        final.items[0].cause == FL_CAUSE_UNNORMALIZED_INPUTS &&
         !fix_still_ahead(d, mon, &final.items[0]))
       memset(&final, 0, sizeof final);
   }

@@ -610,6 +610,22 @@ static void test_plan_climbs_the_ladder_for_a_tiny_rate(void **state) {
   assert_true(planned(&adam, &s, FL_PROBE_LR_UP100));
 }
 
+/* A job that learned with preflight's scale warning standing: the plan
+ * confirms only that (the baseline and the standardized probe). */
+static void test_plan_confirms_a_scale_warning(void **state) {
+  (void)state;
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .suspect_inputs = true,
+                  .confirm_only = true};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
+  fl_probe_kind plan[FL_PROBE_COUNT];
+  int n = fl_probe_plan(&adam, &s, plan, FL_PROBE_COUNT);
+  assert_int_equal(n, 2);
+  assert_int_equal(plan[0], FL_PROBE_BASELINE);
+  assert_int_equal(plan[1], FL_PROBE_STANDARDIZED);
+  s.suspect_inputs = false;
+  assert_false(planned(&adam, &s, FL_PROBE_STANDARDIZED));
+}
+
 /* No label test (the rare classes too small for it) and preflight's
  * imbalance warning: shuffled labels scoring as the real ones at the
  * majority rate show nothing about the labels; the collapse is the
@@ -809,6 +825,49 @@ static void test_decide_labels_uninformative(void **state) {
   set(p, FL_PROBE_WIDER, 2.3, 1.9, 0.16);
   d = decide_with_test(&adam, &s, p, 0.4);
   assert_true(d.n == 0 || d.items[0].cause != FL_CAUSE_LABELS_UNINFORMATIVE);
+}
+
+/* Preflight saw validation features on another scale (training's 1/255
+ * left off the validation set): the note becomes the cause when the
+ * validation loss ends above a uniform guess's while the training loss is
+ * below it (question round 7: 0.83 of the validation rows right at a loss
+ * of 78), with the note's fix; with a validation loss below ln K it stays
+ * a note. */
+static void test_decide_validation_on_another_scale(void **state) {
+  (void)state;
+  fl_signals s;
+  double loss[] = {0.9, 0.57, 0.5, 0.45, 0.41}, vloss[] = {56, 65, 84, 73, 77};
+  fl_findings pre = one_warning(FL_CAUSE_INVALID_DATA,
+                                "validation features are on another scale than the training "
+                                "features: the median feature's root mean square is 257 times "
+                                "the training one's");
+  snprintf(pre.items[0].fix, sizeof pre.items[0].fix, "%s",
+           "{\"data\":{\"validation\":{\"scale\":0.003921569}}}");
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
+  for (int pass = 0; pass < 2; pass++) {
+    fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+    for (int i = 0; i < 5; i++) {
+      fl_epoch_metrics m = epoch(i + 1, loss[i], 0.85, 0.8);
+      m.val_loss = pass == 0 ? vloss[i] : 0.6 - 0.01 * i;
+      fl_monitor_add(&mon, &m);
+    }
+    fl_monitor_check(&mon, &s);
+    s.overfitting = s.val_at_chance = false; /* the loss test alone */
+    fl_diagnosis d;
+    fl_decide_input in = {&adam, &mon, &s, &pre, p, NULL};
+    fl_decide(&in, &d);
+    if (pass == 1) {
+      for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INVALID_DATA);
+      continue;
+    }
+    assert_true(d.n >= 1);
+    assert_int_equal(d.items[0].cause, FL_CAUSE_INVALID_DATA);
+    assert_string_equal(d.items[0].fix, pre.items[0].fix);
+    assert_non_null(strstr(d.items[0].evidence, "validation loss 77 at epoch 5, above a uniform "
+                                                "guess's ln 10 = 2.3, while the training loss is 0.41"));
+    assert_non_null(strstr(d.items[0].advice, "same preprocessing"));
+  }
 }
 
 /* Validation loss rising for patience epochs after its best while the
@@ -1110,6 +1169,8 @@ int main(void) {
       cmocka_unit_test(test_decide_root_cause_first),
       cmocka_unit_test(test_decide_rate_too_low_for_a_short_job),
       cmocka_unit_test(test_decide_tiny_rate_bound_included),
+      cmocka_unit_test(test_decide_validation_on_another_scale),
+      cmocka_unit_test(test_plan_confirms_a_scale_warning),
       cmocka_unit_test(test_learning_job_needs_held_out_evidence),
       cmocka_unit_test(test_plan_climbs_the_ladder_for_a_tiny_rate),
       cmocka_unit_test(test_labels_not_claimed_without_power),

@@ -381,6 +381,58 @@ static void test_validation_classes_unseen_in_training(void **state) {
   raw_free(&tr);
 }
 
+/* Validation features on another scale than the training features: 1/255
+ * given to the training set only (the fix gives the validation set the
+ * same scale), features that disagree on the factor (standardized
+ * training, raw validation: no one-scale fix), and what is not said: the
+ * same scale on both, one outlying column, too few validation rows. */
+static void test_validation_features_on_another_scale(void **state) {
+  (void)state;
+  fl_findings f;
+  raw_split tr = ids_split(40, 6, 2), va = ids_split(20, 6, 2);
+  for (size_t i = 0; i < tr.n * tr.d; i++) tr.x[i] *= 255.0f;
+  for (size_t i = 0; i < va.n * va.d; i++) va.x[i] *= 255.0f;
+  job j = {.train = &tr, .val = &va};
+  char *s = make_spec("'train':{'features':'X.npy','labels':'y.npy','scale':0.00392156862745098},"
+                      VAL_NPY, 2, "softmax", SPARSE);
+  const fl_finding *x = expect(s, &j, 1, FL_CAUSE_INVALID_DATA, WARNING, &f);
+  assert_contains(x->message, "validation features are on another scale than the training "
+                              "features: the median feature's root mean square is 255 times");
+  assert_contains(x->message, "set data.validation.scale to 0.003921569");
+  assert_string_equal(x->fix, "{\"data\":{\"validation\":{\"scale\":0.003921569}}}");
+  free(s);
+  /* Both scaled: nothing to say. */
+  s = make_spec("'train':{'features':'X.npy','labels':'y.npy','scale':0.00392156862745098},"
+                "'validation':{'features':'Xv.npy','labels':'yv.npy','scale':0.00392156862745098}",
+                2, "softmax", SPARSE);
+  run(s, &j, &f);
+  assert_int_equal(f.n, 0);
+  free(s);
+  /* Unscaled on both sides is the scale warning's business, not this one's;
+   * back to features in [0, 0.9] for the rest. */
+  for (size_t i = 0; i < tr.n * tr.d; i++) tr.x[i] /= 255.0f;
+  for (size_t i = 0; i < va.n * va.d; i++) va.x[i] /= 255.0f;
+  s = make_spec(TRAIN_NPY "," VAL_NPY, 2, "softmax", SPARSE);
+  /* One validation column 1000 times larger: the median feature is not. */
+  for (size_t i = 0; i < va.n; i++) va.x[i * va.d] *= 1000.0f;
+  run(s, &j, &f);
+  assert_int_equal(f.n, 0);
+  /* Factors of 10 to 1000 by column: a warning without a one-scale fix. */
+  for (size_t i = 0; i < va.n; i++)
+    for (size_t jj = 0; jj < va.d; jj++)
+      va.x[i * va.d + jj] = tr.x[i * tr.d + jj] * (float)pow(10.0, 1.0 + (double)(jj / 2)) + 5.0f;
+  x = expect(s, &j, 1, FL_CAUSE_INVALID_DATA, WARNING, &f);
+  assert_contains(x->message, "the features disagree on the factor");
+  assert_string_equal(x->fix, "");
+  /* Under ten validation rows: no comparison. */
+  va.n = 9;
+  run(s, &j, &f);
+  assert_int_equal(f.n, 0);
+  free(s);
+  raw_free(&va);
+  raw_free(&tr);
+}
+
 /* validation_split on rows sorted by class (iris.csv's order): the last
  * rows hold one class, which training holds few of. Every class is seen,
  * but the split's classes are not distributed as training's (chi-square
@@ -1157,6 +1209,7 @@ int main(void) {
       cmocka_unit_test(test_invalid_data),
       cmocka_unit_test(test_validation_classes_unseen_in_training),
       cmocka_unit_test(test_validation_split_of_sorted_rows),
+      cmocka_unit_test(test_validation_features_on_another_scale),
       cmocka_unit_test(test_ids_with_categorical_crossentropy),
       cmocka_unit_test(test_onehot_with_sparse_crossentropy),
       cmocka_unit_test(test_dense_rows_not_distributions),

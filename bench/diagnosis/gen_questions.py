@@ -362,25 +362,91 @@ def questions6(rng):
     return out
 
 
+def questions7(rng):
+    """Round seven (2026-12-06, ninth session): a validation set given
+    without the training set's scale, sigmoid layers on raw pixels, one
+    stray label, kernels of ones, a spiral through three units, and
+    healthy jobs that look stuck (twenty classes under slow SGD, 60 rows,
+    half the labels redrawn, Adam at 0.01 on a table), written with their
+    answers before any was run. The validation-file job stores its own
+    files (xv.npy, yv.npy)."""
+    x, y = gen_jobs.fashion()
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))
+    fx, fy = x[idx[:4000]], y[idx[:4000]]
+    vx, vy = x[idx[4000:5000]], y[idx[4000:5000]]
+    out = []
+    s = spec([dense(128), dense(10, "softmax")])
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
+                 "validation": {"features": "xv.npy", "labels": "yv.npy"}}
+    out.append(("invalid_data", "validation features in 0..255, training features scaled by 1/255",
+                s, fx, fy, {"xv.npy": vx, "yv.npy": vy}))
+    out.append(("unnormalized_inputs", "two sigmoid layers on raw pixels 0..255, Adam 1e-3",
+                spec([dense(64, "sigmoid"), dense(64, "sigmoid"), dense(10, "softmax")], scale=None),
+                fx.astype(np.float32), fy))
+    stray = fy.copy()
+    stray[int(rng.integers(0, len(stray)))] = 10
+    out.append(("labels_out_of_range", "one stray label 10 among classes 0..9, Dense(10, softmax)",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, stray))
+    out.append(("poor_initialization", "two relu layers with kernel_initializer ones",
+                spec([dict(dense(64), kernel_initializer="ones"), dict(dense(64), kernel_initializer="ones"),
+                      dense(10, "softmax")], epochs=5), fx, fy))
+    sx, sy, _, _ = gen_jobs.make_family(rng, "spirals", 3000, 3)
+    out.append(("insufficient_capacity", "three spirals through one hidden layer of 3 relu units, Adam 0.01, "
+                "40 epochs", spec([dense(3), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                                  epochs=40, scale=None), sx.astype(np.float32), sy.astype(np.int64)))
+    out.append(("learning_rate_too_high", "784-128-64-10 tanh, Adam at 0.05",
+                spec([dense(128, "tanh"), dense(64, "tanh"), dense(10, "softmax")],
+                     opt={"name": "adam", "learning_rate": 0.05}), fx, fy))
+    bx, by, _, _ = gen_jobs.make_family(rng, "blobs", 2000, 20)
+    out.append(("none", "twenty blobs, 2,000 rows, 32 relu, plain SGD 0.01, 30 epochs: slow but learning",
+                spec([dense(32), dense(20, "softmax")], opt={"name": "sgd", "learning_rate": 0.01},
+                     epochs=30, scale=None), bx.astype(np.float32), by.astype(np.int64)))
+    wx, wy = gen_jobs.gaussian_table(rng, gen_jobs.WINE, 178)
+    keep = rng.permutation(178)[:60]
+    out.append(("none", "60 rows of standardized wine, 16 relu, Adam 1e-3, 60 epochs (12 validation rows)",
+                spec([dense(16), dense(3, "softmax")], epochs=60, scale=None),
+                gen_jobs.standardize(wx)[keep], wy[keep]))
+    noisy = fy.copy()
+    flip = rng.random(len(noisy)) < 0.5
+    noisy[flip] = rng.integers(0, 10, int(flip.sum()))
+    out.append(("none", "half the labels redrawn at random, 784-128-10, Adam 1e-3, 10 epochs",
+                spec([dense(128), dense(10, "softmax")]), fx, noisy))
+    px, py = gen_jobs.read_table("penguins_std.csv")
+    out.append(("none", "penguins standardized, 32-32 relu, Adam 0.01, 30 epochs",
+                spec([dense(32), dense(32), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                     epochs=30, scale=None), px, py))
+    dy = rng.integers(0, 10, 1797)
+    dx = gen_jobs.digit_images(rng, dy)
+    out.append(("labels_uninformative", "digit images and labels from two different shuffles",
+                spec([dense(64), dense(10, "softmax")], epochs=20, scale=1 / 16), dx, rng.permutation(dy)))
+    out.append(("learning_rate_too_low", "digits, plain SGD 1e-4, 10 epochs",
+                spec([dense(64), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 1e-4},
+                     epochs=10, scale=1 / 16), dx, dy))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=1,
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
                          "5: ten more question shapes (jobs 2401..); "
-                         "6: fourteen more (jobs 2501..)")
+                         "6: fourteen more (jobs 2501..); 7: twelve more (jobs 2601..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
-                   4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501)}[a.round]
-    for i, (expect, note, s, x, y) in enumerate(make(np.random.default_rng(a.seed))):
+                   4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601)}[a.round]
+    for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
         os.makedirs(d, exist_ok=True)
         np.save(os.path.join(d, "x.npy"), x)
         np.save(os.path.join(d, "y.npy"), y)
+        for name, arr in (extra[0] if extra else {}).items():
+            np.save(os.path.join(d, name), arr)
         s["name"], s["seed"] = "q%d-%s" % (seed, expect), seed
         ids = y.argmax(1) if y.ndim == 2 else y.astype(np.int64)
         truth = {"expect": expect, "fault": None if expect == "none" else expect,

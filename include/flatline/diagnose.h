@@ -226,6 +226,9 @@ typedef struct {
   bool suspect_lr_high;    /* a job that learned after a start far above
                               ln K (diverged_before): its rate may be what
                               kept it low; the rate ladder down tests it */
+  bool suspect_inputs;     /* preflight's scale warning stands, a note on a
+                              job that learned: the standardized probe
+                              tests it */
   bool confirm_only;       /* plan only the baseline and the probes that
                               test a suspicion (a job that is not stuck) */
   char summary[FL_TEXT_MAX]; /* what was seen, in numbers */
