@@ -178,6 +178,16 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
     ADD(FL_PROBE_LR_USUAL);
   }
   if (s->suspect_inputs) ADD(FL_PROBE_STANDARDIZED);
+  /* The wider model, and the changes that keep the job's layer sizes but
+   * train them otherwise (a step up the ladder, Adam for SGD): the model
+   * limits the job only when it beats those too (rule_capacity). A deep
+   * narrow net under plain SGD ends low for want of Adam, not units
+   * (development jobs 10258, 10582). */
+  if (s->suspect_capacity) {
+    ADD(FL_PROBE_WIDER);
+    ADD(FL_PROBE_LR_UP);
+    if (spec->optimizer.kind == FL_OPT_SGD) ADD(FL_PROBE_ADAM);
+  }
   if (s->confirm_only) return n;
   bool sgd = spec->optimizer.kind == FL_OPT_SGD;
   /* Blown-up activations from the first step point at the weights' scale:

@@ -394,6 +394,31 @@ static bool fix_still_ahead(const fl_job_diag *d, const fl_monitor *mon,
   return fl_newcombe_diff(round(r->val_acc * nr), nr, round(acc * n), n, FL_Z95).lo > 0;
 }
 
+/* A shortfall that matters: decide.c's CAPACITY_SHORTFALL, a quarter of
+ * the gain over chance, the share by which bench/diagnosis's truth check
+ * calls a fault harmful. */
+#define LABEL_TEST_SHORTFALL 0.25
+
+/* The job learned, yet ends far below what its rows support: the label
+ * test's cross-validated balanced accuracy significantly above the job's
+ * accuracy (validation rows, else its training rows, which overstate it;
+ * Newcombe 95%), and by more than LABEL_TEST_SHORTFALL of the label
+ * test's gain over chance. Three spirals through one layer of 3 ReLUs
+ * (question round 7) ended at 0.67 of 600 validation rows, still creeping
+ * up, where the neighbours' rule reached 1.000: told healthy, no probe
+ * run. */
+static bool short_of_label_test(const fl_job_diag *d, const fl_monitor *mon) {
+  const fl_label_test *lt = &d->labels;
+  if (!lt->run || lt->p_value > FL_LABEL_TEST_ALPHA || lt->rows == 0 || mon->n == 0) return false;
+  bool val = mon->has_val && mon->val_rows > 0;
+  double n = (double)(val ? mon->val_rows : mon->train_rows);
+  double acc = val ? mon->val_acc[mon->n - 1] : mon->acc[mon->n - 1];
+  double lr = (double)lt->rows;
+  if (!(n > 0) || !(lt->accuracy - acc > LABEL_TEST_SHORTFALL * (lt->accuracy - lt->chance)))
+    return false;
+  return fl_newcombe_diff(round(lt->accuracy * lr), lr, round(acc * n), n, FL_Z95).lo > 0;
+}
+
 /* The job's end disproves the latest diagnosis: with the spec as
  * submitted (an applied fix says the spec had the problem), it ended
  * neither stuck nor overfitting, and learned: on validation rows with a
@@ -479,7 +504,12 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
      * (question round 7), told healthy with the warning a note. */
     sig.suspect_inputs = !stuck && !sig.nonfinite && has_finding(d->preflight,
                                                                  FL_CAUSE_UNNORMALIZED_INPUTS);
-    sig.confirm_only = !stuck && (sig.suspect_init || sig.suspect_lr_high || sig.suspect_inputs);
+    /* The label test first (the diagnosis below would run it anyway): it
+     * says what the rows support. */
+    if (measure && !stuck && ensure_labels(d) == FL_ECANCELED) return FL_ECANCELED;
+    sig.suspect_capacity = !stuck && !sig.nonfinite && short_of_label_test(d, mon);
+    sig.confirm_only = !stuck && (sig.suspect_init || sig.suspect_lr_high || sig.suspect_inputs ||
+                                  sig.suspect_capacity);
     measure_level level = !measure                               ? MEASURE_NOTHING
                           : (stuck && !seen) || sig.confirm_only ? MEASURE_PROBES
                                                                  : MEASURE_LABELS;
@@ -494,6 +524,10 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
       memset(&final, 0, sizeof final);
     if (sig.suspect_inputs && final.n > 0 &&
         final.items[0].cause == FL_CAUSE_UNNORMALIZED_INPUTS &&
+        !fix_still_ahead(d, mon, &final.items[0]))
+      memset(&final, 0, sizeof final);
+    if (sig.suspect_capacity && final.n > 0 &&
+        final.items[0].cause == FL_CAUSE_INSUFFICIENT_CAPACITY &&
         !fix_still_ahead(d, mon, &final.items[0]))
       memset(&final, 0, sizeof final);
   }

@@ -503,6 +503,63 @@ static void test_scale_warning_is_tested_at_the_end(void **state) {
   }
 }
 
+/* Three spirals of n rows (two features), three quarters of a turn each,
+ * noise 0.05. */
+static void make_spirals(fl_dataset *ds, size_t n, uint64_t seed) {
+  fl__rng rng;
+  fl__rng_seed(&rng, seed);
+  memset(ds, 0, sizeof *ds);
+  ds->n = n;
+  ds->d = 2;
+  ds->label_kind = FL_LABELS_IDS;
+  ds->x = malloc(n * 2 * sizeof(float));
+  ds->ids = malloc(n * sizeof(int32_t));
+  for (size_t i = 0; i < n; i++) {
+    int c = (int)(i % 3);
+    double t = 0.1 + 0.9 * fl__rng_uniform(&rng);
+    double a = t * 0.75 * 2 * 3.14159265358979 + c * 2 * 3.14159265358979 / 3;
+    ds->x[2 * i] = (float)(t * cos(a) + 0.05 * fl__rng_normal(&rng));
+    ds->x[2 * i + 1] = (float)(t * sin(a) + 0.05 * fl__rng_normal(&rng));
+    ds->ids[i] = c;
+  }
+}
+
+/* A job that learned but ends far below what its rows support (the label
+ * test's neighbours rule) is tested at the end by the wider model: three
+ * spirals through one layer of 3 ReLUs (question round 7's job) are
+ * insufficient_capacity; through two layers of 64 they are learned, and
+ * nothing is probed. */
+static void test_capacity_is_tested_at_the_end(void **state) {
+  (void)state;
+  for (int pass = 0; pass < 2; pass++) {
+    fl_dataset train, val;
+    make_spirals(&train, 1500, 21);
+    make_spirals(&val, 600, 22);
+    recorder r = {0};
+    fl_job_outcome out;
+#define RELU(units) "{\"type\":\"dense\",\"units\":" #units ",\"activation\":\"relu\"},"
+    if (pass == 0)
+      run(SPEC(RELU(3) SOFTMAX3, "{\"name\":\"adam\",\"learning_rate\":0.01}", 40), &train, &val,
+          &r, &out);
+    else
+      run(SPEC(RELU(64) RELU(64) SOFTMAX3, "{\"name\":\"adam\",\"learning_rate\":0.01}", 40),
+          &train, &val, &r, &out);
+#undef RELU
+    int v = find(&r, "verdict", NULL);
+    assert_true(v >= 0);
+    if (pass == 0) {
+      assert_string_equal(out.cause, "insufficient_capacity");
+      assert_non_null(strstr(r.lines[v], "\"4x wider model: loss"));
+    } else {
+      assert_non_null(strstr(r.lines[v], "\"verdict\":\"healthy\""));
+      assert_null(strstr(r.lines[v], "4x wider model"));
+    }
+    recorder_free(&r);
+    fl_dataset_free(&train);
+    fl_dataset_free(&val);
+  }
+}
+
 /* A cause that a probe repairs carries the paired comparison over more
  * seeds in its evidence: ReLU units dead from a bias of -10, repaired by
  * re-initializing. */
@@ -572,6 +629,7 @@ int main(void) {
       cmocka_unit_test(test_cancelled_job_gets_a_verdict),
       cmocka_unit_test(test_overfitting_is_seen),
       cmocka_unit_test(test_scale_warning_is_tested_at_the_end),
+      cmocka_unit_test(test_capacity_is_tested_at_the_end),
       cmocka_unit_test(test_class_weight_fixes_imbalance),
       cmocka_unit_test(test_probe_cause_has_paired_evidence),
       cmocka_unit_test(test_probe_start_is_the_rows_loss),

@@ -229,6 +229,9 @@ typedef struct {
   bool suspect_inputs;     /* preflight's scale warning stands, a note on a
                               job that learned: the standardized probe
                               tests it */
+  bool suspect_capacity;   /* a job that learned ends far below what the
+                              label test says its rows support: the
+                              wider model tests it */
   bool confirm_only;       /* plan only the baseline and the probes that
                               test a suspicion (a job that is not stuck) */
   char summary[FL_TEXT_MAX]; /* what was seen, in numbers */
