@@ -394,6 +394,16 @@ static bool fix_still_ahead(const fl_job_diag *d, const fl_monitor *mon,
   return fl_newcombe_diff(round(r->val_acc * nr), nr, round(acc * n), n, FL_Z95).lo > 0;
 }
 
+/* The causes a probe on a job that learned names (the suspicions of
+ * fl_job_diag_verdict), which the job's end must not outdo. Not
+ * poor_initialization: constant or far too wide kernels are a defect of
+ * the spec even where the job learns. */
+static bool confirmed_by_probe(fl_cause c) {
+  return c == FL_CAUSE_LEARNING_RATE_TOO_HIGH || c == FL_CAUSE_UNNORMALIZED_INPUTS ||
+         c == FL_CAUSE_INSUFFICIENT_CAPACITY || c == FL_CAUSE_LEARNING_RATE_TOO_LOW ||
+         c == FL_CAUSE_OPTIMIZER_CHOICE;
+}
+
 /* A shortfall that matters: decide.c's CAPACITY_SHORTFALL, a quarter of
  * the gain over chance, the share by which bench/diagnosis's truth check
  * calls a fault harmful. */
@@ -515,19 +525,13 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
                                                                  : MEASURE_LABELS;
     int rc = diagnose(d, mon, &sig, epoch, level, probes, &final);
     if (rc) return rc;
-    /* A job that learned is told its rate was too high only when the
-     * lower rate's short probe already ends significantly above the whole
-     * job (an early spike that training recovered from is no problem). */
-    if (sig.suspect_lr_high && final.n > 0 &&
-        final.items[0].cause == FL_CAUSE_LEARNING_RATE_TOO_HIGH &&
-        !fix_still_ahead(d, mon, &final.items[0]))
-      memset(&final, 0, sizeof final);
-    if (sig.suspect_inputs && final.n > 0 &&
-        final.items[0].cause == FL_CAUSE_UNNORMALIZED_INPUTS &&
-        !fix_still_ahead(d, mon, &final.items[0]))
-      memset(&final, 0, sizeof final);
-    if (sig.suspect_capacity && final.n > 0 &&
-        final.items[0].cause == FL_CAUSE_INSUFFICIENT_CAPACITY &&
+    /* A job that learned is told its rate was too high, its inputs
+     * unscaled, its model too small (or, from the probes beside the wider
+     * one, its rate too low or its optimizer wrong) only when that
+     * cause's short probe already ends significantly above the whole job:
+     * an early spike that training recovered from, a scale the model
+     * coped with, are no problem. */
+    if (sig.confirm_only && final.n > 0 && confirmed_by_probe(final.items[0].cause) &&
         !fix_still_ahead(d, mon, &final.items[0]))
       memset(&final, 0, sizeof final);
   }
