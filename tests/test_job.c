@@ -204,6 +204,18 @@ static void test_random_labels_are_a_problem(void **state) {
   fl_dataset_free(&train);
 }
 
+/* An empty dataset of n rows, d features and class ids, to fill. */
+static void ids_dataset(fl_dataset *ds, size_t n, size_t d) {
+  memset(ds, 0, sizeof *ds);
+  ds->n = n;
+  ds->d = d;
+  ds->label_kind = FL_LABELS_IDS;
+  ds->x = malloc(n * d * sizeof(float));
+  ds->ids = malloc(n * sizeof(int32_t));
+  assert_non_null(ds->x);
+  assert_non_null(ds->ids);
+}
+
 /* Two overlapping classes at 20:1 (issue 12): the plain job collapses onto
  * the majority and is diagnosed class_imbalance with the fix
  * {"class_weight": "balanced"}; the fixed job finds most of the minority
@@ -212,12 +224,7 @@ static void test_random_labels_are_a_problem(void **state) {
 static void imbalanced(fl_dataset *ds, size_t n, uint64_t seed) {
   fl__rng rng;
   fl__rng_seed(&rng, seed);
-  memset(ds, 0, sizeof *ds);
-  ds->n = n;
-  ds->d = 2;
-  ds->label_kind = FL_LABELS_IDS;
-  ds->x = malloc(n * 2 * sizeof(float));
-  ds->ids = malloc(n * sizeof(int32_t));
+  ids_dataset(ds, n, 2);
   for (size_t i = 0; i < n; i++) {
     ds->ids[i] = i % 21 == 0;
     for (size_t j = 0; j < 2; j++)
@@ -508,12 +515,7 @@ static void test_scale_warning_is_tested_at_the_end(void **state) {
 static void make_spirals(fl_dataset *ds, size_t n, uint64_t seed) {
   fl__rng rng;
   fl__rng_seed(&rng, seed);
-  memset(ds, 0, sizeof *ds);
-  ds->n = n;
-  ds->d = 2;
-  ds->label_kind = FL_LABELS_IDS;
-  ds->x = malloc(n * 2 * sizeof(float));
-  ds->ids = malloc(n * sizeof(int32_t));
+  ids_dataset(ds, n, 2);
   for (size_t i = 0; i < n; i++) {
     int c = (int)(i % 3);
     double t = 0.1 + 0.9 * fl__rng_uniform(&rng);
