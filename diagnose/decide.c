@@ -243,10 +243,7 @@ static fl_cause_report *claimed(ctx *c, fl_cause cause) {
 }
 
 static const fl_finding *prior(const ctx *c, fl_cause cause) {
-  const fl_findings *f = c->in->preflight;
-  for (int i = 0; f && i < f->n; i++)
-    if (f->items[i].cause == cause) return &f->items[i];
-  return NULL;
+  return fl_findings_find(c->in->preflight, cause);
 }
 
 static bool symmetric_init(const fl_job_spec *s) {
@@ -816,14 +813,14 @@ static bool val_fails_while_training_learns(const ctx *c, char *why, size_t size
   return true;
 }
 
-static void rule_unseen_classes(ctx *c) {
+static void rule_validation_unlike_training(ctx *c) {
   const fl_finding *f = prior(c, FL_CAUSE_INVALID_DATA);
   char why[FL_TEXT_MAX];
   if (!f || f->severity != FL_SEVERITY_WARNING || !val_fails_while_training_learns(c, why, sizeof why))
     return;
   /* Of the three warnings, only the scale one speaks of features; it
    * carries its fix (data.validation.scale) or says how to standardize. */
-  bool scale = strncmp(f->message, "validation features", 19) == 0;
+  bool scale = strncmp(f->message, FL__VAL_SCALE_NOTE, strlen(FL__VAL_SCALE_NOTE)) == 0;
   add(c, FL_CAUSE_INVALID_DATA, 0.9, f->fix,
       scale ? "the validation features were not prepared as the training features were: "
               "give them the same preprocessing (see the evidence); the model is not the problem"
@@ -1096,7 +1093,7 @@ typedef struct {
 static const rule_row RULES[] = {
     {FL_CAUSE_INVALID_DATA, "preflight: validation classes without training rows, or validation "
      "features on another scale; validation loss rising, above ln K while training's is below, "
-     "or accuracy at chance", "none (the data must change)", rule_unseen_classes},
+     "or accuracy at chance", "none (the data must change)", rule_validation_unlike_training},
     {FL_CAUSE_LABELS_UNINFORMATIVE, "held-out accuracy at the majority rate",
      "label permutation test (p > 0.001; > 0.05 for a job that fits its rows)", rule_labels},
     {FL_CAUSE_UNNORMALIZED_INPUTS, "preflight scale warning", "standardized inputs", rule_inputs},

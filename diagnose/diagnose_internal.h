@@ -9,6 +9,10 @@
 int fl__spec_patch(const fl_job_spec *base, const fl_job_spec *changed,
                    char *out, size_t size);
 
+/* How preflight's note on validation features on another scale begins:
+ * decide.c tells it from the two class notes of the same cause by it. */
+#define FL__VAL_SCALE_NOTE "validation features are on another scale than the training features"
+
 /* Learning rates far below the usual range (SGD 1e-3..1e-1, adaptive
  * optimizers 1e-4..1e-2: Keras' defaults are 0.01 and 0.001), a tenth of
  * its low end or less: a sign of a rate too low that the probe plan and

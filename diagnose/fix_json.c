@@ -194,11 +194,7 @@ static bool opt_takes(fl_optimizer_kind kind, int key) {
 
 /* A scaled rate to 6 significant digits: 0.01 x (0.01 / 0.1f) is written
  * 0.001, not 0.0009999999. */
-static double rate6(double v) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%.6g", v);
-  return strtod(buf, NULL);
-}
+static double rate6(double v) { return fl_round_digits(v, 6); }
 
 /* "learning_rate": a number, or the schedule object (docs/spec.md) in
  * full, so that a fix that scales the rates keeps the schedule's shape. */

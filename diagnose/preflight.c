@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diagnose_internal.h"
 #include "fix_json.h"
 #include "flatline/diagnose.h"
 
@@ -143,13 +144,7 @@ static void append_mib(char *buf, size_t size, double bytes) {
 }
 
 /* x rounded to 3 significant digits (1/255 -> 0.00392). */
-static double round3(double x) {
-  char tmp[32];
-  snprintf(tmp, sizeof tmp, "%.3g", x);
-  double r = 0;
-  sscanf(tmp, "%lf", &r);
-  return r;
-}
+static double round3(double x) { return fl_round_digits(x, 3); }
 
 /* ---- invalid_data ------------------------------------------------------- */
 
@@ -902,8 +897,7 @@ static void check_val_scale(preflight *p) {
   bool one_factor = 4 * agree >= 3 * m && isnormal((float)val_new);
   char msg[FL_TEXT_MAX];
   snprintf(msg, sizeof msg,
-           "validation features are on another scale than the training features: the median "
-           "feature's root mean square is %.3g times the training one's (feature %zu: %.3g "
+           FL__VAL_SCALE_NOTE ": the median feature's root mean square is %.3g times the training one's (feature %zu: %.3g "
            "against %.3g); the validation set needs the training set's preprocessing",
            med, top, top_rv, top_rt);
   if (one_factor)
@@ -991,6 +985,12 @@ void fl_preflight(const fl_preflight_input *in, fl_findings *out) {
   if (p.val && !fl_findings_have_error(out)) check_val_scale(&p);
   if (has_model) write_fixes(&p);
   errors_first(out);
+}
+
+const fl_finding *fl_findings_find(const fl_findings *f, fl_cause c) {
+  for (int i = 0; f && i < f->n; i++)
+    if (f->items[i].cause == c) return &f->items[i];
+  return NULL;
 }
 
 bool fl_findings_have_error(const fl_findings *f) {

@@ -280,12 +280,6 @@ static int diagnose(fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig
   return 0;
 }
 
-static bool has_finding(const fl_findings *f, fl_cause c) {
-  for (int i = 0; f && i < f->n; i++)
-    if (f->items[i].cause == c) return true;
-  return false;
-}
-
 static bool has_cause(const fl_diagnosis *d, fl_cause c) {
   for (int i = 0; i < d->n; i++)
     if (d->items[i].cause == c) return true;
@@ -512,8 +506,8 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
      * significantly above the whole job (below), as the rate does; sigmoid
      * layers on raw pixels reached 0.68 of 800 validation rows under Adam
      * (question round 7), told healthy with the warning a note. */
-    sig.suspect_inputs = !stuck && !sig.nonfinite && has_finding(d->preflight,
-                                                                 FL_CAUSE_UNNORMALIZED_INPUTS);
+    sig.suspect_inputs = !stuck && !sig.nonfinite &&
+                         fl_findings_find(d->preflight, FL_CAUSE_UNNORMALIZED_INPUTS);
     /* The label test first (the diagnosis below would run it anyway): it
      * says what the rows support. */
     if (measure && !stuck && ensure_labels(d) == FL_ECANCELED) return FL_ECANCELED;

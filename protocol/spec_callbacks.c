@@ -33,18 +33,18 @@ static double cosine_from(double peak, double alpha, double s,
   return peak * ((1.0 - alpha) * cosine + alpha);
 }
 
-/* v to 6 significant digits, as people type rates: a rate read as 1e-5f
- * and scaled by 100 is 0.001 (what a fix proposes and a probe trains at),
- * not the float product 0.0009999999. */
-static double decimal6(double v) {
-  char buf[32];
-  snprintf(buf, sizeof buf, "%.6g", v);
+double fl_round_digits(double v, int digits) {
+  char buf[40];
+  snprintf(buf, sizeof buf, "%.*g", digits, v);
   return strtod(buf, NULL);
 }
 
 void fl_optimizer_scale_rate(fl_optimizer_spec *opt, double f) {
   fl_lr_schedule *s = &opt->schedule;
-  opt->learning_rate = (float)decimal6((double)opt->learning_rate * f);
+  /* To 6 digits: a rate read as 1e-5f and scaled by 100 is 0.001 (what a
+   * fix proposes and a probe trains at), not the float product
+   * 0.0009999999. */
+  opt->learning_rate = (float)fl_round_digits((double)opt->learning_rate * f, 6);
   if (s->kind == FL_SCHEDULE_PIECEWISE)
     for (int i = 0; i <= s->n_boundaries && i <= FL_SCHEDULE_MAX_BOUNDARIES; i++)
       s->values[i] *= f;

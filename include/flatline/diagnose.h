@@ -156,6 +156,8 @@ typedef struct {
  * (class imbalance, feature scale). Errors reject the job. */
 void fl_preflight(const fl_preflight_input *in, fl_findings *out);
 bool fl_findings_have_error(const fl_findings *f);
+/* The first finding of cause c (error or warning), NULL if none or f is. */
+const fl_finding *fl_findings_find(const fl_findings *f, fl_cause c);
 
 /* ---- live detectors (diagnose/detect.c) ---- */
 

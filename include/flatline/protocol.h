@@ -231,6 +231,10 @@ double fl_learning_rate_at(const fl_optimizer_spec *opt, long step);
  * shape (the diagnosis's learning-rate probes and fixes). */
 void fl_optimizer_scale_rate(fl_optimizer_spec *opt, double f);
 
+/* v rounded to `digits` significant decimal digits, as people type rates
+ * and scales (1/255 to 3 digits: 0.00392; 1e-5f x 100 to 6: 0.001). */
+double fl_round_digits(double v, int digits);
+
 typedef enum {
   FL_SRC_NONE, /* absent (validation not given) */
   FL_SRC_NPY,  /* {"features": F.npy, "labels": L.npy} */
