@@ -178,6 +178,17 @@ static void note(fl_signals *s, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* The share: bench/diagnosis's truth check calls a labels fault harmless
+ * (the job ambiguous) when the faulty job gets within a quarter of the
+ * gain of its twin with real labels, and on training rows a twin gets
+ * close to 1; so a fit past three quarters of the way is where random
+ * labels and real ones can no longer be told apart by the job itself. */
+bool fl_monitor_fits_rows(const fl_monitor *m) {
+  if (m->has_val || m->n == 0) return false;
+  double acc = m->acc[m->n - 1], chance = m->chance_accuracy;
+  return isfinite(acc) && acc >= chance + FL_FITS_ROWS_SHARE * (1 - chance);
+}
+
 fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
   memset(s, 0, sizeof *s);
   s->dead_layer = s->saturated_layer = -1;

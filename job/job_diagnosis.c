@@ -452,7 +452,7 @@ static bool end_disproves(const fl_job_diag *d, const fl_monitor *mon, const fl_
   if (!slow && fix_still_ahead(d, mon, &d->last.items[0])) return false;
   double lnk = log(mon->n_classes > 1 ? mon->n_classes : 2);
   bool learned = mon->has_val ? mon->n > 0 && mon->val_loss[mon->n - 1] < lnk
-                              : top != FL_CAUSE_LABELS_UNINFORMATIVE;
+                              : top != FL_CAUSE_LABELS_UNINFORMATIVE || fl_monitor_fits_rows(mon);
   return learned && !has_cause(&d->last, FL_CAUSE_OVERFITTING) &&
          top != FL_CAUSE_INSUFFICIENT_CAPACITY && top != FL_CAUSE_POOR_INITIALIZATION;
 }
@@ -552,7 +552,17 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
   fl_jw_str(&w, "verdict", verdict);
   write_causes(&w, &final);
   tried_lines(&w, d);
+  /* A fit with no held-out rows and a label test that found nothing: the
+   * labels claim is not made (rule_labels), and the user is told what
+   * stays unknown. */
+  bool unverified_fit = final.n == 0 && fl_monitor_fits_rows(mon) && d->labels.run &&
+                        d->labels.p_value > FL_LABEL_TEST_ALPHA;
   if (short_note) fl_jw_str(&w, "note", short_note);
+  else if (unverified_fit)
+    fl_jw_str(&w, "note", "the job fit its training rows, but with no validation data nothing "
+              "shows whether it learned them or memorized them, and the label test found no "
+              "signal in them (see tried; on few or hard rows that does not show there is "
+              "none): add validation data to check");
   else if (disproved)
     fl_jw_str(&w, "note", "an earlier diagnosis was withdrawn: the job went on to learn "
               "(above chance, no divergence or overfitting)");

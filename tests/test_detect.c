@@ -827,6 +827,40 @@ static void test_decide_labels_uninformative(void **state) {
   assert_true(d.n == 0 || d.items[0].cause != FL_CAUSE_LABELS_UNINFORMATIVE);
 }
 
+/* No validation rows, and the job fits its training rows: the label test
+ * finding nothing (p = 0.4) does not make the labels random, since only
+ * held-out rows could tell learning from memorizing (generated job 12529:
+ * 88 rows, fit to a loss of 0.009, told labels_uninformative). Short of
+ * three quarters of the way from the majority rate to 1, the claim stands
+ * (a network partly memorizing random labels). */
+static void test_labels_not_claimed_on_a_fit_without_validation(void **state) {
+  (void)state;
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
+  set(p, FL_PROBE_BASELINE, 2.3, 0.05, 0.1);
+  set(p, FL_PROBE_PERMUTED, 2.3, 0.1, 0.1);
+  const double last_acc[] = {0.99, 0.7};
+  for (int pass = 0; pass < 2; pass++) {
+    fl_monitor_init(&mon, 10, balanced, 10, false, 3, 0.001);
+    for (int i = 0; i < 5; i++) {
+      fl_epoch_metrics m = epoch(i + 1, 2.0 - 0.4 * i, i == 4 ? last_acc[pass] : 0.2 * i, 0);
+      m.has_val = false;
+      fl_monitor_add(&mon, &m);
+    }
+    /* chance 0.1: the share's line is 0.1 + 0.75 * 0.9 = 0.775 */
+    assert_int_equal(fl_monitor_fits_rows(&mon), pass == 0);
+    fl_diagnosis d = decide_with_test(&adam, &s, p, 0.4);
+    bool claimed = d.n > 0 && d.items[0].cause == FL_CAUSE_LABELS_UNINFORMATIVE;
+    assert_int_equal(claimed, pass == 1);
+  }
+  /* With validation rows the job's fit is not what decides. */
+  fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+  fl_epoch_metrics m = epoch(1, 0.1, 1.0, 0.1);
+  fl_monitor_add(&mon, &m);
+  assert_false(fl_monitor_fits_rows(&mon));
+}
+
 /* Preflight saw validation features on another scale (training's 1/255
  * left off the validation set): the note becomes the cause when the
  * validation loss ends above a uniform guess's while the training loss is
@@ -1163,6 +1197,7 @@ int main(void) {
       cmocka_unit_test(test_capacity_not_when_own_model_reaches_label_test),
       cmocka_unit_test(test_rate_probes_scale_schedules),
       cmocka_unit_test(test_decide_labels_uninformative),
+      cmocka_unit_test(test_labels_not_claimed_on_a_fit_without_validation),
       cmocka_unit_test(test_decide_needs_a_probe),
       cmocka_unit_test(test_overfitting),
       cmocka_unit_test(test_at_chance_uses_row_counts),

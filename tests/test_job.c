@@ -216,6 +216,35 @@ static void ids_dataset(fl_dataset *ds, size_t n, size_t d) {
   assert_non_null(ds->ids);
 }
 
+/* The article's random labels under a network wide enough to memorize
+ * them, with no validation rows: the job fits its rows, so nothing shows
+ * it fails to generalize, and the label test finding nothing does not
+ * prove the labels random (it has little power on few or hard rows).
+ * The verdict is healthy and its note says what stays unknown. */
+static void test_fit_without_validation_gets_a_note(void **state) {
+  (void)state;
+  fl__rng rng;
+  fl__rng_seed(&rng, 11);
+  fl_dataset train;
+  ids_dataset(&train, 100, 10);
+  for (size_t i = 0; i < 1000; i++) train.x[i] = (float)fl__rng_uniform(&rng);
+  for (size_t i = 0; i < 100; i++) train.ids[i] = (int32_t)(fl__rng_uniform(&rng) * 3) % 3;
+  recorder r = {0};
+  fl_job_outcome out;
+  run(SPEC("{\"type\":\"dense\",\"units\":256,\"activation\":\"relu\"}," SOFTMAX3,
+           "{\"name\":\"adam\",\"learning_rate\":0.01}", 150),
+      &train, NULL, &r, &out);
+  assert_string_equal(out.state, "done");
+  assert_string_equal(out.cause, "");
+  int v = find(&r, "verdict", NULL);
+  assert_true(v >= 0);
+  assert_non_null(strstr(r.lines[v], "\"verdict\":\"healthy\""));
+  assert_non_null(strstr(r.lines[v], "memorized them"));
+  assert_non_null(strstr(r.lines[v], "add validation data to check"));
+  recorder_free(&r);
+  fl_dataset_free(&train);
+}
+
 /* Two overlapping classes at 20:1 (issue 12): the plain job collapses onto
  * the majority and is diagnosed class_imbalance with the fix
  * {"class_weight": "balanced"}; the fixed job finds most of the minority
@@ -627,6 +656,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learning_job_is_healthy),
       cmocka_unit_test(test_random_labels_are_a_problem),
+      cmocka_unit_test(test_fit_without_validation_gets_a_note),
       cmocka_unit_test(test_rejected_job_gets_a_verdict_first),
       cmocka_unit_test(test_cancelled_job_gets_a_verdict),
       cmocka_unit_test(test_overfitting_is_seen),

@@ -229,6 +229,13 @@ def check_truth(truth, fs, ts):
         if not learns(fs, chance, 0.05):
             return "healthy job does not learn (quality %s, chance %.2f)" % (
                 fmt(fs.get("quality")), chance)
+        # A loss that ends above its first epoch's did not learn, whatever
+        # accuracy it passed through (dev job 13230: tanh layers at 96%
+        # saturation, loss 1.79 -> 2.12, accuracy 0.51 at best and 0.37 at
+        # the end; test job 12371, 0.85 -> 1.21).
+        lf, ll = fs.get("loss_first"), fs.get("loss_last")
+        if finite(lf) and finite(ll) and ll > lf:
+            return "healthy job's training loss rose (first epoch %.3f, last %.3f)" % (lf, ll)
         ql = fs.get("quality_last")
         if ql is not None and ql - chance < 0.05:
             return "healthy job ends at chance (last epochs %s, best %s, chance %.2f)" % (

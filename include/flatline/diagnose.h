@@ -241,6 +241,14 @@ typedef struct {
 
 fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s);
 
+/* A job with no validation rows that fits its training rows: its last
+ * epoch's training accuracy covers at least FL_FITS_ROWS_SHARE of the way
+ * from the majority rate to 1. Such a fit says nothing of the labels (a
+ * network can memorize random ones) and nothing against them: only
+ * held-out rows could tell learning from memorizing. */
+#define FL_FITS_ROWS_SHARE 0.75
+bool fl_monitor_fits_rows(const fl_monitor *m);
+
 /* ---- probes and diagnosis (diagnose/probe.c, diagnose/decide.c) ---- */
 
 typedef enum {
