@@ -90,6 +90,7 @@ void fl_monitor_add(fl_monitor *m, const fl_epoch_metrics *e) {
   if (!(e->loss <= m->peak_loss)) m->peak_loss = e->loss; /* NaN too */
   for (int l = 0; l < e->n_layers; l++) {
     if (e->update_ratio[l] > m->peak_update) m->peak_update = e->update_ratio[l];
+    if (e->grad_norm[l] > m->peak_grad) m->peak_grad = e->grad_norm[l];
     if (m->n == 1 && e->dead_fraction[l] > m->first_dead) m->first_dead = e->dead_fraction[l];
   }
   uint64_t total = 0, top = 0;
@@ -265,6 +266,16 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
      * activations themselves blew up on the way forward. */
     s->exploding = true;
     note(s, "gradient norms reach %.3g (healthy: ~0.01 to 10)", gmax);
+  }
+  /* The same sign in an earlier epoch: gradients that blew up and then
+   * calmed (the weights they wrecked stay wrecked). Generated CNN test jobs
+   * 20391 and 20435, 7 and 8 ReLU conv layers at 3.1x and 3.4x He's width
+   * under SGD at 5e-5: losses of 825 and 4254 in early epochs, gradient
+   * norms back under 100 by the diagnosis, told poor_initialization. */
+  if (!s->exploding && m->peak_grad > EXPLODING_NORM_ANY) {
+    s->exploding = true;
+    note(s, "gradient norms reached %.3g in an earlier epoch (healthy: ~0.01 to 10)",
+         m->peak_grad);
   }
 
   s->collapsed = m->majority_share > COLLAPSED_SHARE && chance < COLLAPSED_SHARE;

@@ -32,7 +32,8 @@
  *        (merge patch text, "" for none), "probe": probe name | null}]},
  *    "monitor": {            the detectors' history (fl_monitor)
  *      "majority_share": n, "first_loss": n, "peak_loss": n,
- *      "peak_update": n, "first_dead": n,
+ *      "peak_update": n, "peak_grad": n (optional: states written
+ *      before it was kept read as 0), "first_dead": n,
  *      "last": {             the latest epoch's metrics (no pred_hist)
  *        "epoch": int, "loss": n, "accuracy": n, "has_val": bool,
  *        "val_loss": n, "val_accuracy": n, "lr": n, "seconds": n,
@@ -111,6 +112,7 @@ static void put_monitor(fl_jw *w, const fl_monitor *mon) {
   put_num(w, "first_loss", mon->first_loss);
   put_num(w, "peak_loss", mon->peak_loss);
   put_num(w, "peak_update", mon->peak_update);
+  put_num(w, "peak_grad", mon->peak_grad);
   put_num(w, "first_dead", mon->first_dead);
   put_metrics(w, &mon->last);
   put_nums(w, "loss", mon->loss, mon->n);
@@ -351,6 +353,8 @@ static bool get_monitor(reader *rd, const fl_json *root, fl_monitor *mon) {
       !get_nums_n(rd, o, "acc", mon->acc, n) || !get_nums_n(rd, o, "val_acc", mon->val_acc, n))
     return false;
   mon->n = n;
+  const fl_json *pg = fl_json_get(o, "peak_grad");
+  if (pg && !get_num(rd, o, "peak_grad", &mon->peak_grad)) return false;
   return true;
 }
 

@@ -141,6 +141,31 @@ static void test_layer_signals(void **state) {
   assert_true(s.update_too_small);
 }
 
+/* Gradients that blew up in epoch 1 and calmed by epoch 3 (generated CNN
+ * jobs 20391 and 20435: losses of 825 and 4254 early on, the norms back
+ * under 100 by the diagnosis) still show the sign, from the history. */
+static void test_exploding_seen_in_an_earlier_epoch(void **state) {
+  (void)state;
+  fl_signals s;
+  fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+  for (int i = 0; i < 3; i++) {
+    fl_epoch_metrics m = epoch(i + 1, 2.3, 0.1, 0.1);
+    m.grad_norm[0] = i == 0 ? 600 : 2;
+    m.grad_norm[1] = 1;
+    fl_monitor_add(&mon, &m);
+    fl_monitor_check(&mon, &s);
+    assert_true(s.exploding);
+  }
+  assert_non_null(strstr(s.summary, "gradient norms reached 600 in an earlier epoch"));
+  /* Never above 100: no sign. */
+  fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+  fl_epoch_metrics m = epoch(1, 2.3, 0.1, 0.1);
+  m.grad_norm[0] = 90;
+  fl_monitor_add(&mon, &m);
+  fl_monitor_check(&mon, &s);
+  assert_false(s.exploding);
+}
+
 /* Six sigmoid layers: the gradient shrinks from the last layer to the
  * first hidden-to-hidden layer, while the first layer's norm, summed over
  * a wider input, sits a little above the second's (bench/diagnosis job
@@ -1183,6 +1208,7 @@ int main(void) {
       cmocka_unit_test(test_nan_and_rising_diverge),
       cmocka_unit_test(test_validation_at_chance),
       cmocka_unit_test(test_layer_signals),
+      cmocka_unit_test(test_exploding_seen_in_an_earlier_epoch),
       cmocka_unit_test(test_vanishing_with_a_wide_input),
       cmocka_unit_test(test_collapse_and_history),
       cmocka_unit_test(test_decide_learning_rates_and_optimizer),

@@ -177,6 +177,7 @@ typedef struct {
   double first_loss;       /* loss of the first batch, before any update */
   double peak_loss;        /* highest epoch training loss so far */
   double peak_update;      /* highest update/weight ratio so far */
+  double peak_grad;        /* highest layer gradient norm so far */
   double first_dead;       /* largest dead-ReLU fraction in epoch 1 */
   size_t train_rows;       /* rows behind the accuracies (set after init; */
   size_t val_rows;         /* 0: unknown, no interval test) */
