@@ -388,6 +388,35 @@ static void test_shutdown_stops_the_probes(void **state) {
   recorder_free(&r);
 }
 
+/* The monitor's peak gradient norm (the exploding sign from an earlier
+ * epoch) survives a stop: saved in the state and read back; a state
+ * written before it was kept reads as 0 and still loads. */
+static void test_state_keeps_the_peak_gradient(void **state) {
+  (void)state;
+  fl_job_diag d;
+  memset(&d, 0, sizeof d);
+  static const uint64_t counts[3] = {10, 10, 10};
+  fl_monitor mon;
+  fl_monitor_init(&mon, 3, counts, 3, false, 3, 0.001);
+  mon.peak_grad = 600;
+  char *json = fl__job_state_encode(&d, &mon, 1.5);
+  assert_non_null(json);
+  fl_job_diag d2 = d;
+  fl_monitor m2;
+  fl_monitor_init(&m2, 3, counts, 3, false, 3, 0.001);
+  double secs = 0;
+  fl_error err = {0};
+  assert_int_equal(fl__job_state_decode(json, strlen(json), &d2, &m2, &secs, &err), 0);
+  assert_true(m2.peak_grad == 600);
+  char *key = strstr(json, "\"peak_grad\":");
+  assert_non_null(key);
+  memcpy(key, "\"peak_xxxx\"", 11); /* an older state: no such key */
+  fl_monitor_init(&m2, 3, counts, 3, false, 3, 0.001);
+  assert_int_equal(fl__job_state_decode(json, strlen(json), &d2, &m2, &secs, &err), 0);
+  assert_true(m2.peak_grad == 0);
+  free(json);
+}
+
 /* A job stopped by a shutdown after its diagnosis and resumed from its
  * checkpoint and state (as the service does at its next start) neither
  * diagnoses that plateau again nor sends a second diagnosis, and its
@@ -656,6 +685,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learning_job_is_healthy),
       cmocka_unit_test(test_random_labels_are_a_problem),
+      cmocka_unit_test(test_state_keeps_the_peak_gradient),
       cmocka_unit_test(test_fit_without_validation_gets_a_note),
       cmocka_unit_test(test_rejected_job_gets_a_verdict_first),
       cmocka_unit_test(test_cancelled_job_gets_a_verdict),
