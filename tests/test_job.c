@@ -240,6 +240,9 @@ static void test_fit_without_validation_gets_a_note(void **state) {
   assert_true(v >= 0);
   assert_non_null(strstr(r.lines[v], "\"verdict\":\"healthy\""));
   assert_non_null(strstr(r.lines[v], "memorized them"));
+  /* Its alert at epoch 3 (random labels, before the fit) is withdrawn. */
+  assert_true(find(&r, "diagnosis", NULL) >= 0);
+  assert_non_null(strstr(r.lines[v], "an earlier diagnosis was withdrawn"));
   assert_non_null(strstr(r.lines[v], "add validation data to check"));
   recorder_free(&r);
   fl_dataset_free(&train);
