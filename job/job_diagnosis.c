@@ -558,17 +558,16 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
   bool unverified_fit = final.n == 0 && fl_monitor_fits_rows(mon) && d->labels.run &&
                         d->labels.p_value > FL_LABEL_TEST_ALPHA;
   if (short_note) fl_jw_str(&w, "note", short_note);
-  else if (unverified_fit)
-    fl_jw_str(&w, "note", disproved
-              ? "an earlier diagnosis was withdrawn: the job went on to fit its training "
-                "rows, but with no validation data nothing shows whether it learned them or "
-                "memorized them, and the label test found no signal in them (see tried; on "
-                "few or hard rows that does not show there is none): add validation data to "
-                "check"
-              : "the job fit its training rows, but with no validation data nothing shows "
-                "whether it learned them or memorized them, and the label test found no "
-                "signal in them (see tried; on few or hard rows that does not show there is "
-                "none): add validation data to check");
+  else if (unverified_fit) {
+    char note[512];
+    snprintf(note, sizeof note,
+             "%s fit its training rows, but with no validation data nothing shows whether it "
+             "learned them or memorized them, and the label test found no signal in them (see "
+             "tried; on few or hard rows that does not show there is none): add validation "
+             "data to check",
+             disproved ? "an earlier diagnosis was withdrawn: the job went on to" : "the job");
+    fl_jw_str(&w, "note", note);
+  }
   else if (disproved)
     fl_jw_str(&w, "note", "an earlier diagnosis was withdrawn: the job went on to learn "
               "(above chance, no divergence or overfitting)");
