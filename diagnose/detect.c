@@ -190,6 +190,27 @@ bool fl_monitor_fits_rows(const fl_monitor *m) {
   return isfinite(acc) && acc >= chance + FL_FITS_ROWS_SHARE * (1 - chance);
 }
 
+bool fl_monitor_val_unclear(const fl_monitor *m, const fl_signals *s) {
+  if (!s->at_chance || !m->has_val || m->n == 0 || m->train_rows == 0 || m->val_rows == 0)
+    return false;
+  /* The validation accuracy of the last `patience` epochs, averaged: one
+   * epoch's on 82 rows swings by a tenth (healthy development job 10288,
+   * a slow start: 0.34, 0.39, 0.29 over its last three). */
+  int p = m->n < m->patience ? m->n : m->patience;
+  double val = 0;
+  for (int i = m->n - p; i < m->n; i++) val += m->val_acc[i] / p;
+  double chance = m->chance_accuracy, acc = m->acc[m->n - 1];
+  double tr = (double)m->train_rows, vr = (double)m->val_rows;
+  if (!isfinite(acc) || !isfinite(val) || !(val > chance)) return false;
+  /* 1176 validation rows at 0.184 against a majority rate of 0.171 reach
+   * only 0.207: they rule out any real learning, whatever 6824 training
+   * rows at 0.186 say (CNN test job 20851, random labels, told healthy);
+   * 20 rows at 0.45 against 0.35 reach 0.66 (healthy job 13284). */
+  bool could_learn = fl_wilson(round(val * vr), vr, FL_Z95).hi >=
+                     chance + CONVERGED_VAL_GAIN * (1 - chance);
+  return could_learn && fl_wilson(round(acc * tr), tr, FL_Z95).lo > chance;
+}
+
 fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
   memset(s, 0, sizeof *s);
   s->dead_layer = s->saturated_layer = -1;

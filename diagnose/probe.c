@@ -33,6 +33,17 @@ static bool is_default_init(const fl_layer_spec *l) {
          l->bias_init.kind == FL_INIT_ZEROS;
 }
 
+/* Some tanh/sigmoid hidden layer starts from initializers other than
+ * the defaults: what the re-initialization probe would change there. */
+static bool bounded_init_changed(const fl_job_spec *s) {
+  for (int i = 0; i + 1 < s->n_layers; i++) {
+    const fl_layer_spec *l = &s->layers[i];
+    if ((l->activation == FL_ACT_TANH || l->activation == FL_ACT_SIGMOID) && !is_default_init(l))
+      return true;
+  }
+  return false;
+}
+
 /* The highest rate of o's schedule (the rate itself without one): what
  * the ladder's cap and the usual rate compare with. */
 static double peak_rate(const fl_optimizer_spec *o) {
@@ -218,6 +229,13 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
     ADD(FL_PROBE_LEAKY);
   }
   if (s->saturated_layer >= 0 || s->vanishing) {
+    /* Saturated tanh/sigmoid layers the spec initialized its own way
+     * (a bias of -12.6, kernels of sd 3): the initializers are the
+     * smaller change and come first; the ReLU probe keeps such a bias
+     * and kills the units instead (gen_conv.py job 20627: tanh conv
+     * filters with bias -12.6, the budget spent on ReLU and standardized
+     * inputs before re-initialization was reached). */
+    if (s->saturated_layer >= 0 && bounded_init_changed(spec)) ADD(FL_PROBE_REINIT);
     ADD(FL_PROBE_RELU);
     ADD(FL_PROBE_STANDARDIZED);
   }

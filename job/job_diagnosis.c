@@ -354,17 +354,10 @@ static void tried_lines(fl_jw *w, const fl_job_diag *d) {
 
 /* The end of a job at chance: no evidence of doing better than the
  * majority class, NaN, predictions collapsed, or a loss running away. A
- * validation set too small to tell (its interval reaches the majority
- * rate) is not evidence of chance when its accuracy is above the majority
- * rate and the training rows are significantly so. */
+ * validation set too small to tell is not evidence of chance
+ * (fl_monitor_val_unclear). */
 static bool ends_at_chance(const fl_monitor *mon, const fl_signals *sig, fl_verdict v) {
-  bool val_unclear = false;
-  if (sig->at_chance && mon->has_val && mon->n && mon->train_rows) {
-    double tr = (double)mon->train_rows;
-    fl_interval w = fl_wilson(round(mon->acc[mon->n - 1] * tr), tr, FL_Z95);
-    val_unclear = w.lo > mon->chance_accuracy && mon->val_acc[mon->n - 1] > mon->chance_accuracy;
-  }
-  return sig->nonfinite || (sig->at_chance && !val_unclear) || sig->collapsed ||
+  return sig->nonfinite || (sig->at_chance && !fl_monitor_val_unclear(mon, sig)) || sig->collapsed ||
          v == FL_VERDICT_DIVERGED;
 }
 

@@ -24,7 +24,8 @@
  *      "chance": n, "null_mean": n, "null_q95": n, "p_value": n},
  *    "tried": [{             every probe run, latest result
  *      "probe": probe name, "failed": bool, "loss_start": n, "loss_end": n,
- *      "val_acc": n, "val_loss": n, "held_rows": int, "seconds": n,
+ *      "val_acc": n, "val_loss": n, "held_rows": int, "held_majority": n
+ *      (optional: states written before it read 0), "seconds": n,
  *      "steps": int}, ...],
  *    "last": {               the latest diagnosis that found causes
  *      "probe_seconds": n, "causes": [{"cause": cause name,
@@ -152,6 +153,7 @@ static void put_tried(fl_jw *w, const fl_probe_result *tried) {
     put_num(w, "val_acc", r->val_acc);
     put_num(w, "val_loss", r->val_loss);
     fl_jw_int(w, "held_rows", r->held_rows);
+    put_num(w, "held_majority", r->held_majority);
     put_num(w, "seconds", r->seconds);
     fl_jw_int(w, "steps", r->steps);
     fl_jw_object_end(w);
@@ -395,6 +397,8 @@ static bool get_tried(reader *rd, const fl_json *root, fl_probe_result *tried) {
         !get_num(rd, o, "val_loss", &r.val_loss) ||
         !get_int32(rd, o, "held_rows", 0, 1 << 30, &r.held_rows) ||
         !get_num(rd, o, "seconds", &r.seconds) || !get_int32(rd, o, "steps", 0, 1 << 30, &r.steps))
+      return false;
+    if (fl_json_get(o, "held_majority") && !get_num(rd, o, "held_majority", &r.held_majority))
       return false;
     tried[k] = r;
   }

@@ -635,6 +635,166 @@ static void test_plan_climbs_the_ladder_for_a_tiny_rate(void **state) {
   assert_true(planned(&adam, &s, FL_PROBE_LR_UP100));
 }
 
+/* Imbalanced classes and 20 validation rows at 0.45 against a majority
+ * rate of 0.35 (Wilson: at chance), but 34 training rows at 0.875: the
+ * model learned more than the majority class, and the held-out rows are
+ * too few to say otherwise. No class_imbalance (healthy development job
+ * 13284, 48 rows, a 1-row class); with the training rows at 0.41 it
+ * stands. */
+static void test_imbalance_needs_more_than_a_tiny_validation_set(void **state) {
+  (void)state;
+  uint64_t counts[4] = {12, 11, 10, 1};
+  fl_signals s;
+  fl_monitor_init(&mon, 4, counts, 4, true, 3, 0.001);
+  mon.train_rows = 34;
+  mon.val_rows = 20;
+  for (int i = 0; i < 8; i++) {
+    fl_epoch_metrics m = epoch(i + 1, 1.2 - 0.08 * i, 0.875, 0.45);
+    m.n_classes = 4;
+    fl_monitor_add(&mon, &m);
+    fl_monitor_check(&mon, &s);
+  }
+  assert_true(s.at_chance);
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  set(p, FL_PROBE_BASELINE, 1.9, 0.69, 0.55);
+  for (int k = 0; k < FL_PROBE_COUNT; k++) p[k].held_rows = 20;
+  fl_findings pre = one_warning(FL_CAUSE_CLASS_IMBALANCE,
+                                 "class 0 has 12 training rows and class 3 has 1");
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 0.05f);
+  fl_diagnosis d;
+  fl_decide_input in = {&sgd, &mon, &s, &pre, p, NULL};
+  fl_decide(&in, &d);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_CLASS_IMBALANCE);
+  mon.acc[mon.n - 1] = 0.41; /* Wilson over 34 rows reaches 0.35 */
+  fl_monitor_check(&mon, &s);
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_CLASS_IMBALANCE);
+}
+
+/* 25:1 classes collapsed onto the majority under plain SGD at 0.0149,
+ * the usual range: ten times the rate escapes the collapse (0.986 of 142
+ * held-out rows against 0.908), but the imbalance leads, the rate after
+ * it (generated test job 13291, told learning_rate_too_low at 0.35). At
+ * 1e-4, far below the usual range, the rate's crushing repair is the
+ * cause and the imbalance is not claimed. */
+static void test_imbalance_leads_a_usual_rate(void **state) {
+  (void)state;
+  uint64_t counts[2] = {502, 20};
+  fl_signals s;
+  fl_monitor_init(&mon, 2, counts, 2, true, 3, 0.001);
+  mon.train_rows = 539;
+  mon.val_rows = 142;
+  for (int i = 0; i < 12; i++) {
+    fl_epoch_metrics m = epoch(i + 1, 0.40 - 0.01 * i, 0.931, 0.908);
+    m.n_classes = 2;
+    uint32_t preds[2] = {539, 0};
+    m.pred_hist = preds;
+    fl_monitor_add(&mon, &m);
+    fl_monitor_check(&mon, &s);
+  }
+  assert_true(s.collapsed);
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  set(p, FL_PROBE_BASELINE, 0.9165, 0.2369, 0.908);
+  set(p, FL_PROBE_LR_DOWN, 0.9165, 0.4915, 0.908);
+  set(p, FL_PROBE_LR_UP, 0.9165, 0.05365, 0.986);
+  for (int k = 0; k < FL_PROBE_COUNT; k++) p[k].held_rows = 142;
+  fl_findings pre = one_warning(FL_CAUSE_CLASS_IMBALANCE,
+                                 "class 0 has 502 training rows and class 1 has 20");
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 0.0149f);
+  sgd.layers[1].units = 2;
+  fl_diagnosis d;
+  fl_decide_input in = {&sgd, &mon, &s, &pre, p, NULL};
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_CLASS_IMBALANCE);
+  sgd.optimizer.learning_rate = 1e-4f;
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_CLASS_IMBALANCE);
+}
+
+/* Random labels on ten balanced classes: the best probe's 0.14 of 512
+ * held-out rows (its interval for the best of seven from 0.104) is
+ * above the training set's majority rate of 0.1, but not above the 0.125
+ * that the held-out rows' largest class holds: no signal in them, and the
+ * label test found none (CNN test job 20851, random labels on six
+ * classes, told healthy). Then, on the validation rows, 1176 at 0.111
+ * cannot reach a real gain: the end is at chance, whatever the training
+ * rows memorized; 20 rows at 0.15 can, and do not say so. */
+static void test_labels_against_the_held_rows_majority(void **state) {
+  (void)state;
+  double loss[] = {2.6, 2.4, 2.35, 2.33, 2.32}, acc[] = {0.1, 0.11, 0.11, 0.112, 0.112};
+  double val[] = {0.1, 0.1, 0.11, 0.11, 0.111};
+  fl_signals s;
+  feed(&mon, loss, acc, val, 5, &s);
+  mon.train_rows = 6824;
+  mon.val_rows = 1176;
+  fl_monitor_check(&mon, &s);
+  assert_true(s.at_chance);
+  assert_false(fl_monitor_val_unclear(&mon, &s));
+  fl_probe_kind ran[] = {FL_PROBE_BASELINE, FL_PROBE_LR_DOWN, FL_PROBE_LR_UP, FL_PROBE_WIDER,
+                         FL_PROBE_STANDARDIZED, FL_PROBE_LR_DOWN100, FL_PROBE_REINIT};
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  for (size_t i = 0; i < sizeof ran / sizeof ran[0]; i++) set(p, ran[i], 16.2, 2.8, 0.105);
+  set(p, FL_PROBE_BASELINE, 16.2, 2.8, 0.14);
+  set(p, FL_PROBE_PERMUTED, 16.2, 2.76, 0.129);
+  fl_label_test lt = {.run = true, .rows = 1000, .permutations = 999, .accuracy = 0.099,
+                      .chance = 0.1, .null_mean = 0.1, .null_q95 = 0.118, .p_value = 0.797,
+                      .method = "leave-one-out nearest centroid"};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 1.2e-3f);
+  fl_diagnosis d;
+  fl_decide_input in = {&adam, &mon, &s, NULL, p, &lt};
+  fl_decide(&in, &d);
+  assert_int_equal(d.n, 0); /* held_majority unknown: the training set's rate */
+  for (int k = 0; k < FL_PROBE_COUNT; k++) p[k].held_majority = 0.125;
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LABELS_UNINFORMATIVE);
+  mon.val_rows = 20; /* 3 of 20 reach 0.36, a fifth of the way to 1 */
+  for (int i = 1; i <= 3; i++) mon.val_acc[mon.n - i] = 0.15;
+  fl_monitor_check(&mon, &s);
+  assert_true(s.at_chance);
+  assert_true(fl_monitor_val_unclear(&mon, &s));
+}
+
+/* tanh units the spec starts at bias -12.6 saturate: re-initializing is
+ * planned before the ReLU probe (which keeps the bias and kills the units)
+ * and, when both repair, names the fix: the smaller change keeps the
+ * user's activation (gen_conv.py job 20627, whose budget ran out on ReLU
+ * and standardized inputs). Default initializers plan ReLU first. */
+static void test_saturating_bias_is_reinitialized_first(void **state) {
+  (void)state;
+  fl_signals s = {.dead_layer = -1, .saturated_layer = 0, .never_learned = true};
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 0.01f);
+  sgd.layers[0].activation = FL_ACT_TANH;
+  sgd.layers[0].kernel_init = (fl_initializer){FL_INIT_GLOROT_UNIFORM, 0};
+  fl_probe_kind plan[FL_PROBE_COUNT];
+  int n = fl_probe_plan(&sgd, &s, plan, FL_PROBE_COUNT);
+  assert_true(n >= 3);
+  assert_int_equal(plan[1], FL_PROBE_RELU);
+  sgd.layers[0].bias_init = (fl_initializer){FL_INIT_CONSTANT, -12.6f};
+  n = fl_probe_plan(&sgd, &s, plan, FL_PROBE_COUNT);
+  assert_true(n >= 3);
+  assert_int_equal(plan[1], FL_PROBE_REINIT);
+  assert_int_equal(plan[2], FL_PROBE_RELU);
+
+  plateau_monitor();
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  set(p, FL_PROBE_BASELINE, 2.3, 2.3, 0.10);
+  set(p, FL_PROBE_REINIT, 2.3, 0.6, 0.79);
+  set(p, FL_PROBE_RELU, 2.3, 0.5, 0.81);
+  fl_diagnosis d = decide(&sgd, &s, p);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_SATURATED_ACTIVATION);
+  assert_non_null(strstr(d.items[0].evidence, "He/Glorot initialization"));
+  /* A bias of 1 leaves tanh's slope at 0.42: ReLU, the stronger repair, stays. */
+  sgd.layers[0].bias_init.param = 1.0f;
+  d = decide(&sgd, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_SATURATED_ACTIVATION);
+  assert_non_null(strstr(d.items[0].evidence, "ReLU hidden layers"));
+}
+
 /* A job that learned with preflight's scale warning standing: the plan
  * confirms only that (the baseline and the standardized probe). */
 static void test_plan_confirms_a_scale_warning(void **state) {
@@ -1234,6 +1394,10 @@ int main(void) {
       cmocka_unit_test(test_plan_confirms_a_scale_warning),
       cmocka_unit_test(test_learning_job_needs_held_out_evidence),
       cmocka_unit_test(test_plan_climbs_the_ladder_for_a_tiny_rate),
+      cmocka_unit_test(test_saturating_bias_is_reinitialized_first),
+      cmocka_unit_test(test_imbalance_needs_more_than_a_tiny_validation_set),
+      cmocka_unit_test(test_imbalance_leads_a_usual_rate),
+      cmocka_unit_test(test_labels_against_the_held_rows_majority),
       cmocka_unit_test(test_labels_not_claimed_without_power),
       cmocka_unit_test(test_decide_beyond_linear),
   };

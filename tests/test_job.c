@@ -392,12 +392,16 @@ static void test_shutdown_stops_the_probes(void **state) {
 }
 
 /* The monitor's peak gradient norm (the exploding sign from an earlier
- * epoch) survives a stop: saved in the state and read back; a state
- * written before it was kept reads as 0 and still loads. */
+ * epoch) and a probe's held-out majority rate (the labels rule's chance)
+ * survive a stop: saved in the state and read back; a state written
+ * before either was kept reads them as 0 and still loads. */
 static void test_state_keeps_the_peak_gradient(void **state) {
   (void)state;
   fl_job_diag d;
   memset(&d, 0, sizeof d);
+  d.tried[FL_PROBE_BASELINE] = (fl_probe_result){.run = true, .loss_start = 2.3, .loss_end = 2.2,
+                                                 .val_acc = 0.2, .val_loss = 2.2, .held_rows = 512,
+                                                 .held_majority = 0.19, .seconds = 1, .steps = 150};
   static const uint64_t counts[3] = {10, 10, 10};
   fl_monitor mon;
   fl_monitor_init(&mon, 3, counts, 3, false, 3, 0.001);
@@ -405,18 +409,26 @@ static void test_state_keeps_the_peak_gradient(void **state) {
   char *json = fl__job_state_encode(&d, &mon, 1.5);
   assert_non_null(json);
   fl_job_diag d2 = d;
+  memset(d2.tried, 0, sizeof d2.tried);
   fl_monitor m2;
   fl_monitor_init(&m2, 3, counts, 3, false, 3, 0.001);
   double secs = 0;
   fl_error err = {0};
   assert_int_equal(fl__job_state_decode(json, strlen(json), &d2, &m2, &secs, &err), 0);
   assert_true(m2.peak_grad == 600);
+  assert_true(d2.tried[FL_PROBE_BASELINE].run);
+  assert_true(d2.tried[FL_PROBE_BASELINE].held_majority == 0.19);
   char *key = strstr(json, "\"peak_grad\":");
   assert_non_null(key);
   memcpy(key, "\"peak_xxxx\"", 11); /* an older state: no such key */
+  key = strstr(json, "\"held_majority\":");
+  assert_non_null(key);
+  memcpy(key, "\"held_xxxxxxxx\"", 15);
   fl_monitor_init(&m2, 3, counts, 3, false, 3, 0.001);
   assert_int_equal(fl__job_state_decode(json, strlen(json), &d2, &m2, &secs, &err), 0);
   assert_true(m2.peak_grad == 0);
+  assert_true(d2.tried[FL_PROBE_BASELINE].run);
+  assert_true(d2.tried[FL_PROBE_BASELINE].held_majority == 0);
   free(json);
 }
 

@@ -250,6 +250,16 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s);
 #define FL_FITS_ROWS_SHARE 0.75
 bool fl_monitor_fits_rows(const fl_monitor *m);
 
+/* Validation "at chance" that says nothing: the validation rows are too
+ * few to tell. The last epoch's validation accuracy's Wilson interval
+ * reaches the majority rate (s->at_chance); the mean of the last
+ * `patience` epochs' is above it, and its interval (on val_rows) also
+ * reaches a converged job's validation gain (a fifth of the way from the
+ * majority rate to 1, detect.c's CONVERGED_VAL_GAIN); and the training
+ * accuracy is significantly above the majority rate (Wilson over
+ * train_rows). Such a job is not one at chance. */
+bool fl_monitor_val_unclear(const fl_monitor *m, const fl_signals *s);
+
 /* ---- probes and diagnosis (diagnose/probe.c, diagnose/decide.c) ---- */
 
 typedef enum {
@@ -293,6 +303,9 @@ typedef struct {
   double val_acc;       /* accuracy on the probe's held-out rows */
   double val_loss;      /* loss on them */
   int held_rows;        /* how many: the n of every interval on val_acc */
+  double held_majority; /* the largest class's share of those rows: what
+                           always predicting one class scores on them
+                           (0: not known, a state written before it) */
   double seconds;
   int steps;
 } fl_probe_result;
