@@ -635,6 +635,25 @@ static void test_plan_climbs_the_ladder_for_a_tiny_rate(void **state) {
   assert_true(planned(&adam, &s, FL_PROBE_LR_UP100));
 }
 
+/* mon over `epochs` epochs of k classes of `counts` rows: the loss falling
+ * by `step` from `loss0`, accuracies constant, predictions by class
+ * `preds` (NULL: not counted); s the last check's signals. */
+static void imbalanced_monitor(const uint64_t *counts, int k, size_t train_rows,
+                               size_t val_rows, int epochs, double loss0, double step,
+                               double acc, double val_acc, const uint32_t *preds,
+                               fl_signals *s) {
+  fl_monitor_init(&mon, k, counts, (size_t)k, true, 3, 0.001);
+  mon.train_rows = train_rows;
+  mon.val_rows = val_rows;
+  for (int i = 0; i < epochs; i++) {
+    fl_epoch_metrics m = epoch(i + 1, loss0 - step * i, acc, val_acc);
+    m.n_classes = (size_t)k;
+    m.pred_hist = preds;
+    fl_monitor_add(&mon, &m);
+    fl_monitor_check(&mon, s);
+  }
+}
+
 /* Imbalanced classes and 20 validation rows at 0.45 against a majority
  * rate of 0.35 (Wilson: at chance), but 34 training rows at 0.875: the
  * model learned more than the majority class, and the held-out rows are
@@ -645,15 +664,7 @@ static void test_imbalance_needs_more_than_a_tiny_validation_set(void **state) {
   (void)state;
   uint64_t counts[4] = {12, 11, 10, 1};
   fl_signals s;
-  fl_monitor_init(&mon, 4, counts, 4, true, 3, 0.001);
-  mon.train_rows = 34;
-  mon.val_rows = 20;
-  for (int i = 0; i < 8; i++) {
-    fl_epoch_metrics m = epoch(i + 1, 1.2 - 0.08 * i, 0.875, 0.45);
-    m.n_classes = 4;
-    fl_monitor_add(&mon, &m);
-    fl_monitor_check(&mon, &s);
-  }
+  imbalanced_monitor(counts, 4, 34, 20, 8, 1.2, 0.08, 0.875, 0.45, NULL, &s);
   assert_true(s.at_chance);
   fl_probe_result p[FL_PROBE_COUNT] = {0};
   set(p, FL_PROBE_BASELINE, 1.9, 0.69, 0.55);
@@ -681,18 +692,9 @@ static void test_imbalance_needs_more_than_a_tiny_validation_set(void **state) {
 static void test_imbalance_leads_a_usual_rate(void **state) {
   (void)state;
   uint64_t counts[2] = {502, 20};
+  uint32_t preds[2] = {539, 0};
   fl_signals s;
-  fl_monitor_init(&mon, 2, counts, 2, true, 3, 0.001);
-  mon.train_rows = 539;
-  mon.val_rows = 142;
-  for (int i = 0; i < 12; i++) {
-    fl_epoch_metrics m = epoch(i + 1, 0.40 - 0.01 * i, 0.931, 0.908);
-    m.n_classes = 2;
-    uint32_t preds[2] = {539, 0};
-    m.pred_hist = preds;
-    fl_monitor_add(&mon, &m);
-    fl_monitor_check(&mon, &s);
-  }
+  imbalanced_monitor(counts, 2, 539, 142, 12, 0.40, 0.01, 0.931, 0.908, preds, &s);
   assert_true(s.collapsed);
   fl_probe_result p[FL_PROBE_COUNT] = {0};
   set(p, FL_PROBE_BASELINE, 0.9165, 0.2369, 0.908);
