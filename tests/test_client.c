@@ -779,6 +779,17 @@ static void test_follow_human_view(void **state) {
   assert_non_null(strstr(c.out_buf, "j7 done: 2 epochs in 2.5 s\n"));
   capture_free(&c);
 
+  /* epochs of a few milliseconds add up to a time, not to "0.0 s" */
+  const char *quick[] = {
+      "{\"event\":\"epoch\",\"job\":\"j7\",\"epoch\":1,\"loss\":2.3,\"seconds\":0.012}",
+      "{\"event\":\"epoch\",\"job\":\"j7\",\"epoch\":2,\"loss\":1.3,\"seconds\":0.009}",
+      "{\"event\":\"end\",\"job\":\"j7\",\"state\":\"done\"}"};
+  capture_open(&c, false, false, false);
+  assert_int_equal(feed(&c, quick, 3, 2), FL_EXIT_OK);
+  capture_close(&c);
+  assert_non_null(strstr(c.out_buf, "j7 done: 2 epochs in 0.021 s\n"));
+  capture_free(&c);
+
   /* preflight findings read as notes, not as the event's JSON */
   const char *pre[] = {
       "{\"event\":\"preflight\",\"job\":\"j7\",\"findings\":[{\"severity\":\"warning\","
