@@ -201,9 +201,14 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   }
   if (s->confirm_only) return n;
   bool sgd = spec->optimizer.kind == FL_OPT_SGD;
-  /* Blown-up activations from the first step point at the weights' scale:
-   * re-initialize before anything else. */
+  /* Blown-up activations from the first step point at the weights' scale,
+   * and so do saturated tanh/sigmoid layers the spec initialized its own
+   * way (a bias of -12.6, kernels of sd 3): re-initialize before anything
+   * else, the rate ladder included. A loss rising under such a bias reads
+   * as a rate too high (gen_conv.py job 20979: tanh conv filters with
+   * bias 18, the budget spent on the ladder before re-initialization). */
   if (s->exploding || s->init_loss_off) ADD(FL_PROBE_REINIT);
+  if (s->saturated_layer >= 0 && bounded_init_changed(spec)) ADD(FL_PROBE_REINIT);
   bool too_high = s->nonfinite || s->diverging || s->update_too_big || s->exploding ||
                   s->diverged_before;
   if (too_high) {
@@ -229,13 +234,12 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
     ADD(FL_PROBE_LEAKY);
   }
   if (s->saturated_layer >= 0 || s->vanishing) {
-    /* Saturated tanh/sigmoid layers the spec initialized its own way
-     * (a bias of -12.6, kernels of sd 3): the initializers are the
-     * smaller change and come first; the ReLU probe keeps such a bias
-     * and kills the units instead (gen_conv.py job 20627: tanh conv
-     * filters with bias -12.6, the budget spent on ReLU and standardized
-     * inputs before re-initialization was reached). */
-    if (s->saturated_layer >= 0 && bounded_init_changed(spec)) ADD(FL_PROBE_REINIT);
+    /* Saturated layers the spec initialized its own way were given the
+     * re-initialization probe above: the initializers are the smaller
+     * change; the ReLU probe keeps such a bias and kills the units
+     * instead (gen_conv.py job 20627: tanh conv filters with bias -12.6,
+     * the budget spent on ReLU and standardized inputs before
+     * re-initialization was reached). */
     ADD(FL_PROBE_RELU);
     ADD(FL_PROBE_STANDARDIZED);
   }

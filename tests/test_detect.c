@@ -423,8 +423,8 @@ static void test_decide_tiny_rate_beats_width(void **state) {
 }
 
 /* With the sign (a rate far below the usual range), a step of the ladder
- * that learns (its loss falls a tenth or more where the baseline's did
- * not) repairs the job before Adam does, though it has not lost a quarter
+ * that learns (its loss falls a twentieth or more, to a twentieth below
+ * the baseline's) repairs the job before Adam does, though it has not lost a quarter
  * of a 100-class loss yet; without the sign, it does not. */
 static void test_decide_tiny_rate_learning_step(void **state) {
   (void)state;
@@ -442,6 +442,16 @@ static void test_decide_tiny_rate_learning_step(void **state) {
   assert_true(d.n >= 1);
   assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
   assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":0.01"));
+  /* A twentieth of the loss is enough under the sign (test job 13441, 35
+   * classes, SGD at 1.8e-6: the usual rate 4.27 -> 3.95, Adam 3.37); a
+   * twenty-fifth is not. */
+  set(p, FL_PROBE_LR_USUAL, 4.61, 4.30, 0.05);
+  d = decide(&sgd, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  set(p, FL_PROBE_LR_USUAL, 4.61, 4.43, 0.05);
+  d = decide(&sgd, &s, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_OPTIMIZER_CHOICE);
+  set(p, FL_PROBE_LR_USUAL, 4.61, 3.52, 0.05);
   /* At a rate in the usual range and healthy updates: Adam's repair. */
   sgd.optimizer.learning_rate = 0.005f;
   d = decide(&sgd, &s, p);
@@ -795,6 +805,40 @@ static void test_saturating_bias_is_reinitialized_first(void **state) {
   d = decide(&sgd, &s, p);
   assert_int_equal(d.items[0].cause, FL_CAUSE_SATURATED_ACTIVATION);
   assert_non_null(strstr(d.items[0].evidence, "ReLU hidden layers"));
+
+  /* The loss rising under such a bias (CNN test job 21023: tanh filters
+   * with bias 9.4, SGD 0.011 with momentum): re-initializing is planned
+   * before the ladder down, and where it ends significantly higher held
+   * out than the ladder's repair (0.50 against lr / 100's 0.21 of 58
+   * rows), the rate is the symptom. */
+  sgd.layers[0].bias_init.param = 9.4f;
+  fl_signals rising = {.dead_layer = -1, .saturated_layer = 0, .diverging = true};
+  n = fl_probe_plan(&sgd, &rising, plan, FL_PROBE_COUNT);
+  assert_true(n >= 3);
+  assert_int_equal(plan[1], FL_PROBE_REINIT);
+  assert_int_equal(plan[2], FL_PROBE_LR_DOWN);
+  memset(p, 0, sizeof p);
+  set(p, FL_PROBE_BASELINE, 2.69, 9.07, 1 / 58.0);
+  set(p, FL_PROBE_LR_DOWN, 2.69, 2.48, 6 / 58.0);
+  set(p, FL_PROBE_LR_DOWN100, 2.69, 2.31, 12 / 58.0);
+  set(p, FL_PROBE_REINIT, 2.30, 0.45, 29 / 58.0);
+  set(p, FL_PROBE_RELU, 34.2, 2.29, 9 / 58.0);
+  for (int k = 0; k < FL_PROBE_COUNT; k++) p[k].held_rows = 58;
+  d = decide(&sgd, &rising, p);
+  assert_true(d.n >= 2);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_SATURATED_ACTIVATION);
+  assert_non_null(strstr(d.items[0].evidence, "He/Glorot initialization"));
+  bool rate_named = false;
+  for (int i = 1; i < d.n; i++)
+    if (d.items[i].cause == FL_CAUSE_LEARNING_RATE_TOO_HIGH) {
+      rate_named = true;
+      assert_true(d.items[i].confidence < d.items[0].confidence);
+    }
+  assert_true(rate_named);
+  /* A bias of 1 is no defect of the spec: the rate's repair stands first. */
+  sgd.layers[0].bias_init.param = 1.0f;
+  d = decide(&sgd, &rising, p);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
 }
 
 /* A job that learned with preflight's scale warning standing: the plan
@@ -1244,6 +1288,14 @@ static void test_decide_root_cause_first(void **state) {
   assert_int_equal(d.items[0].cause, FL_CAUSE_POOR_INITIALIZATION);
   assert_int_equal(d.items[1].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
   assert_true(d.items[1].confidence < d.items[0].confidence);
+  /* The NaN such kernels end in is their symptom too (test job 13887:
+   * stddev 15, NaN in epoch 3). */
+  s.nonfinite = true;
+  d = decide(&wild, &s, p);
+  assert_true(d.n >= 2);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_POOR_INITIALIZATION);
+  for (int i = 1; i < d.n; i++) assert_true(d.items[i].confidence < d.items[0].confidence);
+  s.nonfinite = false;
 
   /* Kernels at 3x He's width (not the 10x that blames them outright)
    * and gradient norms growing through the depth: a step down and

@@ -41,6 +41,25 @@ def load(paths):
     return list(rows.values())
 
 
+def band_verdict(mean, share, lo, hi):
+    """See the calibration table's comment in main()."""
+    inside = mean - 0.1 <= lo and hi <= mean + 0.1
+    apart = hi < mean - 0.1 or lo > mean + 0.1
+    if abs(mean - share) <= 0.1:
+        return "met" if inside else "met (estimate)"
+    return "not met" if apart else "open (too few)"
+
+
+def print_band(label, sel):
+    right = sum(r["got"] == r["expect"] for r in sel)
+    mean = sum(r["confidence"] for r in sel) / len(sel)
+    share = right / len(sel)
+    lo, hi = wilson(right, len(sel))
+    print("  %-11s %5d %9.3f %7.1f%% %6.3f  [%.2f, %.2f]    %s" % (
+        label, len(sel), mean, 100 * share, abs(mean - share), lo, hi,
+        band_verdict(mean, share, lo, hi)))
+
+
 def pct(k, n):
     return "%d/%d (%.1f%%)" % (k, n, 100.0 * k / n) if n else "0/0"
 
@@ -88,7 +107,14 @@ def main():
 
     # ---- calibration of the first cause's confidence
     print("\ncalibration (answers that carry a confidence)")
-    print("  %-11s %5s %9s %8s %6s" % ("band", "count", "mean conf", "right", "|gap|"))
+    # Each band's share right carries a Wilson 95% interval, checked
+    # against the issue's "off by <= 0.1" (the mean confidence +- 0.1):
+    # "met", the interval inside it; "met (estimate)", the share inside it
+    # but not the whole interval; "not met", the interval wholly outside
+    # it; "open (too few)", the share outside it and the interval reaching
+    # into it (a band of one or two answers).
+    print("  %-11s %5s %9s %8s %6s  %-15s %s" % (
+        "band", "count", "mean conf", "right", "|gap|", "95% interval", "verdict"))
     bands = [(0.5 + 0.1 * i, 0.6 + 0.1 * i) for i in range(5)]
     with_conf = [r for r in scored if isinstance(r.get("confidence"), (int, float))]
     for lo_b, hi_b in bands:
@@ -99,15 +125,10 @@ def main():
         if not sel:
             print("  [%.1f,%.1f%s %5d" % (lo_b, hi_b, "]" if last else ")", 0))
             continue
-        mean = sum(r["confidence"] for r in sel) / len(sel)
-        share = sum(r["got"] == r["expect"] for r in sel) / len(sel)
-        print("  [%.1f,%.1f%s %5d %9.3f %7.1f%% %6.3f" % (
-            lo_b, hi_b, "]" if last else ")", len(sel), mean, 100 * share, abs(mean - share)))
+        print_band("[%.1f,%.1f%s" % (lo_b, hi_b, "]" if last else ")"), sel)
     below = [r for r in with_conf if r["confidence"] < 0.5]
     if below:
-        share = sum(r["got"] == r["expect"] for r in below) / len(below)
-        print("  below 0.5   %5d %9.3f %7.1f%%" % (
-            len(below), sum(r["confidence"] for r in below) / len(below), 100 * share))
+        print_band("below 0.5", below)
 
     # DESIGN.md's form of the contract: of the answers with confidence >= c,
     # a share >= c is right, for every c the diagnosis reports.
