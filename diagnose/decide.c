@@ -29,7 +29,11 @@
  * (learning rate x100 on SGD 1e-6) halved. */
 #define BEAT_LOSS_RATIO 0.75
 /* A run with no baseline to compare to (the baseline broke) must at least
- * bring its own loss down by this share. */
+ * bring its own loss down by this share; so must a step up the ladder
+ * from a rate far below the usual range, from the same weights and
+ * batches as a baseline that did not move (rule_lr_low). A twentieth is
+ * within a probe's few percent of noise (BEAT_LOSS_RATIO) in general,
+ * and the rate's own effect there: the two runs differ in nothing else. */
 #define MIN_FALL 0.05
 /* "Crushes": the loss halves and held-out accuracy is significantly
  * better: a repair that needs no sign in the metrics. */
