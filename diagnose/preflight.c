@@ -475,7 +475,9 @@ static void check_binary_labels(preflight *p) {
 static void check_label_range(preflight *p) {
   const fl_job_spec *spec = p->spec;
   if (spec->loss.kind == FL_LOSS_BINARY_CE) {
-    check_binary_labels(p);
+    /* Under K > 1 units the loss is the mismatch (check_output_loss);
+     * ids past 1 are what those units are for. */
+    if (last_layer(p)->units == 1) check_binary_labels(p);
     return;
   }
   const fl_dataset_stats *tr = p->train, *va = p->val;
@@ -527,8 +529,40 @@ static void check_output_loss(preflight *p) {
   const fl_activation act = spec->layers[last].activation;
   const char *loss_name = fl_loss_name(loss->kind);
   char msg[FL_TEXT_MAX];
-  /* binary_crossentropy: one sigmoid unit, or a linear one from_logits
-   * (a softmax unit is refused by the spec parser) */
+  /* binary_crossentropy scores one probability per row: K units under it
+   * (Keras users reach for it on K classes, where it reports per-unit
+   * accuracy) cannot train a K-class model, and one softmax unit is
+   * always 1. Named here, as the mismatch it is, rather than refused as a
+   * malformed spec: the user gets the cause and the fix. */
+  const int units = spec->layers[last].units;
+  if (loss->kind == FL_LOSS_BINARY_CE && units != 1) {
+    const bool onehot = p->train->label_kind == FL_LABELS_DENSE;
+    const char *fit = onehot ? "categorical_crossentropy" : "sparse_categorical_crossentropy";
+    snprintf(msg, sizeof msg,
+             "%s takes one output unit (a sigmoid giving the probability of "
+             "class 1, labels 0/1), but the last layer (model.layers[%d]) has "
+             "%d units; for %d classes keep them with softmax and use %s, or "
+             "for two classes set its units to 1 and its activation to sigmoid",
+             loss_name, last, units, units, fit);
+    p->fixed_loss.kind = onehot ? FL_LOSS_CATEGORICAL_CE : FL_LOSS_SPARSE_CATEGORICAL_CE;
+    p->fixed_loss.from_logits = false;
+    p->fixed_layers[last].activation = FL_ACT_SOFTMAX;
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_OUTPUT_LOSS_MISMATCH,
+        FIX_LOSS | (act != FL_ACT_SOFTMAX ? FIX_LAYERS : 0u), msg);
+    return;
+  }
+  if (loss->kind == FL_LOSS_BINARY_CE && act == FL_ACT_SOFTMAX) {
+    snprintf(msg, sizeof msg,
+             "%s with a one-unit softmax output (model.layers[%d]): a softmax "
+             "of one unit is always 1, so nothing can be learned; set its "
+             "activation to sigmoid", loss_name, last);
+    p->fixed_layers[last].activation = FL_ACT_SIGMOID;
+    p->fixed_loss.from_logits = false;
+    add(p, FL_SEVERITY_ERROR, FL_CAUSE_OUTPUT_LOSS_MISMATCH,
+        FIX_LAYERS | (loss->from_logits ? FIX_LOSS : 0u), msg);
+    return;
+  }
+  /* binary_crossentropy: one sigmoid unit, or a linear one from_logits */
   if (loss->kind == FL_LOSS_BINARY_CE && act == FL_ACT_SIGMOID) {
     if (!loss->from_logits) return;
     snprintf(msg, sizeof msg,

@@ -172,7 +172,6 @@ static int decode_spec(const cJSON *root, fl_job_spec *spec, fl_error *err) {
     return rc;
   }
   const cJSON *cw = cJSON_GetObjectItemCaseSensitive(root, "class_weight");
-  if ((rc = fl__check_loss_output(spec, err))) return rc;
   if (cw && (rc = fl__decode_class_weight(cw, "class_weight",
                                           fl_spec_classes(spec),
                                           &spec->class_weight, err))) {

@@ -212,9 +212,6 @@ int fl__decode_optimizer(const cJSON *item, const char *path,
                          fl_optimizer_spec *opt, fl_error *err);
 int fl__decode_monitor(const cJSON *item, const char *path,
                        fl_monitor_spec *monitor, fl_error *err);
-/* spec_train.c: the loss against the output layer, once both are decoded:
- * binary_crossentropy needs one sigmoid (or from_logits linear) unit. */
-int fl__check_loss_output(const fl_job_spec *spec, fl_error *err);
 /* spec_train.c: "metrics" into spec->top_k; after the model and loss. */
 int fl__decode_metrics(const cJSON *item, const char *path, fl_job_spec *spec,
                        fl_error *err);

@@ -217,27 +217,6 @@ int fl_spec_classes(const fl_job_spec *spec) {
   return spec->loss.kind == FL_LOSS_BINARY_CE && units == 1 ? 2 : units;
 }
 
-int fl__check_loss_output(const fl_job_spec *spec, fl_error *err) {
-  if (spec->loss.kind != FL_LOSS_BINARY_CE) return 0;
-  int last = spec->n_layers - 1;
-  const fl_layer_spec *out = &spec->layers[last];
-  if (out->units != 1)
-    return fl__fail(err, "loss",
-                    "binary_crossentropy takes one output unit (a sigmoid "
-                    "giving the probability of class 1, labels 0/1), but "
-                    "model.layers[%d] has %d units; set its units to 1 and "
-                    "its activation to sigmoid, or keep %d units with "
-                    "softmax and use sparse_categorical_crossentropy",
-                    last, out->units, out->units);
-  if (out->activation == FL_ACT_SOFTMAX)
-    return fl__fail(err, "loss",
-                    "binary_crossentropy with a one-unit softmax output: a "
-                    "softmax of one unit is always 1, so nothing can be "
-                    "learned; set model.layers[%d].activation to sigmoid",
-                    last);
-  return 0;
-}
-
 /* "metrics": Keras' names. "accuracy" (also "acc", the Keras 2 alias) is
  * always computed; "top_<k>_accuracy" (flatline's), and Keras'
  * "sparse_top_k_categorical_accuracy" / "top_k_categorical_accuracy"

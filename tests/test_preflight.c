@@ -862,6 +862,24 @@ static void test_binary_crossentropy(void **state) {
   assert_contains(x->fix, "\"loss\":\"sparse_categorical_crossentropy\"");
   assert_contains(x->fix, "\"units\":3,\"activation\":\"softmax\"");
   free(s);
+
+  /* Three softmax units under binary_crossentropy (the Keras habit): the
+   * loss is the mismatch, not the ids those units are for. */
+  s = make_spec(NULL, 3, "softmax", "'binary_crossentropy'");
+  x = expect(s, &j, 1, FL_CAUSE_OUTPUT_LOSS_MISMATCH, ERROR, &f);
+  assert_contains(x->message, "has 3 units; for 3 classes keep them with softmax and use "
+                              "sparse_categorical_crossentropy");
+  assert_contains(x->fix, "\"loss\":\"sparse_categorical_crossentropy\"");
+  free(s);
+  raw_free(&tr);
+
+  /* One softmax unit is always 1. */
+  tr = counts_split(60, 50, 0);
+  s = make_spec(NULL, 1, "softmax", "'binary_crossentropy'");
+  x = expect(s, &j, 1, FL_CAUSE_OUTPUT_LOSS_MISMATCH, ERROR, &f);
+  assert_contains(x->message, "a softmax of one unit is always 1");
+  assert_contains(x->fix, "\"activation\":\"sigmoid\"");
+  free(s);
   raw_free(&tr);
 }
 

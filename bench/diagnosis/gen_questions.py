@@ -426,19 +426,102 @@ def questions7(rng):
     return out
 
 
+def questions8(rng):
+    """Round eight (2026-12-06, thirteenth session): one-hot labels under
+    the sparse loss, binary cross-entropy on ten classes, a 97:3 table
+    under slow SGD, ReLUs that start dead, rings through softmax
+    regression, a rate far too low under momentum, noisy rows overfit
+    for 200 epochs, plain SGD at 3.0, and healthy jobs with the layers
+    and options the earlier rounds lack (batch normalization, dropout
+    with L2, leaky ReLU under momentum, class weights, one sigmoid unit
+    under binary cross-entropy, a small CNN on 8x8 digits). Written with
+    their answers before any was run; run once, as a held-out check."""
+    x, y = gen_jobs.fashion()
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))[:5000]
+    fx, fy = x[idx], y[idx]
+    out = []
+    onehot = np.eye(10, dtype=np.float32)[fy]
+    out.append(("label_encoding_mismatch", "one-hot labels under sparse_categorical_crossentropy",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, onehot))
+    out.append(("output_loss_mismatch", "binary_crossentropy on ten classes, Dense(10, softmax)",
+                spec([dense(64), dense(10, "softmax")], loss="binary_crossentropy", epochs=5), fx, fy))
+    n = 4000
+    tx = rng.normal(0, 1, (n, 8))
+    ty = (rng.random(n) < 0.03).astype(np.int64)
+    tx[ty == 1, :2] += 0.5
+    out.append(("class_imbalance", "a 97:3 table (fraud-like), 16 relu, plain SGD 0.01, 10 epochs",
+                spec([dense(16), dense(2, "softmax")], opt={"name": "sgd", "learning_rate": 0.01},
+                     scale=None), tx.astype(np.float32), ty))
+    dead = dict(dense(128), bias_initializer={"name": "constant", "value": -5.0})
+    out.append(("dead_relu", "784-128-128-10 relu whose first layer starts with biases of -5, Adam 1e-3",
+                spec([dead, dense(128), dense(10, "softmax")]), fx, fy))
+    rx, ry, _, _ = gen_jobs.make_family(rng, "rings", 3000, 2)
+    out.append(("insufficient_capacity", "two concentric rings through softmax regression, Adam 0.01, 50 epochs",
+                spec([dense(2, "softmax")], opt={"name": "adam", "learning_rate": 0.01}, epochs=50,
+                     scale=None), rx.astype(np.float32), ry.astype(np.int64)))
+    px, py = gen_jobs.read_table("penguins_std.csv")
+    out.append(("learning_rate_too_low", "penguins standardized, 32 relu, SGD 1e-5 with momentum 0.9, 30 epochs",
+                spec([dense(32), dense(3, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 1e-5, "momentum": 0.9}, epochs=30, scale=None),
+                px, py))
+    bx, by, _, _ = gen_jobs.make_family(rng, "blobs", 200, 3)
+    flip = rng.random(len(by)) < 0.3
+    by = by.copy()
+    by[flip] = rng.integers(0, 3, int(flip.sum()))
+    out.append(("overfitting", "200 rows of blobs, 30% labels redrawn, 256-256 relu, Adam 0.01, 200 epochs",
+                spec([dense(256), dense(256), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                     epochs=200, scale=None), bx.astype(np.float32), by.astype(np.int64)))
+    wx, wy = gen_jobs.gaussian_table(rng, gen_jobs.WINE, 178)
+    out.append(("learning_rate_too_high", "wine standardized, 32 relu, plain SGD at 3.0, 50 epochs",
+                spec([dense(32), dense(3, "softmax")], opt={"name": "sgd", "learning_rate": 3.0},
+                     epochs=50, scale=None), gen_jobs.standardize(wx).astype(np.float32), wy))
+    bn = {"type": "batch_normalization"}
+    out.append(("none", "784-128-64-10 relu with batch normalization after each hidden layer, Adam 1e-3",
+                spec([dense(128), bn, dense(64), bn, dense(10, "softmax")]), fx, fy))
+    l2 = {"l2": 1e-4}
+    out.append(("none", "784-256-128-10 relu, dropout 0.3 and L2 1e-4 on each hidden layer, Adam 1e-3",
+                spec([dict(dense(256), kernel_regularizer=l2), {"type": "dropout", "rate": 0.3},
+                      dict(dense(128), kernel_regularizer=l2), {"type": "dropout", "rate": 0.3},
+                      dense(10, "softmax")]), fx, fy))
+    out.append(("none", "three leaky_relu layers of 128, SGD 0.01 with momentum 0.9",
+                spec([dense(128, "leaky_relu"), dense(128, "leaky_relu"), dense(128, "leaky_relu"),
+                      dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01, "momentum": 0.9}),
+                fx, fy))
+    shirts = fy == 0
+    keep = np.concatenate([np.flatnonzero(shirts)[:50], np.flatnonzero(~shirts)])
+    keep = rng.permutation(keep)
+    cw = spec([dense(64), dense(2, "softmax")])
+    cw["class_weight"] = "balanced"
+    out.append(("none", "T-shirts (50) against everything else (about 4,500), class_weight balanced, Adam 1e-3",
+                cw, fx[keep], shirts[keep].astype(np.int64)))
+    two = fy < 2
+    out.append(("none", "T-shirts against trousers, Dense(1, sigmoid) under binary_crossentropy, Adam 1e-3, 5 epochs",
+                spec([dense(32), dense(1, "sigmoid")], loss="binary_crossentropy", epochs=5), fx[two], fy[two]))
+    dy = rng.integers(0, 10, 1797)
+    dx = gen_jobs.digit_images(rng, dy)
+    c8 = [dict(conv(16, kernel_size=3, activation="relu"), input_shape=[8, 8, 1]),
+          {"type": "flatten"}, dense(10, "softmax")]
+    out.append(("none", "8x8 digit images, conv 16 3x3 relu - flatten - dense 10, Adam 1e-3, 20 epochs",
+                spec(c8, epochs=20, scale=1 / 16), dx.reshape(len(dx), 8, 8, 1), dy))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7), default=1,
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7, 8), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
                          "5: ten more question shapes (jobs 2401..); "
-                         "6: fourteen more (jobs 2501..); 7: twelve more (jobs 2601..)")
+                         "6: fourteen more (jobs 2501..); 7: twelve more (jobs 2601..); "
+                         "8: fourteen more (jobs 2701..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
-                   4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601)}[a.round]
+                   4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
+                   8: (questions8, 2701)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
