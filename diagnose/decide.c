@@ -79,6 +79,9 @@ typedef struct {
   bool inputs_blamed;  /* preflight's scale warning, confirmed: standardized
                           inputs repair the job; NaN and a rate too high
                           are its symptoms */
+  bool val_mismatch;   /* the validation labels disagree with the training
+                          labels' meaning: validation metrics say nothing
+                          of the model (no overfitting claim) */
 } ctx;
 
 static const fl_probe_result *probe(const ctx *c, fl_probe_kind k) {
@@ -900,9 +903,57 @@ static bool val_fails_while_training_learns(const ctx *c, char *why, size_t size
   return true;
 }
 
+/* One-sided significance of validation accuracy below chance: strict,
+ * since the test is repeated at every diagnosis of a job. */
+#define VAL_BELOW_ALPHA 0.001
+
+/* Validation accuracy significantly below what any predictor blind to the
+ * validation labels scores, while the training rows are learned. Such a
+ * predictor, predicting class c with probability q_c, scores sum q_c p_c
+ * in expectation, where p_c is class c's share of the validation rows:
+ * at least the smallest share, whatever it predicts. Scoring
+ * significantly below that (the Wilson interval's upper end, one-sided
+ * alpha VAL_BELOW_ALPHA) means the predictions depend on the validation
+ * labels, against them: those labels number the classes otherwise than
+ * the training labels (question round 9: validation labels written c + 1
+ * mod 10 scored 0.010 of 1000 rows, every class holding about 0.1, and
+ * were told overfitting). Labels with no relation to the rows score
+ * about chance, not below it (rule_labels). Assumes the last epoch's
+ * validation rows are scored independently of each other given the
+ * model. */
+static bool val_labels_disagree(const ctx *c, char *why, size_t size) {
+  const fl_monitor *m = c->in->monitor;
+  if (!m || !m->has_val || m->n < 1 || m->val_rows == 0 || m->train_rows == 0 ||
+      !(m->val_min_share > 0))
+    return false;
+  double z = fl_z_two_sided(2 * VAL_BELOW_ALPHA);
+  double nv = (double)m->val_rows, nt = (double)m->train_rows;
+  double va = m->val_acc[m->n - 1], ta = m->acc[m->n - 1];
+  fl_interval v = fl_wilson(round(va * nv), nv, z), t = fl_wilson(round(ta * nt), nt, FL_Z95);
+  if (!(v.hi < m->val_min_share) || !(t.lo > m->chance_accuracy)) return false;
+  snprintf(why, size,
+           "validation accuracy %.3f of %zu rows (upper bound %.3f, one-sided p < %g) is below "
+           "what any prediction blind to the validation labels scores (at least %.3f, the "
+           "smallest class's share of the validation rows), while training accuracy is %.3f "
+           "of %zu rows against a majority rate of %.3f: the model's predictions go against "
+           "the validation labels",
+           va, m->val_rows, v.hi, VAL_BELOW_ALPHA, m->val_min_share, ta, m->train_rows,
+           m->chance_accuracy);
+  return true;
+}
+
 static void rule_validation_unlike_training(ctx *c) {
   const fl_finding *f = prior(c, FL_CAUSE_INVALID_DATA);
   char why[FL_TEXT_MAX];
+  if (val_labels_disagree(c, why, sizeof why)) {
+    c->val_mismatch = true;
+    add(c, FL_CAUSE_INVALID_DATA, 0.9, NULL,
+        "the validation labels do not mean what the training labels mean: check that both "
+        "files number the classes the same way (the same class order, the same first id); "
+        "the model is not the problem",
+        "%s%s%s", why, f ? "; " : "", f ? f->message : "");
+    return;
+  }
   if (!f || f->severity != FL_SEVERITY_WARNING || !val_fails_while_training_learns(c, why, sizeof why))
     return;
   /* Of the three warnings, only the scale one speaks of features; it
@@ -1131,7 +1182,7 @@ static void rule_capacity(ctx *c) {
  * stops at the best epoch instead. */
 static void rule_overfitting(ctx *c) {
   const fl_signals *s = c->in->signals;
-  if (!s->overfitting || s->best_val_epoch < 1) return;
+  if (!s->overfitting || s->best_val_epoch < 1 || c->val_mismatch) return;
   char fix[FL_FIX_MAX];
   fl_jw w;
   fl__fix_begin(&w);

@@ -29,6 +29,13 @@
 /* Warning thresholds (DESIGN.md §4). */
 #define FL__IMBALANCE_RATIO 10.0 /* max/min rows per class present */
 #define FL__INPUT_ABS_MAX 20.0   /* max |x| of a feature */
+/* The mirror image of FL__INPUT_ABS_MAX on a log scale around unit-scale
+ * inputs (standardized, or pixels / 255): every feature's largest |x|
+ * below 1/20. Pixels divided by 255 twice reach 0.004 (question round 9:
+ * plain SGD at 0.01 held at chance for 10 epochs; standardized inputs
+ * reached 0.78 of 512 held-out rows in the probe). A note until a probe
+ * confirms it: Adam rescales its steps and trains such inputs. */
+#define FL__INPUT_ABS_MIN (1.0 / FL__INPUT_ABS_MAX)
 #define FL__SCALE_RATIO 1000.0   /* max/min magnitude of varying features */
 #define FL__MAX_LISTED 6         /* class ids listed in a message */
 /* Validation features whose typical magnitude is this many times the
@@ -830,8 +837,9 @@ static void check_input_scale(preflight *p) {
   feature_scan s;
   scan_features(st, &s);
   bool large = st->abs_max > FL__INPUT_ABS_MAX;
+  bool tiny = s.varying >= 1 && st->abs_max > 0 && st->abs_max < FL__INPUT_ABS_MIN;
   bool uneven = s.varying >= 2 && s.mag_hi > FL__SCALE_RATIO * s.mag_lo;
-  if (!large && !uneven) return;
+  if (!large && !tiny && !uneven) return;
 
   char msg[FL_TEXT_MAX];
   snprintf(msg, sizeof msg, "training features reach |x| = %.4g (feature %zu)",
@@ -844,8 +852,12 @@ static void check_input_scale(preflight *p) {
   if (s.varying >= 1)
     appendf(msg, sizeof msg, "; per-feature std is %.3g to %.3g",
             (double)s.std_lo, (double)s.std_hi);
-  appendf(msg, sizeof msg, "; inputs %s can saturate units and make the loss "
-          "stall or diverge", uneven ? "on such different scales" : "this large");
+  if (tiny && !uneven)
+    appendf(msg, sizeof msg, "; inputs this small give the first layer's units and "
+            "gradients almost nothing to work with, and the loss can stall");
+  else
+    appendf(msg, sizeof msg, "; inputs %s can saturate units and make the loss "
+            "stall or diverge", uneven ? "on such different scales" : "this large");
 
   /* One scale fixes magnitudes, never uneven scales. And it suits only
    * features in one unit that start near 0, like pixels: most of them reach
@@ -857,7 +869,7 @@ static void check_input_scale(preflight *p) {
   double train_new = round3(train_old * factor);
   bool one_unit = s.non_negative && 2 * s.near_abs_max >= s.varying &&
                   s.widest_range >= st->abs_max / 2;
-  bool scalable = large && !uneven && one_unit && isnormal((float)train_new);
+  bool scalable = (large || tiny) && !uneven && one_unit && isnormal((float)train_new);
   fl_finding *f;
   if (!scalable) {
     appendf(msg, sizeof msg,

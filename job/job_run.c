@@ -108,6 +108,14 @@ static void monitor_start(fl_monitor *mon, const fl_job_spec *spec, const uint64
   mon->train_rows = train->n;
   mon->val_rows = val ? val->n : 0;
   mon->input_dim = train->d;
+  uint64_t *vc = val && val->n > 0 && k > 0 ? class_counts(val, k) : NULL;
+  if (vc) { /* out of memory: unknown (0), which no test reads as evidence */
+    uint64_t least = vc[0];
+    for (size_t c = 1; c < k; c++)
+      if (vc[c] < least) least = vc[c];
+    mon->val_min_share = (double)least / (double)val->n;
+    free(vc);
+  }
 }
 
 static void set_outcome(fl_job_outcome *o, const char *state, const char *cause,

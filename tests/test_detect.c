@@ -1189,6 +1189,48 @@ static void test_overfitting(void **state) {
   }
 }
 
+/* Validation accuracy below every class's share while training learns:
+ * the validation labels number the classes otherwise (labels written
+ * c + 1 mod 10). 0.010 of 1000 rows is below 0.085 (upper bound 0.025);
+ * of 40 rows it could be chance (upper bound 0.26); without the
+ * validation class shares (0: unknown) nothing is claimed. The validation
+ * loss rises, but that is not overfitting. */
+static void test_validation_below_chance_is_label_mismatch(void **state) {
+  (void)state;
+  fl_signals s;
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
+  double loss[] = {0.83, 0.56, 0.49, 0.44, 0.41}, vloss[] = {7.4, 8.5, 9.1, 9.6, 9.9};
+  double acc[] = {0.71, 0.81, 0.83, 0.85, 0.85}, vacc[] = {0.012, 0.011, 0.01, 0.009, 0.01};
+  for (int pass = 0; pass < 3; pass++) {
+    fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+    mon.train_rows = 5000;
+    mon.val_rows = pass == 1 ? 40 : 1000;
+    mon.val_min_share = pass == 2 ? 0 : 0.085;
+    for (int i = 0; i < 5; i++) {
+      fl_epoch_metrics m = epoch(i + 1, loss[i], acc[i], vacc[i]);
+      m.val_loss = vloss[i];
+      fl_monitor_add(&mon, &m);
+    }
+    fl_monitor_check(&mon, &s);
+    s.overfitting = true, s.best_val_epoch = 1;
+    fl_findings none = {0};
+    fl_diagnosis d;
+    fl_decide_input in = {&adam, &mon, &s, &none, p, NULL};
+    fl_decide(&in, &d);
+    assert_true(d.n >= 1);
+    if (pass > 0) {
+      assert_int_equal(d.items[0].cause, FL_CAUSE_OVERFITTING);
+      continue;
+    }
+    assert_int_equal(d.items[0].cause, FL_CAUSE_INVALID_DATA);
+    assert_string_equal(d.items[0].fix, "");
+    assert_non_null(strstr(d.items[0].evidence, "validation accuracy 0.010 of 1000 rows"));
+    assert_non_null(strstr(d.items[0].evidence, "at least 0.085"));
+    for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_OVERFITTING);
+  }
+}
+
 /* At chance: Wilson's interval on the rows measured. 0.12 of 1000 with a
  * majority of 0.1 is above chance (lower bound 0.102); of 100, it is not. */
 static void test_at_chance_uses_row_counts(void **state) {
@@ -1440,6 +1482,7 @@ int main(void) {
       cmocka_unit_test(test_labels_not_claimed_on_a_fit_without_validation),
       cmocka_unit_test(test_decide_needs_a_probe),
       cmocka_unit_test(test_overfitting),
+      cmocka_unit_test(test_validation_below_chance_is_label_mismatch),
       cmocka_unit_test(test_at_chance_uses_row_counts),
       cmocka_unit_test(test_decide_root_cause_first),
       cmocka_unit_test(test_decide_rate_too_low_for_a_short_job),

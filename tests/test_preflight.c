@@ -997,6 +997,24 @@ static void test_pixels_get_a_scale(void **state) {
   raw_free(&tr);
 }
 
+/* Pixels divided by 255 twice (0..0.0039): too small, one scale fixes
+ * it (x 255); pixels divided once (0..1) are left alone. */
+static void test_tiny_features_get_a_scale(void **state) {
+  (void)state;
+  fl_findings f;
+  raw_split tr = ids_split(40, 6, 2);
+  for (size_t i = 0; i < tr.n * tr.d; i++) tr.x[i] = (float)((i * 37) % 256) / 65025.0f;
+  job j = {.train = &tr};
+  char *s = make_spec(NULL, 2, "softmax", SPARSE);
+  const fl_finding *x = expect(s, &j, 1, FL_CAUSE_UNNORMALIZED_INPUTS, WARNING, &f);
+  assert_contains(x->message, "inputs this small");
+  assert_string_equal(x->fix, "{\"data\":{\"train\":{\"scale\":255}}}");
+  for (size_t i = 0; i < tr.n * tr.d; i++) tr.x[i] *= 255.0f;
+  expect(s, &j, 0, FL_CAUSE_NONE, WARNING, &f);
+  free(s);
+  raw_free(&tr);
+}
+
 static void test_uneven_feature_scales(void **state) {
   (void)state;
   fl_findings f;
@@ -1241,6 +1259,7 @@ int main(void) {
       cmocka_unit_test(test_device_memory),
       cmocka_unit_test(test_class_imbalance_threshold),
       cmocka_unit_test(test_binary_crossentropy),
+      cmocka_unit_test(test_tiny_features_get_a_scale),
       cmocka_unit_test(test_class_imbalance_names_csv_columns),
       cmocka_unit_test(test_feature_magnitude_threshold),
       cmocka_unit_test(test_constant_features),

@@ -507,21 +507,86 @@ def questions8(rng):
     return out
 
 
+def questions9(rng):
+    """Round nine (2026-12-06, thirteenth session): pixels divided by 255
+    twice, "scale": 255 for 1/255, up/flat/down from a random walk's
+    returns, validation labels numbered one off, 99:1 under one sigmoid
+    unit, and healthy jobs the rounds lack (100 classes, no validation
+    data, a linear unit from logits, plain SGD at 0.1 on digits). Written
+    with their answers before any was run; run once, as a held-out
+    check."""
+    x, y = gen_jobs.fashion()
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))
+    fx, fy = x[idx[:5000]], y[idx[:5000]]
+    out = []
+    out.append(("unnormalized_inputs", "pixels divided by 255 twice (0..0.004), plain SGD 0.01, 10 epochs",
+                spec([dense(128), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01},
+                     scale=1 / 65025), fx, fy))
+    out.append(("unnormalized_inputs", "\"scale\": 255 where 1/255 was meant (pixels up to 65,025), Adam 1e-3",
+                spec([dense(128), dense(10, "softmax")], scale=255.0), fx, fy))
+    n = 5000
+    r = rng.normal(0, 0.01, n + 11)
+    lags = np.stack([r[i:i + n] for i in range(10)], axis=1)
+    nxt = r[10:10 + n]
+    ry = np.where(nxt > 0.004, 2, np.where(nxt < -0.004, 0, 1)).astype(np.int64)
+    out.append(("labels_uninformative", "up/flat/down of a random walk from its last 10 returns, "
+                "64-64 relu, Adam 1e-3, 20 epochs",
+                spec([dense(64), dense(64), dense(3, "softmax")], epochs=20, scale=None),
+                (lags / 0.01).astype(np.float32), ry))
+    s = spec([dense(128), dense(10, "softmax")])
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
+                 "validation": {"features": "xv.npy", "labels": "yv.npy", "scale": 1 / 255}}
+    vx, vy = x[idx[5000:6000]], (y[idx[5000:6000]] + 1) % 10
+    out.append(("invalid_data", "validation labels numbered one off (class c written c + 1 mod 10)",
+                s, fx, fy, {"xv.npy": vx, "yv.npy": vy}))
+    n = 6000
+    bx = rng.normal(0, 1, (n, 12))
+    by = (rng.random(n) < 0.01).astype(np.int64)
+    bx[by == 1, :3] += 0.6
+    out.append(("class_imbalance", "99:1 table under one sigmoid unit (binary_crossentropy), plain SGD 0.01",
+                spec([dense(16), dense(1, "sigmoid")], loss="binary_crossentropy",
+                     opt={"name": "sgd", "learning_rate": 0.01}, scale=None),
+                bx.astype(np.float32), by))
+    cx, cy, _, _ = gen_jobs.make_family(rng, "blobs", 5000, 100)
+    out.append(("none", "100 classes of about 50 rows (blobs), 128 relu, Adam 1e-3, 40 epochs",
+                spec([dense(128), dense(100, "softmax")], epochs=40, scale=None),
+                cx.astype(np.float32), cy.astype(np.int64)))
+    px, py = gen_jobs.read_table("penguins_std.csv")
+    nv = spec([dense(16), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+              epochs=50, scale=None)
+    del nv["data"]["validation_split"]
+    out.append(("none", "penguins standardized, no validation data, 16 relu, Adam 0.01, 50 epochs",
+                nv, px, py))
+    two = fy < 2
+    out.append(("none", "T-shirts against trousers, one linear unit with from_logits under "
+                "binary_crossentropy, Adam 1e-3, 5 epochs",
+                spec([dense(32), dense(1, "linear")],
+                     loss={"name": "binary_crossentropy", "from_logits": True}, epochs=5),
+                fx[two], fy[two]))
+    dy = rng.integers(0, 10, 1797)
+    dx = gen_jobs.digit_images(rng, dy)
+    out.append(("none", "digits scaled by 1/16, 64 relu, plain SGD 0.1, batch 128, 30 epochs",
+                dict(spec([dense(64), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.1},
+                          epochs=30, scale=1 / 16), batch_size=128), dx, dy))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7, 8), default=1,
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7, 8, 9), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
                          "5: ten more question shapes (jobs 2401..); "
                          "6: fourteen more (jobs 2501..); 7: twelve more (jobs 2601..); "
-                         "8: fourteen more (jobs 2701..)")
+                         "8: fourteen more (jobs 2701..); 9: nine more (jobs 2801..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
-                   8: (questions8, 2701)}[a.round]
+                   8: (questions8, 2701), 9: (questions9, 2801)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)

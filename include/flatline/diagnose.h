@@ -182,6 +182,9 @@ typedef struct {
   size_t train_rows;       /* rows behind the accuracies (set after init; */
   size_t val_rows;         /* 0: unknown, no interval test) */
   size_t input_dim;        /* features per row (set after init; 0: unknown) */
+  double val_min_share;    /* smallest class's share of the validation rows,
+                              over all n_classes (set after init; 0: unknown,
+                              or a class has no validation rows) */
   double loss[FL_MAX_HISTORY], val_loss[FL_MAX_HISTORY];
   double acc[FL_MAX_HISTORY], val_acc[FL_MAX_HISTORY];
 } fl_monitor;
