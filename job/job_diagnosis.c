@@ -145,14 +145,26 @@ static char *diagnosis_event(const fl_job_diag *jd, int epoch, const fl_diagnosi
  * on two probes (gen_conv.py job 20112). A quarter: the baseline, the
  * probe the signals call for first and two more fit the budget. */
 #define PROBE_STEP_SHARE 0.25
+/* The two probes that always run (fl_probes_run: the baseline and the
+ * first one the signals call for) must end within the budget left however
+ * slow the model: FL_PROBE_MIN_STEPS gives way to what fits in
+ * PROBE_PAIR_SHARE of it each (a tenth kept for the pace's error), down
+ * to FL_PROBE_FLOOR_STEPS. gen_conv.py development job 20112, eight conv
+ * layers: 30 steps took about 5.5 s a probe, and the 19 s job spent
+ * 14.3 s on its label test and two probes, past the 10 s a short job
+ * allows. */
+#define PROBE_PAIR_SHARE 0.45
 
 static int probe_steps(fl_job_diag *d, const fl_monitor *mon, double left) {
   if (d->probe_steps > 0) return d->probe_steps;
   int steps = FL_PROBE_STEPS;
   double rate = mon->last.samples_per_s;
   if (rate > 0 && d->spec->batch_size > 0) {
-    double fit = PROBE_STEP_SHARE * left / (d->spec->batch_size / rate);
+    double step_s = d->spec->batch_size / rate;
+    double fit = PROBE_STEP_SHARE * left / step_s;
     if (fit < steps) steps = fit > FL_PROBE_MIN_STEPS ? (int)fit : FL_PROBE_MIN_STEPS;
+    double pair = PROBE_PAIR_SHARE * left / step_s;
+    if (pair < steps) steps = pair > FL_PROBE_FLOOR_STEPS ? (int)pair : FL_PROBE_FLOOR_STEPS;
   }
   d->probe_steps = steps;
   return steps;

@@ -123,6 +123,11 @@ void fl__jw_fix(fl_jw *w, const char *fix);
  * where the job's model is too slow for the full count (job_diagnosis.c). */
 #define FL_PROBE_STEPS 150
 #define FL_PROBE_MIN_STEPS 30
+/* Fewer steps still where even FL_PROBE_MIN_STEPS of the two probes that
+ * always run would not fit the budget (job_diagnosis.c), but no fewer
+ * than this: a probe of a handful of steps measures its initialization,
+ * not a change (an assumption: half of FL_PROBE_MIN_STEPS, not fitted). */
+#define FL_PROBE_FLOOR_STEPS 15
 /* known (may be NULL): results of earlier probes of the same spec; a
  * probe is deterministic (the job's seed, the same rows), so those are
  * copied, not run again.
