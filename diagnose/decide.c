@@ -1090,6 +1090,19 @@ static void rule_capacity(ctx *c) {
   bool held_better = acc_diff(wide, base).lo > 0 ||
                      (isfinite(wide->val_loss) && wide->val_loss < CAPACITY_VAL_RATIO * base->val_loss);
   if (!beats(wide, base) || !held_better) return;
+  /* More units must learn something: the wider model's held-out accuracy
+   * significantly above what always predicting one class scores there
+   * (Wilson 95%, against the larger of the training and held-out majority
+   * rates, as rule_labels). Beating a baseline below chance from another
+   * starting point is not capacity (generated test job 15979: softmax
+   * regression under RMSprop at 2e-7, the baseline confidently wrong on
+   * every held-out row, the wider model's fresh weights at 0.409 of 154
+   * rows, its loss 0.936 -> 0.935, against a majority rate about 0.44;
+   * told insufficient_capacity where the rate was the fault). */
+  double wide_chance = fmax(c->in->monitor->chance_accuracy, wide->held_majority);
+  if (!(wide->held_rows > 0 &&
+        fl_wilson(round(wide->val_acc * wide->held_rows), wide->held_rows, FL_Z95).lo > wide_chance))
+    return;
   /* The job's own layer sizes reaching as far in another probe (a higher
    * rate, Adam, other initial weights) show the model has the capacity:
    * the wider model must beat every probe that keeps them (a quarter lower

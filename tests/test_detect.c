@@ -927,6 +927,24 @@ static void test_capacity_without_validation(void **state) {
   d = decide(&adam, &s, p);
   assert_true(d.n >= 1);
   assert_int_equal(d.items[0].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+  /* A baseline confidently wrong on every held-out row (0.0 of 154) and
+   * a wider model that learns nothing from its fresh start (loss 0.936 ->
+   * 0.935, 0.409 held out against a held-out majority rate of 0.44):
+   * beating a baseline below chance is not capacity (generated test job
+   * 15979, a rate of 2e-7). */
+  set(p, FL_PROBE_BASELINE, 3.133, 3.132, 0.0);
+  set(p, FL_PROBE_WIDER, 0.9362, 0.9345, 0.409);
+  p[FL_PROBE_BASELINE].held_rows = p[FL_PROBE_WIDER].held_rows = 154;
+  p[FL_PROBE_BASELINE].held_majority = p[FL_PROBE_WIDER].held_majority = 0.44;
+  fl_monitor_init(&mon, 3, balanced, 3, false, 3, 0.001);
+  for (int i = 0; i < 40; i++) {
+    fl_epoch_metrics m = epoch(i + 1, 3.115, 0.0, NAN);
+    fl_monitor_add(&mon, &m);
+    fl_monitor_check(&mon, &s);
+  }
+  mon.train_rows = 772;
+  d = decide(&adam, &s, p);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
 }
 
 /* The job's own layer sizes reach what the label test says the rows

@@ -572,21 +572,74 @@ def questions9(rng):
     return out
 
 
+def questions10(rng):
+    """Round ten (2026-12-06, thirteenth session, after rounds 8 and 9 led
+    to changes): zero kernels under ReLU, features and labels of
+    different lengths, two sigmoid units under the sparse loss, a 2000:40:20
+    set under slow SGD, RMSprop at 1e-7; healthy jobs with labels stored
+    as floats or as an (N, 1) column, one sigmoid hidden layer under SGD
+    0.1, and a CNN with average and global average pooling. Written with
+    their answers before any was run; run once, as a held-out check."""
+    x, y = gen_jobs.fashion()
+    x4 = x
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))[:5000]
+    fx, fy = x[idx], y[idx]
+    out = []
+    zero = {"kernel_initializer": "zeros"}
+    out.append(("poor_initialization", "784-128-128-10 relu with zero kernels, Adam 1e-3",
+                spec([dict(dense(128), **zero), dict(dense(128), **zero), dense(10, "softmax")], epochs=5),
+                fx, fy))
+    out.append(("invalid_data", "5000 feature rows but 4999 labels (one lost in export)",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, fy[:-1]))
+    two = fy < 2
+    out.append(("output_loss_mismatch", "two classes, Dense(2, sigmoid) under sparse_categorical_crossentropy",
+                spec([dense(32), dense(2, "sigmoid")], epochs=5), fx[two], fy[two]))
+    n = (2000, 40, 20)
+    centres = rng.normal(0, 0.4, (3, 10))
+    iy = np.concatenate([np.full(m, c) for c, m in enumerate(n)]).astype(np.int64)
+    ix = centres[iy] + rng.normal(0, 1, (len(iy), 10))
+    perm = rng.permutation(len(iy))
+    out.append(("class_imbalance", "three classes of 2000, 40 and 20 rows, 32 relu, plain SGD 0.01, 10 epochs",
+                spec([dense(32), dense(3, "softmax")], opt={"name": "sgd", "learning_rate": 0.01}, scale=None),
+                ix[perm].astype(np.float32), iy[perm]))
+    dy = rng.integers(0, 10, 1797)
+    dx = gen_jobs.digit_images(rng, dy)
+    out.append(("learning_rate_too_low", "digits scaled by 1/16, 64 relu, RMSprop 1e-7, 20 epochs",
+                spec([dense(64), dense(10, "softmax")], opt={"name": "rmsprop", "learning_rate": 1e-7},
+                     epochs=20, scale=1 / 16), dx, dy))
+    out.append(("none", "labels stored as float32 class ids (0.0 .. 9.0), 784-64-10, Adam 1e-3, 5 epochs",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, fy.astype(np.float32)))
+    out.append(("none", "labels as an (N, 1) column of ids, 784-64-10, Adam 1e-3, 5 epochs",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, fy.reshape(-1, 1)))
+    out.append(("none", "one sigmoid hidden layer of 128, plain SGD 0.1, 10 epochs",
+                spec([dense(128, "sigmoid"), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.1}),
+                fx, fy))
+    cidx = idx[:3000]
+    gap = [conv(16, input_shape=[28, 28, 1]), {"type": "average_pooling2d", "pool_size": 2},
+           conv(32), {"type": "global_average_pooling2d"}, dense(10, "softmax")]
+    out.append(("none", "conv 16 - average pool - conv 32 - global average pool - dense 10, Adam 1e-3, 5 epochs",
+                spec(gap, epochs=5), x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7, 8, 9), default=1,
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
                          "5: ten more question shapes (jobs 2401..); "
                          "6: fourteen more (jobs 2501..); 7: twelve more (jobs 2601..); "
-                         "8: fourteen more (jobs 2701..); 9: nine more (jobs 2801..)")
+                         "8: fourteen more (jobs 2701..); 9: nine more (jobs 2801..); "
+                         "10: nine more (jobs 2901..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
-                   8: (questions8, 2701), 9: (questions9, 2801)}[a.round]
+                   8: (questions8, 2701), 9: (questions9, 2801),
+                   10: (questions10, 2901)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
@@ -596,7 +649,7 @@ def main():
         for name, arr in (extra[0] if extra else {}).items():
             np.save(os.path.join(d, name), arr)
         s["name"], s["seed"] = "q%d-%s" % (seed, expect), seed
-        ids = y.argmax(1) if y.ndim == 2 else y.astype(np.int64)
+        ids = y.argmax(1) if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1).astype(np.int64)
         truth = {"expect": expect, "fault": None if expect == "none" else expect,
                  "note": note, "family": "question", "seed": seed, "half": "questions",
                  "chance": round(float(np.unique(ids, return_counts=True)[1].max()) / len(ids), 3),
