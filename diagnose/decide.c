@@ -181,6 +181,13 @@ static bool crushes(const fl_probe_result *a, const fl_probe_result *base) {
 static bool beats_job(const ctx *c, const fl_probe_result *a) { return beats(a, c->base); }
 static bool crushes_job(const ctx *c, const fl_probe_result *a) { return crushes(a, c->base); }
 
+/* What always predicting one class scores on probe r's held-out rows:
+ * the larger of the training set's majority rate and the share of the
+ * largest class among those rows (rule_labels says why). */
+static double held_chance(const ctx *c, const fl_probe_result *r) {
+  return fmax(c->in->monitor->chance_accuracy, r->held_majority);
+}
+
 /* The real-label probe with the best held-out accuracy (lowest loss on a
  * tie). */
 static const fl_probe_result *best_probe(const ctx *c) {
@@ -424,7 +431,7 @@ static void rule_labels(ctx *c) {
     for (int k = 0; k < FL_PROBE_COUNT; k++) tried += k != FL_PROBE_PERMUTED && finite_run(probe(c, (fl_probe_kind)k));
     double z = fl_z_two_sided(0.05 / (tried > 0 ? tried : 1));
     fl_interval w = fl_wilson(round(best->val_acc * best->held_rows), best->held_rows, z);
-    chance = fmax(chance, best->held_majority);
+    chance = held_chance(c, best);
     net_at_chance = w.lo <= chance;
     snprintf(net, sizeof net, "; the best probe (%s) scored %.3f on %d held-out rows "
              "(95%% interval for the best of %d: %.3f-%.3f, majority rate %.3f)",
@@ -1099,9 +1106,9 @@ static void rule_capacity(ctx *c) {
    * every held-out row, the wider model's fresh weights at 0.409 of 154
    * rows, its loss 0.936 -> 0.935, against a majority rate about 0.44;
    * told insufficient_capacity where the rate was the fault). */
-  double wide_chance = fmax(c->in->monitor->chance_accuracy, wide->held_majority);
   if (!(wide->held_rows > 0 &&
-        fl_wilson(round(wide->val_acc * wide->held_rows), wide->held_rows, FL_Z95).lo > wide_chance))
+        fl_wilson(round(wide->val_acc * wide->held_rows), wide->held_rows, FL_Z95).lo >
+            held_chance(c, wide)))
     return;
   /* The job's own layer sizes reaching as far in another probe (a higher
    * rate, Adam, other initial weights) show the model has the capacity:
