@@ -1033,7 +1033,7 @@ static bool beyond_linear(const ctx *c, double *fit) {
   const fl_label_test *lt = c->in->labels;
   const fl_monitor *m = c->in->monitor;
   if (!lt || !lt->run || lt->p_value > FL_LABEL_TEST_ALPHA || !lt->method ||
-      !strstr(lt->method, "nearest-neighbours") || c->in->spec->n_layers != 1 ||
+      !strstr(lt->method, "nearest-neighbours") || !fl__model_linear(c->in->spec) ||
       m->n == 0 || m->train_rows == 0)
     return false;
   double tr = (double)m->train_rows, lr = (double)lt->rows;
@@ -1076,18 +1076,34 @@ static void rule_capacity(ctx *c) {
   if (c->out->n > 0) return;
   double fit;
   if (beyond_linear(c, &fit)) {
-    char fix[FL_FIX_MAX] = "";
-    probe_fix(c, FL_PROBE_WIDER, fix, sizeof fix);
+    /* Hidden layers left linear (question round 11: three spirals through
+     * Dense(64) - Dense(64) - softmax, 0.43 of its rows where 5 nearest
+     * neighbours reach 1.000) compose into one linear map: the fix is
+     * their activation, and the ReLU probe, when it ran, must do better. */
+    bool hidden = c->in->spec->n_layers > 1;
+    const fl_probe_result *relu = probe(c, FL_PROBE_RELU);
+    if (hidden && finite_run(relu) && !beats(relu, base)) return;
+    char fix[FL_FIX_MAX] = "", tried[256] = "";
+    probe_fix(c, hidden ? FL_PROBE_RELU : FL_PROBE_WIDER, fix, sizeof fix);
+    if (hidden && finite_run(relu)) {
+      char a[200];
+      describe(c, FL_PROBE_RELU, a, sizeof a);
+      snprintf(tried, sizeof tried, "; %s", a);
+    }
     const fl_label_test *lt = c->in->labels;
     add(c, FL_CAUSE_INSUFFICIENT_CAPACITY, 0.8, fix,
-        "the model has no hidden layer, so its class boundaries are straight lines: "
-        "add a hidden layer (the fix: 128 ReLU units)",
+        hidden ? "the hidden layers have no activation, so the model is one linear map and "
+                 "its class boundaries are straight lines however wide it is: give the "
+                 "hidden layers an activation (the fix: relu)"
+               : "the model has no hidden layer, so its class boundaries are straight lines: "
+                 "add a hidden layer (the fix: 128 ReLU units)",
         "the classes are not linearly separable: the label test's %s rule classifies "
         "rows it has not seen at balanced accuracy %.3f (%zu rows), the nearest-centroid "
-        "(linear) rule at %.3f; the job's model, with no hidden layer, fits "
-        "%.3f of its own %zu training rows after %d epochs (majority rate %.3f)",
-        lt->method, lt->accuracy, lt->rows, lt->linear_accuracy, fit, c->in->monitor->train_rows,
-        c->in->monitor->n, c->in->monitor->chance_accuracy);
+        "(linear) rule at %.3f; the job's model, %s, fits "
+        "%.3f of its own %zu training rows after %d epochs (majority rate %.3f)%s",
+        lt->method, lt->accuracy, lt->rows, lt->linear_accuracy,
+        hidden ? "linear throughout" : "with no hidden layer", fit, c->in->monitor->train_rows,
+        c->in->monitor->n, c->in->monitor->chance_accuracy, tried);
     return;
   }
   if (!finite_run(wide) || !finite_run(base)) return;

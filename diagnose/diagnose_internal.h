@@ -32,4 +32,19 @@ static inline double fl__lr_usual(const fl_job_spec *spec) {
   return spec->optimizer.kind == FL_OPT_SGD ? 0.01 : 0.001;
 }
 
+/* The model as a whole is one affine map: dense layers only, each hidden
+ * one without an activation (Keras' Dense default is linear; batch
+ * normalization and dropout keep it affine at inference). A stack of
+ * such layers has straight class boundaries however wide it is, so its
+ * capacity is a softmax regression's; the ReLU probe gives its hidden
+ * layers an activation. No hidden layer at all counts too. */
+static inline bool fl__model_linear(const fl_job_spec *spec) {
+  for (int i = 0; i < spec->n_layers; i++) {
+    const fl_layer_spec *l = &spec->layers[i];
+    if (l->kind != FL_LAYER_DENSE) return false;
+    if (i + 1 < spec->n_layers && l->activation != FL_ACT_LINEAR) return false;
+  }
+  return spec->n_layers > 0;
+}
+
 #endif

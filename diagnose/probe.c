@@ -142,10 +142,14 @@ bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
         if (out->layers[i].activation == FL_ACT_RELU) out->layers[i].activation = FL_ACT_LEAKY_RELU;
       return true;
     case FL_PROBE_RELU: {
-      bool changed = false;
+      /* tanh/sigmoid hidden layers, or the hidden layers of a model left
+       * linear throughout (fl__model_linear): ReLU in both cases. */
+      bool linear = fl__model_linear(base), changed = false;
       for (int i = 0; i + 1 < out->n_layers; i++) {
         fl_layer_spec *l = &out->layers[i];
-        if (l->activation != FL_ACT_TANH && l->activation != FL_ACT_SIGMOID) continue;
+        if (l->activation != FL_ACT_TANH && l->activation != FL_ACT_SIGMOID &&
+            !(linear && l->activation == FL_ACT_LINEAR))
+          continue;
         l->activation = FL_ACT_RELU;
         l->kernel_init.kind = FL_INIT_HE_NORMAL;
         l->kernel_init.param = 0;
@@ -195,6 +199,9 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
    * narrow net under plain SGD ends low for want of Adam, not units
    * (development jobs 10258, 10582). */
   if (s->suspect_capacity) {
+    /* A model linear throughout gains nothing from width: its hidden
+     * layers need an activation (rule_capacity's beyond_linear). */
+    if (spec->n_layers > 1 && fl__model_linear(spec)) ADD(FL_PROBE_RELU);
     ADD(FL_PROBE_WIDER);
     ADD(FL_PROBE_LR_UP);
     if (spec->optimizer.kind == FL_OPT_SGD) ADD(FL_PROBE_ADAM);
@@ -260,7 +267,8 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   if (sgd) ADD(FL_PROBE_ADAM);
   /* Deep tanh/sigmoid stacks stall without a visible sign at times: the
    * ReLU probe tests them. */
-  if (s->never_learned || s->stalled) ADD(FL_PROBE_RELU);
+  if (s->never_learned || s->stalled || (spec->n_layers > 1 && fl__model_linear(spec)))
+    ADD(FL_PROBE_RELU);
   ADD(FL_PROBE_WIDER);
   ADD(FL_PROBE_STANDARDIZED);
   ADD(FL_PROBE_REINIT);

@@ -1474,6 +1474,60 @@ static void test_decide_beyond_linear(void **state) {
   for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
 }
 
+/* Hidden layers left linear (Keras' Dense default) make the whole model
+ * one linear map (question round 11: three spirals through 64-64 linear
+ * layers fit 0.43 where 5 nearest neighbours reach 1.000): capacity, the
+ * fix the layers' activation, not width; not when the ReLU probe ran and
+ * did no better, nor when one hidden layer has an activation. The ReLU
+ * probe changes the linear layers only in a model linear throughout. */
+static void test_decide_linear_hidden_layers(void **state) {
+  (void)state;
+  plateau_monitor();
+  mon.train_rows = mon.val_rows = 600;
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .underfit = true};
+  set(p, FL_PROBE_BASELINE, 2.3, 2.2, 0.1);
+  set(p, FL_PROBE_WIDER, 2.3, 2.1, 0.11); /* width alone does nothing */
+  fl_label_test lt = {.run = true, .rows = 600, .permutations = 999, .accuracy = 0.99,
+                      .chance = 0.1, .p_value = 0.001, .linear_accuracy = 0.12,
+                      .method = "leave-one-out 5-nearest-neighbours"};
+  fl_job_spec lin = spec_of(FL_OPT_ADAM, 1e-3f);
+  lin.n_layers = 3;
+  lin.layers[2] = lin.layers[1];
+  lin.layers[0].activation = FL_ACT_LINEAR;
+  lin.layers[1] = lin.layers[0];
+  fl_job_spec relu;
+  assert_true(fl_probe_spec(FL_PROBE_RELU, &lin, &relu));
+  assert_int_equal(relu.layers[0].activation, FL_ACT_RELU);
+  assert_int_equal(relu.layers[1].activation, FL_ACT_RELU);
+  assert_int_equal(relu.layers[2].activation, FL_ACT_SOFTMAX);
+  fl_diagnosis d;
+  fl_decide_input in = {&lin, &mon, &s, NULL, p, &lt};
+  fl_decide(&in, &d); /* the ReLU probe not run: the label test's word */
+  assert_int_equal(d.n, 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+  assert_non_null(strstr(d.items[0].evidence, "linear throughout"));
+  assert_non_null(strstr(d.items[0].advice, "activation"));
+  assert_non_null(strstr(d.items[0].fix, "\"activation\":\"relu\""));
+  assert_null(strstr(d.items[0].fix, "\"units\":256"));
+  set(p, FL_PROBE_RELU, 2.3, 0.05, 0.98);
+  fl_decide(&in, &d);
+  assert_int_equal(d.n, 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+  assert_non_null(strstr(d.items[0].evidence, "ReLU hidden layers: loss"));
+  /* The activation did no better: the model's form is not what holds it. */
+  set(p, FL_PROBE_RELU, 2.3, 2.2, 0.1);
+  fl_decide(&in, &d);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+  /* One hidden layer with an activation: not linear, and the ReLU probe
+   * leaves the linear layer (a projection, by choice) as it is. */
+  lin.layers[1].activation = FL_ACT_RELU;
+  memset(&p[FL_PROBE_RELU], 0, sizeof p[FL_PROBE_RELU]);
+  fl_decide(&in, &d);
+  assert_int_equal(d.n, 0);
+  assert_false(fl_probe_spec(FL_PROBE_RELU, &lin, &relu));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learning_and_converged_are_ok),
@@ -1515,6 +1569,7 @@ int main(void) {
       cmocka_unit_test(test_labels_against_the_held_rows_majority),
       cmocka_unit_test(test_labels_not_claimed_without_power),
       cmocka_unit_test(test_decide_beyond_linear),
+      cmocka_unit_test(test_decide_linear_hidden_layers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -676,9 +676,22 @@ def fault_insufficient_capacity(job, rng):
     twin["model"]["layers"] = [dense(64, "relu", "he_normal"), dense(64, "relu", "he_normal")] \
         + spec["model"]["layers"]
     twin["optimizer"] = {"name": "adam", "learning_rate": 0.003}
+    note = "softmax regression (no hidden layer) on %s" % family
+    # Fourteenth session: half of the jobs from seed 16000 on keep hidden
+    # layers but leave them linear (Keras' Dense default), a model that is
+    # still one linear map. Drawn last, so nothing else about a job changes.
+    linear = job.seed >= 16000 and rng.random() < 0.5
+    if linear:
+        widths = [rand_units(rng, 16, 256) for _ in range(int(rng.integers(1, 4)))]
+        out = spec["model"]["layers"][-1]
+        spec["model"]["layers"] = [dense(u, "linear") for u in widths] + [out]
+        twin["model"]["layers"] = [dense(u, "relu", "he_normal") for u in widths] + [out]
+        twin["optimizer"] = spec["optimizer"]
+        note = "%d hidden layers left linear (%s units) on %s" % (
+            len(widths), "-".join(map(str, widths)), family)
     job.spec, job.twin = spec, twin
-    set_truth(job, facts, {"classes": facts["k"]},
-              "softmax regression (no hidden layer) on %s" % family)
+    set_truth(job, facts, {"classes": facts["k"], "linear_hidden": len(widths) if linear else 0},
+              note)
 
 
 def fault_learning_rate_too_high(job, rng):

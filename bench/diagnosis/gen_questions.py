@@ -623,23 +623,98 @@ def questions10(rng):
     return out
 
 
+def questions11(rng):
+    """Round eleven (2026-12-06, fourteenth session): shapes from forum
+    threads the earlier rounds did not hold: mean squared error on a
+    softmax, hidden layers left linear, labels one row off, momentum 0.99,
+    one-hot labels one column too wide or with empty rows, label-smoothed
+    targets, 70% of the labels redrawn, a tanh output, Adam at 1.0, NaN in
+    the validation file only, ten output units for two classes present,
+    a sigmoid conv stack, strided convolutions without pooling. Written
+    with their answers before any was run; run once, as a held-out check."""
+    x, y = gen_jobs.fashion()
+    x4 = x
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))
+    fx, fy = x[idx[:5000]], y[idx[:5000]]
+    onehot = np.eye(10, dtype=np.float32)[fy]
+    out = []
+    cat = "categorical_crossentropy"
+    out.append(("none", "softmax output under mean_squared_error with one-hot labels, 784-128-10, Adam 1e-3",
+                spec([dense(128), dense(10, "softmax")], loss="mean_squared_error"), fx, onehot))
+    sx, sy, _, _ = gen_jobs.make_family(rng, "spirals", 3000, 3)
+    out.append(("insufficient_capacity", "three spirals through 64-64 hidden layers left linear, Adam 0.01, 50 epochs",
+                spec([dense(64, "linear"), dense(64, "linear"), dense(3, "softmax")],
+                     opt={"name": "adam", "learning_rate": 0.01}, epochs=50, scale=None),
+                sx.astype(np.float32), sy.astype(np.int64)))
+    out.append(("labels_uninformative", "labels one row off their features (np.roll by one), shuffled rows",
+                spec([dense(128), dense(10, "softmax")]), fx, np.roll(fy, 1)))
+    px, py = gen_jobs.read_table("penguins_std.csv")
+    out.append(("learning_rate_too_high", "penguins standardized, 32 relu, SGD 0.1 with momentum 0.99, 30 epochs",
+                spec([dense(32), dense(3, "softmax")], opt={"name": "sgd", "learning_rate": 0.1, "momentum": 0.99},
+                     epochs=30, scale=None), px, py))
+    wide = np.eye(11, dtype=np.float32)[fy]
+    out.append(("labels_out_of_range", "one-hot labels 11 columns wide (a spare class) under Dense(10, softmax)",
+                spec([dense(64), dense(10, "softmax")], loss=cat, epochs=5), fx, wide))
+    holes = onehot.copy()
+    holes[rng.random(len(holes)) < 0.05] = 0
+    out.append(("label_encoding_mismatch", "one-hot labels, 5% of rows all zeros (unknown class), categorical",
+                spec([dense(64), dense(10, "softmax")], loss=cat, epochs=5), fx, holes))
+    smooth = (onehot * 0.9 + 0.01).astype(np.float32)
+    out.append(("none", "label-smoothed one-hot targets (0.91 and 0.01, rows sum to 1), categorical, Adam 1e-3",
+                spec([dense(64), dense(10, "softmax")], loss=cat, epochs=5), fx, smooth))
+    bx, by, _, _ = gen_jobs.make_family(rng, "blobs", 3000, 5)
+    noisy = by.copy()
+    redraw = rng.random(len(noisy)) < 0.7
+    noisy[redraw] = rng.integers(0, 5, redraw.sum())
+    out.append(("none", "five blobs with 70% of the labels redrawn at random, 64 relu, Adam 1e-3, 30 epochs",
+                spec([dense(64), dense(5, "softmax")], epochs=30, scale=None),
+                bx.astype(np.float32), noisy.astype(np.int64)))
+    out.append(("output_loss_mismatch", "tanh output layer under sparse_categorical_crossentropy",
+                spec([dense(64), dense(10, "tanh")], epochs=5), fx, fy))
+    out.append(("learning_rate_too_high", "softmax regression on scaled pixels, Adam at 1.0",
+                spec([dense(10, "softmax")], opt={"name": "adam", "learning_rate": 1.0}, epochs=5), fx, fy))
+    vx = x[idx[5000:6000]].astype(np.float32) / 255
+    vx[rng.random(vx.shape) < 0.01] = np.nan
+    s = spec([dense(64), dense(10, "softmax")], epochs=5)
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
+                 "validation": {"features": "xv.npy", "labels": "yv.npy"}}
+    out.append(("invalid_data", "NaN in 1% of the validation file's cells only, training rows clean",
+                s, fx, fy, {"xv.npy": vx, "yv.npy": y[idx[5000:6000]]}))
+    two = fy < 2
+    out.append(("none", "only classes 0 and 1 present, Dense(10, softmax), Adam 1e-3, 5 epochs",
+                spec([dense(32), dense(10, "softmax")], epochs=5), fx[two], fy[two]))
+    cidx = idx[:3000]
+    sig = [conv(16, input_shape=[28, 28, 1], activation="sigmoid"), conv(16, activation="sigmoid"),
+           conv(16, activation="sigmoid"), conv(16, activation="sigmoid"),
+           {"type": "max_pooling2d", "pool_size": 2}, {"type": "flatten"}, dense(10, "softmax")]
+    out.append(("vanishing_gradient", "four sigmoid conv layers of 16, plain SGD 0.01, 5 epochs",
+                spec(sig, opt={"name": "sgd", "learning_rate": 0.01}, epochs=5),
+                x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]))
+    strided = [conv(16, input_shape=[28, 28, 1], strides=2, padding="same"), conv(32, strides=2, padding="same"),
+               {"type": "flatten"}, dense(64), dense(10, "softmax")]
+    out.append(("none", "conv 16 stride 2 - conv 32 stride 2 (same padding, no pooling) - dense 64, Adam 1e-3, 5 epochs",
+                spec(strided, epochs=5), x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), default=1,
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
                          "5: ten more question shapes (jobs 2401..); "
                          "6: fourteen more (jobs 2501..); 7: twelve more (jobs 2601..); "
                          "8: fourteen more (jobs 2701..); 9: nine more (jobs 2801..); "
-                         "10: nine more (jobs 2901..)")
+                         "10: nine more (jobs 2901..); 11: fourteen more (jobs 3001..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
                    8: (questions8, 2701), 9: (questions9, 2801),
-                   10: (questions10, 2901)}[a.round]
+                   10: (questions10, 2901), 11: (questions11, 3001)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
