@@ -110,10 +110,13 @@ static void monitor_start(fl_monitor *mon, const fl_job_spec *spec, const uint64
   mon->input_dim = train->d;
   uint64_t *vc = val && val->n > 0 && k > 0 ? class_counts(val, k) : NULL;
   if (vc) { /* out of memory: unknown (0), which no test reads as evidence */
-    uint64_t least = vc[0];
-    for (size_t c = 1; c < k; c++)
+    uint64_t least = vc[0], most = vc[0];
+    for (size_t c = 1; c < k; c++) {
       if (vc[c] < least) least = vc[c];
+      if (vc[c] > most) most = vc[c];
+    }
     mon->val_min_share = (double)least / (double)val->n;
+    mon->val_max_share = (double)most / (double)val->n;
     free(vc);
   }
 }

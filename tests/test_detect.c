@@ -1249,6 +1249,53 @@ static void test_validation_below_chance_is_label_mismatch(void **state) {
   }
 }
 
+/* Validation rows that never follow the training rows (question round
+ * 13: validation labels shuffled in their own file): at chance at every
+ * epoch while training learns and the label test finds the training rows
+ * predictable is invalid_data, not overfitting. Not when 40 validation
+ * rows at 0.113 cannot be told from a label test at 0.25 (one-sided
+ * p < 0.001), nor without a significant label test, nor when validation
+ * accuracy rose above chance first (overfitting). */
+static void test_validation_unrelated_to_training(void **state) {
+  (void)state;
+  fl_signals s;
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
+  double loss[] = {0.86, 0.6, 0.52, 0.46, 0.42}, vloss[] = {6.1, 6.9, 7.5, 8.0, 8.5};
+  double acc[] = {0.72, 0.8, 0.83, 0.85, 0.85}, vacc[] = {0.11, 0.113, 0.108, 0.11, 0.11};
+  double risen[] = {0.6, 0.55, 0.4, 0.3, 0.2};
+  for (int pass = 0; pass < 4; pass++) {
+    fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+    mon.train_rows = 5000;
+    mon.val_rows = pass == 1 ? 40 : 1000;
+    mon.val_min_share = 0.085, mon.val_max_share = 0.122;
+    for (int i = 0; i < 5; i++) {
+      fl_epoch_metrics m = epoch(i + 1, loss[i], acc[i], pass == 3 ? risen[i] : vacc[i]);
+      m.val_loss = vloss[i];
+      fl_monitor_add(&mon, &m);
+    }
+    fl_monitor_check(&mon, &s);
+    s.overfitting = true, s.best_val_epoch = 1;
+    fl_label_test lt = {.run = true, .rows = 1000, .permutations = 999,
+                        .accuracy = pass == 1 ? 0.25 : 0.756, .chance = 0.1,
+                        .p_value = pass == 2 ? 0.4 : 0.001,
+                        .linear_accuracy = 0.7, .method = "leave-one-out 5-nearest-neighbours"};
+    fl_findings none = {0};
+    fl_diagnosis d;
+    fl_decide_input in = {&adam, &mon, &s, &none, p, &lt};
+    fl_decide(&in, &d);
+    assert_true(d.n >= 1);
+    if (pass > 0) {
+      for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INVALID_DATA);
+      continue;
+    }
+    assert_int_equal(d.items[0].cause, FL_CAUSE_INVALID_DATA);
+    assert_non_null(strstr(d.items[0].evidence, "at most 0.113 of 1000 rows (epoch 2"));
+    assert_non_null(strstr(d.items[0].advice, "aligned row by row"));
+    for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_OVERFITTING);
+  }
+}
+
 /* At chance: Wilson's interval on the rows measured. 0.12 of 1000 with a
  * majority of 0.1 is above chance (lower bound 0.102); of 100, it is not. */
 static void test_at_chance_uses_row_counts(void **state) {
@@ -1555,6 +1602,7 @@ int main(void) {
       cmocka_unit_test(test_decide_needs_a_probe),
       cmocka_unit_test(test_overfitting),
       cmocka_unit_test(test_validation_below_chance_is_label_mismatch),
+      cmocka_unit_test(test_validation_unrelated_to_training),
       cmocka_unit_test(test_at_chance_uses_row_counts),
       cmocka_unit_test(test_decide_root_cause_first),
       cmocka_unit_test(test_decide_rate_too_low_for_a_short_job),

@@ -698,23 +698,146 @@ def questions11(rng):
     return out
 
 
+def questions12(rng):
+    """Round twelve (2026-12-06, fourteenth session, after round 11 led to
+    a change): Dense(1, sigmoid) under the sparse loss, class ids
+    regressed by mean squared error, validation rows of classes training
+    never saw, one batch of 4096 under slow SGD, kernels of sd 1 in a CNN;
+    healthy jobs that look suspicious: Adam at 0.01, RMSprop at 0.01 on a
+    deeper model, a label column left among the features, rows repeated
+    50 times, a CNN under plain SGD for three epochs. Written with their
+    answers before any was run; run once, as a held-out check."""
+    x, y = gen_jobs.fashion()
+    x4 = x
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))
+    fx, fy = x[idx[:5000]], y[idx[:5000]]
+    out = []
+    two = fy < 2
+    out.append(("labels_out_of_range", "two classes, Dense(1, sigmoid) under sparse_categorical_crossentropy",
+                spec([dense(32), dense(1, "sigmoid")], epochs=5), fx[two], fy[two]))
+    out.append(("label_encoding_mismatch", "class ids 0..9 regressed by mean_squared_error onto Dense(1, linear)",
+                spec([dense(64), dense(1, "linear")], loss="mean_squared_error", epochs=5), fx, fy))
+    seen = fy < 8
+    vpool = idx[5000:20000]
+    vsel = vpool[y[vpool] >= 8][:600]
+    s = spec([dense(64), dense(10, "softmax")], epochs=5)
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
+                 "validation": {"features": "xv.npy", "labels": "yv.npy", "scale": 1 / 255}}
+    out.append(("invalid_data", "training rows of classes 0..7 only, validation rows of classes 8 and 9 only",
+                s, fx[seen], fy[seen], {"xv.npy": x[vsel], "yv.npy": y[vsel]}))
+    out.append(("learning_rate_too_low", "one batch of 4096 rows, plain SGD 0.01, 10 epochs (10 steps)",
+                dict(spec([dense(64), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01}),
+                     batch_size=4096), fx, fy))
+    cidx = idx[:3000]
+    big = {"kernel_initializer": {"name": "random_normal", "stddev": 1.0}}
+    out.append(("poor_initialization", "small CNN whose conv kernels are random_normal(stddev 1), Adam 1e-3",
+                spec([dict(conv(16, input_shape=[28, 28, 1]), **big), {"type": "max_pooling2d", "pool_size": 2},
+                      dict(conv(32), **big), {"type": "max_pooling2d", "pool_size": 2}, {"type": "flatten"},
+                      dense(64), dense(10, "softmax")], epochs=5),
+                x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]))
+    out.append(("none", "784-256-10 relu, Adam at 0.01, 10 epochs",
+                spec([dense(256), dense(10, "softmax")], opt={"name": "adam", "learning_rate": 0.01}), fx, fy))
+    out.append(("none", "784-256-256-10 relu, RMSprop at 0.01, 10 epochs",
+                spec([dense(256), dense(256), dense(10, "softmax")], opt={"name": "rmsprop", "learning_rate": 0.01}),
+                fx, fy))
+    px, py = gen_jobs.read_table("penguins_std.csv")
+    leak = np.concatenate([px, py[:, None].astype(np.float32)], axis=1)
+    out.append(("none", "penguins standardized with the label column left among the features, 16 relu, Adam 1e-3, 30 epochs",
+                spec([dense(16), dense(3, "softmax")], epochs=30, scale=None), leak, py))
+    base = rng.permutation(len(px))[:100]
+    rep = np.tile(base, 50)
+    rng.shuffle(rep)
+    out.append(("none", "100 penguins each repeated 50 times (5000 rows), 16 relu, Adam 1e-3, 10 epochs",
+                spec([dense(16), dense(3, "softmax")], scale=None), px[rep], py[rep]))
+    out.append(("none", "small CNN, plain SGD 0.01, 3 epochs",
+                spec(small_cnn(), opt={"name": "sgd", "learning_rate": 0.01}, epochs=3),
+                x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]))
+    return out
+
+
+def questions13(rng):
+    """Round thirteen (2026-12-06, fourteenth session): validation labels
+    shuffled in their own file, Nesterov SGD at 5, an exponential decay
+    that takes the rate to nothing within the first epoch; healthy jobs
+    that look suspicious: a cosine decay over the job, ReduceLROnPlateau,
+    EarlyStopping with the best weights restored, an easy task whose loss
+    sits at zero, T-shirts against shirts, a CNN at Adam 3e-4, one class
+    of ten at 1% of the rows. Written with their answers before any was
+    run; run once, as a held-out check."""
+    x, y = gen_jobs.fashion()
+    x4 = x
+    x = x.reshape(len(x), -1)
+    idx = rng.permutation(len(y))
+    fx, fy = x[idx[:5000]], y[idx[:5000]]
+    out = []
+    steps = 4000 // 32 + 1
+    out.append(("none", "784-128-10, Adam under a cosine decay from 1e-3 over all 20 epochs",
+                spec([dense(128), dense(10, "softmax")], epochs=20,
+                     opt={"name": "adam", "learning_rate": {"name": "cosine_decay", "initial_learning_rate": 0.001,
+                                                            "decay_steps": 20 * steps}}), fx, fy))
+    out.append(("none", "784-128-10, Adam 1e-3, ReduceLROnPlateau (patience 2), 20 epochs",
+                dict(spec([dense(128), dense(10, "softmax")], epochs=20),
+                     callbacks=[{"type": "reduce_lr_on_plateau", "patience": 2}]), fx, fy))
+    out.append(("none", "2000 rows, 784-256-10, Adam 1e-3, EarlyStopping(patience 3, restore_best_weights), 50 epochs",
+                dict(spec([dense(256), dense(10, "softmax")], epochs=50),
+                     callbacks=[{"type": "early_stopping", "patience": 3, "restore_best_weights": True}]),
+                fx[:2000], fy[:2000]))
+    centres = np.array([[0, 0], [20, 0], [0, 20]], np.float64)
+    ey = rng.integers(0, 3, 1500)
+    ex = (centres[ey] + rng.normal(0, 1, (1500, 2))) / 10
+    out.append(("none", "three blobs 20 sd apart (an easy task: the loss sits near 0), 16 relu, Adam 1e-2, 30 epochs",
+                spec([dense(16), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                     epochs=30, scale=None), ex.astype(np.float32), ey.astype(np.int64)))
+    pool = idx[:20000]
+    ts = pool[(y[pool] == 0) | (y[pool] == 6)][:3000]
+    out.append(("none", "T-shirts against shirts (a hard pair), 784-64-2, Adam 1e-3, 10 epochs",
+                spec([dense(64), dense(2, "softmax")]), x[ts], (y[ts] == 6).astype(np.int64)))
+    vx, vy = x[idx[5000:6000]], y[idx[5000:6000]].copy()
+    rng.shuffle(vy)
+    s = spec([dense(128), dense(10, "softmax")])
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
+                 "validation": {"features": "xv.npy", "labels": "yv.npy", "scale": 1 / 255}}
+    out.append(("invalid_data", "validation labels shuffled apart from their rows (training rows intact)",
+                s, fx, fy, {"xv.npy": vx, "yv.npy": vy}))
+    out.append(("learning_rate_too_high", "784-128-10 relu, SGD 5.0 with Nesterov momentum 0.9",
+                spec([dense(128), dense(10, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 5.0, "momentum": 0.9, "nesterov": True}), fx, fy))
+    out.append(("learning_rate_too_low", "Adam under an exponential decay of 1e-3 by 0.01 every 10 steps "
+                "(the rate is ~1e-15 by the end of epoch 1)",
+                spec([dense(128), dense(10, "softmax")],
+                     opt={"name": "adam", "learning_rate": {"name": "exponential_decay", "initial_learning_rate": 0.001,
+                                                            "decay_steps": 10, "decay_rate": 0.01}}), fx, fy))
+    cidx = idx[:3000]
+    out.append(("none", "small CNN, Adam 3e-4, batch 64, 3 epochs",
+                dict(spec(small_cnn(), opt={"name": "adam", "learning_rate": 0.0003}, epochs=3), batch_size=64),
+                x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]))
+    pool = idx[6000:30000]
+    keep = np.concatenate([pool[y[pool] != 9][:4950], pool[y[pool] == 9][:50]])
+    keep = rng.permutation(keep)
+    out.append(("none", "ten classes, class 9 at 1% of the rows (50 of 5000), 784-128-10, Adam 1e-3, 10 epochs",
+                spec([dense(128), dense(10, "softmax")]), x[keep], y[keep]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 14)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
                          "5: ten more question shapes (jobs 2401..); "
                          "6: fourteen more (jobs 2501..); 7: twelve more (jobs 2601..); "
                          "8: fourteen more (jobs 2701..); 9: nine more (jobs 2801..); "
-                         "10: nine more (jobs 2901..); 11: fourteen more (jobs 3001..)")
+                         "10: nine more (jobs 2901..); 11: fourteen more (jobs 3001..); "
+                         "12: ten more (jobs 3101..); 13: ten more (jobs 3201..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
                    8: (questions8, 2701), 9: (questions9, 2801),
-                   10: (questions10, 2901), 11: (questions11, 3001)}[a.round]
+                   10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)

@@ -185,6 +185,8 @@ typedef struct {
   double val_min_share;    /* smallest class's share of the validation rows,
                               over all n_classes (set after init; 0: unknown,
                               or a class has no validation rows) */
+  double val_max_share;    /* largest class's share of the validation rows
+                              (set after init; 0: unknown) */
   double loss[FL_MAX_HISTORY], val_loss[FL_MAX_HISTORY];
   double acc[FL_MAX_HISTORY], val_acc[FL_MAX_HISTORY];
 } fl_monitor;
