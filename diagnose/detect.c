@@ -253,6 +253,7 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
     if (e->saturated_fraction[l] > SATURATED_SHARE && s->saturated_layer < 0) s->saturated_layer = l;
   }
   s->update_too_big = max_ratio > UPDATE_TOO_BIG;
+  s->lr_now = m->last.lr;
   s->update_too_small = L > 0 && min_ratio < UPDATE_TOO_SMALL && max_ratio < UPDATE_ALL_SMALL && gsum > 0;
   if (s->update_too_big) note(s, "update/weight ratio %.3g per step (healthy ~1e-3)", max_ratio);
   if (s->update_too_small) note(s, "update/weight ratio %.3g per step (healthy ~1e-3)", max_ratio);

@@ -21,9 +21,11 @@ int fl__spec_patch(const fl_job_spec *base, const fl_job_spec *changed,
  * moved its loss 0.755 -> 0.748 in 200 steps. */
 #define FL__TINY_LR_SGD 1e-4f
 #define FL__TINY_LR_ADAPTIVE 1e-5f
-static inline bool fl__lr_far_below_usual(const fl_job_spec *spec) {
-  float lr = spec->optimizer.learning_rate;
+static inline bool fl__rate_far_below_usual(const fl_job_spec *spec, double lr) {
   return spec->optimizer.kind == FL_OPT_SGD ? lr <= FL__TINY_LR_SGD : lr <= FL__TINY_LR_ADAPTIVE;
+}
+static inline bool fl__lr_far_below_usual(const fl_job_spec *spec) {
+  return fl__rate_far_below_usual(spec, spec->optimizer.learning_rate);
 }
 
 /* Keras' default rates, where the ladder ends when a job's rate is more

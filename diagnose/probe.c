@@ -13,7 +13,8 @@ static const char *const probe_names[FL_PROBE_COUNT] = {
     "4x wider model", "labels shuffled across rows", "standardized inputs",
     "He/Glorot initialization", "leaky ReLU", "ReLU hidden layers",
     "softmax output with cross-entropy", "learning rate / 100",
-    "learning rate x 100", "learning rate x 1000", "the usual learning rate"};
+    "learning rate x 100", "learning rate x 1000", "the usual learning rate",
+    "the peak learning rate held (no schedule)"};
 
 const char *fl_probe_name(fl_probe_kind p) {
   return p < FL_PROBE_COUNT ? probe_names[p] : "?";
@@ -92,6 +93,14 @@ bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
       fl_optimizer_scale_rate(o, usual / peak);
       return true;
     }
+    case FL_PROBE_SCHEDULE_OFF:
+      /* A schedule that takes the rate far below the usual range within
+       * the job: the same optimizer at the schedule's highest rate. */
+      if (o->schedule.kind == FL_SCHEDULE_NONE) return false;
+      o->learning_rate = (float)peak_rate(o);
+      memset(&o->schedule, 0, sizeof o->schedule);
+      o->schedule.kind = FL_SCHEDULE_NONE;
+      return true;
     case FL_PROBE_ADAM:
       if (o->kind == FL_OPT_ADAM || o->kind == FL_OPT_ADAMW) return false;
       fl_optimizer_defaults(o, FL_OPT_ADAM);
@@ -186,6 +195,12 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
     }                                                            \
   } while (0)
   ADD(FL_PROBE_BASELINE);
+  /* A schedule whose rate is now far below the usual range: holding its
+   * peak is the one change that tests it (the ladder scales the whole
+   * schedule, and it decays all the same). */
+  if (spec->optimizer.schedule.kind != FL_SCHEDULE_NONE && s->lr_now >= 0 &&
+      fl__rate_far_below_usual(spec, s->lr_now))
+    ADD(FL_PROBE_SCHEDULE_OFF);
   if (s->suspect_init) ADD(FL_PROBE_REINIT);
   if (s->suspect_lr_high) {
     ADD(FL_PROBE_LR_DOWN);

@@ -630,6 +630,52 @@ static bool planned(const fl_job_spec *spec, const fl_signals *s, fl_probe_kind 
   return false;
 }
 
+/* A schedule that takes the rate far below the usual range long before
+ * the job ends (question round 13: exponential decay of Adam's 1e-3 by
+ * 0.01 every 10 steps, frozen from epoch 2 at 0.36 accuracy): the probe
+ * that holds the schedule's peak is planned, and learning more from the
+ * same start, names the rate, its fix the peak without the schedule. Not
+ * for a cosine decay over the whole job (its rate is still high), not
+ * when holding the peak does no better, and no such probe without a
+ * schedule. */
+static void test_schedule_that_spends_the_rate(void **state) {
+  (void)state;
+  plateau_monitor();
+  mon.train_rows = 4000; /* 125 batches of 32 per epoch */
+  fl_signals s = {.dead_layer = -1, .saturated_layer = -1, .stalled = true,
+                  .update_too_small = true, .lr_now = 1e-28};
+  fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
+  adam.optimizer.schedule =
+      (fl_lr_schedule){.kind = FL_SCHEDULE_EXPONENTIAL, .decay_steps = 10, .decay_rate = 0.01};
+  assert_true(planned(&adam, &s, FL_PROBE_SCHEDULE_OFF));
+  fl_probe_result p[FL_PROBE_COUNT] = {0};
+  set(p, FL_PROBE_BASELINE, 2.538, 2.041, 0.25);
+  set(p, FL_PROBE_SCHEDULE_OFF, 2.538, 0.557, 0.791);
+  fl_diagnosis d = decide(&adam, &s, p);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  assert_non_null(strstr(d.items[0].fix, "\"learning_rate\":0.001"));
+  assert_non_null(strstr(d.items[0].evidence, "at the end of epoch 1"));
+  assert_non_null(strstr(d.items[0].evidence, "the peak learning rate held"));
+  /* Holding the peak does no better: not the schedule. */
+  set(p, FL_PROBE_SCHEDULE_OFF, 2.538, 2.0, 0.26);
+  d = decide(&adam, &s, p);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  /* A cosine decay over 20 epochs is at 0.98 of its peak after epoch 1. */
+  set(p, FL_PROBE_SCHEDULE_OFF, 2.538, 0.557, 0.791);
+  fl_job_spec cosine = adam;
+  cosine.optimizer.schedule = (fl_lr_schedule){.kind = FL_SCHEDULE_COSINE, .decay_steps = 20 * 125};
+  d = decide(&cosine, &s, p);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  /* No schedule, no such probe. */
+  fl_job_spec plain = spec_of(FL_OPT_ADAM, 1e-3f), out;
+  assert_false(fl_probe_spec(FL_PROBE_SCHEDULE_OFF, &plain, &out));
+  assert_false(planned(&plain, &s, FL_PROBE_SCHEDULE_OFF));
+  assert_true(fl_probe_spec(FL_PROBE_SCHEDULE_OFF, &adam, &out));
+  assert_int_equal(out.optimizer.schedule.kind, FL_SCHEDULE_NONE);
+  assert_true(out.optimizer.learning_rate == 1e-3f);
+}
+
 /* A rate far below the usual range puts the whole ladder up in the plan
  * without the other signs: a noisy first batch can hide that the job
  * never learned (development job 8688, Adam at 5.7e-7). */
@@ -1255,7 +1301,8 @@ static void test_validation_below_chance_is_label_mismatch(void **state) {
  * predictable is invalid_data, not overfitting. Not when 40 validation
  * rows at 0.113 cannot be told from a label test at 0.25 (one-sided
  * p < 0.001), nor without a significant label test, nor when validation
- * accuracy rose above chance first (overfitting). */
+ * accuracy rose above chance first (overfitting), nor when training itself
+ * barely learns (0.13 of 5000 rows: development job 10288, a slow start). */
 static void test_validation_unrelated_to_training(void **state) {
   (void)state;
   fl_signals s;
@@ -1263,14 +1310,15 @@ static void test_validation_unrelated_to_training(void **state) {
   fl_job_spec adam = spec_of(FL_OPT_ADAM, 1e-3f);
   double loss[] = {0.86, 0.6, 0.52, 0.46, 0.42}, vloss[] = {6.1, 6.9, 7.5, 8.0, 8.5};
   double acc[] = {0.72, 0.8, 0.83, 0.85, 0.85}, vacc[] = {0.11, 0.113, 0.108, 0.11, 0.11};
-  double risen[] = {0.6, 0.55, 0.4, 0.3, 0.2};
-  for (int pass = 0; pass < 4; pass++) {
+  double risen[] = {0.6, 0.55, 0.4, 0.3, 0.2}, barely[] = {0.11, 0.12, 0.12, 0.13, 0.13};
+  for (int pass = 0; pass < 5; pass++) {
     fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
     mon.train_rows = 5000;
     mon.val_rows = pass == 1 ? 40 : 1000;
     mon.val_min_share = 0.085, mon.val_max_share = 0.122;
     for (int i = 0; i < 5; i++) {
-      fl_epoch_metrics m = epoch(i + 1, loss[i], acc[i], pass == 3 ? risen[i] : vacc[i]);
+      fl_epoch_metrics m = epoch(i + 1, loss[i], pass == 4 ? barely[i] : acc[i],
+                                 pass == 3 ? risen[i] : vacc[i]);
       m.val_loss = vloss[i];
       fl_monitor_add(&mon, &m);
     }
@@ -1618,6 +1666,7 @@ int main(void) {
       cmocka_unit_test(test_labels_not_claimed_without_power),
       cmocka_unit_test(test_decide_beyond_linear),
       cmocka_unit_test(test_decide_linear_hidden_layers),
+      cmocka_unit_test(test_schedule_that_spends_the_rate),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -218,6 +218,7 @@ typedef struct {
   bool init_loss_off;      /* first loss far from ln K */
   bool update_too_big;     /* update/weight ratio > 1e-1 */
   bool update_too_small;   /* < 1e-6 with non-zero gradients */
+  double lr_now;           /* the rate of the last epoch's last update */
   int dead_layer;          /* > 90% dead ReLU units, -1 none */
   int saturated_layer;     /* > 90% saturated tanh/sigmoid, -1 none */
   bool vanishing;          /* first layers' gradient ~0 vs the last */
@@ -284,6 +285,7 @@ typedef enum {
   FL_PROBE_LR_UP1000,    /* learning rate x 1000 */
   FL_PROBE_LR_USUAL,     /* the usual rate (SGD 0.01, others 0.001), when
                             even x 1000 is below it or / 100 above it */
+  FL_PROBE_SCHEDULE_OFF, /* the schedule's peak rate held, no schedule */
   FL_PROBE_COUNT
 } fl_probe_kind;
 
