@@ -623,6 +623,16 @@ def questions10(rng):
     return out
 
 
+def fashion_rows(rng, n=5000):
+    """Fashion-MNIST as images (N, 28, 28) and as flat rows (N, 784), its
+    labels, a random order of its rows, and the first n rows and labels in
+    that order (rounds 11 to 13 start from these)."""
+    x4, y = gen_jobs.fashion()
+    x = x4.reshape(len(x4), -1)
+    idx = rng.permutation(len(y))
+    return x4, x, y, idx, x[idx[:n]], y[idx[:n]]
+
+
 def questions11(rng):
     """Round eleven (2026-12-06, fourteenth session): shapes from forum
     threads the earlier rounds did not hold: mean squared error on a
@@ -632,11 +642,7 @@ def questions11(rng):
     the validation file only, ten output units for two classes present,
     a sigmoid conv stack, strided convolutions without pooling. Written
     with their answers before any was run; run once, as a held-out check."""
-    x, y = gen_jobs.fashion()
-    x4 = x
-    x = x.reshape(len(x), -1)
-    idx = rng.permutation(len(y))
-    fx, fy = x[idx[:5000]], y[idx[:5000]]
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
     onehot = np.eye(10, dtype=np.float32)[fy]
     out = []
     cat = "categorical_crossentropy"
@@ -707,11 +713,7 @@ def questions12(rng):
     deeper model, a label column left among the features, rows repeated
     50 times, a CNN under plain SGD for three epochs. Written with their
     answers before any was run; run once, as a held-out check."""
-    x, y = gen_jobs.fashion()
-    x4 = x
-    x = x.reshape(len(x), -1)
-    idx = rng.permutation(len(y))
-    fx, fy = x[idx[:5000]], y[idx[:5000]]
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
     out = []
     two = fy < 2
     out.append(("labels_out_of_range", "two classes, Dense(1, sigmoid) under sparse_categorical_crossentropy",
@@ -765,11 +767,7 @@ def questions13(rng):
     sits at zero, T-shirts against shirts, a CNN at Adam 3e-4, one class
     of ten at 1% of the rows. Written with their answers before any was
     run; run once, as a held-out check."""
-    x, y = gen_jobs.fashion()
-    x4 = x
-    x = x.reshape(len(x), -1)
-    idx = rng.permutation(len(y))
-    fx, fy = x[idx[:5000]], y[idx[:5000]]
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
     out = []
     steps = 4000 // 32 + 1
     out.append(("none", "784-128-10, Adam under a cosine decay from 1e-3 over all 20 epochs",
