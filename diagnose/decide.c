@@ -672,8 +672,6 @@ static void rule_imbalance(ctx *c) {
       "%s%s%s", loss, m->prior_entropy, s->summary, imb ? "; " : "", imb ? imb->message : "");
 }
 
-/* Learning rate too low: the smallest step up the ladder that repairs the
- * job (x10, x100, x1000): the fix is that rate, not an optimizer swap. */
 /* The job's learning-rate schedule had taken the rate far below the
  * usual range (fl__rate_far_below_usual) by the end of epoch n - patience
  * (at least epoch 1): the job has spent `patience` epochs or more at such
@@ -726,6 +724,9 @@ static bool schedule_too_fast(ctx *c) {
   return true;
 }
 
+/* Learning rate too low: a schedule that spent the rate (above), else the
+ * smallest step up the ladder that repairs the job (x10, x100, x1000):
+ * the fix is that rate, not an optimizer swap. */
 static void rule_lr_low(ctx *c) {
   const fl_signals *s = c->in->signals;
   const fl_job_spec *spec = c->in->spec;

@@ -194,6 +194,8 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
       seen[p] = true;                                            \
     }                                                            \
   } while (0)
+  /* Hidden layers, all left linear: the ReLU probe gives them relu. */
+  const bool linear_hidden = spec->n_layers > 1 && fl__model_linear(spec);
   ADD(FL_PROBE_BASELINE);
   /* A schedule whose rate is now far below the usual range: holding its
    * peak is the one change that tests it (the ladder scales the whole
@@ -216,7 +218,7 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   if (s->suspect_capacity) {
     /* A model linear throughout gains nothing from width: its hidden
      * layers need an activation (rule_capacity's beyond_linear). */
-    if (spec->n_layers > 1 && fl__model_linear(spec)) ADD(FL_PROBE_RELU);
+    if (linear_hidden) ADD(FL_PROBE_RELU);
     ADD(FL_PROBE_WIDER);
     ADD(FL_PROBE_LR_UP);
     if (spec->optimizer.kind == FL_OPT_SGD) ADD(FL_PROBE_ADAM);
@@ -282,8 +284,7 @@ int fl_probe_plan(const fl_job_spec *spec, const fl_signals *s,
   if (sgd) ADD(FL_PROBE_ADAM);
   /* Deep tanh/sigmoid stacks stall without a visible sign at times: the
    * ReLU probe tests them. */
-  if (s->never_learned || s->stalled || (spec->n_layers > 1 && fl__model_linear(spec)))
-    ADD(FL_PROBE_RELU);
+  if (s->never_learned || s->stalled || linear_hidden) ADD(FL_PROBE_RELU);
   ADD(FL_PROBE_WIDER);
   ADD(FL_PROBE_STANDARDIZED);
   ADD(FL_PROBE_REINIT);

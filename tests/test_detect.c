@@ -1259,6 +1259,26 @@ static void test_overfitting(void **state) {
  * of 40 rows it could be chance (upper bound 0.26); without the
  * validation class shares (0: unknown) nothing is claimed. The validation
  * loss rises, but that is not overfitting. */
+/* A 10-class job of 5000 training rows (balanced) with val_rows
+ * validation rows, fed 5 epochs of these metrics, then checked; the
+ * detectors' overfitting set from epoch 1 on, as the validation loss
+ * says. */
+static void validated_job(const double *loss, const double *acc, const double *vloss,
+                          const double *vacc, size_t val_rows, double val_min_share,
+                          double val_max_share, fl_signals *s) {
+  fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+  mon.train_rows = 5000;
+  mon.val_rows = val_rows;
+  mon.val_min_share = val_min_share, mon.val_max_share = val_max_share;
+  for (int i = 0; i < 5; i++) {
+    fl_epoch_metrics m = epoch(i + 1, loss[i], acc[i], vacc[i]);
+    m.val_loss = vloss[i];
+    fl_monitor_add(&mon, &m);
+  }
+  fl_monitor_check(&mon, s);
+  s->overfitting = true, s->best_val_epoch = 1;
+}
+
 static void test_validation_below_chance_is_label_mismatch(void **state) {
   (void)state;
   fl_signals s;
@@ -1267,17 +1287,7 @@ static void test_validation_below_chance_is_label_mismatch(void **state) {
   double loss[] = {0.83, 0.56, 0.49, 0.44, 0.41}, vloss[] = {7.4, 8.5, 9.1, 9.6, 9.9};
   double acc[] = {0.71, 0.81, 0.83, 0.85, 0.85}, vacc[] = {0.012, 0.011, 0.01, 0.009, 0.01};
   for (int pass = 0; pass < 3; pass++) {
-    fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
-    mon.train_rows = 5000;
-    mon.val_rows = pass == 1 ? 40 : 1000;
-    mon.val_min_share = pass == 2 ? 0 : 0.085;
-    for (int i = 0; i < 5; i++) {
-      fl_epoch_metrics m = epoch(i + 1, loss[i], acc[i], vacc[i]);
-      m.val_loss = vloss[i];
-      fl_monitor_add(&mon, &m);
-    }
-    fl_monitor_check(&mon, &s);
-    s.overfitting = true, s.best_val_epoch = 1;
+    validated_job(loss, acc, vloss, vacc, pass == 1 ? 40 : 1000, pass == 2 ? 0 : 0.085, 0, &s);
     fl_findings none = {0};
     fl_diagnosis d;
     fl_decide_input in = {&adam, &mon, &s, &none, p, NULL};
@@ -1312,18 +1322,8 @@ static void test_validation_unrelated_to_training(void **state) {
   double acc[] = {0.72, 0.8, 0.83, 0.85, 0.85}, vacc[] = {0.11, 0.113, 0.108, 0.11, 0.11};
   double risen[] = {0.6, 0.55, 0.4, 0.3, 0.2}, barely[] = {0.11, 0.12, 0.12, 0.13, 0.13};
   for (int pass = 0; pass < 5; pass++) {
-    fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
-    mon.train_rows = 5000;
-    mon.val_rows = pass == 1 ? 40 : 1000;
-    mon.val_min_share = 0.085, mon.val_max_share = 0.122;
-    for (int i = 0; i < 5; i++) {
-      fl_epoch_metrics m = epoch(i + 1, loss[i], pass == 4 ? barely[i] : acc[i],
-                                 pass == 3 ? risen[i] : vacc[i]);
-      m.val_loss = vloss[i];
-      fl_monitor_add(&mon, &m);
-    }
-    fl_monitor_check(&mon, &s);
-    s.overfitting = true, s.best_val_epoch = 1;
+    validated_job(loss, pass == 4 ? barely : acc, vloss, pass == 3 ? risen : vacc,
+                  pass == 1 ? 40 : 1000, 0.085, 0.122, &s);
     fl_label_test lt = {.run = true, .rows = 1000, .permutations = 999,
                         .accuracy = pass == 1 ? 0.25 : 0.756, .chance = 0.1,
                         .p_value = pass == 2 ? 0.4 : 0.001,
