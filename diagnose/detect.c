@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "diagnose_internal.h"
 #include "flatline/diagnose.h"
 
 /* Every threshold of the detectors, once, with where it comes from.
@@ -99,6 +100,16 @@ void fl_monitor_add(fl_monitor *m, const fl_epoch_metrics *e) {
     if (e->pred_hist[j] > top) top = e->pred_hist[j];
   }
   m->majority_share = total ? (double)top / (double)total : 0;
+  m->spent_epochs = m->spent_rate > 0 && e->lr <= m->spent_rate ? m->spent_epochs + 1 : 0;
+}
+
+/* The bound is the one the probe plan and rule_lr_low use for a rate far
+ * below the usual range (fl__rate_far_below_usual). */
+void fl_monitor_set_schedule(fl_monitor *m, const fl_job_spec *spec) {
+  m->spent_rate = 0;
+  m->spent_epochs = 0;
+  if (spec->optimizer.schedule.kind == FL_SCHEDULE_NONE) return;
+  m->spent_rate = spec->optimizer.kind == FL_OPT_SGD ? FL__TINY_LR_SGD : FL__TINY_LR_ADAPTIVE;
 }
 
 /* Relative improvement of the best loss over the last `w` epochs against
@@ -338,12 +349,24 @@ fl_verdict fl_monitor_check(const fl_monitor *m, fl_signals *s) {
   s->underfit = m->prior_entropy > 0 && loss > FL__UNDERFIT_SHARE * m->prior_entropy;
   detect_overfitting(m, s);
 
+  /* A schedule that has held the rate far below the usual range for the
+   * whole stall window (patience epochs, and the one before): the loss
+   * stopped because the steps did, which says nothing of convergence
+   * (question round 14: Adam under a piecewise schedule, 1e-3 for 50
+   * steps then 1e-9, froze at 0.74 accuracy in epoch 2 and was told
+   * healthy without a probe). A training accuracy above CONVERGED_ACC is
+   * a fit all the same. */
+  s->rate_spent = m->spent_rate > 0 && m->spent_epochs > p;
+  if (s->rate_spent)
+    note(s, "the learning-rate schedule has held the rate at %.3g or below for %d epochs",
+         m->spent_rate, m->spent_epochs);
   /* A loss that fell a lot and flattened with accuracy clearly above
    * chance (on validation too) is convergence, not a problem. */
   bool well_above = acc > chance + CONVERGED_TRAIN_GAIN * (1 - chance) &&
                     (!m->has_val || val_acc > chance + CONVERGED_VAL_GAIN * (1 - chance));
   s->converged = (s->stalled || acc > PERFECT_ACC) && !s->collapsed && well_above &&
-                 (loss < CONVERGED_LOSS_SHARE * start || acc > CONVERGED_ACC);
+                 (loss < CONVERGED_LOSS_SHARE * start || acc > CONVERGED_ACC) &&
+                 (!s->rate_spent || acc > CONVERGED_ACC);
 
   if ((s->diverging || loss > 10 * lnk) && m->n >= 2) return FL_VERDICT_DIVERGED;
   if (s->overfitting) return FL_VERDICT_OVERFITTING;

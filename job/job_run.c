@@ -108,6 +108,7 @@ static void monitor_start(fl_monitor *mon, const fl_job_spec *spec, const uint64
   mon->train_rows = train->n;
   mon->val_rows = val ? val->n : 0;
   mon->input_dim = train->d;
+  fl_monitor_set_schedule(mon, spec);
   uint64_t *vc = val && val->n > 0 && k > 0 ? class_counts(val, k) : NULL;
   if (vc) { /* out of memory: unknown (0), which no test reads as evidence */
     uint64_t least = vc[0], most = vc[0];

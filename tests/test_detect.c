@@ -676,6 +676,50 @@ static void test_schedule_that_spends_the_rate(void **state) {
   assert_true(out.optimizer.learning_rate == 1e-3f);
 }
 
+/* A job that learned and then froze because its schedule spent the rate
+ * (question round 14: a piecewise schedule, 1e-3 then 1e-9 from step 50)
+ * is a plateau to probe, not convergence; the same curve under a
+ * constant rate, or with the rate spent for fewer than patience + 1
+ * epochs (a cosine decay's last steps), or a reduce_lr_on_plateau that
+ * lowered the rate after the stall (no schedule), stays converged. */
+static void test_frozen_by_the_schedule_is_not_converged(void **state) {
+  (void)state;
+  double loss[] = {0.93, 0.765, 0.765, 0.765, 0.765, 0.765, 0.765};
+  double acc[] = {0.69, 0.74, 0.74, 0.74, 0.74, 0.74, 0.74};
+  fl_job_spec piecewise = spec_of(FL_OPT_ADAM, 1e-3f);
+  piecewise.optimizer.schedule = (fl_lr_schedule){.kind = FL_SCHEDULE_PIECEWISE};
+  fl_signals s;
+  for (int spent_from = 1; spent_from <= 4; spent_from++) {
+    fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+    fl_monitor_set_schedule(&mon, &piecewise);
+    fl_verdict v = FL_VERDICT_OK;
+    for (int i = 0; i < 7; i++) {
+      fl_epoch_metrics m = epoch(i + 1, loss[i], acc[i], acc[i]);
+      m.lr = i + 1 >= spent_from ? 1e-9 : 1e-3;
+      fl_monitor_add(&mon, &m);
+      v = fl_monitor_check(&mon, &s);
+    }
+    /* Spent over epochs spent_from..7: more than patience (3) epochs
+     * unless it began at epoch 5 or later. */
+    assert_true(s.stalled);
+    assert_int_equal(s.rate_spent, 7 - spent_from + 1 > 3);
+    assert_int_equal(v, s.rate_spent ? FL_VERDICT_PLATEAU : FL_VERDICT_OK);
+    assert_int_equal(s.converged, !s.rate_spent);
+  }
+  /* No schedule: a rate lowered by reduce_lr_on_plateau is a response to
+   * the stall, not its cause. */
+  fl_monitor_init(&mon, 10, balanced, 10, true, 3, 0.001);
+  fl_job_spec plain = spec_of(FL_OPT_ADAM, 1e-3f);
+  fl_monitor_set_schedule(&mon, &plain);
+  for (int i = 0; i < 7; i++) {
+    fl_epoch_metrics m = epoch(i + 1, loss[i], acc[i], acc[i]);
+    m.lr = 1e-9;
+    fl_monitor_add(&mon, &m);
+  }
+  assert_int_equal(fl_monitor_check(&mon, &s), FL_VERDICT_OK);
+  assert_true(s.converged && !s.rate_spent);
+}
+
 /* A rate far below the usual range puts the whole ladder up in the plan
  * without the other signs: a noisy first batch can hide that the job
  * never learned (development job 8688, Adam at 5.7e-7). */
@@ -1667,6 +1711,7 @@ int main(void) {
       cmocka_unit_test(test_decide_beyond_linear),
       cmocka_unit_test(test_decide_linear_hidden_layers),
       cmocka_unit_test(test_schedule_that_spends_the_rate),
+      cmocka_unit_test(test_frozen_by_the_schedule_is_not_converged),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

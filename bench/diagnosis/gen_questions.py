@@ -818,11 +818,71 @@ def questions13(rng):
     return out
 
 
+def questions14(rng):
+    """Round fourteen (2026-12-06, fifteenth session): class ids
+    multiplied by ten, three classes under one sigmoid unit, two classes
+    numbered 0 and 2, a piecewise schedule that drops the rate to 1e-9,
+    a constant column standardized into NaN, validation images inverted,
+    a CNN at Adam 1e-7; healthy jobs that look suspicious: Adam at 1e-4,
+    batches of 1024, sigmoid hidden layers, one-hot labels stored as
+    integers, Nesterov SGD at batch 16. Written with their answers before
+    any was run; run once, as a held-out check."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    out.append(("labels_out_of_range", "class ids multiplied by ten (0, 10, .., 90) under Dense(10, softmax)",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, fy * 10))
+    three = fy < 3
+    out.append(("labels_out_of_range", "three classes (0, 1, 2) under Dense(1, sigmoid) and binary_crossentropy",
+                spec([dense(32), dense(1, "sigmoid")], loss="binary_crossentropy", epochs=5),
+                fx[three], fy[three]))
+    two = fy < 2
+    out.append(("labels_out_of_range", "two classes numbered 0 and 2, Dense(2, softmax)",
+                spec([dense(32), dense(2, "softmax")], epochs=5), fx[two], fy[two] * 2))
+    out.append(("learning_rate_too_low", "784-128-10, Adam under a piecewise schedule: 1e-3 for 50 steps, "
+                "then 1e-9, 20 epochs",
+                spec([dense(128), dense(10, "softmax")], epochs=20,
+                     opt={"name": "adam", "learning_rate": {"name": "piecewise_constant_decay",
+                                                            "boundaries": [50], "values": [0.001, 1e-9]}}),
+                fx, fy))
+    px, py = gen_jobs.read_table("penguins_std.csv")
+    const = np.concatenate([px, np.full((len(px), 1), 3.0, np.float32)], axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        zed = ((const - const.mean(0)) / const.std(0)).astype(np.float32)
+    out.append(("invalid_data", "penguins plus a constant column, standardized by (x - mean) / std: "
+                "that column is 0/0 = NaN", spec([dense(16), dense(3, "softmax")], epochs=30, scale=None),
+                zed, py))
+    vx = 1.0 - x[idx[5000:6000]].astype(np.float32) / 255
+    s = spec([dense(128), dense(10, "softmax")])
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
+                 "validation": {"features": "xv.npy", "labels": "yv.npy"}}
+    out.append(("invalid_data", "validation images inverted (1 - x), training images as they are",
+                s, fx, fy, {"xv.npy": vx, "yv.npy": y[idx[5000:6000]]}))
+    cidx = idx[:3000]
+    out.append(("learning_rate_too_low", "small CNN, Adam 1e-7, 5 epochs",
+                spec(small_cnn(), opt={"name": "adam", "learning_rate": 1e-7}, epochs=5),
+                x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]))
+    out.append(("none", "784-128-10, Adam 1e-4, 20 epochs",
+                spec([dense(128), dense(10, "softmax")], opt={"name": "adam", "learning_rate": 1e-4}, epochs=20),
+                fx, fy))
+    out.append(("none", "784-256-10, Adam 1e-3, batch 1024, 30 epochs",
+                dict(spec([dense(256), dense(10, "softmax")], epochs=30), batch_size=1024), fx, fy))
+    out.append(("none", "784-64-64-10 sigmoid hidden layers, Adam 1e-3, 10 epochs",
+                spec([dense(64, "sigmoid"), dense(64, "sigmoid"), dense(10, "softmax")]), fx, fy))
+    out.append(("none", "one-hot labels stored as int64 under categorical_crossentropy, 784-64-10, Adam 1e-3, 5 epochs",
+                spec([dense(64), dense(10, "softmax")], loss="categorical_crossentropy", epochs=5),
+                fx, np.eye(10, dtype=np.int64)[fy]))
+    out.append(("none", "penguins standardized, 32 relu, SGD 0.01 with Nesterov momentum 0.9, batch 16, 50 epochs",
+                dict(spec([dense(32), dense(3, "softmax")], epochs=50, scale=None,
+                          opt={"name": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": True}),
+                     batch_size=16), px, py))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 14)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 15)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -830,12 +890,14 @@ def main():
                          "6: fourteen more (jobs 2501..); 7: twelve more (jobs 2601..); "
                          "8: fourteen more (jobs 2701..); 9: nine more (jobs 2801..); "
                          "10: nine more (jobs 2901..); 11: fourteen more (jobs 3001..); "
-                         "12: ten more (jobs 3101..); 13: ten more (jobs 3201..)")
+                         "12: ten more (jobs 3101..); 13: ten more (jobs 3201..); "
+                         "14: twelve more (jobs 3301..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
                    8: (questions8, 2701), 9: (questions9, 2801),
-                   10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201)}[a.round]
+                   10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201),
+                   14: (questions14, 3301)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)

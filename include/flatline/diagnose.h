@@ -187,6 +187,11 @@ typedef struct {
                               or a class has no validation rows) */
   double val_max_share;    /* largest class's share of the validation rows
                               (set after init; 0: unknown) */
+  double spent_rate;       /* a learning-rate schedule's rate at or below
+                              which it has spent the rate (set by
+                              fl_monitor_set_schedule; 0: no schedule) */
+  int spent_epochs;        /* epochs in a row, up to the last, whose last
+                              update was at or below spent_rate */
   double loss[FL_MAX_HISTORY], val_loss[FL_MAX_HISTORY];
   double acc[FL_MAX_HISTORY], val_acc[FL_MAX_HISTORY];
 } fl_monitor;
@@ -195,6 +200,12 @@ void fl_monitor_init(fl_monitor *m, int n_classes, const uint64_t *class_counts,
                      size_t n_counts, bool has_val, int patience,
                      double min_delta);
 void fl_monitor_add(fl_monitor *m, const fl_epoch_metrics *e);
+/* A job whose learning rate follows a schedule (a time table, unlike
+ * reduce_lr_on_plateau, which lowers the rate because the job stalled):
+ * the monitor counts the epochs the schedule has kept the rate far below
+ * the usual range, where a stall is the schedule's doing, not
+ * convergence. No-op for a constant rate. */
+void fl_monitor_set_schedule(fl_monitor *m, const fl_job_spec *spec);
 
 typedef enum {
   FL_VERDICT_OK,          /* learning, or converged: nothing to say */
@@ -219,6 +230,8 @@ typedef struct {
   bool update_too_big;     /* update/weight ratio > 1e-1 */
   bool update_too_small;   /* < 1e-6 with non-zero gradients */
   double lr_now;           /* the rate of the last epoch's last update */
+  bool rate_spent;         /* a schedule has held the rate far below the
+                              usual range for more than patience epochs */
   int dead_layer;          /* > 90% dead ReLU units, -1 none */
   int saturated_layer;     /* > 90% saturated tanh/sigmoid, -1 none */
   bool vanishing;          /* first layers' gradient ~0 vs the last */
