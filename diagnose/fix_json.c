@@ -151,6 +151,12 @@ void fl__fix_put_layers(fl_jw *w, const fl_layer_spec *layers, int n,
       fl_jw_str(w, "activation", fl_activation_name(l->activation));
       fl_jw_object_end(w);
     }
+    if (l->stacked_activation != FL_ACT_LINEAR) { /* kept as written */
+      fl_jw_object_begin(w, NULL);
+      fl_jw_str(w, "type", "activation");
+      fl_jw_str(w, "activation", fl_activation_name(l->stacked_activation));
+      fl_jw_object_end(w);
+    }
     put_pool_entry(w, l);
     if (l->dropout > 0.0f) {
       fl_jw_object_begin(w, NULL);

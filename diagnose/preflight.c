@@ -528,9 +528,44 @@ static void check_label_range(preflight *p) {
 
 /* ---- output_loss_mismatch ---------------------------------------------- */
 
+/* The output layer's activation with an activation entry stacked on it
+ * (question round 15: Dense(10, softmax) then Activation(softmax)). Keras
+ * builds it, and the loss sees the second applied to the first; softmax
+ * of probabilities in [0, 1] keeps every output between 1 / (K - 1 + e)
+ * and e / (K - 1 + e), so the cross-entropy cannot fall below
+ * ln(K - 1 + e) - 1 (1.46 for ten classes) and its gradients are a
+ * fraction of the usual. The fix keeps the activation written last on a
+ * layer without one of its own. */
+static bool check_stacked_output(preflight *p) {
+  const fl_job_spec *spec = p->spec;
+  const int last = spec->n_layers - 1;
+  const fl_layer_spec *out = &spec->layers[last];
+  if (out->stacked_activation == FL_ACT_LINEAR) return false;
+  char msg[FL_TEXT_MAX], floor_note[160] = "";
+  const double e = exp(1.0), k = out->units;
+  if (out->activation == FL_ACT_SOFTMAX && out->stacked_activation == FL_ACT_SOFTMAX &&
+      is_cross_entropy(spec->loss.kind) && out->units > 1)
+    snprintf(floor_note, sizeof floor_note,
+             ": every output stays between %.3g and %.3g, so the loss cannot fall "
+             "below %.3g and its gradients are a fraction of the usual",
+             1 / (k - 1 + e), e / (k - 1 + e), log(k - 1 + e) - 1);
+  snprintf(msg, sizeof msg,
+           "the output layer already applies %s and the activation entry after "
+           "it applies %s to that output again, so the loss sees %s of %s%s; keep "
+           "one of the two (the fix: the output layer with %s, no activation entry)",
+           fl_activation_name(out->activation), fl_activation_name(out->stacked_activation),
+           fl_activation_name(out->stacked_activation), fl_activation_name(out->activation),
+           floor_note, fl_activation_name(out->stacked_activation));
+  p->fixed_layers[last].activation = out->stacked_activation;
+  p->fixed_layers[last].stacked_activation = FL_ACT_LINEAR;
+  add(p, FL_SEVERITY_ERROR, FL_CAUSE_OUTPUT_LOSS_MISMATCH, FIX_LAYERS, msg);
+  return true;
+}
+
 static void check_output_loss(preflight *p) {
   const fl_job_spec *spec = p->spec;
   const fl_loss_spec *loss = &spec->loss;
+  if (check_stacked_output(p)) return;
   if (!is_cross_entropy(loss->kind)) return; /* MSE compares outputs as is */
   const int last = spec->n_layers - 1;
   const fl_activation act = spec->layers[last].activation;

@@ -217,6 +217,11 @@ int fl_trainer_create(fl_device *dev, const fl_train_config *cfg,
         (ls->bn || ls->activation == FL_ACT_SOFTMAX))
       return fl_error_set(err, FL_EINVAL, "layer %d: a conv2d takes no "
                           "batch_normalization or softmax", i);
+    if (ls->stacked_activation != FL_ACT_LINEAR)
+      return fl_error_set(err, FL_EINVAL, "layer %d: an activation entry "
+                          "stacked on the layer's own %s is not trained (the "
+                          "preflight check names it: keep one of the two)", i,
+                          fl_activation_name(ls->activation));
     if (!(ls->dropout >= 0.0f && ls->dropout < 1.0f) ||
         (ls->dropout > 0.0f && i == cfg->n_layers - 1))
       return fl_error_set(err, FL_EINVAL, "layer %d: dropout %g must be in "

@@ -268,6 +268,13 @@ static int fold_entry(const cJSON *c, const char *path, int type, int i,
                     "activation, dropout); dense layer %d has %s before it: "
                     "move this entry up or remove it", d - 1,
                     st->dropped ? "a dropout" : "an activation entry");
+  /* On the output layer, a second activation is the model Keras would
+   * build; what it does to the loss is preflight's to say. */
+  if (below->activation != FL_ACT_LINEAR && d - 1 == n_dense - 1 && !below->bn) {
+    below->stacked_activation = act;
+    st->act_entry = true;
+    return 0;
+  }
   if (below->activation != FL_ACT_LINEAR)
     return fl__fail(err, path,
                     "an activation entry must follow a dense layer without an "

@@ -699,6 +699,26 @@ static void test_output_and_loss_disagree(void **state) {
                               "\"from_logits\":true}}");
   free(s);
 
+  /* An activation entry stacked on the output layer's own (question round
+   * 15: softmax twice): the outputs stay within [1 / (K - 1 + e),
+   * e / (K - 1 + e)], here [0.212, 0.576], the loss above ln(2 + e) - 1;
+   * the fix keeps one softmax and no entry. */
+  s = make_spec(NULL, 3, "softmax'},{'type':'activation','activation':'softmax", SPARSE);
+  x = expect(s, &j, 1, FL_CAUSE_OUTPUT_LOSS_MISMATCH, ERROR, &f);
+  assert_contains(x->message, "applies softmax to that output again");
+  assert_contains(x->message, "between 0.212 and 0.576");
+  assert_contains(x->message, "cannot fall below 0.551");
+  assert_contains(x->fix, "\"units\":3,\"activation\":\"softmax\"");
+  assert_null(strstr(x->fix, "\"type\":\"activation\""));
+  free(s);
+  /* relu then softmax: the same claim, without the softmax bound. */
+  s = make_spec(NULL, 3, "relu'},{'type':'activation','activation':'softmax", SPARSE);
+  x = expect(s, &j, 1, FL_CAUSE_OUTPUT_LOSS_MISMATCH, ERROR, &f);
+  assert_contains(x->message, "already applies relu and the activation entry after it applies softmax");
+  assert_null(strstr(x->message, "cannot fall below"));
+  assert_contains(x->fix, "\"units\":3,\"activation\":\"softmax\"");
+  free(s);
+
   /* Squashing or one-sided outputs under a cross-entropy, either
    * from_logits: softmax, and from_logits false when it was true. */
   static const char *const acts[] = {"sigmoid", "relu", "tanh", "leaky_relu"};

@@ -513,6 +513,18 @@ static void batch_normalization_forms(void **state) {
   assert_int_equal(s.layers[2].activation, FL_ACT_RELU);
   assert_true(!s.layers[3].bn);
   assert_int_equal(s.layers[3].activation, FL_ACT_SOFTMAX);
+  for (int i = 0; i < s.n_layers; i++)
+    assert_int_equal(s.layers[i].stacked_activation, FL_ACT_LINEAR);
+  fl_spec_free(&s);
+  /* An activation entry on an output layer that has its own (softmax
+   * twice, as Keras builds it): kept apart, for preflight to name; on a
+   * hidden layer the same is refused (spec_errors). */
+  parse_ok(WITH_LAYERS("{'type':'dense','units':8,'activation':'relu'}," OUT_LAYER
+                       ",{'type':'activation','activation':'softmax'}"), &s);
+  assert_int_equal(s.n_layers, 2);
+  assert_int_equal(s.layers[1].activation, FL_ACT_SOFTMAX);
+  assert_int_equal(s.layers[1].stacked_activation, FL_ACT_SOFTMAX);
+  assert_int_equal(s.layers[0].stacked_activation, FL_ACT_LINEAR);
   fl_spec_free(&s);
   /* a linear dense layer and its normalization, no activation after it */
   parse_ok("{" DATA ",'model':{'layers':[{'type':'dense','units':8},"

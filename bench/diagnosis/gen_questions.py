@@ -878,11 +878,72 @@ def questions14(rng):
     return out
 
 
+def questions15(rng):
+    """Round fifteen (2026-12-06, fifteenth session, after round 14 led to
+    a change): softmax applied twice (an Activation layer after the
+    softmax output), a warm-up counted in samples that never ends, 95:5
+    shirts against T-shirts under slow SGD, multi-hot rows under
+    categorical cross-entropy, a CNN at RMSprop 0.1, a CNN with a sigmoid
+    output, NaN among float labels; healthy jobs that look suspicious: one
+    epoch, 95:5 trousers against T-shirts, 500 noise columns beside the
+    pixels, a tanh CNN with average pooling, batches of 8. Written with
+    their answers before any was run; run once, as a held-out check."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    out.append(("output_loss_mismatch", "Dense(10, softmax) followed by Activation('softmax'): softmax twice",
+                spec([dense(128), dense(10, "softmax"), {"type": "activation", "activation": "softmax"}]),
+                fx, fy))
+    out.append(("learning_rate_too_low", "cosine decay from 0 with a warm-up to 1e-3 over 1,000,000 steps "
+                "(counted in samples), 10 epochs",
+                spec([dense(128), dense(10, "softmax")],
+                     opt={"name": "adam", "learning_rate": {"name": "cosine_decay", "initial_learning_rate": 0.0,
+                                                            "decay_steps": 1000, "warmup_target": 0.001,
+                                                            "warmup_steps": 1000000}}), fx, fy))
+    pool = idx[5000:40000]
+    shirts, tees = pool[y[pool] == 6][:150], pool[y[pool] == 0][:2850]
+    both = rng.permutation(np.concatenate([shirts, tees]))
+    out.append(("class_imbalance", "shirts (5%) against T-shirts (95%), 784-64-2, plain SGD 0.01, 10 epochs",
+                spec([dense(64), dense(2, "softmax")], opt={"name": "sgd", "learning_rate": 0.01}),
+                x[both], (y[both] == 6).astype(np.int64)))
+    multi = np.eye(10, dtype=np.float32)[fy]
+    extra = rng.random(len(fy)) < 0.1
+    multi[extra, (fy[extra] + 1 + rng.integers(0, 9, extra.sum())) % 10] = 1
+    out.append(("label_encoding_mismatch", "one-hot rows, 10% of them with a second class set (multi-hot), "
+                "categorical_crossentropy", spec([dense(64), dense(10, "softmax")], loss="categorical_crossentropy",
+                                                 epochs=5), fx, multi))
+    cidx = idx[:3000]
+    cx, cy = x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]
+    out.append(("learning_rate_too_high", "small CNN, RMSprop at 0.1",
+                spec(small_cnn(), opt={"name": "rmsprop", "learning_rate": 0.1}, epochs=5), cx, cy))
+    out.append(("output_loss_mismatch", "small CNN with a Dense(10, sigmoid) output under sparse cross-entropy",
+                spec(small_cnn(out=dense(10, "sigmoid")), epochs=5), cx, cy))
+    fl = fy.astype(np.float32)
+    fl[rng.random(len(fl)) < 0.05] = np.nan
+    out.append(("invalid_data", "labels as float32 with NaN for 5% of rows (missing labels)",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, fl))
+    out.append(("none", "784-128-10, Adam 1e-3, a single epoch",
+                spec([dense(128), dense(10, "softmax")], epochs=1), fx, fy))
+    trousers = pool[y[pool] == 1][:150]
+    both = rng.permutation(np.concatenate([trousers, tees]))
+    out.append(("none", "trousers (5%) against T-shirts (95%), 784-64-2, Adam 1e-3, 10 epochs",
+                spec([dense(64), dense(2, "softmax")]), x[both], (y[both] == 1).astype(np.int64)))
+    noise = rng.integers(0, 256, (len(fx), 500)).astype(np.uint8)
+    out.append(("none", "the 784 pixels plus 500 columns of uniform noise, 1284-128-10, Adam 1e-3, 10 epochs",
+                spec([dense(128), dense(10, "softmax")]), np.concatenate([fx, noise], axis=1), fy))
+    tanh = [conv(16, input_shape=[28, 28, 1], activation="tanh"), {"type": "average_pooling2d", "pool_size": 2},
+            conv(32, activation="tanh"), {"type": "average_pooling2d", "pool_size": 2}, {"type": "flatten"},
+            dense(64, "tanh"), dense(10, "softmax")]
+    out.append(("none", "tanh CNN with average pooling, Adam 1e-3, 5 epochs", spec(tanh, epochs=5), cx, cy))
+    out.append(("none", "2000 rows, 784-128-10, Adam 1e-3, batch 8, 10 epochs",
+                dict(spec([dense(128), dense(10, "softmax")]), batch_size=8), fx[:2000], fy[:2000]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 15)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 16)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -891,13 +952,13 @@ def main():
                          "8: fourteen more (jobs 2701..); 9: nine more (jobs 2801..); "
                          "10: nine more (jobs 2901..); 11: fourteen more (jobs 3001..); "
                          "12: ten more (jobs 3101..); 13: ten more (jobs 3201..); "
-                         "14: twelve more (jobs 3301..)")
+                         "14: twelve more (jobs 3301..); 15: twelve more (jobs 3401..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
                    8: (questions8, 2701), 9: (questions9, 2801),
                    10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201),
-                   14: (questions14, 3301)}[a.round]
+                   14: (questions14, 3301), 15: (questions15, 3401)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
@@ -911,7 +972,7 @@ def main():
         truth = {"expect": expect, "fault": None if expect == "none" else expect,
                  "note": note, "family": "question", "seed": seed, "half": "questions",
                  "chance": round(float(np.unique(ids, return_counts=True)[1].max()) / len(ids), 3),
-                 "k": s["model"]["layers"][-1]["units"]}
+                 "k": [l["units"] for l in s["model"]["layers"] if "units" in l][-1]}
         for name, obj in (("spec.json", s), ("truth.json", truth)):
             with open(os.path.join(d, name), "w") as f:
                 json.dump(obj, f, indent=1)

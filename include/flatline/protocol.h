@@ -55,6 +55,13 @@ typedef struct {
 typedef struct {
   int units;                  /* 1 .. FL_MAX_UNITS */
   fl_activation activation;   /* default linear, as Keras */
+  /* An {"type": "activation"} entry after the output layer when that
+   * layer has an activation of its own (Dense(10, softmax) then
+   * Activation(softmax): Keras stacks them, and the loss sees the second
+   * applied to the first). Decoded so that preflight names the pairing
+   * (output_loss_mismatch) with its fix; training refuses it. Linear:
+   * none (a linear entry changes nothing). */
+  fl_activation stacked_activation;
   fl_initializer kernel_init; /* default glorot_uniform */
   fl_initializer bias_init;   /* default zeros */
   /* A {"type": "dropout", "rate": r} entry right after this dense layer
