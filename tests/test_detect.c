@@ -1365,8 +1365,11 @@ static void test_validation_unrelated_to_training(void **state) {
   double loss[] = {0.86, 0.6, 0.52, 0.46, 0.42}, vloss[] = {6.1, 6.9, 7.5, 8.0, 8.5};
   double acc[] = {0.72, 0.8, 0.83, 0.85, 0.85}, vacc[] = {0.11, 0.113, 0.108, 0.11, 0.11};
   double risen[] = {0.6, 0.55, 0.4, 0.3, 0.2}, barely[] = {0.11, 0.12, 0.12, 0.13, 0.13};
-  for (int pass = 0; pass < 5; pass++) {
-    validated_job(loss, pass == 4 ? barely : acc, vloss, pass == 3 ? risen : vacc,
+  /* Learned in epoch 1, then blown up to chance like the validation rows
+   * (AdamW at 0.5, question round 16): the model now fits neither. */
+  double blown[] = {0.181, 0.101, 0.105, 0.096, 0.103};
+  for (int pass = 0; pass < 6; pass++) {
+    validated_job(loss, pass == 4 ? barely : pass == 5 ? blown : acc, vloss, pass == 3 ? risen : vacc,
                   pass == 1 ? 40 : 1000, 0.085, 0.122, &s);
     fl_label_test lt = {.run = true, .rows = 1000, .permutations = 999,
                         .accuracy = pass == 1 ? 0.25 : 0.756, .chance = 0.1,

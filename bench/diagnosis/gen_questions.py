@@ -939,11 +939,65 @@ def questions15(rng):
     return out
 
 
+def questions16(rng):
+    """Round sixteen (2026-12-06, fifteenth session): pixels with an
+    offset of 100 (a mean never removed), validation labels one-hot where
+    training has ids, two-class one-hot under one sigmoid unit, AdamW at
+    0.5, a CNN at RMSprop 1e-6, every row the same image (a loader that
+    broadcasts), 300 images through a CNN for 60 epochs; healthy jobs
+    that look suspicious: 96/3/1% classes under Adam, float64 features
+    and uint8 labels, a validation split of 1%, batch size 1. Written
+    with their answers before any was run; run once, as a held-out
+    check."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    off = fx.astype(np.float32) / 255 + 100
+    out.append(("unnormalized_inputs", "pixels in [0, 1] plus 100 (a mean never removed), 784-128-10, plain SGD 0.01",
+                spec([dense(128), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01}, scale=None),
+                off, fy))
+    s = spec([dense(64), dense(10, "softmax")], epochs=5)
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
+                 "validation": {"features": "xv.npy", "labels": "yv.npy", "scale": 1 / 255}}
+    out.append(("label_encoding_mismatch", "training labels as class ids, validation labels one-hot, sparse loss",
+                s, fx, fy, {"xv.npy": x[idx[5000:6000]], "yv.npy": np.eye(10, dtype=np.float32)[y[idx[5000:6000]]]}))
+    two = fy < 2
+    out.append(("labels_out_of_range", "two classes one-hot (N, 2) under Dense(1, sigmoid) and binary_crossentropy",
+                spec([dense(32), dense(1, "sigmoid")], loss="binary_crossentropy", epochs=5),
+                fx[two], np.eye(2, dtype=np.float32)[fy[two]]))
+    out.append(("learning_rate_too_high", "784-128-10 relu, AdamW at 0.5",
+                spec([dense(128), dense(10, "softmax")], opt={"name": "adamw", "learning_rate": 0.5}), fx, fy))
+    cidx = idx[:3000]
+    cx, cy = x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]
+    out.append(("learning_rate_too_low", "small CNN, RMSprop 1e-6, 5 epochs",
+                spec(small_cnn(), opt={"name": "rmsprop", "learning_rate": 1e-6}, epochs=5), cx, cy))
+    same = np.repeat(fx[:1], len(fx), axis=0)
+    out.append(("labels_uninformative", "every row the same image (a loader that broadcasts the first), real labels",
+                spec([dense(64), dense(10, "softmax")], epochs=5), same, fy))
+    sidx = idx[:300]
+    out.append(("overfitting", "300 images through the small CNN, Adam 1e-3, 60 epochs",
+                spec(small_cnn(), epochs=60), x4[sidx].reshape(300, 28, 28, 1), y[sidx]))
+    pool = idx[6000:40000]
+    keep = np.concatenate([pool[y[pool] == 1][:4800], pool[y[pool] == 8][:150], pool[y[pool] == 9][:50]])
+    keep = rng.permutation(keep)
+    lab = np.searchsorted([1, 8, 9], y[keep])
+    out.append(("none", "three classes at 96/3/1% (trousers, bags, boots), 784-64-3, Adam 1e-3, 20 epochs",
+                spec([dense(64), dense(3, "softmax")], epochs=20), x[keep], lab.astype(np.int64)))
+    out.append(("none", "features as float64 and labels as uint8, 784-64-10, Adam 1e-3, 5 epochs",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx.astype(np.float64), fy.astype(np.uint8)))
+    s = spec([dense(128), dense(10, "softmax")])
+    s["data"]["validation_split"] = 0.01
+    out.append(("none", "validation_split 0.01 (50 rows), 784-128-10, Adam 1e-3, 10 epochs", s, fx, fy))
+    out.append(("none", "1000 rows, batch size 1, plain SGD 0.01, 784-64-10, 3 epochs",
+                dict(spec([dense(64), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01}, epochs=3),
+                     batch_size=1), fx[:1000], fy[:1000]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 16)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 17)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -952,13 +1006,15 @@ def main():
                          "8: fourteen more (jobs 2701..); 9: nine more (jobs 2801..); "
                          "10: nine more (jobs 2901..); 11: fourteen more (jobs 3001..); "
                          "12: ten more (jobs 3101..); 13: ten more (jobs 3201..); "
-                         "14: twelve more (jobs 3301..); 15: twelve more (jobs 3401..)")
+                         "14: twelve more (jobs 3301..); 15: twelve more (jobs 3401..); "
+                         "16: eleven more (jobs 3501..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
                    8: (questions8, 2701), 9: (questions9, 2801),
                    10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201),
-                   14: (questions14, 3301), 15: (questions15, 3401)}[a.round]
+                   14: (questions14, 3301), 15: (questions15, 3401),
+                   16: (questions16, 3501)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
