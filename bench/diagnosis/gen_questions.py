@@ -993,11 +993,66 @@ def questions16(rng):
     return out
 
 
+def questions17(rng):
+    """Round seventeen (2026-12-06, fifteenth session): ten sigmoid layers
+    under Adam, a CNN under SGD with momentum at 1e-5, padding rows
+    labelled -1; healthy jobs that look suspicious: three identical
+    colour channels through a CNN, a linear output with from_logits and
+    one-hot labels, one linear unit with from_logits under
+    binary_crossentropy, float 0/1 labels under one sigmoid unit, 30
+    rows of ten classes with no validation, a 20:1 binary set with an
+    explicit class_weight. Written with their answers before any was
+    run; run once, as a held-out check."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    cidx = idx[:3000]
+    rgb = np.repeat(x4[cidx].reshape(len(cidx), 28, 28, 1), 3, axis=3)
+    first = {"input_shape": [28, 28, 3]}
+    out.append(("none", "the small CNN on three identical colour channels (28, 28, 3), Adam 1e-3, 5 epochs",
+                spec(small_cnn(first=first), epochs=5), rgb, y[cidx]))
+    out.append(("none", "linear output with from_logits: true, one-hot labels, categorical, Adam 1e-3, 5 epochs",
+                dict(spec([dense(64), dense(10, "linear")], epochs=5),
+                     loss={"name": "categorical_crossentropy", "from_logits": True}),
+                fx, np.eye(10, dtype=np.float32)[fy]))
+    two = fy < 2
+    out.append(("none", "T-shirts against trousers, one linear unit with from_logits under binary_crossentropy, float 0/1 labels",
+                dict(spec([dense(32), dense(1, "linear")], epochs=5),
+                     loss={"name": "binary_crossentropy", "from_logits": True}),
+                fx[two], fy[two].astype(np.float32)))
+    pair = (fy == 5) | (fy == 7)
+    out.append(("none", "sandals against sneakers, Dense(1, sigmoid) and binary_crossentropy, float32 0/1 labels, 5 epochs",
+                spec([dense(32), dense(1, "sigmoid")], loss="binary_crossentropy", epochs=5),
+                fx[pair], (fy[pair] == 7).astype(np.float32)))
+    tiny = np.concatenate([np.flatnonzero(fy == c)[:3] for c in range(10)])
+    tiny = rng.permutation(tiny)
+    s = spec([dense(64), dense(10, "softmax")], epochs=50)
+    del s["data"]["validation_split"]
+    out.append(("none", "30 rows (3 per class), no validation data, 784-64-10, Adam 1e-3, 50 epochs",
+                s, fx[tiny], fy[tiny]))
+    pool = idx[6000:40000]
+    keep = rng.permutation(np.concatenate([pool[y[pool] == 0][:2850], pool[y[pool] == 1][:150]]))
+    out.append(("none", "T-shirts against trousers at 19:1 with class_weight {0: 1, 1: 19}, 784-32-2, Adam 1e-3",
+                dict(spec([dense(32), dense(2, "softmax")]), class_weight={"0": 1.0, "1": 19.0}),
+                x[keep], (y[keep] == 1).astype(np.int64)))
+    out.append(("vanishing_gradient", "ten sigmoid layers of 32, Adam 1e-3, 10 epochs",
+                spec([dense(32, "sigmoid") for _ in range(10)] + [dense(10, "softmax")]), fx, fy))
+    out.append(("learning_rate_too_low", "small CNN, SGD 1e-5 with momentum 0.9, 5 epochs",
+                spec(small_cnn(), opt={"name": "sgd", "learning_rate": 1e-5, "momentum": 0.9}, epochs=5),
+                x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]))
+    pad = fy.copy()
+    px = fx.copy()
+    holes = rng.random(len(pad)) < 0.01
+    pad[holes], px[holes] = -1, 0
+    out.append(("labels_out_of_range", "1% padding rows: all-zero features labelled -1, 784-64-10, Adam 1e-3",
+                spec([dense(64), dense(10, "softmax")], epochs=5), px, pad))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 17)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 18)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -1007,14 +1062,14 @@ def main():
                          "10: nine more (jobs 2901..); 11: fourteen more (jobs 3001..); "
                          "12: ten more (jobs 3101..); 13: ten more (jobs 3201..); "
                          "14: twelve more (jobs 3301..); 15: twelve more (jobs 3401..); "
-                         "16: eleven more (jobs 3501..)")
+                         "16: eleven more (jobs 3501..); 17: nine more (jobs 3601..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
                    8: (questions8, 2701), 9: (questions9, 2801),
                    10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201),
                    14: (questions14, 3301), 15: (questions15, 3401),
-                   16: (questions16, 3501)}[a.round]
+                   16: (questions16, 3501), 17: (questions17, 3601)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
