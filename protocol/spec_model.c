@@ -270,7 +270,7 @@ static int fold_entry(const cJSON *c, const char *path, int type, int i,
                     st->dropped ? "a dropout" : "an activation entry");
   /* On the output layer, a second activation is the model Keras would
    * build; what it does to the loss is preflight's to say. */
-  if (below->activation != FL_ACT_LINEAR && d - 1 == n_dense - 1 && !below->bn) {
+  if (below->activation != FL_ACT_LINEAR && d - 1 == n_dense - 1) {
     below->stacked_activation = act;
     st->act_entry = true;
     return 0;

@@ -1297,12 +1297,6 @@ static void test_overfitting(void **state) {
   }
 }
 
-/* Validation accuracy below every class's share while training learns:
- * the validation labels number the classes otherwise (labels written
- * c + 1 mod 10). 0.010 of 1000 rows is below 0.085 (upper bound 0.025);
- * of 40 rows it could be chance (upper bound 0.26); without the
- * validation class shares (0: unknown) nothing is claimed. The validation
- * loss rises, but that is not overfitting. */
 /* A 10-class job of 5000 training rows (balanced) with val_rows
  * validation rows, fed 5 epochs of these metrics, then checked; the
  * detectors' overfitting set from epoch 1 on, as the validation loss
@@ -1323,6 +1317,12 @@ static void validated_job(const double *loss, const double *acc, const double *v
   s->overfitting = true, s->best_val_epoch = 1;
 }
 
+/* Validation accuracy below every class's share while training learns:
+ * the validation labels number the classes otherwise (labels written
+ * c + 1 mod 10). 0.010 of 1000 rows is below 0.085 (upper bound 0.025);
+ * of 40 rows it could be chance (upper bound 0.26); without the
+ * validation class shares (0: unknown) nothing is claimed. The validation
+ * loss rises, but that is not overfitting. */
 static void test_validation_below_chance_is_label_mismatch(void **state) {
   (void)state;
   fl_signals s;

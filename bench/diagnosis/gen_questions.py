@@ -40,6 +40,16 @@ def spec(layers, loss="sparse_categorical_crossentropy", opt=None, epochs=10, sc
             "epochs": epochs, "batch_size": 32}
 
 
+def val_file(s, val_scale=None):
+    """Point spec s at pixels x.npy / y.npy scaled by 1/255 and a
+    validation file xv.npy / yv.npy (scaled by val_scale, if given) in
+    place of its validation_split."""
+    val = {"features": "xv.npy", "labels": "yv.npy"}
+    if val_scale is not None:
+        val["scale"] = val_scale
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255}, "validation": val}
+
+
 def questions(rng):
     """(expect, note, spec, x, y) for each question."""
     x, y = gen_jobs.fashion()
@@ -377,8 +387,7 @@ def questions7(rng):
     vx, vy = x[idx[4000:5000]], y[idx[4000:5000]]
     out = []
     s = spec([dense(128), dense(10, "softmax")])
-    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
-                 "validation": {"features": "xv.npy", "labels": "yv.npy"}}
+    val_file(s)
     out.append(("invalid_data", "validation features in 0..255, training features scaled by 1/255",
                 s, fx, fy, {"xv.npy": vx, "yv.npy": vy}))
     out.append(("unnormalized_inputs", "two sigmoid layers on raw pixels 0..255, Adam 1e-3",
@@ -535,8 +544,7 @@ def questions9(rng):
                 spec([dense(64), dense(64), dense(3, "softmax")], epochs=20, scale=None),
                 (lags / 0.01).astype(np.float32), ry))
     s = spec([dense(128), dense(10, "softmax")])
-    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
-                 "validation": {"features": "xv.npy", "labels": "yv.npy", "scale": 1 / 255}}
+    val_file(s, 1 / 255)
     vx, vy = x[idx[5000:6000]], (y[idx[5000:6000]] + 1) % 10
     out.append(("invalid_data", "validation labels numbered one off (class c written c + 1 mod 10)",
                 s, fx, fy, {"xv.npy": vx, "yv.npy": vy}))
@@ -683,8 +691,7 @@ def questions11(rng):
     vx = x[idx[5000:6000]].astype(np.float32) / 255
     vx[rng.random(vx.shape) < 0.01] = np.nan
     s = spec([dense(64), dense(10, "softmax")], epochs=5)
-    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
-                 "validation": {"features": "xv.npy", "labels": "yv.npy"}}
+    val_file(s)
     out.append(("invalid_data", "NaN in 1% of the validation file's cells only, training rows clean",
                 s, fx, fy, {"xv.npy": vx, "yv.npy": y[idx[5000:6000]]}))
     two = fy < 2
@@ -724,8 +731,7 @@ def questions12(rng):
     vpool = idx[5000:20000]
     vsel = vpool[y[vpool] >= 8][:600]
     s = spec([dense(64), dense(10, "softmax")], epochs=5)
-    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
-                 "validation": {"features": "xv.npy", "labels": "yv.npy", "scale": 1 / 255}}
+    val_file(s, 1 / 255)
     out.append(("invalid_data", "training rows of classes 0..7 only, validation rows of classes 8 and 9 only",
                 s, fx[seen], fy[seen], {"xv.npy": x[vsel], "yv.npy": y[vsel]}))
     out.append(("learning_rate_too_low", "one batch of 4096 rows, plain SGD 0.01, 10 epochs (10 steps)",
@@ -794,8 +800,7 @@ def questions13(rng):
     vx, vy = x[idx[5000:6000]], y[idx[5000:6000]].copy()
     rng.shuffle(vy)
     s = spec([dense(128), dense(10, "softmax")])
-    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
-                 "validation": {"features": "xv.npy", "labels": "yv.npy", "scale": 1 / 255}}
+    val_file(s, 1 / 255)
     out.append(("invalid_data", "validation labels shuffled apart from their rows (training rows intact)",
                 s, fx, fy, {"xv.npy": vx, "yv.npy": vy}))
     out.append(("learning_rate_too_high", "784-128-10 relu, SGD 5.0 with Nesterov momentum 0.9",
@@ -853,8 +858,7 @@ def questions14(rng):
                 zed, py))
     vx = 1.0 - x[idx[5000:6000]].astype(np.float32) / 255
     s = spec([dense(128), dense(10, "softmax")])
-    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
-                 "validation": {"features": "xv.npy", "labels": "yv.npy"}}
+    val_file(s)
     out.append(("invalid_data", "validation images inverted (1 - x), training images as they are",
                 s, fx, fy, {"xv.npy": vx, "yv.npy": y[idx[5000:6000]]}))
     cidx = idx[:3000]
@@ -956,8 +960,7 @@ def questions16(rng):
                 spec([dense(128), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01}, scale=None),
                 off, fy))
     s = spec([dense(64), dense(10, "softmax")], epochs=5)
-    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
-                 "validation": {"features": "xv.npy", "labels": "yv.npy", "scale": 1 / 255}}
+    val_file(s, 1 / 255)
     out.append(("label_encoding_mismatch", "training labels as class ids, validation labels one-hot, sparse loss",
                 s, fx, fy, {"xv.npy": x[idx[5000:6000]], "yv.npy": np.eye(10, dtype=np.float32)[y[idx[5000:6000]]]}))
     two = fy < 2
