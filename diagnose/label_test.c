@@ -13,7 +13,14 @@
  * accuracies (mean recall per class, so that a majority class cannot win
  * it); the same maximum over the permuted labels gives its null
  * distribution, so the test stays exact under its one assumption: rows are
- * exchangeable (independent draws) when the labels carry no information. */
+ * exchangeable (independent draws) when the labels carry no information.
+ *
+ * Given validation rows, the winning rule, fitted on the same sampled
+ * training rows, also classifies them: a model-free measure of whether the
+ * validation rows follow the training rows (decide.c,
+ * val_unrelated_to_training). Leave-one-out accuracy estimates the rule's
+ * accuracy on new rows drawn like the training rows, so the two plain
+ * accuracies differ only by sampling noise when they are so drawn. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,10 +134,20 @@ static double centroid_accuracy(lt_work *w, const int *y) {
   return balanced(w);
 }
 
-/* The statistic, and which classifier gave it. */
-static double statistic(lt_work *w, const int *y, const char **method, double *linear) {
-  double knn = knn_accuracy(w, y), cen = centroid_accuracy(w, y);
-  if (method) *method = knn >= cen ? "leave-one-out 5-nearest-neighbours" : "leave-one-out nearest centroid";
+static size_t hits_total(const lt_work *w) {
+  size_t n = 0;
+  for (size_t c = 0; c < w->k; c++) n += w->hits[c];
+  return n;
+}
+
+/* The statistic, and which classifier gave it (*knn_won) with its plain
+ * (not balanced) hit count. */
+static double statistic(lt_work *w, const int *y, bool *knn_won, size_t *hits, double *linear) {
+  double knn = knn_accuracy(w, y);
+  size_t knn_hits = hits_total(w);
+  double cen = centroid_accuracy(w, y);
+  if (knn_won) *knn_won = knn >= cen;
+  if (hits) *hits = knn >= cen ? knn_hits : hits_total(w);
   if (linear) *linear = cen;
   return fmax(knn, cen);
 }
@@ -159,8 +176,10 @@ static void neighbours(lt_work *w) {
   }
 }
 
-/* Standardized features of the sampled rows: (m, d), NaN/Inf as 0. */
-static float *standardized(const fl_dataset *ds, const uint32_t *rows, size_t m) {
+/* Standardized features of the sampled rows: (m, d), NaN/Inf as 0; the
+ * columns' means and inverse deviations into mean, inv (d each). */
+static float *standardized(const fl_dataset *ds, const uint32_t *rows, size_t m, double *means,
+                           double *invs) {
   size_t d = ds->d;
   float *z = malloc(m * d * sizeof *z);
   if (!z) return NULL;
@@ -173,6 +192,7 @@ static float *standardized(const fl_dataset *ds, const uint32_t *rows, size_t m)
     }
     double mean = n ? s / (double)n : 0, var = n ? s2 / (double)n - mean * mean : 0;
     double inv = var > 1e-12 * (1 + mean * mean) ? 1 / sqrt(var) : 0; /* constant: drop */
+    means[j] = mean, invs[j] = inv;
     for (size_t i = 0; i < m; i++) {
       float v = ds->x[(size_t)rows[i] * d + j];
       z[i * d + j] = isfinite(v) ? (float)((v - mean) * inv) : 0.0f;
@@ -191,7 +211,92 @@ static void gram(const float *z, size_t m, size_t d, double *g) {
     }
 }
 
-int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_test *out) {
+/* The rule that won, fitted on the m sampled training rows z (labels y,
+ * after centroid_accuracy on them: w->s2 holds |S_c|^2), classifies up to
+ * LT_MAX_ROWS rows of val standardized by the training columns' means and
+ * inverse deviations: out->val_rows, out->val_accuracy (plain). Rows whose
+ * class is outside [0, k) do not count. */
+static int score_validation(const lt_work *w, const float *z, const int *y, const fl_dataset *val,
+                            const double *means, const double *invs, bool knn, uint64_t seed,
+                            fl_label_test *out) {
+  size_t m = w->m, k = w->k, d = val->d, nv = val->n < LT_MAX_ROWS ? val->n : LT_MAX_ROWS;
+  uint32_t *order = malloc(val->n * sizeof *order);
+  float *v = malloc(d * sizeof *v);
+  double *dot = malloc(m * sizeof *dot), *sdot = malloc(k * sizeof *sdot);
+  size_t *votes = malloc(k * sizeof *votes);
+  int rc = FL_ENOMEM;
+  if (!order || !v || !dot || !sdot || !votes) goto done;
+  for (size_t i = 0; i < val->n; i++) order[i] = (uint32_t)i;
+  fl_shuffle_u32(order, val->n, &seed);
+  size_t scored = 0, hits = 0;
+  for (size_t r = 0; r < val->n && scored < nv; r++) {
+    int truth = class_of(val, order[r], k);
+    if (truth < 0) continue;
+    const float *x = val->x + (size_t)order[r] * d;
+    double vv = 0;
+    for (size_t j = 0; j < d; j++) {
+      v[j] = isfinite(x[j]) ? (float)((x[j] - means[j]) * invs[j]) : 0.0f;
+      vv += (double)v[j] * v[j];
+    }
+    for (size_t i = 0; i < m; i++) {
+      const float *zi = z + i * d;
+      float acc = 0;
+      for (size_t j = 0; j < d; j++) acc += v[j] * zi[j];
+      dot[i] = acc;
+    }
+    int pred = -1;
+    if (knn) { /* the nn nearest training rows vote; ties to the nearest */
+      uint32_t near[LT_NEIGHBOURS];
+      double dist[LT_NEIGHBOURS];
+      size_t have = 0;
+      for (size_t i = 0; i < m; i++) {
+        double dd = vv + w->g[i * m + i] - 2 * dot[i];
+        if (have == w->nn && dd >= dist[w->nn - 1]) continue;
+        size_t at = have < w->nn ? have++ : w->nn - 1;
+        while (at > 0 && dist[at - 1] > dd) {
+          dist[at] = dist[at - 1];
+          near[at] = near[at - 1];
+          at--;
+        }
+        dist[at] = dd;
+        near[at] = (uint32_t)i;
+      }
+      size_t top = 0;
+      memset(votes, 0, k * sizeof *votes);
+      for (size_t t = 0; t < have; t++) {
+        size_t c = ++votes[y[near[t]]];
+        if (c > top) top = c;
+      }
+      for (size_t t = 0; t < have && pred < 0; t++)
+        if (votes[y[near[t]]] == top) pred = y[near[t]];
+    } else { /* |v - S_c/n_c|^2 = |v|^2 - 2 v.S_c/n_c + |S_c|^2/n_c^2 */
+      memset(sdot, 0, k * sizeof *sdot);
+      for (size_t i = 0; i < m; i++) sdot[y[i]] += dot[i];
+      double best = INFINITY;
+      for (size_t c = 0; c < k; c++) {
+        double n = (double)w->count[c];
+        if (n < 1) continue;
+        double dd = vv - 2 * sdot[c] / n + w->s2[c] / (n * n);
+        if (dd < best) best = dd, pred = (int)c;
+      }
+    }
+    hits += pred == truth;
+    scored++;
+  }
+  out->val_rows = scored;
+  out->val_accuracy = scored ? (double)hits / (double)scored : 0;
+  rc = 0;
+done:
+  free(order);
+  free(v);
+  free(dot);
+  free(sdot);
+  free(votes);
+  return rc;
+}
+
+int fl_label_test_run(const fl_dataset *ds, const fl_dataset *val, size_t k, uint64_t seed,
+                      fl_label_test *out) {
   memset(out, 0, sizeof *out);
   if (!ds || ds->n < 4 || ds->d == 0 || k < 2) return FL_EINVAL;
   if (k > LT_MAX_CLASSES) return FL_EINVAL;
@@ -205,7 +310,8 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
   int *y = malloc(ds->n * sizeof *y), *perm = malloc(ds->n * sizeof *perm);
   lt_work w = {.k = k};
   float *z = NULL;
-  if (!order || !y || !perm) goto done;
+  double *means = malloc(ds->d * sizeof *means), *invs = malloc(ds->d * sizeof *invs);
+  if (!order || !y || !perm || !means || !invs) goto done;
   for (size_t i = 0; i < ds->n; i++) order[i] = (uint32_t)i;
   fl_shuffle_u32(order, ds->n, &seed);
   /* The first m rows of the shuffle with a valid label. */
@@ -238,13 +344,22 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
   w.count = calloc(k, sizeof *w.count);
   w.hits = malloc(k * sizeof *w.hits);
   w.votes = malloc(k * sizeof *w.votes);
-  z = standardized(ds, order, m);
+  z = standardized(ds, order, m, means, invs);
   if (!w.g || !w.nbr || !w.a || !w.s2 || !w.count || !w.hits || !w.votes || !z) goto done;
   gram(z, m, ds->d, w.g);
   neighbours(&w);
   for (size_t i = 0; i < m; i++) w.count[y[i]]++;
 
-  out->accuracy = statistic(&w, y, &out->method, &out->linear_accuracy);
+  bool knn_won = false;
+  size_t hits = 0;
+  out->accuracy = statistic(&w, y, &knn_won, &hits, &out->linear_accuracy);
+  out->method = knn_won ? "leave-one-out 5-nearest-neighbours" : "leave-one-out nearest centroid";
+  out->rule_accuracy = (double)hits / (double)m;
+  /* Now, before the permutations: w.s2 holds the real labels' sums. */
+  if (val && val->d == ds->d && val->n > 0 &&
+      (rc = score_validation(&w, z, y, val, means, invs, knn_won, seed ^ 0x76616cull, out)) != 0)
+    goto done;
+  rc = FL_ENOMEM;
   out->chance = 1.0 / (double)classes; /* the classes that took part */
   memcpy(perm, y, m * sizeof *perm);
   int at_least = 0;
@@ -256,7 +371,7 @@ int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_te
       perm[i - 1] = perm[j];
       perm[j] = t;
     }
-    null[p] = statistic(&w, perm, NULL, NULL);
+    null[p] = statistic(&w, perm, NULL, NULL, NULL);
     sum += null[p];
     at_least += null[p] >= out->accuracy;
   }
@@ -274,6 +389,8 @@ done:
   free(y);
   free(perm);
   free(z);
+  free(means);
+  free(invs);
   free(w.g);
   free(w.nbr);
   free(w.a);

@@ -71,7 +71,7 @@ static int ensure_labels(fl_job_diag *d) {
   d->labels_done = true;
   size_t k = (size_t)fl_spec_classes(d->spec);
   double t0 = fl__now();
-  if (fl_label_test_run(d->train, k, d->spec->seed ^ 0x6c6162656c73ull, &d->labels) != 0)
+  if (fl_label_test_run(d->train, d->val, k, d->spec->seed ^ 0x6c6162656c73ull, &d->labels) != 0)
     d->labels.run = false;
   d->probe_seconds += fl__now() - t0;
   return 0;
@@ -102,6 +102,10 @@ static void write_label_test(fl_jw *w, const fl_label_test *t) {
   fl_jw_num(w, "permuted_q95", t->null_q95);
   fl_jw_int(w, "permutations", t->permutations);
   fl_jw_num(w, "p_value", t->p_value);
+  if (t->val_rows) {
+    fl_jw_int(w, "validation_rows", (long long)t->val_rows);
+    fl_jw_num(w, "validation_accuracy", t->val_accuracy);
+  }
   fl_jw_object_end(w);
 }
 

@@ -137,6 +137,9 @@ static void put_labels(fl_jw *w, const fl_label_test *t) {
   put_num(w, "null_mean", t->null_mean);
   put_num(w, "null_q95", t->null_q95);
   put_num(w, "p_value", t->p_value);
+  put_num(w, "rule_accuracy", t->rule_accuracy);
+  fl_jw_int(w, "val_rows", (long long)t->val_rows);
+  put_num(w, "val_accuracy", t->val_accuracy);
   fl_jw_object_end(w);
 }
 
@@ -375,6 +378,15 @@ static bool get_labels(reader *rd, const fl_json *root, fl_job_diag *d) {
       !get_num(rd, o, "null_q95", &d->labels.null_q95) ||
       !get_num(rd, o, "p_value", &d->labels.p_value))
     return false;
+  /* The validation score came later: a state file without it resumes with
+   * none (val_rows 0: no claim rests on it). */
+  long long val_rows = 0;
+  if (fl_json_get(o, "val_rows") &&
+      (!get_int(rd, o, "val_rows", 0, 1LL << 40, &val_rows) ||
+       !get_num(rd, o, "rule_accuracy", &d->labels.rule_accuracy) ||
+       !get_num(rd, o, "val_accuracy", &d->labels.val_accuracy)))
+    return false;
+  d->labels.val_rows = (size_t)val_rows;
   d->labels.rows = (size_t)rows;
   d->labels.run = true;
   return true;

@@ -1352,8 +1352,9 @@ static void test_validation_below_chance_is_label_mismatch(void **state) {
 /* Validation rows that never follow the training rows (question round
  * 13: validation labels shuffled in their own file): at chance at every
  * epoch while training learns and the label test finds the training rows
- * predictable is invalid_data, not overfitting. Not when 40 validation
- * rows at 0.113 cannot be told from a label test at 0.25 (one-sided
+ * predictable but its rule fails on the validation rows is invalid_data,
+ * not overfitting. Not when the rule's 0.11 of 40 validation rows cannot
+ * be told from its 0.25 on the training rows (one-sided
  * p < 0.001), nor without a significant label test, nor when validation
  * accuracy rose above chance first (overfitting), nor when training itself
  * barely learns (0.13 of 5000 rows: development job 10288, a slow start). */
@@ -1368,13 +1369,21 @@ static void test_validation_unrelated_to_training(void **state) {
   /* Learned in epoch 1, then blown up to chance like the validation rows
    * (AdamW at 0.5, question round 16): the model now fits neither. */
   double blown[] = {0.181, 0.101, 0.105, 0.096, 0.103};
-  for (int pass = 0; pass < 6; pass++) {
+  /* Pass 6: the label test's rule classifies the validation rows as well
+   * as training rows it has not seen (0.27 of 1000 against 0.284) while
+   * the young network is at chance on them (fresh test job 17081): the
+   * rows follow each other, the network has not learned yet. Pass 7: no
+   * validation score from the rule, no claim. */
+  for (int pass = 0; pass < 8; pass++) {
     validated_job(loss, pass == 4 ? barely : pass == 5 ? blown : acc, vloss, pass == 3 ? risen : vacc,
                   pass == 1 ? 40 : 1000, 0.085, 0.122, &s);
     fl_label_test lt = {.run = true, .rows = 1000, .permutations = 999,
                         .accuracy = pass == 1 ? 0.25 : 0.756, .chance = 0.1,
                         .p_value = pass == 2 ? 0.4 : 0.001,
-                        .linear_accuracy = 0.7, .method = "leave-one-out 5-nearest-neighbours"};
+                        .linear_accuracy = 0.7, .method = "leave-one-out 5-nearest-neighbours",
+                        .rule_accuracy = pass == 1 ? 0.25 : pass == 6 ? 0.284 : 0.78,
+                        .val_rows = pass == 1 ? 40 : pass == 7 ? 0 : 1000,
+                        .val_accuracy = pass == 6 ? 0.27 : 0.11};
     fl_findings none = {0};
     fl_diagnosis d;
     fl_decide_input in = {&adam, &mon, &s, &none, p, &lt};
@@ -1386,6 +1395,8 @@ static void test_validation_unrelated_to_training(void **state) {
     }
     assert_int_equal(d.items[0].cause, FL_CAUSE_INVALID_DATA);
     assert_non_null(strstr(d.items[0].evidence, "at most 0.113 of 1000 rows (epoch 2"));
+    assert_non_null(strstr(d.items[0].evidence, "at 0.780 (1000 rows, p = 0.001) and "
+                                                "validation rows at 0.110 (1000 rows)"));
     assert_non_null(strstr(d.items[0].advice, "aligned row by row"));
     for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_OVERFITTING);
   }

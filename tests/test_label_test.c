@@ -3,9 +3,12 @@
  * permutation test (diagnose/label_test.c) on data whose answer is known:
  * random labels are not significant (for most seeds: the test's size is
  * its alpha, checked over 40 datasets), labels that follow blobs, rings or
- * XOR are, and a majority class cannot make labels look informative. */
+ * XOR are, a majority class cannot make labels look informative, and the
+ * winning rule scores validation rows as its leave-one-out score says
+ * unless their labels were shuffled apart from their features. */
 #include <math.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -97,7 +100,7 @@ static void test_random_labels_not_significant(void **state) {
     for (size_t i = 0; i < ds.n * ds.d; i++) ds.x[i] = (float)uniform();
     for (size_t i = 0; i < ds.n; i++) ds.ids[i] = (int32_t)(uniform() * 3);
     fl_label_test t;
-    assert_int_equal(fl_label_test_run(&ds, 3, (uint64_t)s, &t), 0);
+    assert_int_equal(fl_label_test_run(&ds, NULL, 3, (uint64_t)s, &t), 0);
     assert_true(t.run && t.p_value > 0 && t.p_value <= 1);
     significant += t.p_value <= FL_LABEL_TEST_ALPHA;
     release(&ds);
@@ -134,7 +137,7 @@ static void test_structure_is_significant(void **state) {
       ds.ids[i] = c;
     }
     fl_label_test t;
-    assert_int_equal(fl_label_test_run(&ds, family == 2 ? 2 : 3, 5, &t), 0);
+    assert_int_equal(fl_label_test_run(&ds, NULL, family == 2 ? 2 : 3, 5, &t), 0);
     assert_true(t.p_value <= FL_LABEL_TEST_ALPHA);
     assert_true(t.accuracy > t.null_q95);
     release(&ds);
@@ -156,14 +159,14 @@ static void test_tiny_classes_sit_out(void **state) {
     ds.x[i * 2 + 1] = (float)normal();
   }
   fl_label_test t;
-  assert_int_equal(fl_label_test_run(&ds, 3, 5, &t), FL_EINVAL);
+  assert_int_equal(fl_label_test_run(&ds, NULL, 3, 5, &t), FL_EINVAL);
   assert_false(t.run);
   for (size_t i = 0; i < ds.n; i++) {
     int c = i < 8 ? 1 : i < 10 ? 2 : 0;
     ds.ids[i] = c;
     ds.x[i * 2] = (float)(c * 4 + normal());
   }
-  assert_int_equal(fl_label_test_run(&ds, 3, 5, &t), 0);
+  assert_int_equal(fl_label_test_run(&ds, NULL, 3, 5, &t), 0);
   assert_int_equal((int)t.rows, 430); /* class 2's two rows sit out */
   assert_true(t.p_value <= FL_LABEL_TEST_ALPHA);
   release(&ds);
@@ -178,16 +181,68 @@ static void test_majority_class_is_not_information(void **state) {
   for (size_t i = 0; i < ds.n * ds.d; i++) ds.x[i] = (float)normal();
   for (size_t i = 0; i < ds.n; i++) ds.ids[i] = uniform() < 0.95 ? 0 : 1 + (int)(uniform() * 2);
   fl_label_test t;
-  assert_int_equal(fl_label_test_run(&ds, 3, 9, &t), 0);
+  assert_int_equal(fl_label_test_run(&ds, NULL, 3, 9, &t), 0);
   assert_true(t.p_value > FL_LABEL_TEST_ALPHA);
   release(&ds);
+}
+
+/* Rows of class c (3 classes): rings (radius 1 + c, the 5-NN rule wins) or
+ * a weak mean shift (0.4 sd) spread over 40 features (nearest centroid wins). */
+static void fill(fl_dataset *ds, bool rings) {
+  for (size_t i = 0; i < ds->n; i++) {
+    int c = (int)(uniform() * 3);
+    ds->ids[i] = c;
+    float *x = ds->x + i * ds->d;
+    if (rings) {
+      double a = 6.283185307179586 * uniform(), r = 1 + c + 0.15 * normal();
+      x[0] = (float)(r * cos(a));
+      x[1] = (float)(r * sin(a));
+    } else {
+      for (size_t j = 0; j < ds->d; j++) x[j] = (float)(normal() + 0.4 * (c - 1) * (j % 2 ? 1 : -1));
+    }
+  }
+}
+
+/* The winning rule, fitted on the training rows, classifies validation
+ * rows drawn like them about as well as its leave-one-out score says, and
+ * validation rows whose labels were shuffled apart from their features at
+ * about chance (1/3); without validation rows it scores none. */
+static void test_validation_rows_scored(void **state) {
+  (void)state;
+  for (int rings = 0; rings < 2; rings++) {
+    rng_state = 77 + (uint64_t)rings;
+    size_t d = rings ? 2 : 40;
+    fl_dataset tr = make(600, d), va = make(1500, d);
+    fill(&tr, rings);
+    fill(&va, rings);
+    fl_label_test t;
+    assert_int_equal(fl_label_test_run(&tr, NULL, 3, 3, &t), 0);
+    assert_int_equal((int)t.val_rows, 0);
+    assert_int_equal(fl_label_test_run(&tr, &va, 3, 3, &t), 0);
+    assert_string_equal(t.method, rings ? "leave-one-out 5-nearest-neighbours"
+                                        : "leave-one-out nearest centroid");
+    assert_int_equal((int)t.val_rows, 1000); /* a sample of up to 1000 */
+    assert_true(t.rule_accuracy > 0.75);
+    assert_true(fabs(t.val_accuracy - t.rule_accuracy) < 0.06);
+    for (size_t i = va.n; i > 1; i--) { /* the labels shuffled alone */
+      size_t j = (size_t)(uniform() * (double)i);
+      int32_t c = va.ids[i - 1];
+      va.ids[i - 1] = va.ids[j];
+      va.ids[j] = c;
+    }
+    assert_int_equal(fl_label_test_run(&tr, &va, 3, 3, &t), 0);
+    assert_true(fabs(t.val_accuracy - 1.0 / 3) < 0.06);
+    assert_true(t.rule_accuracy > 0.75);
+    release(&tr);
+    release(&va);
+  }
 }
 
 static void test_refuses_what_it_cannot_test(void **state) {
   (void)state;
   fl_dataset ds = make(3, 2);
   fl_label_test t;
-  assert_int_equal(fl_label_test_run(&ds, 3, 1, &t), FL_EINVAL);
+  assert_int_equal(fl_label_test_run(&ds, NULL, 3, 1, &t), FL_EINVAL);
   assert_false(t.run);
   release(&ds);
 }
@@ -200,6 +255,7 @@ int main(void) {
       cmocka_unit_test(test_random_labels_not_significant),
       cmocka_unit_test(test_structure_is_significant),
       cmocka_unit_test(test_majority_class_is_not_information),
+      cmocka_unit_test(test_validation_rows_scored),
       cmocka_unit_test(test_refuses_what_it_cannot_test),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

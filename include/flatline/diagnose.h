@@ -116,14 +116,22 @@ typedef struct {
   const char *method;   /* the classifier that gave `accuracy` */
   double linear_accuracy; /* the nearest-centroid (linear) rule's balanced
                              accuracy on the real labels, whichever won */
+  double rule_accuracy; /* the winning rule's plain leave-one-out accuracy
+                           on the `rows` training rows */
+  size_t val_rows;      /* validation rows the winning rule classified, fitted
+                           on the training rows (0: no validation set) */
+  double val_accuracy;  /* ... its plain accuracy on them */
 } fl_label_test;
 
 /* Runs the test on ds's rows with k classes (class ids, or argmax of dense
- * labels); deterministic for a seed. Classes with under 5 rows in its
+ * labels); deterministic for a seed. With val (may be NULL; its width must
+ * be ds's), the winning rule also classifies a seeded sample of up to 1000
+ * of its rows (val_rows, val_accuracy). Classes with under 5 rows in its
  * sample sit out (their recall is 0 under any labels). FL_EINVAL when it
  * cannot apply (under 4 labelled rows, no features, k < 2 or > 1000,
  * fewer than two classes of 5 rows), FL_ENOMEM. */
-int fl_label_test_run(const fl_dataset *ds, size_t k, uint64_t seed, fl_label_test *out);
+int fl_label_test_run(const fl_dataset *ds, const fl_dataset *val, size_t k, uint64_t seed,
+                      fl_label_test *out);
 
 /* ---- preflight (diagnose/preflight.c) ---- */
 
