@@ -71,6 +71,7 @@ typedef struct {
                           and re-initializing repairs it: the root cause,
                           layer-level symptoms rank below it */
   bool uninformative;  /* settled: nothing else applies */
+  bool nan_unrepaired; /* NaN/Inf, and no step down the rate ladder trained */
   bool labels_weak;    /* claimed on a label test below the conventional
                           level: only causes that do not rest on the
                           training loss falling (which memorizing random
@@ -540,6 +541,7 @@ static void rule_nonfinite(ctx *c) {
         "lower the learning rate to the one in the fix (the probe trained there)",
         "%s; from the same start %s", s->summary, a);
   } else {
+    c->nan_unrepaired = true;
     add(c, FL_CAUSE_NUMERICAL_INSTABILITY, 0.8, "",
         "find the first non-finite value: inputs with extreme values, a loss "
         "on outputs that can be 0 or negative, an epsilon too small; a lower "
@@ -927,6 +929,13 @@ static void rule_init(ctx *c) {
     fl_cause_report *r = claimed(c, symptoms[i]);
     if (r) r->confidence = fmin(r->confidence, SYMPTOM_CONFIDENCE);
   }
+  /* Kernels merely wide (2x He's scale or more) are blamed for a NaN when
+   * re-initializing trains and no lower rate does: the smallest change that
+   * repairs the job is the kernels, and the NaN's own claim has no fix
+   * (question round 18: twelve ReLU layers of 256 at 2.3x He's, NaN in
+   * epoch 1, was named numerical_instability first, with no fix). */
+  fl_cause_report *nan = c->nan_unrepaired && wild ? claimed(c, FL_CAUSE_NUMERICAL_INSTABILITY) : NULL;
+  if (nan) nan->confidence = fmin(nan->confidence, SYMPTOM_CONFIDENCE);
 }
 
 /* Inputs: only a preflight warning that a probe confirms becomes a cause. */

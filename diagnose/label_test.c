@@ -212,14 +212,19 @@ static void gram(const float *z, size_t m, size_t d, double *g) {
 }
 
 /* The rule that won, fitted on the m sampled training rows z (labels y,
- * after centroid_accuracy on them: w->s2 holds |S_c|^2), classifies up to
- * LT_MAX_ROWS rows of val standardized by the training columns' means and
+ * after centroid_accuracy on them: w->s2 holds |S_c|^2), classifies a
+ * seeded sample of up to LT_MAX_ROWS rows of val (fewer for wide rows)
+ * standardized by the training columns' means and
  * inverse deviations: out->val_rows, out->val_accuracy (plain). Rows whose
  * class is outside [0, k) do not count. */
 static int score_validation(const lt_work *w, const float *z, const int *y, const fl_dataset *val,
                             const double *means, const double *invs, bool knn, uint64_t seed,
                             fl_label_test *out) {
   size_t m = w->m, k = w->k, d = val->d, nv = val->n < LT_MAX_ROWS ? val->n : LT_MAX_ROWS;
+  /* m d multiply-adds a row: as many rows as the Gram matrix's budget
+   * buys, at least LT_MIN_ROWS (510 rows of 784 pixels against 1000). */
+  size_t by_budget = (size_t)(LT_GRAM_BUDGET / ((double)m * (double)d));
+  if (nv > by_budget) nv = by_budget > LT_MIN_ROWS ? by_budget : LT_MIN_ROWS;
   uint32_t *order = malloc(val->n * sizeof *order);
   float *v = malloc(d * sizeof *v);
   double *dot = malloc(m * sizeof *dot), *sdot = malloc(k * sizeof *sdot);

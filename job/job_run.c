@@ -25,9 +25,32 @@ static fl_train_config config_of(const fl_job_spec *s, size_t input_dim) {
                            .class_weight = &s->class_weight};
 }
 
-void fl_job_preflight(const fl_job_spec *spec, const fl_dataset *train,
+/* binary_crossentropy over two softmax units, each training row's two
+ * targets summing to 1 (one-hot, or smoothed): with p2 = 1 - p1 and
+ * y2 = 1 - y1, both units' binary cross-entropies are -[y1 ln p1 + y2 ln p2],
+ * so their mean, the loss Keras reports, is categorical cross-entropy
+ * exactly. Keras trains this job; so does flatline, as that loss (the
+ * engine's binary loss takes one unit). Class ids under the same spec are
+ * not equivalent (Keras broadcasts id y to both units, whose loss
+ * -[ln p1 + ln p2] / 2 ignores the label): preflight names that one. */
+static void equivalent_loss(fl_job_spec *s, const fl_dataset *train) {
+  const fl_layer_spec *out = &s->layers[s->n_layers - 1];
+  if (s->loss.kind != FL_LOSS_BINARY_CE || s->loss.from_logits || out->units != 2 ||
+      out->activation != FL_ACT_SOFTMAX || out->stacked_activation != FL_ACT_LINEAR ||
+      train->label_kind != FL_LABELS_DENSE || train->k != 2 || train->n == 0)
+    return;
+  for (size_t i = 0; i < train->n; i++) {
+    float a = train->y[2 * i], b = train->y[2 * i + 1];
+    if (!(a >= 0 && b >= 0 && fabsf(a + b - 1) <= 1e-3f)) return;
+  }
+  s->loss.kind = FL_LOSS_CATEGORICAL_CE;
+}
+
+void fl_job_preflight(const fl_job_spec *spec_in, const fl_dataset *train,
                       const fl_dataset *val, const fl_device_info *dev,
                       fl_findings *out) {
+  fl_job_spec eff = *spec_in, *spec = &eff;
+  equivalent_loss(spec, train);
   fl_dataset_stats st = {0}, sv = {0};
   fl_error err = {0};
   memset(out, 0, sizeof *out);
@@ -235,8 +258,10 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
   memset(out, 0, sizeof *out);
   fl_error err = {0};
   double t_start = fl__now();
+  fl_job_spec cur = *spec; /* replaced by a fixed spec under on_plateau: fix */
+  equivalent_loss(&cur, train);
   fl_findings pf;
-  fl_job_preflight(spec, train, val, fl_device_get_info(dev), &pf);
+  fl_job_preflight(&cur, train, val, fl_device_get_info(dev), &pf);
   emit(h, fl_preflight_event(job_id, &pf), NULL);
   for (int i = 0; i < pf.n; i++)
     if (pf.items[i].severity == FL_SEVERITY_ERROR) {
@@ -245,7 +270,6 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
       return;
     }
 
-  fl_job_spec cur = *spec; /* replaced by a fixed spec under on_plateau: fix */
   char *fixed_text = NULL;
   fl_trainer *t = NULL;
   fl_job_diag *jd = NULL;

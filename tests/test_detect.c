@@ -1510,6 +1510,29 @@ static void test_decide_root_cause_first(void **state) {
   for (int i = 1; i < d.n; i++) assert_true(d.items[i].confidence < d.items[0].confidence);
   s.nonfinite = false;
 
+  /* Kernels at 3x He's width (wide, not huge), NaN in epoch 1, no step
+   * down the ladder trains, re-initializing does (question round 18:
+   * twelve ReLU layers at 2.3x He's): the kernels rank first, the NaN's
+   * claim (no fix) under them. At He's own width the NaN's claim leads. */
+  memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
+  mon.input_dim = 2;
+  fl_job_spec w3 = spec_of(FL_OPT_SGD, 1e-2f);
+  w3.layers[0].kernel_init = (fl_initializer){FL_INIT_RANDOM_NORMAL, 3.0f}; /* He: 1.0 */
+  s = (fl_signals){.dead_layer = -1, .saturated_layer = -1, .nonfinite = true};
+  set(p, FL_PROBE_BASELINE, 2.3, NAN, 0.1);
+  set(p, FL_PROBE_LR_DOWN, 2.3, NAN, 0.1);
+  set(p, FL_PROBE_LR_DOWN100, 2.3, 2.3, 0.1);
+  set(p, FL_PROBE_REINIT, 2.3, 0.8, 0.7);
+  d = decide(&w3, &s, p);
+  assert_true(d.n >= 2);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_POOR_INITIALIZATION);
+  assert_int_equal(d.items[1].cause, FL_CAUSE_NUMERICAL_INSTABILITY);
+  assert_true(d.items[1].confidence < d.items[0].confidence);
+  w3.layers[0].kernel_init = (fl_initializer){FL_INIT_RANDOM_NORMAL, 1.0f};
+  d = decide(&w3, &s, p);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_NUMERICAL_INSTABILITY);
+
   /* Kernels at 3x He's width (not the 10x that blames them outright)
    * and gradient norms growing through the depth: a step down and
    * re-initializing both repair it. The kernels in the spec are the

@@ -302,6 +302,44 @@ static void test_class_weight_fixes_imbalance(void **state) {
   fl_dataset_free(&val);
 }
 
+/* binary_crossentropy over Dense(2, softmax) with one-hot labels is
+ * categorical cross-entropy exactly (job_run.c, equivalent_loss): Keras
+ * trains it, and so does flatline. With class ids, Keras sends id y to
+ * both units and the loss ignores the label: rejected, output_loss_mismatch;
+ * so are rows whose two targets do not sum to 1 (multi-hot). Question
+ * round 18, job 3707: T-shirts against trousers was rejected. */
+#define BCE2                                                                       \
+  "{\"name\":\"t\",\"data\":{\"train\":{\"features\":\"x.npy\",\"labels\":\"y.npy\"}}," \
+  "\"model\":{\"layers\":[{\"type\":\"dense\",\"units\":2,\"activation\":\"softmax\"}]}," \
+  "\"loss\":\"binary_crossentropy\",\"optimizer\":{\"name\":\"adam\",\"learning_rate\":0.01}," \
+  "\"epochs\":4,\"batch_size\":32,\"seed\":3}"
+
+static void test_two_softmax_units_under_binary_crossentropy(void **state) {
+  (void)state;
+  fl_dataset train;
+  make_blobs(&train, 400, 4, 2, 1, true);
+  recorder r = {0};
+  fl_job_outcome out;
+  run(BCE2, &train, NULL, &r, &out);
+  assert_string_equal(out.state, "done");
+  int v = find(&r, "verdict", NULL);
+  assert_non_null(strstr(r.lines[v], "\"verdict\":\"healthy\""));
+  assert_int_equal(find(&r, "preflight", NULL), -1); /* no finding at all */
+  recorder_free(&r);
+  train.y[0] = train.y[1] = 1; /* one multi-hot row */
+  run(BCE2, &train, NULL, &r, &out);
+  assert_string_equal(out.state, "rejected");
+  assert_string_equal(out.cause, "output_loss_mismatch");
+  recorder_free(&r);
+  fl_dataset_free(&train);
+  make_blobs(&train, 400, 4, 2, 1, false);
+  run(BCE2, &train, NULL, &r, &out);
+  assert_string_equal(out.state, "rejected");
+  assert_string_equal(out.cause, "output_loss_mismatch");
+  recorder_free(&r);
+  fl_dataset_free(&train);
+}
+
 static void test_rejected_job_gets_a_verdict_first(void **state) {
   (void)state;
   fl_dataset train;
@@ -703,6 +741,7 @@ int main(void) {
       cmocka_unit_test(test_state_keeps_the_peak_gradient),
       cmocka_unit_test(test_fit_without_validation_gets_a_note),
       cmocka_unit_test(test_rejected_job_gets_a_verdict_first),
+      cmocka_unit_test(test_two_softmax_units_under_binary_crossentropy),
       cmocka_unit_test(test_cancelled_job_gets_a_verdict),
       cmocka_unit_test(test_overfitting_is_seen),
       cmocka_unit_test(test_scale_warning_is_tested_at_the_end),

@@ -1051,11 +1051,70 @@ def questions17(rng):
     return out
 
 
+def questions18(rng):
+    """Round eighteen (2026-12-07, sixteenth session): a model too big for
+    any device, sigmoid layers whose biases start at 10, twelve ReLU
+    layers drawn 2.3x too wide, a CNN under SGD 0.5 with momentum, a
+    validation file of digit images under a Fashion-MNIST model, 1000 rows
+    through 512-512 for 60 epochs; healthy jobs that look suspicious: two
+    one-hot classes under Dense(2, softmax) and binary_crossentropy, Iris
+    in one full batch, tiny random kernels under Adam, a tanh layer under
+    plain SGD 0.1, a CNN with same padding at batch 32. Written with their
+    answers before any was run; run once, as a held-out check."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    out.append(("device_out_of_memory", "784-65536-65536-10, Adam 1e-3: about 17 G weights and Adam's two moments",
+                spec([dense(65536), dense(65536), dense(10, "softmax")], epochs=2), fx[:500], fy[:500]))
+    sat = {"bias_initializer": {"name": "constant", "value": 10}}
+    out.append(("saturated_activation", "784-128-128-10 sigmoid layers whose biases start at 10, SGD 0.01 with momentum 0.9",
+                spec([dict(dense(128, "sigmoid"), **sat), dict(dense(128, "sigmoid"), **sat), dense(10, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 0.01, "momentum": 0.9}), fx, fy))
+    wide = {"kernel_initializer": {"name": "random_normal", "stddev": 0.2}}
+    out.append(("exploding_gradient", "twelve relu layers of 256 with random_normal(stddev 0.2) kernels (He: 0.088), SGD 0.01",
+                spec([dict(dense(256), **wide) for _ in range(12)] + [dense(10, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 0.01}), fx, fy))
+    cidx = idx[:3000]
+    imgs = x4[cidx].reshape(len(cidx), 28, 28, 1)
+    out.append(("learning_rate_too_high", "small CNN, SGD 0.5 with momentum 0.9, 5 epochs",
+                spec(small_cnn(), opt={"name": "sgd", "learning_rate": 0.5, "momentum": 0.9}, epochs=5),
+                imgs, y[cidx]))
+    dy = rng.integers(0, 10, 1000)
+    d8 = gen_jobs.digit_images(rng, dy).reshape(-1, 8, 8)
+    d28 = np.zeros((len(dy), 28, 28), np.float32)
+    d28[:, 2:26, 2:26] = np.kron(d8, np.ones((3, 3), np.float32)) * (255 / 16)
+    s = spec([dense(128), dense(10, "softmax")])
+    val_file(s, 1 / 255)
+    out.append(("invalid_data", "validation file of digit images (0..9, upscaled to 28x28) under a Fashion-MNIST model",
+                s, fx, fy, {"xv.npy": d28.reshape(len(dy), -1), "yv.npy": dy.astype(np.int64)}))
+    out.append(("overfitting", "1000 rows, 784-512-512-10, Adam 1e-3, 60 epochs",
+                spec([dense(512), dense(512), dense(10, "softmax")], epochs=60), fx[:1000], fy[:1000]))
+    two = fy < 2
+    out.append(("none", "T-shirts against trousers one-hot, Dense(2, softmax) under binary_crossentropy, Adam 1e-3, 5 epochs",
+                spec([dense(32), dense(2, "softmax")], loss="binary_crossentropy", epochs=5),
+                fx[two], np.eye(2, dtype=np.float32)[fy[two]]))
+    ix, iy = gen_jobs.gaussian_table(rng, gen_jobs.IRIS, 150)
+    out.append(("none", "Iris standardized in one full batch (120 rows), 16 relu, Adam 0.01, 200 epochs",
+                dict(spec([dense(16), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                          epochs=200, scale=None), batch_size=120), gen_jobs.standardize(ix), iy))
+    tiny = {"kernel_initializer": {"name": "random_normal", "stddev": 1e-4}}
+    out.append(("none", "784-128-64-10 relu with random_normal(stddev 1e-4) kernels, Adam 1e-3, 10 epochs",
+                spec([dict(dense(128), **tiny), dict(dense(64), **tiny), dense(10, "softmax")]), fx, fy))
+    out.append(("none", "784-256-10 tanh, plain SGD 0.1, 10 epochs",
+                spec([dense(256, "tanh"), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.1}),
+                fx, fy))
+    same = [conv(16, input_shape=[28, 28, 1], padding="same"), {"type": "max_pooling2d", "pool_size": 2},
+            conv(32, padding="same"), {"type": "max_pooling2d", "pool_size": 2}, {"type": "flatten"},
+            dense(64), dense(10, "softmax")]
+    out.append(("none", "CNN with same padding, Adam 1e-3, batch 32, 3 epochs",
+                spec(same, epochs=3), imgs, y[cidx]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 18)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 19)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -1065,14 +1124,15 @@ def main():
                          "10: nine more (jobs 2901..); 11: fourteen more (jobs 3001..); "
                          "12: ten more (jobs 3101..); 13: ten more (jobs 3201..); "
                          "14: twelve more (jobs 3301..); 15: twelve more (jobs 3401..); "
-                         "16: eleven more (jobs 3501..); 17: nine more (jobs 3601..)")
+                         "16: eleven more (jobs 3501..); 17: nine more (jobs 3601..); "
+                         "18: eleven more (jobs 3701..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
                    8: (questions8, 2701), 9: (questions9, 2801),
                    10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201),
                    14: (questions14, 3301), 15: (questions15, 3401),
-                   16: (questions16, 3501), 17: (questions17, 3601)}[a.round]
+                   16: (questions16, 3501), 17: (questions17, 3601), 18: (questions18, 3701)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
