@@ -1110,11 +1110,65 @@ def questions18(rng):
     return out
 
 
+def questions19(rng):
+    """Round nineteen (2026-12-07, sixteenth session): plain SGD at 1e-3,
+    Adam with epsilon 1.0, ten sigmoid units under binary_crossentropy
+    (the multi-label recipe) for one-hot classes, nine rare classes of 1%
+    under plain SGD, a label column sorted on its own with a clean
+    validation file; healthy jobs that look suspicious: softmax regression
+    that flattens near 0.45, L2 of 0.01 on every kernel, a small CNN under
+    RMSprop, an output kernel of ones, XOR through 16 ReLU units, and a
+    batch of 256 at Adam 3e-3. Written with their answers before any
+    was run; run once, as a held-out check."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    out.append(("learning_rate_too_low", "784-128-10, plain SGD 0.001, 5 epochs",
+                spec([dense(128), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.001}, epochs=5),
+                fx, fy))
+    out.append(("learning_rate_too_low", "784-128-10, Adam 1e-3 with epsilon 1.0, 10 epochs",
+                spec([dense(128), dense(10, "softmax")],
+                     opt={"name": "adam", "learning_rate": 0.001, "epsilon": 1.0}), fx, fy))
+    out.append(("output_loss_mismatch", "Dense(10, sigmoid) under binary_crossentropy with one-hot labels (a multi-label recipe)",
+                spec([dense(64), dense(10, "sigmoid")], loss="binary_crossentropy", epochs=5),
+                fx, np.eye(10, dtype=np.float32)[fy]))
+    pool = idx[5000:60000]
+    rare = np.concatenate([pool[y[pool] == 0][:4550]] + [pool[y[pool] == c][:50] for c in range(1, 10)])
+    rare = rng.permutation(rare)
+    out.append(("class_imbalance", "class 0 at 91%, nine classes at 1% each, 784-64-10, plain SGD 0.01, 5 epochs",
+                spec([dense(64), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01}, epochs=5),
+                x[rare], y[rare]))
+    vidx = idx[5000:6000]
+    s = spec([dense(64), dense(10, "softmax")])
+    val_file(s, 1 / 255)
+    out.append(("labels_uninformative", "the label column sorted on its own (features in their order), a clean validation file",
+                s, fx, np.sort(fy), {"xv.npy": x[vidx], "yv.npy": y[vidx]}))
+    out.append(("none", "softmax regression on Fashion-MNIST, Adam 1e-3, 10 epochs",
+                spec([dense(10, "softmax")]), fx, fy))
+    l2 = {"kernel_regularizer": {"l2": 0.01}}
+    out.append(("none", "784-64-10 with L2 0.01 on both kernels, Adam 1e-3, 10 epochs",
+                spec([dict(dense(64), **l2), dict(dense(10, "softmax"), **l2)]), fx, fy))
+    cidx = idx[:3000]
+    out.append(("none", "small CNN, RMSprop 1e-3, 3 epochs",
+                spec(small_cnn(), opt={"name": "rmsprop", "learning_rate": 0.001}, epochs=3),
+                x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]))
+    out.append(("none", "784-128-10 relu whose output kernel starts at ones, Adam 1e-3, 10 epochs",
+                spec([dense(128), dict(dense(10, "softmax"), kernel_initializer="ones")]), fx, fy))
+    xx = rng.normal(size=(1000, 2)).astype(np.float32)
+    xy = ((xx[:, 0] > 0) ^ (xx[:, 1] > 0)).astype(np.int64)
+    out.append(("none", "XOR of two standardized features, 16 relu, Adam 0.01, 50 epochs",
+                spec([dense(16), dense(2, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                     epochs=50, scale=None), xx, xy))
+    out.append(("none", "784-64-10 at batch 256, Adam 3e-3, 15 epochs",
+                dict(spec([dense(64), dense(10, "softmax")], opt={"name": "adam", "learning_rate": 0.003},
+                          epochs=15), batch_size=256), fx, fy))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 19)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 20)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -1125,14 +1179,15 @@ def main():
                          "12: ten more (jobs 3101..); 13: ten more (jobs 3201..); "
                          "14: twelve more (jobs 3301..); 15: twelve more (jobs 3401..); "
                          "16: eleven more (jobs 3501..); 17: nine more (jobs 3601..); "
-                         "18: eleven more (jobs 3701..)")
+                         "18: eleven more (jobs 3701..); 19: eleven more (jobs 3801..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
                    8: (questions8, 2701), 9: (questions9, 2801),
                    10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201),
                    14: (questions14, 3301), 15: (questions15, 3401),
-                   16: (questions16, 3501), 17: (questions17, 3601), 18: (questions18, 3701)}[a.round]
+                   16: (questions16, 3501), 17: (questions17, 3601), 18: (questions18, 3701),
+                   19: (questions19, 3801)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
