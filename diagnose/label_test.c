@@ -211,12 +211,61 @@ static void gram(const float *z, size_t m, size_t d, double *g) {
     }
 }
 
+/* The class the 5-NN rule gives a new row from its squared norm vv and its
+ * dot products with the m training rows (ties to the nearest, as
+ * knn_accuracy); votes: k scratch. */
+static int knn_predict(const lt_work *w, const int *y, const double *dot, double vv,
+                       size_t *votes) {
+  size_t m = w->m, nn = w->nn, have = 0;
+  uint32_t near[LT_NEIGHBOURS];
+  double dist[LT_NEIGHBOURS];
+  for (size_t i = 0; i < m; i++) {
+    double dd = vv + w->g[i * m + i] - 2 * dot[i];
+    if (have == nn && dd >= dist[nn - 1]) continue;
+    size_t at = have < nn ? have++ : nn - 1;
+    while (at > 0 && dist[at - 1] > dd) {
+      dist[at] = dist[at - 1];
+      near[at] = near[at - 1];
+      at--;
+    }
+    dist[at] = dd;
+    near[at] = (uint32_t)i;
+  }
+  size_t top = 0;
+  memset(votes, 0, w->k * sizeof *votes);
+  for (size_t t = 0; t < have; t++) {
+    size_t c = ++votes[y[near[t]]];
+    if (c > top) top = c;
+  }
+  for (size_t t = 0; t < have; t++)
+    if (votes[y[near[t]]] == top) return y[near[t]];
+  return -1;
+}
+
+/* The class the nearest-centroid rule gives a new row v:
+ * |v - S_c/n_c|^2 = |v|^2 - 2 v.S_c/n_c + |S_c|^2/n_c^2, with v.S_c summed
+ * from dot (sdot: k scratch) and |S_c|^2 in w->s2. */
+static int centroid_predict(const lt_work *w, const int *y, const double *dot, double vv,
+                            double *sdot) {
+  memset(sdot, 0, w->k * sizeof *sdot);
+  for (size_t i = 0; i < w->m; i++) sdot[y[i]] += dot[i];
+  double best = INFINITY;
+  int pred = -1;
+  for (size_t c = 0; c < w->k; c++) {
+    double n = (double)w->count[c];
+    if (n < 1) continue;
+    double dd = vv - 2 * sdot[c] / n + w->s2[c] / (n * n);
+    if (dd < best) best = dd, pred = (int)c;
+  }
+  return pred;
+}
+
 /* The rule that won, fitted on the m sampled training rows z (labels y,
  * after centroid_accuracy on them: w->s2 holds |S_c|^2), classifies a
- * seeded sample of up to LT_MAX_ROWS rows of val (fewer for wide rows)
- * standardized by the training columns' means and
- * inverse deviations: out->val_rows, out->val_accuracy (plain). Rows whose
- * class is outside [0, k) do not count. */
+ * seeded sample of up to LT_MAX_ROWS rows of val (fewer for wide rows),
+ * standardized by the training columns' means and inverse deviations:
+ * out->val_rows, out->val_accuracy (plain). Rows whose class is outside
+ * [0, k) do not count. */
 static int score_validation(const lt_work *w, const float *z, const int *y, const fl_dataset *val,
                             const double *means, const double *invs, bool knn, uint64_t seed,
                             fl_label_test *out) {
@@ -245,46 +294,11 @@ static int score_validation(const lt_work *w, const float *z, const int *y, cons
     }
     for (size_t i = 0; i < m; i++) {
       const float *zi = z + i * d;
-      float acc = 0;
+      float acc = 0; /* as gram() */
       for (size_t j = 0; j < d; j++) acc += v[j] * zi[j];
       dot[i] = acc;
     }
-    int pred = -1;
-    if (knn) { /* the nn nearest training rows vote; ties to the nearest */
-      uint32_t near[LT_NEIGHBOURS];
-      double dist[LT_NEIGHBOURS];
-      size_t have = 0;
-      for (size_t i = 0; i < m; i++) {
-        double dd = vv + w->g[i * m + i] - 2 * dot[i];
-        if (have == w->nn && dd >= dist[w->nn - 1]) continue;
-        size_t at = have < w->nn ? have++ : w->nn - 1;
-        while (at > 0 && dist[at - 1] > dd) {
-          dist[at] = dist[at - 1];
-          near[at] = near[at - 1];
-          at--;
-        }
-        dist[at] = dd;
-        near[at] = (uint32_t)i;
-      }
-      size_t top = 0;
-      memset(votes, 0, k * sizeof *votes);
-      for (size_t t = 0; t < have; t++) {
-        size_t c = ++votes[y[near[t]]];
-        if (c > top) top = c;
-      }
-      for (size_t t = 0; t < have && pred < 0; t++)
-        if (votes[y[near[t]]] == top) pred = y[near[t]];
-    } else { /* |v - S_c/n_c|^2 = |v|^2 - 2 v.S_c/n_c + |S_c|^2/n_c^2 */
-      memset(sdot, 0, k * sizeof *sdot);
-      for (size_t i = 0; i < m; i++) sdot[y[i]] += dot[i];
-      double best = INFINITY;
-      for (size_t c = 0; c < k; c++) {
-        double n = (double)w->count[c];
-        if (n < 1) continue;
-        double dd = vv - 2 * sdot[c] / n + w->s2[c] / (n * n);
-        if (dd < best) best = dd, pred = (int)c;
-      }
-    }
+    int pred = knn ? knn_predict(w, y, dot, vv, votes) : centroid_predict(w, y, dot, vv, sdot);
     hits += pred == truth;
     scored++;
   }

@@ -430,9 +430,10 @@ static void test_shutdown_stops_the_probes(void **state) {
 }
 
 /* The monitor's peak gradient norm (the exploding sign from an earlier
- * epoch) and a probe's held-out majority rate (the labels rule's chance)
- * survive a stop: saved in the state and read back; a state written
- * before either was kept reads them as 0 and still loads. */
+ * epoch), a probe's held-out majority rate (the labels rule's chance) and
+ * the label test's score on the validation rows survive a stop: saved in
+ * the state and read back; a state written before any was kept reads
+ * them as 0 and still loads. */
 static void test_state_keeps_the_peak_gradient(void **state) {
   (void)state;
   fl_job_diag d;
@@ -440,6 +441,9 @@ static void test_state_keeps_the_peak_gradient(void **state) {
   d.tried[FL_PROBE_BASELINE] = (fl_probe_result){.run = true, .loss_start = 2.3, .loss_end = 2.2,
                                                  .val_acc = 0.2, .val_loss = 2.2, .held_rows = 512,
                                                  .held_majority = 0.19, .seconds = 1, .steps = 150};
+  d.labels = (fl_label_test){.run = true, .rows = 300, .permutations = 999, .accuracy = 0.9,
+                             .chance = 0.34, .p_value = 0.001, .method = "leave-one-out 5-nearest-neighbours",
+                             .rule_accuracy = 0.91, .val_rows = 150, .val_accuracy = 0.12};
   static const uint64_t counts[3] = {10, 10, 10};
   fl_monitor mon;
   fl_monitor_init(&mon, 3, counts, 3, false, 3, 0.001);
@@ -456,14 +460,20 @@ static void test_state_keeps_the_peak_gradient(void **state) {
   assert_true(m2.peak_grad == 600);
   assert_true(d2.tried[FL_PROBE_BASELINE].run);
   assert_true(d2.tried[FL_PROBE_BASELINE].held_majority == 0.19);
+  assert_int_equal((int)d2.labels.val_rows, 150); /* the label test's rule on validation rows */
+  assert_true(d2.labels.val_accuracy == 0.12 && d2.labels.rule_accuracy == 0.91);
   char *key = strstr(json, "\"peak_grad\":");
   assert_non_null(key);
   memcpy(key, "\"peak_xxxx\"", 11); /* an older state: no such key */
   key = strstr(json, "\"held_majority\":");
   assert_non_null(key);
   memcpy(key, "\"held_xxxxxxxx\"", 15);
+  key = strstr(json, "\"val_rows\":");
+  assert_non_null(key);
+  memcpy(key, "\"val_xxxx\"", 10);
   fl_monitor_init(&m2, 3, counts, 3, false, 3, 0.001);
   assert_int_equal(fl__job_state_decode(json, strlen(json), &d2, &m2, &secs, &err), 0);
+  assert_int_equal((int)d2.labels.val_rows, 0);
   assert_true(m2.peak_grad == 0);
   assert_true(d2.tried[FL_PROBE_BASELINE].run);
   assert_true(d2.tried[FL_PROBE_BASELINE].held_majority == 0);
