@@ -152,27 +152,31 @@ static double statistic(lt_work *w, const int *y, bool *knn_won, size_t *hits, d
   return fmax(knn, cen);
 }
 
-/* The nn nearest other rows of each row, nearest first (insertion into a
- * short sorted list: nn is 5). */
+/* Row j at squared distance d into the short sorted list (dist, out) of
+ * the nn nearest so far, *have of them filled: insertion, as nn is 5. */
+static void keep_nearest(double *dist, uint32_t *out, size_t *have, size_t nn, double d,
+                         uint32_t j) {
+  if (*have == nn && d >= dist[nn - 1]) return;
+  size_t at = *have < nn ? (*have)++ : nn - 1;
+  while (at > 0 && dist[at - 1] > d) {
+    dist[at] = dist[at - 1];
+    out[at] = out[at - 1];
+    at--;
+  }
+  dist[at] = d;
+  out[at] = j;
+}
+
+/* The nn nearest other rows of each row, nearest first. */
 static void neighbours(lt_work *w) {
   size_t m = w->m, nn = w->nn;
   double dist[LT_NEIGHBOURS];
   for (size_t i = 0; i < m; i++) {
-    uint32_t *out = w->nbr + i * nn;
     size_t have = 0;
-    for (size_t j = 0; j < m; j++) {
-      if (j == i) continue;
-      double d = w->g[i * m + i] + w->g[j * m + j] - 2 * w->g[i * m + j];
-      if (have == nn && d >= dist[nn - 1]) continue;
-      size_t at = have < nn ? have++ : nn - 1;
-      while (at > 0 && dist[at - 1] > d) {
-        dist[at] = dist[at - 1];
-        out[at] = out[at - 1];
-        at--;
-      }
-      dist[at] = d;
-      out[at] = (uint32_t)j;
-    }
+    for (size_t j = 0; j < m; j++)
+      if (j != i)
+        keep_nearest(dist, w->nbr + i * nn, &have, nn,
+                     w->g[i * m + i] + w->g[j * m + j] - 2 * w->g[i * m + j], (uint32_t)j);
   }
 }
 
@@ -219,18 +223,8 @@ static int knn_predict(const lt_work *w, const int *y, const double *dot, double
   size_t m = w->m, nn = w->nn, have = 0;
   uint32_t near[LT_NEIGHBOURS];
   double dist[LT_NEIGHBOURS];
-  for (size_t i = 0; i < m; i++) {
-    double dd = vv + w->g[i * m + i] - 2 * dot[i];
-    if (have == nn && dd >= dist[nn - 1]) continue;
-    size_t at = have < nn ? have++ : nn - 1;
-    while (at > 0 && dist[at - 1] > dd) {
-      dist[at] = dist[at - 1];
-      near[at] = near[at - 1];
-      at--;
-    }
-    dist[at] = dd;
-    near[at] = (uint32_t)i;
-  }
+  for (size_t i = 0; i < m; i++)
+    keep_nearest(dist, near, &have, nn, vv + w->g[i * m + i] - 2 * dot[i], (uint32_t)i);
   size_t top = 0;
   memset(votes, 0, w->k * sizeof *votes);
   for (size_t t = 0; t < have; t++) {
