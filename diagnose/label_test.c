@@ -79,24 +79,24 @@ static double balanced(const lt_work *w) {
   return present ? sum / (double)present : 0;
 }
 
+/* The class the n nearest rows (near, nearest first) vote for; ties go to
+ * the class of the nearest neighbour among them. votes: k scratch. */
+static int vote(const int *y, const uint32_t *near, size_t n, size_t *votes, size_t k) {
+  size_t top = 0;
+  memset(votes, 0, k * sizeof *votes);
+  for (size_t t = 0; t < n; t++) {
+    size_t v = ++votes[y[near[t]]];
+    if (v > top) top = v;
+  }
+  for (size_t t = 0; t < n; t++)
+    if (votes[y[near[t]]] == top) return y[near[t]];
+  return -1;
+}
+
 static double knn_accuracy(lt_work *w, const int *y) {
   memset(w->hits, 0, w->k * sizeof *w->hits);
-  size_t *votes = w->votes;
-  for (size_t i = 0; i < w->m; i++) {
-    size_t top = 0;
-    memset(votes, 0, w->k * sizeof votes[0]);
-    for (size_t t = 0; t < w->nn; t++) {
-      size_t v = ++votes[y[w->nbr[i * w->nn + t]]];
-      if (v > top) top = v;
-    }
-    /* Ties go to the class of the nearest neighbour among them. */
-    int pred = -1;
-    for (size_t t = 0; t < w->nn && pred < 0; t++) {
-      int c = y[w->nbr[i * w->nn + t]];
-      if (votes[c] == top) pred = c;
-    }
-    if (pred == y[i]) w->hits[y[i]]++;
-  }
+  for (size_t i = 0; i < w->m; i++)
+    if (vote(y, w->nbr + i * w->nn, w->nn, w->votes, w->k) == y[i]) w->hits[y[i]]++;
   return balanced(w);
 }
 
@@ -181,7 +181,7 @@ static void neighbours(lt_work *w) {
 }
 
 /* Standardized features of the sampled rows: (m, d), NaN/Inf as 0; the
- * columns' means and inverse deviations into mean, inv (d each). */
+ * columns' means and inverse deviations into means, invs (d each). */
 static float *standardized(const fl_dataset *ds, const uint32_t *rows, size_t m, double *means,
                            double *invs) {
   size_t d = ds->d;
@@ -216,8 +216,7 @@ static void gram(const float *z, size_t m, size_t d, double *g) {
 }
 
 /* The class the 5-NN rule gives a new row from its squared norm vv and its
- * dot products with the m training rows (ties to the nearest, as
- * knn_accuracy); votes: k scratch. */
+ * dot products with the m training rows; votes: k scratch. */
 static int knn_predict(const lt_work *w, const int *y, const double *dot, double vv,
                        size_t *votes) {
   size_t m = w->m, nn = w->nn, have = 0;
@@ -225,15 +224,7 @@ static int knn_predict(const lt_work *w, const int *y, const double *dot, double
   double dist[LT_NEIGHBOURS];
   for (size_t i = 0; i < m; i++)
     keep_nearest(dist, near, &have, nn, vv + w->g[i * m + i] - 2 * dot[i], (uint32_t)i);
-  size_t top = 0;
-  memset(votes, 0, w->k * sizeof *votes);
-  for (size_t t = 0; t < have; t++) {
-    size_t c = ++votes[y[near[t]]];
-    if (c > top) top = c;
-  }
-  for (size_t t = 0; t < have; t++)
-    if (votes[y[near[t]]] == top) return y[near[t]];
-  return -1;
+  return vote(y, near, have, votes, w->k);
 }
 
 /* The class the nearest-centroid rule gives a new row v:

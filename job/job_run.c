@@ -46,11 +46,10 @@ static void equivalent_loss(fl_job_spec *s, const fl_dataset *train) {
   s->loss.kind = FL_LOSS_CATEGORICAL_CE;
 }
 
-void fl_job_preflight(const fl_job_spec *spec_in, const fl_dataset *train,
-                      const fl_dataset *val, const fl_device_info *dev,
-                      fl_findings *out) {
-  fl_job_spec eff = *spec_in, *spec = &eff;
-  equivalent_loss(spec, train);
+/* Preflight of a spec equivalent_loss has already seen. */
+static void preflight_effective(const fl_job_spec *spec, const fl_dataset *train,
+                                const fl_dataset *val, const fl_device_info *dev,
+                                fl_findings *out) {
   fl_dataset_stats st = {0}, sv = {0};
   fl_error err = {0};
   memset(out, 0, sizeof *out);
@@ -70,6 +69,14 @@ void fl_job_preflight(const fl_job_spec *spec_in, const fl_dataset *train,
   fl_preflight(&in, out);
   fl_dataset_stats_free(&st);
   if (has_val) fl_dataset_stats_free(&sv);
+}
+
+void fl_job_preflight(const fl_job_spec *spec, const fl_dataset *train,
+                      const fl_dataset *val, const fl_device_info *dev,
+                      fl_findings *out) {
+  fl_job_spec eff = *spec;
+  equivalent_loss(&eff, train);
+  preflight_effective(&eff, train, val, dev, out);
 }
 
 void fl__jw_fix(fl_jw *w, const char *fix) {
@@ -261,7 +268,7 @@ void fl_job_execute(fl_device *dev, const char *job_id, const fl_job_spec *spec,
   fl_job_spec cur = *spec; /* replaced by a fixed spec under on_plateau: fix */
   equivalent_loss(&cur, train);
   fl_findings pf;
-  fl_job_preflight(&cur, train, val, fl_device_get_info(dev), &pf);
+  preflight_effective(&cur, train, val, fl_device_get_info(dev), &pf);
   emit(h, fl_preflight_event(job_id, &pf), NULL);
   for (int i = 0; i < pf.n; i++)
     if (pf.items[i].severity == FL_SEVERITY_ERROR) {

@@ -128,9 +128,9 @@ typedef struct {
  * be ds's), the winning rule also classifies a seeded sample of its rows,
  * up to 1000, fewer for wide rows (val_rows, val_accuracy). Classes with
  * under 5 rows in its sample sit out (their recall is 0 under any
- * labels). FL_EINVAL when it
- * cannot apply (under 4 labelled rows, no features, k < 2 or > 1000,
- * fewer than two classes of 5 rows), FL_ENOMEM. */
+ * labels). FL_EINVAL when it cannot apply (under 4 labelled rows, no
+ * features, k < 2 or > 1000, fewer than two classes of 5 rows),
+ * FL_ENOMEM. */
 int fl_label_test_run(const fl_dataset *ds, const fl_dataset *val, size_t k, uint64_t seed,
                       fl_label_test *out);
 

@@ -74,7 +74,9 @@ void fl_findings_write(fl_jw *w, const fl_findings *f);
 /* JSON of a preflight event, or NULL when there are no findings. */
 char *fl_preflight_event(const char *job_id, const fl_findings *f);
 
-/* Runs preflight for a spec and its loaded data (stats computed here). */
+/* Runs preflight for a spec and its loaded data (stats computed here), on
+ * the spec as the job trains it (binary_crossentropy over two softmax units
+ * with one-hot labels is categorical cross-entropy: job_run.c). */
 void fl_job_preflight(const fl_job_spec *spec, const fl_dataset *train,
                       const fl_dataset *val, const fl_device_info *dev,
                       fl_findings *out);
