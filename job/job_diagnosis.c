@@ -191,14 +191,14 @@ static int paired_evidence(fl_job_diag *d, const fl_probe_result *probes, fl_dia
   if (k <= FL_PROBE_BASELINE || k >= FL_PROBE_COUNT || k == FL_PROBE_PERMUTED) return 0;
   const fl_probe_result *b0 = &probes[FL_PROBE_BASELINE], *p0 = &probes[k];
   if (!b0->run || !p0->run || b0->failed || p0->failed) return 0;
-  double cost = PAIRED_SEEDS * (b0->seconds + p0->seconds);
-  if (budget_left(d) < cost) return 0;
+  double cost = PAIRED_SEEDS * (b0->seconds + p0->seconds), left = budget_left(d);
+  if (left < cost) return 0;
   fl_probe_result base[PAIRED_SEEDS], probe[PAIRED_SEEDS];
   memset(base, 0, sizeof base);
   memset(probe, 0, sizeof probe);
   double spent = 0;
   int rc = fl_probes_paired(d->dev, d->spec, d->train, d->val, (fl_probe_kind)k, PAIRED_SEEDS,
-                            d->probe_steps, &d->stop, base, probe, &spent);
+                            d->probe_steps, left, &d->stop, base, probe, &spent);
   d->probe_seconds += spent;
   if (rc == FL_ECANCELED) return rc;
   if (rc) return 0; /* out of memory: the evidence goes without the reruns */

@@ -145,11 +145,13 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
 
 /* The baseline and probe k again with `seeds` other seeds (the job's seed
  * + 1, + 2, ...) on the same rows: base[seeds], probe[seeds]. For a
- * paired comparison of the probe that names a cause. stop as above. */
+ * paired comparison of the probe that names a cause. stop as above; a
+ * run still going at the end of budget_s seconds is cut (run false) and
+ * no later one starts. */
 int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
                      const fl_dataset *val, fl_probe_kind k, int seeds, int steps,
-                     fl_job_stop *stop, fl_probe_result *base, fl_probe_result *probe,
-                     double *spent);
+                     double budget_s, fl_job_stop *stop, fl_probe_result *base,
+                     fl_probe_result *probe, double *spent);
 
 /* ---- the state kept across a resume (job_state.c) ---- */
 /* The JSON of what the detectors and the diagnosis know after epoch

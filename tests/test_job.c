@@ -744,6 +744,45 @@ static void test_probe_start_is_the_rows_loss(void **state) {
   fl_dataset_free(&train);
 }
 
+/* The paired reruns end within the budget they are given: priced from
+ * the first runs' times, they can run long on a loaded machine (a short
+ * job's probes spent 10.19 s of their 10, gen_conv.py test job 22327).
+ * A budget of 0.5 s puts the deadline 0.25 s in; each run here needs
+ * many times that (20000 steps of 2 rows), so the first is cut and no
+ * other starts. */
+static void test_paired_reruns_keep_the_budget(void **state) {
+  (void)state;
+  fl_dataset train;
+  make_blobs(&train, 200, 8, 3, 4, false);
+  const char *text = "{\"name\":\"t\",\"data\":{\"train\":{\"features\":\"x.npy\","
+                     "\"labels\":\"y.npy\"}},\"model\":{\"layers\":[" SOFTMAX3 "]},"
+                     "\"loss\":\"sparse_categorical_crossentropy\",\"optimizer\":"
+                     "{\"name\":\"adam\",\"learning_rate\":0.001},\"epochs\":3,"
+                     "\"batch_size\":2,\"seed\":5}";
+  fl_job_spec spec;
+  fl_error err = {0};
+  memset(&spec, 0, sizeof spec);
+  assert_int_equal(fl_spec_parse(text, strlen(text), &spec, &err), 0);
+  fl_probe_result base[2], probe[2];
+  fl_job_stop stop = {.every_s = 1.0};
+  double spent = 0, t0 = now_s();
+  assert_int_equal(fl_probes_paired(dev, &spec, &train, NULL, FL_PROBE_LR_UP, 2, 20000, 0.5,
+                                    &stop, base, probe, &spent),
+                   0);
+  double took = now_s() - t0;
+  /* 2 s: the cut run's teardown, and a sanitizer build's slower setup. */
+  if (took >= 2.0) fprintf(stderr, "the paired reruns took %.2f s of a 0.5 s budget\n", took);
+  assert_true(took < 2.0);
+  assert_true(stop.late);
+  assert_true(stop.deadline == 0); /* cleared for whatever runs next */
+  assert_false(base[0].run);
+  assert_false(probe[0].run);
+  assert_false(base[1].run);
+  assert_false(probe[1].run);
+  fl_spec_free(&spec);
+  fl_dataset_free(&train);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learning_job_is_healthy),
@@ -759,6 +798,7 @@ int main(void) {
       cmocka_unit_test(test_class_weight_fixes_imbalance),
       cmocka_unit_test(test_probe_cause_has_paired_evidence),
       cmocka_unit_test(test_probe_start_is_the_rows_loss),
+      cmocka_unit_test(test_paired_reruns_keep_the_budget),
       cmocka_unit_test(test_cancel_stops_the_probes),
       cmocka_unit_test(test_shutdown_stops_the_probes),
       cmocka_unit_test(test_resumed_job_keeps_its_diagnosis),

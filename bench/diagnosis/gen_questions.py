@@ -1164,11 +1164,68 @@ def questions19(rng):
     return out
 
 
+def questions20(rng):
+    """Round twenty (2026-12-07, seventeenth session): labels numbered
+    1..10 (MATLAB and R style) under Dense(10, softmax), class ids under
+    mean_squared_error with ten softmax units, tanh layers drawn with
+    stddev 1, a CNN too big for the device at batch 2048, Wine through
+    128-128 for 300 epochs, softmax regression under plain SGD at 50, a
+    1:500 binary set under one sigmoid unit; healthy jobs that look
+    suspicious: labels 1..10 under eleven units, plain SGD 1e-3 with
+    momentum 0.9 (the PyTorch tutorial's setting), ten ReLU layers of 32,
+    two classes drawn from one distribution, batches of 4. Written with
+    their answers before any was run; run once, as a held-out check."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    out.append(("labels_out_of_range", "labels numbered 1..10 (MATLAB style) under Dense(10, softmax), Adam 1e-3, 5 epochs",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, fy + 1))
+    out.append(("label_encoding_mismatch", "class ids under mean_squared_error with Dense(10, softmax), Adam 1e-3",
+                spec([dense(64), dense(10, "softmax")], loss="mean_squared_error"), fx, fy))
+    wide = {"kernel_initializer": {"name": "random_normal", "stddev": 1.0}}
+    out.append(("poor_initialization", "784-128-128-10 tanh with random_normal(stddev 1) kernels, plain SGD 0.01",
+                spec([dict(dense(128, "tanh"), **wide), dict(dense(128, "tanh"), **wide), dense(10, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 0.01}), fx, fy))
+    cidx = idx[:3000]
+    imgs = x4[cidx].reshape(len(cidx), 28, 28, 1)
+    big = [conv(512, input_shape=[28, 28, 1], padding="same"), conv(512, padding="same"),
+           {"type": "max_pooling2d", "pool_size": 2}, {"type": "flatten"}, dense(10, "softmax")]
+    out.append(("device_out_of_memory", "conv 512 - conv 512 (same padding) at batch 2048: the im2col buffers alone ~30 GB",
+                dict(spec(big, epochs=2), batch_size=2048), imgs, y[cidx]))
+    wx, wy = gen_jobs.gaussian_table(rng, gen_jobs.WINE, 178)
+    out.append(("overfitting", "Wine standardized (178 rows), 128-128 relu, Adam 0.01, 300 epochs, batch 16",
+                dict(spec([dense(128), dense(128), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                          epochs=300, scale=None), batch_size=16), gen_jobs.standardize(wx), wy))
+    out.append(("learning_rate_too_high", "softmax regression on scaled pixels, plain SGD at 50, 10 epochs",
+                spec([dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 50.0}), fx, fy))
+    pool = idx[5000:60000]
+    pos, neg = pool[y[pool] == 0][:40], pool[y[pool] != 0][:19960]
+    rare = rng.permutation(np.concatenate([pos, neg]))
+    out.append(("class_imbalance", "T-shirts (40) against everything else (19,960), 1:500, 784-32-1 sigmoid, binary_crossentropy, Adam 1e-3, 5 epochs",
+                spec([dense(32), dense(1, "sigmoid")], loss="binary_crossentropy", epochs=5),
+                x[rare], (y[rare] == 0).astype(np.float32)))
+    out.append(("none", "labels numbered 1..10 under Dense(11, softmax) (unit 0 never used), Adam 1e-3, 5 epochs",
+                spec([dense(64), dense(11, "softmax")], epochs=5), fx, fy + 1))
+    out.append(("none", "784-128-10, plain SGD 1e-3 with momentum 0.9 (the PyTorch tutorial's setting), 10 epochs",
+                spec([dense(128), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.001, "momentum": 0.9}),
+                fx, fy))
+    out.append(("none", "ten relu layers of 32, he_normal, Adam 1e-3, 10 epochs",
+                spec([dict(dense(32), kernel_initializer="he_normal") for _ in range(10)] + [dense(10, "softmax")]),
+                fx, fy))
+    bx = rng.normal(size=(3000, 8)).astype(np.float32)
+    by = rng.integers(0, 3, 3000)
+    bx[by == 0] += 2.0
+    out.append(("none", "three classes where classes 1 and 2 come from one distribution (flattens near 0.67), 32 relu, Adam 1e-3, 20 epochs",
+                spec([dense(32), dense(3, "softmax")], epochs=20, scale=None), bx, by.astype(np.int64)))
+    out.append(("none", "2000 rows at batch 4, 784-64-10, Adam 1e-3, 3 epochs (a noisy loss)",
+                dict(spec([dense(64), dense(10, "softmax")], epochs=3), batch_size=4), fx[:2000], fy[:2000]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 20)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 21)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -1179,7 +1236,8 @@ def main():
                          "12: ten more (jobs 3101..); 13: ten more (jobs 3201..); "
                          "14: twelve more (jobs 3301..); 15: twelve more (jobs 3401..); "
                          "16: eleven more (jobs 3501..); 17: nine more (jobs 3601..); "
-                         "18: eleven more (jobs 3701..); 19: eleven more (jobs 3801..)")
+                         "18: eleven more (jobs 3701..); 19: eleven more (jobs 3801..); "
+                         "20: twelve more (jobs 3901..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
@@ -1187,7 +1245,7 @@ def main():
                    10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201),
                    14: (questions14, 3301), 15: (questions15, 3401),
                    16: (questions16, 3501), 17: (questions17, 3601), 18: (questions18, 3701),
-                   19: (questions19, 3801)}[a.round]
+                   19: (questions19, 3801), 20: (questions20, 3901)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
