@@ -1,4 +1,4 @@
-/* data/convert.c — owns decoding of raw numeric elements (u8 ... f64, either
+/* data/convert.c — owns decoding of raw numeric elements (u8 ... f64, f16, either
  * byte order, any alignment) into float32 for the .npy and IDX readers. */
 #include <float.h>
 #include <math.h>
@@ -12,7 +12,8 @@ size_t fl__elem_size(fl__elem t) {
     case FL__ELEM_I8:
     case FL__ELEM_BOOL: return 1;
     case FL__ELEM_I16:
-    case FL__ELEM_U16: return 2;
+    case FL__ELEM_U16:
+    case FL__ELEM_F16: return 2;
     case FL__ELEM_I32:
     case FL__ELEM_U32:
     case FL__ELEM_F32: return 4;
@@ -24,7 +25,22 @@ size_t fl__elem_size(fl__elem t) {
 }
 
 bool fl__elem_integral(fl__elem t) {
-  return t != FL__ELEM_F32 && t != FL__ELEM_F64;
+  return t != FL__ELEM_F16 && t != FL__ELEM_F32 && t != FL__ELEM_F64;
+}
+
+/* binary16 to float: every half value is a float exactly (sign, 5-bit
+ * exponent biased by 15, 10-bit fraction; exponent 0 is zero and the
+ * subnormals, fraction x 2^-24; 31 is Inf and NaN). */
+static float half_to_float(uint16_t h) {
+  unsigned exp = (h >> 10) & 0x1fu, frac = h & 0x3ffu;
+  float v;
+  if (exp == 0)
+    v = ldexpf((float)frac, -24);
+  else if (exp == 31)
+    v = frac ? NAN : INFINITY;
+  else
+    v = ldexpf((float)(frac | 0x400u), (int)exp - 25);
+  return (h & 0x8000u) ? -v : v;
 }
 
 /* Unsigned loads of n bytes in the file's byte order: the buffers come
@@ -89,6 +105,10 @@ int fl__decode_elements(const uint8_t *src, size_t count, fl__elem t,
     case FL__ELEM_U64:
       for (size_t i = 0; i < count; i++)
         dst[i] = (float)load_uint(src + i * size, size, big_endian);
+      return 0;
+    case FL__ELEM_F16:
+      for (size_t i = 0; i < count; i++)
+        dst[i] = half_to_float((uint16_t)load_uint(src + i * size, size, big_endian));
       return 0;
     case FL__ELEM_F32:
       for (size_t i = 0; i < count; i++) {

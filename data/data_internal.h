@@ -60,6 +60,7 @@ typedef enum {
   FL__ELEM_U32,
   FL__ELEM_I64,
   FL__ELEM_U64,
+  FL__ELEM_F16, /* IEEE 754 binary16 (NumPy float16) */
   FL__ELEM_F32,
   FL__ELEM_F64,
 } fl__elem;

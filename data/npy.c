@@ -20,7 +20,7 @@ static const npy_type npy_types[] = {
     {"f4", FL__ELEM_F32}, {"f8", FL__ELEM_F64}, {"u1", FL__ELEM_U8},
     {"i1", FL__ELEM_I8},  {"b1", FL__ELEM_BOOL}, {"i2", FL__ELEM_I16},
     {"u2", FL__ELEM_U16}, {"i4", FL__ELEM_I32}, {"u4", FL__ELEM_U32},
-    {"i8", FL__ELEM_I64}, {"u8", FL__ELEM_U64},
+    {"i8", FL__ELEM_I64}, {"u8", FL__ELEM_U64}, {"f2", FL__ELEM_F16},
 };
 
 #define NPY_DESCR_MAX 64
@@ -259,8 +259,8 @@ static int resolve_dtype(const char *descr, const char *name,
                         "array such as a.astype('<f4')",
                         fl__name(name), descr);
   return fl_error_set(err, FL_EDATA,
-                      "%s: dtype '%s' is not supported; use one of f4 f8 u1 "
-                      "i1 b1 i2 u2 i4 u4 i8 u8, little-endian (e.g. '<f4')",
+                      "%s: dtype '%s' is not supported; use one of f4 f8 f2 "
+                      "u1 i1 b1 i2 u2 i4 u4 i8 u8, little-endian (e.g. '<f4')",
                       fl__name(name), descr);
 }
 

@@ -232,6 +232,37 @@ static void test_npy_dtypes_and_versions(void **state) {
   }
 }
 
+/* float16 (NumPy's '<f2', which people save to halve a file) read
+ * exactly: zero, one, -2, the largest half (65504), the smallest
+ * subnormal (2^-24), 1/3 rounded to half (0x3555 = 0.333251953125), the
+ * infinities and a NaN, from their bit patterns. */
+static void test_npy_float16(void **state) {
+  (void)state;
+  static const uint16_t bits[] = {0x0000, 0x3c00, 0xc000, 0x7bff, 0x0001,
+                                  0x3555, 0x7c00, 0xfc00, 0x7e00};
+  const float want[] = {0.0f, 1.0f, -2.0f, 65504.0f, 0x1p-24f, 0.333251953125f,
+                        INFINITY, -INFINITY, NAN};
+  bytes data = {0};
+  for (size_t i = 0; i < 9; i++) put_uint(&data, bits[i], 2, false);
+  bytes f = npy_file(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 3), }", true,
+                     data.p, data.len);
+  fl_array a;
+  fl_error err = {0};
+  int rc = fl_npy_parse(f.p, f.len, "X.npy", &a, &err);
+  assert_ok(rc, err);
+  assert_int_equal(a.count, 9);
+  assert_false(a.integral);
+  for (size_t i = 0; i < 8; i++) {
+    if (a.data[i] != want[i])
+      print_error("f2 [%zu]: got %.9g want %.9g\n", i, (double)a.data[i], (double)want[i]);
+    assert_true(a.data[i] == want[i]);
+  }
+  assert_true(isnan(a.data[8]));
+  fl_array_free(&a);
+  free(f.p);
+  free(data.p);
+}
+
 static void test_npy_nan_inf_pass_through(void **state) {
   (void)state;
   double v[3] = {NAN, INFINITY, -INFINITY};
@@ -333,8 +364,8 @@ static void test_npy_malformed_header(void **state) {
        "'<i8'"},
       {"{'descr': '<f4', 'fortran_order': True, 'shape': (4,)}", FL_EDATA,
        "np.ascontiguousarray"},
-      {"{'descr': '<f2', 'fortran_order': False, 'shape': (8,)}", FL_EDATA,
-       "dtype '<f2' is not supported"},
+      {"{'descr': '<c8', 'fortran_order': False, 'shape': (8,)}", FL_EDATA,
+       "dtype '<c8' is not supported"},
       {"{'descr': '|O', 'fortran_order': False, 'shape': (2,)}", FL_EDATA,
        "object array"},
       {"{'descr': '<U1', 'fortran_order': False, 'shape': (4,)}", FL_EDATA,
@@ -2414,6 +2445,7 @@ static void test_mutations(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_npy_dtypes_and_versions),
+      cmocka_unit_test(test_npy_float16),
       cmocka_unit_test(test_npy_nan_inf_pass_through),
       cmocka_unit_test(test_npy_header_spacing),
       cmocka_unit_test(test_npy_malformed_header),

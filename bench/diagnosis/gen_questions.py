@@ -1221,11 +1221,72 @@ def questions20(rng):
     return out
 
 
+def questions21(rng):
+    """Round twenty-one (2026-12-07, seventeenth session): digit images
+    through 512-512 for 300 epochs on 200 rows, RMSprop at 1.0 on a
+    standardized table, a validation file whose columns come in another
+    order, validation labels all 0 (a loader bug), XOR through softmax
+    regression, features sorted on their own (labels in their order);
+    healthy jobs that look suspicious: features saved as float16, labels
+    saved as bool, a small conv net on 8x8 digits under SGD with momentum,
+    Iris in centimetres through softmax regression at Adam 0.1, three
+    leaky_relu layers of 32 under RMSprop. Written with their answers
+    before any was run; run once, as a held-out check."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    dy = rng.integers(0, 10, 1000)
+    dx = gen_jobs.digit_images(rng, dy).astype(np.float32)
+    out.append(("overfitting", "200 digit images (8x8), 512-512 relu, Adam 1e-3, 300 epochs",
+                spec([dense(512), dense(512), dense(10, "softmax")], epochs=300, scale=1 / 16), dx[:200], dy[:200]))
+    wx, wy = gen_jobs.gaussian_table(rng, gen_jobs.WINE, 178)
+    out.append(("learning_rate_too_high", "Wine standardized, 32 relu, RMSprop at 1.0, 50 epochs",
+                spec([dense(32), dense(3, "softmax")], opt={"name": "rmsprop", "learning_rate": 1.0},
+                     epochs=50, scale=None), gen_jobs.standardize(wx), wy))
+    px, py = gen_jobs.read_table("penguins_std.csv")
+    order = rng.permutation(len(py))
+    px, py = px[order], py[order]
+    nv = len(py) // 5
+    s = spec([dense(16), dense(3, "softmax")], epochs=30, scale=None)
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy"},
+                 "validation": {"features": "xv.npy", "labels": "yv.npy"}}
+    out.append(("invalid_data", "penguins standardized, the validation file's columns in reverse order, 16 relu, Adam 1e-3, 30 epochs",
+                s, px[nv:], py[nv:], {"xv.npy": px[:nv, ::-1].copy(), "yv.npy": py[:nv]}))
+    vidx = idx[5000:6000]
+    s = spec([dense(64), dense(10, "softmax")])
+    val_file(s, 1 / 255)
+    out.append(("invalid_data", "validation labels all 0 (a loader that lost them), 784-64-10, Adam 1e-3",
+                s, fx, fy, {"xv.npy": x[vidx], "yv.npy": np.zeros(len(vidx), np.int64)}))
+    xx = rng.normal(size=(2000, 2)).astype(np.float32)
+    xy = ((xx[:, 0] > 0) ^ (xx[:, 1] > 0)).astype(np.int64)
+    out.append(("insufficient_capacity", "XOR of two standardized features through softmax regression, Adam 0.01, 30 epochs",
+                spec([dense(2, "softmax")], opt={"name": "adam", "learning_rate": 0.01}, epochs=30, scale=None), xx, xy))
+    out.append(("labels_uninformative", "each feature column sorted on its own (labels in their order), 784-64-10, Adam 1e-3",
+                spec([dense(64), dense(10, "softmax")]), np.sort(fx, axis=0), fy))
+    out.append(("none", "features saved as float16 (pixels / 255), 784-64-10, Adam 1e-3, 5 epochs",
+                spec([dense(64), dense(10, "softmax")], epochs=5, scale=None), (fx / 255).astype(np.float16), fy))
+    two = fy < 2
+    out.append(("none", "T-shirts against trousers, labels saved as bool, Dense(1, sigmoid), binary_crossentropy, Adam 1e-3, 5 epochs",
+                spec([dense(32), dense(1, "sigmoid")], loss="binary_crossentropy", epochs=5), fx[two], fy[two] == 1))
+    dconv = [{"type": "conv2d", "filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu",
+              "input_shape": [8, 8, 1]}, {"type": "flatten"}, dense(10, "softmax")]
+    out.append(("none", "8x8 digit images, conv 8 3x3 same - flatten - dense 10, SGD 0.01 with momentum 0.9, 30 epochs",
+                spec(dconv, opt={"name": "sgd", "learning_rate": 0.01, "momentum": 0.9}, epochs=30, scale=1 / 16),
+                dx.reshape(-1, 8, 8, 1), dy))
+    ix, iy = gen_jobs.gaussian_table(rng, gen_jobs.IRIS, 150)
+    out.append(("none", "Iris in centimetres, softmax regression, Adam 0.1, 200 epochs, batch 16",
+                dict(spec([dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.1}, epochs=200, scale=None),
+                     batch_size=16), ix, iy))
+    out.append(("none", "three leaky_relu layers of 32, RMSprop 1e-3, 10 epochs",
+                spec([dense(32, "leaky_relu") for _ in range(3)] + [dense(10, "softmax")],
+                     opt={"name": "rmsprop", "learning_rate": 0.001}), fx, fy))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 21)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 22)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -1237,7 +1298,7 @@ def main():
                          "14: twelve more (jobs 3301..); 15: twelve more (jobs 3401..); "
                          "16: eleven more (jobs 3501..); 17: nine more (jobs 3601..); "
                          "18: eleven more (jobs 3701..); 19: eleven more (jobs 3801..); "
-                         "20: twelve more (jobs 3901..)")
+                         "20: twelve more (jobs 3901..); 21: eleven more (jobs 4001..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
@@ -1245,7 +1306,7 @@ def main():
                    10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201),
                    14: (questions14, 3301), 15: (questions15, 3401),
                    16: (questions16, 3501), 17: (questions17, 3601), 18: (questions18, 3701),
-                   19: (questions19, 3801), 20: (questions20, 3901)}[a.round]
+                   19: (questions19, 3801), 20: (questions20, 3901), 21: (questions21, 4001)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
