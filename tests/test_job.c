@@ -706,6 +706,21 @@ static void test_probe_cause_has_paired_evidence(void **state) {
   fl_dataset_free(&val);
 }
 
+/* A softmax regression over the 3 classes of make_blobs at batches of 2
+ * rows, under `optimizer` (JSON), for the probe tests below. */
+static void blobs_spec(const char *optimizer, fl_job_spec *spec) {
+  char text[512];
+  snprintf(text, sizeof text,
+           "{\"name\":\"t\",\"data\":{\"train\":{\"features\":\"x.npy\","
+           "\"labels\":\"y.npy\"}},\"model\":{\"layers\":[" SOFTMAX3 "]},"
+           "\"loss\":\"sparse_categorical_crossentropy\",\"optimizer\":%s,"
+           "\"epochs\":3,\"batch_size\":2,\"seed\":5}",
+           optimizer);
+  fl_error err = {0};
+  memset(spec, 0, sizeof *spec);
+  assert_int_equal(fl_spec_parse(text, strlen(text), spec, &err), 0);
+}
+
 /* A probe's starting loss is the initial model's over the probe's rows,
  * not one batch's: at a rate that changes nothing (SGD 1e-12) the
  * baseline's loss must not appear to fall. With batches of 2 rows the
@@ -715,15 +730,8 @@ static void test_probe_start_is_the_rows_loss(void **state) {
   (void)state;
   fl_dataset train;
   make_blobs(&train, 200, 8, 3, 4, false);
-  const char *text = "{\"name\":\"t\",\"data\":{\"train\":{\"features\":\"x.npy\","
-                     "\"labels\":\"y.npy\"}},\"model\":{\"layers\":[" SOFTMAX3 "]},"
-                     "\"loss\":\"sparse_categorical_crossentropy\",\"optimizer\":"
-                     "{\"name\":\"sgd\",\"learning_rate\":1e-12},\"epochs\":3,"
-                     "\"batch_size\":2,\"seed\":5}";
   fl_job_spec spec;
-  fl_error err = {0};
-  memset(&spec, 0, sizeof spec);
-  assert_int_equal(fl_spec_parse(text, strlen(text), &spec, &err), 0);
+  blobs_spec("{\"name\":\"sgd\",\"learning_rate\":1e-12}", &spec);
   fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
   fl_probe_result res[FL_PROBE_COUNT];
   double spent = 0;
@@ -754,15 +762,8 @@ static void test_paired_reruns_keep_the_budget(void **state) {
   (void)state;
   fl_dataset train;
   make_blobs(&train, 200, 8, 3, 4, false);
-  const char *text = "{\"name\":\"t\",\"data\":{\"train\":{\"features\":\"x.npy\","
-                     "\"labels\":\"y.npy\"}},\"model\":{\"layers\":[" SOFTMAX3 "]},"
-                     "\"loss\":\"sparse_categorical_crossentropy\",\"optimizer\":"
-                     "{\"name\":\"adam\",\"learning_rate\":0.001},\"epochs\":3,"
-                     "\"batch_size\":2,\"seed\":5}";
   fl_job_spec spec;
-  fl_error err = {0};
-  memset(&spec, 0, sizeof spec);
-  assert_int_equal(fl_spec_parse(text, strlen(text), &spec, &err), 0);
+  blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
   fl_probe_result base[2], probe[2];
   fl_job_stop stop = {.every_s = 1.0};
   double spent = 0, t0 = now_s();
