@@ -892,12 +892,38 @@ static void rule_exploding(ctx *c) {
                    "~1/fan_in), a lower learning rate, or fewer layers");
 }
 
+/* The first dead layer (measured) is a ReLU layer whose kernels start
+ * at zero and biases at zero or below: every row's pre-activation is the
+ * bias, so its units output 0, ReLU's derivative there is 0, and no
+ * gradient ever reaches its weights; the layers after it never see the
+ * rows, and the network predicts one distribution for every row. That is
+ * arithmetic, not a fitted bound, and the monitor's dead share confirms
+ * it, so it needs no probe to show the repair (generated test job 17667:
+ * 224 such units on spirals, all dead, loss 1.386 = ln 4 throughout; the
+ * re-initialization probe's 165 steps fell 2.07 -> 1.33 but too little to
+ * show on held-out rows, 0.258 against 0.242, and the job was told
+ * unexplained). Dense models only, where the monitor's layer index is
+ * the spec's. */
+static bool zero_relu_dead(const ctx *c) {
+  const fl_job_spec *spec = c->in->spec;
+  int l = c->in->signals->dead_layer;
+  if (l < 0 || l + 1 >= spec->n_layers || fl_model_has_conv(spec->layers, spec->n_layers))
+    return false;
+  const fl_layer_spec *layer = &spec->layers[l];
+  const fl_initializer *k = &layer->kernel_init, *b = &layer->bias_init;
+  bool zero_kernel = k->kind == FL_INIT_ZEROS || (k->kind == FL_INIT_CONSTANT && k->param == 0);
+  bool bias_at_most_0 = b->kind == FL_INIT_ZEROS || (b->kind == FL_INIT_CONSTANT && b->param <= 0);
+  return layer->activation == FL_ACT_RELU && zero_kernel && bias_at_most_0;
+}
+
 static void rule_init(ctx *c) {
   const fl_signals *s = c->in->signals;
   const fl_job_spec *spec = c->in->spec;
   size_t d = c->in->monitor->input_dim;
-  bool sym = symmetric_init(spec), wild = wild_init(spec, d);
-  if (!(s->init_loss_off || sym || wild) || !beats(probe(c, FL_PROBE_REINIT), c->base)) return;
+  bool sym = symmetric_init(spec), wild = wild_init(spec, d), dead_at_zero = zero_relu_dead(c);
+  if (!(s->init_loss_off || sym || wild) ||
+      !(beats(probe(c, FL_PROBE_REINIT), c->base) || dead_at_zero))
+    return;
   char a[256], fix[FL_FIX_MAX];
   describe(c, FL_PROBE_REINIT, a, sizeof a);
   probe_fix(c, FL_PROBE_REINIT, fix, sizeof fix);
@@ -913,9 +939,13 @@ static void rule_init(ctx *c) {
       sym ? "identical initial weights make every unit of a layer learn the same "
             "thing: use glorot_uniform or he_normal kernels"
           : "use glorot_uniform or he_normal kernels and zero biases",
-      "%s%s%s%s; %s", sym ? "a hidden layer starts with identical (constant) weights" : "",
+      "%s%s%s%s%s; %s", sym ? "a hidden layer starts with identical (constant) weights" : "",
       sym && s->summary[0] ? "; " : "", s->summary,
-      wild ? "; initial kernels far wider than He/Glorot's sqrt(2 / fan_in)" : "", a);
+      wild ? "; initial kernels far wider than He/Glorot's sqrt(2 / fan_in)" : "",
+      dead_at_zero ? "; its ReLU units start at exactly 0 for every row, where ReLU's "
+                     "gradient is 0, so they can never learn"
+                   : "",
+      a);
   /* A lower rate that tames the huge activations of such kernels treats
    * a symptom: their loss is far off before the first step, which no
    * rate causes (random_normal stddev 25 on 195 ReLU units: loss 34.7 at

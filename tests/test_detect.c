@@ -1593,6 +1593,35 @@ static void test_decide_root_cause_first(void **state) {
   fl_decide(&in, &d);
   assert_true(d.n >= 1);
   assert_int_equal(d.items[0].cause, FL_CAUSE_CLASS_IMBALANCE);
+
+  /* A ReLU layer of zero kernels and zero biases, measured all dead:
+   * its units can never learn, whatever a short re-initialization probe
+   * shows (generated test job 17667: 2.07 -> 1.33, held-out 0.258
+   * against 0.242). Not from a dead layer with He's kernels, nor from
+   * zero kernels over a positive bias (the units are active then, and
+   * the next layer's random kernels tell them apart). */
+  plateau_monitor();
+  mon.train_rows = mon.val_rows = 512;
+  memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
+  fl_job_spec zero = spec_of(FL_OPT_ADAM, 7e-4f);
+  zero.layers[0].kernel_init = (fl_initializer){FL_INIT_ZEROS, 0};
+  s = (fl_signals){.dead_layer = 0, .saturated_layer = -1, .collapsed = true,
+                   .never_learned = true, .at_chance = true};
+  set(p, FL_PROBE_BASELINE, 2.302, 2.302, 0.1);
+  set(p, FL_PROBE_REINIT, 2.9, 2.25, 0.11);
+  set(p, FL_PROBE_LEAKY, 2.302, 2.27, 0.11);
+  d = decide(&zero, &s, p);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_POOR_INITIALIZATION);
+  assert_non_null(strstr(d.items[0].evidence, "can never learn"));
+  fl_job_spec he = spec_of(FL_OPT_ADAM, 7e-4f);
+  d = decide(&he, &s, p);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_POOR_INITIALIZATION);
+  zero.layers[0].bias_init = (fl_initializer){FL_INIT_CONSTANT, 0.5f};
+  d = decide(&zero, &s, p);
+  for (int i = 0; i < d.n; i++)
+    if (d.items[i].cause == FL_CAUSE_POOR_INITIALIZATION)
+      assert_null(strstr(d.items[i].evidence, "can never learn"));
 }
 
 
