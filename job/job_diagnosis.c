@@ -193,9 +193,7 @@ static int paired_evidence(fl_job_diag *d, const fl_probe_result *probes, fl_dia
   if (!b0->run || !p0->run || b0->failed || p0->failed) return 0;
   double cost = PAIRED_SEEDS * (b0->seconds + p0->seconds), left = budget_left(d);
   if (left < cost) return 0;
-  fl_probe_result base[PAIRED_SEEDS], probe[PAIRED_SEEDS];
-  memset(base, 0, sizeof base);
-  memset(probe, 0, sizeof probe);
+  fl_probe_result base[PAIRED_SEEDS], probe[PAIRED_SEEDS]; /* cleared by fl_probes_paired */
   double spent = 0;
   int rc = fl_probes_paired(d->dev, d->spec, d->train, d->val, (fl_probe_kind)k, PAIRED_SEEDS,
                             d->probe_steps, left, &d->stop, base, probe, &spent);
