@@ -258,6 +258,15 @@ static int resolve_dtype(const char *descr, const char *name,
                         "objects), which is not supported; save a numeric "
                         "array such as a.astype('<f4')",
                         fl__name(name), descr);
+  /* Text: most often labels saved as class names or as digits turned
+   * into strings (y.astype(str) gives '<U21'; question round 22). */
+  if (code[0] == 'U' || code[0] == 'S')
+    return fl_error_set(err, FL_EDATA,
+                        "%s: dtype '%s' is text, which is not supported; "
+                        "save numbers (labels as class ids: names, ids = "
+                        "np.unique(y, return_inverse=True)), or give class "
+                        "names as a CSV label column",
+                        fl__name(name), descr);
   return fl_error_set(err, FL_EDATA,
                       "%s: dtype '%s' is not supported; use one of f4 f8 f2 "
                       "u1 i1 b1 i2 u2 i4 u4 i8 u8, little-endian (e.g. '<f4')",

@@ -1282,11 +1282,55 @@ def questions21(rng):
     return out
 
 
+def questions22(rng):
+    """Round twenty-two (2026-12-07, seventeenth session, after the fresh
+    test halves): sentiment-style labels -1/0/1 under Dense(3, softmax),
+    pixels centred but not scaled (x - 127.5) under plain SGD, a linear
+    output under categorical_crossentropy with one-hot labels, labels
+    saved as strings, one-hot labels saved as float16 under the sparse
+    loss, a CNN whose two conv layers start at zero; healthy jobs that
+    look suspicious: dropout and batch normalization under SGD with
+    momentum, labels saved as int8, three tanh layers under SGD 0.05 with
+    momentum. Written with their answers before any was run; run once."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    three = fy < 3
+    out.append(("labels_out_of_range", "three classes labelled -1, 0, +1 (sentiment style) under Dense(3, softmax), Adam 1e-3, 5 epochs",
+                spec([dense(64), dense(3, "softmax")], epochs=5), fx[three], fy[three] - 1))
+    out.append(("unnormalized_inputs", "pixels centred but not scaled (x - 127.5, range +-127.5), 784-128-10, plain SGD 0.01",
+                spec([dense(128), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01}, scale=None),
+                fx.astype(np.float32) - 127.5, fy))
+    out.append(("output_loss_mismatch", "linear Dense(10) output under categorical_crossentropy (from_logits false), one-hot labels",
+                spec([dense(64), dense(10, "linear")], loss="categorical_crossentropy", epochs=5),
+                fx, np.eye(10, dtype=np.float32)[fy]))
+    out.append(("invalid_data", "labels saved as strings ('0'..'9', dtype <U1), 784-64-10, Adam 1e-3",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, fy.astype(str)))
+    out.append(("label_encoding_mismatch", "one-hot labels saved as float16 under sparse_categorical_crossentropy",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, np.eye(10, dtype=np.float16)[fy]))
+    cidx = idx[:3000]
+    zero = {"kernel_initializer": "zeros"}
+    out.append(("poor_initialization", "small CNN whose two conv layers start at zero kernels, Adam 1e-3, 5 epochs",
+                spec([dict(conv(16, input_shape=[28, 28, 1]), **zero), {"type": "max_pooling2d", "pool_size": 2},
+                      dict(conv(32), **zero), {"type": "max_pooling2d", "pool_size": 2}, {"type": "flatten"},
+                      dense(64), dense(10, "softmax")], epochs=5),
+                x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]))
+    reg = [dense(128), {"type": "batch_normalization"}, {"type": "dropout", "rate": 0.3},
+           dense(64), {"type": "batch_normalization"}, {"type": "dropout", "rate": 0.3}, dense(10, "softmax")]
+    out.append(("none", "784-128-64-10 relu with batch normalization and dropout 0.3, SGD 0.01 with momentum 0.9, 10 epochs",
+                spec(reg, opt={"name": "sgd", "learning_rate": 0.01, "momentum": 0.9}), fx, fy))
+    out.append(("none", "labels saved as int8, 784-64-10, Adam 1e-3, 5 epochs",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, fy.astype(np.int8)))
+    out.append(("none", "three tanh layers of 64, SGD 0.05 with momentum 0.9, 10 epochs",
+                spec([dense(64, "tanh") for _ in range(3)] + [dense(10, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 0.05, "momentum": 0.9}), fx, fy))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 22)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 23)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -1298,7 +1342,8 @@ def main():
                          "14: twelve more (jobs 3301..); 15: twelve more (jobs 3401..); "
                          "16: eleven more (jobs 3501..); 17: nine more (jobs 3601..); "
                          "18: eleven more (jobs 3701..); 19: eleven more (jobs 3801..); "
-                         "20: twelve more (jobs 3901..); 21: eleven more (jobs 4001..)")
+                         "20: twelve more (jobs 3901..); 21: eleven more (jobs 4001..); "
+                         "22: nine more (jobs 4101..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
@@ -1306,7 +1351,7 @@ def main():
                    10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201),
                    14: (questions14, 3301), 15: (questions15, 3401),
                    16: (questions16, 3501), 17: (questions17, 3601), 18: (questions18, 3701),
-                   19: (questions19, 3801), 20: (questions20, 3901), 21: (questions21, 4001)}[a.round]
+                   19: (questions19, 3801), 20: (questions20, 3901), 21: (questions21, 4001), 22: (questions22, 4101)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
