@@ -261,13 +261,21 @@ static const fl_finding *prior(const ctx *c, fl_cause cause) {
   return fl_findings_find(c->in->preflight, cause);
 }
 
-static bool symmetric_init(const fl_job_spec *s) {
-  for (int i = 0; i + 1 < s->n_layers; i++) {
-    fl_init_kind k = s->layers[i].kernel_init.kind;
-    if (s->layers[i].units > 1 &&
-        (k == FL_INIT_ZEROS || k == FL_INIT_ONES || k == FL_INIT_CONSTANT))
-      return true;
+/* An initializer that gives every weight one value (zeros, ones,
+ * constant), that value into *value. */
+static bool constant_init(const fl_initializer *init, double *value) {
+  switch (init->kind) {
+    case FL_INIT_ZEROS: *value = 0; return true;
+    case FL_INIT_ONES: *value = 1; return true;
+    case FL_INIT_CONSTANT: *value = init->param; return true;
+    default: return false;
   }
+}
+
+static bool symmetric_init(const fl_job_spec *s) {
+  double v;
+  for (int i = 0; i + 1 < s->n_layers; i++)
+    if (s->layers[i].units > 1 && constant_init(&s->layers[i].kernel_init, &v)) return true;
   return false;
 }
 
@@ -910,10 +918,9 @@ static bool zero_relu_dead(const ctx *c) {
   if (l < 0 || l + 1 >= spec->n_layers || fl_model_has_conv(spec->layers, spec->n_layers))
     return false;
   const fl_layer_spec *layer = &spec->layers[l];
-  const fl_initializer *k = &layer->kernel_init, *b = &layer->bias_init;
-  bool zero_kernel = k->kind == FL_INIT_ZEROS || (k->kind == FL_INIT_CONSTANT && k->param == 0);
-  bool bias_at_most_0 = b->kind == FL_INIT_ZEROS || (b->kind == FL_INIT_CONSTANT && b->param <= 0);
-  return layer->activation == FL_ACT_RELU && zero_kernel && bias_at_most_0;
+  double k, b;
+  return layer->activation == FL_ACT_RELU && constant_init(&layer->kernel_init, &k) && k == 0 &&
+         constant_init(&layer->bias_init, &b) && b <= 0;
 }
 
 static void rule_init(ctx *c) {
