@@ -752,6 +752,37 @@ static void test_probe_start_is_the_rows_loss(void **state) {
   fl_dataset_free(&train);
 }
 
+/* A probe an earlier diagnosis ran stays in the evidence of a later one
+ * whose signals no longer call for it (generated test job 17997: the
+ * rate x 1000 that showed softmax regression on Iris had the capacity at
+ * epoch 3 was gone from the probes at epoch 9, and the wider model was
+ * named the fix). The plan for a job with no sign and Adam at 1e-3 has no
+ * step x 1000. */
+static void test_earlier_probes_stay_evidence(void **state) {
+  (void)state;
+  fl_dataset train;
+  make_blobs(&train, 200, 8, 3, 4, false);
+  fl_job_spec spec;
+  blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
+  fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
+  fl_probe_kind plan[FL_PROBE_COUNT];
+  int n = fl_probe_plan(&spec, &sig, plan, FL_PROBE_COUNT);
+  for (int i = 0; i < n; i++) assert_int_not_equal(plan[i], FL_PROBE_LR_UP1000);
+  fl_probe_result known[FL_PROBE_COUNT] = {0}, res[FL_PROBE_COUNT];
+  known[FL_PROBE_LR_UP1000] = (fl_probe_result){.run = true, .loss_start = 1.1, .loss_end = 0.25,
+                                                 .val_acc = 0.9375, .held_rows = 32, .steps = 150};
+  double spent = 0;
+  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 0.01, FL_PROBE_MIN_STEPS, known, NULL,
+                                 res, &spent),
+                   0);
+  assert_true(res[FL_PROBE_BASELINE].run); /* this diagnosis's own, run */
+  assert_true(res[FL_PROBE_LR_UP1000].run);
+  assert_true(res[FL_PROBE_LR_UP1000].loss_end == 0.25);
+  assert_int_equal(res[FL_PROBE_LR_UP1000].held_rows, 32);
+  fl_spec_free(&spec);
+  fl_dataset_free(&train);
+}
+
 /* The paired reruns end within the budget they are given: priced from
  * the first runs' times, they can run long on a loaded machine (a short
  * job's probes spent 10.19 s of their 10, gen_conv.py test job 22327).
@@ -798,6 +829,7 @@ int main(void) {
       cmocka_unit_test(test_capacity_is_tested_at_the_end),
       cmocka_unit_test(test_class_weight_fixes_imbalance),
       cmocka_unit_test(test_probe_cause_has_paired_evidence),
+      cmocka_unit_test(test_earlier_probes_stay_evidence),
       cmocka_unit_test(test_probe_start_is_the_rows_loss),
       cmocka_unit_test(test_paired_reruns_keep_the_budget),
       cmocka_unit_test(test_cancel_stops_the_probes),

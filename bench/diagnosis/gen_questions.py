@@ -1326,11 +1326,53 @@ def questions22(rng):
     return out
 
 
+def questions23(rng):
+    """Round twenty-three (2026-12-07, eighteenth session): every training
+    label one class (a bug that zeroed them), a ReLU output under
+    from_logits: true, raw pixels under Adam 1e-3; healthy jobs that look
+    suspicious: twenty ReLU layers under Adam, dropout 0.8, SGD 0.1 with
+    Nesterov momentum, pixels in [-1, 1], a tenth of the labels replaced by
+    class 0 (a join's default), ten rows per class with no validation
+    data. Written with their answers before any was run; run once."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    out.append(("invalid_data", "every training label 0 (a bug that zeroed them), 784-64-10, Adam 1e-3, 5 epochs",
+                spec([dense(64), dense(10, "softmax")], epochs=5), fx, np.zeros_like(fy)))
+    out.append(("output_loss_mismatch", "Dense(10, relu) output under sparse cross-entropy with from_logits: true, Adam 1e-3",
+                spec([dense(128), dense(10, "relu")],
+                     loss={"name": "sparse_categorical_crossentropy", "from_logits": True}), fx, fy))
+    out.append(("unnormalized_inputs", "raw pixels 0..255 (no scaling), 784-128-10 relu, Adam 1e-3, 10 epochs",
+                spec([dense(128), dense(10, "softmax")], scale=None), fx.astype(np.float32), fy))
+    out.append(("none", "twenty relu layers of 64, he_normal, Adam 1e-3, 10 epochs",
+                spec([dict(dense(64), kernel_initializer="he_normal") for _ in range(20)] + [dense(10, "softmax")]),
+                fx, fy))
+    out.append(("none", "784-256-10 with dropout 0.8 after the hidden layer, Adam 1e-3, 10 epochs",
+                spec([dense(256), {"type": "dropout", "rate": 0.8}, dense(10, "softmax")]), fx, fy))
+    out.append(("none", "784-256-10 relu, SGD 0.1 with Nesterov momentum 0.9, 5 epochs",
+                spec([dense(256), dense(10, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 0.1, "momentum": 0.9, "nesterov": True}, epochs=5), fx, fy))
+    out.append(("none", "pixels scaled to [-1, 1] (x / 127.5 - 1), 784-128-10, Adam 1e-3, 5 epochs",
+                spec([dense(128), dense(10, "softmax")], epochs=5, scale=None),
+                (fx / 127.5 - 1).astype(np.float32), fy))
+    noisy = fy.copy()
+    hit = rng.random(len(noisy)) < 0.1
+    noisy[hit] = 0
+    out.append(("none", "a tenth of the labels replaced by class 0 (a join's default), 784-128-10, Adam 1e-3, 10 epochs",
+                spec([dense(128), dense(10, "softmax")]), fx, noisy))
+    bx, by, _, _ = gen_jobs.make_family(rng, "blobs", 30, 3)
+    s = dict(spec([dense(16), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                  epochs=200, scale=None), batch_size=8)
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy"}}
+    out.append(("none", "ten rows per class (three blobs), no validation data, 16 relu, Adam 0.01, 200 epochs, batch 8",
+                s, bx.astype(np.float32), by))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 23)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 24)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -1343,7 +1385,7 @@ def main():
                          "16: eleven more (jobs 3501..); 17: nine more (jobs 3601..); "
                          "18: eleven more (jobs 3701..); 19: eleven more (jobs 3801..); "
                          "20: twelve more (jobs 3901..); 21: eleven more (jobs 4001..); "
-                         "22: nine more (jobs 4101..)")
+                         "22: nine more (jobs 4101..); 23: nine more (jobs 4201..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
@@ -1351,7 +1393,8 @@ def main():
                    10: (questions10, 2901), 11: (questions11, 3001), 12: (questions12, 3101), 13: (questions13, 3201),
                    14: (questions14, 3301), 15: (questions15, 3401),
                    16: (questions16, 3501), 17: (questions17, 3601), 18: (questions18, 3701),
-                   19: (questions19, 3801), 20: (questions20, 3901), 21: (questions21, 4001), 22: (questions22, 4101)}[a.round]
+                   19: (questions19, 3801), 20: (questions20, 3901), 21: (questions21, 4001), 22: (questions22, 4101),
+                   23: (questions23, 4201)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
