@@ -1279,6 +1279,12 @@ static void rule_capacity(ctx *c) {
         lt->method, lt->accuracy, lt->rows, lt->linear_accuracy,
         hidden ? "linear throughout" : "with no hidden layer", fit, c->in->monitor->train_rows,
         c->in->monitor->n, c->in->monitor->chance_accuracy, tried);
+    /* The measure is the job's own fit against the label test's: at the
+     * job's end it is the end's, whatever the probes' ~150 steps show
+     * (job_diagnosis.c's verdict; generated test job 18867, softmax
+     * regression on four spirals at 0.52 of 97 validation rows, 5-NN
+     * 0.988: told healthy when no probe ran ahead of the whole job). */
+    claimed(c, FL_CAUSE_INSUFFICIENT_CAPACITY)->from_job = true;
     return;
   }
   if (!finite_run(wide) || !finite_run(base)) return;

@@ -531,9 +531,11 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
      * one, its rate too low or its optimizer wrong) only when that
      * cause's short probe already ends significantly above the whole job:
      * an early spike that training recovered from, a scale the model
-     * coped with, are no problem. */
+     * coped with, are no problem. A cause measured on the job's own end
+     * (from_job: a linear model fitting far less than the label test's
+     * neighbours reach) needs no probe to confirm it. */
     if (sig.confirm_only && final.n > 0 && confirmed_by_probe(final.items[0].cause) &&
-        !fix_still_ahead(d, mon, &final.items[0]))
+        !final.items[0].from_job && !fix_still_ahead(d, mon, &final.items[0]))
       memset(&final, 0, sizeof final);
   }
   /* At chance after fewer steps than a probe took, while the baseline

@@ -356,6 +356,10 @@ typedef struct {
   char fix[FL_FIX_MAX];         /* merge patch, "" if no spec change fixes it */
   int probe;                    /* the fl_probe_kind whose result is the
                                    evidence, FL_PROBE_COUNT when none */
+  bool from_job;                /* measured on the job's own metrics at the
+                                   time of the decision (against the label
+                                   test), not a probe's short run: a job's
+                                   end does not need a probe to confirm it */
 } fl_cause_report;
 
 #define FL_MAX_CAUSES 8
