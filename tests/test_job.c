@@ -794,6 +794,33 @@ static void test_earlier_probes_stay_evidence(void **state) {
   fl_dataset_free(&train);
 }
 
+/* A later diagnosis (the baseline known from an earlier one) starts no
+ * probe that its budget cannot hold: the first new probe used to run
+ * whole however little was left (gen_conv.py test job 22741: the 4x
+ * wider model's 2.3 s on 0.86 s left). The known baseline took 5 s, so
+ * every probe of this model is priced far beyond the 0.05 s left. */
+static void test_later_probes_keep_the_budget(void **state) {
+  (void)state;
+  fl_dataset train;
+  make_blobs(&train, 200, 8, 3, 4, false);
+  fl_job_spec spec;
+  blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
+  fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
+  fl_probe_result known[FL_PROBE_COUNT] = {0}, res[FL_PROBE_COUNT];
+  known[FL_PROBE_BASELINE] = (fl_probe_result){.run = true, .loss_start = 1.1, .loss_end = 1.0,
+                                                .val_acc = 0.5, .held_rows = 32, .steps = 150,
+                                                .seconds = 5.0};
+  double spent = 0;
+  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 0.05, FL_PROBE_MIN_STEPS, known,
+                                 NULL, res, &spent),
+                   0);
+  assert_true(res[FL_PROBE_BASELINE].run);
+  for (int k = 0; k < FL_PROBE_COUNT; k++)
+    if (k != FL_PROBE_BASELINE) assert_false(res[k].run);
+  fl_spec_free(&spec);
+  fl_dataset_free(&train);
+}
+
 /* The paired reruns end within the budget they are given: priced from
  * the first runs' times, they can run long on a loaded machine (a short
  * job's probes spent 10.19 s of their 10, gen_conv.py test job 22327).
@@ -841,6 +868,7 @@ int main(void) {
       cmocka_unit_test(test_class_weight_fixes_imbalance),
       cmocka_unit_test(test_probe_cause_has_paired_evidence),
       cmocka_unit_test(test_earlier_probes_stay_evidence),
+      cmocka_unit_test(test_later_probes_keep_the_budget),
       cmocka_unit_test(test_probe_start_is_the_rows_loss),
       cmocka_unit_test(test_paired_reruns_keep_the_budget),
       cmocka_unit_test(test_cancel_stops_the_probes),
