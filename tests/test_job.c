@@ -763,6 +763,23 @@ static void test_probe_start_is_the_rows_loss(void **state) {
   fl_dataset_free(&train);
 }
 
+/* fl_probes_run for a later diagnosis of blobs_spec under Adam 1e-3 with
+ * no sign: `known` holds what earlier ones measured, `budget_s` what is
+ * left. */
+static void later_probes(const fl_probe_result *known, double budget_s, fl_probe_result *res) {
+  fl_dataset train;
+  make_blobs(&train, 200, 8, 3, 4, false);
+  fl_job_spec spec;
+  blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
+  fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
+  double spent = 0;
+  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, budget_s, FL_PROBE_MIN_STEPS,
+                                 known, NULL, res, &spent),
+                   0);
+  fl_spec_free(&spec);
+  fl_dataset_free(&train);
+}
+
 /* A probe an earlier diagnosis ran stays in the evidence of a later one
  * whose signals no longer call for it (generated test job 17997: the
  * rate x 1000 that showed softmax regression on Iris had the capacity at
@@ -771,27 +788,21 @@ static void test_probe_start_is_the_rows_loss(void **state) {
  * step x 1000. */
 static void test_earlier_probes_stay_evidence(void **state) {
   (void)state;
-  fl_dataset train;
-  make_blobs(&train, 200, 8, 3, 4, false);
   fl_job_spec spec;
   blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
   fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
   fl_probe_kind plan[FL_PROBE_COUNT];
   int n = fl_probe_plan(&spec, &sig, plan, FL_PROBE_COUNT);
   for (int i = 0; i < n; i++) assert_int_not_equal(plan[i], FL_PROBE_LR_UP1000);
+  fl_spec_free(&spec);
   fl_probe_result known[FL_PROBE_COUNT] = {0}, res[FL_PROBE_COUNT];
   known[FL_PROBE_LR_UP1000] = (fl_probe_result){.run = true, .loss_start = 1.1, .loss_end = 0.25,
                                                  .val_acc = 0.9375, .held_rows = 32, .steps = 150};
-  double spent = 0;
-  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 0.01, FL_PROBE_MIN_STEPS, known, NULL,
-                                 res, &spent),
-                   0);
+  later_probes(known, 0.01, res);
   assert_true(res[FL_PROBE_BASELINE].run); /* this diagnosis's own, run */
   assert_true(res[FL_PROBE_LR_UP1000].run);
   assert_true(res[FL_PROBE_LR_UP1000].loss_end == 0.25);
   assert_int_equal(res[FL_PROBE_LR_UP1000].held_rows, 32);
-  fl_spec_free(&spec);
-  fl_dataset_free(&train);
 }
 
 /* A later diagnosis (the baseline known from an earlier one) starts no
@@ -801,24 +812,14 @@ static void test_earlier_probes_stay_evidence(void **state) {
  * every probe of this model is priced far beyond the 0.05 s left. */
 static void test_later_probes_keep_the_budget(void **state) {
   (void)state;
-  fl_dataset train;
-  make_blobs(&train, 200, 8, 3, 4, false);
-  fl_job_spec spec;
-  blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
-  fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
   fl_probe_result known[FL_PROBE_COUNT] = {0}, res[FL_PROBE_COUNT];
   known[FL_PROBE_BASELINE] = (fl_probe_result){.run = true, .loss_start = 1.1, .loss_end = 1.0,
                                                 .val_acc = 0.5, .held_rows = 32, .steps = 150,
                                                 .seconds = 5.0};
-  double spent = 0;
-  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 0.05, FL_PROBE_MIN_STEPS, known,
-                                 NULL, res, &spent),
-                   0);
+  later_probes(known, 0.05, res);
   assert_true(res[FL_PROBE_BASELINE].run);
   for (int k = 0; k < FL_PROBE_COUNT; k++)
     if (k != FL_PROBE_BASELINE) assert_false(res[k].run);
-  fl_spec_free(&spec);
-  fl_dataset_free(&train);
 }
 
 /* The paired reruns end within the budget they are given: priced from
