@@ -7,6 +7,7 @@
  * but the measurements it completed. */
 #include "job_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,7 +233,8 @@ static int paired_evidence(fl_job_diag *d, const fl_probe_result *probes, fl_dia
 static void decide(const fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig,
                    const fl_probe_result *probes, fl_diagnosis *out) {
   fl_decide_input in = {d->spec, mon, sig, d->preflight, probes,
-                        d->labels.run ? &d->labels : NULL};
+                        d->labels.run ? &d->labels : NULL,
+                        d->whole[FL_PROBE_WIDER].run ? d->whole : NULL};
   fl_decide(&in, out);
   out->probe_seconds = d->probe_seconds;
 }
@@ -363,6 +365,18 @@ static void tried_lines(fl_jw *w, const fl_job_diag *d) {
                r->held_rows);
     fl_jw_str(w, NULL, line);
   }
+  for (int k = 0; k < FL_PROBE_COUNT; k++) {
+    const fl_probe_result *r = &d->whole[k];
+    if (!r->run) continue;
+    if (r->failed || !isfinite(r->loss_end))
+      snprintf(line, sizeof line, "%s over the job's steps: failed (NaN/Inf or error)",
+               fl_probe_name((fl_probe_kind)k));
+    else
+      snprintf(line, sizeof line, "%s over the job's steps, from fresh weights: loss %.4g -> %.4g "
+               "in %d steps, held-out accuracy %.3f of %d rows", fl_probe_name((fl_probe_kind)k),
+               r->loss_start, r->loss_end, r->steps, r->val_acc, r->held_rows);
+    fl_jw_str(w, NULL, line);
+  }
   fl_jw_array_end(w);
 }
 
@@ -409,6 +423,12 @@ static bool confirmed_by_probe(fl_cause c) {
  * the gain over chance, the share by which bench/diagnosis's truth check
  * calls a fault harmful. */
 #define LABEL_TEST_SHORTFALL 0.25
+
+/* The share of the budget left that the probes over the job's steps may
+ * be priced at: the rest is kept for what the short probe's seconds
+ * per step do not count (an evaluation of the held-out rows per epoch, a
+ * loaded machine); the run is cut at the budget's end all the same. */
+#define WHOLE_RUN_SHARE 0.8
 
 /* The job learned, yet ends far below what its rows support: the label
  * test's cross-validated balanced accuracy significantly above the job's
@@ -462,6 +482,67 @@ static bool end_disproves(const fl_job_diag *d, const fl_monitor *mon, const fl_
                               : top != FL_CAUSE_LABELS_UNINFORMATIVE || fl_monitor_fits_rows(mon);
   return learned && !has_cause(&d->last, FL_CAUSE_OVERFITTING) &&
          top != FL_CAUSE_INSUFFICIENT_CAPACITY && top != FL_CAUSE_POOR_INITIALIZATION;
+}
+
+/* A job that learned is told its rate was too high, its inputs unscaled,
+ * its model too small (or, from the probes beside the wider one, its
+ * rate too low or its optimizer wrong) only when that cause's short probe
+ * already ends significantly above the whole job: an early spike that
+ * training recovered from, a scale the model coped with, are no problem.
+ * A cause measured on the job's own end (from_job: a linear model
+ * fitting far less than the label test's neighbours reach; the wider
+ * model over the job's own steps) needs no probe to confirm it: when the
+ * first cause is unconfirmed, only such causes stay. */
+static void keep_confirmed(const fl_job_diag *d, const fl_monitor *mon, fl_diagnosis *final) {
+  if (final->n == 0 || !confirmed_by_probe(final->items[0].cause) || final->items[0].from_job ||
+      fix_still_ahead(d, mon, &final->items[0]))
+    return;
+  int kept = 0;
+  for (int i = 0; i < final->n; i++)
+    if (final->items[i].from_job) final->items[kept++] = final->items[i];
+  final->n = kept;
+}
+
+/* The verdict's last measurement for a job that ends far short of what
+ * the label test shows its rows support, where no short probe confirmed
+ * a cause: the job itself with one change, trained for as many steps as
+ * it took from fresh weights, within the budget left. The wider probe's
+ * model; and, when the job was still improving at its end (not stalled),
+ * the rate x 10 too, since a model that is only slow ends short as well
+ * and a wider one may merely learn faster (generated healthy development
+ * job 12800, softmax regression on digits under Adam 5e-4, 0.55 of 42
+ * rows after 40 epochs: the wider model's 280 steps reached 0.76).
+ * Steps: the job's when they fit, else as many as do (fewer steps only
+ * understate the changed job); priced from the short probes' seconds per
+ * step, and nothing runs when fewer than the short probes' steps fit or
+ * a short probe's price is unknown. 0, or FL_ECANCELED when the stop
+ * check stopped it. */
+static int whole_job_runs(fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig) {
+  fl_probe_kind kinds[2] = {FL_PROBE_WIDER, FL_PROBE_LR_UP};
+  int n = sig->stalled ? 1 : 2;
+  double per_step = 0;
+  int short_steps = 0;
+  for (int i = 0; i < n; i++) {
+    const fl_probe_result *r = &d->tried[kinds[i]];
+    if (!r->run || r->failed || r->steps <= 0 || !(r->seconds > 0)) return 0;
+    per_step += r->seconds / r->steps;
+    short_steps = r->steps;
+  }
+  if (mon->train_rows == 0) return 0;
+  size_t batch = d->spec->batch_size > 0 ? (size_t)d->spec->batch_size : 32;
+  double job_steps = (double)mon->n * (double)((mon->train_rows + batch - 1) / batch);
+  double left = budget_left(d);
+  double steps = fmin(job_steps, WHOLE_RUN_SHARE * left / per_step);
+  if (!(steps > short_steps) || steps > INT_MAX) return 0;
+  for (int i = 0; i < n; i++) {
+    double spent = 0, now_left = budget_left(d);
+    int rc = fl_probe_long(d->dev, d->spec, d->train, d->val, kinds[i], (int)steps, now_left,
+                           &d->stop, &d->whole[kinds[i]], &spent);
+    d->probe_seconds += spent;
+    if (rc == FL_ECANCELED) return rc;
+    if (!d->whole[kinds[i]].run) break;
+  }
+  return 0;
 }
 
 int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool measure,
@@ -526,17 +607,17 @@ int fl_job_diag_verdict(fl_job_diag *d, const fl_monitor *mon, int epoch, bool m
                                                                  : MEASURE_LABELS;
     int rc = diagnose(d, mon, &sig, epoch, level, probes, &final);
     if (rc) return rc;
-    /* A job that learned is told its rate was too high, its inputs
-     * unscaled, its model too small (or, from the probes beside the wider
-     * one, its rate too low or its optimizer wrong) only when that
-     * cause's short probe already ends significantly above the whole job:
-     * an early spike that training recovered from, a scale the model
-     * coped with, are no problem. A cause measured on the job's own end
-     * (from_job: a linear model fitting far less than the label test's
-     * neighbours reach) needs no probe to confirm it. */
-    if (sig.confirm_only && final.n > 0 && confirmed_by_probe(final.items[0].cause) &&
-        !final.items[0].from_job && !fix_still_ahead(d, mon, &final.items[0]))
-      memset(&final, 0, sizeof final);
+    if (sig.confirm_only) keep_confirmed(d, mon, &final);
+    /* Far short of what the rows support, with nothing confirmed: the
+     * job again with one change, for as many steps as it took
+     * (whole_job_runs). */
+    if (final.n == 0 && measure && sig.suspect_capacity && !d->fixed) {
+      if ((rc = whole_job_runs(d, mon, &sig)) != 0) return rc;
+      if (d->whole[FL_PROBE_WIDER].run) {
+        decide(d, mon, &sig, d->tried, &final);
+        keep_confirmed(d, mon, &final);
+      }
+    }
   }
   /* At chance after fewer steps than a probe took, while the baseline
    * probe (the same model and rate, more steps) does significantly better

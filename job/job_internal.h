@@ -67,6 +67,9 @@ typedef struct {
   double probe_seconds;          /* over the whole job */
   int probe_steps;               /* steps of each of its probes; 0: not yet
                                     chosen (job_diagnosis.c, probe_steps) */
+  fl_probe_result whole[FL_PROBE_COUNT]; /* probes over the job's own steps,
+                                    run by the verdict (job_diagnosis.c,
+                                    whole_job_runs) */
   char labels_method[64];        /* labels.method's text after a resume */
   fl_job_stop stop;
   /* The end-of-job class report (job_report.c, a JSON object) that the
@@ -152,6 +155,14 @@ int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *
                      const fl_dataset *val, fl_probe_kind k, int seeds, int steps,
                      double budget_s, fl_job_stop *stop, fl_probe_result *base,
                      fl_probe_result *probe, double *spent);
+
+/* Probe k alone for `steps` steps (as many as the job itself has taken,
+ * say) on the probes' rows, into *res; cut (res->run false, stop->late
+ * set) at the end of budget_s seconds. stop and the return as
+ * fl_probes_run. */
+int fl_probe_long(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
+                  const fl_dataset *val, fl_probe_kind k, int steps, double budget_s,
+                  fl_job_stop *stop, fl_probe_result *res, double *spent);
 
 /* ---- the state kept across a resume (job_state.c) ---- */
 /* The JSON of what the detectors and the diagnosis know after epoch

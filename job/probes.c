@@ -424,3 +424,26 @@ int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *
   *spent = fl__now() - t0;
   return rc;
 }
+
+int fl_probe_long(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
+                  const fl_dataset *val, fl_probe_kind k, int steps, double budget_s,
+                  fl_job_stop *stop, fl_probe_result *res, double *spent) {
+  double t0 = fl__now();
+  memset(res, 0, sizeof *res);
+  *spent = 0;
+  fl_job_spec ps;
+  if (k == FL_PROBE_PERMUTED || !fl_probe_spec(k, spec, &ps)) return 0;
+  fl_dataset sub = {0}, held = {0};
+  int rc = make_sets(spec, train, val, &sub, &held);
+  if (rc) return rc;
+  if (stop) {
+    stop->late = false;
+    stop->deadline = t0 + budget_s - DEADLINE_MARGIN_S;
+  }
+  rc = run_kind(dev, k, &ps, &sub, &held, steps, stop, res);
+  if (stop) stop->deadline = 0;
+  fl_dataset_free(&sub);
+  fl_dataset_free(&held);
+  *spent = fl__now() - t0;
+  return rc;
+}

@@ -652,41 +652,56 @@ static void make_spirals(fl_dataset *ds, size_t n, uint64_t seed) {
  * spirals through one layer of 3 ReLUs (question round 7's job) are
  * insufficient_capacity; through two layers of 64 they are learned, and
  * nothing is probed; softmax regression on them is insufficient_capacity
- * by the label test's measure. */
+ * by the label test's measure; through two layers of 2 tanh units, by the
+ * job run again over its own steps with wider layers (question round 24,
+ * gen_jobs.py's narrow capacity jobs). */
 static void test_capacity_is_tested_at_the_end(void **state) {
   (void)state;
-  for (int pass = 0; pass < 3; pass++) {
+  for (int pass = 0; pass < 4; pass++) {
     fl_dataset train, val;
     make_spirals(&train, 1500, 21);
     make_spirals(&val, 600, 22);
     recorder r = {0};
     fl_job_outcome out;
 #define RELU(units) "{\"type\":\"dense\",\"units\":" #units ",\"activation\":\"relu\"},"
+#define TANH(units) "{\"type\":\"dense\",\"units\":" #units ",\"activation\":\"tanh\"},"
     if (pass == 0)
       run(SPEC(RELU(3) SOFTMAX3, "{\"name\":\"adam\",\"learning_rate\":0.01}", 40), &train, &val,
           &r, &out);
     else if (pass == 1)
       run(SPEC(RELU(64) RELU(64) SOFTMAX3, "{\"name\":\"adam\",\"learning_rate\":0.01}", 40),
           &train, &val, &r, &out);
-    else /* softmax regression: learns above chance, far short of the rows;
-          * 8 epochs end before any plateau calls a diagnosis */
+    else if (pass == 2) /* softmax regression: learns above chance, far short of the
+                         * rows; 8 epochs end before any plateau calls a diagnosis */
       run(SPEC(SOFTMAX3, "{\"name\":\"adam\",\"learning_rate\":0.01}", 8), &train, &val, &r,
           &out);
+    else /* two layers of 2 tanh units at Adam 3e-3, still improving at its end: the
+          * probes' ~190 steps show no width's gain, the job with wider layers over
+          * its own 1410 steps does (and beats the rate x 10 run as long) */
+      run(SPEC(TANH(2) TANH(2) SOFTMAX3, "{\"name\":\"adam\",\"learning_rate\":0.003}", 30),
+          &train, &val, &r, &out);
 #undef RELU
+#undef TANH
     int v = find(&r, "verdict", NULL);
     assert_true(v >= 0);
     if (pass == 0) {
       assert_string_equal(out.cause, "insufficient_capacity");
-      assert_non_null(strstr(r.lines[v], "\"4x wider model: loss"));
+      assert_non_null(strstr(r.lines[v], "\"wider model (4x, 64 units at least): loss"));
     } else if (pass == 1) {
       assert_non_null(strstr(r.lines[v], "\"verdict\":\"healthy\""));
-      assert_null(strstr(r.lines[v], "4x wider model"));
-    } else {
+      assert_null(strstr(r.lines[v], "wider model ("));
+    } else if (pass == 2) {
       /* Measured on the job's own end against the label test: no probe
        * needs to run ahead of the whole job (generated test job 18867). */
       assert_int_equal(find(&r, "diagnosis", NULL), -1); /* the end's own */
       assert_string_equal(out.cause, "insufficient_capacity");
       assert_non_null(strstr(r.lines[v], "not linearly separable"));
+    } else {
+      assert_string_equal(out.cause, "insufficient_capacity");
+      assert_non_null(strstr(r.lines[v], "\"wider model (4x, 64 units at least) over the job's "
+                                         "steps, from fresh weights: loss"));
+      assert_non_null(strstr(r.lines[v], "learning rate x 10 over the job's steps"));
+      assert_non_null(strstr(r.lines[v], "steps from fresh weights, reaches"));
     }
     recorder_free(&r);
     fl_dataset_free(&train);

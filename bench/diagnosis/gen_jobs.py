@@ -689,9 +689,28 @@ def fault_insufficient_capacity(job, rng):
         twin["optimizer"] = spec["optimizer"]
         note = "%d hidden layers left linear (%s units) on %s" % (
             len(widths), "-".join(map(str, widths)), family)
+    # Nineteenth session: from seed 19840 on, two in five of the other
+    # jobs get hidden layers too narrow for the curve (one or two layers of
+    # 2 to 4 ReLU or tanh units), a model that is non-linear yet small; the
+    # twin has the same layers 32 times as wide. Held-out capacity jobs need
+    # not be linear models (question round 24: three spiral arms through
+    # three ReLU units, 0.49 where 5-NN reaches 0.96, told healthy).
+    narrow = []
+    if not linear and job.seed >= 19840 and rng.random() < 0.4:
+        act = "relu" if rng.random() < 0.5 else "tanh"
+        init = "he_normal" if act == "relu" else "glorot_uniform"
+        narrow = [int(rng.integers(2, 5)) for _ in range(int(rng.integers(1, 3)))]
+        out = spec["model"]["layers"][-1]
+        spec["model"]["layers"] = [dense(u, act, init) for u in narrow] + [out]
+        twin["model"]["layers"] = [dense(32 * u, act, init) for u in narrow] + [out]
+        twin["optimizer"] = spec["optimizer"]
+        note = "%d hidden layers too narrow (%s %s units) on %s" % (
+            len(narrow), "-".join(map(str, narrow)), act, family)
     job.spec, job.twin = spec, twin
-    set_truth(job, facts, {"classes": facts["k"], "linear_hidden": len(widths) if linear else 0},
-              note)
+    mag = {"classes": facts["k"], "linear_hidden": len(widths) if linear else 0}
+    if narrow:
+        mag["narrow_hidden"] = narrow
+    set_truth(job, facts, mag, note)
 
 
 def fault_learning_rate_too_high(job, rng):

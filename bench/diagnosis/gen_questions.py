@@ -1368,11 +1368,72 @@ def questions23(rng):
     return out
 
 
+def questions24(rng):
+    """Round twenty-four (2026-12-07, nineteenth session): every step
+    clipped to nothing (clipnorm 1e-4 under SGD), kernels all one small
+    constant, 97% of the rows one class under plain SGD, Fashion-MNIST
+    through a 2-unit bottleneck, three spiral arms through three ReLU
+    units; healthy jobs that look suspicious: bag-of-words rows (2000
+    sparse binary columns, 20 topics), fifty classes of 30 rows without
+    validation data, four look-alike garments that flatten near 0.8,
+    plain SGD 0.01 at batch 128 (slow and steady), softmax regression on
+    Fashion-MNIST (a linear model that does well). Written with their
+    answers before any was run; run once."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    out.append(("learning_rate_too_low", "784-128-10, SGD 0.01 with clipnorm 1e-4 (every step clipped to nothing), 5 epochs",
+                spec([dense(128), dense(10, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 0.01, "clipnorm": 1e-4}, epochs=5), fx, fy))
+    const = {"name": "constant", "value": 0.01}
+    out.append(("poor_initialization", "784-128-64-10 relu with every kernel the constant 0.01 (symmetric units), Adam 1e-3, 10 epochs",
+                spec([dict(dense(128), kernel_initializer=const), dict(dense(64), kernel_initializer=const),
+                      dict(dense(10, "softmax"), kernel_initializer=const)]), fx, fy))
+    zero = np.flatnonzero(y == 0)
+    rest = np.flatnonzero(y != 0)
+    pick = np.concatenate([rng.choice(zero, 4850, replace=False), rng.choice(rest, 150, replace=False)])
+    rng.shuffle(pick)
+    out.append(("class_imbalance", "97% of 5000 rows class 0, the rest spread over nine classes, 784-64-10, plain SGD 0.01, 5 epochs",
+                spec([dense(64), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01}, epochs=5),
+                x[pick], y[pick]))
+    out.append(("insufficient_capacity", "784-2-10: a bottleneck of 2 tanh units, Adam 1e-3, 10 epochs",
+                spec([dense(2, "tanh"), dense(10, "softmax")]), fx, fy))
+    sx, sy, _, _ = gen_jobs.make_family(rng, "spirals", 1500, 3)
+    out.append(("insufficient_capacity", "three spiral arms through one hidden layer of 3 relu units, Adam 0.01, 200 epochs",
+                spec([dense(3), dense(3, "softmax")], opt={"name": "adam", "learning_rate": 0.01},
+                     epochs=200, scale=None), sx.astype(np.float32), sy))
+    # Bag of words: each of 20 topics draws its 5% of 2000 words from a
+    # topic-specific preference over a shared vocabulary.
+    topics, words, n = 20, 2000, 3000
+    pref = rng.gamma(0.3, 1.0, (topics, words))
+    pref /= pref.sum(1, keepdims=True)
+    ty = rng.integers(0, topics, n)
+    bow = np.zeros((n, words), np.float32)
+    for i in range(n):
+        bow[i, rng.choice(words, 100, replace=False, p=pref[ty[i]])] = 1
+    out.append(("none", "bag of words: 2000 binary word columns (100 set per row), 20 topics, 3000 rows, 512 relu, Adam 1e-3, 5 epochs",
+                spec([dense(512), dense(20, "softmax")], epochs=5, scale=None), bow, ty))
+    bx, by, _, _ = gen_jobs.make_family(rng, "blobs", 1500, 50)
+    s = spec([dense(64), dense(50, "softmax")], epochs=100, scale=None)
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy"}}
+    out.append(("none", "fifty classes of about 30 rows (blobs), no validation data, 64 relu, Adam 1e-3, 100 epochs",
+                s, bx.astype(np.float32), by))
+    alike = np.isin(y, [0, 2, 4, 6])
+    ax, ay = x[alike][:5000], np.searchsorted([0, 2, 4, 6], y[alike][:5000]).astype(np.int64)
+    out.append(("none", "four look-alike garments (T-shirt, pullover, coat, shirt), 784-128-4, Adam 1e-3, 15 epochs",
+                spec([dense(128), dense(4, "softmax")], epochs=15), ax, ay))
+    out.append(("none", "784-128-10, plain SGD 0.01 at batch 128, 20 epochs (slow and steady)",
+                dict(spec([dense(128), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01},
+                          epochs=20), batch_size=128), fx, fy))
+    out.append(("none", "softmax regression (784-10) on Fashion-MNIST, Adam 1e-3, 10 epochs: a linear model that does well",
+                spec([dense(10, "softmax")]), fx, fy))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 24)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 25)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -1385,7 +1446,8 @@ def main():
                          "16: eleven more (jobs 3501..); 17: nine more (jobs 3601..); "
                          "18: eleven more (jobs 3701..); 19: eleven more (jobs 3801..); "
                          "20: twelve more (jobs 3901..); 21: eleven more (jobs 4001..); "
-                         "22: nine more (jobs 4101..); 23: nine more (jobs 4201..)")
+                         "22: nine more (jobs 4101..); 23: nine more (jobs 4201..); "
+                         "24: ten more (jobs 4301..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
@@ -1394,7 +1456,7 @@ def main():
                    14: (questions14, 3301), 15: (questions15, 3401),
                    16: (questions16, 3501), 17: (questions17, 3601), 18: (questions18, 3701),
                    19: (questions19, 3801), 20: (questions20, 3901), 21: (questions21, 4001), 22: (questions22, 4101),
-                   23: (questions23, 4201)}[a.round]
+                   23: (questions23, 4201), 24: (questions24, 4301)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)

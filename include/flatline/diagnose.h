@@ -295,7 +295,7 @@ typedef enum {
   FL_PROBE_LR_DOWN,      /* learning rate / 10 */
   FL_PROBE_LR_UP,        /* learning rate x 10 */
   FL_PROBE_ADAM,         /* Adam at its default rate */
-  FL_PROBE_WIDER,        /* hidden layers 4x wider (or one hidden layer added) */
+  FL_PROBE_WIDER,        /* hidden layers 4x wider, 64 units at least (or one hidden layer added) */
   FL_PROBE_PERMUTED,     /* labels shuffled across rows (with the best config) */
   FL_PROBE_STANDARDIZED, /* features standardized per column */
   FL_PROBE_REINIT,       /* he/glorot kernels, zero biases */
@@ -377,6 +377,11 @@ typedef struct {
   const fl_findings *preflight;  /* warnings kept as priors; may be NULL */
   const fl_probe_result *probes; /* [FL_PROBE_COUNT], .run says which ran */
   const fl_label_test *labels;   /* the permutation test; NULL: not run */
+  /* [FL_PROBE_COUNT]: probes trained for as many steps as the job took
+   * (at most), from fresh weights: the job itself with one change, run at
+   * a job's end short of what its rows support (the wider model, and the
+   * rate x 10 where the job was still improving). NULL: none ran. */
+  const fl_probe_result *whole;
 } fl_decide_input;
 
 void fl_decide(const fl_decide_input *in, fl_diagnosis *out);
