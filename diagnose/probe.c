@@ -135,9 +135,9 @@ bool fl_probe_spec(fl_probe_kind p, const fl_job_spec *base, fl_job_spec *out) {
          * a handful, and its gain does not show within a probe's ~150
          * steps (gen_jobs.py development jobs from seed 30000: one or two
          * layers of 2 to 4 units on rings and spirals, where the 32x
-         * wider twin reaches 0.99; at 8 to 16 units the probe was no
-         * better than the baseline on 22 of 39, and the jobs were told
-         * healthy or a rate too low). */
+         * wider twin reaches 0.99; with 8 to 16 units in the probe,
+         * capacity was named on 5 of 38, the rest told healthy, a rate
+         * too low or unexplained; with 64 at least, on 11). */
         int u = out->layers[i].units * 4;
         if (u < WIDER_MIN_UNITS) u = WIDER_MIN_UNITS;
         out->layers[i].units = u > 1024 ? (out->layers[i].units > 1024 ? out->layers[i].units : 1024) : u;

@@ -515,8 +515,8 @@ static void keep_confirmed(const fl_job_diag *d, const fl_monitor *mon, fl_diagn
  * Steps: the job's when they fit, else as many as do (fewer steps only
  * understate the changed job); priced from the short probes' seconds per
  * step, and nothing runs when fewer than the short probes' steps fit or
- * a short probe's price is unknown. 0, or FL_ECANCELED when the stop
- * check stopped it. */
+ * a short probe's price is unknown; when one run is cut at the budget's
+ * end, none counts. 0, or FL_ECANCELED when the stop check stopped it. */
 static int whole_job_runs(fl_job_diag *d, const fl_monitor *mon, const fl_signals *sig) {
   fl_probe_kind kinds[2] = {FL_PROBE_WIDER, FL_PROBE_LR_UP};
   int n = sig->stalled ? 1 : 2;
@@ -540,7 +540,12 @@ static int whole_job_runs(fl_job_diag *d, const fl_monitor *mon, const fl_signal
                            &d->stop, &d->whole[kinds[i]], &spent);
     d->probe_seconds += spent;
     if (rc == FL_ECANCELED) return rc;
-    if (!d->whole[kinds[i]].run) break;
+    if (!d->whole[kinds[i]].run) {
+      /* Cut at the budget's end: the wider run alone cannot tell a slow
+       * job from a small one, so neither counts. */
+      memset(d->whole, 0, sizeof d->whole);
+      break;
+    }
   }
   return 0;
 }
