@@ -394,6 +394,14 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
   return rc;
 }
 
+/* Runs started from now on are cut (run false, stop->late set) at `end`
+ * (monotonic seconds), less the margin for the cut itself. */
+static void arm_deadline(fl_job_stop *stop, double end) {
+  if (!stop) return;
+  stop->late = false;
+  stop->deadline = end - DEADLINE_MARGIN_S;
+}
+
 int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *train,
                      const fl_dataset *val, fl_probe_kind k, int seeds, int steps,
                      double budget_s, fl_job_stop *stop, fl_probe_result *base,
@@ -407,10 +415,7 @@ int fl_probes_paired(fl_device *dev, const fl_job_spec *spec, const fl_dataset *
   /* The reruns are priced from the first runs' times, which a loaded
    * machine can outrun: gen_conv.py test job 22327 spent 10.19 s on
    * probes, 0.19 s past a short job's 10 s, in its paired reruns. */
-  if (stop) {
-    stop->late = false;
-    stop->deadline = t0 + budget_s - DEADLINE_MARGIN_S;
-  }
+  arm_deadline(stop, t0 + budget_s);
   for (int s = 0; !rc && s < seeds && !(stop && stop->late); s++) {
     fl_job_spec b = *spec, p;
     b.seed = spec->seed + 1 + (uint64_t)s; /* other initializations, the same rows */
@@ -436,10 +441,7 @@ int fl_probe_long(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
   fl_dataset sub = {0}, held = {0};
   int rc = make_sets(spec, train, val, &sub, &held);
   if (rc) return rc;
-  if (stop) {
-    stop->late = false;
-    stop->deadline = t0 + budget_s - DEADLINE_MARGIN_S;
-  }
+  arm_deadline(stop, t0 + budget_s);
   rc = run_kind(dev, k, &ps, &sub, &held, steps, stop, res);
   if (stop) stop->deadline = 0;
   fl_dataset_free(&sub);
