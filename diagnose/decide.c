@@ -160,6 +160,12 @@ bool fl_probes_cover_job(const fl_job_spec *spec, size_t train_rows, int probe_s
   return batches_per_epoch(spec, train_rows) * (size_t)spec->epochs <= (size_t)probe_steps;
 }
 
+size_t fl_job_steps_taken(const fl_job_spec *spec, const fl_monitor *m) {
+  if (m->n <= 0 || m->train_rows == 0) return 0;
+  size_t batch = spec->batch_size > 0 ? (size_t)spec->batch_size : 32;
+  return (size_t)m->n * ((m->train_rows + batch - 1) / batch);
+}
+
 static bool probes_cover_job(const ctx *c) {
   return finite_run(c->base) &&
          fl_probes_cover_job(c->in->spec, c->in->monitor->train_rows, c->base->steps);
@@ -1410,8 +1416,7 @@ static void rule_capacity(ctx *c) {
    * judged by the baseline probe (the same model, the probe's steps):
    * the wider one must do significantly better on held-out rows (a wider
    * model learning faster is not what capacity means). */
-  size_t batch = c->in->spec->batch_size > 0 ? (size_t)c->in->spec->batch_size : 32;
-  double job_steps = (double)m->n * (double)((m->train_rows + batch - 1) / batch);
+  double job_steps = (double)fl_job_steps_taken(c->in->spec, m);
   bool short_job = m->train_rows && job_steps < wide->steps;
   if (short_job && !(acc_diff(wide, base).lo > 0)) return;
   double wh = wide->held_rows, ws = round(wide->val_acc * wh);

@@ -342,7 +342,20 @@ const fl_cause_report *fl_job_diag_top(const fl_job_diag *d) {
   return d->last.n > 0 ? &d->last.items[0] : NULL;
 }
 
-/* "4x wider model: loss 1.1 -> 0.41 in 150 steps, held-out accuracy 0.86 of 512" */
+/* One probe's line: "<name>: failed (...)" or "<name><ok_tail>: loss 1.1
+ * -> 0.41 in 150 steps, held-out accuracy 0.860 of 512 rows". */
+static void probe_line(fl_jw *w, const char *name, const char *ok_tail,
+                       const fl_probe_result *r) {
+  char line[320];
+  if (r->failed || !isfinite(r->loss_end))
+    snprintf(line, sizeof line, "%s: failed (NaN/Inf or error)", name);
+  else
+    snprintf(line, sizeof line, "%s%s: loss %.4g -> %.4g in %d steps, held-out accuracy %.3f of %d rows",
+             name, ok_tail, r->loss_start, r->loss_end, r->steps, r->val_acc, r->held_rows);
+  fl_jw_str(w, NULL, line);
+}
+
+/* The label test, each short probe, then each run over the job's steps. */
 static void tried_lines(fl_jw *w, const fl_job_diag *d) {
   fl_jw_array_begin(w, "tried");
   char line[320];
@@ -354,28 +367,12 @@ static void tried_lines(fl_jw *w, const fl_job_diag *d) {
              d->labels.permutations, d->labels.p_value);
     fl_jw_str(w, NULL, line);
   }
+  for (int k = 0; k < FL_PROBE_COUNT; k++)
+    if (d->tried[k].run) probe_line(w, fl_probe_name((fl_probe_kind)k), "", &d->tried[k]);
   for (int k = 0; k < FL_PROBE_COUNT; k++) {
-    const fl_probe_result *r = &d->tried[k];
-    if (!r->run) continue;
-    if (r->failed || !isfinite(r->loss_end))
-      snprintf(line, sizeof line, "%s: failed (NaN/Inf or error)", fl_probe_name((fl_probe_kind)k));
-    else
-      snprintf(line, sizeof line, "%s: loss %.4g -> %.4g in %d steps, held-out accuracy %.3f of %d rows",
-               fl_probe_name((fl_probe_kind)k), r->loss_start, r->loss_end, r->steps, r->val_acc,
-               r->held_rows);
-    fl_jw_str(w, NULL, line);
-  }
-  for (int k = 0; k < FL_PROBE_COUNT; k++) {
-    const fl_probe_result *r = &d->whole[k];
-    if (!r->run) continue;
-    if (r->failed || !isfinite(r->loss_end))
-      snprintf(line, sizeof line, "%s over the job's steps: failed (NaN/Inf or error)",
-               fl_probe_name((fl_probe_kind)k));
-    else
-      snprintf(line, sizeof line, "%s over the job's steps, from fresh weights: loss %.4g -> %.4g "
-               "in %d steps, held-out accuracy %.3f of %d rows", fl_probe_name((fl_probe_kind)k),
-               r->loss_start, r->loss_end, r->steps, r->val_acc, r->held_rows);
-    fl_jw_str(w, NULL, line);
+    if (!d->whole[k].run) continue;
+    snprintf(line, sizeof line, "%s over the job's steps", fl_probe_name((fl_probe_kind)k));
+    probe_line(w, line, ", from fresh weights", &d->whole[k]);
   }
   fl_jw_array_end(w);
 }
@@ -528,9 +525,8 @@ static int whole_job_runs(fl_job_diag *d, const fl_monitor *mon, const fl_signal
     per_step += r->seconds / r->steps;
     short_steps = r->steps;
   }
-  if (mon->train_rows == 0) return 0;
-  size_t batch = d->spec->batch_size > 0 ? (size_t)d->spec->batch_size : 32;
-  double job_steps = (double)mon->n * (double)((mon->train_rows + batch - 1) / batch);
+  double job_steps = (double)fl_job_steps_taken(d->spec, mon);
+  if (!(job_steps > 0)) return 0;
   double left = budget_left(d);
   double steps = fmin(job_steps, WHOLE_RUN_SHARE * left / per_step);
   if (!(steps > short_steps) || steps > INT_MAX) return 0;

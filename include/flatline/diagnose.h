@@ -324,6 +324,11 @@ bool fl_spec_suspect_init(const fl_job_spec *spec, size_t input_dim);
  * fast it starts. */
 bool fl_probes_cover_job(const fl_job_spec *spec, size_t train_rows, int probe_steps);
 
+/* The steps the job has taken after its m->n epochs (batches of
+ * m->train_rows each; a batch_size of 0 counts as Keras' 32); 0 when
+ * none. */
+size_t fl_job_steps_taken(const fl_job_spec *spec, const fl_monitor *m);
+
 typedef struct {
   bool run;
   bool failed;          /* error or non-finite */
