@@ -1429,11 +1429,75 @@ def questions24(rng):
     return out
 
 
+def questions25(rng):
+    """Round twenty-five (2026-12-07, twentieth session): pixels divided
+    by 255 twice (inputs at most 0.004), SGD 0.1 under momentum 0.99,
+    labels one row out of step with their features (an off-by-one join),
+    full-batch SGD at 0.01 (one step an epoch), a tanh output under
+    cross-entropy, Dense(9) for ten classes, a CNN whose one 3x3 filter
+    feeds a global average pool, an output kernel drawn at stddev 10;
+    healthy jobs that look suspicious: soft targets with half their mass
+    on the true class (the loss floors near 1.8, close to ln 10), the
+    training file reused as validation data, four quadrant classes of two
+    standardized features hidden among 18 noise columns, a CNN that
+    downsamples by stride-2 convolutions instead of pooling. Written with
+    their answers before any was run; run once."""
+    x4, x, y, idx, fx, fy = fashion_rows(rng)
+    out = []
+    out.append(("unnormalized_inputs", "pixels divided by 255 twice (at most 0.004), 784-128-10, plain SGD 0.01, 10 epochs",
+                spec([dense(128), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01},
+                     scale=1 / 255 / 255), fx, fy))
+    out.append(("learning_rate_too_high", "784-256-10, SGD 0.1 with momentum 0.99, 5 epochs",
+                spec([dense(256), dense(10, "softmax")],
+                     opt={"name": "sgd", "learning_rate": 0.1, "momentum": 0.99}, epochs=5), fx, fy))
+    out.append(("labels_uninformative", "labels one row out of step with their features (an off-by-one join), "
+                "784-128-10, Adam 1e-3, 10 epochs",
+                spec([dense(128), dense(10, "softmax")]), fx, np.roll(fy, 1)))
+    out.append(("learning_rate_too_low", "full-batch plain SGD 0.01 (4000 rows a batch: one step an epoch), "
+                "784-128-10, 20 epochs",
+                dict(spec([dense(128), dense(10, "softmax")], opt={"name": "sgd", "learning_rate": 0.01},
+                          epochs=20), batch_size=4000), fx, fy))
+    out.append(("output_loss_mismatch", "Dense(10, tanh) output under sparse cross-entropy, Adam 1e-3, 5 epochs",
+                spec([dense(128), dense(10, "tanh")], epochs=5), fx, fy))
+    out.append(("labels_out_of_range", "Dense(9, softmax) for ten classes (num_classes - 1), Adam 1e-3, 5 epochs",
+                spec([dense(128), dense(9, "softmax")], epochs=5), fx, fy))
+    cidx = idx[:3000]
+    cx, cy = x4[cidx].reshape(len(cidx), 28, 28, 1), y[cidx]
+    out.append(("insufficient_capacity", "conv with one 3x3 filter - global average pool - dense 10, Adam 1e-3, 10 epochs",
+                spec([conv(1, input_shape=[28, 28, 1]), {"type": "global_average_pooling2d"},
+                      dense(10, "softmax")]), cx, cy))
+    out.append(("poor_initialization", "784-128-10 relu with the output kernel drawn at random_normal(stddev 10), "
+                "plain SGD 0.01, 10 epochs",
+                spec([dense(128), dict(dense(10, "softmax"),
+                                       kernel_initializer={"name": "random_normal", "stddev": 10.0})],
+                     opt={"name": "sgd", "learning_rate": 0.01}), fx, fy))
+    soft = np.full((len(fy), 10), 0.5 / 9, np.float32)
+    soft[np.arange(len(fy)), fy] = 0.5
+    out.append(("none", "soft targets, half the mass on the true class (the loss floors near 1.8, ln 10 = 2.3), "
+                "categorical cross-entropy, 784-128-10, Adam 1e-3, 10 epochs",
+                spec([dense(128), dense(10, "softmax")], loss="categorical_crossentropy"), fx, soft))
+    s = spec([dense(128), dense(10, "softmax")])
+    s["data"] = {"train": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255},
+                 "validation": {"features": "x.npy", "labels": "y.npy", "scale": 1 / 255}}
+    out.append(("none", "the training file reused as validation data, 784-128-10, Adam 1e-3, 10 epochs", s, fx, fy))
+    n = 3000
+    q = rng.standard_normal((n, 20)).astype(np.float32)
+    qy = ((q[:, 3] > 0).astype(np.int64) * 2 + (q[:, 11] > 0)).astype(np.int64)
+    out.append(("none", "four quadrant classes of two standardized features among 18 noise columns, "
+                "64 relu, Adam 1e-3, 60 epochs",
+                spec([dense(64), dense(4, "softmax")], epochs=60, scale=None), q, qy))
+    s2 = [conv(16, input_shape=[28, 28, 1], strides=2), conv(32, strides=2), {"type": "flatten"},
+          dense(64), dense(10, "softmax")]
+    out.append(("none", "CNN downsampling by stride-2 convolutions instead of pooling, Adam 1e-3, 5 epochs",
+                spec(s2, epochs=5), cx, cy))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 25)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 26)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -1447,7 +1511,7 @@ def main():
                          "18: eleven more (jobs 3701..); 19: eleven more (jobs 3801..); "
                          "20: twelve more (jobs 3901..); 21: eleven more (jobs 4001..); "
                          "22: nine more (jobs 4101..); 23: nine more (jobs 4201..); "
-                         "24: ten more (jobs 4301..)")
+                         "24: ten more (jobs 4301..); 25: twelve more (jobs 4401..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
@@ -1456,7 +1520,7 @@ def main():
                    14: (questions14, 3301), 15: (questions15, 3401),
                    16: (questions16, 3501), 17: (questions17, 3601), 18: (questions18, 3701),
                    19: (questions19, 3801), 20: (questions20, 3901), 21: (questions21, 4001), 22: (questions22, 4101),
-                   23: (questions23, 4201), 24: (questions24, 4301)}[a.round]
+                   23: (questions23, 4201), 24: (questions24, 4301), 25: (questions25, 4401)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
