@@ -135,6 +135,8 @@ def torch_side(a):
     import numpy as np
     import torch
     import_s = time.perf_counter() - t_import
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import torch_mlp  # its blas_info(): which OpenBLAS kernels the dense layers use
     d = a.data
     x = torch.tensor(np.load(os.path.join(d, "x.npy")), dtype=torch.float32) / 255
     y = torch.tensor(np.load(os.path.join(d, "y.npy")), dtype=torch.long)
@@ -204,7 +206,8 @@ def torch_side(a):
         print(json.dumps({"probe": {str(k): v for k, v in probe.items()},
                           "threads": threads, "import_s": import_s,
                           "torch": torch.__version__,
-                          "mkldnn": torch.backends.mkldnn.is_available()}))
+                          "mkldnn": torch.backends.mkldnn.is_available(),
+                          "openblas": torch_mlp.blas_info()["core"]}))
         return 0
     def test_accuracy(model):
         model.eval()
@@ -295,8 +298,8 @@ def main():
         else:
             p = run_torch(d, a.first_seed, 1, a.batch, "best")
             threads = p["threads"]
-            print("PyTorch %s (mkldnn %s): probe samples/s %s -> %d thread%s"
-                  % (p["torch"], p["mkldnn"],
+            print("PyTorch %s (mkldnn %s, OpenBLAS kernels %s): probe samples/s %s -> %d thread%s"
+                  % (p["torch"], p["mkldnn"], p.get("openblas"),
                      ", ".join("%s threads %.0f" % kv for kv in p["probe"].items()),
                      threads, "s" if threads > 1 else ""), flush=True)
         print("%-5s %14s %14s %8s %10s %10s" % ("seed", "flatline sps", "PyTorch sps",

@@ -198,7 +198,8 @@ def print_table(rows_path, lat_path=None):
         print(f"\nPyTorch {ver} on {gpu} (CUDA)")
     elif ver:
         print(f"\nPyTorch {ver}, BLAS: build {blas and blas.get('build')}, "
-              f"loaded {', '.join(blas.get('mapped') or ['?']) if blas else '?'}")
+              f"loaded {', '.join(blas.get('mapped') or ['?']) if blas else '?'}"
+              + (f"; OpenBLAS kernels: {blas['core']}" if blas and blas.get("core") else ""))
     return 0 if rows and all(r["ok"] for r in rows) else 1
 
 

@@ -44,6 +44,7 @@ import torch  # noqa: E402  (timed on purpose)
 IMPORT_SECONDS = time.perf_counter() - _T_IMPORT
 
 import argparse  # noqa: E402
+import ctypes  # noqa: E402
 import gzip  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -273,7 +274,25 @@ def blas_info():
                     mapped.add(os.path.realpath(path))
     except OSError:
         pass
-    return {"build": m.group(1) if m else None, "mapped": sorted(mapped)}
+    return {"build": m.group(1) if m else None, "mapped": sorted(mapped),
+            "core": openblas_core(mapped)}
+
+
+def openblas_core(mapped):
+    """The kernels OpenBLAS picked for this CPU (openblas_get_corename),
+    or None without OpenBLAS. Debian 12's 0.3.21 picks Haswell (AVX2) on
+    a Zen 4 EPYC that has AVX-512; OPENBLAS_CORETYPE=SkylakeX makes it
+    use its AVX-512 kernels there (bench/README.md)."""
+    for path in mapped:
+        if "openblas" not in os.path.basename(path):
+            continue
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode()
+        except (OSError, AttributeError):
+            return None
+    return None
 
 
 def parse_args(argv):
