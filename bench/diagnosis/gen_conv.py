@@ -55,6 +55,9 @@ FAULTS = ("labels_uninformative", "class_imbalance", "learning_rate_too_high",
           "saturated_activation", "vanishing_gradient", "exploding_gradient",
           "numerical_instability", "unnormalized_inputs", "overfitting",
           "output_loss_mismatch")
+# The first seed whose rotation holds insufficient_capacity (job_kind).
+CAPACITY_FROM = 23040
+
 HEALTHY_VARIANTS = ("plain", "noisy_labels", "slow_start", "tiny", "mild_imbalance",
                     "deep")
 
@@ -546,14 +549,49 @@ def fault_output_loss_mismatch(job, rng):
     set_truth(job, facts, {"mode": mode}, "output/loss pairing: %s" % mode, check="rejected")
 
 
+def fault_insufficient_capacity(job, rng):
+    """A CNN whose dense head squeezes 6 to 10 classes through 2
+    units (the dense analogue of a layer too narrow; gen_jobs.py draws
+    such layers from seed 19840 on); the twin's head is 32 times wider.
+    Drawn from seed 23040 on (job_kind)."""
+    k = int(rng.integers(6, 11))
+    data, facts, side, layers, opt, epochs, batch = basic(job, rng, k=k)
+    convs = [layer for layer in layers if layer["type"] not in ("flatten", "dense")
+             and layer["type"] != "global_average_pooling2d"]
+    act = "relu" if rng.random() < 0.5 else "tanh"
+    init = "he_normal" if act == "relu" else "glorot_uniform"
+    units = 2
+    out = layers[-1]
+    layers = convs + [{"type": "flatten"}, g.dense(units, act, init), out]
+    # Enough steps to learn (as gen_healthy): a job of a few dozen steps
+    # is short of steps, not of units (development job 23124: 15 steps).
+    epochs = max(epochs, 10)
+    while facts["n_train"] * epochs / batch < 600 and batch > 16:
+        batch //= 2
+    while facts["n_train"] * epochs / batch < 600 and epochs < 40:
+        epochs += 1
+    spec = finish(job, "cnn-capacity-%s" % facts["family"], data, facts, side, layers, opt,
+                  epochs, batch)
+    twin = g.clone(spec)
+    twin["model"]["layers"][-2] = g.dense(32 * units, act, init)
+    job.spec, job.twin = spec, twin
+    set_truth(job, facts, {"classes": facts["k"], "bottleneck": units},
+              "%d classes through a dense layer of %d %s units after the convolutions" % (
+                  facts["k"], units, act))
+
+
 # -------------------------------------------------------------------- main
 
 
 def job_kind(seed):
     """"healthy" or a fault: a fixed rotation. Seeds 2s and 2s+1 share slot
-    s; a cycle of 22 slots holds 9 healthy jobs (~41%, as gen_jobs.py) and
+    s; a cycle of 22 slots (23 from CAPACITY_FROM) holds 9 healthy jobs (~41%, as gen_jobs.py) and
     one of each fault."""
     cycle = ["healthy"] * 9 + list(FAULTS)
+    # From seed 23040 on (twentieth session), a cycle of 23 slots adds
+    # insufficient_capacity: the earlier seeds draw the jobs they drew.
+    if seed >= CAPACITY_FROM:
+        cycle.append("insufficient_capacity")
     order = sorted(range(len(cycle)), key=lambda j: (j * 7) % len(cycle))
     return cycle[order[(seed // 2) % len(cycle)]]
 
