@@ -5,8 +5,11 @@
  * Layout: "\x93NUMPY" major minor, header length (u16 LE for 1.0, u32 LE for
  * 2.0/3.0), the header text {'descr': '<f4', 'fortran_order': False,
  * 'shape': (60000, 784), } padded with spaces and a '\n', then exactly
- * prod(shape) * itemsize bytes of C-order data. */
+ * prod(shape) * itemsize bytes of data: C order, or Fortran (column-major)
+ * order when 'fortran_order' is True, which the reader turns into C order
+ * (np.save writes what pandas' DataFrame.values gives: often Fortran). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "data_internal.h"
@@ -282,6 +285,7 @@ typedef struct {
   size_t shape[FL_DATA_MAX_NDIM];
   size_t count;   /* prod(shape) */
   size_t data_at; /* file offset of the data */
+  bool fortran;   /* column-major data of two or more dimensions */
 } npy_layout;
 
 /* Parse the preamble and header of a file of file_len bytes whose first
@@ -343,10 +347,6 @@ static int parse_layout(const uint8_t *buf, size_t avail, size_t file_len,
 
   rc = resolve_dtype(h.descr, name, &lay->type, err);
   if (rc) return rc;
-  if (h.fortran)
-    return fl_error_set(err, FL_EDATA,
-                        "%s: array is stored in Fortran order; save a C-order "
-                        "array: np.save(path, np.ascontiguousarray(a))", nm);
   if (h.ndim == 0)
     return fl_error_set(err, FL_EDATA,
                         "%s: holds a scalar (shape ()), not an array of rows",
@@ -369,9 +369,33 @@ static int parse_layout(const uint8_t *buf, size_t avail, size_t file_len,
                         nm, st, h.descr, need, lay->data_at, present,
                         present < need ? "truncated?" : "trailing bytes");
   memcpy(lay->descr, h.descr, sizeof lay->descr);
+  lay->fortran = h.fortran && h.ndim >= 2; /* one dimension: the same bytes */
   lay->ndim = h.ndim;
   memcpy(lay->shape, h.shape, sizeof lay->shape);
   return 0;
+}
+
+/* src holds an array of `shape` in Fortran order (the first index
+ * fastest); dst gets it in C order (the last index fastest). Walks dst in
+ * order with the multi-index idx and keeps src's offset in step: +1 in
+ * dimension k moves src by fstride[k] = shape[0] * .. * shape[k-1]. */
+static void fortran_to_c(const float *src, float *dst, int ndim, const size_t *shape,
+                         size_t count) {
+  size_t idx[FL_DATA_MAX_NDIM] = {0}, fstride[FL_DATA_MAX_NDIM];
+  fstride[0] = 1;
+  for (int k = 1; k < ndim; k++) fstride[k] = fstride[k - 1] * shape[k - 1];
+  size_t f = 0;
+  for (size_t c = 0; c < count; c++) {
+    dst[c] = src[f];
+    for (int k = ndim - 1; k >= 0; k--) {
+      if (++idx[k] < shape[k]) {
+        f += fstride[k];
+        break;
+      }
+      idx[k] = 0;
+      f -= (shape[k] - 1) * fstride[k];
+    }
+  }
 }
 
 int fl_npy_parse(const uint8_t *buf, size_t len, const char *name,
@@ -392,19 +416,34 @@ int fl_npy_parse(const uint8_t *buf, size_t len, const char *name,
     memset(out, 0, sizeof *out);
     return rc;
   }
+  /* Fortran order: decode into a second buffer, then reorder (counted
+   * by fl__npy_load_bound). */
+  float *file_order = out->data;
+  if (lay.fortran && !(file_order = malloc((lay.count ? lay.count : 1) * sizeof(float)))) {
+    fl_array_free(out);
+    return fl_error_set(err, FL_ENOMEM,
+                        "%s: cannot allocate %zu bytes to reorder a "
+                        "Fortran-order array", fl__name(name),
+                        lay.count * sizeof(float));
+  }
   rc = fl__decode_elements(buf + lay.data_at, lay.count, lay.type->elem,
-                           false, out->data, name, err);
+                           false, file_order, name, err);
+  if (!rc && lay.fortran)
+    fortran_to_c(file_order, out->data, lay.ndim, lay.shape, lay.count);
+  if (file_order != out->data) free(file_order);
   if (rc) fl_array_free(out);
   return rc;
 }
 
-/* fl_npy_parse allocates one thing: max(count, 1) float32 values, while
- * the caller holds the file. */
+/* fl_npy_parse allocates max(count, 1) float32 values (twice that for a
+ * Fortran-order array, reordered from a second buffer), while the caller
+ * holds the file. */
 int fl__npy_load_bound(const uint8_t *head, size_t head_len, size_t file_len,
                        const char *name, uint64_t *bytes, fl_error *err) {
   npy_layout lay;
   int rc = parse_layout(head, head_len, file_len, name, &lay, err);
   if (rc) return rc;
-  *bytes = (uint64_t)(lay.count ? lay.count : 1) * sizeof(float);
+  *bytes = (uint64_t)(lay.count ? lay.count : 1) * sizeof(float) *
+           (lay.fortran ? 2 : 1);
   return 0;
 }

@@ -61,7 +61,12 @@ HEALTHY_VARIANTS = ("plain", "hard_overlap", "noisy_labels", "slow_start",
 NONLINEAR = ("spirals", "rings", "checkerboard", "rings_csv")
 # Families added in the sixth session (digit images, two small real
 # tables): drawn wherever penguins_std is, the linear-ish families.
-NEW_FAMILIES = ("digits", "iris", "wine_std")
+BASE_NEW_FAMILIES = ("digits", "iris", "wine_std")
+NEW_FAMILIES = BASE_NEW_FAMILIES
+# Twentieth session: from this seed on, "hypercube" (scikit-learn's
+# make_classification recipe) is drawn with them; make_job sets
+# NEW_FAMILIES per seed, so earlier seeds draw the jobs they drew.
+HYPERCUBE_FROM = 21760
 FAMILY_FILTER = ()
 
 
@@ -199,6 +204,32 @@ def make_family(rng, family, n, k, hard=False):
         cell = np.floor((x + 1) / 2 * g).clip(0, g - 1).astype(np.int64)
         y = (cell[:, 0] + cell[:, 1]) % k
         info = {"grid": g}
+    elif family == "hypercube":
+        # scikit-learn's make_classification (Guyon 2003, the NIPS feature
+        # selection challenge's generator), with one cluster per class: class
+        # centres on distinct vertices of a hypercube of side 2 class_sep
+        # in n_informative dimensions, each class a Gaussian under its own
+        # random linear map; redundant columns are random linear mixes of
+        # the informative ones, the rest pure noise; 1% of labels redrawn
+        # (flip_y), columns shuffled. Raw, as the function returns them.
+        inf = int(rng.integers(max(2, math.ceil(math.log2(k))), 11))
+        red = int(rng.integers(0, inf + 1))
+        noise = int(rng.integers(0, 21))
+        sep = rng.uniform(0.8, 2.0)
+        vert = rng.choice(2 ** inf, k, replace=False)
+        centres = ((vert[:, None] >> np.arange(inf)) & 1) * 2.0 - 1.0
+        y = rng.integers(0, k, n)
+        x_inf = rng.normal(0, 1, (n, inf))
+        for c in range(k):
+            rows = y == c
+            x_inf[rows] = x_inf[rows] @ rng.uniform(-1, 1, (inf, inf)) + sep * centres[c]
+        x = np.hstack([x_inf, x_inf @ rng.uniform(-1, 1, (inf, red)), rng.normal(0, 1, (n, noise))])
+        x = x[:, rng.permutation(x.shape[1])]
+        flip = rng.random(n) < 0.01
+        y = np.where(flip, rng.integers(0, k, n), y)
+        info = {"informative": inf, "redundant": red, "noise": noise,
+                "class_sep": round(float(sep), 3)}
+        return x.astype(np.float32), y.astype(np.int64), k, info
     elif family == "random":
         # Random Gaussian features; labels from a random linear teacher
         # (learnable). labels_uninformative replaces them with noise.
@@ -250,7 +281,7 @@ def family_classes(rng, family):
     """Number of classes the family permits, drawn at random."""
     if family == "blobs":
         return int(min(50, max(2, round(math.exp(rng.uniform(math.log(2), math.log(51)))))))
-    if family == "random":
+    if family in ("random", "hypercube"):
         return int(min(20, max(2, round(math.exp(rng.uniform(math.log(2), math.log(21)))))))
     if family in ("spirals", "rings"):
         return int(rng.integers(2, 7))
@@ -1113,6 +1144,8 @@ def majority_share(arrays, spec):
 
 
 def make_job(seed):
+    global NEW_FAMILIES
+    NEW_FAMILIES = BASE_NEW_FAMILIES + (("hypercube",) if seed >= HYPERCUBE_FROM else ())
     job = Job(seed)
     kind = job_kind(seed)
     if kind == "healthy":
