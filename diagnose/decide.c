@@ -145,6 +145,22 @@ static bool repairs_job(const ctx *c, const fl_probe_result *a) {
   return !job_learns(c) || !finite_run(c->base) || acc_diff(a, c->base).lo > 0;
 }
 
+/* Standardized inputs repair the job (what confirms preflight's scale
+ * warning): repairs_job, and on a job that does not learn, the probe
+ * learns: its own loss falls. Ending below the baseline's loss is not
+ * enough there, for standardizing lowers the loss a raw-input job starts
+ * from and can leave it at that level (development job 22890, hypercube
+ * features of std up to 5 under plain SGD at 5e-7: standardized 3.179 ->
+ * 3.179 at chance, baseline 5.823 -> 5.821, told unnormalized_inputs; the
+ * usual rate reached 0.574). The rate ladder keeps repairs_job: a step
+ * down that only slows a divergence (RMSprop at 58: / 10 ends at 52
+ * where the baseline reaches 1214) still says the rate is too high. */
+static bool standardizing_repairs(const ctx *c) {
+  const fl_probe_result *a = probe(c, FL_PROBE_STANDARDIZED);
+  if (!repairs_job(c, a)) return false;
+  return job_learns(c) || !finite_run(c->base) || fall(a) > MIN_FALL;
+}
+
 /* A slow start that the job would recover from in its later epochs has
  * no later epochs to recover in when the probes ran as long as the whole
  * job (question round 5: one full batch of 3,200 rows for 10 epochs, 10
@@ -1581,12 +1597,29 @@ void fl_diagnosis_rank(fl_diagnosis *d) {
     }
 }
 
+/* Both a step down the ladder and standardized inputs repair the job,
+ * and the rate is more than a hundredfold above the usual one (the bound
+ * where the ladder adds the usual rate): the rate is the change that
+ * departs from common practice by orders of magnitude, the scale warning
+ * the milder one, so the rate is named (rule_lr_high) and the warning
+ * stays a note. Development jobs 22606 and 22822 (hypercube features of
+ * std up to 5.6, |x| to 24: RMSprop at 24, plain SGD at 10), told
+ * unnormalized_inputs; the usual rate and lr / 100 reached 0.82 and 0.89
+ * of 512 held-out rows. A rate within a hundredfold leaves the inputs
+ * blamed: raw pixels under SGD 0.01 diverge, and lr / 10 repairs them
+ * too. */
+static bool rate_outranks_scale(const ctx *c) {
+  const fl_job_spec *spec = c->in->spec;
+  if (!spec || !(spec->optimizer.learning_rate > 100 * fl__lr_usual(spec))) return false;
+  return first_repair(c, LADDER_DOWN, ladder_len(c, false), repairs_job) != FL_PROBE_COUNT;
+}
+
 void fl_decide(const fl_decide_input *in, fl_diagnosis *out) {
   memset(out, 0, sizeof *out);
   ctx c = {.in = in, .out = out, .base = probe(&(ctx){.in = in}, FL_PROBE_BASELINE),
            .evidence_probe = FL_PROBE_COUNT};
   c.inputs_blamed = prior(&c, FL_CAUSE_UNNORMALIZED_INPUTS) &&
-                    repairs_job(&c, probe(&c, FL_PROBE_STANDARDIZED));
+                    standardizing_repairs(&c) && !rate_outranks_scale(&c);
   for (size_t i = 0; i < sizeof RULES / sizeof RULES[0]; i++) {
     /* Labels without information settle the job: only problems of the
      * optimization itself (NaN, a rate too high) are worth adding. */

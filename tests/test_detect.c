@@ -620,6 +620,53 @@ static void test_learning_job_needs_held_out_evidence(void **state) {
   fl_decide(&in, &d);
   assert_true(d.n >= 1);
   assert_int_equal(d.items[0].cause, FL_CAUSE_UNNORMALIZED_INPUTS);
+
+  /* At chance, standardized inputs start lower and stay there: no repair
+   * of a job that does not learn; the usual rate is (hypercube
+   * development job 22890, plain SGD at 5e-7). */
+  memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
+  fl_job_spec slow = spec_of(FL_OPT_SGD, 5.16e-7f);
+  fl_findings wide = one_warning(FL_CAUSE_UNNORMALIZED_INPUTS,
+                                 "training features reach |x| = 24.3 (feature 7)");
+  s = (fl_signals){.dead_layer = -1, .saturated_layer = -1, .at_chance = true,
+                   .never_learned = true, .stalled = true};
+  set(p, FL_PROBE_BASELINE, 5.823, 5.821, 0.068);
+  set(p, FL_PROBE_STANDARDIZED, 3.179, 3.179, 0.066);
+  set(p, FL_PROBE_LR_UP, 5.823, 5.804, 0.068);
+  set(p, FL_PROBE_LR_UP100, 5.823, 5.636, 0.076);
+  set(p, FL_PROBE_LR_UP1000, 5.823, 4.384, 0.111);
+  set(p, FL_PROBE_LR_USUAL, 5.823, 1.303, 0.574);
+  in = (fl_decide_input){&slow, &mon, &s, &wide, p, NULL, NULL};
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_UNNORMALIZED_INPUTS);
+  set(p, FL_PROBE_STANDARDIZED, 3.179, 1.1, 0.5); /* one that learns still confirms it */
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_UNNORMALIZED_INPUTS);
+
+  /* Both lr / 10 and standardized inputs repair a diverging job: at a
+   * rate a thousandfold above the usual one the rate is named (development
+   * job 22822, plain SGD at 9.96); within a hundredfold, the inputs. */
+  memset(p, 0, sizeof(fl_probe_result) * FL_PROBE_COUNT);
+  fl_job_spec huge = spec_of(FL_OPT_SGD, 9.96f);
+  s = (fl_signals){.dead_layer = -1, .saturated_layer = -1, .diverging = true,
+                   .update_too_big = true};
+  set(p, FL_PROBE_BASELINE, 4.264, 9.093, 0.879);
+  set(p, FL_PROBE_STANDARDIZED, 2.383, 0.469, 0.889);
+  set(p, FL_PROBE_LR_DOWN, 4.264, 0.8896, 0.863);
+  set(p, FL_PROBE_LR_DOWN100, 4.264, 0.3162, 0.887);
+  in = (fl_decide_input){&huge, &mon, &s, &wide, p, NULL, NULL};
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_HIGH);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_UNNORMALIZED_INPUTS);
+  fl_job_spec brisk = spec_of(FL_OPT_SGD, 0.5f);
+  in.spec = &brisk;
+  fl_decide(&in, &d);
+  assert_true(d.n >= 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_UNNORMALIZED_INPUTS);
 }
 
 static bool planned(const fl_job_spec *spec, const fl_signals *s, fl_probe_kind k) {
