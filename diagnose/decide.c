@@ -580,6 +580,13 @@ static void rule_nonfinite(ctx *c) {
   }
 }
 
+/* The job's rate is more than a hundredfold above the usual one, the
+ * bound past which the rate ladder adds the usual rate (ladder_len): a
+ * departure from common practice by orders of magnitude. */
+static bool rate_far_above_usual(const fl_job_spec *spec) {
+  return spec && spec->optimizer.learning_rate > 100 * fl__lr_usual(spec);
+}
+
 /* Re-initializing (or the output/loss pairing fixed) crushes the
  * baseline and ends significantly higher held out than `step`, where
  * `step` itself is no higher held out than the baseline and the job's
@@ -604,7 +611,7 @@ static bool spec_defect_outdoes(const ctx *c, const fl_probe_result *step) {
   static const fl_probe_kind defects[] = {FL_PROBE_REINIT, FL_PROBE_LOGITS};
   const fl_job_spec *spec = c->in->spec;
   if (!spec || !finite_run(c->base)) return false;
-  if (spec->optimizer.learning_rate > 100 * fl__lr_usual(spec)) return false;
+  if (rate_far_above_usual(spec)) return false;
   bool step_learns = acc_diff(step, c->base).lo > 0;
   for (size_t i = 0; i < sizeof defects / sizeof *defects; i++) {
     const fl_probe_result *r = probe(c, defects[i]);
@@ -1610,7 +1617,7 @@ void fl_diagnosis_rank(fl_diagnosis *d) {
  * too. */
 static bool rate_outranks_scale(const ctx *c) {
   const fl_job_spec *spec = c->in->spec;
-  if (!spec || !(spec->optimizer.learning_rate > 100 * fl__lr_usual(spec))) return false;
+  if (!rate_far_above_usual(spec)) return false;
   return first_repair(c, LADDER_DOWN, ladder_len(c, false), repairs_job) != FL_PROBE_COUNT;
 }
 
