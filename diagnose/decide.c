@@ -763,6 +763,16 @@ static bool schedule_too_fast(ctx *c) {
   return true;
 }
 
+/* The raw confidence of a rate too low without its sign (a rate within
+ * the usual range, updates of a normal size): a step up that crushes the
+ * baseline, or a job no longer than the probes. It sits in CALIBRATION's
+ * 0.7-0.8 band, below the causes that rank above it in one diagnosis
+ * (a saturating initialization, 0.75) as it did at 0.65 before the
+ * twenty-first session, when it sat in the bottom band: there the
+ * development jobs it was right on had been left out as ambiguous (see
+ * CALIBRATION). */
+#define WEAK_RATE_CLAIM 0.72
+
 /* Learning rate too low: a schedule that spent the rate (above), else the
  * smallest step up the ladder that repairs the job (x10, x100, x1000):
  * the fix is that rate, not an optimizer swap. */
@@ -842,7 +852,7 @@ static void rule_lr_low(ctx *c) {
   probe_fix(c, k, fix, sizeof fix);
   if (by_length) {
     size_t per_epoch = batches_per_epoch(spec, c->in->monitor->train_rows);
-    add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, 0.65, fix,
+    add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, WEAK_RATE_CLAIM, fix,
         "raise the learning rate to the one in the fix, or take more steps (smaller "
         "batches, more epochs): the whole job is no longer than the probes, and the "
         "step up ends significantly higher",
@@ -851,7 +861,7 @@ static void rule_lr_low(ctx *c) {
         per_epoch, per_epoch == 1 ? "" : "es", c->base->steps, a, b);
     return;
   }
-  add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, s->update_too_small || tiny ? 0.9 : 0.65, fix,
+  add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, s->update_too_small || tiny ? 0.9 : WEAK_RATE_CLAIM, fix,
       "raise the learning rate to the one in the fix: the smallest step up that "
       "learns from the same start",
       "%s%s%s; %s", s->summary, s->summary[0] ? "; " : "", a, b);
@@ -1577,17 +1587,26 @@ static const rule_row RULES[] = {
  *   test sets since (seeds 321..959 and 1281..1599, odd) 209 of 221
  *   (0.94): reported 0.95.
  * - raw 0.7-0.8 (a label test with 0.05 < p < 0.1, Adam repairing plain
- *   SGD): dev seeds 320..959 and test seeds 321..959, 3 of 4 (0.67):
- *   reported 0.6.
- * - below (a label test significant at the conventional level, a rate too
- *   low within the usual range, causes under a root cause): the same
- *   jobs, 2 of 7 (0.33): reported 0.35. A first cause this weak is still
+ *   SGD, a rate too low within the usual range): dev seeds 320..959 and
+ *   test seeds 321..959, 3 of 4; with the rate claim (WEAK_RATE_CLAIM,
+ *   moved here in the twenty-first session) on the development jobs of
+ *   that session (question rounds 1-26, dense seeds 21760..22399 and CNN
+ *   seeds 23040..23499, even; truth-checked, optimizer_choice jobs whose
+ *   SGD learns at 10x or 100x the rate re-keyed as a rate too low, as
+ *   DESIGN.md §4 defines the two) 13 of 14 (its one miss a 4-unit ReLU
+ *   layer on rings, x100 the rate reaching 0.81 of 120 held-out rows):
+ *   16 of 18, reported (16 + 1) / (18 + 2) = 0.85.
+ * - below (a label test significant at the conventional level, causes
+ *   under a root cause): the same jobs as the first band's, 2 of 7 (the
+ *   rate claim among them then); the twenty-first session's development
+ *   jobs add one, a labels claim at p = 0.04, right: 3 of 8, reported
+ *   (3 + 1) / (8 + 2) = 0.4. A first cause this weak is still
  *   the best measured explanation (the seed article's first program, random
  *   labels, draws p = 0.048 on its data), hence reported, not dropped.
  * Refit when a rule changes. */
 static const struct {
   double raw_from, reported;
-} CALIBRATION[] = {{0.8, 0.95}, {0.7, 0.6}, {0.0, 0.35}};
+} CALIBRATION[] = {{0.8, 0.95}, {0.7, 0.85}, {0.0, 0.4}};
 
 static double calibrated(double raw) {
   for (size_t i = 0; i < sizeof CALIBRATION / sizeof CALIBRATION[0]; i++)

@@ -76,9 +76,10 @@ def main():
     broken = [r for r in scored if r["source"] in ("crash", "timeout")]
     halves = Counter(r.get("half") for r in rows)
 
-    print("jobs: %d (%s); scored %d, ambiguous %d; truth checked: %d" % (
+    print("jobs: %d (%s); scored %d, ambiguous %d, re-keyed %d; truth checked: %d" % (
         len(rows), ", ".join("%s %d" % kv for kv in sorted(halves.items())),
-        len(scored), len(ambiguous), sum(1 for r in rows if "truth" in r)))
+        len(scored), len(ambiguous), sum(1 for r in rows if r.get("truth") == "rekeyed"),
+        sum(1 for r in rows if "truth" in r)))
     right = sum(r["got"] == r["expect"] for r in faulty)
     lo, hi = wilson(right, len(faulty))
     print("top-1 accuracy on faulty jobs: %s, Wilson 95%% [%.1f%%, %.1f%%]" % (
