@@ -294,6 +294,21 @@ static void test_decide_learning_rates_and_optimizer(void **state) {
   assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
   for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_OPTIMIZER_CHOICE);
 
+  /* A rate within the usual range (SGD at Keras' 0.01) that x 10
+   * crushes: the weak claim, reported at its calibration band's share of
+   * right answers (decide.c, CALIBRATION: 0.85), below the 0.95 of a
+   * claim with its sign (a rate far below the usual range). */
+  {
+    fl_probe_result q[FL_PROBE_COUNT] = {0};
+    fl_job_spec usual = spec_of(FL_OPT_SGD, 0.01f);
+    set(q, FL_PROBE_BASELINE, 2.3, 2.2, 0.15);
+    set(q, FL_PROBE_LR_UP, 2.3, 0.6, 0.8);
+    fl_diagnosis w = decide(&usual, &s, q);
+    assert_int_equal(w.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+    assert_true(fabs(w.items[0].confidence - 0.85) < 1e-9);
+    assert_non_null(strstr(w.items[0].fix, "\"learning_rate\":0.1"));
+  }
+
   /* No step of the ladder learns (x1000 blows up): the optimizer. */
   sgd.optimizer.learning_rate = 0.01f;
   set(p, FL_PROBE_LR_UP100, 2.3, 2.29, 0.1);
