@@ -8,6 +8,10 @@ the confidence calibration table, probe cost, and the ambiguous count.
 
     report.py results.jsonl [more.jsonl ...]
 
+Results are keyed by job name, a later line winning (a rerun replaces its
+job); files where one name is two different jobs (a dense and a CNN set
+whose seeds overlap) are refused with exit status 2.
+
 Jobs marked "truth": "ambiguous" (run_eval.py --check-truth) are left
 out of every score and counted separately. A healthy job whose answer
 is a cause or "unexplained" is a false alarm; crashes and timeouts are
@@ -15,6 +19,7 @@ counted on their own line (and are never right). Plain Python 3.
 """
 import json
 import math
+import signal
 import sys
 from collections import Counter, defaultdict
 
@@ -29,15 +34,36 @@ def wilson(k, n, z=1.96):
     return max(0.0, c - h), min(1.0, c + h)
 
 
+def same_job(a, b):
+    """Two results of one generated job: the generators name jobs by seed
+    alone, and gen_jobs.py and gen_conv.py draw their seeds separately, so
+    job_23501 of a dense folder and of a CNN folder are different jobs."""
+    keys = ("fault", "family", "variant", "magnitude")
+    return all(a.get(k) == b.get(k) for k in keys) and a.get("seed") == b.get("seed")
+
+
+class MixedSets(Exception):
+    pass
+
+
 def load(paths):
-    rows = {}
+    rows, origin = {}, {}
     for path in paths:
         with open(path, encoding="utf-8") as f:
             for line in f:
                 line = line.strip()
                 if line:
                     r = json.loads(line)
-                    rows[r["job"]] = r          # a later line wins
+                    old = rows.get(r["job"])
+                    if old is not None and origin[r["job"]] != path and not same_job(old, r):
+                        raise MixedSets(
+                            "%s is one job in %s and another in %s (fault %s there, %s here): "
+                            "the files come from sets whose seeds overlap (dense and CNN "
+                            "folders); report them separately" % (
+                                r["job"], origin[r["job"]], path, old.get("fault"),
+                                r.get("fault")))
+                    rows[r["job"]] = r          # a later line wins (a rerun)
+                    origin[r["job"]] = path
     return list(rows.values())
 
 
@@ -65,10 +91,16 @@ def pct(k, n):
 
 
 def main():
+    # `report.py r.jsonl | head` ends quietly, as other command-line tools do.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if len(sys.argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    rows = load(sys.argv[1:])
+    try:
+        rows = load(sys.argv[1:])
+    except MixedSets as e:
+        print("report.py: %s" % e, file=sys.stderr)
+        return 2
     ambiguous = [r for r in rows if r.get("truth") == "ambiguous"]
     scored = [r for r in rows if r.get("truth") != "ambiguous"]
     faulty = [r for r in scored if r["expect"] != "none"]
