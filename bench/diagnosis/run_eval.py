@@ -426,7 +426,7 @@ def main():
         if rec.get("truth") in ("ambiguous", "rekeyed"):
             extra = "  [%s: %s]" % (rec["truth"], rec["truth_reason"])
         print("[%d/%d] %-8s %-24s got %-24s %4s %-2s %6.1fs%s" % (
-            n, len(todo), name, truth["expect"], got,
+            n, len(todo), name, rec["expect"], got,
             "%.2f" % conf if conf is not None else "-", ok, seconds, extra),
             file=sys.stderr, flush=True)
     print("run_eval: %d jobs in %.0f s -> %s" % (len(todo), time.monotonic() - t_all,
