@@ -41,6 +41,13 @@ typedef struct {
   double deadline;         /* monotonic seconds at which a running probe is
                               cut (its probe budget); 0: none */
   bool late;               /* a probe was cut at the deadline */
+  /* A probe on trial (fl_probes_run: priced past the budget left): cut
+   * as soon as its measured pace projects its end past the deadline. */
+  bool trial;              /* the next probe runs on trial */
+  long trial_steps;        /* its steps in all (set by the probe runner) */
+  double trial_t0;         /* monotonic seconds of its first poll */
+  long trial_done0;        /* steps done at its first poll */
+  bool trial_cut;          /* the trial was cut: it would not have fit */
 } fl_job_stop;
 
 /* true when the job must stop: polls the hook when every_s has passed

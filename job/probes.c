@@ -91,14 +91,33 @@ static void standardize(fl_dataset *train, fl_dataset *held) {
  * up to 0.11 s past it (2-core CPU at load 9, bench/diagnosis). */
 #define DEADLINE_MARGIN_S 0.25
 
+/* A trial's pace is measured from its first poll on (not from its
+ * start, which includes building the trainer), over at least this many
+ * steps: one throttle window of the trainer's, a few polls' worth. */
+#define TRIAL_MIN_STEPS 8
+/* No trial with less than this left of the budget: two deadline margins,
+ * room for a trainer's set-up and two polls. */
+#define TRIAL_MIN_LEFT_S (2 * DEADLINE_MARGIN_S)
+
 static int poll_stop(void *ctx, int epoch, size_t step, size_t steps) {
-  (void)epoch;
-  (void)step;
-  (void)steps;
   fl_job_stop *s = ctx;
-  if (s->deadline > 0 && fl__now() > s->deadline) {
+  double now = fl__now();
+  if (s->deadline > 0 && now > s->deadline) {
     s->late = true;
     return 1;
+  }
+  if (s->trial_steps > 0 && s->deadline > 0 && epoch >= 1) {
+    long done = (long)((size_t)(epoch - 1) * steps + step);
+    if (s->trial_t0 <= 0) {
+      s->trial_t0 = now;
+      s->trial_done0 = done;
+    } else if (done - s->trial_done0 >= TRIAL_MIN_STEPS) {
+      double per_step = (now - s->trial_t0) / (double)(done - s->trial_done0);
+      if (now + per_step * (double)(s->trial_steps - done) > s->deadline) {
+        s->trial_cut = true;
+        return 1;
+      }
+    }
   }
   return fl__job_stop_check(s) ? 1 : 0;
 }
@@ -165,6 +184,12 @@ static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tr
    * only after more, told unexplained); the probes' time is capped all
    * the same (their budget and deadline). */
   if (epochs < 2) epochs = 2;
+  if (stop) {
+    stop->trial_steps = stop->trial ? (long)(per_epoch * (size_t)epochs) : 0;
+    stop->trial_t0 = 0;
+    stop->trial_done0 = 0;
+    stop->trial_cut = false;
+  }
   int rc = fl_trainer_create(dev, &cfg, train, held, &t, &err);
   /* Polled often enough to keep the deadline within DEADLINE_POLL_S; the
    * job's own hook is still asked only every stop->every_s. */
@@ -193,7 +218,7 @@ static int run_one(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tr
   if (rc == FL_ECANCELED) {
     fl_trainer_destroy(t);
     memset(r, 0, sizeof *r);
-    return stop->late && !stop->stopped ? 0 : rc;
+    return (stop->late || stop->trial_cut) && !stop->stopped ? 0 : rc;
   }
   r->steps = (int)(per_epoch * (size_t)epochs);
   r->loss_end = m.loss;
@@ -361,9 +386,23 @@ int fl_probes_run(fl_device *dev, const fl_job_spec *spec, const fl_dataset *tra
     double w = spec_macs(&ps, train->d);
     bool later = known && known[FL_PROBE_BASELINE].run;
     bool bounded = have >= 2 || later;
-    if (bounded && per_mac > 0 && fl__now() - t0 + per_mac * w > budget_s) continue;
-    if (stop) stop->deadline = bounded ? t0 + budget_s - DEADLINE_MARGIN_S : 0;
+    /* Priced past the budget left, a probe runs on trial: cut as soon as
+     * its own pace projects its end past the deadline (poll_stop). The
+     * price scales the slowest probe's seconds per multiply-add, which
+     * for a model of a few units is all fixed cost per step: 2-4 ReLU
+     * units on 2 features are 20 multiply-adds a row, the 4x wider probe
+     * 4352, priced at 218 times the baseline's 0.04 s where it took 0.03 s,
+     * and skipped or run as the timing noise fell (generated development
+     * job 34364: told insufficient_capacity in 9 runs of 12, healthy in
+     * 3). A trial that does not fit costs its first polls. */
+    bool trial = bounded && per_mac > 0 && fl__now() - t0 + per_mac * w > budget_s;
+    if (trial && (!stop || budget_s - (fl__now() - t0) < TRIAL_MIN_LEFT_S)) continue;
+    if (stop) {
+      stop->deadline = bounded ? t0 + budget_s - DEADLINE_MARGIN_S : 0;
+      stop->trial = trial;
+    }
     rc = run_kind(dev, k, &ps, &sub, &held, steps, stop, &res[k]);
+    if (stop) stop->trial = false;
     if (res[k].run) have++;
     if (res[k].run && w > 0 && res[k].seconds / w > per_mac) per_mac = res[k].seconds / w;
   }

@@ -837,6 +837,70 @@ static void test_later_probes_keep_the_budget(void **state) {
     if (k != FL_PROBE_BASELINE) assert_false(res[k].run);
 }
 
+/* A probe priced past the budget left runs on trial and is kept when its
+ * own pace fits (generated development job 34364: a model of 20
+ * multiply-adds a row priced its 4x wider probe at 218 times the
+ * baseline's time, and skipped it as the timing noise fell). The known
+ * baseline's 5 s prices every probe of this model beyond the 3 s budget;
+ * each takes milliseconds. */
+static void test_priced_probe_runs_on_trial(void **state) {
+  (void)state;
+  fl_dataset train;
+  make_blobs(&train, 200, 8, 3, 4, false);
+  fl_job_spec spec;
+  blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
+  fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
+  fl_probe_result known[FL_PROBE_COUNT] = {0}, res[FL_PROBE_COUNT];
+  known[FL_PROBE_BASELINE] = (fl_probe_result){.run = true, .loss_start = 1.1, .loss_end = 1.0,
+                                                .val_acc = 0.5, .held_rows = 32,
+                                                .steps = FL_PROBE_MIN_STEPS, .seconds = 5.0};
+  fl_job_stop stop = {.every_s = 1.0};
+  double spent = 0;
+  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 3.0, FL_PROBE_MIN_STEPS, known,
+                                 &stop, res, &spent),
+                   0);
+  assert_true(res[FL_PROBE_LR_UP].run);
+  assert_true(res[FL_PROBE_WIDER].run);
+  assert_false(stop.late);
+  assert_false(stop.trial);
+  assert_true(stop.deadline == 0);
+  fl_spec_free(&spec);
+  fl_dataset_free(&train);
+}
+
+/* A trial whose pace does not fit is cut at its first measured steps,
+ * not at the deadline, and the probes after it still get their trial:
+ * 200000 steps a probe (some 24 us each on a 2-core CPU) cannot end
+ * within 1.5 s. */
+static void test_trial_that_cannot_fit_is_cut(void **state) {
+  (void)state;
+  fl_dataset train;
+  make_blobs(&train, 200, 8, 3, 4, false);
+  fl_job_spec spec;
+  blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
+  fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
+  fl_probe_result known[FL_PROBE_COUNT] = {0}, res[FL_PROBE_COUNT];
+  known[FL_PROBE_BASELINE] = (fl_probe_result){.run = true, .loss_start = 1.1, .loss_end = 1.0,
+                                                .val_acc = 0.5, .held_rows = 32, .steps = 200000,
+                                                .seconds = 50.0};
+  fl_job_stop stop = {.every_s = 1.0};
+  double spent = 0, t0 = now_s();
+  assert_int_equal(
+      fl_probes_run(dev, &spec, &train, NULL, &sig, 1.5, 200000, known, &stop, res, &spent), 0);
+  double took = now_s() - t0;
+  if (took >= 2.5) fprintf(stderr, "the trials took %.2f s of a 1.5 s budget\n", took);
+  assert_true(took < 2.5);
+  assert_true(stop.trial_cut);
+  for (int k = 0; k < FL_PROBE_COUNT; k++) {
+    if (k != FL_PROBE_BASELINE && res[k].run)
+      fprintf(stderr, "probe %s ran whole: %d steps in %.2f s\n", fl_probe_name((fl_probe_kind)k),
+              res[k].steps, res[k].seconds);
+    if (k != FL_PROBE_BASELINE) assert_false(res[k].run);
+  }
+  fl_spec_free(&spec);
+  fl_dataset_free(&train);
+}
+
 /* The paired reruns end within the budget they are given: priced from
  * the first runs' times, they can run long on a loaded machine (a short
  * job's probes spent 10.19 s of their 10, gen_conv.py test job 22327).
@@ -885,6 +949,8 @@ int main(void) {
       cmocka_unit_test(test_probe_cause_has_paired_evidence),
       cmocka_unit_test(test_earlier_probes_stay_evidence),
       cmocka_unit_test(test_later_probes_keep_the_budget),
+      cmocka_unit_test(test_priced_probe_runs_on_trial),
+      cmocka_unit_test(test_trial_that_cannot_fit_is_cut),
       cmocka_unit_test(test_probe_start_is_the_rows_loss),
       cmocka_unit_test(test_paired_reruns_keep_the_budget),
       cmocka_unit_test(test_cancel_stops_the_probes),

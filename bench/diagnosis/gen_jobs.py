@@ -741,6 +741,18 @@ def fault_insufficient_capacity(job, rng):
     mag = {"classes": facts["k"], "linear_hidden": len(widths) if linear else 0}
     if narrow:
         mag["narrow_hidden"] = narrow
+        # Twenty-second session: a narrow non-linear model may hold the
+        # curve and only learn it slowly (development jobs 25022 and
+        # 25670: 3-3 ReLU and 3-2 tanh units reach 0.975 and 0.983 of
+        # the held-out rows at 10x the rate). Where the same model at 10x
+        # or 100x the rate learns as well as the wide twin, the width is
+        # not what the job lacks; run_eval --check-truth runs these rungs
+        # and calls such a job ambiguous. Nothing is drawn here.
+        for factor in (10, 100):
+            rung = clone(spec)
+            rung["optimizer"] = dict(spec["optimizer"],
+                                     learning_rate=r3(spec["optimizer"]["learning_rate"] * factor))
+            job.ladder.append(("rate_x%d.json" % factor, rung))
     set_truth(job, facts, mag, note)
 
 

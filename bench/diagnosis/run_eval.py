@@ -32,7 +32,10 @@ truth.json (see README.md); a job that fails its check gets
 scores. An optimizer_choice job whose SGD learns at 10x or 100x its rate
 (ladder_x10.json, ladder_x100.json) is a rate too low by DESIGN.md's
 definitions: it gets "truth": "rekeyed" and is scored as
-learning_rate_too_low. Plain Python 3 (no packages).
+learning_rate_too_low. A capacity job whose narrow model learns at 10x or
+100x its rate (rate_x10.json, rate_x100.json) as well as its wide twin
+does is ambiguous: the rate is as small a change as the width. Plain
+Python 3 (no packages).
 """
 import argparse
 import json
@@ -404,6 +407,19 @@ def main():
                 if twin_better(fs, ls, truth.get("chance", 0.0), truth.get("k", 2)) is None:
                     rekey = ("SGD at %s learns: the smallest change is the rate, not the "
                              "optimizer (DESIGN.md section 4)" % rung[7:-5])
+            for rung in ("rate_x10.json", "rate_x100.json"):
+                path = os.path.join(d, rung)
+                if reason or rekey or ts is None or not os.path.isfile(path):
+                    continue
+                rev, _, _, _ = run_spec(args.flatlined, path, args.timeout)
+                rs = summarize(rev)
+                k = truth.get("k", 2)
+                if (twin_better(fs, rs, truth.get("chance", 0.0), k) is None and
+                        twin_better(rs, ts, truth.get("twin_chance", truth.get("chance", 0.0)), k)
+                        is not None):
+                    reason = ("the same narrow model at %s the rate reaches %s, the wide twin %s: "
+                              "the rate is as small a change as the width" % (
+                                  rung[5:-5], fmt(rs.get("quality")), fmt(ts.get("quality"))))
             if rekey:
                 # The job is not optimizer_choice by the contract's own
                 # definition (no rate of SGD learns), and it is a rate too
