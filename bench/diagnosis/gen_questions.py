@@ -1551,11 +1551,87 @@ def questions26(rng):
     return out
 
 
+def questions27(rng):
+    """Round twenty-seven (2026-12-07, twenty-second session): small tables,
+    digit images and 2-D sets, where the held-out sets draw many jobs.
+    Faults: Iris under plain SGD at 1e-5, digit images under Adam at 1.0,
+    penguins whose labels were shuffled on their own, Wine with UCI's
+    class ids 1..3 under Dense(3), a fraud-like table with 2% positives
+    under plain SGD, a 4x4 checkerboard through softmax regression, digit
+    images through tanh layers whose kernels start at zero; healthy jobs
+    that look suspicious: penguins at batch 8 under Adam 0.01, digit
+    images for 50 epochs, softmax regression on standardized Wine under
+    plain SGD 0.1, Iris with a fifth of its labels redrawn, two moons
+    under SGD with momentum. Written with their answers before any was
+    run; run once."""
+    out = []
+    plain = lambda layers, opt, epochs, batch=32: dict(
+        spec(layers, opt=opt, epochs=epochs, scale=None), batch_size=batch)
+    ix, iy = gen_jobs.gaussian_table(rng, gen_jobs.IRIS, 150)
+    ixs = gen_jobs.standardize(ix)
+    out.append(("learning_rate_too_low", "Iris standardized, 16 relu, plain SGD 1e-5, 50 epochs, batch 16",
+                plain([dense(16), dense(3, "softmax")], {"name": "sgd", "learning_rate": 1e-5}, 50, 16),
+                ixs, iy))
+    dy = rng.integers(0, 10, 3000)
+    dx = gen_jobs.digit_images(rng, dy) / 16
+    out.append(("learning_rate_too_high", "digit images / 16, 64-64-10 relu, Adam 1.0, 20 epochs",
+                plain([dense(64), dense(64), dense(10, "softmax")], {"name": "adam", "learning_rate": 1.0}, 20),
+                dx, dy))
+    px, py = gen_jobs.read_table("penguins_std.csv")
+    out.append(("labels_uninformative", "penguins standardized, labels shuffled on their own before the split, "
+                "16 relu, Adam 1e-3, 50 epochs",
+                plain([dense(16), dense(3, "softmax")], None, 50), px, rng.permutation(py)))
+    wx, wy = gen_jobs.gaussian_table(rng, gen_jobs.WINE, 178)
+    wxs = gen_jobs.standardize(wx)
+    out.append(("labels_out_of_range", "Wine standardized with UCI's class ids 1, 2, 3 under Dense(3, softmax), "
+                "Adam 1e-3, 100 epochs, batch 16",
+                plain([dense(32), dense(3, "softmax")], None, 100, 16), wxs, wy + 1))
+    n = 5000
+    fxr = rng.standard_normal((n, 20)).astype(np.float32)
+    fyr = (rng.random(n) < 0.02).astype(np.int64)
+    fxr[fyr == 1, :5] += 0.5
+    out.append(("class_imbalance", "fraud-like table: 20 standardized columns, 2% positives shifted by half an "
+                "sd in five, 16 relu, plain SGD 0.01, 10 epochs",
+                plain([dense(16), dense(2, "softmax")], {"name": "sgd", "learning_rate": 0.01}, 10), fxr, fyr))
+    cx = rng.uniform(-1, 1, (3000, 2)).astype(np.float32)
+    cell = np.floor((cx + 1) / 2 * 4).clip(0, 3).astype(np.int64)
+    out.append(("insufficient_capacity", "a 4x4 checkerboard (two classes, 3000 points) through softmax "
+                "regression, Adam 0.01, 50 epochs",
+                plain([dense(2, "softmax")], {"name": "adam", "learning_rate": 0.01}, 50), cx,
+                (cell[:, 0] + cell[:, 1]) % 2))
+    zero = "zeros"
+    out.append(("poor_initialization", "digit images / 16, 64-64-10 tanh with every kernel zeros, "
+                "Adam 1e-3, 20 epochs",
+                plain([dict(dense(64, "tanh"), kernel_initializer=zero),
+                       dict(dense(64, "tanh"), kernel_initializer=zero),
+                       dict(dense(10, "softmax"), kernel_initializer=zero)], None, 20), dx, dy))
+    out.append(("none", "penguins standardized, 8 relu, Adam 0.01, batch 8, 30 epochs",
+                plain([dense(8), dense(3, "softmax")], {"name": "adam", "learning_rate": 0.01}, 30, 8), px, py))
+    out.append(("none", "digit images / 16, 64-32-10 relu, Adam 1e-3, 50 epochs",
+                plain([dense(32), dense(10, "softmax")], None, 50), dx, dy))
+    out.append(("none", "softmax regression on standardized Wine, plain SGD 0.1, 100 epochs, batch 16",
+                plain([dense(3, "softmax")], {"name": "sgd", "learning_rate": 0.1}, 100, 16), wxs, wy))
+    noisy = np.where(rng.random(150) < 0.2, rng.integers(0, 3, 150), iy).astype(np.int64)
+    out.append(("none", "Iris standardized, a fifth of its labels redrawn at random, 16 relu, Adam 0.01, "
+                "100 epochs, batch 16",
+                plain([dense(16), dense(3, "softmax")], {"name": "adam", "learning_rate": 0.01}, 100, 16),
+                ixs, noisy))
+    t = rng.uniform(0, np.pi, 1000)
+    my = rng.integers(0, 2, 1000)
+    mx = np.where(my[:, None] == 0, np.stack([np.cos(t), np.sin(t)], 1),
+                  np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)) + rng.normal(0, 0.2, (1000, 2))
+    out.append(("none", "two moons (noise 0.2, 1000 rows), 16 tanh, SGD 0.1 with momentum 0.9, 100 epochs",
+                plain([dense(16, "tanh"), dense(2, "softmax")],
+                      {"name": "sgd", "learning_rate": 0.1, "momentum": 0.9}, 100),
+                mx.astype(np.float32), my.astype(np.int64)))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, metavar="DIR")
     ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--round", type=int, choices=tuple(range(1, 27)), default=1,
+    ap.add_argument("--round", type=int, choices=tuple(range(1, 28)), default=1,
                     help="1: the first twelve (jobs 2001..); 2: the second ten (jobs 2101..); "
                          "3: ten on tables and digit images (jobs 2201..); "
                          "4: eight on convolutional networks and a 1:99 set (jobs 2301..); "
@@ -1569,7 +1645,8 @@ def main():
                          "18: eleven more (jobs 3701..); 19: eleven more (jobs 3801..); "
                          "20: twelve more (jobs 3901..); 21: eleven more (jobs 4001..); "
                          "22: nine more (jobs 4101..); 23: nine more (jobs 4201..); "
-                         "24: ten more (jobs 4301..); 25: twelve more (jobs 4401..); 26: ten more (jobs 4501..)")
+                         "24: ten more (jobs 4301..); 25: twelve more (jobs 4401..); 26: ten more (jobs 4501..); "
+                         "27: twelve more (jobs 4601..)")
     a = ap.parse_args()
     make, first = {1: (questions, 2001), 2: (questions2, 2101), 3: (questions3, 2201),
                    4: (questions4, 2301), 5: (questions5, 2401), 6: (questions6, 2501), 7: (questions7, 2601),
@@ -1578,7 +1655,8 @@ def main():
                    14: (questions14, 3301), 15: (questions15, 3401),
                    16: (questions16, 3501), 17: (questions17, 3601), 18: (questions18, 3701),
                    19: (questions19, 3801), 20: (questions20, 3901), 21: (questions21, 4001), 22: (questions22, 4101),
-                   23: (questions23, 4201), 24: (questions24, 4301), 25: (questions25, 4401), 26: (questions26, 4501)}[a.round]
+                   23: (questions23, 4201), 24: (questions24, 4301), 25: (questions25, 4401), 26: (questions26, 4501),
+                   27: (questions27, 4601)}[a.round]
     for i, (expect, note, s, x, y, *extra) in enumerate(make(np.random.default_rng(a.seed))):
         seed = first + i
         d = os.path.join(a.out, "job_%d" % seed)
