@@ -781,16 +781,16 @@ static void test_probe_start_is_the_rows_loss(void **state) {
 /* fl_probes_run for a later diagnosis of blobs_spec under Adam 1e-3 with
  * no sign: `known` holds what earlier ones measured, `budget_s` what is
  * left. */
-static void later_probes(const fl_probe_result *known, double budget_s, fl_probe_result *res) {
+static void later_probes(const fl_probe_result *known, double budget_s, int steps,
+                         fl_job_stop *stop, fl_probe_result *res) {
   fl_dataset train;
   make_blobs(&train, 200, 8, 3, 4, false);
   fl_job_spec spec;
   blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
   fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
   double spent = 0;
-  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, budget_s, FL_PROBE_MIN_STEPS,
-                                 known, NULL, res, &spent),
-                   0);
+  assert_int_equal(
+      fl_probes_run(dev, &spec, &train, NULL, &sig, budget_s, steps, known, stop, res, &spent), 0);
   fl_spec_free(&spec);
   fl_dataset_free(&train);
 }
@@ -813,7 +813,7 @@ static void test_earlier_probes_stay_evidence(void **state) {
   fl_probe_result known[FL_PROBE_COUNT] = {0}, res[FL_PROBE_COUNT];
   known[FL_PROBE_LR_UP1000] = (fl_probe_result){.run = true, .loss_start = 1.1, .loss_end = 0.25,
                                                  .val_acc = 0.9375, .held_rows = 32, .steps = 150};
-  later_probes(known, 0.01, res);
+  later_probes(known, 0.01, FL_PROBE_MIN_STEPS, NULL, res);
   assert_true(res[FL_PROBE_BASELINE].run); /* this diagnosis's own, run */
   assert_true(res[FL_PROBE_LR_UP1000].run);
   assert_true(res[FL_PROBE_LR_UP1000].loss_end == 0.25);
@@ -831,7 +831,7 @@ static void test_later_probes_keep_the_budget(void **state) {
   known[FL_PROBE_BASELINE] = (fl_probe_result){.run = true, .loss_start = 1.1, .loss_end = 1.0,
                                                 .val_acc = 0.5, .held_rows = 32, .steps = 150,
                                                 .seconds = 5.0};
-  later_probes(known, 0.05, res);
+  later_probes(known, 0.05, FL_PROBE_MIN_STEPS, NULL, res);
   assert_true(res[FL_PROBE_BASELINE].run);
   for (int k = 0; k < FL_PROBE_COUNT; k++)
     if (k != FL_PROBE_BASELINE) assert_false(res[k].run);
@@ -845,27 +845,17 @@ static void test_later_probes_keep_the_budget(void **state) {
  * each takes milliseconds. */
 static void test_priced_probe_runs_on_trial(void **state) {
   (void)state;
-  fl_dataset train;
-  make_blobs(&train, 200, 8, 3, 4, false);
-  fl_job_spec spec;
-  blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
-  fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
   fl_probe_result known[FL_PROBE_COUNT] = {0}, res[FL_PROBE_COUNT];
   known[FL_PROBE_BASELINE] = (fl_probe_result){.run = true, .loss_start = 1.1, .loss_end = 1.0,
                                                 .val_acc = 0.5, .held_rows = 32,
                                                 .steps = FL_PROBE_MIN_STEPS, .seconds = 5.0};
   fl_job_stop stop = {.every_s = 1.0};
-  double spent = 0;
-  assert_int_equal(fl_probes_run(dev, &spec, &train, NULL, &sig, 3.0, FL_PROBE_MIN_STEPS, known,
-                                 &stop, res, &spent),
-                   0);
+  later_probes(known, 3.0, FL_PROBE_MIN_STEPS, &stop, res);
   assert_true(res[FL_PROBE_LR_UP].run);
   assert_true(res[FL_PROBE_WIDER].run);
   assert_false(stop.late);
   assert_false(stop.trial);
   assert_true(stop.deadline == 0);
-  fl_spec_free(&spec);
-  fl_dataset_free(&train);
 }
 
 /* A trial whose pace does not fit is cut at its first measured steps,
@@ -874,19 +864,13 @@ static void test_priced_probe_runs_on_trial(void **state) {
  * within 1.5 s. */
 static void test_trial_that_cannot_fit_is_cut(void **state) {
   (void)state;
-  fl_dataset train;
-  make_blobs(&train, 200, 8, 3, 4, false);
-  fl_job_spec spec;
-  blobs_spec("{\"name\":\"adam\",\"learning_rate\":0.001}", &spec);
-  fl_signals sig = {.dead_layer = -1, .saturated_layer = -1};
   fl_probe_result known[FL_PROBE_COUNT] = {0}, res[FL_PROBE_COUNT];
   known[FL_PROBE_BASELINE] = (fl_probe_result){.run = true, .loss_start = 1.1, .loss_end = 1.0,
                                                 .val_acc = 0.5, .held_rows = 32, .steps = 200000,
                                                 .seconds = 50.0};
   fl_job_stop stop = {.every_s = 1.0};
-  double spent = 0, t0 = now_s();
-  assert_int_equal(
-      fl_probes_run(dev, &spec, &train, NULL, &sig, 1.5, 200000, known, &stop, res, &spent), 0);
+  double t0 = now_s();
+  later_probes(known, 1.5, 200000, &stop, res);
   double took = now_s() - t0;
   if (took >= 2.5) fprintf(stderr, "the trials took %.2f s of a 1.5 s budget\n", took);
   assert_true(took < 2.5);
@@ -897,8 +881,6 @@ static void test_trial_that_cannot_fit_is_cut(void **state) {
               res[k].steps, res[k].seconds);
     if (k != FL_PROBE_BASELINE) assert_false(res[k].run);
   }
-  fl_spec_free(&spec);
-  fl_dataset_free(&train);
 }
 
 /* The paired reruns end within the budget they are given: priced from
