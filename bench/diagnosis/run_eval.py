@@ -398,28 +398,29 @@ def main():
                 rec["twin"] = ts
             reason = check_truth(truth, fs, ts)
             rekey = None
-            for rung in ("ladder_x10.json", "ladder_x100.json"):
-                path = os.path.join(d, rung)
-                if reason or rekey or not os.path.isfile(path):
-                    continue
-                lev, _, _, _ = run_spec(args.flatlined, path, args.timeout)
-                ls = summarize(lev)
-                if twin_better(fs, ls, truth.get("chance", 0.0), truth.get("k", 2)) is None:
+            chance, k = truth.get("chance", 0.0), truth.get("k", 2)
+            chance_t = truth.get("twin_chance", chance)
+
+            def rung(file):
+                """The summary of the job's rung file `file`, run; None
+                when the job has none."""
+                path = os.path.join(d, file)
+                if not os.path.isfile(path):
+                    return None
+                return summarize(run_spec(args.flatlined, path, args.timeout)[0])
+
+            for rung_file in ("ladder_x10.json", "ladder_x100.json"):
+                ls = None if reason or rekey else rung(rung_file)
+                if ls is not None and twin_better(fs, ls, chance, k) is None:
                     rekey = ("SGD at %s learns: the smallest change is the rate, not the "
-                             "optimizer (DESIGN.md section 4)" % rung[7:-5])
-            for rung in ("rate_x10.json", "rate_x100.json"):
-                path = os.path.join(d, rung)
-                if reason or rekey or ts is None or not os.path.isfile(path):
-                    continue
-                rev, _, _, _ = run_spec(args.flatlined, path, args.timeout)
-                rs = summarize(rev)
-                k = truth.get("k", 2)
-                if (twin_better(fs, rs, truth.get("chance", 0.0), k) is None and
-                        twin_better(rs, ts, truth.get("twin_chance", truth.get("chance", 0.0)), k)
-                        is not None):
+                             "optimizer (DESIGN.md section 4)" % rung_file[7:-5])
+            for rung_file in ("rate_x10.json", "rate_x100.json"):
+                rs = None if reason or rekey or ts is None else rung(rung_file)
+                if (rs is not None and twin_better(fs, rs, chance, k) is None and
+                        twin_better(rs, ts, chance_t, k) is not None):
                     reason = ("the same narrow model at %s the rate reaches %s, the wide twin %s: "
                               "the rate is as small a change as the width" % (
-                                  rung[5:-5], fmt(rs.get("quality")), fmt(ts.get("quality"))))
+                                  rung_file[5:-5], fmt(rs.get("quality")), fmt(ts.get("quality"))))
             if rekey:
                 # The job is not optimizer_choice by the contract's own
                 # definition (no rate of SGD learns), and it is a rate too
