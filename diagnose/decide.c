@@ -774,13 +774,116 @@ static bool schedule_too_fast(ctx *c) {
  * left out as ambiguous (see CALIBRATION). */
 #define WEAK_RATE_CLAIM 0.7
 
+/* The job's best held-out accuracy over its epochs (validation, else
+ * training) and the rows behind it: what a run over the job's own steps
+ * (in->whole) is measured against. Its best, not its last: its last
+ * epoch on a few rows swings (generated healthy job 13366, Iris at 0.957
+ * of 23 rows in epoch 36 and 0.739 in its last). */
+static bool job_best(const ctx *c, double *acc, double *rows, bool *val) {
+  const fl_monitor *m = c->in->monitor;
+  *val = m->has_val && m->val_rows > 0;
+  *rows = (double)(*val ? m->val_rows : m->train_rows);
+  *acc = 0;
+  for (int i = 0; i < m->n; i++) {
+    double a = *val ? m->val_acc[i] : m->acc[i];
+    if (isfinite(a) && a > *acc) *acc = a;
+  }
+  return m->n > 0 && *rows > 0;
+}
+
+/* The run of probe kind k over the job's own steps (in->whole) ends
+ * significantly and materially above the job's best (job_best): the
+ * Newcombe 95% interval of the difference above 0, the gain at least
+ * CAPACITY_SHORTFALL of the run's own over the majority rate (the share
+ * by which bench/diagnosis's truth check calls a fault harmful), and the
+ * run significantly above that rate (Wilson 95%). *d: the interval. */
+static const fl_probe_result *whole_repairs(const ctx *c, fl_probe_kind k, fl_interval *d) {
+  const fl_probe_result *r = c->in->whole ? &c->in->whole[k] : NULL;
+  double acc, n;
+  bool val;
+  if (!r || !r->run || r->failed || r->held_rows <= 0 || !isfinite(r->val_acc) ||
+      !job_best(c, &acc, &n, &val))
+    return NULL;
+  double rh = r->held_rows, rs = round(r->val_acc * rh);
+  *d = fl_newcombe_diff(rs, rh, round(acc * n), n, FL_Z95);
+  if (!(d->lo > 0)) return NULL;
+  if (!(r->val_acc - acc > CAPACITY_SHORTFALL * (r->val_acc - c->in->monitor->chance_accuracy)))
+    return NULL;
+  if (!(fl_wilson(rs, rh, FL_Z95).lo > held_chance(c, r))) return NULL;
+  return r;
+}
+
+/* How far the job's weights can have travelled over its whole run,
+ * relative to their norm, in the layer that travelled furthest: the
+ * epochs' update/weight ratios (RMS over their steps) summed, times the
+ * steps per epoch, an upper bound on each layer's path. Negative when
+ * unknown. */
+static double weight_path(const ctx *c) {
+  const fl_monitor *m = c->in->monitor;
+  if (m->path_layers <= 0 || m->train_rows == 0 || c->in->spec->batch_size < 1) return -1;
+  double most = 0;
+  for (int l = 0; l < m->path_layers; l++) most = fmax(most, m->update_sum[l]);
+  return most * (double)batches_per_epoch(c->in->spec, m->train_rows);
+}
+
+/* A job whose every layer travelled less than this share of its own
+ * norm over the whole job ended next to its initial weights: its updates
+ * were too small to move it, which is what a rate too low means. An order
+ * of magnitude below the weights themselves. On the development jobs of
+ * the twenty-third session (bench/diagnosis/README.md) the deep tanh nets
+ * under plain SGD that learn at 10x their rate travelled 0.008 to 0.09;
+ * the healthy jobs whose whole-job runs ran (slow Adam jobs and SGD at
+ * the usual rates that end short of the label test) 0.2 to 2.4. */
+#define STILL_PATH 0.1
+
+/* The job ends far short of what its rows support (the verdict's
+ * whole-job runs ran), its weights barely moved over the whole job
+ * (weight_path below STILL_PATH), and the job itself at its learning rate
+ * x 10, trained as many steps from fresh weights, ends significantly and
+ * materially above it (whole_repairs), the wider model as long not
+ * significantly above that (else wider_whole names width): the smallest
+ * change that repairs the job over its own length is the rate.
+ * Development job 36988 (10 tanh layers of 23 under plain SGD at 4.2e-3,
+ * 200 steps): 0.325 of its training rows, its weights' path 0.063; the
+ * rate x 10 over 200 steps 0.832 of 512 held-out rows, the wider model
+ * 0.736; told healthy (a job still improving at its end is a slow start,
+ * and the short probes' 152 steps did not stall). Without the sign a
+ * higher rate gets further in the same steps on most jobs that learn
+ * slowly and well (Adam at 5e-4 on digit images). */
+static bool rate_whole(ctx *c) {
+  fl_interval d;
+  const fl_probe_result *up = whole_repairs(c, FL_PROBE_LR_UP, &d);
+  const fl_probe_result *w = c->in->whole ? &c->in->whole[FL_PROBE_WIDER] : NULL;
+  double path = weight_path(c), acc, n;
+  bool val;
+  if (!up || !(path >= 0 && path < STILL_PATH) || !job_best(c, &acc, &n, &val)) return false;
+  if (w && w->run && !w->failed && w->held_rows > 0 && acc_diff(w, up).lo > 0) return false;
+  char fix[FL_FIX_MAX], wider[200] = "";
+  probe_fix(c, FL_PROBE_LR_UP, fix, sizeof fix);
+  if (w && w->run && !w->failed)
+    snprintf(wider, sizeof wider, "; the %s as long reaches %.3f", fl_probe_name(FL_PROBE_WIDER),
+             w->val_acc);
+  const fl_monitor *m = c->in->monitor;
+  add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, 0.8, fix,
+      "raise the learning rate to the one in the fix: at it the job's own steps take it "
+      "far further",
+      "the job's model reached %s accuracy %.3f of %.0f rows at best in %d epochs, its "
+      "weights travelling at most %.3f of their norm in the whole job; the same job at "
+      "%s, trained %d steps from fresh weights, reaches %.3f of %d held-out rows (+%.3f, "
+      "95%% interval %.3f to %.3f)%s",
+      val ? "validation" : "training", acc, n, m->n, path, fl_probe_name(FL_PROBE_LR_UP),
+      up->steps, up->val_acc, up->held_rows, up->val_acc - acc, d.lo, d.hi, wider);
+  claimed(c, FL_CAUSE_LEARNING_RATE_TOO_LOW)->from_job = true;
+  return true;
+}
+
 /* Learning rate too low: a schedule that spent the rate (above), else the
  * smallest step up the ladder that repairs the job (x10, x100, x1000):
  * the fix is that rate, not an optimizer swap. */
 static void rule_lr_low(ctx *c) {
   const fl_signals *s = c->in->signals;
   const fl_job_spec *spec = c->in->spec;
-  if (schedule_too_fast(c)) return;
+  if (schedule_too_fast(c) || rate_whole(c)) return;
   /* A stalled baseline, or a job no longer than the probes: a step up
    * that ends significantly above the baseline on held-out rows then ends
    * above the whole job (probes_cover_job). */
@@ -1285,42 +1388,28 @@ static bool reaches_label_test(const ctx *c, const fl_probe_result *r) {
 /* The job ends far short of what its rows support, and the job itself
  * with the wider probe's layers, trained as many steps from fresh weights
  * (in->whole, run by the verdict), ends significantly and materially
- * above it on held-out rows: the one change that repairs the job over its
- * own length is width. Against the job's best held-out accuracy over its
- * epochs (its last one on a few rows swings: generated healthy job 13366,
- * Iris at 0.957 of 23 rows in epoch 36 and 0.739 in its last). Where the
- * rate x 10 ran as long too (a job still improving at its end), the wider
- * model must also end significantly above it: a job that is only slow
- * is repaired as far by a higher rate, and is no capacity problem.
- * Measured against the whole job, not a short probe's start, so it stands
- * beside causes the short probes suggested (the verdict keeps only what
- * its whole-job measurements confirm). Three spiral arms through one
- * layer of 3 ReLUs (question round 24): 0.487 of 300 validation rows
- * after 200 epochs where 5-NN reaches 0.960, told healthy. The material
- * share is CAPACITY_SHORTFALL, as for the short probe. */
+ * above its best (whole_repairs): the one change that repairs the job
+ * over its own length is width. Where the rate x 10 ran as long too (a
+ * job still improving at its end), the wider model must also end
+ * significantly above it: a job that is only slow is repaired as far by
+ * a higher rate, and is no capacity problem (rate_whole). Measured
+ * against the whole job, not a short probe's start, so it stands beside
+ * causes the short probes suggested (the verdict keeps only what its
+ * whole-job measurements confirm). Three spiral arms through one layer
+ * of 3 ReLUs (question round 24): 0.487 of 300 validation rows after 200
+ * epochs where 5-NN reaches 0.960, told healthy. */
 static bool wider_whole(ctx *c) {
-  const fl_probe_result *w = c->in->whole ? &c->in->whole[FL_PROBE_WIDER] : NULL;
+  fl_interval d;
+  const fl_probe_result *w = whole_repairs(c, FL_PROBE_WIDER, &d);
   const fl_probe_result *up = c->in->whole ? &c->in->whole[FL_PROBE_LR_UP] : NULL;
+  double acc, n;
+  bool val;
+  if (!w || !job_best(c, &acc, &n, &val)) return false;
   const fl_monitor *m = c->in->monitor;
-  if (!w || !w->run || w->failed || w->held_rows <= 0 || !isfinite(w->val_acc) || m->n == 0)
-    return false;
-  bool val = m->has_val && m->val_rows > 0;
-  double n = (double)(val ? m->val_rows : m->train_rows), acc = 0;
-  for (int i = 0; i < m->n; i++) {
-    double a = val ? m->val_acc[i] : m->acc[i];
-    if (isfinite(a) && a > acc) acc = a;
-  }
-  double wh = w->held_rows, ws = round(w->val_acc * wh);
-  if (!(n > 0)) return false;
-  fl_interval d = fl_newcombe_diff(ws, wh, round(acc * n), n, FL_Z95);
-  if (!(d.lo > 0)) return false;
-  if (!(w->val_acc - acc > CAPACITY_SHORTFALL * (w->val_acc - m->chance_accuracy))) return false;
-  if (!(fl_wilson(ws, wh, FL_Z95).lo > held_chance(c, w))) return false;
   char rate[200] = "";
   if (up && up->run) {
     if (up->failed || up->held_rows <= 0) return false;
-    double uh = up->held_rows;
-    if (!(fl_newcombe_diff(ws, wh, round(up->val_acc * uh), uh, FL_Z95).lo > 0)) return false;
+    if (!(acc_diff(w, up).lo > 0)) return false;
     snprintf(rate, sizeof rate, ", where the job at its learning rate x 10 as long reaches %.3f",
              up->val_acc);
   }

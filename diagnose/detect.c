@@ -89,7 +89,12 @@ void fl_monitor_add(fl_monitor *m, const fl_epoch_metrics *e) {
   m->last.pred_hist = NULL;
   if (isnan(m->first_loss)) m->first_loss = e->first_batch_loss;
   if (!(e->loss <= m->peak_loss)) m->peak_loss = e->loss; /* NaN too */
+  /* The path is known from the first epoch on, or not at all (a resumed
+   * state without it stays unknown: a sum from mid-job understates it). */
+  bool path_known = m->n == 1 || m->path_layers > 0;
+  m->path_layers = path_known && e->n_layers <= FL_MAX_LAYERS ? e->n_layers : 0;
   for (int l = 0; l < e->n_layers; l++) {
+    if (path_known && isfinite(e->update_ratio[l])) m->update_sum[l] += e->update_ratio[l];
     if (e->update_ratio[l] > m->peak_update) m->peak_update = e->update_ratio[l];
     if (e->grad_norm[l] > m->peak_grad) m->peak_grad = e->grad_norm[l];
     if (m->n == 1 && e->dead_fraction[l] > m->first_dead) m->first_dead = e->dead_fraction[l];

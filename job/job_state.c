@@ -34,7 +34,9 @@
  *    "monitor": {            the detectors' history (fl_monitor)
  *      "majority_share": n, "first_loss": n, "peak_loss": n,
  *      "peak_update": n, "peak_grad": n (optional: states written
- *      before it was kept read as 0), "first_dead": n,
+ *      before it was kept read as 0), "update_sum": [n] (one per layer:
+ *      the epochs' update/weight ratios summed; optional, absent when
+ *      unknown, as in states written before it was kept), "first_dead": n,
  *      "last": {             the latest epoch's metrics (no pred_hist)
  *        "epoch": int, "loss": n, "accuracy": n, "has_val": bool,
  *        "val_loss": n, "val_accuracy": n, "lr": n, "seconds": n,
@@ -114,6 +116,7 @@ static void put_monitor(fl_jw *w, const fl_monitor *mon) {
   put_num(w, "peak_loss", mon->peak_loss);
   put_num(w, "peak_update", mon->peak_update);
   put_num(w, "peak_grad", mon->peak_grad);
+  if (mon->path_layers > 0) put_nums(w, "update_sum", mon->update_sum, mon->path_layers);
   put_num(w, "first_dead", mon->first_dead);
   put_metrics(w, &mon->last);
   put_nums(w, "loss", mon->loss, mon->n);
@@ -360,6 +363,9 @@ static bool get_monitor(reader *rd, const fl_json *root, fl_monitor *mon) {
   mon->n = n;
   const fl_json *pg = fl_json_get(o, "peak_grad");
   if (pg && !get_num(rd, o, "peak_grad", &mon->peak_grad)) return false;
+  if (fl_json_get(o, "update_sum") &&
+      !get_nums(rd, o, "update_sum", mon->update_sum, FL_MAX_LAYERS, &mon->path_layers))
+    return false;
   return true;
 }
 

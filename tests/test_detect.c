@@ -1812,6 +1812,73 @@ static void test_decide_wider_over_the_job(void **state) {
   assert_non_null(strstr(d.items[0].evidence, "learning rate x 10 as long reaches 0.600"));
 }
 
+/* A job far short of its rows whose weights barely moved: the job itself
+ * at its rate x 10, run as many steps (in->whole), names a rate too low
+ * when it ends significantly and materially above the job's best and the
+ * wider model as long does not end significantly above it; from_job, its
+ * fix the rate x 10. Not when the weights travelled a tenth of their norm
+ * or more (a job that moved and ended short is not held back by its
+ * step's size alone), nor when the path is unknown, nor when width
+ * repairs significantly more (wider_whole names capacity then). The
+ * monitor sums the epochs' update ratios from the first epoch. */
+static void test_decide_rate_over_the_job(void **state) {
+  (void)state;
+  double loss[] = {1.09, 1.0, 0.95, 0.93, 0.92, 0.91};
+  double acc[] = {0.40, 0.45, 0.49, 0.50, 0.49, 0.50};
+  double vacc[] = {0.38, 0.45, 0.52, 0.48, 0.49, 0.47};
+  fl_signals s;
+  feed(&mon, loss, acc, vacc, 6, &s);
+  /* six epochs of 1e-3 a step in both layers */
+  assert_int_equal(mon.path_layers, 2);
+  assert_true(fabs(mon.update_sum[0] - 6e-3) < 1e-12 && fabs(mon.update_sum[1] - 6e-3) < 1e-12);
+  mon.n_classes = 3;
+  mon.chance_accuracy = 0.34;
+  mon.train_rows = 1200; /* 38 batches of 32 an epoch: a path of 0.228 */
+  mon.val_rows = 300;
+  fl_probe_result p[FL_PROBE_COUNT] = {0}, whole[FL_PROBE_COUNT] = {0};
+  s = (fl_signals){.dead_layer = -1, .saturated_layer = -1};
+  set(p, FL_PROBE_BASELINE, 1.1, 1.05, 0.36);
+  set(p, FL_PROBE_WIDER, 1.1, 1.0, 0.39);
+  set(p, FL_PROBE_LR_UP, 1.1, 1.0, 0.38);
+  fl_label_test lt = {.run = true, .rows = 1000, .permutations = 999, .accuracy = 0.96,
+                      .chance = 0.33, .p_value = 0.001, .linear_accuracy = 0.4,
+                      .method = "leave-one-out 5-nearest-neighbours"};
+  fl_job_spec sgd = spec_of(FL_OPT_SGD, 4e-3f);
+  sgd.epochs = 6;
+  set(whole, FL_PROBE_LR_UP, 1.1, 0.3, 0.85);
+  set(whole, FL_PROBE_WIDER, 1.1, 0.6, 0.80);
+  whole[FL_PROBE_LR_UP].steps = whole[FL_PROBE_WIDER].steps = 228;
+  fl_diagnosis d;
+  fl_decide_input in = {&sgd, &mon, &s, NULL, p, &lt, whole};
+  fl_decide(&in, &d);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  mon.update_sum[0] = mon.update_sum[1] = 1e-3; /* a path of 0.038 */
+  fl_decide(&in, &d);
+  assert_int_equal(d.n, 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  assert_true(d.items[0].from_job);
+  assert_non_null(strstr(d.items[0].evidence, "validation accuracy 0.520 of 300 rows at best"));
+  assert_non_null(strstr(d.items[0].evidence, "at most 0.038 of their norm"));
+  assert_non_null(strstr(d.items[0].evidence, "trained 228 steps from fresh weights, reaches "
+                                              "0.850 of 512 held-out rows"));
+  assert_non_null(strstr(d.items[0].fix, "0.04"));
+  mon.path_layers = 0; /* unknown (a state written before it was kept) */
+  fl_decide(&in, &d);
+  for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_LEARNING_RATE_TOO_LOW);
+  mon.path_layers = 2;
+  /* Not materially above the job's best 0.52 */
+  whole[FL_PROBE_LR_UP].val_acc = 0.57;
+  whole[FL_PROBE_WIDER].val_acc = 0.55;
+  fl_decide(&in, &d);
+  assert_int_equal(d.n, 0);
+  /* Width repairs significantly more: capacity, not the rate. */
+  whole[FL_PROBE_LR_UP].val_acc = 0.70;
+  whole[FL_PROBE_WIDER].val_acc = 0.96;
+  fl_decide(&in, &d);
+  assert_int_equal(d.n, 1);
+  assert_int_equal(d.items[0].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
+}
+
 /* Hidden layers left linear (Keras' Dense default) make the whole model
  * one linear map (question round 11: three spirals through 64-64 linear
  * layers fit 0.43 where 5 nearest neighbours reach 1.000): capacity, the
@@ -1909,6 +1976,7 @@ int main(void) {
       cmocka_unit_test(test_labels_not_claimed_without_power),
       cmocka_unit_test(test_decide_beyond_linear),
       cmocka_unit_test(test_decide_wider_over_the_job),
+      cmocka_unit_test(test_decide_rate_over_the_job),
       cmocka_unit_test(test_decide_linear_hidden_layers),
       cmocka_unit_test(test_schedule_that_spends_the_rate),
       cmocka_unit_test(test_frozen_by_the_schedule_is_not_converged),

@@ -430,7 +430,7 @@ static void test_shutdown_stops_the_probes(void **state) {
 }
 
 /* The monitor's peak gradient norm (the exploding sign from an earlier
- * epoch), a probe's held-out majority rate (the labels rule's chance) and
+ * epoch), the sums behind the weights' path, a probe's held-out majority rate (the labels rule's chance) and
  * the label test's score on the validation rows survive a stop: saved in
  * the state and read back; a state written before any was kept reads
  * them as 0 and still loads. */
@@ -448,6 +448,9 @@ static void test_state_keeps_the_peak_gradient(void **state) {
   fl_monitor mon;
   fl_monitor_init(&mon, 3, counts, 3, false, 3, 0.001);
   mon.peak_grad = 600;
+  mon.path_layers = 2;
+  mon.update_sum[0] = 0.004;
+  mon.update_sum[1] = 0.25;
   char *json = fl__job_state_encode(&d, &mon, 1.5);
   assert_non_null(json);
   fl_job_diag d2 = d;
@@ -458,6 +461,8 @@ static void test_state_keeps_the_peak_gradient(void **state) {
   fl_error err = {0};
   assert_int_equal(fl__job_state_decode(json, strlen(json), &d2, &m2, &secs, &err), 0);
   assert_true(m2.peak_grad == 600);
+  assert_int_equal(m2.path_layers, 2); /* the weights' path (decide.c's rate_whole) */
+  assert_true(m2.update_sum[0] == 0.004 && m2.update_sum[1] == 0.25);
   assert_true(d2.tried[FL_PROBE_BASELINE].run);
   assert_true(d2.tried[FL_PROBE_BASELINE].held_majority == 0.19);
   assert_int_equal((int)d2.labels.val_rows, 150); /* the label test's rule on validation rows */
@@ -471,10 +476,14 @@ static void test_state_keeps_the_peak_gradient(void **state) {
   key = strstr(json, "\"val_rows\":");
   assert_non_null(key);
   memcpy(key, "\"val_xxxx\"", 10);
+  key = strstr(json, "\"update_sum\":");
+  assert_non_null(key);
+  memcpy(key, "\"update_xxx\"", 12);
   fl_monitor_init(&m2, 3, counts, 3, false, 3, 0.001);
   assert_int_equal(fl__job_state_decode(json, strlen(json), &d2, &m2, &secs, &err), 0);
   assert_int_equal((int)d2.labels.val_rows, 0);
   assert_true(m2.peak_grad == 0);
+  assert_int_equal(m2.path_layers, 0); /* unknown, not 0: the rule needs it known */
   assert_true(d2.tried[FL_PROBE_BASELINE].run);
   assert_true(d2.tried[FL_PROBE_BASELINE].held_majority == 0);
   free(json);

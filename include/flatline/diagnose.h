@@ -187,6 +187,13 @@ typedef struct {
   double peak_loss;        /* highest epoch training loss so far */
   double peak_update;      /* highest update/weight ratio so far */
   double peak_grad;        /* highest layer gradient norm so far */
+  /* Per layer, the sum over epochs of the epoch's update/weight ratio (an
+   * RMS over its steps): times the steps per epoch, an upper bound on how
+   * far that layer's weights travelled over the whole job, relative to
+   * their norm (the path, not the displacement). path_layers 0: unknown
+   * (a state written before it was kept). */
+  double update_sum[FL_MAX_LAYERS];
+  int path_layers;
   double first_dead;       /* largest dead-ReLU fraction in epoch 1 */
   size_t train_rows;       /* rows behind the accuracies (set after init; */
   size_t val_rows;         /* 0: unknown, no interval test) */
