@@ -1201,19 +1201,37 @@ def main():
     ap.add_argument("--families", metavar="F,F",
                     help="draw only these data families where a job's kind allows one of "
                          "them (e.g. digits,iris,wine_std): a focused set; default all")
+    ap.add_argument("--kinds", metavar="K,K",
+                    help="write only the seeds whose kind (job_kind: healthy or a fault "
+                         "name) is one of these (e.g. optimizer_choice): a study set of "
+                         "one kind; the seeds are the same jobs as in a full run")
+    ap.add_argument("--half", choices=("dev", "test", "all"), default="all",
+                    help="write only even (dev) or odd (test) seeds (default all)")
     args = ap.parse_args()
+    kinds = set(args.kinds.split(",")) if args.kinds else None
+    if kinds:
+        known = {"healthy"} | set(TRAINING_FAULTS) | set(PREFLIGHT_FAULTS)
+        unknown = sorted(kinds - known)
+        if unknown:
+            ap.error("unknown kind %s; kinds: %s" % (", ".join(unknown), ", ".join(sorted(known))))
     global FAMILY_FILTER
     FAMILY_FILTER = tuple(args.families.split(",")) if args.families else ()
     a, b = (int(v) for v in args.seed_range.split(":"))
     counts = {}
+    written = 0
     for seed in range(a, b):
+        if args.half != "all" and seed % 2 != (0 if args.half == "dev" else 1):
+            continue
+        if kinds and job_kind(seed) not in kinds:
+            continue
         job = make_job(seed)
+        written += 1
         write_job(job, args.out)
         key = job.truth["expect"]
         counts[key] = counts.get(key, 0) + 1
         print("job_%d %-5s %-24s %s" % (seed, job.truth["half"], key, job.spec["name"]),
               file=sys.stderr)
-    print("%d jobs in %s" % (b - a, args.out))
+    print("%d jobs in %s" % (written, args.out))
     for key in sorted(counts):
         print("  %-24s %d" % (key, counts[key]))
 
