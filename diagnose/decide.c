@@ -813,6 +813,23 @@ static const fl_probe_result *whole_repairs(const ctx *c, fl_probe_kind k, fl_in
   return r;
 }
 
+/* The evidence of a run over the job's own steps (whole_repairs): where
+ * the job got, `extra` after it, and where the job with probe r's one
+ * change got in as many steps. */
+static void whole_evidence(const ctx *c, fl_probe_kind k, const fl_interval *d,
+                           const char *extra, char *out, size_t size) {
+  const fl_probe_result *r = &c->in->whole[k];
+  double acc, n;
+  bool val;
+  job_best(c, &acc, &n, &val);
+  snprintf(out, size,
+           "the job's model reached %s accuracy %.3f of %.0f rows at best in %d epochs%s; the "
+           "same job with the %s, trained %d steps from fresh weights, reaches %.3f of %d "
+           "held-out rows (+%.3f, 95%% interval %.3f to %.3f)",
+           val ? "validation" : "training", acc, n, c->in->monitor->n, extra, fl_probe_name(k),
+           r->steps, r->val_acc, r->held_rows, r->val_acc - acc, d->lo, d->hi);
+}
+
 /* How far the job's weights can have travelled over its whole run,
  * relative to their norm, in the layer that travelled furthest: the
  * epochs' update/weight ratios (RMS over their steps) summed, times the
@@ -854,25 +871,21 @@ static bool rate_whole(ctx *c) {
   fl_interval d;
   const fl_probe_result *up = whole_repairs(c, FL_PROBE_LR_UP, &d);
   const fl_probe_result *w = c->in->whole ? &c->in->whole[FL_PROBE_WIDER] : NULL;
-  double path = weight_path(c), acc, n;
-  bool val;
-  if (!up || !(path >= 0 && path < STILL_PATH) || !job_best(c, &acc, &n, &val)) return false;
+  double path = weight_path(c);
+  if (!up || !(path >= 0 && path < STILL_PATH)) return false;
   if (w && w->run && !w->failed && w->held_rows > 0 && acc_diff(w, up).lo > 0) return false;
-  char fix[FL_FIX_MAX], wider[200] = "";
+  char fix[FL_FIX_MAX], moved[96], ev[700], wider[200] = "";
   probe_fix(c, FL_PROBE_LR_UP, fix, sizeof fix);
   if (w && w->run && !w->failed)
     snprintf(wider, sizeof wider, "; the %s as long reaches %.3f", fl_probe_name(FL_PROBE_WIDER),
              w->val_acc);
-  const fl_monitor *m = c->in->monitor;
+  snprintf(moved, sizeof moved, ", its weights travelling at most %.3f of their norm in the "
+           "whole job", path);
+  whole_evidence(c, FL_PROBE_LR_UP, &d, moved, ev, sizeof ev);
   add(c, FL_CAUSE_LEARNING_RATE_TOO_LOW, 0.8, fix,
       "raise the learning rate to the one in the fix: at it the job's own steps take it "
       "far further",
-      "the job's model reached %s accuracy %.3f of %.0f rows at best in %d epochs, its "
-      "weights travelling at most %.3f of their norm in the whole job; the same job at "
-      "%s, trained %d steps from fresh weights, reaches %.3f of %d held-out rows (+%.3f, "
-      "95%% interval %.3f to %.3f)%s",
-      val ? "validation" : "training", acc, n, m->n, path, fl_probe_name(FL_PROBE_LR_UP),
-      up->steps, up->val_acc, up->held_rows, up->val_acc - acc, d.lo, d.hi, wider);
+      "%s%s", ev, wider);
   claimed(c, FL_CAUSE_LEARNING_RATE_TOO_LOW)->from_job = true;
   return true;
 }
@@ -1402,10 +1415,7 @@ static bool wider_whole(ctx *c) {
   fl_interval d;
   const fl_probe_result *w = whole_repairs(c, FL_PROBE_WIDER, &d);
   const fl_probe_result *up = c->in->whole ? &c->in->whole[FL_PROBE_LR_UP] : NULL;
-  double acc, n;
-  bool val;
-  if (!w || !job_best(c, &acc, &n, &val)) return false;
-  const fl_monitor *m = c->in->monitor;
+  if (!w) return false;
   char rate[200] = "";
   if (up && up->run) {
     if (up->failed || up->held_rows <= 0) return false;
@@ -1420,17 +1430,15 @@ static bool wider_whole(ctx *c) {
   if (lt && lt->run)
     snprintf(support, sizeof support, "; the label test's %s rule classifies rows it has not "
              "seen at balanced accuracy %.3f", lt->method, lt->accuracy);
+  char ev[700];
+  whole_evidence(c, FL_PROBE_WIDER, &d, support, ev, sizeof ev);
   add(c, FL_CAUSE_INSUFFICIENT_CAPACITY, 0.8, fix,
       c->in->spec->n_layers > 1
           ? "the model is too small for these classes: widen its hidden layers (the fix is "
             "the probe's model)"
           : "the model has no hidden layer and is too small for these classes: add one (the "
             "fix: 128 ReLU units)",
-      "the job's model reached %s accuracy %.3f of %.0f rows at best in %d epochs%s; the "
-      "same job with the %s, trained %d steps from fresh weights, reaches %.3f of %d held-out "
-      "rows (+%.3f, 95%% interval %.3f to %.3f)%s",
-      val ? "validation" : "training", acc, n, m->n, support, fl_probe_name(FL_PROBE_WIDER),
-      w->steps, w->val_acc, w->held_rows, w->val_acc - acc, d.lo, d.hi, rate);
+      "%s%s", ev, rate);
   claimed(c, FL_CAUSE_INSUFFICIENT_CAPACITY)->from_job = true;
   return true;
 }

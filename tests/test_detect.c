@@ -1747,6 +1747,29 @@ static void test_decide_beyond_linear(void **state) {
   for (int i = 0; i < d.n; i++) assert_int_not_equal(d.items[i].cause, FL_CAUSE_INSUFFICIENT_CAPACITY);
 }
 
+/* A job of 3 classes ending far short of its rows (validation 0.52 at
+ * best in six epochs of 1200 rows, 300 validation rows; the label test
+ * 0.96): the short probes show nothing. The setting of the whole-job
+ * rules (wider_whole, rate_whole). */
+static void short_of_rows(fl_signals *s, fl_probe_result *p, fl_label_test *lt) {
+  double loss[] = {1.09, 1.0, 0.95, 0.93, 0.93, 0.93};
+  double acc[] = {0.40, 0.45, 0.49, 0.50, 0.49, 0.50};
+  double vacc[] = {0.38, 0.45, 0.52, 0.48, 0.49, 0.47};
+  feed(&mon, loss, acc, vacc, 6, s);
+  mon.n_classes = 3;
+  mon.chance_accuracy = 0.34;
+  mon.has_val = true;
+  mon.train_rows = 1200;
+  mon.val_rows = 300;
+  *s = (fl_signals){.dead_layer = -1, .saturated_layer = -1};
+  set(p, FL_PROBE_BASELINE, 1.1, 1.05, 0.36);
+  set(p, FL_PROBE_WIDER, 1.1, 1.0, 0.39);
+  set(p, FL_PROBE_LR_UP, 1.1, 1.0, 0.38);
+  *lt = (fl_label_test){.run = true, .rows = 1000, .permutations = 999, .accuracy = 0.96,
+                        .chance = 0.33, .p_value = 0.001, .linear_accuracy = 0.4,
+                        .method = "leave-one-out 5-nearest-neighbours"};
+}
+
 /* A model with hidden layers ending far short of its rows: the job itself
  * with the wider probe's layers, run as many steps (in->whole), names
  * capacity when it ends significantly and materially above the job's
@@ -1757,24 +1780,10 @@ static void test_decide_beyond_linear(void **state) {
  * nothing). */
 static void test_decide_wider_over_the_job(void **state) {
   (void)state;
-  double loss[] = {1.09, 1.0, 0.95, 0.93, 0.93, 0.93};
-  double acc[] = {0.40, 0.45, 0.49, 0.50, 0.49, 0.50};
-  double vacc[] = {0.38, 0.45, 0.52, 0.48, 0.49, 0.47};
   fl_signals s;
-  feed(&mon, loss, acc, vacc, 6, &s);
-  mon.n_classes = 3;
-  mon.chance_accuracy = 0.34;
-  mon.has_val = true;
-  mon.train_rows = 1200;
-  mon.val_rows = 300;
   fl_probe_result p[FL_PROBE_COUNT] = {0}, whole[FL_PROBE_COUNT] = {0};
-  s = (fl_signals){.dead_layer = -1, .saturated_layer = -1};
-  set(p, FL_PROBE_BASELINE, 1.1, 1.05, 0.36);
-  set(p, FL_PROBE_WIDER, 1.1, 1.0, 0.39); /* the short probes show nothing */
-  set(p, FL_PROBE_LR_UP, 1.1, 1.0, 0.38);
-  fl_label_test lt = {.run = true, .rows = 1000, .permutations = 999, .accuracy = 0.96,
-                      .chance = 0.33, .p_value = 0.001, .linear_accuracy = 0.4,
-                      .method = "leave-one-out 5-nearest-neighbours"};
+  fl_label_test lt;
+  short_of_rows(&s, p, &lt);
   fl_job_spec narrow = spec_of(FL_OPT_ADAM, 1e-2f);
   narrow.epochs = 40;
   fl_diagnosis d;
@@ -1823,26 +1832,14 @@ static void test_decide_wider_over_the_job(void **state) {
  * monitor sums the epochs' update ratios from the first epoch. */
 static void test_decide_rate_over_the_job(void **state) {
   (void)state;
-  double loss[] = {1.09, 1.0, 0.95, 0.93, 0.92, 0.91};
-  double acc[] = {0.40, 0.45, 0.49, 0.50, 0.49, 0.50};
-  double vacc[] = {0.38, 0.45, 0.52, 0.48, 0.49, 0.47};
   fl_signals s;
-  feed(&mon, loss, acc, vacc, 6, &s);
-  /* six epochs of 1e-3 a step in both layers */
+  fl_probe_result p[FL_PROBE_COUNT] = {0}, whole[FL_PROBE_COUNT] = {0};
+  fl_label_test lt;
+  short_of_rows(&s, p, &lt);
+  /* six epochs of 1e-3 a step in both layers, 38 batches of 32 an epoch:
+   * a path of 0.228 */
   assert_int_equal(mon.path_layers, 2);
   assert_true(fabs(mon.update_sum[0] - 6e-3) < 1e-12 && fabs(mon.update_sum[1] - 6e-3) < 1e-12);
-  mon.n_classes = 3;
-  mon.chance_accuracy = 0.34;
-  mon.train_rows = 1200; /* 38 batches of 32 an epoch: a path of 0.228 */
-  mon.val_rows = 300;
-  fl_probe_result p[FL_PROBE_COUNT] = {0}, whole[FL_PROBE_COUNT] = {0};
-  s = (fl_signals){.dead_layer = -1, .saturated_layer = -1};
-  set(p, FL_PROBE_BASELINE, 1.1, 1.05, 0.36);
-  set(p, FL_PROBE_WIDER, 1.1, 1.0, 0.39);
-  set(p, FL_PROBE_LR_UP, 1.1, 1.0, 0.38);
-  fl_label_test lt = {.run = true, .rows = 1000, .permutations = 999, .accuracy = 0.96,
-                      .chance = 0.33, .p_value = 0.001, .linear_accuracy = 0.4,
-                      .method = "leave-one-out 5-nearest-neighbours"};
   fl_job_spec sgd = spec_of(FL_OPT_SGD, 4e-3f);
   sgd.epochs = 6;
   set(whole, FL_PROBE_LR_UP, 1.1, 0.3, 0.85);
