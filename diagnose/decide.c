@@ -791,6 +791,13 @@ static bool job_best(const ctx *c, double *acc, double *rows, bool *val) {
   return m->n > 0 && *rows > 0;
 }
 
+/* The run of probe kind k over the job's own steps, when the verdict
+ * ran one (in->whole); NULL otherwise. */
+static const fl_probe_result *whole_run(const ctx *c, fl_probe_kind k) {
+  const fl_probe_result *r = c->in->whole ? &c->in->whole[k] : NULL;
+  return r && r->run ? r : NULL;
+}
+
 /* The run of probe kind k over the job's own steps (in->whole) ends
  * significantly and materially above the job's best (job_best): the
  * Newcombe 95% interval of the difference above 0, the gain at least
@@ -798,10 +805,10 @@ static bool job_best(const ctx *c, double *acc, double *rows, bool *val) {
  * by which bench/diagnosis's truth check calls a fault harmful), and the
  * run significantly above that rate (Wilson 95%). *d: the interval. */
 static const fl_probe_result *whole_repairs(const ctx *c, fl_probe_kind k, fl_interval *d) {
-  const fl_probe_result *r = c->in->whole ? &c->in->whole[k] : NULL;
+  const fl_probe_result *r = whole_run(c, k);
   double acc, n;
   bool val;
-  if (!r || !r->run || r->failed || r->held_rows <= 0 || !isfinite(r->val_acc) ||
+  if (!r || r->failed || r->held_rows <= 0 || !isfinite(r->val_acc) ||
       !job_best(c, &acc, &n, &val))
     return NULL;
   double rh = r->held_rows, rs = round(r->val_acc * rh);
@@ -818,7 +825,7 @@ static const fl_probe_result *whole_repairs(const ctx *c, fl_probe_kind k, fl_in
  * change got in as many steps. */
 static void whole_evidence(const ctx *c, fl_probe_kind k, const fl_interval *d,
                            const char *extra, char *out, size_t size) {
-  const fl_probe_result *r = &c->in->whole[k];
+  const fl_probe_result *r = whole_run(c, k);
   double acc, n;
   bool val;
   job_best(c, &acc, &n, &val);
@@ -870,13 +877,13 @@ static double weight_path(const ctx *c) {
 static bool rate_whole(ctx *c) {
   fl_interval d;
   const fl_probe_result *up = whole_repairs(c, FL_PROBE_LR_UP, &d);
-  const fl_probe_result *w = c->in->whole ? &c->in->whole[FL_PROBE_WIDER] : NULL;
+  const fl_probe_result *w = whole_run(c, FL_PROBE_WIDER);
   double path = weight_path(c);
   if (!up || !(path >= 0 && path < STILL_PATH)) return false;
-  if (w && w->run && !w->failed && w->held_rows > 0 && acc_diff(w, up).lo > 0) return false;
+  if (w && !w->failed && w->held_rows > 0 && acc_diff(w, up).lo > 0) return false;
   char fix[FL_FIX_MAX], moved[96], ev[700], wider[200] = "";
   probe_fix(c, FL_PROBE_LR_UP, fix, sizeof fix);
-  if (w && w->run && !w->failed)
+  if (w && !w->failed)
     snprintf(wider, sizeof wider, "; the %s as long reaches %.3f", fl_probe_name(FL_PROBE_WIDER),
              w->val_acc);
   snprintf(moved, sizeof moved, ", its weights travelling at most %.3f of their norm in the "
@@ -1414,10 +1421,10 @@ static bool reaches_label_test(const ctx *c, const fl_probe_result *r) {
 static bool wider_whole(ctx *c) {
   fl_interval d;
   const fl_probe_result *w = whole_repairs(c, FL_PROBE_WIDER, &d);
-  const fl_probe_result *up = c->in->whole ? &c->in->whole[FL_PROBE_LR_UP] : NULL;
+  const fl_probe_result *up = whole_run(c, FL_PROBE_LR_UP);
   if (!w) return false;
   char rate[200] = "";
-  if (up && up->run) {
+  if (up) {
     if (up->failed || up->held_rows <= 0) return false;
     if (!(acc_diff(w, up).lo > 0)) return false;
     snprintf(rate, sizeof rate, ", where the job at its learning rate x 10 as long reaches %.3f",
